@@ -1,0 +1,164 @@
+package upstate
+
+import (
+	"fmt"
+	"time"
+)
+
+// Check kinds known to the core.
+const (
+	KindHTTP      = "http"
+	KindTCP       = "tcp"
+	KindDNS       = "dns"
+	KindHeartbeat = "heartbeat"
+)
+
+// CheckSpec is what every check has in common, whatever its kind: how
+// often it runs, what it affects and how its results are decided.
+type CheckSpec struct {
+	ID         string
+	Name       string // for people; defaults to ID
+	Kind       string
+	Interval   time.Duration
+	Timeout    time.Duration
+	Components []string
+	// Impact maps a condition to the status it gives the components;
+	// missing keys use DefaultImpact.
+	Impact    map[ImpactKey]Status
+	DependsOn []string // components this check needs beyond its own
+	Decide    DecideSpec
+}
+
+// StatusFor returns the component status this check causes in the state.
+func (c CheckSpec) StatusFor(cond Condition) Status {
+	k := cond.ImpactKey()
+	if k == "" {
+		return Operational
+	}
+	if s, ok := c.Impact[k]; ok {
+		return s
+	}
+	return DefaultImpact(k)
+}
+
+// DisplayName is Name, or ID when Name is empty.
+func (c CheckSpec) DisplayName() string {
+	if c.Name != "" {
+		return c.Name
+	}
+	return c.ID
+}
+
+// DecideSpec tunes the state machine that turns results into conditions.
+type DecideSpec struct {
+	FailAfter      int           // consecutive failures that confirm down
+	RecoverAfter   int           // consecutive successes that confirm up
+	Window         int           // results looked at for partial failure
+	PartialAfter   int           // failures within Window that make it partial
+	RecheckCount   int           // quick re-checks after a suspect result
+	RecheckEvery   time.Duration // their spacing
+	FlapWindow     time.Duration // transitions counted over this span
+	FlapThreshold  int           // this many transitions in FlapWindow is flapping
+	RecoveryWindow time.Duration // an incident stays open this long after recovery
+}
+
+// Outcome is what one observation found.
+type Outcome string
+
+// The outcomes of a probe.
+const (
+	OutcomeOK   Outcome = "ok"
+	OutcomeSlow Outcome = "slow" // answered correctly, but over its latency bound
+	OutcomeFail Outcome = "fail"
+)
+
+// Result is one observation of a check.
+type Result struct {
+	CheckID    string
+	At         time.Time // when the probe started
+	Outcome    Outcome
+	Latency    time.Duration
+	StatusCode int    // HTTP status, DNS rcode where known; 0 otherwise
+	Error      string // what went wrong, in words; empty when ok
+}
+
+// OK reports whether the result was fully healthy.
+func (r Result) OK() bool { return r.Outcome == OutcomeOK }
+
+// Evidence summarises a result for people: "HTTP 500 after 230 ms: body
+// does not contain "ok"".
+func (r Result) Evidence() string {
+	s := ""
+	if r.StatusCode != 0 {
+		s = fmt.Sprintf("HTTP %d ", r.StatusCode)
+	}
+	s += "after " + FormatLatency(r.Latency)
+	if r.Error != "" {
+		s += ": " + r.Error
+	}
+	return s
+}
+
+// FormatLatency prints a latency the way people read it: 230 ms, 12.1 s.
+func FormatLatency(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return fmt.Sprintf("%d µs", d.Microseconds())
+	case d < 10*time.Second:
+		if d < time.Second {
+			return fmt.Sprintf("%d ms", d.Milliseconds())
+		}
+		return fmt.Sprintf("%.2f s", d.Seconds())
+	default:
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	}
+}
+
+// Condition is a check's confirmed state.
+type Condition struct {
+	CheckID string
+	State   State
+	// Partial is set on a degraded condition caused by failing part of
+	// the time rather than by slowness.
+	Partial bool
+	Since   time.Time // when the evidence for this state began
+	At      time.Time // when it was confirmed
+	// Evidence is the result that confirmed it, in words.
+	Evidence string
+	// Failures and Samples describe the decision window: "3 of 10 failed".
+	Failures int
+	Samples  int
+}
+
+// ImpactKey names what the condition means for components, or "" for up.
+func (c Condition) ImpactKey() ImpactKey {
+	switch c.State {
+	case StateDown:
+		return ImpactDown
+	case StateDegraded:
+		if c.Partial {
+			return ImpactPartial
+		}
+		return ImpactDegraded
+	}
+	return ""
+}
+
+// Describe is the condition in words: "down", "slow", "failing part of the time".
+func (c Condition) Describe() string {
+	switch c.ImpactKey() {
+	case ImpactDown:
+		return "down"
+	case ImpactPartial:
+		return "failing part of the time"
+	case ImpactDegraded:
+		return "slow"
+	}
+	return "up"
+}
+
+// Transition is a confirmed change of a check's condition.
+type Transition struct {
+	From Condition
+	To   Condition
+}

@@ -1,0 +1,30 @@
+package upstate
+
+import "time"
+
+// Component is a part of the service as users see it.
+type Component struct {
+	ID          string
+	Name        string
+	Group       string // display group; empty for ungrouped
+	Description string
+	DependsOn   []string // ids of components this one needs to work
+	Position    int      // order on the page, from configuration order
+	CreatedAt   time.Time
+}
+
+// ComponentState is a component with its current status.
+type ComponentState struct {
+	Component
+	Status    Status
+	UpdatedAt time.Time
+}
+
+// StatusChange is one change of a component's status, the unit of
+// component history (uptime bars are derived from these).
+type StatusChange struct {
+	ComponentID string
+	At          time.Time
+	Status      Status
+	IncidentID  string // the incident that caused it, if any
+}

@@ -1,0 +1,80 @@
+package upstate
+
+import "time"
+
+// Incident is a problem users feel, over one or more components.
+type Incident struct {
+	ID           string
+	Name         string
+	Status       IncidentStatus
+	Impact       Impact
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	StartedAt    time.Time  // when the failure began (first failing result)
+	DetectedAt   time.Time  // when Upstate confirmed it
+	MonitoringAt *time.Time // when it entered monitoring, if it did
+	ResolvedAt   *time.Time
+	// Components are the ids of the affected components.
+	Components []string
+	// Auto is set on incidents opened by checks rather than people.
+	Auto bool
+	// Updates is the timeline, oldest first.
+	Updates []TimelineEntry
+}
+
+// Open reports whether the incident is unresolved.
+func (i *Incident) Open() bool { return i.Status.Open() }
+
+// Duration is how long the incident lasted (so far, at now).
+func (i *Incident) Duration(now time.Time) time.Duration {
+	end := now
+	if i.ResolvedAt != nil {
+		end = *i.ResolvedAt
+	}
+	return end.Sub(i.StartedAt)
+}
+
+// HasComponent reports whether the incident affects the component.
+func (i *Incident) HasComponent(id string) bool {
+	for _, c := range i.Components {
+		if c == id {
+			return true
+		}
+	}
+	return false
+}
+
+// TimelineEntry is one event on an incident's timeline.
+type TimelineEntry struct {
+	ID         string
+	IncidentID string
+	At         time.Time
+	Status     IncidentStatus
+	Body       string
+	Public     bool
+	Actor      string // "upstate" for automatic entries, else the person
+	Affected   []AffectedComponent
+}
+
+// AffectedComponent records a component's status change in a timeline entry.
+type AffectedComponent struct {
+	ComponentID string
+	OldStatus   Status
+	NewStatus   Status
+}
+
+// Maintenance is a planned window of work on components.
+type Maintenance struct {
+	ID             string
+	Name           string
+	Status         string // scheduled, in_progress, verifying, completed
+	ScheduledFor   time.Time
+	ScheduledUntil time.Time
+	Components     []string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	Updates        []TimelineEntry
+}
+
+// ActorUpstate is the actor of automatic timeline entries.
+const ActorUpstate = "upstate"

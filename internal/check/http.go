@@ -1,0 +1,296 @@
+package check
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/clock"
+)
+
+// maxBody is how much of an answer an HTTP check reads for its assertions.
+const maxBody = 1 << 20
+
+// HTTP probes a URL and asserts on the answer.
+type HTTP struct {
+	ID      string
+	Method  string
+	URL     string
+	Header  http.Header
+	Body    []byte
+	Timeout time.Duration
+	// FollowRedirects follows up to 10 redirects; when false a redirect is
+	// the answer and is judged by Expect like any other.
+	FollowRedirects bool
+	Expect          HTTPExpect
+	// Client sends the requests; share one so connections are kept alive.
+	Client *http.Client
+	Clock  clock.Clock
+}
+
+// HTTPExpect is what a healthy answer looks like. Zero values assert nothing,
+// except Status, which defaults to any 2xx.
+type HTTPExpect struct {
+	Status       []int
+	LatencyUnder time.Duration // slower answers are "slow", not failures
+	BodyContains string
+	BodyRegex    *regexp.Regexp
+	JSON         []JSONAssertion
+	CertDaysLeft int
+}
+
+// JSONAssertion asserts the value at Path (dots and [i] indexes, an
+// optional leading "$.") equals Equals, compared as JSON values.
+type JSONAssertion struct {
+	Path   string
+	Equals any
+}
+
+var errRedirect = errors.New("redirect not followed")
+
+// NewHTTPClient returns the client HTTP checks share: keep-alive
+// connections pooled per host, proxies from the environment ignored
+// (probes measure the target, not a proxy), and redirect handling left to
+// each check. insecure skips certificate verification.
+func NewHTTPClient(insecure bool, maxConnsPerHost int) *http.Client {
+	tr := &http.Transport{
+		MaxIdleConns:        0,
+		MaxIdleConnsPerHost: maxConnsPerHost,
+		IdleConnTimeout:     5 * time.Minute,
+		TLSHandshakeTimeout: 10 * time.Second,
+		ForceAttemptHTTP2:   true,
+		TLSClientConfig:     &tls.Config{InsecureSkipVerify: insecure}, //nolint:gosec // opt-in per check
+	}
+	return &http.Client{Transport: tr}
+}
+
+// Probe implements Prober.
+func (h *HTTP) Probe(ctx context.Context) upstate.Result {
+	ctx, cancel := clock.WithTimeout(ctx, h.Clock, h.Timeout)
+	defer cancel()
+	var body io.Reader
+	if h.Body != nil {
+		body = bytes.NewReader(h.Body)
+	}
+	t := startTiming(h.Clock)
+	req, err := http.NewRequestWithContext(ctx, h.Method, h.URL, body)
+	if err != nil {
+		return fail(t.result(h.ID), "bad request: "+err.Error())
+	}
+	for k, v := range h.Header {
+		req.Header[k] = v
+	}
+	if req.Header.Get("User-Agent") == "" {
+		req.Header.Set("User-Agent", "Upstate/1 (+status checks)")
+	}
+	client := *h.Client
+	redirects := 0
+	client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if !h.FollowRedirects {
+			return http.ErrUseLastResponse
+		}
+		redirects++
+		if redirects > 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		r := t.result(h.ID)
+		return fail(r, describeHTTPErr(ctx, err, h.Timeout))
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	r := t.result(h.ID)
+	r.StatusCode = resp.StatusCode
+	if err != nil {
+		return fail(r, "reading the answer: "+describeHTTPErr(ctx, err, h.Timeout))
+	}
+	// Drain a little more so the connection can be reused.
+	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
+
+	if msg := h.assert(resp, data); msg != "" {
+		return fail(r, msg)
+	}
+	if h.Expect.LatencyUnder > 0 && r.Latency >= h.Expect.LatencyUnder {
+		r.Outcome = upstate.OutcomeSlow
+		r.Error = fmt.Sprintf("slower than %s", upstate.FormatLatency(h.Expect.LatencyUnder))
+	}
+	return r
+}
+
+func (h *HTTP) assert(resp *http.Response, body []byte) string {
+	e := h.Expect
+	if len(e.Status) > 0 {
+		if !slices.Contains(e.Status, resp.StatusCode) {
+			return fmt.Sprintf("status %d, expected %s", resp.StatusCode, joinInts(e.Status))
+		}
+	} else if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+			return fmt.Sprintf("redirect (status %d to %s) not followed", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		return fmt.Sprintf("status %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
+	}
+	if e.BodyContains != "" && !bytes.Contains(body, []byte(e.BodyContains)) {
+		return fmt.Sprintf("body does not contain %q", e.BodyContains)
+	}
+	if e.BodyRegex != nil && !e.BodyRegex.Match(body) {
+		return fmt.Sprintf("body does not match /%s/", e.BodyRegex)
+	}
+	if len(e.JSON) > 0 {
+		var doc any
+		if err := json.Unmarshal(body, &doc); err != nil {
+			return "body is not JSON: " + err.Error()
+		}
+		for _, a := range e.JSON {
+			got, err := JSONPath(doc, a.Path)
+			if err != nil {
+				return fmt.Sprintf("JSON %s: %v", a.Path, err)
+			}
+			if !jsonEqual(got, a.Equals) {
+				g, _ := json.Marshal(got)
+				w, _ := json.Marshal(a.Equals)
+				return fmt.Sprintf("JSON %s is %s, expected %s", a.Path, g, w)
+			}
+		}
+	}
+	if e.CertDaysLeft > 0 {
+		if resp.TLS == nil || len(resp.TLS.PeerCertificates) == 0 {
+			return "no TLS certificate to check (is the URL https?)"
+		}
+		left := certDaysLeft(resp.TLS.PeerCertificates[0], h.Clock.Now())
+		if left < e.CertDaysLeft {
+			return fmt.Sprintf("TLS certificate expires in %d days (%s), under %d", left, resp.TLS.PeerCertificates[0].NotAfter.UTC().Format("2006-01-02"), e.CertDaysLeft)
+		}
+	}
+	return ""
+}
+
+func certDaysLeft(c *x509.Certificate, now time.Time) int {
+	return int(c.NotAfter.Sub(now).Hours() / 24)
+}
+
+func describeHTTPErr(ctx context.Context, err error, timeout time.Duration) string {
+	var cv *tls.CertificateVerificationError
+	if errors.As(err, &cv) {
+		return "TLS certificate not trusted: " + cv.Err.Error()
+	}
+	var he x509.HostnameError
+	if errors.As(err, &he) {
+		return "TLS certificate is for another host: " + he.Error()
+	}
+	var rec tls.RecordHeaderError
+	if errors.As(err, &rec) {
+		return "TLS handshake failed: the server does not speak TLS"
+	}
+	if strings.Contains(err.Error(), "stopped after 10 redirects") {
+		return "too many redirects (more than 10)"
+	}
+	return describeErr(ctx, err, timeout)
+}
+
+func joinInts(xs []int) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = strconv.Itoa(x)
+	}
+	return strings.Join(s, " or ")
+}
+
+// JSONPath finds the value at a dotted path with [i] indexes in a decoded
+// JSON document: "status", "$.data.items[0].state".
+func JSONPath(doc any, path string) (any, error) {
+	p := strings.TrimPrefix(strings.TrimPrefix(path, "$"), ".")
+	cur := doc
+	for p != "" {
+		var key string
+		if p[0] == '[' {
+			end := strings.IndexByte(p, ']')
+			if end < 0 {
+				return nil, fmt.Errorf("unclosed [ in path")
+			}
+			i, err := strconv.Atoi(p[1:end])
+			if err != nil {
+				return nil, fmt.Errorf("index %q is not a number", p[1:end])
+			}
+			arr, ok := cur.([]any)
+			if !ok {
+				return nil, fmt.Errorf("not a list at [%d]", i)
+			}
+			if i < 0 || i >= len(arr) {
+				return nil, fmt.Errorf("index %d out of range (length %d)", i, len(arr))
+			}
+			cur = arr[i]
+			p = strings.TrimPrefix(p[end+1:], ".")
+			continue
+		}
+		end := strings.IndexAny(p, ".[")
+		if end < 0 {
+			key, p = p, ""
+		} else {
+			key, p = p[:end], strings.TrimPrefix(p[end:], ".")
+		}
+		obj, ok := cur.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("not an object at %q", key)
+		}
+		v, ok := obj[key]
+		if !ok {
+			return nil, fmt.Errorf("no key %q", key)
+		}
+		cur = v
+	}
+	return cur, nil
+}
+
+// jsonEqual compares a decoded JSON value with a configured one, treating
+// numbers by value whatever their Go type.
+func jsonEqual(got, want any) bool {
+	g, err1 := json.Marshal(got)
+	w, err2 := json.Marshal(normalise(want))
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	var gv, wv any
+	_ = json.Unmarshal(g, &gv)
+	_ = json.Unmarshal(w, &wv)
+	gb, _ := json.Marshal(gv)
+	wb, _ := json.Marshal(wv)
+	return bytes.Equal(gb, wb)
+}
+
+// normalise turns YAML-decoded maps (map[string]any with any keys) into
+// JSON-marshalable values.
+func normalise(v any) any {
+	switch x := v.(type) {
+	case map[any]any:
+		m := map[string]any{}
+		for k, val := range x {
+			m[fmt.Sprint(k)] = normalise(val)
+		}
+		return m
+	case map[string]any:
+		for k, val := range x {
+			x[k] = normalise(val)
+		}
+		return x
+	case []any:
+		for i := range x {
+			x[i] = normalise(x[i])
+		}
+	}
+	return v
+}

@@ -1,0 +1,561 @@
+// Package config reads Upstate's YAML configuration strictly: unknown keys,
+// wrong types, bad durations and broken references are all reported at
+// once as file:line: path: what is wrong. Config describes; it holds no
+// runtime state and does no I/O beyond reading the file.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/upstatehq/upstate"
+)
+
+// Config is a whole configuration file.
+type Config struct {
+	Page       Page        `yaml:"page"`
+	Server     Server      `yaml:"server"`
+	Retention  Retention   `yaml:"retention"`
+	Components []Component `yaml:"components"`
+	Checks     []Check     `yaml:"checks"`
+
+	// File is where the configuration was read from.
+	File string `yaml:"-"`
+	// Location is the page's time zone, loaded.
+	Location *time.Location `yaml:"-"`
+}
+
+// Page is what the public status page says about itself.
+type Page struct {
+	Name        string `yaml:"name"`
+	URL         string `yaml:"url"`
+	TimeZone    string `yaml:"time_zone"`
+	Description string `yaml:"description"`
+}
+
+// Server is where Upstate listens and keeps its data.
+type Server struct {
+	Listen  string `yaml:"listen"`
+	DataDir string `yaml:"data_dir"`
+}
+
+// Retention says how long raw results are kept before only their rollups remain.
+type Retention struct {
+	Raw    Duration `yaml:"raw"`
+	Hourly Duration `yaml:"hourly"`
+}
+
+// Component is a part of the service as users see it.
+type Component struct {
+	ID          string   `yaml:"id"`
+	Name        string   `yaml:"name"`
+	Group       string   `yaml:"group"`
+	Description string   `yaml:"description"`
+	DependsOn   []string `yaml:"depends_on"`
+}
+
+// Check is one check of any kind; which fields apply depends on Kind.
+type Check struct {
+	ID         string            `yaml:"id"`
+	Name       string            `yaml:"name"`
+	Kind       string            `yaml:"kind"`
+	Interval   Duration          `yaml:"interval"`
+	Timeout    Duration          `yaml:"timeout"`
+	Components []string          `yaml:"components"`
+	Impact     map[string]string `yaml:"impact"`
+	DependsOn  []string          `yaml:"depends_on"`
+
+	// Deciding.
+	FailAfter      int      `yaml:"fail_after"`
+	RecoverAfter   int      `yaml:"recover_after"`
+	Recheck        *Recheck `yaml:"recheck"`
+	RecoveryWindow Duration `yaml:"recovery_window"`
+
+	// http
+	URL                string            `yaml:"url"`
+	Method             string            `yaml:"method"`
+	Headers            map[string]string `yaml:"headers"`
+	Body               string            `yaml:"body"`
+	FollowRedirects    *bool             `yaml:"follow_redirects"`
+	InsecureSkipVerify bool              `yaml:"insecure_skip_verify"`
+	Expect             Expect            `yaml:"expect"`
+
+	// tcp
+	Address string `yaml:"address"`
+
+	// dns
+	Host       string `yaml:"host"`
+	RecordType string `yaml:"record_type"`
+	Server     string `yaml:"server"`
+
+	// heartbeat
+	Period Duration       `yaml:"period"`
+	Grace  Duration       `yaml:"grace"`
+	Token  upstate.Secret `yaml:"token"`
+}
+
+// Recheck tunes fast confirmation: how many quick re-checks follow a
+// suspect result, and how far apart.
+type Recheck struct {
+	Count int      `yaml:"count"`
+	Every Duration `yaml:"every"`
+}
+
+// Expect is what a check's answer must look like.
+type Expect struct {
+	Status       []int        `yaml:"status"`
+	LatencyUnder Duration     `yaml:"latency_under"`
+	BodyContains string       `yaml:"body_contains"`
+	BodyRegex    string       `yaml:"body_regex"`
+	JSON         []JSONExpect `yaml:"json"`
+	CertDaysLeft int          `yaml:"cert_days_left"`
+	Answers      []string     `yaml:"answers"`
+}
+
+// JSONExpect asserts the value at a path in a JSON answer.
+type JSONExpect struct {
+	Path   string `yaml:"path"`
+	Equals any    `yaml:"equals"`
+}
+
+// Defaults.
+const (
+	DefaultListen   = "127.0.0.1:8080"
+	DefaultDataDir  = "./data"
+	DefaultInterval = 60 * time.Second
+	DefaultTimeout  = 10 * time.Second
+	DefaultRaw      = 14 * 24 * time.Hour
+	DefaultHourly   = 90 * 24 * time.Hour
+)
+
+// ErrNotFound is returned by Load when the file does not exist.
+var ErrNotFound = errors.New("config file not found")
+
+// Load reads and validates the file. Every problem comes back at once as
+// *Problems; a missing file wraps ErrNotFound.
+func Load(file string) (*Config, error) {
+	data, err := os.ReadFile(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w (run `upstate init` to write an example to start from)", file, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(file, data, envLookup)
+}
+
+// Parse decodes and validates configuration text; file names it in errors
+// and anchors relative paths; lookup resolves ${ENV} references.
+func Parse(file string, data []byte, lookup func(string) (string, bool)) (*Config, error) {
+	probs := &Problems{File: file}
+	var root yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&root); err != nil {
+		if errors.Is(err, errEOF) || strings.Contains(err.Error(), "EOF") {
+			probs.add(0, "", "the file is empty; run `upstate init` for an example")
+			return nil, probs
+		}
+		probs.add(yamlLine(err), "", "%s", strings.TrimPrefix(yamlMessage(err), "yaml: "))
+		return nil, probs
+	}
+	c := &Config{File: file}
+	d := &decoder{probs: probs, lines: map[string]int{}, keys: map[string][]string{}, lookup: lookup}
+	d.decode(&root, reflect.ValueOf(c).Elem(), "")
+	v := validator{c: c, d: d, p: probs}
+	v.validate()
+	if len(probs.Items) > 0 {
+		probs.sort()
+		return nil, probs
+	}
+	return c, nil
+}
+
+var errEOF = errors.New("EOF")
+
+var yamlLineRe = regexp.MustCompile(`line (\d+):?\s*`)
+
+func yamlLine(err error) int {
+	m := yamlLineRe.FindStringSubmatch(err.Error())
+	if m == nil {
+		return 0
+	}
+	var n int
+	fmt.Sscan(m[1], &n)
+	return n
+}
+
+func yamlMessage(err error) string { return yamlLineRe.ReplaceAllString(err.Error(), "") }
+
+// validator checks what types alone cannot: required fields, references,
+// ranges, and which fields fit which kind of check.
+type validator struct {
+	c *Config
+	d *decoder
+	p *Problems
+}
+
+func (v *validator) line(path string) int {
+	for path != "" {
+		if l, ok := v.d.lines[path]; ok {
+			return l
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			break
+		}
+		path = path[:i]
+	}
+	return v.d.lines[""]
+}
+
+func (v *validator) errf(path, format string, args ...any) {
+	v.p.add(v.line(path), path, format, args...)
+}
+
+var idRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+func (v *validator) validate() {
+	c := v.c
+	// page
+	if c.Page.Name == "" {
+		v.errf("page.name", "required: the name shown at the top of the status page")
+	}
+	if c.Page.URL != "" {
+		if u, err := url.Parse(c.Page.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.errf("page.url", "%q is not an http(s) URL", c.Page.URL)
+		}
+	}
+	c.Page.URL = strings.TrimRight(c.Page.URL, "/")
+	if c.Page.TimeZone == "" {
+		c.Page.TimeZone = "UTC"
+	}
+	loc, err := time.LoadLocation(c.Page.TimeZone)
+	if err != nil {
+		v.errf("page.time_zone", "%q is not a time zone name (e.g. America/Los_Angeles, Europe/Berlin, UTC)", c.Page.TimeZone)
+	}
+	c.Location = loc
+
+	// server
+	if c.Server.Listen == "" {
+		c.Server.Listen = DefaultListen
+	}
+	if _, _, err := net.SplitHostPort(c.Server.Listen); err != nil {
+		v.errf("server.listen", "%q is not host:port (e.g. 127.0.0.1:8080 or :8080)", c.Server.Listen)
+	}
+	if c.Server.DataDir == "" {
+		c.Server.DataDir = DefaultDataDir
+	}
+	if !filepath.IsAbs(c.Server.DataDir) {
+		c.Server.DataDir = filepath.Join(filepath.Dir(c.File), c.Server.DataDir)
+	}
+	if c.Retention.Raw == 0 {
+		c.Retention.Raw = Duration(DefaultRaw)
+	}
+	if c.Retention.Hourly == 0 {
+		c.Retention.Hourly = Duration(DefaultHourly)
+	}
+	if c.Retention.Raw.D() < time.Hour {
+		v.errf("retention.raw", "%s is too short: keep raw results at least 1h", c.Retention.Raw.D())
+	}
+	if c.Retention.Hourly.D() < c.Retention.Raw.D() {
+		v.errf("retention.hourly", "must be at least retention.raw (%s)", c.Retention.Raw.D())
+	}
+
+	// components
+	comps := map[string]int{}
+	for i := range c.Components {
+		comp := &c.Components[i]
+		p := fmt.Sprintf("components[%d]", i)
+		switch {
+		case comp.ID == "":
+			v.errf(p, "id is required")
+		case !idRe.MatchString(comp.ID):
+			v.errf(p+".id", "%q is not a valid id: use lowercase letters, digits, - and _", comp.ID)
+		case comps[comp.ID] != 0:
+			v.errf(p+".id", "duplicate component id %q (first at line %d)", comp.ID, v.line(fmt.Sprintf("components[%d]", comps[comp.ID]-1)))
+		default:
+			comps[comp.ID] = i + 1
+		}
+		if comp.Name == "" {
+			comp.Name = comp.ID
+		}
+	}
+	for i, comp := range c.Components {
+		for j, dep := range comp.DependsOn {
+			p := fmt.Sprintf("components[%d].depends_on[%d]", i, j)
+			if comps[dep] == 0 {
+				v.errf(p, "no component has id %q%s", dep, v.known(comps))
+			} else if dep == comp.ID {
+				v.errf(p, "a component cannot depend on itself")
+			}
+		}
+	}
+	if cyc := v.dependencyCycle(); cyc != "" {
+		v.errf("components", "dependencies form a cycle: %s", cyc)
+	}
+	if len(c.Components) == 0 {
+		v.errf("components", "at least one component is required: the status page shows components")
+	}
+
+	// checks
+	checks := map[string]int{}
+	for i := range c.Checks {
+		v.check(i, comps, checks)
+	}
+}
+
+func (v *validator) known(ids map[string]int) string {
+	var names []string
+	for id := range ids {
+		names = append(names, id)
+	}
+	slices.Sort(names)
+	if len(names) == 0 || len(names) > 12 {
+		return ""
+	}
+	return " (components: " + strings.Join(names, ", ") + ")"
+}
+
+func (v *validator) dependencyCycle() string {
+	deps := map[string][]string{}
+	for _, c := range v.c.Components {
+		deps[c.ID] = c.DependsOn
+	}
+	state := map[string]int{} // 1 visiting, 2 done
+	var stack []string
+	var found string
+	var visit func(id string) bool
+	visit = func(id string) bool {
+		if state[id] == 1 {
+			i := slices.Index(stack, id)
+			found = strings.Join(append(stack[i:], id), " → ")
+			return true
+		}
+		if state[id] == 2 {
+			return false
+		}
+		state[id] = 1
+		stack = append(stack, id)
+		for _, d := range deps[id] {
+			if _, ok := deps[d]; ok && d != id && visit(d) {
+				return true
+			}
+		}
+		stack = stack[:len(stack)-1]
+		state[id] = 2
+		return false
+	}
+	for _, c := range v.c.Components {
+		if visit(c.ID) {
+			return found
+		}
+	}
+	return ""
+}
+
+// kindKeys lists the keys only some kinds take; every kind takes the rest.
+var kindKeys = map[string][]string{
+	"url": {upstate.KindHTTP}, "method": {upstate.KindHTTP}, "headers": {upstate.KindHTTP},
+	"body": {upstate.KindHTTP}, "follow_redirects": {upstate.KindHTTP}, "insecure_skip_verify": {upstate.KindHTTP},
+	"expect":  {upstate.KindHTTP, upstate.KindDNS},
+	"address": {upstate.KindTCP},
+	"host":    {upstate.KindDNS}, "record_type": {upstate.KindDNS}, "server": {upstate.KindDNS},
+	"period": {upstate.KindHeartbeat}, "grace": {upstate.KindHeartbeat}, "token": {upstate.KindHeartbeat},
+}
+
+var expectKeys = map[string][]string{
+	"status": {upstate.KindHTTP}, "latency_under": {upstate.KindHTTP, upstate.KindDNS},
+	"body_contains": {upstate.KindHTTP}, "body_regex": {upstate.KindHTTP}, "json": {upstate.KindHTTP},
+	"cert_days_left": {upstate.KindHTTP}, "answers": {upstate.KindDNS},
+}
+
+var kinds = []string{upstate.KindHTTP, upstate.KindTCP, upstate.KindDNS, upstate.KindHeartbeat}
+
+var recordTypes = []string{"A", "AAAA", "CNAME", "MX", "TXT", "NS"}
+
+func (v *validator) check(i int, comps, checks map[string]int) {
+	ch := &v.c.Checks[i]
+	p := fmt.Sprintf("checks[%d]", i)
+	switch {
+	case ch.ID == "":
+		v.errf(p, "id is required")
+	case !idRe.MatchString(ch.ID):
+		v.errf(p+".id", "%q is not a valid id: use lowercase letters, digits, - and _", ch.ID)
+	case checks[ch.ID] != 0:
+		v.errf(p+".id", "duplicate check id %q (first at line %d)", ch.ID, v.line(fmt.Sprintf("checks[%d]", checks[ch.ID]-1)))
+	default:
+		checks[ch.ID] = i + 1
+	}
+	if !slices.Contains(kinds, ch.Kind) {
+		if ch.Kind == "" {
+			v.errf(p, "kind is required (one of %s)", strings.Join(kinds, ", "))
+		} else {
+			v.errf(p+".kind", "unknown kind %q (one of %s)", ch.Kind, strings.Join(kinds, ", "))
+		}
+		return
+	}
+	for _, key := range v.d.keys[p] {
+		if ks, ok := kindKeys[key]; ok && !slices.Contains(ks, ch.Kind) {
+			v.errf(p+"."+key, "%s applies to %s checks, not %s", key, strings.Join(ks, " and "), ch.Kind)
+		}
+	}
+	for _, key := range v.d.keys[p+".expect"] {
+		if ks, ok := expectKeys[key]; ok && !slices.Contains(ks, ch.Kind) {
+			v.errf(p+".expect."+key, "%s applies to %s checks, not %s", key, strings.Join(ks, " and "), ch.Kind)
+		}
+	}
+	if len(ch.Components) == 0 {
+		v.errf(p, "components is required: the components this check affects")
+	}
+	for j, id := range ch.Components {
+		if comps[id] == 0 {
+			v.errf(fmt.Sprintf("%s.components[%d]", p, j), "no component has id %q%s", id, v.known(comps))
+		}
+	}
+	for j, id := range ch.DependsOn {
+		if comps[id] == 0 {
+			v.errf(fmt.Sprintf("%s.depends_on[%d]", p, j), "no component has id %q%s", id, v.known(comps))
+		}
+	}
+	for k, s := range ch.Impact {
+		switch upstate.ImpactKey(k) {
+		case upstate.ImpactDegraded, upstate.ImpactPartial, upstate.ImpactDown:
+		default:
+			v.errf(p+".impact."+k, "unknown condition %q (one of degraded, partial, down)", k)
+			continue
+		}
+		if st := upstate.Status(s); !st.Valid() || st == upstate.Operational || st == upstate.UnderMaintenance {
+			v.errf(p+".impact."+k, "%q is not a failing status (one of degraded_performance, partial_outage, major_outage)", s)
+		}
+	}
+
+	if ch.Kind == upstate.KindHeartbeat {
+		if ch.Period <= 0 {
+			v.errf(p, "period is required for heartbeat checks: how often the job calls in (e.g. 24h)")
+		}
+		if ch.Grace < 0 {
+			v.errf(p+".grace", "must not be negative")
+		}
+		if ch.Interval == 0 {
+			// Look for silence often enough to notice it within a few
+			// percent of the period, but at least once a minute.
+			iv := ch.Period.D() / 20
+			iv = min(max(iv, time.Second), time.Minute)
+			ch.Interval = Duration(iv)
+		}
+	}
+	if ch.Interval == 0 {
+		ch.Interval = Duration(DefaultInterval)
+	}
+	if ch.Interval.D() < time.Second {
+		v.errf(p+".interval", "%s is too short: at least 1s", ch.Interval.D())
+	}
+	if ch.Timeout == 0 {
+		ch.Timeout = Duration(min(DefaultTimeout, ch.Interval.D()))
+	}
+	if ch.Timeout.D() > ch.Interval.D() {
+		v.errf(p+".timeout", "%s is longer than the interval %s", ch.Timeout.D(), ch.Interval.D())
+	}
+	if ch.FailAfter < 0 || ch.FailAfter > 20 {
+		v.errf(p+".fail_after", "%d is out of range (1 to 20)", ch.FailAfter)
+	}
+	if ch.RecoverAfter < 0 || ch.RecoverAfter > 20 {
+		v.errf(p+".recover_after", "%d is out of range (1 to 20)", ch.RecoverAfter)
+	}
+	if r := ch.Recheck; r != nil {
+		if r.Count < 0 || r.Count > 10 {
+			v.errf(p+".recheck.count", "%d is out of range (0 to 10)", r.Count)
+		}
+		if r.Every < 0 || (r.Every > 0 && r.Every.D() < 100*time.Millisecond) {
+			v.errf(p+".recheck.every", "%s is too short: at least 100ms", r.Every.D())
+		}
+	}
+
+	switch ch.Kind {
+	case upstate.KindHTTP:
+		v.httpCheck(p, ch)
+	case upstate.KindTCP:
+		if ch.Address == "" {
+			v.errf(p, "address is required for tcp checks (host:port)")
+		} else if _, port, err := net.SplitHostPort(ch.Address); err != nil || port == "" {
+			v.errf(p+".address", "%q is not host:port", ch.Address)
+		}
+	case upstate.KindDNS:
+		if ch.Host == "" {
+			v.errf(p, "host is required for dns checks: the name to look up")
+		}
+		if ch.RecordType == "" {
+			ch.RecordType = "A"
+		}
+		ch.RecordType = strings.ToUpper(ch.RecordType)
+		if !slices.Contains(recordTypes, ch.RecordType) {
+			v.errf(p+".record_type", "%q is not supported (one of %s)", ch.RecordType, strings.Join(recordTypes, ", "))
+		}
+		if ch.Server != "" {
+			if _, _, err := net.SplitHostPort(ch.Server); err != nil {
+				if net.ParseIP(ch.Server) == nil {
+					v.errf(p+".server", "%q is not an address (e.g. 1.1.1.1 or 127.0.0.1:5353)", ch.Server)
+				} else {
+					ch.Server = net.JoinHostPort(ch.Server, "53")
+				}
+			}
+		}
+	}
+	if ch.Expect.LatencyUnder < 0 || (ch.Expect.LatencyUnder > 0 && ch.Expect.LatencyUnder.D() >= ch.Timeout.D()) {
+		v.errf(p+".expect.latency_under", "%s must be shorter than the timeout %s", ch.Expect.LatencyUnder.D(), ch.Timeout.D())
+	}
+}
+
+var methods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions}
+
+func (v *validator) httpCheck(p string, ch *Check) {
+	if ch.URL == "" {
+		v.errf(p, "url is required for http checks")
+	} else if u, err := url.Parse(ch.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		v.errf(p+".url", "%q is not an http(s) URL", ch.URL)
+	}
+	if ch.Method == "" {
+		ch.Method = http.MethodGet
+	}
+	ch.Method = strings.ToUpper(ch.Method)
+	if !slices.Contains(methods, ch.Method) {
+		v.errf(p+".method", "%q is not an HTTP method (one of %s)", ch.Method, strings.Join(methods, ", "))
+	}
+	for name := range ch.Headers {
+		if name == "" || strings.ContainsAny(name, " :\r\n") {
+			v.errf(p+".headers", "%q is not a header name", name)
+		}
+	}
+	for j, s := range ch.Expect.Status {
+		if s < 100 || s > 599 {
+			v.errf(fmt.Sprintf("%s.expect.status[%d]", p, j), "%d is not an HTTP status code", s)
+		}
+	}
+	if ch.Expect.BodyRegex != "" {
+		if _, err := regexp.Compile(ch.Expect.BodyRegex); err != nil {
+			v.errf(p+".expect.body_regex", "does not compile: %v", err)
+		}
+	}
+	for j, je := range ch.Expect.JSON {
+		if je.Path == "" {
+			v.errf(fmt.Sprintf("%s.expect.json[%d]", p, j), "path is required (e.g. status or data.items[0].state)")
+		}
+	}
+	if ch.Expect.CertDaysLeft < 0 {
+		v.errf(p+".expect.cert_days_left", "must not be negative")
+	}
+}

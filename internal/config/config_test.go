@@ -1,0 +1,110 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func noEnv(string) (string, bool) { return "", false }
+
+func TestExampleLoads(t *testing.T) {
+	c, err := Parse("upstate.yaml", Example, noEnv)
+	if err != nil {
+		t.Fatalf("example config: %v", err)
+	}
+	if got, want := len(c.Checks), 5; got != want {
+		t.Fatalf("checks = %d, want %d", got, want)
+	}
+	api := c.Checks[1]
+	if api.Expect.LatencyUnder.D() != 2*time.Second || api.Timeout.D() != 10*time.Second || api.Method != "GET" {
+		t.Errorf("api-health = %+v", api)
+	}
+	if c.Checks[0].Timeout.D() != 10*time.Second {
+		t.Errorf("default timeout = %v", c.Checks[0].Timeout.D())
+	}
+	hb := c.Checks[4]
+	if hb.Interval.D() != time.Minute || hb.Period.D() != 24*time.Hour || hb.Grace.D() != time.Hour {
+		t.Errorf("heartbeat = %+v", hb)
+	}
+	if c.Checks[3].Impact["down"] != "partial_outage" {
+		t.Errorf("impact = %v", c.Checks[3].Impact)
+	}
+	if c.Location.String() != "America/Los_Angeles" {
+		t.Errorf("location = %v", c.Location)
+	}
+	if c.Components[1].DependsOn[0] != "database" {
+		t.Errorf("depends_on = %v", c.Components[1].DependsOn)
+	}
+}
+
+func TestProblems(t *testing.T) {
+	const base = "page: {name: X, time_zone: UTC}\ncomponents:\n  - {id: web, name: Web}\n"
+	tests := []struct {
+		name string
+		yaml string
+		want []string // every line must appear, in order
+	}{
+		{"unknown key", base + "checks:\n  - id: a\n    kind: http\n    url: http://x/\n    components: [web]\n    intervall: 5s\n",
+			[]string{`f.yaml:9: checks[0]: unknown key "intervall" (did you mean "interval"?)`}},
+		{"bad duration", base + "checks:\n  - id: a\n    kind: tcp\n    address: x:1\n    timeout: \"10\"\n    components: [web]\n",
+			[]string{`f.yaml:8: checks[0].timeout: "10" is not a duration (e.g. 10s, 5m, 1h, 7d)`}},
+		{"wrong type", base + "checks:\n  - id: a\n    kind: tcp\n    address: x:1\n    fail_after: many\n    components: [web]\n",
+			[]string{`f.yaml:8: checks[0].fail_after: "many" is not a whole number`}},
+		{"missing component", base + "checks:\n  - id: a\n    kind: tcp\n    address: x:1\n    components: [api]\n",
+			[]string{`f.yaml:8: checks[0].components[0]: no component has id "api" (components: web)`}},
+		{"duplicate ids", base + "  - {id: web, name: Again}\n",
+			[]string{`f.yaml:4: components[1].id: duplicate component id "web" (first at line 3)`}},
+		{"all at once", base + "checks:\n  - id: a\n    kind: http\n    components: [web]\n  - id: a\n    kind: dns\n    host: x\n    url: http://x\n    components: [nope]\n",
+			[]string{
+				`f.yaml:5: checks[0]: url is required for http checks`,
+				`f.yaml:8: checks[1].id: duplicate check id "a" (first at line 5)`,
+				`f.yaml:11: checks[1].url: url applies to http checks, not dns`,
+				`f.yaml:12: checks[1].components[0]: no component has id "nope" (components: web)`,
+			}},
+		{"unknown kind", base + "checks:\n  - {id: a, kind: ping, components: [web]}\n",
+			[]string{`f.yaml:5: checks[0].kind: unknown kind "ping" (one of http, tcp, dns, heartbeat)`}},
+		{"bad zone", "page: {name: X, time_zone: Mars/Olympus}\ncomponents: [{id: a}]\n",
+			[]string{`f.yaml:1: page.time_zone: "Mars/Olympus" is not a time zone name`}},
+		{"dependency cycle", "page: {name: X}\ncomponents:\n  - {id: a, depends_on: [b]}\n  - {id: b, depends_on: [a]}\n",
+			[]string{`dependencies form a cycle: a → b → a`}},
+		{"missing env", base + "checks:\n  - {id: h, kind: heartbeat, period: 1h, token: '${HB_TOKEN}', components: [web]}\n",
+			[]string{`f.yaml:5: checks[0].token: environment variable HB_TOKEN is not set`}},
+		{"syntax", "page: [\n", []string{`f.yaml:`}},
+		{"latency over timeout", base + "checks:\n  - {id: a, kind: http, url: 'http://x', timeout: 1s, expect: {latency_under: 2s}, components: [web]}\n",
+			[]string{`checks[0].expect.latency_under: 2s must be shorter than the timeout 1s`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("f.yaml", []byte(tt.yaml), noEnv)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			got := err.Error()
+			rest := got
+			for _, w := range tt.want {
+				i := strings.Index(rest, w)
+				if i < 0 {
+					t.Fatalf("error lacks %q\ngot:\n%s", w, got)
+				}
+				rest = rest[i+len(w):]
+			}
+		})
+	}
+}
+
+func TestEnvExpansion(t *testing.T) {
+	env := map[string]string{"HB": "s3cret"}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	src := "page: {name: '${NAME:-Acme}'}\ncomponents: [{id: a}]\nchecks:\n  - {id: h, kind: heartbeat, period: 1h, token: '${HB}', components: [a]}\n"
+	c, err := Parse("f.yaml", []byte(src), lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Page.Name != "Acme" || c.Checks[0].Token.Reveal() != "s3cret" {
+		t.Errorf("page.name=%q token=%q", c.Page.Name, c.Checks[0].Token.Reveal())
+	}
+	if s := c.Checks[0].Token.String(); s != "<secret>" {
+		t.Errorf("token prints as %q", s)
+	}
+}

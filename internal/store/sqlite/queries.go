@@ -1,0 +1,398 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/store"
+)
+
+// SyncComponents implements store.Components.
+func (db *DB) SyncComponents(ctx context.Context, cs []upstate.Component, now time.Time) error {
+	return db.exec(ctx, func(tx *sql.Tx) error {
+		keep := make([]any, 0, len(cs))
+		for i, c := range cs {
+			keep = append(keep, c.ID)
+			_, err := tx.ExecContext(ctx, `INSERT INTO components (id, name, grp, description, depends_on, position, status, created_at, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?, 'operational', ?, ?)
+				ON CONFLICT (id) DO UPDATE SET name = excluded.name, grp = excluded.grp, description = excluded.description,
+				depends_on = excluded.depends_on, position = excluded.position`,
+				c.ID, c.Name, c.Group, c.Description, strings.Join(c.DependsOn, ","), i+1, ms(now), ms(now))
+			if err != nil {
+				return fmt.Errorf("sync component %s: %w", c.ID, err)
+			}
+		}
+		q := `DELETE FROM components`
+		if len(keep) > 0 {
+			q += ` WHERE id NOT IN (?` + strings.Repeat(",?", len(keep)-1) + `)`
+		}
+		_, err := tx.ExecContext(ctx, q, keep...)
+		return err
+	})
+}
+
+// ListComponents implements store.Components.
+func (db *DB) ListComponents(ctx context.Context) ([]upstate.ComponentState, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT id, name, grp, description, depends_on, position, status, created_at, updated_at FROM components ORDER BY position, id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []upstate.ComponentState
+	for rows.Next() {
+		var c upstate.ComponentState
+		var deps, status string
+		var created, updated int64
+		if err := rows.Scan(&c.ID, &c.Name, &c.Group, &c.Description, &deps, &c.Position, &status, &created, &updated); err != nil {
+			return nil, err
+		}
+		c.DependsOn, c.Status, c.CreatedAt, c.UpdatedAt = splitList(deps), upstate.Status(status), fromMS(created), fromMS(updated)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// ListResults implements store.Results.
+func (db *DB) ListResults(ctx context.Context, checkID string, from, to time.Time) ([]upstate.Result, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT at, outcome, latency_us, status_code, error FROM results WHERE check_id = ? AND at >= ? AND at < ? ORDER BY at`, checkID, ms(from), ms(to))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []upstate.Result
+	for rows.Next() {
+		r := upstate.Result{CheckID: checkID}
+		var at, lat int64
+		var outcome string
+		if err := rows.Scan(&at, &outcome, &lat, &r.StatusCode, &r.Error); err != nil {
+			return nil, err
+		}
+		r.At, r.Outcome, r.Latency = fromMS(at), upstate.Outcome(outcome), time.Duration(lat)*time.Microsecond
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// ListRollups implements store.Results.
+func (db *DB) ListRollups(ctx context.Context, period store.Period, checkIDs []string, from, to time.Time) ([]store.Rollup, error) {
+	q := `SELECT check_id, bucket, n, ok, slow, fail, latency_sum_us, latency_max_us FROM rollups WHERE period = ? AND bucket >= ? AND bucket < ?`
+	args := []any{string(period), ms(from), ms(to)}
+	if len(checkIDs) > 0 {
+		q += ` AND check_id IN (?` + strings.Repeat(",?", len(checkIDs)-1) + `)`
+		for _, id := range checkIDs {
+			args = append(args, id)
+		}
+	}
+	q += ` ORDER BY bucket, check_id`
+	rows, err := db.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Rollup
+	for rows.Next() {
+		r := store.Rollup{Period: period}
+		var bucket, sum, mx int64
+		if err := rows.Scan(&r.CheckID, &bucket, &r.Count, &r.OK, &r.Slow, &r.Fail, &sum, &mx); err != nil {
+			return nil, err
+		}
+		r.Start, r.LatencySum, r.LatencyMax = fromMS(bucket), time.Duration(sum)*time.Microsecond, time.Duration(mx)*time.Microsecond
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Prune implements store.Results.
+func (db *DB) Prune(ctx context.Context, rawBefore, hourlyBefore time.Time) (int64, error) {
+	var n int64
+	err := db.exec(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM results WHERE at < ?`, ms(rawBefore))
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		res, err = tx.ExecContext(ctx, `DELETE FROM rollups WHERE period = 'hour' AND bucket < ?`, ms(hourlyBefore))
+		if err != nil {
+			return err
+		}
+		m, _ := res.RowsAffected()
+		n += m
+		return nil
+	})
+	return n, err
+}
+
+// SaveTransition implements store.Conditions.
+func (db *DB) SaveTransition(ctx context.Context, t upstate.Transition) error {
+	c := t.To
+	return db.exec(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO transitions (check_id, at, from_state, from_partial, to_state, to_partial, since, evidence, failures, samples)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			c.CheckID, ms(c.At), string(t.From.State), t.From.Partial, string(c.State), c.Partial, ms(c.Since), c.Evidence, c.Failures, c.Samples); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO conditions (check_id, state, partial, since, at, evidence, failures, samples) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (check_id) DO UPDATE SET state = excluded.state, partial = excluded.partial, since = excluded.since,
+			at = excluded.at, evidence = excluded.evidence, failures = excluded.failures, samples = excluded.samples`,
+			c.CheckID, string(c.State), c.Partial, ms(c.Since), ms(c.At), c.Evidence, c.Failures, c.Samples)
+		return err
+	})
+}
+
+// ListConditions implements store.Conditions.
+func (db *DB) ListConditions(ctx context.Context) (map[string]upstate.Condition, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT check_id, state, partial, since, at, evidence, failures, samples FROM conditions`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]upstate.Condition{}
+	for rows.Next() {
+		var c upstate.Condition
+		var state string
+		var since, at int64
+		if err := rows.Scan(&c.CheckID, &state, &c.Partial, &since, &at, &c.Evidence, &c.Failures, &c.Samples); err != nil {
+			return nil, err
+		}
+		c.State, c.Since, c.At = upstate.State(state), fromMS(since), fromMS(at)
+		out[c.CheckID] = c
+	}
+	return out, rows.Err()
+}
+
+// ListTransitions implements store.Conditions.
+func (db *DB) ListTransitions(ctx context.Context, checkID string, from, to time.Time) ([]upstate.Transition, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT at, from_state, from_partial, to_state, to_partial, since, evidence, failures, samples
+		FROM transitions WHERE check_id = ? AND at >= ? AND at < ? ORDER BY at, id`, checkID, ms(from), ms(to))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []upstate.Transition
+	for rows.Next() {
+		var t upstate.Transition
+		var at, since int64
+		var fs, ts string
+		if err := rows.Scan(&at, &fs, &t.From.Partial, &ts, &t.To.Partial, &since, &t.To.Evidence, &t.To.Failures, &t.To.Samples); err != nil {
+			return nil, err
+		}
+		t.From.CheckID, t.To.CheckID = checkID, checkID
+		t.From.State, t.To.State, t.To.At, t.To.Since = upstate.State(fs), upstate.State(ts), fromMS(at), fromMS(since)
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+type affectedJSON struct {
+	Component string `json:"component"`
+	Old       string `json:"old"`
+	New       string `json:"new"`
+}
+
+// Apply implements store.Incidents.
+func (db *DB) Apply(ctx context.Context, c store.Change) error {
+	if c.Empty() {
+		return nil
+	}
+	return db.exec(ctx, func(tx *sql.Tx) error {
+		for _, in := range c.Incidents {
+			_, err := tx.ExecContext(ctx, `INSERT INTO incidents (id, name, status, impact, created_at, updated_at, started_at, detected_at, monitoring_at, resolved_at, components, auto)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (id) DO UPDATE SET name = excluded.name, status = excluded.status, impact = excluded.impact,
+				updated_at = excluded.updated_at, started_at = excluded.started_at, detected_at = excluded.detected_at,
+				monitoring_at = excluded.monitoring_at, resolved_at = excluded.resolved_at, components = excluded.components, auto = excluded.auto`,
+				in.ID, in.Name, string(in.Status), string(in.Impact), ms(in.CreatedAt), ms(in.UpdatedAt), ms(in.StartedAt), ms(in.DetectedAt),
+				nullMS(in.MonitoringAt), nullMS(in.ResolvedAt), strings.Join(in.Components, ","), in.Auto)
+			if err != nil {
+				return fmt.Errorf("save incident %s: %w", in.ID, err)
+			}
+		}
+		for _, e := range c.Entries {
+			aff := make([]affectedJSON, len(e.Affected))
+			for i, a := range e.Affected {
+				aff[i] = affectedJSON{a.ComponentID, string(a.OldStatus), string(a.NewStatus)}
+			}
+			affected, _ := json.Marshal(aff)
+			_, err := tx.ExecContext(ctx, `INSERT INTO incident_updates (id, incident_id, seq, at, status, body, public, actor, affected)
+				VALUES (?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM incident_updates WHERE incident_id = ?), ?, ?, ?, ?, ?, ?)`,
+				e.ID, e.IncidentID, e.IncidentID, ms(e.At), string(e.Status), e.Body, e.Public, e.Actor, string(affected))
+			if err != nil {
+				return fmt.Errorf("save timeline entry of %s: %w", e.IncidentID, err)
+			}
+		}
+		for _, s := range c.Statuses {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO status_changes (component_id, at, status, incident_id) VALUES (?, ?, ?, ?)`,
+				s.ComponentID, ms(s.At), string(s.Status), s.IncidentID); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE components SET status = ?, updated_at = ? WHERE id = ?`, string(s.Status), ms(s.At), s.ComponentID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+const incidentCols = `id, name, status, impact, created_at, updated_at, started_at, detected_at, monitoring_at, resolved_at, components, auto`
+
+func scanIncident(rows interface{ Scan(...any) error }) (*upstate.Incident, error) {
+	in := &upstate.Incident{}
+	var status, impact, comps string
+	var created, updated, started, detected int64
+	var monitoring, resolved sql.NullInt64
+	if err := rows.Scan(&in.ID, &in.Name, &status, &impact, &created, &updated, &started, &detected, &monitoring, &resolved, &comps, &in.Auto); err != nil {
+		return nil, err
+	}
+	in.Status, in.Impact = upstate.IncidentStatus(status), upstate.Impact(impact)
+	in.CreatedAt, in.UpdatedAt, in.StartedAt, in.DetectedAt = fromMS(created), fromMS(updated), fromMS(started), fromMS(detected)
+	in.MonitoringAt, in.ResolvedAt, in.Components = fromNullMS(monitoring), fromNullMS(resolved), splitList(comps)
+	return in, nil
+}
+
+// GetIncident implements store.Incidents.
+func (db *DB) GetIncident(ctx context.Context, id string) (*upstate.Incident, error) {
+	in, err := scanIncident(db.read.QueryRowContext(ctx, `SELECT `+incidentCols+` FROM incidents WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, upstate.Errorf(upstate.ENOTFOUND, "no incident %q", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := db.loadUpdates(ctx, []*upstate.Incident{in}); err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+// ListIncidents implements store.Incidents.
+func (db *DB) ListIncidents(ctx context.Context, f store.IncidentFilter) ([]*upstate.Incident, error) {
+	q := `SELECT ` + incidentCols + ` FROM incidents WHERE 1 = 1`
+	var args []any
+	if f.OpenOnly {
+		q += ` AND status IN ('investigating', 'identified', 'monitoring')`
+	}
+	if !f.Since.IsZero() {
+		q += ` AND created_at >= ?`
+		args = append(args, ms(f.Since))
+	}
+	q += ` ORDER BY created_at DESC, id DESC`
+	if f.Limit > 0 {
+		q += fmt.Sprintf(` LIMIT %d`, f.Limit)
+	}
+	rows, err := db.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	var out []*upstate.Incident
+	for rows.Next() {
+		in, err := scanIncident(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, in)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, db.loadUpdates(ctx, out)
+}
+
+func (db *DB) loadUpdates(ctx context.Context, ins []*upstate.Incident) error {
+	if len(ins) == 0 {
+		return nil
+	}
+	byID := map[string]*upstate.Incident{}
+	args := make([]any, 0, len(ins))
+	for _, in := range ins {
+		byID[in.ID] = in
+		args = append(args, in.ID)
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT id, incident_id, at, status, body, public, actor, affected FROM incident_updates
+		WHERE incident_id IN (?`+strings.Repeat(",?", len(args)-1)+`) ORDER BY incident_id, seq`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e upstate.TimelineEntry
+		var at int64
+		var status, affected string
+		if err := rows.Scan(&e.ID, &e.IncidentID, &at, &status, &e.Body, &e.Public, &e.Actor, &affected); err != nil {
+			return err
+		}
+		e.At, e.Status = fromMS(at), upstate.IncidentStatus(status)
+		var aff []affectedJSON
+		if err := json.Unmarshal([]byte(affected), &aff); err != nil {
+			return fmt.Errorf("timeline entry %s: %w", e.ID, err)
+		}
+		for _, a := range aff {
+			e.Affected = append(e.Affected, upstate.AffectedComponent{ComponentID: a.Component, OldStatus: upstate.Status(a.Old), NewStatus: upstate.Status(a.New)})
+		}
+		in := byID[e.IncidentID]
+		in.Updates = append(in.Updates, e)
+	}
+	return rows.Err()
+}
+
+// ListStatusChanges implements store.History.
+func (db *DB) ListStatusChanges(ctx context.Context, from, to time.Time) ([]upstate.StatusChange, error) {
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT component_id, at, status, incident_id FROM (
+			SELECT s.component_id, s.at, s.status, s.incident_id, s.id FROM status_changes s
+			WHERE s.id IN (SELECT MAX(id) FROM status_changes WHERE at < ? GROUP BY component_id)
+			UNION ALL
+			SELECT component_id, at, status, incident_id, id FROM status_changes WHERE at >= ? AND at < ?
+		) ORDER BY at, id`, ms(from), ms(from), ms(to))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []upstate.StatusChange
+	for rows.Next() {
+		var s upstate.StatusChange
+		var at int64
+		var status string
+		if err := rows.Scan(&s.ComponentID, &at, &status, &s.IncidentID); err != nil {
+			return nil, err
+		}
+		s.At, s.Status = fromMS(at), upstate.Status(status)
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// SaveHeartbeat implements store.Heartbeats.
+func (db *DB) SaveHeartbeat(ctx context.Context, checkID string, at time.Time) error {
+	return db.exec(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO heartbeats (check_id, at) VALUES (?, ?)
+			ON CONFLICT (check_id) DO UPDATE SET at = MAX(at, excluded.at)`, checkID, ms(at))
+		return err
+	})
+}
+
+// ListHeartbeats implements store.Heartbeats.
+func (db *DB) ListHeartbeats(ctx context.Context) (map[string]time.Time, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT check_id, at FROM heartbeats`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var id string
+		var at int64
+		if err := rows.Scan(&id, &at); err != nil {
+			return nil, err
+		}
+		out[id] = fromMS(at)
+	}
+	return out, rows.Err()
+}

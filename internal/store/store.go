@@ -1,0 +1,139 @@
+// Package store declares what Upstate keeps and reads back. Backends live
+// in subpackages (sqlite, later postgres) and all pass the conformance
+// suite in storetest. Consumers declare the smaller interfaces they need;
+// Store is the whole, for wiring and the suite.
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/upstatehq/upstate"
+)
+
+// Store is everything a backend provides.
+type Store interface {
+	Components
+	Results
+	Conditions
+	Incidents
+	History
+	Heartbeats
+	// Flush waits until every write accepted so far is durable.
+	Flush(ctx context.Context) error
+	Close() error
+}
+
+// Components keeps the components and their current statuses.
+type Components interface {
+	// SyncComponents makes the stored components match the configured ones:
+	// new ones are added (operational), changed ones updated, missing ones
+	// removed; statuses and history of kept ones are untouched.
+	SyncComponents(ctx context.Context, cs []upstate.Component, now time.Time) error
+	ListComponents(ctx context.Context) ([]upstate.ComponentState, error)
+}
+
+// Results keeps raw results for the retention window and their rollups.
+type Results interface {
+	// AppendResults queues results for a batched write; it returns once
+	// they are queued. Flush waits for them.
+	AppendResults(ctx context.Context, rs []upstate.Result) error
+	// ListResults returns a check's raw results in [from, to), oldest first.
+	ListResults(ctx context.Context, checkID string, from, to time.Time) ([]upstate.Result, error)
+	// ListRollups returns rollups of the checks for buckets in [from, to).
+	ListRollups(ctx context.Context, period Period, checkIDs []string, from, to time.Time) ([]Rollup, error)
+	// Prune drops raw results older than rawBefore and hourly rollups
+	// older than hourlyBefore; daily rollups are kept.
+	Prune(ctx context.Context, rawBefore, hourlyBefore time.Time) (int64, error)
+}
+
+// Period is a rollup bucket size.
+type Period string
+
+// Rollup periods: hours and days, both aligned to UTC.
+const (
+	Hour Period = "hour"
+	Day  Period = "day"
+)
+
+// Bucket returns the start of t's bucket.
+func (p Period) Bucket(t time.Time) time.Time {
+	if p == Day {
+		return t.UTC().Truncate(24 * time.Hour)
+	}
+	return t.UTC().Truncate(time.Hour)
+}
+
+// Rollup summarises a check's results over one bucket.
+type Rollup struct {
+	CheckID    string
+	Period     Period
+	Start      time.Time
+	Count      int
+	OK         int
+	Slow       int
+	Fail       int
+	LatencySum time.Duration
+	LatencyMax time.Duration
+}
+
+// MeanLatency is the average latency of the bucket's results.
+func (r Rollup) MeanLatency() time.Duration {
+	if r.Count == 0 {
+		return 0
+	}
+	return r.LatencySum / time.Duration(r.Count)
+}
+
+// Conditions keeps each check's confirmed condition and its transitions.
+type Conditions interface {
+	// SaveTransition records a transition and makes its target the check's
+	// current condition.
+	SaveTransition(ctx context.Context, t upstate.Transition) error
+	ListConditions(ctx context.Context) (map[string]upstate.Condition, error)
+	ListTransitions(ctx context.Context, checkID string, from, to time.Time) ([]upstate.Transition, error)
+}
+
+// Change is what one incident decision writes, atomically: incidents
+// created or updated, timeline entries added, component statuses changed.
+type Change struct {
+	Incidents []*upstate.Incident // upserted; their Updates are ignored
+	Entries   []upstate.TimelineEntry
+	Statuses  []upstate.StatusChange
+}
+
+// Empty reports whether the change writes nothing.
+func (c Change) Empty() bool {
+	return len(c.Incidents) == 0 && len(c.Entries) == 0 && len(c.Statuses) == 0
+}
+
+// Incidents keeps incidents and their timelines.
+type Incidents interface {
+	// Apply writes the change in one transaction; it returns once durable.
+	Apply(ctx context.Context, c Change) error
+	// GetIncident returns one incident with its timeline, or ENOTFOUND.
+	GetIncident(ctx context.Context, id string) (*upstate.Incident, error)
+	// ListIncidents returns incidents newest first, with timelines.
+	ListIncidents(ctx context.Context, f IncidentFilter) ([]*upstate.Incident, error)
+}
+
+// IncidentFilter selects incidents.
+type IncidentFilter struct {
+	OpenOnly bool
+	Since    time.Time // created at or after, when set
+	Limit    int       // 0 for no limit
+}
+
+// History reads component status history, for uptime bars and reports.
+type History interface {
+	// ListStatusChanges returns the changes in [from, to), oldest first,
+	// preceded by each component's last change before from (so the status
+	// in force at from is known).
+	ListStatusChanges(ctx context.Context, from, to time.Time) ([]upstate.StatusChange, error)
+}
+
+// Heartbeats keeps the last heartbeat of each heartbeat check.
+type Heartbeats interface {
+	SaveHeartbeat(ctx context.Context, checkID string, at time.Time) error
+	ListHeartbeats(ctx context.Context) (map[string]time.Time, error)
+}

@@ -1,0 +1,311 @@
+// Package storetest is the conformance suite every store backend must
+// pass. A backend's test calls Run with a function that opens a fresh,
+// empty store.
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/store"
+)
+
+// Opener opens a fresh, empty store for one subtest; the suite closes it.
+type Opener func(t *testing.T) store.Store
+
+var t0 = time.Date(2026, 8, 17, 13, 0, 0, 0, time.UTC)
+
+// Run runs every conformance test against the backend.
+func Run(t *testing.T, open Opener) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{"Components", testComponents},
+		{"ResultsAndRollups", testResults},
+		{"Prune", testPrune},
+		{"Conditions", testConditions},
+		{"Incidents", testIncidents},
+		{"StatusHistory", testHistory},
+		{"Heartbeats", testHeartbeats},
+		{"ManyWritersOneBatch", testConcurrentWrites},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := open(t)
+			defer func() {
+				if err := s.Close(); err != nil {
+					t.Errorf("close: %v", err)
+				}
+			}()
+			tt.fn(t, s)
+		})
+	}
+}
+
+func ctx(t *testing.T) context.Context { return t.Context() }
+
+func testComponents(t *testing.T, s store.Store) {
+	cs := []upstate.Component{
+		{ID: "web", Name: "Web app", Group: "Platform"},
+		{ID: "api", Name: "API", Group: "Platform", DependsOn: []string{"database"}, Description: "REST"},
+		{ID: "database", Name: "Database"},
+	}
+	if err := s.SyncComponents(ctx(t), cs, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Apply(ctx(t), store.Change{Statuses: []upstate.StatusChange{{ComponentID: "api", At: t0.Add(time.Minute), Status: upstate.PartialOutage}}}); err != nil {
+		t.Fatal(err)
+	}
+	// Re-sync with a rename and a removal: status and created_at survive.
+	cs[1].Name = "Public API"
+	if err := s.SyncComponents(ctx(t), cs[:2], t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ListComponents(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("got %d components, want 2", len(got))
+	}
+	api := got[1]
+	if api.ID != "api" || api.Name != "Public API" || api.Status != upstate.PartialOutage || !api.CreatedAt.Equal(t0) ||
+		api.Description != "REST" || len(api.DependsOn) != 1 || api.DependsOn[0] != "database" || api.Position != 2 {
+		t.Errorf("api = %+v", api)
+	}
+	if got[0].Status != upstate.Operational || got[0].Group != "Platform" {
+		t.Errorf("web = %+v", got[0])
+	}
+}
+
+func testResults(t *testing.T, s store.Store) {
+	var rs []upstate.Result
+	for i := range 120 {
+		r := upstate.Result{CheckID: "api", At: t0.Add(time.Duration(i) * time.Minute), Outcome: upstate.OutcomeOK, Latency: time.Duration(100+i) * time.Millisecond, StatusCode: 200}
+		if i%10 == 0 {
+			r.Outcome, r.StatusCode, r.Error = upstate.OutcomeFail, 500, "status 500"
+		}
+		rs = append(rs, r)
+	}
+	rs = append(rs, upstate.Result{CheckID: "web", At: t0, Outcome: upstate.OutcomeSlow, Latency: 3 * time.Second})
+	if err := s.AppendResults(ctx(t), rs[:60]); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendResults(ctx(t), rs[60:]); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ListResults(ctx(t), "api", t0, t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 60 {
+		t.Fatalf("got %d results in the first hour, want 60", len(got))
+	}
+	if g := got[10]; g.Outcome != upstate.OutcomeFail || g.StatusCode != 500 || g.Error != "status 500" || g.Latency != 110*time.Millisecond || !g.At.Equal(t0.Add(10*time.Minute)) {
+		t.Errorf("result 10 = %+v", g)
+	}
+	hours, err := s.ListRollups(ctx(t), store.Hour, []string{"api"}, t0, t0.Add(3*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hours) != 2 {
+		t.Fatalf("got %d hourly rollups, want 2", len(hours))
+	}
+	h := hours[0]
+	if h.Count != 60 || h.Fail != 6 || h.OK != 54 || h.LatencyMax != 159*time.Millisecond || h.MeanLatency() != 12950*time.Millisecond/100 {
+		t.Errorf("hour 0 = %+v (mean %v)", h, h.MeanLatency())
+	}
+	days, err := s.ListRollups(ctx(t), store.Day, nil, t0.Add(-24*time.Hour), t0.Add(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(days) != 2 || days[0].CheckID != "api" || days[0].Count != 120 || days[1].CheckID != "web" || days[1].Slow != 1 {
+		t.Errorf("days = %+v", days)
+	}
+}
+
+func testPrune(t *testing.T, s store.Store) {
+	old := upstate.Result{CheckID: "a", At: t0.Add(-30 * 24 * time.Hour), Outcome: upstate.OutcomeOK}
+	recent := upstate.Result{CheckID: "a", At: t0, Outcome: upstate.OutcomeOK}
+	if err := s.AppendResults(ctx(t), []upstate.Result{old, recent}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.Prune(ctx(t), t0.Add(-24*time.Hour), t0.Add(-24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 { // one raw result and its hourly rollup
+		t.Errorf("pruned %d rows, want 2", n)
+	}
+	got, _ := s.ListResults(ctx(t), "a", t0.Add(-60*24*time.Hour), t0.Add(time.Hour))
+	if len(got) != 1 {
+		t.Errorf("kept %d results, want 1", len(got))
+	}
+	days, _ := s.ListRollups(ctx(t), store.Day, []string{"a"}, t0.Add(-60*24*time.Hour), t0.Add(24*time.Hour))
+	if len(days) != 2 {
+		t.Errorf("kept %d daily rollups, want 2 (daily rollups are never pruned)", len(days))
+	}
+}
+
+func testConditions(t *testing.T, s store.Store) {
+	down := upstate.Condition{CheckID: "api", State: upstate.StateDown, Since: t0, At: t0.Add(10 * time.Second), Evidence: "HTTP 500 after 20 ms", Failures: 3, Samples: 5}
+	if err := s.SaveTransition(ctx(t), upstate.Transition{From: upstate.Condition{CheckID: "api", State: upstate.StateUp}, To: down}); err != nil {
+		t.Fatal(err)
+	}
+	up := upstate.Condition{CheckID: "api", State: upstate.StateDegraded, Partial: true, Since: t0.Add(time.Minute), At: t0.Add(2 * time.Minute), Evidence: "ok"}
+	if err := s.SaveTransition(ctx(t), upstate.Transition{From: down, To: up}); err != nil {
+		t.Fatal(err)
+	}
+	conds, err := s.ListConditions(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := conds["api"]; c.State != upstate.StateDegraded || !c.Partial || !c.Since.Equal(t0.Add(time.Minute)) {
+		t.Errorf("condition = %+v", c)
+	}
+	ts, err := s.ListTransitions(ctx(t), "api", t0, t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ts) != 2 || ts[0].To.State != upstate.StateDown || ts[0].To.Evidence != "HTTP 500 after 20 ms" || ts[0].To.Failures != 3 || ts[1].From.State != upstate.StateDown {
+		t.Errorf("transitions = %+v", ts)
+	}
+}
+
+func incident(id string, created time.Time, status upstate.IncidentStatus) *upstate.Incident {
+	return &upstate.Incident{ID: id, Name: "API is down", Status: status, Impact: upstate.ImpactCritical,
+		CreatedAt: created, UpdatedAt: created, StartedAt: created.Add(-20 * time.Second), DetectedAt: created,
+		Components: []string{"api", "database"}, Auto: true}
+}
+
+func testIncidents(t *testing.T, s store.Store) {
+	a := incident("aaaaaaaaaaaa", t0, upstate.Investigating)
+	e1 := upstate.TimelineEntry{ID: "e1", IncidentID: a.ID, At: t0, Status: upstate.Investigating, Body: "API is down", Public: true, Actor: upstate.ActorUpstate,
+		Affected: []upstate.AffectedComponent{{ComponentID: "api", OldStatus: upstate.Operational, NewStatus: upstate.MajorOutage}}}
+	if err := s.Apply(ctx(t), store.Change{Incidents: []*upstate.Incident{a}, Entries: []upstate.TimelineEntry{e1}}); err != nil {
+		t.Fatal(err)
+	}
+	b := incident("bbbbbbbbbbbb", t0.Add(time.Hour), upstate.Investigating)
+	if err := s.Apply(ctx(t), store.Change{Incidents: []*upstate.Incident{b}}); err != nil {
+		t.Fatal(err)
+	}
+	// Resolve a, with a second entry.
+	res := t0.Add(30 * time.Minute)
+	a.Status, a.ResolvedAt, a.UpdatedAt = upstate.Resolved, &res, res
+	e2 := upstate.TimelineEntry{ID: "e2", IncidentID: a.ID, At: res, Status: upstate.Resolved, Body: "Recovered", Public: true, Actor: upstate.ActorUpstate}
+	if err := s.Apply(ctx(t), store.Change{Incidents: []*upstate.Incident{a}, Entries: []upstate.TimelineEntry{e2}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetIncident(ctx(t), a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != upstate.Resolved || got.ResolvedAt == nil || !got.ResolvedAt.Equal(res) || got.MonitoringAt != nil ||
+		!got.StartedAt.Equal(t0.Add(-20*time.Second)) || len(got.Components) != 2 || !got.Auto {
+		t.Errorf("incident = %+v", got)
+	}
+	if len(got.Updates) != 2 || got.Updates[0].ID != "e1" || got.Updates[1].Body != "Recovered" ||
+		len(got.Updates[0].Affected) != 1 || got.Updates[0].Affected[0].NewStatus != upstate.MajorOutage {
+		t.Errorf("updates = %+v", got.Updates)
+	}
+	open, err := s.ListIncidents(ctx(t), store.IncidentFilter{OpenOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(open) != 1 || open[0].ID != b.ID {
+		t.Errorf("open = %v", open)
+	}
+	all, err := s.ListIncidents(ctx(t), store.IncidentFilter{Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 1 || all[0].ID != b.ID {
+		t.Errorf("newest = %v", all)
+	}
+	if _, err := s.GetIncident(ctx(t), "nope"); upstate.ErrorCode(err) != upstate.ENOTFOUND {
+		t.Errorf("missing incident: err = %v, want ENOTFOUND", err)
+	}
+}
+
+func testHistory(t *testing.T, s store.Store) {
+	ch := func(id string, d time.Duration, st upstate.Status) upstate.StatusChange {
+		return upstate.StatusChange{ComponentID: id, At: t0.Add(d), Status: st}
+	}
+	changes := []upstate.StatusChange{
+		ch("api", -48*time.Hour, upstate.Operational),
+		ch("api", -2*time.Hour, upstate.MajorOutage),
+		ch("web", -time.Hour, upstate.DegradedPerformance),
+		ch("api", time.Hour, upstate.Operational),
+		ch("web", 2*time.Hour, upstate.Operational),
+		ch("web", 30*time.Hour, upstate.PartialOutage),
+	}
+	for _, c := range changes {
+		if err := s.Apply(ctx(t), store.Change{Statuses: []upstate.StatusChange{c}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.ListStatusChanges(ctx(t), t0, t0.Add(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"api -2h0m0s major_outage", "web -1h0m0s degraded_performance", "api 1h0m0s operational", "web 2h0m0s operational"}
+	if len(got) != len(want) {
+		t.Fatalf("got %d changes, want %d: %+v", len(got), len(want), got)
+	}
+	for i, g := range got {
+		if s := fmt.Sprintf("%s %s %s", g.ComponentID, g.At.Sub(t0), g.Status); s != want[i] {
+			t.Errorf("change %d = %s, want %s", i, s, want[i])
+		}
+	}
+}
+
+func testHeartbeats(t *testing.T, s store.Store) {
+	if err := s.SaveHeartbeat(ctx(t), "nightly", t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveHeartbeat(ctx(t), "nightly", t0.Add(-time.Hour)); err != nil { // late delivery of an older ping
+		t.Fatal(err)
+	}
+	got, err := s.ListHeartbeats(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got["nightly"].Equal(t0) {
+		t.Errorf("last heartbeat = %v, want %v", got["nightly"], t0)
+	}
+}
+
+// testConcurrentWrites proves that many concurrent writers all get their
+// writes committed and acknowledged.
+func testConcurrentWrites(t *testing.T, s store.Store) {
+	const n = 50
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			in := incident(fmt.Sprintf("inc%09d", i), t0.Add(time.Duration(i)*time.Second), upstate.Investigating)
+			errs <- s.Apply(ctx(t), store.Change{Incidents: []*upstate.Incident{in}})
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := s.ListIncidents(ctx(t), store.IncidentFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != n {
+		t.Errorf("got %d incidents, want %d", len(all), n)
+	}
+}
