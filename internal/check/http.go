@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"slices"
@@ -64,8 +65,9 @@ var errRedirect = errors.New("redirect not followed")
 // connections pooled per host, proxies from the environment ignored
 // (probes measure the target, not a proxy), and redirect handling left to
 // each check. insecure skips certificate verification.
-func NewHTTPClient(insecure bool, maxConnsPerHost int) *http.Client {
+func NewHTTPClient(insecure bool, maxConnsPerHost int, dial DialFunc) *http.Client {
 	tr := &http.Transport{
+		DialContext:         dial,
 		MaxIdleConns:        0,
 		MaxIdleConnsPerHost: maxConnsPerHost,
 		IdleConnTimeout:     5 * time.Minute,
@@ -75,6 +77,9 @@ func NewHTTPClient(insecure bool, maxConnsPerHost int) *http.Client {
 	}
 	return &http.Client{Transport: tr}
 }
+
+// DialFunc opens connections; nil means the operating system's network.
+type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 
 // Probe implements Prober.
 func (h *HTTP) Probe(ctx context.Context) upstate.Result {

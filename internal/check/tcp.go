@@ -15,19 +15,20 @@ type TCP struct {
 	Address string
 	Timeout time.Duration
 	Clock   clock.Clock
-	Dialer  *net.Dialer
+	// Dial opens the connection; nil means the operating system's network.
+	Dial DialFunc
 }
 
 // Probe implements Prober.
 func (c *TCP) Probe(ctx context.Context) upstate.Result {
 	ctx, cancel := clock.WithTimeout(ctx, c.Clock, c.Timeout)
 	defer cancel()
-	d := c.Dialer
-	if d == nil {
-		d = &net.Dialer{}
+	dial := c.Dial
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
 	}
 	t := startTiming(c.Clock)
-	conn, err := d.DialContext(ctx, "tcp", c.Address)
+	conn, err := dial(ctx, "tcp", c.Address)
 	r := t.result(c.ID)
 	if err != nil {
 		return fail(r, describeErr(ctx, err, c.Timeout))

@@ -6,7 +6,8 @@
 //     check is already failing part of the time, so bursts inside a partial
 //     outage do not flap it between partial and down);
 //   - degraded, partial: at least PartialAfter of the last Window results
-//     failed (a quarter of requests answering 500 is a partial outage);
+//     failed, mixed with answers (a quarter of requests answering 500 is a
+//     partial outage; a streak of failures on its way to down is not);
 //   - degraded, slow: the last FailAfter results were all slow or worse;
 //   - up: the last RecoverAfter results were all fine. Confirming up clears
 //     the window, so old failures do not count against the recovery.
@@ -165,6 +166,41 @@ func (m *Machine) tailAll(n int, pred func(upstate.Result) bool) bool {
 	return true
 }
 
+// answersSinceDown counts good answers after the last streak of
+// FailAfter failures in the window.
+func (m *Machine) answersSinceDown() int {
+	n, streak := 0, 0
+	for _, r := range m.window {
+		if failed(r) {
+			streak++
+			if streak >= m.spec.FailAfter {
+				n = 0
+			}
+			continue
+		}
+		streak = 0
+		if isOK(r) {
+			n++
+		}
+	}
+	return n
+}
+
+// interleaved reports whether the window's failures are mixed with
+// answers: failing part of the time, rather than a streak of failures that
+// is still on its way to confirming down.
+func (m *Machine) interleaved() bool {
+	seenFail := false
+	for _, r := range m.window {
+		if failed(r) {
+			seenFail = true
+		} else if seenFail {
+			return true
+		}
+	}
+	return false
+}
+
 func (m *Machine) count(pred func(upstate.Result) bool) int {
 	n := 0
 	for _, r := range m.window {
@@ -186,8 +222,10 @@ func (m *Machine) target() (upstate.State, bool) {
 	if m.tailAll(downAfter, failed) {
 		return upstate.StateDown, false
 	}
-	if cur.State == upstate.StateDown && !m.tailAll(1, isOK) {
-		return upstate.StateDown, false // still failing, just not FailAfter in a row yet after a blip
+	if cur.State == upstate.StateDown && m.answersSinceDown() < m.spec.RecoverAfter && !m.tailAll(m.spec.RecoverAfter, isOK) {
+		// Still down: a lone good answer is a recovery to confirm (the
+		// re-check does that), not yet a partial outage.
+		return upstate.StateDown, false
 	}
 	recoverAfter := m.spec.RecoverAfter
 	if m.Flapping() {
@@ -200,7 +238,7 @@ func (m *Machine) target() (upstate.State, bool) {
 	if recovered && (cur.State != upstate.StateDegraded || !cur.Partial || m.tailAll(max(recoverAfter, m.spec.Window/2), isOK)) {
 		return upstate.StateUp, false
 	}
-	if m.count(failed) >= m.spec.PartialAfter {
+	if m.count(failed) >= m.spec.PartialAfter && m.interleaved() {
 		return upstate.StateDegraded, true
 	}
 	if m.tailAll(m.spec.FailAfter, notOK) {

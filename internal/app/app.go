@@ -1,0 +1,437 @@
+// Package app is the only wiring: it compiles a configuration into each
+// package's options, starts every goroutine with an owner that stops it,
+// and feeds results through decide → incidents → snapshot. serve, demo and
+// the end-to-end tests all run this same App.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/check"
+	"github.com/upstatehq/upstate/internal/clock"
+	"github.com/upstatehq/upstate/internal/config"
+	"github.com/upstatehq/upstate/internal/decide"
+	"github.com/upstatehq/upstate/internal/ids"
+	"github.com/upstatehq/upstate/internal/incident"
+	"github.com/upstatehq/upstate/internal/metrics"
+	"github.com/upstatehq/upstate/internal/schedule"
+	"github.com/upstatehq/upstate/internal/snapshot"
+	"github.com/upstatehq/upstate/internal/store"
+	"github.com/upstatehq/upstate/internal/store/sqlite"
+	"github.com/upstatehq/upstate/internal/web"
+)
+
+// Options configure an App.
+type Options struct {
+	Config  *config.Config
+	Clock   clock.Clock // default: the real clock
+	Logger  *slog.Logger
+	Version string
+	// Listener, when set, is used instead of listening on server.listen
+	// (tests pass one on a random port).
+	Listener net.Listener
+	// Resolver builds DNS resolvers for dns checks; default asks the
+	// named server or the system.
+	Resolver func(server string) check.Resolver
+	// NewID makes ids; default random. Tests make them predictable.
+	NewID func() string
+	// Dial, when set, opens the connections of http and tcp checks instead
+	// of the operating system (the demo's replay test uses an in-memory network).
+	Dial check.DialFunc
+}
+
+func (o *Options) validate() error {
+	if o.Config == nil {
+		return errors.New("app: Options.Config is required")
+	}
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Resolver == nil {
+		o.Resolver = func(server string) check.Resolver { return check.NewResolver(server) }
+	}
+	if o.NewID == nil {
+		o.NewID = ids.New
+	}
+	return nil
+}
+
+// App is a running Upstate.
+type App struct {
+	opts    Options
+	log     *slog.Logger
+	store   store.Store
+	metrics *metrics.Metrics
+	engine  *incident.Engine
+	snaps   *snapshot.Holder
+	web     *web.Server
+	sched   *schedule.Scheduler
+	beats   *check.Beats
+	env     probeEnv
+
+	cfg    atomic.Pointer[config.Config]
+	checks atomic.Pointer[checkSet]
+
+	httpSrv  *http.Server
+	listener net.Listener
+
+	mu      sync.Mutex
+	stops   []stopFn
+	cancel  context.CancelFunc
+	started bool
+}
+
+type stopFn struct {
+	name string
+	fn   func(ctx context.Context) error
+}
+
+// checkSet is the compiled checks, swapped whole on reload.
+type checkSet struct {
+	byID     map[string]*checkState
+	compiled *compiled
+}
+
+// checkState is one check's decision state. mu serialises its results:
+// probes and heartbeat pings may arrive at once.
+type checkState struct {
+	mu      sync.Mutex
+	spec    upstate.CheckSpec
+	kind    string
+	machine *decide.Machine
+}
+
+// New opens the store and builds every part; nothing runs until Start.
+func New(ctx context.Context, opts Options) (*App, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	cfg := opts.Config
+	a := &App{opts: opts, log: opts.Logger, metrics: metrics.New(opts.Version), beats: check.NewBeats()}
+	a.cfg.Store(cfg)
+	a.env = probeEnv{
+		clock: opts.Clock, client: check.NewHTTPClient(false, 4, opts.Dial), insecure: check.NewHTTPClient(true, 4, opts.Dial),
+		beats: a.beats, started: opts.Clock.Now(), resolver: opts.Resolver, dial: opts.Dial,
+	}
+	comp, err := compile(cfg, a.env)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(cfg.Server.DataDir, "upstate.db"), Logger: opts.Logger})
+	if err != nil {
+		return nil, err
+	}
+	a.store = db
+	ok := false
+	defer func() {
+		if !ok {
+			db.Close()
+		}
+	}()
+	if err := db.SyncComponents(ctx, comp.components, opts.Clock.Now()); err != nil {
+		return nil, fmt.Errorf("store components: %w", err)
+	}
+	last, err := db.ListHeartbeats(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for id, t := range last {
+		a.beats.Beat(id, t)
+	}
+	a.snaps, err = snapshot.New(snapshot.Options{
+		Source: db, Clock: opts.Clock, Page: pageOf(cfg), ChecksOf: comp.checksOf, Logger: opts.Logger,
+		Published: func(s *snapshot.Snapshot) {
+			if err := a.web.Publish(s); err != nil {
+				a.log.Error("render snapshot", "component", "web", "err", err)
+			}
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.engine, err = incident.New(ctx, incident.Options{
+		Store: db, Clock: opts.Clock, Components: comp.components, Checks: comp.specs, Location: cfg.Location,
+		NewID: opts.NewID, Logger: opts.Logger,
+		Changed: func(st map[string]upstate.Status) {
+			a.snaps.Trigger()
+			a.metrics.SetStatuses(st)
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.metrics.SetStatuses(a.engine.Statuses())
+	conds, err := db.ListConditions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a.checks.Store(a.checkSet(comp, conds, nil))
+	a.web, err = web.New(web.Options{Logger: opts.Logger, Metrics: a.metrics, Heartbeats: a, Healthy: a.healthy})
+	if err != nil {
+		return nil, err
+	}
+	a.sched, err = schedule.New(schedule.Options{
+		Clock: opts.Clock, Sink: a.onResult, Logger: opts.Logger,
+		Started: func(_ string, lag time.Duration) { a.metrics.ScheduleLag.Observe(lag.Seconds()) },
+	})
+	if err != nil {
+		return nil, err
+	}
+	ok = true
+	return a, nil
+}
+
+func pageOf(cfg *config.Config) snapshot.Page {
+	return snapshot.Page{ID: ids.Stable("page:" + cfg.Page.URL + "|" + cfg.Page.Name), Name: cfg.Page.Name, URL: cfg.Page.URL, Description: cfg.Page.Description, Location: cfg.Location}
+}
+
+// checkSet builds decision state for the compiled checks, keeping the
+// machines of checks whose decision settings did not change.
+func (a *App) checkSet(comp *compiled, conds map[string]upstate.Condition, old *checkSet) *checkSet {
+	set := &checkSet{byID: map[string]*checkState{}, compiled: comp}
+	for _, spec := range comp.specs {
+		if old != nil {
+			if prev, ok := old.byID[spec.ID]; ok && prev.spec.Decide == spec.Decide {
+				prev.mu.Lock()
+				prev.spec = spec
+				prev.kind = comp.kinds[spec.ID]
+				prev.mu.Unlock()
+				set.byID[spec.ID] = prev
+				continue
+			}
+		}
+		start := conds[spec.ID]
+		if old != nil {
+			if prev, ok := old.byID[spec.ID]; ok {
+				start = prev.machine.Condition()
+			}
+		}
+		set.byID[spec.ID] = &checkState{spec: spec, kind: comp.kinds[spec.ID], machine: decide.New(spec.ID, spec.Decide, start)}
+	}
+	return set
+}
+
+// onResult is the pipeline every result goes through: count it, queue it
+// for storage, decide, and hand a confirmed change to the incident engine.
+// It returns how soon to re-check when the result was suspect.
+func (a *App) onResult(ctx context.Context, r upstate.Result) time.Duration {
+	st := a.checks.Load().byID[r.CheckID]
+	if st == nil {
+		return 0 // removed by a reload
+	}
+	a.metrics.ObserveResult(st.kind, r)
+	if err := a.store.AppendResults(ctx, []upstate.Result{r}); err != nil {
+		a.log.Warn("result not stored", "component", "app", "check", r.CheckID, "err", err)
+	} else {
+		a.metrics.ResultsWritten.Inc()
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	d := st.machine.Observe(r)
+	if t := d.Transition; t != nil {
+		a.metrics.Transitions.WithLabelValues(string(t.To.State)).Inc()
+		a.log.Info("condition changed", "component", "decide", "check", r.CheckID, "from", t.From.State.String(), "to", t.To.State.String(), "partial", t.To.Partial, "evidence", t.To.Evidence)
+		if err := a.store.SaveTransition(ctx, *t); err != nil {
+			a.log.Error("save transition", "component", "app", "check", r.CheckID, "err", err)
+		}
+		if err := a.engine.Handle(ctx, *t); err != nil {
+			a.log.Error("incident decision", "component", "incident", "check", r.CheckID, "err", err)
+		}
+	}
+	if d.Recheck {
+		return st.spec.Decide.RecheckEvery
+	}
+	return 0
+}
+
+// Heartbeat implements web.Heartbeats.
+func (a *App) Heartbeat(ctx context.Context, checkID, token string) (time.Time, error) {
+	set := a.checks.Load()
+	st := set.byID[checkID]
+	if st == nil || st.kind != upstate.KindHeartbeat {
+		return time.Time{}, upstate.Errorf(upstate.ENOTFOUND, "no heartbeat check %q", checkID)
+	}
+	if want := set.compiled.tokens[checkID]; want != "" && !want.Equal(token) {
+		return time.Time{}, upstate.Errorf(upstate.EUNAUTHORIZED, "wrong or missing token for heartbeat %q", checkID)
+	}
+	now := a.opts.Clock.Now()
+	if err := a.store.SaveHeartbeat(ctx, checkID, now); err != nil {
+		return time.Time{}, fmt.Errorf("save heartbeat: %w", err)
+	}
+	a.beats.Beat(checkID, now)
+	a.onResult(ctx, upstate.Result{CheckID: checkID, At: now, Outcome: upstate.OutcomeOK})
+	return now, nil
+}
+
+func (a *App) healthy(ctx context.Context) error {
+	_, err := a.store.ListHeartbeats(ctx)
+	return err
+}
+
+// Start builds the first snapshot, starts listening and runs every loop.
+func (a *App) Start(ctx context.Context) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.started {
+		return errors.New("app already started")
+	}
+	a.started = true
+	if err := a.snaps.Rebuild(ctx); err != nil {
+		return fmt.Errorf("first snapshot: %w", err)
+	}
+	ln := a.opts.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", a.cfg.Load().Server.Listen); err != nil {
+			return fmt.Errorf("listen on %s: %w (is another upstate running? change server.listen)", a.cfg.Load().Server.Listen, err)
+		}
+	}
+	a.listener = ln
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.cancel = cancel
+
+	a.onStop("store", func(context.Context) error {
+		a.env.client.CloseIdleConnections()
+		a.env.insecure.CloseIdleConnections()
+		return a.store.Close()
+	})
+	a.goLoop("snapshot", func() { a.snaps.Run(runCtx) })
+	a.goLoop("incidents", func() { a.engine.Run(runCtx) })
+	a.goLoop("pruner", func() { a.prune(runCtx) })
+	a.goLoop("scheduler", func() { a.sched.Run(runCtx, a.checks.Load().compiled.jobs) })
+
+	a.httpSrv = &http.Server{Handler: a.web.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		if err := a.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("http server stopped", "component", "web", "err", err)
+		}
+	}()
+	a.onStop("http", func(ctx context.Context) error {
+		err := a.httpSrv.Shutdown(ctx)
+		<-served
+		return err
+	})
+	cfg := a.cfg.Load()
+	a.log.Info("upstate started", "component", "app", "listen", ln.Addr().String(), "checks", len(cfg.Checks), "components", len(cfg.Components), "data_dir", cfg.Server.DataDir)
+	return nil
+}
+
+// goLoop runs fn in a goroutine that Stop cancels and waits for.
+func (a *App) goLoop(name string, fn func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn()
+	}()
+	a.onStop(name, func(ctx context.Context) error {
+		a.cancel()
+		select {
+		case <-done:
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("%s did not stop in time", name)
+		}
+	})
+}
+
+func (a *App) onStop(name string, fn func(ctx context.Context) error) {
+	a.stops = append(a.stops, stopFn{name, fn})
+}
+
+// Addr is the address the HTTP server listens on.
+func (a *App) Addr() string {
+	if a.listener == nil {
+		return ""
+	}
+	return a.listener.Addr().String()
+}
+
+// Stop stops everything in the reverse order it started, flushing writes;
+// ctx bounds how long it may take.
+func (a *App) Stop(ctx context.Context) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var errs []error
+	for i := len(a.stops) - 1; i >= 0; i-- {
+		s := a.stops[i]
+		if err := s.fn(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop %s: %w", s.name, err))
+		}
+	}
+	a.stops = nil
+	if !a.started {
+		errs = append(errs, a.store.Close())
+	}
+	a.log.Info("upstate stopped", "component", "app")
+	return errors.Join(errs...)
+}
+
+// Reload applies a new configuration without losing history or the state
+// of unchanged checks. Listening address and data directory need a restart.
+func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
+	old := a.cfg.Load()
+	if cfg.Server.Listen != old.Server.Listen || cfg.Server.DataDir != old.Server.DataDir {
+		a.log.Warn("server.listen and server.data_dir changes need a restart; keeping the old ones", "component", "app")
+		cfg.Server = old.Server
+	}
+	comp, err := compile(cfg, a.env)
+	if err != nil {
+		return err
+	}
+	if err := a.store.SyncComponents(ctx, comp.components, a.opts.Clock.Now()); err != nil {
+		return fmt.Errorf("store components: %w", err)
+	}
+	a.checks.Store(a.checkSet(comp, nil, a.checks.Load()))
+	if err := a.engine.Reconfigure(ctx, comp.components, comp.specs); err != nil {
+		return err
+	}
+	a.cfg.Store(cfg)
+	a.sched.Update(comp.jobs)
+	a.snaps.Reconfigure(pageOf(cfg), comp.checksOf)
+	a.log.Info("configuration reloaded", "component", "app", "checks", len(cfg.Checks), "components", len(cfg.Components))
+	return nil
+}
+
+// prune drops results past retention once an hour.
+func (a *App) prune(ctx context.Context) {
+	c := a.opts.Clock
+	t := c.NewTimer(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C():
+		}
+		cfg := a.cfg.Load()
+		now := c.Now()
+		n, err := a.store.Prune(ctx, now.Add(-cfg.Retention.Raw.D()), now.Add(-cfg.Retention.Hourly.D()))
+		if err != nil && ctx.Err() == nil {
+			a.log.Error("prune", "component", "store", "err", err)
+		} else if n > 0 {
+			a.log.Debug("pruned old results", "component", "store", "rows", n)
+		}
+		t.Reset(time.Hour)
+	}
+}
+
+// Snapshot returns the current public snapshot (for tests and the demo).
+func (a *App) Snapshot() *snapshot.Snapshot { return a.snaps.Current() }
+
+// Flush waits until every accepted write is durable.
+func (a *App) Flush(ctx context.Context) error { return a.store.Flush(ctx) }

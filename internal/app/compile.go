@@ -1,0 +1,116 @@
+package app
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/check"
+	"github.com/upstatehq/upstate/internal/clock"
+	"github.com/upstatehq/upstate/internal/config"
+	"github.com/upstatehq/upstate/internal/decide"
+	"github.com/upstatehq/upstate/internal/schedule"
+)
+
+// compiled is a configuration turned into what each package takes.
+type compiled struct {
+	components []upstate.Component
+	specs      []upstate.CheckSpec
+	jobs       []schedule.Job
+	tokens     map[string]upstate.Secret // heartbeat tokens by check id
+	kinds      map[string]string
+	checksOf   map[string][]string // component → checks, for sparklines
+}
+
+// probeEnv is what probers share: clients, the clock, heartbeats.
+type probeEnv struct {
+	clock    clock.Clock
+	client   *http.Client
+	insecure *http.Client
+	beats    *check.Beats
+	started  time.Time
+	resolver func(server string) check.Resolver
+	dial     check.DialFunc
+}
+
+func compile(cfg *config.Config, env probeEnv) (*compiled, error) {
+	c := &compiled{tokens: map[string]upstate.Secret{}, kinds: map[string]string{}, checksOf: map[string][]string{}}
+	for _, comp := range cfg.Components {
+		c.components = append(c.components, upstate.Component{ID: comp.ID, Name: comp.Name, Group: comp.Group, Description: comp.Description, DependsOn: comp.DependsOn})
+	}
+	for _, ch := range cfg.Checks {
+		spec := upstate.CheckSpec{
+			ID: ch.ID, Name: ch.Name, Kind: ch.Kind, Interval: ch.Interval.D(), Timeout: ch.Timeout.D(),
+			Components: ch.Components, DependsOn: ch.DependsOn, Impact: map[upstate.ImpactKey]upstate.Status{},
+		}
+		for k, v := range ch.Impact {
+			spec.Impact[upstate.ImpactKey(k)] = upstate.Status(v)
+		}
+		d := upstate.DecideSpec{FailAfter: ch.FailAfter, RecoverAfter: ch.RecoverAfter, RecoveryWindow: ch.RecoveryWindow.D()}
+		if ch.Recheck != nil {
+			d.RecheckCount, d.RecheckEvery = ch.Recheck.Count, ch.Recheck.Every.D()
+			if ch.Recheck.Count == 0 {
+				d.RecheckCount = -1 // explicitly off
+			}
+		}
+		spec.Decide = decide.Defaults(d, spec.Interval)
+		p, err := prober(ch, env)
+		if err != nil {
+			return nil, fmt.Errorf("check %s: %w", ch.ID, err)
+		}
+		c.specs = append(c.specs, spec)
+		c.jobs = append(c.jobs, schedule.Job{ID: ch.ID, Interval: spec.Interval, Prober: p})
+		c.kinds[ch.ID] = ch.Kind
+		if ch.Kind == upstate.KindHeartbeat {
+			c.tokens[ch.ID] = ch.Token
+		} else {
+			for _, comp := range ch.Components {
+				c.checksOf[comp] = append(c.checksOf[comp], ch.ID)
+			}
+		}
+	}
+	return c, nil
+}
+
+func prober(ch config.Check, env probeEnv) (check.Prober, error) {
+	switch ch.Kind {
+	case upstate.KindHTTP:
+		h := &check.HTTP{
+			ID: ch.ID, Method: ch.Method, URL: ch.URL, Header: http.Header{}, Timeout: ch.Timeout.D(),
+			FollowRedirects: ch.FollowRedirects == nil || *ch.FollowRedirects,
+			Client:          env.client, Clock: env.clock,
+			Expect: check.HTTPExpect{Status: ch.Expect.Status, LatencyUnder: ch.Expect.LatencyUnder.D(),
+				BodyContains: ch.Expect.BodyContains, CertDaysLeft: ch.Expect.CertDaysLeft},
+		}
+		if ch.InsecureSkipVerify {
+			h.Client = env.insecure
+		}
+		for k, v := range ch.Headers {
+			h.Header.Set(k, v)
+		}
+		if ch.Body != "" {
+			h.Body = []byte(ch.Body)
+		}
+		if ch.Expect.BodyRegex != "" {
+			re, err := regexp.Compile(ch.Expect.BodyRegex)
+			if err != nil {
+				return nil, err
+			}
+			h.Expect.BodyRegex = re
+		}
+		for _, j := range ch.Expect.JSON {
+			h.Expect.JSON = append(h.Expect.JSON, check.JSONAssertion{Path: j.Path, Equals: j.Equals})
+		}
+		return h, nil
+	case upstate.KindTCP:
+		return &check.TCP{ID: ch.ID, Address: ch.Address, Timeout: ch.Timeout.D(), Clock: env.clock, Dial: env.dial}, nil
+	case upstate.KindDNS:
+		return &check.DNS{ID: ch.ID, Host: ch.Host, RecordType: ch.RecordType, Answers: ch.Expect.Answers,
+			LatencyUnder: ch.Expect.LatencyUnder.D(), Timeout: ch.Timeout.D(), Resolver: env.resolver(ch.Server), Clock: env.clock}, nil
+	case upstate.KindHeartbeat:
+		return &check.Heartbeat{ID: ch.ID, Period: ch.Period.D(), Grace: ch.Grace.D(), Beats: env.beats, Started: env.started, Clock: env.clock}, nil
+	}
+	return nil, fmt.Errorf("unknown kind %q", ch.Kind)
+}

@@ -1,0 +1,128 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/app"
+	"github.com/upstatehq/upstate/internal/clock"
+	"github.com/upstatehq/upstate/internal/config"
+)
+
+// sleepDriver moves bubble time: inside testing/synctest, time.Sleep
+// returns as soon as every goroutine is idle, so the replay is
+// deterministic and takes seconds. Quiet stretches are shortened to
+// maxJump: the checks still run through them, a few times.
+type sleepDriver struct{ maxJump time.Duration }
+
+func (d sleepDriver) Wait(ctx context.Context, dur time.Duration) error {
+	return clock.Sleep(ctx, clock.Real{}, dur)
+}
+
+func (d sleepDriver) Jump(ctx context.Context, dur time.Duration) error {
+	return clock.Sleep(ctx, clock.Real{}, min(dur, d.maxJump))
+}
+
+// TestReplay plays the whole bad month against the real app on an
+// in-memory network and checks that each outage became the incident a
+// person would expect, with sensible words, and that all of them resolved.
+func TestReplay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mem := NewMemNet()
+		upLn, worldLn, dbLn := mem.Listen(), mem.Listen(), mem.Listen()
+		world := NewWorld(clock.Real{})
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		worldDone := make(chan struct{})
+		go func() {
+			defer close(worldDone)
+			world.Serve(ctx, worldLn, dbLn)
+		}()
+		cfg, err := config.Parse("demo.yaml", []byte(Config(upLn.Addr().String(), worldLn.Addr().String(), dbLn.Addr().String())), func(string) (string, bool) { return "", false })
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Server.DataDir = t.TempDir()
+		var n atomic.Int64
+		a, err := app.New(ctx, app.Options{Config: cfg, Listener: upLn, Dial: mem.Dial,
+			NewID: func() string { return fmt.Sprintf("id%010d", n.Add(1)) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		ping := func(ctx context.Context) error {
+			_, err := a.Heartbeat(ctx, "nightly-drive-sync", "")
+			return err
+		}
+		if err := Play(ctx, world, sleepDriver{maxJump: 2 * time.Minute}, ping, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Minute) // let the last recovery window pass
+		synctest.Wait()
+
+		snap := a.Snapshot()
+		if err := a.Stop(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		<-worldDone
+
+		var got []string
+		for _, in := range slices.Backward(snap.Recent) {
+			got = append(got, fmt.Sprintf("%s [%s] %s %s", in.Name, strings.Join(in.Components, ","), in.Impact, in.Status))
+		}
+		want := []string{
+			"Partial outage of API [api,database] major resolved",
+			"Partial outage of File conversion [conversion] major resolved",
+			"Major outage of Cloud drive sync [drive] critical resolved",
+			"Major outage of Classroom roster sync [classroom] critical resolved",
+			"Major outage of Cloud drive sync [drive] critical resolved",
+			"Major outage of Classroom roster sync [classroom] critical resolved",
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("incidents:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+		}
+		for _, c := range snap.Components {
+			if c.Status != upstate.Operational {
+				t.Errorf("component %s is %s after the replay", c.ID, c.Status)
+			}
+		}
+		if len(snap.Recent) == 0 {
+			return
+		}
+		lock := snap.Recent[len(snap.Recent)-1]
+		var words []string
+		for _, u := range lock.Updates {
+			words = append(words, string(u.Status)+": "+u.Body)
+		}
+		text := strings.Join(words, "\n")
+		for _, w := range []string{
+			"API: degraded performance. API health (api-health) is slow since",
+			"latest: HTTP 200 after 2.50 s: slower than 2.00 s",
+			"API is affected again (partial outage)",
+			"Database is affected too",
+			"API depends on Database",
+			"failing part of the time",
+			"All affected components are operational again",
+			"resolved: Resolved: every check has passed",
+		} {
+			if !strings.Contains(text, w) {
+				t.Errorf("lock incident timeline lacks %q:\n%s", w, text)
+			}
+		}
+		conv := snap.Recent[len(snap.Recent)-2]
+		if !strings.Contains(conv.Updates[0].Body, "Convert") {
+			t.Errorf("conversion incident opens with %q", conv.Updates[0].Body)
+		}
+	})
+}

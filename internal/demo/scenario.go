@@ -1,0 +1,151 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+)
+
+// Step is one change to the world at a moment of the scenario.
+type Step struct {
+	At   time.Time
+	Say  string
+	Do   func(w *World)
+	Wait bool // hold here, the clock running, until At (no jump)
+}
+
+// Driver moves the demo's time: Wait lets simulated time pass with
+// everything running; Jump skips a quiet stretch quickly.
+type Driver interface {
+	Wait(ctx context.Context, d time.Duration) error
+	Jump(ctx context.Context, d time.Duration) error
+}
+
+// Pinger sends the nightly job's heartbeat.
+type Pinger func(ctx context.Context) error
+
+// Zone is the demo company's time zone.
+var Zone = mustZone("America/Los_Angeles")
+
+func mustZone(name string) *time.Location {
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		return time.FixedZone("PST", -8*3600)
+	}
+	return l
+}
+
+// Start is when the replay's clock starts: four quiet weeks before
+// school begins, so the page has history.
+var Start = time.Date(2026, 7, 20, 8, 0, 0, 0, Zone)
+
+func at(month time.Month, day, hour, min int) time.Time {
+	return time.Date(2026, month, day, hour, min, 0, 0, Zone)
+}
+
+// Scenario is the bad month, in order. Steps that start an episode jump
+// to it; steps inside one let the clock run so checks see it unfold.
+func Scenario() []Step {
+	return []Step{
+		{At: at(8, 17, 7, 40), Say: "Monday, first day of school. Everything is fine."},
+		{At: at(8, 17, 7, 46), Wait: true, Say: "Database lock contention begins: API latency climbs to 2.5 s", Do: func(w *World) {
+			w.set(func(w *World) { w.apiLatency = 2500 * time.Millisecond })
+		}},
+		{At: at(8, 17, 7, 58), Wait: true, Say: "Lock waits pile up in the database; API latency 6 s", Do: func(w *World) {
+			w.set(func(w *World) { w.apiLatency = 6 * time.Second; w.dbLocked = true })
+		}},
+		{At: at(8, 17, 8, 8), Wait: true, Say: "API latency reaches 12 s", Do: func(w *World) {
+			w.set(func(w *World) { w.apiLatency = 12 * time.Second })
+		}},
+		{At: at(8, 17, 8, 18), Wait: true, Say: "A quarter of API requests now answer HTTP 500", Do: func(w *World) {
+			w.set(func(w *World) { w.apiLatency = 900 * time.Millisecond; w.apiFailEvery = 4 })
+		}},
+		{At: at(8, 17, 8, 52), Wait: true, Say: "The blocking query is killed; the database and API recover", Do: func(w *World) {
+			w.set(func(w *World) { w.apiLatency = 120 * time.Millisecond; w.apiFailEvery = 0; w.dbLocked = false })
+		}},
+		{At: at(8, 17, 9, 5), Wait: true},
+
+		{At: at(8, 19, 9, 58), Say: "Wednesday: the conversion provider starts failing for Word and PowerPoint (PDF still works)", Do: func(w *World) {
+			w.set(func(w *World) { w.brokenConvert["docx"] = true; w.brokenConvert["pptx"] = true })
+		}},
+		{At: at(8, 19, 10, 40), Wait: true, Say: "The conversion provider fixes its Office workers", Do: func(w *World) {
+			w.set(func(w *World) { w.brokenConvert = map[string]bool{} })
+		}},
+		{At: at(8, 19, 10, 50), Wait: true},
+
+		{At: at(8, 21, 13, 0), Say: "Friday: the cloud drive provider goes down", Do: func(w *World) {
+			w.set(func(w *World) { w.driveDown = true })
+		}},
+		{At: at(8, 21, 14, 25), Wait: true, Say: "The cloud drive provider is back", Do: func(w *World) {
+			w.set(func(w *World) { w.driveDown = false })
+		}},
+		{At: at(8, 21, 14, 35), Wait: true},
+
+		{At: at(8, 25, 10, 5), Say: "Tuesday: the classroom API quota is exhausted (HTTP 429)", Do: func(w *World) {
+			w.set(func(w *World) { w.quotaExhausted = true })
+		}},
+		{At: at(8, 25, 10, 35), Wait: true, Say: "The quota resets", Do: func(w *World) {
+			w.set(func(w *World) { w.quotaExhausted = false })
+		}},
+		{At: at(8, 25, 10, 45), Wait: true},
+
+		{At: at(8, 27, 8, 30), Say: "Thursday: the cloud drive provider goes down again", Do: func(w *World) {
+			w.set(func(w *World) { w.driveDown = true })
+		}},
+		{At: at(8, 27, 9, 15), Wait: true, Say: "The cloud drive provider recovers", Do: func(w *World) {
+			w.set(func(w *World) { w.driveDown = false })
+		}},
+		{At: at(8, 27, 9, 25), Wait: true},
+
+		{At: at(9, 2, 11, 0), Say: "The classroom API quota runs out again", Do: func(w *World) {
+			w.set(func(w *World) { w.quotaExhausted = true })
+		}},
+		{At: at(9, 2, 11, 25), Wait: true, Say: "The quota resets", Do: func(w *World) {
+			w.set(func(w *World) { w.quotaExhausted = false })
+		}},
+		{At: at(9, 2, 11, 35), Wait: true},
+	}
+}
+
+// jumpStep is the longest single jump; the nightly job's heartbeat is sent
+// between jumps, so it never looks silent because time skipped.
+const jumpStep = 12 * time.Hour
+
+// Play runs the scenario on the world, narrating each step to out.
+func Play(ctx context.Context, w *World, d Driver, ping Pinger, out io.Writer) error {
+	cursor := Start
+	if err := ping(ctx); err != nil {
+		return fmt.Errorf("heartbeat: %w", err)
+	}
+	for _, s := range Scenario() {
+		gap := s.At.Sub(cursor)
+		if s.Wait {
+			if err := d.Wait(ctx, gap); err != nil {
+				return err
+			}
+		} else {
+			for gap > 0 {
+				step := min(gap, jumpStep)
+				if err := ping(ctx); err != nil {
+					return fmt.Errorf("heartbeat: %w", err)
+				}
+				if err := d.Jump(ctx, step); err != nil {
+					return err
+				}
+				gap -= step
+			}
+			if err := ping(ctx); err != nil {
+				return fmt.Errorf("heartbeat: %w", err)
+			}
+		}
+		cursor = s.At
+		if s.Do != nil {
+			s.Do(w)
+		}
+		if s.Say != "" {
+			fmt.Fprintf(out, "  %s  %s\n", s.At.Format("Mon Jan 2 15:04 MST"), s.Say)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,638 @@
+// Package incident turns check conditions into component statuses and
+// incidents: it opens an incident for a confirmed failure (or joins the
+// open one on the same component or on a failing dependency), adds plain
+// timeline entries as things worsen or improve, moves the incident to
+// monitoring when everything is operational again, and resolves it once
+// recovery has held for the recovery window.
+package incident
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/clock"
+	"github.com/upstatehq/upstate/internal/store"
+)
+
+// Store is what the engine reads and writes.
+type Store interface {
+	Apply(ctx context.Context, c store.Change) error
+	ListIncidents(ctx context.Context, f store.IncidentFilter) ([]*upstate.Incident, error)
+	ListComponents(ctx context.Context) ([]upstate.ComponentState, error)
+	ListConditions(ctx context.Context) (map[string]upstate.Condition, error)
+}
+
+// Options configure an Engine.
+type Options struct {
+	Store      Store
+	Clock      clock.Clock
+	Components []upstate.Component
+	Checks     []upstate.CheckSpec
+	Location   *time.Location // times in timeline entries are written in this zone
+	NewID      func() string
+	Logger     *slog.Logger
+	// Changed is called after every committed change with the components'
+	// statuses, to rebuild the public snapshot. It is called with the
+	// engine's lock held: it must not block or call back into the engine.
+	Changed func(statuses map[string]upstate.Status)
+	// DefaultRecovery is how long recovery must hold before an incident
+	// resolves when none of its checks says otherwise.
+	DefaultRecovery time.Duration
+}
+
+func (o *Options) validate() error {
+	switch {
+	case o.Store == nil:
+		return errors.New("incident: Options.Store is required")
+	case o.Clock == nil:
+		return errors.New("incident: Options.Clock is required")
+	case o.NewID == nil:
+		return errors.New("incident: Options.NewID is required")
+	}
+	if o.Location == nil {
+		o.Location = time.UTC
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Changed == nil {
+		o.Changed = func(map[string]upstate.Status) {}
+	}
+	if o.DefaultRecovery <= 0 {
+		o.DefaultRecovery = 2 * time.Minute
+	}
+	return nil
+}
+
+// Engine owns component statuses and automatic incident lifecycles. Its
+// methods are safe for concurrent use; they serialise on one mutex so each
+// decision sees the last one's result.
+type Engine struct {
+	opts Options
+
+	mu       sync.Mutex
+	comps    map[string]upstate.Component
+	order    []string
+	checks   map[string]upstate.CheckSpec
+	conds    map[string]upstate.Condition
+	statuses map[string]upstate.Status
+	open     []*upstate.Incident
+	// recovery remembers, per incident, how long its recovery must hold.
+	recovery map[string]time.Duration
+	wake     chan struct{}
+}
+
+// New loads the current statuses, conditions and open incidents, and
+// reconciles them with the configuration.
+func New(ctx context.Context, opts Options) (*Engine, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	e := &Engine{opts: opts, wake: make(chan struct{}, 1), recovery: map[string]time.Duration{}}
+	comps, err := opts.Store.ListComponents(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load components: %w", err)
+	}
+	e.statuses = map[string]upstate.Status{}
+	for _, c := range comps {
+		e.statuses[c.ID] = c.Status
+	}
+	if e.conds, err = opts.Store.ListConditions(ctx); err != nil {
+		return nil, fmt.Errorf("load conditions: %w", err)
+	}
+	if e.open, err = opts.Store.ListIncidents(ctx, store.IncidentFilter{OpenOnly: true}); err != nil {
+		return nil, fmt.Errorf("load open incidents: %w", err)
+	}
+	slices.Reverse(e.open) // oldest first
+	if err := e.Reconfigure(ctx, opts.Components, opts.Checks); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Reconfigure replaces the components and checks (a config reload) and
+// re-derives statuses, so a removed check stops holding a component down.
+func (e *Engine) Reconfigure(ctx context.Context, comps []upstate.Component, checks []upstate.CheckSpec) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.comps = map[string]upstate.Component{}
+	e.order = e.order[:0]
+	for _, c := range comps {
+		e.comps[c.ID] = c
+		e.order = append(e.order, c.ID)
+	}
+	e.checks = map[string]upstate.CheckSpec{}
+	for _, c := range checks {
+		e.checks[c.ID] = c
+	}
+	for id := range e.conds {
+		if _, ok := e.checks[id]; !ok {
+			delete(e.conds, id)
+		}
+	}
+	return e.decide(ctx, nil)
+}
+
+// Handle applies a confirmed transition of a check's condition.
+func (e *Engine) Handle(ctx context.Context, t upstate.Transition) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, ok := e.checks[t.To.CheckID]; !ok {
+		return nil // removed by a reload while its probe ran
+	}
+	e.conds[t.To.CheckID] = t.To
+	return e.decide(ctx, &t)
+}
+
+// Statuses returns every component's current status.
+func (e *Engine) Statuses() map[string]upstate.Status {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return maps.Clone(e.statuses)
+}
+
+// derive computes each component's status from the conditions of the
+// checks that affect it. Must be called with e.mu held.
+func (e *Engine) derive() map[string]upstate.Status {
+	out := make(map[string]upstate.Status, len(e.comps))
+	for id := range e.comps {
+		out[id] = upstate.Operational
+	}
+	for id, cond := range e.conds {
+		spec, ok := e.checks[id]
+		if !ok {
+			continue
+		}
+		st := spec.StatusFor(cond)
+		for _, c := range spec.Components {
+			if _, ok := out[c]; ok {
+				out[c] = upstate.Worse(out[c], st)
+			}
+		}
+	}
+	return out
+}
+
+// pending is an incident being changed by one decision.
+type pending struct {
+	in      *upstate.Incident
+	entries []upstate.TimelineEntry
+	isNew   bool
+}
+
+// decide reconciles statuses and incidents with the conditions. t is the
+// transition that prompted it, if any. Must be called with e.mu held.
+func (e *Engine) decide(ctx context.Context, t *upstate.Transition) error {
+	now := e.opts.Clock.Now()
+	next := e.derive()
+	var change store.Change
+	touched := map[string]*pending{}
+	open := slices.Clone(e.open)
+	touch := func(in *upstate.Incident) *pending {
+		if p, ok := touched[in.ID]; ok {
+			return p
+		}
+		cp := *in
+		cp.Components = slices.Clone(in.Components)
+		p := &pending{in: &cp}
+		touched[in.ID] = p
+		for i, o := range open {
+			if o.ID == in.ID {
+				open[i] = p.in
+			}
+		}
+		return p
+	}
+
+	var worse, better []string
+	for _, id := range e.order {
+		old, cur := e.statuses[id], next[id]
+		if old == "" {
+			old = upstate.Operational
+		}
+		if old == cur {
+			continue
+		}
+		change.Statuses = append(change.Statuses, upstate.StatusChange{ComponentID: id, At: now, Status: cur})
+		if cur.Severity() > old.Severity() {
+			worse = append(worse, id)
+		} else {
+			better = append(better, id)
+		}
+	}
+
+	// Worsening: join an incident on the component or a failing relative,
+	// else open one. All components worsened by one transition share it.
+	var home *pending
+	for _, id := range worse {
+		in := e.findIncident(open, id, next, t)
+		if in == nil && home != nil {
+			in = home.in
+		}
+		var p *pending
+		if in == nil {
+			p = e.newIncident(now, id, next[id], t)
+			touched[p.in.ID] = p
+			open = append(open, p.in)
+		} else {
+			p = touch(in)
+		}
+		home = p
+		e.worsen(p, id, e.statuses[id], next[id], now, t)
+	}
+	for _, id := range better {
+		for _, in := range open {
+			if in.HasComponent(id) {
+				p := touch(in)
+				e.improve(p, id, e.statuses[id], next[id], now, t)
+			}
+		}
+	}
+
+	// Monitoring once every component of an automatic incident is
+	// operational; back to investigating if it fails again.
+	for _, in := range open {
+		if !in.Auto {
+			continue
+		}
+		allOK := true
+		for _, c := range in.Components {
+			if next[c].Severity() > 0 {
+				allOK = false
+			}
+		}
+		switch {
+		case allOK && in.Status != upstate.Monitoring:
+			p := touch(in)
+			p.in.Status = upstate.Monitoring
+			m := now
+			p.in.MonitoringAt = &m
+			p.add(e, now, upstate.Monitoring, fmt.Sprintf("All affected components are operational again since %s. We are monitoring for %s before resolving.",
+				e.clock(now), humanDuration(e.recoveryFor(p.in))))
+		case !allOK && in.Status == upstate.Monitoring:
+			p := touch(in)
+			p.in.Status = upstate.Investigating
+			p.in.MonitoringAt = nil
+			p.add(e, now, upstate.Investigating, "The problem is back: we are investigating again.")
+		}
+	}
+
+	for _, p := range touched {
+		p.in.UpdatedAt = now
+		change.Incidents = append(change.Incidents, p.in)
+		change.Entries = append(change.Entries, p.entries...)
+	}
+	for i := range change.Statuses {
+		s := &change.Statuses[i]
+		for _, in := range open {
+			if in.HasComponent(s.ComponentID) {
+				s.IncidentID = in.ID
+			}
+		}
+	}
+	if change.Empty() {
+		return nil
+	}
+	if err := e.opts.Store.Apply(ctx, change); err != nil {
+		return fmt.Errorf("save incident change: %w", err)
+	}
+	e.statuses = next
+	e.open = open
+	for _, p := range touched {
+		if p.isNew {
+			e.opts.Logger.Info("incident opened", "component", "incident", "incident", p.in.ID, "name", p.in.Name)
+		}
+	}
+	e.opts.Changed(maps.Clone(next))
+	e.poke()
+	return nil
+}
+
+// findIncident returns the open incident that a failure of component id
+// belongs to: one already on it, or one on a failing component that id
+// depends on (or that depends on id), or one on a failing component the
+// check declares it depends on. Must be called with e.mu held.
+func (e *Engine) findIncident(open []*upstate.Incident, id string, next map[string]upstate.Status, t *upstate.Transition) *upstate.Incident {
+	for _, in := range open {
+		if in.HasComponent(id) {
+			return in
+		}
+	}
+	var deps []string
+	if t != nil {
+		deps = e.checks[t.To.CheckID].DependsOn
+	}
+	for _, in := range open {
+		for _, c := range in.Components {
+			if next[c].Severity() == 0 {
+				continue
+			}
+			if e.dependsOn(id, c) || e.dependsOn(c, id) || slices.Contains(deps, c) {
+				return in
+			}
+		}
+	}
+	return nil
+}
+
+// dependsOn reports whether a needs b, directly or through others.
+func (e *Engine) dependsOn(a, b string) bool {
+	seen := map[string]bool{}
+	stack := []string{a}
+	for len(stack) > 0 {
+		x := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for _, d := range e.comps[x].DependsOn {
+			if d == b {
+				return true
+			}
+			if !seen[d] {
+				seen[d] = true
+				stack = append(stack, d)
+			}
+		}
+	}
+	return false
+}
+
+func (e *Engine) newIncident(now time.Time, comp string, st upstate.Status, t *upstate.Transition) *pending {
+	in := &upstate.Incident{
+		ID:         e.opts.NewID(),
+		Name:       incidentName(st, e.comps[comp].Name),
+		Status:     upstate.Investigating,
+		Impact:     upstate.ImpactNone,
+		CreatedAt:  now,
+		UpdatedAt:  now,
+		StartedAt:  now,
+		DetectedAt: now,
+		Auto:       true,
+	}
+	if t != nil && !t.To.Since.IsZero() && t.To.Since.Before(now) {
+		in.StartedAt = t.To.Since
+	}
+	return &pending{in: in, isNew: true}
+}
+
+func incidentName(st upstate.Status, comp string) string {
+	switch st {
+	case upstate.MajorOutage:
+		return "Major outage of " + comp
+	case upstate.PartialOutage:
+		return "Partial outage of " + comp
+	}
+	return "Degraded performance of " + comp
+}
+
+func (p *pending) add(e *Engine, at time.Time, status upstate.IncidentStatus, body string, affected ...upstate.AffectedComponent) {
+	entry := upstate.TimelineEntry{ID: e.opts.NewID(), IncidentID: p.in.ID, At: at, Status: status, Body: body, Public: true, Actor: upstate.ActorUpstate, Affected: affected}
+	// Several components changing at once make one entry, not several.
+	if n := len(p.entries); n > 0 && p.entries[n-1].Status == status && p.entries[n-1].At.Equal(at) {
+		last := &p.entries[n-1]
+		last.Body += "\n\n" + body
+		last.Affected = append(last.Affected, affected...)
+		return
+	}
+	p.entries = append(p.entries, entry)
+}
+
+func (e *Engine) worsen(p *pending, comp string, old, cur upstate.Status, now time.Time, t *upstate.Transition) {
+	in := p.in
+	if old == "" {
+		old = upstate.Operational
+	}
+	name := e.comps[comp].Name
+	joined := !in.HasComponent(comp)
+	if joined {
+		in.Components = append(in.Components, comp)
+	}
+	if cur.Impact().Rank() > in.Impact.Rank() {
+		in.Impact = cur.Impact()
+		if in.Auto && len(in.Components) > 0 && in.Components[0] == comp {
+			in.Name = incidentName(cur, name)
+		}
+	}
+	if t != nil && !t.To.Since.IsZero() && t.To.Since.Before(in.StartedAt) {
+		in.StartedAt = t.To.Since
+	}
+	aff := upstate.AffectedComponent{ComponentID: comp, OldStatus: old, NewStatus: cur}
+	status := in.Status
+	if status == upstate.Monitoring {
+		status = upstate.Investigating
+	}
+	var body string
+	switch {
+	case p.isNew && len(in.Components) == 1:
+		body = fmt.Sprintf("%s: %s. %s", name, strings.ToLower(cur.Label()), e.because(t))
+	case joined:
+		body = fmt.Sprintf("%s is affected too (%s). %s", name, strings.ToLower(cur.Label()), e.because(t))
+		if rel := e.relation(in, comp); rel != "" {
+			body += " " + rel
+		}
+	case old == upstate.Operational:
+		body = fmt.Sprintf("%s is affected again (%s). %s", name, strings.ToLower(cur.Label()), e.because(t))
+	default:
+		body = fmt.Sprintf("%s worsened from %s to %s. %s", name, strings.ToLower(old.Label()), strings.ToLower(cur.Label()), e.because(t))
+	}
+	p.add(e, now, status, strings.TrimSpace(body), aff)
+}
+
+func (e *Engine) improve(p *pending, comp string, old, cur upstate.Status, now time.Time, t *upstate.Transition) {
+	name := e.comps[comp].Name
+	aff := upstate.AffectedComponent{ComponentID: comp, OldStatus: old, NewStatus: cur}
+	var body string
+	if cur.Severity() == 0 {
+		body = fmt.Sprintf("%s is operational again.", name)
+	} else {
+		body = fmt.Sprintf("%s improved from %s to %s.", name, strings.ToLower(old.Label()), strings.ToLower(cur.Label()))
+	}
+	if t != nil && t.To.State == upstate.StateUp {
+		body += fmt.Sprintf(" %s %s.", e.checkName(t.To.CheckID), t.To.Evidence)
+	} else if t != nil {
+		body += " " + e.because(t)
+	}
+	p.add(e, now, p.in.Status, strings.TrimSpace(body), aff)
+}
+
+// because explains a transition in plain words: what failed, since when,
+// and the evidence.
+func (e *Engine) because(t *upstate.Transition) string {
+	if t == nil {
+		return ""
+	}
+	c := t.To
+	if c.State == upstate.StateUp {
+		return ""
+	}
+	s := fmt.Sprintf("%s is %s since %s", e.checkName(c.CheckID), c.Describe(), e.clock(c.Since))
+	if c.Partial && c.Samples > 0 {
+		s += fmt.Sprintf(" (%d of the last %d checks failed)", c.Failures, c.Samples)
+	}
+	return s + "; latest: " + c.Evidence + "."
+}
+
+func (e *Engine) relation(in *upstate.Incident, comp string) string {
+	for _, c := range in.Components {
+		if c == comp {
+			continue
+		}
+		if e.dependsOn(comp, c) {
+			return fmt.Sprintf("%s depends on %s.", e.comps[comp].Name, e.comps[c].Name)
+		}
+		if e.dependsOn(c, comp) {
+			return fmt.Sprintf("%s depends on %s.", e.comps[c].Name, e.comps[comp].Name)
+		}
+	}
+	return ""
+}
+
+func (e *Engine) checkName(id string) string {
+	spec, ok := e.checks[id]
+	if !ok {
+		return "Check " + id
+	}
+	if spec.Name != "" && spec.Name != id {
+		return fmt.Sprintf("%s (%s)", spec.Name, id)
+	}
+	return "Check " + id
+}
+
+// clock prints a time of day in the page's zone with the zone named.
+func (e *Engine) clock(t time.Time) string {
+	return t.In(e.opts.Location).Format("Jan 2 15:04:05 MST")
+}
+
+// recoveryFor is the longest recovery window of the checks on the
+// incident's components.
+func (e *Engine) recoveryFor(in *upstate.Incident) time.Duration {
+	d := time.Duration(0)
+	for _, spec := range e.checks {
+		for _, c := range spec.Components {
+			if in.HasComponent(c) && spec.Decide.RecoveryWindow > d {
+				d = spec.Decide.RecoveryWindow
+			}
+		}
+	}
+	if d == 0 {
+		d = e.opts.DefaultRecovery
+	}
+	return d
+}
+
+func (e *Engine) poke() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run resolves monitoring incidents once their recovery has held, until
+// ctx is done.
+func (e *Engine) Run(ctx context.Context) {
+	timer := e.opts.Clock.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		next, err := e.Tick(ctx)
+		if err != nil {
+			e.opts.Logger.Error("resolving incidents", "component", "incident", "err", err)
+			next = e.opts.Clock.Now().Add(5 * time.Second)
+		}
+		wait := time.Hour
+		if !next.IsZero() {
+			wait = max(next.Sub(e.opts.Clock.Now()), 0)
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C():
+		case <-e.wake:
+		}
+	}
+}
+
+// Tick resolves every monitoring automatic incident whose recovery has
+// held long enough, and returns when the next one falls due (zero if none).
+func (e *Engine) Tick(ctx context.Context) (time.Time, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := e.opts.Clock.Now()
+	var next time.Time
+	var change store.Change
+	var keep []*upstate.Incident
+	var resolved []*upstate.Incident
+	for _, in := range e.open {
+		if !in.Auto || in.Status != upstate.Monitoring || in.MonitoringAt == nil {
+			keep = append(keep, in)
+			continue
+		}
+		due := in.MonitoringAt.Add(e.recoveryFor(in))
+		if due.After(now) {
+			if next.IsZero() || due.Before(next) {
+				next = due
+			}
+			keep = append(keep, in)
+			continue
+		}
+		cp := *in
+		cp.Status = upstate.Resolved
+		cp.ResolvedAt = &now
+		cp.UpdatedAt = now
+		change.Incidents = append(change.Incidents, &cp)
+		body := fmt.Sprintf("Resolved: every check has passed for %s. The problem lasted %s, from %s to %s.",
+			humanDuration(now.Sub(*in.MonitoringAt)), humanDuration(in.MonitoringAt.Sub(in.StartedAt)), e.clock(in.StartedAt), e.clock(*in.MonitoringAt))
+		change.Entries = append(change.Entries, upstate.TimelineEntry{ID: e.opts.NewID(), IncidentID: in.ID, At: now, Status: upstate.Resolved, Body: body, Public: true, Actor: upstate.ActorUpstate})
+		resolved = append(resolved, &cp)
+	}
+	if change.Empty() {
+		return next, nil
+	}
+	if err := e.opts.Store.Apply(ctx, change); err != nil {
+		return next, err
+	}
+	e.open = keep
+	for _, in := range resolved {
+		e.opts.Logger.Info("incident resolved", "component", "incident", "incident", in.ID, "name", in.Name)
+	}
+	e.opts.Changed(maps.Clone(e.statuses))
+	return next, nil
+}
+
+// humanDuration prints a duration the way people say it: "37 minutes",
+// "2 hours 5 minutes", "45 seconds".
+func humanDuration(d time.Duration) string {
+	d = d.Round(time.Second)
+	plural := func(n int, unit string) string {
+		if n == 1 {
+			return fmt.Sprintf("1 %s", unit)
+		}
+		return fmt.Sprintf("%d %ss", n, unit)
+	}
+	switch {
+	case d < time.Minute:
+		return plural(int(d.Seconds()), "second")
+	case d < time.Hour:
+		return plural(int(d.Round(time.Minute).Minutes()), "minute")
+	case d < 48*time.Hour:
+		h := int(d.Hours())
+		m := int((d - time.Duration(h)*time.Hour).Round(time.Minute).Minutes())
+		if m == 0 {
+			return plural(h, "hour")
+		}
+		if m == 60 {
+			return plural(h+1, "hour")
+		}
+		return plural(h, "hour") + " " + plural(m, "minute")
+	}
+	return plural(int(d.Hours()/24), "day")
+}
+
+// HumanDuration is humanDuration for other packages (reports, pages).
+func HumanDuration(d time.Duration) string { return humanDuration(d) }

@@ -1,0 +1,122 @@
+// Package metrics defines Upstate's own Prometheus metrics on a registry
+// passed in (never the global default), and serves them.
+package metrics
+
+import (
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/upstatehq/upstate"
+)
+
+// Metrics holds every metric Upstate exports.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	ChecksRun        *prometheus.CounterVec
+	CheckLatency     *prometheus.HistogramVec
+	ScheduleLag      prometheus.Histogram
+	ResultsWritten   prometheus.Counter
+	Transitions      *prometheus.CounterVec
+	SnapshotRebuilds prometheus.Counter
+	SnapshotSeconds  prometheus.Histogram
+	HTTPRequests     *prometheus.CounterVec
+	HTTPDuration     *prometheus.HistogramVec
+	ComponentStatus  *prometheus.GaugeVec
+	IncidentsOpen    prometheus.Gauge
+}
+
+// New registers every metric, plus Go and process collectors, on a new registry.
+func New(version string) *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{
+		reg: reg,
+		ChecksRun: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "upstate_checks_total", Help: "Probes run, by check kind and outcome.",
+		}, []string{"kind", "outcome"}),
+		CheckLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "upstate_check_duration_seconds", Help: "Probe latency by check kind.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"kind"}),
+		ScheduleLag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "upstate_schedule_lag_seconds", Help: "How late probes start against their due time.",
+			Buckets: []float64{.001, .005, .01, .05, .1, .25, .5, 1, 2.5, 5},
+		}),
+		ResultsWritten: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "upstate_results_written_total", Help: "Results handed to the store for batched writing.",
+		}),
+		Transitions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "upstate_condition_transitions_total", Help: "Confirmed condition changes, by new state.",
+		}, []string{"state"}),
+		SnapshotRebuilds: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "upstate_snapshot_rebuilds_total", Help: "Public snapshots built and published.",
+		}),
+		SnapshotSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "upstate_snapshot_render_seconds", Help: "Time to render a published snapshot's documents.",
+			Buckets: prometheus.DefBuckets,
+		}),
+		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "upstate_http_requests_total", Help: "HTTP requests served, by route pattern and status code.",
+		}, []string{"route", "code"}),
+		HTTPDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "upstate_http_request_duration_seconds", Help: "HTTP request latency by route pattern.",
+			Buckets: []float64{.0005, .001, .005, .01, .05, .1, .5, 1, 5},
+		}, []string{"route"}),
+		ComponentStatus: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "upstate_component_status", Help: "1 for each component's current status (a state set).",
+		}, []string{"component", "status"}),
+		IncidentsOpen: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "upstate_incidents_open", Help: "Unresolved incidents.",
+		}),
+	}
+	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "upstate_build_info", Help: "Build information; always 1.",
+	}, []string{"version", "goversion"})
+	gover := ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		gover = bi.GoVersion
+	}
+	build.WithLabelValues(version, gover).Set(1)
+	reg.MustRegister(m.ChecksRun, m.CheckLatency, m.ScheduleLag, m.ResultsWritten, m.Transitions,
+		m.SnapshotRebuilds, m.SnapshotSeconds, m.HTTPRequests, m.HTTPDuration, m.ComponentStatus, m.IncidentsOpen, build,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the registry in the Prometheus text format (or
+// OpenMetrics when asked for).
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{EnableOpenMetrics: true})
+}
+
+// ObserveResult counts one probe result.
+func (m *Metrics) ObserveResult(kind string, r upstate.Result) {
+	m.ChecksRun.WithLabelValues(kind, string(r.Outcome)).Inc()
+	m.CheckLatency.WithLabelValues(kind).Observe(r.Latency.Seconds())
+}
+
+// SetStatuses sets the component status state set.
+func (m *Metrics) SetStatuses(st map[string]upstate.Status) {
+	m.ComponentStatus.Reset()
+	for id, s := range st {
+		for _, v := range upstate.Statuses {
+			val := 0.0
+			if v == s {
+				val = 1
+			}
+			m.ComponentStatus.WithLabelValues(id, string(v)).Set(val)
+		}
+	}
+}
+
+// ObserveHTTP records one request.
+func (m *Metrics) ObserveHTTP(route string, code int, d time.Duration) {
+	m.HTTPRequests.WithLabelValues(route, strconv.Itoa(code)).Inc()
+	m.HTTPDuration.WithLabelValues(route).Observe(d.Seconds())
+}

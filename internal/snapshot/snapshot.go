@@ -1,0 +1,407 @@
+// Package snapshot builds the immutable picture of everything the public
+// sees — components with their statuses, uptime and latency, incidents —
+// and publishes it through an atomic pointer. Every public read is served
+// from the last published snapshot, so readers never touch the database
+// and keep being served when it stalls.
+package snapshot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/clock"
+	"github.com/upstatehq/upstate/internal/ids"
+	"github.com/upstatehq/upstate/internal/store"
+)
+
+// Days is how many daily uptime bars each component shows.
+const Days = 90
+
+// Page describes the status page itself.
+type Page struct {
+	ID          string
+	Name        string
+	URL         string
+	Description string
+	Location    *time.Location
+}
+
+// Snapshot is one immutable public picture. Nothing in it may be modified
+// after Publish.
+type Snapshot struct {
+	Version    uint64
+	BuiltAt    time.Time
+	UpdatedAt  time.Time // when anything shown last changed
+	Page       Page
+	Components []*Component // in page order
+	Groups     []*Group     // groups and ungrouped components, in page order
+	Open       []*upstate.Incident
+	Recent     []*upstate.Incident // the 50 newest, open or not, newest first
+	// Maintenances are scheduled windows; none until maintenances exist.
+	Maintenances []upstate.Maintenance
+	Indicator    string
+	Description  string
+}
+
+// Component is a component as the page shows it.
+type Component struct {
+	upstate.ComponentState
+	GroupID string
+	Days    []Day     // oldest first, Days of them, ending today
+	Uptime  float64   // over Days, 0..1; -1 without data
+	Latency []Latency // hourly means over the last day, oldest first
+}
+
+// Group gathers components under a heading; a component without a group
+// is a Group of its own with Component set.
+type Group struct {
+	ID         string
+	Name       string
+	Status     upstate.Status
+	Components []*Component
+	Single     bool // an ungrouped component
+}
+
+// Day is one uptime bar.
+type Day struct {
+	Date   time.Time // midnight in the page's zone
+	Worst  upstate.Status
+	Uptime float64 // 0..1 of the monitored part of the day
+	NoData bool    // the component did not exist yet
+	Outage time.Duration
+}
+
+// Latency is one point of a latency sparkline.
+type Latency struct {
+	Start time.Time
+	Mean  time.Duration
+	Max   time.Duration
+	Count int
+}
+
+// Source is what a build reads.
+type Source interface {
+	ListComponents(ctx context.Context) ([]upstate.ComponentState, error)
+	ListIncidents(ctx context.Context, f store.IncidentFilter) ([]*upstate.Incident, error)
+	ListStatusChanges(ctx context.Context, from, to time.Time) ([]upstate.StatusChange, error)
+	ListRollups(ctx context.Context, period store.Period, checkIDs []string, from, to time.Time) ([]store.Rollup, error)
+}
+
+// Options configure a Holder.
+type Options struct {
+	Source Source
+	Clock  clock.Clock
+	Page   Page
+	// ChecksOf maps a component id to the checks whose latency it shows.
+	ChecksOf map[string][]string
+	Logger   *slog.Logger
+	// Published is called with each new snapshot, before readers see it,
+	// to render what is served from it (JSON, HTML, feeds).
+	Published func(*Snapshot)
+	// Every is the periodic rebuild, so uptime bars and sparklines move
+	// on with time even when nothing changes; default one minute.
+	Every time.Duration
+}
+
+// Holder owns the current snapshot and rebuilds it on demand.
+type Holder struct {
+	opts    Options
+	cur     atomic.Pointer[Snapshot]
+	config  atomic.Pointer[configured]
+	trigger chan struct{}
+	version atomic.Uint64
+}
+
+type configured struct {
+	page     Page
+	checksOf map[string][]string
+}
+
+// New returns a holder; Build or Run publishes the first snapshot.
+func New(opts Options) (*Holder, error) {
+	if opts.Source == nil || opts.Clock == nil {
+		return nil, errors.New("snapshot: Options.Source and Options.Clock are required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Page.Location == nil {
+		opts.Page.Location = time.UTC
+	}
+	if opts.Every <= 0 {
+		opts.Every = time.Minute
+	}
+	if opts.Published == nil {
+		opts.Published = func(*Snapshot) {}
+	}
+	h := &Holder{opts: opts, trigger: make(chan struct{}, 1)}
+	h.config.Store(&configured{page: opts.Page, checksOf: opts.ChecksOf})
+	return h, nil
+}
+
+// Current returns the last published snapshot (nil before the first).
+func (h *Holder) Current() *Snapshot { return h.cur.Load() }
+
+// Reconfigure changes the page settings and check mapping (a config
+// reload); the next build uses them.
+func (h *Holder) Reconfigure(p Page, checksOf map[string][]string) {
+	if p.Location == nil {
+		p.Location = time.UTC
+	}
+	h.config.Store(&configured{page: p, checksOf: checksOf})
+	h.Trigger()
+}
+
+// Trigger asks for a rebuild soon; many triggers coalesce into one build.
+func (h *Holder) Trigger() {
+	select {
+	case h.trigger <- struct{}{}:
+	default:
+	}
+}
+
+// Run rebuilds on Trigger and periodically, until ctx is done. A failed
+// build is logged and the last good snapshot keeps being served.
+func (h *Holder) Run(ctx context.Context) {
+	t := h.opts.Clock.NewTimer(h.opts.Every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-h.trigger:
+		case <-t.C():
+		}
+		if err := h.Rebuild(ctx); err != nil && ctx.Err() == nil {
+			h.opts.Logger.Error("snapshot rebuild failed; serving the last good one", "component", "snapshot", "err", err)
+		}
+		t.Reset(h.opts.Every)
+	}
+}
+
+// Rebuild builds and publishes a snapshot now.
+func (h *Holder) Rebuild(ctx context.Context) error {
+	cfg := h.config.Load()
+	s, err := build(ctx, h.opts.Source, cfg.page, cfg.checksOf, h.opts.Clock.Now())
+	if err != nil {
+		return err
+	}
+	s.Version = h.version.Add(1)
+	h.opts.Published(s)
+	h.cur.Store(s)
+	return nil
+}
+
+func build(ctx context.Context, src Source, page Page, checksOf map[string][]string, now time.Time) (*Snapshot, error) {
+	comps, err := src.ListComponents(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("components: %w", err)
+	}
+	recent, err := src.ListIncidents(ctx, store.IncidentFilter{Limit: 50})
+	if err != nil {
+		return nil, fmt.Errorf("incidents: %w", err)
+	}
+	open, err := src.ListIncidents(ctx, store.IncidentFilter{OpenOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("open incidents: %w", err)
+	}
+	loc := page.Location
+	today := midnight(now, loc)
+	first := today.AddDate(0, 0, -(Days - 1))
+	changes, err := src.ListStatusChanges(ctx, first, now.Add(time.Second))
+	if err != nil {
+		return nil, fmt.Errorf("status history: %w", err)
+	}
+	var checkIDs []string
+	for _, ids := range checksOf {
+		checkIDs = append(checkIDs, ids...)
+	}
+	slices.Sort(checkIDs)
+	checkIDs = slices.Compact(checkIDs)
+	hourStart := now.UTC().Truncate(time.Hour).Add(-23 * time.Hour)
+	var rollups []store.Rollup
+	if len(checkIDs) > 0 {
+		if rollups, err = src.ListRollups(ctx, store.Hour, checkIDs, hourStart, now.Add(time.Hour)); err != nil {
+			return nil, fmt.Errorf("latency rollups: %w", err)
+		}
+	}
+
+	s := &Snapshot{BuiltAt: now, Page: page, Open: open, Recent: recent, Maintenances: []upstate.Maintenance{}}
+	byComp := map[string][]upstate.StatusChange{}
+	for _, c := range changes {
+		byComp[c.ComponentID] = append(byComp[c.ComponentID], c)
+	}
+	byCheck := map[string][]store.Rollup{}
+	for _, r := range rollups {
+		byCheck[r.CheckID] = append(byCheck[r.CheckID], r)
+	}
+	groups := map[string]*Group{}
+	worst := upstate.Operational
+	for _, cs := range comps {
+		c := &Component{ComponentState: cs}
+		c.Days, c.Uptime = uptimeDays(byComp[cs.ID], cs.CreatedAt, first, now, loc)
+		c.Latency = sparkline(checksOf[cs.ID], byCheck, hourStart)
+		if cs.Group != "" {
+			g := groups[cs.Group]
+			if g == nil {
+				g = &Group{ID: GroupID(cs.Group), Name: cs.Group, Status: upstate.Operational}
+				groups[cs.Group] = g
+				s.Groups = append(s.Groups, g)
+			}
+			c.GroupID = g.ID
+			g.Components = append(g.Components, c)
+			g.Status = upstate.Worse(g.Status, cs.Status)
+		} else {
+			s.Groups = append(s.Groups, &Group{ID: cs.ID, Name: cs.Name, Status: cs.Status, Components: []*Component{c}, Single: true})
+		}
+		s.Components = append(s.Components, c)
+		worst = upstate.Worse(worst, cs.Status)
+		if cs.UpdatedAt.After(s.UpdatedAt) {
+			s.UpdatedAt = cs.UpdatedAt
+		}
+	}
+	impact := worst.Impact()
+	for _, in := range open {
+		if in.Impact.Rank() > impact.Rank() {
+			impact = in.Impact
+		}
+	}
+	if impact == upstate.ImpactNone && worst == upstate.UnderMaintenance {
+		impact = upstate.ImpactMaintenance
+	}
+	s.Indicator, s.Description = impact.Indicator()
+	for _, in := range recent {
+		if in.UpdatedAt.After(s.UpdatedAt) {
+			s.UpdatedAt = in.UpdatedAt
+		}
+	}
+	if s.UpdatedAt.IsZero() {
+		s.UpdatedAt = now
+	}
+	return s, nil
+}
+
+// GroupID is a stable id for a group name, in the style of component ids.
+func GroupID(name string) string { return ids.Stable("group:" + name) }
+
+func midnight(t time.Time, loc *time.Location) time.Time {
+	y, m, d := t.In(loc).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, loc)
+}
+
+// outageWeight is how much of a status's time counts as downtime: a
+// major outage fully, a partial outage 30%; degraded performance and
+// maintenance count as up.
+func outageWeight(s upstate.Status) float64 {
+	switch s {
+	case upstate.MajorOutage:
+		return 1
+	case upstate.PartialOutage:
+		return 0.3
+	}
+	return 0
+}
+
+// uptimeDays turns a component's status history into daily bars from
+// first (midnight) to now, and the uptime over them all.
+func uptimeDays(changes []upstate.StatusChange, created, first, now time.Time, loc *time.Location) ([]Day, float64) {
+	days := make([]Day, 0, Days)
+	var totalUp, totalSpan float64
+	i := 0
+	status := upstate.Operational
+	// The change list starts with the last change before first, if any.
+	for i < len(changes) && !changes[i].At.After(first) {
+		status = changes[i].Status
+		i++
+	}
+	for d := 0; d < Days; d++ {
+		start := first.AddDate(0, 0, d)
+		end := start.AddDate(0, 0, 1)
+		day := Day{Date: start, Worst: status}
+		from := start
+		if created.After(from) {
+			from = created
+		}
+		to := end
+		if now.Before(to) {
+			to = now
+		}
+		if !to.After(from) {
+			day.NoData = true
+			day.Worst = ""
+			day.Uptime = -1
+			// Still consume changes of this day to keep status current.
+			for i < len(changes) && changes[i].At.Before(end) {
+				status = changes[i].Status
+				i++
+			}
+			days = append(days, day)
+			continue
+		}
+		var down float64
+		cur := from
+		for i < len(changes) && changes[i].At.Before(end) {
+			c := changes[i]
+			if c.At.After(cur) {
+				down += outageWeight(status) * c.At.Sub(cur).Seconds()
+				cur = c.At
+			}
+			status = c.Status
+			if !c.At.Before(from) {
+				day.Worst = upstate.Worse(day.Worst, status)
+			}
+			i++
+		}
+		if to.After(cur) {
+			down += outageWeight(status) * to.Sub(cur).Seconds()
+		}
+		span := to.Sub(from).Seconds()
+		day.Uptime = 1 - down/span
+		day.Outage = time.Duration(down * float64(time.Second))
+		totalUp += span - down
+		totalSpan += span
+		days = append(days, day)
+	}
+	if totalSpan == 0 {
+		return days, -1
+	}
+	return days, totalUp / totalSpan
+}
+
+// sparkline averages the hourly latency of a component's checks over the
+// last 24 hours; hours without results are left out.
+func sparkline(checks []string, byCheck map[string][]store.Rollup, start time.Time) []Latency {
+	if len(checks) == 0 {
+		return nil
+	}
+	pts := make([]Latency, 24)
+	for i := range pts {
+		pts[i].Start = start.Add(time.Duration(i) * time.Hour)
+	}
+	var sums [24]time.Duration
+	for _, id := range checks {
+		for _, r := range byCheck[id] {
+			i := int(r.Start.Sub(start) / time.Hour)
+			if i < 0 || i >= 24 {
+				continue
+			}
+			sums[i] += r.LatencySum
+			pts[i].Count += r.Count
+			pts[i].Max = max(pts[i].Max, r.LatencyMax)
+		}
+	}
+	out := pts[:0]
+	for i, p := range pts {
+		if p.Count > 0 {
+			p.Mean = sums[i] / time.Duration(p.Count)
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,243 @@
+// Package public renders the public status page: server-rendered HTML that
+// needs no JavaScript, reads well on a phone, and shows every time in the
+// page's zone with the zone named.
+package public
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/snapshot"
+	"github.com/upstatehq/upstate/internal/web/statusapi"
+)
+
+//go:embed templates/*.html
+var templates embed.FS
+
+//go:embed static
+var Static embed.FS
+
+// Doc is one rendered page.
+type Doc = statusapi.Doc
+
+// ContentTypeHTML is the content type of rendered pages.
+const ContentTypeHTML = "text/html; charset=utf-8"
+
+// Renderer renders pages from snapshots. Templates are parsed once, in
+// New, so a broken template fails start-up, not the first request.
+type Renderer struct {
+	index    *template.Template
+	incident *template.Template
+}
+
+// New parses the templates.
+func New() (*Renderer, error) {
+	funcs := template.FuncMap{
+		"label":       func(s upstate.Status) string { return s.Label() },
+		"statusLabel": func(s upstate.IncidentStatus) string { return s.Label() },
+		"lower":       strings.ToLower,
+		"pct":         pct,
+		"sparkline":   sparkline,
+		"dayTitle":    dayTitle,
+		"dayClass":    dayClass,
+		"nl2br":       nl2br,
+		"impactClass": func(i upstate.Impact) string { return "impact-" + string(i) },
+		"rev":         rev,
+		"lastPublic":  lastPublic,
+		"compName":    func(s *snapshot.Snapshot, id string) string { return compName(s, id) },
+		"duration":    func(in *upstate.Incident, now time.Time) string { return humanDuration(in.Duration(now)) },
+	}
+	parse := func(name string) (*template.Template, error) {
+		return template.New("layout.html").Funcs(funcs).ParseFS(templates, "templates/layout.html", "templates/"+name)
+	}
+	idx, err := parse("index.html")
+	if err != nil {
+		return nil, fmt.Errorf("parse page templates: %w", err)
+	}
+	inc, err := parse("incident.html")
+	if err != nil {
+		return nil, fmt.Errorf("parse page templates: %w", err)
+	}
+	return &Renderer{index: idx, incident: inc}, nil
+}
+
+type view struct {
+	S        *snapshot.Snapshot
+	Title    string
+	Zone     string
+	ZoneName string
+	Incident *upstate.Incident
+	History  []dayIncidents
+	Fmt      func(time.Time) string
+	Short    func(time.Time) string
+}
+
+type dayIncidents struct {
+	Date      string
+	Incidents []*upstate.Incident
+}
+
+// Render produces the index page and one page per recent incident.
+func (r *Renderer) Render(s *snapshot.Snapshot) ([]Doc, error) {
+	loc := s.Page.Location
+	v := view{
+		S:        s,
+		Title:    s.Page.Name,
+		Zone:     s.BuiltAt.In(loc).Format("MST"),
+		ZoneName: loc.String(),
+		Fmt:      func(t time.Time) string { return t.In(loc).Format("Jan 2, 2006 15:04 MST") },
+		Short:    func(t time.Time) string { return t.In(loc).Format("Jan 2 15:04 MST") },
+	}
+	for _, in := range s.Recent {
+		if in.Open() {
+			continue
+		}
+		d := in.CreatedAt.In(loc).Format("Monday, January 2, 2006")
+		if n := len(v.History); n > 0 && v.History[n-1].Date == d {
+			v.History[n-1].Incidents = append(v.History[n-1].Incidents, in)
+		} else {
+			v.History = append(v.History, dayIncidents{Date: d, Incidents: []*upstate.Incident{in}})
+		}
+	}
+	var docs []Doc
+	var b bytes.Buffer
+	if err := r.index.Execute(&b, v); err != nil {
+		return nil, fmt.Errorf("render status page: %w", err)
+	}
+	docs = append(docs, Doc{Path: "/", ContentType: ContentTypeHTML, Body: bytes.Clone(b.Bytes())})
+	for _, in := range s.Recent {
+		b.Reset()
+		iv := v
+		iv.Incident = in
+		iv.Title = in.Name + " · " + s.Page.Name
+		if err := r.incident.Execute(&b, iv); err != nil {
+			return nil, fmt.Errorf("render incident %s: %w", in.ID, err)
+		}
+		docs = append(docs, Doc{Path: "/incidents/" + in.ID, ContentType: ContentTypeHTML, Body: bytes.Clone(b.Bytes())})
+	}
+	return docs, nil
+}
+
+func compName(s *snapshot.Snapshot, id string) string {
+	for _, c := range s.Components {
+		if c.ID == id {
+			return c.Name
+		}
+	}
+	return id
+}
+
+func pct(f float64) string {
+	if f < 0 {
+		return "no data"
+	}
+	p := f * 100
+	if p >= 99.995 && p < 100 {
+		return "99.99%"
+	}
+	return fmt.Sprintf("%.2f%%", math.Floor(p*100)/100)
+}
+
+func dayClass(d snapshot.Day) string {
+	if d.NoData {
+		return "nodata"
+	}
+	return string(d.Worst)
+}
+
+func dayTitle(d snapshot.Day) string {
+	date := d.Date.Format("Mon Jan 2, 2006")
+	if d.NoData {
+		return date + ": no data"
+	}
+	s := fmt.Sprintf("%s: %s uptime", date, pct(d.Uptime))
+	if d.Worst != upstate.Operational {
+		s += ", worst: " + strings.ToLower(d.Worst.Label())
+	}
+	if d.Outage > 0 {
+		s += fmt.Sprintf(", %s of downtime", humanDuration(d.Outage))
+	}
+	return s
+}
+
+func nl2br(s string) template.HTML {
+	parts := strings.Split(s, "\n")
+	for i, p := range parts {
+		parts[i] = template.HTMLEscapeString(p)
+	}
+	return template.HTML(strings.Join(parts, "<br>")) //nolint:gosec // every part is escaped
+}
+
+// sparkline draws hourly mean latency as an inline SVG polyline. Only
+// numbers go into the markup.
+func sparkline(pts []snapshot.Latency) template.HTML {
+	if len(pts) < 2 {
+		return ""
+	}
+	const w, h = 120.0, 28.0
+	var top time.Duration
+	for _, p := range pts {
+		top = max(top, p.Mean)
+	}
+	if top == 0 {
+		top = 1
+	}
+	first, last := pts[0].Start, pts[len(pts)-1].Start
+	span := last.Sub(first).Seconds()
+	if span == 0 {
+		span = 1
+	}
+	var b strings.Builder
+	for i, p := range pts {
+		x := p.Start.Sub(first).Seconds() / span * w
+		y := h - 2 - float64(p.Mean)/float64(top)*(h-4)
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%.1f,%.1f", x, y)
+	}
+	lastMean := pts[len(pts)-1].Mean
+	title := fmt.Sprintf("Mean response time per hour, last 24 hours; latest %s, highest %s", upstate.FormatLatency(lastMean), upstate.FormatLatency(top))
+	svg := fmt.Sprintf(`<svg class="spark" viewBox="0 0 %.0f %.0f" width="%.0f" height="%.0f" role="img" aria-label="%s"><title>%s</title><polyline points="%s"/></svg><span class="spark-val">%s</span>`,
+		w, h, w, h, template.HTMLEscapeString(title), template.HTMLEscapeString(title), b.String(), upstate.FormatLatency(lastMean))
+	return template.HTML(svg) //nolint:gosec // numbers and escaped text only
+}
+
+func humanDuration(d time.Duration) string {
+	d = d.Round(time.Minute)
+	if d < time.Minute {
+		return "under a minute"
+	}
+	h, m := int(d.Hours()), int(d.Minutes())%60
+	switch {
+	case h == 0:
+		return fmt.Sprintf("%d min", m)
+	case m == 0:
+		return fmt.Sprintf("%d h", h)
+	}
+	return fmt.Sprintf("%d h %d min", h, m)
+}
+
+// rev returns the updates newest first.
+func rev(us []upstate.TimelineEntry) []upstate.TimelineEntry {
+	out := make([]upstate.TimelineEntry, len(us))
+	for i, u := range us {
+		out[len(us)-1-i] = u
+	}
+	return out
+}
+
+func lastPublic(in *upstate.Incident) *upstate.TimelineEntry {
+	for i := len(in.Updates) - 1; i >= 0; i-- {
+		if in.Updates[i].Public {
+			return &in.Updates[i]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,367 @@
+// Package web is Upstate's HTTP layer: routing, middleware, error mapping,
+// and serving the public documents pre-rendered from each snapshot. It
+// reads snapshots and calls the domain; it never touches the database.
+package web
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/metrics"
+	"github.com/upstatehq/upstate/internal/snapshot"
+	"github.com/upstatehq/upstate/internal/web/public"
+	"github.com/upstatehq/upstate/internal/web/statusapi"
+)
+
+// Heartbeats records heartbeat pings.
+type Heartbeats interface {
+	// Heartbeat records a ping of the check; token is what the caller
+	// presented (empty if none). It returns ENOTFOUND for an unknown
+	// check and EUNAUTHORIZED for a wrong token, and only returns nil once
+	// the ping is durable.
+	Heartbeat(ctx context.Context, checkID, token string) (time.Time, error)
+}
+
+// Options configure a Server.
+type Options struct {
+	Logger     *slog.Logger
+	Metrics    *metrics.Metrics
+	Heartbeats Heartbeats
+	// Healthy reports whether the process can do its work (the store
+	// answers); /healthz shows it.
+	Healthy func(ctx context.Context) error
+}
+
+// Server serves Upstate's HTTP API and pages.
+type Server struct {
+	opts    Options
+	mux     *http.ServeMux
+	page    *public.Renderer
+	assets  atomic.Pointer[assetSet]
+	handler http.Handler
+}
+
+type asset struct {
+	contentType string
+	body        []byte
+	gz          []byte
+	etag        string
+}
+
+type assetSet struct {
+	version uint64
+	byPath  map[string]*asset
+}
+
+// New builds the server; templates are parsed here, so a broken one fails start-up.
+func New(opts Options) (*Server, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Metrics == nil {
+		return nil, errors.New("web: Options.Metrics is required")
+	}
+	if opts.Heartbeats == nil {
+		return nil, errors.New("web: Options.Heartbeats is required")
+	}
+	page, err := public.New()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, mux: http.NewServeMux(), page: page}
+	s.routes()
+	s.handler = s.middleware(s.mux)
+	return s, nil
+}
+
+// Handler returns the root handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+func (s *Server) routes() {
+	m := s.mux
+	m.HandleFunc("GET /{$}", s.serveAsset)
+	m.HandleFunc("GET /incidents/{id}", s.serveAsset)
+	for _, p := range []string{statusapi.PathSummary, statusapi.PathStatus, statusapi.PathComponents, statusapi.PathIncidents,
+		statusapi.PathUnresolved, statusapi.PathMaintenances, statusapi.PathUpcoming, statusapi.PathActive, statusapi.PathAtom, statusapi.PathRSS} {
+		m.HandleFunc("GET "+p, s.serveAsset)
+		m.HandleFunc("OPTIONS "+p, s.preflight)
+	}
+	static, _ := fs.Sub(public.Static, "static")
+	fileServer := http.FileServerFS(static)
+	m.HandleFunc("GET /static/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		http.StripPrefix("/static", fileServer).ServeHTTP(w, r)
+	})
+	m.Handle("GET /metrics", s.opts.Metrics.Handler())
+	m.HandleFunc("GET /healthz", s.healthz)
+	m.HandleFunc("POST /api/v1/heartbeats/{id}", s.heartbeat)
+	m.HandleFunc("/", s.notFound)
+}
+
+// Publish renders every public document of the snapshot once; requests
+// then only copy bytes. It is the snapshot holder's Published hook.
+func (s *Server) Publish(snap *snapshot.Snapshot) error {
+	start := time.Now()
+	docs, err := statusapi.Render(snap)
+	if err != nil {
+		return err
+	}
+	pages, err := s.page.Render(snap)
+	if err != nil {
+		return err
+	}
+	set := &assetSet{version: snap.Version, byPath: make(map[string]*asset, len(docs)+len(pages))}
+	for _, d := range append(docs, pages...) {
+		set.byPath[d.Path] = newAsset(d.ContentType, d.Body)
+	}
+	s.assets.Store(set)
+	s.opts.Metrics.SnapshotRebuilds.Inc()
+	s.opts.Metrics.SnapshotSeconds.Observe(time.Since(start).Seconds())
+	s.opts.Metrics.IncidentsOpen.Set(float64(len(snap.Open)))
+	return nil
+}
+
+func newAsset(ct string, body []byte) *asset {
+	sum := sha256.Sum256(body)
+	a := &asset{contentType: ct, body: body, etag: `"` + hex.EncodeToString(sum[:12]) + `"`}
+	var b bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
+	_, _ = zw.Write(body)
+	_ = zw.Close()
+	if b.Len() < len(body) {
+		a.gz = b.Bytes()
+	}
+	return a
+}
+
+func (s *Server) serveAsset(w http.ResponseWriter, r *http.Request) {
+	set := s.assets.Load()
+	if set == nil {
+		writeError(w, r, upstate.Errorf(upstate.EUNAVAILABLE, "starting up: the status page is not ready yet"))
+		return
+	}
+	a := set.byPath[r.URL.Path]
+	if a == nil {
+		s.notFound(w, r)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", a.contentType)
+	h.Set("ETag", a.etag)
+	h.Set("Vary", "Accept-Encoding")
+	if strings.HasPrefix(r.URL.Path, "/api/") || strings.HasPrefix(r.URL.Path, "/history.") {
+		h.Set("Access-Control-Allow-Origin", "*")
+		h.Set("Cache-Control", "public, max-age=30")
+	} else {
+		h.Set("Cache-Control", "public, max-age=15")
+	}
+	if match := r.Header.Get("If-None-Match"); match != "" && etagMatches(match, a.etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	body := a.body
+	if a.gz != nil && acceptsGzip(r) {
+		h.Set("Content-Encoding", "gzip")
+		body = a.gz
+	}
+	h.Set("Content-Length", fmt.Sprint(len(body)))
+	if r.Method == http.MethodHead {
+		return
+	}
+	_, _ = w.Write(body)
+}
+
+func etagMatches(header, etag string) bool {
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimSpace(t)
+		if t == "*" || strings.TrimPrefix(t, "W/") == etag {
+			return true
+		}
+	}
+	return false
+}
+
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		enc, q, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(enc), "gzip") {
+			return !strings.Contains(strings.ReplaceAll(q, " ", ""), "q=0") || strings.Contains(q, "q=0.")
+		}
+	}
+	return false
+}
+
+func (s *Server) preflight(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
+	h.Set("Access-Control-Allow-Headers", "If-None-Match, Content-Type")
+	h.Set("Access-Control-Max-Age", "86400")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	status := map[string]any{"status": "ok"}
+	code := http.StatusOK
+	if set := s.assets.Load(); set != nil {
+		status["snapshot_version"] = set.version
+	} else {
+		status["status"], code = "starting", http.StatusServiceUnavailable
+	}
+	if s.opts.Healthy != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.opts.Healthy(ctx); err != nil {
+			status["status"], status["error"], code = "unhealthy", err.Error(), http.StatusServiceUnavailable
+		}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, code, status)
+}
+
+func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) {
+	token := ""
+	if auth := r.Header.Get("Authorization"); auth != "" {
+		scheme, t, ok := strings.Cut(auth, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			writeError(w, r, upstate.Errorf(upstate.EUNAUTHORIZED, "Authorization must be \"Bearer <token>\""))
+			return
+		}
+		token = strings.TrimSpace(t)
+	} else if t := r.URL.Query().Get("token"); t != "" {
+		token = t
+	}
+	id := r.PathValue("id")
+	at, err := s.opts.Heartbeats.Heartbeat(r.Context(), id, token)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"check": id, "received_at": at.UTC().Format(time.RFC3339Nano)})
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	writeError(w, r, upstate.Errorf(upstate.ENOTFOUND, "nothing at %s", r.URL.Path))
+}
+
+type ctxKey int
+
+const requestIDKey ctxKey = 0
+
+// RequestID returns the request's id, as sent in X-Request-Id.
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+func newRequestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// statusWriter remembers the status code for metrics and logs.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (s *Server) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := newRequestID()
+		ctx := context.WithValue(r.Context(), requestIDKey, id)
+		r = r.WithContext(ctx)
+		h := w.Header()
+		h.Set("X-Request-Id", id)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+		h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; img-src 'self' data:; script-src 'none'; base-uri 'none'; form-action 'self'")
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.opts.Logger.Error("handler panicked", "component", "web", "request_id", id, "path", r.URL.Path, "panic", p)
+				if sw.code == 0 {
+					writeError(sw, r, errors.New("panic"))
+				}
+			}
+			route := r.Pattern
+			if route == "" || route == "/" {
+				route = "unmatched"
+			}
+			s.opts.Metrics.ObserveHTTP(route, sw.code, time.Since(start))
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// HTTPStatus maps a domain error code to an HTTP status.
+func HTTPStatus(err error) int {
+	switch upstate.ErrorCode(err) {
+	case upstate.EINVALID:
+		return http.StatusBadRequest
+	case upstate.ENOTFOUND:
+		return http.StatusNotFound
+	case upstate.ECONFLICT:
+		return http.StatusConflict
+	case upstate.EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case upstate.EFORBIDDEN:
+		return http.StatusForbidden
+	case upstate.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// writeError answers with the error as JSON: the domain message for coded
+// errors, "internal error" and the request id for the rest.
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := HTTPStatus(err)
+	body := map[string]any{"code": upstate.ErrorCode(err), "message": upstate.ErrorMessage(err), "request_id": RequestID(r.Context())}
+	if code == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="upstate"`)
+	}
+	writeJSON(w, code, map[string]any{"error": body})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
