@@ -85,7 +85,8 @@ type Engine struct {
 	conds    map[string]upstate.Condition
 	statuses map[string]upstate.Status
 	open     []*upstate.Incident
-	// recovery remembers, per incident, how long its recovery must hold.
+	// recovery remembers, per open incident, how long its recovery must
+	// hold: the longest window of the checks that failed in it.
 	recovery map[string]time.Duration
 	wake     chan struct{}
 }
@@ -422,6 +423,12 @@ func (e *Engine) worsen(p *pending, comp string, old, cur upstate.Status, now ti
 	if t != nil && !t.To.Since.IsZero() && t.To.Since.Before(in.StartedAt) {
 		in.StartedAt = t.To.Since
 	}
+	if t != nil {
+		// Recovery must hold as long as the checks that failed ask for.
+		if w := e.checks[t.To.CheckID].Decide.RecoveryWindow; w > e.recovery[in.ID] {
+			e.recovery[in.ID] = w
+		}
+	}
 	aff := upstate.AffectedComponent{ComponentID: comp, OldStatus: old, NewStatus: cur}
 	status := in.Status
 	if status == upstate.Monitoring {
@@ -509,9 +516,13 @@ func (e *Engine) clock(t time.Time) string {
 	return t.In(e.opts.Location).Format("Jan 2 15:04:05 MST")
 }
 
-// recoveryFor is the longest recovery window of the checks on the
-// incident's components.
+// recoveryFor is the longest recovery window of the checks that failed
+// in the incident; after a restart, when that is no longer known, of the
+// checks on its components.
 func (e *Engine) recoveryFor(in *upstate.Incident) time.Duration {
+	if d, ok := e.recovery[in.ID]; ok && d > 0 {
+		return d
+	}
 	d := time.Duration(0)
 	for _, spec := range e.checks {
 		for _, c := range spec.Components {
@@ -599,6 +610,7 @@ func (e *Engine) Tick(ctx context.Context) (time.Time, error) {
 	}
 	e.open = keep
 	for _, in := range resolved {
+		delete(e.recovery, in.ID)
 		e.opts.Logger.Info("incident resolved", "component", "incident", "incident", in.ID, "name", in.Name)
 	}
 	e.opts.Changed(maps.Clone(e.statuses))

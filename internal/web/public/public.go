@@ -49,6 +49,7 @@ func New() (*Renderer, error) {
 		"nl2br":       nl2br,
 		"impactClass": func(i upstate.Impact) string { return "impact-" + string(i) },
 		"rev":         rev,
+		"deref":       func(t *time.Time) time.Time { return *t },
 		"lastPublic":  lastPublic,
 		"compName":    func(s *snapshot.Snapshot, id string) string { return compName(s, id) },
 		"duration":    func(in *upstate.Incident, now time.Time) string { return humanDuration(in.Duration(now)) },
