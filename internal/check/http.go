@@ -201,6 +201,9 @@ func describeHTTPErr(ctx context.Context, err error, timeout time.Duration) stri
 	if errors.As(err, &rec) {
 		return "TLS handshake failed: the server does not speak TLS"
 	}
+	if strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") {
+		return "TLS handshake failed: the server does not speak TLS (it answered in plain HTTP)"
+	}
 	if strings.Contains(err.Error(), "stopped after 10 redirects") {
 		return "too many redirects (more than 10)"
 	}

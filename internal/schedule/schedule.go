@@ -92,7 +92,6 @@ type entry struct {
 	index   int
 	running bool
 	removed bool
-	gen     int // bumps on update so a finished probe of an old job is recognised
 }
 
 // Update replaces the set of jobs. Jobs keep their schedule when their id
@@ -127,7 +126,6 @@ func (s *Scheduler) Run(ctx context.Context, jobs []Job) {
 			if e, ok := byID[j.ID]; ok {
 				changed := e.job.Interval != j.Interval
 				e.job = j
-				e.gen++
 				if changed && !e.running {
 					e.regular = now.Add(phase(j.ID, j.Interval))
 					e.due = e.regular
