@@ -109,6 +109,9 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	if e.conds, err = opts.Store.ListConditions(ctx); err != nil {
 		return nil, fmt.Errorf("load conditions: %w", err)
 	}
+	if e.conds == nil {
+		e.conds = map[string]upstate.Condition{}
+	}
 	if e.open, err = opts.Store.ListIncidents(ctx, store.IncidentFilter{OpenOnly: true}); err != nil {
 		return nil, fmt.Errorf("load open incidents: %w", err)
 	}
@@ -300,6 +303,7 @@ func (e *Engine) decide(ctx context.Context, t *upstate.Transition) error {
 		}
 	}
 	if change.Empty() {
+		e.statuses = next // only components new to the engine, all operational
 		return nil
 	}
 	if err := e.opts.Store.Apply(ctx, change); err != nil {

@@ -1,0 +1,344 @@
+package incident
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/clock"
+	"github.com/upstatehq/upstate/internal/store"
+)
+
+// memStore is a hand-written fake of the engine's store.
+type memStore struct {
+	mu        sync.Mutex
+	incidents map[string]*upstate.Incident
+	order     []string
+	statuses  []upstate.StatusChange
+	fail      error
+}
+
+func newMemStore() *memStore { return &memStore{incidents: map[string]*upstate.Incident{}} }
+
+func (m *memStore) Apply(_ context.Context, c store.Change) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail != nil {
+		return m.fail
+	}
+	for _, in := range c.Incidents {
+		cp := *in
+		cp.Components = slices.Clone(in.Components)
+		if old, ok := m.incidents[in.ID]; ok {
+			cp.Updates = old.Updates
+		} else {
+			m.order = append(m.order, in.ID)
+		}
+		cp.Updates = slices.Clone(cp.Updates)
+		m.incidents[in.ID] = &cp
+	}
+	for _, e := range c.Entries {
+		in := m.incidents[e.IncidentID]
+		in.Updates = append(in.Updates, e)
+	}
+	m.statuses = append(m.statuses, c.Statuses...)
+	return nil
+}
+
+func (m *memStore) ListIncidents(_ context.Context, f store.IncidentFilter) ([]*upstate.Incident, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []*upstate.Incident
+	for i := len(m.order) - 1; i >= 0; i-- {
+		in := m.incidents[m.order[i]]
+		if f.OpenOnly && !in.Open() {
+			continue
+		}
+		cp := *in
+		out = append(out, &cp)
+	}
+	return out, nil
+}
+
+func (m *memStore) ListComponents(context.Context) ([]upstate.ComponentState, error) { return nil, nil }
+func (m *memStore) ListConditions(context.Context) (map[string]upstate.Condition, error) {
+	return nil, nil
+}
+
+func (m *memStore) all() []*upstate.Incident {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []*upstate.Incident
+	for _, id := range m.order {
+		out = append(out, m.incidents[id])
+	}
+	return out
+}
+
+var t0 = time.Date(2026, 8, 17, 14, 55, 0, 0, time.UTC)
+
+type fixture struct {
+	t      *testing.T
+	clock  *clock.Fake
+	store  *memStore
+	engine *Engine
+	n      int
+}
+
+func newFixture(t *testing.T) *fixture {
+	f := &fixture{t: t, clock: clock.NewFake(t0), store: newMemStore()}
+	comps := []upstate.Component{
+		{ID: "web", Name: "Web app", DependsOn: []string{"api"}},
+		{ID: "api", Name: "API", DependsOn: []string{"database"}},
+		{ID: "database", Name: "Database"},
+		{ID: "drive", Name: "Cloud drive"},
+		{ID: "worker", Name: "Worker", DependsOn: []string{"database"}},
+	}
+	spec := func(id string, comps []string, impact map[upstate.ImpactKey]upstate.Status) upstate.CheckSpec {
+		return upstate.CheckSpec{ID: id, Name: strings.ToUpper(id[:1]) + id[1:], Kind: "http", Interval: time.Minute, Components: comps, Impact: impact,
+			Decide: upstate.DecideSpec{RecoveryWindow: 2 * time.Minute}}
+	}
+	checks := []upstate.CheckSpec{
+		spec("web-home", []string{"web"}, nil),
+		spec("api-health", []string{"api"}, nil),
+		spec("db-port", []string{"database"}, nil),
+		spec("drive-api", []string{"drive"}, nil),
+		spec("worker-queue", []string{"worker"}, nil),
+		spec("convert", []string{"drive"}, map[upstate.ImpactKey]upstate.Status{upstate.ImpactDown: upstate.PartialOutage}),
+	}
+	la, _ := time.LoadLocation("America/Los_Angeles")
+	e, err := New(context.Background(), Options{Store: f.store, Clock: f.clock, Components: comps, Checks: checks, Location: la,
+		NewID: func() string { f.n++; return fmt.Sprintf("id%d", f.n) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.engine = e
+	return f
+}
+
+func (f *fixture) transition(check string, from, to upstate.State, partial bool) {
+	f.t.Helper()
+	now := f.clock.Now()
+	tr := upstate.Transition{
+		From: upstate.Condition{CheckID: check, State: from},
+		To:   upstate.Condition{CheckID: check, State: to, Partial: partial, Since: now.Add(-20 * time.Second), At: now, Evidence: "HTTP 500 after 35 ms: status 500 Internal Server Error", Failures: 3, Samples: 10},
+	}
+	if to == upstate.StateUp {
+		tr.To.Evidence = "answered normally HTTP 200 after 20 ms"
+	}
+	if err := f.engine.Handle(context.Background(), tr); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *fixture) tick() {
+	f.t.Helper()
+	if _, err := f.engine.Tick(context.Background()); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func TestOpenWorsenRecoverResolve(t *testing.T) {
+	f := newFixture(t)
+	f.transition("api-health", upstate.StateUp, upstate.StateDegraded, false)
+	ins := f.store.all()
+	if len(ins) != 1 {
+		t.Fatalf("%d incidents, want 1", len(ins))
+	}
+	in := ins[0]
+	if in.Name != "Degraded performance of API" || in.Impact != upstate.ImpactMinor || in.Status != upstate.Investigating || !in.Auto {
+		t.Errorf("incident = %+v", in)
+	}
+	if !in.StartedAt.Equal(t0.Add(-20*time.Second)) || !in.DetectedAt.Equal(t0) {
+		t.Errorf("started %v detected %v", in.StartedAt, in.DetectedAt)
+	}
+	want := "API: degraded performance. Api-health (api-health) is slow since Aug 17 07:54:40 PDT; latest: HTTP 500 after 35 ms: status 500 Internal Server Error."
+	if got := in.Updates[0].Body; got != want {
+		t.Errorf("first entry:\n got %q\nwant %q", got, want)
+	}
+	if a := in.Updates[0].Affected; len(a) != 1 || a[0].OldStatus != upstate.Operational || a[0].NewStatus != upstate.DegradedPerformance {
+		t.Errorf("affected = %+v", a)
+	}
+
+	f.clock.Advance(5 * time.Minute)
+	f.transition("api-health", upstate.StateDegraded, upstate.StateDown, false)
+	in = f.store.all()[0]
+	if in.Name != "Major outage of API" || in.Impact != upstate.ImpactCritical || len(in.Updates) != 2 ||
+		!strings.HasPrefix(in.Updates[1].Body, "API worsened from degraded performance to major outage.") {
+		t.Errorf("after worsening: %s, %s, %+v", in.Name, in.Impact, in.Updates)
+	}
+
+	f.clock.Advance(10 * time.Minute)
+	f.transition("api-health", upstate.StateDown, upstate.StateUp, false)
+	in = f.store.all()[0]
+	if in.Status != upstate.Monitoring || in.MonitoringAt == nil || in.Impact != upstate.ImpactCritical {
+		t.Errorf("after recovery: %+v", in)
+	}
+	f.clock.Advance(time.Minute)
+	f.tick()
+	if f.store.all()[0].Status != upstate.Monitoring {
+		t.Error("resolved before the recovery window passed")
+	}
+	f.clock.Advance(time.Minute)
+	f.tick()
+	in = f.store.all()[0]
+	if in.Status != upstate.Resolved || in.ResolvedAt == nil || !in.ResolvedAt.Equal(t0.Add(17*time.Minute)) {
+		t.Fatalf("not resolved: %+v", in)
+	}
+	last := in.Updates[len(in.Updates)-1].Body
+	if last != "Resolved: every check has passed for 2 minutes. The problem lasted 15 minutes, from Aug 17 07:54:40 PDT to Aug 17 08:10:00 PDT." {
+		t.Errorf("closing entry = %q", last)
+	}
+	if st := f.engine.Statuses(); st["api"] != upstate.Operational {
+		t.Errorf("api status %s", st["api"])
+	}
+}
+
+func TestRelapseDuringMonitoringReopensInvestigation(t *testing.T) {
+	f := newFixture(t)
+	f.transition("drive-api", upstate.StateUp, upstate.StateDown, false)
+	f.clock.Advance(time.Minute)
+	f.transition("drive-api", upstate.StateDown, upstate.StateUp, false)
+	f.clock.Advance(time.Minute)
+	f.transition("drive-api", upstate.StateUp, upstate.StateDown, false)
+	ins := f.store.all()
+	if len(ins) != 1 {
+		t.Fatalf("%d incidents: a relapse while monitoring must not open another", len(ins))
+	}
+	in := ins[0]
+	if in.Status != upstate.Investigating || in.MonitoringAt != nil {
+		t.Errorf("status %s monitoring_at %v", in.Status, in.MonitoringAt)
+	}
+	f.clock.Advance(10 * time.Minute)
+	f.tick()
+	if f.store.all()[0].Status != upstate.Investigating {
+		t.Error("a failing incident resolved")
+	}
+}
+
+func TestDependencyFailuresJoinOneIncident(t *testing.T) {
+	f := newFixture(t)
+	f.transition("db-port", upstate.StateUp, upstate.StateDown, false)
+	f.clock.Advance(10 * time.Second)
+	f.transition("api-health", upstate.StateUp, upstate.StateDown, false)
+	f.transition("web-home", upstate.StateUp, upstate.StateDegraded, true)
+	f.transition("worker-queue", upstate.StateUp, upstate.StateDown, false)
+	// An unrelated failure is its own incident.
+	f.transition("drive-api", upstate.StateUp, upstate.StateDown, false)
+	ins := f.store.all()
+	if len(ins) != 2 {
+		t.Fatalf("%d incidents, want 2 (database family, drive)", len(ins))
+	}
+	db := ins[0]
+	if !slices.Equal(db.Components, []string{"database", "api", "web", "worker"}) {
+		t.Errorf("components = %v", db.Components)
+	}
+	text := ""
+	for _, u := range db.Updates {
+		text += u.Body + "\n"
+	}
+	for _, w := range []string{"API is affected too (major outage)", "API depends on Database.", "Web app is affected too (partial outage)", "Web app depends on Database."} {
+		if !strings.Contains(text, w) {
+			t.Errorf("timeline lacks %q:\n%s", w, text)
+		}
+	}
+	if ins[1].Components[0] != "drive" {
+		t.Errorf("second incident on %v", ins[1].Components)
+	}
+}
+
+func TestSiblingsDoNotJoinWithoutTheirDependencyFailing(t *testing.T) {
+	f := newFixture(t)
+	f.transition("api-health", upstate.StateUp, upstate.StateDown, false)
+	f.transition("worker-queue", upstate.StateUp, upstate.StateDown, false)
+	if n := len(f.store.all()); n != 2 {
+		t.Errorf("%d incidents: API and Worker share a dependency that is fine, so two problems", n)
+	}
+}
+
+func TestImpactOverrideAndWorstOfChecks(t *testing.T) {
+	f := newFixture(t)
+	f.transition("convert", upstate.StateUp, upstate.StateDown, false)
+	if st := f.engine.Statuses()["drive"]; st != upstate.PartialOutage {
+		t.Errorf("convert down with impact override: drive is %s, want partial_outage", st)
+	}
+	f.transition("drive-api", upstate.StateUp, upstate.StateDown, false)
+	if st := f.engine.Statuses()["drive"]; st != upstate.MajorOutage {
+		t.Errorf("drive is %s, want the worst of its checks", st)
+	}
+	f.transition("drive-api", upstate.StateDown, upstate.StateUp, false)
+	if st := f.engine.Statuses()["drive"]; st != upstate.PartialOutage {
+		t.Errorf("drive is %s after one check recovered, want partial_outage", st)
+	}
+	if in := f.store.all()[0]; in.Status != upstate.Investigating {
+		t.Errorf("incident %s while a check still fails", in.Status)
+	}
+}
+
+func TestManualIncidentsAreNotResolvedByChecks(t *testing.T) {
+	f := newFixture(t)
+	manual := &upstate.Incident{ID: "m1", Name: "Sync delays", Status: upstate.Identified, Impact: upstate.ImpactMinor,
+		CreatedAt: t0, UpdatedAt: t0, StartedAt: t0, DetectedAt: t0, Components: []string{"drive"}}
+	if err := f.store.Apply(context.Background(), store.Change{Incidents: []*upstate.Incident{manual}}); err != nil {
+		t.Fatal(err)
+	}
+	f = &fixture{t: t, clock: f.clock, store: f.store}
+	e, err := New(context.Background(), Options{Store: f.store, Clock: f.clock, Components: []upstate.Component{{ID: "drive", Name: "Cloud drive"}},
+		Checks: []upstate.CheckSpec{{ID: "drive-api", Components: []string{"drive"}}}, NewID: func() string { f.n++; return fmt.Sprint("x", f.n) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.engine = e
+	f.transition("drive-api", upstate.StateUp, upstate.StateDown, false)
+	if n := len(f.store.all()); n != 1 {
+		t.Fatalf("%d incidents: the failure should join the open manual one", n)
+	}
+	f.transition("drive-api", upstate.StateDown, upstate.StateUp, false)
+	f.clock.Advance(time.Hour)
+	f.tick()
+	in := f.store.all()[0]
+	if in.Status != upstate.Identified {
+		t.Errorf("manual incident is %s; only people resolve what people declared", in.Status)
+	}
+	if len(in.Updates) != 2 {
+		t.Errorf("updates = %+v", in.Updates)
+	}
+}
+
+func TestFailedWriteChangesNothing(t *testing.T) {
+	f := newFixture(t)
+	f.store.fail = fmt.Errorf("disk full")
+	err := f.engine.Handle(context.Background(), upstate.Transition{To: upstate.Condition{CheckID: "api-health", State: upstate.StateDown, At: t0}})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if st := f.engine.Statuses()["api"]; st != upstate.Operational {
+		t.Errorf("status changed to %s without being stored", st)
+	}
+	f.store.fail = nil
+	// The next decision catches up: the condition was kept.
+	f.transition("web-home", upstate.StateUp, upstate.StateUp, false)
+	if st := f.engine.Statuses()["api"]; st != upstate.MajorOutage {
+		t.Errorf("status %s after the store recovered", st)
+	}
+}
+
+func TestHumanDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		45 * time.Second:                            "45 seconds",
+		time.Minute:                                 "1 minute",
+		37*time.Minute + 20*time.Second:             "37 minutes",
+		2*time.Hour + 5*time.Minute:                 "2 hours 5 minutes",
+		time.Hour + 59*time.Minute + 50*time.Second: "2 hours",
+		72 * time.Hour:                              "3 days",
+	} {
+		if got := HumanDuration(d); got != want {
+			t.Errorf("HumanDuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
