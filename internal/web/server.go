@@ -109,7 +109,6 @@ func (s *Server) routes() {
 	m.Handle("GET /metrics", s.opts.Metrics.Handler())
 	m.HandleFunc("GET /healthz", s.healthz)
 	m.HandleFunc("POST /api/v1/heartbeats/{id}", s.heartbeat)
-	m.HandleFunc("/", s.notFound)
 }
 
 // Publish renders every public document of the snapshot once; requests
@@ -248,7 +247,7 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	at, err := s.opts.Heartbeats.Heartbeat(r.Context(), id, token)
 	if err != nil {
-		writeError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"check": id, "received_at": at.UTC().Format(time.RFC3339Nano)})
@@ -319,13 +318,47 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				}
 			}
 			route := r.Pattern
-			if route == "" || route == "/" {
+			if route == "" {
 				route = "unmatched"
 			}
 			s.opts.Metrics.ObserveHTTP(route, sw.code, time.Since(start))
 		}()
+		if _, pattern := s.mux.Handler(r); pattern == "" {
+			// No route: let the mux decide between 404 and 405 (with its
+			// Allow header), but answer in our JSON error shape.
+			next.ServeHTTP(&routeError{ResponseWriter: sw, r: r}, r)
+			return
+		}
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// routeError turns the mux's plain-text 404 and 405 into JSON errors.
+type routeError struct {
+	http.ResponseWriter
+	r       *http.Request
+	written bool
+}
+
+func (e *routeError) WriteHeader(code int) {
+	if e.written {
+		return
+	}
+	e.written = true
+	e.ResponseWriter.Header().Del("Content-Length")
+	switch code {
+	case http.StatusMethodNotAllowed:
+		writeError(e.ResponseWriter, e.r, upstate.Errorf(upstate.EINVALID, "%s is not allowed on %s (allowed: %s)", e.r.Method, e.r.URL.Path, e.ResponseWriter.Header().Get("Allow")), http.StatusMethodNotAllowed)
+	default:
+		writeError(e.ResponseWriter, e.r, upstate.Errorf(upstate.ENOTFOUND, "nothing at %s", e.r.URL.Path))
+	}
+}
+
+func (e *routeError) Write(b []byte) (int, error) {
+	if !e.written {
+		e.WriteHeader(http.StatusOK)
+	}
+	return len(b), nil
 }
 
 // HTTPStatus maps a domain error code to an HTTP status.
@@ -347,10 +380,22 @@ func HTTPStatus(err error) int {
 	return http.StatusInternalServerError
 }
 
+// fail answers with the error, logging it first when it is internal (the
+// user only sees "internal error" and the request id to quote).
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if upstate.ErrorCode(err) == upstate.EINTERNAL {
+		s.opts.Logger.Error("request failed", "component", "web", "request_id", RequestID(r.Context()), "path", r.URL.Path, "err", err)
+	}
+	writeError(w, r, err)
+}
+
 // writeError answers with the error as JSON: the domain message for coded
 // errors, "internal error" and the request id for the rest.
-func writeError(w http.ResponseWriter, r *http.Request, err error) {
+func writeError(w http.ResponseWriter, r *http.Request, err error, status ...int) {
 	code := HTTPStatus(err)
+	if len(status) > 0 {
+		code = status[0]
+	}
 	body := map[string]any{"code": upstate.ErrorCode(err), "message": upstate.ErrorMessage(err), "request_id": RequestID(r.Context())}
 	if code == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="upstate"`)

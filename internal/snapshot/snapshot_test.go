@@ -1,0 +1,91 @@
+package snapshot
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/store"
+)
+
+func TestUptimeDays(t *testing.T) {
+	la, _ := time.LoadLocation("America/Los_Angeles")
+	now := time.Date(2026, 8, 20, 12, 0, 0, 0, la)
+	first := midnight(now, la).AddDate(0, 0, -(Days - 1))
+	created := time.Date(2026, 8, 17, 6, 0, 0, 0, la)
+	at := func(d, h, m int) time.Time { return time.Date(2026, 8, d, h, m, 0, 0, la) }
+	changes := []upstate.StatusChange{
+		{ComponentID: "api", At: at(18, 8, 0), Status: upstate.MajorOutage},
+		{ComponentID: "api", At: at(18, 9, 0), Status: upstate.PartialOutage},
+		{ComponentID: "api", At: at(18, 11, 0), Status: upstate.Operational},
+		{ComponentID: "api", At: at(19, 23, 0), Status: upstate.DegradedPerformance},
+		{ComponentID: "api", At: at(20, 1, 0), Status: upstate.Operational},
+	}
+	days, uptime := uptimeDays(changes, created, first, now, la)
+	if len(days) != Days {
+		t.Fatalf("%d days", len(days))
+	}
+	byDate := map[int]Day{}
+	for _, d := range days {
+		byDate[d.Date.Day()+100*int(d.Date.Month())] = d
+	}
+	if d := byDate[816]; !d.NoData {
+		t.Errorf("the day before the component existed has data: %+v", d)
+	}
+	if d := byDate[817]; d.NoData || d.Worst != upstate.Operational || d.Uptime != 1 {
+		t.Errorf("Aug 17 = %+v", d)
+	}
+	// Aug 18: 1 h major (counts fully) + 2 h partial (counts 30%) = 1.6 h down of 24.
+	d := byDate[818]
+	if d.Worst != upstate.MajorOutage || math.Abs(d.Uptime-(1-1.6/24)) > 1e-9 || d.Outage != 96*time.Minute {
+		t.Errorf("Aug 18 = %+v, uptime %.6f", d, d.Uptime)
+	}
+	// Degraded performance across midnight colours both days but costs no uptime.
+	if d := byDate[819]; d.Worst != upstate.DegradedPerformance || d.Uptime != 1 {
+		t.Errorf("Aug 19 = %+v", d)
+	}
+	if d := byDate[820]; d.Worst != upstate.DegradedPerformance || d.Uptime != 1 {
+		t.Errorf("Aug 20 = %+v (started degraded at midnight)", d)
+	}
+	monitored := now.Sub(created).Hours()
+	if want := 1 - 1.6/monitored; math.Abs(uptime-want) > 1e-9 {
+		t.Errorf("uptime = %.6f, want %.6f", uptime, want)
+	}
+}
+
+func TestUptimeDaysCarriesStatusFromBeforeTheRange(t *testing.T) {
+	now := time.Date(2026, 8, 20, 12, 0, 0, 0, time.UTC)
+	first := midnight(now, time.UTC).AddDate(0, 0, -(Days - 1))
+	// The component went down before the first bar and is still down.
+	changes := []upstate.StatusChange{{ComponentID: "a", At: first.Add(-time.Hour), Status: upstate.MajorOutage}}
+	days, uptime := uptimeDays(changes, first.AddDate(0, -6, 0), first, now, time.UTC)
+	if days[0].Worst != upstate.MajorOutage || days[0].Uptime != 0 || uptime != 0 {
+		t.Errorf("first day = %+v, uptime %v", days[0], uptime)
+	}
+}
+
+func TestSparkline(t *testing.T) {
+	start := time.Date(2026, 8, 20, 0, 0, 0, 0, time.UTC)
+	by := map[string][]store.Rollup{
+		"a": {{CheckID: "a", Start: start, Count: 2, LatencySum: 200 * time.Millisecond, LatencyMax: 150 * time.Millisecond},
+			{CheckID: "a", Start: start.Add(2 * time.Hour), Count: 1, LatencySum: 50 * time.Millisecond, LatencyMax: 50 * time.Millisecond}},
+		"b": {{CheckID: "b", Start: start, Count: 2, LatencySum: 600 * time.Millisecond, LatencyMax: 400 * time.Millisecond}},
+	}
+	pts := sparkline([]string{"a", "b"}, by, start)
+	if len(pts) != 2 {
+		t.Fatalf("points = %+v", pts)
+	}
+	if pts[0].Mean != 200*time.Millisecond || pts[0].Max != 400*time.Millisecond || pts[0].Count != 4 || pts[1].Mean != 50*time.Millisecond {
+		t.Errorf("points = %+v", pts)
+	}
+	if sparkline(nil, by, start) != nil {
+		t.Error("a component without checks has a sparkline")
+	}
+}
+
+func TestGroupIDIsStable(t *testing.T) {
+	if GroupID("Platform") != GroupID("Platform") || GroupID("Platform") == GroupID("Integrations") || len(GroupID("x")) != 12 {
+		t.Errorf("GroupID: %q %q", GroupID("Platform"), GroupID("Integrations"))
+	}
+}

@@ -1,0 +1,390 @@
+package web
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"flag"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/metrics"
+	"github.com/upstatehq/upstate/internal/snapshot"
+	"github.com/upstatehq/upstate/internal/web/statusapi"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+var t0 = time.Date(2026, 8, 17, 14, 55, 11, 152_000_000, time.UTC)
+
+func ptr(t time.Time) *time.Time { return &t }
+
+// fixture is a snapshot in the middle of the bad month: an open partial
+// outage on the API that the database joined, and a resolved drive outage.
+func fixture() *snapshot.Snapshot {
+	la, _ := time.LoadLocation("America/Los_Angeles")
+	created := time.Date(2026, 7, 20, 15, 0, 0, 0, time.UTC)
+	comp := func(id, name, group, desc string, st upstate.Status, pos int) *snapshot.Component {
+		c := &snapshot.Component{ComponentState: upstate.ComponentState{
+			Component: upstate.Component{ID: id, Name: name, Group: group, Description: desc, Position: pos, CreatedAt: created},
+			Status:    st, UpdatedAt: created}}
+		if st != upstate.Operational {
+			c.UpdatedAt = t0
+		}
+		if group != "" {
+			c.GroupID = snapshot.GroupID(group)
+		}
+		for d := range snapshot.Days {
+			day := snapshot.Day{Date: time.Date(2026, 5, 20, 0, 0, 0, 0, la).AddDate(0, 0, d), Worst: upstate.Operational, Uptime: 1}
+			if d < 61 {
+				day = snapshot.Day{Date: day.Date, NoData: true, Uptime: -1}
+			}
+			c.Days = append(c.Days, day)
+		}
+		c.Uptime = 0.9995
+		c.Latency = []snapshot.Latency{{Start: t0.Add(-2 * time.Hour), Mean: 120 * time.Millisecond, Count: 60}, {Start: t0.Add(-time.Hour), Mean: 2400 * time.Millisecond, Count: 70}}
+		return c
+	}
+	web := comp("web", "Web app", "Platform", "", upstate.Operational, 1)
+	api := comp("api", "API", "Platform", "", upstate.PartialOutage, 2)
+	db := comp("database", "Database", "Platform", "", upstate.DegradedPerformance, 3)
+	drive := comp("drive", "Cloud drive sync", "", "Google Drive & OneDrive <sync>", upstate.Operational, 4)
+	open := &upstate.Incident{ID: "p31zjtct2jer", Name: "Partial outage of API", Status: upstate.Investigating, Impact: upstate.ImpactMajor,
+		CreatedAt: t0, UpdatedAt: t0.Add(30 * time.Minute), StartedAt: t0.Add(-20 * time.Second), DetectedAt: t0, Components: []string{"api", "database"}, Auto: true,
+		Updates: []upstate.TimelineEntry{
+			{ID: "u1", IncidentID: "p31zjtct2jer", At: t0, Status: upstate.Investigating, Public: true, Actor: "upstate",
+				Body:     "API: degraded performance. API health (api-health) is slow since Aug 17 07:54:53 PDT; latest: HTTP 200 after 2.59 s: slower than 2.00 s.",
+				Affected: []upstate.AffectedComponent{{ComponentID: "api", OldStatus: upstate.Operational, NewStatus: upstate.DegradedPerformance}}},
+			{ID: "u2", IncidentID: "p31zjtct2jer", At: t0.Add(12 * time.Minute), Status: upstate.Investigating, Public: false, Actor: "ann", Body: "internal: paging the DBA"},
+			{ID: "u3", IncidentID: "p31zjtct2jer", At: t0.Add(30 * time.Minute), Status: upstate.Investigating, Public: true, Actor: "upstate",
+				Body:     "API worsened from degraded performance to partial outage. <script>alert(1)</script>",
+				Affected: []upstate.AffectedComponent{{ComponentID: "api", OldStatus: upstate.DegradedPerformance, NewStatus: upstate.PartialOutage}}},
+		}}
+	resolvedAt := time.Date(2026, 8, 14, 20, 30, 0, 0, time.UTC)
+	past := &upstate.Incident{ID: "z9yx8w7v6u5t", Name: "Major outage of Cloud drive sync", Status: upstate.Resolved, Impact: upstate.ImpactCritical,
+		CreatedAt: resolvedAt.Add(-90 * time.Minute), UpdatedAt: resolvedAt, StartedAt: resolvedAt.Add(-91 * time.Minute), DetectedAt: resolvedAt.Add(-90 * time.Minute),
+		MonitoringAt: ptr(resolvedAt.Add(-2 * time.Minute)), ResolvedAt: ptr(resolvedAt), Components: []string{"drive"}, Auto: true,
+		Updates: []upstate.TimelineEntry{
+			{ID: "d1", IncidentID: "z9yx8w7v6u5t", At: resolvedAt.Add(-90 * time.Minute), Status: upstate.Investigating, Public: true, Body: "Cloud drive sync: major outage."},
+			{ID: "d2", IncidentID: "z9yx8w7v6u5t", At: resolvedAt.Add(-2 * time.Minute), Status: upstate.Monitoring, Public: true, Body: "All affected components are operational again."},
+			{ID: "d3", IncidentID: "z9yx8w7v6u5t", At: resolvedAt, Status: upstate.Resolved, Public: true, Body: "Resolved: every check has passed for 2 minutes."},
+		}}
+	s := &snapshot.Snapshot{
+		Version: 7, BuiltAt: t0.Add(31 * time.Minute), UpdatedAt: t0.Add(30 * time.Minute),
+		Page:       snapshot.Page{ID: "kctbh9vrtdwd", Name: "Classroom Cloud Status", URL: "https://status.example.com", Location: la},
+		Components: []*snapshot.Component{web, api, db, drive},
+		Open:       []*upstate.Incident{open},
+		Recent:     []*upstate.Incident{open, past},
+		Indicator:  "major", Description: "Partial System Outage",
+		Maintenances: []upstate.Maintenance{},
+	}
+	s.Groups = []*snapshot.Group{
+		{ID: snapshot.GroupID("Platform"), Name: "Platform", Status: upstate.PartialOutage, Components: []*snapshot.Component{web, api, db}},
+		{ID: "drive", Name: "Cloud drive sync", Status: upstate.Operational, Components: []*snapshot.Component{drive}, Single: true},
+	}
+	return s
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (go test ./internal/web -update to accept):\n%s", name, got)
+	}
+}
+
+func TestStatusAPIGolden(t *testing.T) {
+	docs, err := statusapi.Render(fixture())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range docs {
+		name := strings.NewReplacer("/api/v2/", "", "/", "_").Replace(strings.TrimPrefix(d.Path, "/"))
+		body := d.Body
+		if strings.HasSuffix(name, ".json") {
+			var v any
+			if err := json.Unmarshal(body, &v); err != nil {
+				t.Fatalf("%s is not JSON: %v", d.Path, err)
+			}
+			body, _ = json.MarshalIndent(v, "", "  ")
+			body = append(body, '\n')
+		} else {
+			if err := xml.Unmarshal(body, new(any)); err != nil && !strings.Contains(err.Error(), "unknown type") {
+				var v struct{}
+				if err := xml.Unmarshal(body, &v); err != nil {
+					t.Fatalf("%s is not XML: %v", d.Path, err)
+				}
+			}
+		}
+		golden(t, name, body)
+	}
+}
+
+// TestSummaryFieldForField decodes summary.json into the field set of
+// Statuspage's documented objects and checks nothing is missing: every
+// key present, null where empty, never omitted.
+func TestSummaryFieldForField(t *testing.T) {
+	docs, _ := statusapi.Render(fixture())
+	var raw map[string]any
+	for _, d := range docs {
+		if d.Path == statusapi.PathSummary {
+			_ = json.Unmarshal(d.Body, &raw)
+		}
+	}
+	keys := func(m any) []string {
+		var out []string
+		for k := range m.(map[string]any) {
+			out = append(out, k)
+		}
+		return out
+	}
+	has := func(what string, m any, want ...string) {
+		got := map[string]bool{}
+		for _, k := range keys(m) {
+			got[k] = true
+		}
+		for _, w := range want {
+			if !got[w] {
+				t.Errorf("%s lacks %q", what, w)
+			}
+		}
+	}
+	has("summary", raw, "page", "components", "incidents", "scheduled_maintenances", "status")
+	has("page", raw["page"], "id", "name", "url", "time_zone", "updated_at")
+	has("status", raw["status"], "indicator", "description")
+	for _, c := range raw["components"].([]any) {
+		has("component", c, "id", "name", "status", "created_at", "updated_at", "position", "description", "showcase", "start_date", "group_id", "page_id", "group", "only_show_if_degraded")
+	}
+	in := raw["incidents"].([]any)[0]
+	has("incident", in, "id", "name", "status", "created_at", "updated_at", "monitoring_at", "resolved_at", "impact", "shortlink", "started_at", "page_id", "incident_updates", "components")
+	ups := in.(map[string]any)["incident_updates"].([]any)
+	if len(ups) != 2 {
+		t.Errorf("%d public updates, want 2 (internal notes stay internal)", len(ups))
+	}
+	has("incident_update", ups[0], "id", "status", "body", "incident_id", "created_at", "updated_at", "display_at", "affected_components", "deliver_notifications", "custom_tweet", "tweet_id")
+	if ups[0].(map[string]any)["id"] != "u3" {
+		t.Error("incident_updates are not newest first")
+	}
+	aff := ups[0].(map[string]any)["affected_components"].([]any)[0]
+	has("affected_component", aff, "code", "name", "old_status", "new_status")
+	if name := aff.(map[string]any)["name"]; name != "Platform - API" {
+		t.Errorf("affected component name = %v, want the group-qualified name", name)
+	}
+	if ts := in.(map[string]any)["created_at"]; ts != "2026-08-17T14:55:11.152Z" {
+		t.Errorf("timestamp format: %v", ts)
+	}
+}
+
+type fakeBeats struct {
+	got []string
+}
+
+func (f *fakeBeats) Heartbeat(_ context.Context, id, token string) (time.Time, error) {
+	switch {
+	case id != "nightly":
+		return time.Time{}, upstate.Errorf(upstate.ENOTFOUND, "no heartbeat check %q", id)
+	case token != "s3cret":
+		return time.Time{}, upstate.Errorf(upstate.EUNAUTHORIZED, "wrong or missing token")
+	}
+	f.got = append(f.got, id)
+	return t0, nil
+}
+
+func newServer(t *testing.T) (*Server, *fakeBeats) {
+	b := &fakeBeats{}
+	s, err := New(Options{Metrics: metrics.New("test"), Heartbeats: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, b
+}
+
+func do(s *Server, method, path string, hdr map[string]string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, path, nil)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	w := httptest.NewRecorder()
+	s.Handler().ServeHTTP(w, req)
+	return w
+}
+
+func TestServingPublishedDocuments(t *testing.T) {
+	s, _ := newServer(t)
+	if w := do(s, "GET", "/api/v2/summary.json", nil); w.Code != http.StatusServiceUnavailable {
+		t.Errorf("before the first snapshot: %d", w.Code)
+	}
+	if err := s.Publish(fixture()); err != nil {
+		t.Fatal(err)
+	}
+	w := do(s, "GET", "/api/v2/summary.json", nil)
+	if w.Code != 200 || w.Header().Get("Content-Type") != "application/json; charset=utf-8" ||
+		w.Header().Get("Access-Control-Allow-Origin") != "*" || w.Header().Get("Cache-Control") != "public, max-age=30" {
+		t.Fatalf("summary: %d %v", w.Code, w.Header())
+	}
+	etag := w.Header().Get("ETag")
+	plain := w.Body.Bytes()
+	if w := do(s, "GET", "/api/v2/summary.json", map[string]string{"If-None-Match": etag}); w.Code != http.StatusNotModified || w.Body.Len() != 0 {
+		t.Errorf("If-None-Match: %d", w.Code)
+	}
+	w = do(s, "GET", "/api/v2/summary.json", map[string]string{"Accept-Encoding": "br, gzip"})
+	if w.Header().Get("Content-Encoding") != "gzip" || w.Header().Get("Vary") != "Accept-Encoding" {
+		t.Fatalf("gzip: %v", w.Header())
+	}
+	zr, err := gzip.NewReader(w.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unz, _ := io.ReadAll(zr)
+	if !bytes.Equal(unz, plain) {
+		t.Error("gzip body differs from the plain one")
+	}
+	if w := do(s, "OPTIONS", "/api/v2/status.json", nil); w.Code != http.StatusNoContent || w.Header().Get("Access-Control-Allow-Methods") == "" {
+		t.Errorf("preflight: %d %v", w.Code, w.Header())
+	}
+	if w := do(s, "HEAD", "/api/v2/status.json", nil); w.Code != 200 || w.Body.Len() != 0 {
+		t.Errorf("HEAD: %d with %d bytes", w.Code, w.Body.Len())
+	}
+	if w := do(s, "POST", "/api/v2/summary.json", nil); w.Code != http.StatusMethodNotAllowed {
+		t.Errorf("POST to a read-only document: %d", w.Code)
+	}
+	for _, p := range []string{"/", "/incidents/p31zjtct2jer", "/incidents/z9yx8w7v6u5t", "/history.atom", "/history.rss", "/static/style.css",
+		"/api/v2/components.json", "/api/v2/incidents.json", "/api/v2/incidents/unresolved.json", "/api/v2/scheduled-maintenances.json",
+		"/api/v2/scheduled-maintenances/upcoming.json", "/api/v2/scheduled-maintenances/active.json"} {
+		if w := do(s, "GET", p, nil); w.Code != 200 {
+			t.Errorf("GET %s: %d", p, w.Code)
+		}
+	}
+	w = do(s, "GET", "/incidents/nope", nil)
+	if w.Code != 404 || !strings.Contains(w.Body.String(), `"code": "not_found"`) {
+		t.Errorf("unknown incident: %d %s", w.Code, w.Body)
+	}
+	// A newer snapshot replaces the documents and their ETag.
+	next := fixture()
+	next.Version++
+	next.Indicator, next.Description = "none", "All Systems Operational"
+	_ = s.Publish(next)
+	if w := do(s, "GET", "/api/v2/summary.json", map[string]string{"If-None-Match": etag}); w.Code != 200 {
+		t.Errorf("stale ETag still matches: %d", w.Code)
+	}
+}
+
+func TestStatusPage(t *testing.T) {
+	s, _ := newServer(t)
+	if err := s.Publish(fixture()); err != nil {
+		t.Fatal(err)
+	}
+	page := do(s, "GET", "/", nil).Body.String()
+	for _, want := range []string{
+		"<title>Classroom Cloud Status</title>",
+		"Partial System Outage",
+		"Partial outage of API",
+		"Aug 17 07:55 PDT",                     // times in the page's zone
+		"All times are in America/Los_Angeles", // and the zone named
+		"99.95% uptime",
+		`class="bar nodata"`,
+		`<svg class="spark"`,
+		"Google Drive &amp; OneDrive &lt;sync&gt;",
+		"Major outage of Cloud drive sync",
+		"&lt;script&gt;alert(1)&lt;/script&gt;",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	for _, bad := range []string{"<script", "internal: paging the DBA"} {
+		if strings.Contains(page, bad) {
+			t.Errorf("page contains %q", bad)
+		}
+	}
+	detail := do(s, "GET", "/incidents/p31zjtct2jer", nil).Body.String()
+	if !strings.Contains(detail, "Affects: API, Database") || !strings.Contains(detail, "API: degraded performance → partial outage") {
+		t.Errorf("incident page lacks affects or changes:\n%s", detail)
+	}
+	feed := do(s, "GET", "/history.atom", nil).Body.String()
+	if strings.Contains(feed, "<script") || !strings.Contains(feed, "&amp;lt;script&amp;gt;") {
+		t.Errorf("feed does not escape update bodies")
+	}
+	if csp := do(s, "GET", "/", nil).Header().Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'none'") {
+		t.Errorf("CSP = %q", csp)
+	}
+}
+
+func TestHeartbeatEndpoint(t *testing.T) {
+	s, beats := newServer(t)
+	tests := []struct {
+		path, auth string
+		want       int
+	}{
+		{"/api/v1/heartbeats/nightly", "Bearer s3cret", 200},
+		{"/api/v1/heartbeats/nightly?token=s3cret", "", 200},
+		{"/api/v1/heartbeats/nightly", "", 401},
+		{"/api/v1/heartbeats/nightly", "Basic czNjcmV0", 401},
+		{"/api/v1/heartbeats/other", "Bearer s3cret", 404},
+	}
+	for _, tt := range tests {
+		w := do(s, "POST", tt.path, map[string]string{"Authorization": tt.auth})
+		if w.Code != tt.want {
+			t.Errorf("%s with %q: %d, want %d: %s", tt.path, tt.auth, w.Code, tt.want, w.Body)
+		}
+		if w.Code == 401 && w.Header().Get("WWW-Authenticate") == "" {
+			t.Error("401 without WWW-Authenticate")
+		}
+	}
+	if len(beats.got) != 2 {
+		t.Errorf("%d heartbeats recorded, want 2", len(beats.got))
+	}
+	if w := do(s, "GET", "/api/v1/heartbeats/nightly", nil); w.Code != http.StatusMethodNotAllowed {
+		t.Errorf("GET heartbeat: %d (state changes only by POST)", w.Code)
+	}
+}
+
+func TestMetricsAndHealth(t *testing.T) {
+	s, _ := newServer(t)
+	_ = s.Publish(fixture())
+	do(s, "GET", "/api/v2/summary.json", nil)
+	do(s, "GET", "/nope", nil)
+	body := do(s, "GET", "/metrics", nil).Body.String()
+	for _, want := range []string{
+		`upstate_http_requests_total{code="200",route="GET /api/v2/summary.json"} 1`,
+		`upstate_http_requests_total{code="404",route="unmatched"} 1`,
+		`upstate_snapshot_rebuilds_total 1`,
+		`upstate_incidents_open 1`,
+		`upstate_build_info{`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if w := do(s, "GET", "/healthz", nil); w.Code != 200 || !strings.Contains(w.Body.String(), `"snapshot_version": 7`) {
+		t.Errorf("healthz: %d %s", w.Code, w.Body)
+	}
+}
+
+func TestPanicsBecomeInternalErrors(t *testing.T) {
+	s, _ := newServer(t)
+	s.mux.HandleFunc("GET /boom", func(http.ResponseWriter, *http.Request) { panic("boom") })
+	w := do(s, "GET", "/boom", nil)
+	if w.Code != 500 || !strings.Contains(w.Body.String(), `"message": "internal error"`) || !strings.Contains(w.Body.String(), w.Header().Get("X-Request-Id")) {
+		t.Errorf("panic: %d %s", w.Code, w.Body)
+	}
+}
