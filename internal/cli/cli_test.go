@@ -1,0 +1,111 @@
+package cli
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/upstatehq/upstate/internal/config"
+)
+
+func run(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = Main(args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestUsage(t *testing.T) {
+	if code, out, _ := run(); code != 2 || !strings.Contains(out, "Commands:") {
+		t.Errorf("no args: %d %q", code, out)
+	}
+	if code, out, _ := run("--help"); code != 0 || !strings.Contains(out, "serve") || !strings.Contains(out, "demo") {
+		t.Errorf("--help: %d %q", code, out)
+	}
+	if code, _, errOut := run("frobnicate"); code != 2 || !strings.Contains(errOut, `unknown command "frobnicate"`) {
+		t.Errorf("unknown command: %d %q", code, errOut)
+	}
+	for _, c := range []string{"serve", "demo", "validate", "init", "version"} {
+		code, _, errOut := run(c, "--help")
+		if code != 0 || !strings.Contains(errOut, "Usage: upstate "+c) {
+			t.Errorf("%s --help: %d %q", c, code, errOut)
+		}
+	}
+	if code, _, errOut := run("validate", "--nope"); code != 2 || !strings.Contains(errOut, "flag provided but not defined") {
+		t.Errorf("bad flag: %d %q", code, errOut)
+	}
+	if code, out, _ := run("version"); code != 0 || !strings.HasPrefix(out, "upstate ") {
+		t.Errorf("version: %d %q", code, out)
+	}
+}
+
+func TestMissingConfigSaysHowToGetOne(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "upstate.yaml")
+	for _, c := range []string{"validate", "serve"} {
+		code, _, errOut := run(c, "--config", missing)
+		if code != 2 || !strings.Contains(errOut, "config file not found") || !strings.Contains(errOut, "upstate init") {
+			t.Errorf("%s: %d %q", c, code, errOut)
+		}
+	}
+}
+
+func TestInitThenValidate(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "upstate.yaml")
+	if code, out, errOut := run("init", "--config", file); code != 0 || !strings.Contains(out, "wrote "+file) {
+		t.Fatalf("init: %d %q %q", code, out, errOut)
+	}
+	got, _ := os.ReadFile(file)
+	if !bytes.Equal(got, config.Example) {
+		t.Error("init wrote something other than the example")
+	}
+	if code, _, errOut := run("init", "--config", file); code != 1 || !strings.Contains(errOut, "already exists") {
+		t.Errorf("init over an existing file: %d %q", code, errOut)
+	}
+	if code, _, _ := run("init", "--config", file, "--force"); code != 0 {
+		t.Errorf("init --force: %d", code)
+	}
+	if code, out, errOut := run("validate", "--config", file); code != 0 || !strings.Contains(out, "ok (5 components, 5 checks)") {
+		t.Errorf("validate: %d %q %q", code, out, errOut)
+	}
+	if code, out, _ := run("init", "--config", "-"); code != 0 || out != string(config.Example) {
+		t.Error("init --config - does not print the example")
+	}
+}
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(file, []byte("page: {name: X}\ncomponents:\n  - {id: api}\nchecks:\n  - {id: a, kind: http, url: 'http://x', interval: soon, components: [api]}\n  - {id: b, kind: tcp, components: [db]}\n"), 0o600)
+	code, _, errOut := run("validate", "--config", file)
+	if code != 2 {
+		t.Errorf("exit %d, want 2", code)
+	}
+	for _, want := range []string{
+		file + `:5: checks[0].interval: "soon" is not a duration`,
+		file + `:6: checks[1]: address is required for tcp checks`,
+		file + `:6: checks[1].components[0]: no component has id "db"`,
+		"3 problems found",
+	} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("output lacks %q:\n%s", want, errOut)
+		}
+	}
+}
+
+// TestIssueExampleConfig keeps the configuration from the foundation
+// issue loading exactly as written.
+func TestIssueExampleConfig(t *testing.T) {
+	code, out, errOut := run("validate", "--config", "testdata/issue-example.yaml")
+	if code != 0 || !strings.Contains(out, "ok (5 components, 5 checks)") {
+		t.Errorf("%d %q %q", code, out, errOut)
+	}
+}
+
+func TestServeRejectsBadLogFlags(t *testing.T) {
+	if code, _, errOut := run("serve", "--log-level", "loud"); code != 2 || !strings.Contains(errOut, "--log-level") {
+		t.Errorf("%d %q", code, errOut)
+	}
+	if code, _, errOut := run("demo", "--speed", "0"); code != 2 || !strings.Contains(errOut, "--speed") {
+		t.Errorf("%d %q", code, errOut)
+	}
+}

@@ -1,0 +1,92 @@
+package upstate
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"testing"
+	"time"
+)
+
+func TestWorse(t *testing.T) {
+	tests := []struct{ a, b, want Status }{
+		{Operational, DegradedPerformance, DegradedPerformance},
+		{MajorOutage, PartialOutage, MajorOutage},
+		{UnderMaintenance, Operational, UnderMaintenance},
+		{UnderMaintenance, DegradedPerformance, DegradedPerformance},
+		{"", PartialOutage, PartialOutage},
+	}
+	for _, tt := range tests {
+		if got := Worse(tt.a, tt.b); got != tt.want {
+			t.Errorf("Worse(%s, %s) = %s, want %s", tt.a, tt.b, got, tt.want)
+		}
+		if got := Worse(tt.b, tt.a); got != tt.want {
+			t.Errorf("Worse(%s, %s) = %s, want %s", tt.b, tt.a, got, tt.want)
+		}
+	}
+}
+
+func TestStatusFor(t *testing.T) {
+	c := CheckSpec{Impact: map[ImpactKey]Status{ImpactDown: PartialOutage}}
+	tests := []struct {
+		cond Condition
+		want Status
+	}{
+		{Condition{State: StateUp}, Operational},
+		{Condition{State: StateUnknown}, Operational},
+		{Condition{State: StateDegraded}, DegradedPerformance},
+		{Condition{State: StateDegraded, Partial: true}, PartialOutage},
+		{Condition{State: StateDown}, PartialOutage}, // overridden
+	}
+	for _, tt := range tests {
+		if got := c.StatusFor(tt.cond); got != tt.want {
+			t.Errorf("StatusFor(%+v) = %s, want %s", tt.cond, got, tt.want)
+		}
+	}
+}
+
+func TestIndicator(t *testing.T) {
+	for impact, want := range map[Impact]string{ImpactNone: "none", ImpactMinor: "minor", ImpactMajor: "major", ImpactCritical: "critical", ImpactMaintenance: "maintenance"} {
+		if got, _ := impact.Indicator(); got != want {
+			t.Errorf("%s → %s, want %s", impact, got, want)
+		}
+	}
+}
+
+// TestSecretNeverPrints proves a Secret does not leak through fmt, JSON
+// or slog, the ways values reach logs and errors.
+func TestSecretNeverPrints(t *testing.T) {
+	s := Secret("hunter2")
+	var buf bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&buf, nil))
+	log.Info("config", "token", s, "struct", struct{ T Secret }{s})
+	js, _ := json.Marshal(map[string]any{"token": s})
+	for _, out := range []string{fmt.Sprint(s), fmt.Sprintf("%v %+v %#v %s %q", s, s, s, s, s), string(js), buf.String(), fmt.Errorf("bad %v", s).Error()} {
+		if bytes.Contains([]byte(out), []byte("hunter2")) {
+			t.Errorf("secret leaked: %s", out)
+		}
+	}
+	if !s.Equal("hunter2") || s.Equal("hunter3") || s.Reveal() != "hunter2" {
+		t.Error("Equal/Reveal")
+	}
+}
+
+func TestErrors(t *testing.T) {
+	err := fmt.Errorf("load: %w", Errorf(ENOTFOUND, "no incident %q", "x"))
+	if ErrorCode(err) != ENOTFOUND || ErrorMessage(err) != `no incident "x"` {
+		t.Errorf("%s %s", ErrorCode(err), ErrorMessage(err))
+	}
+	plain := fmt.Errorf("disk on fire")
+	if ErrorCode(plain) != EINTERNAL || ErrorMessage(plain) != "internal error" {
+		t.Error("uncoded errors must not reach users")
+	}
+}
+
+func TestFormatLatency(t *testing.T) {
+	for d, want := range map[time.Duration]string{500 * time.Microsecond: "500 µs", 230 * time.Millisecond: "230 ms", 2590 * time.Millisecond: "2.59 s", 12 * time.Second: "12.0 s"} {
+		if got := FormatLatency(d); got != want {
+			t.Errorf("FormatLatency(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
