@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -53,6 +54,9 @@ type Server struct {
 	page    *public.Renderer
 	assets  atomic.Pointer[assetSet]
 	handler http.Handler
+
+	publishMu sync.Mutex   // serialises Publish
+	gz        *gzip.Writer // reused across documents; guarded by publishMu
 }
 
 type asset struct {
@@ -123,9 +127,21 @@ func (s *Server) Publish(snap *snapshot.Snapshot) error {
 	if err != nil {
 		return err
 	}
+	s.publishMu.Lock()
+	defer s.publishMu.Unlock()
+	prev := s.assets.Load()
 	set := &assetSet{version: snap.Version, byPath: make(map[string]*asset, len(docs)+len(pages))}
 	for _, d := range append(docs, pages...) {
-		set.byPath[d.Path] = newAsset(d.ContentType, d.Body)
+		etag := etagOf(d.Body)
+		// Most documents do not change between snapshots (resolved
+		// incidents, feeds between updates): keep their compressed bytes.
+		if prev != nil {
+			if old := prev.byPath[d.Path]; old != nil && old.etag == etag && old.contentType == d.ContentType {
+				set.byPath[d.Path] = old
+				continue
+			}
+		}
+		set.byPath[d.Path] = s.newAsset(d.ContentType, d.Body, etag)
 	}
 	s.assets.Store(set)
 	s.opts.Metrics.SnapshotRebuilds.Inc()
@@ -134,13 +150,23 @@ func (s *Server) Publish(snap *snapshot.Snapshot) error {
 	return nil
 }
 
-func newAsset(ct string, body []byte) *asset {
+func etagOf(body []byte) string {
 	sum := sha256.Sum256(body)
-	a := &asset{contentType: ct, body: body, etag: `"` + hex.EncodeToString(sum[:12]) + `"`}
+	return `"` + hex.EncodeToString(sum[:12]) + `"`
+}
+
+// newAsset compresses a document once. Must be called with s.publishMu held
+// (it reuses one gzip writer).
+func (s *Server) newAsset(ct string, body []byte, etag string) *asset {
+	a := &asset{contentType: ct, body: body, etag: etag}
 	var b bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
-	_, _ = zw.Write(body)
-	_ = zw.Close()
+	if s.gz == nil {
+		s.gz, _ = gzip.NewWriterLevel(&b, gzip.BestCompression)
+	} else {
+		s.gz.Reset(&b)
+	}
+	_, _ = s.gz.Write(body)
+	_ = s.gz.Close()
 	if b.Len() < len(body) {
 		a.gz = b.Bytes()
 	}
