@@ -123,7 +123,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	a := &App{opts: opts, log: opts.Logger, metrics: metrics.New(opts.Version), beats: check.NewBeats()}
 	a.cfg.Store(cfg)
 	a.env = probeEnv{
-		clock: opts.Clock, client: check.NewHTTPClient(false, 4, opts.Dial), insecure: check.NewHTTPClient(true, 4, opts.Dial),
+		clock: opts.Clock, client: check.NewHTTPClient(false, 32, opts.Dial), insecure: check.NewHTTPClient(true, 32, opts.Dial),
 		beats: a.beats, started: opts.Clock.Now(), resolver: opts.Resolver, dial: opts.Dial,
 	}
 	comp, err := compile(cfg, a.env)

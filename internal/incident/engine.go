@@ -82,6 +82,11 @@ type Engine struct {
 	comps    map[string]upstate.Component
 	order    []string
 	checks   map[string]upstate.CheckSpec
+	checksOf map[string][]string // component → the checks that affect it
+	// dirty components failed to store their last change and must be
+	// derived again on the next decision (allDirty: all of them).
+	dirty    map[string]bool
+	allDirty bool
 	conds    map[string]upstate.Condition
 	statuses map[string]upstate.Status
 	open     []*upstate.Incident
@@ -97,7 +102,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	e := &Engine{opts: opts, wake: make(chan struct{}, 1), recovery: map[string]time.Duration{}}
+	e := &Engine{opts: opts, wake: make(chan struct{}, 1), recovery: map[string]time.Duration{}, dirty: map[string]bool{}}
 	comps, err := opts.Store.ListComponents(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load components: %w", err)
@@ -134,8 +139,12 @@ func (e *Engine) Reconfigure(ctx context.Context, comps []upstate.Component, che
 		e.order = append(e.order, c.ID)
 	}
 	e.checks = map[string]upstate.CheckSpec{}
+	e.checksOf = map[string][]string{}
 	for _, c := range checks {
 		e.checks[c.ID] = c
+		for _, comp := range c.Components {
+			e.checksOf[comp] = append(e.checksOf[comp], c.ID)
+		}
 	}
 	for id := range e.conds {
 		if _, ok := e.checks[id]; !ok {
@@ -163,24 +172,33 @@ func (e *Engine) Statuses() map[string]upstate.Status {
 	return maps.Clone(e.statuses)
 }
 
-// derive computes each component's status from the conditions of the
-// checks that affect it. Must be called with e.mu held.
-func (e *Engine) derive() map[string]upstate.Status {
+// derive computes component statuses from the conditions of the checks
+// that affect them: only the given components when set (one check's
+// transition touches only its own), else all. Must be called with e.mu held.
+func (e *Engine) derive(only []string) map[string]upstate.Status {
 	out := make(map[string]upstate.Status, len(e.comps))
 	for id := range e.comps {
-		out[id] = upstate.Operational
+		if st, ok := e.statuses[id]; ok && only != nil {
+			out[id] = st
+		} else {
+			out[id] = upstate.Operational
+		}
 	}
-	for id, cond := range e.conds {
-		spec, ok := e.checks[id]
-		if !ok {
+	ids := only
+	if ids == nil {
+		ids = e.order
+	}
+	for _, id := range ids {
+		if _, ok := e.comps[id]; !ok {
 			continue
 		}
-		st := spec.StatusFor(cond)
-		for _, c := range spec.Components {
-			if _, ok := out[c]; ok {
-				out[c] = upstate.Worse(out[c], st)
+		st := upstate.Operational
+		for _, checkID := range e.checksOf[id] {
+			if cond, ok := e.conds[checkID]; ok {
+				st = upstate.Worse(st, e.checks[checkID].StatusFor(cond))
 			}
 		}
+		out[id] = st
 	}
 	return out
 }
@@ -196,7 +214,18 @@ type pending struct {
 // transition that prompted it, if any. Must be called with e.mu held.
 func (e *Engine) decide(ctx context.Context, t *upstate.Transition) error {
 	now := e.opts.Clock.Now()
-	next := e.derive()
+	var only []string
+	if t != nil && !e.allDirty {
+		same := t.From.State.Rank() == t.To.State.Rank() && t.From.Partial == t.To.Partial && t.From.State != upstate.StateUnknown
+		if same && len(e.dirty) == 0 {
+			return nil // nothing a component could see changed
+		}
+		only = slices.Clone(e.checks[t.To.CheckID].Components)
+		for id := range e.dirty {
+			only = append(only, id)
+		}
+	}
+	next := e.derive(only)
 	var change store.Change
 	touched := map[string]*pending{}
 	open := slices.Clone(e.open)
@@ -303,12 +332,21 @@ func (e *Engine) decide(ctx context.Context, t *upstate.Transition) error {
 		}
 	}
 	if change.Empty() {
-		e.statuses = next // only components new to the engine, all operational
+		e.statuses = next // nothing differs, but components new to the engine are now known
+		e.dirty, e.allDirty = map[string]bool{}, false
 		return nil
 	}
 	if err := e.opts.Store.Apply(ctx, change); err != nil {
+		// Nothing changed in memory; re-derive these components next time.
+		if only == nil {
+			e.allDirty = true
+		}
+		for _, id := range only {
+			e.dirty[id] = true
+		}
 		return fmt.Errorf("save incident change: %w", err)
 	}
+	e.dirty, e.allDirty = map[string]bool{}, false
 	e.statuses = next
 	e.open = open
 	for _, p := range touched {

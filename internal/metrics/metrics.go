@@ -46,7 +46,7 @@ func New(version string) *Metrics {
 		}, []string{"kind"}),
 		ScheduleLag: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "upstate_schedule_lag_seconds", Help: "How late probes start against their due time.",
-			Buckets: []float64{.001, .005, .01, .05, .1, .25, .5, 1, 2.5, 5},
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}),
 		ResultsWritten: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "upstate_results_written_total", Help: "Results handed to the store for batched writing.",

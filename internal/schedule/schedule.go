@@ -36,6 +36,11 @@ type Options struct {
 	Sink        Sink
 	Concurrency int // probes in flight at once; default 512
 	Logger      *slog.Logger
+	// Coalesce starts probes due within this long of each other together,
+	// so ten thousand evenly spread checks wake the process tens of times
+	// a second, not hundreds; a probe starts at most this early. Default
+	// 20ms; negative turns it off.
+	Coalesce time.Duration
 	// Started, when set, is called as each probe starts with how late it
 	// is against its due time (for the lag metric).
 	Started func(id string, lag time.Duration)
@@ -54,22 +59,27 @@ func (o *Options) validate() error {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.Coalesce == 0 {
+		o.Coalesce = 20 * time.Millisecond
+	} else if o.Coalesce < 0 {
+		o.Coalesce = 0
+	}
 	return nil
 }
 
 // Scheduler runs jobs. Create with New, then Run; Update replaces the jobs
 // while running (a config reload) without losing the phase of unchanged ones.
 type Scheduler struct {
-	opts    Options
-	updates chan []Job
-	done    chan finished
-	sem     chan struct{}
-	wg      sync.WaitGroup
-}
+	opts Options
+	sem  chan struct{}
+	wg   sync.WaitGroup
+	// wake tells Run that the earliest due time may have moved earlier.
+	wake chan struct{}
 
-type finished struct {
-	e       *entry
-	recheck time.Duration
+	mu   sync.Mutex // guards q, byID and next
+	q    queue
+	byID map[string]*entry
+	next time.Time // when Run's timer fires; zero while Run is busy
 }
 
 // New returns a scheduler; it runs nothing until Run.
@@ -78,10 +88,10 @@ func New(opts Options) (*Scheduler, error) {
 		return nil, err
 	}
 	return &Scheduler{
-		opts:    opts,
-		updates: make(chan []Job, 1),
-		done:    make(chan finished, 64),
-		sem:     make(chan struct{}, opts.Concurrency),
+		opts: opts,
+		sem:  make(chan struct{}, opts.Concurrency),
+		wake: make(chan struct{}, 1),
+		byID: map[string]*entry{},
 	}, nil
 }
 
@@ -97,11 +107,17 @@ type entry struct {
 // Update replaces the set of jobs. Jobs keep their schedule when their id
 // and interval are unchanged; new ones are spread over their interval.
 func (s *Scheduler) Update(jobs []Job) {
+	s.mu.Lock()
+	s.apply(jobs)
+	s.mu.Unlock()
+	s.poke()
+}
+
+func (s *Scheduler) poke() {
 	select {
-	case <-s.updates: // a newer update replaces one not yet applied
+	case s.wake <- struct{}{}:
 	default:
 	}
-	s.updates <- jobs
 }
 
 // phase spreads checks over their interval deterministically by id, so
@@ -112,87 +128,106 @@ func phase(id string, interval time.Duration) time.Duration {
 	return time.Duration(h.Sum64() % uint64(interval))
 }
 
-// Run schedules until ctx is done, then waits for probes in flight.
+// apply must be called with s.mu held.
+func (s *Scheduler) apply(jobs []Job) {
+	now := s.opts.Clock.Now()
+	keep := map[string]bool{}
+	for _, j := range jobs {
+		keep[j.ID] = true
+		if e, ok := s.byID[j.ID]; ok {
+			changed := e.job.Interval != j.Interval
+			e.job = j
+			if changed && !e.running {
+				e.regular = now.Add(phase(j.ID, j.Interval))
+				e.due = e.regular
+				heap.Fix(&s.q, e.index)
+			}
+			continue
+		}
+		e := &entry{job: j}
+		e.regular = now.Add(phase(j.ID, j.Interval))
+		e.due = e.regular
+		s.byID[j.ID] = e
+		heap.Push(&s.q, e)
+	}
+	for id, e := range s.byID {
+		if !keep[id] {
+			e.removed = true
+			if e.index >= 0 {
+				heap.Remove(&s.q, e.index)
+			}
+			delete(s.byID, id)
+		}
+	}
+}
+
+// Run schedules until ctx is done, then waits for probes in flight. One
+// goroutine owns the timer; finished probes put themselves back in the
+// heap and wake Run only when they are due before its timer.
 func (s *Scheduler) Run(ctx context.Context, jobs []Job) {
 	defer s.wg.Wait()
 	c := s.opts.Clock
-	var q queue
-	byID := map[string]*entry{}
-	apply := func(jobs []Job) {
-		now := c.Now()
-		keep := map[string]bool{}
-		for _, j := range jobs {
-			keep[j.ID] = true
-			if e, ok := byID[j.ID]; ok {
-				changed := e.job.Interval != j.Interval
-				e.job = j
-				if changed && !e.running {
-					e.regular = now.Add(phase(j.ID, j.Interval))
-					e.due = e.regular
-					heap.Fix(&q, e.index)
-				}
-				continue
-			}
-			e := &entry{job: j}
-			e.regular = now.Add(phase(j.ID, j.Interval))
-			e.due = e.regular
-			byID[j.ID] = e
-			heap.Push(&q, e)
-		}
-		for id, e := range byID {
-			if !keep[id] {
-				e.removed = true
-				if e.index >= 0 {
-					heap.Remove(&q, e.index)
-				}
-				delete(byID, id)
-			}
-		}
-	}
-	apply(jobs)
+	s.mu.Lock()
+	s.apply(jobs)
+	s.mu.Unlock()
 
 	timer := c.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
+		s.mu.Lock()
 		now := c.Now()
-		for len(q) > 0 && !q[0].due.After(now) {
-			e := heap.Pop(&q).(*entry)
+		for len(s.q) > 0 && !s.q[0].due.After(now.Add(s.opts.Coalesce)) {
+			e := heap.Pop(&s.q).(*entry)
 			s.start(ctx, e, now)
 		}
 		wait := time.Hour
-		if len(q) > 0 {
-			wait = q[0].due.Sub(now)
+		if len(s.q) > 0 {
+			wait = s.q[0].due.Sub(now)
 		}
+		s.next = now.Add(wait)
+		s.mu.Unlock()
 		timer.Reset(wait)
 		select {
 		case <-ctx.Done():
 			return
 		case <-timer.C():
-		case jobs := <-s.updates:
-			apply(jobs)
-		case f := <-s.done:
-			e := f.e
-			e.running = false
-			if e.removed {
-				continue
-			}
-			now := c.Now()
-			for !e.regular.After(now) {
-				e.regular = e.regular.Add(e.job.Interval)
-			}
-			e.due = e.regular
-			if f.recheck > 0 && now.Add(f.recheck).Before(e.regular) {
-				e.due = now.Add(f.recheck)
-			}
-			heap.Push(&q, e)
+		case <-s.wake:
 		}
 	}
 }
 
+// finish puts a job back in the heap after its probe.
+func (s *Scheduler) finish(e *entry, recheck time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e.running = false
+	if e.removed {
+		return
+	}
+	now := s.opts.Clock.Now()
+	for !e.regular.After(now) {
+		e.regular = e.regular.Add(e.job.Interval)
+	}
+	e.due = e.regular
+	if recheck > 0 && now.Add(recheck).Before(e.regular) {
+		e.due = now.Add(recheck)
+	}
+	heap.Push(&s.q, e)
+	if e.due.Before(s.next) {
+		s.poke()
+	}
+}
+
+// start must be called with s.mu held.
 func (s *Scheduler) start(ctx context.Context, e *entry, now time.Time) {
 	e.running = true
+	if !e.due.Before(e.regular) {
+		// This run takes the regular slot (a re-check does not); a
+		// coalesced run may start before it, so move on explicitly.
+		e.regular = e.regular.Add(e.job.Interval)
+	}
 	job := e.job
-	lag := now.Sub(e.due)
+	lag := max(now.Sub(e.due), 0) // coalesced probes start a little early
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -209,11 +244,7 @@ func (s *Scheduler) start(ctx context.Context, e *entry, now time.Time) {
 		if ctx.Err() != nil {
 			return // shutting down: a probe cut short says nothing about the target
 		}
-		recheck := s.opts.Sink(ctx, r)
-		select {
-		case s.done <- finished{e: e, recheck: recheck}:
-		case <-ctx.Done():
-		}
+		s.finish(e, s.opts.Sink(ctx, r))
 	}()
 }
 

@@ -88,7 +88,7 @@ func TestEveryCheckRunsWithinOneIntervalThenOnSchedule(t *testing.T) {
 			id := fmt.Sprintf("c%03d", i)
 			jobs = append(jobs, Job{ID: id, Interval: 30 * time.Second, Prober: prober(id)})
 		}
-		run(t, jobs, rec, Options{}, func(*Scheduler) {
+		run(t, jobs, rec, Options{Coalesce: -1}, func(*Scheduler) {
 			time.Sleep(95 * time.Second)
 			synctest.Wait()
 		})
@@ -121,7 +121,7 @@ func TestRechecksComeSoonerAndKeepThePhase(t *testing.T) {
 		rec := newRecorder()
 		rec.recheck["a"] = 2
 		jobs := []Job{{ID: "a", Interval: time.Minute, Prober: prober("a")}}
-		run(t, jobs, rec, Options{}, func(*Scheduler) {
+		run(t, jobs, rec, Options{Coalesce: -1}, func(*Scheduler) {
 			time.Sleep(3 * time.Minute)
 			synctest.Wait()
 		})
@@ -210,6 +210,39 @@ func TestPanickingProberFailsItsCheckOnly(t *testing.T) {
 		}
 		if len(rec.times("fine")) < 2 {
 			t.Error("the other check stopped running")
+		}
+	})
+}
+
+func TestCoalescing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := newRecorder()
+		var jobs []Job
+		for i := range 1000 {
+			id := fmt.Sprint(i)
+			jobs = append(jobs, Job{ID: id, Interval: 10 * time.Second, Prober: prober(id)})
+		}
+		run(t, jobs, rec, Options{Coalesce: 100 * time.Millisecond}, func(*Scheduler) {
+			time.Sleep(30 * time.Second)
+			synctest.Wait()
+		})
+		starts := map[time.Duration]bool{}
+		for _, j := range jobs {
+			ts := rec.times(j.ID)
+			if len(ts) != 3 && len(ts) != 4 { // a run due just after 30 s may start just before
+				t.Fatalf("%s ran %d times in 30s at a 10s interval", j.ID, len(ts))
+			}
+			for i, at := range ts {
+				due := time.Duration(i)*10*time.Second + phase(j.ID, 10*time.Second)
+				if at > due || due-at > 100*time.Millisecond {
+					t.Errorf("%s run %d at %v, due %v: more than the coalescing window early, or late", j.ID, i, at, due)
+				}
+				starts[at] = true
+			}
+		}
+		// 3000 probes spread evenly over 30 s start in about 300 batches.
+		if n := len(starts); n > 330 {
+			t.Errorf("probes started at %d distinct moments; coalescing should make about 300", n)
 		}
 	})
 }

@@ -112,12 +112,35 @@ func (db *DB) ListRollups(ctx context.Context, period store.Period, checkIDs []s
 func (db *DB) Prune(ctx context.Context, rawBefore, hourlyBefore time.Time) (int64, error) {
 	var n int64
 	err := db.exec(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM results WHERE at < ?`, ms(rawBefore))
+		// Per check, so each delete walks the primary key's oldest rows.
+		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT check_id FROM rollups WHERE period = 'day'`)
 		if err != nil {
 			return err
 		}
-		n, _ = res.RowsAffected()
-		res, err = tx.ExecContext(ctx, `DELETE FROM rollups WHERE period = 'hour' AND bucket < ?`, ms(hourlyBefore))
+		var checks []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			checks = append(checks, id)
+		}
+		rows.Close()
+		del, err := tx.PrepareContext(ctx, `DELETE FROM results WHERE check_id = ? AND at < ?`)
+		if err != nil {
+			return err
+		}
+		defer del.Close()
+		for _, id := range checks {
+			res, err := del.ExecContext(ctx, id, ms(rawBefore))
+			if err != nil {
+				return err
+			}
+			m, _ := res.RowsAffected()
+			n += m
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM rollups WHERE period = 'hour' AND bucket < ?`, ms(hourlyBefore))
 		if err != nil {
 			return err
 		}

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver
@@ -45,8 +46,14 @@ type DB struct {
 	read  *sql.DB
 
 	reqs    chan *writeReq
-	results chan []upstate.Result
 	flushes chan chan error
+
+	// Pending results wait here for the writer's next commit: appending
+	// takes a lock rather than a hand-off, so a result costs no wake-up.
+	pmu     sync.Mutex
+	pending []upstate.Result
+	full    chan struct{} // signalled when pending reaches BatchSize
+	drained *sync.Cond    // broadcast when the writer takes pending
 	stop    chan struct{}
 	stopped chan struct{}
 }
@@ -68,7 +75,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.FlushEvery <= 0 {
-		opts.FlushEvery = 200 * time.Millisecond
+		opts.FlushEvery = time.Second
 	}
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 2000
@@ -92,11 +99,12 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	db := &DB{
 		opts: opts, write: w, read: r,
 		reqs:    make(chan *writeReq, 256),
-		results: make(chan []upstate.Result, 1024),
+		full:    make(chan struct{}, 1),
 		flushes: make(chan chan error),
 		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
 	}
+	db.drained = sync.NewCond(&db.pmu)
 	if err := db.migrate(ctx); err != nil {
 		w.Close()
 		r.Close()
@@ -207,68 +215,62 @@ func (db *DB) exec(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 }
 
-// writer is the single goroutine that writes. It owns the pending results
-// and commits them with any queued requests in one transaction.
+// writer is the single goroutine that writes. It commits pending results
+// together with any queued requests in one transaction.
 func (db *DB) writer() {
 	defer close(db.stopped)
-	var pending []upstate.Result
-	var waiters []chan error
 	tick := time.NewTicker(db.opts.FlushEvery)
 	defer tick.Stop()
-	commit := func(reqs []*writeReq) {
-		err := db.commit(pending, reqs)
-		for _, w := range waiters {
-			w <- err
+	rollTick := time.NewTicker(time.Minute)
+	defer rollTick.Stop()
+	agg := rollups{}
+	commit := func(reqs []*writeReq, withRollups bool) error {
+		results := db.takePending()
+		agg.add(results)
+		var roll rollups
+		if withRollups {
+			roll, agg = agg, rollups{}
 		}
+		err := db.commit(results, roll, reqs)
 		if err != nil {
-			db.opts.Logger.Error("write failed", "component", "store", "results", len(pending), "err", err)
+			db.opts.Logger.Error("write failed", "component", "store", "results", len(results), "err", err)
+			if withRollups {
+				for k, v := range roll { // keep them for the next try
+					agg[k] = v
+				}
+			}
 		}
-		pending, waiters = pending[:0], waiters[:0]
+		return err
 	}
 	for {
 		select {
 		case <-db.stop:
-			// Drain what was accepted before stopping.
-			var reqs []*writeReq
-		drain:
-			for {
-				select {
-				case rs := <-db.results:
-					pending = append(pending, rs...)
-				case req := <-db.reqs:
-					reqs = append(reqs, req)
-				default:
-					break drain
-				}
-			}
-			commit(reqs)
+			// Commit what was accepted before stopping.
+			commit(db.drainReqs(nil), true)
 			return
-		case rs := <-db.results:
-			pending = append(pending, rs...)
-			if len(pending) >= db.opts.BatchSize {
-				commit(nil)
-			}
+		case <-db.full:
+			commit(nil, false)
 		case w := <-db.flushes:
-			// Take everything queued so far into this commit.
-			reqs := db.drainReqs(nil)
-			for more := true; more; {
-				select {
-				case rs := <-db.results:
-					pending = append(pending, rs...)
-				default:
-					more = false
-				}
-			}
-			waiters = append(waiters, w)
-			commit(reqs)
+			w <- commit(db.drainReqs(nil), true)
 		case req := <-db.reqs:
-			commit(db.drainReqs([]*writeReq{req}))
+			commit(db.drainReqs([]*writeReq{req}), false)
 		case <-tick.C:
-			if len(pending) > 0 {
-				commit(nil)
-			}
+			commit(nil, false)
+		case <-rollTick.C:
+			commit(nil, true)
 		}
 	}
+}
+
+// takePending hands the pending results to the writer and wakes appenders
+// that were waiting for room.
+func (db *DB) takePending() []upstate.Result {
+	db.pmu.Lock()
+	defer db.pmu.Unlock()
+	rs := db.pending
+	db.pending = nil
+	db.drained.Broadcast()
+	return rs
 }
 
 func (db *DB) drainReqs(reqs []*writeReq) []*writeReq {
@@ -285,8 +287,8 @@ func (db *DB) drainReqs(reqs []*writeReq) []*writeReq {
 
 // commit writes results and requests in one transaction. Each request runs
 // inside its own savepoint so one failing request does not undo the others.
-func (db *DB) commit(results []upstate.Result, reqs []*writeReq) error {
-	if len(results) == 0 && len(reqs) == 0 {
+func (db *DB) commit(results []upstate.Result, roll rollups, reqs []*writeReq) error {
+	if len(results) == 0 && len(roll) == 0 && len(reqs) == 0 {
 		return nil
 	}
 	ctx := context.Background()
@@ -298,9 +300,13 @@ func (db *DB) commit(results []upstate.Result, reqs []*writeReq) error {
 		return err
 	}
 	var resErr error
-	if len(results) > 0 {
+	if len(results) > 0 || len(roll) > 0 {
 		_, _ = tx.ExecContext(ctx, "SAVEPOINT results")
-		if resErr = writeResults(ctx, tx, results); resErr != nil {
+		resErr = writeResults(ctx, tx, results)
+		if resErr == nil {
+			resErr = roll.write(ctx, tx)
+		}
+		if resErr != nil {
 			_, _ = tx.ExecContext(ctx, "ROLLBACK TO results")
 		}
 		_, _ = tx.ExecContext(ctx, "RELEASE results")
@@ -329,39 +335,68 @@ func (db *DB) commit(results []upstate.Result, reqs []*writeReq) error {
 	return resErr
 }
 
+// maxPending bounds the results waiting for a commit; appenders wait for
+// the writer beyond it rather than let memory grow without end.
+const maxPending = 200_000
+
 // AppendResults implements store.Results.
 func (db *DB) AppendResults(ctx context.Context, rs []upstate.Result) error {
 	if len(rs) == 0 {
 		return nil
 	}
 	select {
-	case db.results <- rs:
-		return nil
-	case <-db.stopped:
+	case <-db.stop:
 		return errors.New("store is closed")
-	case <-ctx.Done():
-		return ctx.Err()
+	default:
 	}
+	db.pmu.Lock()
+	for len(db.pending) >= maxPending {
+		db.drained.Wait()
+	}
+	db.pending = append(db.pending, rs...)
+	n := len(db.pending)
+	db.pmu.Unlock()
+	if n >= db.opts.BatchSize {
+		select {
+		case db.full <- struct{}{}:
+		default:
+		}
+	}
+	return nil
 }
 
 func writeResults(ctx context.Context, tx *sql.Tx, rs []upstate.Result) error {
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO results (check_id, at, outcome, latency_us, status_code, error) VALUES (?, ?, ?, ?, ?, ?)`)
+	// Two results of one check in the same millisecond keep the later one.
+	stmt, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO results (check_id, at, outcome, latency_us, status_code, error) VALUES (?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return err
 	}
 	defer stmt.Close()
-	type key struct {
-		check  string
-		period store.Period
-		bucket int64
-	}
-	agg := map[key]*store.Rollup{}
 	for _, r := range rs {
 		if _, err := stmt.ExecContext(ctx, r.CheckID, ms(r.At), string(r.Outcome), r.Latency.Microseconds(), r.StatusCode, r.Error); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+type rollupKey struct {
+	check  string
+	period store.Period
+	bucket int64
+}
+
+// rollups accumulates results into hourly and daily buckets in memory; the
+// writer adds them to the stored rollups once a minute and on every Flush
+// and Close, one upsert per bucket instead of two per result. Only the
+// writer goroutine touches it. A crash loses at most a minute of rollup
+// counts; the raw results themselves are committed with every batch.
+type rollups map[rollupKey]*store.Rollup
+
+func (agg rollups) add(rs []upstate.Result) {
+	for _, r := range rs {
 		for _, p := range []store.Period{store.Hour, store.Day} {
-			k := key{r.CheckID, p, ms(p.Bucket(r.At))}
+			k := rollupKey{r.CheckID, p, ms(p.Bucket(r.At))}
 			ru := agg[k]
 			if ru == nil {
 				ru = &store.Rollup{}
@@ -379,6 +414,12 @@ func writeResults(ctx context.Context, tx *sql.Tx, rs []upstate.Result) error {
 			ru.LatencySum += r.Latency
 			ru.LatencyMax = max(ru.LatencyMax, r.Latency)
 		}
+	}
+}
+
+func (agg rollups) write(ctx context.Context, tx *sql.Tx) error {
+	if len(agg) == 0 {
+		return nil
 	}
 	up, err := tx.PrepareContext(ctx, `INSERT INTO rollups (check_id, period, bucket, n, ok, slow, fail, latency_sum_us, latency_max_us)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)

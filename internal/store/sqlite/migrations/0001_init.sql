@@ -20,16 +20,17 @@ CREATE TABLE status_changes (
 CREATE INDEX status_changes_at ON status_changes (at);
 CREATE INDEX status_changes_component ON status_changes (component_id, at);
 
+-- One row per result, clustered by check and time: reads are per check,
+-- and pruning walks each check's oldest rows, so no second index is kept.
 CREATE TABLE results (
     check_id    TEXT NOT NULL,
     at          INTEGER NOT NULL,
     outcome     TEXT NOT NULL,
     latency_us  INTEGER NOT NULL,
     status_code INTEGER NOT NULL,
-    error       TEXT NOT NULL
-);
-CREATE INDEX results_check_at ON results (check_id, at);
-CREATE INDEX results_at ON results (at);
+    error       TEXT NOT NULL,
+    PRIMARY KEY (check_id, at)
+) WITHOUT ROWID;
 
 CREATE TABLE rollups (
     check_id       TEXT NOT NULL,
