@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,6 +31,20 @@ type Metrics struct {
 	HTTPDuration     *prometheus.HistogramVec
 	ComponentStatus  *prometheus.GaugeVec
 	IncidentsOpen    prometheus.Gauge
+
+	// httpSeries caches the series of each route and code, so recording a
+	// request does not hash label values.
+	httpSeries sync.Map // httpKey → *httpSeries
+}
+
+type httpKey struct {
+	route string
+	code  int
+}
+
+type httpSeries struct {
+	count    prometheus.Counter
+	duration prometheus.Observer
 }
 
 // New registers every metric, plus Go and process collectors, on a new registry.
@@ -117,6 +132,15 @@ func (m *Metrics) SetStatuses(st map[string]upstate.Status) {
 
 // ObserveHTTP records one request.
 func (m *Metrics) ObserveHTTP(route string, code int, d time.Duration) {
-	m.HTTPRequests.WithLabelValues(route, strconv.Itoa(code)).Inc()
-	m.HTTPDuration.WithLabelValues(route).Observe(d.Seconds())
+	k := httpKey{route, code}
+	v, ok := m.httpSeries.Load(k)
+	if !ok {
+		v, _ = m.httpSeries.LoadOrStore(k, &httpSeries{
+			count:    m.HTTPRequests.WithLabelValues(route, strconv.Itoa(code)),
+			duration: m.HTTPDuration.WithLabelValues(route),
+		})
+	}
+	series := v.(*httpSeries)
+	series.count.Inc()
+	series.duration.Observe(d.Seconds())
 }

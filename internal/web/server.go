@@ -12,10 +12,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -55,15 +55,21 @@ type Server struct {
 	assets  atomic.Pointer[assetSet]
 	handler http.Handler
 
+	ids       *requestIDs
 	publishMu sync.Mutex   // serialises Publish
 	gz        *gzip.Writer // reused across documents; guarded by publishMu
 }
 
+// asset is one pre-rendered document, with its header values built once.
 type asset struct {
-	contentType string
+	contentType []string
 	body        []byte
-	gz          []byte
+	bodyLen     []string
+	gz          []byte // nil when compression does not pay
+	gzLen       []string
 	etag        string
+	etagHdr     []string
+	public      bool // API and feeds: CORS and the API's cache time
 }
 
 type assetSet struct {
@@ -86,7 +92,7 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, mux: http.NewServeMux(), page: page}
+	s := &Server{opts: opts, mux: http.NewServeMux(), page: page, ids: newRequestIDs()}
 	s.routes()
 	s.handler = s.middleware(s.mux)
 	return s, nil
@@ -136,12 +142,12 @@ func (s *Server) Publish(snap *snapshot.Snapshot) error {
 		// Most documents do not change between snapshots (resolved
 		// incidents, feeds between updates): keep their compressed bytes.
 		if prev != nil {
-			if old := prev.byPath[d.Path]; old != nil && old.etag == etag && old.contentType == d.ContentType {
+			if old := prev.byPath[d.Path]; old != nil && old.etag == etag && old.contentType[0] == d.ContentType {
 				set.byPath[d.Path] = old
 				continue
 			}
 		}
-		set.byPath[d.Path] = s.newAsset(d.ContentType, d.Body, etag)
+		set.byPath[d.Path] = s.newAsset(d.Path, d.ContentType, d.Body, etag)
 	}
 	s.assets.Store(set)
 	s.opts.Metrics.SnapshotRebuilds.Inc()
@@ -157,8 +163,10 @@ func etagOf(body []byte) string {
 
 // newAsset compresses a document once. Must be called with s.publishMu held
 // (it reuses one gzip writer).
-func (s *Server) newAsset(ct string, body []byte, etag string) *asset {
-	a := &asset{contentType: ct, body: body, etag: etag}
+func (s *Server) newAsset(path, ct string, body []byte, etag string) *asset {
+	a := &asset{contentType: []string{ct}, body: body, etag: etag, etagHdr: []string{etag},
+		bodyLen: []string{strconv.Itoa(len(body))},
+		public:  strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/history.")}
 	var b bytes.Buffer
 	if s.gz == nil {
 		s.gz, _ = gzip.NewWriterLevel(&b, gzip.BestCompression)
@@ -169,10 +177,25 @@ func (s *Server) newAsset(ct string, body []byte, etag string) *asset {
 	_ = s.gz.Close()
 	if b.Len() < len(body) {
 		a.gz = b.Bytes()
+		a.gzLen = []string{strconv.Itoa(b.Len())}
 	}
 	return a
 }
 
+// Header values shared by every response; net/http only reads them.
+var (
+	hdrVary      = []string{"Accept-Encoding"}
+	hdrCORS      = []string{"*"}
+	hdrAPICache  = []string{"public, max-age=30"}
+	hdrPageCache = []string{"public, max-age=15"}
+	hdrGzip      = []string{"gzip"}
+	hdrNosniff   = []string{"nosniff"}
+	hdrReferrer  = []string{"strict-origin-when-cross-origin"}
+	hdrCSP       = []string{"default-src 'self'; style-src 'self'; img-src 'self' data:; script-src 'none'; base-uri 'none'; form-action 'self'"}
+)
+
+// serveAsset is the hot path: every public read lands here and only
+// copies pre-rendered bytes, with no allocation beyond net/http's own.
 func (s *Server) serveAsset(w http.ResponseWriter, r *http.Request) {
 	set := s.assets.Load()
 	if set == nil {
@@ -185,25 +208,25 @@ func (s *Server) serveAsset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Type", a.contentType)
-	h.Set("ETag", a.etag)
-	h.Set("Vary", "Accept-Encoding")
-	if strings.HasPrefix(r.URL.Path, "/api/") || strings.HasPrefix(r.URL.Path, "/history.") {
-		h.Set("Access-Control-Allow-Origin", "*")
-		h.Set("Cache-Control", "public, max-age=30")
+	h["Content-Type"] = a.contentType
+	h["Etag"] = a.etagHdr
+	h["Vary"] = hdrVary
+	if a.public {
+		h["Access-Control-Allow-Origin"] = hdrCORS
+		h["Cache-Control"] = hdrAPICache
 	} else {
-		h.Set("Cache-Control", "public, max-age=15")
+		h["Cache-Control"] = hdrPageCache
 	}
 	if match := r.Header.Get("If-None-Match"); match != "" && etagMatches(match, a.etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	body := a.body
+	body, length := a.body, a.bodyLen
 	if a.gz != nil && acceptsGzip(r) {
-		h.Set("Content-Encoding", "gzip")
-		body = a.gz
+		h["Content-Encoding"] = hdrGzip
+		body, length = a.gz, a.gzLen
 	}
-	h.Set("Content-Length", fmt.Sprint(len(body)))
+	h["Content-Length"] = length
 	if r.Method == http.MethodHead {
 		return
 	}
@@ -283,20 +306,25 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	writeError(w, r, upstate.Errorf(upstate.ENOTFOUND, "nothing at %s", r.URL.Path))
 }
 
-type ctxKey int
+// RequestID returns the id of the request being answered on w, as sent in
+// its X-Request-Id header; errors quote it so logs can be found.
+func RequestID(w http.ResponseWriter) string { return w.Header().Get("X-Request-Id") }
 
-const requestIDKey ctxKey = 0
-
-// RequestID returns the request's id, as sent in X-Request-Id.
-func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey).(string)
-	return id
+// requestIDs makes request ids: a random prefix per process and a counter,
+// unique without a system call per request.
+type requestIDs struct {
+	prefix string
+	n      atomic.Uint64
 }
 
-func newRequestID() string {
-	var b [8]byte
+func newRequestIDs() *requestIDs {
+	var b [4]byte
 	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	return &requestIDs{prefix: hex.EncodeToString(b[:]) + "-"}
+}
+
+func (g *requestIDs) next() []string {
+	return []string{g.prefix + strconv.FormatUint(g.n.Add(1), 36)}
 }
 
 // statusWriter remembers the status code for metrics and logs.
@@ -324,21 +352,18 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (s *Server) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		id := newRequestID()
-		ctx := context.WithValue(r.Context(), requestIDKey, id)
-		r = r.WithContext(ctx)
 		h := w.Header()
-		h.Set("X-Request-Id", id)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
-		h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; img-src 'self' data:; script-src 'none'; base-uri 'none'; form-action 'self'")
+		h["X-Request-Id"] = s.ids.next()
+		h["X-Content-Type-Options"] = hdrNosniff
+		h["Referrer-Policy"] = hdrReferrer
+		h["Content-Security-Policy"] = hdrCSP
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				s.opts.Logger.Error("handler panicked", "component", "web", "request_id", id, "path", r.URL.Path, "panic", p)
+				s.opts.Logger.Error("handler panicked", "component", "web", "request_id", RequestID(w), "path", r.URL.Path, "panic", p)
 				if sw.code == 0 {
 					writeError(sw, r, errors.New("panic"))
 				}
@@ -410,7 +435,7 @@ func HTTPStatus(err error) int {
 // user only sees "internal error" and the request id to quote).
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if upstate.ErrorCode(err) == upstate.EINTERNAL {
-		s.opts.Logger.Error("request failed", "component", "web", "request_id", RequestID(r.Context()), "path", r.URL.Path, "err", err)
+		s.opts.Logger.Error("request failed", "component", "web", "request_id", RequestID(w), "path", r.URL.Path, "err", err)
 	}
 	writeError(w, r, err)
 }
@@ -422,7 +447,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error, status ...int
 	if len(status) > 0 {
 		code = status[0]
 	}
-	body := map[string]any{"code": upstate.ErrorCode(err), "message": upstate.ErrorMessage(err), "request_id": RequestID(r.Context())}
+	body := map[string]any{"code": upstate.ErrorCode(err), "message": upstate.ErrorMessage(err), "request_id": RequestID(w)}
 	if code == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="upstate"`)
 	}
