@@ -37,7 +37,9 @@ func newHTTP(url string, e HTTPExpect) *HTTP {
 
 func TestHTTP(t *testing.T) {
 	mux := http.NewServeMux()
-	mux.HandleFunc("/ok", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, `{"status":"ok","data":{"items":[{"state":"green","n":3}]}}`) })
+	mux.HandleFunc("/ok", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"status":"ok","data":{"items":[{"state":"green","n":3}]}}`)
+	})
 	mux.HandleFunc("/500", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "boom", 500) })
 	mux.HandleFunc("/redirect", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/ok", http.StatusFound) })
 	mux.HandleFunc("/echo", func(w http.ResponseWriter, r *http.Request) {
@@ -216,11 +218,13 @@ type fakeResolver struct {
 	err   error
 }
 
-func (f fakeResolver) LookupIPAddr(context.Context, string) ([]net.IPAddr, error) { return f.ips, f.err }
-func (f fakeResolver) LookupCNAME(context.Context, string) (string, error)       { return f.cname, f.err }
-func (f fakeResolver) LookupMX(context.Context, string) ([]*net.MX, error)       { return f.mx, f.err }
-func (f fakeResolver) LookupTXT(context.Context, string) ([]string, error)       { return f.txt, f.err }
-func (f fakeResolver) LookupNS(context.Context, string) ([]*net.NS, error)       { return f.ns, f.err }
+func (f fakeResolver) LookupIPAddr(context.Context, string) ([]net.IPAddr, error) {
+	return f.ips, f.err
+}
+func (f fakeResolver) LookupCNAME(context.Context, string) (string, error) { return f.cname, f.err }
+func (f fakeResolver) LookupMX(context.Context, string) ([]*net.MX, error) { return f.mx, f.err }
+func (f fakeResolver) LookupTXT(context.Context, string) ([]string, error) { return f.txt, f.err }
+func (f fakeResolver) LookupNS(context.Context, string) ([]*net.NS, error) { return f.ns, f.err }
 
 func TestDNS(t *testing.T) {
 	res := fakeResolver{
