@@ -144,11 +144,11 @@ func (c Condition) ImpactKey() ImpactKey {
 	return ""
 }
 
-// Describe is the condition in words: "down", "slow", "failing part of the time".
+// Describe is the condition in words: "failing", "slow", "failing part of the time".
 func (c Condition) Describe() string {
 	switch c.ImpactKey() {
 	case ImpactDown:
-		return "down"
+		return "failing"
 	case ImpactPartial:
 		return "failing part of the time"
 	case ImpactDegraded:

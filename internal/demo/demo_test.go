@@ -114,7 +114,7 @@ func TestReplay(t *testing.T) {
 			"API depends on Database",
 			"failing part of the time",
 			"All affected components are operational again",
-			"resolved: Resolved: every check has passed",
+			"resolved: Every check has passed",
 		} {
 			if !strings.Contains(text, w) {
 				t.Errorf("lock incident timeline lacks %q:\n%s", w, text)

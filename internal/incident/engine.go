@@ -639,7 +639,7 @@ func (e *Engine) Tick(ctx context.Context) (time.Time, error) {
 		cp.ResolvedAt = &now
 		cp.UpdatedAt = now
 		change.Incidents = append(change.Incidents, &cp)
-		body := fmt.Sprintf("Resolved: every check has passed for %s. The problem lasted %s, from %s to %s.",
+		body := fmt.Sprintf("Every check has passed for %s. The problem lasted %s, from %s to %s.",
 			humanDuration(now.Sub(*in.MonitoringAt)), humanDuration(in.MonitoringAt.Sub(in.StartedAt)), e.clock(in.StartedAt), e.clock(*in.MonitoringAt))
 		change.Entries = append(change.Entries, upstate.TimelineEntry{ID: e.opts.NewID(), IncidentID: in.ID, At: now, Status: upstate.Resolved, Body: body, Public: true, Actor: upstate.ActorUpstate})
 		resolved = append(resolved, &cp)

@@ -191,7 +191,7 @@ func TestOpenWorsenRecoverResolve(t *testing.T) {
 		t.Fatalf("not resolved: %+v", in)
 	}
 	last := in.Updates[len(in.Updates)-1].Body
-	if last != "Resolved: every check has passed for 2 minutes. The problem lasted 15 minutes, from Aug 17 07:54:40 PDT to Aug 17 08:10:00 PDT." {
+	if last != "Every check has passed for 2 minutes. The problem lasted 15 minutes, from Aug 17 07:54:40 PDT to Aug 17 08:10:00 PDT." {
 		t.Errorf("closing entry = %q", last)
 	}
 	if st := f.engine.Statuses(); st["api"] != upstate.Operational {

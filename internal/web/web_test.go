@@ -76,7 +76,7 @@ func fixture() *snapshot.Snapshot {
 		Updates: []upstate.TimelineEntry{
 			{ID: "d1", IncidentID: "z9yx8w7v6u5t", At: resolvedAt.Add(-90 * time.Minute), Status: upstate.Investigating, Public: true, Body: "Cloud drive sync: major outage."},
 			{ID: "d2", IncidentID: "z9yx8w7v6u5t", At: resolvedAt.Add(-2 * time.Minute), Status: upstate.Monitoring, Public: true, Body: "All affected components are operational again."},
-			{ID: "d3", IncidentID: "z9yx8w7v6u5t", At: resolvedAt, Status: upstate.Resolved, Public: true, Body: "Resolved: every check has passed for 2 minutes."},
+			{ID: "d3", IncidentID: "z9yx8w7v6u5t", At: resolvedAt, Status: upstate.Resolved, Public: true, Body: "Every check has passed for 2 minutes."},
 		}}
 	s := &snapshot.Snapshot{
 		Version: 7, BuiltAt: t0.Add(31 * time.Minute), UpdatedAt: t0.Add(30 * time.Minute),
