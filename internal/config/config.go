@@ -228,6 +228,22 @@ func (v *validator) errf(path, format string, args ...any) {
 
 var idRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
+// id checks the id of list[i] (what names the kind of thing) and records
+// it in seen, mapping each id to its index plus one.
+func (v *validator) id(list, what string, i int, id string, seen map[string]int) {
+	p := fmt.Sprintf("%s[%d]", list, i)
+	switch {
+	case id == "":
+		v.errf(p, "id is required")
+	case !idRe.MatchString(id):
+		v.errf(p+".id", "%q is not a valid id: use lowercase letters, digits, - and _", id)
+	case seen[id] != 0:
+		v.errf(p+".id", "duplicate %s id %q (first at line %d)", what, id, v.line(fmt.Sprintf("%s[%d]", list, seen[id]-1)))
+	default:
+		seen[id] = i + 1
+	}
+}
+
 func (v *validator) validate() {
 	c := v.c
 	// page
@@ -279,17 +295,7 @@ func (v *validator) validate() {
 	comps := map[string]int{}
 	for i := range c.Components {
 		comp := &c.Components[i]
-		p := fmt.Sprintf("components[%d]", i)
-		switch {
-		case comp.ID == "":
-			v.errf(p, "id is required")
-		case !idRe.MatchString(comp.ID):
-			v.errf(p+".id", "%q is not a valid id: use lowercase letters, digits, - and _", comp.ID)
-		case comps[comp.ID] != 0:
-			v.errf(p+".id", "duplicate component id %q (first at line %d)", comp.ID, v.line(fmt.Sprintf("components[%d]", comps[comp.ID]-1)))
-		default:
-			comps[comp.ID] = i + 1
-		}
+		v.id("components", "component", i, comp.ID, comps)
 		if comp.Name == "" {
 			comp.Name = comp.ID
 		}
@@ -390,16 +396,7 @@ var recordTypes = []string{"A", "AAAA", "CNAME", "MX", "TXT", "NS"}
 func (v *validator) check(i int, comps, checks map[string]int) {
 	ch := &v.c.Checks[i]
 	p := fmt.Sprintf("checks[%d]", i)
-	switch {
-	case ch.ID == "":
-		v.errf(p, "id is required")
-	case !idRe.MatchString(ch.ID):
-		v.errf(p+".id", "%q is not a valid id: use lowercase letters, digits, - and _", ch.ID)
-	case checks[ch.ID] != 0:
-		v.errf(p+".id", "duplicate check id %q (first at line %d)", ch.ID, v.line(fmt.Sprintf("checks[%d]", checks[ch.ID]-1)))
-	default:
-		checks[ch.ID] = i + 1
-	}
+	v.id("checks", "check", i, ch.ID, checks)
 	if !slices.Contains(kinds, ch.Kind) {
 		if ch.Kind == "" {
 			v.errf(p, "kind is required (one of %s)", strings.Join(kinds, ", "))

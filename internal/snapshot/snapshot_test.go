@@ -1,11 +1,14 @@
 package snapshot
 
 import (
+	"context"
+	"errors"
 	"math"
 	"testing"
 	"time"
 
 	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/clock"
 	"github.com/upstatehq/upstate/internal/store"
 )
 
@@ -87,5 +90,54 @@ func TestSparkline(t *testing.T) {
 func TestGroupIDIsStable(t *testing.T) {
 	if GroupID("Platform") != GroupID("Platform") || GroupID("Platform") == GroupID("Integrations") || len(GroupID("x")) != 12 {
 		t.Errorf("GroupID: %q %q", GroupID("Platform"), GroupID("Integrations"))
+	}
+}
+
+// stallingSource answers until told to fail, like a database that stalls.
+type stallingSource struct {
+	fail bool
+}
+
+func (s *stallingSource) err() error {
+	if s.fail {
+		return errors.New("database is locked")
+	}
+	return nil
+}
+
+func (s *stallingSource) ListComponents(context.Context) ([]upstate.ComponentState, error) {
+	return []upstate.ComponentState{{Component: upstate.Component{ID: "api", Name: "API"}, Status: upstate.Operational}}, s.err()
+}
+func (s *stallingSource) ListIncidents(context.Context, store.IncidentFilter) ([]*upstate.Incident, error) {
+	return nil, s.err()
+}
+func (s *stallingSource) ListStatusChanges(context.Context, time.Time, time.Time) ([]upstate.StatusChange, error) {
+	return nil, s.err()
+}
+func (s *stallingSource) ListRollups(context.Context, store.Period, []string, time.Time, time.Time) ([]store.Rollup, error) {
+	return nil, s.err()
+}
+
+func TestStalledSourceKeepsTheLastSnapshot(t *testing.T) {
+	src := &stallingSource{}
+	published := 0
+	h, err := New(Options{Source: src, Clock: clock.NewFake(time.Date(2026, 8, 20, 0, 0, 0, 0, time.UTC)), Page: Page{Name: "X"},
+		Published: func(*Snapshot) { published++ }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Rebuild(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	first := h.Current()
+	src.fail = true
+	if err := h.Rebuild(context.Background()); err == nil {
+		t.Fatal("a failing source built a snapshot")
+	}
+	if h.Current() != first || published != 1 {
+		t.Errorf("the last good snapshot was replaced (published %d times)", published)
+	}
+	if first.Indicator != "none" || len(first.Components) != 1 {
+		t.Errorf("snapshot = %+v", first)
 	}
 }
