@@ -1,6 +1,9 @@
 package upstate
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Status is a component's status in Atlassian Statuspage's vocabulary.
 type Status string
@@ -235,3 +238,14 @@ func (s State) String() string {
 }
 
 var _ fmt.Stringer = StateUp
+
+// EscapeMarkdown makes text taken from elsewhere (an error message, a
+// configured name) safe to put in a Markdown timeline entry: a "<" cannot
+// start raw HTML (which the renderer drops) and a backslash stays a
+// backslash. Other punctuation renders as itself in running text.
+func EscapeMarkdown(s string) string {
+	if !strings.ContainsAny(s, `\<`) {
+		return s
+	}
+	return strings.NewReplacer(`\`, `\\`, `<`, `\<`).Replace(s)
+}

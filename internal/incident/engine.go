@@ -451,7 +451,7 @@ func (e *Engine) worsen(p *pending, comp string, old, cur upstate.Status, now ti
 	if old == "" {
 		old = upstate.Operational
 	}
-	name := e.comps[comp].Name
+	name := e.compName(comp)
 	joined := !in.HasComponent(comp)
 	if joined {
 		in.Components = append(in.Components, comp)
@@ -459,7 +459,7 @@ func (e *Engine) worsen(p *pending, comp string, old, cur upstate.Status, now ti
 	if cur.Impact().Rank() > in.Impact.Rank() {
 		in.Impact = cur.Impact()
 		if in.Auto && len(in.Components) > 0 && in.Components[0] == comp {
-			in.Name = incidentName(cur, name)
+			in.Name = incidentName(cur, e.comps[comp].Name)
 		}
 	}
 	if t != nil && !t.To.Since.IsZero() && t.To.Since.Before(in.StartedAt) {
@@ -494,7 +494,7 @@ func (e *Engine) worsen(p *pending, comp string, old, cur upstate.Status, now ti
 }
 
 func (e *Engine) improve(p *pending, comp string, old, cur upstate.Status, now time.Time, t *upstate.Transition) {
-	name := e.comps[comp].Name
+	name := e.compName(comp)
 	aff := upstate.AffectedComponent{ComponentID: comp, OldStatus: old, NewStatus: cur}
 	var body string
 	if cur.Severity() == 0 {
@@ -503,7 +503,7 @@ func (e *Engine) improve(p *pending, comp string, old, cur upstate.Status, now t
 		body = fmt.Sprintf("%s improved from %s to %s.", name, strings.ToLower(old.Label()), strings.ToLower(cur.Label()))
 	}
 	if t != nil && t.To.State == upstate.StateUp {
-		body += fmt.Sprintf(" %s %s.", e.checkName(t.To.CheckID), t.To.Evidence)
+		body += fmt.Sprintf(" %s %s.", e.checkName(t.To.CheckID), upstate.EscapeMarkdown(t.To.Evidence))
 	} else if t != nil {
 		body += " " + e.because(t)
 	}
@@ -521,10 +521,11 @@ func (e *Engine) because(t *upstate.Transition) string {
 		return ""
 	}
 	s := fmt.Sprintf("%s is %s since %s", e.checkName(c.CheckID), c.Describe(), e.clock(c.Since))
+	evidence := upstate.EscapeMarkdown(c.Evidence)
 	if c.Partial && c.Samples > 0 {
 		s += fmt.Sprintf(" (%d of the last %d checks failed)", c.Failures, c.Samples)
 	}
-	return s + "; latest: " + c.Evidence + "."
+	return s + "; latest: " + evidence + "."
 }
 
 func (e *Engine) relation(in *upstate.Incident, comp string) string {
@@ -533,25 +534,27 @@ func (e *Engine) relation(in *upstate.Incident, comp string) string {
 			continue
 		}
 		if e.dependsOn(comp, c) {
-			return fmt.Sprintf("%s depends on %s.", e.comps[comp].Name, e.comps[c].Name)
+			return fmt.Sprintf("%s depends on %s.", e.compName(comp), e.compName(c))
 		}
 		if e.dependsOn(c, comp) {
-			return fmt.Sprintf("%s depends on %s.", e.comps[c].Name, e.comps[comp].Name)
+			return fmt.Sprintf("%s depends on %s.", e.compName(c), e.compName(comp))
 		}
 	}
 	return ""
 }
 
+// checkName is how entries name a check, as Markdown-safe text.
 func (e *Engine) checkName(id string) string {
 	spec, ok := e.checks[id]
-	if !ok {
-		return "Check " + id
+	name := "Check " + id
+	if ok && spec.Name != "" && spec.Name != id {
+		name = fmt.Sprintf("%s (%s)", spec.Name, id)
 	}
-	if spec.Name != "" && spec.Name != id {
-		return fmt.Sprintf("%s (%s)", spec.Name, id)
-	}
-	return "Check " + id
+	return upstate.EscapeMarkdown(name)
 }
+
+// compName is how entries name a component, as Markdown-safe text.
+func (e *Engine) compName(id string) string { return upstate.EscapeMarkdown(e.comps[id].Name) }
 
 // clock prints a time of day in the page's zone with the zone named.
 func (e *Engine) clock(t time.Time) string {

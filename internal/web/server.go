@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/markdown"
 	"github.com/upstatehq/upstate/internal/metrics"
 	"github.com/upstatehq/upstate/internal/snapshot"
 	"github.com/upstatehq/upstate/internal/web/public"
@@ -52,6 +53,7 @@ type Server struct {
 	opts    Options
 	mux     *http.ServeMux
 	page    *public.Renderer
+	md      *markdown.Renderer
 	assets  atomic.Pointer[assetSet]
 	handler http.Handler
 
@@ -88,11 +90,12 @@ func New(opts Options) (*Server, error) {
 	if opts.Heartbeats == nil {
 		return nil, errors.New("web: Options.Heartbeats is required")
 	}
-	page, err := public.New()
+	md := markdown.New()
+	page, err := public.New(md.HTML)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, mux: http.NewServeMux(), page: page, ids: newRequestIDs()}
+	s := &Server{opts: opts, mux: http.NewServeMux(), page: page, md: md, ids: newRequestIDs()}
 	s.routes()
 	s.handler = s.middleware(s.mux)
 	return s, nil
@@ -125,7 +128,7 @@ func (s *Server) routes() {
 // then only copy bytes. It is the snapshot holder's Published hook.
 func (s *Server) Publish(snap *snapshot.Snapshot) error {
 	start := time.Now()
-	docs, err := statusapi.Render(snap)
+	docs, err := statusapi.Render(snap, s.md.HTML)
 	if err != nil {
 		return err
 	}

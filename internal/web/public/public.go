@@ -36,8 +36,8 @@ type Renderer struct {
 	incident *template.Template
 }
 
-// New parses the templates.
-func New() (*Renderer, error) {
+// New parses the templates; md renders update bodies.
+func New(md func(string) template.HTML) (*Renderer, error) {
 	funcs := template.FuncMap{
 		"label":       func(s upstate.Status) string { return s.Label() },
 		"statusLabel": func(s upstate.IncidentStatus) string { return s.Label() },
@@ -46,6 +46,7 @@ func New() (*Renderer, error) {
 		"sparkline":   sparkline,
 		"bars":        bars,
 		"nl2br":       nl2br,
+		"md":          md,
 		"impactClass": func(i upstate.Impact) string { return "impact-" + string(i) },
 		"rev":         rev,
 		"deref":       func(t *time.Time) time.Time { return *t },

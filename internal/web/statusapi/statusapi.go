@@ -9,7 +9,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
-	"html"
+	"html/template"
 	"net/url"
 	"strings"
 	"time"
@@ -150,15 +150,20 @@ type Summary struct {
 	Status                Status        `json:"status"`
 }
 
+// Markdown renders an update body as sanitised HTML, for the feeds.
+type Markdown func(string) template.HTML
+
 type renderer struct {
+	md    Markdown
 	s     *snapshot.Snapshot
 	page  Page
 	comps map[string]Component
 }
 
-// Render produces every v2 document and both feeds for the snapshot.
-func Render(s *snapshot.Snapshot) ([]Doc, error) {
-	r := &renderer{s: s, comps: map[string]Component{}}
+// Render produces every v2 document and both feeds for the snapshot; md
+// renders update bodies (Markdown) for the feeds' HTML.
+func Render(s *snapshot.Snapshot, md Markdown) ([]Doc, error) {
+	r := &renderer{md: md, s: s, comps: map[string]Component{}}
 	r.page = Page{ID: s.Page.ID, Name: s.Page.Name, URL: s.Page.URL, TimeZone: s.Page.Location.String(), UpdatedAt: ts(s.UpdatedAt)}
 	comps := r.components()
 	status := Status{Indicator: s.Indicator, Description: s.Description}
@@ -352,9 +357,19 @@ func (r *renderer) feedContent(in *upstate.Incident) string {
 		}
 		t := u.At.In(loc)
 		fmt.Fprintf(&b, "<p><small>%s <var data-var='date'>%d</var>, <var data-var='time'>%s</var> %s</small><br><strong>%s</strong> - %s</p>",
-			t.Format("Jan"), t.Day(), t.Format("15:04"), t.Format("MST"), labels[i], html.EscapeString(u.Body))
+			t.Format("Jan"), t.Day(), t.Format("15:04"), t.Format("MST"), labels[i], r.inline(u.Body))
 	}
 	return b.String()
+}
+
+// inline renders a body for a feed entry's <p>: the Markdown's HTML
+// without its own outer paragraph, which would nest.
+func (r *renderer) inline(body string) string {
+	h := strings.TrimSpace(string(r.md(body)))
+	if strings.HasPrefix(h, "<p>") && strings.HasSuffix(h, "</p>") && strings.Count(h, "<p>") == 1 {
+		h = h[3 : len(h)-4]
+	}
+	return h
 }
 
 func (r *renderer) host() string {

@@ -1,0 +1,59 @@
+package markdown
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestRenders(t *testing.T) {
+	r := New()
+	got := string(r.HTML("**Identified**: the `submissions` table was locked.\n\n- killed the query\n- added a timeout\n\nSee https://status.example.com/x"))
+	for _, want := range []string{"<strong>Identified</strong>", "<code>submissions</code>", "<li>killed the query</li>", `<a href="https://status.example.com/x" rel="nofollow noreferrer noopener" target="_blank">`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
+	}
+	if got := string(r.HTML("line one\nline two")); !strings.Contains(got, "line one<br>") {
+		t.Errorf("hard wraps: %s", got)
+	}
+}
+
+// TestXSSCorpus feeds well-known payloads through the renderer: none may
+// leave a script, an event handler, or a javascript:/data: URL.
+func TestXSSCorpus(t *testing.T) {
+	payloads := []string{
+		`<script>alert(1)</script>`,
+		`<img src=x onerror=alert(1)>`,
+		`<svg onload=alert(1)>`,
+		`<a href="javascript:alert(1)">click</a>`,
+		`[click](javascript:alert(1))`,
+		`[click](JaVaScRiPt:alert(1))`,
+		`[click](  javascript:alert(1))`,
+		"[click](java\tscript:alert(1))",
+		`[click](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)`,
+		`![x](javascript:alert(1))`,
+		`<iframe src="https://evil.example"></iframe>`,
+		`<div style="background:url(javascript:alert(1))">x</div>`,
+		`<body onload=alert(1)>`,
+		`<details open ontoggle=alert(1)>`,
+		`<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>`,
+		`<a href="&#106;avascript:alert(1)">x</a>`,
+		`[x](&#106;avascript:alert(1))`,
+		`<object data="javascript:alert(1)">`,
+		`<form action="javascript:alert(1)"><button>x</button></form>`,
+		"<scr<script>ipt>alert(1)</script>",
+		`"><script>alert(1)</script>`,
+		`<input autofocus onfocus=alert(1)>`,
+		`<meta http-equiv="refresh" content="0;url=javascript:alert(1)">`,
+		`<base href="javascript:alert(1)//">`,
+	}
+	r := New()
+	for _, p := range payloads {
+		out := strings.ToLower(string(r.HTML(p)))
+		for _, bad := range []string{"<script", "javascript:", "onerror", "onload", "onfocus", "ontoggle", "<iframe", "<object", "<form", "<meta", "<base", "<style", "data:text/html", "style="} {
+			if strings.Contains(out, bad) {
+				t.Errorf("payload %q left %q in %q", p, bad, out)
+			}
+		}
+	}
+}

@@ -1,0 +1,101 @@
+package upstate
+
+import (
+	"slices"
+	"time"
+)
+
+// Role is what a person may do.
+type Role string
+
+// The roles, from most to least trusted.
+const (
+	RoleOwner     Role = "owner"     // everything, including users and tokens
+	RoleResponder Role = "responder" // incidents, components, maintenances, postmortems
+	RoleViewer    Role = "viewer"    // reads the admin side, changes nothing
+)
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool { return r == RoleOwner || r == RoleResponder || r == RoleViewer }
+
+// Scope is one permission an API token can carry.
+type Scope string
+
+// The scopes. A person's role grants a set of them; a token carries the
+// ones it was created with, never more than its creator's role allows.
+const (
+	ScopeRead         Scope = "read"
+	ScopeIncidents    Scope = "incidents:write"
+	ScopeComponents   Scope = "components:write"
+	ScopeMaintenances Scope = "maintenances:write"
+	ScopePostmortems  Scope = "postmortems:write"
+	ScopeAdmin        Scope = "admin" // users and tokens
+)
+
+// Scopes lists every scope.
+var Scopes = []Scope{ScopeRead, ScopeIncidents, ScopeComponents, ScopeMaintenances, ScopePostmortems, ScopeAdmin}
+
+// Grants returns the scopes a role grants.
+func (r Role) Grants() []Scope {
+	switch r {
+	case RoleOwner:
+		return Scopes
+	case RoleResponder:
+		return []Scope{ScopeRead, ScopeIncidents, ScopeComponents, ScopeMaintenances, ScopePostmortems}
+	case RoleViewer:
+		return []Scope{ScopeRead}
+	}
+	return nil
+}
+
+// User is a person who signs in to the admin side.
+type User struct {
+	ID           string
+	Email        string
+	Name         string
+	Role         Role
+	PasswordHash string // PHC-format argon2id; never shown
+	CreatedAt    time.Time
+}
+
+// Session is a signed-in browser. Only the hash of its token is kept.
+type Session struct {
+	TokenHash string
+	UserID    string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Token is an API token for automation. Only the hash of its secret is
+// kept; the secret is shown once, when it is made.
+type Token struct {
+	ID        string
+	Name      string
+	UserID    string // who made it; its scopes never exceed that user's role
+	Scopes    []Scope
+	Hash      string
+	CreatedAt time.Time
+	LastUsed  *time.Time
+	Revoked   bool
+}
+
+// Has reports whether the token carries the scope.
+func (t Token) Has(s Scope) bool { return slices.Contains(t.Scopes, s) }
+
+// Principal is who is making a request: a person in a session, or a token.
+type Principal struct {
+	User   User
+	Token  *Token // nil for a session
+	Scopes []Scope
+}
+
+// Can reports whether the principal holds the scope.
+func (p Principal) Can(s Scope) bool { return slices.Contains(p.Scopes, s) }
+
+// Actor is the name written on timeline entries the principal makes.
+func (p Principal) Actor() string {
+	if p.Token != nil {
+		return p.User.Name + " (token " + p.Token.Name + ")"
+	}
+	return p.User.Name
+}
