@@ -33,6 +33,7 @@ func commands() []command {
 		{"demo", "replay a bad month against a simulated SaaS, no setup needed", demoCmd},
 		{"validate", "check a configuration file and exit", validate},
 		{"init", "write a commented example configuration to start from", initCmd},
+		{"user", "add a user who can sign in to the admin side (user add)", user},
 		{"version", "print the version", version},
 	}
 }

@@ -26,8 +26,8 @@ func TestUsage(t *testing.T) {
 	if code, _, errOut := run("frobnicate"); code != 2 || !strings.Contains(errOut, `unknown command "frobnicate"`) {
 		t.Errorf("unknown command: %d %q", code, errOut)
 	}
-	for _, c := range []string{"serve", "demo", "validate", "init", "version"} {
-		code, _, errOut := run(c, "--help")
+	for _, c := range []string{"serve", "demo", "validate", "init", "version", "user add"} {
+		code, _, errOut := run(append(strings.Fields(c), "--help")...)
 		if code != 0 || !strings.Contains(errOut, "Usage: upstate "+c) {
 			t.Errorf("%s --help: %d %q", c, code, errOut)
 		}
@@ -107,5 +107,37 @@ func TestServeRejectsBadLogFlags(t *testing.T) {
 	}
 	if code, _, errOut := run("demo", "--speed", "0"); code != 2 || !strings.Contains(errOut, "--speed") {
 		t.Errorf("%d %q", code, errOut)
+	}
+}
+
+func runIn(stdin string, args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = Main(args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestUserAdd(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "upstate.yaml")
+	os.WriteFile(file, []byte("page: {name: X}\ncomponents: [{id: a}]\n"), 0o600)
+	code, out, errOut := runIn("correct horse battery\n", "user", "add", "--config", file, "--email", "ann@example.com", "--name", "Ann")
+	if code != 0 || !strings.Contains(out, "added Ann <ann@example.com> as owner") {
+		t.Fatalf("%d %q %q", code, out, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "data", "upstate.db")); err != nil {
+		t.Errorf("database not created: %v", err)
+	}
+	code, _, errOut = runIn("correct horse battery\n", "user", "add", "--config", file, "--email", "ANN@example.com", "--name", "Ann again")
+	if code != 2 || !strings.Contains(errOut, "exists already") {
+		t.Errorf("duplicate: %d %q", code, errOut)
+	}
+	code, _, errOut = runIn("short\n", "user", "add", "--config", file, "--email", "not-an-email", "--name", "", "--role", "admin")
+	for _, want := range []string{`email "not-an-email" is not an email address`, "name is required", `role "admin" is not one of owner, responder, viewer`, "password is too short"} {
+		if code != 2 || !strings.Contains(errOut, want) {
+			t.Errorf("bad input: %d, output lacks %q: %q", code, want, errOut)
+		}
+	}
+	if code, _, _ := runIn("", "user", "remove"); code != 2 {
+		t.Errorf("unknown subcommand: %d", code)
 	}
 }

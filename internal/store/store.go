@@ -19,6 +19,7 @@ type Store interface {
 	Incidents
 	History
 	Heartbeats
+	Accounts
 	// Flush waits until every write accepted so far is durable.
 	Flush(ctx context.Context) error
 	Close() error
@@ -136,4 +137,28 @@ type History interface {
 type Heartbeats interface {
 	SaveHeartbeat(ctx context.Context, checkID string, at time.Time) error
 	ListHeartbeats(ctx context.Context) (map[string]time.Time, error)
+}
+
+// Accounts keeps users, their sessions and API tokens. Emails are
+// compared without case; secrets are only ever stored as hashes.
+type Accounts interface {
+	// CreateUser adds a user; ECONFLICT if the email is taken.
+	CreateUser(ctx context.Context, u upstate.User) error
+	// GetUser and GetUserByEmail return ENOTFOUND for no such user.
+	GetUser(ctx context.Context, id string) (upstate.User, error)
+	GetUserByEmail(ctx context.Context, email string) (upstate.User, error)
+	ListUsers(ctx context.Context) ([]upstate.User, error)
+	CreateSession(ctx context.Context, s upstate.Session) error
+	// GetSession returns ENOTFOUND for an unknown or expired session.
+	GetSession(ctx context.Context, tokenHash string, now time.Time) (upstate.Session, error)
+	DeleteSession(ctx context.Context, tokenHash string) error
+	// DeleteExpiredSessions removes sessions past their expiry.
+	DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error)
+	CreateToken(ctx context.Context, t upstate.Token) error
+	// GetTokenByHash returns ENOTFOUND for an unknown or revoked token and
+	// records its use at now.
+	GetTokenByHash(ctx context.Context, hash string, now time.Time) (upstate.Token, error)
+	ListTokens(ctx context.Context) ([]upstate.Token, error)
+	// RevokeToken returns ENOTFOUND for an unknown token.
+	RevokeToken(ctx context.Context, id string) error
 }

@@ -32,6 +32,9 @@ func Run(t *testing.T, open Opener) {
 		{"StatusHistory", testHistory},
 		{"Heartbeats", testHeartbeats},
 		{"ManyWritersOneBatch", testConcurrentWrites},
+		{"Users", testUsers},
+		{"Sessions", testSessions},
+		{"Tokens", testTokens},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -307,5 +310,87 @@ func testConcurrentWrites(t *testing.T, s store.Store) {
 	}
 	if len(all) != n {
 		t.Errorf("got %d incidents, want %d", len(all), n)
+	}
+}
+
+func user(id, email string, role upstate.Role) upstate.User {
+	return upstate.User{ID: id, Email: email, Name: "Ann " + id, Role: role, PasswordHash: "$argon2id$v=19$m=1,t=1,p=1$AA$AA", CreatedAt: t0}
+}
+
+func testUsers(t *testing.T, s store.Store) {
+	if err := s.CreateUser(ctx(t), user("u1", "Ann@School.example", upstate.RoleOwner)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateUser(ctx(t), user("u2", "ann@school.EXAMPLE ", upstate.RoleViewer)); upstate.ErrorCode(err) != upstate.ECONFLICT {
+		t.Errorf("duplicate email (other case): err = %v, want ECONFLICT", err)
+	}
+	got, err := s.GetUserByEmail(ctx(t), "ANN@school.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != "u1" || got.Email != "ann@school.example" || got.Role != upstate.RoleOwner || got.PasswordHash == "" || !got.CreatedAt.Equal(t0) {
+		t.Errorf("user = %+v", got)
+	}
+	if _, err := s.GetUser(ctx(t), "nope"); upstate.ErrorCode(err) != upstate.ENOTFOUND {
+		t.Errorf("missing user: %v", err)
+	}
+	if _, err := s.GetUserByEmail(ctx(t), "nope@x"); upstate.ErrorCode(err) != upstate.ENOTFOUND {
+		t.Errorf("missing email: %v", err)
+	}
+	_ = s.CreateUser(ctx(t), user("u3", "bob@school.example", upstate.RoleResponder))
+	all, err := s.ListUsers(ctx(t))
+	if err != nil || len(all) != 2 {
+		t.Errorf("users = %v, %v", all, err)
+	}
+}
+
+func testSessions(t *testing.T, s store.Store) {
+	_ = s.CreateUser(ctx(t), user("u1", "ann@school.example", upstate.RoleOwner))
+	sess := upstate.Session{TokenHash: "h1", UserID: "u1", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	if err := s.CreateSession(ctx(t), sess); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetSession(ctx(t), "h1", t0.Add(time.Minute))
+	if err != nil || got.UserID != "u1" || !got.ExpiresAt.Equal(t0.Add(time.Hour)) {
+		t.Errorf("session = %+v, %v", got, err)
+	}
+	if _, err := s.GetSession(ctx(t), "h1", t0.Add(2*time.Hour)); upstate.ErrorCode(err) != upstate.ENOTFOUND {
+		t.Errorf("expired session: %v", err)
+	}
+	n, err := s.DeleteExpiredSessions(ctx(t), t0.Add(2*time.Hour))
+	if err != nil || n != 1 {
+		t.Errorf("deleted %d, %v", n, err)
+	}
+	_ = s.CreateSession(ctx(t), upstate.Session{TokenHash: "h2", UserID: "u1", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)})
+	if err := s.DeleteSession(ctx(t), "h2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetSession(ctx(t), "h2", t0); upstate.ErrorCode(err) != upstate.ENOTFOUND {
+		t.Errorf("deleted session: %v", err)
+	}
+}
+
+func testTokens(t *testing.T, s store.Store) {
+	_ = s.CreateUser(ctx(t), user("u1", "ann@school.example", upstate.RoleOwner))
+	tok := upstate.Token{ID: "t1", Name: "deploy bot", UserID: "u1", Scopes: []upstate.Scope{upstate.ScopeRead, upstate.ScopeIncidents}, Hash: "hash1", CreatedAt: t0}
+	if err := s.CreateToken(ctx(t), tok); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetTokenByHash(ctx(t), "hash1", t0.Add(time.Hour))
+	if err != nil || got.Name != "deploy bot" || !got.Has(upstate.ScopeIncidents) || got.Has(upstate.ScopeAdmin) {
+		t.Errorf("token = %+v, %v", got, err)
+	}
+	list, err := s.ListTokens(ctx(t))
+	if err != nil || len(list) != 1 || list[0].LastUsed == nil || !list[0].LastUsed.Equal(t0.Add(time.Hour)) {
+		t.Errorf("tokens = %+v, %v (last use recorded?)", list, err)
+	}
+	if err := s.RevokeToken(ctx(t), "t1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetTokenByHash(ctx(t), "hash1", t0); upstate.ErrorCode(err) != upstate.ENOTFOUND {
+		t.Errorf("revoked token still works: %v", err)
+	}
+	if err := s.RevokeToken(ctx(t), "nope"); upstate.ErrorCode(err) != upstate.ENOTFOUND {
+		t.Errorf("revoking an unknown token: %v", err)
 	}
 }

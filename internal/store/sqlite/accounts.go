@@ -1,0 +1,208 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/upstatehq/upstate"
+)
+
+func normEmail(e string) string { return strings.ToLower(strings.TrimSpace(e)) }
+
+// CreateUser implements store.Accounts.
+func (db *DB) CreateUser(ctx context.Context, u upstate.User) error {
+	return db.exec(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE email = ?`, normEmail(u.Email)).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return upstate.Errorf(upstate.ECONFLICT, "a user with email %s exists already", u.Email)
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			u.ID, normEmail(u.Email), u.Name, string(u.Role), u.PasswordHash, ms(u.CreatedAt))
+		return err
+	})
+}
+
+const userCols = `id, email, name, role, password_hash, created_at`
+
+func scanUser(row interface{ Scan(...any) error }) (upstate.User, error) {
+	var u upstate.User
+	var role string
+	var created int64
+	err := row.Scan(&u.ID, &u.Email, &u.Name, &role, &u.PasswordHash, &created)
+	u.Role, u.CreatedAt = upstate.Role(role), fromMS(created)
+	return u, err
+}
+
+// GetUser implements store.Accounts.
+func (db *DB) GetUser(ctx context.Context, id string) (upstate.User, error) {
+	u, err := scanUser(db.read.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return u, upstate.Errorf(upstate.ENOTFOUND, "no user %q", id)
+	}
+	return u, err
+}
+
+// GetUserByEmail implements store.Accounts.
+func (db *DB) GetUserByEmail(ctx context.Context, email string) (upstate.User, error) {
+	u, err := scanUser(db.read.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE email = ?`, normEmail(email)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return u, upstate.Errorf(upstate.ENOTFOUND, "no user with email %s", email)
+	}
+	return u, err
+}
+
+// ListUsers implements store.Accounts.
+func (db *DB) ListUsers(ctx context.Context) ([]upstate.User, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT `+userCols+` FROM users ORDER BY created_at, email`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []upstate.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// CreateSession implements store.Accounts.
+func (db *DB) CreateSession(ctx context.Context, s upstate.Session) error {
+	return db.exec(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
+			s.TokenHash, s.UserID, ms(s.CreatedAt), ms(s.ExpiresAt))
+		return err
+	})
+}
+
+// GetSession implements store.Accounts.
+func (db *DB) GetSession(ctx context.Context, hash string, now time.Time) (upstate.Session, error) {
+	s := upstate.Session{TokenHash: hash}
+	var created, expires int64
+	err := db.read.QueryRowContext(ctx, `SELECT user_id, created_at, expires_at FROM sessions WHERE token_hash = ? AND expires_at > ?`, hash, ms(now)).
+		Scan(&s.UserID, &created, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return s, upstate.Errorf(upstate.ENOTFOUND, "no such session")
+	}
+	s.CreatedAt, s.ExpiresAt = fromMS(created), fromMS(expires)
+	return s, err
+}
+
+// DeleteSession implements store.Accounts.
+func (db *DB) DeleteSession(ctx context.Context, hash string) error {
+	return db.exec(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, hash)
+		return err
+	})
+}
+
+// DeleteExpiredSessions implements store.Accounts.
+func (db *DB) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error) {
+	var n int64
+	err := db.exec(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, ms(now))
+		if err == nil {
+			n, _ = res.RowsAffected()
+		}
+		return err
+	})
+	return n, err
+}
+
+func joinScopes(ss []upstate.Scope) string {
+	parts := make([]string, len(ss))
+	for i, s := range ss {
+		parts[i] = string(s)
+	}
+	return strings.Join(parts, ",")
+}
+
+func splitScopes(s string) []upstate.Scope {
+	var out []upstate.Scope
+	for _, p := range splitList(s) {
+		out = append(out, upstate.Scope(p))
+	}
+	return out
+}
+
+// CreateToken implements store.Accounts.
+func (db *DB) CreateToken(ctx context.Context, t upstate.Token) error {
+	return db.exec(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO api_tokens (id, name, user_id, scopes, hash, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			t.ID, t.Name, t.UserID, joinScopes(t.Scopes), t.Hash, ms(t.CreatedAt))
+		return err
+	})
+}
+
+const tokenCols = `id, name, user_id, scopes, hash, created_at, last_used, revoked`
+
+func scanToken(row interface{ Scan(...any) error }) (upstate.Token, error) {
+	var t upstate.Token
+	var scopes string
+	var created int64
+	var used sql.NullInt64
+	err := row.Scan(&t.ID, &t.Name, &t.UserID, &scopes, &t.Hash, &created, &used, &t.Revoked)
+	t.Scopes, t.CreatedAt, t.LastUsed = splitScopes(scopes), fromMS(created), fromNullMS(used)
+	return t, err
+}
+
+// GetTokenByHash implements store.Accounts.
+func (db *DB) GetTokenByHash(ctx context.Context, hash string, now time.Time) (upstate.Token, error) {
+	t, err := scanToken(db.read.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM api_tokens WHERE hash = ? AND revoked = 0`, hash))
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, upstate.Errorf(upstate.ENOTFOUND, "no such token")
+	}
+	if err != nil {
+		return t, err
+	}
+	// Recording use costs a write, so it is done at most once a minute;
+	// failing to record it does not fail the request.
+	if t.LastUsed == nil || now.Sub(*t.LastUsed) > time.Minute {
+		_ = db.exec(ctx, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `UPDATE api_tokens SET last_used = ? WHERE id = ?`, ms(now), t.ID)
+			return err
+		})
+	}
+	return t, nil
+}
+
+// ListTokens implements store.Accounts.
+func (db *DB) ListTokens(ctx context.Context) ([]upstate.Token, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT `+tokenCols+` FROM api_tokens ORDER BY created_at, id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []upstate.Token
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// RevokeToken implements store.Accounts.
+func (db *DB) RevokeToken(ctx context.Context, id string) error {
+	return db.exec(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE api_tokens SET revoked = 1 WHERE id = ?`, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return upstate.Errorf(upstate.ENOTFOUND, "no token %q", id)
+		}
+		return nil
+	})
+}
