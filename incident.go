@@ -18,6 +18,9 @@ type Incident struct {
 	Components []string
 	// Auto is set on incidents opened by checks rather than people.
 	Auto bool
+	// Overrides are component statuses people set on the incident; while
+	// it is open a component shows the worse of these and its checks'.
+	Overrides map[string]Status
 	// Updates is the timeline, oldest first.
 	Updates []TimelineEntry
 }

@@ -198,6 +198,11 @@ func (e *Engine) derive(only []string) map[string]upstate.Status {
 				st = upstate.Worse(st, e.checks[checkID].StatusFor(cond))
 			}
 		}
+		for _, in := range e.open {
+			if o, ok := in.Overrides[id]; ok {
+				st = upstate.Worse(st, o)
+			}
+		}
 		out[id] = st
 	}
 	return out

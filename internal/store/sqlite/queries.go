@@ -225,13 +225,18 @@ func (db *DB) Apply(ctx context.Context, c store.Change) error {
 	}
 	return db.exec(ctx, func(tx *sql.Tx) error {
 		for _, in := range c.Incidents {
-			_, err := tx.ExecContext(ctx, `INSERT INTO incidents (id, name, status, impact, created_at, updated_at, started_at, detected_at, monitoring_at, resolved_at, components, auto)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			overrides, err := json.Marshal(in.Overrides)
+			if err != nil || in.Overrides == nil {
+				overrides = []byte("{}")
+			}
+			_, err = tx.ExecContext(ctx, `INSERT INTO incidents (id, name, status, impact, created_at, updated_at, started_at, detected_at, monitoring_at, resolved_at, components, auto, overrides)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 				ON CONFLICT (id) DO UPDATE SET name = excluded.name, status = excluded.status, impact = excluded.impact,
 				updated_at = excluded.updated_at, started_at = excluded.started_at, detected_at = excluded.detected_at,
-				monitoring_at = excluded.monitoring_at, resolved_at = excluded.resolved_at, components = excluded.components, auto = excluded.auto`,
+				monitoring_at = excluded.monitoring_at, resolved_at = excluded.resolved_at, components = excluded.components, auto = excluded.auto,
+				overrides = excluded.overrides`,
 				in.ID, in.Name, string(in.Status), string(in.Impact), ms(in.CreatedAt), ms(in.UpdatedAt), ms(in.StartedAt), ms(in.DetectedAt),
-				nullMS(in.MonitoringAt), nullMS(in.ResolvedAt), strings.Join(in.Components, ","), in.Auto)
+				nullMS(in.MonitoringAt), nullMS(in.ResolvedAt), strings.Join(in.Components, ","), in.Auto, string(overrides))
 			if err != nil {
 				return fmt.Errorf("save incident %s: %w", in.ID, err)
 			}
@@ -262,15 +267,22 @@ func (db *DB) Apply(ctx context.Context, c store.Change) error {
 	})
 }
 
-const incidentCols = `id, name, status, impact, created_at, updated_at, started_at, detected_at, monitoring_at, resolved_at, components, auto`
+const incidentCols = `id, name, status, impact, created_at, updated_at, started_at, detected_at, monitoring_at, resolved_at, components, auto, overrides`
 
 func scanIncident(rows interface{ Scan(...any) error }) (*upstate.Incident, error) {
 	in := &upstate.Incident{}
 	var status, impact, comps string
 	var created, updated, started, detected int64
 	var monitoring, resolved sql.NullInt64
-	if err := rows.Scan(&in.ID, &in.Name, &status, &impact, &created, &updated, &started, &detected, &monitoring, &resolved, &comps, &in.Auto); err != nil {
+	var overrides string
+	if err := rows.Scan(&in.ID, &in.Name, &status, &impact, &created, &updated, &started, &detected, &monitoring, &resolved, &comps, &in.Auto, &overrides); err != nil {
 		return nil, err
+	}
+	if err := json.Unmarshal([]byte(overrides), &in.Overrides); err != nil {
+		return nil, fmt.Errorf("incident %s overrides: %w", in.ID, err)
+	}
+	if len(in.Overrides) == 0 {
+		in.Overrides = nil
 	}
 	in.Status, in.Impact = upstate.IncidentStatus(status), upstate.Impact(impact)
 	in.CreatedAt, in.UpdatedAt, in.StartedAt, in.DetectedAt = fromMS(created), fromMS(updated), fromMS(started), fromMS(detected)

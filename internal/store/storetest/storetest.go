@@ -199,6 +199,7 @@ func testIncidents(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	b := incident("bbbbbbbbbbbb", t0.Add(time.Hour), upstate.Investigating)
+	b.Overrides = map[string]upstate.Status{"api": upstate.PartialOutage}
 	if err := s.Apply(ctx(t), store.Change{Incidents: []*upstate.Incident{b}}); err != nil {
 		t.Fatal(err)
 	}
@@ -225,8 +226,11 @@ func testIncidents(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(open) != 1 || open[0].ID != b.ID {
-		t.Errorf("open = %v", open)
+	if len(open) != 1 || open[0].ID != b.ID || open[0].Overrides["api"] != upstate.PartialOutage {
+		t.Errorf("open = %+v", open)
+	}
+	if got.Overrides != nil {
+		t.Errorf("incident without overrides has %v", got.Overrides)
 	}
 	all, err := s.ListIncidents(ctx(t), store.IncidentFilter{Limit: 1})
 	if err != nil {

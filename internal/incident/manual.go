@@ -1,0 +1,264 @@
+package incident
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/store"
+)
+
+// Change is what a person asks of an incident: declaring one, posting an
+// update, resolving or reopening it. Zero fields leave things as they are.
+type Change struct {
+	Name    string                    // declare: required; update: renames
+	Status  upstate.IncidentStatus    // the new status, if any
+	Impact  upstate.Impact            // overrides the impact computed from statuses
+	Message string                    // the timeline entry, Markdown
+	Public  *bool                     // default true; false makes an internal note
+	Set     map[string]upstate.Status // component statuses to hold while open
+	Actor   string                    // who, for the timeline
+}
+
+func (c Change) public() bool { return c.Public == nil || *c.Public }
+
+// validate names every field that is wrong. Must be called with e.mu held.
+func (e *Engine) validate(c Change, declaring bool) error {
+	var probs []string
+	if declaring && strings.TrimSpace(c.Name) == "" {
+		probs = append(probs, "name is required")
+	}
+	if len(c.Name) > 200 {
+		probs = append(probs, "name is longer than 200 characters")
+	}
+	if c.Status != "" && !c.Status.Open() && c.Status != upstate.Resolved && c.Status != upstate.Postmortem {
+		probs = append(probs, fmt.Sprintf("status %q is not one of investigating, identified, monitoring, resolved, postmortem", c.Status))
+	}
+	switch c.Impact {
+	case "", upstate.ImpactNone, upstate.ImpactMinor, upstate.ImpactMajor, upstate.ImpactCritical:
+	default:
+		probs = append(probs, fmt.Sprintf("impact %q is not one of none, minor, major, critical", c.Impact))
+	}
+	if len(c.Message) > 20000 {
+		probs = append(probs, "message is longer than 20000 characters")
+	}
+	for _, id := range slices.Sorted(maps.Keys(c.Set)) {
+		if _, ok := e.comps[id]; !ok {
+			probs = append(probs, fmt.Sprintf("components.%s: no such component", id))
+		} else if st := c.Set[id]; !st.Valid() {
+			probs = append(probs, fmt.Sprintf("components.%s: %q is not a component status", id, st))
+		}
+	}
+	if strings.TrimSpace(c.Actor) == "" {
+		probs = append(probs, "actor is required")
+	}
+	if len(probs) > 0 {
+		return upstate.Errorf(upstate.EINVALID, "%s", strings.Join(probs, "; "))
+	}
+	return nil
+}
+
+// Declare opens an incident by hand.
+func (e *Engine) Declare(ctx context.Context, c Change) (*upstate.Incident, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.validate(c, true); err != nil {
+		return nil, err
+	}
+	if c.Status == "" {
+		c.Status = upstate.Investigating
+	}
+	if !c.Status.Open() {
+		return nil, upstate.Errorf(upstate.EINVALID, "status: a new incident must be investigating, identified or monitoring")
+	}
+	now := e.opts.Clock.Now()
+	in := &upstate.Incident{ID: e.opts.NewID(), Name: strings.TrimSpace(c.Name), Status: c.Status, Impact: upstate.ImpactNone,
+		CreatedAt: now, UpdatedAt: now, StartedAt: now, DetectedAt: now}
+	return e.apply(ctx, in, c, true)
+}
+
+// Update posts an update to an open incident; a status of resolved
+// resolves it.
+func (e *Engine) Update(ctx context.Context, id string, c Change) (*upstate.Incident, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.validate(c, false); err != nil {
+		return nil, err
+	}
+	in := e.findOpen(id)
+	if in == nil {
+		return nil, e.notOpen(ctx, id)
+	}
+	if strings.TrimSpace(c.Message) == "" && c.Status == "" && len(c.Set) == 0 && c.Impact == "" && c.Name == "" {
+		return nil, upstate.Errorf(upstate.EINVALID, "nothing to update: give a message, status, impact, name or component statuses")
+	}
+	cp := *in
+	return e.apply(ctx, &cp, c, false)
+}
+
+// Reopen puts a resolved incident back to investigating.
+func (e *Engine) Reopen(ctx context.Context, id string, c Change) (*upstate.Incident, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.validate(c, false); err != nil {
+		return nil, err
+	}
+	if e.findOpen(id) != nil {
+		return nil, upstate.Errorf(upstate.ECONFLICT, "incident %s is open already", id)
+	}
+	ins, err := e.opts.Store.ListIncidents(ctx, store.IncidentFilter{})
+	if err != nil {
+		return nil, err
+	}
+	var in *upstate.Incident
+	for _, x := range ins {
+		if x.ID == id {
+			in = x
+		}
+	}
+	if in == nil {
+		return nil, upstate.Errorf(upstate.ENOTFOUND, "no incident %q", id)
+	}
+	cp := *in
+	cp.ResolvedAt, cp.MonitoringAt = nil, nil
+	if c.Status == "" || !c.Status.Open() {
+		c.Status = upstate.Investigating
+	}
+	if c.Message == "" {
+		c.Message = "Reopened: the problem is not over."
+	}
+	return e.apply(ctx, &cp, c, false)
+}
+
+func (e *Engine) findOpen(id string) *upstate.Incident {
+	for _, in := range e.open {
+		if in.ID == id {
+			return in
+		}
+	}
+	return nil
+}
+
+func (e *Engine) notOpen(ctx context.Context, id string) error {
+	ins, err := e.opts.Store.ListIncidents(ctx, store.IncidentFilter{})
+	if err != nil {
+		return err
+	}
+	for _, in := range ins {
+		if in.ID == id {
+			return upstate.Errorf(upstate.ECONFLICT, "incident %s is %s: reopen it to post updates", id, in.Status)
+		}
+	}
+	return upstate.Errorf(upstate.ENOTFOUND, "no incident %q", id)
+}
+
+// apply changes in (a copy, or a new incident) as c asks, re-derives the
+// statuses of its components and writes it all in one transaction. Must
+// be called with e.mu held.
+func (e *Engine) apply(ctx context.Context, in *upstate.Incident, c Change, isNew bool) (*upstate.Incident, error) {
+	now := e.opts.Clock.Now()
+	if c.Name != "" {
+		in.Name = strings.TrimSpace(c.Name)
+	}
+	if c.Status != "" {
+		in.Status = c.Status
+	}
+	switch in.Status {
+	case upstate.Monitoring:
+		if in.MonitoringAt == nil {
+			in.MonitoringAt = &now
+		}
+	case upstate.Resolved, upstate.Postmortem:
+		if in.ResolvedAt == nil {
+			in.ResolvedAt = &now
+		}
+	}
+	if len(c.Set) > 0 {
+		in.Overrides = maps.Clone(in.Overrides)
+		if in.Overrides == nil {
+			in.Overrides = map[string]upstate.Status{}
+		}
+		for id, st := range c.Set {
+			if st == upstate.Operational {
+				delete(in.Overrides, id)
+			} else {
+				in.Overrides[id] = st
+			}
+			if !in.HasComponent(id) {
+				in.Components = append(slices.Clone(in.Components), id)
+			}
+		}
+	}
+	if !in.Open() {
+		in.Overrides = nil // a resolved incident holds nothing down
+	}
+	for _, st := range in.Overrides {
+		if st.Impact().Rank() > in.Impact.Rank() {
+			in.Impact = st.Impact()
+		}
+	}
+	if c.Impact != "" {
+		in.Impact = c.Impact
+	}
+	in.UpdatedAt = now
+
+	// Statuses as they will be with this incident changed.
+	prevOpen := e.open
+	open := slices.DeleteFunc(slices.Clone(e.open), func(x *upstate.Incident) bool { return x.ID == in.ID })
+	if in.Open() {
+		open = append(open, in)
+	}
+	e.open = open
+	next := e.derive(nil)
+	e.open = prevOpen
+
+	entry := upstate.TimelineEntry{ID: e.opts.NewID(), IncidentID: in.ID, At: now, Status: in.Status, Body: strings.TrimSpace(c.Message),
+		Public: c.public(), Actor: c.Actor}
+	var change store.Change
+	ids := slices.Sorted(maps.Keys(next))
+	sort.SliceStable(ids, func(i, j int) bool { return slices.Index(e.order, ids[i]) < slices.Index(e.order, ids[j]) })
+	for _, id := range ids {
+		old := e.statuses[id]
+		if old == "" {
+			old = upstate.Operational
+		}
+		if next[id] == old {
+			continue
+		}
+		change.Statuses = append(change.Statuses, upstate.StatusChange{ComponentID: id, At: now, Status: next[id], IncidentID: in.ID})
+		entry.Affected = append(entry.Affected, upstate.AffectedComponent{ComponentID: id, OldStatus: old, NewStatus: next[id]})
+	}
+	if entry.Body == "" {
+		entry.Body = defaultMessage(in.Status)
+	}
+	change.Incidents = []*upstate.Incident{in}
+	change.Entries = []upstate.TimelineEntry{entry}
+	if err := e.opts.Store.Apply(ctx, change); err != nil {
+		return nil, fmt.Errorf("save incident: %w", err)
+	}
+	e.open = open
+	e.statuses = next
+	if isNew {
+		e.opts.Logger.Info("incident declared", "component", "incident", "incident", in.ID, "actor", c.Actor)
+	}
+	e.opts.Changed(maps.Clone(next))
+	e.poke()
+	out := *in
+	return &out, nil
+}
+
+func defaultMessage(s upstate.IncidentStatus) string {
+	switch s {
+	case upstate.Identified:
+		return "The issue has been identified and a fix is being implemented."
+	case upstate.Monitoring:
+		return "A fix has been implemented and we are monitoring the results."
+	case upstate.Resolved:
+		return "This incident has been resolved."
+	}
+	return "We are investigating this issue."
+}
