@@ -12,11 +12,13 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/auth"
 	"github.com/upstatehq/upstate/internal/check"
 	"github.com/upstatehq/upstate/internal/clock"
 	"github.com/upstatehq/upstate/internal/config"
@@ -29,6 +31,7 @@ import (
 	"github.com/upstatehq/upstate/internal/store"
 	"github.com/upstatehq/upstate/internal/store/sqlite"
 	"github.com/upstatehq/upstate/internal/web"
+	"github.com/upstatehq/upstate/internal/web/adminapi"
 )
 
 // Options configure an App.
@@ -80,6 +83,7 @@ type App struct {
 	web     *web.Server
 	sched   *schedule.Scheduler
 	beats   *check.Beats
+	auth    *auth.Service
 	env     probeEnv
 
 	cfg    atomic.Pointer[config.Config]
@@ -179,7 +183,13 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		return nil, err
 	}
 	a.checks.Store(a.checkSet(comp, conds, nil))
-	a.web, err = web.New(web.Options{Logger: opts.Logger, Metrics: a.metrics, Heartbeats: a, Healthy: a.healthy})
+	a.auth = auth.NewService(db, opts.Clock.Now, opts.NewID, opts.Logger)
+	admin, err := adminapi.New(adminapi.Options{Auth: a.auth, Incidents: a.engine, Reads: db, Logger: opts.Logger,
+		SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://")})
+	if err != nil {
+		return nil, err
+	}
+	a.web, err = web.New(web.Options{Logger: opts.Logger, Metrics: a.metrics, Heartbeats: a, Healthy: a.healthy, Admin: admin})
 	if err != nil {
 		return nil, err
 	}
@@ -425,6 +435,9 @@ func (a *App) prune(ctx context.Context) {
 			a.log.Error("prune", "component", "store", "err", err)
 		} else if n > 0 {
 			a.log.Debug("pruned old results", "component", "store", "rows", n)
+		}
+		if _, err := a.store.DeleteExpiredSessions(ctx, now); err != nil && ctx.Err() == nil {
+			a.log.Error("delete expired sessions", "component", "store", "err", err)
 		}
 		t.Reset(time.Hour)
 	}

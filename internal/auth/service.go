@@ -178,7 +178,9 @@ func (s *Service) CreateToken(ctx context.Context, p upstate.Principal, name str
 }
 
 // ListTokens lists every token (without secrets).
-func (s *Service) ListTokens(ctx context.Context) ([]upstate.Token, error) { return s.store.ListTokens(ctx) }
+func (s *Service) ListTokens(ctx context.Context) ([]upstate.Token, error) {
+	return s.store.ListTokens(ctx)
+}
 
 // RevokeToken revokes a token.
 func (s *Service) RevokeToken(ctx context.Context, id string) error {

@@ -10,7 +10,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"io/fs"
 	"log/slog"
@@ -26,6 +25,7 @@ import (
 	"github.com/upstatehq/upstate/internal/metrics"
 	"github.com/upstatehq/upstate/internal/snapshot"
 	"github.com/upstatehq/upstate/internal/web/public"
+	"github.com/upstatehq/upstate/internal/web/respond"
 	"github.com/upstatehq/upstate/internal/web/statusapi"
 )
 
@@ -46,6 +46,8 @@ type Options struct {
 	// Healthy reports whether the process can do its work (the store
 	// answers); /healthz shows it.
 	Healthy func(ctx context.Context) error
+	// Admin, when set, adds the authenticated admin routes.
+	Admin interface{ Register(*http.ServeMux) }
 }
 
 // Server serves Upstate's HTTP API and pages.
@@ -122,6 +124,9 @@ func (s *Server) routes() {
 	m.Handle("GET /metrics", s.opts.Metrics.Handler())
 	m.HandleFunc("GET /healthz", s.healthz)
 	m.HandleFunc("POST /api/v1/heartbeats/{id}", s.heartbeat)
+	if s.opts.Admin != nil {
+		s.opts.Admin.Register(m)
+	}
 }
 
 // Publish renders every public document of the snapshot once; requests
@@ -309,9 +314,8 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	writeError(w, r, upstate.Errorf(upstate.ENOTFOUND, "nothing at %s", r.URL.Path))
 }
 
-// RequestID returns the id of the request being answered on w, as sent in
-// its X-Request-Id header; errors quote it so logs can be found.
-func RequestID(w http.ResponseWriter) string { return w.Header().Get("X-Request-Id") }
+// RequestID returns the id of the request being answered on w.
+func RequestID(w http.ResponseWriter) string { return respond.RequestID(w) }
 
 // requestIDs makes request ids: a random prefix per process and a counter,
 // unique without a system call per request.
@@ -415,24 +419,11 @@ func (e *routeError) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// HTTPStatus maps a domain error code to an HTTP status.
-func HTTPStatus(err error) int {
-	switch upstate.ErrorCode(err) {
-	case upstate.EINVALID:
-		return http.StatusBadRequest
-	case upstate.ENOTFOUND:
-		return http.StatusNotFound
-	case upstate.ECONFLICT:
-		return http.StatusConflict
-	case upstate.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case upstate.EFORBIDDEN:
-		return http.StatusForbidden
-	case upstate.EUNAVAILABLE:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
+func writeError(w http.ResponseWriter, _ *http.Request, err error, status ...int) {
+	respond.Error(w, err, status...)
 }
+
+func writeJSON(w http.ResponseWriter, code int, v any) { respond.JSON(w, code, v) }
 
 // fail answers with the error, logging it first when it is internal (the
 // user only sees "internal error" and the request id to quote).
@@ -441,26 +432,4 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s.opts.Logger.Error("request failed", "component", "web", "request_id", RequestID(w), "path", r.URL.Path, "err", err)
 	}
 	writeError(w, r, err)
-}
-
-// writeError answers with the error as JSON: the domain message for coded
-// errors, "internal error" and the request id for the rest.
-func writeError(w http.ResponseWriter, r *http.Request, err error, status ...int) {
-	code := HTTPStatus(err)
-	if len(status) > 0 {
-		code = status[0]
-	}
-	body := map[string]any{"code": upstate.ErrorCode(err), "message": upstate.ErrorMessage(err), "request_id": RequestID(w)}
-	if code == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="upstate"`)
-	}
-	writeJSON(w, code, map[string]any{"error": body})
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
 }

@@ -1,0 +1,250 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"strings"
+	"testing"
+
+	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/config"
+)
+
+// apiClient talks to a running app as a browser (cookies) or a script (token).
+type apiClient struct {
+	t      *testing.T
+	base   string
+	http   *http.Client
+	token  string
+	origin string
+}
+
+func (c *apiClient) do(method, path string, body any) (int, map[string]any, http.Header) {
+	c.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, c.base+path, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if c.origin != "" {
+		req.Header.Set("Origin", c.origin)
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out, resp.Header
+}
+
+func startApp(t *testing.T) (*App, string) {
+	t.Helper()
+	yaml := "page: {name: Admin test, url: 'http://127.0.0.1', time_zone: America/Los_Angeles}\ncomponents:\n  - {id: api, name: API}\n  - {id: drive, name: Cloud drive}\n"
+	cfg, err := config.Parse("t.yaml", []byte(yaml), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Server.DataDir = t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(context.Background(), Options{Config: cfg, Listener: ln})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Stop(context.Background()) })
+	for _, u := range []NewUser{
+		{Email: "owner@example.com", Name: "Olga", Role: upstate.RoleOwner, Password: "owner password 1"},
+		{Email: "responder@example.com", Name: "Rui", Role: upstate.RoleResponder, Password: "responder password"},
+		{Email: "viewer@example.com", Name: "Vic", Role: upstate.RoleViewer, Password: "viewer password 1"},
+	} {
+		if _, err := AddUser(context.Background(), cfg, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return a, "http://" + a.Addr()
+}
+
+func browser(t *testing.T, base, email, password string) *apiClient {
+	jar, _ := cookiejar.New(nil)
+	c := &apiClient{t: t, base: base, http: &http.Client{Jar: jar}}
+	code, out, hdr := c.do("POST", "/api/v1/login", map[string]string{"email": email, "password": password})
+	if code != 200 {
+		t.Fatalf("login %s: %d %v", email, code, out)
+	}
+	cookie := hdr.Get("Set-Cookie")
+	for _, want := range []string{"upstate_session=", "HttpOnly", "SameSite=Lax", "Path=/"} {
+		if !strings.Contains(cookie, want) {
+			t.Errorf("session cookie %q lacks %s", cookie, want)
+		}
+	}
+	return c
+}
+
+func TestAdminAPI(t *testing.T) {
+	a, base := startApp(t)
+	anon := &apiClient{t: t, base: base, http: http.DefaultClient}
+
+	// Nothing changes without authentication.
+	if code, _, hdr := anon.do("POST", "/api/v1/incidents", map[string]any{"name": "x"}); code != 401 || hdr.Get("WWW-Authenticate") == "" {
+		t.Errorf("anonymous declare: %d", code)
+	}
+	if code, out, _ := anon.do("POST", "/api/v1/login", map[string]string{"email": "owner@example.com", "password": "wrong password!!"}); code != 401 || !strings.Contains(out["error"].(map[string]any)["message"].(string), "wrong email or password") {
+		t.Errorf("wrong password: %d %v", code, out)
+	}
+
+	rui := browser(t, base, "responder@example.com", "responder password")
+	code, out, hdr := rui.do("POST", "/api/v1/incidents", map[string]any{
+		"name": "Word conversions failing", "message": "Word and PowerPoint uploads fail; **PDF works**.",
+		"components": map[string]string{"drive": "partial_outage"}})
+	if code != 201 || hdr.Get("Location") == "" {
+		t.Fatalf("declare: %d %v", code, out)
+	}
+	in := out["incident"].(map[string]any)
+	id := in["id"].(string)
+	if in["status"] != "investigating" || in["impact"] != "major" || in["updates"].([]any)[0].(map[string]any)["actor"] != "Rui" {
+		t.Errorf("declared = %v", in)
+	}
+
+	// An internal note, then a public update.
+	no := false
+	if code, out, _ := rui.do("POST", "/api/v1/incidents/"+id+"/updates", map[string]any{"message": "vendor ticket #4411", "public": no}); code != 200 {
+		t.Fatalf("internal note: %d %v", code, out)
+	}
+	if code, out, _ := rui.do("POST", "/api/v1/incidents/"+id+"/updates", map[string]any{"status": "identified", "message": "The provider's Office workers are down."}); code != 200 {
+		t.Fatalf("update: %d %v", code, out)
+	}
+
+	// The public side shows it — public entries only — once the snapshot is rebuilt.
+	if err := a.snaps.Rebuild(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	resp, _ := http.Get(base + "/api/v2/incidents/unresolved.json")
+	pub, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(pub), "Office workers are down") || strings.Contains(string(pub), "vendor ticket") || !strings.Contains(string(pub), `"status":"identified"`) {
+		t.Errorf("public API:\n%s", pub)
+	}
+	resp, _ = http.Get(base + "/api/v2/components.json")
+	pub, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(pub), `"id":"drive","name":"Cloud drive","status":"partial_outage"`) {
+		t.Errorf("component status not shown:\n%s", pub)
+	}
+	resp, _ = http.Get(base + "/")
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(page), "<strong>PDF works</strong>") {
+		t.Error("the page does not render the update's Markdown")
+	}
+
+	// Roles: a viewer reads but cannot change anything.
+	vic := browser(t, base, "viewer@example.com", "viewer password 1")
+	if code, _, _ := vic.do("GET", "/api/v1/incidents/"+id, nil); code != 200 {
+		t.Errorf("viewer read: %d", code)
+	}
+	if code, out, _ := vic.do("POST", "/api/v1/incidents/"+id+"/resolve", nil); code != 403 || !strings.Contains(out["error"].(map[string]any)["message"].(string), "incidents:write") {
+		t.Errorf("viewer resolve: %d %v", code, out)
+	}
+	if code, _, _ := rui.do("POST", "/api/v1/tokens", map[string]any{"name": "x", "scopes": []string{"read"}}); code != 403 {
+		t.Errorf("responder making tokens: %d", code)
+	}
+
+	// CSRF: a cookie-authenticated request from another site is refused.
+	evil := *rui
+	evil.origin = "https://evil.example"
+	if code, _, _ := evil.do("POST", "/api/v1/incidents/"+id+"/resolve", nil); code != 403 {
+		t.Errorf("cross-site resolve with a session cookie: %d", code)
+	}
+
+	// Tokens: an owner makes one with a narrow scope; it works for that only.
+	olga := browser(t, base, "owner@example.com", "owner password 1")
+	code, out, _ = olga.do("POST", "/api/v1/tokens", map[string]any{"name": "status bot", "scopes": []string{"read"}})
+	if code != 201 {
+		t.Fatalf("create token: %d %v", code, out)
+	}
+	secret := out["token"].(map[string]any)["token"].(string)
+	bot := &apiClient{t: t, base: base, http: http.DefaultClient, token: secret}
+	if code, _, _ := bot.do("GET", "/api/v1/incidents?open=true", nil); code != 200 {
+		t.Errorf("read with a read token: %d", code)
+	}
+	if code, _, _ := bot.do("POST", "/api/v1/incidents/"+id+"/resolve", nil); code != 403 {
+		t.Errorf("write with a read token: %d", code)
+	}
+	if code, _, _ := olga.do("POST", "/api/v1/tokens", map[string]any{"name": "", "scopes": []string{"everything"}}); code != 400 {
+		t.Errorf("bad token request: %d", code)
+	}
+
+	// Resolve; the held status clears.
+	if code, out, _ := rui.do("POST", "/api/v1/incidents/"+id+"/resolve", map[string]string{"message": "Fixed by the provider."}); code != 200 || out["incident"].(map[string]any)["status"] != "resolved" {
+		t.Errorf("resolve: %d %v", code, out)
+	}
+	if st := a.engine.Statuses()["drive"]; st != upstate.Operational {
+		t.Errorf("drive is %s after resolving", st)
+	}
+	if code, _, _ := rui.do("POST", "/api/v1/incidents/"+id+"/updates", map[string]any{"message": "late"}); code != 409 {
+		t.Errorf("update after resolve: %d, want 409", code)
+	}
+
+	// Bad input names the field.
+	for _, tc := range []struct {
+		body any
+		want string
+	}{
+		{map[string]any{"name": "x", "components": map[string]string{"nope": "major_outage"}}, "components.nope: no such component"},
+		{map[string]any{"name": "x", "status": "panicking"}, `status "panicking"`},
+		{map[string]any{"name": 7}, "field name: want string"},
+		{map[string]any{"name": "x", "colour": "red"}, `unknown field "colour"`},
+	} {
+		code, out, _ := rui.do("POST", "/api/v1/incidents", tc.body)
+		msg, _ := out["error"].(map[string]any)["message"].(string)
+		if code != 400 || !strings.Contains(msg, tc.want) {
+			t.Errorf("%v: %d %q, want 400 naming %q", tc.body, code, msg, tc.want)
+		}
+	}
+
+	// Logging out ends the session.
+	if code, _, _ := rui.do("POST", "/api/v1/logout", nil); code != 204 {
+		t.Errorf("logout: %d", code)
+	}
+	if code, _, _ := rui.do("GET", "/api/v1/me", nil); code != 401 {
+		t.Errorf("after logout: %d", code)
+	}
+}
+
+func TestLoginThrottling(t *testing.T) {
+	_, base := startApp(t)
+	c := &apiClient{t: t, base: base, http: http.DefaultClient}
+	var code int
+	var hdr http.Header
+	for range 6 {
+		code, _, hdr = c.do("POST", "/api/v1/login", map[string]string{"email": "owner@example.com", "password": "guess guess guess"})
+	}
+	code, _, hdr = c.do("POST", "/api/v1/login", map[string]string{"email": "owner@example.com", "password": "owner password 1"})
+	if code != 429 || hdr.Get("Retry-After") == "" {
+		t.Errorf("after 6 failures: %d (Retry-After %q), want 429", code, hdr.Get("Retry-After"))
+	}
+	// Someone else at the same address is not locked out.
+	if code, _, _ := c.do("POST", "/api/v1/login", map[string]string{"email": "viewer@example.com", "password": "viewer password 1"}); code != 200 {
+		t.Errorf("another account from the same address: %d", code)
+	}
+}

@@ -1,0 +1,206 @@
+// Package adminapi is the authenticated admin REST API under /api/v1:
+// sign-in, API tokens, and incidents (declare, update, resolve, reopen).
+// Every request that changes state is authenticated — a session cookie or
+// a bearer API token — and checked for the scope it needs; cookie
+// requests are also checked for cross-origin forgery.
+package adminapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/auth"
+	"github.com/upstatehq/upstate/internal/incident"
+	"github.com/upstatehq/upstate/internal/store"
+	"github.com/upstatehq/upstate/internal/web/respond"
+)
+
+// Auth signs people in and identifies requests.
+type Auth interface {
+	Login(ctx context.Context, email, password, addr string) (string, upstate.User, error)
+	Logout(ctx context.Context, sessionSecret string) error
+	FromSession(ctx context.Context, secret string) (upstate.Principal, error)
+	FromToken(ctx context.Context, secret string) (upstate.Principal, error)
+	CreateToken(ctx context.Context, p upstate.Principal, name string, scopes []upstate.Scope) (string, upstate.Token, error)
+	ListTokens(ctx context.Context) ([]upstate.Token, error)
+	RevokeToken(ctx context.Context, id string) error
+}
+
+// Incidents changes incidents (the incident engine).
+type Incidents interface {
+	Declare(ctx context.Context, c incident.Change) (*upstate.Incident, error)
+	Update(ctx context.Context, id string, c incident.Change) (*upstate.Incident, error)
+	Reopen(ctx context.Context, id string, c incident.Change) (*upstate.Incident, error)
+}
+
+// Reads gives the admin side what the public snapshot leaves out:
+// internal notes and every incident.
+type Reads interface {
+	GetIncident(ctx context.Context, id string) (*upstate.Incident, error)
+	ListIncidents(ctx context.Context, f store.IncidentFilter) ([]*upstate.Incident, error)
+}
+
+// Options configure the API.
+type Options struct {
+	Auth      Auth
+	Incidents Incidents
+	Reads     Reads
+	Logger    *slog.Logger
+	// SecureCookies marks the session cookie Secure even on plain HTTP
+	// requests (set when the page's public URL is https behind a proxy).
+	SecureCookies bool
+}
+
+// Server serves the admin API.
+type Server struct {
+	opts Options
+	csrf *http.CrossOriginProtection
+}
+
+// New returns the API; Register adds its routes.
+func New(opts Options) (*Server, error) {
+	if opts.Auth == nil || opts.Incidents == nil || opts.Reads == nil {
+		return nil, errors.New("adminapi: Options.Auth, Incidents and Reads are required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Server{opts: opts, csrf: http.NewCrossOriginProtection()}, nil
+}
+
+// SessionCookie is the name of the session cookie.
+const SessionCookie = "upstate_session"
+
+// Register adds the routes to mux.
+func (s *Server) Register(mux *http.ServeMux) {
+	mux.HandleFunc("POST /api/v1/login", s.login)
+	mux.HandleFunc("POST /api/v1/logout", s.authed("", s.logout))
+	mux.HandleFunc("GET /api/v1/me", s.authed("", s.me))
+	mux.HandleFunc("GET /api/v1/incidents", s.authed(upstate.ScopeRead, s.listIncidents))
+	mux.HandleFunc("GET /api/v1/incidents/{id}", s.authed(upstate.ScopeRead, s.getIncident))
+	mux.HandleFunc("POST /api/v1/incidents", s.authed(upstate.ScopeIncidents, s.declare))
+	mux.HandleFunc("POST /api/v1/incidents/{id}/updates", s.authed(upstate.ScopeIncidents, s.update))
+	mux.HandleFunc("POST /api/v1/incidents/{id}/resolve", s.authed(upstate.ScopeIncidents, s.resolve))
+	mux.HandleFunc("POST /api/v1/incidents/{id}/reopen", s.authed(upstate.ScopeIncidents, s.reopen))
+	mux.HandleFunc("GET /api/v1/tokens", s.authed(upstate.ScopeAdmin, s.listTokens))
+	mux.HandleFunc("POST /api/v1/tokens", s.authed(upstate.ScopeAdmin, s.createToken))
+	mux.HandleFunc("DELETE /api/v1/tokens/{id}", s.authed(upstate.ScopeAdmin, s.revokeToken))
+}
+
+type handler func(w http.ResponseWriter, r *http.Request, p upstate.Principal)
+
+// authed identifies the caller — bearer token first, else the session
+// cookie — and requires the scope ("" for any signed-in caller). Cookie
+// requests that change state must come from the page's own origin.
+func (s *Server) authed(scope upstate.Scope, h handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var p upstate.Principal
+		var err error
+		if authz := r.Header.Get("Authorization"); authz != "" {
+			scheme, tok, ok := strings.Cut(authz, " ")
+			if !ok || !strings.EqualFold(scheme, "Bearer") {
+				respond.Error(w, upstate.Errorf(upstate.EUNAUTHORIZED, "Authorization must be \"Bearer <token>\""))
+				return
+			}
+			p, err = s.opts.Auth.FromToken(r.Context(), strings.TrimSpace(tok))
+		} else if c, cerr := r.Cookie(SessionCookie); cerr == nil && c.Value != "" {
+			if err := s.csrf.Check(r); err != nil {
+				respond.Error(w, upstate.Errorf(upstate.EFORBIDDEN, "cross-origin request refused: %v", err))
+				return
+			}
+			p, err = s.opts.Auth.FromSession(r.Context(), c.Value)
+		} else {
+			err = upstate.Errorf(upstate.EUNAUTHORIZED, "sign in (POST /api/v1/login) or send an API token as \"Authorization: Bearer ups_...\"")
+		}
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if scope != "" && !p.Can(scope) {
+			what := "your role (" + string(p.User.Role) + ")"
+			if p.Token != nil {
+				what = "this token"
+			}
+			respond.Error(w, upstate.Errorf(upstate.EFORBIDDEN, "%s does not allow this: it needs the %q scope", what, scope))
+			return
+		}
+		h(w, r, p)
+	}
+}
+
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if wait, ok := auth.IsThrottled(err); ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Round(time.Second).Seconds())+1))
+		respond.Error(w, upstate.Errorf(upstate.EINVALID, "%s", err.Error()), http.StatusTooManyRequests)
+		return
+	}
+	if upstate.ErrorCode(err) == upstate.EINTERNAL {
+		s.opts.Logger.Error("admin request failed", "component", "adminapi", "request_id", respond.RequestID(w), "path", r.URL.Path, "err", err)
+	}
+	respond.Error(w, err)
+}
+
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+type userJSON struct {
+	ID     string          `json:"id"`
+	Email  string          `json:"email"`
+	Name   string          `json:"name"`
+	Role   upstate.Role    `json:"role"`
+	Scopes []upstate.Scope `json:"scopes,omitempty"`
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	if err := s.csrf.Check(r); err != nil {
+		respond.Error(w, upstate.Errorf(upstate.EFORBIDDEN, "cross-origin request refused: %v", err))
+		return
+	}
+	var body struct {
+		Email    string `json:"email"`
+		Password string `json:"password"`
+	}
+	if err := respond.Decode(w, r, &body); err != nil {
+		respond.Error(w, err)
+		return
+	}
+	if body.Email == "" || body.Password == "" {
+		respond.Error(w, upstate.Errorf(upstate.EINVALID, "email and password are required"))
+		return
+	}
+	secret, u, err := s.opts.Auth.Login(r.Context(), body.Email, body.Password, clientAddr(r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: secret, Path: "/", HttpOnly: true,
+		Secure: r.TLS != nil || s.opts.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: int((12 * time.Hour).Seconds())})
+	respond.JSON(w, http.StatusOK, map[string]any{"user": userJSON{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, Scopes: u.Role.Grants()}})
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
+	if c, err := r.Cookie(SessionCookie); err == nil && p.Token == nil {
+		if err := s.opts.Auth.Logout(r.Context(), c.Value); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", HttpOnly: true, MaxAge: -1, SameSite: http.SameSiteLaxMode})
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) me(w http.ResponseWriter, _ *http.Request, p upstate.Principal) {
+	respond.JSON(w, http.StatusOK, map[string]any{"user": userJSON{ID: p.User.ID, Email: p.User.Email, Name: p.User.Name, Role: p.User.Role, Scopes: p.Scopes}})
+}

@@ -1,0 +1,179 @@
+package adminapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/incident"
+	"github.com/upstatehq/upstate/internal/store"
+	"github.com/upstatehq/upstate/internal/web/respond"
+)
+
+// incidentJSON is an incident as the admin API shows it: everything,
+// internal notes included, times in UTC.
+type incidentJSON struct {
+	ID           string                    `json:"id"`
+	Name         string                    `json:"name"`
+	Status       upstate.IncidentStatus    `json:"status"`
+	Impact       upstate.Impact            `json:"impact"`
+	Automatic    bool                      `json:"automatic"`
+	Components   []string                  `json:"components"`
+	Overrides    map[string]upstate.Status `json:"component_statuses"`
+	CreatedAt    time.Time                 `json:"created_at"`
+	UpdatedAt    time.Time                 `json:"updated_at"`
+	StartedAt    time.Time                 `json:"started_at"`
+	DetectedAt   time.Time                 `json:"detected_at"`
+	MonitoringAt *time.Time                `json:"monitoring_at"`
+	ResolvedAt   *time.Time                `json:"resolved_at"`
+	Updates      []updateJSON              `json:"updates"`
+}
+
+type updateJSON struct {
+	ID       string                 `json:"id"`
+	At       time.Time              `json:"at"`
+	Status   upstate.IncidentStatus `json:"status"`
+	Body     string                 `json:"body"`
+	Public   bool                   `json:"public"`
+	Actor    string                 `json:"actor"`
+	Affected []affectedJSON         `json:"affected_components"`
+}
+
+type affectedJSON struct {
+	Component string         `json:"component"`
+	OldStatus upstate.Status `json:"old_status"`
+	NewStatus upstate.Status `json:"new_status"`
+}
+
+func toJSON(in *upstate.Incident) incidentJSON {
+	out := incidentJSON{ID: in.ID, Name: in.Name, Status: in.Status, Impact: in.Impact, Automatic: in.Auto, Components: in.Components,
+		Overrides: in.Overrides, CreatedAt: in.CreatedAt.UTC(), UpdatedAt: in.UpdatedAt.UTC(), StartedAt: in.StartedAt.UTC(),
+		DetectedAt: in.DetectedAt.UTC(), MonitoringAt: in.MonitoringAt, ResolvedAt: in.ResolvedAt, Updates: []updateJSON{}}
+	if out.Components == nil {
+		out.Components = []string{}
+	}
+	if out.Overrides == nil {
+		out.Overrides = map[string]upstate.Status{}
+	}
+	for i := len(in.Updates) - 1; i >= 0; i-- { // newest first, as Statuspage does
+		u := in.Updates[i]
+		aff := []affectedJSON{}
+		for _, a := range u.Affected {
+			aff = append(aff, affectedJSON{a.ComponentID, a.OldStatus, a.NewStatus})
+		}
+		out.Updates = append(out.Updates, updateJSON{ID: u.ID, At: u.At.UTC(), Status: u.Status, Body: u.Body, Public: u.Public, Actor: u.Actor, Affected: aff})
+	}
+	return out
+}
+
+func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
+	f := store.IncidentFilter{Limit: 100, OpenOnly: r.URL.Query().Get("open") == "true"}
+	ins, err := s.opts.Reads.ListIncidents(r.Context(), f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := make([]incidentJSON, 0, len(ins))
+	for _, in := range ins {
+		out = append(out, toJSON(in))
+	}
+	respond.JSON(w, http.StatusOK, map[string]any{"incidents": out})
+}
+
+func (s *Server) getIncident(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
+	in, err := s.opts.Reads.GetIncident(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	respond.JSON(w, http.StatusOK, map[string]any{"incident": toJSON(in)})
+}
+
+// changeBody is what declare and update accept.
+type changeBody struct {
+	Name       string                    `json:"name"`
+	Status     upstate.IncidentStatus    `json:"status"`
+	Impact     upstate.Impact            `json:"impact"`
+	Message    string                    `json:"message"`
+	Public     *bool                     `json:"public"`
+	Components map[string]upstate.Status `json:"components"`
+}
+
+func (b changeBody) change(p upstate.Principal) incident.Change {
+	return incident.Change{Name: b.Name, Status: b.Status, Impact: b.Impact, Message: b.Message, Public: b.Public, Set: b.Components, Actor: p.Actor()}
+}
+
+// respondIncident answers with the incident as stored, timeline included.
+func (s *Server) respondIncident(w http.ResponseWriter, r *http.Request, code int, id string) {
+	in, err := s.opts.Reads.GetIncident(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	respond.JSON(w, code, map[string]any{"incident": toJSON(in)})
+}
+
+func (s *Server) declare(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
+	var b changeBody
+	if err := respond.Decode(w, r, &b); err != nil {
+		respond.Error(w, err)
+		return
+	}
+	in, err := s.opts.Incidents.Declare(r.Context(), b.change(p))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/incidents/"+in.ID)
+	s.respondIncident(w, r, http.StatusCreated, in.ID)
+}
+
+func (s *Server) update(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
+	var b changeBody
+	if err := respond.Decode(w, r, &b); err != nil {
+		respond.Error(w, err)
+		return
+	}
+	in, err := s.opts.Incidents.Update(r.Context(), r.PathValue("id"), b.change(p))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.respondIncident(w, r, http.StatusOK, in.ID)
+}
+
+type messageBody struct {
+	Message string `json:"message"`
+}
+
+func (s *Server) resolve(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
+	var b messageBody
+	if r.ContentLength != 0 {
+		if err := respond.Decode(w, r, &b); err != nil {
+			respond.Error(w, err)
+			return
+		}
+	}
+	in, err := s.opts.Incidents.Update(r.Context(), r.PathValue("id"), incident.Change{Status: upstate.Resolved, Message: b.Message, Actor: p.Actor()})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.respondIncident(w, r, http.StatusOK, in.ID)
+}
+
+func (s *Server) reopen(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
+	var b messageBody
+	if r.ContentLength != 0 {
+		if err := respond.Decode(w, r, &b); err != nil {
+			respond.Error(w, err)
+			return
+		}
+	}
+	in, err := s.opts.Incidents.Reopen(r.Context(), r.PathValue("id"), incident.Change{Message: b.Message, Actor: p.Actor()})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.respondIncident(w, r, http.StatusOK, in.ID)
+}
