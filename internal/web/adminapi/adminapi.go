@@ -7,6 +7,7 @@ package adminapi
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"log/slog"
 	"net"
@@ -75,11 +76,20 @@ func New(opts Options) (*Server, error) {
 	return &Server{opts: opts, csrf: http.NewCrossOriginProtection()}, nil
 }
 
+// OpenAPI is the API's description, served at /api/v1/openapi.yaml.
+//
+//go:embed openapi.yaml
+var OpenAPI []byte
+
 // SessionCookie is the name of the session cookie.
 const SessionCookie = "upstate_session"
 
 // Register adds the routes to mux.
 func (s *Server) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /api/v1/openapi.yaml", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/yaml; charset=utf-8")
+		_, _ = w.Write(OpenAPI)
+	})
 	mux.HandleFunc("POST /api/v1/login", s.login)
 	mux.HandleFunc("POST /api/v1/logout", s.authed("", s.logout))
 	mux.HandleFunc("GET /api/v1/me", s.authed("", s.me))
