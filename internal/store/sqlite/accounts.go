@@ -60,17 +60,22 @@ func (db *DB) GetUserByEmail(ctx context.Context, email string) (upstate.User, e
 // ListUsers implements store.Accounts.
 func (db *DB) ListUsers(ctx context.Context) ([]upstate.User, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT `+userCols+` FROM users ORDER BY created_at, email`)
+	return collect(rows, err, scanUser)
+}
+
+// collect scans every row with scan.
+func collect[T any](rows *sql.Rows, err error, scan func(interface{ Scan(...any) error }) (T, error)) ([]T, error) {
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []upstate.User
+	var out []T
 	for rows.Next() {
-		u, err := scanUser(rows)
+		v, err := scan(rows)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, u)
+		out = append(out, v)
 	}
 	return out, rows.Err()
 }
@@ -178,19 +183,7 @@ func (db *DB) GetTokenByHash(ctx context.Context, hash string, now time.Time) (u
 // ListTokens implements store.Accounts.
 func (db *DB) ListTokens(ctx context.Context) ([]upstate.Token, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT `+tokenCols+` FROM api_tokens ORDER BY created_at, id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []upstate.Token
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return collect(rows, err, scanToken)
 }
 
 // RevokeToken implements store.Accounts.

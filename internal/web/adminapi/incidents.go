@@ -146,15 +146,23 @@ type messageBody struct {
 	Message string `json:"message"`
 }
 
-func (s *Server) resolve(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
+// decodeMessage reads an optional {"message": ...} body.
+func decodeMessage(w http.ResponseWriter, r *http.Request) (string, error) {
 	var b messageBody
-	if r.ContentLength != 0 {
-		if err := respond.Decode(w, r, &b); err != nil {
-			respond.Error(w, err)
-			return
-		}
+	if r.ContentLength == 0 {
+		return "", nil
 	}
-	in, err := s.opts.Incidents.Update(r.Context(), r.PathValue("id"), incident.Change{Status: upstate.Resolved, Message: b.Message, Actor: p.Actor()})
+	err := respond.Decode(w, r, &b)
+	return b.Message, err
+}
+
+func (s *Server) resolve(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
+	msg, err := decodeMessage(w, r)
+	if err != nil {
+		respond.Error(w, err)
+		return
+	}
+	in, err := s.opts.Incidents.Update(r.Context(), r.PathValue("id"), incident.Change{Status: upstate.Resolved, Message: msg, Actor: p.Actor()})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -163,14 +171,12 @@ func (s *Server) resolve(w http.ResponseWriter, r *http.Request, p upstate.Princ
 }
 
 func (s *Server) reopen(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
-	var b messageBody
-	if r.ContentLength != 0 {
-		if err := respond.Decode(w, r, &b); err != nil {
-			respond.Error(w, err)
-			return
-		}
+	msg, err := decodeMessage(w, r)
+	if err != nil {
+		respond.Error(w, err)
+		return
 	}
-	in, err := s.opts.Incidents.Reopen(r.Context(), r.PathValue("id"), incident.Change{Message: b.Message, Actor: p.Actor()})
+	in, err := s.opts.Incidents.Reopen(r.Context(), r.PathValue("id"), incident.Change{Message: msg, Actor: p.Actor()})
 	if err != nil {
 		s.fail(w, r, err)
 		return
