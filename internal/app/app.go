@@ -25,12 +25,14 @@ import (
 	"github.com/upstatehq/upstate/internal/decide"
 	"github.com/upstatehq/upstate/internal/ids"
 	"github.com/upstatehq/upstate/internal/incident"
+	"github.com/upstatehq/upstate/internal/markdown"
 	"github.com/upstatehq/upstate/internal/metrics"
 	"github.com/upstatehq/upstate/internal/schedule"
 	"github.com/upstatehq/upstate/internal/snapshot"
 	"github.com/upstatehq/upstate/internal/store"
 	"github.com/upstatehq/upstate/internal/store/sqlite"
 	"github.com/upstatehq/upstate/internal/web"
+	"github.com/upstatehq/upstate/internal/web/admin"
 	"github.com/upstatehq/upstate/internal/web/adminapi"
 )
 
@@ -184,12 +186,20 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	}
 	a.checks.Store(a.checkSet(comp, conds, nil))
 	a.auth = auth.NewService(db, opts.Clock.Now, opts.NewID, opts.Logger)
-	admin, err := adminapi.New(adminapi.Options{Auth: a.auth, Incidents: a.engine, Reads: db, Logger: opts.Logger,
+	api, err := adminapi.New(adminapi.Options{Auth: a.auth, Incidents: a.engine, Reads: db, Logger: opts.Logger,
 		SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://")})
 	if err != nil {
 		return nil, err
 	}
-	a.web, err = web.New(web.Options{Logger: opts.Logger, Metrics: a.metrics, Heartbeats: a, Healthy: a.healthy, Admin: admin})
+	md := markdown.New()
+	ui, err := admin.New(admin.Options{Auth: a.auth, Incidents: a.engine, Reads: db, Markdown: md.HTML, Logger: opts.Logger,
+		Location: func() *time.Location { return a.cfg.Load().Location }, PageName: func() string { return a.cfg.Load().Page.Name },
+		SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://")})
+	if err != nil {
+		return nil, err
+	}
+	a.web, err = web.New(web.Options{Logger: opts.Logger, Metrics: a.metrics, Heartbeats: a, Healthy: a.healthy,
+		Admin: []interface{ Register(*http.ServeMux) }{api, ui}})
 	if err != nil {
 		return nil, err
 	}

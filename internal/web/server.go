@@ -46,8 +46,8 @@ type Options struct {
 	// Healthy reports whether the process can do its work (the store
 	// answers); /healthz shows it.
 	Healthy func(ctx context.Context) error
-	// Admin, when set, adds the authenticated admin routes.
-	Admin interface{ Register(*http.ServeMux) }
+	// Admin, when set, adds the authenticated admin routes (API and UI).
+	Admin []interface{ Register(*http.ServeMux) }
 }
 
 // Server serves Upstate's HTTP API and pages.
@@ -124,8 +124,8 @@ func (s *Server) routes() {
 	m.Handle("GET /metrics", s.opts.Metrics.Handler())
 	m.HandleFunc("GET /healthz", s.healthz)
 	m.HandleFunc("POST /api/v1/heartbeats/{id}", s.heartbeat)
-	if s.opts.Admin != nil {
-		s.opts.Admin.Register(m)
+	for _, a := range s.opts.Admin {
+		a.Register(m)
 	}
 }
 

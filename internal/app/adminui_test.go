@@ -1,0 +1,133 @@
+package app
+
+import (
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+type uiClient struct {
+	t    *testing.T
+	base string
+	c    *http.Client
+}
+
+func newUI(t *testing.T, base string) *uiClient {
+	jar, _ := cookiejar.New(nil)
+	return &uiClient{t: t, base: base, c: &http.Client{Jar: jar}}
+}
+
+func (u *uiClient) get(path string) (int, string) {
+	u.t.Helper()
+	resp, err := u.c.Get(u.base + path)
+	if err != nil {
+		u.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func (u *uiClient) post(path string, form url.Values, hdr map[string]string) (int, string, string) {
+	u.t.Helper()
+	req, _ := http.NewRequest("POST", u.base+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := u.c.Do(req)
+	if err != nil {
+		u.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Request.URL.Path
+}
+
+func TestAdminUI(t *testing.T) {
+	a, base := startApp(t)
+	ui := newUI(t, base)
+
+	// Anonymous visitors are sent to sign in, and brought back after.
+	code, body := ui.get("/admin/incidents/new")
+	if code != 200 || !strings.Contains(body, `<input type="hidden" name="next" value="/admin/incidents/new">`) {
+		t.Fatalf("anonymous: %d\n%s", code, body)
+	}
+	code, body, _ = ui.post("/admin/login", url.Values{"email": {"responder@example.com"}, "password": {"wrong password here"}, "next": {"/admin/incidents/new"}}, nil)
+	if code != 401 || !strings.Contains(body, "wrong email or password") {
+		t.Errorf("wrong password: %d", code)
+	}
+	code, body, landed := ui.post("/admin/login", url.Values{"email": {"responder@example.com"}, "password": {"responder password"}, "next": {"/admin/incidents/new"}}, nil)
+	if code != 200 || landed != "/admin/incidents/new" || !strings.Contains(body, "Declare an incident") {
+		t.Fatalf("sign in: %d at %s", code, landed)
+	}
+
+	// Preview renders Markdown without declaring anything.
+	form := url.Values{"name": {"Word conversions failing"}, "status": {"investigating"}, "message": {"Word **fails**; PDF works."},
+		"component.drive": {"partial_outage"}, "component.api": {"operational"}, "preview": {"1"}}
+	code, body, _ = ui.post("/admin/incidents", form, nil)
+	if code != 200 || !strings.Contains(body, "<strong>fails</strong>") || len(a.engine.Statuses()) == 0 || a.engine.Statuses()["drive"] != "operational" {
+		t.Errorf("preview: %d", code)
+	}
+	// Declare.
+	form.Del("preview")
+	code, body, landed = ui.post("/admin/incidents", form, nil)
+	if code != 200 || !strings.HasPrefix(landed, "/admin/incidents/") || !strings.Contains(body, "Word conversions failing") {
+		t.Fatalf("declare: %d at %s", code, landed)
+	}
+	id := strings.TrimPrefix(landed, "/admin/incidents/")
+	if st := a.engine.Statuses()["drive"]; st != "partial_outage" {
+		t.Errorf("drive is %s after declaring", st)
+	}
+	// Post an update in two clicks: the status radio defaults to the next
+	// step, so a message and "Post update" are enough.
+	if !strings.Contains(body, `value="identified" checked`) {
+		t.Error("the update form does not default to the next status")
+	}
+	code, body, landed = ui.post("/admin/incidents/"+id+"/updates", url.Values{"status": {"identified"}, "message": {"The provider is fixing its Office workers."}, "component.drive": {"partial_outage"}}, nil)
+	if code != 200 || !strings.Contains(body, "Update posted") || !strings.Contains(body, "The provider is fixing its Office workers.") {
+		t.Errorf("update: %d at %s", code, landed)
+	}
+	code, body, _ = ui.post("/admin/incidents/"+id+"/updates", url.Values{"status": {"identified"}, "message": {"vendor ticket 4411"}, "internal": {"on"}}, nil)
+	if code != 200 || !strings.Contains(body, `class="internal"`) {
+		t.Errorf("internal note: %d", code)
+	}
+	// Bad input shows the problem on the form.
+	code, body, _ = ui.post("/admin/incidents/"+id+"/updates", url.Values{"status": {"on_fire"}, "message": {"x"}}, nil)
+	if code != 400 || !strings.Contains(body, `status &#34;on_fire&#34; is not one of`) {
+		t.Errorf("bad status: %d", code)
+	}
+	// A form posted from another site is refused.
+	code, _, _ = ui.post("/admin/incidents/"+id+"/updates", url.Values{"status": {"resolved"}, "message": {"pwned"}}, map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"})
+	if code != 403 {
+		t.Errorf("cross-site form: %d, want 403", code)
+	}
+	// Resolve from the update form; then the page offers reopening.
+	code, body, _ = ui.post("/admin/incidents/"+id+"/updates", url.Values{"status": {"resolved"}, "message": {"Fixed."}}, nil)
+	if code != 200 || !strings.Contains(body, "/reopen") || a.engine.Statuses()["drive"] != "operational" {
+		t.Errorf("resolve: %d", code)
+	}
+
+	// A viewer sees the list but not the forms.
+	vic := newUI(t, base)
+	vic.post("/admin/login", url.Values{"email": {"viewer@example.com"}, "password": {"viewer password 1"}}, nil)
+	code, body = vic.get("/admin/")
+	if code != 200 || strings.Contains(body, "Declare an incident</a>") || !strings.Contains(body, "Word conversions failing") {
+		t.Errorf("viewer index: %d", code)
+	}
+	if code, _ := vic.get("/admin/incidents/new"); code != 403 {
+		t.Errorf("viewer declare page: %d", code)
+	}
+	if code, _, _ := vic.post("/admin/incidents/"+id+"/reopen", url.Values{}, nil); code != 403 {
+		t.Errorf("viewer reopen: %d", code)
+	}
+	// Sign-in redirects stay inside the admin UI.
+	other := newUI(t, base)
+	_, _, landed = other.post("/admin/login", url.Values{"email": {"viewer@example.com"}, "password": {"viewer password 1"}, "next": {"//evil.example/"}}, nil)
+	if landed != "/admin/" {
+		t.Errorf("open redirect: landed on %s", landed)
+	}
+}

@@ -1,0 +1,467 @@
+// Package admin is the server-rendered admin UI under /admin: sign in, see
+// open and recent incidents, declare one, post an update in two clicks,
+// resolve and reopen — fast, with no JavaScript, usable on a phone at
+// 4 am. Forms are protected from cross-site forgery by net/http's
+// CrossOriginProtection and SameSite session cookies.
+package admin
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"maps"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/auth"
+	"github.com/upstatehq/upstate/internal/incident"
+	"github.com/upstatehq/upstate/internal/store"
+)
+
+//go:embed templates/*.html
+var templates embed.FS
+
+// SessionCookie is shared with the admin API: one sign-in serves both.
+const SessionCookie = "upstate_session"
+
+// Auth signs people in and identifies them.
+type Auth interface {
+	Login(ctx context.Context, email, password, addr string) (string, upstate.User, error)
+	Logout(ctx context.Context, sessionSecret string) error
+	FromSession(ctx context.Context, secret string) (upstate.Principal, error)
+}
+
+// Incidents changes incidents.
+type Incidents interface {
+	Declare(ctx context.Context, c incident.Change) (*upstate.Incident, error)
+	Update(ctx context.Context, id string, c incident.Change) (*upstate.Incident, error)
+	Reopen(ctx context.Context, id string, c incident.Change) (*upstate.Incident, error)
+	Statuses() map[string]upstate.Status
+}
+
+// Reads gives what the pages show.
+type Reads interface {
+	GetIncident(ctx context.Context, id string) (*upstate.Incident, error)
+	ListIncidents(ctx context.Context, f store.IncidentFilter) ([]*upstate.Incident, error)
+	ListComponents(ctx context.Context) ([]upstate.ComponentState, error)
+}
+
+// Options configure the UI.
+type Options struct {
+	Auth          Auth
+	Incidents     Incidents
+	Reads         Reads
+	Markdown      func(string) template.HTML
+	Location      func() *time.Location // the page's zone, which may change on reload
+	PageName      func() string
+	Logger        *slog.Logger
+	SecureCookies bool
+}
+
+// Server serves the admin UI.
+type Server struct {
+	opts  Options
+	csrf  *http.CrossOriginProtection
+	pages map[string]*template.Template
+}
+
+// New parses the templates; a broken one fails here, not on first use.
+func New(opts Options) (*Server, error) {
+	if opts.Auth == nil || opts.Incidents == nil || opts.Reads == nil || opts.Markdown == nil || opts.Location == nil || opts.PageName == nil {
+		return nil, errors.New("admin: Options.Auth, Incidents, Reads, Markdown, Location and PageName are required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{opts: opts, csrf: http.NewCrossOriginProtection(), pages: map[string]*template.Template{}}
+	funcs := template.FuncMap{
+		"md":          opts.Markdown,
+		"label":       func(st upstate.Status) string { return st.Label() },
+		"statusLabel": func(st upstate.IncidentStatus) string { return st.Label() },
+		"when": func(t time.Time) string {
+			return t.In(opts.Location()).Format("Jan 2 15:04 MST")
+		},
+		"whenp": func(t *time.Time) string {
+			if t == nil {
+				return ""
+			}
+			return t.In(opts.Location()).Format("Jan 2 15:04 MST")
+		},
+		"rev": func(us []upstate.TimelineEntry) []upstate.TimelineEntry {
+			out := slices.Clone(us)
+			slices.Reverse(out)
+			return out
+		},
+	}
+	for _, name := range []string{"login", "index", "new", "incident", "error"} {
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templates, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("parse admin templates: %w", err)
+		}
+		s.pages[name] = t
+	}
+	return s, nil
+}
+
+// Register adds the routes to mux.
+func (s *Server) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /admin/login", s.loginPage)
+	mux.HandleFunc("POST /admin/login", s.guard(s.login))
+	mux.HandleFunc("POST /admin/logout", s.guard(s.authed("", s.logout)))
+	mux.HandleFunc("GET /admin/{$}", s.authed(upstate.ScopeRead, s.index))
+	mux.HandleFunc("GET /admin/incidents/new", s.authed(upstate.ScopeIncidents, s.newIncident))
+	mux.HandleFunc("POST /admin/incidents", s.guard(s.authed(upstate.ScopeIncidents, s.declare)))
+	mux.HandleFunc("GET /admin/incidents/{id}", s.authed(upstate.ScopeRead, s.incident))
+	mux.HandleFunc("POST /admin/incidents/{id}/updates", s.guard(s.authed(upstate.ScopeIncidents, s.update)))
+	mux.HandleFunc("POST /admin/incidents/{id}/reopen", s.guard(s.authed(upstate.ScopeIncidents, s.reopen)))
+}
+
+// guard refuses cross-site form posts.
+func (s *Server) guard(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := s.csrf.Check(r); err != nil {
+			s.errorPage(w, http.StatusForbidden, "This form was sent from another site, so it was refused. Open the admin page and try again.")
+			return
+		}
+		h(w, r)
+	}
+}
+
+type page func(w http.ResponseWriter, r *http.Request, p upstate.Principal)
+
+// authed requires a signed-in person with the scope; anyone else is sent
+// to sign in and then brought back.
+func (s *Server) authed(scope upstate.Scope, h page) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, err := r.Cookie(SessionCookie)
+		var p upstate.Principal
+		if err == nil && c.Value != "" {
+			p, err = s.opts.Auth.FromSession(r.Context(), c.Value)
+		} else {
+			err = upstate.Errorf(upstate.EUNAUTHORIZED, "sign in")
+		}
+		if err != nil {
+			if upstate.ErrorCode(err) != upstate.EUNAUTHORIZED {
+				s.fail(w, r, err)
+				return
+			}
+			next := r.URL.Path
+			if r.Method != http.MethodGet {
+				next = "/admin/"
+			}
+			http.Redirect(w, r, "/admin/login?next="+url.QueryEscape(next), http.StatusSeeOther)
+			return
+		}
+		if scope != "" && !p.Can(scope) {
+			s.errorPage(w, http.StatusForbidden, fmt.Sprintf("Your role (%s) cannot do this.", p.User.Role))
+			return
+		}
+		h(w, r, p)
+	}
+}
+
+type view struct {
+	Title      string
+	PageName   string
+	User       *upstate.User
+	CanWrite   bool
+	Error      string
+	Notice     string
+	Next       string
+	Email      string
+	Open       []*upstate.Incident
+	Recent     []*upstate.Incident
+	Incident   *upstate.Incident
+	Components []componentRow
+	Form       formValues
+	Preview    template.HTML
+	Zone       string
+	Statuses   []upstate.IncidentStatus
+	Impacts    []upstate.Impact
+	CompStates []upstate.Status
+	Message    string
+}
+
+type componentRow struct {
+	ID, Name, Group string
+	Status          upstate.Status
+	Held            upstate.Status // what this incident holds, if anything
+}
+
+type formValues struct {
+	Name, Message, Impact string
+	Status                upstate.IncidentStatus
+	Internal              bool
+	Set                   map[string]upstate.Status
+}
+
+func (s *Server) render(w http.ResponseWriter, code int, name string, v view) {
+	v.PageName = s.opts.PageName()
+	v.Zone = time.Now().In(s.opts.Location()).Format("MST")
+	v.Statuses = []upstate.IncidentStatus{upstate.Investigating, upstate.Identified, upstate.Monitoring, upstate.Resolved}
+	v.Impacts = []upstate.Impact{"", upstate.ImpactNone, upstate.ImpactMinor, upstate.ImpactMajor, upstate.ImpactCritical}
+	v.CompStates = []upstate.Status{upstate.Operational, upstate.DegradedPerformance, upstate.PartialOutage, upstate.MajorOutage, upstate.UnderMaintenance}
+	var b bytes.Buffer
+	if err := s.pages[name].Execute(&b, v); err != nil {
+		s.opts.Logger.Error("render admin page", "component", "admin", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Frame-Options", "DENY")
+	w.WriteHeader(code)
+	_, _ = w.Write(b.Bytes())
+}
+
+func (s *Server) errorPage(w http.ResponseWriter, code int, msg string) {
+	s.render(w, code, "error", view{Title: http.StatusText(code), Error: msg})
+}
+
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	code := http.StatusInternalServerError
+	msg := "Something went wrong on our side; it has been logged."
+	switch upstate.ErrorCode(err) {
+	case upstate.ENOTFOUND:
+		code, msg = http.StatusNotFound, upstate.ErrorMessage(err)
+	case upstate.EFORBIDDEN:
+		code, msg = http.StatusForbidden, upstate.ErrorMessage(err)
+	case upstate.EINTERNAL:
+		s.opts.Logger.Error("admin page failed", "component", "admin", "path", r.URL.Path, "err", err)
+	default:
+		code, msg = http.StatusBadRequest, upstate.ErrorMessage(err)
+	}
+	s.errorPage(w, code, msg)
+}
+
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
+	s.render(w, http.StatusOK, "login", view{Title: "Sign in", Next: safeNext(r.URL.Query().Get("next"))})
+}
+
+// safeNext keeps redirects after sign-in inside the admin UI.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/admin/") || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") {
+		return "/admin/"
+	}
+	return next
+}
+
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	email, password, next := r.PostFormValue("email"), r.PostFormValue("password"), safeNext(r.PostFormValue("next"))
+	secret, _, err := s.opts.Auth.Login(r.Context(), email, password, clientAddr(r))
+	if err != nil {
+		msg := upstate.ErrorMessage(err)
+		code := http.StatusUnauthorized
+		if wait, ok := auth.IsThrottled(err); ok {
+			msg = err.Error()
+			code = http.StatusTooManyRequests
+			w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds())+1))
+		} else if upstate.ErrorCode(err) == upstate.EINTERNAL {
+			s.fail(w, r, err)
+			return
+		}
+		s.render(w, code, "login", view{Title: "Sign in", Error: msg, Email: email, Next: next})
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: secret, Path: "/", HttpOnly: true,
+		Secure: r.TLS != nil || s.opts.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: int((12 * time.Hour).Seconds())})
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
+	if c, err := r.Cookie(SessionCookie); err == nil {
+		_ = s.opts.Auth.Logout(r.Context(), c.Value)
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", HttpOnly: true, MaxAge: -1, SameSite: http.SameSiteLaxMode})
+	http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
+}
+
+func (s *Server) base(p upstate.Principal, title string) view {
+	u := p.User
+	return view{Title: title, User: &u, CanWrite: p.Can(upstate.ScopeIncidents)}
+}
+
+func (s *Server) components(ctx context.Context, held map[string]upstate.Status) ([]componentRow, error) {
+	cs, err := s.opts.Reads.ListComponents(ctx)
+	if err != nil {
+		return nil, err
+	}
+	statuses := s.opts.Incidents.Statuses()
+	rows := make([]componentRow, 0, len(cs))
+	for _, c := range cs {
+		st := statuses[c.ID]
+		if st == "" {
+			st = c.Status
+		}
+		rows = append(rows, componentRow{ID: c.ID, Name: c.Name, Group: c.Group, Status: st, Held: held[c.ID]})
+	}
+	return rows, nil
+}
+
+func (s *Server) index(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
+	v := s.base(p, "Incidents")
+	var err error
+	if v.Open, err = s.opts.Reads.ListIncidents(r.Context(), store.IncidentFilter{OpenOnly: true}); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	recent, err := s.opts.Reads.ListIncidents(r.Context(), store.IncidentFilter{Limit: 30})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	for _, in := range recent {
+		if !in.Open() {
+			v.Recent = append(v.Recent, in)
+		}
+	}
+	if v.Components, err = s.components(r.Context(), nil); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, http.StatusOK, "index", v)
+}
+
+func (s *Server) newIncident(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
+	v := s.base(p, "Declare an incident")
+	var err error
+	if v.Components, err = s.components(r.Context(), nil); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v.Form.Status = upstate.Investigating
+	s.render(w, http.StatusOK, "new", v)
+}
+
+// readForm turns the posted form into a change; components are posted as
+// component.ID=status, and only those that differ from now are sent.
+func (s *Server) readForm(r *http.Request, p upstate.Principal, current map[string]upstate.Status) (formValues, incident.Change) {
+	f := formValues{Name: strings.TrimSpace(r.PostFormValue("name")), Message: r.PostFormValue("message"), Impact: r.PostFormValue("impact"),
+		Status: upstate.IncidentStatus(r.PostFormValue("status")), Internal: r.PostFormValue("internal") == "on", Set: map[string]upstate.Status{}}
+	for k, vals := range r.PostForm {
+		if id, ok := strings.CutPrefix(k, "component."); ok && len(vals) > 0 && vals[0] != "" {
+			if st := upstate.Status(vals[0]); st != current[id] {
+				f.Set[id] = st
+			}
+		}
+	}
+	public := !f.Internal
+	c := incident.Change{Name: f.Name, Status: f.Status, Impact: upstate.Impact(f.Impact), Message: f.Message, Public: &public, Actor: p.Actor()}
+	if len(f.Set) > 0 {
+		c.Set = maps.Clone(f.Set)
+	}
+	return f, c
+}
+
+func (s *Server) declare(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
+	f, c := s.readForm(r, p, s.opts.Incidents.Statuses())
+	v := s.base(p, "Declare an incident")
+	v.Form = f
+	if r.PostFormValue("preview") != "" {
+		v.Preview = s.opts.Markdown(f.Message)
+	} else {
+		in, err := s.opts.Incidents.Declare(r.Context(), c)
+		if err == nil {
+			http.Redirect(w, r, "/admin/incidents/"+in.ID, http.StatusSeeOther)
+			return
+		}
+		if upstate.ErrorCode(err) == upstate.EINTERNAL {
+			s.fail(w, r, err)
+			return
+		}
+		v.Error = upstate.ErrorMessage(err)
+	}
+	var err error
+	if v.Components, err = s.components(r.Context(), nil); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	code := http.StatusOK
+	if v.Error != "" {
+		code = http.StatusBadRequest
+	}
+	s.render(w, code, "new", v)
+}
+
+func (s *Server) incidentView(ctx context.Context, p upstate.Principal, id string) (view, error) {
+	in, err := s.opts.Reads.GetIncident(ctx, id)
+	if err != nil {
+		return view{}, err
+	}
+	v := s.base(p, in.Name)
+	v.Incident = in
+	v.Form.Status = in.Status
+	if in.Status == upstate.Investigating {
+		v.Form.Status = upstate.Identified // the usual next step, one click away
+	}
+	v.Components, err = s.components(ctx, in.Overrides)
+	return v, err
+}
+
+func (s *Server) incident(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
+	v, err := s.incidentView(r.Context(), p, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v.Notice = r.URL.Query().Get("done")
+	s.render(w, http.StatusOK, "incident", v)
+}
+
+func (s *Server) update(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
+	id := r.PathValue("id")
+	f, c := s.readForm(r, p, s.opts.Incidents.Statuses())
+	if r.PostFormValue("preview") == "" {
+		_, err := s.opts.Incidents.Update(r.Context(), id, c)
+		if err == nil {
+			http.Redirect(w, r, "/admin/incidents/"+id+"?done=Update+posted", http.StatusSeeOther)
+			return
+		}
+		if upstate.ErrorCode(err) == upstate.EINTERNAL || upstate.ErrorCode(err) == upstate.ENOTFOUND {
+			s.fail(w, r, err)
+			return
+		}
+		v, verr := s.incidentView(r.Context(), p, id)
+		if verr != nil {
+			s.fail(w, r, verr)
+			return
+		}
+		v.Form, v.Error = f, upstate.ErrorMessage(err)
+		s.render(w, http.StatusBadRequest, "incident", v)
+		return
+	}
+	v, err := s.incidentView(r.Context(), p, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v.Form, v.Preview = f, s.opts.Markdown(f.Message)
+	s.render(w, http.StatusOK, "incident", v)
+}
+
+func (s *Server) reopen(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
+	id := r.PathValue("id")
+	if _, err := s.opts.Incidents.Reopen(r.Context(), id, incident.Change{Message: r.PostFormValue("message"), Actor: p.Actor()}); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/admin/incidents/"+id+"?done=Reopened", http.StatusSeeOther)
+}
