@@ -185,6 +185,8 @@ type view struct {
 	Form       formValues
 	Preview    template.HTML
 	Zone       string
+	ZoneName   string
+	Names      map[string]string // component id → name
 	Statuses   []upstate.IncidentStatus
 	Impacts    []upstate.Impact
 	CompStates []upstate.Status
@@ -207,6 +209,11 @@ type formValues struct {
 func (s *Server) render(w http.ResponseWriter, code int, name string, v view) {
 	v.PageName = s.opts.PageName()
 	v.Zone = time.Now().In(s.opts.Location()).Format("MST")
+	v.ZoneName = s.opts.Location().String()
+	v.Names = map[string]string{}
+	for _, c := range v.Components {
+		v.Names[c.ID] = c.Name
+	}
 	v.Statuses = []upstate.IncidentStatus{upstate.Investigating, upstate.Identified, upstate.Monitoring, upstate.Resolved}
 	v.Impacts = []upstate.Impact{"", upstate.ImpactNone, upstate.ImpactMinor, upstate.ImpactMajor, upstate.ImpactCritical}
 	v.CompStates = []upstate.Status{upstate.Operational, upstate.DegradedPerformance, upstate.PartialOutage, upstate.MajorOutage, upstate.UnderMaintenance}
