@@ -66,17 +66,52 @@ type AffectedComponent struct {
 	NewStatus   Status
 }
 
-// Maintenance is a planned window of work on components.
+// Maintenance is a planned window of work on components. While it is in
+// progress its components show under_maintenance and their checks open no
+// incidents.
 type Maintenance struct {
 	ID             string
 	Name           string
-	Status         string // scheduled, in_progress, verifying, completed
+	Message        string // Markdown, shown with the window
 	ScheduledFor   time.Time
 	ScheduledUntil time.Time
 	Components     []string
+	Author         string
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
-	Updates        []TimelineEntry
+}
+
+// The maintenance statuses, verbatim from Statuspage; maintenance
+// timelines use them where incidents use their own statuses.
+const (
+	MaintenanceScheduled  IncidentStatus = "scheduled"
+	MaintenanceInProgress IncidentStatus = "in_progress"
+	MaintenanceCompleted  IncidentStatus = "completed"
+)
+
+// StatusAt is the maintenance's status at t: scheduled before its window,
+// in_progress during it, completed after.
+func (m Maintenance) StatusAt(t time.Time) IncidentStatus {
+	switch {
+	case t.Before(m.ScheduledFor):
+		return MaintenanceScheduled
+	case t.Before(m.ScheduledUntil):
+		return MaintenanceInProgress
+	}
+	return MaintenanceCompleted
+}
+
+// Covers reports whether the maintenance is in progress at t on the component.
+func (m Maintenance) Covers(component string, t time.Time) bool {
+	if m.StatusAt(t) != MaintenanceInProgress {
+		return false
+	}
+	for _, c := range m.Components {
+		if c == component {
+			return true
+		}
+	}
+	return false
 }
 
 // ActorUpstate is the actor of automatic timeline entries.

@@ -165,6 +165,12 @@ func (s IncidentStatus) Open() bool {
 // Label is the status as a word for people and feeds ("Investigating").
 func (s IncidentStatus) Label() string {
 	switch s {
+	case MaintenanceScheduled:
+		return "Scheduled"
+	case MaintenanceInProgress:
+		return "In progress"
+	case MaintenanceCompleted:
+		return "Completed"
 	case Investigating:
 		return "Investigating"
 	case Identified:

@@ -10,6 +10,7 @@ import (
 	"net/http/cookiejar"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/config"
@@ -246,5 +247,65 @@ func TestLoginThrottling(t *testing.T) {
 	// Someone else at the same address is not locked out.
 	if code, _, _ := c.do("POST", "/api/v1/login", map[string]string{"email": "viewer@example.com", "password": "viewer password 1"}); code != 200 {
 		t.Errorf("another account from the same address: %d", code)
+	}
+}
+
+func TestMaintenanceAPI(t *testing.T) {
+	a, base := startApp(t)
+	rui := browser(t, base, "responder@example.com", "responder password")
+	now := time.Now().UTC()
+	code, out, _ := rui.do("POST", "/api/v1/maintenances", map[string]any{"name": "Drive connector upgrade", "message": "Sync pauses for **an hour**.",
+		"scheduled_for": now.Add(-time.Minute).Format(time.RFC3339), "scheduled_until": now.Add(time.Hour).Format(time.RFC3339), "components": []string{"drive"}})
+	if code != 201 {
+		t.Fatalf("schedule: %d %v", code, out)
+	}
+	m := out["maintenance"].(map[string]any)
+	if m["status"] != "in_progress" || m["author"] != "Rui" {
+		t.Errorf("maintenance = %v", m)
+	}
+	if err := a.snaps.Rebuild(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	get := func(path string) string {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	if body := get("/api/v2/components.json"); !strings.Contains(body, `"id":"drive","name":"Cloud drive","status":"under_maintenance"`) {
+		t.Errorf("components.json:\n%s", body)
+	}
+	for _, path := range []string{"/api/v2/scheduled-maintenances.json", "/api/v2/scheduled-maintenances/active.json", "/api/v2/summary.json"} {
+		if body := get(path); !strings.Contains(body, `"name":"Drive connector upgrade","status":"in_progress"`) || !strings.Contains(body, `"scheduled_until"`) {
+			t.Errorf("%s lacks the maintenance:\n%s", path, body)
+		}
+	}
+	if body := get("/api/v2/status.json"); !strings.Contains(body, `"indicator":"maintenance"`) {
+		t.Errorf("status.json: %s", body)
+	}
+	if body := get("/api/v2/scheduled-maintenances/upcoming.json"); strings.Contains(body, "Drive connector upgrade") {
+		t.Error("an in-progress window is listed as upcoming")
+	}
+	if body := get("/"); !strings.Contains(body, "Drive connector upgrade") || !strings.Contains(body, "<strong>an hour</strong>") {
+		t.Error("the page does not show the maintenance")
+	}
+	// Bad windows are refused, naming the problem.
+	code, out, _ = rui.do("POST", "/api/v1/maintenances", map[string]any{"name": "x", "scheduled_for": now.Add(2 * time.Hour).Format(time.RFC3339),
+		"scheduled_until": now.Add(time.Hour).Format(time.RFC3339), "components": []string{"drive"}})
+	if code != 400 || !strings.Contains(out["error"].(map[string]any)["message"].(string), "ends before it starts") {
+		t.Errorf("window ending before it starts: %d %v", code, out)
+	}
+	vic := browser(t, base, "viewer@example.com", "viewer password 1")
+	if code, _, _ := vic.do("DELETE", "/api/v1/maintenances/"+m["id"].(string), nil); code != 403 {
+		t.Errorf("viewer cancel: %d", code)
+	}
+	if code, _, _ := rui.do("DELETE", "/api/v1/maintenances/"+m["id"].(string), nil); code != 204 {
+		t.Errorf("cancel: %d", code)
+	}
+	if st := a.engine.Statuses()["drive"]; st != upstate.Operational {
+		t.Errorf("drive is %s after cancelling", st)
 	}
 }

@@ -186,7 +186,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	}
 	a.checks.Store(a.checkSet(comp, conds, nil))
 	a.auth = auth.NewService(db, opts.Clock.Now, opts.NewID, opts.Logger)
-	api, err := adminapi.New(adminapi.Options{Auth: a.auth, Incidents: a.engine, Reads: db, Logger: opts.Logger,
+	api, err := adminapi.New(adminapi.Options{Auth: a.auth, Incidents: a.engine, Maintenances: a.engine, Reads: db, Logger: opts.Logger, Now: opts.Clock.Now,
 		SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://")})
 	if err != nil {
 		return nil, err

@@ -28,6 +28,9 @@ type Store interface {
 	ListIncidents(ctx context.Context, f store.IncidentFilter) ([]*upstate.Incident, error)
 	ListComponents(ctx context.Context) ([]upstate.ComponentState, error)
 	ListConditions(ctx context.Context) (map[string]upstate.Condition, error)
+	SaveMaintenance(ctx context.Context, m upstate.Maintenance) error
+	DeleteMaintenance(ctx context.Context, id string) error
+	ListMaintenances(ctx context.Context, since time.Time) ([]upstate.Maintenance, error)
 }
 
 // Options configure an Engine.
@@ -90,10 +93,13 @@ type Engine struct {
 	conds    map[string]upstate.Condition
 	statuses map[string]upstate.Status
 	open     []*upstate.Incident
+	// maint are the maintenances not yet over, soonest first.
+	maint []upstate.Maintenance
 	// recovery remembers, per open incident, how long its recovery must
 	// hold: the longest window of the checks that failed in it.
 	recovery map[string]time.Duration
 	wake     chan struct{}
+	lastLook time.Time // when maintenance windows were last looked at
 }
 
 // New loads the current statuses, conditions and open incidents, and
@@ -102,7 +108,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	e := &Engine{opts: opts, wake: make(chan struct{}, 1), recovery: map[string]time.Duration{}, dirty: map[string]bool{}}
+	e := &Engine{opts: opts, wake: make(chan struct{}, 1), recovery: map[string]time.Duration{}, dirty: map[string]bool{}, lastLook: opts.Clock.Now()}
 	comps, err := opts.Store.ListComponents(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load components: %w", err)
@@ -121,6 +127,9 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("load open incidents: %w", err)
 	}
 	slices.Reverse(e.open) // oldest first
+	if e.maint, err = opts.Store.ListMaintenances(ctx, opts.Clock.Now()); err != nil {
+		return nil, fmt.Errorf("load maintenances: %w", err)
+	}
 	if err := e.Reconfigure(ctx, opts.Components, opts.Checks); err != nil {
 		return nil, err
 	}
@@ -176,6 +185,7 @@ func (e *Engine) Statuses() map[string]upstate.Status {
 // that affect them: only the given components when set (one check's
 // transition touches only its own), else all. Must be called with e.mu held.
 func (e *Engine) derive(only []string) map[string]upstate.Status {
+	now := e.opts.Clock.Now()
 	out := make(map[string]upstate.Status, len(e.comps))
 	for id := range e.comps {
 		if st, ok := e.statuses[id]; ok && only != nil {
@@ -193,9 +203,15 @@ func (e *Engine) derive(only []string) map[string]upstate.Status {
 			continue
 		}
 		st := upstate.Operational
-		for _, checkID := range e.checksOf[id] {
-			if cond, ok := e.conds[checkID]; ok {
-				st = upstate.Worse(st, e.checks[checkID].StatusFor(cond))
+		if e.inMaintenance(id, now) {
+			// Planned work: the checks' failures are expected, and only
+			// what people set on an incident can say worse.
+			st = upstate.UnderMaintenance
+		} else {
+			for _, checkID := range e.checksOf[id] {
+				if cond, ok := e.conds[checkID]; ok {
+					st = upstate.Worse(st, e.checks[checkID].StatusFor(cond))
+				}
 			}
 		}
 		for _, in := range e.open {
@@ -502,7 +518,9 @@ func (e *Engine) improve(p *pending, comp string, old, cur upstate.Status, now t
 	name := e.compName(comp)
 	aff := upstate.AffectedComponent{ComponentID: comp, OldStatus: old, NewStatus: cur}
 	var body string
-	if cur.Severity() == 0 {
+	if cur == upstate.UnderMaintenance {
+		body = fmt.Sprintf("%s is under planned maintenance.", name)
+	} else if cur.Severity() == 0 {
 		body = fmt.Sprintf("%s is operational again.", name)
 	} else {
 		body = fmt.Sprintf("%s improved from %s to %s.", name, strings.ToLower(old.Label()), strings.ToLower(cur.Label()))
@@ -625,7 +643,10 @@ func (e *Engine) Tick(ctx context.Context) (time.Time, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := e.opts.Clock.Now()
-	var next time.Time
+	next, err := e.maintenanceBoundary(ctx, now)
+	if err != nil {
+		return now.Add(5 * time.Second), err
+	}
 	var change store.Change
 	var keep []*upstate.Incident
 	var resolved []*upstate.Incident
@@ -698,3 +719,42 @@ func humanDuration(d time.Duration) string {
 
 // HumanDuration is humanDuration for other packages (reports, pages).
 func HumanDuration(d time.Duration) string { return humanDuration(d) }
+
+// inMaintenance reports whether a maintenance covers the component at now.
+// Must be called with e.mu held.
+func (e *Engine) inMaintenance(comp string, now time.Time) bool {
+	for _, m := range e.maint {
+		if m.Covers(comp, now) {
+			return true
+		}
+	}
+	return false
+}
+
+// maintenanceBoundary re-derives statuses when a maintenance window has
+// started or ended since the last look, drops finished ones, and returns
+// the next start or end (zero if none). Must be called with e.mu held.
+func (e *Engine) maintenanceBoundary(ctx context.Context, now time.Time) (time.Time, error) {
+	crossed := false
+	for _, m := range e.maint {
+		if m.StatusAt(now) != m.StatusAt(e.lastLook) {
+			crossed = true
+		}
+	}
+	if crossed {
+		if err := e.decide(ctx, nil); err != nil {
+			return time.Time{}, err
+		}
+	}
+	e.lastLook = now
+	e.maint = slices.DeleteFunc(e.maint, func(m upstate.Maintenance) bool { return !m.ScheduledUntil.After(now) })
+	var next time.Time
+	for _, m := range e.maint {
+		for _, b := range []time.Time{m.ScheduledFor, m.ScheduledUntil} {
+			if b.After(now) && (next.IsZero() || b.Before(next)) {
+				next = b
+			}
+		}
+	}
+	return next, nil
+}

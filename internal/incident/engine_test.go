@@ -20,6 +20,7 @@ type memStore struct {
 	incidents map[string]*upstate.Incident
 	order     []string
 	statuses  []upstate.StatusChange
+	maint     map[string]upstate.Maintenance
 	fail      error
 }
 
@@ -62,6 +63,39 @@ func (m *memStore) ListIncidents(_ context.Context, f store.IncidentFilter) ([]*
 		cp := *in
 		out = append(out, &cp)
 	}
+	return out, nil
+}
+
+func (m *memStore) SaveMaintenance(_ context.Context, x upstate.Maintenance) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.maint == nil {
+		m.maint = map[string]upstate.Maintenance{}
+	}
+	m.maint[x.ID] = x
+	return nil
+}
+
+func (m *memStore) DeleteMaintenance(_ context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.maint[id]; !ok {
+		return upstate.Errorf(upstate.ENOTFOUND, "no maintenance %q", id)
+	}
+	delete(m.maint, id)
+	return nil
+}
+
+func (m *memStore) ListMaintenances(_ context.Context, since time.Time) ([]upstate.Maintenance, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []upstate.Maintenance
+	for _, x := range m.maint {
+		if !x.ScheduledUntil.Before(since) {
+			out = append(out, x)
+		}
+	}
+	slices.SortFunc(out, func(a, b upstate.Maintenance) int { return a.ScheduledFor.Compare(b.ScheduledFor) })
 	return out, nil
 }
 

@@ -91,6 +91,7 @@ type Source interface {
 	ListIncidents(ctx context.Context, f store.IncidentFilter) ([]*upstate.Incident, error)
 	ListStatusChanges(ctx context.Context, from, to time.Time) ([]upstate.StatusChange, error)
 	ListRollups(ctx context.Context, period store.Period, checkIDs []string, from, to time.Time) ([]store.Rollup, error)
+	ListMaintenances(ctx context.Context, since time.Time) ([]upstate.Maintenance, error)
 }
 
 // Options configure a Holder.
@@ -232,7 +233,15 @@ func build(ctx context.Context, src Source, page Page, checksOf map[string][]str
 		}
 	}
 
-	s := &Snapshot{BuiltAt: now, Page: page, Open: open, Recent: recent, Maintenances: []upstate.Maintenance{}}
+	// Windows ended in the last week stay listed (completed), as Statuspage does.
+	maint, err := src.ListMaintenances(ctx, now.Add(-7*24*time.Hour))
+	if err != nil {
+		return nil, fmt.Errorf("maintenances: %w", err)
+	}
+	if maint == nil {
+		maint = []upstate.Maintenance{}
+	}
+	s := &Snapshot{BuiltAt: now, Page: page, Open: open, Recent: recent, Maintenances: maint}
 	byComp := map[string][]upstate.StatusChange{}
 	for _, c := range changes {
 		byComp[c.ComponentID] = append(byComp[c.ComponentID], c)
@@ -270,6 +279,11 @@ func build(ctx context.Context, src Source, page Page, checksOf map[string][]str
 	for _, in := range open {
 		if in.Impact.Rank() > impact.Rank() {
 			impact = in.Impact
+		}
+	}
+	for _, m := range maint {
+		if m.UpdatedAt.After(s.UpdatedAt) {
+			s.UpdatedAt = m.UpdatedAt
 		}
 	}
 	if impact == upstate.ImpactNone && worst == upstate.UnderMaintenance {

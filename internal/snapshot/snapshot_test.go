@@ -118,6 +118,10 @@ func (s *stallingSource) ListRollups(context.Context, store.Period, []string, ti
 	return nil, s.err()
 }
 
+func (s *stallingSource) ListMaintenances(context.Context, time.Time) ([]upstate.Maintenance, error) {
+	return nil, s.err()
+}
+
 func TestStalledSourceKeepsTheLastSnapshot(t *testing.T) {
 	src := &stallingSource{}
 	published := 0

@@ -20,6 +20,7 @@ type Store interface {
 	History
 	Heartbeats
 	Accounts
+	Maintenances
 	// Flush waits until every write accepted so far is durable.
 	Flush(ctx context.Context) error
 	Close() error
@@ -161,4 +162,14 @@ type Accounts interface {
 	ListTokens(ctx context.Context) ([]upstate.Token, error)
 	// RevokeToken returns ENOTFOUND for an unknown token.
 	RevokeToken(ctx context.Context, id string) error
+}
+
+// Maintenances keeps planned maintenance windows.
+type Maintenances interface {
+	// SaveMaintenance creates or replaces a maintenance.
+	SaveMaintenance(ctx context.Context, m upstate.Maintenance) error
+	// DeleteMaintenance removes one (a cancellation); ENOTFOUND if unknown.
+	DeleteMaintenance(ctx context.Context, id string) error
+	// ListMaintenances returns those ending at or after since, soonest first.
+	ListMaintenances(ctx context.Context, since time.Time) ([]upstate.Maintenance, error)
 }

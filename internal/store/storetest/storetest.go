@@ -35,6 +35,7 @@ func Run(t *testing.T, open Opener) {
 		{"Users", testUsers},
 		{"Sessions", testSessions},
 		{"Tokens", testTokens},
+		{"Maintenances", testMaintenances},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -396,5 +397,39 @@ func testTokens(t *testing.T, s store.Store) {
 	}
 	if err := s.RevokeToken(ctx(t), "nope"); upstate.ErrorCode(err) != upstate.ENOTFOUND {
 		t.Errorf("revoking an unknown token: %v", err)
+	}
+}
+
+func testMaintenances(t *testing.T, s store.Store) {
+	m := upstate.Maintenance{ID: "m1", Name: "Database upgrade", Message: "Read-only for **10 minutes**.", ScheduledFor: t0.Add(time.Hour),
+		ScheduledUntil: t0.Add(2 * time.Hour), Components: []string{"database", "api"}, Author: "Ann", CreatedAt: t0, UpdatedAt: t0}
+	old := m
+	old.ID, old.ScheduledFor, old.ScheduledUntil = "m0", t0.Add(-48*time.Hour), t0.Add(-47*time.Hour)
+	for _, x := range []upstate.Maintenance{m, old} {
+		if err := s.SaveMaintenance(ctx(t), x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.Name, m.UpdatedAt = "Database upgrade (extended)", t0.Add(time.Minute)
+	m.ScheduledUntil = t0.Add(3 * time.Hour)
+	if err := s.SaveMaintenance(ctx(t), m); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ListMaintenances(ctx(t), t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Name != "Database upgrade (extended)" || !got[0].ScheduledUntil.Equal(t0.Add(3*time.Hour)) ||
+		len(got[0].Components) != 2 || got[0].Author != "Ann" || !got[0].CreatedAt.Equal(t0) {
+		t.Errorf("maintenances = %+v", got)
+	}
+	if all, _ := s.ListMaintenances(ctx(t), t0.Add(-72*time.Hour)); len(all) != 2 || all[0].ID != "m0" {
+		t.Errorf("all = %+v", all)
+	}
+	if err := s.DeleteMaintenance(ctx(t), "m1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteMaintenance(ctx(t), "m1"); upstate.ErrorCode(err) != upstate.ENOTFOUND {
+		t.Errorf("deleting twice: %v", err)
 	}
 }

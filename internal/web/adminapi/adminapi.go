@@ -50,10 +50,13 @@ type Reads interface {
 
 // Options configure the API.
 type Options struct {
-	Auth      Auth
-	Incidents Incidents
-	Reads     Reads
-	Logger    *slog.Logger
+	Auth         Auth
+	Incidents    Incidents
+	Maintenances Maintenances
+	Reads        Reads
+	Logger       *slog.Logger
+	// Now tells the time (for maintenance statuses); default time.Now.
+	Now func() time.Time
 	// SecureCookies marks the session cookie Secure even on plain HTTP
 	// requests (set when the page's public URL is https behind a proxy).
 	SecureCookies bool
@@ -67,11 +70,14 @@ type Server struct {
 
 // New returns the API; Register adds its routes.
 func New(opts Options) (*Server, error) {
-	if opts.Auth == nil || opts.Incidents == nil || opts.Reads == nil {
-		return nil, errors.New("adminapi: Options.Auth, Incidents and Reads are required")
+	if opts.Auth == nil || opts.Incidents == nil || opts.Maintenances == nil || opts.Reads == nil {
+		return nil, errors.New("adminapi: Options.Auth, Incidents, Maintenances and Reads are required")
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	return &Server{opts: opts, csrf: http.NewCrossOriginProtection()}, nil
 }
@@ -99,6 +105,9 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/incidents/{id}/updates", s.authed(upstate.ScopeIncidents, s.update))
 	mux.HandleFunc("POST /api/v1/incidents/{id}/resolve", s.authed(upstate.ScopeIncidents, s.resolve))
 	mux.HandleFunc("POST /api/v1/incidents/{id}/reopen", s.authed(upstate.ScopeIncidents, s.reopen))
+	mux.HandleFunc("GET /api/v1/maintenances", s.authed(upstate.ScopeRead, s.listMaintenances))
+	mux.HandleFunc("POST /api/v1/maintenances", s.authed(upstate.ScopeMaintenances, s.scheduleMaintenance))
+	mux.HandleFunc("DELETE /api/v1/maintenances/{id}", s.authed(upstate.ScopeMaintenances, s.cancelMaintenance))
 	mux.HandleFunc("GET /api/v1/tokens", s.authed(upstate.ScopeAdmin, s.listTokens))
 	mux.HandleFunc("POST /api/v1/tokens", s.authed(upstate.ScopeAdmin, s.createToken))
 	mux.HandleFunc("DELETE /api/v1/tokens/{id}", s.authed(upstate.ScopeAdmin, s.revokeToken))

@@ -75,8 +75,15 @@ type view struct {
 	ZoneName string
 	Incident *upstate.Incident
 	History  []dayIncidents
-	Fmt      func(time.Time) string
-	Short    func(time.Time) string
+	// Maintenances are the windows in progress or to come.
+	Maintenances []maintenanceView
+	Fmt          func(time.Time) string
+	Short        func(time.Time) string
+}
+
+type maintenanceView struct {
+	upstate.Maintenance
+	Status upstate.IncidentStatus
 }
 
 type dayIncidents struct {
@@ -94,6 +101,11 @@ func (r *Renderer) Render(s *snapshot.Snapshot) ([]Doc, error) {
 		ZoneName: loc.String(),
 		Fmt:      func(t time.Time) string { return t.In(loc).Format("Jan 2, 2006 15:04 MST") },
 		Short:    func(t time.Time) string { return t.In(loc).Format("Jan 2 15:04 MST") },
+	}
+	for _, m := range s.Maintenances {
+		if st := m.StatusAt(s.BuiltAt); st != upstate.MaintenanceCompleted {
+			v.Maintenances = append(v.Maintenances, maintenanceView{Maintenance: m, Status: st})
+		}
 	}
 	for _, in := range s.Recent {
 		if in.Open() {

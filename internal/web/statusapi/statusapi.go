@@ -324,15 +324,36 @@ func (r *renderer) incident(in *upstate.Incident) Incident {
 
 func (r *renderer) maintenances(ms []upstate.Maintenance, keep func(string) bool) []Maintenance {
 	out := []Maintenance{}
+	now := r.s.BuiltAt
 	for _, m := range ms {
-		if keep != nil && !keep(m.Status) {
+		st := m.StatusAt(now)
+		if keep != nil && !keep(string(st)) {
 			continue
 		}
-		in := r.incident(&upstate.Incident{ID: m.ID, Name: m.Name, Status: upstate.IncidentStatus(m.Status), Impact: upstate.ImpactMaintenance,
-			CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt, StartedAt: m.ScheduledFor, Components: m.Components, Updates: m.Updates})
+		in := r.incident(&upstate.Incident{ID: m.ID, Name: m.Name, Status: st, Impact: upstate.ImpactMaintenance,
+			CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt, StartedAt: m.ScheduledFor, Components: m.Components, Updates: MaintenanceUpdates(m, now)})
 		out = append(out, Maintenance{Incident: in, ScheduledFor: ts(m.ScheduledFor), ScheduledUntil: ts(m.ScheduledUntil)})
 	}
 	return out
+}
+
+// MaintenanceUpdates is a maintenance's timeline as Statuspage shows one:
+// scheduled when announced, in progress at its start, completed at its end.
+func MaintenanceUpdates(m upstate.Maintenance, now time.Time) []upstate.TimelineEntry {
+	body := m.Message
+	if strings.TrimSpace(body) == "" {
+		body = "Scheduled maintenance: " + m.Name + "."
+	}
+	ups := []upstate.TimelineEntry{{ID: m.ID + "-s", IncidentID: m.ID, At: m.CreatedAt, Status: upstate.MaintenanceScheduled, Body: body, Public: true}}
+	if !now.Before(m.ScheduledFor) {
+		ups = append(ups, upstate.TimelineEntry{ID: m.ID + "-p", IncidentID: m.ID, At: m.ScheduledFor, Status: upstate.MaintenanceInProgress, Public: true,
+			Body: "Scheduled maintenance is currently in progress. We will provide updates as necessary."})
+	}
+	if !now.Before(m.ScheduledUntil) {
+		ups = append(ups, upstate.TimelineEntry{ID: m.ID + "-c", IncidentID: m.ID, At: m.ScheduledUntil, Status: upstate.MaintenanceCompleted, Public: true,
+			Body: "The scheduled maintenance has been completed."})
+	}
+	return ups
 }
 
 // feedContent is the HTML of an incident's updates, newest first, each as
