@@ -61,6 +61,19 @@ func (s Status) Label() string {
 	return string(s)
 }
 
+// OutageWeight is how much of a status's time counts as downtime in
+// uptime figures: a major outage fully, a partial outage 30%; degraded
+// performance and maintenance count as up.
+func (s Status) OutageWeight() float64 {
+	switch s {
+	case MajorOutage:
+		return 1
+	case PartialOutage:
+		return 0.3
+	}
+	return 0
+}
+
 // Impact is the incident impact the status implies.
 func (s Status) Impact() Impact {
 	switch s {

@@ -12,6 +12,7 @@ import (
 	"github.com/upstatehq/upstate/internal/auth"
 	"github.com/upstatehq/upstate/internal/config"
 	"github.com/upstatehq/upstate/internal/ids"
+	"github.com/upstatehq/upstate/internal/report"
 	"github.com/upstatehq/upstate/internal/store/sqlite"
 )
 
@@ -64,4 +65,20 @@ func AddUser(ctx context.Context, cfg *config.Config, u NewUser) (upstate.User, 
 		return upstate.User{}, err
 	}
 	return user, nil
+}
+
+// Report builds the outage report from the configuration's database,
+// whether or not `upstate serve` is running on it.
+func Report(ctx context.Context, cfg *config.Config, p report.Params) (*report.Report, error) {
+	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(cfg.Server.DataDir, "upstate.db")})
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	// The configured components, named as the file names them now (serve
+	// does the same at start).
+	if err := db.SyncComponents(ctx, components(cfg), time.Now()); err != nil {
+		return nil, err
+	}
+	return report.Gather(ctx, db, p, cfg.Page.Name, cfg.Location, time.Now())
 }

@@ -309,3 +309,51 @@ func TestMaintenanceAPI(t *testing.T) {
 		t.Errorf("drive is %s after cancelling", st)
 	}
 }
+
+func TestReportAPI(t *testing.T) {
+	_, base := startApp(t)
+	rui := browser(t, base, "responder@example.com", "responder password")
+	code, out, _ := rui.do("POST", "/api/v1/incidents", map[string]any{"name": "Roster sync stalled", "message": "Quota exhausted.",
+		"components": map[string]string{"api": "major_outage"}})
+	if code != 201 {
+		t.Fatalf("declare: %d %v", code, out)
+	}
+	id := out["incident"].(map[string]any)["id"].(string)
+	rui.do("POST", "/api/v1/incidents/"+id+"/resolve", map[string]string{"message": "Quota raised."})
+	today := time.Now().In(mustLoc(t, "America/Los_Angeles")).Format("2006-01-02")
+	get := func(q string) (int, string, http.Header) {
+		req, _ := http.NewRequest("GET", base+"/api/v1/report?"+q, nil)
+		resp, err := rui.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b), resp.Header
+	}
+	code, body, hdr := get("from=" + today + "&to=" + today + "&format=md&also_tz=Pacific/Auckland&download=1")
+	if code != 200 || !strings.Contains(body, "#### Roster sync stalled") || !strings.Contains(body, "NZ") ||
+		!strings.Contains(hdr.Get("Content-Disposition"), "attachment") {
+		t.Errorf("report: %d %v\n%s", code, hdr, body)
+	}
+	code, body, _ = get("from=" + today + "&to=" + today)
+	if code != 200 || !strings.Contains(body, "<title>Admin test outage report") {
+		t.Errorf("html report: %d", code)
+	}
+	code, body, _ = get("from=2026-09-02&to=2026-09-01&tz=Mars/Base")
+	if code != 400 || !strings.Contains(body, `tz \"Mars/Base\" is not a time zone name`) {
+		t.Errorf("bad report request: %d %s", code, body)
+	}
+	code, body, _ = get("from=2026-09-02&to=2026-09-01")
+	if code != 400 || !strings.Contains(body, "from 2026-09-02 is after to 2026-09-01") {
+		t.Errorf("from after to: %d %s", code, body)
+	}
+}
+
+func mustLoc(t *testing.T, name string) *time.Location {
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}

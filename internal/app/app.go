@@ -186,14 +186,16 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	}
 	a.checks.Store(a.checkSet(comp, conds, nil))
 	a.auth = auth.NewService(db, opts.Clock.Now, opts.NewID, opts.Logger)
-	api, err := adminapi.New(adminapi.Options{Auth: a.auth, Incidents: a.engine, Maintenances: a.engine, Reads: db, Logger: opts.Logger, Now: opts.Clock.Now,
-		SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://")})
+	md := markdown.New()
+	page := func() string { return a.cfg.Load().Page.Name }
+	zone := func() *time.Location { return a.cfg.Load().Location }
+	api, err := adminapi.New(adminapi.Options{Auth: a.auth, Incidents: a.engine, Maintenances: a.engine, Reads: db, Logger: opts.Logger,
+		Now: opts.Clock.Now, PageName: page, Location: zone, Markdown: md.HTML, SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://")})
 	if err != nil {
 		return nil, err
 	}
-	md := markdown.New()
 	ui, err := admin.New(admin.Options{Auth: a.auth, Incidents: a.engine, Reads: db, Markdown: md.HTML, Logger: opts.Logger,
-		Location: func() *time.Location { return a.cfg.Load().Location }, PageName: func() string { return a.cfg.Load().Page.Name },
+		Location: zone, PageName: page,
 		SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://")})
 	if err != nil {
 		return nil, err

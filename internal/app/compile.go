@@ -36,10 +36,7 @@ type probeEnv struct {
 }
 
 func compile(cfg *config.Config, env probeEnv) (*compiled, error) {
-	c := &compiled{tokens: map[string]upstate.Secret{}, kinds: map[string]string{}, checksOf: map[string][]string{}}
-	for _, comp := range cfg.Components {
-		c.components = append(c.components, upstate.Component{ID: comp.ID, Name: comp.Name, Group: comp.Group, Description: comp.Description, DependsOn: comp.DependsOn})
-	}
+	c := &compiled{tokens: map[string]upstate.Secret{}, kinds: map[string]string{}, checksOf: map[string][]string{}, components: components(cfg)}
 	for _, ch := range cfg.Checks {
 		spec := upstate.CheckSpec{
 			ID: ch.ID, Name: ch.Name, Kind: ch.Kind, Interval: ch.Interval.D(), Timeout: ch.Timeout.D(),
@@ -113,4 +110,13 @@ func prober(ch config.Check, env probeEnv) (check.Prober, error) {
 		return &check.Heartbeat{ID: ch.ID, Period: ch.Period.D(), Grace: ch.Grace.D(), Beats: env.beats, Started: env.started, Clock: env.clock}, nil
 	}
 	return nil, fmt.Errorf("unknown kind %q", ch.Kind)
+}
+
+// components are the configured components as the domain knows them.
+func components(cfg *config.Config) []upstate.Component {
+	out := make([]upstate.Component, 0, len(cfg.Components))
+	for _, c := range cfg.Components {
+		out = append(out, upstate.Component{ID: c.ID, Name: c.Name, Group: c.Group, Description: c.Description, DependsOn: c.DependsOn})
+	}
+	return out
 }

@@ -34,6 +34,7 @@ func commands() []command {
 		{"validate", "check a configuration file and exit", validate},
 		{"init", "write a commented example configuration to start from", initCmd},
 		{"user", "add a user who can sign in to the admin side (user add)", user},
+		{"report", "write the outage report for a period (md, html or json)", reportCmd},
 		{"version", "print the version", version},
 	}
 }

@@ -141,3 +141,28 @@ func TestUserAdd(t *testing.T) {
 		t.Errorf("unknown subcommand: %d", code)
 	}
 }
+
+func TestReportCommand(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "upstate.yaml")
+	os.WriteFile(file, []byte("page: {name: Acme, time_zone: Europe/Berlin}\ncomponents: [{id: a, name: API}]\n"), 0o600)
+	code, out, errOut := run("report", "--config", file, "--from", "2026-08-01", "--to", "2026-08-31")
+	if code != 0 || !strings.HasPrefix(out, "# Acme outage report, August 2026") || !strings.Contains(out, "| API | 0 s | 100% |") {
+		t.Errorf("%d %q %q", code, out, errOut)
+	}
+	code, _, errOut = run("report", "--config", file, "--from", "2026-08-31", "--to", "2026-08-01", "--also-tz", "Nowhere/Land")
+	if code != 2 || !strings.Contains(errOut, "from 2026-08-31 is after to 2026-08-01") || !strings.Contains(errOut, `also-tz "Nowhere/Land"`) {
+		t.Errorf("bad dates: %d %q", code, errOut)
+	}
+	code, _, errOut = run("report", "--config", file, "--from", "2026-08-01", "--to", "2026-08-31", "--format", "pdf")
+	if code != 2 || !strings.Contains(errOut, `format "pdf" is not one of md, html, json`) {
+		t.Errorf("bad format: %d %q", code, errOut)
+	}
+	outFile := filepath.Join(dir, "r.html")
+	if code, _, errOut := run("report", "--config", file, "--from", "2026-08-01", "--to", "2026-08-31", "--format", "html", "--out", outFile); code != 0 {
+		t.Errorf("--out: %d %q", code, errOut)
+	}
+	if b, _ := os.ReadFile(outFile); !strings.Contains(string(b), "@media print") {
+		t.Error("--out did not write the HTML report")
+	}
+}

@@ -309,19 +309,6 @@ func midnight(t time.Time, loc *time.Location) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, loc)
 }
 
-// outageWeight is how much of a status's time counts as downtime: a
-// major outage fully, a partial outage 30%; degraded performance and
-// maintenance count as up.
-func outageWeight(s upstate.Status) float64 {
-	switch s {
-	case upstate.MajorOutage:
-		return 1
-	case upstate.PartialOutage:
-		return 0.3
-	}
-	return 0
-}
-
 // uptimeDays turns a component's status history into daily bars from
 // first (midnight) to now, and the uptime over them all.
 func uptimeDays(changes []upstate.StatusChange, created, first, now time.Time, loc *time.Location) ([]Day, float64) {
@@ -363,7 +350,7 @@ func uptimeDays(changes []upstate.StatusChange, created, first, now time.Time, l
 		for i < len(changes) && changes[i].At.Before(end) {
 			c := changes[i]
 			if c.At.After(cur) {
-				down += outageWeight(status) * c.At.Sub(cur).Seconds()
+				down += status.OutageWeight() * c.At.Sub(cur).Seconds()
 				cur = c.At
 			}
 			status = c.Status
@@ -373,7 +360,7 @@ func uptimeDays(changes []upstate.StatusChange, created, first, now time.Time, l
 			i++
 		}
 		if to.After(cur) {
-			down += outageWeight(status) * to.Sub(cur).Seconds()
+			down += status.OutageWeight() * to.Sub(cur).Seconds()
 		}
 		span := to.Sub(from).Seconds()
 		day.Uptime = 1 - down/span

@@ -9,6 +9,7 @@ import (
 	"context"
 	_ "embed"
 	"errors"
+	"html/template"
 	"log/slog"
 	"net"
 	"net/http"
@@ -42,10 +43,12 @@ type Incidents interface {
 }
 
 // Reads gives the admin side what the public snapshot leaves out:
-// internal notes and every incident.
+// internal notes, every incident, and the history reports need.
 type Reads interface {
 	GetIncident(ctx context.Context, id string) (*upstate.Incident, error)
 	ListIncidents(ctx context.Context, f store.IncidentFilter) ([]*upstate.Incident, error)
+	ListComponents(ctx context.Context) ([]upstate.ComponentState, error)
+	ListStatusChanges(ctx context.Context, from, to time.Time) ([]upstate.StatusChange, error)
 }
 
 // Options configure the API.
@@ -57,6 +60,11 @@ type Options struct {
 	Logger       *slog.Logger
 	// Now tells the time (for maintenance statuses); default time.Now.
 	Now func() time.Time
+	// PageName and Location are the page's, which may change on reload.
+	PageName func() string
+	Location func() *time.Location
+	// Markdown renders bodies in HTML reports.
+	Markdown func(string) template.HTML
 	// SecureCookies marks the session cookie Secure even on plain HTTP
 	// requests (set when the page's public URL is https behind a proxy).
 	SecureCookies bool
@@ -78,6 +86,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.PageName == nil || opts.Location == nil || opts.Markdown == nil {
+		return nil, errors.New("adminapi: Options.PageName, Location and Markdown are required")
 	}
 	return &Server{opts: opts, csrf: http.NewCrossOriginProtection()}, nil
 }
@@ -108,6 +119,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/maintenances", s.authed(upstate.ScopeRead, s.listMaintenances))
 	mux.HandleFunc("POST /api/v1/maintenances", s.authed(upstate.ScopeMaintenances, s.scheduleMaintenance))
 	mux.HandleFunc("DELETE /api/v1/maintenances/{id}", s.authed(upstate.ScopeMaintenances, s.cancelMaintenance))
+	mux.HandleFunc("GET /api/v1/report", s.authed(upstate.ScopeRead, s.report))
 	mux.HandleFunc("GET /api/v1/tokens", s.authed(upstate.ScopeAdmin, s.listTokens))
 	mux.HandleFunc("POST /api/v1/tokens", s.authed(upstate.ScopeAdmin, s.createToken))
 	mux.HandleFunc("DELETE /api/v1/tokens/{id}", s.authed(upstate.ScopeAdmin, s.revokeToken))

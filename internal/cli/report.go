@@ -1,0 +1,54 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/app"
+	"github.com/upstatehq/upstate/internal/markdown"
+	"github.com/upstatehq/upstate/internal/report"
+)
+
+func reportCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	fs := newFlags("report", "--from DATE --to DATE [--tz ZONE] [--also-tz ZONE] [--format md|html|json] [--title TITLE] [--out FILE]",
+		"Write the outage report for a period: summary (incidents, downtime and uptime per component, response\ntimes), the downtime timeline by day (newest first) with each incident's entries, root cause and fix,\nand recurring incidents grouped. Dates are YYYY-MM-DD in --tz, both included. The HTML is print-ready.", stderr)
+	file := fs.String("config", "upstate.yaml", "configuration `file`")
+	from := fs.String("from", "", "first `date` of the period (YYYY-MM-DD)")
+	to := fs.String("to", "", "last `date` of the period (YYYY-MM-DD)")
+	tz := fs.String("tz", "", "time `zone` of the report (default: the page's)")
+	also := fs.String("also-tz", "", "a second time `zone`, shown in parentheses")
+	format := fs.String("format", "md", "`format`: md, html or json")
+	title := fs.String("title", "", "the report's `title`")
+	out := fs.String("out", "", "write to this `file` instead of standard output")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	cfg, code := loadConfig(*file, stderr)
+	if cfg == nil {
+		return code
+	}
+	r, err := app.Report(context.Background(), cfg, report.Params{From: *from, To: *to, TZ: *tz, AlsoTZ: *also, Title: *title})
+	if err == nil {
+		var body []byte
+		body, _, err = report.Render(r, *format, markdown.New().HTML)
+		if err == nil {
+			if *out == "" {
+				_, err = stdout.Write(body)
+			} else {
+				err = os.WriteFile(*out, body, 0o644)
+			}
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "upstate report: %s\n", upstate.ErrorMessage(err))
+		if upstate.ErrorCode(err) == upstate.EINTERNAL {
+			fmt.Fprintf(stderr, "  (%v)\n", err)
+			return exitFailure
+		}
+		return exitUsage
+	}
+	return exitOK
+}

@@ -1,0 +1,95 @@
+package report
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/store"
+)
+
+// Source is what a report reads.
+type Source interface {
+	ListComponents(ctx context.Context) ([]upstate.ComponentState, error)
+	ListIncidents(ctx context.Context, f store.IncidentFilter) ([]*upstate.Incident, error)
+	ListStatusChanges(ctx context.Context, from, to time.Time) ([]upstate.StatusChange, error)
+}
+
+// Params are what a person asks a report for: dates as YYYY-MM-DD in the
+// zone, both days included.
+type Params struct {
+	From, To string
+	TZ       string // default: the page's zone
+	AlsoTZ   string
+	Title    string
+}
+
+// Gather reads what the report needs for the period and builds it.
+func Gather(ctx context.Context, src Source, p Params, pageName string, pageZone *time.Location, now time.Time) (*Report, error) {
+	in := Input{Title: p.Title, PageName: pageName, Loc: pageZone, Generated: now}
+	var probs []string
+	if p.TZ != "" {
+		loc, err := time.LoadLocation(p.TZ)
+		if err != nil {
+			probs = append(probs, fmt.Sprintf("tz %q is not a time zone name (e.g. America/Los_Angeles)", p.TZ))
+		}
+		in.Loc = loc
+	}
+	if p.AlsoTZ != "" {
+		loc, err := time.LoadLocation(p.AlsoTZ)
+		if err != nil {
+			probs = append(probs, fmt.Sprintf("also-tz %q is not a time zone name (e.g. Pacific/Auckland)", p.AlsoTZ))
+		}
+		in.Also = loc
+	}
+	if in.Loc == nil {
+		in.Loc = time.UTC
+	}
+	from, ferr := time.ParseInLocation("2006-01-02", p.From, in.Loc)
+	if ferr != nil {
+		probs = append(probs, fmt.Sprintf("from %q is not a date (YYYY-MM-DD)", p.From))
+	}
+	to, terr := time.ParseInLocation("2006-01-02", p.To, in.Loc)
+	if terr != nil {
+		probs = append(probs, fmt.Sprintf("to %q is not a date (YYYY-MM-DD)", p.To))
+	}
+	if ferr == nil && terr == nil && to.Before(from) {
+		probs = append(probs, fmt.Sprintf("from %s is after to %s", p.From, p.To))
+	}
+	if len(probs) > 0 {
+		return nil, upstate.Errorf(upstate.EINVALID, "%s", joinProbs(probs))
+	}
+	in.From, in.To = from, to.AddDate(0, 0, 1)
+
+	comps, err := src.ListComponents(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range comps {
+		in.Components = append(in.Components, c.Component)
+	}
+	// Incidents overlapping the period: created before its end, and not
+	// resolved before its start. A month's look-back catches long ones.
+	all, err := src.ListIncidents(ctx, store.IncidentFilter{Since: in.From.AddDate(0, -1, 0)})
+	if err != nil {
+		return nil, err
+	}
+	for _, x := range all {
+		if x.StartedAt.Before(in.To) && (x.ResolvedAt == nil || !x.ResolvedAt.Before(in.From)) {
+			in.Incidents = append(in.Incidents, x)
+		}
+	}
+	if in.Changes, err = src.ListStatusChanges(ctx, in.From, in.To); err != nil {
+		return nil, err
+	}
+	return Build(in)
+}
+
+func joinProbs(ps []string) string {
+	out := ps[0]
+	for _, p := range ps[1:] {
+		out += "; " + p
+	}
+	return out
+}

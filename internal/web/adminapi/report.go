@@ -1,0 +1,36 @@
+package adminapi
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/report"
+)
+
+// report answers GET /api/v1/report?from=&to=&tz=&also_tz=&format=&title=
+// with the outage report; download=1 asks the browser to save it.
+func (s *Server) report(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
+	q := r.URL.Query()
+	p := report.Params{From: q.Get("from"), To: q.Get("to"), TZ: q.Get("tz"), AlsoTZ: q.Get("also_tz"), Title: q.Get("title")}
+	rep, err := report.Gather(r.Context(), s.opts.Reads, p, s.opts.PageName(), s.opts.Location(), s.opts.Now())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	format := q.Get("format")
+	if format == "" {
+		format = "html"
+	}
+	body, ct, err := report.Render(rep, format, s.opts.Markdown)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Cache-Control", "no-store")
+	if q.Get("download") != "" {
+		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="outage-report-%s-to-%s.%s"`, p.From, p.To, format))
+	}
+	_, _ = w.Write(body)
+}
