@@ -3,19 +3,15 @@ package report
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/golden"
 	"github.com/upstatehq/upstate/internal/markdown"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 var la, _ = time.LoadLocation("America/Los_Angeles")
 var nz, _ = time.LoadLocation("Pacific/Auckland")
@@ -88,24 +84,6 @@ func fixtureMonth() Input {
 		Generated: time.Date(2026, 9, 2, 9, 0, 0, 0, la)}
 }
 
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test ./internal/report -update creates it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from its golden file (go test ./internal/report -update to accept):\n%s", name, got)
-	}
-}
-
 func TestGolden(t *testing.T) {
 	r, err := Build(fixtureMonth())
 	if err != nil {
@@ -117,7 +95,7 @@ func TestGolden(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		golden(t, "august."+f, body)
+		golden.Check(t, "august."+f, body)
 	}
 }
 

@@ -6,24 +6,20 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
-	"flag"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/golden"
 	"github.com/upstatehq/upstate/internal/markdown"
 	"github.com/upstatehq/upstate/internal/metrics"
 	"github.com/upstatehq/upstate/internal/snapshot"
 	"github.com/upstatehq/upstate/internal/web/statusapi"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 var t0 = time.Date(2026, 8, 17, 14, 55, 11, 152_000_000, time.UTC)
 
@@ -95,24 +91,6 @@ func fixture() *snapshot.Snapshot {
 	return s
 }
 
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test ./internal/web -update to accept):\n%s", name, got)
-	}
-}
-
 func TestStatusAPIGolden(t *testing.T) {
 	docs, err := statusapi.Render(fixture(), markdown.New().HTML)
 	if err != nil {
@@ -136,7 +114,7 @@ func TestStatusAPIGolden(t *testing.T) {
 				}
 			}
 		}
-		golden(t, name, body)
+		golden.Check(t, name, body)
 	}
 }
 
