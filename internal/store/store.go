@@ -21,6 +21,7 @@ type Store interface {
 	Heartbeats
 	Accounts
 	Maintenances
+	Postmortems
 	// Flush waits until every write accepted so far is durable.
 	Flush(ctx context.Context) error
 	Close() error
@@ -172,4 +173,16 @@ type Maintenances interface {
 	DeleteMaintenance(ctx context.Context, id string) error
 	// ListMaintenances returns those ending at or after since, soonest first.
 	ListMaintenances(ctx context.Context, since time.Time) ([]upstate.Maintenance, error)
+}
+
+// Postmortems keeps what people write after incidents.
+type Postmortems interface {
+	// SavePostmortem creates or replaces an incident's postmortem, and
+	// applies the change (timeline entry, incident status) in the same
+	// transaction when it is not empty.
+	SavePostmortem(ctx context.Context, p upstate.PostmortemDoc, c Change) error
+	// GetPostmortem returns ENOTFOUND when none was written.
+	GetPostmortem(ctx context.Context, incidentID string) (upstate.PostmortemDoc, error)
+	// ListPostmortems returns the postmortems of the incidents.
+	ListPostmortems(ctx context.Context, incidentIDs []string) (map[string]upstate.PostmortemDoc, error)
 }

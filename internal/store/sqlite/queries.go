@@ -223,48 +223,51 @@ func (db *DB) Apply(ctx context.Context, c store.Change) error {
 	if c.Empty() {
 		return nil
 	}
-	return db.exec(ctx, func(tx *sql.Tx) error {
-		for _, in := range c.Incidents {
-			overrides, err := json.Marshal(in.Overrides)
-			if err != nil || in.Overrides == nil {
-				overrides = []byte("{}")
-			}
-			_, err = tx.ExecContext(ctx, `INSERT INTO incidents (id, name, status, impact, created_at, updated_at, started_at, detected_at, monitoring_at, resolved_at, components, auto, overrides)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-				ON CONFLICT (id) DO UPDATE SET name = excluded.name, status = excluded.status, impact = excluded.impact,
-				updated_at = excluded.updated_at, started_at = excluded.started_at, detected_at = excluded.detected_at,
-				monitoring_at = excluded.monitoring_at, resolved_at = excluded.resolved_at, components = excluded.components, auto = excluded.auto,
-				overrides = excluded.overrides`,
-				in.ID, in.Name, string(in.Status), string(in.Impact), ms(in.CreatedAt), ms(in.UpdatedAt), ms(in.StartedAt), ms(in.DetectedAt),
-				nullMS(in.MonitoringAt), nullMS(in.ResolvedAt), strings.Join(in.Components, ","), in.Auto, string(overrides))
-			if err != nil {
-				return fmt.Errorf("save incident %s: %w", in.ID, err)
-			}
+	return db.exec(ctx, func(tx *sql.Tx) error { return applyChange(ctx, tx, c) })
+}
+
+// applyChange writes an incident change inside a transaction.
+func applyChange(ctx context.Context, tx *sql.Tx, c store.Change) error {
+	for _, in := range c.Incidents {
+		overrides, err := json.Marshal(in.Overrides)
+		if err != nil || in.Overrides == nil {
+			overrides = []byte("{}")
 		}
-		for _, e := range c.Entries {
-			aff := make([]affectedJSON, len(e.Affected))
-			for i, a := range e.Affected {
-				aff[i] = affectedJSON{a.ComponentID, string(a.OldStatus), string(a.NewStatus)}
-			}
-			affected, _ := json.Marshal(aff)
-			_, err := tx.ExecContext(ctx, `INSERT INTO incident_updates (id, incident_id, seq, at, status, body, public, actor, affected)
-				VALUES (?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM incident_updates WHERE incident_id = ?), ?, ?, ?, ?, ?, ?)`,
-				e.ID, e.IncidentID, e.IncidentID, ms(e.At), string(e.Status), e.Body, e.Public, e.Actor, string(affected))
-			if err != nil {
-				return fmt.Errorf("save timeline entry of %s: %w", e.IncidentID, err)
-			}
+		_, err = tx.ExecContext(ctx, `INSERT INTO incidents (id, name, status, impact, created_at, updated_at, started_at, detected_at, monitoring_at, resolved_at, components, auto, overrides)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET name = excluded.name, status = excluded.status, impact = excluded.impact,
+			updated_at = excluded.updated_at, started_at = excluded.started_at, detected_at = excluded.detected_at,
+			monitoring_at = excluded.monitoring_at, resolved_at = excluded.resolved_at, components = excluded.components, auto = excluded.auto,
+			overrides = excluded.overrides`,
+			in.ID, in.Name, string(in.Status), string(in.Impact), ms(in.CreatedAt), ms(in.UpdatedAt), ms(in.StartedAt), ms(in.DetectedAt),
+			nullMS(in.MonitoringAt), nullMS(in.ResolvedAt), strings.Join(in.Components, ","), in.Auto, string(overrides))
+		if err != nil {
+			return fmt.Errorf("save incident %s: %w", in.ID, err)
 		}
-		for _, s := range c.Statuses {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO status_changes (component_id, at, status, incident_id) VALUES (?, ?, ?, ?)`,
-				s.ComponentID, ms(s.At), string(s.Status), s.IncidentID); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE components SET status = ?, updated_at = ? WHERE id = ?`, string(s.Status), ms(s.At), s.ComponentID); err != nil {
-				return err
-			}
+	}
+	for _, e := range c.Entries {
+		aff := make([]affectedJSON, len(e.Affected))
+		for i, a := range e.Affected {
+			aff[i] = affectedJSON{a.ComponentID, string(a.OldStatus), string(a.NewStatus)}
 		}
-		return nil
-	})
+		affected, _ := json.Marshal(aff)
+		_, err := tx.ExecContext(ctx, `INSERT INTO incident_updates (id, incident_id, seq, at, status, body, public, actor, affected)
+			VALUES (?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM incident_updates WHERE incident_id = ?), ?, ?, ?, ?, ?, ?)`,
+			e.ID, e.IncidentID, e.IncidentID, ms(e.At), string(e.Status), e.Body, e.Public, e.Actor, string(affected))
+		if err != nil {
+			return fmt.Errorf("save timeline entry of %s: %w", e.IncidentID, err)
+		}
+	}
+	for _, s := range c.Statuses {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO status_changes (component_id, at, status, incident_id) VALUES (?, ?, ?, ?)`,
+			s.ComponentID, ms(s.At), string(s.Status), s.IncidentID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE components SET status = ?, updated_at = ? WHERE id = ?`, string(s.Status), ms(s.At), s.ComponentID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 const incidentCols = `id, name, status, impact, created_at, updated_at, started_at, detected_at, monitoring_at, resolved_at, components, auto, overrides`

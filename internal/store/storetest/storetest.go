@@ -36,6 +36,7 @@ func Run(t *testing.T, open Opener) {
 		{"Sessions", testSessions},
 		{"Tokens", testTokens},
 		{"Maintenances", testMaintenances},
+		{"Postmortems", testPostmortems},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -431,5 +432,39 @@ func testMaintenances(t *testing.T, s store.Store) {
 	}
 	if err := s.DeleteMaintenance(ctx(t), "m1"); upstate.ErrorCode(err) != upstate.ENOTFOUND {
 		t.Errorf("deleting twice: %v", err)
+	}
+}
+
+func testPostmortems(t *testing.T, s store.Store) {
+	in := incident("pmpmpmpmpmpm", t0, upstate.Resolved)
+	if err := s.Apply(ctx(t), store.Change{Incidents: []*upstate.Incident{in}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetPostmortem(ctx(t), in.ID); upstate.ErrorCode(err) != upstate.ENOTFOUND {
+		t.Errorf("no postmortem yet: %v", err)
+	}
+	p := upstate.PostmortemDoc{IncidentID: in.ID, RootCause: "A long query held a lock.", Fix: "Statement timeouts.", Status: upstate.PostmortemDraft, Author: "Dana", UpdatedAt: t0,
+		Actions: []upstate.ActionItem{{Text: "Add a 5 s statement timeout", Owner: "Dana", State: "done"}}}
+	if err := s.SavePostmortem(ctx(t), p, store.Change{}); err != nil {
+		t.Fatal(err)
+	}
+	pub := t0.Add(time.Hour)
+	p.Status, p.PublishedAt = upstate.PostmortemPublished, &pub
+	in.Status = upstate.Postmortem
+	entry := upstate.TimelineEntry{ID: "pm1", IncidentID: in.ID, At: pub, Status: upstate.Postmortem, Body: "Postmortem published.", Public: true, Actor: "Dana"}
+	if err := s.SavePostmortem(ctx(t), p, store.Change{Incidents: []*upstate.Incident{in}, Entries: []upstate.TimelineEntry{entry}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetPostmortem(ctx(t), in.ID)
+	if err != nil || got.Status != upstate.PostmortemPublished || got.PublishedAt == nil || len(got.Actions) != 1 || got.Actions[0].Owner != "Dana" {
+		t.Errorf("postmortem = %+v, %v", got, err)
+	}
+	stored, _ := s.GetIncident(ctx(t), in.ID)
+	if stored.Status != upstate.Postmortem || len(stored.Updates) != 1 {
+		t.Errorf("incident after publishing = %+v", stored)
+	}
+	all, err := s.ListPostmortems(ctx(t), []string{in.ID, "other"})
+	if err != nil || len(all) != 1 {
+		t.Errorf("list = %v, %v", all, err)
 	}
 }
