@@ -357,3 +357,56 @@ func mustLoc(t *testing.T, name string) *time.Location {
 	}
 	return l
 }
+
+func TestPostmortemAPI(t *testing.T) {
+	a, base := startApp(t)
+	rui := browser(t, base, "responder@example.com", "responder password")
+	_, out, _ := rui.do("POST", "/api/v1/incidents", map[string]any{"name": "API errors", "components": map[string]string{"api": "partial_outage"}})
+	id := out["incident"].(map[string]any)["id"].(string)
+	if code, _, _ := rui.do("POST", "/api/v1/incidents/"+id+"/postmortem/publish", nil); code != 409 && code != 404 {
+		t.Errorf("publishing before resolving: %d", code)
+	}
+	code, out, _ := rui.do("PUT", "/api/v1/incidents/"+id+"/postmortem", map[string]any{"root_cause": "A lock on `submissions`.",
+		"action_items": []map[string]string{{"text": "Statement timeout", "owner": "Dana", "state": "doing"}}})
+	if code != 400 || !strings.Contains(out["error"].(map[string]any)["message"].(string), `action_items[0].state "doing" is not open or done`) {
+		t.Errorf("bad action item: %d %v", code, out)
+	}
+	code, out, _ = rui.do("PUT", "/api/v1/incidents/"+id+"/postmortem", map[string]any{"root_cause": "A lock on `submissions`.",
+		"action_items": []map[string]string{{"text": "Statement timeout", "owner": "Dana"}}})
+	if code != 200 || out["postmortem"].(map[string]any)["status"] != "draft" {
+		t.Fatalf("save draft: %d %v", code, out)
+	}
+	rui.do("POST", "/api/v1/incidents/"+id+"/resolve", nil)
+	if code, out, _ := rui.do("POST", "/api/v1/incidents/"+id+"/postmortem/publish", nil); code != 400 || !strings.Contains(out["error"].(map[string]any)["message"].(string), "fix and prevention") {
+		t.Errorf("publishing without a fix: %d %v", code, out)
+	}
+	rui.do("PUT", "/api/v1/incidents/"+id+"/postmortem", map[string]any{"root_cause": "A lock on `submissions`.", "fix_and_prevention": "A 5 s statement timeout."})
+	code, out, _ = rui.do("POST", "/api/v1/incidents/"+id+"/postmortem/publish", nil)
+	if code != 200 || out["postmortem"].(map[string]any)["status"] != "published" {
+		t.Fatalf("publish: %d %v", code, out)
+	}
+	if err := a.snaps.Rebuild(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	resp, _ := http.Get(base + "/api/v2/incidents.json")
+	pub, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(pub), `"status":"postmortem"`) || !strings.Contains(string(pub), "A 5 s statement timeout.") {
+		t.Errorf("incidents.json after publishing:\n%s", pub)
+	}
+	vic := browser(t, base, "viewer@example.com", "viewer password 1")
+	if code, _, _ := vic.do("PUT", "/api/v1/incidents/"+id+"/postmortem", map[string]any{"root_cause": "x"}); code != 403 {
+		t.Errorf("viewer writing a postmortem: %d", code)
+	}
+	today := time.Now().In(mustLoc(t, "America/Los_Angeles")).Format("2006-01-02")
+	req, _ := http.NewRequest("GET", base+"/api/v1/report?format=md&from="+today+"&to="+today, nil)
+	resp, err := vic.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(rep), "**Root cause analysis**: A lock on `submissions`.") || !strings.Contains(string(rep), "A 5 s statement timeout.") {
+		t.Errorf("report lacks the postmortem:\n%s", rep)
+	}
+}

@@ -14,6 +14,7 @@ type Source interface {
 	ListComponents(ctx context.Context) ([]upstate.ComponentState, error)
 	ListIncidents(ctx context.Context, f store.IncidentFilter) ([]*upstate.Incident, error)
 	ListStatusChanges(ctx context.Context, from, to time.Time) ([]upstate.StatusChange, error)
+	ListPostmortems(ctx context.Context, incidentIDs []string) (map[string]upstate.PostmortemDoc, error)
 }
 
 // Params are what a person asks a report for: dates as YYYY-MM-DD in the
@@ -81,6 +82,13 @@ func Gather(ctx context.Context, src Source, p Params, pageName string, pageZone
 		}
 	}
 	if in.Changes, err = src.ListStatusChanges(ctx, in.From, in.To); err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(in.Incidents))
+	for _, x := range in.Incidents {
+		ids = append(ids, x.ID)
+	}
+	if in.Postmortems, err = src.ListPostmortems(ctx, ids); err != nil {
 		return nil, err
 	}
 	return Build(in)

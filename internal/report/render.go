@@ -70,7 +70,14 @@ func Markdown(r *Report) []byte {
 			for _, e := range in.Entries {
 				p("- %s — **%s**: %s\n", e.Time, e.Status, indent(e.Body))
 			}
-			p("\n**Root cause analysis**: %s\n\n**Fix and prevention**: %s\n", in.RootCause, in.Fix)
+			p("\n**Root cause analysis**: %s\n", indent(in.RootCause))
+			if in.Contributing != "" {
+				p("\n**Contributing factors**: %s\n", indent(in.Contributing))
+			}
+			p("\n**Fix and prevention**: %s\n", indent(in.Fix))
+			for _, a := range in.Actions {
+				p("- [%s] %s (%s)\n", map[bool]string{true: "x", false: " "}[a.State == "done"], indent(a.Text), a.Owner)
+			}
 		}
 	}
 	if len(r.Recurring) > 0 {

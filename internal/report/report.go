@@ -28,8 +28,10 @@ type Input struct {
 	Incidents []*upstate.Incident
 	// Changes are component status changes in the period, preceded by
 	// each component's last change before it.
-	Changes   []upstate.StatusChange
-	Generated time.Time
+	Changes []upstate.StatusChange
+	// Postmortems by incident id, where written.
+	Postmortems map[string]upstate.PostmortemDoc
+	Generated   time.Time
 }
 
 // Report is the outage report.
@@ -78,21 +80,23 @@ type Day struct {
 
 // Incident is one incident as the report tells it.
 type Incident struct {
-	ID         string   `json:"id"`
-	Name       string   `json:"name"`
-	Impact     string   `json:"impact"`
-	Status     string   `json:"status"`
-	Components []string `json:"components"`
-	Start      string   `json:"start"`
-	End        string   `json:"end"`
-	Duration   string   `json:"duration"`
-	Detect     string   `json:"time_to_detect"`
-	Ack        string   `json:"time_to_acknowledge"`
-	Resolve    string   `json:"time_to_resolve"`
-	Automatic  bool     `json:"automatic"`
-	Entries    []Entry  `json:"entries"`
-	RootCause  string   `json:"root_cause"`
-	Fix        string   `json:"fix_and_prevention"`
+	ID           string               `json:"id"`
+	Name         string               `json:"name"`
+	Impact       string               `json:"impact"`
+	Status       string               `json:"status"`
+	Components   []string             `json:"components"`
+	Start        string               `json:"start"`
+	End          string               `json:"end"`
+	Duration     string               `json:"duration"`
+	Detect       string               `json:"time_to_detect"`
+	Ack          string               `json:"time_to_acknowledge"`
+	Resolve      string               `json:"time_to_resolve"`
+	Automatic    bool                 `json:"automatic"`
+	Entries      []Entry              `json:"entries"`
+	RootCause    string               `json:"root_cause"`
+	Contributing string               `json:"contributing_factors,omitempty"`
+	Fix          string               `json:"fix_and_prevention"`
+	Actions      []upstate.ActionItem `json:"action_items,omitempty"`
 }
 
 // Entry is a "time and description" line.
@@ -204,7 +208,17 @@ func Build(in Input) (*Report, error) {
 		if n := len(r.Days); n == 0 || r.Days[n-1].Date != date {
 			r.Days = append(r.Days, Day{Date: date})
 		}
-		r.Days[len(r.Days)-1].Incidents = append(r.Days[len(r.Days)-1].Incidents, f.incident(x, names, in.Generated))
+		ir := f.incident(x, names, in.Generated)
+		if pm, ok := in.Postmortems[x.ID]; ok {
+			ir.RootCause, ir.Fix, ir.Actions = orNotYet(pm.RootCause), orNotYet(pm.Fix), pm.Actions
+			if pm.Contributing != "" {
+				ir.Contributing = pm.Contributing
+			}
+			if pm.Status != upstate.PostmortemPublished {
+				ir.RootCause += " (draft)"
+			}
+		}
+		r.Days[len(r.Days)-1].Incidents = append(r.Days[len(r.Days)-1].Incidents, ir)
 	}
 	keys := make([]string, 0, len(kinds))
 	for k, xs := range kinds {
@@ -248,6 +262,13 @@ func backdate(changes []upstate.StatusChange, ins []*upstate.Incident) []upstate
 	}
 	slices.SortStableFunc(out, func(a, b upstate.StatusChange) int { return a.At.Compare(b.At) })
 	return out
+}
+
+func orNotYet(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "Not written yet."
+	}
+	return s
 }
 
 // kind is what makes incidents "of one kind": their name without digits

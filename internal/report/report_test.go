@@ -79,7 +79,12 @@ func fixtureMonth() Input {
 		map[string]upstate.Status{"conversion": upstate.PartialOutage},
 		e(at(21, 10, 5), upstate.Investigating, "Ann", "Word and PowerPoint conversions fail; **PDF works**. <script>alert(1)</script>", true),
 		e(at(21, 10, 45), upstate.Resolved, "Ann", "The provider restored its Office workers.", true))
-	return Input{Title: "Classroom Cloud — August 2026 outage report", PageName: "Classroom Cloud", From: time.Date(2026, 8, 1, 0, 0, 0, 0, la),
+	pub := at(20, 9, 0)
+	pms := map[string]upstate.PostmortemDoc{"inc01": {IncidentID: "inc01", Status: upstate.PostmortemPublished, PublishedAt: &pub,
+		RootCause: "A report query took a row lock on `submissions` during the morning peak.", Contributing: "No statement timeout.",
+		Fix:     "Killed the query; added a 5 s statement timeout and moved reports to a replica.",
+		Actions: []upstate.ActionItem{{Text: "Statement timeout on the app role", Owner: "Dana", State: "done"}, {Text: "Reports on the replica", Owner: "Lee", State: "open"}}}}
+	return Input{Title: "Classroom Cloud — August 2026 outage report", Postmortems: pms, PageName: "Classroom Cloud", From: time.Date(2026, 8, 1, 0, 0, 0, 0, la),
 		To: time.Date(2026, 9, 1, 0, 0, 0, 0, la), Loc: la, Also: nz, Components: comps, Incidents: ins, Changes: changes,
 		Generated: time.Date(2026, 9, 2, 9, 0, 0, 0, la)}
 }
@@ -124,6 +129,9 @@ func TestReportContents(t *testing.T) {
 	lock := r.Days[2].Incidents[0]
 	if lock.Detect != "1 min" || lock.Ack != "48 min" || lock.Resolve != "1 h 21 min" || lock.Duration != "1 h 21 min" {
 		t.Errorf("lock incident metrics = %+v", lock)
+	}
+	if !strings.HasPrefix(lock.RootCause, "A report query took a row lock") || len(lock.Actions) != 2 || lock.Contributing != "No statement timeout." {
+		t.Errorf("lock postmortem = %q %v", lock.RootCause, lock.Actions)
 	}
 	if len(lock.Entries) != 3 {
 		t.Errorf("internal notes reached the report: %+v", lock.Entries)

@@ -49,6 +49,8 @@ type Reads interface {
 	ListIncidents(ctx context.Context, f store.IncidentFilter) ([]*upstate.Incident, error)
 	ListComponents(ctx context.Context) ([]upstate.ComponentState, error)
 	ListStatusChanges(ctx context.Context, from, to time.Time) ([]upstate.StatusChange, error)
+	GetPostmortem(ctx context.Context, incidentID string) (upstate.PostmortemDoc, error)
+	ListPostmortems(ctx context.Context, incidentIDs []string) (map[string]upstate.PostmortemDoc, error)
 }
 
 // Options configure the API.
@@ -56,6 +58,7 @@ type Options struct {
 	Auth         Auth
 	Incidents    Incidents
 	Maintenances Maintenances
+	Reviews      Reviews
 	Reads        Reads
 	Logger       *slog.Logger
 	// Now tells the time (for maintenance statuses); default time.Now.
@@ -78,8 +81,8 @@ type Server struct {
 
 // New returns the API; Register adds its routes.
 func New(opts Options) (*Server, error) {
-	if opts.Auth == nil || opts.Incidents == nil || opts.Maintenances == nil || opts.Reads == nil {
-		return nil, errors.New("adminapi: Options.Auth, Incidents, Maintenances and Reads are required")
+	if opts.Auth == nil || opts.Incidents == nil || opts.Maintenances == nil || opts.Reviews == nil || opts.Reads == nil {
+		return nil, errors.New("adminapi: Options.Auth, Incidents, Maintenances, Reviews and Reads are required")
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -116,6 +119,9 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/incidents/{id}/updates", s.authed(upstate.ScopeIncidents, s.update))
 	mux.HandleFunc("POST /api/v1/incidents/{id}/resolve", s.authed(upstate.ScopeIncidents, s.resolve))
 	mux.HandleFunc("POST /api/v1/incidents/{id}/reopen", s.authed(upstate.ScopeIncidents, s.reopen))
+	mux.HandleFunc("GET /api/v1/incidents/{id}/postmortem", s.authed(upstate.ScopeRead, s.getPostmortem))
+	mux.HandleFunc("PUT /api/v1/incidents/{id}/postmortem", s.authed(upstate.ScopePostmortems, s.savePostmortem))
+	mux.HandleFunc("POST /api/v1/incidents/{id}/postmortem/publish", s.authed(upstate.ScopePostmortems, s.publishPostmortem))
 	mux.HandleFunc("GET /api/v1/maintenances", s.authed(upstate.ScopeRead, s.listMaintenances))
 	mux.HandleFunc("POST /api/v1/maintenances", s.authed(upstate.ScopeMaintenances, s.scheduleMaintenance))
 	mux.HandleFunc("DELETE /api/v1/maintenances/{id}", s.authed(upstate.ScopeMaintenances, s.cancelMaintenance))
