@@ -131,3 +131,40 @@ func TestAdminUI(t *testing.T) {
 		t.Errorf("open redirect: landed on %s", landed)
 	}
 }
+
+func TestAdminUIPostmortem(t *testing.T) {
+	_, base := startApp(t)
+	ui := newUI(t, base)
+	ui.post("/admin/login", url.Values{"email": {"responder@example.com"}, "password": {"responder password"}}, nil)
+	_, _, landed := ui.post("/admin/incidents", url.Values{"name": {"API errors"}, "message": {"500s"}, "component.api": {"partial_outage"}}, nil)
+	id := strings.TrimPrefix(landed, "/admin/incidents/")
+	_, body, _ := ui.post("/admin/incidents/"+id+"/updates", url.Values{"status": {"resolved"}, "message": {"Fixed."}}, nil)
+	if !strings.Contains(body, `id="postmortem"`) {
+		t.Fatal("a resolved incident offers no postmortem editor")
+	}
+	form := url.Values{"root_cause": {"A lock on **submissions**."}, "fix": {"A statement timeout."}, "actions": {"Add a timeout | Dana | done\nMove reports | Lee"}}
+	form.Set("action", "preview")
+	code, body, _ := ui.post("/admin/incidents/"+id+"/postmortem", form, nil)
+	if code != 200 || !strings.Contains(body, "<strong>submissions</strong>") {
+		t.Errorf("preview: %d", code)
+	}
+	form.Set("action", "save")
+	code, body, _ = ui.post("/admin/incidents/"+id+"/postmortem", form, nil)
+	if code != 200 || !strings.Contains(body, "Postmortem saved") || !strings.Contains(body, "Move reports | Lee | open") || !strings.Contains(body, `<span class="pill">draft</span>`) {
+		t.Errorf("save: %d", code)
+	}
+	bad := url.Values{"root_cause": {"x"}, "fix": {"y"}, "actions": {"Do it | Ann | maybe"}, "action": {"save"}}
+	if code, body, _ := ui.post("/admin/incidents/"+id+"/postmortem", bad, nil); code != 400 || !strings.Contains(body, "is not open or done") {
+		t.Errorf("bad action item: %d", code)
+	}
+	form.Set("action", "publish")
+	code, body, _ = ui.post("/admin/incidents/"+id+"/postmortem", form, nil)
+	if code != 200 || !strings.Contains(body, "Postmortem published") || !strings.Contains(body, "<strong>Root cause:</strong>") {
+		t.Errorf("publish: %d", code)
+	}
+	vic := newUI(t, base)
+	vic.post("/admin/login", url.Values{"email": {"viewer@example.com"}, "password": {"viewer password 1"}}, nil)
+	if _, body := vic.get("/admin/incidents/" + id); strings.Contains(body, `id="postmortem"`) {
+		t.Error("a viewer sees the postmortem editor")
+	}
+}

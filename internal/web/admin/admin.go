@@ -48,8 +48,15 @@ type Incidents interface {
 	Statuses() map[string]upstate.Status
 }
 
+// Reviews writes and publishes postmortems.
+type Reviews interface {
+	Save(ctx context.Context, incidentID string, d incident.Draft) (upstate.PostmortemDoc, error)
+	Publish(ctx context.Context, incidentID, actor string) (upstate.PostmortemDoc, error)
+}
+
 // Reads gives what the pages show.
 type Reads interface {
+	GetPostmortem(ctx context.Context, incidentID string) (upstate.PostmortemDoc, error)
 	GetIncident(ctx context.Context, id string) (*upstate.Incident, error)
 	ListIncidents(ctx context.Context, f store.IncidentFilter) ([]*upstate.Incident, error)
 	ListComponents(ctx context.Context) ([]upstate.ComponentState, error)
@@ -59,6 +66,7 @@ type Reads interface {
 type Options struct {
 	Auth          Auth
 	Incidents     Incidents
+	Reviews       Reviews
 	Reads         Reads
 	Markdown      func(string) template.HTML
 	Location      func() *time.Location // the page's zone, which may change on reload
@@ -76,8 +84,8 @@ type Server struct {
 
 // New parses the templates; a broken one fails here, not on first use.
 func New(opts Options) (*Server, error) {
-	if opts.Auth == nil || opts.Incidents == nil || opts.Reads == nil || opts.Markdown == nil || opts.Location == nil || opts.PageName == nil {
-		return nil, errors.New("admin: Options.Auth, Incidents, Reads, Markdown, Location and PageName are required")
+	if opts.Auth == nil || opts.Incidents == nil || opts.Reviews == nil || opts.Reads == nil || opts.Markdown == nil || opts.Location == nil || opts.PageName == nil {
+		return nil, errors.New("admin: Options.Auth, Incidents, Reviews, Reads, Markdown, Location and PageName are required")
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -123,6 +131,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/incidents/{id}", s.authed(upstate.ScopeRead, s.incident))
 	mux.HandleFunc("POST /admin/incidents/{id}/updates", s.guard(s.authed(upstate.ScopeIncidents, s.update)))
 	mux.HandleFunc("POST /admin/incidents/{id}/reopen", s.guard(s.authed(upstate.ScopeIncidents, s.reopen)))
+	mux.HandleFunc("POST /admin/incidents/{id}/postmortem", s.guard(s.authed(upstate.ScopePostmortems, s.postmortem)))
 }
 
 // guard refuses cross-site form posts.
@@ -174,6 +183,7 @@ type view struct {
 	PageName   string
 	User       *upstate.User
 	CanWrite   bool
+	CanReview  bool
 	Error      string
 	Notice     string
 	Next       string
@@ -184,6 +194,7 @@ type view struct {
 	Components []componentRow
 	Form       formValues
 	Preview    template.HTML
+	Review     reviewForm
 	Zone       string
 	ZoneName   string
 	Names      map[string]string // component id → name
@@ -191,6 +202,41 @@ type view struct {
 	Impacts    []upstate.Impact
 	CompStates []upstate.Status
 	Message    string
+}
+
+// reviewForm is the postmortem editor's fields; action items are lines
+// of "text | owner | open or done".
+type reviewForm struct {
+	RootCause, Contributing, Fix, Actions string
+	Status                                string
+	Preview                               template.HTML
+}
+
+func actionLines(as []upstate.ActionItem) string {
+	var lines []string
+	for _, a := range as {
+		lines = append(lines, a.Text+" | "+a.Owner+" | "+a.State)
+	}
+	return strings.Join(lines, "\n")
+}
+
+func parseActions(text string) []upstate.ActionItem {
+	var out []upstate.ActionItem
+	for _, line := range strings.Split(text, "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		parts := strings.Split(line, "|")
+		a := upstate.ActionItem{Text: strings.TrimSpace(parts[0])}
+		if len(parts) > 1 {
+			a.Owner = strings.TrimSpace(parts[1])
+		}
+		if len(parts) > 2 {
+			a.State = strings.TrimSpace(parts[2])
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 type componentRow struct {
@@ -303,7 +349,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, _ upstate.Princi
 
 func (s *Server) base(p upstate.Principal, title string) view {
 	u := p.User
-	return view{Title: title, User: &u, CanWrite: p.Can(upstate.ScopeIncidents)}
+	return view{Title: title, User: &u, CanWrite: p.Can(upstate.ScopeIncidents), CanReview: p.Can(upstate.ScopePostmortems)}
 }
 
 func (s *Server) components(ctx context.Context, held map[string]upstate.Status) ([]componentRow, error) {
@@ -419,6 +465,11 @@ func (s *Server) incidentView(ctx context.Context, p upstate.Principal, id strin
 	if in.Status == upstate.Investigating {
 		v.Form.Status = upstate.Identified // the usual next step, one click away
 	}
+	if pm, perr := s.opts.Reads.GetPostmortem(ctx, id); perr == nil {
+		v.Review = reviewForm{RootCause: pm.RootCause, Contributing: pm.Contributing, Fix: pm.Fix, Actions: actionLines(pm.Actions), Status: pm.Status}
+	} else if upstate.ErrorCode(perr) != upstate.ENOTFOUND {
+		return v, perr
+	}
 	v.Components, err = s.components(ctx, in.Overrides)
 	return v, err
 }
@@ -471,4 +522,39 @@ func (s *Server) reopen(w http.ResponseWriter, r *http.Request, p upstate.Princi
 		return
 	}
 	http.Redirect(w, r, "/admin/incidents/"+id+"?done=Reopened", http.StatusSeeOther)
+}
+
+func (s *Server) postmortem(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
+	id := r.PathValue("id")
+	form := reviewForm{RootCause: r.PostFormValue("root_cause"), Contributing: r.PostFormValue("contributing"), Fix: r.PostFormValue("fix"), Actions: r.PostFormValue("actions")}
+	show := func(code int, problem string) {
+		v, err := s.incidentView(r.Context(), p, id)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		form.Status = v.Review.Status
+		v.Review, v.Error = form, problem
+		s.render(w, code, "incident", v)
+	}
+	if r.PostFormValue("action") == "preview" {
+		form.Preview = s.opts.Markdown("**Root cause:** " + form.RootCause + "\n\n**Fix and prevention:** " + form.Fix)
+		show(http.StatusOK, "")
+		return
+	}
+	_, err := s.opts.Reviews.Save(r.Context(), id, incident.Draft{RootCause: form.RootCause, Contributing: form.Contributing, Fix: form.Fix,
+		Actions: parseActions(form.Actions), Actor: p.Actor()})
+	if err == nil && r.PostFormValue("action") == "publish" {
+		_, err = s.opts.Reviews.Publish(r.Context(), id, p.Actor())
+	}
+	switch {
+	case err == nil && r.PostFormValue("action") == "publish":
+		http.Redirect(w, r, "/admin/incidents/"+id+"?done=Postmortem+published", http.StatusSeeOther)
+	case err == nil:
+		http.Redirect(w, r, "/admin/incidents/"+id+"?done=Postmortem+saved", http.StatusSeeOther)
+	case upstate.ErrorCode(err) == upstate.EINVALID || upstate.ErrorCode(err) == upstate.ECONFLICT:
+		show(http.StatusBadRequest, upstate.ErrorMessage(err))
+	default:
+		s.fail(w, r, err)
+	}
 }
