@@ -201,7 +201,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.web, err = web.New(web.Options{Logger: opts.Logger, Metrics: a.metrics, Heartbeats: a, Healthy: a.healthy,
+	a.web, err = web.New(web.Options{Logger: opts.Logger, Metrics: a.metrics, Heartbeats: a, Healthy: a.healthy, Markdown: md,
 		Admin: []interface{ Register(*http.ServeMux) }{api, ui}})
 	if err != nil {
 		return nil, err

@@ -99,6 +99,9 @@ var dummyHash = sync.OnceValue(func() string {
 	return h
 })
 
+// SessionLifetime is how long a sign-in lasts, for the cookie.
+func (s *Service) SessionLifetime() time.Duration { return s.SessionTTL }
+
 // Logout ends a session.
 func (s *Service) Logout(ctx context.Context, sessionSecret string) error {
 	return s.store.DeleteSession(ctx, HashSecret(sessionSecret))

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/upstatehq/upstate"
@@ -219,9 +218,7 @@ func (e *Engine) apply(ctx context.Context, in *upstate.Incident, c Change, isNe
 	entry := upstate.TimelineEntry{ID: e.opts.NewID(), IncidentID: in.ID, At: now, Status: in.Status, Body: strings.TrimSpace(c.Message),
 		Public: c.public(), Actor: c.Actor}
 	var change store.Change
-	ids := slices.Sorted(maps.Keys(next))
-	sort.SliceStable(ids, func(i, j int) bool { return slices.Index(e.order, ids[i]) < slices.Index(e.order, ids[j]) })
-	for _, id := range ids {
+	for _, id := range e.order {
 		old := e.statuses[id]
 		if old == "" {
 			old = upstate.Operational

@@ -3,6 +3,7 @@ package report
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/upstatehq/upstate"
@@ -59,7 +60,7 @@ func Gather(ctx context.Context, src Source, p Params, pageName string, pageZone
 		probs = append(probs, fmt.Sprintf("from %s is after to %s", p.From, p.To))
 	}
 	if len(probs) > 0 {
-		return nil, upstate.Errorf(upstate.EINVALID, "%s", joinProbs(probs))
+		return nil, upstate.Errorf(upstate.EINVALID, "%s", strings.Join(probs, "; "))
 	}
 	in.From, in.To = from, to.AddDate(0, 0, 1)
 
@@ -92,12 +93,4 @@ func Gather(ctx context.Context, src Source, p Params, pageName string, pageZone
 		return nil, err
 	}
 	return Build(in)
-}
-
-func joinProbs(ps []string) string {
-	out := ps[0]
-	for _, p := range ps[1:] {
-		out += "; " + p
-	}
-	return out
 }

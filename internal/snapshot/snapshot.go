@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -117,6 +118,8 @@ type Holder struct {
 	config  atomic.Pointer[configured]
 	trigger chan struct{}
 	version atomic.Uint64
+	// building is held for a whole build and publish.
+	building sync.Mutex
 }
 
 type configured struct {
@@ -186,8 +189,12 @@ func (h *Holder) Run(ctx context.Context) {
 	}
 }
 
-// Rebuild builds and publishes a snapshot now.
+// Rebuild builds and publishes a snapshot now. Builds are serialised so
+// that a build which read older data can never be published after a newer
+// one (Run and a direct call may overlap).
 func (h *Holder) Rebuild(ctx context.Context) error {
+	h.building.Lock()
+	defer h.building.Unlock()
 	cfg := h.config.Load()
 	s, err := build(ctx, h.opts.Source, cfg.page, cfg.checksOf, h.opts.Clock.Now())
 	if err != nil {

@@ -46,6 +46,8 @@ type Options struct {
 	// Healthy reports whether the process can do its work (the store
 	// answers); /healthz shows it.
 	Healthy func(ctx context.Context) error
+	// Markdown renders update bodies on the page and in the feeds.
+	Markdown *markdown.Renderer
 	// Admin, when set, adds the authenticated admin routes (API and UI).
 	Admin []interface{ Register(*http.ServeMux) }
 }
@@ -92,7 +94,10 @@ func New(opts Options) (*Server, error) {
 	if opts.Heartbeats == nil {
 		return nil, errors.New("web: Options.Heartbeats is required")
 	}
-	md := markdown.New()
+	md := opts.Markdown
+	if md == nil {
+		md = markdown.New()
+	}
 	page, err := public.New(md.HTML)
 	if err != nil {
 		return nil, err

@@ -14,7 +14,6 @@ import (
 	"html/template"
 	"log/slog"
 	"maps"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -25,19 +24,18 @@ import (
 	"github.com/upstatehq/upstate/internal/auth"
 	"github.com/upstatehq/upstate/internal/incident"
 	"github.com/upstatehq/upstate/internal/store"
+	"github.com/upstatehq/upstate/internal/web/respond"
 )
 
 //go:embed templates/*.html
 var templates embed.FS
-
-// SessionCookie is shared with the admin API: one sign-in serves both.
-const SessionCookie = "upstate_session"
 
 // Auth signs people in and identifies them.
 type Auth interface {
 	Login(ctx context.Context, email, password, addr string) (string, upstate.User, error)
 	Logout(ctx context.Context, sessionSecret string) error
 	FromSession(ctx context.Context, secret string) (upstate.Principal, error)
+	SessionLifetime() time.Duration
 }
 
 // Incidents changes incidents.
@@ -151,7 +149,7 @@ type page func(w http.ResponseWriter, r *http.Request, p upstate.Principal)
 // to sign in and then brought back.
 func (s *Server) authed(scope upstate.Scope, h page) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		c, err := r.Cookie(SessionCookie)
+		c, err := r.Cookie(respond.SessionCookie)
 		var p upstate.Principal
 		if err == nil && c.Value != "" {
 			p, err = s.opts.Auth.FromSession(r.Context(), c.Value)
@@ -309,17 +307,9 @@ func safeNext(next string) string {
 	return next
 }
 
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	email, password, next := r.PostFormValue("email"), r.PostFormValue("password"), safeNext(r.PostFormValue("next"))
-	secret, _, err := s.opts.Auth.Login(r.Context(), email, password, clientAddr(r))
+	secret, _, err := s.opts.Auth.Login(r.Context(), email, password, respond.ClientAddr(r))
 	if err != nil {
 		msg := upstate.ErrorMessage(err)
 		code := http.StatusUnauthorized
@@ -334,16 +324,15 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.render(w, code, "login", view{Title: "Sign in", Error: msg, Email: email, Next: next})
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: secret, Path: "/", HttpOnly: true,
-		Secure: r.TLS != nil || s.opts.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: int((12 * time.Hour).Seconds())})
+	respond.SetSession(w, r, secret, s.opts.Auth.SessionLifetime(), s.opts.SecureCookies)
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
-	if c, err := r.Cookie(SessionCookie); err == nil {
+	if c, err := r.Cookie(respond.SessionCookie); err == nil {
 		_ = s.opts.Auth.Logout(r.Context(), c.Value)
 	}
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", HttpOnly: true, MaxAge: -1, SameSite: http.SameSiteLaxMode})
+	respond.ClearSession(w)
 	http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
 }
 

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"html/template"
 	"log/slog"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -29,6 +28,7 @@ type Auth interface {
 	Login(ctx context.Context, email, password, addr string) (string, upstate.User, error)
 	Logout(ctx context.Context, sessionSecret string) error
 	FromSession(ctx context.Context, secret string) (upstate.Principal, error)
+	SessionLifetime() time.Duration
 	FromToken(ctx context.Context, secret string) (upstate.Principal, error)
 	CreateToken(ctx context.Context, p upstate.Principal, name string, scopes []upstate.Scope) (string, upstate.Token, error)
 	ListTokens(ctx context.Context) ([]upstate.Token, error)
@@ -101,9 +101,6 @@ func New(opts Options) (*Server, error) {
 //go:embed openapi.yaml
 var OpenAPI []byte
 
-// SessionCookie is the name of the session cookie.
-const SessionCookie = "upstate_session"
-
 // Register adds the routes to mux.
 func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/openapi.yaml", func(w http.ResponseWriter, _ *http.Request) {
@@ -147,7 +144,7 @@ func (s *Server) authed(scope upstate.Scope, h handler) http.HandlerFunc {
 				return
 			}
 			p, err = s.opts.Auth.FromToken(r.Context(), strings.TrimSpace(tok))
-		} else if c, cerr := r.Cookie(SessionCookie); cerr == nil && c.Value != "" {
+		} else if c, cerr := r.Cookie(respond.SessionCookie); cerr == nil && c.Value != "" {
 			if err := s.csrf.Check(r); err != nil {
 				respond.Error(w, upstate.Errorf(upstate.EFORBIDDEN, "cross-origin request refused: %v", err))
 				return
@@ -184,14 +181,6 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	respond.Error(w, err)
 }
 
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 type userJSON struct {
 	ID     string          `json:"id"`
 	Email  string          `json:"email"`
@@ -217,24 +206,23 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, upstate.Errorf(upstate.EINVALID, "email and password are required"))
 		return
 	}
-	secret, u, err := s.opts.Auth.Login(r.Context(), body.Email, body.Password, clientAddr(r))
+	secret, u, err := s.opts.Auth.Login(r.Context(), body.Email, body.Password, respond.ClientAddr(r))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: secret, Path: "/", HttpOnly: true,
-		Secure: r.TLS != nil || s.opts.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: int((12 * time.Hour).Seconds())})
+	respond.SetSession(w, r, secret, s.opts.Auth.SessionLifetime(), s.opts.SecureCookies)
 	respond.JSON(w, http.StatusOK, map[string]any{"user": userJSON{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, Scopes: u.Role.Grants()}})
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
-	if c, err := r.Cookie(SessionCookie); err == nil && p.Token == nil {
+	if c, err := r.Cookie(respond.SessionCookie); err == nil && p.Token == nil {
 		if err := s.opts.Auth.Logout(r.Context(), c.Value); err != nil {
 			s.fail(w, r, err)
 			return
 		}
 	}
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", HttpOnly: true, MaxAge: -1, SameSite: http.SameSiteLaxMode})
+	respond.ClearSession(w)
 	w.WriteHeader(http.StatusNoContent)
 }
 
