@@ -18,6 +18,17 @@ type ComponentState struct {
 	Component
 	Status    Status
 	UpdatedAt time.Time
+	// Hold is a status a person set on the component outside any
+	// incident; it shows until they clear it (checks can only make the
+	// component look worse). Empty when none.
+	Hold Hold
+}
+
+// Hold is a component status set by a person, outside any incident.
+type Hold struct {
+	Status Status // empty: no hold
+	By     string
+	At     time.Time
 }
 
 // StatusChange is one change of a component's status, the unit of

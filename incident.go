@@ -1,6 +1,11 @@
 package upstate
 
-import "time"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
 
 // Incident is a problem users feel, over one or more components.
 type Incident struct {
@@ -21,6 +26,17 @@ type Incident struct {
 	// Overrides are component statuses people set on the incident; while
 	// it is open a component shows the worse of these and its checks'.
 	Overrides map[string]Status
+	// Reach says how much the incident hurts, beyond where.
+	Reach Reach
+	// Upstream is set when the cause is a third party's incident.
+	Upstream *Upstream
+	// AcknowledgedAt and AcknowledgedBy record the first person to take
+	// the incident on.
+	AcknowledgedAt *time.Time
+	AcknowledgedBy string
+	// MergedInto is the incident this one was merged into, if any; a
+	// merged incident is resolved and its timeline copied to the other.
+	MergedInto string
 	// Updates is the timeline, oldest first.
 	Updates []TimelineEntry
 }
@@ -45,6 +61,47 @@ func (i *Incident) HasComponent(id string) bool {
 		}
 	}
 	return false
+}
+
+// Reach is how much an incident hurts: the share of requests failing and
+// who is affected. Zero values mean unknown.
+type Reach struct {
+	// FailingPercent is the share of requests failing, 0–100; nil when
+	// unknown.
+	FailingPercent *float64
+	Regions        []string // e.g. "EU", "us-east-1"
+	Segments       []string // customer segments, e.g. "schools on SSO"
+}
+
+// Empty reports whether the scope says nothing.
+func (s Reach) Empty() bool {
+	return s.FailingPercent == nil && len(s.Regions) == 0 && len(s.Segments) == 0
+}
+
+// Describe says how much an incident hurts in words: "about 25% of
+// requests failing; regions: EU, us-east; affecting: schools on SSO".
+func (s Reach) Describe() string {
+	var parts []string
+	if s.FailingPercent != nil {
+		parts = append(parts, fmt.Sprintf("about %s%% of requests failing", strconv.FormatFloat(*s.FailingPercent, 'f', -1, 64)))
+	}
+	if len(s.Regions) > 0 {
+		parts = append(parts, "regions: "+strings.Join(s.Regions, ", "))
+	}
+	if len(s.Segments) > 0 {
+		parts = append(parts, "affecting: "+strings.Join(s.Segments, ", "))
+	}
+	if len(parts) == 0 {
+		return "unknown"
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Upstream links an incident to a third party's incident that caused it.
+type Upstream struct {
+	Provider string // e.g. "Google Workspace"
+	Title    string // the provider's incident title, if known
+	URL      string // the provider's status page or incident page
 }
 
 // TimelineEntry is one event on an incident's timeline.

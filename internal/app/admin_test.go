@@ -410,3 +410,136 @@ func TestPostmortemAPI(t *testing.T) {
 		t.Errorf("report lacks the postmortem:\n%s", rep)
 	}
 }
+
+func errMsg(out map[string]any) string {
+	e, _ := out["error"].(map[string]any)
+	m, _ := e["message"].(string)
+	return m
+}
+
+func TestComponentStatusAPI(t *testing.T) {
+	a, base := startApp(t)
+	rui := browser(t, base, "responder@example.com", "responder password")
+	code, out, _ := rui.do("PATCH", "/api/v1/components/drive", map[string]any{"status": "degraded_performance"})
+	if code != 200 {
+		t.Fatalf("hold: %d %v", code, out)
+	}
+	c := out["component"].(map[string]any)
+	if c["status"] != "degraded_performance" || c["held_status"].(map[string]any)["set_by"] != "Rui" {
+		t.Errorf("component = %v", c)
+	}
+	if err := a.snaps.Rebuild(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(base + "/api/v2/components.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `"id":"drive","name":"Cloud drive","status":"degraded_performance"`) {
+		t.Errorf("components.json does not show the held status:\n%s", body)
+	}
+	_, out, _ = rui.do("GET", "/api/v1/components", nil)
+	if cs := out["components"].([]any); len(cs) != 2 || cs[1].(map[string]any)["held_status"] == nil {
+		t.Errorf("list = %v", out)
+	}
+	for _, tc := range []struct {
+		path string
+		body any
+		code int
+		want string
+	}{
+		{"/api/v1/components/nope", map[string]any{"status": "major_outage"}, 404, `no component "nope"`},
+		{"/api/v1/components/drive", map[string]any{"status": "on_fire"}, 400, `status "on_fire" is not one of`},
+		{"/api/v1/components/drive", map[string]any{}, 400, "status is required"},
+		{"/api/v1/components/drive", map[string]any{"status": "operational", "extra": 1}, 400, `"extra"`},
+	} {
+		if code, out, _ := rui.do("PATCH", tc.path, tc.body); code != tc.code || !strings.Contains(errMsg(out), tc.want) {
+			t.Errorf("PATCH %s %v: %d %v, want %d %q", tc.path, tc.body, code, out, tc.code, tc.want)
+		}
+	}
+	vic := browser(t, base, "viewer@example.com", "viewer password 1")
+	if code, _, _ := vic.do("PATCH", "/api/v1/components/drive", map[string]any{"status": "operational"}); code != 403 {
+		t.Errorf("viewer: %d", code)
+	}
+	if code, _, _ := rui.do("PATCH", "/api/v1/components/drive", map[string]any{"status": "operational"}); code != 200 || a.engine.Statuses()["drive"] != upstate.Operational {
+		t.Errorf("clear: %d, drive %s", code, a.engine.Statuses()["drive"])
+	}
+}
+
+func TestAcknowledgeMergeReachAPI(t *testing.T) {
+	a, base := startApp(t)
+	rui := browser(t, base, "responder@example.com", "responder password")
+	olga := browser(t, base, "owner@example.com", "owner password 1")
+	_, out, _ := rui.do("POST", "/api/v1/incidents", map[string]any{"name": "Drive sync failing", "components": map[string]string{"drive": "major_outage"},
+		"reach":    map[string]any{"failing_percent": 25, "regions": []string{"EU"}, "segments": []string{"schools on SSO"}},
+		"upstream": map[string]any{"provider": "Google Workspace", "title": "Drive service disruption", "url": "https://www.google.com/appsstatus/dashboard/"}})
+	first := out["incident"].(map[string]any)
+	if r := first["reach"].(map[string]any); r["failing_percent"] != 25.0 || r["regions"].([]any)[0] != "EU" {
+		t.Errorf("reach = %v", r)
+	}
+	if u := first["upstream"].(map[string]any); u["provider"] != "Google Workspace" {
+		t.Errorf("upstream = %v", u)
+	}
+	if first["acknowledged_by"] != "Rui" {
+		t.Errorf("declaring did not acknowledge: %v", first["acknowledged_by"])
+	}
+	_, out, _ = olga.do("POST", "/api/v1/incidents", map[string]any{"name": "Uploads failing", "components": map[string]string{"api": "partial_outage"}})
+	second := out["incident"].(map[string]any)
+	if code, out, _ := rui.do("POST", "/api/v1/incidents/"+second["id"].(string)+"/acknowledge", nil); code != 200 || out["incident"].(map[string]any)["acknowledged_by"] != "Olga" {
+		t.Errorf("acknowledge an acknowledged incident: %d %v", code, out)
+	}
+	code, out, _ := rui.do("POST", "/api/v1/incidents/"+first["id"].(string)+"/merge", map[string]any{"incidents": []string{second["id"].(string)}})
+	if code != 200 {
+		t.Fatalf("merge: %d %v", code, out)
+	}
+	merged := out["incident"].(map[string]any)
+	if cs := merged["components"].([]any); len(cs) != 2 {
+		t.Errorf("merged components = %v", cs)
+	}
+	_, out, _ = rui.do("GET", "/api/v1/incidents/"+second["id"].(string), nil)
+	if src := out["incident"].(map[string]any); src["merged_into"] != first["id"] || src["status"] != "resolved" {
+		t.Errorf("merged incident = %v", src)
+	}
+	if err := a.snaps.Rebuild(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(base + "/api/v2/incidents.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if strings.Contains(string(body), "Uploads failing") || !strings.Contains(string(body), "Drive sync failing") {
+		t.Errorf("the public API lists a merged incident:\n%s", body)
+	}
+	resp, _ = http.Get(base + "/")
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"about 25% of requests failing", "schools on SSO", "Google Workspace", `href="https://www.google.com/appsstatus/dashboard/"`} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	for _, tc := range []struct {
+		path string
+		body any
+		code int
+		want string
+	}{
+		{"/merge", map[string]any{"incidents": []string{"nope"}}, 400, `no incident "nope"`},
+		{"/merge", map[string]any{"incidents": []any{second["id"]}}, 409, "already"},
+		{"/updates", map[string]any{"reach": map[string]any{"failing_percent": 101}}, 400, "reach.failing_percent"},
+		{"/updates", map[string]any{"upstream": map[string]any{"provider": "x", "url": "ftp://x"}}, 400, "upstream.url"},
+		{"/updates", map[string]any{"reach": map[string]any{"share": 1}}, 400, `"share"`},
+	} {
+		if code, out, _ := rui.do("POST", "/api/v1/incidents/"+first["id"].(string)+tc.path, tc.body); code != tc.code || !strings.Contains(errMsg(out), tc.want) {
+			t.Errorf("%s %v: %d %v, want %d %q", tc.path, tc.body, code, out, tc.code, tc.want)
+		}
+	}
+	vic := browser(t, base, "viewer@example.com", "viewer password 1")
+	if code, _, _ := vic.do("POST", "/api/v1/incidents/"+first["id"].(string)+"/acknowledge", nil); code != 403 {
+		t.Errorf("viewer acknowledge: %d", code)
+	}
+}

@@ -26,6 +26,7 @@ import (
 type Store interface {
 	Apply(ctx context.Context, c store.Change) error
 	ListIncidents(ctx context.Context, f store.IncidentFilter) ([]*upstate.Incident, error)
+	GetIncident(ctx context.Context, id string) (*upstate.Incident, error)
 	ListComponents(ctx context.Context) ([]upstate.ComponentState, error)
 	ListConditions(ctx context.Context) (map[string]upstate.Condition, error)
 	SaveMaintenance(ctx context.Context, m upstate.Maintenance) error
@@ -92,7 +93,9 @@ type Engine struct {
 	allDirty bool
 	conds    map[string]upstate.Condition
 	statuses map[string]upstate.Status
-	open     []*upstate.Incident
+	// holds are statuses people set on components outside incidents.
+	holds map[string]upstate.Hold
+	open  []*upstate.Incident
 	// maint are the maintenances not yet over, soonest first.
 	maint []upstate.Maintenance
 	// recovery remembers, per open incident, how long its recovery must
@@ -114,8 +117,12 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("load components: %w", err)
 	}
 	e.statuses = map[string]upstate.Status{}
+	e.holds = map[string]upstate.Hold{}
 	for _, c := range comps {
 		e.statuses[c.ID] = c.Status
+		if c.Hold.Status != "" {
+			e.holds[c.ID] = c.Hold
+		}
 	}
 	if e.conds, err = opts.Store.ListConditions(ctx); err != nil {
 		return nil, fmt.Errorf("load conditions: %w", err)
@@ -218,6 +225,9 @@ func (e *Engine) derive(only []string) map[string]upstate.Status {
 			if o, ok := in.Overrides[id]; ok {
 				st = upstate.Worse(st, o)
 			}
+		}
+		if h, ok := e.holds[id]; ok {
+			st = upstate.Worse(st, h.Status)
 		}
 		out[id] = st
 	}

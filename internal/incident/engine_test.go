@@ -21,6 +21,7 @@ type memStore struct {
 	order     []string
 	statuses  []upstate.StatusChange
 	maint     map[string]upstate.Maintenance
+	holds     map[string]upstate.Hold
 	fail      error
 }
 
@@ -46,9 +47,28 @@ func (m *memStore) Apply(_ context.Context, c store.Change) error {
 	for _, e := range c.Entries {
 		in := m.incidents[e.IncidentID]
 		in.Updates = append(in.Updates, e)
+		slices.SortStableFunc(in.Updates, func(a, b upstate.TimelineEntry) int { return a.At.Compare(b.At) })
 	}
 	m.statuses = append(m.statuses, c.Statuses...)
+	for _, h := range c.Holds {
+		if m.holds == nil {
+			m.holds = map[string]upstate.Hold{}
+		}
+		m.holds[h.ComponentID] = h.Hold
+	}
 	return nil
+}
+
+func (m *memStore) GetIncident(_ context.Context, id string) (*upstate.Incident, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	in, ok := m.incidents[id]
+	if !ok {
+		return nil, upstate.Errorf(upstate.ENOTFOUND, "no incident %q", id)
+	}
+	cp := *in
+	cp.Updates = slices.Clone(in.Updates)
+	return &cp, nil
 }
 
 func (m *memStore) ListIncidents(_ context.Context, f store.IncidentFilter) ([]*upstate.Incident, error) {

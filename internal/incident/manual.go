@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -20,7 +21,12 @@ type Change struct {
 	Message string                    // the timeline entry, Markdown
 	Public  *bool                     // default true; false makes an internal note
 	Set     map[string]upstate.Status // component statuses to hold while open
-	Actor   string                    // who, for the timeline
+	// Reach, when set, replaces how much the incident hurts.
+	Reach *upstate.Reach
+	// Upstream, when set, links the incident to a third party's; one with
+	// an empty Provider removes the link.
+	Upstream *upstate.Upstream
+	Actor    string // who, for the timeline
 }
 
 func (c Change) public() bool { return c.Public == nil || *c.Public }
@@ -52,6 +58,12 @@ func (e *Engine) validate(c Change, declaring bool) error {
 			probs = append(probs, fmt.Sprintf("components.%s: %q is not a component status", id, st))
 		}
 	}
+	if c.Reach != nil {
+		probs = append(probs, validateReach(*c.Reach)...)
+	}
+	if c.Upstream != nil && (c.Upstream.Provider != "" || c.Upstream.URL != "" || c.Upstream.Title != "") {
+		probs = append(probs, validateUpstream(*c.Upstream)...)
+	}
 	if strings.TrimSpace(c.Actor) == "" {
 		probs = append(probs, "actor is required")
 	}
@@ -59,6 +71,41 @@ func (e *Engine) validate(c Change, declaring bool) error {
 		return upstate.Errorf(upstate.EINVALID, "%s", strings.Join(probs, "; "))
 	}
 	return nil
+}
+
+func validateReach(r upstate.Reach) []string {
+	var probs []string
+	if p := r.FailingPercent; p != nil && (*p < 0 || *p > 100 || *p != *p) {
+		probs = append(probs, fmt.Sprintf("reach.failing_percent: %v is not between 0 and 100", *p))
+	}
+	for _, l := range []struct {
+		name string
+		v    []string
+	}{{"regions", r.Regions}, {"segments", r.Segments}} {
+		if len(l.v) > 20 {
+			probs = append(probs, fmt.Sprintf("reach.%s: more than 20 entries", l.name))
+		}
+		for i, x := range l.v {
+			if strings.TrimSpace(x) == "" || len(x) > 100 {
+				probs = append(probs, fmt.Sprintf("reach.%s[%d]: must be 1 to 100 characters", l.name, i))
+			}
+		}
+	}
+	return probs
+}
+
+func validateUpstream(u upstate.Upstream) []string {
+	var probs []string
+	if strings.TrimSpace(u.Provider) == "" || len(u.Provider) > 100 {
+		probs = append(probs, "upstream.provider: must be 1 to 100 characters")
+	}
+	if len(u.Title) > 200 {
+		probs = append(probs, "upstream.title is longer than 200 characters")
+	}
+	if pu, err := url.Parse(u.URL); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+		probs = append(probs, fmt.Sprintf("upstream.url: %q is not an http(s) URL", u.URL))
+	}
+	return probs
 }
 
 // Declare opens an incident by hand.
@@ -92,8 +139,8 @@ func (e *Engine) Update(ctx context.Context, id string, c Change) (*upstate.Inci
 	if in == nil {
 		return nil, e.notOpen(ctx, id)
 	}
-	if strings.TrimSpace(c.Message) == "" && c.Status == "" && len(c.Set) == 0 && c.Impact == "" && c.Name == "" {
-		return nil, upstate.Errorf(upstate.EINVALID, "nothing to update: give a message, status, impact, name or component statuses")
+	if strings.TrimSpace(c.Message) == "" && c.Status == "" && len(c.Set) == 0 && c.Impact == "" && c.Name == "" && c.Reach == nil && c.Upstream == nil {
+		return nil, upstate.Errorf(upstate.EINVALID, "nothing to update: give a message, status, impact, reach, upstream, name or component statuses")
 	}
 	cp := *in
 	return e.apply(ctx, &cp, c, false)
@@ -109,18 +156,12 @@ func (e *Engine) Reopen(ctx context.Context, id string, c Change) (*upstate.Inci
 	if e.findOpen(id) != nil {
 		return nil, upstate.Errorf(upstate.ECONFLICT, "incident %s is open already", id)
 	}
-	ins, err := e.opts.Store.ListIncidents(ctx, store.IncidentFilter{})
+	in, err := e.opts.Store.GetIncident(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	var in *upstate.Incident
-	for _, x := range ins {
-		if x.ID == id {
-			in = x
-		}
-	}
-	if in == nil {
-		return nil, upstate.Errorf(upstate.ENOTFOUND, "no incident %q", id)
+	if in.MergedInto != "" {
+		return nil, upstate.Errorf(upstate.ECONFLICT, "incident %s was merged into %s: reopen that one", id, in.MergedInto)
 	}
 	cp := *in
 	cp.ResolvedAt, cp.MonitoringAt = nil, nil
@@ -143,16 +184,11 @@ func (e *Engine) findOpen(id string) *upstate.Incident {
 }
 
 func (e *Engine) notOpen(ctx context.Context, id string) error {
-	ins, err := e.opts.Store.ListIncidents(ctx, store.IncidentFilter{})
+	in, err := e.opts.Store.GetIncident(ctx, id)
 	if err != nil {
 		return err
 	}
-	for _, in := range ins {
-		if in.ID == id {
-			return upstate.Errorf(upstate.ECONFLICT, "incident %s is %s: reopen it to post updates", id, in.Status)
-		}
-	}
-	return upstate.Errorf(upstate.ENOTFOUND, "no incident %q", id)
+	return upstate.Errorf(upstate.ECONFLICT, "incident %s is %s: reopen it to post updates", id, in.Status)
 }
 
 // apply changes in (a copy, or a new incident) as c asks, re-derives the
@@ -203,6 +239,22 @@ func (e *Engine) apply(ctx context.Context, in *upstate.Incident, c Change, isNe
 	if c.Impact != "" {
 		in.Impact = c.Impact
 	}
+	if c.Reach != nil {
+		r := *c.Reach
+		r.Regions, r.Segments = trimAll(r.Regions), trimAll(r.Segments)
+		in.Reach = r
+	}
+	if c.Upstream != nil {
+		in.Upstream = nil
+		if c.Upstream.Provider != "" {
+			u := upstate.Upstream{Provider: strings.TrimSpace(c.Upstream.Provider), Title: strings.TrimSpace(c.Upstream.Title), URL: c.Upstream.URL}
+			in.Upstream = &u
+		}
+	}
+	// A person who writes on an incident has taken it on.
+	if in.AcknowledgedAt == nil && c.Actor != upstate.ActorUpstate {
+		in.AcknowledgedAt, in.AcknowledgedBy = &now, c.Actor
+	}
 	in.UpdatedAt = now
 
 	// Statuses as they will be with this incident changed.
@@ -229,6 +281,9 @@ func (e *Engine) apply(ctx context.Context, in *upstate.Incident, c Change, isNe
 		change.Statuses = append(change.Statuses, upstate.StatusChange{ComponentID: id, At: now, Status: next[id], IncidentID: in.ID})
 		entry.Affected = append(entry.Affected, upstate.AffectedComponent{ComponentID: id, OldStatus: old, NewStatus: next[id]})
 	}
+	if entry.Body == "" && c.Reach != nil && c.Status == "" {
+		entry.Body = "Scope: " + in.Reach.Describe() + "."
+	}
 	if entry.Body == "" {
 		entry.Body = defaultMessage(in.Status)
 	}
@@ -246,6 +301,16 @@ func (e *Engine) apply(ctx context.Context, in *upstate.Incident, c Change, isNe
 	e.poke()
 	out := *in
 	return &out, nil
+}
+
+func trimAll(xs []string) []string {
+	var out []string
+	for _, x := range xs {
+		if x = strings.TrimSpace(x); x != "" && !slices.Contains(out, x) {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 func defaultMessage(s upstate.IncidentStatus) string {

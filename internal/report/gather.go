@@ -73,7 +73,7 @@ func Gather(ctx context.Context, src Source, p Params, pageName string, pageZone
 	}
 	// Incidents overlapping the period: created before its end, and not
 	// resolved before its start. A month's look-back catches long ones.
-	all, err := src.ListIncidents(ctx, store.IncidentFilter{Since: in.From.AddDate(0, -1, 0)})
+	all, err := src.ListIncidents(ctx, store.IncidentFilter{Since: in.From.AddDate(0, -1, 0), Unmerged: true})
 	if err != nil {
 		return nil, err
 	}

@@ -43,7 +43,15 @@ func Markdown(r *Report) []byte {
 		p(", with %s in parentheses", r.AlsoZone)
 	}
 	p(".\n\n## Summary\n\n")
-	p("- Incidents: %d\n- User-facing downtime (partial or major outage, all components): %s\n", r.Summary.Incidents, r.Summary.Downtime)
+	p("- Incidents: %d", r.Summary.Incidents)
+	if r.Summary.UpstreamCount > 0 {
+		var ps []string
+		for _, g := range r.Upstream {
+			ps = append(ps, g.Provider)
+		}
+		p(", of which %d upstream (%s)", r.Summary.UpstreamCount, strings.Join(ps, ", "))
+	}
+	p("\n- User-facing downtime (partial or major outage, all components): %s\n", r.Summary.Downtime)
 	p("- Mean time to detect: %s; to acknowledge: %s; to resolve: %s\n", r.Summary.MeanDetect, r.Summary.MeanAck, r.Summary.MeanResolve)
 	if r.Summary.WorstUptimeOf != "" {
 		p("- Lowest uptime: %s (%s)\n", r.Summary.WorstUptime, r.Summary.WorstUptimeOf)
@@ -53,17 +61,17 @@ func Markdown(r *Report) []byte {
 		p("| %s | %s | %s |\n", cell(c.Name), c.Downtime, c.Uptime)
 	}
 	p("\n## Downtime timeline\n")
-	switch {
-	case len(r.Days) == 0 && len(r.Recurring) == 0:
-		p("\nNo incidents.\n")
-	case len(r.Days) == 0:
-		p("\nNo incidents outside the recurring ones below.\n")
+	if len(r.Days) == 0 {
+		p("\n%s\n", r.NoneByDay())
 	}
 	for _, d := range r.Days {
 		p("\n### %s\n", d.Date)
 		for _, in := range d.Incidents {
 			p("\n#### %s\n\n", in.Name)
 			p("- Impact: %s; components: %s\n", in.Impact, strings.Join(in.Components, ", "))
+			if in.Reach != "" {
+				p("- Scope: %s\n", indent(in.Reach))
+			}
 			p("- From %s to %s (%s)\n", in.Start, in.End, in.Duration)
 			p("- Time to detect: %s; to acknowledge: %s; to resolve: %s\n", in.Detect, in.Ack, in.Resolve)
 			p("\n**Time and description**\n\n")
@@ -80,6 +88,20 @@ func Markdown(r *Report) []byte {
 			}
 		}
 	}
+	if len(r.Upstream) > 0 {
+		p("\n## Upstream incidents\n")
+		for _, g := range r.Upstream {
+			p("\n### %s — %d %s, %s in all\n\nTheir status page: <%s>\n\n| Incident | Started | Ended | Duration |\n| --- | --- | --- | --- |\n",
+				g.Provider, g.Count, plural(g.Count, "incident"), g.Total, g.URL)
+			for _, o := range g.Occurrences {
+				name := cell(o.Name)
+				if o.Title != "" {
+					name += fmt.Sprintf(" (%s: [%s](%s))", cell(g.Provider), cell(o.Title), o.URL)
+				}
+				p("| %s | %s | %s | %s |\n", indent(name), o.Start, o.End, o.Duration)
+			}
+		}
+	}
 	if len(r.Recurring) > 0 {
 		p("\n## Recurring incidents\n")
 		for _, g := range r.Recurring {
@@ -90,6 +112,26 @@ func Markdown(r *Report) []byte {
 		}
 	}
 	return b.Bytes()
+}
+
+// NoneByDay says why the day-by-day timeline is empty.
+func (r *Report) NoneByDay() string {
+	switch {
+	case len(r.Upstream) > 0 && len(r.Recurring) > 0:
+		return "No incidents outside the upstream and recurring ones below."
+	case len(r.Upstream) > 0:
+		return "No incidents outside the upstream ones below."
+	case len(r.Recurring) > 0:
+		return "No incidents outside the recurring ones below."
+	}
+	return "No incidents."
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
 }
 
 func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }

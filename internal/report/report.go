@@ -9,6 +9,7 @@ package report
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -46,6 +47,7 @@ type Report struct {
 	Generated  time.Time           `json:"generated_at"`
 	Summary    Summary             `json:"summary"`
 	Days       []Day               `json:"days"`
+	Upstream   []UpstreamGroup     `json:"upstream"`
 	Recurring  []Recurring         `json:"recurring"`
 	Components []ComponentDowntime `json:"components"`
 }
@@ -53,6 +55,7 @@ type Report struct {
 // Summary is the period at a glance.
 type Summary struct {
 	Incidents     int     `json:"incidents"`
+	UpstreamCount int     `json:"upstream_incidents"`
 	Downtime      string  `json:"user_facing_downtime"`
 	DowntimeSecs  float64 `json:"user_facing_downtime_seconds"`
 	MeanDetect    string  `json:"mean_time_to_detect"`
@@ -92,6 +95,8 @@ type Incident struct {
 	Ack          string               `json:"time_to_acknowledge"`
 	Resolve      string               `json:"time_to_resolve"`
 	Automatic    bool                 `json:"automatic"`
+	Reach        string               `json:"reach,omitempty"`
+	Failing      *float64             `json:"failing_percent,omitempty"`
 	Entries      []Entry              `json:"entries"`
 	RootCause    string               `json:"root_cause"`
 	Contributing string               `json:"contributing_factors,omitempty"`
@@ -106,6 +111,16 @@ type Entry struct {
 	Body   string `json:"body"`
 }
 
+// UpstreamGroup is the incidents one third party caused, summarised with
+// a link to its own status page.
+type UpstreamGroup struct {
+	Provider    string       `json:"provider"`
+	URL         string       `json:"url"`
+	Count       int          `json:"count"`
+	Total       string       `json:"total_duration"`
+	Occurrences []Occurrence `json:"occurrences"`
+}
+
 // Recurring is incidents of one kind that happened more than once.
 type Recurring struct {
 	Name        string       `json:"name"`
@@ -117,6 +132,10 @@ type Recurring struct {
 // Occurrence is one of a recurring kind.
 type Occurrence struct {
 	ID       string `json:"id"`
+	Name     string `json:"name,omitempty"`
+	Title    string `json:"provider_title,omitempty"` // upstream: the provider's name for it
+	URL      string `json:"url,omitempty"`            // upstream: the provider's page for it
+	Reach    string `json:"reach,omitempty"`
 	Start    string `json:"start"`
 	End      string `json:"end"`
 	Duration string `json:"duration"`
@@ -146,7 +165,7 @@ func Build(in Input) (*Report, error) {
 	}
 	f := formatter{loc: in.Loc, also: in.Also}
 	r := &Report{Title: in.Title, Page: in.PageName, From: in.From.UTC(), To: in.To.UTC(), TimeZone: in.Loc.String(), Generated: in.Generated.UTC(),
-		Days: []Day{}, Recurring: []Recurring{}}
+		Days: []Day{}, Upstream: []UpstreamGroup{}, Recurring: []Recurring{}}
 	if in.Also != nil {
 		r.AlsoZone = in.Also.String()
 	}
@@ -183,11 +202,18 @@ func Build(in Input) (*Report, error) {
 	r.Summary.DowntimeSecs = total
 	r.Summary.Downtime = human(time.Duration(total * float64(time.Second)))
 
-	// Incidents: recurring kinds grouped, the rest by day, newest first.
-	ins := slices.Clone(in.Incidents)
+	// Incidents: upstream ones by provider, recurring kinds grouped, the
+	// rest by day, newest first. Merged incidents live on in the ones they
+	// were merged into.
+	ins := slices.DeleteFunc(slices.Clone(in.Incidents), func(x *upstate.Incident) bool { return x.MergedInto != "" })
 	slices.SortFunc(ins, func(a, b *upstate.Incident) int { return b.StartedAt.Compare(a.StartedAt) })
 	kinds := map[string][]*upstate.Incident{}
+	providers := map[string][]*upstate.Incident{}
 	for _, x := range ins {
+		if x.Upstream != nil {
+			providers[x.Upstream.Provider] = append(providers[x.Upstream.Provider], x)
+			continue
+		}
 		kinds[kind(x.Name)] = append(kinds[kind(x.Name)], x)
 	}
 	var detect, resolve, ack []time.Duration
@@ -198,10 +224,10 @@ func Build(in Input) (*Report, error) {
 		if x.ResolvedAt != nil {
 			resolve = append(resolve, x.ResolvedAt.Sub(x.StartedAt))
 		}
-		if a := firstHuman(x); a != nil {
+		if a := acknowledged(x); a != nil {
 			ack = append(ack, a.Sub(x.StartedAt))
 		}
-		if len(kinds[kind(x.Name)]) > 1 {
+		if x.Upstream != nil || len(kinds[kind(x.Name)]) > 1 {
 			continue
 		}
 		date := x.StartedAt.In(in.Loc).Format("Monday, January 2, 2006")
@@ -219,6 +245,10 @@ func Build(in Input) (*Report, error) {
 			}
 		}
 		r.Days[len(r.Days)-1].Incidents = append(r.Days[len(r.Days)-1].Incidents, ir)
+	}
+	r.Upstream = upstreamGroups(f, providers, in.Generated, names)
+	for _, g := range r.Upstream {
+		r.Summary.UpstreamCount += g.Count
 	}
 	keys := make([]string, 0, len(kinds))
 	for k, xs := range kinds {
@@ -242,6 +272,37 @@ func Build(in Input) (*Report, error) {
 	r.Summary.Incidents = len(ins)
 	r.Summary.MeanDetect, r.Summary.MeanResolve, r.Summary.MeanAck = mean(detect), mean(resolve), mean(ack)
 	return r, nil
+}
+
+// upstreamGroups summarises third parties' incidents, the provider with
+// the newest first, each one's occurrences in the order they happened.
+func upstreamGroups(f formatter, providers map[string][]*upstate.Incident, now time.Time, names map[string]string) []UpstreamGroup {
+	keys := slices.Collect(maps.Keys(providers))
+	slices.SortFunc(keys, func(a, b string) int {
+		if c := providers[b][0].StartedAt.Compare(providers[a][0].StartedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	out := []UpstreamGroup{}
+	for _, k := range keys {
+		xs := providers[k]
+		g := UpstreamGroup{Provider: k, URL: xs[0].Upstream.URL, Count: len(xs)}
+		var sum time.Duration
+		for i := len(xs) - 1; i >= 0; i-- {
+			x := xs[i]
+			sum += x.Duration(now)
+			o := Occurrence{ID: x.ID, Name: x.Name, Title: x.Upstream.Title, URL: x.Upstream.URL, Start: f.at(x.StartedAt), End: f.end(x),
+				Duration: human(x.Duration(now))}
+			if !x.Reach.Empty() {
+				o.Reach = x.Reach.Describe()
+			}
+			g.Occurrences = append(g.Occurrences, o)
+		}
+		g.Total = human(sum)
+		out = append(out, g)
+	}
+	return out
 }
 
 // backdate adds, for each incident that began before its first status
@@ -283,9 +344,13 @@ func kind(name string) string {
 	return strings.Join(strings.Fields(strings.Trim(b.String(), " ()#-")), " ")
 }
 
-// firstHuman is when a person first wrote on the incident: the
-// acknowledgement, until paging (which records acknowledgements) exists.
-func firstHuman(x *upstate.Incident) *time.Time {
+// acknowledged is when a person first took the incident on: its
+// acknowledgement, or for incidents kept before acknowledgements were
+// recorded, the first entry a person wrote.
+func acknowledged(x *upstate.Incident) *time.Time {
+	if x.AcknowledgedAt != nil {
+		return x.AcknowledgedAt
+	}
 	for _, u := range x.Updates {
 		if u.Actor != "" && u.Actor != upstate.ActorUpstate {
 			t := u.At
@@ -408,8 +473,11 @@ func (f formatter) incident(x *upstate.Incident, names map[string]string, now ti
 	out := Incident{ID: x.ID, Name: x.Name, Impact: string(x.Impact), Status: string(x.Status), Start: f.at(x.StartedAt), End: f.end(x),
 		Duration: human(x.Duration(now)), Detect: human(max(x.DetectedAt.Sub(x.StartedAt), 0)), Ack: "n/a", Resolve: "ongoing", Automatic: x.Auto,
 		RootCause: "Not written yet.", Fix: "Not written yet.", Entries: []Entry{}}
-	if a := firstHuman(x); a != nil {
+	if a := acknowledged(x); a != nil {
 		out.Ack = human(a.Sub(x.StartedAt))
+	}
+	if !x.Reach.Empty() {
+		out.Reach, out.Failing = x.Reach.Describe(), x.Reach.FailingPercent
 	}
 	if x.ResolvedAt != nil {
 		out.Resolve = human(x.ResolvedAt.Sub(x.StartedAt))

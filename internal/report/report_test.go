@@ -60,6 +60,9 @@ func fixtureMonth() Input {
 		e(at(17, 8, 42), upstate.Identified, "Dana", "A long-running query holds a lock on **submissions**; 25% of requests answer HTTP 500.", true),
 		e(at(17, 8, 50), upstate.Identified, "Dana", "Paging the DBA.", false),
 		e(at(17, 9, 15), upstate.Resolved, "Dana", "The query was killed and a statement timeout added.", true))
+	lockAck, share := at(17, 8, 30), 25.0
+	ins[0].AcknowledgedAt, ins[0].AcknowledgedBy = &lockAck, "Dana"
+	ins[0].Reach = upstate.Reach{FailingPercent: &share, Segments: []string{"teachers grading submissions"}}
 	add("Schools blocked by the firewall", false, upstate.ImpactCritical, at(18, 6, 0), at(18, 7, 40), at(18, 7, 52),
 		map[string]upstate.Status{"web": upstate.MajorOutage},
 		e(at(18, 7, 40), upstate.Identified, "Sam", "Our firewall's DDoS rule blocked schools (many devices behind one address).", true),
@@ -69,6 +72,8 @@ func fixtureMonth() Input {
 			map[string]upstate.Status{"drive": upstate.MajorOutage},
 			e(at(day, 10, 1), upstate.Investigating, "", "Cloud drive sync: major outage.", true),
 			e(at(day, 12+i, 30), upstate.Resolved, "", "Every check has passed for 2 minutes.", true))
+		ins[len(ins)-1].Upstream = &upstate.Upstream{Provider: "Google Workspace", Title: "Google Drive service disruption",
+			URL: fmt.Sprintf("https://www.google.com/appsstatus/dashboard/incidents/drive%d", i+1)}
 	}
 	for _, day := range []int{20, 25, 29} {
 		add("Major outage of Classroom roster sync", true, upstate.ImpactCritical, at(day, 8, 0), at(day, 8, 1), at(day, 8, 40),
@@ -112,8 +117,17 @@ func TestReportContents(t *testing.T) {
 	if r.Summary.Incidents != 9 {
 		t.Errorf("incidents = %d", r.Summary.Incidents)
 	}
-	// Recurring kinds are grouped, oldest occurrence first; the rest are by day, newest first.
-	if len(r.Recurring) != 2 || r.Recurring[0].Count != 3 || r.Recurring[1].Count != 3 {
+	// Upstream incidents are summarised by provider with links; recurring
+	// kinds are grouped, oldest occurrence first; the rest are by day,
+	// newest first.
+	if len(r.Upstream) != 1 || r.Upstream[0].Provider != "Google Workspace" || r.Upstream[0].Count != 3 || r.Summary.UpstreamCount != 3 {
+		t.Fatalf("upstream = %+v", r.Upstream)
+	}
+	if o := r.Upstream[0].Occurrences[0]; o.URL != "https://www.google.com/appsstatus/dashboard/incidents/drive1" || o.Title != "Google Drive service disruption" ||
+		o.Start != "Aug 19, 10:00 am PDT (Aug 20, 5:00 am NZST)" {
+		t.Errorf("first upstream occurrence = %+v", o)
+	}
+	if len(r.Recurring) != 1 || r.Recurring[0].Count != 3 {
 		t.Fatalf("recurring = %+v", r.Recurring)
 	}
 	if r.Recurring[0].Name != "Major outage of Classroom roster sync" || r.Recurring[0].Occurrences[0].Start != "Aug 20, 8:00 am PDT (Aug 21, 3:00 am NZST)" {
@@ -127,7 +141,10 @@ func TestReportContents(t *testing.T) {
 		t.Errorf("days = %v", days)
 	}
 	lock := r.Days[2].Incidents[0]
-	if lock.Detect != "1 min" || lock.Ack != "48 min" || lock.Resolve != "1 h 21 min" || lock.Duration != "1 h 21 min" {
+	if lock.Reach != "about 25% of requests failing; affecting: teachers grading submissions" || *lock.Failing != 25 {
+		t.Errorf("lock reach = %q", lock.Reach)
+	}
+	if lock.Detect != "1 min" || lock.Ack != "36 min" || lock.Resolve != "1 h 21 min" || lock.Duration != "1 h 21 min" {
 		t.Errorf("lock incident metrics = %+v", lock)
 	}
 	if !strings.HasPrefix(lock.RootCause, "A report query took a row lock") || len(lock.Actions) != 2 || lock.Contributing != "No statement timeout." {
@@ -163,6 +180,20 @@ func TestReportContents(t *testing.T) {
 	js, _, _ := Render(r, "json", nil)
 	if err := json.Unmarshal(js, &decoded); err != nil {
 		t.Errorf("json: %v", err)
+	}
+}
+
+func TestMergedIncidentsLeftOut(t *testing.T) {
+	in := fixtureMonth()
+	dup := *in.Incidents[0]
+	dup.ID, dup.MergedInto = "dup", in.Incidents[0].ID
+	in.Incidents = append(in.Incidents, &dup)
+	r, err := Build(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Summary.Incidents != 9 {
+		t.Errorf("a merged incident was counted: %d incidents", r.Summary.Incidents)
 	}
 }
 

@@ -211,7 +211,7 @@ func build(ctx context.Context, src Source, page Page, checksOf map[string][]str
 	if err != nil {
 		return nil, fmt.Errorf("components: %w", err)
 	}
-	recent, err := src.ListIncidents(ctx, store.IncidentFilter{Limit: 50})
+	recent, err := src.ListIncidents(ctx, store.IncidentFilter{Limit: 50, Unmerged: true})
 	if err != nil {
 		return nil, fmt.Errorf("incidents: %w", err)
 	}

@@ -103,11 +103,18 @@ type Change struct {
 	Incidents []*upstate.Incident // upserted; their Updates are ignored
 	Entries   []upstate.TimelineEntry
 	Statuses  []upstate.StatusChange
+	Holds     []HoldChange
+}
+
+// HoldChange sets (or, with an empty status, clears) a component's hold.
+type HoldChange struct {
+	ComponentID string
+	Hold        upstate.Hold
 }
 
 // Empty reports whether the change writes nothing.
 func (c Change) Empty() bool {
-	return len(c.Incidents) == 0 && len(c.Entries) == 0 && len(c.Statuses) == 0
+	return len(c.Incidents) == 0 && len(c.Entries) == 0 && len(c.Statuses) == 0 && len(c.Holds) == 0
 }
 
 // Incidents keeps incidents and their timelines.
@@ -116,13 +123,17 @@ type Incidents interface {
 	Apply(ctx context.Context, c Change) error
 	// GetIncident returns one incident with its timeline, or ENOTFOUND.
 	GetIncident(ctx context.Context, id string) (*upstate.Incident, error)
-	// ListIncidents returns incidents newest first, with timelines.
+	// ListIncidents returns incidents newest first, with timelines
+	// ordered by time.
 	ListIncidents(ctx context.Context, f IncidentFilter) ([]*upstate.Incident, error)
 }
 
 // IncidentFilter selects incidents.
 type IncidentFilter struct {
 	OpenOnly bool
+	// Unmerged leaves out incidents merged into others: what the public
+	// page and reports show.
+	Unmerged bool
 	Since    time.Time // created at or after, when set
 	Limit    int       // 0 for no limit
 }

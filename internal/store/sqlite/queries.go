@@ -39,7 +39,8 @@ func (db *DB) SyncComponents(ctx context.Context, cs []upstate.Component, now ti
 
 // ListComponents implements store.Components.
 func (db *DB) ListComponents(ctx context.Context) ([]upstate.ComponentState, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, name, grp, description, depends_on, position, status, created_at, updated_at FROM components ORDER BY position, id`)
+	rows, err := db.read.QueryContext(ctx, `SELECT id, name, grp, description, depends_on, position, status, created_at, updated_at,
+		hold_status, hold_by, hold_at FROM components ORDER BY position, id`)
 	if err != nil {
 		return nil, err
 	}
@@ -47,10 +48,14 @@ func (db *DB) ListComponents(ctx context.Context) ([]upstate.ComponentState, err
 	var out []upstate.ComponentState
 	for rows.Next() {
 		var c upstate.ComponentState
-		var deps, status string
-		var created, updated int64
-		if err := rows.Scan(&c.ID, &c.Name, &c.Group, &c.Description, &deps, &c.Position, &status, &created, &updated); err != nil {
+		var deps, status, hold string
+		var created, updated, holdAt int64
+		if err := rows.Scan(&c.ID, &c.Name, &c.Group, &c.Description, &deps, &c.Position, &status, &created, &updated,
+			&hold, &c.Hold.By, &holdAt); err != nil {
 			return nil, err
+		}
+		if hold != "" {
+			c.Hold.Status, c.Hold.At = upstate.Status(hold), fromMS(holdAt)
 		}
 		c.DependsOn, c.Status, c.CreatedAt, c.UpdatedAt = splitList(deps), upstate.Status(status), fromMS(created), fromMS(updated)
 		out = append(out, c)
@@ -233,14 +238,26 @@ func applyChange(ctx context.Context, tx *sql.Tx, c store.Change) error {
 		if err != nil || in.Overrides == nil {
 			overrides = []byte("{}")
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO incidents (id, name, status, impact, created_at, updated_at, started_at, detected_at, monitoring_at, resolved_at, components, auto, overrides)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		scope, err := json.Marshal(scopeJSON{in.Reach.FailingPercent, in.Reach.Regions, in.Reach.Segments})
+		if err != nil {
+			return fmt.Errorf("incident %s scope: %w", in.ID, err)
+		}
+		upstream := ""
+		if in.Upstream != nil {
+			b, _ := json.Marshal(upstreamJSON{in.Upstream.Provider, in.Upstream.Title, in.Upstream.URL})
+			upstream = string(b)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO incidents (id, name, status, impact, created_at, updated_at, started_at, detected_at, monitoring_at, resolved_at, components, auto, overrides,
+				scope, upstream, acknowledged_at, acknowledged_by, merged_into)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET name = excluded.name, status = excluded.status, impact = excluded.impact,
 			updated_at = excluded.updated_at, started_at = excluded.started_at, detected_at = excluded.detected_at,
 			monitoring_at = excluded.monitoring_at, resolved_at = excluded.resolved_at, components = excluded.components, auto = excluded.auto,
-			overrides = excluded.overrides`,
+			overrides = excluded.overrides, scope = excluded.scope, upstream = excluded.upstream, acknowledged_at = excluded.acknowledged_at,
+			acknowledged_by = excluded.acknowledged_by, merged_into = excluded.merged_into`,
 			in.ID, in.Name, string(in.Status), string(in.Impact), ms(in.CreatedAt), ms(in.UpdatedAt), ms(in.StartedAt), ms(in.DetectedAt),
-			nullMS(in.MonitoringAt), nullMS(in.ResolvedAt), strings.Join(in.Components, ","), in.Auto, string(overrides))
+			nullMS(in.MonitoringAt), nullMS(in.ResolvedAt), strings.Join(in.Components, ","), in.Auto, string(overrides),
+			string(scope), upstream, nullMS(in.AcknowledgedAt), in.AcknowledgedBy, in.MergedInto)
 		if err != nil {
 			return fmt.Errorf("save incident %s: %w", in.ID, err)
 		}
@@ -258,6 +275,20 @@ func applyChange(ctx context.Context, tx *sql.Tx, c store.Change) error {
 			return fmt.Errorf("save timeline entry of %s: %w", e.IncidentID, err)
 		}
 	}
+	for _, h := range c.Holds {
+		at := int64(0)
+		if h.Hold.Status != "" {
+			at = ms(h.Hold.At)
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE components SET hold_status = ?, hold_by = ?, hold_at = ? WHERE id = ?`,
+			string(h.Hold.Status), h.Hold.By, at, h.ComponentID)
+		if err != nil {
+			return fmt.Errorf("hold component %s: %w", h.ComponentID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return upstate.Errorf(upstate.ENOTFOUND, "no component %q", h.ComponentID)
+		}
+	}
 	for _, s := range c.Statuses {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO status_changes (component_id, at, status, incident_id) VALUES (?, ?, ?, ?)`,
 			s.ComponentID, ms(s.At), string(s.Status), s.IncidentID); err != nil {
@@ -270,20 +301,49 @@ func applyChange(ctx context.Context, tx *sql.Tx, c store.Change) error {
 	return nil
 }
 
-const incidentCols = `id, name, status, impact, created_at, updated_at, started_at, detected_at, monitoring_at, resolved_at, components, auto, overrides`
+const incidentCols = `id, name, status, impact, created_at, updated_at, started_at, detected_at, monitoring_at, resolved_at, components, auto, overrides,
+	scope, upstream, acknowledged_at, acknowledged_by, merged_into`
+
+// scopeJSON and upstreamJSON are how an incident's scope and upstream
+// link are kept, as JSON in their columns.
+type scopeJSON struct {
+	FailingPercent *float64 `json:"failing_percent,omitempty"`
+	Regions        []string `json:"regions,omitempty"`
+	Segments       []string `json:"segments,omitempty"`
+}
+
+type upstreamJSON struct {
+	Provider string `json:"provider"`
+	Title    string `json:"title,omitempty"`
+	URL      string `json:"url"`
+}
 
 func scanIncident(rows interface{ Scan(...any) error }) (*upstate.Incident, error) {
 	in := &upstate.Incident{}
 	var status, impact, comps string
 	var created, updated, started, detected int64
-	var monitoring, resolved sql.NullInt64
-	var overrides string
-	if err := rows.Scan(&in.ID, &in.Name, &status, &impact, &created, &updated, &started, &detected, &monitoring, &resolved, &comps, &in.Auto, &overrides); err != nil {
+	var monitoring, resolved, acked sql.NullInt64
+	var overrides, scope, upstream string
+	if err := rows.Scan(&in.ID, &in.Name, &status, &impact, &created, &updated, &started, &detected, &monitoring, &resolved, &comps, &in.Auto, &overrides,
+		&scope, &upstream, &acked, &in.AcknowledgedBy, &in.MergedInto); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(overrides), &in.Overrides); err != nil {
 		return nil, fmt.Errorf("incident %s overrides: %w", in.ID, err)
 	}
+	var sc scopeJSON
+	if err := json.Unmarshal([]byte(scope), &sc); err != nil {
+		return nil, fmt.Errorf("incident %s scope: %w", in.ID, err)
+	}
+	in.Reach = upstate.Reach{FailingPercent: sc.FailingPercent, Regions: sc.Regions, Segments: sc.Segments}
+	if upstream != "" {
+		var u upstreamJSON
+		if err := json.Unmarshal([]byte(upstream), &u); err != nil {
+			return nil, fmt.Errorf("incident %s upstream: %w", in.ID, err)
+		}
+		in.Upstream = &upstate.Upstream{Provider: u.Provider, Title: u.Title, URL: u.URL}
+	}
+	in.AcknowledgedAt = fromNullMS(acked)
 	if len(in.Overrides) == 0 {
 		in.Overrides = nil
 	}
@@ -314,6 +374,9 @@ func (db *DB) ListIncidents(ctx context.Context, f store.IncidentFilter) ([]*ups
 	var args []any
 	if f.OpenOnly {
 		q += ` AND status IN ('investigating', 'identified', 'monitoring')`
+	}
+	if f.Unmerged {
+		q += ` AND merged_into = ''`
 	}
 	if !f.Since.IsZero() {
 		q += ` AND created_at >= ?`
@@ -354,7 +417,7 @@ func (db *DB) loadUpdates(ctx context.Context, ins []*upstate.Incident) error {
 		args = append(args, in.ID)
 	}
 	rows, err := db.read.QueryContext(ctx, `SELECT id, incident_id, at, status, body, public, actor, affected FROM incident_updates
-		WHERE incident_id IN (?`+strings.Repeat(",?", len(args)-1)+`) ORDER BY incident_id, seq`, args...)
+		WHERE incident_id IN (?`+strings.Repeat(",?", len(args)-1)+`) ORDER BY incident_id, at, seq`, args...)
 	if err != nil {
 		return err
 	}

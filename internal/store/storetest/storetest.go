@@ -29,6 +29,8 @@ func Run(t *testing.T, open Opener) {
 		{"Prune", testPrune},
 		{"Conditions", testConditions},
 		{"Incidents", testIncidents},
+		{"IncidentDetails", testIncidentDetails},
+		{"Holds", testHolds},
 		{"StatusHistory", testHistory},
 		{"Heartbeats", testHeartbeats},
 		{"ManyWritersOneBatch", testConcurrentWrites},
@@ -243,6 +245,86 @@ func testIncidents(t *testing.T, s store.Store) {
 	}
 	if _, err := s.GetIncident(ctx(t), "nope"); upstate.ErrorCode(err) != upstate.ENOTFOUND {
 		t.Errorf("missing incident: err = %v, want ENOTFOUND", err)
+	}
+}
+
+// testIncidentDetails: reach, upstream link, acknowledgement and merges
+// survive a round trip, and copied entries sort by time.
+func testIncidentDetails(t *testing.T, s store.Store) {
+	a := incident("aaaaaaaaaaaa", t0, upstate.Identified)
+	pct := 25.5
+	ack := t0.Add(3 * time.Minute)
+	a.Reach = upstate.Reach{FailingPercent: &pct, Regions: []string{"EU", "us-east"}, Segments: []string{"schools on SSO"}}
+	a.Upstream = &upstate.Upstream{Provider: "Google Workspace", Title: "Drive outage", URL: "https://www.google.com/appsstatus/dashboard/"}
+	a.AcknowledgedAt, a.AcknowledgedBy = &ack, "Dana"
+	a.MergedInto = "bbbbbbbbbbbb"
+	late := upstate.TimelineEntry{ID: "late", IncidentID: a.ID, At: t0.Add(time.Hour), Status: upstate.Identified, Body: "late", Actor: "Dana"}
+	early := upstate.TimelineEntry{ID: "early", IncidentID: a.ID, At: t0, Status: upstate.Investigating, Body: "early", Actor: "Dana"}
+	if err := s.Apply(ctx(t), store.Change{Incidents: []*upstate.Incident{a}, Entries: []upstate.TimelineEntry{late}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Apply(ctx(t), store.Change{Entries: []upstate.TimelineEntry{early}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetIncident(ctx(t), a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Reach.FailingPercent == nil || *got.Reach.FailingPercent != pct || len(got.Reach.Regions) != 2 || got.Reach.Segments[0] != "schools on SSO" {
+		t.Errorf("reach = %+v", got.Reach)
+	}
+	if got.Upstream == nil || *got.Upstream != *a.Upstream {
+		t.Errorf("upstream = %+v", got.Upstream)
+	}
+	if got.AcknowledgedAt == nil || !got.AcknowledgedAt.Equal(ack) || got.AcknowledgedBy != "Dana" || got.MergedInto != "bbbbbbbbbbbb" {
+		t.Errorf("ack/merge = %v %q %q", got.AcknowledgedAt, got.AcknowledgedBy, got.MergedInto)
+	}
+	if len(got.Updates) != 2 || got.Updates[0].ID != "early" {
+		t.Errorf("timeline not in time order: %+v", got.Updates)
+	}
+	b := incident("bbbbbbbbbbbb", t0, upstate.Investigating)
+	if err := s.Apply(ctx(t), store.Change{Incidents: []*upstate.Incident{b}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetIncident(ctx(t), b.ID); got.Upstream != nil || !got.Reach.Empty() || got.AcknowledgedAt != nil || got.MergedInto != "" {
+		t.Errorf("plain incident = %+v", got)
+	}
+}
+
+// testHolds: a status held on a component outside incidents is kept,
+// survives a config sync, and clears; holding an unknown component
+// fails the whole change.
+func testHolds(t *testing.T, s store.Store) {
+	cs := []upstate.Component{{ID: "web", Name: "Web app"}, {ID: "api", Name: "API"}}
+	if err := s.SyncComponents(ctx(t), cs, t0); err != nil {
+		t.Fatal(err)
+	}
+	hold := upstate.Hold{Status: upstate.DegradedPerformance, By: "Dana", At: t0}
+	err := s.Apply(ctx(t), store.Change{Holds: []store.HoldChange{{ComponentID: "web", Hold: hold}},
+		Statuses: []upstate.StatusChange{{ComponentID: "web", At: t0, Status: upstate.DegradedPerformance}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SyncComponents(ctx(t), cs, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	list, _ := s.ListComponents(ctx(t))
+	if list[0].ID != "web" || list[0].Hold != hold || list[0].Status != upstate.DegradedPerformance || list[1].Hold.Status != "" {
+		t.Errorf("components = %+v", list)
+	}
+	err = s.Apply(ctx(t), store.Change{Holds: []store.HoldChange{{ComponentID: "nope", Hold: hold}},
+		Statuses: []upstate.StatusChange{{ComponentID: "api", At: t0, Status: upstate.MajorOutage}}})
+	if upstate.ErrorCode(err) != upstate.ENOTFOUND {
+		t.Errorf("hold on unknown component: %v", err)
+	}
+	if list, _ := s.ListComponents(ctx(t)); list[1].Status != upstate.Operational {
+		t.Errorf("a failed change was half-written: %+v", list[1])
+	}
+	if err := s.Apply(ctx(t), store.Change{Holds: []store.HoldChange{{ComponentID: "web"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if list, _ := s.ListComponents(ctx(t)); list[0].Hold != (upstate.Hold{}) {
+		t.Errorf("cleared hold = %+v", list[0].Hold)
 	}
 }
 

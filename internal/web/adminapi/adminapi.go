@@ -40,6 +40,13 @@ type Incidents interface {
 	Declare(ctx context.Context, c incident.Change) (*upstate.Incident, error)
 	Update(ctx context.Context, id string, c incident.Change) (*upstate.Incident, error)
 	Reopen(ctx context.Context, id string, c incident.Change) (*upstate.Incident, error)
+	Acknowledge(ctx context.Context, id, actor string) (*upstate.Incident, error)
+	Merge(ctx context.Context, into string, from []string, actor string) (*upstate.Incident, error)
+}
+
+// Components sets components' statuses outside incidents.
+type Components interface {
+	HoldStatus(ctx context.Context, component string, st upstate.Status, actor string) (upstate.ComponentState, error)
 }
 
 // Reads gives the admin side what the public snapshot leaves out:
@@ -57,6 +64,7 @@ type Reads interface {
 type Options struct {
 	Auth         Auth
 	Incidents    Incidents
+	Components   Components
 	Maintenances Maintenances
 	Reviews      Reviews
 	Reads        Reads
@@ -81,8 +89,8 @@ type Server struct {
 
 // New returns the API; Register adds its routes.
 func New(opts Options) (*Server, error) {
-	if opts.Auth == nil || opts.Incidents == nil || opts.Maintenances == nil || opts.Reviews == nil || opts.Reads == nil {
-		return nil, errors.New("adminapi: Options.Auth, Incidents, Maintenances, Reviews and Reads are required")
+	if opts.Auth == nil || opts.Incidents == nil || opts.Components == nil || opts.Maintenances == nil || opts.Reviews == nil || opts.Reads == nil {
+		return nil, errors.New("adminapi: Options.Auth, Incidents, Components, Maintenances, Reviews and Reads are required")
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -116,6 +124,10 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/incidents/{id}/updates", s.authed(upstate.ScopeIncidents, s.update))
 	mux.HandleFunc("POST /api/v1/incidents/{id}/resolve", s.authed(upstate.ScopeIncidents, s.resolve))
 	mux.HandleFunc("POST /api/v1/incidents/{id}/reopen", s.authed(upstate.ScopeIncidents, s.reopen))
+	mux.HandleFunc("POST /api/v1/incidents/{id}/acknowledge", s.authed(upstate.ScopeIncidents, s.acknowledge))
+	mux.HandleFunc("POST /api/v1/incidents/{id}/merge", s.authed(upstate.ScopeIncidents, s.merge))
+	mux.HandleFunc("GET /api/v1/components", s.authed(upstate.ScopeRead, s.listComponents))
+	mux.HandleFunc("PATCH /api/v1/components/{id}", s.authed(upstate.ScopeComponents, s.holdStatus))
 	mux.HandleFunc("GET /api/v1/incidents/{id}/postmortem", s.authed(upstate.ScopeRead, s.getPostmortem))
 	mux.HandleFunc("PUT /api/v1/incidents/{id}/postmortem", s.authed(upstate.ScopePostmortems, s.savePostmortem))
 	mux.HandleFunc("POST /api/v1/incidents/{id}/postmortem/publish", s.authed(upstate.ScopePostmortems, s.publishPostmortem))

@@ -26,7 +26,26 @@ type incidentJSON struct {
 	DetectedAt   time.Time                 `json:"detected_at"`
 	MonitoringAt *time.Time                `json:"monitoring_at"`
 	ResolvedAt   *time.Time                `json:"resolved_at"`
+	Reach        reachJSON                 `json:"reach"`
+	Upstream     *upstreamJSON             `json:"upstream"`
+	AckedAt      *time.Time                `json:"acknowledged_at"`
+	AckedBy      string                    `json:"acknowledged_by,omitempty"`
+	MergedInto   string                    `json:"merged_into,omitempty"`
 	Updates      []updateJSON              `json:"updates"`
+}
+
+// reachJSON is how much an incident hurts.
+type reachJSON struct {
+	FailingPercent *float64 `json:"failing_percent"`
+	Regions        []string `json:"regions"`
+	Segments       []string `json:"segments"`
+}
+
+// upstreamJSON links an incident to a third party's.
+type upstreamJSON struct {
+	Provider string `json:"provider"`
+	Title    string `json:"title"`
+	URL      string `json:"url"`
 }
 
 type updateJSON struct {
@@ -48,7 +67,12 @@ type affectedJSON struct {
 func toJSON(in *upstate.Incident) incidentJSON {
 	out := incidentJSON{ID: in.ID, Name: in.Name, Status: in.Status, Impact: in.Impact, Automatic: in.Auto, Components: in.Components,
 		Overrides: in.Overrides, CreatedAt: in.CreatedAt.UTC(), UpdatedAt: in.UpdatedAt.UTC(), StartedAt: in.StartedAt.UTC(),
-		DetectedAt: in.DetectedAt.UTC(), MonitoringAt: in.MonitoringAt, ResolvedAt: in.ResolvedAt, Updates: []updateJSON{}}
+		DetectedAt: in.DetectedAt.UTC(), MonitoringAt: in.MonitoringAt, ResolvedAt: in.ResolvedAt, Updates: []updateJSON{},
+		Reach:   reachJSON{FailingPercent: in.Reach.FailingPercent, Regions: orEmpty(in.Reach.Regions), Segments: orEmpty(in.Reach.Segments)},
+		AckedAt: in.AcknowledgedAt, AckedBy: in.AcknowledgedBy, MergedInto: in.MergedInto}
+	if u := in.Upstream; u != nil {
+		out.Upstream = &upstreamJSON{u.Provider, u.Title, u.URL}
+	}
 	if out.Components == nil {
 		out.Components = []string{}
 	}
@@ -64,6 +88,13 @@ func toJSON(in *upstate.Incident) incidentJSON {
 		out.Updates = append(out.Updates, updateJSON{ID: u.ID, At: u.At.UTC(), Status: u.Status, Body: u.Body, Public: u.Public, Actor: u.Actor, Affected: aff})
 	}
 	return out
+}
+
+func orEmpty(xs []string) []string {
+	if xs == nil {
+		return []string{}
+	}
+	return xs
 }
 
 func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
@@ -97,10 +128,19 @@ type changeBody struct {
 	Message    string                    `json:"message"`
 	Public     *bool                     `json:"public"`
 	Components map[string]upstate.Status `json:"components"`
+	Reach      *reachJSON                `json:"reach"`
+	Upstream   *upstreamJSON             `json:"upstream"`
 }
 
 func (b changeBody) change(p upstate.Principal) incident.Change {
-	return incident.Change{Name: b.Name, Status: b.Status, Impact: b.Impact, Message: b.Message, Public: b.Public, Set: b.Components, Actor: p.Actor()}
+	c := incident.Change{Name: b.Name, Status: b.Status, Impact: b.Impact, Message: b.Message, Public: b.Public, Set: b.Components, Actor: p.Actor()}
+	if b.Reach != nil {
+		c.Reach = &upstate.Reach{FailingPercent: b.Reach.FailingPercent, Regions: b.Reach.Regions, Segments: b.Reach.Segments}
+	}
+	if b.Upstream != nil {
+		c.Upstream = &upstate.Upstream{Provider: b.Upstream.Provider, Title: b.Upstream.Title, URL: b.Upstream.URL}
+	}
+	return c
 }
 
 // respondIncident answers with the incident as stored, timeline included.
@@ -177,6 +217,31 @@ func (s *Server) reopen(w http.ResponseWriter, r *http.Request, p upstate.Princi
 		return
 	}
 	in, err := s.opts.Incidents.Reopen(r.Context(), r.PathValue("id"), incident.Change{Message: msg, Actor: p.Actor()})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.respondIncident(w, r, http.StatusOK, in.ID)
+}
+
+func (s *Server) acknowledge(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
+	in, err := s.opts.Incidents.Acknowledge(r.Context(), r.PathValue("id"), p.Actor())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.respondIncident(w, r, http.StatusOK, in.ID)
+}
+
+func (s *Server) merge(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
+	var b struct {
+		Incidents []string `json:"incidents"`
+	}
+	if err := respond.Decode(w, r, &b); err != nil {
+		respond.Error(w, err)
+		return
+	}
+	in, err := s.opts.Incidents.Merge(r.Context(), r.PathValue("id"), b.Incidents, p.Actor())
 	if err != nil {
 		s.fail(w, r, err)
 		return
