@@ -1,6 +1,10 @@
 package app
 
 import (
+	"time"
+
+	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/incident"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -166,5 +170,84 @@ func TestAdminUIPostmortem(t *testing.T) {
 	vic.post("/admin/login", url.Values{"email": {"viewer@example.com"}, "password": {"viewer password 1"}}, nil)
 	if _, body := vic.get("/admin/incidents/" + id); strings.Contains(body, `id="postmortem"`) {
 		t.Error("a viewer sees the postmortem editor")
+	}
+}
+
+func TestAdminUIComponentsMaintenanceMerge(t *testing.T) {
+	a, base := startApp(t)
+	ui := newUI(t, base)
+	ui.post("/admin/login", url.Values{"email": {"responder@example.com"}, "password": {"responder password"}}, nil)
+
+	// Hold a component's status from the incident list, then clear it.
+	code, body, landed := ui.post("/admin/components/drive", url.Values{"status": {"degraded_performance"}}, nil)
+	if code != 200 || landed != "/admin/" || !strings.Contains(body, "Cloud drive is now degraded performance") || !strings.Contains(body, "set to Degraded performance by Rui") {
+		t.Errorf("hold: %d at %s", code, landed)
+	}
+	if a.engine.Statuses()["drive"] != "degraded_performance" {
+		t.Errorf("drive = %s", a.engine.Statuses()["drive"])
+	}
+	if code, _, _ := ui.post("/admin/components/drive", url.Values{"status": {"bogus"}}, nil); code != 400 {
+		t.Errorf("bad status: %d", code)
+	}
+	ui.post("/admin/components/drive", url.Values{"status": {"operational"}}, nil)
+
+	// Plan maintenance in the page's zone; a window ending before it starts is refused.
+	code, body = ui.get("/admin/maintenances")
+	if code != 200 || !strings.Contains(body, `type="datetime-local"`) || !strings.Contains(body, "No maintenance planned") {
+		t.Fatalf("maintenance page: %d", code)
+	}
+	la := mustLoc(t, "America/Los_Angeles")
+	start := a.opts.Clock.Now().In(la).Add(-time.Minute)
+	plan := url.Values{"name": {"Drive connector upgrade"}, "message": {"Sync pauses."}, "component": {"drive"},
+		"from": {start.Format("2006-01-02T15:04")}, "until": {start.Add(-time.Hour).Format("2006-01-02T15:04")}}
+	if code, body, _ := ui.post("/admin/maintenances", plan, nil); code != 400 || !strings.Contains(body, "ends before it starts") || !strings.Contains(body, "Drive connector upgrade") {
+		t.Errorf("bad window: %d", code)
+	}
+	plan.Set("until", start.Add(time.Hour).Format("2006-01-02T15:04"))
+	code, body, _ = ui.post("/admin/maintenances", plan, nil)
+	if code != 200 || !strings.Contains(body, "Maintenance planned") || !strings.Contains(body, "In progress") {
+		t.Fatalf("plan: %d\n%s", code, body)
+	}
+	if st := a.engine.Statuses()["drive"]; st != "under_maintenance" {
+		t.Errorf("drive = %s during maintenance", st)
+	}
+	id := a.engine.Maintenances()[0].ID
+	if code, body, _ := ui.post("/admin/maintenances/"+id+"/cancel", nil, nil); code != 200 || !strings.Contains(body, "Maintenance cancelled") {
+		t.Errorf("cancel: %d", code)
+	}
+
+	// Declare with scope and an upstream cause, acknowledge, merge.
+	_, body, landed = ui.post("/admin/incidents", url.Values{"name": {"Drive sync failing"}, "message": {"Sync fails."}, "component.drive": {"major_outage"},
+		"failing_percent": {"40"}, "regions": {"EU, us-east"}, "upstream_provider": {"Google Workspace"}, "upstream_url": {"https://www.google.com/appsstatus/dashboard/"}}, nil)
+	keep := strings.TrimPrefix(landed, "/admin/incidents/")
+	if !strings.Contains(body, "about 40% of requests failing; regions: EU, us-east") || !strings.Contains(body, "Google Workspace") || !strings.Contains(body, "Acknowledged by Rui") {
+		t.Errorf("declared incident page lacks scope, upstream or acknowledgement:\n%s", body)
+	}
+	// An incident nobody has taken on offers the acknowledge button.
+	in, err := a.engine.Declare(t.Context(), incident.Change{Name: "Sync errors", Set: map[string]upstate.Status{"api": "degraded_performance"}, Actor: upstate.ActorUpstate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, body := ui.get("/admin/incidents/" + in.ID); !strings.Contains(body, "/acknowledge") {
+		t.Error("no acknowledge button on an unacknowledged incident")
+	}
+	code, body, _ = ui.post("/admin/incidents/"+in.ID+"/acknowledge", nil, nil)
+	if code != 200 || !strings.Contains(body, "Acknowledged by Rui") || strings.Contains(body, "/acknowledge\"") {
+		t.Errorf("acknowledge: %d", code)
+	}
+	if _, body := ui.get("/admin/incidents/" + keep); !strings.Contains(body, `id="merge"`) || !strings.Contains(body, "Sync errors") {
+		t.Error("no merge form offering the other incident")
+	}
+	code, body, _ = ui.post("/admin/incidents/"+keep+"/merge", url.Values{"incident": {in.ID}}, nil)
+	if code != 200 || !strings.Contains(body, "Merged") || !strings.Contains(body, "Merged &#34;Sync errors&#34;") {
+		t.Errorf("merge: %d\n%s", code, body)
+	}
+	if code, _, _ := ui.post("/admin/incidents/"+keep+"/merge", url.Values{"incident": {in.ID}}, nil); code != 409 {
+		t.Errorf("merging twice: %d", code)
+	}
+	// Changing only the scope on an update sends it.
+	code, body, _ = ui.post("/admin/incidents/"+keep+"/updates", url.Values{"status": {"identified"}, "message": {"Provider confirmed."}, "failing_percent": {"abc"}}, nil)
+	if code != 400 || !strings.Contains(body, `share of requests failing: &#34;abc&#34; is not a number`) {
+		t.Errorf("bad percent: %d", code)
 	}
 }

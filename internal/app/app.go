@@ -196,7 +196,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		return nil, err
 	}
 	ui, err := admin.New(admin.Options{Auth: a.auth, Incidents: a.engine, Reviews: reviews, Reads: db, Markdown: md.HTML, Logger: opts.Logger,
-		Location: zone, PageName: page,
+		Location: zone, PageName: page, Now: opts.Clock.Now,
 		SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://")})
 	if err != nil {
 		return nil, err

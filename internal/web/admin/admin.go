@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,11 +39,18 @@ type Auth interface {
 	SessionLifetime() time.Duration
 }
 
-// Incidents changes incidents.
+// Incidents changes incidents, component statuses and maintenances (the
+// incident engine).
 type Incidents interface {
 	Declare(ctx context.Context, c incident.Change) (*upstate.Incident, error)
 	Update(ctx context.Context, id string, c incident.Change) (*upstate.Incident, error)
 	Reopen(ctx context.Context, id string, c incident.Change) (*upstate.Incident, error)
+	Acknowledge(ctx context.Context, id, actor string) (*upstate.Incident, error)
+	Merge(ctx context.Context, into string, from []string, actor string) (*upstate.Incident, error)
+	HoldStatus(ctx context.Context, component string, st upstate.Status, actor string) (upstate.ComponentState, error)
+	ScheduleMaintenance(ctx context.Context, w incident.Window) (upstate.Maintenance, error)
+	CancelMaintenance(ctx context.Context, id string) error
+	Maintenances() []upstate.Maintenance
 	Statuses() map[string]upstate.Status
 }
 
@@ -71,6 +79,8 @@ type Options struct {
 	PageName      func() string
 	Logger        *slog.Logger
 	SecureCookies bool
+	// Now tells the time (maintenance statuses); default time.Now.
+	Now func() time.Time
 }
 
 // Server serves the admin UI.
@@ -88,6 +98,9 @@ func New(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	s := &Server{opts: opts, csrf: http.NewCrossOriginProtection(), pages: map[string]*template.Template{}}
 	funcs := template.FuncMap{
 		"md":          opts.Markdown,
@@ -102,13 +115,15 @@ func New(opts Options) (*Server, error) {
 			}
 			return t.In(opts.Location()).Format("Jan 2 15:04 MST")
 		},
+		"list":    func(xs []string) string { return strings.Join(xs, ", ") },
+		"percent": func(p *float64) string { return formatPercent(p) },
 		"rev": func(us []upstate.TimelineEntry) []upstate.TimelineEntry {
 			out := slices.Clone(us)
 			slices.Reverse(out)
 			return out
 		},
 	}
-	for _, name := range []string{"login", "index", "new", "incident", "error"} {
+	for _, name := range []string{"login", "index", "new", "incident", "maintenances", "error"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templates, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("parse admin templates: %w", err)
@@ -130,6 +145,12 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/incidents/{id}/updates", s.guard(s.authed(upstate.ScopeIncidents, s.update)))
 	mux.HandleFunc("POST /admin/incidents/{id}/reopen", s.guard(s.authed(upstate.ScopeIncidents, s.reopen)))
 	mux.HandleFunc("POST /admin/incidents/{id}/postmortem", s.guard(s.authed(upstate.ScopePostmortems, s.postmortem)))
+	mux.HandleFunc("POST /admin/incidents/{id}/acknowledge", s.guard(s.authed(upstate.ScopeIncidents, s.acknowledge)))
+	mux.HandleFunc("POST /admin/incidents/{id}/merge", s.guard(s.authed(upstate.ScopeIncidents, s.merge)))
+	mux.HandleFunc("POST /admin/components/{id}", s.guard(s.authed(upstate.ScopeComponents, s.holdStatus)))
+	mux.HandleFunc("GET /admin/maintenances", s.authed(upstate.ScopeRead, s.maintenances))
+	mux.HandleFunc("POST /admin/maintenances", s.guard(s.authed(upstate.ScopeMaintenances, s.schedule)))
+	mux.HandleFunc("POST /admin/maintenances/{id}/cancel", s.guard(s.authed(upstate.ScopeMaintenances, s.cancel)))
 }
 
 // guard refuses cross-site form posts.
@@ -182,6 +203,8 @@ type view struct {
 	User       *upstate.User
 	CanWrite   bool
 	CanReview  bool
+	CanHold    bool // may set component statuses
+	CanPlan    bool // may plan maintenance
 	Error      string
 	Notice     string
 	Next       string
@@ -200,6 +223,11 @@ type view struct {
 	Impacts    []upstate.Impact
 	CompStates []upstate.Status
 	Message    string
+	// Others are incidents that could be merged into this one.
+	Others []*upstate.Incident
+	// Maint is the maintenance page's list and form.
+	Maint     []maintRow
+	MaintForm maintForm
 }
 
 // reviewForm is the postmortem editor's fields; action items are lines
@@ -241,6 +269,7 @@ type componentRow struct {
 	ID, Name, Group string
 	Status          upstate.Status
 	Held            upstate.Status // what this incident holds, if anything
+	Hold            upstate.Hold   // what a person holds outside incidents
 }
 
 type formValues struct {
@@ -248,11 +277,14 @@ type formValues struct {
 	Status                upstate.IncidentStatus
 	Internal              bool
 	Set                   map[string]upstate.Status
+	// Reach and upstream, as typed: lists comma-separated.
+	Failing, Regions, Segments string
+	Provider, Title, URL       string
 }
 
 func (s *Server) render(w http.ResponseWriter, code int, name string, v view) {
 	v.PageName = s.opts.PageName()
-	v.Zone = time.Now().In(s.opts.Location()).Format("MST")
+	v.Zone = s.opts.Now().In(s.opts.Location()).Format("MST")
 	v.ZoneName = s.opts.Location().String()
 	v.Names = map[string]string{}
 	for _, c := range v.Components {
@@ -287,6 +319,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		code, msg = http.StatusNotFound, upstate.ErrorMessage(err)
 	case upstate.EFORBIDDEN:
 		code, msg = http.StatusForbidden, upstate.ErrorMessage(err)
+	case upstate.ECONFLICT:
+		code, msg = http.StatusConflict, upstate.ErrorMessage(err)
 	case upstate.EINTERNAL:
 		s.opts.Logger.Error("admin page failed", "component", "admin", "path", r.URL.Path, "err", err)
 	default:
@@ -338,7 +372,8 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, _ upstate.Princi
 
 func (s *Server) base(p upstate.Principal, title string) view {
 	u := p.User
-	return view{Title: title, User: &u, CanWrite: p.Can(upstate.ScopeIncidents), CanReview: p.Can(upstate.ScopePostmortems)}
+	return view{Title: title, User: &u, CanWrite: p.Can(upstate.ScopeIncidents), CanReview: p.Can(upstate.ScopePostmortems),
+		CanHold: p.Can(upstate.ScopeComponents), CanPlan: p.Can(upstate.ScopeMaintenances)}
 }
 
 func (s *Server) components(ctx context.Context, held map[string]upstate.Status) ([]componentRow, error) {
@@ -353,7 +388,7 @@ func (s *Server) components(ctx context.Context, held map[string]upstate.Status)
 		if st == "" {
 			st = c.Status
 		}
-		rows = append(rows, componentRow{ID: c.ID, Name: c.Name, Group: c.Group, Status: st, Held: held[c.ID]})
+		rows = append(rows, componentRow{ID: c.ID, Name: c.Name, Group: c.Group, Status: st, Held: held[c.ID], Hold: c.Hold})
 	}
 	return rows, nil
 }
@@ -379,6 +414,7 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request, p upstate.Princip
 		s.fail(w, r, err)
 		return
 	}
+	v.Notice = r.URL.Query().Get("done")
 	s.render(w, http.StatusOK, "index", v)
 }
 
@@ -395,9 +431,14 @@ func (s *Server) newIncident(w http.ResponseWriter, r *http.Request, p upstate.P
 
 // readForm turns the posted form into a change; components are posted as
 // component.ID=status, and only those that differ from now are sent.
-func (s *Server) readForm(r *http.Request, p upstate.Principal, current map[string]upstate.Status) (formValues, incident.Change) {
+// Reach and upstream are sent only when they differ from the incident's
+// (was: the form's values for it, or zero values when declaring).
+func (s *Server) readForm(r *http.Request, p upstate.Principal, current map[string]upstate.Status, was formValues) (formValues, incident.Change, error) {
 	f := formValues{Name: strings.TrimSpace(r.PostFormValue("name")), Message: r.PostFormValue("message"), Impact: r.PostFormValue("impact"),
-		Status: upstate.IncidentStatus(r.PostFormValue("status")), Internal: r.PostFormValue("internal") == "on", Set: map[string]upstate.Status{}}
+		Status: upstate.IncidentStatus(r.PostFormValue("status")), Internal: r.PostFormValue("internal") == "on", Set: map[string]upstate.Status{},
+		Failing: strings.TrimSpace(r.PostFormValue("failing_percent")), Regions: r.PostFormValue("regions"), Segments: r.PostFormValue("segments"),
+		Provider: strings.TrimSpace(r.PostFormValue("upstream_provider")), Title: strings.TrimSpace(r.PostFormValue("upstream_title")),
+		URL: strings.TrimSpace(r.PostFormValue("upstream_url"))}
 	for k, vals := range r.PostForm {
 		if id, ok := strings.CutPrefix(k, "component."); ok && len(vals) > 0 && vals[0] != "" {
 			if st := upstate.Status(vals[0]); st != current[id] {
@@ -410,14 +451,58 @@ func (s *Server) readForm(r *http.Request, p upstate.Principal, current map[stri
 	if len(f.Set) > 0 {
 		c.Set = maps.Clone(f.Set)
 	}
-	return f, c
+	if f.Failing != was.Failing || splitList(f.Regions) != splitList(was.Regions) || splitList(f.Segments) != splitList(was.Segments) {
+		reach := upstate.Reach{Regions: strings.Split(splitList(f.Regions), ", "), Segments: strings.Split(splitList(f.Segments), ", ")}
+		reach.Regions, reach.Segments = slices.DeleteFunc(reach.Regions, isBlank), slices.DeleteFunc(reach.Segments, isBlank)
+		if f.Failing != "" {
+			v, err := strconv.ParseFloat(strings.TrimSuffix(f.Failing, "%"), 64)
+			if err != nil {
+				return f, c, upstate.Errorf(upstate.EINVALID, "share of requests failing: %q is not a number", f.Failing)
+			}
+			reach.FailingPercent = &v
+		}
+		c.Reach = &reach
+	}
+	if f.Provider != was.Provider || f.Title != was.Title || f.URL != was.URL {
+		c.Upstream = &upstate.Upstream{Provider: f.Provider, Title: f.Title, URL: f.URL}
+	}
+	return f, c, nil
+}
+
+// splitList normalises a comma-separated list for comparison.
+func splitList(s string) string {
+	parts := strings.Split(s, ",")
+	for i := range parts {
+		parts[i] = strings.TrimSpace(parts[i])
+	}
+	return strings.Join(slices.DeleteFunc(parts, isBlank), ", ")
+}
+
+func isBlank(s string) bool { return strings.TrimSpace(s) == "" }
+
+func formatPercent(p *float64) string {
+	if p == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*p, 'f', -1, 64)
+}
+
+// incidentForm is the form's reach and upstream values for an incident.
+func incidentForm(in *upstate.Incident) formValues {
+	f := formValues{Failing: formatPercent(in.Reach.FailingPercent), Regions: strings.Join(in.Reach.Regions, ", "), Segments: strings.Join(in.Reach.Segments, ", ")}
+	if u := in.Upstream; u != nil {
+		f.Provider, f.Title, f.URL = u.Provider, u.Title, u.URL
+	}
+	return f
 }
 
 func (s *Server) declare(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
-	f, c := s.readForm(r, p, s.opts.Incidents.Statuses())
+	f, c, ferr := s.readForm(r, p, s.opts.Incidents.Statuses(), formValues{})
 	v := s.base(p, "Declare an incident")
 	v.Form = f
-	if r.PostFormValue("preview") != "" {
+	if ferr != nil {
+		v.Error = upstate.ErrorMessage(ferr)
+	} else if r.PostFormValue("preview") != "" {
 		v.Preview = s.opts.Markdown(f.Message)
 	} else {
 		in, err := s.opts.Incidents.Declare(r.Context(), c)
@@ -450,6 +535,7 @@ func (s *Server) incidentView(ctx context.Context, p upstate.Principal, id strin
 	}
 	v := s.base(p, in.Name)
 	v.Incident = in
+	v.Form = incidentForm(in)
 	v.Form.Status = in.Status
 	if in.Status == upstate.Investigating {
 		v.Form.Status = upstate.Identified // the usual next step, one click away
@@ -458,6 +544,27 @@ func (s *Server) incidentView(ctx context.Context, p upstate.Principal, id strin
 		v.Review = reviewForm{RootCause: pm.RootCause, Contributing: pm.Contributing, Fix: pm.Fix, Actions: actionLines(pm.Actions), Status: pm.Status}
 	} else if upstate.ErrorCode(perr) != upstate.ENOTFOUND {
 		return v, perr
+	}
+	if v.CanWrite && in.MergedInto == "" {
+		// Candidates to merge in: other unmerged incidents, open first.
+		ins, err := s.opts.Reads.ListIncidents(ctx, store.IncidentFilter{Limit: 30, Unmerged: true})
+		if err != nil {
+			return v, err
+		}
+		for _, x := range ins {
+			if x.ID != in.ID && (in.Open() || !x.Open()) {
+				v.Others = append(v.Others, x)
+			}
+		}
+		slices.SortStableFunc(v.Others, func(a, b *upstate.Incident) int {
+			switch {
+			case a.Open() == b.Open():
+				return 0
+			case a.Open():
+				return -1
+			}
+			return 1
+		})
 	}
 	v.Components, err = s.components(ctx, in.Overrides)
 	return v, err
@@ -475,9 +582,16 @@ func (s *Server) incident(w http.ResponseWriter, r *http.Request, p upstate.Prin
 
 func (s *Server) update(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
 	id := r.PathValue("id")
-	f, c := s.readForm(r, p, s.opts.Incidents.Statuses())
+	in, err := s.opts.Reads.GetIncident(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	f, c, err := s.readForm(r, p, s.opts.Incidents.Statuses(), incidentForm(in))
 	if r.PostFormValue("preview") == "" {
-		_, err := s.opts.Incidents.Update(r.Context(), id, c)
+		if err == nil {
+			_, err = s.opts.Incidents.Update(r.Context(), id, c)
+		}
 		if err == nil {
 			http.Redirect(w, r, "/admin/incidents/"+id+"?done=Update+posted", http.StatusSeeOther)
 			return

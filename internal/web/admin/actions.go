@@ -1,0 +1,145 @@
+package admin
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/incident"
+)
+
+// done sends the browser back to a page with a notice, after a change
+// (post/redirect/get, so reloading does not repeat it).
+func done(w http.ResponseWriter, r *http.Request, path, notice string) {
+	http.Redirect(w, r, path+"?done="+url.QueryEscape(notice), http.StatusSeeOther)
+}
+
+func (s *Server) acknowledge(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
+	id := r.PathValue("id")
+	in, err := s.opts.Incidents.Acknowledge(r.Context(), id, p.Actor())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	notice := "Acknowledged"
+	if in.AcknowledgedBy != p.Actor() {
+		notice = "Already acknowledged by " + in.AcknowledgedBy
+	}
+	done(w, r, "/admin/incidents/"+id, notice)
+}
+
+func (s *Server) merge(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
+	id := r.PathValue("id")
+	if err := r.ParseForm(); err != nil {
+		s.errorPage(w, http.StatusBadRequest, "The form could not be read: "+err.Error())
+		return
+	}
+	from := r.PostForm["incident"]
+	if _, err := s.opts.Incidents.Merge(r.Context(), id, from, p.Actor()); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	done(w, r, "/admin/incidents/"+id, "Merged")
+}
+
+// holdStatus sets a component's status outside incidents, from the
+// components table on the incident list.
+func (s *Server) holdStatus(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
+	st := upstate.Status(r.PostFormValue("status"))
+	c, err := s.opts.Incidents.HoldStatus(r.Context(), r.PathValue("id"), st, p.Actor())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	done(w, r, "/admin/", c.Name+" is now "+strings.ToLower(c.Status.Label()))
+}
+
+// maintRow is a maintenance as its page lists it.
+type maintRow struct {
+	upstate.Maintenance
+	Status upstate.IncidentStatus
+}
+
+// maintForm is the planning form as typed: times are the page's local
+// time, as <input type=datetime-local> sends them.
+type maintForm struct {
+	Name, Message, From, Until string
+	Components                 map[string]bool
+}
+
+const localInput = "2006-01-02T15:04"
+
+func (s *Server) maintenanceView(r *http.Request, p upstate.Principal) (view, error) {
+	v := s.base(p, "Maintenance")
+	now := s.opts.Now()
+	for _, m := range s.opts.Incidents.Maintenances() {
+		v.Maint = append(v.Maint, maintRow{Maintenance: m, Status: m.StatusAt(now)})
+	}
+	var err error
+	v.Components, err = s.components(r.Context(), nil)
+	return v, err
+}
+
+func (s *Server) maintenances(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
+	v, err := s.maintenanceView(r, p)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	loc := s.opts.Location()
+	start := s.opts.Now().In(loc).Add(time.Hour).Truncate(time.Hour)
+	v.MaintForm = maintForm{From: start.Format(localInput), Until: start.Add(time.Hour).Format(localInput)}
+	v.Notice = r.URL.Query().Get("done")
+	s.render(w, http.StatusOK, "maintenances", v)
+}
+
+func (s *Server) schedule(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
+	f := maintForm{Name: r.PostFormValue("name"), Message: r.PostFormValue("message"), From: r.PostFormValue("from"), Until: r.PostFormValue("until"),
+		Components: map[string]bool{}}
+	for _, id := range r.PostForm["component"] {
+		f.Components[id] = true
+	}
+	loc := s.opts.Location()
+	var probs []string
+	from, err := time.ParseInLocation(localInput, f.From, loc)
+	if err != nil {
+		probs = append(probs, "Starts: give a date and time")
+	}
+	until, err := time.ParseInLocation(localInput, f.Until, loc)
+	if err != nil {
+		probs = append(probs, "Ends: give a date and time")
+	}
+	if len(probs) == 0 {
+		win := incident.Window{Name: f.Name, Message: f.Message, From: from, Until: until, Actor: p.Actor()}
+		for _, id := range r.PostForm["component"] {
+			win.Components = append(win.Components, id)
+		}
+		_, err := s.opts.Incidents.ScheduleMaintenance(r.Context(), win)
+		if err == nil {
+			done(w, r, "/admin/maintenances", "Maintenance planned")
+			return
+		}
+		if upstate.ErrorCode(err) != upstate.EINVALID {
+			s.fail(w, r, err)
+			return
+		}
+		probs = append(probs, upstate.ErrorMessage(err))
+	}
+	v, err := s.maintenanceView(r, p)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v.MaintForm, v.Error = f, strings.Join(probs, "; ")
+	s.render(w, http.StatusBadRequest, "maintenances", v)
+}
+
+func (s *Server) cancel(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
+	if err := s.opts.Incidents.CancelMaintenance(r.Context(), r.PathValue("id")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	done(w, r, "/admin/maintenances", "Maintenance cancelled")
+}
