@@ -50,6 +50,10 @@ type Options struct {
 	// DefaultRecovery is how long recovery must hold before an incident
 	// resolves when none of its checks says otherwise.
 	DefaultRecovery time.Duration
+	// Route turns an incident event into the messages it owes; they are
+	// written in the same transaction as the change. Nil sends nothing.
+	// Called with the engine's lock held.
+	Route func(upstate.Event) []upstate.Message
 }
 
 func (o *Options) validate() error {
@@ -69,6 +73,9 @@ func (o *Options) validate() error {
 	}
 	if o.Changed == nil {
 		o.Changed = func(map[string]upstate.Status) {}
+	}
+	if o.Route == nil {
+		o.Route = func(upstate.Event) []upstate.Message { return nil }
 	}
 	if o.DefaultRecovery <= 0 {
 		o.DefaultRecovery = 2 * time.Minute
@@ -367,6 +374,7 @@ func (e *Engine) decide(ctx context.Context, t *upstate.Transition) error {
 		e.dirty, e.allDirty = map[string]bool{}, false
 		return nil
 	}
+	e.owe(&change)
 	if err := e.opts.Store.Apply(ctx, change); err != nil {
 		// Nothing changed in memory; re-derive these components next time.
 		if only == nil {
@@ -686,6 +694,7 @@ func (e *Engine) Tick(ctx context.Context) (time.Time, error) {
 	if change.Empty() {
 		return next, nil
 	}
+	e.owe(&change)
 	if err := e.opts.Store.Apply(ctx, change); err != nil {
 		return next, err
 	}

@@ -22,6 +22,7 @@ type memStore struct {
 	statuses  []upstate.StatusChange
 	maint     map[string]upstate.Maintenance
 	holds     map[string]upstate.Hold
+	messages  []upstate.Message
 	fail      error
 }
 
@@ -50,6 +51,7 @@ func (m *memStore) Apply(_ context.Context, c store.Change) error {
 		slices.SortStableFunc(in.Updates, func(a, b upstate.TimelineEntry) int { return a.At.Compare(b.At) })
 	}
 	m.statuses = append(m.statuses, c.Statuses...)
+	m.messages = append(m.messages, c.Messages...)
 	for _, h := range c.Holds {
 		if m.holds == nil {
 			m.holds = map[string]upstate.Hold{}

@@ -289,6 +289,7 @@ func (e *Engine) apply(ctx context.Context, in *upstate.Incident, c Change, isNe
 	}
 	change.Incidents = []*upstate.Incident{in}
 	change.Entries = []upstate.TimelineEntry{entry}
+	e.owe(&change)
 	if err := e.opts.Store.Apply(ctx, change); err != nil {
 		return nil, fmt.Errorf("save incident: %w", err)
 	}

@@ -33,7 +33,9 @@ func (e *Engine) Acknowledge(ctx context.Context, id, actor string) (*upstate.In
 	cp.AcknowledgedAt, cp.AcknowledgedBy, cp.UpdatedAt = &now, actor, now
 	entry := upstate.TimelineEntry{ID: e.opts.NewID(), IncidentID: in.ID, At: now, Status: in.Status,
 		Body: fmt.Sprintf("Acknowledged by %s.", upstate.EscapeMarkdown(actor)), Actor: actor}
-	if err := e.opts.Store.Apply(ctx, store.Change{Incidents: []*upstate.Incident{&cp}, Entries: []upstate.TimelineEntry{entry}}); err != nil {
+	change := store.Change{Incidents: []*upstate.Incident{&cp}, Entries: []upstate.TimelineEntry{entry}}
+	e.owe(&change)
+	if err := e.opts.Store.Apply(ctx, change); err != nil {
 		return nil, fmt.Errorf("save acknowledgement: %w", err)
 	}
 	e.replaceOpen(&cp)
@@ -111,11 +113,12 @@ func (e *Engine) Merge(ctx context.Context, into string, from []string, actor st
 	t.Overrides = maps.Clone(target.Overrides)
 	t.Updates = nil
 	var change store.Change
+	var copied []upstate.TimelineEntry
 	for _, src := range sources {
 		for _, u := range src.Updates {
 			cp := u
 			cp.ID, cp.IncidentID = e.opts.NewID(), t.ID
-			change.Entries = append(change.Entries, cp)
+			copied = append(copied, cp)
 		}
 		for _, c := range src.Components {
 			if !t.HasComponent(c) {
@@ -166,6 +169,10 @@ func (e *Engine) Merge(ctx context.Context, into string, from []string, actor st
 	}
 	t.UpdatedAt = now
 	change.Incidents = append(change.Incidents, &t)
+	// Notifications tell of the merge (and resolve the merged ones), not
+	// of the copied history again.
+	e.owe(&change)
+	change.Entries = append(change.Entries, copied...)
 
 	prevOpen := e.open
 	open := slices.DeleteFunc(slices.Clone(e.open), func(x *upstate.Incident) bool { return seen[x.ID] || x.ID == t.ID })

@@ -22,6 +22,7 @@ type Store interface {
 	Accounts
 	Maintenances
 	Postmortems
+	Outbox
 	// Flush waits until every write accepted so far is durable.
 	Flush(ctx context.Context) error
 	Close() error
@@ -104,6 +105,9 @@ type Change struct {
 	Entries   []upstate.TimelineEntry
 	Statuses  []upstate.StatusChange
 	Holds     []HoldChange
+	// Messages are notifications the change owes; ids already in the
+	// outbox are ignored, so routing a change twice sends it once.
+	Messages []upstate.Message
 }
 
 // HoldChange sets (or, with an empty status, clears) a component's hold.
@@ -114,7 +118,7 @@ type HoldChange struct {
 
 // Empty reports whether the change writes nothing.
 func (c Change) Empty() bool {
-	return len(c.Incidents) == 0 && len(c.Entries) == 0 && len(c.Statuses) == 0 && len(c.Holds) == 0
+	return len(c.Incidents) == 0 && len(c.Entries) == 0 && len(c.Statuses) == 0 && len(c.Holds) == 0 && len(c.Messages) == 0
 }
 
 // Incidents keeps incidents and their timelines.
@@ -196,4 +200,36 @@ type Postmortems interface {
 	GetPostmortem(ctx context.Context, incidentID string) (upstate.PostmortemDoc, error)
 	// ListPostmortems returns the postmortems of the incidents.
 	ListPostmortems(ctx context.Context, incidentIDs []string) (map[string]upstate.PostmortemDoc, error)
+}
+
+// Outbox keeps notifications until they are delivered or given up on.
+type Outbox interface {
+	// EnqueueMessages adds messages (as pending); ids already kept are ignored.
+	EnqueueMessages(ctx context.Context, ms []upstate.Message) error
+	// DueMessages returns up to limit pending messages due at now, each
+	// the oldest pending message of its stream, oldest first.
+	DueMessages(ctx context.Context, now time.Time, limit int) ([]upstate.Message, error)
+	// RecordAttempt saves an attempt's outcome: the message's State,
+	// Attempts, NextAt, LastError and SentAt. ENOTFOUND for an unknown id.
+	RecordAttempt(ctx context.Context, m upstate.Message) error
+	// ListMessages returns messages newest first.
+	ListMessages(ctx context.Context, f MessageFilter) ([]upstate.Message, error)
+	// CountMessages counts messages by channel and state.
+	CountMessages(ctx context.Context) ([]MessageCount, error)
+	// PruneMessages drops sent and failed messages created before t.
+	PruneMessages(ctx context.Context, before time.Time) (int64, error)
+}
+
+// MessageFilter selects messages.
+type MessageFilter struct {
+	State   upstate.MessageState // any when empty
+	Channel string               // any when empty
+	Limit   int                  // 0 for no limit
+}
+
+// MessageCount is how many messages one channel has in one state.
+type MessageCount struct {
+	Channel string
+	State   upstate.MessageState
+	N       int
 }

@@ -275,6 +275,9 @@ func applyChange(ctx context.Context, tx *sql.Tx, c store.Change) error {
 			return fmt.Errorf("save timeline entry of %s: %w", e.IncidentID, err)
 		}
 	}
+	if err := enqueue(ctx, tx, c.Messages); err != nil {
+		return err
+	}
 	for _, h := range c.Holds {
 		at := int64(0)
 		if h.Hold.Status != "" {

@@ -6,6 +6,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,6 +32,7 @@ func Run(t *testing.T, open Opener) {
 		{"Incidents", testIncidents},
 		{"IncidentDetails", testIncidentDetails},
 		{"Holds", testHolds},
+		{"Outbox", testOutbox},
 		{"StatusHistory", testHistory},
 		{"Heartbeats", testHeartbeats},
 		{"ManyWritersOneBatch", testConcurrentWrites},
@@ -325,6 +327,78 @@ func testHolds(t *testing.T, s store.Store) {
 	}
 	if list, _ := s.ListComponents(ctx(t)); list[0].Hold != (upstate.Hold{}) {
 		t.Errorf("cleared hold = %+v", list[0].Hold)
+	}
+}
+
+// testOutbox: messages are kept once per id, handed out oldest first and
+// one at a time per stream, and written with the change that owes them.
+func testOutbox(t *testing.T, s store.Store) {
+	msg := func(id, channel, stream string, at time.Duration) upstate.Message {
+		return upstate.Message{ID: id, Channel: channel, Stream: stream, CreatedAt: t0.Add(at), NextAt: t0.Add(at),
+			Event: upstate.Event{ID: "ev-" + id, Type: upstate.EventIncidentCreated, Incident: upstate.Incident{ID: stream, Name: "API is down"},
+				Entries: []upstate.TimelineEntry{{ID: "e", Body: "Down", Public: true}}, Names: map[string]string{"api": "API"}}}
+	}
+	if err := s.EnqueueMessages(ctx(t), []upstate.Message{msg("a1", "x", "A", 0), msg("a2", "x", "A", time.Second), msg("b1", "x", "B", 2 * time.Second), msg("a1y", "y", "A", 3 * time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EnqueueMessages(ctx(t), []upstate.Message{msg("a1", "x", "A", 10*time.Second)}); err != nil {
+		t.Fatalf("enqueueing a kept id again: %v", err)
+	}
+	ids := func(ms []upstate.Message, err error) string {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, m := range ms {
+			out = append(out, m.ID)
+		}
+		return strings.Join(out, ",")
+	}
+	if got := ids(s.DueMessages(ctx(t), t0.Add(time.Minute), 10)); got != "a1,b1,a1y" {
+		t.Errorf("due = %s, want a1,b1,a1y (a2 waits for a1)", got)
+	}
+	due, _ := s.DueMessages(ctx(t), t0.Add(time.Minute), 1)
+	if m := due[0]; m.Event.Incident.Name != "API is down" || m.Event.Entries[0].Body != "Down" || m.Event.Names["api"] != "API" || m.State != upstate.MessagePending || !m.CreatedAt.Equal(t0) {
+		t.Errorf("message = %+v", m)
+	}
+	sent := t0.Add(time.Minute)
+	a1 := due[0]
+	a1.State, a1.Attempts, a1.SentAt = upstate.MessageSent, 1, &sent
+	if err := s.RecordAttempt(ctx(t), a1); err != nil {
+		t.Fatal(err)
+	}
+	b1 := msg("b1", "x", "B", 2*time.Second)
+	b1.State, b1.Attempts, b1.NextAt, b1.LastError = upstate.MessagePending, 1, t0.Add(time.Hour), "HTTP 503"
+	if err := s.RecordAttempt(ctx(t), b1); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(s.DueMessages(ctx(t), t0.Add(time.Minute), 10)); got != "a2,a1y" {
+		t.Errorf("due after a1 sent and b1 deferred = %s", got)
+	}
+	if err := s.RecordAttempt(ctx(t), msg("nope", "x", "A", 0)); upstate.ErrorCode(err) != upstate.ENOTFOUND {
+		t.Errorf("unknown message: %v", err)
+	}
+	// With a change: all or nothing.
+	err := s.Apply(ctx(t), store.Change{Messages: []upstate.Message{msg("c1", "x", "C", 0)}, Holds: []store.HoldChange{{ComponentID: "nope", Hold: upstate.Hold{Status: upstate.MajorOutage}}}})
+	if err == nil {
+		t.Fatal("a change holding an unknown component was written")
+	}
+	if err := s.Apply(ctx(t), store.Change{Messages: []upstate.Message{msg("c2", "x", "C", 0)}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(s.ListMessages(ctx(t), store.MessageFilter{Channel: "x", State: upstate.MessagePending})); got != "c2,b1,a2" {
+		t.Errorf("pending on x = %s (c1 belonged to a failed change)", got)
+	}
+	counts, err := s.CountMessages(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(counts) != "[{x pending 3} {x sent 1} {y pending 1}]" {
+		t.Errorf("counts = %v", counts)
+	}
+	if n, err := s.PruneMessages(ctx(t), t0.Add(time.Hour)); err != nil || n != 1 {
+		t.Errorf("prune: %d, %v (only the sent one goes)", n, err)
 	}
 }
 

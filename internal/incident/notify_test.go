@@ -1,0 +1,95 @@
+package incident
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/upstatehq/upstate"
+)
+
+// TestEvents: every incident change owes one event, typed by how the
+// incident moved, written with the change.
+func TestEvents(t *testing.T) {
+	f := newFixture(t)
+	f.engine.opts.Route = func(ev upstate.Event) []upstate.Message {
+		return []upstate.Message{{ID: "ops:" + ev.ID, Channel: "ops", Stream: ev.Incident.ID, Event: ev}}
+	}
+	ctx := context.Background()
+	types := func() string {
+		var out []string
+		for _, m := range f.store.messages {
+			out = append(out, string(m.Event.Type))
+		}
+		f.store.messages = nil
+		return strings.Join(out, ",")
+	}
+	f.transition("api-health", upstate.StateUp, upstate.StateDown, false)
+	if got := types(); got != "incident.created" {
+		t.Errorf("check down: %s", got)
+	}
+	in := f.store.all()[0]
+	f.clock.Advance(time.Minute)
+	if _, err := f.engine.Acknowledge(ctx, in.ID, "Dana"); err != nil {
+		t.Fatal(err)
+	}
+	if got := types(); got != "incident.acknowledged" {
+		t.Errorf("acknowledge: %s", got)
+	}
+	f.transition("api-health", upstate.StateDown, upstate.StateUp, false)
+	if got := types(); got != "incident.updated" {
+		t.Errorf("recovery: %s", got)
+	}
+	f.clock.Advance(5 * time.Minute)
+	f.tick()
+	if got := types(); got != "incident.resolved" {
+		t.Errorf("resolved by time: %s", got)
+	}
+	if _, err := f.engine.Reopen(ctx, in.ID, Change{Actor: "Dana"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := types(); got != "incident.reopened" {
+		t.Errorf("reopen: %s", got)
+	}
+	d, err := f.engine.Declare(ctx, Change{Name: "Drive sync failing", Message: "Sync fails.", Set: map[string]upstate.Status{"drive": upstate.MajorOutage}, Actor: "Ann"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := f.store.messages[0]
+	if m.Event.Type != upstate.EventIncidentCreated || !m.Event.Acknowledged || m.Event.Names["drive"] != "Cloud drive" || m.Event.Incident.Updates != nil {
+		t.Errorf("declared event = %+v", m.Event)
+	}
+	if e, ok := m.Event.Latest(true); !ok || e.Body != "Sync fails." {
+		t.Errorf("latest public entry = %+v", e)
+	}
+	types()
+	if _, err := f.engine.Update(ctx, d.ID, Change{Message: "Paging the provider.", Public: new(bool), Actor: "Ann"}); err != nil {
+		t.Fatal(err)
+	}
+	if m := f.store.messages[0]; m.Event.Type != upstate.EventIncidentUpdated || m.Event.Public() {
+		t.Errorf("internal note event = %+v", m.Event)
+	}
+	types()
+	// Merging resolves the merged incident and tells the target of the
+	// merge only, not the copied history again.
+	if _, err := f.engine.Merge(ctx, d.ID, []string{in.ID}, "Ann"); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range f.store.messages {
+		got = append(got, fmt.Sprintf("%s:%s:%d", m.Event.Incident.ID, m.Event.Type, len(m.Event.Entries)))
+	}
+	if want := in.ID + ":incident.resolved:1," + d.ID + ":incident.updated:1"; strings.Join(got, ",") != want {
+		t.Errorf("merge events = %v, want %s", got, want)
+	}
+	// Holding a component's status tells no incident channel.
+	types()
+	if _, err := f.engine.HoldStatus(ctx, "worker", upstate.DegradedPerformance, "Ann"); err != nil {
+		t.Fatal(err)
+	}
+	if got := types(); got != "" {
+		t.Errorf("hold: %s", got)
+	}
+}

@@ -1,0 +1,128 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/store"
+)
+
+// EnqueueMessages implements store.Outbox.
+func (db *DB) EnqueueMessages(ctx context.Context, msgs []upstate.Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	return db.exec(ctx, func(tx *sql.Tx) error { return enqueue(ctx, tx, msgs) })
+}
+
+// enqueue writes messages inside a transaction.
+func enqueue(ctx context.Context, tx *sql.Tx, msgs []upstate.Message) error {
+	for _, m := range msgs {
+		ev, err := json.Marshal(m.Event)
+		if err != nil {
+			return fmt.Errorf("message %s: %w", m.ID, err)
+		}
+		state := m.State
+		if state == "" {
+			state = upstate.MessagePending
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO outbox (id, channel, stream, event, created_at, next_at, attempts, state, last_error, sent_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+			m.ID, m.Channel, m.Stream, string(ev), ms(m.CreatedAt), ms(m.NextAt), m.Attempts, string(state), m.LastError, nullMS(m.SentAt))
+		if err != nil {
+			return fmt.Errorf("enqueue message %s: %w", m.ID, err)
+		}
+	}
+	return nil
+}
+
+const messageCols = `id, channel, stream, event, created_at, next_at, attempts, state, last_error, sent_at`
+
+func scanMessage(r interface{ Scan(...any) error }) (upstate.Message, error) {
+	var m upstate.Message
+	var ev, state string
+	var created, next int64
+	var sent sql.NullInt64
+	if err := r.Scan(&m.ID, &m.Channel, &m.Stream, &ev, &created, &next, &m.Attempts, &state, &m.LastError, &sent); err != nil {
+		return m, err
+	}
+	if err := json.Unmarshal([]byte(ev), &m.Event); err != nil {
+		return m, fmt.Errorf("message %s event: %w", m.ID, err)
+	}
+	m.CreatedAt, m.NextAt, m.State, m.SentAt = fromMS(created), fromMS(next), upstate.MessageState(state), fromNullMS(sent)
+	return m, nil
+}
+
+// DueMessages implements store.Outbox.
+func (db *DB) DueMessages(ctx context.Context, now time.Time, limit int) ([]upstate.Message, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT `+messageCols+` FROM outbox o
+		WHERE o.state = 'pending' AND o.next_at <= ?
+		AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.state = 'pending' AND p.channel = o.channel AND p.stream = o.stream AND p.seq < o.seq)
+		ORDER BY o.seq LIMIT ?`, ms(now), limit)
+	return collect(rows, err, scanMessage)
+}
+
+// RecordAttempt implements store.Outbox.
+func (db *DB) RecordAttempt(ctx context.Context, m upstate.Message) error {
+	return db.exec(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE outbox SET state = ?, attempts = ?, next_at = ?, last_error = ?, sent_at = ? WHERE id = ?`,
+			string(m.State), m.Attempts, ms(m.NextAt), m.LastError, nullMS(m.SentAt), m.ID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return upstate.Errorf(upstate.ENOTFOUND, "no message %q", m.ID)
+		}
+		return nil
+	})
+}
+
+// ListMessages implements store.Outbox.
+func (db *DB) ListMessages(ctx context.Context, f store.MessageFilter) ([]upstate.Message, error) {
+	q := `SELECT ` + messageCols + ` FROM outbox WHERE 1 = 1`
+	var args []any
+	if f.State != "" {
+		q += ` AND state = ?`
+		args = append(args, string(f.State))
+	}
+	if f.Channel != "" {
+		q += ` AND channel = ?`
+		args = append(args, f.Channel)
+	}
+	q += ` ORDER BY seq DESC`
+	if f.Limit > 0 {
+		q += fmt.Sprintf(` LIMIT %d`, f.Limit)
+	}
+	rows, err := db.read.QueryContext(ctx, q, args...)
+	return collect(rows, err, scanMessage)
+}
+
+// CountMessages implements store.Outbox.
+func (db *DB) CountMessages(ctx context.Context) ([]store.MessageCount, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT channel, state, COUNT(*) FROM outbox GROUP BY channel, state ORDER BY channel, state`)
+	return collect(rows, err, func(r interface{ Scan(...any) error }) (store.MessageCount, error) {
+		var c store.MessageCount
+		var state string
+		err := r.Scan(&c.Channel, &state, &c.N)
+		c.State = upstate.MessageState(state)
+		return c, err
+	})
+}
+
+// PruneMessages implements store.Outbox.
+func (db *DB) PruneMessages(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := db.exec(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE state != 'pending' AND created_at < ?`, ms(before))
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		return nil
+	})
+	return n, err
+}

@@ -1,0 +1,87 @@
+package upstate
+
+import "time"
+
+// EventType names what happened, as notifications say it.
+type EventType string
+
+// The incident events. Channels and subscribers choose among them.
+const (
+	EventIncidentCreated      EventType = "incident.created"
+	EventIncidentUpdated      EventType = "incident.updated"
+	EventIncidentAcknowledged EventType = "incident.acknowledged"
+	EventIncidentResolved     EventType = "incident.resolved"
+	EventIncidentReopened     EventType = "incident.reopened"
+	// EventTest is a sample sent on request to try a channel.
+	EventTest EventType = "test"
+)
+
+// EventTypes lists every event type people can route.
+var EventTypes = []EventType{EventIncidentCreated, EventIncidentUpdated, EventIncidentAcknowledged, EventIncidentResolved, EventIncidentReopened}
+
+// Event is something people may need to hear about: one change to one
+// incident, with the timeline entries it wrote.
+type Event struct {
+	// ID is deterministic for the change (the incident and its newest
+	// entry), so routing it twice makes the same messages.
+	ID   string
+	Type EventType
+	At   time.Time
+	// Incident is the incident after the change, without its timeline.
+	Incident Incident
+	// Entries are the timeline entries the change wrote, oldest first.
+	Entries []TimelineEntry
+	// Acknowledged is set when this change acknowledged the incident.
+	Acknowledged bool
+	// Names maps the incident's component ids to their names.
+	Names map[string]string
+}
+
+// Public reports whether the event has anything the public may see.
+func (e Event) Public() bool {
+	for _, x := range e.Entries {
+		if x.Public {
+			return true
+		}
+	}
+	return false
+}
+
+// Latest returns the newest entry, public ones first when publicOnly.
+func (e Event) Latest(publicOnly bool) (TimelineEntry, bool) {
+	for i := len(e.Entries) - 1; i >= 0; i-- {
+		if !publicOnly || e.Entries[i].Public {
+			return e.Entries[i], true
+		}
+	}
+	return TimelineEntry{}, false
+}
+
+// MessageState is where a message is in its delivery.
+type MessageState string
+
+// Message states: pending until delivered (sent) or given up on (failed).
+const (
+	MessagePending MessageState = "pending"
+	MessageSent    MessageState = "sent"
+	MessageFailed  MessageState = "failed"
+)
+
+// Message is a notification owed to a channel, kept in the outbox until
+// it is delivered or given up on. Messages of one stream are delivered in
+// the order they were written.
+type Message struct {
+	// ID is the idempotency key receivers can deduplicate on; it stays the
+	// same across retries.
+	ID      string
+	Channel string
+	// Stream orders delivery: one incident's messages to one channel.
+	Stream    string
+	Event     Event
+	CreatedAt time.Time
+	NextAt    time.Time // when the next attempt is due
+	Attempts  int
+	State     MessageState
+	LastError string
+	SentAt    *time.Time
+}
