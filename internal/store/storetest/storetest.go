@@ -338,7 +338,7 @@ func testOutbox(t *testing.T, s store.Store) {
 			Event: upstate.Event{ID: "ev-" + id, Type: upstate.EventIncidentCreated, Incident: upstate.Incident{ID: stream, Name: "API is down"},
 				Entries: []upstate.TimelineEntry{{ID: "e", Body: "Down", Public: true}}, Names: map[string]string{"api": "API"}}}
 	}
-	if err := s.EnqueueMessages(ctx(t), []upstate.Message{msg("a1", "x", "A", 0), msg("a2", "x", "A", time.Second), msg("b1", "x", "B", 2 * time.Second), msg("a1y", "y", "A", 3 * time.Second)}); err != nil {
+	if err := s.EnqueueMessages(ctx(t), []upstate.Message{msg("a1", "x", "A", 0), msg("a2", "x", "A", time.Second), msg("b1", "x", "B", 2*time.Second), msg("a1y", "y", "A", 3*time.Second)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.EnqueueMessages(ctx(t), []upstate.Message{msg("a1", "x", "A", 10*time.Second)}); err != nil {
