@@ -1,0 +1,244 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/clock"
+)
+
+// memOutbox is a hand-written fake with the store's semantics: the
+// oldest pending message of each channel's stream is due.
+type memOutbox struct {
+	mu   sync.Mutex
+	msgs []upstate.Message
+}
+
+func (o *memOutbox) DueMessages(_ context.Context, now time.Time, limit int) ([]upstate.Message, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []upstate.Message
+	seen := map[string]bool{}
+	for _, m := range o.msgs {
+		key := m.Channel + "/" + m.Stream
+		if m.State != upstate.MessagePending || seen[key] {
+			continue
+		}
+		seen[key] = true
+		if !m.NextAt.After(now) && len(out) < limit {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+func (o *memOutbox) RecordAttempt(_ context.Context, m upstate.Message) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for i := range o.msgs {
+		if o.msgs[i].ID == m.ID {
+			o.msgs[i] = m
+			return nil
+		}
+	}
+	return upstate.Errorf(upstate.ENOTFOUND, "no message %q", m.ID)
+}
+
+func (o *memOutbox) get(id string) upstate.Message {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, m := range o.msgs {
+		if m.ID == id {
+			return m
+		}
+	}
+	return upstate.Message{}
+}
+
+// fakeChannel answers with the errors queued for each message id, then nil.
+type fakeChannel struct {
+	mu      sync.Mutex
+	answers map[string][]error
+	sent    []string
+}
+
+func (c *fakeChannel) Send(_ context.Context, m upstate.Message) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sent = append(c.sent, m.ID)
+	if q := c.answers[m.ID]; len(q) > 0 {
+		c.answers[m.ID] = q[1:]
+		return q[0]
+	}
+	return nil
+}
+
+var t0 = time.Date(2026, 8, 17, 15, 42, 0, 0, time.UTC)
+
+func msg(id, stream string) upstate.Message {
+	return upstate.Message{ID: id, Channel: "ops", Stream: stream, CreatedAt: t0, NextAt: t0, State: upstate.MessagePending}
+}
+
+func newDispatcher(t *testing.T, box *memOutbox, ch *fakeChannel, clk *clock.Fake) (*Dispatcher, *[]string) {
+	var outcomes []string
+	var mu sync.Mutex
+	d, err := New(Options{Outbox: box, Clock: clk, Jitter: func() float64 { return 0.5 }, GiveUpAfter: time.Hour,
+		Channel: func(id string) (Channel, bool) {
+			if id == "ops" {
+				return ch, true
+			}
+			return nil, false
+		},
+		Observe: func(c, o string) { mu.Lock(); outcomes = append(outcomes, c+":"+o); mu.Unlock() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, &outcomes
+}
+
+func TestDispatchOrderRetryAndGiveUp(t *testing.T) {
+	clk := clock.NewFake(t0)
+	box := &memOutbox{msgs: []upstate.Message{msg("a1", "A"), msg("a2", "A"), msg("b1", "B"), msg("c1", "C"), msg("d1", "D")}}
+	box.msgs = append(box.msgs, upstate.Message{ID: "x1", Channel: "gone", Stream: "X", CreatedAt: t0, NextAt: t0, State: upstate.MessagePending})
+	ch := &fakeChannel{answers: map[string][]error{
+		"a1": {errors.New("connection refused")},
+		"b1": {RetryAfter(errors.New("HTTP 429"), 2*time.Minute)},
+		"c1": {Permanent(errors.New("HTTP 400 invalid_payload"))},
+		"d1": slices.Repeat([]error{errors.New("HTTP 503")}, 100),
+	}}
+	d, outcomes := newDispatcher(t, box, ch, clk)
+	ctx := context.Background()
+	if _, err := d.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// a1 failed and waits its backoff (5s, jittered to 3.75s); a2 waits behind it.
+	a1 := box.get("a1")
+	if a1.State != upstate.MessagePending || a1.Attempts != 1 || !a1.NextAt.Equal(t0.Add(3750*time.Millisecond)) || a1.LastError != "connection refused" {
+		t.Errorf("a1 = %+v", a1)
+	}
+	if box.get("a2").Attempts != 0 {
+		t.Error("a2 was sent before a1: order within a stream broken")
+	}
+	if b1 := box.get("b1"); !b1.NextAt.Equal(t0.Add(2 * time.Minute)) {
+		t.Errorf("b1 next at %v, want Retry-After's 2m", b1.NextAt)
+	}
+	if c1 := box.get("c1"); c1.State != upstate.MessageFailed || c1.Attempts != 1 {
+		t.Errorf("c1 (a 400) = %+v, want failed at once", c1)
+	}
+	if x1 := box.get("x1"); x1.State != upstate.MessageFailed || !strings.Contains(x1.LastError, `channel "gone" is no longer configured`) {
+		t.Errorf("x1 = %+v", x1)
+	}
+	clk.Advance(4 * time.Second)
+	d.Drain(ctx)
+	if a1, a2 := box.get("a1"), box.get("a2"); a1.State != upstate.MessageSent || a2.State != upstate.MessageSent || !a1.SentAt.Equal(t0.Add(4*time.Second)) {
+		t.Errorf("after backoff: a1 %+v, a2 %+v", a1, a2)
+	}
+	i1, i2 := slices.Index(ch.sent, "a1"), slices.Index(ch.sent, "a2")
+	if i1 < 0 || i2 < i1 {
+		t.Errorf("sent order %v", ch.sent)
+	}
+	// d1 keeps failing: retried with growing waits until the give-up window.
+	for range 40 {
+		clk.Advance(5 * time.Minute)
+		d.Drain(ctx)
+	}
+	d1 := box.get("d1")
+	if d1.State != upstate.MessageFailed || !strings.Contains(d1.LastError, "gave up after") || !strings.Contains(d1.LastError, "HTTP 503") {
+		t.Errorf("d1 = %+v", d1)
+	}
+	if d1.Attempts < 5 || d1.Attempts > 12 {
+		t.Errorf("d1 was tried %d times in an hour; backoff should double from 5s", d1.Attempts)
+	}
+	if b1 := box.get("b1"); b1.State != upstate.MessageSent {
+		t.Errorf("b1 = %+v", b1)
+	}
+	if !slices.Contains(*outcomes, "ops:retry") || !slices.Contains(*outcomes, "ops:failed") || !slices.Contains(*outcomes, "gone:failed") {
+		t.Errorf("outcomes = %v", *outcomes)
+	}
+}
+
+func TestBackoffBounds(t *testing.T) {
+	for _, jitter := range []float64{0, 0.999} {
+		d, _ := New(Options{Outbox: &memOutbox{}, Channel: func(string) (Channel, bool) { return nil, false }, Clock: clock.NewFake(t0),
+			Jitter: func() float64 { return jitter }})
+		prev := time.Duration(0)
+		for n := 1; n <= 20; n++ {
+			b := d.backoff(n)
+			full := min(5*time.Second*time.Duration(1<<(n-1)), 30*time.Minute)
+			if n > 12 {
+				full = 30 * time.Minute
+			}
+			if b < full/2 || b > full {
+				t.Errorf("jitter %v: attempt %d waits %v, want within [%v, %v]", jitter, n, b, full/2, full)
+			}
+			if b < prev {
+				t.Errorf("attempt %d waits less than the one before", n)
+			}
+			prev = b
+		}
+	}
+}
+
+func TestDoClassifies(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/ok":
+			w.Write([]byte("ok"))
+		case "/slow-down":
+			w.Header().Set("Retry-After", "7")
+			w.WriteHeader(429)
+		case "/date":
+			w.Header().Set("Date", t0.Format(http.TimeFormat))
+			w.Header().Set("Retry-After", t0.Add(90*time.Second).Format(http.TimeFormat))
+			w.WriteHeader(503)
+		case "/timeout":
+			w.WriteHeader(408)
+		default:
+			w.WriteHeader(atoi(r.URL.Path[1:]))
+			fmt.Fprint(w, `{"error":"no_service"}`)
+		}
+	}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		path      string
+		ok        bool
+		permanent bool
+		after     time.Duration
+	}{
+		{"/ok", true, false, 0}, {"/slow-down", false, false, 7 * time.Second}, {"/date", false, false, 90 * time.Second},
+		{"/timeout", false, false, 0}, {"/500", false, false, 0}, {"/400", false, true, 0}, {"/404", false, true, 0}, {"/410", false, true, 0}, {"/302", false, true, 0},
+	} {
+		req, _ := http.NewRequest("POST", srv.URL+tc.path, nil)
+		client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		_, _, err := Do(context.Background(), client, req)
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: err = %v", tc.path, err)
+			continue
+		}
+		if perm, after := Classify(err); perm != tc.permanent || after != tc.after {
+			t.Errorf("%s: permanent %v after %v, want %v %v (%v)", tc.path, perm, after, tc.permanent, tc.after, err)
+		}
+	}
+	// A network error keeps the URL's secret path out of the message.
+	srv.Close()
+	req, _ := http.NewRequest("POST", srv.URL+"/services/T000/B000/SECRETTOKEN", nil)
+	_, _, err := Do(context.Background(), http.DefaultClient, req)
+	if perm, _ := Classify(err); err == nil || perm || strings.Contains(err.Error(), "SECRETTOKEN") {
+		t.Errorf("network error: %v (permanent %v)", err, perm)
+	}
+}
+
+func atoi(s string) int {
+	n := 0
+	fmt.Sscan(s, &n)
+	return n
+}

@@ -1,0 +1,113 @@
+// Package notify delivers what the outbox owes: a router turns incident
+// events into messages (written with the change that caused them), and a
+// dispatcher sends each due message through its channel, retrying with
+// exponential backoff, jitter and Retry-After until it is delivered or
+// its give-up window passes. Channels live in channels/, one package
+// each; they classify their own failures with Permanent and RetryAfter.
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/upstatehq/upstate"
+)
+
+// Channel delivers messages to one destination. Send returns nil once the
+// receiver has accepted the message; errors it returns are retried unless
+// marked Permanent.
+type Channel interface {
+	Send(ctx context.Context, m upstate.Message) error
+}
+
+// failure is a classified delivery error.
+type failure struct {
+	err        error
+	permanent  bool
+	retryAfter time.Duration
+}
+
+func (f *failure) Error() string { return f.err.Error() }
+func (f *failure) Unwrap() error { return f.err }
+
+// Permanent marks an error that retrying cannot fix (a 4xx other than
+// 408 and 429, a bad address): the message fails at once.
+func Permanent(err error) error { return &failure{err: err, permanent: true} }
+
+// RetryAfter marks an error the receiver asked to retry no sooner than d.
+func RetryAfter(err error, d time.Duration) error { return &failure{err: err, retryAfter: d} }
+
+// Classify says whether err is final and how long the receiver asked to
+// wait before the next attempt.
+func Classify(err error) (permanent bool, after time.Duration) {
+	var f *failure
+	if errors.As(err, &f) {
+		return f.permanent, f.retryAfter
+	}
+	return false, 0
+}
+
+// Do sends an HTTP request and classifies the answer the way every HTTP
+// channel needs: 2xx is delivered; 408, 429 and 5xx are retried (with the
+// receiver's Retry-After); any other status is final. Network errors are
+// retried, without the URL (webhook URLs carry tokens).
+func Do(ctx context.Context, client *http.Client, req *http.Request) (*http.Response, []byte, error) {
+	resp, err := client.Do(req.WithContext(ctx))
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, nil, fmt.Errorf("%s %s: %w", req.Method, req.URL.Host, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return resp, body, nil
+	}
+	err = fmt.Errorf("%s answered HTTP %d%s", req.URL.Host, resp.StatusCode, snippet(body))
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode >= 500:
+		// An HTTP-date Retry-After is read against the receiver's own clock.
+		now, derr := http.ParseTime(resp.Header.Get("Date"))
+		if derr != nil {
+			now = time.Now()
+		}
+		return resp, body, RetryAfter(err, ParseRetryAfter(resp.Header.Get("Retry-After"), now))
+	}
+	return resp, body, Permanent(err)
+}
+
+// snippet is the start of a response body, for error messages.
+func snippet(b []byte) string {
+	s := strings.Join(strings.Fields(string(b)), " ")
+	if s == "" {
+		return ""
+	}
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return ": " + s
+}
+
+// ParseRetryAfter reads a Retry-After header: seconds or an HTTP date.
+func ParseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.ParseFloat(v, 64); err == nil && n > 0 {
+		return time.Duration(n * float64(time.Second))
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}

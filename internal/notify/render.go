@@ -1,0 +1,130 @@
+package notify
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/upstatehq/upstate"
+)
+
+// Page is the status page messages link to.
+type Page struct {
+	Name string
+	URL  string // without a trailing slash; may be empty
+}
+
+// Text is a message in words, the same for every channel; channels lay
+// it out in their own formats.
+type Text struct {
+	Title      string // "Elevated API error rates"
+	Headline   string // "[Major] Elevated API error rates — Identified"
+	Status     string // "Identified"
+	Impact     string // "Major"
+	Body       string // the newest entry, Markdown
+	Components string // "API, Web app"
+	URL        string // the incident on the status page, if the page has a URL
+	Event      upstate.Event
+	Page       Page
+}
+
+// Templates override a channel's title and body; nil fields keep the
+// defaults. They are Go text/templates over Text.
+type Templates struct {
+	Title *template.Template
+	Body  *template.Template
+}
+
+// ParseTemplates compiles overrides; empty strings keep the defaults.
+func ParseTemplates(title, body string) (Templates, error) {
+	var t Templates
+	var err error
+	if title != "" {
+		if t.Title, err = template.New("title").Option("missingkey=error").Parse(title); err != nil {
+			return t, fmt.Errorf("title template: %w", err)
+		}
+	}
+	if body != "" {
+		if t.Body, err = template.New("body").Option("missingkey=error").Parse(body); err != nil {
+			return t, fmt.Errorf("body template: %w", err)
+		}
+	}
+	return t, nil
+}
+
+// Render says the event in words, with the templates applied. publicOnly
+// picks the newest public entry for the body (for audiences outside the
+// team); otherwise the newest entry.
+func Render(ev upstate.Event, page Page, t Templates, publicOnly bool) (Text, error) {
+	in := ev.Incident
+	x := Text{Title: in.Name, Status: in.Status.Label(), Impact: impactLabel(in.Impact), Event: ev, Page: page}
+	if ev.Type == upstate.EventIncidentAcknowledged {
+		x.Status = "Acknowledged by " + in.AcknowledgedBy
+	}
+	var names []string
+	for _, c := range in.Components {
+		if n := ev.Names[c]; n != "" {
+			names = append(names, n)
+		} else {
+			names = append(names, c)
+		}
+	}
+	x.Components = strings.Join(names, ", ")
+	if e, ok := ev.Latest(publicOnly); ok {
+		x.Body = e.Body
+		if !e.Public {
+			x.Body = "(internal) " + x.Body
+		}
+	}
+	if page.URL != "" && in.ID != "" && ev.Type != upstate.EventTest {
+		x.URL = page.URL + "/incidents/" + in.ID
+	}
+	x.Headline = fmt.Sprintf("[%s] %s — %s", x.Impact, x.Title, x.Status)
+	if ev.Type == upstate.EventTest {
+		x.Headline = "[Test] " + x.Title
+	}
+	var b bytes.Buffer
+	if t.Title != nil {
+		if err := t.Title.Execute(&b, x); err != nil {
+			return x, fmt.Errorf("title template: %w", err)
+		}
+		x.Title, x.Headline = strings.TrimSpace(b.String()), strings.TrimSpace(b.String())
+		b.Reset()
+	}
+	if t.Body != nil {
+		if err := t.Body.Execute(&b, x); err != nil {
+			return x, fmt.Errorf("body template: %w", err)
+		}
+		x.Body = strings.TrimSpace(b.String())
+	}
+	return x, nil
+}
+
+func impactLabel(i upstate.Impact) string {
+	switch i {
+	case upstate.ImpactCritical:
+		return "Critical"
+	case upstate.ImpactMajor:
+		return "Major"
+	case upstate.ImpactMinor:
+		return "Minor"
+	}
+	return "None"
+}
+
+// Sample is the event `upstate notify test` and the admin UI's test
+// button send: an obvious test, on the page's first component.
+func Sample(pageName string, component, componentName string, at time.Time) upstate.Event {
+	in := upstate.Incident{ID: "test", Name: "Test notification from " + pageName, Status: upstate.Investigating, Impact: upstate.ImpactMinor,
+		CreatedAt: at, UpdatedAt: at, StartedAt: at, DetectedAt: at}
+	names := map[string]string{}
+	if component != "" {
+		in.Components = []string{component}
+		names[component] = componentName
+	}
+	return upstate.Event{ID: "test." + fmt.Sprint(at.UnixNano()), Type: upstate.EventTest, At: at, Incident: in, Names: names,
+		Entries: []upstate.TimelineEntry{{ID: "test", IncidentID: "test", At: at, Status: upstate.Investigating, Public: true, Actor: upstate.ActorUpstate,
+			Body: "This is a test of this channel. If you can read it, notifications from " + pageName + " reach you."}}}
+}

@@ -1,0 +1,59 @@
+package notify
+
+import (
+	"slices"
+
+	"github.com/upstatehq/upstate"
+)
+
+// Route says which events one channel gets.
+type Route struct {
+	Channel string
+	// Events are the event types it gets; all when empty.
+	Events []upstate.EventType
+	// Components limits it to incidents on these components; all when empty.
+	Components []string
+	// PublicOnly leaves out changes that wrote only internal notes.
+	PublicOnly bool
+}
+
+// Router turns events into messages, one per channel whose route matches.
+type Router struct {
+	routes []Route
+}
+
+// NewRouter returns a router over the routes.
+func NewRouter(routes []Route) *Router { return &Router{routes: slices.Clone(routes)} }
+
+// Route returns the messages the event owes. A message's id is the
+// channel and the event's id, so routing one event twice owes it once;
+// its stream is the incident, so one incident's messages go in order.
+func (r *Router) Route(ev upstate.Event) []upstate.Message {
+	var out []upstate.Message
+	for _, rt := range r.routes {
+		if !rt.matches(ev) {
+			continue
+		}
+		out = append(out, upstate.Message{ID: rt.Channel + ":" + ev.ID, Channel: rt.Channel, Stream: ev.Incident.ID, Event: ev,
+			CreatedAt: ev.At, NextAt: ev.At, State: upstate.MessagePending})
+	}
+	return out
+}
+
+func (rt Route) matches(ev upstate.Event) bool {
+	if len(rt.Events) > 0 && !slices.Contains(rt.Events, ev.Type) {
+		return false
+	}
+	if rt.PublicOnly && !ev.Public() {
+		return false
+	}
+	if len(rt.Components) == 0 {
+		return true
+	}
+	for _, c := range ev.Incident.Components {
+		if slices.Contains(rt.Components, c) {
+			return true
+		}
+	}
+	return false
+}
