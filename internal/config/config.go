@@ -33,6 +33,8 @@ type Config struct {
 	Components []Component `yaml:"components"`
 	Checks     []Check     `yaml:"checks"`
 
+	Notifications Notifications `yaml:"notifications"`
+
 	// File is where the configuration was read from.
 	File string `yaml:"-"`
 	// Location is the page's time zone, loaded.
@@ -322,6 +324,7 @@ func (v *validator) validate() {
 	for i := range c.Checks {
 		v.check(i, comps, checks)
 	}
+	v.notifications(comps)
 }
 
 func (v *validator) known(ids map[string]int) string {

@@ -7,7 +7,9 @@
 package notify
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -110,4 +112,34 @@ func ParseRetryAfter(v string, now time.Time) time.Duration {
 		return t.Sub(now)
 	}
 	return 0
+}
+
+// PostJSON posts v as JSON with the headers and classifies the answer as
+// Do does.
+func PostJSON(ctx context.Context, client *http.Client, target string, headers map[string]string, v any) ([]byte, error) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return nil, Permanent(fmt.Errorf("encode payload: %w", err))
+	}
+	req, err := http.NewRequest(http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		return nil, Permanent(fmt.Errorf("bad URL: %w", errors.Unwrap(err)))
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "Upstate")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	_, answer, err := Do(ctx, client, req)
+	return answer, err
+}
+
+// Clip shortens s to at most n runes, ending in "…" when cut: receivers
+// reject fields over their limits.
+func Clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }

@@ -26,6 +26,8 @@ type Text struct {
 	Body       string // the newest entry, Markdown
 	Components string // "API, Web app"
 	URL        string // the incident on the status page, if the page has a URL
+	Mark       string // an emoji for the severity at a glance
+	Color      int    // an RGB colour for the severity, for embeds
 	Event      upstate.Event
 	Page       Page
 }
@@ -81,6 +83,7 @@ func Render(ev upstate.Event, page Page, t Templates, publicOnly bool) (Text, er
 	if page.URL != "" && in.ID != "" && ev.Type != upstate.EventTest {
 		x.URL = page.URL + "/incidents/" + in.ID
 	}
+	x.Mark, x.Color = mark(in.Impact, ev.Type)
 	x.Headline = fmt.Sprintf("[%s] %s — %s", x.Impact, x.Title, x.Status)
 	if ev.Type == upstate.EventTest {
 		x.Headline = "[Test] " + x.Title
@@ -100,6 +103,23 @@ func Render(ev upstate.Event, page Page, t Templates, publicOnly bool) (Text, er
 		x.Body = strings.TrimSpace(b.String())
 	}
 	return x, nil
+}
+
+// mark is the severity as an emoji and a colour.
+func mark(i upstate.Impact, t upstate.EventType) (string, int) {
+	switch {
+	case t == upstate.EventIncidentResolved:
+		return "✅", 0x2e9e5b
+	case t == upstate.EventTest:
+		return "🔔", 0x2463b4
+	case i == upstate.ImpactCritical:
+		return "🔴", 0xd93b3b
+	case i == upstate.ImpactMajor:
+		return "🟠", 0xec7a2c
+	case i == upstate.ImpactMinor:
+		return "🟡", 0xe8b339
+	}
+	return "🔵", 0x2463b4
 }
 
 func impactLabel(i upstate.Impact) string {
