@@ -6,6 +6,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,6 +28,7 @@ import (
 	"github.com/upstatehq/upstate/internal/incident"
 	"github.com/upstatehq/upstate/internal/markdown"
 	"github.com/upstatehq/upstate/internal/metrics"
+	"github.com/upstatehq/upstate/internal/notify"
 	"github.com/upstatehq/upstate/internal/schedule"
 	"github.com/upstatehq/upstate/internal/snapshot"
 	"github.com/upstatehq/upstate/internal/store"
@@ -53,6 +55,11 @@ type Options struct {
 	// Dial, when set, opens the connections of http and tcp checks instead
 	// of the operating system (the demo's replay test uses an in-memory network).
 	Dial check.DialFunc
+	// MailTLS verifies mail servers; nil for the system roots (tests pass
+	// their own).
+	MailTLS *tls.Config
+	// NotifyJitter, when set, replaces the random jitter of retries.
+	NotifyJitter func() float64
 }
 
 func (o *Options) validate() error {
@@ -90,6 +97,10 @@ type App struct {
 
 	cfg    atomic.Pointer[config.Config]
 	checks atomic.Pointer[checkSet]
+	notify atomic.Pointer[notifySet]
+
+	notifyClient *http.Client
+	dispatcher   *notify.Dispatcher
 
 	httpSrv  *http.Server
 	listener net.Listener
@@ -136,6 +147,12 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.notifyClient = newNotifyClient(cfg.Notifications.Timeout.D())
+	nset, err := compileNotify(cfg, a.channelDeps(cfg))
+	if err != nil {
+		return nil, err
+	}
+	a.notify.Store(nset)
 	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(cfg.Server.DataDir, "upstate.db"), Logger: opts.Logger})
 	if err != nil {
 		return nil, err
@@ -170,10 +187,13 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	}
 	a.engine, err = incident.New(ctx, incident.Options{
 		Store: db, Clock: opts.Clock, Components: comp.components, Checks: comp.specs, Location: cfg.Location,
-		NewID: opts.NewID, Logger: opts.Logger,
+		NewID: opts.NewID, Logger: opts.Logger, Route: a.route,
 		Changed: func(st map[string]upstate.Status) {
 			a.snaps.Trigger()
 			a.metrics.SetStatuses(st)
+			if a.dispatcher != nil {
+				a.dispatcher.Wake()
+			}
 		},
 	})
 	if err != nil {
@@ -185,6 +205,12 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		return nil, err
 	}
 	a.checks.Store(a.checkSet(comp, conds, nil))
+	a.dispatcher, err = notify.New(notify.Options{Outbox: db, Channel: a.channel, Clock: opts.Clock, Logger: opts.Logger,
+		GiveUpAfter: cfg.Notifications.GiveUpAfter.D(), Timeout: cfg.Notifications.Timeout.D(), Jitter: opts.NotifyJitter,
+		Observe: func(ch, outcome string) { a.metrics.Notifications.WithLabelValues(ch, outcome).Inc() }})
+	if err != nil {
+		return nil, err
+	}
 	a.auth = auth.NewService(db, opts.Clock.Now, opts.NewID, opts.Logger)
 	md := markdown.New()
 	page := func() string { return a.cfg.Load().Page.Name }
@@ -335,6 +361,8 @@ func (a *App) Start(ctx context.Context) error {
 	a.goLoop("incidents", func() { a.engine.Run(runCtx) })
 	a.goLoop("pruner", func() { a.prune(runCtx) })
 	a.goLoop("scheduler", func() { a.sched.Run(runCtx, a.checks.Load().compiled.jobs) })
+	a.goLoop("outbox", func() { a.dispatcher.Run(runCtx) })
+	a.goLoop("outbox-gauges", func() { a.watchOutbox(runCtx) })
 
 	a.httpSrv = &http.Server{Handler: a.web.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
 	served := make(chan struct{})
@@ -416,6 +444,10 @@ func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	nset, err := compileNotify(cfg, a.channelDeps(cfg))
+	if err != nil {
+		return err
+	}
 	if err := a.store.SyncComponents(ctx, comp.components, a.opts.Clock.Now()); err != nil {
 		return fmt.Errorf("store components: %w", err)
 	}
@@ -424,13 +456,14 @@ func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	a.cfg.Store(cfg)
+	a.notify.Store(nset)
 	a.sched.Update(comp.jobs)
 	a.snaps.Reconfigure(pageOf(cfg), comp.checksOf)
 	a.log.Info("configuration reloaded", "component", "app", "checks", len(cfg.Checks), "components", len(cfg.Components))
 	return nil
 }
 
-// prune drops results past retention once an hour.
+// prune drops results and notifications past retention once an hour.
 func (a *App) prune(ctx context.Context) {
 	c := a.opts.Clock
 	t := c.NewTimer(time.Minute)
@@ -451,6 +484,10 @@ func (a *App) prune(ctx context.Context) {
 		}
 		if _, err := a.store.DeleteExpiredSessions(ctx, now); err != nil && ctx.Err() == nil {
 			a.log.Error("delete expired sessions", "component", "store", "err", err)
+		}
+		// Delivered and failed notifications are kept as long as raw results.
+		if _, err := a.store.PruneMessages(ctx, now.Add(-cfg.Retention.Raw.D())); err != nil && ctx.Err() == nil {
+			a.log.Error("prune notifications", "component", "store", "err", err)
 		}
 		t.Reset(time.Hour)
 	}

@@ -35,6 +35,7 @@ func commands() []command {
 		{"init", "write a commented example configuration to start from", initCmd},
 		{"user", "add a user who can sign in to the admin side (user add)", user},
 		{"report", "write the outage report for a period (md, html or json)", reportCmd},
+		{"notify", "send a sample notification to a channel (notify test CHANNEL)", notifyCmd},
 		{"version", "print the version", version},
 	}
 }

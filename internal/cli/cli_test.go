@@ -2,6 +2,9 @@ package cli
 
 import (
 	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -164,5 +167,42 @@ func TestReportCommand(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(outFile); !strings.Contains(string(b), "@media print") {
 		t.Error("--out did not write the HTML report")
+	}
+}
+
+func TestNotifyTest(t *testing.T) {
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got = append(got, string(b))
+		if strings.Contains(r.URL.Path, "broken") {
+			w.WriteHeader(404)
+			io.WriteString(w, "no_service")
+			return
+		}
+		io.WriteString(w, "ok")
+	}))
+	defer srv.Close()
+	file := filepath.Join(t.TempDir(), "upstate.yaml")
+	yaml := "page: {name: Acme Status}\ncomponents:\n  - {id: api, name: API}\nnotifications:\n  channels:\n" +
+		"    - {id: ops, type: slack, url: '" + srv.URL + "/services/T/B/x'}\n    - {id: old, type: slack, url: '" + srv.URL + "/broken'}\n"
+	os.WriteFile(file, []byte(yaml), 0o600)
+	if code, out, errOut := run("notify", "test", "ops", "--config", file); code != 0 || out != "sent a test notification to ops\n" {
+		t.Errorf("ok: %d %q %q", code, out, errOut)
+	}
+	if len(got) != 1 || !strings.Contains(got[0], "Test notification from Acme Status") {
+		t.Errorf("the receiver got %q", got)
+	}
+	if code, _, errOut := run("notify", "test", "--config", file, "old"); code != 1 || !strings.Contains(errOut, "HTTP 404: no_service") {
+		t.Errorf("refused: %d %q", code, errOut)
+	}
+	if code, _, errOut := run("notify", "test", "nope", "--config", file); code != 2 || !strings.Contains(errOut, `no channel "nope"`) {
+		t.Errorf("unknown channel: %d %q", code, errOut)
+	}
+	if code, _, errOut := run("notify", "test", "--config", file); code != 2 || !strings.Contains(errOut, "name the channel") {
+		t.Errorf("no channel: %d %q", code, errOut)
+	}
+	if code, _, errOut := run("notify", "test", "--help"); code != 0 || !strings.Contains(errOut, "Usage: upstate notify test") {
+		t.Errorf("help: %d %q", code, errOut)
 	}
 }

@@ -31,6 +31,11 @@ type Metrics struct {
 	HTTPDuration     *prometheus.HistogramVec
 	ComponentStatus  *prometheus.GaugeVec
 	IncidentsOpen    prometheus.Gauge
+	// Notifications counts delivery attempts by channel and outcome
+	// (sent, retry, failed); NotificationsOwed is the outbox by channel
+	// and state (pending, failed), refreshed every minute.
+	Notifications     *prometheus.CounterVec
+	NotificationsOwed *prometheus.GaugeVec
 
 	// httpSeries caches the series of each route and code, so recording a
 	// request does not hash label values.
@@ -89,6 +94,12 @@ func New(version string) *Metrics {
 		IncidentsOpen: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "upstate_incidents_open", Help: "Unresolved incidents.",
 		}),
+		Notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "upstate_notification_attempts_total", Help: "Notification delivery attempts, by channel and outcome (sent, retry, failed).",
+		}, []string{"channel", "outcome"}),
+		NotificationsOwed: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "upstate_notifications", Help: "Notifications in the outbox, by channel and state (pending, failed: given up on).",
+		}, []string{"channel", "state"}),
 	}
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "upstate_build_info", Help: "Build information; always 1.",
@@ -99,7 +110,7 @@ func New(version string) *Metrics {
 	}
 	build.WithLabelValues(version, gover).Set(1)
 	reg.MustRegister(m.ChecksRun, m.CheckLatency, m.ScheduleLag, m.ResultsWritten, m.Transitions,
-		m.SnapshotRebuilds, m.SnapshotSeconds, m.HTTPRequests, m.HTTPDuration, m.ComponentStatus, m.IncidentsOpen, build,
+		m.SnapshotRebuilds, m.SnapshotSeconds, m.HTTPRequests, m.HTTPDuration, m.ComponentStatus, m.IncidentsOpen, m.Notifications, m.NotificationsOwed, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

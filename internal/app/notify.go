@@ -1,0 +1,196 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/config"
+	"github.com/upstatehq/upstate/internal/markdown"
+	"github.com/upstatehq/upstate/internal/notify"
+	"github.com/upstatehq/upstate/internal/notify/channels"
+	"github.com/upstatehq/upstate/internal/store"
+)
+
+// notifySet is the configured channels and their routes, swapped whole on
+// reload.
+type notifySet struct {
+	router   *notify.Router
+	channels map[string]notify.Channel
+	order    []string // channel ids in configuration order
+	kinds    map[string]string
+}
+
+// NotifyDeps are what channels need from the app; tests may replace the
+// client or TLS roots.
+type NotifyDeps struct {
+	Client *http.Client
+	Deps   channels.Deps
+}
+
+// newNotifyClient is the HTTP client notifications go out on: redirects
+// are not followed (a receiver that redirects is misconfigured).
+func newNotifyClient(timeout time.Duration) *http.Client {
+	return &http.Client{Timeout: timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// compileNotify builds the channels and routes a configuration describes.
+func compileNotify(cfg *config.Config, deps channels.Deps) (*notifySet, error) {
+	set := &notifySet{channels: map[string]notify.Channel{}, kinds: map[string]string{}}
+	var routes []notify.Route
+	for _, c := range cfg.Notifications.Channels {
+		tm, err := notify.ParseTemplates(c.Template.Title, c.Template.Body)
+		if err != nil {
+			return nil, fmt.Errorf("channel %s: %w", c.ID, err)
+		}
+		key := c.RoutingKey
+		if c.Type == "opsgenie" {
+			key = c.APIKey
+		}
+		sp := channels.Spec{ID: c.ID, Kind: c.Type, URL: c.URL, Secret: c.Secret, Key: key, Username: c.Username, Responders: c.Responders,
+			To: c.To, PublicOnly: c.PublicOnly, Templates: tm}
+		if c.SMTP != nil {
+			sp.SMTP = channels.SMTP{Host: c.SMTP.Host, Port: c.SMTP.Port, Security: c.SMTP.Security, Username: c.SMTP.Username, Password: c.SMTP.Password, From: c.SMTP.From}
+		}
+		ch, err := channels.Build(sp, deps)
+		if err != nil {
+			return nil, err
+		}
+		set.channels[c.ID] = ch
+		set.kinds[c.ID] = c.Type
+		set.order = append(set.order, c.ID)
+		rt := notify.Route{Channel: c.ID, Components: slices.Clone(c.Components), PublicOnly: c.PublicOnly}
+		for _, e := range c.Events {
+			rt.Events = append(rt.Events, upstate.EventType(e))
+		}
+		routes = append(routes, rt)
+	}
+	set.router = notify.NewRouter(routes)
+	return set, nil
+}
+
+// channelDeps are the shared parts every channel gets.
+func (a *App) channelDeps(cfg *config.Config) channels.Deps {
+	return channels.Deps{Client: a.notifyClient, Page: notify.Page{Name: cfg.Page.Name, URL: cfg.Page.URL}, Now: a.opts.Clock.Now,
+		Markdown: markdown.New().HTML, TLS: a.opts.MailTLS}
+}
+
+// route is the engine's Route: the current configuration's routes.
+func (a *App) route(ev upstate.Event) []upstate.Message { return a.notify.Load().router.Route(ev) }
+
+func (a *App) channel(id string) (notify.Channel, bool) {
+	ch, ok := a.notify.Load().channels[id]
+	return ch, ok
+}
+
+// TestChannel sends a sample message straight to a channel, bypassing the
+// outbox, and says how it went: for `upstate notify test` and the admin
+// UI's test button.
+func (a *App) TestChannel(ctx context.Context, id string) error {
+	ch, ok := a.channel(id)
+	if !ok {
+		return upstate.Errorf(upstate.ENOTFOUND, "no channel %q in the configuration", id)
+	}
+	return sendSample(ctx, a.cfg.Load(), ch, id, a.opts.Clock.Now())
+}
+
+func sendSample(ctx context.Context, cfg *config.Config, ch notify.Channel, id string, now time.Time) error {
+	comp, name := "", ""
+	if len(cfg.Components) > 0 {
+		comp, name = cfg.Components[0].ID, cfg.Components[0].Name
+	}
+	ev := notify.Sample(cfg.Page.Name, comp, name, now)
+	ctx, cancel := context.WithTimeout(ctx, cfg.Notifications.Timeout.D())
+	defer cancel()
+	m := upstate.Message{ID: id + ":" + ev.ID, Channel: id, Stream: "test", Event: ev, CreatedAt: now, NextAt: now}
+	if err := ch.Send(ctx, m); err != nil {
+		return upstate.Errorf(upstate.EINVALID, "channel %s: %v", id, err)
+	}
+	return nil
+}
+
+// SendTest builds one channel from a configuration and sends it a sample,
+// without opening the store: `upstate notify test` works beside a running
+// server.
+func SendTest(ctx context.Context, cfg *config.Config, id string) error {
+	deps := channels.Deps{Client: newNotifyClient(cfg.Notifications.Timeout.D()), Page: notify.Page{Name: cfg.Page.Name, URL: cfg.Page.URL},
+		Now: time.Now, Markdown: markdown.New().HTML}
+	set, err := compileNotify(cfg, deps)
+	if err != nil {
+		return err
+	}
+	ch, ok := set.channels[id]
+	if !ok {
+		return upstate.Errorf(upstate.ENOTFOUND, "no channel %q in %s (channels: %v)", id, cfg.File, set.order)
+	}
+	return sendSample(ctx, cfg, ch, id, time.Now())
+}
+
+// ChannelStatus is one channel's outbox at a glance.
+type ChannelStatus struct {
+	ID, Kind        string
+	Pending, Failed int
+	Sent            int
+}
+
+// Notifications lists the configured channels with their outbox counts,
+// and the most recent failed messages.
+func (a *App) Notifications(ctx context.Context) ([]ChannelStatus, []upstate.Message, error) {
+	counts, err := a.store.CountMessages(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	set := a.notify.Load()
+	var out []ChannelStatus
+	for _, id := range set.order {
+		cs := ChannelStatus{ID: id, Kind: set.kinds[id]}
+		for _, c := range counts {
+			if c.Channel != id {
+				continue
+			}
+			switch c.State {
+			case upstate.MessagePending:
+				cs.Pending = c.N
+			case upstate.MessageFailed:
+				cs.Failed = c.N
+			case upstate.MessageSent:
+				cs.Sent = c.N
+			}
+		}
+		out = append(out, cs)
+	}
+	failed, err := a.store.ListMessages(ctx, store.MessageFilter{State: upstate.MessageFailed, Limit: 50})
+	return out, failed, err
+}
+
+// watchOutbox refreshes the outbox gauges every minute until ctx is done.
+func (a *App) watchOutbox(ctx context.Context) {
+	t := a.opts.Clock.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C():
+		}
+		a.countOutbox(ctx)
+		t.Reset(time.Minute)
+	}
+}
+
+// countOutbox refreshes the outbox gauges.
+func (a *App) countOutbox(ctx context.Context) {
+	counts, err := a.store.CountMessages(ctx)
+	if err != nil {
+		return
+	}
+	a.metrics.NotificationsOwed.Reset()
+	for _, c := range counts {
+		if c.State != upstate.MessageSent {
+			a.metrics.NotificationsOwed.WithLabelValues(c.Channel, string(c.State)).Set(float64(c.N))
+		}
+	}
+}
