@@ -179,7 +179,9 @@ func classify(err error) error {
 }
 
 // ThreadID is the Message-ID every mail about an incident refers to.
-func (e *Email) ThreadID(incidentID string) string { return "<incident-" + incidentID + "@" + e.domain + ">" }
+func (e *Email) ThreadID(incidentID string) string {
+	return "<incident-" + incidentID + "@" + e.domain + ">"
+}
 
 // compose writes the mail: headers, then text and HTML alternatives.
 func (e *Email) compose(m upstate.Message, x notify.Text, to string) ([]byte, error) {
