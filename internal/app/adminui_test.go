@@ -251,3 +251,26 @@ func TestAdminUIComponentsMaintenanceMerge(t *testing.T) {
 		t.Errorf("bad percent: %d", code)
 	}
 }
+
+func TestNotificationsPages(t *testing.T) {
+	_, base := startApp(t)
+	ui := newUI(t, base)
+	ui.post("/admin/login", url.Values{"email": {"responder@example.com"}, "password": {"responder password"}}, nil)
+	if code, body := ui.get("/admin/notifications"); code != 200 || !strings.Contains(body, "No channels") || !strings.Contains(body, "Nothing has failed") {
+		t.Errorf("notifications page: %d", code)
+	}
+	if code, body, _ := ui.post("/admin/notifications/channels/nope/test", nil, nil); code != 404 || !strings.Contains(body, `no channel &#34;nope&#34;`) {
+		t.Errorf("test unknown channel: %d", code)
+	}
+	rui := browser(t, base, "responder@example.com", "responder password")
+	if code, out, _ := rui.do("GET", "/api/v1/notifications", nil); code != 200 || out["channels"] == nil || out["failed"] == nil {
+		t.Errorf("api: %d %v", code, out)
+	}
+	if code, _, _ := rui.do("POST", "/api/v1/notifications/channels/nope/test", nil); code != 404 {
+		t.Errorf("api test unknown: %d", code)
+	}
+	vic := browser(t, base, "viewer@example.com", "viewer password 1")
+	if code, _, _ := vic.do("POST", "/api/v1/notifications/messages/x/retry", nil); code != 403 {
+		t.Errorf("viewer retry: %d", code)
+	}
+}

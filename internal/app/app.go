@@ -216,12 +216,12 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	page := func() string { return a.cfg.Load().Page.Name }
 	zone := func() *time.Location { return a.cfg.Load().Location }
 	reviews := &incident.Reviews{Store: db, Clock: opts.Clock, NewID: opts.NewID, Logger: opts.Logger, Changed: a.snaps.Trigger}
-	api, err := adminapi.New(adminapi.Options{Auth: a.auth, Incidents: a.engine, Components: a.engine, Maintenances: a.engine, Reviews: reviews, Reads: db, Logger: opts.Logger,
+	api, err := adminapi.New(adminapi.Options{Auth: a.auth, Incidents: a.engine, Components: a.engine, Maintenances: a.engine, Notifications: a, Reviews: reviews, Reads: db, Logger: opts.Logger,
 		Now: opts.Clock.Now, PageName: page, Location: zone, Markdown: md.HTML, SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://")})
 	if err != nil {
 		return nil, err
 	}
-	ui, err := admin.New(admin.Options{Auth: a.auth, Incidents: a.engine, Reviews: reviews, Reads: db, Markdown: md.HTML, Logger: opts.Logger,
+	ui, err := admin.New(admin.Options{Auth: a.auth, Incidents: a.engine, Notifications: a, Reviews: reviews, Reads: db, Markdown: md.HTML, Logger: opts.Logger,
 		Location: zone, PageName: page, Now: opts.Clock.Now,
 		SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://")})
 	if err != nil {

@@ -129,24 +129,17 @@ func SendTest(ctx context.Context, cfg *config.Config, id string) error {
 	return sendSample(ctx, cfg, ch, id, time.Now())
 }
 
-// ChannelStatus is one channel's outbox at a glance.
-type ChannelStatus struct {
-	ID, Kind        string
-	Pending, Failed int
-	Sent            int
-}
-
 // Notifications lists the configured channels with their outbox counts,
 // and the most recent failed messages.
-func (a *App) Notifications(ctx context.Context) ([]ChannelStatus, []upstate.Message, error) {
+func (a *App) Notifications(ctx context.Context) ([]notify.ChannelStatus, []upstate.Message, error) {
 	counts, err := a.store.CountMessages(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
 	set := a.notify.Load()
-	var out []ChannelStatus
+	var out []notify.ChannelStatus
 	for _, id := range set.order {
-		cs := ChannelStatus{ID: id, Kind: set.kinds[id]}
+		cs := notify.ChannelStatus{ID: id, Kind: set.kinds[id]}
 		for _, c := range counts {
 			if c.Channel != id {
 				continue
@@ -179,6 +172,23 @@ func (a *App) watchOutbox(ctx context.Context) {
 		a.countOutbox(ctx)
 		t.Reset(time.Minute)
 	}
+}
+
+// RetryMessage puts a failed message back in the outbox, due now.
+func (a *App) RetryMessage(ctx context.Context, id string) error {
+	ms, err := a.store.ListMessages(ctx, store.MessageFilter{ID: id, State: upstate.MessageFailed})
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		m.State, m.NextAt, m.LastError = upstate.MessagePending, a.opts.Clock.Now(), "retried by hand after: "+m.LastError
+		if err := a.store.RecordAttempt(ctx, m); err != nil {
+			return err
+		}
+		a.dispatcher.Wake()
+		return nil
+	}
+	return upstate.Errorf(upstate.ENOTFOUND, "no failed message %q", id)
 }
 
 // countOutbox refreshes the outbox gauges.

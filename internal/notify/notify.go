@@ -143,3 +143,9 @@ func Clip(s string, n int) string {
 	}
 	return string(r[:n-1]) + "…"
 }
+
+// ChannelStatus is one channel's outbox at a glance.
+type ChannelStatus struct {
+	ID, Kind              string
+	Pending, Failed, Sent int
+}

@@ -222,6 +222,7 @@ type Outbox interface {
 
 // MessageFilter selects messages.
 type MessageFilter struct {
+	ID      string               // one message, when set
 	State   upstate.MessageState // any when empty
 	Channel string               // any when empty
 	Limit   int                  // 0 for no limit

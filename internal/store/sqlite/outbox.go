@@ -85,6 +85,10 @@ func (db *DB) RecordAttempt(ctx context.Context, m upstate.Message) error {
 func (db *DB) ListMessages(ctx context.Context, f store.MessageFilter) ([]upstate.Message, error) {
 	q := `SELECT ` + messageCols + ` FROM outbox WHERE 1 = 1`
 	var args []any
+	if f.ID != "" {
+		q += ` AND id = ?`
+		args = append(args, f.ID)
+	}
 	if f.State != "" {
 		q += ` AND state = ?`
 		args = append(args, string(f.State))

@@ -387,6 +387,9 @@ func testOutbox(t *testing.T, s store.Store) {
 	if err := s.Apply(ctx(t), store.Change{Messages: []upstate.Message{msg("c2", "x", "C", 0)}}); err != nil {
 		t.Fatal(err)
 	}
+	if got := ids(s.ListMessages(ctx(t), store.MessageFilter{ID: "b1"})); got != "b1" {
+		t.Errorf("by id = %s", got)
+	}
 	if got := ids(s.ListMessages(ctx(t), store.MessageFilter{Channel: "x", State: upstate.MessagePending})); got != "c2,b1,a2" {
 		t.Errorf("pending on x = %s (c1 belonged to a failed change)", got)
 	}

@@ -143,3 +143,38 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request, _ upstate.Princi
 	}
 	done(w, r, "/admin/maintenances", "Maintenance cancelled")
 }
+
+func (s *Server) notifications(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
+	v := s.base(p, "Notifications")
+	var err error
+	if v.Channels, v.Failed, err = s.opts.Notifications.Notifications(r.Context()); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v.Notice = r.URL.Query().Get("done")
+	v.Error = r.URL.Query().Get("problem")
+	s.render(w, http.StatusOK, "notifications", v)
+}
+
+// testChannel sends a sample and comes back saying what the receiver
+// answered.
+func (s *Server) testChannel(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
+	id := r.PathValue("id")
+	err := s.opts.Notifications.TestChannel(r.Context(), id)
+	switch {
+	case err == nil:
+		done(w, r, "/admin/notifications", "Test sent to "+id)
+	case upstate.ErrorCode(err) == upstate.EINVALID:
+		http.Redirect(w, r, "/admin/notifications?problem="+url.QueryEscape(upstate.ErrorMessage(err)), http.StatusSeeOther)
+	default:
+		s.fail(w, r, err)
+	}
+}
+
+func (s *Server) retryMessage(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
+	if err := s.opts.Notifications.RetryMessage(r.Context(), r.PathValue("id")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	done(w, r, "/admin/notifications", "Queued for one more attempt")
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/auth"
 	"github.com/upstatehq/upstate/internal/incident"
+	"github.com/upstatehq/upstate/internal/notify"
 	"github.com/upstatehq/upstate/internal/store"
 	"github.com/upstatehq/upstate/internal/web/respond"
 )
@@ -54,6 +55,13 @@ type Incidents interface {
 	Statuses() map[string]upstate.Status
 }
 
+// Notifications shows the outbox and tries channels.
+type Notifications interface {
+	Notifications(ctx context.Context) ([]notify.ChannelStatus, []upstate.Message, error)
+	TestChannel(ctx context.Context, id string) error
+	RetryMessage(ctx context.Context, id string) error
+}
+
 // Reviews writes and publishes postmortems.
 type Reviews interface {
 	Save(ctx context.Context, incidentID string, d incident.Draft) (upstate.PostmortemDoc, error)
@@ -72,6 +80,7 @@ type Reads interface {
 type Options struct {
 	Auth          Auth
 	Incidents     Incidents
+	Notifications Notifications
 	Reviews       Reviews
 	Reads         Reads
 	Markdown      func(string) template.HTML
@@ -92,8 +101,8 @@ type Server struct {
 
 // New parses the templates; a broken one fails here, not on first use.
 func New(opts Options) (*Server, error) {
-	if opts.Auth == nil || opts.Incidents == nil || opts.Reviews == nil || opts.Reads == nil || opts.Markdown == nil || opts.Location == nil || opts.PageName == nil {
-		return nil, errors.New("admin: Options.Auth, Incidents, Reviews, Reads, Markdown, Location and PageName are required")
+	if opts.Auth == nil || opts.Incidents == nil || opts.Notifications == nil || opts.Reviews == nil || opts.Reads == nil || opts.Markdown == nil || opts.Location == nil || opts.PageName == nil {
+		return nil, errors.New("admin: Options.Auth, Incidents, Notifications, Reviews, Reads, Markdown, Location and PageName are required")
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -123,7 +132,7 @@ func New(opts Options) (*Server, error) {
 			return out
 		},
 	}
-	for _, name := range []string{"login", "index", "new", "incident", "maintenances", "error"} {
+	for _, name := range []string{"login", "index", "new", "incident", "maintenances", "notifications", "error"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templates, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("parse admin templates: %w", err)
@@ -149,6 +158,9 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/incidents/{id}/merge", s.guard(s.authed(upstate.ScopeIncidents, s.merge)))
 	mux.HandleFunc("POST /admin/components/{id}", s.guard(s.authed(upstate.ScopeComponents, s.holdStatus)))
 	mux.HandleFunc("GET /admin/maintenances", s.authed(upstate.ScopeRead, s.maintenances))
+	mux.HandleFunc("GET /admin/notifications", s.authed(upstate.ScopeRead, s.notifications))
+	mux.HandleFunc("POST /admin/notifications/channels/{id}/test", s.guard(s.authed(upstate.ScopeIncidents, s.testChannel)))
+	mux.HandleFunc("POST /admin/notifications/messages/{id}/retry", s.guard(s.authed(upstate.ScopeIncidents, s.retryMessage)))
 	mux.HandleFunc("POST /admin/maintenances", s.guard(s.authed(upstate.ScopeMaintenances, s.schedule)))
 	mux.HandleFunc("POST /admin/maintenances/{id}/cancel", s.guard(s.authed(upstate.ScopeMaintenances, s.cancel)))
 }
@@ -228,6 +240,9 @@ type view struct {
 	// Maint is the maintenance page's list and form.
 	Maint     []maintRow
 	MaintForm maintForm
+	// Channels and Failed are the notifications page's.
+	Channels []notify.ChannelStatus
+	Failed   []upstate.Message
 }
 
 // reviewForm is the postmortem editor's fields; action items are lines

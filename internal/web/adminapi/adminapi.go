@@ -62,13 +62,14 @@ type Reads interface {
 
 // Options configure the API.
 type Options struct {
-	Auth         Auth
-	Incidents    Incidents
-	Components   Components
-	Maintenances Maintenances
-	Reviews      Reviews
-	Reads        Reads
-	Logger       *slog.Logger
+	Auth          Auth
+	Incidents     Incidents
+	Components    Components
+	Maintenances  Maintenances
+	Notifications Notifications
+	Reviews       Reviews
+	Reads         Reads
+	Logger        *slog.Logger
 	// Now tells the time (for maintenance statuses); default time.Now.
 	Now func() time.Time
 	// PageName and Location are the page's, which may change on reload.
@@ -89,8 +90,8 @@ type Server struct {
 
 // New returns the API; Register adds its routes.
 func New(opts Options) (*Server, error) {
-	if opts.Auth == nil || opts.Incidents == nil || opts.Components == nil || opts.Maintenances == nil || opts.Reviews == nil || opts.Reads == nil {
-		return nil, errors.New("adminapi: Options.Auth, Incidents, Components, Maintenances, Reviews and Reads are required")
+	if opts.Auth == nil || opts.Incidents == nil || opts.Components == nil || opts.Maintenances == nil || opts.Notifications == nil || opts.Reviews == nil || opts.Reads == nil {
+		return nil, errors.New("adminapi: Options.Auth, Incidents, Components, Maintenances, Notifications, Reviews and Reads are required")
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -135,6 +136,9 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/maintenances", s.authed(upstate.ScopeMaintenances, s.scheduleMaintenance))
 	mux.HandleFunc("DELETE /api/v1/maintenances/{id}", s.authed(upstate.ScopeMaintenances, s.cancelMaintenance))
 	mux.HandleFunc("GET /api/v1/report", s.authed(upstate.ScopeRead, s.report))
+	mux.HandleFunc("GET /api/v1/notifications", s.authed(upstate.ScopeRead, s.listNotifications))
+	mux.HandleFunc("POST /api/v1/notifications/channels/{id}/test", s.authed(upstate.ScopeIncidents, s.testChannel))
+	mux.HandleFunc("POST /api/v1/notifications/messages/{id}/retry", s.authed(upstate.ScopeIncidents, s.retryMessage))
 	mux.HandleFunc("GET /api/v1/tokens", s.authed(upstate.ScopeAdmin, s.listTokens))
 	mux.HandleFunc("POST /api/v1/tokens", s.authed(upstate.ScopeAdmin, s.createToken))
 	mux.HandleFunc("DELETE /api/v1/tokens/{id}", s.authed(upstate.ScopeAdmin, s.revokeToken))

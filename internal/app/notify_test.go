@@ -1,0 +1,128 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/clock"
+	"github.com/upstatehq/upstate/internal/config"
+	"github.com/upstatehq/upstate/internal/incident"
+)
+
+// hookReceiver is a webhook endpoint that refuses each message's first
+// attempt with a 503 and records what it accepts, in order.
+type hookReceiver struct {
+	mu       sync.Mutex
+	seen     map[string]int
+	accepted []string // event types
+	ids      []string
+}
+
+func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	id := r.Header.Get("webhook-id")
+	h.seen[id]++
+	if h.seen[id] == 1 {
+		w.WriteHeader(503)
+		return
+	}
+	var body struct {
+		Type string `json:"type"`
+	}
+	b, _ := io.ReadAll(r.Body)
+	json.Unmarshal(b, &body)
+	h.accepted = append(h.accepted, body.Type)
+	h.ids = append(h.ids, id)
+}
+
+func TestNotificationsThroughTheOutbox(t *testing.T) {
+	hook := &hookReceiver{seen: map[string]int{}}
+	hsrv := httptest.NewServer(hook)
+	defer hsrv.Close()
+	var refused int
+	bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		refused++
+		w.WriteHeader(400)
+		io.WriteString(w, "invalid_payload")
+	}))
+	defer bad.Close()
+	yaml := "page: {name: Acme Status, url: 'https://status.acme.example'}\ncomponents:\n  - {id: api, name: API}\n  - {id: drive, name: Drive}\n" +
+		"notifications:\n  channels:\n" +
+		"    - {id: hook, type: webhook, url: '" + hsrv.URL + "', secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw}\n" +
+		"    - {id: slack, type: slack, url: '" + bad.URL + "', components: [api]}\n"
+	cfg, err := config.Parse("t.yaml", []byte(yaml), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Server.DataDir = t.TempDir()
+	clk := clock.NewFake(time.Date(2026, 8, 17, 15, 0, 0, 0, time.UTC))
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	a, err := New(context.Background(), Options{Config: cfg, Clock: clk, Listener: ln, NotifyJitter: func() float64 { return 0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.store.Close()
+	ctx := context.Background()
+	in, err := a.engine.Declare(ctx, incident.Change{Name: "Drive sync failing", Message: "Sync fails.", Set: map[string]upstate.Status{"drive": upstate.MajorOutage}, Actor: "Ann"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Second)
+	a.engine.Update(ctx, in.ID, incident.Change{Status: upstate.Identified, Message: "The provider is down.", Actor: "Ann"})
+	clk.Advance(time.Second)
+	a.engine.Update(ctx, in.ID, incident.Change{Status: upstate.Resolved, Message: "Back.", Actor: "Ann"})
+	if _, err := a.dispatcher.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	chs, _, _ := a.Notifications(ctx)
+	if len(chs) != 2 || chs[0].ID != "hook" || chs[0].Pending != 3 || chs[1].Pending != 0 {
+		t.Errorf("after the first attempt (the slack route is for api only): %+v", chs)
+	}
+	// Retries come after the backoff; each message is retried before the next is sent.
+	for range 5 {
+		clk.Advance(10 * time.Second)
+		a.dispatcher.Drain(ctx)
+	}
+	if got := strings.Join(hook.accepted, ","); got != "incident.created,incident.updated,incident.resolved" {
+		t.Errorf("accepted in order %s", got)
+	}
+	for _, id := range hook.ids {
+		if hook.seen[id] != 2 {
+			t.Errorf("message %s was sent %d times, want 2 (one 503, one accepted) with the same id", id, hook.seen[id])
+		}
+	}
+	// A refusing receiver: the message fails at once and shows, and can be retried by hand.
+	a.engine.Declare(ctx, incident.Change{Name: "API errors", Set: map[string]upstate.Status{"api": upstate.PartialOutage}, Actor: "Ann"})
+	a.dispatcher.Drain(ctx)
+	chs, failed, _ := a.Notifications(ctx)
+	if chs[1].Failed != 1 || len(failed) != 1 || !strings.Contains(failed[0].LastError, "HTTP 400: invalid_payload") || refused != 1 {
+		t.Fatalf("failed = %+v %+v", chs, failed)
+	}
+	if err := a.RetryMessage(ctx, failed[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	a.dispatcher.Drain(ctx)
+	if refused != 2 {
+		t.Errorf("retry by hand made %d attempts in all, want 2", refused)
+	}
+	if err := a.RetryMessage(ctx, "nope"); upstate.ErrorCode(err) != upstate.ENOTFOUND {
+		t.Errorf("retry unknown: %v", err)
+	}
+	// The test button.
+	if err := a.TestChannel(ctx, "slack"); err == nil || !strings.Contains(err.Error(), "HTTP 400") {
+		t.Errorf("test a refusing channel: %v", err)
+	}
+	if err := a.TestChannel(ctx, "nope"); upstate.ErrorCode(err) != upstate.ENOTFOUND {
+		t.Errorf("test unknown: %v", err)
+	}
+}
