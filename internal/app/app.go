@@ -207,6 +207,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	a.checks.Store(a.checkSet(comp, conds, nil))
 	a.dispatcher, err = notify.New(notify.Options{Outbox: db, Channel: a.channel, Clock: opts.Clock, Logger: opts.Logger,
 		GiveUpAfter: cfg.Notifications.GiveUpAfter.D(), Timeout: cfg.Notifications.Timeout.D(), Jitter: opts.NotifyJitter,
+		Backoff: cfg.Notifications.Backoff.D(), MaxBackoff: cfg.Notifications.MaxBackoff.D(),
 		Observe: func(ch, outcome string) { a.metrics.Notifications.WithLabelValues(ch, outcome).Inc() }})
 	if err != nil {
 		return nil, err

@@ -19,8 +19,12 @@ type Notifications struct {
 	// failed (shown in the admin UI and /metrics). Default 24h.
 	GiveUpAfter Duration `yaml:"give_up_after"`
 	// Timeout bounds one delivery attempt. Default 15s.
-	Timeout  Duration  `yaml:"timeout"`
-	Channels []Channel `yaml:"channels"`
+	Timeout Duration `yaml:"timeout"`
+	// Backoff is the wait before the first retry, doubling (with jitter)
+	// up to MaxBackoff. Defaults 5s and 30m.
+	Backoff    Duration  `yaml:"backoff"`
+	MaxBackoff Duration  `yaml:"max_backoff"`
+	Channels   []Channel `yaml:"channels"`
 }
 
 // Channel is one destination; which fields apply depends on Type.
@@ -94,6 +98,18 @@ func (v *validator) notifications(comps map[string]int) {
 	}
 	if n.Timeout.D() < time.Second || n.Timeout.D() > 2*time.Minute {
 		v.errf("notifications.timeout", "%s is out of range: 1s to 2m", n.Timeout.D())
+	}
+	if n.Backoff == 0 {
+		n.Backoff = Duration(5 * time.Second)
+	}
+	if n.MaxBackoff == 0 {
+		n.MaxBackoff = Duration(30 * time.Minute)
+	}
+	if n.Backoff.D() < 10*time.Millisecond {
+		v.errf("notifications.backoff", "%s is too short: at least 10ms", n.Backoff.D())
+	}
+	if n.MaxBackoff.D() < n.Backoff.D() {
+		v.errf("notifications.max_backoff", "must be at least notifications.backoff (%s)", n.Backoff.D())
 	}
 	seen := map[string]int{}
 	for i := range n.Channels {
