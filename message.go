@@ -35,7 +35,30 @@ type Event struct {
 	Acknowledged bool
 	// Names maps the incident's component ids to their names.
 	Names map[string]string
+	// Page is set on a message that pages a person on call.
+	Page *Page
 }
+
+// Page says whom a paging message is for and how they acknowledge.
+type Page struct {
+	Level  int // escalation level, from 1
+	Run    int // repeat of the levels, from 1
+	Person string
+	// AckURL acknowledges the incident as Person, signed; empty when the
+	// page has no public URL.
+	AckURL string
+}
+
+// Owed is what an event owes: messages to send, and streams of pages
+// nobody needs any more (the incident was acknowledged or resolved).
+type Owed struct {
+	Messages []Message
+	// Cancel lists stream prefixes whose pending messages are cancelled.
+	Cancel []string
+}
+
+// PageStream is the stream prefix of an incident's pages.
+func PageStream(incidentID string) string { return "page:" + incidentID + ":" }
 
 // Public reports whether the event has anything the public may see.
 func (e Event) Public() bool {
@@ -58,13 +81,17 @@ func (e Event) Latest(publicOnly bool) (TimelineEntry, bool) {
 }
 
 // MessageState is where a message is in its delivery.
+// Pending until delivered (sent) or given up on (failed).
 type MessageState string
 
-// Message states: pending until delivered (sent) or given up on (failed).
+// The message states.
 const (
 	MessagePending MessageState = "pending"
 	MessageSent    MessageState = "sent"
 	MessageFailed  MessageState = "failed"
+	// MessageCancelled is a page that was no longer needed when it fell
+	// due: someone acknowledged, or the incident ended.
+	MessageCancelled MessageState = "cancelled"
 )
 
 // Message is a notification owed to a channel, kept in the outbox until

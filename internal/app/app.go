@@ -101,6 +101,7 @@ type App struct {
 
 	notifyClient *http.Client
 	dispatcher   *notify.Dispatcher
+	ackKey       []byte // signs acknowledgement links
 
 	httpSrv  *http.Server
 	listener net.Listener
@@ -148,11 +149,6 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		return nil, err
 	}
 	a.notifyClient = newNotifyClient(cfg.Notifications.Timeout.D())
-	nset, err := compileNotify(cfg, a.channelDeps(cfg))
-	if err != nil {
-		return nil, err
-	}
-	a.notify.Store(nset)
 	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(cfg.Server.DataDir, "upstate.db"), Logger: opts.Logger})
 	if err != nil {
 		return nil, err
@@ -167,6 +163,14 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if err := db.SyncComponents(ctx, comp.components, opts.Clock.Now()); err != nil {
 		return nil, fmt.Errorf("store components: %w", err)
 	}
+	if a.ackKey, err = ackKey(ctx, db); err != nil {
+		return nil, err
+	}
+	nset, err := compileNotify(cfg, a.channelDeps(cfg), a.ackKey)
+	if err != nil {
+		return nil, err
+	}
+	a.notify.Store(nset)
 	last, err := db.ListHeartbeats(ctx)
 	if err != nil {
 		return nil, err
@@ -222,7 +226,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	ui, err := admin.New(admin.Options{Auth: a.auth, Incidents: a.engine, Notifications: a, Reviews: reviews, Reads: db, Markdown: md.HTML, Logger: opts.Logger,
+	ui, err := admin.New(admin.Options{Auth: a.auth, Incidents: a.engine, Notifications: a, Acks: a, Reviews: reviews, Reads: db, Markdown: md.HTML, Logger: opts.Logger,
 		Location: zone, PageName: page, Now: opts.Clock.Now,
 		SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://")})
 	if err != nil {
@@ -445,7 +449,7 @@ func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	nset, err := compileNotify(cfg, a.channelDeps(cfg))
+	nset, err := compileNotify(cfg, a.channelDeps(cfg), a.ackKey)
 	if err != nil {
 		return err
 	}

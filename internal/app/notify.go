@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"slices"
@@ -12,6 +14,7 @@ import (
 	"github.com/upstatehq/upstate/internal/markdown"
 	"github.com/upstatehq/upstate/internal/notify"
 	"github.com/upstatehq/upstate/internal/notify/channels"
+	"github.com/upstatehq/upstate/internal/oncall"
 	"github.com/upstatehq/upstate/internal/store"
 )
 
@@ -37,8 +40,10 @@ func newNotifyClient(timeout time.Duration) *http.Client {
 	return &http.Client{Timeout: timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
-// compileNotify builds the channels and routes a configuration describes.
-func compileNotify(cfg *config.Config, deps channels.Deps) (*notifySet, error) {
+// compileNotify builds the channels, routes and on-call paging a
+// configuration describes; ackKey signs acknowledgement links (nil: pages
+// carry none).
+func compileNotify(cfg *config.Config, deps channels.Deps, ackKey []byte) (*notifySet, error) {
 	set := &notifySet{channels: map[string]notify.Channel{}, kinds: map[string]string{}}
 	var routes []notify.Route
 	for _, c := range cfg.Notifications.Channels {
@@ -68,8 +73,57 @@ func compileNotify(cfg *config.Config, deps channels.Deps) (*notifySet, error) {
 		}
 		routes = append(routes, rt)
 	}
-	set.router = notify.NewRouter(routes)
+	set.router = notify.NewRouter(routes, pagerOf(cfg, ackKey))
 	return set, nil
+}
+
+// pagerOf compiles the on-call configuration; nil when nobody is paged.
+func pagerOf(cfg *config.Config, ackKey []byte) *notify.Pager {
+	oc := cfg.OnCall
+	if len(oc.Escalation) == 0 {
+		return nil
+	}
+	dir := oncall.Directory{People: map[string]oncall.Person{}, Schedules: map[string]oncall.Schedule{}}
+	for _, p := range oc.People {
+		dir.People[p.ID] = oncall.Person{ID: p.ID, Name: p.Name, Channels: p.Channels}
+	}
+	for _, s := range oc.Schedules {
+		dir.Schedules[s.ID] = scheduleOf(s)
+	}
+	pg := &notify.Pager{Directory: dir}
+	for _, p := range oc.Escalation {
+		pol := oncall.Policy{ID: p.ID, Components: p.Components, Repeat: p.Repeat, RepeatEvery: p.RepeatEvery.D()}
+		for _, l := range p.Levels {
+			lv := oncall.Level{After: l.After.D()}
+			for _, n := range l.Notify {
+				if tg, err := oncall.ParseTarget(n); err == nil { // config checked them
+					lv.Notify = append(lv.Notify, tg)
+				}
+			}
+			pol.Levels = append(pol.Levels, lv)
+		}
+		pg.Policies = append(pg.Policies, pol)
+	}
+	if ackKey != nil {
+		pg.Links = &notify.Links{Base: cfg.Page.URL, Key: ackKey}
+	}
+	return pg
+}
+
+func scheduleOf(s config.Schedule) oncall.Schedule {
+	out := oncall.Schedule{ID: s.ID, Name: s.Name, Location: s.Location}
+	for _, l := range s.Layers {
+		ol := oncall.Layer{Rotation: oncall.Rotation(l.Rotation), Every: l.Every, HandoffHour: l.HandoffHour, HandoffMinute: l.HandoffMinute,
+			Weekday: l.WeekdayValue, Start: l.StartDate, People: l.People}
+		if h := l.Hours; h != nil {
+			ol.Hours = &oncall.Window{FromHour: h.FromHour, FromMinute: h.FromMinute, ToHour: h.ToHour, ToMinute: h.ToMinute, Days: h.DayValues}
+		}
+		out.Layers = append(out.Layers, ol)
+	}
+	for _, o := range s.Overrides {
+		out.Overrides = append(out.Overrides, oncall.Override{Person: o.Person, From: o.FromTime, Until: o.UntilTime})
+	}
+	return out
 }
 
 // channelDeps are the shared parts every channel gets.
@@ -79,7 +133,7 @@ func (a *App) channelDeps(cfg *config.Config) channels.Deps {
 }
 
 // route is the engine's Route: the current configuration's routes.
-func (a *App) route(ev upstate.Event) []upstate.Message { return a.notify.Load().router.Route(ev) }
+func (a *App) route(ev upstate.Event) upstate.Owed { return a.notify.Load().router.Route(ev) }
 
 func (a *App) channel(id string) (notify.Channel, bool) {
 	ch, ok := a.notify.Load().channels[id]
@@ -118,7 +172,7 @@ func sendSample(ctx context.Context, cfg *config.Config, ch notify.Channel, id s
 func SendTest(ctx context.Context, cfg *config.Config, id string) error {
 	deps := channels.Deps{Client: newNotifyClient(cfg.Notifications.Timeout.D()), Page: notify.Page{Name: cfg.Page.Name, URL: cfg.Page.URL},
 		Now: time.Now, Markdown: markdown.New().HTML}
-	set, err := compileNotify(cfg, deps)
+	set, err := compileNotify(cfg, deps, nil)
 	if err != nil {
 		return err
 	}
@@ -203,4 +257,54 @@ func (a *App) countOutbox(ctx context.Context) {
 			a.metrics.NotificationsOwed.WithLabelValues(c.Channel, string(c.State)).Set(float64(c.N))
 		}
 	}
+}
+
+// ackKey is the key that signs acknowledgement links, made at first start
+// and kept in the database so links survive restarts.
+func ackKey(ctx context.Context, db store.Settings) ([]byte, error) {
+	v, err := db.Setting(ctx, "ack_link_key", func() string {
+		b := make([]byte, 32)
+		_, _ = rand.Read(b)
+		return base64.StdEncoding.EncodeToString(b)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("acknowledgement link key: %w", err)
+	}
+	return base64.StdEncoding.DecodeString(v)
+}
+
+// checkAckLink verifies a signed acknowledgement link and returns the
+// name of the person it was made for.
+func (a *App) checkAckLink(incidentID, person, sig string) (string, error) {
+	links := notify.Links{Key: a.ackKey}
+	if !links.Valid(incidentID, person, sig) {
+		return "", upstate.Errorf(upstate.EFORBIDDEN, "this acknowledgement link is not valid: use the one in the page you received")
+	}
+	for _, p := range a.cfg.Load().OnCall.People {
+		if p.ID == person {
+			return p.Name, nil
+		}
+	}
+	return person, nil
+}
+
+// AckByLink acknowledges an incident from a signed link in a page, as the
+// person the link was made for.
+func (a *App) AckByLink(ctx context.Context, incidentID, person, sig string) (*upstate.Incident, string, error) {
+	name, err := a.checkAckLink(incidentID, person, sig)
+	if err != nil {
+		return nil, "", err
+	}
+	in, err := a.engine.Acknowledge(ctx, incidentID, name)
+	return in, name, err
+}
+
+// AckLinkTarget shows what a link would acknowledge, without doing it.
+func (a *App) AckLinkTarget(ctx context.Context, incidentID, person, sig string) (*upstate.Incident, string, error) {
+	name, err := a.checkAckLink(incidentID, person, sig)
+	if err != nil {
+		return nil, "", err
+	}
+	in, err := a.store.GetIncident(ctx, incidentID)
+	return in, name, err
 }

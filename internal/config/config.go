@@ -34,6 +34,7 @@ type Config struct {
 	Checks     []Check     `yaml:"checks"`
 
 	Notifications Notifications `yaml:"notifications"`
+	OnCall        OnCall        `yaml:"oncall"`
 
 	// File is where the configuration was read from.
 	File string `yaml:"-"`
@@ -325,6 +326,7 @@ func (v *validator) validate() {
 		v.check(i, comps, checks)
 	}
 	v.notifications(comps)
+	v.oncall(comps)
 }
 
 func (v *validator) known(ids map[string]int) string {

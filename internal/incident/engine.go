@@ -50,10 +50,10 @@ type Options struct {
 	// DefaultRecovery is how long recovery must hold before an incident
 	// resolves when none of its checks says otherwise.
 	DefaultRecovery time.Duration
-	// Route turns an incident event into the messages it owes; they are
-	// written in the same transaction as the change. Nil sends nothing.
-	// Called with the engine's lock held.
-	Route func(upstate.Event) []upstate.Message
+	// Route turns an incident event into what it owes (messages, and
+	// pages to cancel); it is written in the same transaction as the
+	// change. Nil sends nothing. Called with the engine's lock held.
+	Route func(upstate.Event) upstate.Owed
 }
 
 func (o *Options) validate() error {
@@ -75,7 +75,7 @@ func (o *Options) validate() error {
 		o.Changed = func(map[string]upstate.Status) {}
 	}
 	if o.Route == nil {
-		o.Route = func(upstate.Event) []upstate.Message { return nil }
+		o.Route = func(upstate.Event) upstate.Owed { return upstate.Owed{} }
 	}
 	if o.DefaultRecovery <= 0 {
 		o.DefaultRecovery = 2 * time.Minute

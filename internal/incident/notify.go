@@ -45,6 +45,8 @@ func (e *Engine) owe(c *store.Change) {
 			}
 		}
 		ev.ID = in.ID + "." + entries[len(entries)-1].ID
-		c.Messages = append(c.Messages, e.opts.Route(ev)...)
+		owed := e.opts.Route(ev)
+		c.Messages = append(c.Messages, owed.Messages...)
+		c.Cancel = append(c.Cancel, owed.Cancel...)
 	}
 }

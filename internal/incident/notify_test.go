@@ -14,8 +14,8 @@ import (
 // incident moved, written with the change.
 func TestEvents(t *testing.T) {
 	f := newFixture(t)
-	f.engine.opts.Route = func(ev upstate.Event) []upstate.Message {
-		return []upstate.Message{{ID: "ops:" + ev.ID, Channel: "ops", Stream: ev.Incident.ID, Event: ev}}
+	f.engine.opts.Route = func(ev upstate.Event) upstate.Owed {
+		return upstate.Owed{Messages: []upstate.Message{{ID: "ops:" + ev.ID, Channel: "ops", Stream: ev.Incident.ID, Event: ev}}}
 	}
 	ctx := context.Background()
 	types := func() string {

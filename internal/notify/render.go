@@ -28,6 +28,7 @@ type Text struct {
 	URL        string // the incident on the status page, if the page has a URL
 	Mark       string // an emoji for the severity at a glance
 	Color      int    // an RGB colour for the severity, for embeds
+	AckURL     string // for pages: the signed link that acknowledges
 	Event      upstate.Event
 	Page       Page
 }
@@ -87,6 +88,18 @@ func Render(ev upstate.Event, page Page, t Templates, publicOnly bool) (Text, er
 	x.Headline = fmt.Sprintf("[%s] %s — %s", x.Impact, x.Title, x.Status)
 	if ev.Type == upstate.EventTest {
 		x.Headline = "[Test] " + x.Title
+	}
+	if pg := ev.Page; pg != nil {
+		x.Headline = "[Page] " + x.Headline
+		x.AckURL = pg.AckURL
+		note := fmt.Sprintf("You are on call for this incident (escalation level %d).", pg.Level)
+		if pg.Run > 1 {
+			note = fmt.Sprintf("Nobody has acknowledged this incident yet: paging again (level %d, round %d).", pg.Level, pg.Run)
+		}
+		if pg.AckURL != "" {
+			note += " Acknowledge: " + pg.AckURL
+		}
+		x.Body = strings.TrimSpace(x.Body + "\n\n" + note)
 	}
 	var b bytes.Buffer
 	if t.Title != nil {

@@ -20,22 +20,31 @@ type Route struct {
 // Router turns events into messages, one per channel whose route matches.
 type Router struct {
 	routes []Route
+	pager  *Pager
 }
 
-// NewRouter returns a router over the routes.
-func NewRouter(routes []Route) *Router { return &Router{routes: slices.Clone(routes)} }
+// NewRouter returns a router over the routes; pager, when not nil, pages
+// people on call as well.
+func NewRouter(routes []Route, pager *Pager) *Router {
+	return &Router{routes: slices.Clone(routes), pager: pager}
+}
 
 // Route returns the messages the event owes. A message's id is the
 // channel and the event's id, so routing one event twice owes it once;
 // its stream is the incident, so one incident's messages go in order.
-func (r *Router) Route(ev upstate.Event) []upstate.Message {
-	var out []upstate.Message
+func (r *Router) Route(ev upstate.Event) upstate.Owed {
+	var out upstate.Owed
 	for _, rt := range r.routes {
 		if !rt.matches(ev) {
 			continue
 		}
-		out = append(out, upstate.Message{ID: rt.Channel + ":" + ev.ID, Channel: rt.Channel, Stream: ev.Incident.ID, Event: ev,
+		out.Messages = append(out.Messages, upstate.Message{ID: rt.Channel + ":" + ev.ID, Channel: rt.Channel, Stream: ev.Incident.ID, Event: ev,
 			CreatedAt: ev.At, NextAt: ev.At, State: upstate.MessagePending})
+	}
+	if r.pager != nil {
+		pages, cancel := r.pager.route(ev)
+		out.Messages = append(out.Messages, pages...)
+		out.Cancel = append(out.Cancel, cancel...)
 	}
 	return out
 }

@@ -23,6 +23,7 @@ type Store interface {
 	Maintenances
 	Postmortems
 	Outbox
+	Settings
 	// Flush waits until every write accepted so far is durable.
 	Flush(ctx context.Context) error
 	Close() error
@@ -108,6 +109,9 @@ type Change struct {
 	// Messages are notifications the change owes; ids already in the
 	// outbox are ignored, so routing a change twice sends it once.
 	Messages []upstate.Message
+	// Cancel marks pending messages whose stream starts with one of these
+	// prefixes as cancelled (pages nobody needs any more).
+	Cancel []string
 }
 
 // HoldChange sets (or, with an empty status, clears) a component's hold.
@@ -118,7 +122,7 @@ type HoldChange struct {
 
 // Empty reports whether the change writes nothing.
 func (c Change) Empty() bool {
-	return len(c.Incidents) == 0 && len(c.Entries) == 0 && len(c.Statuses) == 0 && len(c.Holds) == 0 && len(c.Messages) == 0
+	return len(c.Incidents) == 0 && len(c.Entries) == 0 && len(c.Statuses) == 0 && len(c.Holds) == 0 && len(c.Messages) == 0 && len(c.Cancel) == 0
 }
 
 // Incidents keeps incidents and their timelines.
@@ -216,8 +220,15 @@ type Outbox interface {
 	ListMessages(ctx context.Context, f MessageFilter) ([]upstate.Message, error)
 	// CountMessages counts messages by channel and state.
 	CountMessages(ctx context.Context) ([]MessageCount, error)
-	// PruneMessages drops sent and failed messages created before t.
+	// PruneMessages drops sent, failed and cancelled messages created before t.
 	PruneMessages(ctx context.Context, before time.Time) (int64, error)
+}
+
+// Settings keeps values the server makes for itself once, such as the
+// key that signs acknowledgement links.
+type Settings interface {
+	// Setting returns the value of key, first storing make() if it has none.
+	Setting(ctx context.Context, key string, make func() string) (string, error)
 }
 
 // MessageFilter selects messages.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -17,6 +18,35 @@ func (db *DB) EnqueueMessages(ctx context.Context, msgs []upstate.Message) error
 		return nil
 	}
 	return db.exec(ctx, func(tx *sql.Tx) error { return enqueue(ctx, tx, msgs) })
+}
+
+// cancel marks pending messages of the streams as cancelled.
+func cancel(ctx context.Context, tx *sql.Tx, prefixes []string) error {
+	for _, p := range prefixes {
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'cancelled' WHERE state = 'pending' AND substr(stream, 1, ?) = ?`, len(p), p); err != nil {
+			return fmt.Errorf("cancel %s: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// Setting implements store.Settings.
+func (db *DB) Setting(ctx context.Context, key string, make func() string) (string, error) {
+	var v string
+	err := db.read.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&v)
+	if err == nil {
+		return v, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return "", err
+	}
+	err = db.exec(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, key, make()); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&v)
+	})
+	return v, err
 }
 
 // enqueue writes messages inside a transaction.

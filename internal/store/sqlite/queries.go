@@ -275,6 +275,9 @@ func applyChange(ctx context.Context, tx *sql.Tx, c store.Change) error {
 			return fmt.Errorf("save timeline entry of %s: %w", e.IncidentID, err)
 		}
 	}
+	if err := cancel(ctx, tx, c.Cancel); err != nil {
+		return err
+	}
 	if err := enqueue(ctx, tx, c.Messages); err != nil {
 		return err
 	}

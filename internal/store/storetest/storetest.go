@@ -403,6 +403,26 @@ func testOutbox(t *testing.T, s store.Store) {
 	if n, err := s.PruneMessages(ctx(t), t0.Add(time.Hour)); err != nil || n != 1 {
 		t.Errorf("prune: %d, %v (only the sent one goes)", n, err)
 	}
+	// Pages nobody needs any more are cancelled with the change that ends them.
+	p1, p2 := msg("p1", "x", "page:inc1:1", 0), msg("p2", "x", "page:inc1:2", time.Hour)
+	other := msg("p3", "x", "page:inc10:1", 0)
+	if err := s.EnqueueMessages(ctx(t), []upstate.Message{p1, p2, other}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Apply(ctx(t), store.Change{Cancel: []string{upstate.PageStream("inc1")}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(s.ListMessages(ctx(t), store.MessageFilter{State: upstate.MessageCancelled})); got != "p2,p1" {
+		t.Errorf("cancelled = %s (inc10's page is not inc1's)", got)
+	}
+	v1, err := s.Setting(ctx(t), "ack_key", func() string { return "first" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2, _ := s.Setting(ctx(t), "ack_key", func() string { return "second" })
+	if v1 != "first" || v2 != "first" {
+		t.Errorf("setting = %q then %q", v1, v2)
+	}
 }
 
 func testHistory(t *testing.T, s store.Store) {

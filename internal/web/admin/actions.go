@@ -178,3 +178,29 @@ func (s *Server) retryMessage(w http.ResponseWriter, r *http.Request, _ upstate.
 	}
 	done(w, r, "/admin/notifications", "Queued for one more attempt")
 }
+
+// ackPage shows what a page's acknowledgement link would do; acknowledging
+// takes a POST, so link previews in chat apps cannot do it by fetching.
+func (s *Server) ackPage(w http.ResponseWriter, r *http.Request) {
+	id, p, sig := r.PathValue("id"), r.URL.Query().Get("p"), r.URL.Query().Get("s")
+	in, name, err := s.opts.Acks.AckLinkTarget(r.Context(), id, p, sig)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, http.StatusOK, "ack", view{Title: "Acknowledge " + in.Name, Incident: in, AckAs: name, AckP: p, AckS: sig})
+}
+
+func (s *Server) ackByLink(w http.ResponseWriter, r *http.Request) {
+	id, p, sig := r.PathValue("id"), r.PostFormValue("p"), r.PostFormValue("s")
+	in, name, err := s.opts.Acks.AckByLink(r.Context(), id, p, sig)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v := view{Title: "Acknowledged", Incident: in, AckAs: name, AckP: p, AckS: sig}
+	if in.AcknowledgedBy == name {
+		v.Notice = "Acknowledged. Thank you, " + name + ": the next escalation levels will not be paged."
+	}
+	s.render(w, http.StatusOK, "ack", v)
+}

@@ -62,6 +62,12 @@ type Notifications interface {
 	RetryMessage(ctx context.Context, id string) error
 }
 
+// Acks acknowledges incidents from the signed links in pages.
+type Acks interface {
+	AckLinkTarget(ctx context.Context, incidentID, person, sig string) (*upstate.Incident, string, error)
+	AckByLink(ctx context.Context, incidentID, person, sig string) (*upstate.Incident, string, error)
+}
+
 // Reviews writes and publishes postmortems.
 type Reviews interface {
 	Save(ctx context.Context, incidentID string, d incident.Draft) (upstate.PostmortemDoc, error)
@@ -81,6 +87,7 @@ type Options struct {
 	Auth          Auth
 	Incidents     Incidents
 	Notifications Notifications
+	Acks          Acks
 	Reviews       Reviews
 	Reads         Reads
 	Markdown      func(string) template.HTML
@@ -101,8 +108,8 @@ type Server struct {
 
 // New parses the templates; a broken one fails here, not on first use.
 func New(opts Options) (*Server, error) {
-	if opts.Auth == nil || opts.Incidents == nil || opts.Notifications == nil || opts.Reviews == nil || opts.Reads == nil || opts.Markdown == nil || opts.Location == nil || opts.PageName == nil {
-		return nil, errors.New("admin: Options.Auth, Incidents, Notifications, Reviews, Reads, Markdown, Location and PageName are required")
+	if opts.Auth == nil || opts.Incidents == nil || opts.Notifications == nil || opts.Acks == nil || opts.Reviews == nil || opts.Reads == nil || opts.Markdown == nil || opts.Location == nil || opts.PageName == nil {
+		return nil, errors.New("admin: Options.Auth, Incidents, Notifications, Acks, Reviews, Reads, Markdown, Location and PageName are required")
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -132,7 +139,7 @@ func New(opts Options) (*Server, error) {
 			return out
 		},
 	}
-	for _, name := range []string{"login", "index", "new", "incident", "maintenances", "notifications", "error"} {
+	for _, name := range []string{"login", "index", "new", "incident", "maintenances", "notifications", "ack", "error"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templates, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("parse admin templates: %w", err)
@@ -159,6 +166,8 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/components/{id}", s.guard(s.authed(upstate.ScopeComponents, s.holdStatus)))
 	mux.HandleFunc("GET /admin/maintenances", s.authed(upstate.ScopeRead, s.maintenances))
 	mux.HandleFunc("GET /admin/notifications", s.authed(upstate.ScopeRead, s.notifications))
+	mux.HandleFunc("GET /ack/{id}", s.ackPage)
+	mux.HandleFunc("POST /ack/{id}", s.guard(s.ackByLink))
 	mux.HandleFunc("POST /admin/notifications/channels/{id}/test", s.guard(s.authed(upstate.ScopeIncidents, s.testChannel)))
 	mux.HandleFunc("POST /admin/notifications/messages/{id}/retry", s.guard(s.authed(upstate.ScopeIncidents, s.retryMessage)))
 	mux.HandleFunc("POST /admin/maintenances", s.guard(s.authed(upstate.ScopeMaintenances, s.schedule)))
@@ -240,6 +249,9 @@ type view struct {
 	// Maint is the maintenance page's list and form.
 	Maint     []maintRow
 	MaintForm maintForm
+	// AckAs, AckP and AckS are the acknowledgement page's: whom the link
+	// is for, and the link's person and signature.
+	AckAs, AckP, AckS string
 	// Channels and Failed are the notifications page's.
 	Channels []notify.ChannelStatus
 	Failed   []upstate.Message

@@ -85,6 +85,15 @@ type Body struct {
 type Data struct {
 	Incident Incident `json:"incident"`
 	Updates  []Update `json:"updates"`
+	Page     *Page    `json:"page,omitempty"`
+}
+
+// Page is set when the message pages someone on call.
+type Page struct {
+	Level  int    `json:"level"`
+	Run    int    `json:"round"`
+	Person string `json:"person"`
+	AckURL string `json:"acknowledge_url,omitempty"`
 }
 
 // Incident is the incident as the webhook describes it.
@@ -122,6 +131,9 @@ func Build(m upstate.Message, page notify.Page, publicOnly bool) Body {
 	in := ev.Incident
 	b := Body{Type: ev.Type, Timestamp: ev.At.UTC(), Data: Data{Updates: []Update{}, Incident: Incident{ID: in.ID, Name: in.Name, Status: in.Status,
 		Impact: in.Impact, StartedAt: in.StartedAt.UTC(), ResolvedAt: in.ResolvedAt, AcknowledgedBy: in.AcknowledgedBy, Components: []Component{}}}}
+	if pg := ev.Page; pg != nil {
+		b.Data.Page = &Page{pg.Level, pg.Run, pg.Person, pg.AckURL}
+	}
 	if page.URL != "" && ev.Type != upstate.EventTest {
 		b.Data.Incident.URL = page.URL + "/incidents/" + in.ID
 	}
