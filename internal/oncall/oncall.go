@@ -40,7 +40,7 @@ type Layer struct {
 	Weekday time.Weekday
 	// Start is the local date the first person's first shift begins (its
 	// time of day is ignored).
-	Start time.Time
+	Start  time.Time
 	People []string
 	// Hours, when set, restricts the layer to a daily window of local
 	// time [From, To) on the given weekdays (all when empty); outside it

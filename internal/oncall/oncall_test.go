@@ -104,7 +104,7 @@ func TestLayersAndOverrides(t *testing.T) {
 		{time.Date(2026, 8, 4, 10, 0, 0, 0, nz), "lee"},
 		{time.Date(2026, 8, 5, 13, 0, 0, 0, nz), "sam"},    // the override
 		{time.Date(2026, 8, 8, 10, 0, 0, 0, nz), "night1"}, // Saturday
-		{time.Date(2026, 8, 10, 10, 0, 0, 0, nz), "lee"}, // daily: Mon dana, Tue lee, ... the next Monday lee
+		{time.Date(2026, 8, 10, 10, 0, 0, 0, nz), "lee"},   // daily: Mon dana, Tue lee, ... the next Monday lee
 		{time.Date(2026, 8, 10, 20, 0, 0, 0, nz), "night2"},
 	}
 	for _, tc := range tests {
