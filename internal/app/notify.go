@@ -308,3 +308,27 @@ func (a *App) AckLinkTarget(ctx context.Context, incidentID, person, sig string)
 	in, err := a.store.GetIncident(ctx, incidentID)
 	return in, name, err
 }
+
+// OnCallNow lists each schedule with who is on call now and the shifts of
+// the next week.
+func (a *App) OnCallNow(_ context.Context) []notify.ScheduleView {
+	cfg := a.cfg.Load()
+	now := a.opts.Clock.Now()
+	names := map[string]string{}
+	for _, p := range cfg.OnCall.People {
+		names[p.ID] = p.Name
+	}
+	var out []notify.ScheduleView
+	for _, s := range cfg.OnCall.Schedules {
+		sc := scheduleOf(s)
+		v := notify.ScheduleView{ID: s.ID, Name: s.Name, Zone: s.Location.String()}
+		if v.Name == "" {
+			v.Name = s.ID
+		}
+		for _, sh := range sc.Shifts(now, now.Add(7*24*time.Hour)) {
+			v.Shifts = append(v.Shifts, notify.ShiftView{Person: sh.Person, Name: names[sh.Person], From: sh.From, Until: sh.Until, Override: sh.Layer == -1})
+		}
+		out = append(out, v)
+	}
+	return out
+}

@@ -161,6 +161,12 @@ oncall:
 	if len(cancelled) != 2 {
 		t.Errorf("%d pages cancelled, want the second round's 2", len(cancelled))
 	}
+	// Who is on call now: Lee, until Monday 03:00 NZDT; then alternating daily.
+	sched := a.OnCallNow(ctx)
+	if len(sched) != 1 || len(sched[0].Shifts) != 8 || sched[0].Shifts[0].Name != "Lee" || sched[0].Shifts[1].Name != "Dana" ||
+		sched[0].Shifts[0].Until.In(nz).Format("Mon 15:04 MST") != "Mon 03:00 NZDT" {
+		t.Errorf("on call = %+v", sched)
+	}
 	// A forged link is refused.
 	form.Set("s", "forged")
 	req = httptest.NewRequest("POST", "/ack/"+in.ID, strings.NewReader(form.Encode()))

@@ -147,6 +147,7 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request, _ upstate.Princi
 func (s *Server) notifications(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
 	v := s.base(p, "Notifications")
 	var err error
+	v.Schedules = s.opts.Notifications.OnCallNow(r.Context())
 	if v.Channels, v.Failed, err = s.opts.Notifications.Notifications(r.Context()); err != nil {
 		s.fail(w, r, err)
 		return

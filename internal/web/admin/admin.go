@@ -60,6 +60,7 @@ type Notifications interface {
 	Notifications(ctx context.Context) ([]notify.ChannelStatus, []upstate.Message, error)
 	TestChannel(ctx context.Context, id string) error
 	RetryMessage(ctx context.Context, id string) error
+	OnCallNow(ctx context.Context) []notify.ScheduleView
 }
 
 // Acks acknowledges incidents from the signed links in pages.
@@ -253,8 +254,9 @@ type view struct {
 	// is for, and the link's person and signature.
 	AckAs, AckP, AckS string
 	// Channels and Failed are the notifications page's.
-	Channels []notify.ChannelStatus
-	Failed   []upstate.Message
+	Channels  []notify.ChannelStatus
+	Failed    []upstate.Message
+	Schedules []notify.ScheduleView
 }
 
 // reviewForm is the postmortem editor's fields; action items are lines

@@ -137,6 +137,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("DELETE /api/v1/maintenances/{id}", s.authed(upstate.ScopeMaintenances, s.cancelMaintenance))
 	mux.HandleFunc("GET /api/v1/report", s.authed(upstate.ScopeRead, s.report))
 	mux.HandleFunc("GET /api/v1/notifications", s.authed(upstate.ScopeRead, s.listNotifications))
+	mux.HandleFunc("GET /api/v1/oncall", s.authed(upstate.ScopeRead, s.onCall))
 	mux.HandleFunc("POST /api/v1/notifications/channels/{id}/test", s.authed(upstate.ScopeIncidents, s.testChannel))
 	mux.HandleFunc("POST /api/v1/notifications/messages/{id}/retry", s.authed(upstate.ScopeIncidents, s.retryMessage))
 	mux.HandleFunc("GET /api/v1/tokens", s.authed(upstate.ScopeAdmin, s.listTokens))

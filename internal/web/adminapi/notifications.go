@@ -15,6 +15,7 @@ type Notifications interface {
 	Notifications(ctx context.Context) ([]notify.ChannelStatus, []upstate.Message, error)
 	TestChannel(ctx context.Context, id string) error
 	RetryMessage(ctx context.Context, id string) error
+	OnCallNow(ctx context.Context) []notify.ScheduleView
 }
 
 type channelJSON struct {
@@ -77,4 +78,29 @@ func (s *Server) retryMessage(w http.ResponseWriter, r *http.Request, _ upstate.
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) onCall(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
+	type shift struct {
+		Person   string    `json:"person"`
+		Name     string    `json:"name"`
+		From     time.Time `json:"from"`
+		Until    time.Time `json:"until"`
+		Override bool      `json:"override"`
+	}
+	type schedule struct {
+		ID       string  `json:"id"`
+		Name     string  `json:"name"`
+		TimeZone string  `json:"time_zone"`
+		Shifts   []shift `json:"shifts"`
+	}
+	out := []schedule{}
+	for _, v := range s.opts.Notifications.OnCallNow(r.Context()) {
+		sc := schedule{ID: v.ID, Name: v.Name, TimeZone: v.Zone, Shifts: []shift{}}
+		for _, sh := range v.Shifts {
+			sc.Shifts = append(sc.Shifts, shift{sh.Person, sh.Name, sh.From.UTC(), sh.Until.UTC(), sh.Override})
+		}
+		out = append(out, sc)
+	}
+	respond.JSON(w, http.StatusOK, map[string]any{"schedules": out})
 }
