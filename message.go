@@ -12,12 +12,15 @@ const (
 	EventIncidentAcknowledged EventType = "incident.acknowledged"
 	EventIncidentResolved     EventType = "incident.resolved"
 	EventIncidentReopened     EventType = "incident.reopened"
+	// EventIncidentReminder repeats an open incident's news when nothing
+	// has been said for the re-notify interval.
+	EventIncidentReminder EventType = "incident.reminder"
 	// EventTest is a sample sent on request to try a channel.
 	EventTest EventType = "test"
 )
 
 // EventTypes lists every event type people can route.
-var EventTypes = []EventType{EventIncidentCreated, EventIncidentUpdated, EventIncidentAcknowledged, EventIncidentResolved, EventIncidentReopened}
+var EventTypes = []EventType{EventIncidentCreated, EventIncidentUpdated, EventIncidentAcknowledged, EventIncidentResolved, EventIncidentReopened, EventIncidentReminder}
 
 // Event is something people may need to hear about: one change to one
 // incident, with the timeline entries it wrote.
@@ -92,6 +95,8 @@ const (
 	// MessageCancelled is a page that was no longer needed when it fell
 	// due: someone acknowledged, or the incident ended.
 	MessageCancelled MessageState = "cancelled"
+	// MessageSilenced was due while a silence matched it, so it was not sent.
+	MessageSilenced MessageState = "silenced"
 )
 
 // Message is a notification owed to a channel, kept in the outbox until

@@ -90,3 +90,49 @@ func TestFormatLatency(t *testing.T) {
 		}
 	}
 }
+
+func TestSilences(t *testing.T) {
+	t0 := time.Date(2026, 8, 17, 15, 0, 0, 0, time.UTC)
+	m := Message{Channel: "ops-slack", Event: Event{Type: EventIncidentUpdated, Incident: Incident{ID: "inc1", Components: []string{"api", "web"}},
+		Page: &Page{Person: "dana"}}}
+	parse := func(ss ...string) []Matcher {
+		var out []Matcher
+		for _, s := range ss {
+			x, err := ParseMatcher(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, x)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		matchers []string
+		at       time.Time
+		want     bool
+	}{
+		{[]string{"component=api"}, t0, true},
+		{[]string{"component=drive"}, t0, false},
+		{[]string{"component=api", "channel=ops-slack", "event=incident.updated", "incident=inc1", "person=dana"}, t0, true},
+		{[]string{"component=api", "channel!=ops-slack"}, t0, false},
+		{[]string{"channel!=pagerduty"}, t0, true},
+		{[]string{"component=api"}, t0.Add(2 * time.Hour), false}, // ended
+		{[]string{"component=api"}, t0.Add(-time.Second), false},  // not yet
+	} {
+		s := Silence{Matchers: parse(tc.matchers...), StartsAt: t0.Add(-time.Minute), EndsAt: t0.Add(time.Hour)}
+		if tc.at.Equal(t0.Add(-time.Second)) {
+			s.StartsAt = t0
+		}
+		if got := s.Mutes(m, tc.at); got != tc.want {
+			t.Errorf("%v at %v: %v, want %v", tc.matchers, tc.at, got, tc.want)
+		}
+	}
+	for _, bad := range []string{"team=ops", "component", "component=", "=api"} {
+		if _, err := ParseMatcher(bad); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+	if x, _ := ParseMatcher(" channel != ops "); x.String() != "channel!=ops" {
+		t.Errorf("round trip = %q", x.String())
+	}
+}

@@ -269,7 +269,32 @@ func TestNotificationsPages(t *testing.T) {
 	if code, _, _ := rui.do("POST", "/api/v1/notifications/channels/nope/test", nil); code != 404 {
 		t.Errorf("api test unknown: %d", code)
 	}
+	// Silences from the page and the API.
+	code, body, _ := ui.post("/admin/silences", url.Values{"matchers": {"component=api\nchannel!=pd"}, "for": {"2h"}, "comment": {"DB upgrade"}}, nil)
+	if code != 200 || !strings.Contains(body, "Silenced for 2h") || !strings.Contains(body, "<code>channel!=pd</code>") {
+		t.Errorf("silence: %d", code)
+	}
+	if code, body, _ := ui.post("/admin/silences", url.Values{"matchers": {"team=ops"}, "for": {"soon"}, "comment": {"x"}}, nil); code != 400 || !strings.Contains(body, "is not a length of time") {
+		t.Errorf("bad silence: %d", code)
+	}
+	code, out, _ := rui.do("POST", "/api/v1/silences", map[string]any{"matchers": []string{"component=drive"}, "duration": "30m", "comment": "provider outage"})
+	if code != 201 {
+		t.Fatalf("api silence: %d %v", code, out)
+	}
+	id := out["silence"].(map[string]any)["id"].(string)
+	if code, out, _ := rui.do("GET", "/api/v1/silences", nil); code != 200 || len(out["silences"].([]any)) != 2 {
+		t.Errorf("list: %d %v", code, out)
+	}
+	if code, _, _ := rui.do("DELETE", "/api/v1/silences/"+id, nil); code != 204 {
+		t.Errorf("delete: %d", code)
+	}
+	if code, out, _ := rui.do("POST", "/api/v1/silences", map[string]any{"matchers": []string{"component=drive"}, "comment": "x"}); code != 400 || !strings.Contains(errMsg(out), "ends_at is required") {
+		t.Errorf("no end: %d %v", code, out)
+	}
 	vic := browser(t, base, "viewer@example.com", "viewer password 1")
+	if code, _, _ := vic.do("POST", "/api/v1/silences", map[string]any{"matchers": []string{"component=drive"}, "duration": "1h", "comment": "x"}); code != 403 {
+		t.Errorf("viewer silence: %d", code)
+	}
 	if code, _, _ := vic.do("POST", "/api/v1/notifications/messages/x/retry", nil); code != 403 {
 		t.Errorf("viewer retry: %d", code)
 	}

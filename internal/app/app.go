@@ -95,9 +95,10 @@ type App struct {
 	auth    *auth.Service
 	env     probeEnv
 
-	cfg    atomic.Pointer[config.Config]
-	checks atomic.Pointer[checkSet]
-	notify atomic.Pointer[notifySet]
+	cfg      atomic.Pointer[config.Config]
+	checks   atomic.Pointer[checkSet]
+	notify   atomic.Pointer[notifySet]
+	silences atomic.Pointer[[]upstate.Silence]
 
 	notifyClient *http.Client
 	dispatcher   *notify.Dispatcher
@@ -171,6 +172,9 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		return nil, err
 	}
 	a.notify.Store(nset)
+	if err := a.loadSilences(ctx); err != nil {
+		return nil, err
+	}
 	last, err := db.ListHeartbeats(ctx)
 	if err != nil {
 		return nil, err
@@ -191,7 +195,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	}
 	a.engine, err = incident.New(ctx, incident.Options{
 		Store: db, Clock: opts.Clock, Components: comp.components, Checks: comp.specs, Location: cfg.Location,
-		NewID: opts.NewID, Logger: opts.Logger, Route: a.route,
+		NewID: opts.NewID, Logger: opts.Logger, Route: a.route, Renotify: cfg.Notifications.Renotify.D(),
 		Changed: func(st map[string]upstate.Status) {
 			a.snaps.Trigger()
 			a.metrics.SetStatuses(st)
@@ -211,7 +215,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	a.checks.Store(a.checkSet(comp, conds, nil))
 	a.dispatcher, err = notify.New(notify.Options{Outbox: db, Channel: a.channel, Clock: opts.Clock, Logger: opts.Logger,
 		GiveUpAfter: cfg.Notifications.GiveUpAfter.D(), Timeout: cfg.Notifications.Timeout.D(), Jitter: opts.NotifyJitter,
-		Backoff: cfg.Notifications.Backoff.D(), MaxBackoff: cfg.Notifications.MaxBackoff.D(),
+		Backoff: cfg.Notifications.Backoff.D(), MaxBackoff: cfg.Notifications.MaxBackoff.D(), Muted: a.muted,
 		Observe: func(ch, outcome string) { a.metrics.Notifications.WithLabelValues(ch, outcome).Inc() }})
 	if err != nil {
 		return nil, err

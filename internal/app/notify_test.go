@@ -16,6 +16,7 @@ import (
 	"github.com/upstatehq/upstate/internal/clock"
 	"github.com/upstatehq/upstate/internal/config"
 	"github.com/upstatehq/upstate/internal/incident"
+	"github.com/upstatehq/upstate/internal/store"
 )
 
 // hookReceiver is a webhook endpoint that refuses each message's first
@@ -100,6 +101,38 @@ func TestNotificationsThroughTheOutbox(t *testing.T) {
 		if hook.seen[id] != 2 {
 			t.Errorf("message %s was sent %d times, want 2 (one 503, one accepted) with the same id", id, hook.seen[id])
 		}
+	}
+	// A silence mutes what it matches: the message is kept as silenced, not sent.
+	if _, err := a.Silence(ctx, []string{"component=api", "channel=slack"}, time.Time{}, clk.Now().Add(time.Hour), "known issue", "Ann"); err != nil {
+		t.Fatal(err)
+	}
+	muted, _ := a.engine.Declare(ctx, incident.Change{Name: "API slow", Set: map[string]upstate.Status{"api": upstate.DegradedPerformance}, Actor: "Ann"})
+	a.dispatcher.Drain(ctx)
+	if refused != 0 {
+		t.Errorf("a silenced message reached the receiver")
+	}
+	sil, _ := a.store.ListMessages(ctx, store.MessageFilter{State: upstate.MessageSilenced})
+	if len(sil) != 1 || sil[0].Event.Incident.ID != muted.ID || !strings.Contains(sil[0].LastError, "known issue") {
+		t.Errorf("silenced = %+v", sil)
+	}
+	for _, bad := range []struct {
+		matchers []string
+		ends     time.Time
+		comment  string
+		want     string
+	}{
+		{nil, clk.Now().Add(time.Hour), "x", "matchers is required"},
+		{[]string{"team=ops"}, clk.Now().Add(time.Hour), "x", `matchers[0]: "team=ops" is not NAME=VALUE`},
+		{[]string{"component=api"}, clk.Now().Add(-time.Hour), "x", "ends before it starts"},
+		{[]string{"component=api"}, clk.Now().Add(time.Hour), " ", "comment is required"},
+	} {
+		if _, err := a.Silence(ctx, bad.matchers, time.Time{}, bad.ends, bad.comment, "Ann"); upstate.ErrorCode(err) != upstate.EINVALID || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("silence %v: %v, want %q", bad.matchers, err, bad.want)
+		}
+	}
+	list, _ := a.Silences(ctx)
+	if err := a.Unsilence(ctx, list[0].ID); err != nil {
+		t.Fatal(err)
 	}
 	// A refusing receiver: the message fails at once and shows, and can be retried by hand.
 	a.engine.Declare(ctx, incident.Change{Name: "API errors", Set: map[string]upstate.Status{"api": upstate.PartialOutage}, Actor: "Ann"})

@@ -22,7 +22,10 @@ type Notifications struct {
 	Timeout Duration `yaml:"timeout"`
 	// Backoff is the wait before the first retry, doubling (with jitter)
 	// up to MaxBackoff. Defaults 5s and 30m.
-	Backoff    Duration  `yaml:"backoff"`
+	Backoff Duration `yaml:"backoff"`
+	// Renotify, when set, reminds channels of an open incident nobody has
+	// updated for that long (e.g. 4h); off by default.
+	Renotify   Duration  `yaml:"renotify"`
 	MaxBackoff Duration  `yaml:"max_backoff"`
 	Channels   []Channel `yaml:"channels"`
 }
@@ -107,6 +110,9 @@ func (v *validator) notifications(comps map[string]int) {
 	}
 	if n.Backoff.D() < 10*time.Millisecond {
 		v.errf("notifications.backoff", "%s is too short: at least 10ms", n.Backoff.D())
+	}
+	if n.Renotify != 0 && n.Renotify.D() < 5*time.Minute {
+		v.errf("notifications.renotify", "%s is too short: at least 5m", n.Renotify.D())
 	}
 	if n.MaxBackoff.D() < n.Backoff.D() {
 		v.errf("notifications.max_backoff", "must be at least notifications.backoff (%s)", n.Backoff.D())

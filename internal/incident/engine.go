@@ -54,6 +54,9 @@ type Options struct {
 	// pages to cancel); it is written in the same transaction as the
 	// change. Nil sends nothing. Called with the engine's lock held.
 	Route func(upstate.Event) upstate.Owed
+	// Renotify, when positive, sends an incident.reminder for an open
+	// incident nobody has updated for that long, and again each interval.
+	Renotify time.Duration
 }
 
 func (o *Options) validate() error {
@@ -110,6 +113,8 @@ type Engine struct {
 	recovery map[string]time.Duration
 	wake     chan struct{}
 	lastLook time.Time // when maintenance windows were last looked at
+	// reminded is when each open incident was last reminded of.
+	reminded map[string]time.Time
 }
 
 // New loads the current statuses, conditions and open incidents, and
@@ -118,7 +123,8 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	e := &Engine{opts: opts, wake: make(chan struct{}, 1), recovery: map[string]time.Duration{}, dirty: map[string]bool{}, lastLook: opts.Clock.Now()}
+	e := &Engine{opts: opts, wake: make(chan struct{}, 1), recovery: map[string]time.Duration{}, dirty: map[string]bool{}, lastLook: opts.Clock.Now(),
+		reminded: map[string]time.Time{}}
 	comps, err := opts.Store.ListComponents(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load components: %w", err)
@@ -690,6 +696,11 @@ func (e *Engine) Tick(ctx context.Context) (time.Time, error) {
 			humanDuration(now.Sub(*in.MonitoringAt)), humanDuration(in.MonitoringAt.Sub(in.StartedAt)), e.clock(in.StartedAt), e.clock(*in.MonitoringAt))
 		change.Entries = append(change.Entries, upstate.TimelineEntry{ID: e.opts.NewID(), IncidentID: in.ID, At: now, Status: upstate.Resolved, Body: body, Public: true, Actor: upstate.ActorUpstate})
 		resolved = append(resolved, &cp)
+	}
+	if due, err := e.remind(ctx, now); err != nil {
+		return next, err
+	} else if !due.IsZero() && (next.IsZero() || due.Before(next)) {
+		next = due
 	}
 	if change.Empty() {
 		return next, nil

@@ -1,6 +1,12 @@
 package incident
 
 import (
+	"context"
+	"fmt"
+	"maps"
+	"strings"
+	"time"
+
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/store"
 )
@@ -49,4 +55,56 @@ func (e *Engine) owe(c *store.Change) {
 		c.Messages = append(c.Messages, owed.Messages...)
 		c.Cancel = append(c.Cancel, owed.Cancel...)
 	}
+}
+
+// remind sends an incident.reminder for each open incident that nothing
+// has been said about for the re-notify interval, and returns when the
+// next reminder falls due (zero if none). Must be called with e.mu held.
+func (e *Engine) remind(ctx context.Context, now time.Time) (time.Time, error) {
+	if e.opts.Renotify <= 0 {
+		return time.Time{}, nil
+	}
+	var next time.Time
+	var c store.Change
+	told := map[string]time.Time{}
+	for _, in := range e.open {
+		last := in.UpdatedAt
+		if r := e.reminded[in.ID]; r.After(last) {
+			last = r
+		}
+		due := last.Add(e.opts.Renotify)
+		if due.After(now) {
+			if next.IsZero() || due.Before(next) {
+				next = due
+			}
+			continue
+		}
+		ev := upstate.Event{ID: fmt.Sprintf("%s.reminder.%d", in.ID, now.Unix()), Type: upstate.EventIncidentReminder, At: now, Incident: *in, Names: map[string]string{}}
+		ev.Incident.Updates = nil
+		for _, id := range in.Components {
+			ev.Names[id] = e.comps[id].Name
+		}
+		ev.Entries = []upstate.TimelineEntry{{ID: "reminder", IncidentID: in.ID, At: now, Status: in.Status, Public: true, Actor: upstate.ActorUpstate,
+			Body: fmt.Sprintf("Still %s: this incident began %s ago (%s) and nothing has been posted for %s.",
+				strings.ToLower(in.Status.Label()), humanDuration(now.Sub(in.StartedAt)), e.clock(in.StartedAt), humanDuration(now.Sub(last)))}}
+		owed := e.opts.Route(ev)
+		c.Messages = append(c.Messages, owed.Messages...)
+		told[in.ID] = now
+		if n := now.Add(e.opts.Renotify); next.IsZero() || n.Before(next) {
+			next = n
+		}
+	}
+	if len(c.Messages) > 0 {
+		if err := e.opts.Store.Apply(ctx, c); err != nil {
+			return now.Add(5 * time.Second), fmt.Errorf("save reminders: %w", err)
+		}
+		e.opts.Changed(maps.Clone(e.statuses))
+	}
+	maps.Copy(e.reminded, told)
+	for id := range e.reminded {
+		if e.findOpen(id) == nil {
+			delete(e.reminded, id)
+		}
+	}
+	return next, nil
 }

@@ -93,3 +93,54 @@ func TestEvents(t *testing.T) {
 		t.Errorf("hold: %s", got)
 	}
 }
+
+func TestReminders(t *testing.T) {
+	f := newFixture(t)
+	f.engine.opts.Renotify = time.Hour
+	f.engine.opts.Route = func(ev upstate.Event) upstate.Owed {
+		return upstate.Owed{Messages: []upstate.Message{{ID: "ops:" + ev.ID, Channel: "ops", Stream: ev.Incident.ID, Event: ev}}}
+	}
+	ctx := context.Background()
+	in, _ := f.engine.Declare(ctx, Change{Name: "Drive sync failing", Actor: "Ann"})
+	f.store.messages = nil
+	reminders := func() []string {
+		var out []string
+		for _, m := range f.store.messages {
+			if m.Event.Type == upstate.EventIncidentReminder {
+				out = append(out, m.Event.Entries[0].Body)
+			}
+		}
+		f.store.messages = nil
+		return out
+	}
+	f.clock.Advance(59 * time.Minute)
+	next, _ := f.engine.Tick(ctx)
+	if r := reminders(); len(r) != 0 || !next.Equal(in.UpdatedAt.Add(time.Hour)) {
+		t.Errorf("at 59m: %v, next %v", r, next)
+	}
+	f.clock.Advance(2 * time.Minute)
+	f.engine.Tick(ctx)
+	if r := reminders(); len(r) != 1 || !strings.Contains(r[0], "Still investigating: this incident began 1 hour 1 minute ago") {
+		t.Errorf("at 61m: %q", r)
+	}
+	f.clock.Advance(30 * time.Minute)
+	f.engine.Update(ctx, in.ID, Change{Message: "Still on it.", Actor: "Ann"})
+	f.store.messages = nil
+	f.clock.Advance(40 * time.Minute) // 40m after the update, 70m after the reminder
+	f.engine.Tick(ctx)
+	if r := reminders(); len(r) != 0 {
+		t.Errorf("an update resets the interval: %q", r)
+	}
+	f.clock.Advance(21 * time.Minute)
+	f.engine.Tick(ctx)
+	if r := reminders(); len(r) != 1 {
+		t.Errorf("an hour after the update: %q", r)
+	}
+	f.engine.Update(ctx, in.ID, Change{Status: upstate.Resolved, Actor: "Ann"})
+	f.clock.Advance(3 * time.Hour)
+	f.store.messages = nil
+	f.engine.Tick(ctx)
+	if r := reminders(); len(r) != 0 {
+		t.Errorf("a resolved incident was reminded of: %q", r)
+	}
+}

@@ -44,8 +44,12 @@ type Options struct {
 	Poll time.Duration
 	// Jitter returns a number in [0, 1); default math/rand.
 	Jitter func() float64
-	// Observe is told of each attempt's outcome: "sent", "retry" or "failed".
+	// Observe is told of each attempt's outcome: "sent", "retry",
+	// "failed" or "silenced".
 	Observe func(channel, outcome string)
+	// Muted says whether a silence mutes the message now, and which; nil
+	// mutes nothing.
+	Muted func(m upstate.Message, now time.Time) (string, bool)
 }
 
 func (o *Options) validate() error {
@@ -77,6 +81,9 @@ func (o *Options) validate() error {
 	}
 	if o.Observe == nil {
 		o.Observe = func(string, string) {}
+	}
+	if o.Muted == nil {
+		o.Muted = func(upstate.Message, time.Time) (string, bool) { return "", false }
 	}
 	return nil
 }
@@ -159,6 +166,12 @@ func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
 // attempt sends one message and records the outcome; only a failure to
 // record is returned.
 func (d *Dispatcher) attempt(ctx context.Context, m upstate.Message) error {
+	if why, muted := d.opts.Muted(m, d.opts.Clock.Now()); muted {
+		m.State, m.LastError = upstate.MessageSilenced, truncate("silenced: "+why)
+		d.opts.Observe(m.Channel, "silenced")
+		d.opts.Logger.Info("notification silenced", "component", "notify", "channel", m.Channel, "message", m.ID, "silence", why)
+		return d.opts.Outbox.RecordAttempt(context.WithoutCancel(ctx), m)
+	}
 	ch, ok := d.opts.Channel(m.Channel)
 	var err error
 	if !ok {

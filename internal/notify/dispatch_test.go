@@ -242,3 +242,18 @@ func atoi(s string) int {
 	fmt.Sscan(s, &n)
 	return n
 }
+
+func TestSilencedMessagesAreNotSent(t *testing.T) {
+	clk := clock.NewFake(t0)
+	box := &memOutbox{msgs: []upstate.Message{msg("a1", "A"), msg("a2", "A")}}
+	ch := &fakeChannel{}
+	d, _ := New(Options{Outbox: box, Clock: clk, Channel: func(string) (Channel, bool) { return ch, true },
+		Muted: func(m upstate.Message, _ time.Time) (string, bool) { return "s1 (DB upgrade)", m.ID == "a1" }})
+	d.Drain(context.Background())
+	if a1 := box.get("a1"); a1.State != upstate.MessageSilenced || a1.LastError != "silenced: s1 (DB upgrade)" {
+		t.Errorf("a1 = %+v", a1)
+	}
+	if box.get("a2").State != upstate.MessageSent || len(ch.sent) != 1 {
+		t.Errorf("a2 waited behind a silenced message: %v", ch.sent)
+	}
+}

@@ -24,6 +24,7 @@ type Store interface {
 	Postmortems
 	Outbox
 	Settings
+	Silences
 	// Flush waits until every write accepted so far is durable.
 	Flush(ctx context.Context) error
 	Close() error
@@ -244,4 +245,13 @@ type MessageCount struct {
 	Channel string
 	State   upstate.MessageState
 	N       int
+}
+
+// Silences keeps silences.
+type Silences interface {
+	SaveSilence(ctx context.Context, s upstate.Silence) error
+	// ListSilences returns those ending after since, soonest start first.
+	ListSilences(ctx context.Context, since time.Time) ([]upstate.Silence, error)
+	// DeleteSilence removes one; ENOTFOUND if unknown.
+	DeleteSilence(ctx context.Context, id string) error
 }

@@ -33,6 +33,7 @@ func Run(t *testing.T, open Opener) {
 		{"IncidentDetails", testIncidentDetails},
 		{"Holds", testHolds},
 		{"Outbox", testOutbox},
+		{"Silences", testSilences},
 		{"StatusHistory", testHistory},
 		{"Heartbeats", testHeartbeats},
 		{"ManyWritersOneBatch", testConcurrentWrites},
@@ -422,6 +423,31 @@ func testOutbox(t *testing.T, s store.Store) {
 	v2, _ := s.Setting(ctx(t), "ack_key", func() string { return "second" })
 	if v1 != "first" || v2 != "first" {
 		t.Errorf("setting = %q then %q", v1, v2)
+	}
+}
+
+func testSilences(t *testing.T, s store.Store) {
+	m, _ := upstate.ParseMatcher("component=api")
+	n, _ := upstate.ParseMatcher("channel!=pd")
+	a := upstate.Silence{ID: "a", Matchers: []upstate.Matcher{m, n}, StartsAt: t0, EndsAt: t0.Add(time.Hour), CreatedBy: "Dana", Comment: "DB upgrade", CreatedAt: t0}
+	old := upstate.Silence{ID: "old", Matchers: []upstate.Matcher{m}, StartsAt: t0.Add(-2 * time.Hour), EndsAt: t0.Add(-time.Hour), CreatedBy: "Dana", CreatedAt: t0}
+	for _, x := range []upstate.Silence{a, old} {
+		if err := s.SaveSilence(ctx(t), x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.ListSilences(ctx(t), t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].ID != "a" || len(got[0].Matchers) != 2 || got[0].Matchers[1] != n || got[0].Comment != "DB upgrade" || !got[0].EndsAt.Equal(t0.Add(time.Hour)) {
+		t.Errorf("silences = %+v", got)
+	}
+	if err := s.DeleteSilence(ctx(t), "a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteSilence(ctx(t), "a"); upstate.ErrorCode(err) != upstate.ENOTFOUND {
+		t.Errorf("deleting twice: %v", err)
 	}
 }
 

@@ -144,17 +144,70 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request, _ upstate.Princi
 	done(w, r, "/admin/maintenances", "Maintenance cancelled")
 }
 
-func (s *Server) notifications(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
+func (s *Server) notificationsView(r *http.Request, p upstate.Principal) (view, error) {
 	v := s.base(p, "Notifications")
 	var err error
 	v.Schedules = s.opts.Notifications.OnCallNow(r.Context())
 	if v.Channels, v.Failed, err = s.opts.Notifications.Notifications(r.Context()); err != nil {
+		return v, err
+	}
+	v.Silences, err = s.opts.Notifications.Silences(r.Context())
+	v.SilenceForm.For = "2h"
+	return v, err
+}
+
+func (s *Server) notifications(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
+	v, err := s.notificationsView(r, p)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	v.Notice = r.URL.Query().Get("done")
 	v.Error = r.URL.Query().Get("problem")
 	s.render(w, http.StatusOK, "notifications", v)
+}
+
+// silence mutes notifications for a while: matchers one a line.
+func (s *Server) silence(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
+	form := r.PostFormValue("matchers")
+	var matchers []string
+	for _, line := range strings.Split(form, "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			matchers = append(matchers, line)
+		}
+	}
+	forText, comment := strings.TrimSpace(r.PostFormValue("for")), r.PostFormValue("comment")
+	d, derr := time.ParseDuration(forText)
+	var err error
+	if derr != nil || d <= 0 {
+		err = upstate.Errorf(upstate.EINVALID, "for: %q is not a length of time (e.g. 2h, 30m)", forText)
+	} else {
+		_, err = s.opts.Notifications.Silence(r.Context(), matchers, time.Time{}, s.opts.Now().Add(d), comment, p.Actor())
+	}
+	if err == nil {
+		done(w, r, "/admin/notifications", "Silenced for "+forText)
+		return
+	}
+	if upstate.ErrorCode(err) != upstate.EINVALID {
+		s.fail(w, r, err)
+		return
+	}
+	v, verr := s.notificationsView(r, p)
+	if verr != nil {
+		s.fail(w, r, verr)
+		return
+	}
+	v.SilenceForm.Matchers, v.SilenceForm.For, v.SilenceForm.Comment = form, forText, comment
+	v.Error = upstate.ErrorMessage(err)
+	s.render(w, http.StatusBadRequest, "notifications", v)
+}
+
+func (s *Server) unsilence(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
+	if err := s.opts.Notifications.Unsilence(r.Context(), r.PathValue("id")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	done(w, r, "/admin/notifications", "Silence ended")
 }
 
 // testChannel sends a sample and comes back saying what the receiver

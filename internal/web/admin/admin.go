@@ -61,6 +61,9 @@ type Notifications interface {
 	TestChannel(ctx context.Context, id string) error
 	RetryMessage(ctx context.Context, id string) error
 	OnCallNow(ctx context.Context) []notify.ScheduleView
+	Silences(ctx context.Context) ([]upstate.Silence, error)
+	Silence(ctx context.Context, matchers []string, startsAt, endsAt time.Time, comment, actor string) (upstate.Silence, error)
+	Unsilence(ctx context.Context, id string) error
 }
 
 // Acks acknowledges incidents from the signed links in pages.
@@ -167,6 +170,8 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/components/{id}", s.guard(s.authed(upstate.ScopeComponents, s.holdStatus)))
 	mux.HandleFunc("GET /admin/maintenances", s.authed(upstate.ScopeRead, s.maintenances))
 	mux.HandleFunc("GET /admin/notifications", s.authed(upstate.ScopeRead, s.notifications))
+	mux.HandleFunc("POST /admin/silences", s.guard(s.authed(upstate.ScopeIncidents, s.silence)))
+	mux.HandleFunc("POST /admin/silences/{id}/end", s.guard(s.authed(upstate.ScopeIncidents, s.unsilence)))
 	mux.HandleFunc("GET /ack/{id}", s.ackPage)
 	mux.HandleFunc("POST /ack/{id}", s.guard(s.ackByLink))
 	mux.HandleFunc("POST /admin/notifications/channels/{id}/test", s.guard(s.authed(upstate.ScopeIncidents, s.testChannel)))
@@ -257,6 +262,9 @@ type view struct {
 	Channels  []notify.ChannelStatus
 	Failed    []upstate.Message
 	Schedules []notify.ScheduleView
+	Silences  []upstate.Silence
+	// SilenceForm is the silence form as typed.
+	SilenceForm struct{ Matchers, For, Comment string }
 }
 
 // reviewForm is the postmortem editor's fields; action items are lines

@@ -16,6 +16,9 @@ type Notifications interface {
 	TestChannel(ctx context.Context, id string) error
 	RetryMessage(ctx context.Context, id string) error
 	OnCallNow(ctx context.Context) []notify.ScheduleView
+	Silences(ctx context.Context) ([]upstate.Silence, error)
+	Silence(ctx context.Context, matchers []string, startsAt, endsAt time.Time, comment, actor string) (upstate.Silence, error)
+	Unsilence(ctx context.Context, id string) error
 }
 
 type channelJSON struct {
@@ -103,4 +106,76 @@ func (s *Server) onCall(w http.ResponseWriter, r *http.Request, _ upstate.Princi
 		out = append(out, sc)
 	}
 	respond.JSON(w, http.StatusOK, map[string]any{"schedules": out})
+}
+
+type silenceJSON struct {
+	ID        string    `json:"id"`
+	Matchers  []string  `json:"matchers"`
+	StartsAt  time.Time `json:"starts_at"`
+	EndsAt    time.Time `json:"ends_at"`
+	CreatedBy string    `json:"created_by"`
+	Comment   string    `json:"comment"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func silenceOut(s upstate.Silence) silenceJSON {
+	out := silenceJSON{ID: s.ID, Matchers: []string{}, StartsAt: s.StartsAt.UTC(), EndsAt: s.EndsAt.UTC(), CreatedBy: s.CreatedBy, Comment: s.Comment, CreatedAt: s.CreatedAt.UTC()}
+	for _, m := range s.Matchers {
+		out.Matchers = append(out.Matchers, m.String())
+	}
+	return out
+}
+
+func (s *Server) listSilences(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
+	list, err := s.opts.Notifications.Silences(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := []silenceJSON{}
+	for _, x := range list {
+		out = append(out, silenceOut(x))
+	}
+	respond.JSON(w, http.StatusOK, map[string]any{"silences": out})
+}
+
+func (s *Server) createSilence(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
+	var b struct {
+		Matchers []string  `json:"matchers"`
+		StartsAt time.Time `json:"starts_at"`
+		EndsAt   time.Time `json:"ends_at"`
+		Duration string    `json:"duration"`
+		Comment  string    `json:"comment"`
+	}
+	if err := respond.Decode(w, r, &b); err != nil {
+		respond.Error(w, err)
+		return
+	}
+	if b.Duration != "" {
+		d, err := time.ParseDuration(b.Duration)
+		if err != nil || d <= 0 || !b.EndsAt.IsZero() {
+			respond.Error(w, upstate.Errorf(upstate.EINVALID, "duration: %q is not a positive duration (e.g. 2h), or ends_at was given too", b.Duration))
+			return
+		}
+		start := b.StartsAt
+		if start.IsZero() {
+			start = s.opts.Now()
+		}
+		b.EndsAt = start.Add(d)
+	}
+	sl, err := s.opts.Notifications.Silence(r.Context(), b.Matchers, b.StartsAt, b.EndsAt, b.Comment, p.Actor())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/silences/"+sl.ID)
+	respond.JSON(w, http.StatusCreated, map[string]any{"silence": silenceOut(sl)})
+}
+
+func (s *Server) deleteSilence(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
+	if err := s.opts.Notifications.Unsilence(r.Context(), r.PathValue("id")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
