@@ -95,14 +95,16 @@ type App struct {
 	auth    *auth.Service
 	env     probeEnv
 
-	cfg      atomic.Pointer[config.Config]
-	checks   atomic.Pointer[checkSet]
-	notify   atomic.Pointer[notifySet]
-	silences atomic.Pointer[[]upstate.Silence]
+	cfg         atomic.Pointer[config.Config]
+	checks      atomic.Pointer[checkSet]
+	notify      atomic.Pointer[notifySet]
+	silences    atomic.Pointer[[]upstate.Silence]
+	subscribers atomic.Pointer[[]upstate.Subscriber]
 
-	notifyClient *http.Client
-	dispatcher   *notify.Dispatcher
-	ackKey       []byte // signs acknowledgement links
+	notifyClient  *http.Client
+	guardedClient *http.Client // for subscribers' webhooks
+	dispatcher    *notify.Dispatcher
+	ackKey        []byte // signs acknowledgement links
 
 	httpSrv  *http.Server
 	listener net.Listener
@@ -150,6 +152,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		return nil, err
 	}
 	a.notifyClient = newNotifyClient(cfg.Notifications.Timeout.D())
+	a.guardedClient = notify.GuardedClient(cfg.Notifications.Timeout.D(), cfg.Subscribers.AllowPrivateAddresses)
 	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(cfg.Server.DataDir, "upstate.db"), Logger: opts.Logger})
 	if err != nil {
 		return nil, err
@@ -167,12 +170,15 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if a.ackKey, err = ackKey(ctx, db); err != nil {
 		return nil, err
 	}
-	nset, err := compileNotify(cfg, a.channelDeps(cfg), a.ackKey)
+	nset, err := compileNotify(cfg, a.channelDeps(cfg), a.ackKey, a.subscriberList)
 	if err != nil {
 		return nil, err
 	}
 	a.notify.Store(nset)
 	if err := a.loadSilences(ctx); err != nil {
+		return nil, err
+	}
+	if err := a.loadSubscribers(ctx); err != nil {
 		return nil, err
 	}
 	last, err := db.ListHeartbeats(ctx)
@@ -230,7 +236,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	ui, err := admin.New(admin.Options{Auth: a.auth, Incidents: a.engine, Notifications: a, Acks: a, Reviews: reviews, Reads: db, Markdown: md.HTML, Logger: opts.Logger,
+	ui, err := admin.New(admin.Options{Auth: a.auth, Incidents: a.engine, Notifications: a, Acks: a, Subscriptions: a, Reviews: reviews, Reads: db, Markdown: md.HTML, Logger: opts.Logger,
 		Location: zone, PageName: page, Now: opts.Clock.Now,
 		SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://")})
 	if err != nil {
@@ -253,7 +259,8 @@ func New(ctx context.Context, opts Options) (*App, error) {
 }
 
 func pageOf(cfg *config.Config) snapshot.Page {
-	return snapshot.Page{ID: ids.Stable("page:" + cfg.Page.URL + "|" + cfg.Page.Name), Name: cfg.Page.Name, URL: cfg.Page.URL, Description: cfg.Page.Description, Location: cfg.Location}
+	return snapshot.Page{ID: ids.Stable("page:" + cfg.Page.URL + "|" + cfg.Page.Name), Name: cfg.Page.Name, URL: cfg.Page.URL, Description: cfg.Page.Description, Location: cfg.Location,
+		Subscribe: SubscriptionKinds(cfg)}
 }
 
 // checkSet builds decision state for the compiled checks, keeping the
@@ -453,7 +460,7 @@ func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	nset, err := compileNotify(cfg, a.channelDeps(cfg), a.ackKey)
+	nset, err := compileNotify(cfg, a.channelDeps(cfg), a.ackKey, a.subscriberList)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/upstatehq/upstate"
@@ -42,8 +43,8 @@ func newNotifyClient(timeout time.Duration) *http.Client {
 
 // compileNotify builds the channels, routes and on-call paging a
 // configuration describes; ackKey signs acknowledgement links (nil: pages
-// carry none).
-func compileNotify(cfg *config.Config, deps channels.Deps, ackKey []byte) (*notifySet, error) {
+// carry none); subs lists the subscribers (nil: none).
+func compileNotify(cfg *config.Config, deps channels.Deps, ackKey []byte, subs func() []upstate.Subscriber) (*notifySet, error) {
 	set := &notifySet{channels: map[string]notify.Channel{}, kinds: map[string]string{}}
 	var routes []notify.Route
 	for _, c := range cfg.Notifications.Channels {
@@ -73,7 +74,10 @@ func compileNotify(cfg *config.Config, deps channels.Deps, ackKey []byte) (*noti
 		}
 		routes = append(routes, rt)
 	}
-	set.router = notify.NewRouter(routes, pagerOf(cfg, ackKey))
+	if len(SubscriptionKinds(cfg)) == 0 {
+		subs = nil
+	}
+	set.router = notify.NewRouter(routes, pagerOf(cfg, ackKey), subs)
 	return set, nil
 }
 
@@ -136,6 +140,9 @@ func (a *App) channelDeps(cfg *config.Config) channels.Deps {
 func (a *App) route(ev upstate.Event) upstate.Owed { return a.notify.Load().router.Route(ev) }
 
 func (a *App) channel(id string) (notify.Channel, bool) {
+	if sub, ok := strings.CutPrefix(id, "subscriber:"); ok {
+		return a.subscriberChannel(sub)
+	}
 	ch, ok := a.notify.Load().channels[id]
 	return ch, ok
 }
@@ -172,7 +179,7 @@ func sendSample(ctx context.Context, cfg *config.Config, ch notify.Channel, id s
 func SendTest(ctx context.Context, cfg *config.Config, id string) error {
 	deps := channels.Deps{Client: newNotifyClient(cfg.Notifications.Timeout.D()), Page: notify.Page{Name: cfg.Page.Name, URL: cfg.Page.URL},
 		Now: time.Now, Markdown: markdown.New().HTML}
-	set, err := compileNotify(cfg, deps, nil)
+	set, err := compileNotify(cfg, deps, nil, nil)
 	if err != nil {
 		return err
 	}

@@ -35,6 +35,7 @@ type Config struct {
 
 	Notifications Notifications `yaml:"notifications"`
 	OnCall        OnCall        `yaml:"oncall"`
+	Subscribers   Subscribers   `yaml:"subscribers"`
 
 	// File is where the configuration was read from.
 	File string `yaml:"-"`
@@ -327,6 +328,7 @@ func (v *validator) validate() {
 	}
 	v.notifications(comps)
 	v.oncall(comps)
+	v.subscribers()
 }
 
 func (v *validator) known(ids map[string]int) string {

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/url"
+	"strings"
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/oncall"
@@ -80,4 +81,22 @@ func (l *Links) sign(incidentID, person string) string {
 // and person, in constant time.
 func (l *Links) Valid(incidentID, person, sig string) bool {
 	return hmac.Equal([]byte(sig), []byte(l.sign(incidentID, person)))
+}
+
+// Token is a signed token for a purpose ("confirm", "unsubscribe") and an
+// id: the id, a dot, and its signature.
+func (l *Links) Token(purpose, id string) string {
+	mac := hmac.New(sha256.New, l.Key)
+	fmt.Fprintf(mac, "%s\x00%s", purpose, id)
+	return id + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil)[:18])
+}
+
+// CheckToken returns the id a token was made for, if it is genuine.
+func (l *Links) CheckToken(purpose, token string) (string, bool) {
+	i := strings.LastIndexByte(token, '.')
+	if i <= 0 {
+		return "", false
+	}
+	id := token[:i]
+	return id, hmac.Equal([]byte(token), []byte(l.Token(purpose, id)))
 }

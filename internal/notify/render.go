@@ -81,13 +81,16 @@ func Render(ev upstate.Event, page Page, t Templates, publicOnly bool) (Text, er
 			x.Body = "(internal) " + x.Body
 		}
 	}
-	if page.URL != "" && in.ID != "" && ev.Type != upstate.EventTest {
+	if page.URL != "" && in.ID != "" && ev.Type != upstate.EventTest && ev.Type != upstate.EventSubscriptionConfirm {
 		x.URL = page.URL + "/incidents/" + in.ID
 	}
 	x.Mark, x.Color = mark(in.Impact, ev.Type)
 	x.Headline = fmt.Sprintf("[%s] %s — %s", x.Impact, x.Title, x.Status)
-	if ev.Type == upstate.EventTest {
+	switch ev.Type {
+	case upstate.EventTest:
 		x.Headline = "[Test] " + x.Title
+	case upstate.EventSubscriptionConfirm:
+		x.Headline, x.Status, x.Impact, x.Components, x.Mark = x.Title, "", "", "", "✉️"
 	}
 	if pg := ev.Page; pg != nil {
 		x.Headline = "[Page] " + x.Headline

@@ -21,13 +21,18 @@ type Route struct {
 type Router struct {
 	routes []Route
 	pager  *Pager
+	subs   func() []upstate.Subscriber
 }
 
 // NewRouter returns a router over the routes; pager, when not nil, pages
-// people on call as well.
-func NewRouter(routes []Route, pager *Pager) *Router {
-	return &Router{routes: slices.Clone(routes), pager: pager}
+// people on call as well, and subs, when not nil, lists the subscribers
+// to tell of public news.
+func NewRouter(routes []Route, pager *Pager, subs func() []upstate.Subscriber) *Router {
+	return &Router{routes: slices.Clone(routes), pager: pager, subs: subs}
 }
+
+// subscriberEvents are what subscribers hear about.
+var subscriberEvents = []upstate.EventType{upstate.EventIncidentCreated, upstate.EventIncidentUpdated, upstate.EventIncidentResolved, upstate.EventIncidentReopened}
 
 // Route returns the messages the event owes. A message's id is the
 // channel and the event's id, so routing one event twice owes it once;
@@ -40,6 +45,16 @@ func (r *Router) Route(ev upstate.Event) upstate.Owed {
 		}
 		out.Messages = append(out.Messages, upstate.Message{ID: rt.Channel + ":" + ev.ID, Channel: rt.Channel, Stream: ev.Incident.ID, Event: ev,
 			CreatedAt: ev.At, NextAt: ev.At, State: upstate.MessagePending})
+	}
+	if r.subs != nil && ev.Public() && slices.Contains(subscriberEvents, ev.Type) {
+		for _, s := range r.subs() {
+			if !s.Confirmed() || !s.Wants(ev.Incident.Components) {
+				continue
+			}
+			ch := upstate.SubscriberChannel(s.ID)
+			out.Messages = append(out.Messages, upstate.Message{ID: ch + ":" + ev.ID, Channel: ch, Stream: ev.Incident.ID, Event: ev,
+				CreatedAt: ev.At, NextAt: ev.At, State: upstate.MessagePending})
+		}
 	}
 	if r.pager != nil {
 		pages, cancel := r.pager.route(ev)

@@ -31,6 +31,8 @@ type Page struct {
 	URL         string
 	Description string
 	Location    *time.Location
+	// Subscribe lists the ways people may subscribe ("email", "webhook").
+	Subscribe []string
 }
 
 // Snapshot is one immutable public picture. Nothing in it may be modified

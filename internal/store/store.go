@@ -25,6 +25,7 @@ type Store interface {
 	Outbox
 	Settings
 	Silences
+	Subscribers
 	// Flush waits until every write accepted so far is durable.
 	Flush(ctx context.Context) error
 	Close() error
@@ -254,4 +255,16 @@ type Silences interface {
 	ListSilences(ctx context.Context, since time.Time) ([]upstate.Silence, error)
 	// DeleteSilence removes one; ENOTFOUND if unknown.
 	DeleteSilence(ctx context.Context, id string) error
+}
+
+// Subscribers keeps the people who asked to be told.
+type Subscribers interface {
+	// CreateSubscriber adds one, with messages owed to it (a confirmation)
+	// in the same transaction; ECONFLICT if the address is subscribed.
+	CreateSubscriber(ctx context.Context, s upstate.Subscriber, msgs []upstate.Message) error
+	GetSubscriber(ctx context.Context, id string) (upstate.Subscriber, error)
+	ConfirmSubscriber(ctx context.Context, id string, at time.Time) error
+	// DeleteSubscriber removes one and cancels what it was still owed.
+	DeleteSubscriber(ctx context.Context, id string) error
+	ListSubscribers(ctx context.Context) ([]upstate.Subscriber, error)
 }

@@ -34,6 +34,7 @@ func Run(t *testing.T, open Opener) {
 		{"Holds", testHolds},
 		{"Outbox", testOutbox},
 		{"Silences", testSilences},
+		{"Subscribers", testSubscribers},
 		{"StatusHistory", testHistory},
 		{"Heartbeats", testHeartbeats},
 		{"ManyWritersOneBatch", testConcurrentWrites},
@@ -448,6 +449,46 @@ func testSilences(t *testing.T, s store.Store) {
 	}
 	if err := s.DeleteSilence(ctx(t), "a"); upstate.ErrorCode(err) != upstate.ENOTFOUND {
 		t.Errorf("deleting twice: %v", err)
+	}
+}
+
+func testSubscribers(t *testing.T, s store.Store) {
+	a := upstate.Subscriber{ID: "a", Kind: upstate.SubscriberEmail, Address: "ann@example.com", Components: []string{"api"}, CreatedAt: t0}
+	confirm := upstate.Message{ID: "confirm-a", Channel: upstate.SubscriberChannel("a"), Stream: "subscription", CreatedAt: t0, NextAt: t0,
+		Event: upstate.Event{ID: "c", Type: upstate.EventSubscriptionConfirm}}
+	if err := s.CreateSubscriber(ctx(t), a, []upstate.Message{confirm}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateSubscriber(ctx(t), upstate.Subscriber{ID: "b", Kind: upstate.SubscriberEmail, Address: "ann@example.com", CreatedAt: t0}, nil); upstate.ErrorCode(err) != upstate.ECONFLICT {
+		t.Errorf("same address twice: %v", err)
+	}
+	hook := upstate.Subscriber{ID: "h", Kind: upstate.SubscriberWebhook, Address: "https://hooks.example.com/x", Secret: "whsec_abc", CreatedAt: t0, ConfirmedAt: &t0}
+	if err := s.CreateSubscriber(ctx(t), hook, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetSubscriber(ctx(t), "a")
+	if err != nil || got.Confirmed() || got.Components[0] != "api" {
+		t.Errorf("a = %+v, %v", got, err)
+	}
+	if err := s.ConfirmSubscriber(ctx(t), "a", t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	s.ConfirmSubscriber(ctx(t), "a", t0.Add(time.Hour)) // confirming twice keeps the first time
+	if got, _ := s.GetSubscriber(ctx(t), "a"); got.ConfirmedAt == nil || !got.ConfirmedAt.Equal(t0.Add(time.Minute)) {
+		t.Errorf("confirmed at %v", got.ConfirmedAt)
+	}
+	list, _ := s.ListSubscribers(ctx(t))
+	if len(list) != 2 || list[1].Secret.Reveal() != "whsec_abc" {
+		t.Errorf("list = %+v", list)
+	}
+	if err := s.DeleteSubscriber(ctx(t), "a"); err != nil {
+		t.Fatal(err)
+	}
+	if ms, _ := s.ListMessages(ctx(t), store.MessageFilter{ID: "confirm-a"}); len(ms) != 1 || ms[0].State != upstate.MessageCancelled {
+		t.Errorf("an unsubscribed address is still owed %+v", ms)
+	}
+	if _, err := s.GetSubscriber(ctx(t), "a"); upstate.ErrorCode(err) != upstate.ENOTFOUND {
+		t.Errorf("deleted: %v", err)
 	}
 }
 

@@ -72,6 +72,14 @@ type Acks interface {
 	AckByLink(ctx context.Context, incidentID, person, sig string) (*upstate.Incident, string, error)
 }
 
+// Subscriptions lets outsiders subscribe, confirm and leave.
+type Subscriptions interface {
+	Subscribe(ctx context.Context, kind, address string, components []string) (upstate.Subscriber, error)
+	SubscriptionByLink(ctx context.Context, purpose, token string) (upstate.Subscriber, error)
+	ConfirmSubscription(ctx context.Context, token string) (upstate.Subscriber, error)
+	Unsubscribe(ctx context.Context, token string) (upstate.Subscriber, error)
+}
+
 // Reviews writes and publishes postmortems.
 type Reviews interface {
 	Save(ctx context.Context, incidentID string, d incident.Draft) (upstate.PostmortemDoc, error)
@@ -92,6 +100,7 @@ type Options struct {
 	Incidents     Incidents
 	Notifications Notifications
 	Acks          Acks
+	Subscriptions Subscriptions
 	Reviews       Reviews
 	Reads         Reads
 	Markdown      func(string) template.HTML
@@ -106,14 +115,15 @@ type Options struct {
 // Server serves the admin UI.
 type Server struct {
 	opts  Options
+	limit *limiter // subscriptions per client address
 	csrf  *http.CrossOriginProtection
 	pages map[string]*template.Template
 }
 
 // New parses the templates; a broken one fails here, not on first use.
 func New(opts Options) (*Server, error) {
-	if opts.Auth == nil || opts.Incidents == nil || opts.Notifications == nil || opts.Acks == nil || opts.Reviews == nil || opts.Reads == nil || opts.Markdown == nil || opts.Location == nil || opts.PageName == nil {
-		return nil, errors.New("admin: Options.Auth, Incidents, Notifications, Acks, Reviews, Reads, Markdown, Location and PageName are required")
+	if opts.Auth == nil || opts.Incidents == nil || opts.Notifications == nil || opts.Acks == nil || opts.Subscriptions == nil || opts.Reviews == nil || opts.Reads == nil || opts.Markdown == nil || opts.Location == nil || opts.PageName == nil {
+		return nil, errors.New("admin: Options.Auth, Incidents, Notifications, Acks, Subscriptions, Reviews, Reads, Markdown, Location and PageName are required")
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -121,7 +131,7 @@ func New(opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Server{opts: opts, csrf: http.NewCrossOriginProtection(), pages: map[string]*template.Template{}}
+	s := &Server{opts: opts, csrf: http.NewCrossOriginProtection(), pages: map[string]*template.Template{}, limit: newLimiter(20, time.Hour)}
 	funcs := template.FuncMap{
 		"md":          opts.Markdown,
 		"label":       func(st upstate.Status) string { return st.Label() },
@@ -143,7 +153,7 @@ func New(opts Options) (*Server, error) {
 			return out
 		},
 	}
-	for _, name := range []string{"login", "index", "new", "incident", "maintenances", "notifications", "ack", "error"} {
+	for _, name := range []string{"login", "index", "new", "incident", "maintenances", "notifications", "ack", "subscription", "error"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templates, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("parse admin templates: %w", err)
@@ -172,6 +182,11 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/notifications", s.authed(upstate.ScopeRead, s.notifications))
 	mux.HandleFunc("POST /admin/silences", s.guard(s.authed(upstate.ScopeIncidents, s.silence)))
 	mux.HandleFunc("POST /admin/silences/{id}/end", s.guard(s.authed(upstate.ScopeIncidents, s.unsilence)))
+	mux.HandleFunc("POST /subscribe", s.guard(s.subscribe))
+	mux.HandleFunc("GET /subscribe/confirm", s.subscriptionPage("confirm"))
+	mux.HandleFunc("POST /subscribe/confirm", s.guard(s.confirmSubscription))
+	mux.HandleFunc("GET /unsubscribe", s.subscriptionPage("unsubscribe"))
+	mux.HandleFunc("POST /unsubscribe", s.guard(s.unsubscribe))
 	mux.HandleFunc("GET /ack/{id}", s.ackPage)
 	mux.HandleFunc("POST /ack/{id}", s.guard(s.ackByLink))
 	mux.HandleFunc("POST /admin/notifications/channels/{id}/test", s.guard(s.authed(upstate.ScopeIncidents, s.testChannel)))
@@ -255,6 +270,8 @@ type view struct {
 	// Maint is the maintenance page's list and form.
 	Maint     []maintRow
 	MaintForm maintForm
+	// Sub is the subscription pages': what happened and to whom.
+	Sub subView
 	// AckAs, AckP and AckS are the acknowledgement page's: whom the link
 	// is for, and the link's person and signature.
 	AckAs, AckP, AckS string

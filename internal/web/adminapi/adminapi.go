@@ -138,6 +138,8 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/report", s.authed(upstate.ScopeRead, s.report))
 	mux.HandleFunc("GET /api/v1/notifications", s.authed(upstate.ScopeRead, s.listNotifications))
 	mux.HandleFunc("GET /api/v1/oncall", s.authed(upstate.ScopeRead, s.onCall))
+	mux.HandleFunc("GET /api/v1/subscribers", s.authed(upstate.ScopeAdmin, s.listSubscribers))
+	mux.HandleFunc("DELETE /api/v1/subscribers/{id}", s.authed(upstate.ScopeAdmin, s.removeSubscriber))
 	mux.HandleFunc("GET /api/v1/silences", s.authed(upstate.ScopeRead, s.listSilences))
 	mux.HandleFunc("POST /api/v1/silences", s.authed(upstate.ScopeIncidents, s.createSilence))
 	mux.HandleFunc("DELETE /api/v1/silences/{id}", s.authed(upstate.ScopeIncidents, s.deleteSilence))

@@ -19,6 +19,8 @@ type Notifications interface {
 	Silences(ctx context.Context) ([]upstate.Silence, error)
 	Silence(ctx context.Context, matchers []string, startsAt, endsAt time.Time, comment, actor string) (upstate.Silence, error)
 	Unsilence(ctx context.Context, id string) error
+	ListSubscribers(ctx context.Context) ([]upstate.Subscriber, error)
+	RemoveSubscriber(ctx context.Context, id string) error
 }
 
 type channelJSON struct {
@@ -174,6 +176,35 @@ func (s *Server) createSilence(w http.ResponseWriter, r *http.Request, p upstate
 
 func (s *Server) deleteSilence(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
 	if err := s.opts.Notifications.Unsilence(r.Context(), r.PathValue("id")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) listSubscribers(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
+	list, err := s.opts.Notifications.ListSubscribers(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	type sub struct {
+		ID          string     `json:"id"`
+		Kind        string     `json:"kind"`
+		Address     string     `json:"address"`
+		Components  []string   `json:"components"`
+		CreatedAt   time.Time  `json:"created_at"`
+		ConfirmedAt *time.Time `json:"confirmed_at"`
+	}
+	out := []sub{}
+	for _, x := range list {
+		out = append(out, sub{x.ID, x.Kind, x.Address, orEmpty(x.Components), x.CreatedAt.UTC(), x.ConfirmedAt})
+	}
+	respond.JSON(w, http.StatusOK, map[string]any{"subscribers": out})
+}
+
+func (s *Server) removeSubscriber(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
+	if err := s.opts.Notifications.RemoveSubscriber(r.Context(), r.PathValue("id")); err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -52,6 +52,8 @@ type Options struct {
 	PublicOnly bool
 	// Headers adds headers to a message (List-Unsubscribe for subscribers).
 	Headers func(m upstate.Message, to string) map[string]string
+	// Unsubscribe, when set, is the link at the foot of every mail.
+	Unsubscribe string
 }
 
 // Email sends to a fixed list of addresses.
@@ -195,7 +197,7 @@ func (e *Email) compose(m upstate.Message, x notify.Text, to string) ([]byte, er
 	thread := e.ThreadID(m.Event.Incident.ID)
 	if m.Event.Type == upstate.EventIncidentCreated {
 		id = thread
-	} else if m.Event.Type != upstate.EventTest {
+	} else if m.Event.Type != upstate.EventTest && m.Event.Type != upstate.EventSubscriptionConfirm {
 		h("In-Reply-To", thread)
 		h("References", thread)
 	}
@@ -217,15 +219,24 @@ func (e *Email) compose(m upstate.Message, x notify.Text, to string) ([]byte, er
 	if x.URL != "" {
 		text += "\n" + x.URL + "\n"
 	}
-	var html bytes.Buffer
-	fmt.Fprintf(&html, "<!doctype html><html><body><h2>%s %s</h2><p><strong>%s</strong> · Impact: %s", x.Mark, template.HTMLEscapeString(x.Title),
-		template.HTMLEscapeString(x.Status), x.Impact)
-	if x.Components != "" {
-		fmt.Fprintf(&html, " · Affected: %s", template.HTMLEscapeString(x.Components))
+	if e.opts.Unsubscribe != "" {
+		text += "\n--\nUnsubscribe: " + e.opts.Unsubscribe + "\n"
 	}
-	fmt.Fprintf(&html, "</p>%s", e.opts.Markdown(x.Body))
+	var html bytes.Buffer
+	fmt.Fprintf(&html, "<!doctype html><html><body><h2>%s %s</h2>", x.Mark, template.HTMLEscapeString(x.Title))
+	if x.Status != "" {
+		fmt.Fprintf(&html, "<p><strong>%s</strong> · Impact: %s", template.HTMLEscapeString(x.Status), x.Impact)
+		if x.Components != "" {
+			fmt.Fprintf(&html, " · Affected: %s", template.HTMLEscapeString(x.Components))
+		}
+		html.WriteString("</p>")
+	}
+	fmt.Fprintf(&html, "%s", e.opts.Markdown(x.Body))
 	if x.URL != "" {
 		fmt.Fprintf(&html, `<p><a href="%s">View the incident</a></p>`, template.HTMLEscapeString(x.URL))
+	}
+	if e.opts.Unsubscribe != "" {
+		fmt.Fprintf(&html, `<hr><p style="font-size:smaller"><a href="%s">Unsubscribe</a></p>`, template.HTMLEscapeString(e.opts.Unsubscribe))
 	}
 	html.WriteString("</body></html>")
 	for _, part := range []struct{ ctype, body string }{{"text/plain; charset=utf-8", text}, {"text/html; charset=utf-8", html.String()}} {

@@ -4,110 +4,21 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"io"
 	"mime"
 	"mime/multipart"
 	"net"
-	"net/http/httptest"
 	"net/mail"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-sasl"
-	"github.com/emersion/go-smtp"
-
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/markdown"
+	"github.com/upstatehq/upstate/internal/notify/channels/email/emailtest"
 	"github.com/upstatehq/upstate/internal/notify"
 )
-
-// mailbox is a real SMTP server (go-smtp) on loopback that keeps what it
-// receives and can be told to refuse recipients.
-type mailbox struct {
-	mu     sync.Mutex
-	got    []delivered
-	refuse *smtp.SMTPError
-}
-
-type delivered struct {
-	From, To string
-	Data     []byte
-	Authed   string
-}
-
-func (b *mailbox) NewSession(*smtp.Conn) (smtp.Session, error) { return &session{box: b}, nil }
-
-type session struct {
-	box        *mailbox
-	from, to   string
-	authedUser string
-}
-
-func (s *session) AuthMechanisms() []string { return []string{sasl.Plain} }
-func (s *session) Auth(string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(_, user, pass string) error {
-		if user != "upstate" || pass != "s3cret" {
-			return errors.New("bad credentials")
-		}
-		s.authedUser = user
-		return nil
-	}), nil
-}
-func (s *session) Mail(from string, _ *smtp.MailOptions) error { s.from = from; return nil }
-func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.box.mu.Lock()
-	defer s.box.mu.Unlock()
-	if s.box.refuse != nil {
-		return s.box.refuse
-	}
-	s.to = to
-	return nil
-}
-func (s *session) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.box.mu.Lock()
-	s.box.got = append(s.box.got, delivered{s.from, s.to, b, s.authedUser})
-	s.box.mu.Unlock()
-	return nil
-}
-func (s *session) Reset()        {}
-func (s *session) Logout() error { return nil }
-
-// serve starts the server: implicit TLS when tlsOnConnect, else plain with
-// STARTTLS offered when withTLS.
-func serve(t *testing.T, box *mailbox, withTLS, tlsOnConnect bool) (port int, roots *x509.CertPool) {
-	t.Helper()
-	ts := httptest.NewUnstartedServer(nil) // for its certificate, valid for 127.0.0.1
-	ts.StartTLS()
-	cfg := &tls.Config{Certificates: ts.TLS.Certificates}
-	roots = x509.NewCertPool()
-	roots.AddCert(ts.Certificate())
-	ts.Close()
-	s := smtp.NewServer(box)
-	s.Domain = "127.0.0.1"
-	s.ReadTimeout, s.WriteTimeout = 10*time.Second, 10*time.Second
-	if withTLS {
-		s.TLSConfig = cfg
-	}
-	s.AllowInsecureAuth = !withTLS
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tlsOnConnect {
-		ln = tls.NewListener(ln, cfg)
-	}
-	go s.Serve(ln)
-	t.Cleanup(func() { s.Close() })
-	return ln.Addr().(*net.TCPAddr).Port, roots
-}
 
 var t0 = time.Date(2026, 8, 17, 15, 42, 0, 0, time.UTC)
 
@@ -133,19 +44,19 @@ func newEmail(t *testing.T, port int, roots *x509.CertPool, security string) *Em
 func TestSendOverSTARTTLSAndTLS(t *testing.T) {
 	for _, mode := range []string{StartTLS, TLS} {
 		t.Run(mode, func(t *testing.T) {
-			box := &mailbox{}
-			port, roots := serve(t, box, true, mode == TLS)
-			e := newEmail(t, port, roots, mode)
+			box := emailtest.Start(t, emailtest.Options{TLS: true, TLSOnConnect: mode == TLS, User: "upstate", Pass: "s3cret"})
+			e := newEmail(t, box.Port, box.Roots, mode)
 			if err := e.Send(context.Background(), message(upstate.EventIncidentCreated)); err != nil {
 				t.Fatal(err)
 			}
 			if err := e.Send(context.Background(), message(upstate.EventIncidentUpdated)); err != nil {
 				t.Fatal(err)
 			}
-			if len(box.got) != 4 {
-				t.Fatalf("%d mails, want 2 messages × 2 recipients", len(box.got))
+			got := box.Mails()
+			if len(got) != 4 {
+				t.Fatalf("%d mails, want 2 messages × 2 recipients", len(got))
 			}
-			d := box.got[0]
+			d := got[0]
 			if d.From != "status@acme.example" || d.To != "oncall@acme.example" || d.Authed != "upstate" {
 				t.Errorf("envelope = %+v", d)
 			}
@@ -160,7 +71,7 @@ func TestSendOverSTARTTLSAndTLS(t *testing.T) {
 			if msg.Header.Get("Message-ID") != "<incident-p31zjtct2jer@acme.example>" {
 				t.Errorf("first mail's Message-ID = %q", msg.Header.Get("Message-ID"))
 			}
-			next, _ := mail.ReadMessage(strings.NewReader(string(box.got[2].Data)))
+			next, _ := mail.ReadMessage(strings.NewReader(string(got[2].Data)))
 			if next.Header.Get("In-Reply-To") != "<incident-p31zjtct2jer@acme.example>" || next.Header.Get("Message-ID") == msg.Header.Get("Message-ID") {
 				t.Errorf("an update does not thread: %v", next.Header)
 			}
@@ -189,24 +100,23 @@ func TestSendOverSTARTTLSAndTLS(t *testing.T) {
 }
 
 func TestFailures(t *testing.T) {
-	box := &mailbox{}
-	port, roots := serve(t, box, true, false)
+	box := emailtest.Start(t, emailtest.Options{TLS: true, User: "upstate", Pass: "s3cret"})
+	port, roots := box.Port, box.Roots
 	e := newEmail(t, port, roots, StartTLS)
-	box.refuse = &smtp.SMTPError{Code: 450, Message: "mailbox busy"}
+	box.Refuse(450, "mailbox busy")
 	err := e.Send(context.Background(), message(upstate.EventIncidentCreated))
 	if perm, _ := notify.Classify(err); err == nil || perm {
 		t.Errorf("450: %v (permanent %v), want a retry", err, perm)
 	}
-	box.refuse = &smtp.SMTPError{Code: 550, Message: "no such user"}
+	box.Refuse(550, "no such user")
 	err = e.Send(context.Background(), message(upstate.EventIncidentCreated))
 	if perm, _ := notify.Classify(err); !perm {
 		t.Errorf("550: %v, want final", err)
 	}
 	// A server without STARTTLS is refused rather than spoken to in clear.
-	plain := &mailbox{}
-	pport, _ := serve(t, plain, false, false)
-	err = newEmail(t, pport, roots, StartTLS).Send(context.Background(), message(upstate.EventIncidentCreated))
-	if perm, _ := notify.Classify(err); !perm || !strings.Contains(err.Error(), "does not offer STARTTLS") || len(plain.got) != 0 {
+	plain := emailtest.Start(t, emailtest.Options{})
+	err = newEmail(t, plain.Port, roots, StartTLS).Send(context.Background(), message(upstate.EventIncidentCreated))
+	if perm, _ := notify.Classify(err); !perm || !strings.Contains(err.Error(), "does not offer STARTTLS") || len(plain.Mails()) != 0 {
 		t.Errorf("no STARTTLS: %v", err)
 	}
 	// A certificate that does not verify is final, not retried forever.

@@ -1,0 +1,29 @@
+package config
+
+// Subscribers says how people outside the team can ask to be told.
+type Subscribers struct {
+	// Email, when it has an SMTP server, lets people subscribe by email
+	// (double opt-in).
+	Email *SubscriberEmail `yaml:"email"`
+	// Webhooks lets people subscribe a URL, signed per Standard Webhooks.
+	Webhooks bool `yaml:"webhooks"`
+	// AllowPrivateAddresses lets webhook subscribers point at loopback
+	// and private networks; off, so the status page cannot be used to
+	// reach inside yours.
+	AllowPrivateAddresses bool `yaml:"allow_private_addresses"`
+}
+
+// SubscriberEmail is the mail server subscriber email goes through.
+type SubscriberEmail struct {
+	SMTP *SMTP `yaml:"smtp"`
+}
+
+func (v *validator) subscribers() {
+	s := &v.c.Subscribers
+	if s.Email != nil {
+		v.smtp("subscribers.email", s.Email.SMTP)
+	}
+	if (s.Email != nil || s.Webhooks) && v.c.Page.URL == "" {
+		v.errf("page.url", "is required when subscribers are on: messages carry confirm and unsubscribe links")
+	}
+}

@@ -1,0 +1,116 @@
+package admin
+
+import (
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/web/respond"
+)
+
+// subView is what the subscription pages show.
+type subView struct {
+	Step       string // "ask-confirm", "confirmed", "ask-unsubscribe", "unsubscribed", "subscribed-email", "subscribed-webhook"
+	Subscriber upstate.Subscriber
+	Token      string
+	Secret     string
+}
+
+// limiter counts events per key in a sliding window, so one address
+// cannot flood mailboxes through the subscribe form.
+type limiter struct {
+	mu     sync.Mutex
+	max    int
+	window time.Duration
+	hits   map[string][]time.Time
+}
+
+func newLimiter(max int, window time.Duration) *limiter {
+	return &limiter{max: max, window: window, hits: map[string][]time.Time{}}
+}
+
+// allow records a hit for key at now and reports whether it is within the limit.
+func (l *limiter) allow(key string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	keep := l.hits[key][:0]
+	for _, t := range l.hits[key] {
+		if now.Sub(t) < l.window {
+			keep = append(keep, t)
+		}
+	}
+	if len(keep) >= l.max {
+		l.hits[key] = keep
+		return false
+	}
+	l.hits[key] = append(keep, now)
+	if len(l.hits) > 100000 { // a flood of addresses: forget the oldest picture
+		l.hits = map[string][]time.Time{key: l.hits[key]}
+	}
+	return true
+}
+
+func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
+	if !s.limit.allow(respond.ClientAddr(r), s.opts.Now()) {
+		w.Header().Set("Retry-After", "3600")
+		s.errorPage(w, http.StatusTooManyRequests, "Too many subscriptions from your address; try again in an hour.")
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		s.errorPage(w, http.StatusBadRequest, "The form could not be read.")
+		return
+	}
+	sub, err := s.opts.Subscriptions.Subscribe(r.Context(), r.PostFormValue("kind"), r.PostFormValue("address"), r.PostForm["component"])
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v := view{Title: "Subscribed", Sub: subView{Step: "subscribed-email", Subscriber: sub}}
+	if sub.Kind == upstate.SubscriberWebhook {
+		v.Sub.Step, v.Sub.Secret = "subscribed-webhook", sub.Secret.Reveal()
+	}
+	s.render(w, http.StatusOK, "subscription", v)
+}
+
+// subscriptionPage asks before confirming or unsubscribing: mail scanners
+// follow links, and must not do either by fetching.
+func (s *Server) subscriptionPage(purpose string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		t := r.URL.Query().Get("t")
+		sub, err := s.opts.Subscriptions.SubscriptionByLink(r.Context(), purpose, t)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		step := "ask-confirm"
+		if purpose == "unsubscribe" {
+			step = "ask-unsubscribe"
+		}
+		s.render(w, http.StatusOK, "subscription", view{Title: "Your subscription", Sub: subView{Step: step, Subscriber: sub, Token: t}})
+	}
+}
+
+func (s *Server) confirmSubscription(w http.ResponseWriter, r *http.Request) {
+	sub, err := s.opts.Subscriptions.ConfirmSubscription(r.Context(), r.PostFormValue("t"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, http.StatusOK, "subscription", view{Title: "Subscription confirmed", Sub: subView{Step: "confirmed", Subscriber: sub}})
+}
+
+// unsubscribe takes the token from the form or, for RFC 8058 one-click
+// unsubscribes from mail clients, from the query.
+func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
+	t := r.PostFormValue("t")
+	if t == "" {
+		t = r.URL.Query().Get("t")
+	}
+	sub, err := s.opts.Subscriptions.Unsubscribe(r.Context(), t)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, http.StatusOK, "subscription", view{Title: "Unsubscribed", Sub: subView{Step: "unsubscribed", Subscriber: sub}})
+}
