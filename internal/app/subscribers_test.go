@@ -7,10 +7,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"mime/quotedprintable"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"mime/quotedprintable"
 	"net/mail"
 	"net/url"
 	"regexp"
@@ -168,11 +168,13 @@ subscribers:
 	}
 	hookMu.Unlock()
 	var doc struct {
-		Meta     struct{ Unsubscribe string } `json:"meta"`
-		Page     struct{ StatusIndicator string `json:"status_indicator"` } `json:"page"`
+		Meta struct{ Unsubscribe string } `json:"meta"`
+		Page struct {
+			StatusIndicator string `json:"status_indicator"`
+		} `json:"page"`
 		Incident struct {
-			ID              string `json:"id"`
-			Status          string `json:"status"`
+			ID              string                  `json:"id"`
+			Status          string                  `json:"status"`
 			IncidentUpdates []struct{ Body string } `json:"incident_updates"`
 		} `json:"incident"`
 	}

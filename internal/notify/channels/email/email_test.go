@@ -16,8 +16,8 @@ import (
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/markdown"
-	"github.com/upstatehq/upstate/internal/notify/channels/email/emailtest"
 	"github.com/upstatehq/upstate/internal/notify"
+	"github.com/upstatehq/upstate/internal/notify/channels/email/emailtest"
 )
 
 var t0 = time.Date(2026, 8, 17, 15, 42, 0, 0, time.UTC)
