@@ -15,12 +15,18 @@ const (
 	// EventIncidentReminder repeats an open incident's news when nothing
 	// has been said for the re-notify interval.
 	EventIncidentReminder EventType = "incident.reminder"
+	// The maintenance events: planned, begun, over, called off.
+	EventMaintenanceScheduled EventType = "maintenance.scheduled"
+	EventMaintenanceStarted   EventType = "maintenance.started"
+	EventMaintenanceCompleted EventType = "maintenance.completed"
+	EventMaintenanceCancelled EventType = "maintenance.cancelled"
 	// EventTest is a sample sent on request to try a channel.
 	EventTest EventType = "test"
 )
 
 // EventTypes lists every event type people can route.
-var EventTypes = []EventType{EventIncidentCreated, EventIncidentUpdated, EventIncidentAcknowledged, EventIncidentResolved, EventIncidentReopened, EventIncidentReminder}
+var EventTypes = []EventType{EventIncidentCreated, EventIncidentUpdated, EventIncidentAcknowledged, EventIncidentResolved, EventIncidentReopened, EventIncidentReminder,
+	EventMaintenanceScheduled, EventMaintenanceStarted, EventMaintenanceCompleted, EventMaintenanceCancelled}
 
 // Event is something people may need to hear about: one change to one
 // incident, with the timeline entries it wrote.
@@ -40,6 +46,25 @@ type Event struct {
 	Names map[string]string
 	// Page is set on a message that pages a person on call.
 	Page *Page
+	// Maintenance is set on maintenance events (Incident is then empty).
+	Maintenance *Maintenance
+}
+
+// Components are the ids of what the event is about.
+func (e Event) Components() []string {
+	if e.Maintenance != nil {
+		return e.Maintenance.Components
+	}
+	return e.Incident.Components
+}
+
+// Stream is the ordering key of the event's messages: its incident or
+// maintenance.
+func (e Event) Stream() string {
+	if e.Maintenance != nil {
+		return "maintenance:" + e.Maintenance.ID
+	}
+	return e.Incident.ID
 }
 
 // Page says whom a paging message is for and how they acknowledge.

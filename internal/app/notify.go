@@ -68,7 +68,8 @@ func compileNotify(cfg *config.Config, deps channels.Deps, ackKey []byte, subs f
 		set.channels[c.ID] = ch
 		set.kinds[c.ID] = c.Type
 		set.order = append(set.order, c.ID)
-		rt := notify.Route{Channel: c.ID, Components: slices.Clone(c.Components), PublicOnly: c.PublicOnly}
+		rt := notify.Route{Channel: c.ID, Components: slices.Clone(c.Components), PublicOnly: c.PublicOnly,
+			Incidents: c.Type == "pagerduty" || c.Type == "opsgenie"}
 		for _, e := range c.Events {
 			rt.Events = append(rt.Events, upstate.EventType(e))
 		}

@@ -29,8 +29,9 @@ type Store interface {
 	GetIncident(ctx context.Context, id string) (*upstate.Incident, error)
 	ListComponents(ctx context.Context) ([]upstate.ComponentState, error)
 	ListConditions(ctx context.Context) (map[string]upstate.Condition, error)
-	SaveMaintenance(ctx context.Context, m upstate.Maintenance) error
-	DeleteMaintenance(ctx context.Context, id string) error
+	SaveMaintenance(ctx context.Context, m upstate.Maintenance, owed ...upstate.Message) error
+	DeleteMaintenance(ctx context.Context, id string, owed ...upstate.Message) error
+	EnqueueMessages(ctx context.Context, ms []upstate.Message) error
 	ListMaintenances(ctx context.Context, since time.Time) ([]upstate.Maintenance, error)
 }
 
@@ -766,14 +767,28 @@ func (e *Engine) inMaintenance(comp string, now time.Time) bool {
 // the next start or end (zero if none). Must be called with e.mu held.
 func (e *Engine) maintenanceBoundary(ctx context.Context, now time.Time) (time.Time, error) {
 	crossed := false
+	var owed []upstate.Message
 	for _, m := range e.maint {
-		if m.StatusAt(now) != m.StatusAt(e.lastLook) {
-			crossed = true
+		before, after := m.StatusAt(e.lastLook), m.StatusAt(now)
+		if before == after {
+			continue
+		}
+		crossed = true
+		if before == upstate.MaintenanceScheduled {
+			owed = append(owed, e.maintenanceNotice(m, upstate.EventMaintenanceStarted, m.ScheduledFor)...)
+		}
+		if after == upstate.MaintenanceCompleted {
+			owed = append(owed, e.maintenanceNotice(m, upstate.EventMaintenanceCompleted, m.ScheduledUntil)...)
 		}
 	}
 	if crossed {
 		if err := e.decide(ctx, nil); err != nil {
 			return time.Time{}, err
+		}
+	}
+	if len(owed) > 0 {
+		if err := e.opts.Store.EnqueueMessages(ctx, owed); err != nil {
+			return time.Time{}, fmt.Errorf("maintenance notices: %w", err)
 		}
 	}
 	e.lastLook = now

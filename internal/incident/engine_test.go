@@ -88,9 +88,10 @@ func (m *memStore) ListIncidents(_ context.Context, f store.IncidentFilter) ([]*
 	return out, nil
 }
 
-func (m *memStore) SaveMaintenance(_ context.Context, x upstate.Maintenance) error {
+func (m *memStore) SaveMaintenance(_ context.Context, x upstate.Maintenance, owed ...upstate.Message) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.messages = append(m.messages, owed...)
 	if m.maint == nil {
 		m.maint = map[string]upstate.Maintenance{}
 	}
@@ -98,9 +99,10 @@ func (m *memStore) SaveMaintenance(_ context.Context, x upstate.Maintenance) err
 	return nil
 }
 
-func (m *memStore) DeleteMaintenance(_ context.Context, id string) error {
+func (m *memStore) DeleteMaintenance(_ context.Context, id string, owed ...upstate.Message) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.messages = append(m.messages, owed...)
 	if _, ok := m.maint[id]; !ok {
 		return upstate.Errorf(upstate.ENOTFOUND, "no maintenance %q", id)
 	}
@@ -122,6 +124,13 @@ func (m *memStore) ListMaintenances(_ context.Context, since time.Time) ([]upsta
 }
 
 func (m *memStore) ListComponents(context.Context) ([]upstate.ComponentState, error) { return nil, nil }
+
+func (m *memStore) EnqueueMessages(_ context.Context, ms []upstate.Message) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.messages = append(m.messages, ms...)
+	return nil
+}
 func (m *memStore) ListConditions(context.Context) (map[string]upstate.Condition, error) {
 	return nil, nil
 }

@@ -55,7 +55,7 @@ func (e *Engine) ScheduleMaintenance(ctx context.Context, w Window) (upstate.Mai
 	m := upstate.Maintenance{ID: e.opts.NewID(), Name: strings.TrimSpace(w.Name), Message: strings.TrimSpace(w.Message),
 		ScheduledFor: w.From.UTC(), ScheduledUntil: w.Until.UTC(), Components: slices.Compact(slices.Sorted(slices.Values(w.Components))),
 		Author: w.Actor, CreatedAt: now, UpdatedAt: now}
-	if err := e.opts.Store.SaveMaintenance(ctx, m); err != nil {
+	if err := e.opts.Store.SaveMaintenance(ctx, m, e.maintenanceNotice(m, upstate.EventMaintenanceScheduled, now)...); err != nil {
 		return upstate.Maintenance{}, fmt.Errorf("save maintenance: %w", err)
 	}
 	e.maint = append(e.maint, m)
@@ -72,7 +72,13 @@ func (e *Engine) ScheduleMaintenance(ctx context.Context, w Window) (upstate.Mai
 func (e *Engine) CancelMaintenance(ctx context.Context, id string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if err := e.opts.Store.DeleteMaintenance(ctx, id); err != nil {
+	var owed []upstate.Message
+	for _, m := range e.maint {
+		if m.ID == id {
+			owed = e.maintenanceNotice(m, upstate.EventMaintenanceCancelled, e.opts.Clock.Now())
+		}
+	}
+	if err := e.opts.Store.DeleteMaintenance(ctx, id, owed...); err != nil {
 		return err
 	}
 	e.maint = slices.DeleteFunc(e.maint, func(m upstate.Maintenance) bool { return m.ID == id })
@@ -96,4 +102,27 @@ func (e *Engine) afterMaintenanceChange(ctx context.Context) error {
 	e.opts.Changed(maps.Clone(e.statuses)) // the page lists windows even when no status moved
 	e.poke()
 	return nil
+}
+
+// maintenanceNotice is what a maintenance event owes: its message is the
+// window's, with when and where. Must be called with e.mu held.
+func (e *Engine) maintenanceNotice(m upstate.Maintenance, t upstate.EventType, at time.Time) []upstate.Message {
+	var names []string
+	ev := upstate.Event{ID: "maintenance." + m.ID + "." + string(t), Type: t, At: at, Maintenance: &m, Names: map[string]string{}}
+	for _, c := range m.Components {
+		ev.Names[c] = e.comps[c].Name
+		names = append(names, e.compName(c))
+	}
+	what := map[upstate.EventType]string{
+		upstate.EventMaintenanceScheduled: "Maintenance is planned",
+		upstate.EventMaintenanceStarted:   "Maintenance has begun",
+		upstate.EventMaintenanceCompleted: "Maintenance is over",
+		upstate.EventMaintenanceCancelled: "Maintenance is called off",
+	}[t]
+	body := fmt.Sprintf("%s on %s, from %s to %s.", what, strings.Join(names, ", "), e.clock(m.ScheduledFor), e.clock(m.ScheduledUntil))
+	if m.Message != "" {
+		body += "\n\n" + m.Message
+	}
+	ev.Entries = []upstate.TimelineEntry{{ID: string(t), At: at, Status: m.StatusAt(at), Body: body, Public: true, Actor: m.Author}}
+	return e.opts.Route(ev).Messages
 }

@@ -144,3 +144,36 @@ func TestReminders(t *testing.T) {
 		t.Errorf("a resolved incident was reminded of: %q", r)
 	}
 }
+
+func TestMaintenanceNotices(t *testing.T) {
+	f := newFixture(t)
+	f.engine.opts.Route = func(ev upstate.Event) upstate.Owed {
+		return upstate.Owed{Messages: []upstate.Message{{ID: "ops:" + ev.ID, Channel: "ops", Stream: ev.Stream(), Event: ev}}}
+	}
+	ctx := context.Background()
+	m, err := f.engine.ScheduleMaintenance(ctx, Window{Name: "Drive connector upgrade", Message: "Sync pauses.", From: t0.Add(time.Hour), Until: t0.Add(2 * time.Hour),
+		Components: []string{"drive"}, Actor: "Ann"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := f.engine.ScheduleMaintenance(ctx, Window{Name: "DB failover drill", From: t0.Add(3 * time.Hour), Until: t0.Add(4 * time.Hour), Components: []string{"database"}, Actor: "Ann"})
+	f.clock.Advance(61 * time.Minute)
+	f.tick()
+	f.clock.Advance(time.Hour)
+	f.tick()
+	if err := f.engine.CancelMaintenance(ctx, other.ID); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, msg := range f.store.messages {
+		got = append(got, string(msg.Event.Type)+" "+msg.Event.Maintenance.Name)
+	}
+	want := "maintenance.scheduled Drive connector upgrade|maintenance.scheduled DB failover drill|maintenance.started Drive connector upgrade|maintenance.completed Drive connector upgrade|maintenance.cancelled DB failover drill"
+	if strings.Join(got, "|") != want {
+		t.Errorf("notices:\n %s\nwant\n %s", strings.Join(got, "|"), want)
+	}
+	first := f.store.messages[0].Event
+	if first.Stream() != "maintenance:"+m.ID || first.Components()[0] != "drive" || !strings.Contains(first.Entries[0].Body, "Maintenance is planned on Cloud drive, from Aug 17 08:55:00 PDT") || !first.Public() {
+		t.Errorf("scheduled notice = %+v", first)
+	}
+}

@@ -257,3 +257,33 @@ func TestSilencedMessagesAreNotSent(t *testing.T) {
 		t.Errorf("a2 waited behind a silenced message: %v", ch.sent)
 	}
 }
+
+// httpChannel posts to a URL with Do, like the real channels.
+type httpChannel struct{ url string }
+
+func (c httpChannel) Send(ctx context.Context, _ upstate.Message) error {
+	req, _ := http.NewRequest("POST", c.url, nil)
+	_, _, err := Do(ctx, http.DefaultClient, req)
+	return err
+}
+
+func TestHangingReceiverIsRetried(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	clk := clock.NewFake(t0)
+	box := &memOutbox{msgs: []upstate.Message{msg("a1", "A")}}
+	d, _ := New(Options{Outbox: box, Clock: clk, Timeout: 50 * time.Millisecond, Jitter: func() float64 { return 0 },
+		Channel: func(string) (Channel, bool) { return httpChannel{srv.URL}, true }})
+	d.Drain(context.Background())
+	a1 := box.get("a1")
+	if a1.State != upstate.MessagePending || a1.Attempts != 1 || !strings.Contains(a1.LastError, "deadline exceeded") || !a1.NextAt.After(t0) {
+		t.Errorf("after a hanging receiver: %+v", a1)
+	}
+}

@@ -62,7 +62,16 @@ func ParseTemplates(title, body string) (Templates, error) {
 // team); otherwise the newest entry.
 func Render(ev upstate.Event, page Page, t Templates, publicOnly bool) (Text, error) {
 	in := ev.Incident
+	if m := ev.Maintenance; m != nil {
+		// A maintenance reads like an incident with its own statuses.
+		in = upstate.Incident{Name: m.Name, Components: m.Components, Status: m.StatusAt(ev.At)}
+	}
 	x := Text{Title: in.Name, Status: in.Status.Label(), Impact: impactLabel(in.Impact), Event: ev, Page: page}
+	if ev.Maintenance != nil {
+		x.Impact = "Maintenance"
+		x.Status = map[upstate.EventType]string{upstate.EventMaintenanceScheduled: "Scheduled", upstate.EventMaintenanceStarted: "In progress",
+			upstate.EventMaintenanceCompleted: "Completed", upstate.EventMaintenanceCancelled: "Cancelled"}[ev.Type]
+	}
 	if ev.Type == upstate.EventIncidentAcknowledged {
 		x.Status = "Acknowledged by " + in.AcknowledgedBy
 	}
@@ -83,6 +92,9 @@ func Render(ev upstate.Event, page Page, t Templates, publicOnly bool) (Text, er
 	}
 	if page.URL != "" && in.ID != "" && ev.Type != upstate.EventTest && ev.Type != upstate.EventSubscriptionConfirm {
 		x.URL = page.URL + "/incidents/" + in.ID
+	}
+	if page.URL != "" && ev.Maintenance != nil {
+		x.URL = page.URL + "/"
 	}
 	x.Mark, x.Color = mark(in.Impact, ev.Type)
 	x.Headline = fmt.Sprintf("[%s] %s — %s", x.Impact, x.Title, x.Status)
@@ -124,6 +136,8 @@ func Render(ev upstate.Event, page Page, t Templates, publicOnly bool) (Text, er
 // mark is the severity as an emoji and a colour.
 func mark(i upstate.Impact, t upstate.EventType) (string, int) {
 	switch {
+	case strings.HasPrefix(string(t), "maintenance."):
+		return "🛠️", 0x3d7dd8
 	case t == upstate.EventIncidentResolved:
 		return "✅", 0x2e9e5b
 	case t == upstate.EventTest:

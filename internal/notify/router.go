@@ -15,6 +15,9 @@ type Route struct {
 	Components []string
 	// PublicOnly leaves out changes that wrote only internal notes.
 	PublicOnly bool
+	// Incidents leaves out maintenance notices (alerting services would
+	// page for them).
+	Incidents bool
 }
 
 // Router turns events into messages, one per channel whose route matches.
@@ -32,7 +35,8 @@ func NewRouter(routes []Route, pager *Pager, subs func() []upstate.Subscriber) *
 }
 
 // subscriberEvents are what subscribers hear about.
-var subscriberEvents = []upstate.EventType{upstate.EventIncidentCreated, upstate.EventIncidentUpdated, upstate.EventIncidentResolved, upstate.EventIncidentReopened}
+var subscriberEvents = []upstate.EventType{upstate.EventIncidentCreated, upstate.EventIncidentUpdated, upstate.EventIncidentResolved, upstate.EventIncidentReopened,
+	upstate.EventMaintenanceScheduled, upstate.EventMaintenanceStarted, upstate.EventMaintenanceCompleted, upstate.EventMaintenanceCancelled}
 
 // Route returns the messages the event owes. A message's id is the
 // channel and the event's id, so routing one event twice owes it once;
@@ -43,16 +47,16 @@ func (r *Router) Route(ev upstate.Event) upstate.Owed {
 		if !rt.matches(ev) {
 			continue
 		}
-		out.Messages = append(out.Messages, upstate.Message{ID: rt.Channel + ":" + ev.ID, Channel: rt.Channel, Stream: ev.Incident.ID, Event: ev,
+		out.Messages = append(out.Messages, upstate.Message{ID: rt.Channel + ":" + ev.ID, Channel: rt.Channel, Stream: ev.Stream(), Event: ev,
 			CreatedAt: ev.At, NextAt: ev.At, State: upstate.MessagePending})
 	}
 	if r.subs != nil && ev.Public() && slices.Contains(subscriberEvents, ev.Type) {
 		for _, s := range r.subs() {
-			if !s.Confirmed() || !s.Wants(ev.Incident.Components) {
+			if !s.Confirmed() || !s.Wants(ev.Components()) {
 				continue
 			}
 			ch := upstate.SubscriberChannel(s.ID)
-			out.Messages = append(out.Messages, upstate.Message{ID: ch + ":" + ev.ID, Channel: ch, Stream: ev.Incident.ID, Event: ev,
+			out.Messages = append(out.Messages, upstate.Message{ID: ch + ":" + ev.ID, Channel: ch, Stream: ev.Stream(), Event: ev,
 				CreatedAt: ev.At, NextAt: ev.At, State: upstate.MessagePending})
 		}
 	}
@@ -65,6 +69,9 @@ func (r *Router) Route(ev upstate.Event) upstate.Owed {
 }
 
 func (rt Route) matches(ev upstate.Event) bool {
+	if rt.Incidents && ev.Maintenance != nil {
+		return false
+	}
 	if len(rt.Events) > 0 && !slices.Contains(rt.Events, ev.Type) {
 		return false
 	}
@@ -74,7 +81,7 @@ func (rt Route) matches(ev upstate.Event) bool {
 	if len(rt.Components) == 0 {
 		return true
 	}
-	for _, c := range ev.Incident.Components {
+	for _, c := range ev.Components() {
 		if slices.Contains(rt.Components, c) {
 			return true
 		}

@@ -188,10 +188,12 @@ type Accounts interface {
 
 // Maintenances keeps planned maintenance windows.
 type Maintenances interface {
-	// SaveMaintenance creates or replaces a maintenance.
-	SaveMaintenance(ctx context.Context, m upstate.Maintenance) error
-	// DeleteMaintenance removes one (a cancellation); ENOTFOUND if unknown.
-	DeleteMaintenance(ctx context.Context, id string) error
+	// SaveMaintenance creates or replaces a maintenance, with the messages
+	// it owes in the same transaction.
+	SaveMaintenance(ctx context.Context, m upstate.Maintenance, owed ...upstate.Message) error
+	// DeleteMaintenance removes one (a cancellation), with the messages it
+	// owes in the same transaction; ENOTFOUND if unknown.
+	DeleteMaintenance(ctx context.Context, id string, owed ...upstate.Message) error
 	// ListMaintenances returns those ending at or after since, soonest first.
 	ListMaintenances(ctx context.Context, since time.Time) ([]upstate.Maintenance, error)
 }

@@ -10,8 +10,11 @@ import (
 )
 
 // SaveMaintenance implements store.Maintenances.
-func (db *DB) SaveMaintenance(ctx context.Context, m upstate.Maintenance) error {
+func (db *DB) SaveMaintenance(ctx context.Context, m upstate.Maintenance, owed ...upstate.Message) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
+		if err := enqueue(ctx, tx, owed); err != nil {
+			return err
+		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO maintenances (id, name, message, scheduled_for, scheduled_until, components, author, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET name = excluded.name, message = excluded.message, scheduled_for = excluded.scheduled_for,
@@ -22,8 +25,11 @@ func (db *DB) SaveMaintenance(ctx context.Context, m upstate.Maintenance) error 
 }
 
 // DeleteMaintenance implements store.Maintenances.
-func (db *DB) DeleteMaintenance(ctx context.Context, id string) error {
+func (db *DB) DeleteMaintenance(ctx context.Context, id string, owed ...upstate.Message) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
+		if err := enqueue(ctx, tx, owed); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM maintenances WHERE id = ?`, id)
 		if err != nil {
 			return err

@@ -83,19 +83,33 @@ func Build(m upstate.Message, o Options) map[string]any {
 			"updated_at": ts(e.At), "display_at": ts(e.At), "affected_components": affected, "deliver_notifications": true, "custom_tweet": nil, "tweet_id": nil})
 	}
 	comps := []map[string]any{}
-	for _, c := range in.Components {
+	for _, c := range ev.Components() {
 		comps = append(comps, map[string]any{"id": c, "name": ev.Names[c]})
 	}
 	shortlink := ""
 	if o.Page.URL != "" {
 		shortlink = o.Page.URL + "/incidents/" + in.ID
 	}
+	incident := map[string]any{"id": in.ID, "name": in.Name, "status": in.Status, "created_at": ts(in.CreatedAt), "updated_at": ts(in.UpdatedAt),
+		"monitoring_at": tsp(in.MonitoringAt), "resolved_at": tsp(in.ResolvedAt), "impact": in.Impact, "shortlink": shortlink,
+		"started_at": ts(in.StartedAt), "page_id": o.PageID, "incident_updates": updates, "components": comps}
+	if m := ev.Maintenance; m != nil {
+		// Statuspage sends a maintenance as an incident with its window.
+		status := string(m.StatusAt(ev.At))
+		if ev.Type == upstate.EventMaintenanceCancelled {
+			status = "completed"
+		}
+		for _, u := range updates {
+			u["incident_id"], u["status"] = m.ID, status
+		}
+		incident = map[string]any{"id": m.ID, "name": m.Name, "status": status, "created_at": ts(m.CreatedAt), "updated_at": ts(ev.At),
+			"monitoring_at": nil, "resolved_at": nil, "impact": "maintenance", "shortlink": o.Page.URL, "started_at": ts(m.ScheduledFor),
+			"page_id": o.PageID, "incident_updates": updates, "components": comps, "scheduled_for": ts(m.ScheduledFor), "scheduled_until": ts(m.ScheduledUntil)}
+	}
 	return map[string]any{
-		"meta": map[string]string{"unsubscribe": o.Unsubscribe, "documentation": "https://github.com/upstatehq/upstate#notifications"},
-		"page": map[string]string{"id": o.PageID, "status_indicator": indicator, "status_description": description},
-		"incident": map[string]any{"id": in.ID, "name": in.Name, "status": in.Status, "created_at": ts(in.CreatedAt), "updated_at": ts(in.UpdatedAt),
-			"monitoring_at": tsp(in.MonitoringAt), "resolved_at": tsp(in.ResolvedAt), "impact": in.Impact, "shortlink": shortlink,
-			"started_at": ts(in.StartedAt), "page_id": o.PageID, "incident_updates": updates, "components": comps},
+		"meta":     map[string]string{"unsubscribe": o.Unsubscribe, "documentation": "https://github.com/upstatehq/upstate#notifications"},
+		"page":     map[string]string{"id": o.PageID, "status_indicator": indicator, "status_description": description},
+		"incident": incident,
 	}
 }
 

@@ -83,9 +83,10 @@ type Body struct {
 
 // Data is the incident and what changed.
 type Data struct {
-	Incident Incident `json:"incident"`
-	Updates  []Update `json:"updates"`
-	Page     *Page    `json:"page,omitempty"`
+	Incident    *Incident    `json:"incident,omitempty"`
+	Maintenance *Maintenance `json:"maintenance,omitempty"`
+	Updates     []Update     `json:"updates"`
+	Page        *Page        `json:"page,omitempty"`
 }
 
 // Page is set when the message pages someone on call.
@@ -109,6 +110,17 @@ type Incident struct {
 	URL            string                 `json:"url,omitempty"`
 }
 
+// Maintenance is a planned window as the webhook describes it.
+type Maintenance struct {
+	ID             string      `json:"id"`
+	Name           string      `json:"name"`
+	Status         string      `json:"status"`
+	ScheduledFor   time.Time   `json:"scheduled_for"`
+	ScheduledUntil time.Time   `json:"scheduled_until"`
+	Components     []Component `json:"components"`
+	Message        string      `json:"message"`
+}
+
 // Component is an affected component.
 type Component struct {
 	ID   string `json:"id"`
@@ -129,16 +141,26 @@ type Update struct {
 func Build(m upstate.Message, page notify.Page, publicOnly bool) Body {
 	ev := m.Event
 	in := ev.Incident
-	b := Body{Type: ev.Type, Timestamp: ev.At.UTC(), Data: Data{Updates: []Update{}, Incident: Incident{ID: in.ID, Name: in.Name, Status: in.Status,
-		Impact: in.Impact, StartedAt: in.StartedAt.UTC(), ResolvedAt: in.ResolvedAt, AcknowledgedBy: in.AcknowledgedBy, Components: []Component{}}}}
+	b := Body{Type: ev.Type, Timestamp: ev.At.UTC(), Data: Data{Updates: []Update{}}}
+	comps := []Component{}
+	for _, c := range ev.Components() {
+		comps = append(comps, Component{ID: c, Name: ev.Names[c]})
+	}
+	if m := ev.Maintenance; m != nil {
+		b.Data.Maintenance = &Maintenance{ID: m.ID, Name: m.Name, Status: string(m.StatusAt(ev.At)), ScheduledFor: m.ScheduledFor.UTC(),
+			ScheduledUntil: m.ScheduledUntil.UTC(), Components: comps, Message: m.Message}
+		if ev.Type == upstate.EventMaintenanceCancelled {
+			b.Data.Maintenance.Status = "cancelled"
+		}
+	} else {
+		b.Data.Incident = &Incident{ID: in.ID, Name: in.Name, Status: in.Status, Impact: in.Impact, StartedAt: in.StartedAt.UTC(), ResolvedAt: in.ResolvedAt,
+			AcknowledgedBy: in.AcknowledgedBy, Components: comps}
+		if page.URL != "" && ev.Type != upstate.EventTest {
+			b.Data.Incident.URL = page.URL + "/incidents/" + in.ID
+		}
+	}
 	if pg := ev.Page; pg != nil {
 		b.Data.Page = &Page{pg.Level, pg.Run, pg.Person, pg.AckURL}
-	}
-	if page.URL != "" && ev.Type != upstate.EventTest {
-		b.Data.Incident.URL = page.URL + "/incidents/" + in.ID
-	}
-	for _, c := range in.Components {
-		b.Data.Incident.Components = append(b.Data.Incident.Components, Component{ID: c, Name: ev.Names[c]})
 	}
 	for _, e := range ev.Entries {
 		if publicOnly && !e.Public {
