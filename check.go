@@ -11,6 +11,9 @@ const (
 	KindTCP       = "tcp"
 	KindDNS       = "dns"
 	KindHeartbeat = "heartbeat"
+	// KindAlert is told: Prometheus Alertmanager and Grafana alerting
+	// webhooks whose labels match the check.
+	KindAlert = "alert"
 )
 
 // CheckSpec is what every check has in common, whatever its kind: how
@@ -80,6 +83,9 @@ type Result struct {
 	Latency    time.Duration
 	StatusCode int    // HTTP status, DNS rcode where known; 0 otherwise
 	Error      string // what went wrong, in words; empty when ok
+	// Note is what a told (not measured) check says when all is well:
+	// "no alert is firing". Not stored.
+	Note string
 }
 
 // OK reports whether the result was fully healthy.
@@ -87,7 +93,15 @@ func (r Result) OK() bool { return r.Outcome == OutcomeOK }
 
 // Evidence summarises a result for people: "HTTP 500 after 230 ms: body
 // does not contain "ok"".
+// Results that were told rather than measured (heartbeats, alerts) have
+// no latency and say only what they found.
 func (r Result) Evidence() string {
+	if r.StatusCode == 0 && r.Latency == 0 && r.Error != "" {
+		return r.Error
+	}
+	if r.OK() && r.Note != "" {
+		return r.Note
+	}
 	s := ""
 	if r.StatusCode != 0 {
 		s = fmt.Sprintf("HTTP %d ", r.StatusCode)

@@ -173,3 +173,16 @@ func (m Maintenance) Covers(component string, t time.Time) bool {
 
 // ActorUpstate is the actor of automatic timeline entries.
 const ActorUpstate = "upstate"
+
+// FiringAlert is an inbound alert (from Alertmanager or Grafana) that is
+// firing on a check, kept until it resolves.
+type FiringAlert struct {
+	CheckID     string
+	Fingerprint string
+	Severity    string // the alert's severity label, as sent
+	Summary     string
+	Source      string // "alertmanager" or "grafana"
+	URL         string // where the alert came from (generator or panel)
+	StartsAt    time.Time
+	SeenAt      time.Time // when it was last sent to us as firing
+}

@@ -145,7 +145,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	a.cfg.Store(cfg)
 	a.env = probeEnv{
 		clock: opts.Clock, client: check.NewHTTPClient(false, 32, opts.Dial), insecure: check.NewHTTPClient(true, 32, opts.Dial),
-		beats: a.beats, started: opts.Clock.Now(), resolver: opts.Resolver, dial: opts.Dial,
+		beats: a.beats, alerts: check.NewAlertBook(), started: opts.Clock.Now(), resolver: opts.Resolver, dial: opts.Dial,
 	}
 	comp, err := compile(cfg, a.env)
 	if err != nil {
@@ -179,6 +179,9 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		return nil, err
 	}
 	if err := a.loadSubscribers(ctx); err != nil {
+		return nil, err
+	}
+	if err := a.loadAlerts(ctx); err != nil {
 		return nil, err
 	}
 	last, err := db.ListHeartbeats(ctx)
@@ -242,7 +245,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.web, err = web.New(web.Options{Logger: opts.Logger, Metrics: a.metrics, Heartbeats: a, Healthy: a.healthy, Markdown: md,
+	a.web, err = web.New(web.Options{Logger: opts.Logger, Metrics: a.metrics, Heartbeats: a, Alerts: a, Healthy: a.healthy, Markdown: md,
 		Admin: []interface{ Register(*http.ServeMux) }{api, ui}})
 	if err != nil {
 		return nil, err

@@ -22,6 +22,15 @@ type compiled struct {
 	tokens     map[string]upstate.Secret // heartbeat tokens by check id
 	kinds      map[string]string
 	checksOf   map[string][]string // component → checks, for sparklines
+	// alerts are the alert checks' label matchers, in configuration order.
+	alerts []alertCheck
+}
+
+// alertCheck is an alert check's matcher and prober.
+type alertCheck struct {
+	id     string
+	match  func(labels map[string]string) bool
+	prober check.Prober
 }
 
 // probeEnv is what probers share: clients, the clock, heartbeats.
@@ -30,6 +39,7 @@ type probeEnv struct {
 	client   *http.Client
 	insecure *http.Client
 	beats    *check.Beats
+	alerts   *check.AlertBook
 	started  time.Time
 	resolver func(server string) check.Resolver
 	dial     check.DialFunc
@@ -60,9 +70,16 @@ func compile(cfg *config.Config, env probeEnv) (*compiled, error) {
 		c.specs = append(c.specs, spec)
 		c.jobs = append(c.jobs, schedule.Job{ID: ch.ID, Interval: spec.Interval, Prober: p})
 		c.kinds[ch.ID] = ch.Kind
+		if ch.Kind == upstate.KindAlert {
+			match, err := check.CompileMatcher(ch.Match)
+			if err != nil {
+				return nil, fmt.Errorf("check %s: %w", ch.ID, err)
+			}
+			c.alerts = append(c.alerts, alertCheck{id: ch.ID, match: match, prober: p})
+		}
 		if ch.Kind == upstate.KindHeartbeat {
 			c.tokens[ch.ID] = ch.Token
-		} else {
+		} else if ch.Kind != upstate.KindAlert {
 			for _, comp := range ch.Components {
 				c.checksOf[comp] = append(c.checksOf[comp], ch.ID)
 			}
@@ -108,6 +125,8 @@ func prober(ch config.Check, env probeEnv) (check.Prober, error) {
 			LatencyUnder: ch.Expect.LatencyUnder.D(), Timeout: ch.Timeout.D(), Resolver: env.resolver(ch.Server), Clock: env.clock}, nil
 	case upstate.KindHeartbeat:
 		return &check.Heartbeat{ID: ch.ID, Period: ch.Period.D(), Grace: ch.Grace.D(), Beats: env.beats, Started: env.started, Clock: env.clock}, nil
+	case upstate.KindAlert:
+		return &check.Alert{ID: ch.ID, Book: env.alerts, StaleAfter: ch.StaleAfter.D(), Clock: env.clock}, nil
 	}
 	return nil, fmt.Errorf("unknown kind %q", ch.Kind)
 }

@@ -33,6 +33,7 @@ type Config struct {
 	Components []Component `yaml:"components"`
 	Checks     []Check     `yaml:"checks"`
 
+	Inbound       Inbound       `yaml:"inbound"`
 	Notifications Notifications `yaml:"notifications"`
 	OnCall        OnCall        `yaml:"oncall"`
 	Subscribers   Subscribers   `yaml:"subscribers"`
@@ -110,6 +111,11 @@ type Check struct {
 	Period Duration       `yaml:"period"`
 	Grace  Duration       `yaml:"grace"`
 	Token  upstate.Secret `yaml:"token"`
+
+	// alert: inbound alerts whose labels match (values "~regex" match a
+	// regular expression); alerts not re-sent for stale_after are ignored.
+	Match      map[string]string `yaml:"match"`
+	StaleAfter Duration          `yaml:"stale_after"`
 }
 
 // Recheck tunes fast confirmation: how many quick re-checks follow a
@@ -388,6 +394,7 @@ var kindKeys = map[string][]string{
 	"address": {upstate.KindTCP},
 	"host":    {upstate.KindDNS}, "record_type": {upstate.KindDNS}, "server": {upstate.KindDNS},
 	"period": {upstate.KindHeartbeat}, "grace": {upstate.KindHeartbeat}, "token": {upstate.KindHeartbeat},
+	"match": {upstate.KindAlert}, "stale_after": {upstate.KindAlert},
 }
 
 var expectKeys = map[string][]string{
@@ -396,7 +403,7 @@ var expectKeys = map[string][]string{
 	"cert_days_left": {upstate.KindHTTP}, "answers": {upstate.KindDNS},
 }
 
-var kinds = []string{upstate.KindHTTP, upstate.KindTCP, upstate.KindDNS, upstate.KindHeartbeat}
+var kinds = []string{upstate.KindHTTP, upstate.KindTCP, upstate.KindDNS, upstate.KindHeartbeat, upstate.KindAlert}
 
 var recordTypes = []string{"A", "AAAA", "CNAME", "MX", "TXT", "NS"}
 
@@ -460,6 +467,31 @@ func (v *validator) check(i int, comps, checks map[string]int) {
 			iv := ch.Period.D() / 20
 			iv = min(max(iv, time.Second), time.Minute)
 			ch.Interval = Duration(iv)
+		}
+	}
+	if ch.Kind == upstate.KindAlert {
+		// Prometheus confirmed the alert already: one firing report is enough.
+		if ch.FailAfter == 0 {
+			ch.FailAfter = 1
+		}
+		if ch.RecoverAfter == 0 {
+			ch.RecoverAfter = 1
+		}
+		if ch.Recheck == nil {
+			ch.Recheck = &Recheck{} // no re-checks: nothing to ask again
+		}
+		if ch.StaleAfter == 0 {
+			ch.StaleAfter = Duration(12 * time.Hour)
+		}
+		for k, val := range ch.Match {
+			if pat, ok := strings.CutPrefix(val, "~"); ok {
+				if _, err := regexp.Compile(pat); err != nil {
+					v.errf(p+".match."+k, "%q is not a regular expression: %v", pat, err)
+				}
+			}
+		}
+		if v.c.Inbound.Token == "" && v.c.Inbound.HMACSecret == "" {
+			v.errf(p, "alert checks need inbound.token (or inbound.hmac_secret for Grafana): the webhook must be authenticated")
 		}
 	}
 	if ch.Interval == 0 {

@@ -1,5 +1,7 @@
 package config
 
+import "github.com/upstatehq/upstate"
+
 // Subscribers says how people outside the team can ask to be told.
 type Subscribers struct {
 	// Email, when it has an SMTP server, lets people subscribe by email
@@ -26,4 +28,12 @@ func (v *validator) subscribers() {
 	if (s.Email != nil || s.Webhooks) && v.c.Page.URL == "" {
 		v.errf("page.url", "is required when subscribers are on: messages carry confirm and unsubscribe links")
 	}
+}
+
+// Inbound authenticates alert webhooks (Alertmanager, Grafana).
+type Inbound struct {
+	// Token is the bearer token senders present ("Authorization: Bearer").
+	Token upstate.Secret `yaml:"token"`
+	// HMACSecret checks Grafana's X-Grafana-Alerting-Signature instead.
+	HMACSecret upstate.Secret `yaml:"hmac_secret"`
 }

@@ -126,7 +126,7 @@ func (m *Machine) Observe(r upstate.Result) Decision {
 			Failures: m.count(failed),
 			Samples:  len(m.window),
 		}
-		if target == upstate.StateUp {
+		if target == upstate.StateUp && r.Note == "" {
 			next.Evidence = "answered normally " + r.Evidence()
 		}
 		d.Transition = &upstate.Transition{From: m.cond, To: next}

@@ -26,6 +26,7 @@ type Store interface {
 	Settings
 	Silences
 	Subscribers
+	Alerts
 	// Flush waits until every write accepted so far is durable.
 	Flush(ctx context.Context) error
 	Close() error
@@ -269,4 +270,11 @@ type Subscribers interface {
 	// DeleteSubscriber removes one and cancels what it was still owed.
 	DeleteSubscriber(ctx context.Context, id string) error
 	ListSubscribers(ctx context.Context) ([]upstate.Subscriber, error)
+}
+
+// Alerts keeps the inbound alerts firing on alert checks.
+type Alerts interface {
+	SaveFiringAlert(ctx context.Context, a upstate.FiringAlert) error
+	DeleteFiringAlert(ctx context.Context, checkID, fingerprint string) error
+	ListFiringAlerts(ctx context.Context) ([]upstate.FiringAlert, error)
 }

@@ -11,6 +11,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/check"
 	"github.com/upstatehq/upstate/internal/markdown"
 	"github.com/upstatehq/upstate/internal/metrics"
 	"github.com/upstatehq/upstate/internal/snapshot"
@@ -38,11 +40,20 @@ type Heartbeats interface {
 	Heartbeat(ctx context.Context, checkID, token string) (time.Time, error)
 }
 
+// Alerts receives Alertmanager and Grafana alert webhooks.
+type Alerts interface {
+	// ReceiveAlerts authenticates the request by its headers and applies
+	// the alerts in body to the alert checks they match.
+	ReceiveAlerts(ctx context.Context, body []byte, h http.Header) (check.Receipt, error)
+}
+
 // Options configure a Server.
 type Options struct {
 	Logger     *slog.Logger
 	Metrics    *metrics.Metrics
 	Heartbeats Heartbeats
+	// Alerts, when set, receives alert webhooks at /api/v1/alerts.
+	Alerts Alerts
 	// Healthy reports whether the process can do its work (the store
 	// answers); /healthz shows it.
 	Healthy func(ctx context.Context) error
@@ -129,6 +140,13 @@ func (s *Server) routes() {
 	m.Handle("GET /metrics", s.opts.Metrics.Handler())
 	m.HandleFunc("GET /healthz", s.healthz)
 	m.HandleFunc("POST /api/v1/heartbeats/{id}", s.heartbeat)
+	if s.opts.Alerts != nil {
+		// One endpoint takes both formats; the named ones are for configs
+		// that say which they send.
+		for _, p := range []string{"/api/v1/alerts", "/api/v1/alerts/alertmanager", "/api/v1/alerts/grafana"} {
+			m.HandleFunc("POST "+p, s.alerts)
+		}
+	}
 	for _, a := range s.opts.Admin {
 		a.Register(m)
 	}
@@ -313,6 +331,26 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"check": id, "received_at": at.UTC().Format(time.RFC3339Nano)})
+}
+
+// alerts takes an Alertmanager or Grafana webhook. Alertmanager retries
+// 5xx answers, so only a failure to keep the alerts answers 5xx.
+func (s *Server) alerts(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 4<<20))
+	if err != nil {
+		writeError(w, r, upstate.Errorf(upstate.EINVALID, "the body is larger than 4 MiB or could not be read"))
+		return
+	}
+	rc, err := s.opts.Alerts.ReceiveAlerts(r.Context(), body, r.Header)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	checks := rc.Checks
+	if checks == nil {
+		checks = []string{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"source": rc.Source, "alerts": rc.Alerts, "matched": rc.Matched, "checks": checks})
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {

@@ -35,6 +35,7 @@ func Run(t *testing.T, open Opener) {
 		{"Outbox", testOutbox},
 		{"Silences", testSilences},
 		{"Subscribers", testSubscribers},
+		{"FiringAlerts", testFiringAlerts},
 		{"StatusHistory", testHistory},
 		{"Heartbeats", testHeartbeats},
 		{"ManyWritersOneBatch", testConcurrentWrites},
@@ -489,6 +490,29 @@ func testSubscribers(t *testing.T, s store.Store) {
 	}
 	if _, err := s.GetSubscriber(ctx(t), "a"); upstate.ErrorCode(err) != upstate.ENOTFOUND {
 		t.Errorf("deleted: %v", err)
+	}
+}
+
+func testFiringAlerts(t *testing.T, s store.Store) {
+	a := upstate.FiringAlert{CheckID: "prom", Fingerprint: "fp1", Severity: "critical", Summary: "API down", Source: "alertmanager", StartsAt: t0, SeenAt: t0}
+	if err := s.SaveFiringAlert(ctx(t), a); err != nil {
+		t.Fatal(err)
+	}
+	a.SeenAt = t0.Add(time.Hour)
+	s.SaveFiringAlert(ctx(t), a) // re-sent: refreshes
+	s.SaveFiringAlert(ctx(t), upstate.FiringAlert{CheckID: "prom", Fingerprint: "fp2", StartsAt: t0, SeenAt: t0})
+	got, err := s.ListFiringAlerts(ctx(t))
+	if err != nil || len(got) != 2 || got[0] != a {
+		t.Fatalf("alerts = %+v, %v", got, err)
+	}
+	if err := s.DeleteFiringAlert(ctx(t), "prom", "fp1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteFiringAlert(ctx(t), "prom", "nope"); err != nil {
+		t.Errorf("deleting an unknown alert: %v", err)
+	}
+	if got, _ := s.ListFiringAlerts(ctx(t)); len(got) != 1 || got[0].Fingerprint != "fp2" {
+		t.Errorf("after delete: %+v", got)
 	}
 }
 

@@ -1,0 +1,117 @@
+package app
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/check"
+)
+
+// loadAlerts puts the alerts still firing when Upstate last stopped back
+// in the book.
+func (a *App) loadAlerts(ctx context.Context) error {
+	list, err := a.store.ListFiringAlerts(ctx)
+	if err != nil {
+		return fmt.Errorf("load inbound alerts: %w", err)
+	}
+	for _, x := range list {
+		a.env.alerts.Put(x)
+	}
+	return nil
+}
+
+// authAlerts checks an alert webhook's credentials: the bearer token, or
+// Grafana's HMAC signature of the body (hex HMAC-SHA256, over
+// "timestamp:body" when a timestamp header is sent).
+func (a *App) authAlerts(body []byte, h http.Header) error {
+	in := a.cfg.Load().Inbound
+	if in.Token == "" && in.HMACSecret == "" {
+		return upstate.Errorf(upstate.ENOTFOUND, "inbound alerts are not configured: add an alert check and inbound.token")
+	}
+	if authz := h.Get("Authorization"); in.Token != "" && authz != "" {
+		scheme, tok, ok := strings.Cut(authz, " ")
+		if ok && strings.EqualFold(scheme, "Bearer") && in.Token.Equal(strings.TrimSpace(tok)) {
+			return nil
+		}
+		return upstate.Errorf(upstate.EUNAUTHORIZED, "wrong bearer token for inbound alerts")
+	}
+	if sig := h.Get("X-Grafana-Alerting-Signature"); in.HMACSecret != "" && sig != "" {
+		mac := hmac.New(sha256.New, []byte(in.HMACSecret.Reveal()))
+		if ts := h.Get("X-Grafana-Alerting-Signature-Timestamp"); ts != "" {
+			mac.Write([]byte(ts + ":"))
+		}
+		mac.Write(body)
+		want := hex.EncodeToString(mac.Sum(nil))
+		if hmac.Equal([]byte(strings.ToLower(sig)), []byte(want)) {
+			return nil
+		}
+		return upstate.Errorf(upstate.EUNAUTHORIZED, "the X-Grafana-Alerting-Signature does not match the body")
+	}
+	return upstate.Errorf(upstate.EUNAUTHORIZED, "send the inbound token as \"Authorization: Bearer ...\" (or sign the body, for Grafana)")
+}
+
+// ReceiveAlerts applies an Alertmanager or Grafana webhook: each alert
+// fires or resolves on every alert check whose labels it matches, and
+// each touched check is judged at once through the same decide →
+// incident path as a probe. It answers once that is durable.
+func (a *App) ReceiveAlerts(ctx context.Context, body []byte, h http.Header) (check.Receipt, error) {
+	if err := a.authAlerts(body, h); err != nil {
+		return check.Receipt{}, err
+	}
+	w, err := check.ParseAlertWebhook(body)
+	if err != nil {
+		return check.Receipt{}, upstate.Errorf(upstate.EINVALID, "%v", err)
+	}
+	rc := check.Receipt{Source: w.Source(), Alerts: len(w.Alerts)}
+	set := a.checks.Load().compiled
+	now := a.opts.Clock.Now()
+	touched := map[string]check.Prober{}
+	var order []string
+	for _, al := range w.Alerts {
+		matched := false
+		for _, ac := range set.alerts {
+			if !ac.match(al.Labels) {
+				continue
+			}
+			matched = true
+			if _, ok := touched[ac.id]; !ok {
+				touched[ac.id] = ac.prober
+				order = append(order, ac.id)
+			}
+			if al.Status == "resolved" {
+				if err := a.store.DeleteFiringAlert(ctx, ac.id, al.Fingerprint); err != nil {
+					return rc, err
+				}
+				a.env.alerts.Drop(ac.id, al.Fingerprint)
+				continue
+			}
+			fa := upstate.FiringAlert{CheckID: ac.id, Fingerprint: al.Fingerprint, Severity: al.Labels["severity"], Summary: al.Summary(),
+				Source: rc.Source, URL: al.URL(), StartsAt: al.StartsAt, SeenAt: now}
+			if fa.StartsAt.IsZero() || fa.StartsAt.After(now) {
+				fa.StartsAt = now
+			}
+			if err := a.store.SaveFiringAlert(ctx, fa); err != nil {
+				return rc, err
+			}
+			a.env.alerts.Put(fa)
+		}
+		if matched {
+			rc.Matched++
+		}
+	}
+	for _, id := range order {
+		r := touched[id].Probe(ctx)
+		a.onResult(ctx, r)
+	}
+	rc.Checks = order
+	if rc.Matched < rc.Alerts {
+		a.log.Info("inbound alerts matched no alert check", "component", "alerts", "source", rc.Source, "unmatched", rc.Alerts-rc.Matched)
+	}
+	return rc, nil
+}

@@ -1,0 +1,234 @@
+package app
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/clock"
+	"github.com/upstatehq/upstate/internal/config"
+	"github.com/upstatehq/upstate/internal/store"
+)
+
+const alertsConfig = `page: {name: Acme Status, url: 'https://status.acme.example'}
+components:
+  - {id: api, name: API}
+  - {id: web, name: Web app}
+inbound: {token: "in-token", hmac_secret: "grafana-secret"}
+checks:
+  - {id: prom-api, kind: alert, match: {service: api}, components: [api]}
+  - {id: grafana-web, kind: alert, match: {service: web, alertname: "~Firewall.*"}, components: [web]}
+`
+
+func alertBody(status, service, severity, fp string) string {
+	ends := "0001-01-01T00:00:00Z"
+	if status == "resolved" {
+		ends = "2026-08-17T15:10:00Z"
+	}
+	return fmt.Sprintf(`{"version":"4","status":%q,"receiver":"upstate","alerts":[{"status":%q,"labels":{"alertname":"ProbeFailure","service":%q,"severity":%q},
+		"annotations":{"summary":"Probe failing on %s"},"startsAt":"2026-08-17T14:58:00Z","endsAt":%q,"fingerprint":%q}]}`, status, status, service, severity, service, ends, fp)
+}
+
+func TestInboundAlerts(t *testing.T) {
+	cfg, err := config.Parse("t.yaml", []byte(alertsConfig), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg.Server.DataDir = dir
+	clk := clock.NewFake(time.Date(2026, 8, 17, 15, 0, 0, 0, time.UTC))
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	a, err := New(context.Background(), Options{Config: cfg, Clock: clk, Listener: ln})
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(path, body string, hdr map[string]string) (int, string) {
+		req := httptest.NewRequest("POST", path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		rec := httptest.NewRecorder()
+		a.web.Handler().ServeHTTP(rec, req)
+		return rec.Code, rec.Body.String()
+	}
+	bearer := map[string]string{"Authorization": "Bearer in-token"}
+	if code, body := post("/api/v1/alerts", alertBody("firing", "api", "critical", "fp1"), nil); code != 401 || !strings.Contains(body, "Bearer") {
+		t.Errorf("no token: %d %s", code, body)
+	}
+	if code, _ := post("/api/v1/alerts", alertBody("firing", "api", "critical", "fp1"), map[string]string{"Authorization": "Bearer nope"}); code != 401 {
+		t.Errorf("wrong token: %d", code)
+	}
+	if code, body := post("/api/v1/alerts", `{"alerts": [{"status": "exploded", "labels": {"a": "b"}}]}`, bearer); code != 400 || !strings.Contains(body, `alerts[0].status: \"exploded\"`) {
+		t.Errorf("bad body: %d %s", code, body)
+	}
+	// A critical alert on the API opens an incident at once.
+	code, body := post("/api/v1/alerts/alertmanager", alertBody("firing", "api", "critical", "fp1"), bearer)
+	if code != 200 || !strings.Contains(body, `"matched": 1`) || !strings.Contains(body, `"prom-api"`) {
+		t.Fatalf("firing: %d %s", code, body)
+	}
+	if st := a.engine.Statuses()["api"]; st != upstate.MajorOutage {
+		t.Errorf("api = %s", st)
+	}
+	ins, _ := a.store.ListIncidents(context.Background(), store.IncidentFilter{OpenOnly: true})
+	if len(ins) != 1 || !strings.Contains(ins[0].Updates[0].Body, "1 alert firing from alertmanager (critical: Probe failing on api)") {
+		t.Fatalf("incident = %+v", ins)
+	}
+	// Sent again (Alertmanager repeats): deduplicated by fingerprint, still one incident.
+	post("/api/v1/alerts", alertBody("firing", "api", "critical", "fp1"), bearer)
+	if n := len(a.env.alerts.Firing("prom-api")); n != 1 {
+		t.Errorf("%d firing after a repeat", n)
+	}
+	// Grafana, signed: a warning on the web app makes it degraded.
+	gbody := strings.Replace(alertBody("firing", "web", "warning", "g1"), `"version":"4"`, `"version":"1","orgId":1`, 1)
+	gbody = strings.Replace(gbody, "ProbeFailure", "FirewallBlocks", 1)
+	mac := hmac.New(sha256.New, []byte("grafana-secret"))
+	mac.Write([]byte(gbody))
+	if code, body := post("/api/v1/alerts/grafana", gbody, map[string]string{"X-Grafana-Alerting-Signature": hex.EncodeToString(mac.Sum(nil))}); code != 200 || !strings.Contains(body, `"source": "grafana"`) {
+		t.Fatalf("grafana: %d %s", code, body)
+	}
+	if st := a.engine.Statuses()["web"]; st != upstate.DegradedPerformance {
+		t.Errorf("web = %s", st)
+	}
+	if code, _ := post("/api/v1/alerts/grafana", gbody, map[string]string{"X-Grafana-Alerting-Signature": "00ff"}); code != 401 {
+		t.Errorf("bad signature: %d", code)
+	}
+	// Unmatched alerts are counted, not applied.
+	if _, body := post("/api/v1/alerts", alertBody("firing", "billing", "critical", "b1"), bearer); !strings.Contains(body, `"matched": 0`) {
+		t.Errorf("unmatched: %s", body)
+	}
+	// A restart remembers what is firing.
+	a.store.Close()
+	ln2, _ := net.Listen("tcp", "127.0.0.1:0")
+	a, err = New(context.Background(), Options{Config: cfg, Clock: clk, Listener: ln2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.store.Close()
+	if n := len(a.env.alerts.Firing("prom-api")); n != 1 {
+		t.Fatalf("%d firing after restart", n)
+	}
+	// Resolved: the API recovers (monitoring, then resolved after the window).
+	clk.Advance(time.Minute)
+	post("/api/v1/alerts", alertBody("resolved", "api", "critical", "fp1"), bearer)
+	if st := a.engine.Statuses()["api"]; st != upstate.Operational {
+		t.Errorf("api after resolve = %s", st)
+	}
+	ins, _ = a.store.ListIncidents(context.Background(), store.IncidentFilter{OpenOnly: true})
+	var apiIn *upstate.Incident
+	for _, in := range ins {
+		if in.HasComponent("api") {
+			apiIn = in
+		}
+	}
+	if apiIn == nil || apiIn.Status != upstate.Monitoring {
+		t.Errorf("api incident after the alert resolved = %+v", apiIn)
+	}
+}
+
+// TestRealAlertmanager runs Debian's prometheus-alertmanager on loopback:
+// an alert posted to it is sent to Upstate's webhook with the bearer
+// token, opens an incident, and its resolution recovers the component.
+func TestRealAlertmanager(t *testing.T) {
+	bin, err := exec.LookPath("prometheus-alertmanager")
+	if err != nil {
+		if bin, err = exec.LookPath("alertmanager"); err != nil {
+			if os.Getenv("UPSTATE_REAL_SERVICES") == "1" {
+				t.Fatal("alertmanager is not installed; .ci/run installs prometheus-alertmanager")
+			}
+			t.Skip("alertmanager is not installed (.ci/run installs it)")
+		}
+	}
+	cfg, err := config.Parse("t.yaml", []byte(alertsConfig), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Server.DataDir = t.TempDir()
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	a, err := New(context.Background(), Options{Config: cfg, Listener: ln})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer a.Stop(context.Background())
+
+	dir := t.TempDir()
+	amCfg := fmt.Sprintf(`route:
+  receiver: upstate
+  group_by: [alertname, service]
+  group_wait: 0s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: upstate
+    webhook_configs:
+      - url: http://%s/api/v1/alerts/alertmanager
+        send_resolved: true
+        http_config:
+          authorization: {type: Bearer, credentials: in-token}
+`, a.Addr())
+	os.WriteFile(filepath.Join(dir, "am.yml"), []byte(amCfg), 0o600)
+	amLn, _ := net.Listen("tcp", "127.0.0.1:0")
+	amAddr := amLn.Addr().String()
+	amLn.Close()
+	cmd := exec.Command(bin, "--config.file="+filepath.Join(dir, "am.yml"), "--storage.path="+filepath.Join(dir, "data"),
+		"--web.listen-address="+amAddr, "--cluster.listen-address=", "--log.level=warn")
+	var logs strings.Builder
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	wait := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s\nalertmanager:\n%s", what, logs.String())
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	wait("alertmanager to start", func() bool {
+		resp, err := http.Get("http://" + amAddr + "/-/ready")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	postAlert := func(ends time.Time) {
+		body := fmt.Sprintf(`[{"labels":{"alertname":"ProbeFailure","service":"api","severity":"critical"},"annotations":{"summary":"API probe failing"},
+			"startsAt":%q,"endsAt":%q,"generatorURL":"http://prometheus.example/graph"}]`, time.Now().Add(-time.Minute).UTC().Format(time.RFC3339), ends.UTC().Format(time.RFC3339))
+		resp, err := http.Post("http://"+amAddr+"/api/v2/alerts", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("post alert: %s", resp.Status)
+		}
+	}
+	postAlert(time.Now().Add(time.Hour))
+	wait("the incident to open", func() bool { return a.engine.Statuses()["api"] == upstate.MajorOutage })
+	postAlert(time.Now().Add(-time.Second)) // ended: Alertmanager sends it resolved
+	wait("the component to recover", func() bool { return a.engine.Statuses()["api"] == upstate.Operational })
+	ins, _ := a.store.ListIncidents(context.Background(), store.IncidentFilter{})
+	if len(ins) != 1 || !strings.Contains(ins[0].Updates[0].Body, "API probe failing") {
+		t.Errorf("incidents = %+v", ins)
+	}
+}
