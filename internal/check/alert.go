@@ -153,7 +153,9 @@ type AlertBook struct {
 }
 
 // NewAlertBook returns an empty book.
-func NewAlertBook() *AlertBook { return &AlertBook{firing: map[string]map[string]upstate.FiringAlert{}} }
+func NewAlertBook() *AlertBook {
+	return &AlertBook{firing: map[string]map[string]upstate.FiringAlert{}}
+}
 
 // Put records a firing alert (or refreshes it).
 func (b *AlertBook) Put(a upstate.FiringAlert) {

@@ -87,11 +87,11 @@ func TestParseAlertWebhook(t *testing.T) {
 		t.Errorf("fingerprint from labels = %q", fp)
 	}
 	for body, want := range map[string]string{
-		`{"alerts": [`:                                   "not an Alertmanager or Grafana webhook body",
-		`{"receiver": "x"}`:                              "no alerts array",
+		`{"alerts": [`:      "not an Alertmanager or Grafana webhook body",
+		`{"receiver": "x"}`: "no alerts array",
 		`{"alerts": [{"status": "pending", "labels": {"a": "b"}}]}`: `alerts[0].status: "pending" is not firing or resolved`,
-		`{"alerts": [{"status": "firing"}]}`:                       "alerts[0]: no labels",
-		`[1, 2]`: "not an Alertmanager or Grafana webhook body",
+		`{"alerts": [{"status": "firing"}]}`:                        "alerts[0]: no labels",
+		`[1, 2]`:                                                    "not an Alertmanager or Grafana webhook body",
 	} {
 		if _, err := ParseAlertWebhook([]byte(body)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v, want %q", body, err, want)
