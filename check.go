@@ -14,6 +14,8 @@ const (
 	// KindAlert is told: Prometheus Alertmanager and Grafana alerting
 	// webhooks whose labels match the check.
 	KindAlert = "alert"
+	// KindUpstream reads a provider's public status page or feed.
+	KindUpstream = "upstream"
 )
 
 // CheckSpec is what every check has in common, whatever its kind: how

@@ -11,6 +11,7 @@ import (
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/check"
+	"github.com/upstatehq/upstate/internal/incident"
 )
 
 // loadAlerts puts the alerts still firing when Upstate last stopped back
@@ -114,4 +115,49 @@ func (a *App) ReceiveAlerts(ctx context.Context, body []byte, h http.Header) (ch
 		a.log.Info("inbound alerts matched no alert check", "component", "alerts", "source", rc.Source, "unmatched", rc.Alerts-rc.Matched)
 	}
 	return rc, nil
+}
+
+// upstreamLink is the engine's Upstream: the provider incident an
+// upstream check is failing on, if any.
+func (a *App) upstreamLink(checkID string) *upstate.Upstream {
+	u := a.checks.Load().compiled.upstreams[checkID]
+	if u == nil {
+		return nil
+	}
+	active := u.Active()
+	if len(active) == 0 {
+		return nil
+	}
+	worst := active[0]
+	for _, in := range active {
+		if in.Severity == upstate.StateDown && worst.Severity != upstate.StateDown {
+			worst = in
+		}
+	}
+	link := worst.URL
+	if link == "" {
+		link = u.URL
+	}
+	return &upstate.Upstream{Provider: u.Provider, Title: worst.Title, URL: link}
+}
+
+// mirrorUpstream copies the provider's updates onto our linked incident.
+func (a *App) mirrorUpstream(ctx context.Context, checkID string) {
+	u := a.checks.Load().compiled.upstreams[checkID]
+	if u == nil {
+		return
+	}
+	for _, in := range u.Active() {
+		link := upstate.Upstream{Provider: u.Provider, Title: in.Title, URL: in.URL}
+		if link.URL == "" {
+			link.URL = u.URL
+		}
+		var ups []incident.ProviderUpdate
+		for _, x := range in.Updates {
+			ups = append(ups, incident.ProviderUpdate{At: x.At, Text: x.Text})
+		}
+		if _, err := a.engine.Mirror(ctx, link, ups); err != nil {
+			a.log.Error("mirror provider updates", "component", "incident", "check", checkID, "err", err)
+		}
+	}
 }

@@ -146,6 +146,10 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	a.env = probeEnv{
 		clock: opts.Clock, client: check.NewHTTPClient(false, 32, opts.Dial), insecure: check.NewHTTPClient(true, 32, opts.Dial),
 		beats: a.beats, alerts: check.NewAlertBook(), started: opts.Clock.Now(), resolver: opts.Resolver, dial: opts.Dial,
+		feedError: func(id string, err error) {
+			a.metrics.FeedErrors.WithLabelValues(id).Inc()
+			a.log.Warn("upstream feed unreadable; keeping the last verdict", "component", "check", "check", id, "err", err)
+		},
 	}
 	comp, err := compile(cfg, a.env)
 	if err != nil {
@@ -204,7 +208,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	}
 	a.engine, err = incident.New(ctx, incident.Options{
 		Store: db, Clock: opts.Clock, Components: comp.components, Checks: comp.specs, Location: cfg.Location,
-		NewID: opts.NewID, Logger: opts.Logger, Route: a.route, Renotify: cfg.Notifications.Renotify.D(),
+		NewID: opts.NewID, Logger: opts.Logger, Route: a.route, Renotify: cfg.Notifications.Renotify.D(), Upstream: a.upstreamLink,
 		Changed: func(st map[string]upstate.Status) {
 			a.snaps.Trigger()
 			a.metrics.SetStatuses(st)
@@ -318,6 +322,9 @@ func (a *App) onResult(ctx context.Context, r upstate.Result) time.Duration {
 		if err := a.engine.Handle(ctx, *t); err != nil {
 			a.log.Error("incident decision", "component", "incident", "check", r.CheckID, "err", err)
 		}
+	}
+	if st.kind == upstate.KindUpstream && !r.OK() {
+		a.mirrorUpstream(ctx, r.CheckID)
 	}
 	if d.Recheck {
 		return st.spec.Decide.RecheckEvery

@@ -24,6 +24,8 @@ type compiled struct {
 	checksOf   map[string][]string // component → checks, for sparklines
 	// alerts are the alert checks' label matchers, in configuration order.
 	alerts []alertCheck
+	// upstreams are the upstream checks' probers, by check id.
+	upstreams map[string]*check.Upstream
 }
 
 // alertCheck is an alert check's matcher and prober.
@@ -43,10 +45,13 @@ type probeEnv struct {
 	started  time.Time
 	resolver func(server string) check.Resolver
 	dial     check.DialFunc
+	// feedError is told when an upstream check cannot read its feed.
+	feedError func(checkID string, err error)
 }
 
 func compile(cfg *config.Config, env probeEnv) (*compiled, error) {
-	c := &compiled{tokens: map[string]upstate.Secret{}, kinds: map[string]string{}, checksOf: map[string][]string{}, components: components(cfg)}
+	c := &compiled{tokens: map[string]upstate.Secret{}, kinds: map[string]string{}, checksOf: map[string][]string{}, components: components(cfg),
+		upstreams: map[string]*check.Upstream{}}
 	for _, ch := range cfg.Checks {
 		spec := upstate.CheckSpec{
 			ID: ch.ID, Name: ch.Name, Kind: ch.Kind, Interval: ch.Interval.D(), Timeout: ch.Timeout.D(),
@@ -70,6 +75,9 @@ func compile(cfg *config.Config, env probeEnv) (*compiled, error) {
 		c.specs = append(c.specs, spec)
 		c.jobs = append(c.jobs, schedule.Job{ID: ch.ID, Interval: spec.Interval, Prober: p})
 		c.kinds[ch.ID] = ch.Kind
+		if u, ok := p.(*check.Upstream); ok {
+			c.upstreams[ch.ID] = u
+		}
 		if ch.Kind == upstate.KindAlert {
 			match, err := check.CompileMatcher(ch.Match)
 			if err != nil {
@@ -79,7 +87,7 @@ func compile(cfg *config.Config, env probeEnv) (*compiled, error) {
 		}
 		if ch.Kind == upstate.KindHeartbeat {
 			c.tokens[ch.ID] = ch.Token
-		} else if ch.Kind != upstate.KindAlert {
+		} else if ch.Kind != upstate.KindAlert && ch.Kind != upstate.KindUpstream { // told, or someone else's latency
 			for _, comp := range ch.Components {
 				c.checksOf[comp] = append(c.checksOf[comp], ch.ID)
 			}
@@ -127,6 +135,14 @@ func prober(ch config.Check, env probeEnv) (check.Prober, error) {
 		return &check.Heartbeat{ID: ch.ID, Period: ch.Period.D(), Grace: ch.Grace.D(), Beats: env.beats, Started: env.started, Clock: env.clock}, nil
 	case upstate.KindAlert:
 		return &check.Alert{ID: ch.ID, Book: env.alerts, StaleAfter: ch.StaleAfter.D(), Clock: env.clock}, nil
+	case upstate.KindUpstream:
+		format := ch.Feed
+		if format == "rss" {
+			format = check.FeedRSS
+		}
+		return &check.Upstream{ID: ch.ID, Provider: ch.Provider, Format: format, URL: ch.URL, Base: check.FeedDefaults[format].Base, Products: ch.Products,
+			Window: ch.Window.D(), Interval: ch.Interval.D(), Timeout: ch.Timeout.D(), Client: env.client, Clock: env.clock,
+			OnError: func(err error) { env.feedError(ch.ID, err) }}, nil
 	}
 	return nil, fmt.Errorf("unknown kind %q", ch.Kind)
 }

@@ -509,7 +509,7 @@ func (u *Upstream) verdict(now time.Time) upstate.Result {
 		msg += fmt.Sprintf(" and %d more", len(active)-1)
 	}
 	if n := len(worst.Updates); n > 0 && worst.Updates[n-1].Text != "" {
-		msg += ": " + firstLine(stripTags(worst.Updates[n-1].Text))
+		msg += ": " + strings.TrimRight(firstLine(stripTags(worst.Updates[n-1].Text)), ".")
 	}
 	r.Error = msg
 	if worst.Severity == upstate.StateDown {

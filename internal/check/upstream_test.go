@@ -147,7 +147,7 @@ func TestUpstreamProbe(t *testing.T) {
 	u := &Upstream{ID: "classroom", Provider: "Classroom API", Format: FeedStatuspage, URL: srv.URL, Products: []string{"Rosters API"},
 		Interval: time.Minute, Timeout: 5 * time.Second, Client: http.DefaultClient, Clock: clk, OnError: func(err error) { errs = append(errs, err.Error()) }}
 	r := u.Probe(context.Background())
-	if r.Outcome != upstate.OutcomeFail || r.Evidence() != `Classroom API reports "Rosters API unavailable" (critical): The issue has been identified and a fix is being implemented.` {
+	if r.Outcome != upstate.OutcomeFail || r.Evidence() != `Classroom API reports "Rosters API unavailable" (critical): The issue has been identified and a fix is being implemented` {
 		t.Errorf("active: %s %q", r.Outcome, r.Evidence())
 	}
 	// Unchanged: the provider answers 304 and the verdict stands.

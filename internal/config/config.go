@@ -116,6 +116,14 @@ type Check struct {
 	// regular expression); alerts not re-sent for stale_after are ignored.
 	Match      map[string]string `yaml:"match"`
 	StaleAfter Duration          `yaml:"stale_after"`
+
+	// upstream: a provider's status (feed is statuspage, google-workspace,
+	// google-cloud or rss; url defaults for the Google ones), the products
+	// or components of theirs to watch, and what to call them.
+	Feed     string   `yaml:"feed"`
+	Provider string   `yaml:"provider"`
+	Products []string `yaml:"products"`
+	Window   Duration `yaml:"window"`
 }
 
 // Recheck tunes fast confirmation: how many quick re-checks follow a
@@ -388,13 +396,14 @@ func (v *validator) dependencyCycle() string {
 
 // kindKeys lists the keys only some kinds take; every kind takes the rest.
 var kindKeys = map[string][]string{
-	"url": {upstate.KindHTTP}, "method": {upstate.KindHTTP}, "headers": {upstate.KindHTTP},
+	"url": {upstate.KindHTTP, upstate.KindUpstream}, "method": {upstate.KindHTTP}, "headers": {upstate.KindHTTP},
 	"body": {upstate.KindHTTP}, "follow_redirects": {upstate.KindHTTP}, "insecure_skip_verify": {upstate.KindHTTP},
 	"expect":  {upstate.KindHTTP, upstate.KindDNS},
 	"address": {upstate.KindTCP},
 	"host":    {upstate.KindDNS}, "record_type": {upstate.KindDNS}, "server": {upstate.KindDNS},
 	"period": {upstate.KindHeartbeat}, "grace": {upstate.KindHeartbeat}, "token": {upstate.KindHeartbeat},
 	"match": {upstate.KindAlert}, "stale_after": {upstate.KindAlert},
+	"feed": {upstate.KindUpstream}, "provider": {upstate.KindUpstream}, "products": {upstate.KindUpstream}, "window": {upstate.KindUpstream},
 }
 
 var expectKeys = map[string][]string{
@@ -403,7 +412,7 @@ var expectKeys = map[string][]string{
 	"cert_days_left": {upstate.KindHTTP}, "answers": {upstate.KindDNS},
 }
 
-var kinds = []string{upstate.KindHTTP, upstate.KindTCP, upstate.KindDNS, upstate.KindHeartbeat, upstate.KindAlert}
+var kinds = []string{upstate.KindHTTP, upstate.KindTCP, upstate.KindDNS, upstate.KindHeartbeat, upstate.KindAlert, upstate.KindUpstream}
 
 var recordTypes = []string{"A", "AAAA", "CNAME", "MX", "TXT", "NS"}
 
@@ -493,6 +502,9 @@ func (v *validator) check(i int, comps, checks map[string]int) {
 		if v.c.Inbound.Token == "" && v.c.Inbound.HMACSecret == "" {
 			v.errf(p, "alert checks need inbound.token (or inbound.hmac_secret for Grafana): the webhook must be authenticated")
 		}
+	}
+	if ch.Kind == upstate.KindUpstream {
+		v.upstream(p, ch)
 	}
 	if ch.Interval == 0 {
 		ch.Interval = Duration(DefaultInterval)

@@ -55,6 +55,10 @@ type Options struct {
 	// pages to cancel); it is written in the same transaction as the
 	// change. Nil sends nothing. Called with the engine's lock held.
 	Route func(upstate.Event) upstate.Owed
+	// Upstream, when set, says which provider incident an upstream check
+	// is failing on (nil when it is not an upstream check or not
+	// failing): the incident it opens is linked to the provider's.
+	Upstream func(checkID string) *upstate.Upstream
 	// Renotify, when positive, sends an incident.reminder for an open
 	// incident nobody has updated for that long, and again each interval.
 	Renotify time.Duration
@@ -77,6 +81,9 @@ func (o *Options) validate() error {
 	}
 	if o.Changed == nil {
 		o.Changed = func(map[string]upstate.Status) {}
+	}
+	if o.Upstream == nil {
+		o.Upstream = func(string) *upstate.Upstream { return nil }
 	}
 	if o.Route == nil {
 		o.Route = func(upstate.Event) upstate.Owed { return upstate.Owed{} }
@@ -467,6 +474,15 @@ func (e *Engine) newIncident(now time.Time, comp string, st upstate.Status, t *u
 	if t != nil && !t.To.Since.IsZero() && t.To.Since.Before(now) {
 		in.StartedAt = t.To.Since
 	}
+	if t != nil {
+		if up := e.opts.Upstream(t.To.CheckID); up != nil {
+			in.Upstream = up
+			in.Name = "Issue linked to " + up.Provider + ": " + up.Title
+			if len(in.Name) > 200 {
+				in.Name = in.Name[:199] + "…"
+			}
+		}
+	}
 	return &pending{in: in, isNew: true}
 }
 
@@ -499,12 +515,16 @@ func (e *Engine) worsen(p *pending, comp string, old, cur upstate.Status, now ti
 	}
 	name := e.compName(comp)
 	joined := !in.HasComponent(comp)
+	if t != nil && in.Upstream == nil {
+		// Our own probe failed first; the provider now says why.
+		in.Upstream = e.opts.Upstream(t.To.CheckID)
+	}
 	if joined {
 		in.Components = append(in.Components, comp)
 	}
 	if cur.Impact().Rank() > in.Impact.Rank() {
 		in.Impact = cur.Impact()
-		if in.Auto && len(in.Components) > 0 && in.Components[0] == comp {
+		if in.Auto && len(in.Components) > 0 && in.Components[0] == comp && !strings.HasPrefix(in.Name, "Issue linked to ") {
 			in.Name = incidentName(cur, e.comps[comp].Name)
 		}
 	}

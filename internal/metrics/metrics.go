@@ -36,6 +36,8 @@ type Metrics struct {
 	// and state (pending, failed), refreshed every minute.
 	Notifications     *prometheus.CounterVec
 	NotificationsOwed *prometheus.GaugeVec
+	// FeedErrors counts failed reads of providers' status, by check.
+	FeedErrors *prometheus.CounterVec
 
 	// httpSeries caches the series of each route and code, so recording a
 	// request does not hash label values.
@@ -97,6 +99,9 @@ func New(version string) *Metrics {
 		Notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "upstate_notification_attempts_total", Help: "Notification delivery attempts, by channel and outcome (sent, retry, failed).",
 		}, []string{"channel", "outcome"}),
+		FeedErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "upstate_upstream_feed_errors_total", Help: "Reads of a provider's status that failed or could not be parsed, by check.",
+		}, []string{"check"}),
 		NotificationsOwed: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "upstate_notifications", Help: "Notifications in the outbox, by channel and state (pending, failed: given up on).",
 		}, []string{"channel", "state"}),
@@ -110,7 +115,7 @@ func New(version string) *Metrics {
 	}
 	build.WithLabelValues(version, gover).Set(1)
 	reg.MustRegister(m.ChecksRun, m.CheckLatency, m.ScheduleLag, m.ResultsWritten, m.Transitions,
-		m.SnapshotRebuilds, m.SnapshotSeconds, m.HTTPRequests, m.HTTPDuration, m.ComponentStatus, m.IncidentsOpen, m.Notifications, m.NotificationsOwed, build,
+		m.SnapshotRebuilds, m.SnapshotSeconds, m.HTTPRequests, m.HTTPDuration, m.ComponentStatus, m.IncidentsOpen, m.Notifications, m.NotificationsOwed, m.FeedErrors, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
