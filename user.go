@@ -30,10 +30,13 @@ const (
 	ScopeMaintenances Scope = "maintenances:write"
 	ScopePostmortems  Scope = "postmortems:write"
 	ScopeAdmin        Scope = "admin" // users and tokens
+	// ScopeMetrics pushes numbers (POST /api/v1/metrics): give it alone
+	// to the app that reports them.
+	ScopeMetrics Scope = "metrics:write"
 )
 
 // Scopes lists every scope.
-var Scopes = []Scope{ScopeRead, ScopeIncidents, ScopeComponents, ScopeMaintenances, ScopePostmortems, ScopeAdmin}
+var Scopes = []Scope{ScopeRead, ScopeIncidents, ScopeComponents, ScopeMaintenances, ScopePostmortems, ScopeMetrics, ScopeAdmin}
 
 // Grants returns the scopes a role grants.
 func (r Role) Grants() []Scope {
@@ -41,7 +44,7 @@ func (r Role) Grants() []Scope {
 	case RoleOwner:
 		return Scopes
 	case RoleResponder:
-		return []Scope{ScopeRead, ScopeIncidents, ScopeComponents, ScopeMaintenances, ScopePostmortems}
+		return []Scope{ScopeRead, ScopeIncidents, ScopeComponents, ScopeMaintenances, ScopePostmortems, ScopeMetrics}
 	case RoleViewer:
 		return []Scope{ScopeRead}
 	}

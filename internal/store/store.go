@@ -27,6 +27,7 @@ type Store interface {
 	Silences
 	Subscribers
 	Alerts
+	Metrics
 	// Flush waits until every write accepted so far is durable.
 	Flush(ctx context.Context) error
 	Close() error
@@ -277,4 +278,15 @@ type Alerts interface {
 	SaveFiringAlert(ctx context.Context, a upstate.FiringAlert) error
 	DeleteFiringAlert(ctx context.Context, checkID, fingerprint string) error
 	ListFiringAlerts(ctx context.Context) ([]upstate.FiringAlert, error)
+}
+
+// Metrics keeps pushed numbers, one point per series per minute.
+type Metrics interface {
+	// AddPoints folds values into their series' minutes (the mean of all
+	// that arrive in a minute).
+	AddPoints(ctx context.Context, series string, ps []upstate.Point) error
+	// ListPoints returns a series' points in [from, to), oldest first.
+	ListPoints(ctx context.Context, series string, from, to time.Time) ([]upstate.Point, error)
+	// PrunePoints drops points older than before.
+	PrunePoints(ctx context.Context, before time.Time) (int64, error)
 }

@@ -36,6 +36,7 @@ func Run(t *testing.T, open Opener) {
 		{"Silences", testSilences},
 		{"Subscribers", testSubscribers},
 		{"FiringAlerts", testFiringAlerts},
+		{"MetricPoints", testMetricPoints},
 		{"StatusHistory", testHistory},
 		{"Heartbeats", testHeartbeats},
 		{"ManyWritersOneBatch", testConcurrentWrites},
@@ -513,6 +514,25 @@ func testFiringAlerts(t *testing.T, s store.Store) {
 	}
 	if got, _ := s.ListFiringAlerts(ctx(t)); len(got) != 1 || got[0].Fingerprint != "fp2" {
 		t.Errorf("after delete: %+v", got)
+	}
+}
+
+func testMetricPoints(t *testing.T, s store.Store) {
+	ps := []upstate.Point{{At: t0.Add(5 * time.Second), Value: 10}, {At: t0.Add(50 * time.Second), Value: 20}, {At: t0.Add(time.Minute), Value: 7}}
+	if err := s.AddPoints(ctx(t), "blocked", ps); err != nil {
+		t.Fatal(err)
+	}
+	s.AddPoints(ctx(t), "blocked", []upstate.Point{{At: t0.Add(30 * time.Second), Value: 30}})
+	s.AddPoints(ctx(t), "other", []upstate.Point{{At: t0, Value: 1}})
+	got, err := s.ListPoints(ctx(t), "blocked", t0, t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Value != 20 || !got[0].At.Equal(t0) || got[1].Value != 7 {
+		t.Errorf("points = %+v (the first minute is the mean of 10, 20 and 30)", got)
+	}
+	if n, err := s.PrunePoints(ctx(t), t0.Add(30*time.Second)); err != nil || n != 2 {
+		t.Errorf("prune: %d %v", n, err)
 	}
 }
 

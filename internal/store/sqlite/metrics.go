@@ -1,0 +1,53 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/upstatehq/upstate"
+)
+
+// AddPoints implements store.Metrics.
+func (db *DB) AddPoints(ctx context.Context, series string, ps []upstate.Point) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	return db.exec(ctx, func(tx *sql.Tx) error {
+		for _, p := range ps {
+			minute := p.At.UTC().Truncate(time.Minute)
+			if _, err := tx.ExecContext(ctx, `INSERT INTO metric_points (series, at, value, n) VALUES (?, ?, ?, 1)
+				ON CONFLICT (series, at) DO UPDATE SET value = (value * n + excluded.value) / (n + 1), n = n + 1`,
+				series, ms(minute), p.Value); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ListPoints implements store.Metrics.
+func (db *DB) ListPoints(ctx context.Context, series string, from, to time.Time) ([]upstate.Point, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT at, value FROM metric_points WHERE series = ? AND at >= ? AND at < ? ORDER BY at`, series, ms(from), ms(to))
+	return collect(rows, err, func(r interface{ Scan(...any) error }) (upstate.Point, error) {
+		var p upstate.Point
+		var at int64
+		err := r.Scan(&at, &p.Value)
+		p.At = fromMS(at)
+		return p, err
+	})
+}
+
+// PrunePoints implements store.Metrics.
+func (db *DB) PrunePoints(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := db.exec(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM metric_points WHERE at < ?`, ms(before))
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		return nil
+	})
+	return n, err
+}
