@@ -16,6 +16,8 @@ const (
 	KindAlert = "alert"
 	// KindUpstream reads a provider's public status page or feed.
 	KindUpstream = "upstream"
+	// KindMetric judges a number: pushed to Upstate or read from Prometheus.
+	KindMetric = "metric"
 )
 
 // CheckSpec is what every check has in common, whatever its kind: how

@@ -161,3 +161,18 @@ func (a *App) mirrorUpstream(ctx context.Context, checkID string) {
 		}
 	}
 }
+
+// PushSamples keeps pushed numbers, one point per series per minute.
+func (a *App) PushSamples(ctx context.Context, ss []upstate.Sample) (int, error) {
+	by := map[string][]upstate.Point{}
+	for _, s := range ss {
+		key := check.SeriesKey(s.Name, s.Labels)
+		by[key] = append(by[key], upstate.Point{At: s.At, Value: s.Value})
+	}
+	for key, ps := range by {
+		if err := a.store.AddPoints(ctx, key, ps); err != nil {
+			return 0, err
+		}
+	}
+	return len(ss), nil
+}

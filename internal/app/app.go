@@ -146,6 +146,10 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	a.env = probeEnv{
 		clock: opts.Clock, client: check.NewHTTPClient(false, 32, opts.Dial), insecure: check.NewHTTPClient(true, 32, opts.Dial),
 		beats: a.beats, alerts: check.NewAlertBook(), started: opts.Clock.Now(), resolver: opts.Resolver, dial: opts.Dial,
+		location: cfg.Location,
+		points: func(ctx context.Context, series string, from, to time.Time) ([]upstate.Point, error) {
+			return a.store.ListPoints(ctx, series, from, to)
+		},
 		feedError: func(id string, err error) {
 			a.metrics.FeedErrors.WithLabelValues(id).Inc()
 			a.log.Warn("upstream feed unreadable; keeping the last verdict", "component", "check", "check", id, "err", err)
@@ -238,7 +242,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	page := func() string { return a.cfg.Load().Page.Name }
 	zone := func() *time.Location { return a.cfg.Load().Location }
 	reviews := &incident.Reviews{Store: db, Clock: opts.Clock, NewID: opts.NewID, Logger: opts.Logger, Changed: a.snaps.Trigger}
-	api, err := adminapi.New(adminapi.Options{Auth: a.auth, Incidents: a.engine, Components: a.engine, Maintenances: a.engine, Notifications: a, Reviews: reviews, Reads: db, Logger: opts.Logger,
+	api, err := adminapi.New(adminapi.Options{Auth: a.auth, Incidents: a.engine, Components: a.engine, Maintenances: a.engine, Notifications: a, Samples: a, Reviews: reviews, Reads: db, Logger: opts.Logger,
 		Now: opts.Clock.Now, PageName: page, Location: zone, Markdown: md.HTML, SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://")})
 	if err != nil {
 		return nil, err
@@ -510,6 +514,10 @@ func (a *App) prune(ctx context.Context) {
 		}
 		if _, err := a.store.DeleteExpiredSessions(ctx, now); err != nil && ctx.Err() == nil {
 			a.log.Error("delete expired sessions", "component", "store", "err", err)
+		}
+		// Pushed numbers are kept as long as hourly rollups: baselines need weeks.
+		if _, err := a.store.PrunePoints(ctx, now.Add(-cfg.Retention.Hourly.D())); err != nil && ctx.Err() == nil {
+			a.log.Error("prune metric points", "component", "store", "err", err)
 		}
 		// Delivered and failed notifications are kept as long as raw results.
 		if _, err := a.store.PruneMessages(ctx, now.Add(-cfg.Retention.Raw.D())); err != nil && ctx.Err() == nil {

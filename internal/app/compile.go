@@ -1,12 +1,14 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"regexp"
 	"time"
 
 	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/anomaly"
 	"github.com/upstatehq/upstate/internal/check"
 	"github.com/upstatehq/upstate/internal/clock"
 	"github.com/upstatehq/upstate/internal/config"
@@ -47,6 +49,10 @@ type probeEnv struct {
 	dial     check.DialFunc
 	// feedError is told when an upstream check cannot read its feed.
 	feedError func(checkID string, err error)
+	// points reads pushed numbers.
+	points func(ctx context.Context, series string, from, to time.Time) ([]upstate.Point, error)
+	// location is the page's zone (anomaly baselines read time of day in it).
+	location *time.Location
 }
 
 func compile(cfg *config.Config, env probeEnv) (*compiled, error) {
@@ -87,7 +93,7 @@ func compile(cfg *config.Config, env probeEnv) (*compiled, error) {
 		}
 		if ch.Kind == upstate.KindHeartbeat {
 			c.tokens[ch.ID] = ch.Token
-		} else if ch.Kind != upstate.KindAlert && ch.Kind != upstate.KindUpstream { // told, or someone else's latency
+		} else if ch.Kind != upstate.KindAlert && ch.Kind != upstate.KindUpstream && ch.Kind != upstate.KindMetric { // no latency of ours
 			for _, comp := range ch.Components {
 				c.checksOf[comp] = append(c.checksOf[comp], ch.ID)
 			}
@@ -135,6 +141,8 @@ func prober(ch config.Check, env probeEnv) (check.Prober, error) {
 		return &check.Heartbeat{ID: ch.ID, Period: ch.Period.D(), Grace: ch.Grace.D(), Beats: env.beats, Started: env.started, Clock: env.clock}, nil
 	case upstate.KindAlert:
 		return &check.Alert{ID: ch.ID, Book: env.alerts, StaleAfter: ch.StaleAfter.D(), Clock: env.clock}, nil
+	case upstate.KindMetric:
+		return metricProber(ch, env), nil
 	case upstate.KindUpstream:
 		format := ch.Feed
 		if format == "rss" {
@@ -154,4 +162,29 @@ func components(cfg *config.Config) []upstate.Component {
 		out = append(out, upstate.Component{ID: c.ID, Name: c.Name, Group: c.Group, Description: c.Description, DependsOn: c.DependsOn})
 	}
 	return out
+}
+
+func metricProber(ch config.Check, env probeEnv) *check.Metric {
+	m := &check.Metric{ID: ch.ID, What: ch.What, Unit: ch.Unit, Above: ch.Above, Below: ch.Below, DegradedAbove: ch.DegradedAbove,
+		DegradedBelow: ch.DegradedBelow, MaxAge: ch.MaxAge.D(), NoDataFails: ch.NoData == "fail", Clock: env.clock}
+	if ch.Prometheus != nil {
+		h := http.Header{}
+		if ch.Prometheus.Token != "" {
+			h.Set("Authorization", "Bearer "+ch.Prometheus.Token.Reveal())
+		}
+		m.Series = &check.Prometheus{URL: ch.Prometheus.URL, Query: ch.Prometheus.Query, Client: env.client, Timeout: ch.Timeout.D(), Header: h}
+	} else {
+		key := check.SeriesKey(ch.Metric, ch.Labels)
+		m.Series = check.SeriesFunc(func(ctx context.Context, from, to time.Time) ([]upstate.Point, error) {
+			return env.points(ctx, key, from, to)
+		})
+	}
+	if c := ch.Change; c != nil {
+		m.Change = &check.Change{Percent: c.Percent, Over: c.Over.D()}
+	}
+	if a := ch.Anomaly; a != nil {
+		m.Anomaly = &anomaly.Detector{Location: env.location, Tolerance: a.Tolerance.D(), Days: a.Days, Weekly: a.Weekly == nil || *a.Weekly,
+			Sensitivity: a.Sensitivity, MinRatio: a.MinRatio, Below: a.Below}
+	}
+	return m
 }

@@ -109,7 +109,7 @@ func (c *Metric) Probe(ctx context.Context) upstate.Result {
 	if len(c.history) == 0 || now.Sub(c.history[len(c.history)-1].At) > c.MaxAge {
 		r.Note = "has no recent data"
 		if c.NoDataFails {
-			return fail(r, fmt.Sprintf("no %s data for %s", c.What, upstate.FormatLatency(c.MaxAge)))
+			return fail(r, fmt.Sprintf("no %s data for %s", c.What, span(c.MaxAge)))
 		}
 		return r
 	}
@@ -132,7 +132,7 @@ func (c *Metric) Probe(ctx context.Context) upstate.Result {
 				if pct < 0 {
 					dir = "fell"
 				}
-				return fail(r, say("%s %.0f%% in %s (from %s%s)", dir, math.Abs(pct), upstate.FormatLatency(c.Change.Over), anomaly.Number(p.Value), c.Unit))
+				return fail(r, say("%s %.0f%% in %s (from %s%s)", dir, math.Abs(pct), span(c.Change.Over), anomaly.Number(p.Value), c.Unit))
 			}
 		}
 	}
@@ -154,6 +154,17 @@ func (c *Metric) Probe(ctx context.Context) upstate.Result {
 	return r
 }
 
+// span says a stretch of time briefly: "10 min", "2 h", "45 s".
+func span(d time.Duration) string {
+	switch {
+	case d >= time.Hour && d%time.Hour == 0:
+		return fmt.Sprintf("%d h", int(d.Hours()))
+	case d >= time.Minute:
+		return fmt.Sprintf("%d min", int(d.Round(time.Minute).Minutes()))
+	}
+	return fmt.Sprintf("%d s", int(d.Seconds()))
+}
+
 // at is the point at or just before t. Must be called with c.mu held.
 func (c *Metric) at(t time.Time) (upstate.Point, bool) {
 	i, found := slices.BinarySearchFunc(c.history, t, func(p upstate.Point, t time.Time) int { return p.At.Compare(t) })
@@ -168,7 +179,8 @@ func (c *Metric) at(t time.Time) (upstate.Point, bool) {
 
 // Prometheus reads a PromQL expression from a Prometheus-compatible HTTP
 // API (Prometheus, Thanos, Mimir, VictoriaMetrics): query_range for
-// history, a point a minute; several series are summed.
+// history, a point every 15 seconds, and an instant query for the
+// newest value; several series are summed.
 type Prometheus struct {
 	URL     string // the API base, e.g. http://prometheus:9090
 	Query   string
@@ -179,7 +191,7 @@ type Prometheus struct {
 
 // Points implements Series.
 func (p *Prometheus) Points(ctx context.Context, from, to time.Time) ([]upstate.Point, error) {
-	const step = time.Minute
+	const step = 15 * time.Second
 	const most = 10000 // Prometheus refuses more than 11,000 points a query
 	var out []upstate.Point
 	from = from.Truncate(step)
@@ -194,17 +206,48 @@ func (p *Prometheus) Points(ctx context.Context, from, to time.Time) ([]upstate.
 		}
 		out = append(out, ps...)
 	}
+	// The range's last step may be up to 15 s old: ask for now as well.
+	if last, ok, err := p.instant(ctx, to); err != nil {
+		return nil, err
+	} else if ok && (len(out) == 0 || last.At.After(out[len(out)-1].At)) {
+		out = append(out, last)
+	}
 	return out, nil
 }
 
-func (p *Prometheus) queryRange(ctx context.Context, start, end time.Time, step time.Duration) ([]upstate.Point, error) {
+// instant reads the query's value at t, summed over its series.
+func (p *Prometheus) instant(ctx context.Context, t time.Time) (upstate.Point, bool, error) {
+	var doc struct {
+		Data struct {
+			ResultType string `json:"resultType"`
+			Result     []struct {
+				Value [2]any `json:"value"`
+			} `json:"result"`
+		} `json:"data"`
+	}
+	if err := p.call(ctx, "/api/v1/query", url.Values{"query": {p.Query}, "time": {strconv.FormatFloat(float64(t.UnixMilli())/1000, 'f', 3, 64)}}, &doc); err != nil {
+		return upstate.Point{}, false, err
+	}
+	if doc.Data.ResultType != "vector" || len(doc.Data.Result) == 0 {
+		return upstate.Point{}, false, nil
+	}
+	sum, any := 0.0, false
+	for _, s := range doc.Data.Result {
+		str, _ := s.Value[1].(string)
+		if v, err := strconv.ParseFloat(str, 64); err == nil && !math.IsNaN(v) && !math.IsInf(v, 0) {
+			sum, any = sum+v, true
+		}
+	}
+	return upstate.Point{At: t.UTC(), Value: sum}, any, nil
+}
+
+// call posts a form to the API and decodes its data, or its error.
+func (p *Prometheus) call(ctx context.Context, path string, form url.Values, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, p.Timeout)
 	defer cancel()
-	form := url.Values{"query": {p.Query}, "start": {strconv.FormatInt(start.Unix(), 10)}, "end": {strconv.FormatInt(end.Unix(), 10)},
-		"step": {strconv.Itoa(int(step.Seconds()))}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(p.URL, "/")+"/api/v1/query_range", strings.NewReader(form.Encode()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(p.URL, "/")+path, strings.NewReader(form.Encode()))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	for k, vs := range p.Header {
@@ -212,32 +255,50 @@ func (p *Prometheus) queryRange(ctx context.Context, start, end time.Time, step 
 	}
 	resp, err := p.Client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("prometheus: %s", describeErr(ctx, err, p.Timeout))
+		return fmt.Errorf("prometheus: %s", describeErr(ctx, err, p.Timeout))
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
-	var doc struct {
+	var head struct {
 		Status    string `json:"status"`
 		ErrorType string `json:"errorType"`
 		Error     string `json:"error"`
-		Data      struct {
-			ResultType string `json:"resultType"`
-			Result     []struct {
-				Values [][2]any `json:"values"`
-			} `json:"result"`
+	}
+	if err := json.Unmarshal(body, &head); err != nil {
+		return fmt.Errorf("prometheus answered HTTP %d with something that is not its API's JSON: %v", resp.StatusCode, jsonWhere(body, err))
+	}
+	if head.Status != "success" {
+		return fmt.Errorf("prometheus: %s: %s", head.ErrorType, head.Error)
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("prometheus: the answer does not fit the query: %v", err)
+	}
+	return nil
+}
+
+func (p *Prometheus) queryRange(ctx context.Context, start, end time.Time, step time.Duration) ([]upstate.Point, error) {
+	form := url.Values{"query": {p.Query}, "start": {strconv.FormatInt(start.Unix(), 10)}, "end": {strconv.FormatInt(end.Unix(), 10)},
+		"step": {strconv.Itoa(int(step.Seconds()))}}
+	var doc struct {
+		Data struct {
+			ResultType string          `json:"resultType"`
+			Result     json.RawMessage `json:"result"`
 		} `json:"data"`
 	}
-	if err := json.Unmarshal(body, &doc); err != nil {
-		return nil, fmt.Errorf("prometheus answered HTTP %d with something that is not its API's JSON: %v", resp.StatusCode, jsonWhere(body, err))
-	}
-	if doc.Status != "success" {
-		return nil, fmt.Errorf("prometheus: %s: %s", doc.ErrorType, doc.Error)
+	if err := p.call(ctx, "/api/v1/query_range", form, &doc); err != nil {
+		return nil, err
 	}
 	if doc.Data.ResultType != "matrix" {
 		return nil, fmt.Errorf("prometheus: the query gives a %s, not a series of numbers", doc.Data.ResultType)
 	}
+	var result []struct {
+		Values [][2]any `json:"values"`
+	}
+	if err := json.Unmarshal(doc.Data.Result, &result); err != nil {
+		return nil, fmt.Errorf("prometheus: the result is not a matrix: %v", err)
+	}
 	sums := map[int64]float64{}
-	for _, s := range doc.Data.Result {
+	for _, s := range result {
 		for _, pair := range s.Values {
 			ts, ok1 := pair[0].(float64)
 			str, ok2 := pair[1].(string)

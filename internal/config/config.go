@@ -124,6 +124,45 @@ type Check struct {
 	Provider string   `yaml:"provider"`
 	Products []string `yaml:"products"`
 	Window   Duration `yaml:"window"`
+
+	// metric: a pushed series (metric and labels) or a Prometheus query,
+	// and the conditions on it.
+	Metric        string            `yaml:"metric"`
+	Labels        map[string]string `yaml:"labels"`
+	Prometheus    *PromSource       `yaml:"prometheus"`
+	What          string            `yaml:"what"`
+	Unit          string            `yaml:"unit"`
+	Above         *float64          `yaml:"above"`
+	Below         *float64          `yaml:"below"`
+	DegradedAbove *float64          `yaml:"degraded_above"`
+	DegradedBelow *float64          `yaml:"degraded_below"`
+	Change        *ChangeRule       `yaml:"change"`
+	Anomaly       *AnomalyRule      `yaml:"anomaly"`
+	MaxAge        Duration          `yaml:"max_age"`
+	NoData        string            `yaml:"no_data"`
+}
+
+// PromSource is a Prometheus-compatible HTTP API and a PromQL query.
+type PromSource struct {
+	URL   string         `yaml:"url"`
+	Query string         `yaml:"query"`
+	Token upstate.Secret `yaml:"token"`
+}
+
+// ChangeRule fails a metric that moves more than Percent over Over.
+type ChangeRule struct {
+	Percent float64  `yaml:"percent"`
+	Over    Duration `yaml:"over"`
+}
+
+// AnomalyRule fails a metric far from what is usual for its time.
+type AnomalyRule struct {
+	Sensitivity float64  `yaml:"sensitivity"`
+	MinRatio    float64  `yaml:"min_ratio"`
+	Tolerance   Duration `yaml:"tolerance"`
+	Days        int      `yaml:"days"`
+	Weekly      *bool    `yaml:"weekly"`
+	Below       bool     `yaml:"below"`
 }
 
 // Recheck tunes fast confirmation: how many quick re-checks follow a
@@ -404,6 +443,10 @@ var kindKeys = map[string][]string{
 	"period": {upstate.KindHeartbeat}, "grace": {upstate.KindHeartbeat}, "token": {upstate.KindHeartbeat},
 	"match": {upstate.KindAlert}, "stale_after": {upstate.KindAlert},
 	"feed": {upstate.KindUpstream}, "provider": {upstate.KindUpstream}, "products": {upstate.KindUpstream}, "window": {upstate.KindUpstream},
+	"metric": {upstate.KindMetric}, "labels": {upstate.KindMetric}, "prometheus": {upstate.KindMetric}, "what": {upstate.KindMetric},
+	"unit": {upstate.KindMetric}, "above": {upstate.KindMetric}, "below": {upstate.KindMetric}, "degraded_above": {upstate.KindMetric},
+	"degraded_below": {upstate.KindMetric}, "change": {upstate.KindMetric}, "anomaly": {upstate.KindMetric}, "max_age": {upstate.KindMetric},
+	"no_data": {upstate.KindMetric},
 }
 
 var expectKeys = map[string][]string{
@@ -412,7 +455,7 @@ var expectKeys = map[string][]string{
 	"cert_days_left": {upstate.KindHTTP}, "answers": {upstate.KindDNS},
 }
 
-var kinds = []string{upstate.KindHTTP, upstate.KindTCP, upstate.KindDNS, upstate.KindHeartbeat, upstate.KindAlert, upstate.KindUpstream}
+var kinds = []string{upstate.KindHTTP, upstate.KindTCP, upstate.KindDNS, upstate.KindHeartbeat, upstate.KindAlert, upstate.KindUpstream, upstate.KindMetric}
 
 var recordTypes = []string{"A", "AAAA", "CNAME", "MX", "TXT", "NS"}
 
@@ -505,6 +548,9 @@ func (v *validator) check(i int, comps, checks map[string]int) {
 	}
 	if ch.Kind == upstate.KindUpstream {
 		v.upstream(p, ch)
+	}
+	if ch.Kind == upstate.KindMetric {
+		v.metric(p, ch)
 	}
 	if ch.Interval == 0 {
 		ch.Interval = Duration(DefaultInterval)

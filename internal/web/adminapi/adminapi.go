@@ -67,6 +67,7 @@ type Options struct {
 	Components    Components
 	Maintenances  Maintenances
 	Notifications Notifications
+	Samples       Samples
 	Reviews       Reviews
 	Reads         Reads
 	Logger        *slog.Logger
@@ -90,8 +91,8 @@ type Server struct {
 
 // New returns the API; Register adds its routes.
 func New(opts Options) (*Server, error) {
-	if opts.Auth == nil || opts.Incidents == nil || opts.Components == nil || opts.Maintenances == nil || opts.Notifications == nil || opts.Reviews == nil || opts.Reads == nil {
-		return nil, errors.New("adminapi: Options.Auth, Incidents, Components, Maintenances, Notifications, Reviews and Reads are required")
+	if opts.Auth == nil || opts.Incidents == nil || opts.Components == nil || opts.Maintenances == nil || opts.Notifications == nil || opts.Samples == nil || opts.Reviews == nil || opts.Reads == nil {
+		return nil, errors.New("adminapi: Options.Auth, Incidents, Components, Maintenances, Notifications, Samples, Reviews and Reads are required")
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -138,6 +139,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/report", s.authed(upstate.ScopeRead, s.report))
 	mux.HandleFunc("GET /api/v1/notifications", s.authed(upstate.ScopeRead, s.listNotifications))
 	mux.HandleFunc("GET /api/v1/oncall", s.authed(upstate.ScopeRead, s.onCall))
+	mux.HandleFunc("POST /api/v1/metrics", s.authed(upstate.ScopeMetrics, s.pushMetrics))
 	mux.HandleFunc("GET /api/v1/subscribers", s.authed(upstate.ScopeAdmin, s.listSubscribers))
 	mux.HandleFunc("DELETE /api/v1/subscribers/{id}", s.authed(upstate.ScopeAdmin, s.removeSubscriber))
 	mux.HandleFunc("GET /api/v1/silences", s.authed(upstate.ScopeRead, s.listSilences))

@@ -1,0 +1,214 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/anomaly"
+	"github.com/upstatehq/upstate/internal/clock"
+	"github.com/upstatehq/upstate/internal/config"
+	"github.com/upstatehq/upstate/internal/store"
+)
+
+// metricsToken signs up an owner and makes a token that may only push numbers.
+func metricsToken(t *testing.T, a *App, cfg *config.Config) string {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := AddUser(ctx, cfg, NewUser{Email: "o@example.com", Name: "O", Role: upstate.RoleOwner, Password: "owner password 1"}); err != nil {
+		t.Fatal(err)
+	}
+	secret, _, err := a.auth.Login(ctx, "o@example.com", "owner password 1", "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := a.auth.FromSession(ctx, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := a.auth.CreateToken(ctx, p, "firewall exporter", []upstate.Scope{upstate.ScopeMetrics})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// TestFirewallSpike: two weeks of a firewall's blocked-request rate are
+// known; when schools come back at 06:00 and the rate jumps twenty-fold,
+// the pushed number opens an incident within a minute that says, in
+// words, how unusual it is.
+func TestFirewallSpike(t *testing.T) {
+	la, _ := time.LoadLocation("America/Los_Angeles")
+	series := anomaly.Generate(7, time.Date(2026, 8, 3, 0, 0, 0, 0, la))
+	spike := series.Incidents[0].From
+	yaml := `page: {name: Classroom Cloud, url: 'https://status.classroom.example', time_zone: America/Los_Angeles}
+components:
+  - {id: web, name: Web app}
+checks:
+  - id: firewall
+    kind: metric
+    metric: firewall_blocked_requests
+    labels: {site: edge}
+    what: blocked requests
+    unit: /min
+    anomaly: {}
+    components: [web]
+`
+	cfg, err := config.Parse("t.yaml", []byte(yaml), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Server.DataDir = t.TempDir()
+	clk := clock.NewFake(spike.Add(-2 * time.Minute))
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	a, err := New(context.Background(), Options{Config: cfg, Clock: clk, Listener: ln})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.store.Close()
+	ctx := context.Background()
+	var hist []upstate.Point
+	for _, p := range series.Points {
+		if p.At.Before(spike.Add(-time.Minute)) {
+			hist = append(hist, p)
+		}
+	}
+	if err := a.store.AddPoints(ctx, `firewall_blocked_requests{site="edge"}`, hist); err != nil {
+		t.Fatal(err)
+	}
+	tok := metricsToken(t, a, cfg)
+	push := func(ct, body string) (int, string) {
+		req := httptest.NewRequest("POST", "/api/v1/metrics", strings.NewReader(body))
+		req.Header.Set("Content-Type", ct)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		rec := httptest.NewRecorder()
+		a.web.Handler().ServeHTTP(rec, req)
+		return rec.Code, rec.Body.String()
+	}
+	probe := func() upstate.Result {
+		for _, j := range a.checks.Load().compiled.jobs {
+			if j.ID == "firewall" {
+				r := j.Prober.Probe(ctx)
+				a.onResult(ctx, r)
+				return r
+			}
+		}
+		t.Fatal("no firewall job")
+		return upstate.Result{}
+	}
+	// 05:59: the usual dawn rate, pushed as JSON.
+	clk.Advance(time.Minute)
+	if code, body := push("application/json", `{"metrics": [{"name": "firewall_blocked_requests", "labels": {"site": "edge"}, "value": 22}]}`); code != 200 || !strings.Contains(body, `"accepted": 1`) {
+		t.Fatalf("push json: %d %s", code, body)
+	}
+	if r := probe(); !r.OK() {
+		t.Fatalf("05:59: %q", r.Evidence())
+	}
+	// 06:00: twenty-fold, pushed in the Prometheus text format.
+	clk.Advance(time.Minute)
+	if code, body := push("text/plain; version=0.0.4", "# TYPE firewall_blocked_requests gauge\nfirewall_blocked_requests{site=\"edge\"} 2400\n"); code != 200 {
+		t.Fatalf("push text: %d %s", code, body)
+	}
+	clk.Advance(30 * time.Second)
+	r := probe()
+	if r.Outcome != upstate.OutcomeFail || !strings.HasPrefix(r.Evidence(), "blocked requests 2,400/min, usual for Mon 06:00 is ") {
+		t.Fatalf("06:00: %s %q", r.Outcome, r.Evidence())
+	}
+	ins, _ := a.store.ListIncidents(ctx, store.IncidentFilter{OpenOnly: true})
+	if len(ins) != 1 || !strings.Contains(ins[0].Updates[0].Body, "blocked requests 2,400/min, usual for Mon 06:00 is") {
+		t.Fatalf("incidents = %+v", ins)
+	}
+	if d := ins[0].DetectedAt.Sub(spike); d > time.Minute {
+		t.Errorf("detected %s after the spike began", d)
+	}
+	// Bad input names what is wrong.
+	for _, tc := range []struct{ ct, body, want string }{
+		{"application/json", `{"metrics": [{"name": "9bad", "value": 1}]}`, `metrics[0]: name \"9bad\" is not a metric name`},
+		{"application/json", `{"metrics": [{"name": "x"}]}`, "metrics[0].value is required"},
+		{"application/json", `{"metrics": [{"name": "x", "value": 1, "at": "2020-01-01T00:00:00Z"}]}`, "more than a day from now"},
+		{"text/plain", "x{a=1} 1", "Prometheus text: line 1: labels of x: the value of a is not quoted"},
+		{"application/json", `{"metrics": []}`, "no metrics in the body"},
+	} {
+		if code, body := push(tc.ct, tc.body); code != 400 || !strings.Contains(body, tc.want) {
+			t.Errorf("%s: %d %s, want %q", tc.body, code, body, tc.want)
+		}
+	}
+}
+
+// TestRealPrometheus runs Debian's prometheus on loopback scraping a test
+// target; a metric check reads the number through its /api/v1/query_range.
+func TestRealPrometheus(t *testing.T) {
+	bin, err := exec.LookPath("prometheus")
+	if err != nil {
+		if os.Getenv("UPSTATE_REAL_SERVICES") == "1" {
+			t.Fatal("prometheus is not installed; .ci/run installs it")
+		}
+		t.Skip("prometheus is not installed (.ci/run installs it)")
+	}
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		fmt.Fprint(w, "# TYPE quota_used_ratio gauge\nquota_used_ratio{api=\"classroom\"} 0.97\n")
+	}))
+	defer target.Close()
+	dir := t.TempDir()
+	promLn, _ := net.Listen("tcp", "127.0.0.1:0")
+	promAddr := promLn.Addr().String()
+	promLn.Close()
+	promCfg := fmt.Sprintf("global: {scrape_interval: 1s, evaluation_interval: 1s}\nscrape_configs:\n  - job_name: app\n    static_configs: [{targets: ['%s']}]\n", strings.TrimPrefix(target.URL, "http://"))
+	os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(promCfg), 0o600)
+	cmd := exec.Command(bin, "--config.file="+filepath.Join(dir, "prometheus.yml"), "--storage.tsdb.path="+filepath.Join(dir, "tsdb"),
+		"--web.listen-address="+promAddr, "--log.level=warn")
+	var logs strings.Builder
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+
+	yaml := `page: {name: Classroom Cloud}
+components:
+  - {id: classroom, name: Classroom roster sync}
+checks:
+  - id: classroom-quota
+    kind: metric
+    prometheus: {url: 'http://` + promAddr + `', query: 'max(quota_used_ratio{api="classroom"})'}
+    what: classroom API quota used
+    above: 0.95
+    interval: 1s
+    components: [classroom]
+`
+	cfg, err := config.Parse("t.yaml", []byte(yaml), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Server.DataDir = t.TempDir()
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	a, err := New(context.Background(), Options{Config: cfg, Listener: ln})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer a.Stop(context.Background())
+	deadline := time.Now().Add(60 * time.Second)
+	for a.engine.Statuses()["classroom"] != upstate.MajorOutage {
+		if time.Now().After(deadline) {
+			t.Fatalf("no incident from Prometheus' number\nprometheus:\n%s", logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	ins, _ := a.store.ListIncidents(context.Background(), store.IncidentFilter{OpenOnly: true})
+	if len(ins) != 1 || !strings.Contains(ins[0].Updates[0].Body, "classroom API quota used 0.97 is above 0.95") {
+		t.Errorf("incident = %+v", ins)
+	}
+}

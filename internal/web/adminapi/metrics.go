@@ -1,0 +1,90 @@
+package adminapi
+
+import (
+	"context"
+	"io"
+	"math"
+	"mime"
+	"net/http"
+	"time"
+
+	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/check"
+	"github.com/upstatehq/upstate/internal/web/respond"
+)
+
+// Samples keeps numbers pushed to Upstate.
+type Samples interface {
+	PushSamples(ctx context.Context, ss []upstate.Sample) (int, error)
+}
+
+// pushMetrics takes numbers as JSON ({"metrics": [{name, labels, value,
+// at}]}) or in the Prometheus text format (text/plain).
+func (s *Server) pushMetrics(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
+	now := s.opts.Now()
+	var samples []upstate.Sample
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct == "text/plain" || ct == "application/openmetrics-text" {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, respond.MaxBody))
+		if err != nil {
+			respond.Error(w, upstate.Errorf(upstate.EINVALID, "the body is larger than %d bytes", respond.MaxBody))
+			return
+		}
+		if samples, err = check.ParsePromText(body, now); err != nil {
+			respond.Error(w, upstate.Errorf(upstate.EINVALID, "Prometheus text: %v", err))
+			return
+		}
+	} else {
+		var b struct {
+			Metrics []struct {
+				Name   string            `json:"name"`
+				Labels map[string]string `json:"labels"`
+				Value  *float64          `json:"value"`
+				At     *time.Time        `json:"at"`
+			} `json:"metrics"`
+		}
+		if err := respond.Decode(w, r, &b); err != nil {
+			respond.Error(w, err)
+			return
+		}
+		for i, m := range b.Metrics {
+			if m.Value == nil {
+				respond.Error(w, upstate.Errorf(upstate.EINVALID, "metrics[%d].value is required", i))
+				return
+			}
+			smp := upstate.Sample{Name: m.Name, Labels: m.Labels, Value: *m.Value, At: now}
+			if m.At != nil {
+				smp.At = *m.At
+			}
+			if err := check.ValidSample(smp); err != nil {
+				respond.Error(w, upstate.Errorf(upstate.EINVALID, "metrics[%d]: %v", i, err))
+				return
+			}
+			samples = append(samples, smp)
+		}
+	}
+	if len(samples) == 0 {
+		respond.Error(w, upstate.Errorf(upstate.EINVALID, "no metrics in the body"))
+		return
+	}
+	for i, smp := range samples {
+		if d := smp.At.Sub(now); math.Abs(d.Hours()) > 24 {
+			respond.Error(w, upstate.Errorf(upstate.EINVALID, "metrics[%d]: at %s is more than a day from now", i, smp.At.UTC().Format(time.RFC3339)))
+			return
+		}
+	}
+	n, err := s.opts.Samples.PushSamples(r.Context(), samples)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	respond.JSON(w, http.StatusOK, map[string]any{"accepted": n, "series": seriesCount(samples)})
+}
+
+func seriesCount(ss []upstate.Sample) int {
+	seen := map[string]bool{}
+	for _, s := range ss {
+		seen[check.SeriesKey(s.Name, s.Labels)] = true
+	}
+	return len(seen)
+}
