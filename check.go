@@ -18,6 +18,10 @@ const (
 	KindUpstream = "upstream"
 	// KindMetric judges a number: pushed to Upstate or read from Prometheus.
 	KindMetric = "metric"
+	// KindQuota watches the use of a limited resource (an API quota).
+	KindQuota = "quota"
+	// KindSLO alerts on an error-rate objective's burn rate.
+	KindSLO = "slo"
 )
 
 // CheckSpec is what every check has in common, whatever its kind: how

@@ -176,3 +176,12 @@ func (a *App) PushSamples(ctx context.Context, ss []upstate.Sample) (int, error)
 	}
 	return len(ss), nil
 }
+
+// SLOs reports each SLO check's error budget and burn rates.
+func (a *App) SLOs(ctx context.Context) []check.SLOReport {
+	var out []check.SLOReport
+	for _, s := range a.checks.Load().compiled.slos {
+		out = append(out, s.Report(ctx))
+	}
+	return out
+}

@@ -248,7 +248,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		return nil, err
 	}
 	ui, err := admin.New(admin.Options{Auth: a.auth, Incidents: a.engine, Notifications: a, Acks: a, Subscriptions: a, Reviews: reviews, Reads: db, Markdown: md.HTML, Logger: opts.Logger,
-		Location: zone, PageName: page, Now: opts.Clock.Now,
+		Location: zone, PageName: page, Now: opts.Clock.Now, SLOs: a.SLOs,
 		SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://")})
 	if err != nil {
 		return nil, err

@@ -16,6 +16,16 @@ import (
 	"github.com/upstatehq/upstate/internal/schedule"
 )
 
+// told reports whether a kind's results are numbers or reports, not
+// latencies of ours worth a sparkline.
+func told(kind string) bool {
+	switch kind {
+	case upstate.KindAlert, upstate.KindUpstream, upstate.KindMetric, upstate.KindQuota, upstate.KindSLO:
+		return true
+	}
+	return false
+}
+
 // compiled is a configuration turned into what each package takes.
 type compiled struct {
 	components []upstate.Component
@@ -28,6 +38,8 @@ type compiled struct {
 	alerts []alertCheck
 	// upstreams are the upstream checks' probers, by check id.
 	upstreams map[string]*check.Upstream
+	// slos are the SLO checks, in configuration order, for the budget page.
+	slos []*check.SLO
 }
 
 // alertCheck is an alert check's matcher and prober.
@@ -84,6 +96,9 @@ func compile(cfg *config.Config, env probeEnv) (*compiled, error) {
 		if u, ok := p.(*check.Upstream); ok {
 			c.upstreams[ch.ID] = u
 		}
+		if s, ok := p.(*check.SLO); ok {
+			c.slos = append(c.slos, s)
+		}
 		if ch.Kind == upstate.KindAlert {
 			match, err := check.CompileMatcher(ch.Match)
 			if err != nil {
@@ -93,7 +108,7 @@ func compile(cfg *config.Config, env probeEnv) (*compiled, error) {
 		}
 		if ch.Kind == upstate.KindHeartbeat {
 			c.tokens[ch.ID] = ch.Token
-		} else if ch.Kind != upstate.KindAlert && ch.Kind != upstate.KindUpstream && ch.Kind != upstate.KindMetric { // no latency of ours
+		} else if !told(ch.Kind) {
 			for _, comp := range ch.Components {
 				c.checksOf[comp] = append(c.checksOf[comp], ch.ID)
 			}
@@ -143,6 +158,20 @@ func prober(ch config.Check, env probeEnv) (check.Prober, error) {
 		return &check.Alert{ID: ch.ID, Book: env.alerts, StaleAfter: ch.StaleAfter.D(), Clock: env.clock}, nil
 	case upstate.KindMetric:
 		return metricProber(ch, env), nil
+	case upstate.KindQuota:
+		q := &check.Quota{ID: ch.ID, What: ch.What, Usage: seriesOf(ch, ch.Usage, queryOf(ch, "query"), env), Limit: ch.Limit,
+			ErrorsAbove: ch.ErrorsAbove, WarnAt: ch.WarnAt / 100, FailAt: ch.FailAt / 100, Window: ch.Window.D(), WarnWithin: ch.WarnWithin.D(),
+			MaxAge: ch.MaxAge.D(), Clock: env.clock}
+		if ch.LimitMetric != "" {
+			q.LimitSeries = seriesOf(ch, ch.LimitMetric, "", env)
+		}
+		if ch.Errors != "" {
+			q.Errors = seriesOf(ch, ch.Errors, "", env)
+		}
+		return q, nil
+	case upstate.KindSLO:
+		return &check.SLO{ID: ch.ID, What: ch.What, Good: seriesOf(ch, ch.Good, queryOf(ch, "good"), env), Total: seriesOf(ch, ch.Total, queryOf(ch, "total"), env),
+			Objective: ch.Objective / 100, Period: ch.SLOPeriod.D(), Burns: check.DefaultBurns, Clock: env.clock}, nil
 	case upstate.KindUpstream:
 		format := ch.Feed
 		if format == "rss" {
@@ -164,21 +193,40 @@ func components(cfg *config.Config) []upstate.Component {
 	return out
 }
 
-func metricProber(ch config.Check, env probeEnv) *check.Metric {
-	m := &check.Metric{ID: ch.ID, What: ch.What, Unit: ch.Unit, Above: ch.Above, Below: ch.Below, DegradedAbove: ch.DegradedAbove,
-		DegradedBelow: ch.DegradedBelow, MaxAge: ch.MaxAge.D(), NoDataFails: ch.NoData == "fail", Clock: env.clock}
-	if ch.Prometheus != nil {
+// queryOf is one of a check's Prometheus queries, if it reads Prometheus.
+func queryOf(ch config.Check, which string) string {
+	if ch.Prometheus == nil {
+		return ""
+	}
+	switch which {
+	case "good":
+		return ch.Prometheus.GoodQuery
+	case "total":
+		return ch.Prometheus.TotalQuery
+	}
+	return ch.Prometheus.Query
+}
+
+// seriesOf reads a Prometheus query when one is given, else the pushed
+// series of that name with the check's labels.
+func seriesOf(ch config.Check, name, query string, env probeEnv) check.Series {
+	if query != "" {
 		h := http.Header{}
 		if ch.Prometheus.Token != "" {
 			h.Set("Authorization", "Bearer "+ch.Prometheus.Token.Reveal())
 		}
-		m.Series = &check.Prometheus{URL: ch.Prometheus.URL, Query: ch.Prometheus.Query, Client: env.client, Timeout: ch.Timeout.D(), Header: h}
-	} else {
-		key := check.SeriesKey(ch.Metric, ch.Labels)
-		m.Series = check.SeriesFunc(func(ctx context.Context, from, to time.Time) ([]upstate.Point, error) {
-			return env.points(ctx, key, from, to)
-		})
+		return &check.Prometheus{URL: ch.Prometheus.URL, Query: query, Client: env.client, Timeout: ch.Timeout.D(), Header: h}
 	}
+	key := check.SeriesKey(name, ch.Labels)
+	return check.SeriesFunc(func(ctx context.Context, from, to time.Time) ([]upstate.Point, error) {
+		return env.points(ctx, key, from, to)
+	})
+}
+
+func metricProber(ch config.Check, env probeEnv) *check.Metric {
+	m := &check.Metric{ID: ch.ID, What: ch.What, Unit: ch.Unit, Above: ch.Above, Below: ch.Below, DegradedAbove: ch.DegradedAbove,
+		DegradedBelow: ch.DegradedBelow, MaxAge: ch.MaxAge.D(), NoDataFails: ch.NoData == "fail", Clock: env.clock}
+	m.Series = seriesOf(ch, ch.Metric, queryOf(ch, "query"), env)
 	if c := ch.Change; c != nil {
 		m.Change = &check.Change{Percent: c.Percent, Over: c.Over.D()}
 	}

@@ -212,3 +212,76 @@ checks:
 		t.Errorf("incident = %+v", ins)
 	}
 }
+
+// TestQuotaAndSLO: the classroom API quota runs out three times in the
+// bad month; the quota check warns with a forecast before it does and
+// fails when it has, and an SLO over pushed counters shows its budget.
+func TestQuotaAndSLO(t *testing.T) {
+	yaml := `page: {name: Classroom Cloud}
+components:
+  - {id: classroom, name: Classroom roster sync}
+  - {id: api, name: API}
+checks:
+  - {id: quota, kind: quota, usage: classroom_quota_used, limit: 10000, errors: classroom_quota_errors, what: classroom API quota, components: [classroom]}
+  - {id: availability, kind: slo, good: api_requests_good_total, total: api_requests_total, objective: 99.9, what: API availability, components: [api]}
+`
+	cfg, err := config.Parse("t.yaml", []byte(yaml), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Server.DataDir = t.TempDir()
+	t0 := time.Date(2026, 8, 20, 7, 0, 0, 0, time.UTC)
+	clk := clock.NewFake(t0)
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	a, err := New(context.Background(), Options{Config: cfg, Clock: clk, Listener: ln})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.store.Close()
+	ctx := context.Background()
+	probe := func(id string) upstate.Result {
+		for _, j := range a.checks.Load().compiled.jobs {
+			if j.ID == id {
+				r := j.Prober.Probe(ctx)
+				a.onResult(ctx, r)
+				return r
+			}
+		}
+		t.Fatalf("no job %s", id)
+		return upstate.Result{}
+	}
+	var good, total float64
+	for i := range 30 {
+		a.PushSamples(ctx, []upstate.Sample{{Name: "classroom_quota_used", Value: 6000 + float64(i)*100, At: clk.Now()},
+			{Name: "api_requests_total", Value: total, At: clk.Now()}, {Name: "api_requests_good_total", Value: good, At: clk.Now()}})
+		total += 1000
+		good += 1000
+		clk.Advance(time.Minute)
+	}
+	// 8,900 of 10,000 at 100 a minute: 89% and about 11 minutes left.
+	r := probe("quota")
+	if r.Outcome != upstate.OutcomeSlow || !strings.Contains(r.Evidence(), "8,900 of 10,000 used (89%); at the current rate it runs out in about 11 minutes") {
+		t.Errorf("quota: %s %q", r.Outcome, r.Evidence())
+	}
+	if st := a.engine.Statuses()["classroom"]; st != upstate.DegradedPerformance {
+		t.Errorf("classroom = %s", st)
+	}
+	a.PushSamples(ctx, []upstate.Sample{{Name: "classroom_quota_errors", Value: 40, At: clk.Now()}})
+	if r := probe("quota"); r.Outcome != upstate.OutcomeFail {
+		t.Errorf("429s: %q", r.Evidence())
+	}
+	// The database lock: a quarter of API requests fail for five minutes.
+	for range 5 {
+		total += 1000
+		good += 750
+		a.PushSamples(ctx, []upstate.Sample{{Name: "api_requests_total", Value: total, At: clk.Now()}, {Name: "api_requests_good_total", Value: good, At: clk.Now()}})
+		clk.Advance(time.Minute)
+	}
+	if r := probe("availability"); r.Outcome != upstate.OutcomeFail || !strings.Contains(r.Evidence(), "burning its error budget") {
+		t.Errorf("slo: %s %q", r.Outcome, r.Evidence())
+	}
+	slos := a.SLOs(ctx)
+	if len(slos) != 1 || slos[0].Budget.Remaining >= 0 || slos[0].Budget.Total != 35000 {
+		t.Errorf("budget = %+v", slos)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"html"
 	"io"
 	"mime/quotedprintable"
 	"net"
@@ -135,7 +136,7 @@ subscribers:
 
 	// A webhook subscriber gets its secret once.
 	code, page = do("POST", "/subscribe", url.Values{"kind": {"webhook"}, "address": {hook.URL + "/status"}})
-	secret := regexp.MustCompile(`whsec_[A-Za-z0-9+/=]+`).FindString(page)
+	secret := regexp.MustCompile(`whsec_[A-Za-z0-9+/=]+`).FindString(html.UnescapeString(page))
 	if code != 200 || secret == "" {
 		t.Fatalf("webhook subscribe: %d\n%s", code, page)
 	}

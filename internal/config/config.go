@@ -140,13 +140,34 @@ type Check struct {
 	Anomaly       *AnomalyRule      `yaml:"anomaly"`
 	MaxAge        Duration          `yaml:"max_age"`
 	NoData        string            `yaml:"no_data"`
+
+	// quota: usage (pushed series, or prometheus.query) against limit or
+	// limit_metric; errors counts quota errors a minute.
+	Usage       string   `yaml:"usage"`
+	Limit       float64  `yaml:"limit"`
+	LimitMetric string   `yaml:"limit_metric"`
+	Errors      string   `yaml:"errors"`
+	ErrorsAbove float64  `yaml:"errors_above"`
+	WarnAt      float64  `yaml:"warn_at"` // percent
+	FailAt      float64  `yaml:"fail_at"` // percent
+	WarnWithin  Duration `yaml:"warn_within"`
+
+	// slo: good and total counters (pushed, or prometheus good_query and
+	// total_query) and the objective over the period.
+	Good      string   `yaml:"good"`
+	Total     string   `yaml:"total"`
+	Objective float64  `yaml:"objective"` // percent, e.g. 99.9
+	SLOPeriod Duration `yaml:"slo_period"`
 }
 
-// PromSource is a Prometheus-compatible HTTP API and a PromQL query.
+// PromSource is a Prometheus-compatible HTTP API and PromQL queries: query
+// for metric and quota checks, good_query and total_query for SLOs.
 type PromSource struct {
-	URL   string         `yaml:"url"`
-	Query string         `yaml:"query"`
-	Token upstate.Secret `yaml:"token"`
+	URL        string         `yaml:"url"`
+	Query      string         `yaml:"query"`
+	GoodQuery  string         `yaml:"good_query"`
+	TotalQuery string         `yaml:"total_query"`
+	Token      upstate.Secret `yaml:"token"`
 }
 
 // ChangeRule fails a metric that moves more than Percent over Over.
@@ -443,10 +464,14 @@ var kindKeys = map[string][]string{
 	"period": {upstate.KindHeartbeat}, "grace": {upstate.KindHeartbeat}, "token": {upstate.KindHeartbeat},
 	"match": {upstate.KindAlert}, "stale_after": {upstate.KindAlert},
 	"feed": {upstate.KindUpstream}, "provider": {upstate.KindUpstream}, "products": {upstate.KindUpstream}, "window": {upstate.KindUpstream},
-	"metric": {upstate.KindMetric}, "labels": {upstate.KindMetric}, "prometheus": {upstate.KindMetric}, "what": {upstate.KindMetric},
+	"metric": {upstate.KindMetric}, "labels": {upstate.KindMetric, upstate.KindQuota, upstate.KindSLO},
+	"prometheus": {upstate.KindMetric, upstate.KindQuota, upstate.KindSLO}, "what": {upstate.KindMetric, upstate.KindQuota, upstate.KindSLO},
 	"unit": {upstate.KindMetric}, "above": {upstate.KindMetric}, "below": {upstate.KindMetric}, "degraded_above": {upstate.KindMetric},
 	"degraded_below": {upstate.KindMetric}, "change": {upstate.KindMetric}, "anomaly": {upstate.KindMetric}, "max_age": {upstate.KindMetric},
 	"no_data": {upstate.KindMetric},
+	"usage":   {upstate.KindQuota}, "limit": {upstate.KindQuota}, "limit_metric": {upstate.KindQuota}, "errors": {upstate.KindQuota},
+	"errors_above": {upstate.KindQuota}, "warn_at": {upstate.KindQuota}, "fail_at": {upstate.KindQuota}, "warn_within": {upstate.KindQuota},
+	"good": {upstate.KindSLO}, "total": {upstate.KindSLO}, "objective": {upstate.KindSLO}, "slo_period": {upstate.KindSLO},
 }
 
 var expectKeys = map[string][]string{
@@ -455,7 +480,7 @@ var expectKeys = map[string][]string{
 	"cert_days_left": {upstate.KindHTTP}, "answers": {upstate.KindDNS},
 }
 
-var kinds = []string{upstate.KindHTTP, upstate.KindTCP, upstate.KindDNS, upstate.KindHeartbeat, upstate.KindAlert, upstate.KindUpstream, upstate.KindMetric}
+var kinds = []string{upstate.KindHTTP, upstate.KindTCP, upstate.KindDNS, upstate.KindHeartbeat, upstate.KindAlert, upstate.KindUpstream, upstate.KindMetric, upstate.KindQuota, upstate.KindSLO}
 
 var recordTypes = []string{"A", "AAAA", "CNAME", "MX", "TXT", "NS"}
 
@@ -549,8 +574,13 @@ func (v *validator) check(i int, comps, checks map[string]int) {
 	if ch.Kind == upstate.KindUpstream {
 		v.upstream(p, ch)
 	}
-	if ch.Kind == upstate.KindMetric {
+	switch ch.Kind {
+	case upstate.KindMetric:
 		v.metric(p, ch)
+	case upstate.KindQuota:
+		v.quota(p, ch)
+	case upstate.KindSLO:
+		v.slo(p, ch)
 	}
 	if ch.Interval == 0 {
 		ch.Interval = Duration(DefaultInterval)

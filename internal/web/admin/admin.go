@@ -23,6 +23,7 @@ import (
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/auth"
+	"github.com/upstatehq/upstate/internal/check"
 	"github.com/upstatehq/upstate/internal/incident"
 	"github.com/upstatehq/upstate/internal/notify"
 	"github.com/upstatehq/upstate/internal/store"
@@ -110,6 +111,8 @@ type Options struct {
 	SecureCookies bool
 	// Now tells the time (maintenance statuses); default time.Now.
 	Now func() time.Time
+	// SLOs reports the error budgets shown on the incident list; nil for none.
+	SLOs func(ctx context.Context) []check.SLOReport
 }
 
 // Server serves the admin UI.
@@ -145,7 +148,12 @@ func New(opts Options) (*Server, error) {
 			}
 			return t.In(opts.Location()).Format("Jan 2 15:04 MST")
 		},
-		"list":    func(xs []string) string { return strings.Join(xs, ", ") },
+		"list":   func(xs []string) string { return strings.Join(xs, ", ") },
+		"mul100": func(f float64) float64 { return f * 100 },
+		"pct":    func(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + "%" },
+		"burn": func(m map[time.Duration]float64, d time.Duration) string {
+			return strconv.FormatFloat(m[d], 'f', 1, 64) + "×"
+		},
 		"percent": func(p *float64) string { return formatPercent(p) },
 		"rev": func(us []upstate.TimelineEntry) []upstate.TimelineEntry {
 			out := slices.Clone(us)
@@ -280,6 +288,7 @@ type view struct {
 	Failed    []upstate.Message
 	Schedules []notify.ScheduleView
 	Silences  []upstate.Silence
+	SLOs      []check.SLOReport
 	// SilenceForm is the silence form as typed.
 	SilenceForm struct{ Matchers, For, Comment string }
 }
@@ -469,6 +478,9 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request, p upstate.Princip
 		return
 	}
 	v.Notice = r.URL.Query().Get("done")
+	if s.opts.SLOs != nil {
+		v.SLOs = s.opts.SLOs(r.Context())
+	}
 	s.render(w, http.StatusOK, "index", v)
 }
 

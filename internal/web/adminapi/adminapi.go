@@ -140,6 +140,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/notifications", s.authed(upstate.ScopeRead, s.listNotifications))
 	mux.HandleFunc("GET /api/v1/oncall", s.authed(upstate.ScopeRead, s.onCall))
 	mux.HandleFunc("POST /api/v1/metrics", s.authed(upstate.ScopeMetrics, s.pushMetrics))
+	mux.HandleFunc("GET /api/v1/slos", s.authed(upstate.ScopeRead, s.listSLOs))
 	mux.HandleFunc("GET /api/v1/subscribers", s.authed(upstate.ScopeAdmin, s.listSubscribers))
 	mux.HandleFunc("DELETE /api/v1/subscribers/{id}", s.authed(upstate.ScopeAdmin, s.removeSubscriber))
 	mux.HandleFunc("GET /api/v1/silences", s.authed(upstate.ScopeRead, s.listSilences))

@@ -13,9 +13,42 @@ import (
 	"github.com/upstatehq/upstate/internal/web/respond"
 )
 
-// Samples keeps numbers pushed to Upstate.
+// Samples keeps numbers pushed to Upstate and reports the SLOs on them.
 type Samples interface {
 	PushSamples(ctx context.Context, ss []upstate.Sample) (int, error)
+	SLOs(ctx context.Context) []check.SLOReport
+}
+
+func (s *Server) listSLOs(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
+	type burn struct {
+		Long      string  `json:"long_window"`
+		Short     string  `json:"short_window"`
+		Threshold float64 `json:"threshold"`
+		LongRate  float64 `json:"long_burn_rate"`
+		ShortRate float64 `json:"short_burn_rate"`
+		Pages     bool    `json:"pages"`
+	}
+	type slo struct {
+		ID        string  `json:"id"`
+		What      string  `json:"what"`
+		Objective float64 `json:"objective_percent"`
+		Period    string  `json:"period"`
+		Good      float64 `json:"good_events"`
+		Total     float64 `json:"total_events"`
+		Remaining float64 `json:"error_budget_remaining_percent"`
+		Burns     []burn  `json:"burn_rates"`
+		Error     string  `json:"error,omitempty"`
+	}
+	out := []slo{}
+	for _, x := range s.opts.Samples.SLOs(r.Context()) {
+		o := slo{ID: x.ID, What: x.What, Objective: x.Budget.Objective * 100, Period: x.Budget.Period.String(), Good: x.Budget.Good, Total: x.Budget.Total,
+			Remaining: x.Budget.Remaining * 100, Error: x.Error, Burns: []burn{}}
+		for _, b := range x.Burns {
+			o.Burns = append(o.Burns, burn{b.Long.String(), b.Short.String(), b.Rate, x.Budget.Burn[b.Long], x.Budget.Burn[b.Short], b.Page})
+		}
+		out = append(out, o)
+	}
+	respond.JSON(w, http.StatusOK, map[string]any{"slos": out})
 }
 
 // pushMetrics takes numbers as JSON ({"metrics": [{name, labels, value,
