@@ -67,6 +67,10 @@ func TestParseFeeds(t *testing.T) {
 		drive[0].URL != "https://www.google.com/appsstatus/dashboard/incidents/drive1" || drive[0].Updates[1].Text != "Mitigation is underway." {
 		t.Errorf("google drive = %+v", drive)
 	}
+	if gc, err := ParseFeed(FeedGoogleCloud, g, []string{"VHNfk9g3mxpWgCtXNZxF"}, FeedDefaults[FeedGoogleCloud].Base, now, 0); err != nil || len(gc) != 1 ||
+		gc[0].URL != "https://status.cloud.google.com/incidents/drive1" {
+		t.Errorf("google cloud (the same schema) = %+v, %v", gc, err)
+	}
 	if gm, _ := ParseFeed(FeedGoogleWorkspace, g, []string{"NMp5GF7ugZ2a4uYtLbUW"}, "", now, 0); len(gm) != 1 || gm[0].Severity != upstate.StateDegraded {
 		t.Errorf("gmail by product id = %+v", gm)
 	}
