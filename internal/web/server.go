@@ -26,6 +26,7 @@ import (
 	"github.com/upstatehq/upstate/internal/markdown"
 	"github.com/upstatehq/upstate/internal/metrics"
 	"github.com/upstatehq/upstate/internal/snapshot"
+	"github.com/upstatehq/upstate/internal/web/embed"
 	"github.com/upstatehq/upstate/internal/web/public"
 	"github.com/upstatehq/upstate/internal/web/respond"
 	"github.com/upstatehq/upstate/internal/web/statusapi"
@@ -86,7 +87,8 @@ type asset struct {
 	gzLen       []string
 	etag        string
 	etagHdr     []string
-	public      bool // API and feeds: CORS and the API's cache time
+	public      bool     // API, feeds, badges and the widget: CORS
+	cache       []string // the Cache-Control value
 }
 
 type assetSet struct {
@@ -126,6 +128,9 @@ func (s *Server) routes() {
 	m := s.mux
 	m.HandleFunc("GET /{$}", s.serveAsset)
 	m.HandleFunc("GET /incidents/{id}", s.serveAsset)
+	for _, p := range []string{"GET /badges/", "GET /embed", "GET /widget.js", "GET /widget.css"} {
+		m.HandleFunc(p, s.serveAsset)
+	}
 	for _, p := range []string{statusapi.PathSummary, statusapi.PathStatus, statusapi.PathComponents, statusapi.PathIncidents,
 		statusapi.PathUnresolved, statusapi.PathMaintenances, statusapi.PathUpcoming, statusapi.PathActive, statusapi.PathAtom, statusapi.PathRSS} {
 		m.HandleFunc("GET "+p, s.serveAsset)
@@ -164,6 +169,13 @@ func (s *Server) Publish(snap *snapshot.Snapshot) error {
 	if err != nil {
 		return err
 	}
+	embeds, err := embed.Render(snap)
+	if err != nil {
+		return err
+	}
+	pages = append(pages, embeds...)
+	pages = append(pages, embed.Doc{Path: "/widget.js", ContentType: "text/javascript; charset=utf-8", Body: embed.Widget},
+		embed.Doc{Path: "/widget.css", ContentType: "text/css; charset=utf-8", Body: embed.WidgetCSS})
 	s.publishMu.Lock()
 	defer s.publishMu.Unlock()
 	prev := s.assets.Load()
@@ -196,8 +208,15 @@ func etagOf(body []byte) string {
 // (it reuses one gzip writer).
 func (s *Server) newAsset(path, ct string, body []byte, etag string) *asset {
 	a := &asset{contentType: []string{ct}, body: body, etag: etag, etagHdr: []string{etag},
-		bodyLen: []string{strconv.Itoa(len(body))},
-		public:  strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/history.")}
+		bodyLen: []string{strconv.Itoa(len(body))}, cache: hdrPageCache}
+	switch {
+	case strings.HasPrefix(path, "/widget."):
+		// Apps include the widget on every page: cache it a day, and let
+		// browsers revalidate it in the background for a week after.
+		a.public, a.cache = true, hdrWidgetCache
+	case strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/history.") || strings.HasPrefix(path, "/badges/"):
+		a.public, a.cache = true, hdrAPICache
+	}
 	var b bytes.Buffer
 	if s.gz == nil {
 		s.gz, _ = gzip.NewWriterLevel(&b, gzip.BestCompression)
@@ -215,14 +234,15 @@ func (s *Server) newAsset(path, ct string, body []byte, etag string) *asset {
 
 // Header values shared by every response; net/http only reads them.
 var (
-	hdrVary      = []string{"Accept-Encoding"}
-	hdrCORS      = []string{"*"}
-	hdrAPICache  = []string{"public, max-age=30"}
-	hdrPageCache = []string{"public, max-age=15"}
-	hdrGzip      = []string{"gzip"}
-	hdrNosniff   = []string{"nosniff"}
-	hdrReferrer  = []string{"strict-origin-when-cross-origin"}
-	hdrCSP       = []string{"default-src 'self'; style-src 'self'; img-src 'self' data:; script-src 'none'; base-uri 'none'; form-action 'self'"}
+	hdrVary        = []string{"Accept-Encoding"}
+	hdrCORS        = []string{"*"}
+	hdrAPICache    = []string{"public, max-age=30"}
+	hdrPageCache   = []string{"public, max-age=15"}
+	hdrWidgetCache = []string{"public, max-age=86400, stale-while-revalidate=604800"}
+	hdrGzip        = []string{"gzip"}
+	hdrNosniff     = []string{"nosniff"}
+	hdrReferrer    = []string{"strict-origin-when-cross-origin"}
+	hdrCSP         = []string{"default-src 'self'; style-src 'self'; img-src 'self' data:; script-src 'none'; base-uri 'none'; form-action 'self'"}
 )
 
 // serveAsset is the hot path: every public read lands here and only
@@ -244,10 +264,8 @@ func (s *Server) serveAsset(w http.ResponseWriter, r *http.Request) {
 	h["Vary"] = hdrVary
 	if a.public {
 		h["Access-Control-Allow-Origin"] = hdrCORS
-		h["Cache-Control"] = hdrAPICache
-	} else {
-		h["Cache-Control"] = hdrPageCache
 	}
+	h["Cache-Control"] = a.cache
 	if match := r.Header.Get("If-None-Match"); match != "" && etagMatches(match, a.etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return

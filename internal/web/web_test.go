@@ -367,3 +367,50 @@ func TestPanicsBecomeInternalErrors(t *testing.T) {
 		t.Errorf("panic: %d %s", w.Code, w.Body)
 	}
 }
+
+func TestBadgesEmbedAndWidget(t *testing.T) {
+	s, _ := newServer(t)
+	if err := s.Publish(fixture()); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path, ctype string
+		want        []string
+	}{
+		{"/badges/status.svg", "image/svg+xml", []string{`aria-label="status: partial system outage"`, `#e8720c`}},
+		{"/badges/api.svg", "image/svg+xml", []string{`role="img"`, `<title>API: partial outage</title>`}},
+		{"/badges/web/uptime-30d.svg", "image/svg+xml", []string{`Web app 30d: 100%`}},
+		{"/badges/uptime-90d.svg", "image/svg+xml", []string{`uptime 90d: 100%`}}, // days before the components existed do not count
+		{"/badges/drive.svg", "image/svg+xml", []string{`Cloud drive sync: operational`}},
+		{"/embed", "text/html; charset=utf-8", []string{`Partial System Outage`, `/incidents/p31zjtct2jer" target="_top"`, `href="/widget.css"`}},
+		{"/widget.css", "text/css; charset=utf-8", []string{`--upstate-critical`}},
+	} {
+		w := do(s, "GET", tc.path, nil)
+		if w.Code != 200 || w.Header().Get("Content-Type") != tc.ctype {
+			t.Errorf("%s: %d %s", tc.path, w.Code, w.Header().Get("Content-Type"))
+			continue
+		}
+		for _, want := range tc.want {
+			if !strings.Contains(w.Body.String(), want) {
+				t.Errorf("%s lacks %q:\n%s", tc.path, want, w.Body)
+			}
+		}
+	}
+	if w := do(s, "GET", "/badges/api.svg", nil); w.Header().Get("Access-Control-Allow-Origin") != "*" || w.Header().Get("Cache-Control") != "public, max-age=30" {
+		t.Errorf("badge headers: %v", w.Header())
+	}
+	w := do(s, "GET", "/widget.js", map[string]string{"Accept-Encoding": "gzip"})
+	if w.Header().Get("Cache-Control") != "public, max-age=86400, stale-while-revalidate=604800" || w.Header().Get("Access-Control-Allow-Origin") != "*" ||
+		w.Header().Get("Content-Encoding") != "gzip" || w.Header().Get("Etag") == "" {
+		t.Errorf("widget headers: %v", w.Header())
+	}
+	if n := w.Body.Len(); n > 5*1024 {
+		t.Errorf("the widget is %d bytes gzipped, over 5 KB", n)
+	}
+	if w := do(s, "GET", "/badges/nope.svg", nil); w.Code != 404 {
+		t.Errorf("unknown badge: %d", w.Code)
+	}
+	if h := do(s, "GET", "/embed", nil).Header(); h.Get("X-Frame-Options") != "" || strings.Contains(h.Get("Content-Security-Policy"), "frame-ancestors") {
+		t.Errorf("the compact page cannot be framed: %v", h)
+	}
+}
