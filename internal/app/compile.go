@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/upstatehq/upstate"
@@ -177,7 +178,12 @@ func prober(ch config.Check, env probeEnv) (check.Prober, error) {
 		if format == "rss" {
 			format = check.FeedRSS
 		}
-		return &check.Upstream{ID: ch.ID, Provider: ch.Provider, Format: format, URL: ch.URL, Base: check.FeedDefaults[format].Base, Products: ch.Products,
+		// Incident links are relative to the dashboard the feed belongs to.
+		base := check.FeedDefaults[format].Base
+		if b, ok := strings.CutSuffix(ch.URL, "incidents.json"); ok {
+			base = b
+		}
+		return &check.Upstream{ID: ch.ID, Provider: ch.Provider, Format: format, URL: ch.URL, Base: base, Products: ch.Products,
 			Window: ch.Window.D(), Interval: ch.Interval.D(), Timeout: ch.Timeout.D(), Client: env.client, Clock: env.clock,
 			OnError: func(err error) { env.feedError(ch.ID, err) }}, nil
 	}

@@ -120,6 +120,19 @@ func TestReplay(t *testing.T) {
 				t.Errorf("lock incident timeline lacks %q:\n%s", w, text)
 			}
 		}
+		// The drive outages are linked to the provider's own incidents,
+		// whose updates are on our timeline.
+		drive := snap.Recent[len(snap.Recent)-3]
+		if drive.Upstream == nil || drive.Upstream.Provider != "Google Workspace" || !strings.HasSuffix(drive.Upstream.URL, "/appsstatus/dashboard/incidents/drive1") {
+			t.Errorf("drive incident upstream = %+v", drive.Upstream)
+		}
+		var mirrored bool
+		for _, u := range drive.Updates {
+			mirrored = mirrored || strings.Contains(u.Body, "**Google Workspace**") && strings.Contains(u.Body, "Users may be unable to sync files.")
+		}
+		if !mirrored {
+			t.Errorf("the provider's update is not on the drive incident's timeline")
+		}
 		conv := snap.Recent[len(snap.Recent)-2]
 		if !strings.Contains(conv.Updates[0].Body, "Convert") {
 			t.Errorf("conversion incident opens with %q", conv.Updates[0].Body)

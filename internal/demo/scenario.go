@@ -75,7 +75,7 @@ func Scenario() []Step {
 		{At: at(8, 19, 10, 50), Wait: true},
 
 		{At: at(8, 21, 13, 0), Say: "Friday: the cloud drive provider goes down", Do: func(w *World) {
-			w.set(func(w *World) { w.driveDown = true })
+			w.set(func(w *World) { w.driveDown, w.driveSince = true, w.clock.Now(); w.driveOutages++ })
 		}},
 		{At: at(8, 21, 14, 25), Wait: true, Say: "The cloud drive provider is back", Do: func(w *World) {
 			w.set(func(w *World) { w.driveDown = false })
@@ -91,7 +91,7 @@ func Scenario() []Step {
 		{At: at(8, 25, 10, 45), Wait: true},
 
 		{At: at(8, 27, 8, 30), Say: "Thursday: the cloud drive provider goes down again", Do: func(w *World) {
-			w.set(func(w *World) { w.driveDown = true })
+			w.set(func(w *World) { w.driveDown, w.driveSince = true, w.clock.Now(); w.driveOutages++ })
 		}},
 		{At: at(8, 27, 9, 15), Wait: true, Say: "The cloud drive provider recovers", Do: func(w *World) {
 			w.set(func(w *World) { w.driveDown = false })

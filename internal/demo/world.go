@@ -28,6 +28,8 @@ type World struct {
 	dbLocked       bool
 	brokenConvert  map[string]bool
 	driveDown      bool
+	driveOutages   int       // how many times the drive provider went down
+	driveSince     time.Time // when it last went down
 	quotaExhausted bool
 }
 
@@ -100,6 +102,24 @@ func (w *World) Handler() http.Handler {
 			return
 		}
 		io.WriteString(rw, `{"kind":"drive#about","user":{"displayName":"sync"}}`)
+	})
+	// The drive provider's own status dashboard, in Google's incidents.json
+	// format: it reports the outage, with an update, while it lasts.
+	mux.HandleFunc("GET /appsstatus/dashboard/incidents.json", func(rw http.ResponseWriter, r *http.Request) {
+		w.mu.Lock()
+		down, n, since := w.driveDown, w.driveOutages, w.driveSince
+		w.mu.Unlock()
+		rw.Header().Set("Content-Type", "application/json")
+		if !down {
+			io.WriteString(rw, "[]")
+			return
+		}
+		begin := since.UTC().Format(time.RFC3339)
+		fmt.Fprintf(rw, `[{"id": "drive%d", "number": "%d", "begin": %q, "created": %q, "end": null, "modified": %q,
+  "external_desc": "Google Drive service disruption", "severity": "high", "status_impact": "SERVICE_OUTAGE", "service_name": "Google Drive",
+  "affected_products": [{"title": "Google Drive", "id": "VHNfk9g3mxpWgCtXNZxF"}],
+  "updates": [{"when": %q, "status": "SERVICE_OUTAGE", "text": "We're investigating reports of an issue with Google Drive. Users may be unable to sync files."}],
+  "uri": "incidents/drive%d"}]`, n, n, begin, begin, begin, since.Add(5*time.Minute).UTC().Format(time.RFC3339), n)
 	})
 	mux.HandleFunc("GET /classroom/v1/courses", func(rw http.ResponseWriter, r *http.Request) {
 		w.mu.Lock()
@@ -183,5 +203,13 @@ checks:
   - {id: drive-api, name: Cloud drive API, kind: http, url: "http://%[2]s/drive/v3/about", interval: 60s, components: [drive]}
   - {id: classroom-api, name: Classroom API, kind: http, url: "http://%[2]s/classroom/v1/courses", interval: 60s, components: [classroom]}
   - {id: nightly-drive-sync, name: Nightly drive sync, kind: heartbeat, period: 24h, grace: 1h, components: [drive]}
+  - id: drive-google
+    name: Google Workspace status
+    kind: upstream
+    feed: google-workspace
+    url: http://%[2]s/appsstatus/dashboard/incidents.json
+    products: [Google Drive]
+    interval: 60s
+    components: [drive]
 `, listen, world, db)
 }

@@ -342,6 +342,21 @@ func (e *Engine) decide(ctx context.Context, t *upstate.Transition) error {
 		}
 	}
 
+	// A provider reports the problem our own probe found first: link it.
+	if t != nil && t.To.State.Failing() {
+		if up := e.opts.Upstream(t.To.CheckID); up != nil {
+			for _, in := range open {
+				if in.Upstream != nil || !slices.ContainsFunc(e.checks[t.To.CheckID].Components, in.HasComponent) {
+					continue
+				}
+				p := touch(in)
+				p.in.Upstream = up
+				p.add(e, now, p.in.Status, fmt.Sprintf("%s reports an incident on its side: %q. [Their status page](%s)",
+					upstate.EscapeMarkdown(up.Provider), up.Title, up.URL))
+			}
+		}
+	}
+
 	// Monitoring once every component of an automatic incident is
 	// operational; back to investigating if it fails again.
 	for _, in := range open {
