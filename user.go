@@ -102,3 +102,15 @@ func (p Principal) Actor() string {
 	}
 	return p.User.Name
 }
+
+// OnCallOverride puts a person on call on a schedule for a while, above
+// its rotations; people add them at runtime.
+type OnCallOverride struct {
+	ID        string
+	Schedule  string
+	Person    string
+	From      time.Time
+	Until     time.Time
+	CreatedBy string
+	CreatedAt time.Time
+}

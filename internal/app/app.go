@@ -100,6 +100,7 @@ type App struct {
 	notify      atomic.Pointer[notifySet]
 	silences    atomic.Pointer[[]upstate.Silence]
 	subscribers atomic.Pointer[[]upstate.Subscriber]
+	overrides   atomic.Pointer[[]upstate.OnCallOverride]
 
 	notifyClient  *http.Client
 	guardedClient *http.Client // for subscribers' webhooks
@@ -178,7 +179,10 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if a.ackKey, err = ackKey(ctx, db); err != nil {
 		return nil, err
 	}
-	nset, err := compileNotify(cfg, a.channelDeps(cfg), a.ackKey, a.subscriberList)
+	if err := a.loadOverrides(ctx); err != nil {
+		return nil, err
+	}
+	nset, err := compileNotify(cfg, a.channelDeps(cfg), a.ackKey, a.subscriberList, a.overrideList())
 	if err != nil {
 		return nil, err
 	}
@@ -474,7 +478,7 @@ func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	nset, err := compileNotify(cfg, a.channelDeps(cfg), a.ackKey, a.subscriberList)
+	nset, err := compileNotify(cfg, a.channelDeps(cfg), a.ackKey, a.subscriberList, a.overrideList())
 	if err != nil {
 		return err
 	}

@@ -44,7 +44,7 @@ func newNotifyClient(timeout time.Duration) *http.Client {
 // compileNotify builds the channels, routes and on-call paging a
 // configuration describes; ackKey signs acknowledgement links (nil: pages
 // carry none); subs lists the subscribers (nil: none).
-func compileNotify(cfg *config.Config, deps channels.Deps, ackKey []byte, subs func() []upstate.Subscriber) (*notifySet, error) {
+func compileNotify(cfg *config.Config, deps channels.Deps, ackKey []byte, subs func() []upstate.Subscriber, overrides []upstate.OnCallOverride) (*notifySet, error) {
 	set := &notifySet{channels: map[string]notify.Channel{}, kinds: map[string]string{}}
 	var routes []notify.Route
 	for _, c := range cfg.Notifications.Channels {
@@ -78,12 +78,13 @@ func compileNotify(cfg *config.Config, deps channels.Deps, ackKey []byte, subs f
 	if len(SubscriptionKinds(cfg)) == 0 {
 		subs = nil
 	}
-	set.router = notify.NewRouter(routes, pagerOf(cfg, ackKey), subs)
+	set.router = notify.NewRouter(routes, pagerOf(cfg, ackKey, overrides), subs)
 	return set, nil
 }
 
-// pagerOf compiles the on-call configuration; nil when nobody is paged.
-func pagerOf(cfg *config.Config, ackKey []byte) *notify.Pager {
+// pagerOf compiles the on-call configuration and the overrides people
+// added; nil when nobody is paged.
+func pagerOf(cfg *config.Config, ackKey []byte, overrides []upstate.OnCallOverride) *notify.Pager {
 	oc := cfg.OnCall
 	if len(oc.Escalation) == 0 {
 		return nil
@@ -93,7 +94,7 @@ func pagerOf(cfg *config.Config, ackKey []byte) *notify.Pager {
 		dir.People[p.ID] = oncall.Person{ID: p.ID, Name: p.Name, Channels: p.Channels}
 	}
 	for _, s := range oc.Schedules {
-		dir.Schedules[s.ID] = scheduleOf(s)
+		dir.Schedules[s.ID] = scheduleOf(s, overrides)
 	}
 	pg := &notify.Pager{Directory: dir}
 	for _, p := range oc.Escalation {
@@ -115,7 +116,7 @@ func pagerOf(cfg *config.Config, ackKey []byte) *notify.Pager {
 	return pg
 }
 
-func scheduleOf(s config.Schedule) oncall.Schedule {
+func scheduleOf(s config.Schedule, added []upstate.OnCallOverride) oncall.Schedule {
 	out := oncall.Schedule{ID: s.ID, Name: s.Name, Location: s.Location}
 	for _, l := range s.Layers {
 		ol := oncall.Layer{Rotation: oncall.Rotation(l.Rotation), Every: l.Every, HandoffHour: l.HandoffHour, HandoffMinute: l.HandoffMinute,
@@ -127,6 +128,12 @@ func scheduleOf(s config.Schedule) oncall.Schedule {
 	}
 	for _, o := range s.Overrides {
 		out.Overrides = append(out.Overrides, oncall.Override{Person: o.Person, From: o.FromTime, Until: o.UntilTime})
+	}
+	// Overrides added at runtime come last: the latest word wins.
+	for _, o := range added {
+		if o.Schedule == s.ID {
+			out.Overrides = append(out.Overrides, oncall.Override{Person: o.Person, From: o.From, Until: o.Until})
+		}
 	}
 	return out
 }
@@ -180,7 +187,7 @@ func sendSample(ctx context.Context, cfg *config.Config, ch notify.Channel, id s
 func SendTest(ctx context.Context, cfg *config.Config, id string) error {
 	deps := channels.Deps{Client: newNotifyClient(cfg.Notifications.Timeout.D()), Page: notify.Page{Name: cfg.Page.Name, URL: cfg.Page.URL},
 		Now: time.Now, Markdown: markdown.New().HTML}
-	set, err := compileNotify(cfg, deps, nil, nil)
+	set, err := compileNotify(cfg, deps, nil, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -328,8 +335,11 @@ func (a *App) OnCallNow(_ context.Context) []notify.ScheduleView {
 	}
 	var out []notify.ScheduleView
 	for _, s := range cfg.OnCall.Schedules {
-		sc := scheduleOf(s)
+		sc := scheduleOf(s, a.overrideList())
 		v := notify.ScheduleView{ID: s.ID, Name: s.Name, Zone: s.Location.String()}
+		for _, p := range cfg.OnCall.People {
+			v.People = append(v.People, [2]string{p.ID, p.Name})
+		}
 		if v.Name == "" {
 			v.Name = s.ID
 		}
@@ -339,4 +349,90 @@ func (a *App) OnCallNow(_ context.Context) []notify.ScheduleView {
 		out = append(out, v)
 	}
 	return out
+}
+
+func (a *App) overrideList() []upstate.OnCallOverride {
+	if l := a.overrides.Load(); l != nil {
+		return *l
+	}
+	return nil
+}
+
+// loadOverrides reads the runtime on-call overrides.
+func (a *App) loadOverrides(ctx context.Context) error {
+	list, err := a.store.ListOverrides(ctx, a.opts.Clock.Now().Add(-24*time.Hour))
+	if err != nil {
+		return fmt.Errorf("load on-call overrides: %w", err)
+	}
+	a.overrides.Store(&list)
+	return nil
+}
+
+// repage rebuilds the routes and pager after the overrides changed.
+func (a *App) repage(ctx context.Context) error {
+	if err := a.loadOverrides(ctx); err != nil {
+		return err
+	}
+	cfg := a.cfg.Load()
+	nset, err := compileNotify(cfg, a.channelDeps(cfg), a.ackKey, a.subscriberList, a.overrideList())
+	if err != nil {
+		return err
+	}
+	a.notify.Store(nset)
+	return nil
+}
+
+// Overrides lists the on-call overrides people added, not yet over.
+func (a *App) Overrides(ctx context.Context) ([]upstate.OnCallOverride, error) {
+	return a.store.ListOverrides(ctx, a.opts.Clock.Now())
+}
+
+// AddOverride puts a person on call on a schedule from from to until:
+// "I'll take tonight". Pages planned from now on follow it; pages already
+// planned for an open incident keep the people they were planned for.
+func (a *App) AddOverride(ctx context.Context, schedule, person string, from, until time.Time, actor string) (upstate.OnCallOverride, error) {
+	cfg := a.cfg.Load()
+	now := a.opts.Clock.Now()
+	var probs []string
+	var sched *config.Schedule
+	for i := range cfg.OnCall.Schedules {
+		if cfg.OnCall.Schedules[i].ID == schedule {
+			sched = &cfg.OnCall.Schedules[i]
+		}
+	}
+	if sched == nil {
+		probs = append(probs, fmt.Sprintf("schedule: no schedule %q", schedule))
+	}
+	known := false
+	for _, p := range cfg.OnCall.People {
+		known = known || p.ID == person
+	}
+	if !known {
+		probs = append(probs, fmt.Sprintf("person: no person %q under oncall.people", person))
+	}
+	switch {
+	case from.IsZero() || until.IsZero():
+		probs = append(probs, "from and until are required")
+	case !until.After(from):
+		probs = append(probs, "until must be after from: the override ends before it starts")
+	case !until.After(now):
+		probs = append(probs, "until is in the past")
+	}
+	if len(probs) > 0 {
+		return upstate.OnCallOverride{}, upstate.Errorf(upstate.EINVALID, "%s", strings.Join(probs, "; "))
+	}
+	o := upstate.OnCallOverride{ID: a.opts.NewID(), Schedule: schedule, Person: person, From: from.UTC(), Until: until.UTC(), CreatedBy: actor, CreatedAt: now}
+	if err := a.store.SaveOverride(ctx, o); err != nil {
+		return o, err
+	}
+	a.log.Info("on-call override added", "component", "oncall", "schedule", schedule, "person", person, "actor", actor)
+	return o, a.repage(ctx)
+}
+
+// RemoveOverride ends an override people added.
+func (a *App) RemoveOverride(ctx context.Context, id string) error {
+	if err := a.store.DeleteOverride(ctx, id); err != nil {
+		return err
+	}
+	return a.repage(ctx)
 }

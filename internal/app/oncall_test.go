@@ -190,3 +190,73 @@ func mustIncident(t *testing.T, a *App, id string) *upstate.Incident {
 func storeFilterCancelled() store.MessageFilter {
 	return store.MessageFilter{State: upstate.MessageCancelled}
 }
+
+// TestOverrideAtRuntime: at 3:42 Lee says "I'll take tonight"; the next
+// incident pages Lee, not Dana, whose rotation it is.
+func TestOverrideAtRuntime(t *testing.T) {
+	nz, _ := time.LoadLocation("Pacific/Auckland")
+	clk := clock.NewFake(time.Date(2026, 8, 18, 3, 42, 0, 0, nz))
+	yaml := `page: {name: Acme Status, url: 'https://status.acme.example', time_zone: Pacific/Auckland}
+components:
+  - {id: api, name: API}
+notifications:
+  channels:
+    - {id: dana-hook, type: webhook, url: 'https://hooks.example.com/dana', secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw, events: [incident.resolved]}
+    - {id: lee-hook, type: webhook, url: 'https://hooks.example.com/lee', secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw, events: [incident.resolved]}
+oncall:
+  people:
+    - {id: dana, name: Dana, channels: [dana-hook]}
+    - {id: lee, name: Lee, channels: [lee-hook]}
+  schedules:
+    - id: primary
+      layers:
+        - {rotation: weekly, handoff: "09:00", start: 2026-08-03, people: [dana]}
+  escalation:
+    - id: default
+      levels:
+        - {after: 0m, notify: [schedule:primary]}
+`
+	cfg, err := config.Parse("t.yaml", []byte(yaml), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Server.DataDir = t.TempDir()
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	a, err := New(context.Background(), Options{Config: cfg, Clock: clk, Listener: ln})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.store.Close()
+	ctx := context.Background()
+	if _, err := a.AddOverride(ctx, "primary", "lee", clk.Now(), time.Date(2026, 8, 18, 9, 0, 0, 0, nz), "Lee"); err != nil {
+		t.Fatal(err)
+	}
+	if now := a.OnCallNow(ctx)[0].Shifts[0]; now.Name != "Lee" || !now.Override {
+		t.Errorf("on call now = %+v", now)
+	}
+	in, _ := a.engine.Declare(ctx, incident.Change{Name: "API down", Set: map[string]upstate.Status{"api": upstate.MajorOutage}, Actor: upstate.ActorUpstate})
+	pages, _ := a.store.ListMessages(ctx, store.MessageFilter{})
+	if len(pages) != 1 || pages[0].Channel != "lee-hook" || pages[0].Event.Incident.ID != in.ID {
+		t.Errorf("pages = %+v", pages)
+	}
+	for _, tc := range []struct {
+		sched, person string
+		from, until   time.Time
+		want          string
+	}{
+		{"nope", "lee", clk.Now(), clk.Now().Add(time.Hour), `no schedule "nope"`},
+		{"primary", "sam", clk.Now(), clk.Now().Add(time.Hour), `no person "sam"`},
+		{"primary", "lee", clk.Now(), clk.Now().Add(-time.Hour), "ends before it starts"},
+	} {
+		if _, err := a.AddOverride(ctx, tc.sched, tc.person, tc.from, tc.until, "Lee"); upstate.ErrorCode(err) != upstate.EINVALID || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v", tc, err)
+		}
+	}
+	list, _ := a.Overrides(ctx)
+	if err := a.RemoveOverride(ctx, list[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if now := a.OnCallNow(ctx)[0].Shifts[0]; now.Name != "Dana" {
+		t.Errorf("after removing the override: %+v", now)
+	}
+}

@@ -155,6 +155,8 @@ type ScheduleView struct {
 	ID, Name, Zone string
 	// Shifts are the coming week's, the first being now's.
 	Shifts []ShiftView
+	// People are who may be put on call on it: id → name, in order.
+	People [][2]string
 }
 
 // ShiftView is one stretch of someone on call.

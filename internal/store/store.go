@@ -28,6 +28,7 @@ type Store interface {
 	Subscribers
 	Alerts
 	Metrics
+	OnCallOverrides
 	// Flush waits until every write accepted so far is durable.
 	Flush(ctx context.Context) error
 	Close() error
@@ -289,4 +290,13 @@ type Metrics interface {
 	ListPoints(ctx context.Context, series string, from, to time.Time) ([]upstate.Point, error)
 	// PrunePoints drops points older than before.
 	PrunePoints(ctx context.Context, before time.Time) (int64, error)
+}
+
+// OnCallOverrides keeps the on-call overrides people add.
+type OnCallOverrides interface {
+	SaveOverride(ctx context.Context, o upstate.OnCallOverride) error
+	// DeleteOverride removes one; ENOTFOUND if unknown.
+	DeleteOverride(ctx context.Context, id string) error
+	// ListOverrides returns those ending after since, soonest first.
+	ListOverrides(ctx context.Context, since time.Time) ([]upstate.OnCallOverride, error)
 }

@@ -37,6 +37,7 @@ func Run(t *testing.T, open Opener) {
 		{"Subscribers", testSubscribers},
 		{"FiringAlerts", testFiringAlerts},
 		{"MetricPoints", testMetricPoints},
+		{"OnCallOverrides", testOverrides},
 		{"StatusHistory", testHistory},
 		{"Heartbeats", testHeartbeats},
 		{"ManyWritersOneBatch", testConcurrentWrites},
@@ -533,6 +534,26 @@ func testMetricPoints(t *testing.T, s store.Store) {
 	}
 	if n, err := s.PrunePoints(ctx(t), t0.Add(30*time.Second)); err != nil || n != 2 {
 		t.Errorf("prune: %d %v", n, err)
+	}
+}
+
+func testOverrides(t *testing.T, s store.Store) {
+	o := upstate.OnCallOverride{ID: "o1", Schedule: "primary", Person: "lee", From: t0, Until: t0.Add(12 * time.Hour), CreatedBy: "Lee", CreatedAt: t0}
+	old := upstate.OnCallOverride{ID: "o0", Schedule: "primary", Person: "sam", From: t0.Add(-48 * time.Hour), Until: t0.Add(-24 * time.Hour), CreatedBy: "Sam", CreatedAt: t0}
+	for _, x := range []upstate.OnCallOverride{o, old} {
+		if err := s.SaveOverride(ctx(t), x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.ListOverrides(ctx(t), t0)
+	if err != nil || len(got) != 1 || got[0] != o {
+		t.Errorf("overrides = %+v, %v", got, err)
+	}
+	if err := s.DeleteOverride(ctx(t), "o1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteOverride(ctx(t), "o1"); upstate.ErrorCode(err) != upstate.ENOTFOUND {
+		t.Errorf("twice: %v", err)
 	}
 }
 

@@ -151,9 +151,73 @@ func (s *Server) notificationsView(r *http.Request, p upstate.Principal) (view, 
 	if v.Channels, v.Failed, err = s.opts.Notifications.Notifications(r.Context()); err != nil {
 		return v, err
 	}
-	v.Silences, err = s.opts.Notifications.Silences(r.Context())
+	if v.Silences, err = s.opts.Notifications.Silences(r.Context()); err != nil {
+		return v, err
+	}
 	v.SilenceForm.For = "2h"
-	return v, err
+	if v.Overrides, err = s.opts.Notifications.Overrides(r.Context()); err != nil {
+		return v, err
+	}
+	if len(v.Schedules) > 0 {
+		// Default: from now to tomorrow 09:00 in the first schedule's zone.
+		loc, _ := time.LoadLocation(v.Schedules[0].Zone)
+		if loc == nil {
+			loc = time.UTC
+		}
+		now := s.opts.Now().In(loc)
+		y, m, d := now.Date()
+		v.OverrideForm.From = now.Format(localInput)
+		v.OverrideForm.Until = time.Date(y, m, d+1, 9, 0, 0, 0, loc).Format(localInput)
+	}
+	return v, nil
+}
+
+// addOverride puts someone on call: "I'll take tonight". Times are local
+// to the chosen schedule.
+func (s *Server) addOverride(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
+	sched, person := r.PostFormValue("schedule"), r.PostFormValue("person")
+	fromText, untilText := r.PostFormValue("from"), r.PostFormValue("until")
+	loc := time.UTC
+	for _, sv := range s.opts.Notifications.OnCallNow(r.Context()) {
+		if sv.ID == sched {
+			if l, err := time.LoadLocation(sv.Zone); err == nil {
+				loc = l
+			}
+		}
+	}
+	from, ferr := time.ParseInLocation(localInput, fromText, loc)
+	until, uerr := time.ParseInLocation(localInput, untilText, loc)
+	var err error
+	switch {
+	case ferr != nil || uerr != nil:
+		err = upstate.Errorf(upstate.EINVALID, "from and until must be a date and a time")
+	default:
+		_, err = s.opts.Notifications.AddOverride(r.Context(), sched, person, from, until, p.Actor())
+	}
+	if err == nil {
+		done(w, r, "/admin/notifications", "On call from "+fromText+" to "+untilText)
+		return
+	}
+	if upstate.ErrorCode(err) != upstate.EINVALID {
+		s.fail(w, r, err)
+		return
+	}
+	v, verr := s.notificationsView(r, p)
+	if verr != nil {
+		s.fail(w, r, verr)
+		return
+	}
+	v.OverrideForm.Schedule, v.OverrideForm.Person, v.OverrideForm.From, v.OverrideForm.Until = sched, person, fromText, untilText
+	v.Error = upstate.ErrorMessage(err)
+	s.render(w, http.StatusBadRequest, "notifications", v)
+}
+
+func (s *Server) removeOverride(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
+	if err := s.opts.Notifications.RemoveOverride(r.Context(), r.PathValue("id")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	done(w, r, "/admin/notifications", "Override removed")
 }
 
 func (s *Server) notifications(w http.ResponseWriter, r *http.Request, p upstate.Principal) {

@@ -65,6 +65,9 @@ type Notifications interface {
 	Silences(ctx context.Context) ([]upstate.Silence, error)
 	Silence(ctx context.Context, matchers []string, startsAt, endsAt time.Time, comment, actor string) (upstate.Silence, error)
 	Unsilence(ctx context.Context, id string) error
+	Overrides(ctx context.Context) ([]upstate.OnCallOverride, error)
+	AddOverride(ctx context.Context, schedule, person string, from, until time.Time, actor string) (upstate.OnCallOverride, error)
+	RemoveOverride(ctx context.Context, id string) error
 }
 
 // Acks acknowledges incidents from the signed links in pages.
@@ -189,6 +192,8 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/maintenances", s.authed(upstate.ScopeRead, s.maintenances))
 	mux.HandleFunc("GET /admin/notifications", s.authed(upstate.ScopeRead, s.notifications))
 	mux.HandleFunc("POST /admin/silences", s.guard(s.authed(upstate.ScopeIncidents, s.silence)))
+	mux.HandleFunc("POST /admin/oncall/overrides", s.guard(s.authed(upstate.ScopeIncidents, s.addOverride)))
+	mux.HandleFunc("POST /admin/oncall/overrides/{id}/end", s.guard(s.authed(upstate.ScopeIncidents, s.removeOverride)))
 	mux.HandleFunc("POST /admin/silences/{id}/end", s.guard(s.authed(upstate.ScopeIncidents, s.unsilence)))
 	mux.HandleFunc("POST /subscribe", s.guard(s.subscribe))
 	mux.HandleFunc("GET /subscribe/confirm", s.subscriptionPage("confirm"))
@@ -289,6 +294,9 @@ type view struct {
 	Schedules []notify.ScheduleView
 	Silences  []upstate.Silence
 	SLOs      []check.SLOReport
+	Overrides []upstate.OnCallOverride
+	// OverrideForm is the on-call override form as typed.
+	OverrideForm struct{ Schedule, Person, From, Until string }
 	// SilenceForm is the silence form as typed.
 	SilenceForm struct{ Matchers, For, Comment string }
 }

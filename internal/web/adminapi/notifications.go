@@ -21,6 +21,9 @@ type Notifications interface {
 	Unsilence(ctx context.Context, id string) error
 	ListSubscribers(ctx context.Context) ([]upstate.Subscriber, error)
 	RemoveSubscriber(ctx context.Context, id string) error
+	Overrides(ctx context.Context) ([]upstate.OnCallOverride, error)
+	AddOverride(ctx context.Context, schedule, person string, from, until time.Time, actor string) (upstate.OnCallOverride, error)
+	RemoveOverride(ctx context.Context, id string) error
 }
 
 type channelJSON struct {
@@ -205,6 +208,62 @@ func (s *Server) listSubscribers(w http.ResponseWriter, r *http.Request, _ upsta
 
 func (s *Server) removeSubscriber(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
 	if err := s.opts.Notifications.RemoveSubscriber(r.Context(), r.PathValue("id")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+type overrideJSON struct {
+	ID        string    `json:"id"`
+	Schedule  string    `json:"schedule"`
+	Person    string    `json:"person"`
+	From      time.Time `json:"from"`
+	Until     time.Time `json:"until"`
+	CreatedBy string    `json:"created_by"`
+}
+
+func overrideOut(o upstate.OnCallOverride) overrideJSON {
+	return overrideJSON{o.ID, o.Schedule, o.Person, o.From.UTC(), o.Until.UTC(), o.CreatedBy}
+}
+
+func (s *Server) listOverrides(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
+	list, err := s.opts.Notifications.Overrides(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := []overrideJSON{}
+	for _, o := range list {
+		out = append(out, overrideOut(o))
+	}
+	respond.JSON(w, http.StatusOK, map[string]any{"overrides": out})
+}
+
+func (s *Server) addOverride(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
+	var b struct {
+		Schedule string    `json:"schedule"`
+		Person   string    `json:"person"`
+		From     time.Time `json:"from"`
+		Until    time.Time `json:"until"`
+	}
+	if err := respond.Decode(w, r, &b); err != nil {
+		respond.Error(w, err)
+		return
+	}
+	if b.From.IsZero() {
+		b.From = s.opts.Now()
+	}
+	o, err := s.opts.Notifications.AddOverride(r.Context(), b.Schedule, b.Person, b.From, b.Until, p.Actor())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	respond.JSON(w, http.StatusCreated, map[string]any{"override": overrideOut(o)})
+}
+
+func (s *Server) removeOverride(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
+	if err := s.opts.Notifications.RemoveOverride(r.Context(), r.PathValue("id")); err != nil {
 		s.fail(w, r, err)
 		return
 	}
