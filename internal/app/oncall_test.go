@@ -252,6 +252,23 @@ oncall:
 			t.Errorf("%+v: %v", tc, err)
 		}
 	}
+	// The admin page shows the override and offers the form.
+	if _, err := AddUser(ctx, cfg, NewUser{Email: "lee@example.com", Name: "Lee", Role: upstate.RoleResponder, Password: "a long enough password"}); err != nil {
+		t.Fatal(err)
+	}
+	login := httptest.NewRequest("POST", "/admin/login", strings.NewReader("email=lee%40example.com&password=a+long+enough+password"))
+	login.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := httptest.NewRecorder()
+	a.web.Handler().ServeHTTP(rec, login)
+	page := httptest.NewRequest("GET", "/admin/notifications", nil)
+	for _, c := range rec.Result().Cookies() {
+		page.AddCookie(c)
+	}
+	rec = httptest.NewRecorder()
+	a.web.Handler().ServeHTTP(rec, page)
+	if body := rec.Body.String(); rec.Code != 200 || !strings.Contains(body, `id="override"`) || !strings.Contains(body, "<strong>lee</strong> on call on primary") {
+		t.Errorf("admin page: %d\n%s", rec.Code, body)
+	}
 	list, _ := a.Overrides(ctx)
 	if err := a.RemoveOverride(ctx, list[0].ID); err != nil {
 		t.Fatal(err)
