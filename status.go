@@ -142,6 +142,21 @@ func (i Impact) Rank() int {
 	return 0
 }
 
+// Label is the impact as a word for people ("Major").
+func (i Impact) Label() string {
+	switch i {
+	case ImpactMinor:
+		return "Minor"
+	case ImpactMajor:
+		return "Major"
+	case ImpactCritical:
+		return "Critical"
+	case ImpactMaintenance:
+		return "Maintenance"
+	}
+	return "None"
+}
+
 // Indicator is the page-wide status indicator and its usual description, as
 // Statuspage reports it in status.json.
 func (i Impact) Indicator() (indicator, description string) {

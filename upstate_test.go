@@ -52,6 +52,11 @@ func TestIndicator(t *testing.T) {
 			t.Errorf("%s → %s, want %s", impact, got, want)
 		}
 	}
+	for impact, want := range map[Impact]string{ImpactNone: "None", ImpactMinor: "Minor", ImpactMajor: "Major", ImpactCritical: "Critical", ImpactMaintenance: "Maintenance", "": "None"} {
+		if got := impact.Label(); got != want {
+			t.Errorf("%q labelled %s, want %s", impact, got, want)
+		}
+	}
 }
 
 // TestSecretNeverPrints proves a Secret does not leak through fmt, JSON

@@ -29,23 +29,54 @@ func chromium(t *testing.T) string {
 	if _, err := exec.LookPath("chromium"); err == nil {
 		return "chromium"
 	}
-	if os.Getenv("CI") != "" {
+	if os.Getenv("UPSTATE_REAL_SERVICES") == "1" || os.Getenv("CI") != "" {
 		t.Fatal("chromium is not installed; .ci/run installs Debian's chromium package")
 	}
 	t.Skip("chromium is not installed (apt-get install chromium)")
 	return ""
 }
 
-// TestBrowserDeclareAndUpdate drives a real headless Chromium: sign in,
-// declare an incident, post an update, and see it on the public page. It
-// saves screenshots in the test's artifact directory (go test -artifacts).
-func TestBrowserDeclareAndUpdate(t *testing.T) {
+// headless is a browser context: Chromium, headless with a fresh profile,
+// at the window size, given 90 s. Chromium starts on the first action and
+// is closed when the test ends; without it the test is skipped (or fails
+// in CI).
+func headless(t *testing.T, width, height int) context.Context {
 	if testing.Short() {
 		t.Skip("starts a browser")
 	}
-	exe := chromium(t)
-	yaml := "page: {name: Classroom Cloud Status, url: 'http://127.0.0.1', time_zone: America/Los_Angeles}\ncomponents:\n  - {id: api, name: API, group: Platform}\n  - {id: conversion, name: File conversion, group: Integrations}\n"
-	cfg, err := config.Parse("b.yaml", []byte(yaml), func(string) (string, bool) { return "", false })
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.Headless,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true), chromedp.Flag("disable-quic", true),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(width, height))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
+	return ctx
+}
+
+// screenshot saves the page in the test's artifact directory (kept with
+// go test -artifacts).
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	path := filepath.Join(t.ArtifactDir(), name)
+	if err := os.WriteFile(path, buf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", path)
+}
+
+// serveWithAnn runs Upstate from yaml on loopback until the test ends,
+// with Ann, a responder, able to sign in with "a long enough password".
+// It returns the base URL.
+func serveWithAnn(t *testing.T, yaml string) string {
+	t.Helper()
+	cfg, err := config.Parse("e2e.yaml", []byte(yaml), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,37 +92,21 @@ func TestBrowserDeclareAndUpdate(t *testing.T) {
 	if err := a.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	defer a.Stop(context.Background())
+	t.Cleanup(func() { a.Stop(context.Background()) })
 	if _, err := app.AddUser(context.Background(), cfg, app.NewUser{Email: "ann@example.com", Name: "Ann", Role: upstate.RoleResponder, Password: "a long enough password"}); err != nil {
 		t.Fatal(err)
 	}
-	base := "http://" + a.Addr()
+	return "http://" + a.Addr()
+}
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.Headless,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true), chromedp.Flag("disable-quic", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1000, 1400))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	defer cancelTimeout()
-
-	shot := func(name string) {
-		t.Helper()
-		buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot: %v", err)
-		}
-		path := filepath.Join(t.ArtifactDir(), name)
-		if err := os.WriteFile(path, buf, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("screenshot: %s", path)
-	}
-	err = chromedp.Do(ctx,
+// TestBrowserDeclareAndUpdate drives a real headless Chromium: sign in,
+// declare an incident, post an update, and see it on the public page. It
+// saves screenshots in the test's artifact directory (go test -artifacts).
+func TestBrowserDeclareAndUpdate(t *testing.T) {
+	ctx := headless(t, 1000, 1400)
+	base := serveWithAnn(t, "page: {name: Classroom Cloud Status, url: 'http://127.0.0.1', time_zone: America/Los_Angeles}\ncomponents:\n"+
+		"  - {id: api, name: API, group: Platform}\n  - {id: conversion, name: File conversion, group: Integrations}\n")
+	err := chromedp.Do(ctx,
 		chromedp.Navigate(base+"/admin/"),
 		chromedp.WaitVisible(`input[name=email]`),
 		chromedp.SendKeys(`input[name=email]`, "ann@example.com"),
@@ -116,7 +131,7 @@ func TestBrowserDeclareAndUpdate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	shot("admin-incident.png")
+	screenshot(t, ctx, "admin-incident.png")
 	if !strings.Contains(incidentPage, "Update posted") || !strings.Contains(incidentPage, "The conversion provider has found the cause.") {
 		t.Errorf("admin incident page:\n%s", incidentPage)
 	}
@@ -135,7 +150,7 @@ func TestBrowserDeclareAndUpdate(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	shot("public-page.png")
+	screenshot(t, ctx, "public-page.png")
 	for _, want := range []string{"Word and PowerPoint conversions failing", "Identified", "The conversion provider has found the cause.", "<strong>PDF still works.</strong>", "Partial outage"} {
 		if !strings.Contains(publicPage, want) {
 			t.Errorf("public page lacks %q", want)

@@ -2,24 +2,17 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/upstatehq/upstate"
-	"github.com/upstatehq/upstate/internal/app"
-	"github.com/upstatehq/upstate/internal/config"
 )
 
 // hostPage is an app's page with a help menu and an error dialog, under
@@ -58,29 +51,8 @@ window.showError = function () {
 // stopped or answering after 30 s, the host page keeps working and its
 // dialog says something sensible within the timeout.
 func TestWidget(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a browser")
-	}
-	exe := chromium(t)
-	yaml := "page: {name: Classroom Cloud Status, time_zone: America/Los_Angeles}\ncomponents:\n  - {id: api, name: API}\n  - {id: conversion, name: File conversion}\n"
-	cfg, err := config.Parse("w.yaml", []byte(yaml), func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Server.DataDir = t.TempDir()
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	a, err := app.New(context.Background(), app.Options{Config: cfg, Listener: ln})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer a.Stop(context.Background())
-	if _, err := app.AddUser(context.Background(), cfg, app.NewUser{Email: "ann@example.com", Name: "Ann", Role: upstate.RoleResponder, Password: "a long enough password"}); err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + a.Addr()
+	ctx := headless(t, 900, 600)
+	base := serveWithAnn(t, "page: {name: Classroom Cloud Status, time_zone: America/Los_Angeles}\ncomponents:\n  - {id: api, name: API}\n  - {id: conversion, name: File conversion}\n")
 	// Declare an incident on the conversion component through the API.
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar}
@@ -111,16 +83,6 @@ func TestWidget(t *testing.T) {
 	stopped, _ := net.Listen("tcp", "127.0.0.1:0")
 	stoppedURL := "http://" + stopped.Addr().String()
 	stopped.Close()
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.Headless,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(900, 600))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	defer cancelTimeout()
 
 	type outcome struct {
 		Text string  `json:"text"`
@@ -182,10 +144,7 @@ func TestWidget(t *testing.T) {
 			if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(".upstate-banner").length`)); n != 0 {
 				t.Error("the banner did not go away")
 			}
-			buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-			if err == nil {
-				_ = writeArtifact(t, "widget.png", buf)
-			}
+			screenshot(t, ctx, "widget.png")
 			// The incident ends: the next look says so.
 			var doc incidentsDoc
 			getJSON(t, base+"/api/v2/incidents/unresolved.json", &doc)
@@ -201,10 +160,4 @@ func TestWidget(t *testing.T) {
 			}
 		})
 	}
-}
-
-func writeArtifact(t *testing.T, name string, b []byte) error {
-	path := filepath.Join(t.ArtifactDir(), name)
-	t.Logf("screenshot: %s", path)
-	return os.WriteFile(path, b, 0o644)
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"strings"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/upstatehq/upstate"
-	"github.com/upstatehq/upstate/internal/config"
 )
 
 // apiClient talks to a running app as a browser (cookies) or a script (token).
@@ -56,23 +54,8 @@ func (c *apiClient) do(method, path string, body any) (int, map[string]any, http
 func startApp(t *testing.T) (*App, string) {
 	t.Helper()
 	yaml := "page: {name: Admin test, url: 'http://127.0.0.1', time_zone: America/Los_Angeles}\ncomponents:\n  - {id: api, name: API}\n  - {id: drive, name: Cloud drive}\n"
-	cfg, err := config.Parse("t.yaml", []byte(yaml), func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Server.DataDir = t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(context.Background(), Options{Config: cfg, Listener: ln})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Stop(context.Background()) })
+	a := runApp(t, yaml, Options{})
+	cfg := a.cfg.Load()
 	for _, u := range []NewUser{
 		{Email: "owner@example.com", Name: "Olga", Role: upstate.RoleOwner, Password: "owner password 1"},
 		{Email: "responder@example.com", Name: "Rui", Role: upstate.RoleResponder, Password: "responder password"},

@@ -203,6 +203,10 @@ func TestAdminUIComponentsMaintenanceMerge(t *testing.T) {
 	if code, body, _ := ui.post("/admin/maintenances", plan, nil); code != 400 || !strings.Contains(body, "ends before it starts") || !strings.Contains(body, "Drive connector upgrade") {
 		t.Errorf("bad window: %d", code)
 	}
+	plan.Set("until", "tomorrow")
+	if code, body, _ := ui.post("/admin/maintenances", plan, nil); code != 400 || !strings.Contains(body, "Ends: give a date and time") || !strings.Contains(body, `value="tomorrow"`) {
+		t.Errorf("unreadable end: %d", code)
+	}
 	plan.Set("until", start.Add(time.Hour).Format("2006-01-02T15:04"))
 	code, body, _ = ui.post("/admin/maintenances", plan, nil)
 	if code != 200 || !strings.Contains(body, "Maintenance planned") || !strings.Contains(body, "In progress") {

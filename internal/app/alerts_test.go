@@ -18,7 +18,6 @@ import (
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/clock"
-	"github.com/upstatehq/upstate/internal/config"
 	"github.com/upstatehq/upstate/internal/store"
 )
 
@@ -42,18 +41,9 @@ func alertBody(status, service, severity, fp string) string {
 }
 
 func TestInboundAlerts(t *testing.T) {
-	cfg, err := config.Parse("t.yaml", []byte(alertsConfig), func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	cfg.Server.DataDir = dir
 	clk := clock.NewFake(time.Date(2026, 8, 17, 15, 0, 0, 0, time.UTC))
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	a, err := New(context.Background(), Options{Config: cfg, Clock: clk, Listener: ln})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := newApp(t, alertsConfig, Options{Clock: clk})
+	cfg := a.cfg.Load()
 	post := func(path, body string, hdr map[string]string) (int, string) {
 		req := httptest.NewRequest("POST", path, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
@@ -111,12 +101,7 @@ func TestInboundAlerts(t *testing.T) {
 	}
 	// A restart remembers what is firing.
 	a.store.Close()
-	ln2, _ := net.Listen("tcp", "127.0.0.1:0")
-	a, err = New(context.Background(), Options{Config: cfg, Clock: clk, Listener: ln2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.store.Close()
+	a = reopenApp(t, cfg, Options{Clock: clk})
 	if n := len(a.env.alerts.Firing("prom-api")); n != 1 {
 		t.Fatalf("%d firing after restart", n)
 	}
@@ -151,20 +136,7 @@ func TestRealAlertmanager(t *testing.T) {
 			t.Skip("alertmanager is not installed (.ci/run installs it)")
 		}
 	}
-	cfg, err := config.Parse("t.yaml", []byte(alertsConfig), func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Server.DataDir = t.TempDir()
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	a, err := New(context.Background(), Options{Config: cfg, Listener: ln})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer a.Stop(context.Background())
+	a := runApp(t, alertsConfig, Options{})
 
 	dir := t.TempDir()
 	amCfg := fmt.Sprintf(`route:

@@ -393,10 +393,10 @@ func (a *App) Start(ctx context.Context) error {
 	})
 	a.goLoop("snapshot", func() { a.snaps.Run(runCtx) })
 	a.goLoop("incidents", func() { a.engine.Run(runCtx) })
-	a.goLoop("pruner", func() { a.prune(runCtx) })
+	a.goLoop("pruner", func() { a.every(runCtx, time.Minute, time.Hour, a.prune) })
 	a.goLoop("scheduler", func() { a.sched.Run(runCtx, a.checks.Load().compiled.jobs) })
 	a.goLoop("outbox", func() { a.dispatcher.Run(runCtx) })
-	a.goLoop("outbox-gauges", func() { a.watchOutbox(runCtx) })
+	a.goLoop("outbox-gauges", func() { a.every(runCtx, 0, time.Minute, a.countOutbox) })
 
 	a.httpSrv = &http.Server{Handler: a.web.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
 	served := make(chan struct{})
@@ -497,10 +497,10 @@ func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
 	return nil
 }
 
-// prune drops results and notifications past retention once an hour.
-func (a *App) prune(ctx context.Context) {
-	c := a.opts.Clock
-	t := c.NewTimer(time.Minute)
+// every runs fn after first and then once each period, on the app's
+// clock, until ctx is done.
+func (a *App) every(ctx context.Context, first, period time.Duration, fn func(context.Context)) {
+	t := a.opts.Clock.NewTimer(first)
 	defer t.Stop()
 	for {
 		select {
@@ -508,26 +508,32 @@ func (a *App) prune(ctx context.Context) {
 			return
 		case <-t.C():
 		}
-		cfg := a.cfg.Load()
-		now := c.Now()
-		n, err := a.store.Prune(ctx, now.Add(-cfg.Retention.Raw.D()), now.Add(-cfg.Retention.Hourly.D()))
-		if err != nil && ctx.Err() == nil {
-			a.log.Error("prune", "component", "store", "err", err)
-		} else if n > 0 {
-			a.log.Debug("pruned old results", "component", "store", "rows", n)
-		}
-		if _, err := a.store.DeleteExpiredSessions(ctx, now); err != nil && ctx.Err() == nil {
-			a.log.Error("delete expired sessions", "component", "store", "err", err)
-		}
-		// Pushed numbers are kept as long as hourly rollups: baselines need weeks.
-		if _, err := a.store.PrunePoints(ctx, now.Add(-cfg.Retention.Hourly.D())); err != nil && ctx.Err() == nil {
-			a.log.Error("prune metric points", "component", "store", "err", err)
-		}
-		// Delivered and failed notifications are kept as long as raw results.
-		if _, err := a.store.PruneMessages(ctx, now.Add(-cfg.Retention.Raw.D())); err != nil && ctx.Err() == nil {
-			a.log.Error("prune notifications", "component", "store", "err", err)
-		}
-		t.Reset(time.Hour)
+		fn(ctx)
+		t.Reset(period)
+	}
+}
+
+// prune drops results, sessions, pushed numbers and notifications past
+// retention; it runs hourly.
+func (a *App) prune(ctx context.Context) {
+	cfg := a.cfg.Load()
+	now := a.opts.Clock.Now()
+	n, err := a.store.Prune(ctx, now.Add(-cfg.Retention.Raw.D()), now.Add(-cfg.Retention.Hourly.D()))
+	if err != nil && ctx.Err() == nil {
+		a.log.Error("prune", "component", "store", "err", err)
+	} else if n > 0 {
+		a.log.Debug("pruned old results", "component", "store", "rows", n)
+	}
+	if _, err := a.store.DeleteExpiredSessions(ctx, now); err != nil && ctx.Err() == nil {
+		a.log.Error("delete expired sessions", "component", "store", "err", err)
+	}
+	// Pushed numbers are kept as long as hourly rollups: baselines need weeks.
+	if _, err := a.store.PrunePoints(ctx, now.Add(-cfg.Retention.Hourly.D())); err != nil && ctx.Err() == nil {
+		a.log.Error("prune metric points", "component", "store", "err", err)
+	}
+	// Delivered and failed notifications are kept as long as raw results.
+	if _, err := a.store.PruneMessages(ctx, now.Add(-cfg.Retention.Raw.D())); err != nil && ctx.Err() == nil {
+		a.log.Error("prune notifications", "component", "store", "err", err)
 	}
 }
 

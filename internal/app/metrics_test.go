@@ -63,18 +63,9 @@ checks:
     anomaly: {}
     components: [web]
 `
-	cfg, err := config.Parse("t.yaml", []byte(yaml), func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Server.DataDir = t.TempDir()
 	clk := clock.NewFake(spike.Add(-2 * time.Minute))
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	a, err := New(context.Background(), Options{Config: cfg, Clock: clk, Listener: ln})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.store.Close()
+	a := newApp(t, yaml, Options{Clock: clk})
+	cfg := a.cfg.Load()
 	ctx := context.Background()
 	var hist []upstate.Point
 	for _, p := range series.Points {
@@ -94,23 +85,12 @@ checks:
 		a.web.Handler().ServeHTTP(rec, req)
 		return rec.Code, rec.Body.String()
 	}
-	probe := func() upstate.Result {
-		for _, j := range a.checks.Load().compiled.jobs {
-			if j.ID == "firewall" {
-				r := j.Prober.Probe(ctx)
-				a.onResult(ctx, r)
-				return r
-			}
-		}
-		t.Fatal("no firewall job")
-		return upstate.Result{}
-	}
 	// 05:59: the usual dawn rate, pushed as JSON.
 	clk.Advance(time.Minute)
 	if code, body := push("application/json", `{"metrics": [{"name": "firewall_blocked_requests", "labels": {"site": "edge"}, "value": 22}]}`); code != 200 || !strings.Contains(body, `"accepted": 1`) {
 		t.Fatalf("push json: %d %s", code, body)
 	}
-	if r := probe(); !r.OK() {
+	if r := runCheck(t, a, "firewall"); !r.OK() {
 		t.Fatalf("05:59: %q", r.Evidence())
 	}
 	// 06:00: twenty-fold, pushed in the Prometheus text format.
@@ -119,7 +99,7 @@ checks:
 		t.Fatalf("push text: %d %s", code, body)
 	}
 	clk.Advance(30 * time.Second)
-	r := probe()
+	r := runCheck(t, a, "firewall")
 	if r.Outcome != upstate.OutcomeFail || !strings.HasPrefix(r.Evidence(), "blocked requests 2,400/min, usual for Mon 06:00 is ") {
 		t.Fatalf("06:00: %s %q", r.Outcome, r.Evidence())
 	}
@@ -186,20 +166,7 @@ checks:
     interval: 1s
     components: [classroom]
 `
-	cfg, err := config.Parse("t.yaml", []byte(yaml), func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Server.DataDir = t.TempDir()
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	a, err := New(context.Background(), Options{Config: cfg, Listener: ln})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer a.Stop(context.Background())
+	a := runApp(t, yaml, Options{})
 	deadline := time.Now().Add(60 * time.Second)
 	for a.engine.Statuses()["classroom"] != upstate.MajorOutage {
 		if time.Now().After(deadline) {
@@ -225,31 +192,10 @@ checks:
   - {id: quota, kind: quota, usage: classroom_quota_used, limit: 10000, errors: classroom_quota_errors, what: classroom API quota, components: [classroom]}
   - {id: availability, kind: slo, good: api_requests_good_total, total: api_requests_total, objective: 99.9, what: API availability, components: [api]}
 `
-	cfg, err := config.Parse("t.yaml", []byte(yaml), func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Server.DataDir = t.TempDir()
 	t0 := time.Date(2026, 8, 20, 7, 0, 0, 0, time.UTC)
 	clk := clock.NewFake(t0)
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	a, err := New(context.Background(), Options{Config: cfg, Clock: clk, Listener: ln})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.store.Close()
+	a := newApp(t, yaml, Options{Clock: clk})
 	ctx := context.Background()
-	probe := func(id string) upstate.Result {
-		for _, j := range a.checks.Load().compiled.jobs {
-			if j.ID == id {
-				r := j.Prober.Probe(ctx)
-				a.onResult(ctx, r)
-				return r
-			}
-		}
-		t.Fatalf("no job %s", id)
-		return upstate.Result{}
-	}
 	var good, total float64
 	for i := range 30 {
 		a.PushSamples(ctx, []upstate.Sample{{Name: "classroom_quota_used", Value: 6000 + float64(i)*100, At: clk.Now()},
@@ -259,7 +205,7 @@ checks:
 		clk.Advance(time.Minute)
 	}
 	// 8,900 of 10,000 at 100 a minute: 89% and about 11 minutes left.
-	r := probe("quota")
+	r := runCheck(t, a, "quota")
 	if r.Outcome != upstate.OutcomeSlow || !strings.Contains(r.Evidence(), "8,900 of 10,000 used (89%); at the current rate it runs out in about 11 minutes") {
 		t.Errorf("quota: %s %q", r.Outcome, r.Evidence())
 	}
@@ -267,7 +213,7 @@ checks:
 		t.Errorf("classroom = %s", st)
 	}
 	a.PushSamples(ctx, []upstate.Sample{{Name: "classroom_quota_errors", Value: 40, At: clk.Now()}})
-	if r := probe("quota"); r.Outcome != upstate.OutcomeFail {
+	if r := runCheck(t, a, "quota"); r.Outcome != upstate.OutcomeFail {
 		t.Errorf("429s: %q", r.Evidence())
 	}
 	// The database lock: a quarter of API requests fail for five minutes.
@@ -277,7 +223,7 @@ checks:
 		a.PushSamples(ctx, []upstate.Sample{{Name: "api_requests_total", Value: total, At: clk.Now()}, {Name: "api_requests_good_total", Value: good, At: clk.Now()}})
 		clk.Advance(time.Minute)
 	}
-	if r := probe("availability"); r.Outcome != upstate.OutcomeFail || !strings.Contains(r.Evidence(), "burning its error budget") {
+	if r := runCheck(t, a, "availability"); r.Outcome != upstate.OutcomeFail || !strings.Contains(r.Evidence(), "burning its error budget") {
 		t.Errorf("slo: %s %q", r.Outcome, r.Evidence())
 	}
 	slos := a.SLOs(ctx)

@@ -228,21 +228,6 @@ func (a *App) Notifications(ctx context.Context) ([]notify.ChannelStatus, []upst
 	return out, failed, err
 }
 
-// watchOutbox refreshes the outbox gauges every minute until ctx is done.
-func (a *App) watchOutbox(ctx context.Context) {
-	t := a.opts.Clock.NewTimer(0)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C():
-		}
-		a.countOutbox(ctx)
-		t.Reset(time.Minute)
-	}
-}
-
 // RetryMessage puts a failed message back in the outbox, due now.
 func (a *App) RetryMessage(ctx context.Context, id string) error {
 	ms, err := a.store.ListMessages(ctx, store.MessageFilter{ID: id, State: upstate.MessageFailed})
@@ -260,7 +245,7 @@ func (a *App) RetryMessage(ctx context.Context, id string) error {
 	return upstate.Errorf(upstate.ENOTFOUND, "no failed message %q", id)
 }
 
-// countOutbox refreshes the outbox gauges.
+// countOutbox refreshes the outbox gauges; it runs every minute.
 func (a *App) countOutbox(ctx context.Context) {
 	counts, err := a.store.CountMessages(ctx)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/clock"
-	"github.com/upstatehq/upstate/internal/config"
 	"github.com/upstatehq/upstate/internal/incident"
 	"github.com/upstatehq/upstate/internal/store"
 )
@@ -61,18 +59,8 @@ func TestNotificationsThroughTheOutbox(t *testing.T) {
 		"notifications:\n  channels:\n" +
 		"    - {id: hook, type: webhook, url: '" + hsrv.URL + "', secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw}\n" +
 		"    - {id: slack, type: slack, url: '" + bad.URL + "', components: [api]}\n"
-	cfg, err := config.Parse("t.yaml", []byte(yaml), func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Server.DataDir = t.TempDir()
 	clk := clock.NewFake(time.Date(2026, 8, 17, 15, 0, 0, 0, time.UTC))
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	a, err := New(context.Background(), Options{Config: cfg, Clock: clk, Listener: ln, NotifyJitter: func() float64 { return 0 }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.store.Close()
+	a := newApp(t, yaml, Options{Clock: clk, NotifyJitter: func() float64 { return 0 }})
 	ctx := context.Background()
 	in, err := a.engine.Declare(ctx, incident.Change{Name: "Drive sync failing", Message: "Sync fails.", Set: map[string]upstate.Status{"drive": upstate.MajorOutage}, Actor: "Ann"})
 	if err != nil {
@@ -150,6 +138,22 @@ func TestNotificationsThroughTheOutbox(t *testing.T) {
 	}
 	if err := a.RetryMessage(ctx, "nope"); upstate.ErrorCode(err) != upstate.ENOTFOUND {
 		t.Errorf("retry unknown: %v", err)
+	}
+	// /metrics shows what is owed or was not delivered, by channel and
+	// state; what was sent is counted by the attempts counter instead.
+	a.countOutbox(ctx)
+	rec := httptest.NewRecorder()
+	a.web.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	var owed []string
+	for _, line := range strings.Split(rec.Body.String(), "\n") {
+		if strings.HasPrefix(line, "upstate_notifications{") {
+			owed = append(owed, line)
+		}
+	}
+	// The hook answers each message's first try with a 503: two wait to be retried.
+	if got := strings.Join(owed, "\n"); got != `upstate_notifications{channel="hook",state="pending"} 2`+"\n"+
+		`upstate_notifications{channel="slack",state="failed"} 1`+"\n"+`upstate_notifications{channel="slack",state="silenced"} 1` {
+		t.Errorf("outbox gauges:\n%s", got)
 	}
 	// The test button.
 	if err := a.TestChannel(ctx, "slack"); err == nil || !strings.Contains(err.Error(), "HTTP 400") {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/clock"
-	"github.com/upstatehq/upstate/internal/config"
 	"github.com/upstatehq/upstate/internal/incident"
 	"github.com/upstatehq/upstate/internal/store"
 )
@@ -90,17 +88,7 @@ oncall:
         - {after: 0m, notify: [schedule:primary]}
         - {after: 15m, notify: [schedule:primary]}
 `
-	cfg, err := config.Parse("t.yaml", []byte(yaml), func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Server.DataDir = t.TempDir()
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	a, err := New(context.Background(), Options{Config: cfg, Clock: clk, Listener: ln})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.store.Close()
+	a := newApp(t, yaml, Options{Clock: clk})
 	ctx := context.Background()
 	// The rotation counts from 2 September: the shift from 26 September
 	// 03:00 is Dana's, the one from 27 September 03:00 Lee's.
@@ -216,17 +204,8 @@ oncall:
       levels:
         - {after: 0m, notify: [schedule:primary]}
 `
-	cfg, err := config.Parse("t.yaml", []byte(yaml), func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Server.DataDir = t.TempDir()
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	a, err := New(context.Background(), Options{Config: cfg, Clock: clk, Listener: ln})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.store.Close()
+	a := newApp(t, yaml, Options{Clock: clk})
+	cfg := a.cfg.Load()
 	ctx := context.Background()
 	if _, err := a.AddOverride(ctx, "primary", "lee", clk.Now(), time.Date(2026, 8, 18, 9, 0, 0, 0, nz), "Lee"); err != nil {
 		t.Fatal(err)

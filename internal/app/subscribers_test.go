@@ -9,7 +9,6 @@ import (
 	"html"
 	"io"
 	"mime/quotedprintable"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/mail"
@@ -23,7 +22,6 @@ import (
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/clock"
-	"github.com/upstatehq/upstate/internal/config"
 	"github.com/upstatehq/upstate/internal/incident"
 	"github.com/upstatehq/upstate/internal/notify/channels/email/emailtest"
 )
@@ -50,18 +48,8 @@ subscribers:
   webhooks: true
   allow_private_addresses: true
 `
-	cfg, err := config.Parse("t.yaml", []byte(yaml), func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Server.DataDir = t.TempDir()
 	clk := clock.NewFake(time.Date(2026, 8, 17, 15, 0, 0, 0, time.UTC))
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	a, err := New(context.Background(), Options{Config: cfg, Clock: clk, Listener: ln})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.store.Close()
+	a := newApp(t, yaml, Options{Clock: clk})
 	if err := a.snaps.Rebuild(context.Background()); err != nil {
 		t.Fatal(err)
 	}

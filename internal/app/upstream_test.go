@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/clock"
-	"github.com/upstatehq/upstate/internal/config"
 	"github.com/upstatehq/upstate/internal/report"
 	"github.com/upstatehq/upstate/internal/store"
 )
@@ -62,40 +60,21 @@ checks:
   - {id: drive-google, kind: upstream, feed: google-workspace, url: '` + psrv.URL + `', products: [Google Drive], components: [drive]}
   - {id: drive-sync, kind: http, url: '` + own.URL + `', components: [drive], fail_after: 1, recheck: {count: 0}}
 `
-	cfg, err := config.Parse("t.yaml", []byte(yaml), func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Server.DataDir = t.TempDir()
 	clk := clock.NewFake(time.Date(2026, 8, 19, 17, 10, 0, 0, time.UTC))
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	a, err := New(context.Background(), Options{Config: cfg, Clock: clk, Listener: ln})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.store.Close()
+	a := newApp(t, yaml, Options{Clock: clk})
+	cfg := a.cfg.Load()
 	ctx := context.Background()
-	probe := func(id string) {
-		t.Helper()
-		for _, j := range a.checks.Load().compiled.jobs {
-			if j.ID == id {
-				a.onResult(ctx, j.Prober.Probe(ctx))
-				return
-			}
-		}
-		t.Fatalf("no job %s", id)
-	}
 	open := func() []*upstate.Incident {
 		ins, _ := a.store.ListIncidents(ctx, store.IncidentFilter{OpenOnly: true})
 		return ins
 	}
-	probe("drive-google")
+	runCheck(t, a, "drive-google")
 	if len(open()) != 0 {
 		t.Fatal("an incident with nothing reported")
 	}
 	prov.set(google("null", `{"when": "2026-08-19T17:05:00+00:00", "text": "We are investigating reports of an issue with Google Drive."}`))
 	clk.Advance(2 * time.Minute)
-	probe("drive-google")
+	runCheck(t, a, "drive-google")
 	ins := open()
 	if len(ins) != 1 {
 		t.Fatalf("%d open incidents", len(ins))
@@ -121,14 +100,14 @@ checks:
 		`{"when": "2026-08-19T17:40:00+00:00", "text": "Mitigation is underway."}`))
 	for range 3 {
 		clk.Advance(2 * time.Minute)
-		probe("drive-google")
+		runCheck(t, a, "drive-google")
 	}
 	if n := strings.Count(bodies(), "Mitigation is underway."); n != 1 {
 		t.Errorf("the update was mirrored %d times", n)
 	}
 	// Our own probe of the same dependency fails too: it joins the linked incident.
 	ownDown.Store("x", true)
-	probe("drive-sync")
+	runCheck(t, a, "drive-sync")
 	if ins := open(); len(ins) != 1 {
 		t.Errorf("own failure: %d incidents, want the linked one only", len(ins))
 	}
@@ -136,9 +115,9 @@ checks:
 	ownDown.Delete("x")
 	prov.set(google(`"2026-08-19T18:30:00+00:00"`))
 	clk.Advance(2 * time.Minute)
-	probe("drive-google")
-	probe("drive-sync")
-	probe("drive-sync") // recover_after 2
+	runCheck(t, a, "drive-google")
+	runCheck(t, a, "drive-sync")
+	runCheck(t, a, "drive-sync") // recover_after 2
 	if st := a.engine.Statuses()["drive"]; st != upstate.Operational {
 		t.Errorf("drive = %s after the provider resolved", st)
 	}

@@ -121,12 +121,16 @@ type provider struct {
 	contentType string
 	code        int
 	hits, not   int
+	slow        func() // called while answering, before the answer
 }
 
 func (p *provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.hits++
+	if p.slow != nil {
+		p.slow()
+	}
 	if p.code != 0 {
 		w.WriteHeader(p.code)
 		return
@@ -189,6 +193,31 @@ func TestUpstreamProbe(t *testing.T) {
 	clk.Advance(10 * time.Minute)
 	if r := u.Probe(context.Background()); !r.OK() || r.Evidence() != "Classroom API reports no incident" {
 		t.Errorf("resolved: %s %q", r.Outcome, r.Evidence())
+	}
+	// A slow provider (over half the timeout), though it answers, is
+	// polled less often too; once quick again, every interval.
+	p.mu.Lock()
+	p.slow = func() { clk.Advance(3 * time.Second) }
+	p.mu.Unlock()
+	clk.Advance(time.Minute)
+	hits = p.hits
+	if r := u.Probe(context.Background()); !r.OK() || p.hits != hits+1 {
+		t.Errorf("slow: %s, %d hits", r.Outcome, p.hits-hits)
+	}
+	p.mu.Lock()
+	p.slow = nil
+	p.mu.Unlock()
+	clk.Advance(time.Minute)
+	u.Probe(context.Background())
+	if p.hits != hits+1 {
+		t.Errorf("polled again one interval after a slow answer (%d hits)", p.hits-hits)
+	}
+	clk.Advance(time.Minute)
+	u.Probe(context.Background())
+	clk.Advance(time.Minute)
+	u.Probe(context.Background())
+	if p.hits != hits+3 {
+		t.Errorf("after quick answers: %d hits, want one each interval", p.hits-hits)
 	}
 	// Huge feeds are refused.
 	p.mu.Lock()

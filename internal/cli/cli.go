@@ -93,6 +93,24 @@ func hasFlags(fs *flag.FlagSet) bool {
 	return n > 0
 }
 
+// subcommand checks that args start with a command's one subcommand.
+// Anything else prints usage: for --help with exit 0, otherwise after
+// saying what was wrong, with exit 2.
+func subcommand(cmd, sub string, args []string, usage string, stderr io.Writer) (int, bool) {
+	if len(args) > 0 && args[0] == sub {
+		return 0, true
+	}
+	help := len(args) > 0 && (args[0] == "--help" || args[0] == "-h")
+	if len(args) > 0 && !help {
+		fmt.Fprintf(stderr, "upstate %s: unknown subcommand %q\n", cmd, args[0])
+	}
+	io.WriteString(stderr, usage)
+	if help {
+		return exitOK, false
+	}
+	return exitUsage, false
+}
+
 // parse parses flags; it returns an exit code and false when the command
 // should stop (help asked for, or bad flags).
 func parse(fs *flag.FlagSet, args []string) (int, bool) {

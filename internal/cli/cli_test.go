@@ -140,8 +140,33 @@ func TestUserAdd(t *testing.T) {
 			t.Errorf("bad input: %d, output lacks %q: %q", code, want, errOut)
 		}
 	}
-	if code, _, _ := runIn("", "user", "remove"); code != 2 {
-		t.Errorf("unknown subcommand: %d", code)
+}
+
+// Commands with one subcommand answer the same way to anything else.
+func TestSubcommands(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want []string
+	}{
+		{[]string{"user", "remove"}, 2, []string{`upstate user: unknown subcommand "remove"`, "Usage: upstate user add"}},
+		{[]string{"user"}, 2, []string{"Usage: upstate user add", "printf"}},
+		{[]string{"user", "--help"}, 0, []string{"Usage: upstate user add"}},
+		{[]string{"notify", "send"}, 2, []string{`upstate notify: unknown subcommand "send"`, "Usage: upstate notify test"}},
+		{[]string{"notify", "-h"}, 0, []string{"Usage: upstate notify test"}},
+	} {
+		code, out, errOut := run(tc.args...)
+		if code != tc.code || out != "" {
+			t.Errorf("%v: exit %d, stdout %q", tc.args, code, out)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(errOut, w) {
+				t.Errorf("%v: stderr lacks %q:\n%s", tc.args, w, errOut)
+			}
+		}
+		if tc.code == 0 && strings.Contains(errOut, "unknown") {
+			t.Errorf("%v: help reported as an error:\n%s", tc.args, errOut)
+		}
 	}
 }
 

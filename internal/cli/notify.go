@@ -14,16 +14,9 @@ import (
 )
 
 func notifyCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "test" {
-		if len(args) > 0 && args[0] != "--help" && args[0] != "-h" {
-			fmt.Fprintf(stderr, "upstate notify: unknown subcommand %q\n", args[0])
-		}
-		fmt.Fprintln(stderr, "Usage: upstate notify test CHANNEL [--config FILE]")
-		fmt.Fprintln(stderr, "\nSends a sample notification to a configured channel now and says whether it arrived.")
-		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := subcommand("notify", "test", args, "Usage: upstate notify test CHANNEL [--config FILE]\n\n"+
+		"Sends a sample notification to a configured channel now and says whether it arrived.\n", stderr); !ok {
+		return code
 	}
 	fs := newFlags("notify test", "CHANNEL [--config FILE]", "Send a sample notification to a channel from the configuration, straight away (not\nthrough the outbox), and report the receiver's answer. Exits 1 if it was refused.", stderr)
 	file := fs.String("config", "upstate.yaml", "configuration `file`")

@@ -12,17 +12,10 @@ import (
 )
 
 func user(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "add" {
-		if len(args) > 0 && args[0] != "--help" && args[0] != "-h" {
-			fmt.Fprintf(stderr, "upstate user: unknown subcommand %q\n", args[0])
-		}
-		fmt.Fprintln(stderr, "Usage: upstate user add --email EMAIL --name NAME [--role owner|responder|viewer] [--config FILE]")
-		fmt.Fprintln(stderr, "\nThe password is read from the first line of standard input, e.g.")
-		io.WriteString(stderr, "  printf '%s\\n' \"$PASSWORD\" | upstate user add --email ann@example.com --name Ann\n")
-		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := subcommand("user", "add", args, "Usage: upstate user add --email EMAIL --name NAME [--role owner|responder|viewer] [--config FILE]\n\n"+
+		"The password is read from the first line of standard input, e.g.\n"+
+		"  printf '%s\\n' \"$PASSWORD\" | upstate user add --email ann@example.com --name Ann\n", stderr); !ok {
+		return code
 	}
 	fs := newFlags("user add", "--email EMAIL --name NAME [--role ROLE] [--config FILE]", "Create a user who can sign in to the admin side. The first user should be an owner.\nThe password (at least 12 characters) is read from the first line of standard input.", stderr)
 	file := fs.String("config", "upstate.yaml", "configuration `file` (its data_dir holds the users)")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"slices"
 	"strings"
 	"time"
 
@@ -67,7 +66,6 @@ func (e *Engine) Mirror(ctx context.Context, link upstate.Upstream, updates []Pr
 	if err := e.opts.Store.Apply(ctx, change); err != nil {
 		return 0, fmt.Errorf("mirror %s: %w", link.Provider, err)
 	}
-	e.open = slices.Clone(e.open)
 	e.replaceOpen(&cp)
 	e.opts.Changed(maps.Clone(e.statuses))
 	return len(change.Entries), nil

@@ -103,7 +103,7 @@ func New(version string) *Metrics {
 			Name: "upstate_upstream_feed_errors_total", Help: "Reads of a provider's status that failed or could not be parsed, by check.",
 		}, []string{"check"}),
 		NotificationsOwed: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "upstate_notifications", Help: "Notifications in the outbox, by channel and state (pending, failed: given up on).",
+			Name: "upstate_notifications", Help: "Notifications in the outbox (not yet pruned), by channel and state: pending, failed (given up on), cancelled, silenced. Sent ones are counted in upstate_notification_attempts_total.",
 		}, []string{"channel", "state"}),
 	}
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{

@@ -66,7 +66,7 @@ func Render(ev upstate.Event, page Page, t Templates, publicOnly bool) (Text, er
 		// A maintenance reads like an incident with its own statuses.
 		in = upstate.Incident{Name: m.Name, Components: m.Components, Status: m.StatusAt(ev.At)}
 	}
-	x := Text{Title: in.Name, Status: in.Status.Label(), Impact: impactLabel(in.Impact), Event: ev, Page: page}
+	x := Text{Title: in.Name, Status: in.Status.Label(), Impact: in.Impact.Label(), Event: ev, Page: page}
 	if ev.Maintenance != nil {
 		x.Impact = "Maintenance"
 		x.Status = map[upstate.EventType]string{upstate.EventMaintenanceScheduled: "Scheduled", upstate.EventMaintenanceStarted: "In progress",
@@ -150,18 +150,6 @@ func mark(i upstate.Impact, t upstate.EventType) (string, int) {
 		return "🟡", 0xe8b339
 	}
 	return "🔵", 0x2463b4
-}
-
-func impactLabel(i upstate.Impact) string {
-	switch i {
-	case upstate.ImpactCritical:
-		return "Critical"
-	case upstate.ImpactMajor:
-		return "Major"
-	case upstate.ImpactMinor:
-		return "Minor"
-	}
-	return "None"
 }
 
 // Sample is the event `upstate notify test` and the admin UI's test

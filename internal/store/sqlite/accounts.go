@@ -112,15 +112,7 @@ func (db *DB) DeleteSession(ctx context.Context, hash string) error {
 
 // DeleteExpiredSessions implements store.Accounts.
 func (db *DB) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error) {
-	var n int64
-	err := db.exec(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, ms(now))
-		if err == nil {
-			n, _ = res.RowsAffected()
-		}
-		return err
-	})
-	return n, err
+	return db.execCount(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, ms(now))
 }
 
 func joinScopes(ss []upstate.Scope) string {
@@ -190,12 +182,6 @@ func (db *DB) ListTokens(ctx context.Context) ([]upstate.Token, error) {
 func (db *DB) RevokeToken(ctx context.Context, id string) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE api_tokens SET revoked = 1 WHERE id = ?`, id)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return upstate.Errorf(upstate.ENOTFOUND, "no token %q", id)
-		}
-		return nil
+		return one(res, err, "token", id)
 	})
 }

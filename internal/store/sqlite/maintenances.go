@@ -31,13 +31,7 @@ func (db *DB) DeleteMaintenance(ctx context.Context, id string, owed ...upstate.
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM maintenances WHERE id = ?`, id)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return upstate.Errorf(upstate.ENOTFOUND, "no maintenance %q", id)
-		}
-		return nil
+		return one(res, err, "maintenance", id)
 	})
 }
 

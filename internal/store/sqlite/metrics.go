@@ -40,14 +40,5 @@ func (db *DB) ListPoints(ctx context.Context, series string, from, to time.Time)
 
 // PrunePoints implements store.Metrics.
 func (db *DB) PrunePoints(ctx context.Context, before time.Time) (int64, error) {
-	var n int64
-	err := db.exec(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM metric_points WHERE at < ?`, ms(before))
-		if err != nil {
-			return err
-		}
-		n, _ = res.RowsAffected()
-		return nil
-	})
-	return n, err
+	return db.execCount(ctx, `DELETE FROM metric_points WHERE at < ?`, ms(before))
 }

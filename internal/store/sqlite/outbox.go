@@ -101,13 +101,7 @@ func (db *DB) RecordAttempt(ctx context.Context, m upstate.Message) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE outbox SET state = ?, attempts = ?, next_at = ?, last_error = ?, sent_at = ? WHERE id = ?`,
 			string(m.State), m.Attempts, ms(m.NextAt), m.LastError, nullMS(m.SentAt), m.ID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return upstate.Errorf(upstate.ENOTFOUND, "no message %q", m.ID)
-		}
-		return nil
+		return one(res, err, "message", m.ID)
 	})
 }
 
@@ -149,14 +143,5 @@ func (db *DB) CountMessages(ctx context.Context) ([]store.MessageCount, error) {
 
 // PruneMessages implements store.Outbox.
 func (db *DB) PruneMessages(ctx context.Context, before time.Time) (int64, error) {
-	var n int64
-	err := db.exec(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE state != 'pending' AND created_at < ?`, ms(before))
-		if err != nil {
-			return err
-		}
-		n, _ = res.RowsAffected()
-		return nil
-	})
-	return n, err
+	return db.execCount(ctx, `DELETE FROM outbox WHERE state != 'pending' AND created_at < ?`, ms(before))
 }

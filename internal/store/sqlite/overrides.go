@@ -22,13 +22,7 @@ func (db *DB) SaveOverride(ctx context.Context, o upstate.OnCallOverride) error 
 func (db *DB) DeleteOverride(ctx context.Context, id string) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM oncall_overrides WHERE id = ?`, id)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return upstate.Errorf(upstate.ENOTFOUND, "no on-call override %q", id)
-		}
-		return nil
+		return one(res, err, "on-call override", id)
 	})
 }
 

@@ -288,11 +288,8 @@ func applyChange(ctx context.Context, tx *sql.Tx, c store.Change) error {
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE components SET hold_status = ?, hold_by = ?, hold_at = ? WHERE id = ?`,
 			string(h.Hold.Status), h.Hold.By, at, h.ComponentID)
-		if err != nil {
+		if err := one(res, err, "component", h.ComponentID); err != nil {
 			return fmt.Errorf("hold component %s: %w", h.ComponentID, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return upstate.Errorf(upstate.ENOTFOUND, "no component %q", h.ComponentID)
 		}
 	}
 	for _, s := range c.Statuses {

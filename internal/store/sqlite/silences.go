@@ -56,12 +56,6 @@ func (db *DB) ListSilences(ctx context.Context, since time.Time) ([]upstate.Sile
 func (db *DB) DeleteSilence(ctx context.Context, id string) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM silences WHERE id = ?`, id)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return upstate.Errorf(upstate.ENOTFOUND, "no silence %q", id)
-		}
-		return nil
+		return one(res, err, "silence", id)
 	})
 }

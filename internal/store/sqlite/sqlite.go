@@ -215,6 +215,32 @@ func (db *DB) exec(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 }
 
+// execCount runs one statement as its own write and says how many rows it
+// touched; the prunes use it.
+func (db *DB) execCount(ctx context.Context, q string, args ...any) (int64, error) {
+	var n int64
+	err := db.exec(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, q, args...)
+		if err == nil {
+			n, _ = res.RowsAffected()
+		}
+		return err
+	})
+	return n, err
+}
+
+// one passes on a statement's error and turns "touched no row" into
+// ENOTFOUND for the kind of thing named and its id.
+func one(res sql.Result, err error, kind, id string) error {
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return upstate.Errorf(upstate.ENOTFOUND, "no %s %q", kind, id)
+	}
+	return nil
+}
+
 // writer is the single goroutine that writes. It commits pending results
 // together with any queued requests in one transaction.
 func (db *DB) writer() {

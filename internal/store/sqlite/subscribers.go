@@ -50,13 +50,7 @@ func (db *DB) GetSubscriber(ctx context.Context, id string) (upstate.Subscriber,
 func (db *DB) ConfirmSubscriber(ctx context.Context, id string, at time.Time) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE subscribers SET confirmed_at = COALESCE(confirmed_at, ?) WHERE id = ?`, ms(at), id)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return upstate.Errorf(upstate.ENOTFOUND, "no subscriber %q", id)
-		}
-		return nil
+		return one(res, err, "subscriber", id)
 	})
 }
 
@@ -64,11 +58,8 @@ func (db *DB) ConfirmSubscriber(ctx context.Context, id string, at time.Time) er
 func (db *DB) DeleteSubscriber(ctx context.Context, id string) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM subscribers WHERE id = ?`, id)
-		if err != nil {
+		if err := one(res, err, "subscriber", id); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return upstate.Errorf(upstate.ENOTFOUND, "no subscriber %q", id)
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE outbox SET state = 'cancelled' WHERE state = 'pending' AND channel = ?`, upstate.SubscriberChannel(id))
 		return err

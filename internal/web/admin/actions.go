@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,6 +15,39 @@ import (
 // (post/redirect/get, so reloading does not repeat it).
 func done(w http.ResponseWriter, r *http.Request, path, notice string) {
 	http.Redirect(w, r, path+"?done="+url.QueryEscape(notice), http.StatusSeeOther)
+}
+
+// finish ends a form post to /admin/<name>. Success goes back to the page
+// with notice; input at fault shows the page again, as fill sets it up with
+// the form as typed, saying what was wrong; anything else is the error page.
+func (s *Server) finish(w http.ResponseWriter, r *http.Request, name string, err error, notice string, fill func() (view, error)) {
+	if err == nil {
+		done(w, r, "/admin/"+name, notice)
+		return
+	}
+	if upstate.ErrorCode(err) != upstate.EINVALID {
+		s.fail(w, r, err)
+		return
+	}
+	v, verr := fill()
+	if verr != nil {
+		s.fail(w, r, verr)
+		return
+	}
+	v.Error = upstate.ErrorMessage(err)
+	s.render(w, http.StatusBadRequest, name, v)
+}
+
+// onID is a button that acts on the {id} in its path and goes back to
+// /admin/<name> with notice.
+func (s *Server) onID(name, notice string, act func(ctx context.Context, id string) error) page {
+	return func(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
+		if err := act(r.Context(), r.PathValue("id")); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		done(w, r, "/admin/"+name, notice)
+	}
 }
 
 func (s *Server) acknowledge(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
@@ -103,45 +137,26 @@ func (s *Server) schedule(w http.ResponseWriter, r *http.Request, p upstate.Prin
 	}
 	loc := s.opts.Location()
 	var probs []string
-	from, err := time.ParseInLocation(localInput, f.From, loc)
-	if err != nil {
+	from, ferr := time.ParseInLocation(localInput, f.From, loc)
+	if ferr != nil {
 		probs = append(probs, "Starts: give a date and time")
 	}
-	until, err := time.ParseInLocation(localInput, f.Until, loc)
-	if err != nil {
+	until, uerr := time.ParseInLocation(localInput, f.Until, loc)
+	if uerr != nil {
 		probs = append(probs, "Ends: give a date and time")
 	}
-	if len(probs) == 0 {
-		win := incident.Window{Name: f.Name, Message: f.Message, From: from, Until: until, Actor: p.Actor()}
-		for _, id := range r.PostForm["component"] {
-			win.Components = append(win.Components, id)
-		}
-		_, err := s.opts.Incidents.ScheduleMaintenance(r.Context(), win)
-		if err == nil {
-			done(w, r, "/admin/maintenances", "Maintenance planned")
-			return
-		}
-		if upstate.ErrorCode(err) != upstate.EINVALID {
-			s.fail(w, r, err)
-			return
-		}
-		probs = append(probs, upstate.ErrorMessage(err))
+	var err error
+	if len(probs) > 0 {
+		err = upstate.Errorf(upstate.EINVALID, "%s", strings.Join(probs, "; "))
+	} else {
+		win := incident.Window{Name: f.Name, Message: f.Message, From: from, Until: until, Actor: p.Actor(), Components: r.PostForm["component"]}
+		_, err = s.opts.Incidents.ScheduleMaintenance(r.Context(), win)
 	}
-	v, err := s.maintenanceView(r, p)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	v.MaintForm, v.Error = f, strings.Join(probs, "; ")
-	s.render(w, http.StatusBadRequest, "maintenances", v)
-}
-
-func (s *Server) cancel(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
-	if err := s.opts.Incidents.CancelMaintenance(r.Context(), r.PathValue("id")); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	done(w, r, "/admin/maintenances", "Maintenance cancelled")
+	s.finish(w, r, "maintenances", err, "Maintenance planned", func() (view, error) {
+		v, err := s.maintenanceView(r, p)
+		v.MaintForm = f
+		return v, err
+	})
 }
 
 func (s *Server) notificationsView(r *http.Request, p upstate.Principal) (view, error) {
@@ -194,30 +209,11 @@ func (s *Server) addOverride(w http.ResponseWriter, r *http.Request, p upstate.P
 	default:
 		_, err = s.opts.Notifications.AddOverride(r.Context(), sched, person, from, until, p.Actor())
 	}
-	if err == nil {
-		done(w, r, "/admin/notifications", "On call from "+fromText+" to "+untilText)
-		return
-	}
-	if upstate.ErrorCode(err) != upstate.EINVALID {
-		s.fail(w, r, err)
-		return
-	}
-	v, verr := s.notificationsView(r, p)
-	if verr != nil {
-		s.fail(w, r, verr)
-		return
-	}
-	v.OverrideForm.Schedule, v.OverrideForm.Person, v.OverrideForm.From, v.OverrideForm.Until = sched, person, fromText, untilText
-	v.Error = upstate.ErrorMessage(err)
-	s.render(w, http.StatusBadRequest, "notifications", v)
-}
-
-func (s *Server) removeOverride(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
-	if err := s.opts.Notifications.RemoveOverride(r.Context(), r.PathValue("id")); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	done(w, r, "/admin/notifications", "Override removed")
+	s.finish(w, r, "notifications", err, "On call from "+fromText+" to "+untilText, func() (view, error) {
+		v, err := s.notificationsView(r, p)
+		v.OverrideForm.Schedule, v.OverrideForm.Person, v.OverrideForm.From, v.OverrideForm.Until = sched, person, fromText, untilText
+		return v, err
+	})
 }
 
 func (s *Server) notifications(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
@@ -248,30 +244,11 @@ func (s *Server) silence(w http.ResponseWriter, r *http.Request, p upstate.Princ
 	} else {
 		_, err = s.opts.Notifications.Silence(r.Context(), matchers, time.Time{}, s.opts.Now().Add(d), comment, p.Actor())
 	}
-	if err == nil {
-		done(w, r, "/admin/notifications", "Silenced for "+forText)
-		return
-	}
-	if upstate.ErrorCode(err) != upstate.EINVALID {
-		s.fail(w, r, err)
-		return
-	}
-	v, verr := s.notificationsView(r, p)
-	if verr != nil {
-		s.fail(w, r, verr)
-		return
-	}
-	v.SilenceForm.Matchers, v.SilenceForm.For, v.SilenceForm.Comment = form, forText, comment
-	v.Error = upstate.ErrorMessage(err)
-	s.render(w, http.StatusBadRequest, "notifications", v)
-}
-
-func (s *Server) unsilence(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
-	if err := s.opts.Notifications.Unsilence(r.Context(), r.PathValue("id")); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	done(w, r, "/admin/notifications", "Silence ended")
+	s.finish(w, r, "notifications", err, "Silenced for "+forText, func() (view, error) {
+		v, err := s.notificationsView(r, p)
+		v.SilenceForm.Matchers, v.SilenceForm.For, v.SilenceForm.Comment = form, forText, comment
+		return v, err
+	})
 }
 
 // testChannel sends a sample and comes back saying what the receiver
@@ -287,14 +264,6 @@ func (s *Server) testChannel(w http.ResponseWriter, r *http.Request, _ upstate.P
 	default:
 		s.fail(w, r, err)
 	}
-}
-
-func (s *Server) retryMessage(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
-	if err := s.opts.Notifications.RetryMessage(r.Context(), r.PathValue("id")); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	done(w, r, "/admin/notifications", "Queued for one more attempt")
 }
 
 // ackPage shows what a page's acknowledgement link would do; acknowledging

@@ -193,8 +193,8 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/notifications", s.authed(upstate.ScopeRead, s.notifications))
 	mux.HandleFunc("POST /admin/silences", s.guard(s.authed(upstate.ScopeIncidents, s.silence)))
 	mux.HandleFunc("POST /admin/oncall/overrides", s.guard(s.authed(upstate.ScopeIncidents, s.addOverride)))
-	mux.HandleFunc("POST /admin/oncall/overrides/{id}/end", s.guard(s.authed(upstate.ScopeIncidents, s.removeOverride)))
-	mux.HandleFunc("POST /admin/silences/{id}/end", s.guard(s.authed(upstate.ScopeIncidents, s.unsilence)))
+	mux.HandleFunc("POST /admin/oncall/overrides/{id}/end", s.guard(s.authed(upstate.ScopeIncidents, s.onID("notifications", "Override removed", s.opts.Notifications.RemoveOverride))))
+	mux.HandleFunc("POST /admin/silences/{id}/end", s.guard(s.authed(upstate.ScopeIncidents, s.onID("notifications", "Silence ended", s.opts.Notifications.Unsilence))))
 	mux.HandleFunc("POST /subscribe", s.guard(s.subscribe))
 	mux.HandleFunc("GET /subscribe/confirm", s.subscriptionPage("confirm"))
 	mux.HandleFunc("POST /subscribe/confirm", s.guard(s.confirmSubscription))
@@ -203,9 +203,9 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /ack/{id}", s.ackPage)
 	mux.HandleFunc("POST /ack/{id}", s.guard(s.ackByLink))
 	mux.HandleFunc("POST /admin/notifications/channels/{id}/test", s.guard(s.authed(upstate.ScopeIncidents, s.testChannel)))
-	mux.HandleFunc("POST /admin/notifications/messages/{id}/retry", s.guard(s.authed(upstate.ScopeIncidents, s.retryMessage)))
+	mux.HandleFunc("POST /admin/notifications/messages/{id}/retry", s.guard(s.authed(upstate.ScopeIncidents, s.onID("notifications", "Queued for one more attempt", s.opts.Notifications.RetryMessage))))
 	mux.HandleFunc("POST /admin/maintenances", s.guard(s.authed(upstate.ScopeMaintenances, s.schedule)))
-	mux.HandleFunc("POST /admin/maintenances/{id}/cancel", s.guard(s.authed(upstate.ScopeMaintenances, s.cancel)))
+	mux.HandleFunc("POST /admin/maintenances/{id}/cancel", s.guard(s.authed(upstate.ScopeMaintenances, s.onID("maintenances", "Maintenance cancelled", s.opts.Incidents.CancelMaintenance))))
 }
 
 // guard refuses cross-site form posts.

@@ -158,6 +158,29 @@ func (s *Server) Register(mux *http.ServeMux) {
 
 type handler func(w http.ResponseWriter, r *http.Request, p upstate.Principal)
 
+// list answers {"<key>": [...]}: what get finds, each as out puts it.
+func list[T, J any](s *Server, w http.ResponseWriter, r *http.Request, key string, get func(context.Context) ([]T, error), out func(T) J) {
+	found, err := get(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	js := make([]J, 0, len(found))
+	for _, x := range found {
+		js = append(js, out(x))
+	}
+	respond.JSON(w, http.StatusOK, map[string]any{key: js})
+}
+
+// onID acts on the {id} in the path and answers 204.
+func (s *Server) onID(w http.ResponseWriter, r *http.Request, act func(ctx context.Context, id string) error) {
+	if err := act(r.Context(), r.PathValue("id")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
 // authed identifies the caller — bearer token first, else the session
 // cookie — and requires the scope ("" for any signed-in caller). Cookie
 // requests that change state must come from the page's own origin.

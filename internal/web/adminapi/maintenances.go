@@ -66,9 +66,5 @@ func (s *Server) scheduleMaintenance(w http.ResponseWriter, r *http.Request, p u
 }
 
 func (s *Server) cancelMaintenance(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
-	if err := s.opts.Maintenances.CancelMaintenance(r.Context(), r.PathValue("id")); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.onID(w, r, s.opts.Maintenances.CancelMaintenance)
 }

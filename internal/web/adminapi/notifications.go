@@ -81,11 +81,7 @@ func (s *Server) testChannel(w http.ResponseWriter, r *http.Request, _ upstate.P
 }
 
 func (s *Server) retryMessage(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
-	if err := s.opts.Notifications.RetryMessage(r.Context(), r.PathValue("id")); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.onID(w, r, s.opts.Notifications.RetryMessage)
 }
 
 func (s *Server) onCall(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
@@ -132,16 +128,11 @@ func silenceOut(s upstate.Silence) silenceJSON {
 }
 
 func (s *Server) listSilences(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
-	list, err := s.opts.Notifications.Silences(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	out := []silenceJSON{}
-	for _, x := range list {
-		out = append(out, silenceOut(x))
-	}
-	respond.JSON(w, http.StatusOK, map[string]any{"silences": out})
+	list(s, w, r, "silences", s.opts.Notifications.Silences, silenceOut)
+}
+
+func (s *Server) deleteSilence(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
+	s.onID(w, r, s.opts.Notifications.Unsilence)
 }
 
 func (s *Server) createSilence(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
@@ -177,41 +168,25 @@ func (s *Server) createSilence(w http.ResponseWriter, r *http.Request, p upstate
 	respond.JSON(w, http.StatusCreated, map[string]any{"silence": silenceOut(sl)})
 }
 
-func (s *Server) deleteSilence(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
-	if err := s.opts.Notifications.Unsilence(r.Context(), r.PathValue("id")); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+type subscriberJSON struct {
+	ID          string     `json:"id"`
+	Kind        string     `json:"kind"`
+	Address     string     `json:"address"`
+	Components  []string   `json:"components"`
+	CreatedAt   time.Time  `json:"created_at"`
+	ConfirmedAt *time.Time `json:"confirmed_at"`
+}
+
+func subscriberOut(x upstate.Subscriber) subscriberJSON {
+	return subscriberJSON{x.ID, x.Kind, x.Address, orEmpty(x.Components), x.CreatedAt.UTC(), x.ConfirmedAt}
 }
 
 func (s *Server) listSubscribers(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
-	list, err := s.opts.Notifications.ListSubscribers(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	type sub struct {
-		ID          string     `json:"id"`
-		Kind        string     `json:"kind"`
-		Address     string     `json:"address"`
-		Components  []string   `json:"components"`
-		CreatedAt   time.Time  `json:"created_at"`
-		ConfirmedAt *time.Time `json:"confirmed_at"`
-	}
-	out := []sub{}
-	for _, x := range list {
-		out = append(out, sub{x.ID, x.Kind, x.Address, orEmpty(x.Components), x.CreatedAt.UTC(), x.ConfirmedAt})
-	}
-	respond.JSON(w, http.StatusOK, map[string]any{"subscribers": out})
+	list(s, w, r, "subscribers", s.opts.Notifications.ListSubscribers, subscriberOut)
 }
 
 func (s *Server) removeSubscriber(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
-	if err := s.opts.Notifications.RemoveSubscriber(r.Context(), r.PathValue("id")); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.onID(w, r, s.opts.Notifications.RemoveSubscriber)
 }
 
 type overrideJSON struct {
@@ -228,16 +203,11 @@ func overrideOut(o upstate.OnCallOverride) overrideJSON {
 }
 
 func (s *Server) listOverrides(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
-	list, err := s.opts.Notifications.Overrides(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	out := []overrideJSON{}
-	for _, o := range list {
-		out = append(out, overrideOut(o))
-	}
-	respond.JSON(w, http.StatusOK, map[string]any{"overrides": out})
+	list(s, w, r, "overrides", s.opts.Notifications.Overrides, overrideOut)
+}
+
+func (s *Server) removeOverride(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
+	s.onID(w, r, s.opts.Notifications.RemoveOverride)
 }
 
 func (s *Server) addOverride(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
@@ -260,12 +230,4 @@ func (s *Server) addOverride(w http.ResponseWriter, r *http.Request, p upstate.P
 		return
 	}
 	respond.JSON(w, http.StatusCreated, map[string]any{"override": overrideOut(o)})
-}
-
-func (s *Server) removeOverride(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
-	if err := s.opts.Notifications.RemoveOverride(r.Context(), r.PathValue("id")); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }

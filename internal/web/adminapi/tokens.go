@@ -58,9 +58,5 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p upstate.P
 }
 
 func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
-	if err := s.opts.Auth.RevokeToken(r.Context(), r.PathValue("id")); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.onID(w, r, s.opts.Auth.RevokeToken)
 }
