@@ -1,6 +1,9 @@
 package upstate
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // EventType names what happened, as notifications say it.
 type EventType string
@@ -86,7 +89,9 @@ type Owed struct {
 }
 
 // PageStream is the stream prefix of an incident's pages.
-func PageStream(incidentID string) string { return "page:" + incidentID + ":" }
+func PageStream(incidentID string) string { return pageStreamPrefix + incidentID + ":" }
+
+const pageStreamPrefix = "page:"
 
 // Public reports whether the event has anything the public may see.
 func (e Event) Public() bool {
@@ -130,7 +135,9 @@ const (
 type Message struct {
 	// ID is the idempotency key receivers can deduplicate on; it stays the
 	// same across retries.
-	ID      string
+	ID string
+	// Seq is the store's order of messages (set when it is written).
+	Seq     int64
 	Channel string
 	// Stream orders delivery: one incident's messages to one channel.
 	Stream    string
@@ -141,4 +148,41 @@ type Message struct {
 	State     MessageState
 	LastError string
 	SentAt    *time.Time
+}
+
+// Lane is a delivery lane: each has its own workers, so what one lane's
+// receivers do (hang, fail, flood) never delays another's. Pages to people
+// on call come first, then the team's own channels; the public's
+// subscriptions, whose addresses outsiders choose, have a lane of their own.
+type Lane string
+
+// The lanes, most urgent first.
+const (
+	LanePage       Lane = "page"
+	LaneOperator   Lane = "operator"
+	LaneSubscriber Lane = "subscriber"
+)
+
+// Lanes lists every lane, most urgent first.
+var Lanes = []Lane{LanePage, LaneOperator, LaneSubscriber}
+
+// Lane is the lane the message is delivered in.
+func (m Message) Lane() Lane {
+	switch {
+	case strings.HasPrefix(m.Stream, pageStreamPrefix):
+		return LanePage
+	case IsSubscriberChannel(m.Channel):
+		return LaneSubscriber
+	}
+	return LaneOperator
+}
+
+// DueQuery asks the outbox for messages due for delivery.
+type DueQuery struct {
+	Lane Lane
+	Now  time.Time
+	// After skips messages up to and including this Seq, so a caller can
+	// page through the due messages.
+	After int64
+	Limit int
 }

@@ -2,6 +2,7 @@ package upstate
 
 import (
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -42,7 +43,12 @@ func (s Subscriber) Wants(components []string) bool {
 }
 
 // SubscriberChannel is the channel id of a subscriber's messages.
-func SubscriberChannel(id string) string { return "subscriber:" + id }
+func SubscriberChannel(id string) string { return subscriberChannelPrefix + id }
+
+const subscriberChannelPrefix = "subscriber:"
+
+// IsSubscriberChannel reports whether a channel id is a subscriber's.
+func IsSubscriberChannel(id string) bool { return strings.HasPrefix(id, subscriberChannelPrefix) }
 
 // EventSubscriptionConfirm asks a new email subscriber to confirm.
 const EventSubscriptionConfirm EventType = "subscription.confirm"

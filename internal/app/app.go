@@ -237,7 +237,12 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	a.dispatcher, err = notify.New(notify.Options{Outbox: db, Channel: a.channel, Clock: opts.Clock, Logger: opts.Logger,
 		GiveUpAfter: cfg.Notifications.GiveUpAfter.D(), Timeout: cfg.Notifications.Timeout.D(), Jitter: opts.NotifyJitter,
 		Backoff: cfg.Notifications.Backoff.D(), MaxBackoff: cfg.Notifications.MaxBackoff.D(), Muted: a.muted,
-		Observe: func(ch, outcome string) { a.metrics.Notifications.WithLabelValues(ch, outcome).Inc() }})
+		Observe: func(m upstate.Message, outcome string) {
+			a.metrics.Notifications.WithLabelValues(metrics.ChannelLabel(m.Channel), outcome).Inc()
+		},
+		Circuits: func(lane upstate.Lane, open int) {
+			a.metrics.NotificationCircuits.WithLabelValues(string(lane)).Set(float64(open))
+		}})
 	if err != nil {
 		return nil, err
 	}
@@ -331,7 +336,9 @@ func (a *App) onResult(ctx context.Context, r upstate.Result) time.Duration {
 			a.log.Error("incident decision", "component", "incident", "check", r.CheckID, "err", err)
 		}
 	}
-	if st.kind == upstate.KindUpstream && !r.OK() {
+	if st.kind == upstate.KindUpstream {
+		// Passing results too: the read that finds the provider's incident
+		// over carries their closing update.
 		a.mirrorUpstream(ctx, r.CheckID)
 	}
 	if d.Recheck {

@@ -13,6 +13,7 @@ import (
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/config"
 	"github.com/upstatehq/upstate/internal/markdown"
+	"github.com/upstatehq/upstate/internal/metrics"
 	"github.com/upstatehq/upstate/internal/notify"
 	"github.com/upstatehq/upstate/internal/notify/channels"
 	"github.com/upstatehq/upstate/internal/oncall"
@@ -254,7 +255,7 @@ func (a *App) countOutbox(ctx context.Context) {
 	a.metrics.NotificationsOwed.Reset()
 	for _, c := range counts {
 		if c.State != upstate.MessageSent {
-			a.metrics.NotificationsOwed.WithLabelValues(c.Channel, string(c.State)).Set(float64(c.N))
+			a.metrics.NotificationsOwed.WithLabelValues(metrics.ChannelLabel(c.Channel), string(c.State)).Add(float64(c.N))
 		}
 	}
 }

@@ -36,6 +36,9 @@ type Metrics struct {
 	// and state (pending, failed), refreshed every minute.
 	Notifications     *prometheus.CounterVec
 	NotificationsOwed *prometheus.GaugeVec
+	// NotificationCircuits is how many destination hosts have their
+	// circuit open, by delivery lane.
+	NotificationCircuits *prometheus.GaugeVec
 	// FeedErrors counts failed reads of providers' status, by check.
 	FeedErrors *prometheus.CounterVec
 
@@ -97,13 +100,16 @@ func New(version string) *Metrics {
 			Name: "upstate_incidents_open", Help: "Unresolved incidents.",
 		}),
 		Notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "upstate_notification_attempts_total", Help: "Notification delivery attempts, by channel and outcome (sent, retry, failed).",
+			Name: "upstate_notification_attempts_total", Help: "Notification delivery attempts, by channel and outcome (sent, retry, failed, silenced); subscribers' messages are counted together under channel \"subscribers\".",
 		}, []string{"channel", "outcome"}),
+		NotificationCircuits: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "upstate_notification_circuits_open", Help: "Notification receivers' hosts whose circuit is open (their messages wait untried), by lane: page, operator, subscriber.",
+		}, []string{"lane"}),
 		FeedErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "upstate_upstream_feed_errors_total", Help: "Reads of a provider's status that failed or could not be parsed, by check.",
 		}, []string{"check"}),
 		NotificationsOwed: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "upstate_notifications", Help: "Notifications in the outbox (not yet pruned), by channel and state: pending, failed (given up on), cancelled, silenced. Sent ones are counted in upstate_notification_attempts_total.",
+			Name: "upstate_notifications", Help: "Notifications in the outbox (not yet pruned), by channel (subscribers' together as \"subscribers\") and state: pending, failed (given up on), cancelled, silenced. Sent ones are counted in upstate_notification_attempts_total.",
 		}, []string{"channel", "state"}),
 	}
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -115,7 +121,7 @@ func New(version string) *Metrics {
 	}
 	build.WithLabelValues(version, gover).Set(1)
 	reg.MustRegister(m.ChecksRun, m.CheckLatency, m.ScheduleLag, m.ResultsWritten, m.Transitions,
-		m.SnapshotRebuilds, m.SnapshotSeconds, m.HTTPRequests, m.HTTPDuration, m.ComponentStatus, m.IncidentsOpen, m.Notifications, m.NotificationsOwed, m.FeedErrors, build,
+		m.SnapshotRebuilds, m.SnapshotSeconds, m.HTTPRequests, m.HTTPDuration, m.ComponentStatus, m.IncidentsOpen, m.Notifications, m.NotificationsOwed, m.NotificationCircuits, m.FeedErrors, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -159,4 +165,14 @@ func (m *Metrics) ObserveHTTP(route string, code int, d time.Duration) {
 	series := v.(*httpSeries)
 	series.count.Inc()
 	series.duration.Observe(d.Seconds())
+}
+
+// ChannelLabel is the channel label of a notification channel's series:
+// every subscriber's messages share one, so outsiders who subscribe cannot
+// add series.
+func ChannelLabel(channel string) string {
+	if upstate.IsSubscriberChannel(channel) {
+		return "subscribers"
+	}
+	return channel
 }

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,8 +18,32 @@ import (
 
 // Outbox is what the dispatcher reads and records.
 type Outbox interface {
-	DueMessages(ctx context.Context, now time.Time, limit int) ([]upstate.Message, error)
+	DueMessages(ctx context.Context, q upstate.DueQuery) ([]upstate.Message, error)
+	// NextDue is when the lane's next pending message falls due after
+	// now; false when none is waiting.
+	NextDue(ctx context.Context, lane upstate.Lane, now time.Time) (time.Time, bool, error)
 	RecordAttempt(ctx context.Context, m upstate.Message) error
+}
+
+// Destined is a channel that says where it delivers, so that a receiver
+// that hangs or fails holds only its own share of the dispatcher: attempts
+// in flight and the circuit breaker are per destination host. A channel
+// without it is its own destination.
+type Destined interface {
+	Channel
+	// Destination is the host (and port) the channel connects to; never
+	// anything secret (webhook URLs carry tokens in their paths).
+	Destination() string
+}
+
+// HostOf is the host of a URL, for Destination; empty when raw is not
+// a URL with a host.
+func HostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(u.Host)
 }
 
 // Options configure a Dispatcher.
@@ -38,15 +64,37 @@ type Options struct {
 	// MaxBackoff; each delay is jittered to between half and all of it.
 	// Defaults 5s and 30m.
 	Backoff, MaxBackoff time.Duration
-	// Concurrency bounds attempts in flight. Default 8.
+	// Concurrency bounds the attempts in flight in the page lane and in
+	// the operator lane, each. Default 8.
 	Concurrency int
-	// Poll is how often Run looks for due messages when not woken. Default 1s.
+	// SubscriberConcurrency bounds the attempts in flight in the
+	// subscriber lane. Default 16.
+	SubscriberConcurrency int
+	// PerDestination bounds the attempts in flight to one channel.
+	// Default 2.
+	PerDestination int
+	// PerHost bounds the attempts in flight to one destination host in a
+	// lane. Default 4.
+	PerHost int
+	// BreakAfter is how many attempts in a row a host may fail (no
+	// answer, or 408, 429, 5xx) before its circuit opens: its messages
+	// are then put off, untried, for BreakFor, doubled each time the
+	// circuit opens again (up to MaxBackoff); after that one attempt
+	// probes it. Defaults 3 and 30s.
+	BreakAfter int
+	BreakFor   time.Duration
+	// Poll is how often each lane looks for due messages when neither
+	// woken nor waiting for a message it knows falls due sooner (messages
+	// written by another process). Default 1s.
 	Poll time.Duration
 	// Jitter returns a number in [0, 1); default math/rand.
 	Jitter func() float64
 	// Observe is told of each attempt's outcome: "sent", "retry",
 	// "failed" or "silenced".
-	Observe func(channel, outcome string)
+	Observe func(m upstate.Message, outcome string)
+	// Circuits is told how many destination hosts of a lane have their
+	// circuit open, whenever that changes.
+	Circuits func(lane upstate.Lane, open int)
 	// Muted says whether a silence mutes the message now, and which; nil
 	// mutes nothing.
 	Muted func(m upstate.Message, now time.Time) (string, bool)
@@ -67,20 +115,30 @@ func (o *Options) validate() error {
 	defaults := []struct {
 		d *time.Duration
 		v time.Duration
-	}{{&o.GiveUpAfter, 24 * time.Hour}, {&o.Timeout, 15 * time.Second}, {&o.Backoff, 5 * time.Second}, {&o.MaxBackoff, 30 * time.Minute}, {&o.Poll, time.Second}}
+	}{{&o.GiveUpAfter, 24 * time.Hour}, {&o.Timeout, 15 * time.Second}, {&o.Backoff, 5 * time.Second}, {&o.MaxBackoff, 30 * time.Minute},
+		{&o.Poll, time.Second}, {&o.BreakFor, 30 * time.Second}}
 	for _, x := range defaults {
 		if *x.d <= 0 {
 			*x.d = x.v
 		}
 	}
-	if o.Concurrency <= 0 {
-		o.Concurrency = 8
+	counts := []struct {
+		n *int
+		v int
+	}{{&o.Concurrency, 8}, {&o.SubscriberConcurrency, 16}, {&o.PerDestination, 2}, {&o.PerHost, 4}, {&o.BreakAfter, 3}}
+	for _, x := range counts {
+		if *x.n <= 0 {
+			*x.n = x.v
+		}
 	}
 	if o.Jitter == nil {
 		o.Jitter = rand.Float64
 	}
 	if o.Observe == nil {
-		o.Observe = func(string, string) {}
+		o.Observe = func(upstate.Message, string) {}
+	}
+	if o.Circuits == nil {
+		o.Circuits = func(upstate.Lane, int) {}
 	}
 	if o.Muted == nil {
 		o.Muted = func(upstate.Message, time.Time) (string, bool) { return "", false }
@@ -88,10 +146,41 @@ func (o *Options) validate() error {
 	return nil
 }
 
-// Dispatcher delivers due messages from the outbox.
+// Dispatcher delivers due messages from the outbox. Each lane (pages, the
+// team's channels, subscribers) has its own loop and its own attempts in
+// flight, so a page never waits behind a subscriber's webhook; within a
+// lane, a receiver that hangs or fails holds at most PerDestination
+// attempts, its host at most PerHost, and a failing host's circuit
+// breaker puts its messages off untried instead of spending a timeout on
+// each.
 type Dispatcher struct {
-	opts Options
-	wake chan struct{}
+	opts  Options
+	lanes []*lane
+}
+
+// lane is one lane's delivery state. fillMu serialises fills (Run's loop
+// and Drain); mu guards the rest, which finished attempts also update.
+type lane struct {
+	name  upstate.Lane
+	slots int
+	wake  chan struct{}
+
+	fillMu sync.Mutex
+	cursor int64 // Seq the next fill reads after, so every due message gets its turn
+
+	mu       sync.Mutex
+	busy     int
+	inflight map[string]bool
+	perDest  map[string]int
+	perHost  map[string]int
+	hosts    map[string]*breaker
+	open     int // hosts whose circuit is open
+	// unrecorded are outcomes the outbox failed to keep (a full or locked
+	// disk): they are written again before anything else, and their
+	// messages are not sent again meanwhile.
+	unrecorded map[string]upstate.Message
+	errs       []error
+	attempts   sync.WaitGroup
 }
 
 // New returns a dispatcher; Run starts it.
@@ -99,119 +188,322 @@ func New(opts Options) (*Dispatcher, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	return &Dispatcher{opts: opts, wake: make(chan struct{}, 1)}, nil
+	d := &Dispatcher{opts: opts}
+	for _, name := range upstate.Lanes {
+		slots := opts.Concurrency
+		if name == upstate.LaneSubscriber {
+			slots = opts.SubscriberConcurrency
+		}
+		d.lanes = append(d.lanes, &lane{name: name, slots: slots, wake: make(chan struct{}, 1), inflight: map[string]bool{},
+			perDest: map[string]int{}, perHost: map[string]int{}, hosts: map[string]*breaker{}, unrecorded: map[string]upstate.Message{}})
+	}
+	return d, nil
 }
 
 // Wake asks Run to look for due messages now (a change just wrote some).
 func (d *Dispatcher) Wake() {
+	for _, l := range d.lanes {
+		l.poke()
+	}
+}
+
+func (l *lane) poke() {
 	select {
-	case d.wake <- struct{}{}:
+	case l.wake <- struct{}{}:
 	default:
 	}
 }
 
 // Run delivers until ctx is done, then returns once attempts in flight
-// have finished.
+// have finished (they are cancelled with ctx and stay pending).
 func (d *Dispatcher) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, l := range d.lanes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d.runLane(ctx, l)
+		}()
+	}
+	wg.Wait()
+}
+
+func (d *Dispatcher) runLane(ctx context.Context, l *lane) {
+	defer l.attempts.Wait()
 	timer := d.opts.Clock.NewTimer(d.opts.Poll)
 	defer timer.Stop()
 	for {
-		if _, err := d.Drain(ctx); err != nil && ctx.Err() == nil {
-			d.opts.Logger.Error("reading the outbox", "component", "notify", "err", err)
+		if _, err := d.fill(ctx, l); err != nil && ctx.Err() == nil {
+			d.opts.Logger.Error("reading the outbox", "component", "notify", "lane", l.name, "err", err)
 		}
-		timer.Reset(d.opts.Poll)
+		// Sleep until the next message falls due (an escalation level, a
+		// retry), so it starts on time rather than at the next poll.
+		wait := d.opts.Poll
+		now := d.opts.Clock.Now()
+		if next, ok, err := d.opts.Outbox.NextDue(ctx, l.name, now); err == nil && ok {
+			wait = min(wait, max(next.Sub(now), time.Millisecond))
+		}
+		timer.Reset(wait)
 		select {
 		case <-ctx.Done():
 			return
 		case <-timer.C():
-		case <-d.wake:
+		case <-l.wake:
 		}
 	}
 }
 
-// Drain attempts every message due now, stream after stream, until none
-// is left due; it returns how many attempts it made. Messages that become
-// due as others are sent (the next in a stream) are attempted in the
-// same call.
+// Drain attempts every message due now, in every lane, until none is left
+// due and none is in flight; it returns how many attempts it made.
+// Messages that become due as others are sent (the next in a stream) are
+// attempted in the same call; those a host's open circuit puts off are not.
 func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
 	total := 0
 	for {
-		due, err := d.opts.Outbox.DueMessages(ctx, d.opts.Clock.Now(), 100)
-		if err != nil || len(due) == 0 {
-			return total, err
+		n := 0
+		var errs []error
+		for _, l := range d.lanes {
+			k, err := d.fill(ctx, l)
+			n += k
+			errs = append(errs, err)
 		}
-		var wg sync.WaitGroup
-		sem := make(chan struct{}, d.opts.Concurrency)
-		errs := make([]error, len(due))
-		for i, m := range due {
-			sem <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer func() { <-sem }()
-				errs[i] = d.attempt(ctx, m)
-			}()
+		for _, l := range d.lanes {
+			l.attempts.Wait()
+			l.mu.Lock()
+			errs = append(errs, l.errs...)
+			l.errs = nil
+			l.mu.Unlock()
 		}
-		wg.Wait()
-		total += len(due)
+		total += n
 		if err := errors.Join(errs...); err != nil {
 			return total, err
 		}
-		if ctx.Err() != nil {
+		if n == 0 || ctx.Err() != nil {
 			return total, ctx.Err()
 		}
 	}
 }
 
-// attempt sends one message and records the outcome; only a failure to
-// record is returned.
-func (d *Dispatcher) attempt(ctx context.Context, m upstate.Message) error {
-	if why, muted := d.opts.Muted(m, d.opts.Clock.Now()); muted {
+// Reading the outbox: a page of due messages at a time, and at most
+// maxScan of them per fill, so a lane stuck behind thousands of messages
+// for one busy host still gets round to the others (the cursor carries on
+// from there next time).
+const (
+	duePage = 100
+	maxScan = 1000
+)
+
+// fill starts attempts for due messages of the lane while it has free
+// slots, and returns how many it started (or settled at once: silenced,
+// or for a channel no longer configured).
+func (d *Dispatcher) fill(ctx context.Context, l *lane) (int, error) {
+	l.fillMu.Lock()
+	defer l.fillMu.Unlock()
+	if err := d.rerecord(ctx, l); err != nil {
+		return 0, err
+	}
+	l.forget(d.opts.Clock.Now())
+	started, scanned := 0, 0
+	wrapped := l.cursor == 0
+	for scanned < maxScan && l.free() {
+		now := d.opts.Clock.Now()
+		batch, err := d.opts.Outbox.DueMessages(ctx, upstate.DueQuery{Lane: l.name, Now: now, After: l.cursor, Limit: duePage})
+		if err != nil {
+			return started, err
+		}
+		for _, m := range batch {
+			if !l.free() {
+				return started, nil // m is read again first next time
+			}
+			l.cursor = m.Seq
+			scanned++
+			n, err := d.consider(ctx, l, m, now)
+			started += n
+			if err != nil {
+				return started, err
+			}
+		}
+		if len(batch) < duePage {
+			l.cursor = 0
+			if wrapped {
+				break
+			}
+			wrapped = true
+		}
+	}
+	return started, nil
+}
+
+// forget drops breakers of hosts nobody has tried for an hour past their
+// open period, so hosts of given-up messages are not kept for ever.
+func (l *lane) forget(now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for host, b := range l.hosts {
+		if !b.probing && l.perHost[host] == 0 && now.Sub(b.at) > time.Hour && now.Sub(b.until) > time.Hour {
+			delete(l.hosts, host)
+		}
+	}
+}
+
+func (l *lane) free() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.busy < l.slots
+}
+
+// consider settles, starts, puts off or skips one due message.
+func (d *Dispatcher) consider(ctx context.Context, l *lane, m upstate.Message, now time.Time) (int, error) {
+	l.mu.Lock()
+	_, unrecorded := l.unrecorded[m.ID]
+	busy := l.inflight[m.ID] || unrecorded
+	l.mu.Unlock()
+	if busy {
+		return 0, nil
+	}
+	if why, muted := d.opts.Muted(m, now); muted {
 		m.State, m.LastError = upstate.MessageSilenced, truncate("silenced: "+why)
-		d.opts.Observe(m.Channel, "silenced")
+		d.opts.Observe(m, "silenced")
 		d.opts.Logger.Info("notification silenced", "component", "notify", "channel", m.Channel, "message", m.ID, "silence", why)
-		return d.opts.Outbox.RecordAttempt(context.WithoutCancel(ctx), m)
+		return 1, d.opts.Outbox.RecordAttempt(context.WithoutCancel(ctx), m)
 	}
 	ch, ok := d.opts.Channel(m.Channel)
-	var err error
 	if !ok {
-		err = Permanent(fmt.Errorf("channel %q is no longer configured", m.Channel))
-	} else {
-		actx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
-		err = ch.Send(actx, m)
-		cancel()
+		return 1, d.record(ctx, l, m, Permanent(fmt.Errorf("channel %q is no longer configured", m.Channel)))
 	}
-	if err != nil && ctx.Err() != nil {
-		return nil // shutting down: the message stays pending for next time
+	host := "channel:" + m.Channel
+	if dc, ok := ch.(Destined); ok && dc.Destination() != "" {
+		host = dc.Destination()
 	}
+	l.mu.Lock()
+	if l.perDest[m.Channel] >= d.opts.PerDestination || l.perHost[host] >= d.opts.PerHost {
+		l.mu.Unlock()
+		return 0, nil // its turn comes when one of those finishes
+	}
+	b := l.hosts[host]
+	switch b.state(now, d.opts.BreakAfter) {
+	case circuitOpen:
+		until, failures, last := b.until, b.failures, b.last
+		l.mu.Unlock()
+		return 0, d.putOff(ctx, m, host, until, failures, last)
+	case circuitProbing:
+		if b.probing {
+			l.mu.Unlock()
+			return 0, nil // one attempt tries the host; the rest wait for its answer
+		}
+		b.probing = true
+	}
+	l.busy++
+	l.inflight[m.ID] = true
+	l.perDest[m.Channel]++
+	l.perHost[host]++
+	l.attempts.Add(1)
+	l.mu.Unlock()
+	go d.attempt(ctx, l, m, ch, host)
+	return 1, nil
+}
+
+// attempt sends one message, records the outcome and frees its slot.
+func (d *Dispatcher) attempt(ctx context.Context, l *lane, m upstate.Message, ch Channel, host string) {
+	defer l.attempts.Done()
+	actx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
+	err := ch.Send(actx, m)
+	cancel()
+	shutdown := err != nil && ctx.Err() != nil // the message stays pending for next time
+	var rerr error
+	if !shutdown {
+		rerr = d.record(ctx, l, m, err)
+	}
+	l.mu.Lock()
+	l.busy--
+	delete(l.inflight, m.ID)
+	if l.perDest[m.Channel]--; l.perDest[m.Channel] <= 0 {
+		delete(l.perDest, m.Channel)
+	}
+	if l.perHost[host]--; l.perHost[host] <= 0 {
+		delete(l.perHost, host)
+	}
+	if !shutdown {
+		d.observeHost(l, host, err)
+	}
+	if rerr != nil {
+		l.errs = append(l.errs, rerr)
+	}
+	l.mu.Unlock()
+	l.poke()
+}
+
+// record works out what an attempt's outcome means for the message and
+// keeps it; if the outbox cannot keep it now, it is held and written again
+// before the lane sends anything else, and the message is not sent again
+// meanwhile.
+func (d *Dispatcher) record(ctx context.Context, l *lane, m upstate.Message, err error) error {
 	now := d.opts.Clock.Now()
 	m.Attempts++
 	log := d.opts.Logger.With("component", "notify", "channel", m.Channel, "message", m.ID, "attempt", m.Attempts)
 	switch permanent, after := Classify(err); {
 	case err == nil:
 		m.State, m.SentAt, m.LastError = upstate.MessageSent, &now, ""
-		d.opts.Observe(m.Channel, "sent")
+		d.opts.Observe(m, "sent")
 		log.Debug("notification sent")
 	case permanent:
 		m.State, m.LastError = upstate.MessageFailed, truncate(err.Error())
-		d.opts.Observe(m.Channel, "failed")
+		d.opts.Observe(m, "failed")
 		log.Error("notification failed: the receiver refused it", "err", err)
 	default:
 		next := now.Add(max(d.backoff(m.Attempts), after))
 		if next.Sub(m.CreatedAt) > d.opts.GiveUpAfter {
 			m.State, m.LastError = upstate.MessageFailed, truncate(fmt.Sprintf("gave up after %d attempts over %s: %v", m.Attempts, now.Sub(m.CreatedAt).Round(time.Second), err))
-			d.opts.Observe(m.Channel, "failed")
+			d.opts.Observe(m, "failed")
 			log.Error("notification given up", "err", err)
 			break
 		}
 		m.NextAt, m.LastError = next, truncate(err.Error())
-		d.opts.Observe(m.Channel, "retry")
+		d.opts.Observe(m, "retry")
 		log.Warn("notification will be retried", "err", err, "next_at", next)
 	}
 	if rerr := d.opts.Outbox.RecordAttempt(context.WithoutCancel(ctx), m); rerr != nil {
+		l.mu.Lock()
+		l.unrecorded[m.ID] = m
+		l.mu.Unlock()
 		return fmt.Errorf("record attempt of %s: %w", m.ID, rerr)
 	}
 	return nil
+}
+
+// rerecord writes the outcomes the outbox could not keep before.
+func (d *Dispatcher) rerecord(ctx context.Context, l *lane) error {
+	l.mu.Lock()
+	held := make([]upstate.Message, 0, len(l.unrecorded))
+	for _, m := range l.unrecorded {
+		held = append(held, m)
+	}
+	l.mu.Unlock()
+	for _, m := range held {
+		if err := d.opts.Outbox.RecordAttempt(context.WithoutCancel(ctx), m); err != nil {
+			if upstate.ErrorCode(err) != upstate.ENOTFOUND {
+				return fmt.Errorf("record attempt of %s: %w", m.ID, err)
+			}
+		}
+		l.mu.Lock()
+		delete(l.unrecorded, m.ID)
+		l.mu.Unlock()
+	}
+	return nil
+}
+
+// putOff moves a message of a host whose circuit is open to when the
+// circuit lets an attempt through again, without trying it (or fails it if
+// that is past its give-up window).
+func (d *Dispatcher) putOff(ctx context.Context, m upstate.Message, host string, until time.Time, failures int, last string) error {
+	why := fmt.Sprintf("not tried: %s failed %d times in a row (last: %s)", host, failures, last)
+	if until.Sub(m.CreatedAt) > d.opts.GiveUpAfter {
+		m.State, m.LastError = upstate.MessageFailed, truncate("gave up: "+why)
+		d.opts.Observe(m, "failed")
+	} else {
+		m.NextAt, m.LastError = until, truncate(why)
+	}
+	return d.opts.Outbox.RecordAttempt(context.WithoutCancel(ctx), m)
 }
 
 // backoff is the delay before the next attempt after n attempts:
@@ -220,6 +512,87 @@ func (d *Dispatcher) backoff(n int) time.Duration {
 	full := float64(d.opts.Backoff) * math.Pow(2, float64(n-1))
 	full = min(full, float64(d.opts.MaxBackoff))
 	return time.Duration(full/2 + d.opts.Jitter()*full/2)
+}
+
+// circuit is a destination host's breaker state.
+type circuit int
+
+const (
+	circuitClosed  circuit = iota // attempts go through
+	circuitOpen                   // messages are put off untried
+	circuitProbing                // one attempt tries the host again
+)
+
+// breaker counts one host's failures in a row. A host that answers (even
+// with a refusal: the receiver is there) closes it.
+type breaker struct {
+	failures int
+	opened   int       // times it opened since the host last answered
+	at       time.Time // of the last failure
+	until    time.Time // open until then
+	probing  bool      // the probe is in flight
+	last     string    // the last failure, for the messages put off
+}
+
+func (b *breaker) state(now time.Time, after int) circuit {
+	switch {
+	case b == nil || b.failures < after:
+		return circuitClosed
+	case now.Before(b.until):
+		return circuitOpen
+	}
+	return circuitProbing
+}
+
+// observeHost feeds an attempt's outcome to its host's breaker. Must be
+// called with l.mu held.
+func (d *Dispatcher) observeHost(l *lane, host string, err error) {
+	b := l.hosts[host]
+	permanent, after := Classify(err)
+	if err == nil || permanent {
+		if b != nil {
+			if b.opened > 0 {
+				d.opts.Logger.Info("notification receiver answers again; circuit closed", "component", "notify", "lane", l.name, "host", host)
+			}
+			delete(l.hosts, host)
+			d.countOpen(l)
+		}
+		return
+	}
+	if b == nil {
+		b = &breaker{}
+		l.hosts[host] = b
+	}
+	b.failures++
+	b.probing = false
+	b.last = truncate(err.Error())
+	now := d.opts.Clock.Now()
+	b.at = now
+	if b.failures < d.opts.BreakAfter || now.Before(b.until) {
+		return
+	}
+	// Open, or open again after a failed probe, for twice as long each time.
+	wait := min(d.opts.BreakFor<<min(b.opened, 20), max(d.opts.MaxBackoff, d.opts.BreakFor))
+	b.opened++
+	b.until = now.Add(max(wait, after))
+	d.opts.Logger.Warn("notification receiver failing; circuit open: its messages wait untried", "component", "notify", "lane", l.name, "host", host,
+		"failures", b.failures, "until", b.until, "err", err)
+	d.countOpen(l)
+}
+
+// countOpen reports how many hosts of the lane have an open circuit. Must
+// be called with l.mu held.
+func (d *Dispatcher) countOpen(l *lane) {
+	n := 0
+	for _, b := range l.hosts {
+		if b.failures >= d.opts.BreakAfter {
+			n++
+		}
+	}
+	if n != l.open {
+		l.open = n
+		d.opts.Circuits(l.name, n)
+	}
 }
 
 func truncate(s string) string {

@@ -23,22 +23,38 @@ type memOutbox struct {
 	msgs []upstate.Message
 }
 
-func (o *memOutbox) DueMessages(_ context.Context, now time.Time, limit int) ([]upstate.Message, error) {
+func (o *memOutbox) DueMessages(_ context.Context, q upstate.DueQuery) ([]upstate.Message, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	var out []upstate.Message
 	seen := map[string]bool{}
-	for _, m := range o.msgs {
+	for i := range o.msgs {
+		m := &o.msgs[i]
+		if m.Seq == 0 {
+			m.Seq = int64(i + 1)
+		}
 		key := m.Channel + "/" + m.Stream
 		if m.State != upstate.MessagePending || seen[key] {
 			continue
 		}
 		seen[key] = true
-		if !m.NextAt.After(now) && len(out) < limit {
-			out = append(out, m)
+		if m.Lane() == q.Lane && m.Seq > q.After && !m.NextAt.After(q.Now) && len(out) < q.Limit {
+			out = append(out, *m)
 		}
 	}
 	return out, nil
+}
+
+func (o *memOutbox) NextDue(_ context.Context, lane upstate.Lane, now time.Time) (time.Time, bool, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var next time.Time
+	for _, m := range o.msgs {
+		if m.State == upstate.MessagePending && m.Lane() == lane && m.NextAt.After(now) && (next.IsZero() || m.NextAt.Before(next)) {
+			next = m.NextAt
+		}
+	}
+	return next, !next.IsZero(), nil
 }
 
 func (o *memOutbox) RecordAttempt(_ context.Context, m upstate.Message) error {
@@ -98,7 +114,11 @@ func newDispatcher(t *testing.T, box *memOutbox, ch *fakeChannel, clk *clock.Fak
 			}
 			return nil, false
 		},
-		Observe: func(c, o string) { mu.Lock(); outcomes = append(outcomes, c+":"+o); mu.Unlock() }})
+		Observe: func(m upstate.Message, o string) {
+			mu.Lock()
+			outcomes = append(outcomes, m.Channel+":"+o)
+			mu.Unlock()
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -217,9 +217,13 @@ type Postmortems interface {
 type Outbox interface {
 	// EnqueueMessages adds messages (as pending); ids already kept are ignored.
 	EnqueueMessages(ctx context.Context, ms []upstate.Message) error
-	// DueMessages returns up to limit pending messages due at now, each
-	// the oldest pending message of its stream, oldest first.
-	DueMessages(ctx context.Context, now time.Time, limit int) ([]upstate.Message, error)
+	// DueMessages returns up to q.Limit pending messages of q.Lane due at
+	// q.Now with a Seq above q.After, each the oldest pending message of its
+	// stream, in Seq order.
+	DueMessages(ctx context.Context, q upstate.DueQuery) ([]upstate.Message, error)
+	// NextDue is the earliest NextAt after now among the lane's pending
+	// messages; false when there is none.
+	NextDue(ctx context.Context, lane upstate.Lane, now time.Time) (time.Time, bool, error)
 	// RecordAttempt saves an attempt's outcome: the message's State,
 	// Attempts, NextAt, LastError and SentAt. ENOTFOUND for an unknown id.
 	RecordAttempt(ctx context.Context, m upstate.Message) error

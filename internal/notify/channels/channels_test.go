@@ -252,6 +252,11 @@ func TestEveryKind(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// The dispatcher keeps a failing receiver's host to its own slots
+			// and circuit: every kind says where it delivers, and only the host.
+			if dc, ok := ch.(notify.Destined); !ok || dc.Destination() != strings.TrimPrefix(srv.URL, "http://") {
+				t.Errorf("destination of %s: %v, want %s", k.Name, ch, strings.TrimPrefix(srv.URL, "http://"))
+			}
 			long := strings.Repeat("Word conversions fail <!channel> **now**. ", 400)
 			for _, typ := range []upstate.EventType{upstate.EventIncidentCreated, upstate.EventIncidentUpdated, upstate.EventIncidentAcknowledged, upstate.EventIncidentResolved, upstate.EventTest} {
 				rc.got = nil

@@ -60,9 +60,9 @@ func enqueue(ctx context.Context, tx *sql.Tx, msgs []upstate.Message) error {
 		if state == "" {
 			state = upstate.MessagePending
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO outbox (id, channel, stream, event, created_at, next_at, attempts, state, last_error, sent_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-			m.ID, m.Channel, m.Stream, string(ev), ms(m.CreatedAt), ms(m.NextAt), m.Attempts, string(state), m.LastError, nullMS(m.SentAt))
+		_, err = tx.ExecContext(ctx, `INSERT INTO outbox (id, channel, stream, lane, event, created_at, next_at, attempts, state, last_error, sent_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+			m.ID, m.Channel, m.Stream, string(m.Lane()), string(ev), ms(m.CreatedAt), ms(m.NextAt), m.Attempts, string(state), m.LastError, nullMS(m.SentAt))
 		if err != nil {
 			return fmt.Errorf("enqueue message %s: %w", m.ID, err)
 		}
@@ -70,14 +70,14 @@ func enqueue(ctx context.Context, tx *sql.Tx, msgs []upstate.Message) error {
 	return nil
 }
 
-const messageCols = `id, channel, stream, event, created_at, next_at, attempts, state, last_error, sent_at`
+const messageCols = `seq, id, channel, stream, event, created_at, next_at, attempts, state, last_error, sent_at`
 
 func scanMessage(r interface{ Scan(...any) error }) (upstate.Message, error) {
 	var m upstate.Message
 	var ev, state string
 	var created, next int64
 	var sent sql.NullInt64
-	if err := r.Scan(&m.ID, &m.Channel, &m.Stream, &ev, &created, &next, &m.Attempts, &state, &m.LastError, &sent); err != nil {
+	if err := r.Scan(&m.Seq, &m.ID, &m.Channel, &m.Stream, &ev, &created, &next, &m.Attempts, &state, &m.LastError, &sent); err != nil {
 		return m, err
 	}
 	if err := json.Unmarshal([]byte(ev), &m.Event); err != nil {
@@ -88,12 +88,22 @@ func scanMessage(r interface{ Scan(...any) error }) (upstate.Message, error) {
 }
 
 // DueMessages implements store.Outbox.
-func (db *DB) DueMessages(ctx context.Context, now time.Time, limit int) ([]upstate.Message, error) {
+func (db *DB) DueMessages(ctx context.Context, q upstate.DueQuery) ([]upstate.Message, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT `+messageCols+` FROM outbox o
-		WHERE o.state = 'pending' AND o.next_at <= ?
+		WHERE o.state = 'pending' AND o.lane = ? AND o.seq > ? AND o.next_at <= ?
 		AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.state = 'pending' AND p.channel = o.channel AND p.stream = o.stream AND p.seq < o.seq)
-		ORDER BY o.seq LIMIT ?`, ms(now), limit)
+		ORDER BY o.seq LIMIT ?`, string(q.Lane), q.After, ms(q.Now), q.Limit)
 	return collect(rows, err, scanMessage)
+}
+
+// NextDue implements store.Outbox.
+func (db *DB) NextDue(ctx context.Context, lane upstate.Lane, now time.Time) (time.Time, bool, error) {
+	var next sql.NullInt64
+	err := db.read.QueryRowContext(ctx, `SELECT MIN(next_at) FROM outbox WHERE state = 'pending' AND lane = ? AND next_at > ?`, string(lane), ms(now)).Scan(&next)
+	if err != nil || !next.Valid {
+		return time.Time{}, false, err
+	}
+	return fromMS(next.Int64), true, nil
 }
 
 // RecordAttempt implements store.Outbox.

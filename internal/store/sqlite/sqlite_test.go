@@ -2,10 +2,12 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/store"
 	"github.com/upstatehq/upstate/internal/store/storetest"
 )
@@ -57,5 +59,39 @@ func TestReopenKeepsData(t *testing.T) {
 	hb, err := db.ListHeartbeats(t.Context())
 	if err != nil || !hb["x"].Equal(storetestT0) {
 		t.Fatalf("heartbeats after reopen = %v, %v", hb, err)
+	}
+}
+
+// Messages written before there were lanes are put in theirs when the
+// database is upgraded: pages, subscribers' and the rest.
+func TestLanesMigration(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "upstate.db")
+	db, err := Open(context.Background(), Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.exec(t.Context(), func(tx *sqlTx) error {
+		for _, q := range []string{`DROP INDEX outbox_lane_due`, `ALTER TABLE outbox DROP COLUMN lane`, `DELETE FROM schema_migrations WHERE version = 14`,
+			`INSERT INTO outbox (id, channel, stream, event, created_at, next_at, state) VALUES
+				('pg', 'pd', 'page:inc1:1:1', '{}', 0, 0, 'pending'), ('sub', 'subscriber:7', 'inc1', '{}', 0, 0, 'pending'), ('ops', 'slack', 'inc1', '{}', 0, 0, 'pending')`} {
+			if _, err := tx.Exec(q); err != nil {
+				return fmt.Errorf("%s: %w", q, err)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db, err = Open(context.Background(), Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for lane, want := range map[upstate.Lane]string{upstate.LanePage: "pg", upstate.LaneSubscriber: "sub", upstate.LaneOperator: "ops"} {
+		due, err := db.DueMessages(t.Context(), upstate.DueQuery{Lane: lane, Now: storetestT0, Limit: 10})
+		if err != nil || len(due) != 1 || due[0].ID != want {
+			t.Errorf("lane %s after the upgrade: %v, %v; want %s", lane, due, err, want)
+		}
 	}
 }

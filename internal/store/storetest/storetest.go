@@ -360,15 +360,26 @@ func testOutbox(t *testing.T, s store.Store) {
 		}
 		return strings.Join(out, ",")
 	}
-	if got := ids(s.DueMessages(ctx(t), t0.Add(time.Minute), 10)); got != "a1,b1,a1y" {
+	due := func(after int64, limit int) upstate.DueQuery {
+		return upstate.DueQuery{Lane: upstate.LaneOperator, Now: t0.Add(time.Minute), After: after, Limit: limit}
+	}
+	if got := ids(s.DueMessages(ctx(t), due(0, 10))); got != "a1,b1,a1y" {
 		t.Errorf("due = %s, want a1,b1,a1y (a2 waits for a1)", got)
 	}
-	due, _ := s.DueMessages(ctx(t), t0.Add(time.Minute), 1)
-	if m := due[0]; m.Event.Incident.Name != "API is down" || m.Event.Entries[0].Body != "Down" || m.Event.Names["api"] != "API" || m.State != upstate.MessagePending || !m.CreatedAt.Equal(t0) {
+	// Paging through: after the first one's Seq come the rest.
+	first, _ := s.DueMessages(ctx(t), due(0, 1))
+	if len(first) != 1 || first[0].Seq == 0 {
+		t.Fatalf("first due = %+v, want one message with its Seq", first)
+	}
+	if got := ids(s.DueMessages(ctx(t), due(first[0].Seq, 10))); got != "b1,a1y" {
+		t.Errorf("due after a1's seq = %s, want b1,a1y", got)
+	}
+	dueMsgs, _ := s.DueMessages(ctx(t), due(0, 1))
+	if m := dueMsgs[0]; m.Event.Incident.Name != "API is down" || m.Event.Entries[0].Body != "Down" || m.Event.Names["api"] != "API" || m.State != upstate.MessagePending || !m.CreatedAt.Equal(t0) {
 		t.Errorf("message = %+v", m)
 	}
 	sent := t0.Add(time.Minute)
-	a1 := due[0]
+	a1 := dueMsgs[0]
 	a1.State, a1.Attempts, a1.SentAt = upstate.MessageSent, 1, &sent
 	if err := s.RecordAttempt(ctx(t), a1); err != nil {
 		t.Fatal(err)
@@ -378,7 +389,7 @@ func testOutbox(t *testing.T, s store.Store) {
 	if err := s.RecordAttempt(ctx(t), b1); err != nil {
 		t.Fatal(err)
 	}
-	if got := ids(s.DueMessages(ctx(t), t0.Add(time.Minute), 10)); got != "a2,a1y" {
+	if got := ids(s.DueMessages(ctx(t), due(0, 10))); got != "a2,a1y" {
 		t.Errorf("due after a1 sent and b1 deferred = %s", got)
 	}
 	if err := s.RecordAttempt(ctx(t), msg("nope", "x", "A", 0)); upstate.ErrorCode(err) != upstate.ENOTFOUND {
@@ -419,6 +430,28 @@ func testOutbox(t *testing.T, s store.Store) {
 	}
 	if got := ids(s.ListMessages(ctx(t), store.MessageFilter{State: upstate.MessageCancelled})); got != "p2,p1" {
 		t.Errorf("cancelled = %s (inc10's page is not inc1's)", got)
+	}
+	// Each lane is read on its own: a page and a subscriber's message are
+	// not among the operator channels' messages, nor each other's.
+	page := msg("lane-page", "x", upstate.PageStream("L")+"1:1", 0)
+	sub := msg("lane-sub", upstate.SubscriberChannel("42"), "L", 0)
+	if err := s.EnqueueMessages(ctx(t), []upstate.Message{page, sub}); err != nil {
+		t.Fatal(err)
+	}
+	for lane, want := range map[upstate.Lane]string{upstate.LanePage: "p3,lane-page", upstate.LaneSubscriber: "lane-sub", upstate.LaneOperator: "a2,a1y,c2"} {
+		q := due(0, 10)
+		q.Lane = lane
+		if got := ids(s.DueMessages(ctx(t), q)); got != want {
+			t.Errorf("due in lane %s = %s, want %s", lane, got, want)
+		}
+	}
+	// The next to fall due: b1, put off to t0+1h; none in the page lane
+	// after p2 (an hour on).
+	if next, ok, err := s.NextDue(ctx(t), upstate.LaneOperator, t0.Add(time.Minute)); err != nil || !ok || !next.Equal(t0.Add(time.Hour)) {
+		t.Errorf("next due = %v, %v, %v; want b1's %v", next, ok, err, t0.Add(time.Hour))
+	}
+	if _, ok, err := s.NextDue(ctx(t), upstate.LaneSubscriber, t0.Add(time.Minute)); err != nil || ok {
+		t.Errorf("next due among subscribers = %v, %v; want none (lane-sub is due already)", ok, err)
 	}
 	v1, err := s.Setting(ctx(t), "ack_key", func() string { return "first" })
 	if err != nil {

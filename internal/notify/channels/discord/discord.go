@@ -25,7 +25,7 @@ type Options struct {
 // Discord is one webhook.
 type Discord struct{ opts Options }
 
-var _ notify.Channel = (*Discord)(nil)
+var _ notify.Destined = (*Discord)(nil)
 
 // New returns the channel.
 func New(opts Options) (*Discord, error) {
@@ -87,3 +87,6 @@ func (d *Discord) Send(ctx context.Context, m upstate.Message) error {
 	_, err = notify.PostJSON(ctx, d.opts.Client, d.opts.URL.Reveal(), nil, p)
 	return err
 }
+
+// Destination implements notify.Destined.
+func (d *Discord) Destination() string { return notify.HostOf(d.opts.URL.Reveal()) }

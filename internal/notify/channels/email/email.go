@@ -62,7 +62,7 @@ type Email struct {
 	domain string
 }
 
-var _ notify.Channel = (*Email)(nil)
+var _ notify.Destined = (*Email)(nil)
 
 // New returns the channel.
 func New(opts Options) (*Email, error) {
@@ -255,3 +255,6 @@ func (e *Email) compose(m upstate.Message, x notify.Text, to string) ([]byte, er
 	}
 	return b.Bytes(), nil
 }
+
+// Destination implements notify.Destined: the mail server.
+func (e *Email) Destination() string { return net.JoinHostPort(e.opts.Host, strconv.Itoa(e.opts.Port)) }

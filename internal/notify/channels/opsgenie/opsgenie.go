@@ -32,7 +32,7 @@ type Options struct {
 // Opsgenie is one API integration.
 type Opsgenie struct{ opts Options }
 
-var _ notify.Channel = (*Opsgenie)(nil)
+var _ notify.Destined = (*Opsgenie)(nil)
 
 // New returns the channel.
 func New(opts Options) (*Opsgenie, error) {
@@ -120,3 +120,6 @@ func priority(i upstate.Impact) string {
 	}
 	return "P4"
 }
+
+// Destination implements notify.Destined.
+func (o *Opsgenie) Destination() string { return notify.HostOf(o.opts.URL) }

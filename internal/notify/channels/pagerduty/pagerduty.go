@@ -29,7 +29,7 @@ type Options struct {
 // PagerDuty is one service integration.
 type PagerDuty struct{ opts Options }
 
-var _ notify.Channel = (*PagerDuty)(nil)
+var _ notify.Destined = (*PagerDuty)(nil)
 
 // New returns the channel.
 func New(opts Options) (*PagerDuty, error) {
@@ -142,3 +142,6 @@ func severity(i upstate.Impact) string {
 	}
 	return "info"
 }
+
+// Destination implements notify.Destined.
+func (p *PagerDuty) Destination() string { return notify.HostOf(p.opts.URL) }

@@ -25,7 +25,7 @@ type Options struct {
 // Slack is one incoming webhook.
 type Slack struct{ opts Options }
 
-var _ notify.Channel = (*Slack)(nil)
+var _ notify.Destined = (*Slack)(nil)
 
 // New returns the channel.
 func New(opts Options) (*Slack, error) {
@@ -96,3 +96,6 @@ func escape(s string) string {
 // mrkdwn turns the Markdown bodies are written in into Slack's dialect
 // where they differ most: **bold** is *bold* there.
 func mrkdwn(s string) string { return strings.ReplaceAll(escape(s), "**", "*") }
+
+// Destination implements notify.Destined.
+func (s *Slack) Destination() string { return notify.HostOf(s.opts.URL.Reveal()) }

@@ -39,7 +39,7 @@ type Subscriber struct {
 	key  []byte
 }
 
-var _ notify.Channel = (*Subscriber)(nil)
+var _ notify.Destined = (*Subscriber)(nil)
 
 // New returns the channel.
 func New(opts Options) (*Subscriber, error) {
@@ -132,3 +132,6 @@ func (s *Subscriber) Send(ctx context.Context, m upstate.Message) error {
 	_, _, err = notify.Do(ctx, s.opts.Client, req)
 	return err
 }
+
+// Destination implements notify.Destined.
+func (s *Subscriber) Destination() string { return notify.HostOf(s.opts.URL) }

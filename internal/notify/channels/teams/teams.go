@@ -24,7 +24,7 @@ type Options struct {
 // Teams is one workflow webhook.
 type Teams struct{ opts Options }
 
-var _ notify.Channel = (*Teams)(nil)
+var _ notify.Destined = (*Teams)(nil)
 
 // New returns the channel.
 func New(opts Options) (*Teams, error) {
@@ -77,3 +77,6 @@ func (c *Teams) Send(ctx context.Context, m upstate.Message) error {
 	_, err = notify.PostJSON(ctx, c.opts.Client, c.opts.URL.Reveal(), nil, p)
 	return err
 }
+
+// Destination implements notify.Destined.
+func (c *Teams) Destination() string { return notify.HostOf(c.opts.URL.Reveal()) }

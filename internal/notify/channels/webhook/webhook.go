@@ -39,7 +39,7 @@ type Webhook struct {
 	key  []byte
 }
 
-var _ notify.Channel = (*Webhook)(nil)
+var _ notify.Destined = (*Webhook)(nil)
 
 // New returns the channel; the secret must decode.
 func New(opts Options) (*Webhook, error) {
@@ -191,3 +191,6 @@ func (w *Webhook) Send(ctx context.Context, m upstate.Message) error {
 	_, _, err = notify.Do(ctx, w.opts.Client, req)
 	return err
 }
+
+// Destination implements notify.Destined.
+func (w *Webhook) Destination() string { return notify.HostOf(w.opts.URL) }
