@@ -9,6 +9,7 @@ import (
 	"html"
 	"io"
 	"mime/quotedprintable"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/mail"
@@ -17,13 +18,16 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/clock"
+	"github.com/upstatehq/upstate/internal/config"
 	"github.com/upstatehq/upstate/internal/incident"
 	"github.com/upstatehq/upstate/internal/notify/channels/email/emailtest"
+	"github.com/upstatehq/upstate/internal/store"
 )
 
 func TestSubscribers(t *testing.T) {
@@ -213,4 +217,122 @@ subscribers:
 			t.Errorf("%v: %d, want %d with %q\n", tc.form, code, tc.code, tc.want)
 		}
 	}
+}
+
+// TestSubscriberWebhookGuard runs the SSRF guard as it runs by default,
+// with allow_private_addresses off (TestSubscribers turns it on, as its
+// receiver is on loopback): a webhook into the server's own networks is
+// refused when subscribed, and one whose address has become private since
+// is not dialled when sent.
+func TestSubscriberWebhookGuard(t *testing.T) {
+	var hits atomic.Int32
+	hook := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
+	defer hook.Close()
+	_, port, _ := net.SplitHostPort(hook.Listener.Addr().String())
+	yaml := "page: {name: Acme Status, url: 'https://status.acme.example'}\ncomponents:\n  - {id: api, name: API}\n" +
+		"subscribers:\n  webhooks: true\n"
+	clk := clock.NewFake(time.Date(2026, 8, 17, 15, 0, 0, 0, time.UTC))
+	opts := Options{Clock: clk, NotifyJitter: func() float64 { return 0 }}
+	ctx := context.Background()
+
+	t.Run("refused when subscribed", func(t *testing.T) {
+		a := newApp(t, yaml, opts)
+		h := a.web.Handler()
+		for _, tc := range []struct {
+			name, url string
+			want      []string
+		}{
+			{"loopback", "https://127.0.0.1:" + port + "/status", []string{"url: 127.0.0.1 resolves to 127.0.0.1, which is not a public address: 127.0.0.0/8 is Loopback"}},
+			// localhost comes from /etc/hosts, as 127.0.0.1 or ::1.
+			{"a name for loopback", "https://localhost:" + port + "/status", []string{"url: localhost resolves to ", ", which is not a public address: ", " is Loopback"}},
+			{"private", "https://10.0.0.1/status", []string{"url: 10.0.0.1 resolves to 10.0.0.1, which is not a public address: 10.0.0.0/8 is Private-Use"}},
+			{"metadata through NAT64", "https://[64:ff9b::a9fe:a9fe]/latest", []string{"embeds 169.254.169.254, and 169.254.0.0/16 is Link Local"}},
+			{"plain http", hook.URL + "/status", []string{`url: "` + hook.URL + `/status" is not an https URL`}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				req := httptest.NewRequest("POST", "/subscribe", strings.NewReader(url.Values{"kind": {"webhook"}, "address": {tc.url}}.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				page := html.UnescapeString(rec.Body.String())
+				if rec.Code != http.StatusBadRequest {
+					t.Errorf("status %d, want 400", rec.Code)
+				}
+				for _, w := range tc.want {
+					if !strings.Contains(page, w) {
+						t.Errorf("the page does not say %q:\n%s", w, page)
+					}
+				}
+			})
+		}
+		if subs, err := a.ListSubscribers(ctx); err != nil || len(subs) != 0 {
+			t.Errorf("subscribers = %v, %v; want none", subs, err)
+		}
+	})
+
+	t.Run("not dialled once private", func(t *testing.T) {
+		// Subscribed while private addresses were allowed, and delivered
+		// to; then restarted with them refused, as a name that rebinds
+		// to loopback would be found at dial time.
+		allowed, err := config.Parse("t.yaml", []byte(yaml+"  allow_private_addresses: true\n"), noEnv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		allowed.Server.DataDir = t.TempDir()
+		a := reopenApp(t, allowed, opts)
+		sub, err := a.Subscribe(ctx, upstate.SubscriberWebhook, "http://localhost:"+port+"/status", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, err := a.engine.Declare(ctx, incident.Change{Name: "API errors", Message: "Errors on uploads.", Set: map[string]upstate.Status{"api": upstate.PartialOutage}, Actor: "Ann"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.dispatcher.Drain(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := hits.Load(); n != 1 {
+			t.Fatalf("with private addresses allowed, the receiver got %d requests, want 1", n)
+		}
+		a.store.Close()
+
+		guarded, err := config.Parse("t.yaml", []byte(yaml), noEnv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		guarded.Server.DataDir = allowed.Server.DataDir
+		a = reopenApp(t, guarded, opts)
+		clk.Advance(time.Minute)
+		if _, err := a.engine.Update(ctx, in.ID, incident.Change{Status: upstate.Identified, Message: "A bad deploy.", Actor: "Ann"}); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 { // the first attempt and its retry
+			if _, err := a.dispatcher.Drain(ctx); err != nil {
+				t.Fatal(err)
+			}
+			clk.Advance(time.Hour)
+		}
+		if n := hits.Load(); n != 1 {
+			t.Errorf("the receiver got %d requests, want only the one sent before the restart", n)
+		}
+		msgs, err := a.store.ListMessages(ctx, store.MessageFilter{Channel: upstate.SubscriberChannel(sub.ID)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var refused []upstate.Message
+		var states []upstate.MessageState
+		for _, m := range msgs {
+			if m.State != upstate.MessageSent {
+				refused = append(refused, m)
+			}
+			states = append(states, m.State)
+		}
+		if len(refused) != 1 {
+			t.Fatalf("messages %v: want the update not sent", states)
+		}
+		m := refused[0]
+		if m.Attempts < 2 || !strings.Contains(m.LastError, "refusing to connect to ") || !strings.Contains(m.LastError, "not a public address: ") || !strings.Contains(m.LastError, " is Loopback") {
+			t.Errorf("after %d attempts, %s: %q; want the guard's refusal, retried", m.Attempts, m.State, m.LastError)
+		}
+	})
 }
