@@ -2,6 +2,8 @@ package check
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -9,6 +11,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -39,17 +42,53 @@ type ProviderIncident struct {
 	Title    string
 	Severity upstate.State // StateDown for an outage, StateDegraded for a disruption
 	Impact   string        // the provider's own word for it
-	URL      string
+	URL      string        // their incident page: an absolute http(s) URL, or empty
 	Started  time.Time
 	Products []string // the affected products or components, by name
-	Updates  []ProviderUpdate
+	// Ended is set on an incident the provider has closed (resolved,
+	// given an end); ParseFeed returns only open ones.
+	Ended   bool
+	Updates []ProviderUpdate // oldest first
 }
 
 // ProviderUpdate is one update a provider posted on an incident.
 type ProviderUpdate struct {
-	At   time.Time
-	Text string
+	// Key is the update's identity across reads (see updateKey).
+	Key    string
+	At     time.Time
+	Status string // the provider's word: "resolved", "SERVICE_OUTAGE"
+	Text   string
 }
+
+// updateKey is an update's identity across reads: the provider's own id
+// where the feed has one (Statuspage), else a hash of the incident id and
+// the update's status and text, with case and spacing folded. Never its
+// time: a feed that rewrote its update times on every read made a new
+// mirrored entry per update per poll (603 in a minute).
+func updateKey(incident, id, status, text string) string {
+	if id = strings.TrimSpace(id); id != "" {
+		return "id:" + id
+	}
+	norm := strings.ToLower(strings.Join(strings.Fields(text), " "))
+	h := sha256.Sum256([]byte(incident + "\x00" + strings.ToLower(strings.TrimSpace(status)) + "\x00" + norm))
+	return "text:" + hex.EncodeToString(h[:12])
+}
+
+// httpLink returns s when it is an absolute http or https URL, else "".
+// Feeds are other people's content, and their links end up in our pages,
+// API and notifications: a javascript: shortlink must not.
+func httpLink(s string) string {
+	s = strings.TrimSpace(s)
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return ""
+	}
+	return s
+}
+
+// componentPrefix marks the incidents we make for a Statuspage component
+// in trouble without one of theirs: the provider has no record of them.
+const componentPrefix = "component-"
 
 // maxFeed bounds what is read of a feed.
 const maxFeed = 5 << 20
@@ -59,6 +98,13 @@ const maxFeed = 5 << 20
 // empty), matching products by id or name without case. base makes
 // relative incident links absolute; now and window judge RSS items.
 func ParseFeed(format string, body []byte, watched []string, base string, now time.Time, window time.Duration) ([]ProviderIncident, error) {
+	all, err := parseFeed(format, body, watched, base, now, window)
+	return slices.DeleteFunc(all, func(in ProviderIncident) bool { return in.Ended }), err
+}
+
+// parseFeed is ParseFeed with the ended incidents the feed still lists
+// (Ended set): their last updates are the provider's closing words.
+func parseFeed(format string, body []byte, watched []string, base string, now time.Time, window time.Duration) ([]ProviderIncident, error) {
 	wants := func(ids ...string) bool {
 		if len(watched) == 0 {
 			return true
@@ -83,6 +129,44 @@ func ParseFeed(format string, body []byte, watched []string, base string, now ti
 	return nil, fmt.Errorf("unknown feed format %q", format)
 }
 
+// spIncident is an incident as Statuspage's API v2 writes it, in
+// summary.json and incidents.json alike.
+type spIncident struct {
+	ID, Name, Status, Impact, Shortlink string
+	StartedAt                           time.Time `json:"started_at"`
+	CreatedAt                           time.Time `json:"created_at"`
+	Updates                             []struct {
+		ID, Status, Body string
+		CreatedAt        time.Time `json:"created_at"`
+	} `json:"incident_updates"` // newest first
+	Components []struct{ ID, Name string } `json:"components"`
+}
+
+// ours turns a Statuspage incident into a ProviderIncident; pageURL
+// makes its link when the shortlink is missing or not http(s).
+func (in spIncident) ours(pageURL string) ProviderIncident {
+	pi := ProviderIncident{ID: in.ID, Title: in.Name, Impact: in.Impact, URL: httpLink(in.Shortlink), Started: in.StartedAt, Severity: upstate.StateDegraded,
+		Ended: in.Status == "resolved" || in.Status == "postmortem" || in.Status == "completed"}
+	for _, c := range in.Components {
+		pi.Products = append(pi.Products, c.Name)
+	}
+	if pi.Started.IsZero() {
+		pi.Started = in.CreatedAt
+	}
+	if in.Impact == "critical" {
+		pi.Severity = upstate.StateDown
+	}
+	if pi.URL == "" && httpLink(pageURL) != "" {
+		pi.URL = httpLink(strings.TrimRight(strings.TrimSpace(pageURL), "/") + "/incidents/" + url.PathEscape(in.ID))
+	}
+	for i := len(in.Updates) - 1; i >= 0; i-- { // oldest first
+		x := in.Updates[i]
+		text := strings.TrimSpace(x.Body)
+		pi.Updates = append(pi.Updates, ProviderUpdate{Key: updateKey(in.ID, x.ID, x.Status, text), At: x.CreatedAt, Status: x.Status, Text: text})
+	}
+	return pi
+}
+
 func parseStatuspage(body []byte, wants func(...string) bool) ([]ProviderIncident, error) {
 	var doc struct {
 		Page       *struct{ URL string } `json:"page"`
@@ -90,16 +174,7 @@ func parseStatuspage(body []byte, wants func(...string) bool) ([]ProviderInciden
 			ID, Name, Status string
 			GroupID          *string `json:"group_id"`
 		} `json:"components"`
-		Incidents []struct {
-			ID, Name, Status, Impact, Shortlink string
-			StartedAt                           time.Time `json:"started_at"`
-			CreatedAt                           time.Time `json:"created_at"`
-			Updates                             []struct {
-				Body      string
-				CreatedAt time.Time `json:"created_at"`
-			} `json:"incident_updates"`
-			Components []struct{ ID, Name string } `json:"components"`
-		} `json:"incidents"`
+		Incidents []spIncident `json:"incidents"`
 	}
 	if err := json.Unmarshal(body, &doc); err != nil {
 		return nil, fmt.Errorf("not a Statuspage summary.json: %v", jsonWhere(body, err))
@@ -110,33 +185,18 @@ func parseStatuspage(body []byte, wants func(...string) bool) ([]ProviderInciden
 	var out []ProviderIncident
 	seen := map[string]bool{}
 	for _, in := range doc.Incidents {
-		if in.Status == "resolved" || in.Status == "postmortem" || in.Status == "completed" {
-			continue
-		}
 		var ids []string
-		var names []string
 		for _, c := range in.Components {
 			ids = append(ids, c.ID, c.Name)
-			names = append(names, c.Name)
 		}
 		if !wants(ids...) && !(len(in.Components) == 0 && wants()) {
 			continue
 		}
-		pi := ProviderIncident{ID: in.ID, Title: in.Name, Impact: in.Impact, URL: in.Shortlink, Started: in.StartedAt, Products: names, Severity: upstate.StateDegraded}
-		if pi.Started.IsZero() {
-			pi.Started = in.CreatedAt
-		}
-		if in.Impact == "critical" {
-			pi.Severity = upstate.StateDown
-		}
-		if pi.URL == "" && doc.Page.URL != "" {
-			pi.URL = strings.TrimRight(doc.Page.URL, "/") + "/incidents/" + in.ID
-		}
-		for i := len(in.Updates) - 1; i >= 0; i-- { // oldest first
-			pi.Updates = append(pi.Updates, ProviderUpdate{At: in.Updates[i].CreatedAt, Text: strings.TrimSpace(in.Updates[i].Body)})
-		}
-		for _, n := range names {
-			seen[n] = true
+		pi := in.ours(doc.Page.URL)
+		if !pi.Ended {
+			for _, n := range pi.Products {
+				seen[n] = true
+			}
 		}
 		out = append(out, pi)
 	}
@@ -146,22 +206,41 @@ func parseStatuspage(body []byte, wants func(...string) bool) ([]ProviderInciden
 		if st.Severity() == 0 || !wants(c.ID, c.Name) || seen[c.Name] {
 			continue
 		}
-		pi := ProviderIncident{ID: "component-" + c.ID, Title: c.Name + ": " + strings.ToLower(st.Label()), Impact: c.Status, Products: []string{c.Name}, Severity: upstate.StateDegraded}
+		pi := ProviderIncident{ID: componentPrefix + c.ID, Title: c.Name + ": " + strings.ToLower(st.Label()), Impact: c.Status, Products: []string{c.Name},
+			Severity: upstate.StateDegraded, URL: httpLink(doc.Page.URL)}
 		if st == upstate.MajorOutage {
 			pi.Severity = upstate.StateDown
-		}
-		if doc.Page.URL != "" {
-			pi.URL = doc.Page.URL
 		}
 		out = append(out, pi)
 	}
 	return out, nil
 }
 
+// parseStatuspageIncidents reads Statuspage's incidents.json (the 50
+// most recent incidents, resolved ones included), by incident id.
+func parseStatuspageIncidents(body []byte) (map[string]ProviderIncident, error) {
+	var doc struct {
+		Page      *struct{ URL string } `json:"page"`
+		Incidents []spIncident          `json:"incidents"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, fmt.Errorf("not a Statuspage incidents.json: %v", jsonWhere(body, err))
+	}
+	if doc.Page == nil || doc.Incidents == nil {
+		return nil, errors.New("not a Statuspage incidents.json: no page or incidents")
+	}
+	out := map[string]ProviderIncident{}
+	for _, in := range doc.Incidents {
+		out[in.ID] = in.ours(doc.Page.URL)
+	}
+	return out, nil
+}
+
 func parseGoogle(body []byte, wants func(...string) bool, base string) ([]ProviderIncident, error) {
 	type update struct {
-		When time.Time `json:"when"`
-		Text string    `json:"text"`
+		When   time.Time `json:"when"`
+		Status string    `json:"status"`
+		Text   string    `json:"text"`
 	}
 	var doc []struct {
 		ID, Number, Severity string
@@ -181,9 +260,6 @@ func parseGoogle(body []byte, wants func(...string) bool, base string) ([]Provid
 	}
 	var out []ProviderIncident
 	for _, in := range doc {
-		if in.End != nil && *in.End != "" {
-			continue
-		}
 		ids := []string{in.ServiceName, in.ServiceKey}
 		var names []string
 		for _, p := range in.Products {
@@ -196,7 +272,10 @@ func parseGoogle(body []byte, wants func(...string) bool, base string) ([]Provid
 		if !wants(ids...) {
 			continue
 		}
-		pi := ProviderIncident{ID: in.ID, Title: firstLine(stripTags(in.ExternalDesc)), Impact: in.StatusImpact, Started: in.Begin, Products: names, Severity: upstate.StateDegraded}
+		// An incident stays in the list once it ends, with end set and its
+		// final (AVAILABLE) update: missing, null and "" all mean open.
+		pi := ProviderIncident{ID: in.ID, Title: firstLine(stripTags(in.ExternalDesc)), Impact: in.StatusImpact, Started: in.Begin, Products: names,
+			Severity: upstate.StateDegraded, Ended: in.End != nil && *in.End != ""}
 		switch {
 		case in.StatusImpact == "SERVICE_INFORMATION":
 			continue // news, not a disruption
@@ -204,15 +283,16 @@ func parseGoogle(body []byte, wants func(...string) bool, base string) ([]Provid
 			pi.Severity = upstate.StateDown
 		}
 		if in.URI != "" {
-			pi.URL = base + strings.TrimLeft(in.URI, "/")
+			pi.URL = httpLink(base + strings.TrimLeft(in.URI, "/"))
 		}
 		ups := in.Updates
+		if len(ups) == 0 && in.Recent != nil {
+			ups = []update{*in.Recent}
+		}
 		slices.SortStableFunc(ups, func(a, b update) int { return a.When.Compare(b.When) })
 		for _, u := range ups {
-			pi.Updates = append(pi.Updates, ProviderUpdate{At: u.When, Text: strings.TrimSpace(u.Text)})
-		}
-		if len(pi.Updates) == 0 && in.Recent != nil {
-			pi.Updates = append(pi.Updates, ProviderUpdate{At: in.Recent.When, Text: strings.TrimSpace(in.Recent.Text)})
+			text := strings.TrimSpace(u.Text)
+			pi.Updates = append(pi.Updates, ProviderUpdate{Key: updateKey(in.ID, "", u.Status, text), At: u.When, Status: u.Status, Text: text})
 		}
 		out = append(out, pi)
 	}
@@ -243,6 +323,7 @@ func parseRSS(body []byte, wants func(...string) bool, now time.Time, window tim
 			Summary string `xml:"summary"`
 			Link    []struct {
 				Href string `xml:"href,attr"`
+				Rel  string `xml:"rel,attr"`
 			} `xml:"link"`
 			Category []struct {
 				Term string `xml:"term,attr"`
@@ -270,13 +351,15 @@ func parseRSS(body []byte, wants func(...string) bool, now time.Time, window tim
 		if id == "" {
 			id = it.Link
 		}
-		items = append(items, item{id, it.Title, it.Description, it.Link, at, it.Category})
+		items = append(items, item{id, it.Title, it.Description, httpLink(it.Link), at, it.Category})
 	}
 	for _, e := range doc.Entries {
 		at, _ := parseFeedTime(e.Updated)
 		link := ""
-		if len(e.Link) > 0 {
-			link = e.Link[0].Href
+		for _, l := range e.Link {
+			if (l.Rel == "" || l.Rel == "alternate") && link == "" {
+				link = httpLink(l.Href)
+			}
 		}
 		text := e.Content
 		if text == "" {
@@ -293,6 +376,9 @@ func parseRSS(body []byte, wants func(...string) bool, now time.Time, window tim
 		if it.at.IsZero() || now.Sub(it.at) > window {
 			continue
 		}
+		if !wants(append([]string{it.title}, it.tags...)...) && !titleMentions(it.title, wants) {
+			continue
+		}
 		words := strings.ToLower(it.title + " " + stripTags(it.text))
 		over := false
 		for _, w := range resolvedWords {
@@ -300,11 +386,9 @@ func parseRSS(body []byte, wants func(...string) bool, now time.Time, window tim
 				over = true
 			}
 		}
-		if over || !wants(append([]string{it.title}, it.tags...)...) && !titleMentions(it.title, wants) {
-			continue
-		}
+		text := firstLine(stripTags(it.text))
 		out = append(out, ProviderIncident{ID: it.id, Title: strings.TrimSpace(stripTags(it.title)), Impact: "feed", URL: it.link, Started: it.at,
-			Severity: upstate.StateDegraded, Updates: []ProviderUpdate{{At: it.at, Text: firstLine(stripTags(it.text))}}})
+			Severity: upstate.StateDegraded, Ended: over, Updates: []ProviderUpdate{{Key: updateKey(it.id, "", "", text), At: it.at, Text: text}}})
 	}
 	return out, nil
 }
@@ -396,20 +480,40 @@ type Upstream struct {
 	// OnError is told when the feed cannot be read or parsed.
 	OnError func(err error)
 
-	mu        sync.Mutex
+	mu sync.Mutex
+	// etag and modified are the validators of the last good read of URL
+	// (and only of URL: the incidents.json read for closing updates has
+	// none), sent back so an unchanged feed costs a 304.
 	etag      string
 	modified  string
 	last      []ProviderIncident
-	lastOK    bool // last is from a good read
-	backoff   int  // doublings of the interval while the provider struggles
+	closed    []ProviderIncident // open in the good read before last, ended in the last one
+	lastOK    bool               // last is from a good read
+	backoff   int                // doublings of the interval while the provider struggles
 	nextFetch time.Time
 }
 
-// Active returns what the last good read found.
+// Active returns what the last good read found. RSS items age out of the
+// window even while the feed answers 304.
 func (u *Upstream) Active() []ProviderIncident {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	return slices.Clone(u.last)
+	out := slices.Clone(u.last)
+	if u.Format == FeedRSS {
+		now := u.Clock.Now()
+		out = slices.DeleteFunc(out, func(in ProviderIncident) bool { return now.Sub(in.Started) > u.Window })
+	}
+	return out
+}
+
+// Closed returns the incidents the last good read found ended that the
+// read before it had open, each with the link and title it had while open
+// and the provider's final updates (their "resolved"), so those can be
+// mirrored before our linked incident resolves.
+func (u *Upstream) Closed() []ProviderIncident {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return slices.Clone(u.closed)
 }
 
 // Probe implements Prober.
@@ -440,52 +544,147 @@ func (u *Upstream) Probe(ctx context.Context) upstate.Result {
 }
 
 func (u *Upstream) fetch(ctx context.Context, now time.Time) error {
-	ctx, cancel := context.WithTimeout(ctx, u.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.URL, nil)
+	u.mu.Lock()
+	etag, modified := u.etag, u.modified
+	u.mu.Unlock()
+	body, hdr, err := u.get(ctx, u.URL, etag, modified)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("User-Agent", "Upstate status checker (+https://github.com/upstatehq/upstate)")
-	u.mu.Lock()
-	if u.etag != "" {
-		req.Header.Set("If-None-Match", u.etag)
-	}
-	if u.modified != "" {
-		req.Header.Set("If-Modified-Since", u.modified)
-	}
-	u.mu.Unlock()
-	resp, err := u.Client.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s: %s", u.Provider, describeErr(ctx, err, u.Timeout))
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusNotModified {
+	if body == nil { // 304: the last verdict stands, nothing is parsed again
+		u.mu.Lock()
+		// A 304 may carry fresher validators (RFC 9110, 15.4.5).
+		if v := hdr.Get("ETag"); v != "" {
+			u.etag = v
+		}
+		if v := hdr.Get("Last-Modified"); v != "" {
+			u.modified = v
+		}
+		u.mu.Unlock()
 		return nil
 	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s answered HTTP %d", u.Provider, resp.StatusCode)
-	}
-	ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	if ct == "text/html" {
-		return fmt.Errorf("%s sent an HTML page, not a %s feed (is the URL right?)", u.Provider, u.Format)
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxFeed+1))
-	if err != nil {
-		return fmt.Errorf("%s: reading the feed: %v", u.Provider, err)
-	}
-	if len(body) > maxFeed {
-		return fmt.Errorf("%s: the feed is larger than %d MiB", u.Provider, maxFeed>>20)
-	}
-	active, err := ParseFeed(u.Format, body, u.Products, u.Base, now, u.Window)
+	all, err := parseFeed(u.Format, body, u.Products, u.Base, now, u.Window)
 	if err != nil {
 		return fmt.Errorf("%s: %v", u.Provider, err)
 	}
+	var active []ProviderIncident
+	ended := map[string]ProviderIncident{}
+	open := map[string]bool{}
+	for _, in := range all {
+		if in.Ended {
+			ended[in.ID] = in
+		} else {
+			active = append(active, in)
+			open[in.ID] = true
+		}
+	}
 	u.mu.Lock()
-	u.last, u.lastOK = active, true
-	u.etag, u.modified = resp.Header.Get("ETag"), resp.Header.Get("Last-Modified")
+	prev := u.last
+	u.mu.Unlock()
+	var closed, gone []ProviderIncident
+	for _, p := range prev {
+		switch e, ok := ended[p.ID]; {
+		case open[p.ID]:
+		case ok:
+			closed = append(closed, closing(p, e.Updates))
+		default:
+			gone = append(gone, p)
+		}
+	}
+	if len(gone) > 0 {
+		final, err := u.finalUpdates(ctx, gone)
+		if err != nil && u.OnError != nil {
+			u.OnError(err) // the summary read stands; the closing words are lost
+		}
+		for _, p := range gone {
+			closed = append(closed, closing(p, final[p.ID].Updates))
+		}
+	}
+	u.mu.Lock()
+	u.last, u.closed, u.lastOK = active, closed, true
+	u.etag, u.modified = hdr.Get("ETag"), hdr.Get("Last-Modified")
 	u.mu.Unlock()
 	return nil
+}
+
+// closing is an incident we reported, now ended: its link and title as we
+// had them (our linked incident is found by that link), and the provider's
+// final updates when known.
+func closing(p ProviderIncident, final []ProviderUpdate) ProviderIncident {
+	p.Ended = true
+	if len(final) > 0 {
+		p.Updates = final
+	}
+	return p
+}
+
+// finalUpdates reads the closing updates of incidents that left the feed.
+// Statuspage's summary.json lists only unresolved incidents, so one that
+// resolves simply disappears; /api/v2/incidents.json beside it lists the
+// 50 most recent, resolved ones included (there is no public
+// /incidents/{id}.json), and is read once, when they disappear. Other
+// feeds keep ended incidents (Google sets end) or have nothing more.
+func (u *Upstream) finalUpdates(ctx context.Context, gone []ProviderIncident) (map[string]ProviderIncident, error) {
+	if u.Format != FeedStatuspage || !slices.ContainsFunc(gone, func(p ProviderIncident) bool { return !strings.HasPrefix(p.ID, componentPrefix) }) {
+		return nil, nil
+	}
+	base, err := url.Parse(u.URL)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", u.Provider, err)
+	}
+	body, _, err := u.get(ctx, base.ResolveReference(&url.URL{Path: "incidents.json"}).String(), "", "")
+	if err != nil {
+		return nil, fmt.Errorf("closing updates: %w", err)
+	}
+	if body == nil {
+		return nil, fmt.Errorf("%s: incidents.json answered 304 to an unconditional request", u.Provider)
+	}
+	out, err := parseStatuspageIncidents(body)
+	if err != nil {
+		return nil, fmt.Errorf("%s: closing updates: %v", u.Provider, err)
+	}
+	return out, nil
+}
+
+// get reads one feed URL, conditionally when etag or modified is set. It
+// returns a nil body for 304 Not Modified, and the response's header.
+func (u *Upstream) get(ctx context.Context, target, etag, modified string) ([]byte, http.Header, error) {
+	ctx, cancel := context.WithTimeout(ctx, u.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	req.Header.Set("User-Agent", "Upstate status checker (+https://github.com/upstatehq/upstate)")
+	if etag != "" {
+		req.Header.Set("If-None-Match", etag)
+	}
+	if modified != "" {
+		req.Header.Set("If-Modified-Since", modified)
+	}
+	resp, err := u.Client.Do(req)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %s", u.Provider, describeErr(ctx, err, u.Timeout))
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotModified {
+		return nil, resp.Header, nil
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, nil, fmt.Errorf("%s answered HTTP %d", u.Provider, resp.StatusCode)
+	}
+	ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if ct == "text/html" {
+		return nil, nil, fmt.Errorf("%s sent an HTML page, not a %s feed (is the URL right?)", u.Provider, u.Format)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxFeed+1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: reading the feed: %v", u.Provider, err)
+	}
+	if len(body) > maxFeed {
+		return nil, nil, fmt.Errorf("%s: the feed is larger than %d MiB", u.Provider, maxFeed>>20)
+	}
+	return body, resp.Header, nil
 }
 
 // verdict turns what the provider reports into a result.

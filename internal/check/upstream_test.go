@@ -2,6 +2,8 @@ package check
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -227,5 +229,314 @@ func TestUpstreamProbe(t *testing.T) {
 	u.Probe(context.Background())
 	if n := len(errs); !strings.Contains(errs[n-1], "larger than 5 MiB") {
 		t.Errorf("huge: %v", errs[n-1])
+	}
+}
+
+// TestUpdateKeys: an update is known by the provider's id, or by what it
+// says, never by its time, which feeds rewrite on every read.
+func TestUpdateKeys(t *testing.T) {
+	now := time.Date(2026, 8, 19, 18, 30, 0, 0, time.UTC)
+	keys := func(format string, body []byte) []string {
+		t.Helper()
+		ins, err := ParseFeed(format, body, nil, "https://www.google.com/appsstatus/dashboard/", now, 6*time.Hour)
+		if err != nil || len(ins) == 0 {
+			t.Fatalf("%s: %v", format, err)
+		}
+		var out []string
+		for _, u := range ins[0].Updates {
+			out = append(out, u.Key)
+		}
+		return out
+	}
+	sp := fixture(t, "statuspage-active.json")
+	if got := strings.Join(keys(FeedStatuspage, sp), ","); got != "id:r2kq,id:h0d1" {
+		t.Errorf("statuspage keys = %s", got)
+	}
+	retimed := strings.ReplaceAll(strings.ReplaceAll(string(sp), "2026-08-19T10:30:00.000Z", "2026-08-19T10:31:07.000Z"), "2026-08-19T10:05:12.345Z", "2026-08-19T10:06:00.000Z")
+	if a, b := keys(FeedStatuspage, sp), keys(FeedStatuspage, []byte(retimed)); strings.Join(a, ",") != strings.Join(b, ",") {
+		t.Errorf("re-timed statuspage updates: %v, then %v", a, b)
+	}
+	g := fixture(t, "google-workspace.json")
+	gk := keys(FeedGoogleWorkspace, g)
+	for _, tc := range []struct {
+		name, from, to string
+		same           bool
+	}{
+		{"new times", `"2026-08-19T18:00:00+00:00", "status": "SERVICE_OUTAGE", "text": "Mitigation`, `"2026-08-19T18:07:00+00:00", "status": "SERVICE_OUTAGE", "text": "Mitigation`, true},
+		{"spacing and case", `"Mitigation is underway."`, `"  mitigation   is\nunderway. "`, true},
+		{"new words", `"Mitigation is underway."`, `"Mitigation is complete."`, false},
+	} {
+		got := keys(FeedGoogleWorkspace, []byte(strings.Replace(string(g), tc.from, tc.to, 1)))
+		if same := strings.Join(got, ",") == strings.Join(gk, ","); same != tc.same || len(got) != 2 || got[0] != gk[0] {
+			t.Errorf("%s: %v, then %v", tc.name, gk, got)
+		}
+	}
+}
+
+// TestFeedLinksAreHTTP: a feed's links reach our pages, API and
+// notifications only when they are absolute http(s) URLs.
+func TestFeedLinksAreHTTP(t *testing.T) {
+	now := time.Date(2026, 8, 21, 10, 30, 0, 0, time.UTC)
+	sp := string(fixture(t, "statuspage-active.json"))
+	for _, tc := range []struct {
+		name, from, to, want string
+	}{
+		{"javascript shortlink", `"https://stspg.io/abc123"`, `"javascript:alert(1)"`, "https://status.classroom.example/incidents/p31zjtct2jer"},
+		{"no host", `"https://stspg.io/abc123"`, `"https:alert(1)"`, "https://status.classroom.example/incidents/p31zjtct2jer"},
+		{"javascript page too", `"https://stspg.io/abc123"`, `"JavaScript:alert(1)"`, ""},
+	} {
+		body := strings.Replace(sp, tc.from, tc.to, 1)
+		if tc.want == "" {
+			body = strings.Replace(body, `"url": "https://status.classroom.example"`, `"url": "javascript:alert(1)//"`, 1)
+		}
+		ins, err := ParseFeed(FeedStatuspage, []byte(body), []string{"Rosters API", "Webhooks"}, "", now, 0)
+		if err != nil || len(ins) != 2 {
+			t.Fatalf("%s: %+v, %v", tc.name, ins, err)
+		}
+		if ins[0].URL != tc.want || (tc.want == "" && ins[1].URL != "") {
+			t.Errorf("%s: links %q and %q, want %q", tc.name, ins[0].URL, ins[1].URL, tc.want)
+		}
+	}
+	atom := strings.Replace(string(fixture(t, "feed.atom")), "https://status.convertly.example/incidents/77", "javascript:alert(1)", 1)
+	if ins, err := ParseFeed(FeedRSS, []byte(atom), []string{"Office"}, "", now, 6*time.Hour); err != nil || len(ins) != 1 || ins[0].URL != "" {
+		t.Errorf("atom with a javascript: link: %+v, %v", ins, err)
+	}
+	rss := strings.Replace(string(fixture(t, "feed.rss")), "https://status.drive.example/i/9", "javascript:alert(1)", 1)
+	if ins, err := ParseFeed(FeedRSS, []byte(rss), []string{"Drive sync"}, "", time.Date(2026, 8, 19, 18, 0, 0, 0, time.UTC), 6*time.Hour); err != nil || len(ins) != 1 || ins[0].URL != "" {
+		t.Errorf("rss with a javascript: link: %+v, %v", ins, err)
+	}
+	if ins, _ := ParseFeed(FeedGoogleWorkspace, fixture(t, "google-workspace.json"), []string{"Google Drive"}, "", now, 0); len(ins) != 1 || ins[0].URL != "" {
+		t.Errorf("google without a base: %+v", ins)
+	}
+}
+
+// statuspage is a fake Statuspage page: summary.json and incidents.json,
+// each with validators, counting requests and conditional hits.
+type statuspage struct {
+	mu                  sync.Mutex
+	summary, incidents  string
+	etagOnly, modOnly   bool
+	hits, conditional   map[string]int
+	notModified         map[string]int
+	sentETag            []string
+	rotateETagOn304     bool
+	version, incVersion int
+}
+
+func newStatuspage(summary string) *statuspage {
+	return &statuspage{summary: summary, hits: map[string]int{}, conditional: map[string]int{}, notModified: map[string]int{}}
+}
+
+func (p *statuspage) set(f func(p *statuspage)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	f(p)
+	p.version++
+}
+
+func (p *statuspage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	name := strings.TrimPrefix(r.URL.Path, "/api/v2/")
+	body, version := p.summary, p.version
+	if name == "incidents.json" {
+		body = p.incidents
+	} else if name != "summary.json" {
+		http.NotFound(w, r)
+		return
+	}
+	p.hits[name]++
+	etag := fmt.Sprintf(`W/"%s-%d"`, name, version)
+	modified := time.Date(2026, 8, 19, 10, 0, 0, 0, time.UTC).Add(time.Duration(version) * time.Minute).Format(http.TimeFormat)
+	inm, ims := r.Header.Get("If-None-Match"), r.Header.Get("If-Modified-Since")
+	if name == "summary.json" {
+		p.sentETag = append(p.sentETag, inm)
+	}
+	if inm != "" || ims != "" {
+		p.conditional[name]++
+	}
+	if !p.modOnly {
+		w.Header().Set("ETag", etag)
+	}
+	if !p.etagOnly {
+		w.Header().Set("Last-Modified", modified)
+	}
+	if (!p.modOnly && inm == etag) || (p.modOnly && ims == modified) {
+		p.notModified[name]++
+		if p.rotateETagOn304 {
+			// The validator moved on though the body did not (some CDNs).
+			p.version++
+			w.Header().Set("ETag", fmt.Sprintf(`W/"%s-%d"`, name, p.version))
+		}
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	io.WriteString(w, body)
+}
+
+func (p *statuspage) count(m map[string]int, name string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return m[name]
+}
+
+// TestUpstreamConditional: the validators of a good read are sent back,
+// a 304 keeps the last verdict without reading anything again, and the
+// closing-updates read does not disturb them.
+func TestUpstreamConditional(t *testing.T) {
+	for _, mode := range []string{"etag", "last-modified", "both"} {
+		t.Run(mode, func(t *testing.T) {
+			p := newStatuspage(string(fixture(t, "statuspage-active.json")))
+			p.etagOnly, p.modOnly = mode == "etag", mode == "last-modified"
+			p.incidents = `{"page": {"id": "k", "url": "https://status.classroom.example"}, "incidents": []}`
+			srv := httptest.NewServer(p)
+			defer srv.Close()
+			clk := clock.NewFake(time.Date(2026, 8, 19, 10, 40, 0, 0, time.UTC))
+			var errs []string
+			u := &Upstream{ID: "classroom", Provider: "Classroom API", Format: FeedStatuspage, URL: srv.URL + "/api/v2/summary.json", Products: []string{"Rosters API"},
+				Interval: time.Minute, Timeout: 5 * time.Second, Client: srv.Client(), Clock: clk, OnError: func(err error) { errs = append(errs, err.Error()) }}
+			first := u.Probe(context.Background())
+			for range 5 {
+				clk.Advance(time.Minute)
+				if r := u.Probe(context.Background()); r.Outcome != first.Outcome || r.Evidence() != first.Evidence() {
+					t.Errorf("304: %s %q, want the last verdict %s %q", r.Outcome, r.Evidence(), first.Outcome, first.Evidence())
+				}
+			}
+			if c, n := p.count(p.conditional, "summary.json"), p.count(p.notModified, "summary.json"); c != 5 || n != 5 {
+				t.Errorf("%d conditional requests, %d answered 304; want 5 and 5", c, n)
+			}
+			if len(u.Active()) != 1 || len(u.Closed()) != 0 || p.count(p.hits, "incidents.json") != 0 {
+				t.Errorf("after 304s: active %d, closed %d, incidents.json read %d times", len(u.Active()), len(u.Closed()), p.count(p.hits, "incidents.json"))
+			}
+			// It resolves: summary.json changes, incidents.json is read once,
+			// unconditionally, and the next summary read is conditional on
+			// summary.json's validators.
+			p.set(func(p *statuspage) { p.summary = string(fixture(t, "statuspage-resolved.json")) })
+			clk.Advance(time.Minute)
+			if r := u.Probe(context.Background()); !r.OK() {
+				t.Errorf("resolved: %s %q", r.Outcome, r.Evidence())
+			}
+			clk.Advance(time.Minute)
+			u.Probe(context.Background())
+			if h, c := p.count(p.hits, "incidents.json"), p.count(p.conditional, "incidents.json"); h != 1 || c != 0 {
+				t.Errorf("incidents.json: %d reads, %d conditional; want 1 and 0", h, c)
+			}
+			if n := p.count(p.notModified, "summary.json"); n != 6 {
+				t.Errorf("after the change: %d 304s for summary.json, want 6", n)
+			}
+			if len(errs) != 0 {
+				t.Errorf("errors: %v", errs)
+			}
+		})
+	}
+	// A 304 that carries a new validator: the next request sends it.
+	p := newStatuspage(string(fixture(t, "statuspage-resolved.json")))
+	p.etagOnly, p.rotateETagOn304 = true, true
+	srv := httptest.NewServer(p)
+	defer srv.Close()
+	clk := clock.NewFake(time.Date(2026, 8, 19, 10, 40, 0, 0, time.UTC))
+	u := &Upstream{ID: "c", Provider: "C", Format: FeedStatuspage, URL: srv.URL + "/api/v2/summary.json", Interval: time.Minute, Timeout: 5 * time.Second,
+		Client: srv.Client(), Clock: clk}
+	for range 4 {
+		u.Probe(context.Background())
+		clk.Advance(time.Minute)
+	}
+	if n := p.count(p.notModified, "summary.json"); n != 3 {
+		t.Errorf("rotating validators: %d 304s of 3 conditional requests (sent %q)", n, p.sentETag)
+	}
+}
+
+// TestUpstreamClosingUpdates: when an incident we report ends, the
+// provider's final updates are read (Statuspage: from incidents.json,
+// once; Google: the incident stays in the feed with end set) and kept
+// with the link the incident had, for mirroring.
+func TestUpstreamClosingUpdates(t *testing.T) {
+	active := string(fixture(t, "statuspage-active.json"))
+	p := newStatuspage(active)
+	p.incidents = `{"page": {"id": "kctbh9vrtdwd", "url": "https://status.classroom.example"}, "incidents": [
+	  {"id": "p31zjtct2jer", "name": "Rosters API unavailable", "status": "resolved", "impact": "critical", "shortlink": "https://stspg.io/abc123",
+	   "incident_updates": [
+	     {"id": "z9r1", "status": "resolved", "body": "This incident has been resolved.", "created_at": "2026-08-19T11:20:00.000Z"},
+	     {"id": "h0d1", "status": "identified", "body": "The issue has been <b>identified</b> and a fix is being implemented.", "created_at": "2026-08-19T10:30:00.000Z"},
+	     {"id": "r2kq", "status": "investigating", "body": "We are investigating errors on the Rosters API.", "created_at": "2026-08-19T10:05:12.345Z"}],
+	   "components": [{"id": "b13yz5g2cw10", "name": "Rosters API"}]}]}`
+	srv := httptest.NewServer(p)
+	defer srv.Close()
+	clk := clock.NewFake(time.Date(2026, 8, 19, 10, 40, 0, 0, time.UTC))
+	var errs []string
+	u := &Upstream{ID: "classroom", Provider: "Classroom API", Format: FeedStatuspage, URL: srv.URL + "/api/v2/summary.json", Products: []string{"Rosters API"},
+		Interval: time.Minute, Timeout: 5 * time.Second, Client: srv.Client(), Clock: clk, OnError: func(err error) { errs = append(errs, err.Error()) }}
+	u.Probe(context.Background())
+	if len(u.Closed()) != 0 {
+		t.Fatalf("closed before anything ended: %+v", u.Closed())
+	}
+	// summary.json drops it, as Statuspage does with resolved incidents.
+	p.set(func(p *statuspage) { p.summary = string(fixture(t, "statuspage-resolved.json")) })
+	clk.Advance(time.Minute)
+	if r := u.Probe(context.Background()); !r.OK() {
+		t.Errorf("verdict: %s", r.Outcome)
+	}
+	closed := u.Closed()
+	if len(closed) != 1 || closed[0].URL != "https://stspg.io/abc123" || !closed[0].Ended || len(closed[0].Updates) != 3 {
+		t.Fatalf("closed = %+v", closed)
+	}
+	if last := closed[0].Updates[2]; last.Key != "id:z9r1" || last.Status != "resolved" || last.Text != "This incident has been resolved." {
+		t.Errorf("closing update = %+v", last)
+	}
+	// Read once: the next reads, changed or not, have nothing newly closed.
+	p.set(func(p *statuspage) {})
+	clk.Advance(time.Minute)
+	u.Probe(context.Background())
+	if len(u.Closed()) != 0 || p.count(p.hits, "incidents.json") != 1 || len(errs) != 0 {
+		t.Errorf("after: closed %+v, incidents.json read %d times, errors %v", u.Closed(), p.count(p.hits, "incidents.json"), errs)
+	}
+	// An incidents.json that cannot be read is told, and the verdict stands.
+	p.set(func(p *statuspage) { p.summary, p.incidents = active, "<html>" })
+	clk.Advance(time.Minute)
+	u.Probe(context.Background())
+	p.set(func(p *statuspage) { p.summary = string(fixture(t, "statuspage-resolved.json")) })
+	clk.Advance(time.Minute)
+	if r := u.Probe(context.Background()); !r.OK() || len(errs) != 1 || !strings.Contains(errs[0], "closing updates") || len(u.Closed()) != 1 {
+		t.Errorf("broken incidents.json: %s, %v, closed %d", r.Outcome, errs, len(u.Closed()))
+	}
+
+	// Google keeps an ended incident in incidents.json, with its final update.
+	g := &provider{body: fixture(t, "google-workspace.json"), contentType: "application/json"}
+	gsrv := httptest.NewServer(g)
+	defer gsrv.Close()
+	gu := &Upstream{ID: "drive", Provider: "Google Workspace", Format: FeedGoogleWorkspace, URL: gsrv.URL, Base: FeedDefaults[FeedGoogleWorkspace].Base,
+		Products: []string{"Google Drive"}, Interval: time.Minute, Timeout: 5 * time.Second, Client: gsrv.Client(), Clock: clk}
+	gu.Probe(context.Background())
+	g.mu.Lock()
+	g.body = []byte(strings.Replace(strings.Replace(string(g.body), `"end": null`, `"end": "2026-08-19T18:30:00+00:00"`, 1), `"updates": [`,
+		`"updates": [{"when": "2026-08-19T18:30:00+00:00", "status": "AVAILABLE", "text": "The issue with Google Drive has been resolved."},`, 1))
+	g.mu.Unlock()
+	clk.Advance(time.Minute)
+	if r := gu.Probe(context.Background()); !r.OK() {
+		t.Errorf("google ended: %s %q", r.Outcome, r.Evidence())
+	}
+	gc := gu.Closed()
+	if len(gc) != 1 || gc[0].URL != "https://www.google.com/appsstatus/dashboard/incidents/drive1" || len(gc[0].Updates) != 3 ||
+		gc[0].Updates[2].Status != "AVAILABLE" || gc[0].Updates[2].Text != "The issue with Google Drive has been resolved." {
+		t.Errorf("google closed = %+v", gc)
+	}
+}
+
+// TestUpstreamRSSAgesOn304: an RSS item stops counting once older than
+// the window, though the feed answers 304 and is not read again.
+func TestUpstreamRSSAgesOn304(t *testing.T) {
+	p := &provider{body: fixture(t, "feed.rss"), contentType: "application/rss+xml"}
+	srv := httptest.NewServer(p)
+	defer srv.Close()
+	clk := clock.NewFake(time.Date(2026, 8, 19, 18, 0, 0, 0, time.UTC))
+	u := &Upstream{ID: "drive", Provider: "Drive", Format: FeedRSS, URL: srv.URL, Products: []string{"Drive sync"}, Window: 6 * time.Hour,
+		Interval: time.Minute, Timeout: 5 * time.Second, Client: srv.Client(), Clock: clk}
+	if r := u.Probe(context.Background()); r.OK() {
+		t.Fatalf("fresh item: %s", r.Outcome)
+	}
+	clk.Advance(6 * time.Hour)
+	if r := u.Probe(context.Background()); !r.OK() || p.not != 1 {
+		t.Errorf("after the window: %s %q (%d 304s)", r.Outcome, r.Evidence(), p.not)
 	}
 }
