@@ -123,6 +123,9 @@ type Engine struct {
 	lastLook time.Time // when maintenance windows were last looked at
 	// reminded is when each open incident was last reminded of.
 	reminded map[string]time.Time
+	// news is what each open linked incident's mirrored updates have
+	// told; held ones are lost on restart (they are on the timeline).
+	news map[string]*mirrorNews
 }
 
 // New loads the current statuses, conditions and open incidents, and
@@ -132,7 +135,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{opts: opts, wake: make(chan struct{}, 1), recovery: map[string]time.Duration{}, dirty: map[string]bool{}, lastLook: opts.Clock.Now(),
-		reminded: map[string]time.Time{}}
+		reminded: map[string]time.Time{}, news: map[string]*mirrorNews{}}
 	comps, err := opts.Store.ListComponents(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load components: %w", err)
@@ -738,19 +741,24 @@ func (e *Engine) Tick(ctx context.Context) (time.Time, error) {
 	} else if !due.IsZero() && (next.IsZero() || due.Before(next)) {
 		next = due
 	}
-	if change.Empty() {
-		return next, nil
+	if !change.Empty() {
+		e.owe(&change)
+		if err := e.opts.Store.Apply(ctx, change); err != nil {
+			return next, err
+		}
+		e.open = keep
+		for _, in := range resolved {
+			delete(e.recovery, in.ID)
+			e.opts.Logger.Info("incident resolved", "component", "incident", "incident", in.ID, "name", in.Name)
+		}
+		e.opts.Changed(maps.Clone(e.statuses))
 	}
-	e.owe(&change)
-	if err := e.opts.Store.Apply(ctx, change); err != nil {
-		return next, err
+	// After resolving: a resolution carries its incident's held updates.
+	if due, err := e.tellHeld(ctx, now); err != nil {
+		return due, err
+	} else if !due.IsZero() && (next.IsZero() || due.Before(next)) {
+		next = due
 	}
-	e.open = keep
-	for _, in := range resolved {
-		delete(e.recovery, in.ID)
-		e.opts.Logger.Info("incident resolved", "component", "incident", "incident", in.ID, "name", in.Name)
-	}
-	e.opts.Changed(maps.Clone(e.statuses))
 	return next, nil
 }
 

@@ -102,10 +102,18 @@ func validateUpstream(u upstate.Upstream) []string {
 	if len(u.Title) > 200 {
 		probs = append(probs, "upstream.title is longer than 200 characters")
 	}
-	if pu, err := url.Parse(u.URL); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+	if !isHTTPURL(u.URL) {
 		probs = append(probs, fmt.Sprintf("upstream.url: %q is not an http(s) URL", u.URL))
 	}
 	return probs
+}
+
+// isHTTPURL reports whether s is an absolute http or https URL: the only
+// links an incident may carry to a provider (pages, API and notifications
+// show them; javascript: and data: must never get there).
+func isHTTPURL(s string) bool {
+	pu, err := url.Parse(s)
+	return err == nil && (pu.Scheme == "http" || pu.Scheme == "https") && pu.Host != ""
 }
 
 // Declare opens an incident by hand.

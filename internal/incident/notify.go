@@ -13,11 +13,14 @@ import (
 
 // owe adds to the change the messages its incident events owe: one event
 // per incident the change touches, typed by how the incident moved (new,
-// reopened, resolved, acknowledged, updated). Must be called with e.mu
-// held and before e.open reflects the change.
+// reopened, resolved, acknowledged, updated). An event also carries the
+// mirrored provider updates held back from notifying (see
+// mirrorNotifyEvery), first, so a resolution tells the provider's closing
+// words too. Must be called with e.mu held and before e.open reflects the
+// change.
 func (e *Engine) owe(c *store.Change) {
 	for _, in := range c.Incidents {
-		var entries []upstate.TimelineEntry
+		entries := e.heldNews(in.ID)
 		for _, x := range c.Entries {
 			if x.IncidentID == in.ID {
 				entries = append(entries, x)
