@@ -36,8 +36,8 @@ func (u NewUser) Validate() error {
 	if !u.Role.Valid() {
 		probs = append(probs, fmt.Sprintf("role %q is not one of owner, responder, viewer", u.Role))
 	}
-	if len(u.Password) < auth.MinPasswordLength {
-		probs = append(probs, fmt.Sprintf("password is too short: at least %d characters", auth.MinPasswordLength))
+	if err := auth.CheckNewPassword(u.Password); err != nil {
+		probs = append(probs, err.Error())
 	}
 	if len(probs) > 0 {
 		return upstate.Errorf(upstate.EINVALID, "%s", strings.Join(probs, "; "))

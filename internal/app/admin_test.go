@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +22,8 @@ type apiClient struct {
 	http   *http.Client
 	token  string
 	origin string
+	// forwardedFor, when set, is sent as X-Forwarded-For.
+	forwardedFor string
 }
 
 func (c *apiClient) do(method, path string, body any) (int, map[string]any, http.Header) {
@@ -36,6 +39,9 @@ func (c *apiClient) do(method, path string, body any) (int, map[string]any, http
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if c.forwardedFor != "" {
+		req.Header.Set("X-Forwarded-For", c.forwardedFor)
 	}
 	if c.origin != "" {
 		req.Header.Set("Origin", c.origin)
@@ -53,7 +59,8 @@ func (c *apiClient) do(method, path string, body any) (int, map[string]any, http
 
 func startApp(t *testing.T) (*App, string) {
 	t.Helper()
-	yaml := "page: {name: Admin test, url: 'http://127.0.0.1', time_zone: America/Los_Angeles}\ncomponents:\n  - {id: api, name: API}\n  - {id: drive, name: Cloud drive}\n"
+	yaml := "page: {name: Admin test, url: 'http://127.0.0.1', time_zone: America/Los_Angeles}\ncomponents:\n  - {id: api, name: API}\n  - {id: drive, name: Cloud drive}\n" +
+		"server: {trusted_proxies: ['192.0.2.0/24']}\n"
 	a := runApp(t, yaml, Options{})
 	cfg := a.cfg.Load()
 	for _, u := range []NewUser{
@@ -217,6 +224,7 @@ func TestAdminAPI(t *testing.T) {
 
 func TestLoginThrottling(t *testing.T) {
 	_, base := startApp(t)
+	owner := browser(t, base, "owner@example.com", "owner password 1") // this browser now holds a device cookie
 	c := &apiClient{t: t, base: base, http: http.DefaultClient}
 	var code int
 	var hdr http.Header
@@ -227,9 +235,48 @@ func TestLoginThrottling(t *testing.T) {
 	if code != 429 || hdr.Get("Retry-After") == "" {
 		t.Errorf("after 6 failures: %d (Retry-After %q), want 429", code, hdr.Get("Retry-After"))
 	}
+	// The owner's own browser, which signed in before, still gets in from
+	// the same address: strangers' guesses do not lock out the owner.
+	if code, out, _ := owner.do("POST", "/api/v1/login", map[string]string{"email": "owner@example.com", "password": "owner password 1"}); code != 200 {
+		t.Errorf("the owner's known device after a stranger's guesses: %d %v", code, out)
+	}
 	// Someone else at the same address is not locked out.
 	if code, _, _ := c.do("POST", "/api/v1/login", map[string]string{"email": "viewer@example.com", "password": "viewer password 1"}); code != 200 {
 		t.Errorf("another account from the same address: %d", code)
+	}
+}
+
+// Behind a trusted reverse proxy the client's address comes from
+// X-Forwarded-For, so one client's failures do not throttle another's;
+// from anyone else the header is ignored.
+func TestLoginThrottlingBehindProxy(t *testing.T) {
+	a, base := startApp(t)
+	// The test connects from 127.0.0.1; pretend it is the proxy.
+	cfg := *a.cfg.Load()
+	cfg.Server.Proxies = append(cfg.Server.Proxies, netip.MustParsePrefix("127.0.0.1/32"))
+	a.cfg.Store(&cfg)
+	guesser := &apiClient{t: t, base: base, http: http.DefaultClient, forwardedFor: "198.51.100.66"}
+	for range 7 {
+		guesser.do("POST", "/api/v1/login", map[string]string{"email": "owner@example.com", "password": "guess guess guess"})
+	}
+	if code, _, _ := guesser.do("POST", "/api/v1/login", map[string]string{"email": "owner@example.com", "password": "guess guess guess"}); code != 429 {
+		t.Errorf("the guessing client: %d, want 429", code)
+	}
+	other := &apiClient{t: t, base: base, http: http.DefaultClient, forwardedFor: "198.51.100.7"}
+	if code, _, _ := other.do("POST", "/api/v1/login", map[string]string{"email": "owner@example.com", "password": "owner password 1"}); code != 200 {
+		t.Errorf("the owner, another client behind the same proxy: %d, want 200", code)
+	}
+	// Not a trusted proxy: the header is the client's own claim.
+	untrusted := cfg
+	untrusted.Server.Proxies = nil
+	a.cfg.Store(&untrusted)
+	liar := &apiClient{t: t, base: base, http: http.DefaultClient, forwardedFor: "203.0.113.1"}
+	for range 7 {
+		liar.do("POST", "/api/v1/login", map[string]string{"email": "viewer@example.com", "password": "guess guess guess"})
+	}
+	liar.forwardedFor = "203.0.113.2"
+	if code, _, _ := liar.do("POST", "/api/v1/login", map[string]string{"email": "viewer@example.com", "password": "viewer password 1"}); code != 429 {
+		t.Errorf("an untrusted peer changing X-Forwarded-For escaped the throttle: %d", code)
 	}
 }
 

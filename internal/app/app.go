@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -176,7 +177,11 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if err := db.SyncComponents(ctx, comp.components, opts.Clock.Now()); err != nil {
 		return nil, fmt.Errorf("store components: %w", err)
 	}
-	if a.ackKey, err = ackKey(ctx, db); err != nil {
+	if a.ackKey, err = secretKey(ctx, db, "ack_link_key"); err != nil {
+		return nil, err
+	}
+	deviceKey, err := secretKey(ctx, db, "device_key")
+	if err != nil {
 		return nil, err
 	}
 	if err := a.loadOverrides(ctx); err != nil {
@@ -246,7 +251,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.auth = auth.NewService(db, opts.Clock.Now, opts.NewID, opts.Logger)
+	a.auth = auth.NewService(db, opts.Clock.Now, opts.NewID, opts.Logger, deviceKey)
 	md := markdown.New()
 	page := func() string { return a.cfg.Load().Page.Name }
 	zone := func() *time.Location { return a.cfg.Load().Location }
@@ -263,7 +268,8 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		return nil, err
 	}
 	a.web, err = web.New(web.Options{Logger: opts.Logger, Metrics: a.metrics, Heartbeats: a, Alerts: a, Healthy: a.healthy, Markdown: md,
-		Admin: []interface{ Register(*http.ServeMux) }{api, ui}})
+		TrustedProxies: func() []netip.Prefix { return a.cfg.Load().Server.Proxies },
+		Admin:          []interface{ Register(*http.ServeMux) }{api, ui}})
 	if err != nil {
 		return nil, err
 	}
@@ -479,7 +485,7 @@ func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
 	old := a.cfg.Load()
 	if cfg.Server.Listen != old.Server.Listen || cfg.Server.DataDir != old.Server.DataDir {
 		a.log.Warn("server.listen and server.data_dir changes need a restart; keeping the old ones", "component", "app")
-		cfg.Server = old.Server
+		cfg.Server.Listen, cfg.Server.DataDir = old.Server.Listen, old.Server.DataDir
 	}
 	comp, err := compile(cfg, a.env)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/anomaly"
+	"github.com/upstatehq/upstate/internal/auth"
 	"github.com/upstatehq/upstate/internal/clock"
 	"github.com/upstatehq/upstate/internal/config"
 	"github.com/upstatehq/upstate/internal/store"
@@ -27,7 +28,8 @@ func metricsToken(t *testing.T, a *App, cfg *config.Config) string {
 	if _, err := AddUser(ctx, cfg, NewUser{Email: "o@example.com", Name: "O", Role: upstate.RoleOwner, Password: "owner password 1"}); err != nil {
 		t.Fatal(err)
 	}
-	secret, _, err := a.auth.Login(ctx, "o@example.com", "owner password 1", "127.0.0.1")
+	in, err := a.auth.Login(ctx, auth.Credentials{Email: "o@example.com", Password: "owner password 1", Addr: "127.0.0.1"})
+	secret := in.Session
 	if err != nil {
 		t.Fatal(err)
 	}

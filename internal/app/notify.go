@@ -260,16 +260,17 @@ func (a *App) countOutbox(ctx context.Context) {
 	}
 }
 
-// ackKey is the key that signs acknowledgement links, made at first start
-// and kept in the database so links survive restarts.
-func ackKey(ctx context.Context, db store.Settings) ([]byte, error) {
-	v, err := db.Setting(ctx, "ack_link_key", func() string {
+// secretKey is a key the server makes at first start and keeps in the
+// database under name, so what it signs (acknowledgement links, device
+// tokens) stays valid across restarts.
+func secretKey(ctx context.Context, db store.Settings, name string) ([]byte, error) {
+	v, err := db.Setting(ctx, name, func() string {
 		b := make([]byte, 32)
 		_, _ = rand.Read(b)
 		return base64.StdEncoding.EncodeToString(b)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("acknowledgement link key: %w", err)
+		return nil, fmt.Errorf("key %s: %w", name, err)
 	}
 	return base64.StdEncoding.DecodeString(v)
 }

@@ -1,7 +1,9 @@
 package auth
 
 import (
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -47,64 +49,221 @@ func TestSecrets(t *testing.T) {
 	}
 }
 
-func TestThrottlePerAccount(t *testing.T) {
-	now := time.Date(2026, 8, 17, 7, 0, 0, 0, time.UTC)
+var t7 = time.Date(2026, 8, 17, 7, 0, 0, 0, time.UTC)
+
+// fail begins an attempt and leaves it failed; it reports whether the
+// attempt was let through.
+func fail(th *Throttle, account, addr, device string) (bool, time.Duration) {
+	at, wait, ok := th.Begin(account, addr, device)
+	th.End(at, false)
+	return ok, wait
+}
+
+func TestThrottlePerAccountAndAddress(t *testing.T) {
+	now := t7
 	th := NewThrottle(func() time.Time { return now })
-	for i := range 5 {
-		if ok, _ := th.Allow("ann@school.example", "10.0.0.1"); !ok {
-			t.Fatalf("attempt %d refused within the free failures", i+1)
+	for i := range 6 {
+		if ok, _ := fail(th, "ann@school.example", "10.0.0.1", ""); !ok {
+			t.Fatalf("attempt %d refused; the first 5 are free and the 6th starts the waits", i+1)
 		}
-		th.Failed("ann@school.example", "10.0.0.1")
 	}
-	th.Failed("ann@school.example", "10.0.0.1") // 6th failure: 1 s wait
-	ok, wait := th.Allow("ann@school.example", "10.0.0.1")
-	if ok || wait != time.Second {
+	if ok, wait := fail(th, "ann@school.example", "10.0.0.1", ""); ok || wait != time.Second {
 		t.Errorf("after 6 failures: ok=%v wait=%v, want a 1s wait", ok, wait)
 	}
-	th.Failed("ann@school.example", "10.0.0.1")
-	if _, wait := th.Allow("ann@school.example", "10.0.0.1"); wait != 2*time.Second {
+	now = now.Add(time.Second)
+	fail(th, "ann@school.example", "10.0.0.1", "")
+	if _, wait, _ := th.Begin("ann@school.example", "10.0.0.1", ""); wait != 2*time.Second {
 		t.Errorf("7th failure: wait %v, want 2s (doubling)", wait)
 	}
-	// Another person behind the same school address is not affected.
-	if ok, _ := th.Allow("bob@school.example", "10.0.0.1"); !ok {
+	// Ann herself, from home, and a classmate behind the same school
+	// address are not affected.
+	if _, _, ok := th.Begin("ann@school.example", "198.51.100.7", ""); !ok {
+		t.Error("the account was throttled from another address: a stranger's guesses lock out its owner")
+	}
+	if _, _, ok := th.Begin("bob@school.example", "10.0.0.1", ""); !ok {
 		t.Error("a classmate behind the same NAT address was throttled")
 	}
 	now = now.Add(3 * time.Second)
-	if ok, _ := th.Allow("ann@school.example", "10.0.0.1"); !ok {
-		t.Error("still throttled after the wait")
+	at, _, ok := th.Begin("ann@school.example", "10.0.0.1", "")
+	if !ok {
+		t.Fatal("still throttled after the wait")
 	}
-	th.Succeeded("ann@school.example")
-	th.Failed("ann@school.example", "10.0.0.1")
-	if ok, _ := th.Allow("ann@school.example", "10.0.0.1"); !ok {
+	th.End(at, true)
+	if ok, _ := fail(th, "ann@school.example", "10.0.0.1", ""); !ok {
 		t.Error("a success did not clear the record")
 	}
-	for range 40 {
-		th.Failed("eve@school.example", "10.0.0.9")
+	for n := 0; n < 40; {
+		if ok, wait := fail(th, "eve@school.example", "10.0.0.9", ""); ok {
+			n++
+		} else {
+			now = now.Add(wait)
+		}
 	}
-	if _, wait := th.Allow("eve@school.example", "10.0.0.9"); wait != 15*time.Minute {
+	if _, wait, _ := th.Begin("eve@school.example", "10.0.0.9", ""); wait != 15*time.Minute {
 		t.Errorf("wait is capped at %v, want 15m", wait)
 	}
 }
 
-func TestThrottlePerAddressIsFarAboveHumanRates(t *testing.T) {
-	now := time.Date(2026, 8, 17, 7, 0, 0, 0, time.UTC)
+// Attempts count as they begin: fifty at once at one account and address
+// get the five free ones and the one that starts the waits, no more.
+func TestThrottleCountsBeforeHashing(t *testing.T) {
+	th := NewThrottle(func() time.Time { return t7 })
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var through []*Attempt
+	for range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if at, _, ok := th.Begin("owner@acme.example", "192.0.2.1", ""); ok {
+				mu.Lock()
+				through = append(through, at)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(through) != 6 {
+		t.Errorf("%d of 50 simultaneous attempts let through, want 6", len(through))
+	}
+}
+
+// The account-wide limit is far above one address's: 50 failures within
+// 15 minutes from anywhere, and even then a device that signed in before
+// gets through.
+func TestThrottleAccountWide(t *testing.T) {
+	now := t7
 	th := NewThrottle(func() time.Time { return now })
-	// A school: 250 students behind one address each mistype once.
-	for i := range 250 {
-		th.Failed(strings.Repeat("s", i%7+1)+string(rune('a'+i%26))+"@school", "203.0.113.5")
+	for i := range 50 {
+		if ok, _ := fail(th, "owner@acme.example", fmt.Sprintf("198.51.100.%d", i), ""); !ok {
+			t.Fatalf("failure %d from a new address refused; the account limit is 50", i+1)
+		}
 	}
-	if ok, _ := th.Allow("teacher@school", "203.0.113.5"); !ok {
-		t.Error("a school's ordinary typos locked out its address")
+	ok, wait := fail(th, "owner@acme.example", "203.0.113.200", "")
+	if ok || wait != 15*time.Minute {
+		t.Errorf("51st failure from a new address: ok=%v wait=%v, want refused until the window ends", ok, wait)
 	}
-	// A sprayer: hundreds of accounts from one host.
-	for i := range 100 {
-		th.Failed("victim"+string(rune('a'+i%26)), "203.0.113.5")
-	}
-	if ok, wait := th.Allow("teacher@school", "203.0.113.5"); ok || wait <= 0 {
-		t.Error("300 failures from one address in 15 minutes were not throttled")
+	if _, _, ok := th.Begin("owner@acme.example", "203.0.113.200", "device-1"); !ok {
+		t.Error("a known device was locked out by the account-wide limit")
 	}
 	now = now.Add(15 * time.Minute)
-	if ok, _ := th.Allow("teacher@school", "203.0.113.5"); !ok {
+	if _, _, ok := th.Begin("owner@acme.example", "203.0.113.200", ""); !ok {
+		t.Error("the account limit did not reset after its window")
+	}
+}
+
+// Lockout as a weapon: someone failing four times an hour, for a day,
+// from one address never keeps the owner out, from anywhere else.
+func TestThrottleIsNoWeapon(t *testing.T) {
+	now := t7
+	th := NewThrottle(func() time.Time { return now })
+	for range 4 * 24 {
+		fail(th, "owner@acme.example", "203.0.113.66", "")
+		now = now.Add(15 * time.Minute)
+		if _, _, ok := th.Begin("owner@acme.example", "192.0.2.10", ""); !ok {
+			t.Fatalf("the owner was locked out at %v by a stranger's guesses", now)
+		}
+	}
+}
+
+// A known device's own failures count too: a stolen device token is not
+// a way around the waits.
+func TestThrottleKnownDeviceCountsItsOwn(t *testing.T) {
+	th := NewThrottle(func() time.Time { return t7 })
+	for range 6 {
+		fail(th, "owner@acme.example", "192.0.2.1", "device-1")
+	}
+	if ok, _ := fail(th, "owner@acme.example", "192.0.2.1", "device-1"); ok {
+		t.Error("a known device guessed past the free failures")
+	}
+	if _, _, ok := th.Begin("owner@acme.example", "192.0.2.2", "device-2"); !ok {
+		t.Error("another known device was refused")
+	}
+}
+
+// An address spraying many accounts is closed to new devices at exactly
+// 300 failures in 15 minutes; a school's teacher who signed in there
+// before still gets in, and the address opens again after the window.
+func TestThrottleAddressLimit(t *testing.T) {
+	now := t7
+	th := NewThrottle(func() time.Time { return now })
+	for i := range 300 {
+		if ok, _ := fail(th, fmt.Sprintf("student%d@school", i), "203.0.113.5", ""); !ok {
+			t.Fatalf("failure %d from the school's address refused; the address limit is 300", i+1)
+		}
+	}
+	if ok, wait := fail(th, "victim@school", "203.0.113.5", ""); ok || wait != 15*time.Minute {
+		t.Errorf("failure 301 from one address: ok=%v wait=%v, want refused until the window ends", ok, wait)
+	}
+	if _, _, ok := th.Begin("teacher@school", "203.0.113.5", "device-t"); !ok {
+		t.Error("a known device behind the busy address was refused")
+	}
+	now = now.Add(15 * time.Minute)
+	if _, _, ok := th.Begin("victim@school", "203.0.113.5", ""); !ok {
 		t.Error("the address limit did not reset after its window")
+	}
+}
+
+// IPv6 addresses count by /64: hopping inside one host's allocation does
+// not escape the address limit.
+func TestAddressKey(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"2001:db8:1:2::1", "2001:db8:1:2::/64"}, {"2001:db8:1:2:ffff:ffff:ffff:9", "2001:db8:1:2::/64"}, {"2001:db8:1:3::1", "2001:db8:1:3::/64"},
+		{"192.0.2.1", "192.0.2.1"}, {"::ffff:192.0.2.1", "192.0.2.1"}, {"not-an-ip", "not-an-ip"},
+	} {
+		if got := AddressKey(tc.in); got != tc.want {
+			t.Errorf("AddressKey(%s) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
+	th := NewThrottle(func() time.Time { return t7 })
+	th.AddressLimit = 10
+	for i := range 10 {
+		fail(th, fmt.Sprintf("user%d", i), fmt.Sprintf("2001:db8:1:2::%x", i+1), "")
+	}
+	if ok, _ := fail(th, "user99", "2001:db8:1:2:abcd::1", ""); ok {
+		t.Error("a new address in the same /64 escaped the address limit")
+	}
+}
+
+// The records stay bounded however many places an attack comes from.
+func TestThrottleRecordsBounded(t *testing.T) {
+	now := t7
+	th := NewThrottle(func() time.Time { return now })
+	th.MaxRecords = 1000
+	for i := range 20_000 {
+		fail(th, fmt.Sprintf("u%d", i), fmt.Sprintf("2001:db8:%x::1", i), "")
+		now = now.Add(time.Millisecond)
+	}
+	if n := len(th.pairs) + len(th.accounts) + len(th.addrs); n > 3*th.MaxRecords {
+		t.Errorf("%d records kept, want about MaxRecords (%d)", n, th.MaxRecords)
+	}
+}
+
+// Passwords are counted in characters, not bytes; padding, one repeated
+// character and the commonest passwords are refused.
+func TestCheckNewPassword(t *testing.T) {
+	for _, tc := range []struct {
+		pw, want string // want: part of the refusal, "" for accepted
+	}{
+		{"correct horse battery", ""},
+		{"ééééééééééé", "too short"}, // 11 characters, 22 bytes
+		{"éàüöçñßøåæœ€", ""},         // 12 characters, all different
+		{strings.Repeat(" ", 12), "too short"},
+		{"  short   pw    ", "too short"},
+		{"aaaaaaaaaaaaaaaa", "repeated"},
+		{"Password1234", "commonest"},
+		{"QWERTYUIOP123", "commonest"},
+		{"  password1234  ", "commonest"},
+	} {
+		err := CheckNewPassword(tc.pw)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%q refused: %v", tc.pw, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%q: %v, want a refusal saying %q", tc.pw, err, tc.want)
+		}
+	}
+	if _, err := HashPassword("ééééééééééé", fast); err == nil {
+		t.Error("HashPassword hashed an 11-character password")
 	}
 }

@@ -12,7 +12,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -28,16 +30,49 @@ type Params struct {
 // 1 lane): about 30 ms per hash on the reference machine.
 var DefaultParams = Params{Memory: 19 * 1024, Time: 2, Threads: 1}
 
-// MinPasswordLength is the shortest password accepted.
+// MinPasswordLength is the shortest password accepted, in characters.
 const MinPasswordLength = 12
+
+// common are among the most used passwords of at least MinPasswordLength
+// characters in public breach corpora, and what people type when asked
+// for twelve; CheckNewPassword refuses them (compared in lower case).
+var common = []string{
+	"123456789012", "1234567890123", "12345678901234", "123456789123", "1234567890qwe", "1234567890qwerty",
+	"111111111111", "000000000000", "121212121212", "123123123123", "987654321098",
+	"qwertyuiop12", "qwertyuiop123", "qwertyuiopasdfgh", "qwerty123456", "qwerty1234567", "1q2w3e4r5t6y", "1qaz2wsx3edc", "zaq12wsxcde3",
+	"asdfghjkl123", "zxcvbnm12345", "abcdefghijkl", "abcd12345678", "abc123456789",
+	"password1234", "password12345", "password123!", "passwordpassword", "password1password", "mypassword123", "p@ssw0rd1234", "p@ssword1234",
+	"iloveyou1234", "iloveyouforever", "letmein12345", "welcome12345", "welcome1234!", "changeme1234", "administrator", "admin1234567", "adminadmin12",
+	"trustno1trustno1", "football1234", "baseball1234", "superman1234", "starwars1234", "monkey123456", "dragon123456", "sunshine1234",
+	"princess1234", "whatever1234", "qazwsxedcrfv", "correcthorsebatterystaple", "upstate12345", "upstatepassword",
+}
+
+// CheckNewPassword says what is wrong with a password someone chose, if
+// anything: at least MinPasswordLength characters (counted as characters,
+// not bytes, after trimming and folding runs of spaces), not one character
+// repeated, and not one of the commonest passwords.
+func CheckNewPassword(password string) error {
+	folded := strings.Join(strings.Fields(password), " ")
+	if utf8.RuneCountInString(folded) < MinPasswordLength {
+		return fmt.Errorf("password is too short: at least %d characters (spaces at either end, and runs of spaces, count once or not at all)", MinPasswordLength)
+	}
+	first, _ := utf8.DecodeRuneInString(folded)
+	if strings.Trim(folded, string(first)) == "" {
+		return errors.New("password is one character repeated: choose a passphrase")
+	}
+	if slices.Contains(common, strings.ToLower(folded)) {
+		return errors.New("password is one of the commonest passwords: choose another")
+	}
+	return nil
+}
 
 // ErrMismatch is returned when a password does not match its hash.
 var ErrMismatch = errors.New("password does not match")
 
 // HashPassword returns the PHC string of an argon2id hash of password.
 func HashPassword(password string, p Params) (string, error) {
-	if len(password) < MinPasswordLength {
-		return "", fmt.Errorf("password is too short: at least %d characters", MinPasswordLength)
+	if err := CheckNewPassword(password); err != nil {
+		return "", err
 	}
 	salt := make([]byte, 16)
 	if _, err := rand.Read(salt); err != nil {

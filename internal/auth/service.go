@@ -2,7 +2,11 @@ package auth
 
 import (
 	"context"
-	"errors"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -33,63 +37,141 @@ type Service struct {
 	newID    func() string
 	throttle *Throttle
 	log      *slog.Logger
+	// hashes holds a slot per password hash in flight: each takes
+	// Params.Memory, so their number is what bounds sign-ins' memory.
+	hashes chan struct{}
 	// SessionTTL is how long a sign-in lasts.
 	SessionTTL time.Duration
+	// DeviceTTL is how long a device token vouches for a device that
+	// signed in (see Throttle).
+	DeviceTTL time.Duration
+	// deviceKey signs device tokens.
+	deviceKey []byte
 }
 
 // TokenPrefix starts every API token, so leaked ones are easy to find.
 const TokenPrefix = "ups_"
 
+// HashMemory is the memory all password hashes in flight may take
+// together; with DefaultParams (19 MiB each) it allows 5 at once. Further
+// sign-ins are refused at once with 503 rather than queued: a flood of
+// sign-ins must not take the memory the status page and paging need.
+const HashMemory = 96 << 20
+
 // NewService returns a service; now and newID are injected for tests.
-func NewService(s Store, now func() time.Time, newID func() string, log *slog.Logger) *Service {
+// deviceKey signs device tokens (keep it across restarts so devices stay
+// known); nil makes a random one.
+func NewService(s Store, now func() time.Time, newID func() string, log *slog.Logger, deviceKey []byte) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: s, now: now, newID: newID, throttle: NewThrottle(now), log: log, SessionTTL: 12 * time.Hour}
+	if len(deviceKey) == 0 {
+		deviceKey = make([]byte, 32)
+		_, _ = rand.Read(deviceKey)
+	}
+	slots := max(1, HashMemory/(int(DefaultParams.Memory)<<10))
+	return &Service{store: s, now: now, newID: newID, throttle: NewThrottle(now), log: log, hashes: make(chan struct{}, slots),
+		SessionTTL: 12 * time.Hour, DeviceTTL: 90 * 24 * time.Hour, deviceKey: deviceKey}
 }
 
 // errBadLogin is one answer for a wrong email or a wrong password, so the
 // answer does not tell which emails exist.
 var errBadLogin = upstate.Errorf(upstate.EUNAUTHORIZED, "wrong email or password")
 
-// ThrottledError says how long to wait before trying again.
-type ThrottledError struct{ Wait time.Duration }
-
-func (e *ThrottledError) Error() string {
-	return fmt.Sprintf("too many failed sign-ins: try again in %s", e.Wait.Round(time.Second))
+// Credentials are what a sign-in presents.
+type Credentials struct {
+	Email, Password string
+	// Addr is the client's address (after trusted proxies), for throttling.
+	Addr string
+	// Device is the device token the browser holds from an earlier
+	// sign-in, if any.
+	Device string
 }
 
-// Login checks a password and returns a new session secret (for the
-// cookie). addr is the client's address, for throttling.
-func (s *Service) Login(ctx context.Context, email, password, addr string) (string, upstate.User, error) {
-	account := strings.ToLower(strings.TrimSpace(email))
-	if ok, wait := s.throttle.Allow(account, addr); !ok {
-		return "", upstate.User{}, &ThrottledError{Wait: wait}
+// SignedIn is a successful sign-in: the session secret for the cookie,
+// a fresh device token, and who signed in.
+type SignedIn struct {
+	Session    string
+	SessionTTL time.Duration
+	Device     string
+	DeviceTTL  time.Duration
+	User       upstate.User
+}
+
+// Login checks a password and starts a session. Failed sign-ins are
+// throttled (see Throttle: ETOOMANY with the wait), and only a few
+// passwords are hashed at once: beyond that, Login answers EUNAVAILABLE at
+// once, before anything is counted.
+func (s *Service) Login(ctx context.Context, c Credentials) (SignedIn, error) {
+	account := strings.ToLower(strings.TrimSpace(c.Email))
+	select {
+	case s.hashes <- struct{}{}:
+		defer func() { <-s.hashes }()
+	default:
+		return SignedIn{}, upstate.Later(upstate.EUNAVAILABLE, time.Second, "too many sign-ins at once: try again in a moment")
+	}
+	at, wait, ok := s.throttle.Begin(account, c.Addr, s.deviceOf(account, c.Device))
+	if !ok {
+		return SignedIn{}, upstate.Later(upstate.ETOOMANY, wait, "too many failed sign-ins: try again in %s", max(wait, time.Second).Round(time.Second))
 	}
 	u, err := s.store.GetUserByEmail(ctx, account)
 	if err != nil && upstate.ErrorCode(err) != upstate.ENOTFOUND {
-		return "", upstate.User{}, err
+		return SignedIn{}, err
 	}
 	if err != nil {
 		// Spend the same time as a real check so timing does not reveal
 		// whether the account exists.
-		_ = CheckPassword(password, dummyHash())
-		s.throttle.Failed(account, addr)
-		return "", upstate.User{}, errBadLogin
+		_ = CheckPassword(c.Password, dummyHash())
+		return SignedIn{}, errBadLogin
 	}
-	if err := CheckPassword(password, u.PasswordHash); err != nil {
-		s.throttle.Failed(account, addr)
-		s.log.Info("sign-in failed", "component", "auth", "user", u.ID, "addr", addr)
-		return "", upstate.User{}, errBadLogin
+	if err := CheckPassword(c.Password, u.PasswordHash); err != nil {
+		s.log.Info("sign-in failed", "component", "auth", "user", u.ID, "addr", c.Addr)
+		return SignedIn{}, errBadLogin
 	}
-	s.throttle.Succeeded(account)
+	s.throttle.End(at, true)
 	secret, hash := NewSecret("")
 	now := s.now()
 	if err := s.store.CreateSession(ctx, upstate.Session{TokenHash: hash, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(s.SessionTTL)}); err != nil {
-		return "", upstate.User{}, err
+		return SignedIn{}, err
 	}
 	s.log.Info("signed in", "component", "auth", "user", u.ID)
-	return secret, u, nil
+	return SignedIn{Session: secret, SessionTTL: s.SessionTTL, Device: s.deviceToken(account, now.Add(s.DeviceTTL)), DeviceTTL: s.DeviceTTL, User: u}, nil
+}
+
+// A device token says "this browser signed in to this account, and may
+// say so until the expiry": the expiry (Unix seconds) and an HMAC of
+// account and expiry, both base64url, joined by a dot. It grants nothing
+// by itself; it only spares its holder the account- and address-wide
+// sign-in limits (its own failures still count).
+func (s *Service) deviceToken(account string, exp time.Time) string {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(exp.Unix()))
+	return base64.RawURLEncoding.EncodeToString(b[:]) + "." + base64.RawURLEncoding.EncodeToString(s.deviceMAC(account, b[:]))
+}
+
+func (s *Service) deviceMAC(account string, exp []byte) []byte {
+	m := hmac.New(sha256.New, s.deviceKey)
+	m.Write([]byte("upstate device\x00" + account + "\x00"))
+	m.Write(exp)
+	return m.Sum(nil)[:16]
+}
+
+// deviceOf returns the identity of a valid device token for the account
+// (its signature), or "" when there is none or it is not valid.
+func (s *Service) deviceOf(account, token string) string {
+	e, sig, ok := strings.Cut(token, ".")
+	if !ok || len(token) > 64 {
+		return ""
+	}
+	exp, err1 := base64.RawURLEncoding.DecodeString(e)
+	got, err2 := base64.RawURLEncoding.DecodeString(sig)
+	if err1 != nil || err2 != nil || len(exp) != 8 || !hmac.Equal(got, s.deviceMAC(account, exp)) {
+		return ""
+	}
+	if !s.now().Before(time.Unix(int64(binary.BigEndian.Uint64(exp)), 0)) {
+		return ""
+	}
+	return sig
 }
 
 // dummyHash is checked against when the email is unknown; made once, on
@@ -98,9 +180,6 @@ var dummyHash = sync.OnceValue(func() string {
 	h, _ := HashPassword("upstate-timing-equaliser", DefaultParams)
 	return h
 })
-
-// SessionLifetime is how long a sign-in lasts, for the cookie.
-func (s *Service) SessionLifetime() time.Duration { return s.SessionTTL }
 
 // Logout ends a session.
 func (s *Service) Logout(ctx context.Context, sessionSecret string) error {
@@ -196,13 +275,4 @@ func joinScopes(ss []upstate.Scope) string {
 		out[i] = string(s)
 	}
 	return strings.Join(out, ",")
-}
-
-// IsThrottled reports whether err is a throttling refusal, and the wait.
-func IsThrottled(err error) (time.Duration, bool) {
-	var t *ThrottledError
-	if errors.As(err, &t) {
-		return t.Wait, true
-	}
-	return 0, false
 }

@@ -1,95 +1,216 @@
 package auth
 
 import (
+	"net/netip"
+	"slices"
 	"sync"
 	"time"
 )
 
-// Throttle slows password guessing. Each account gets a few free failures
-// and then an exponentially growing wait; each address gets a far higher
-// allowance, so a school of hundreds behind one NAT address is not locked
-// out by one student's typos, while a single host spraying many accounts
-// still is. Successful logins clear the account's record. Safe for
-// concurrent use.
+// Throttle slows password guessing without handing attackers a way to
+// lock people out.
+//
+//   - Failures count per account and address first: FreeFailures free, then
+//     waits doubling from 1 s up to MaxWait. Someone guessing from one place
+//     slows only themselves; the owner signing in from elsewhere is not
+//     affected.
+//   - Far above that, an account failing AccountLimit times within Window
+//     from anywhere (a guess spread over many addresses) is refused to new
+//     devices until the window ends, and an address failing AddressLimit
+//     times within Window (one host spraying many accounts) likewise.
+//   - A device that signed in to the account before (it holds a device
+//     token) is exempt from both: strangers cannot lock out the owner, nor
+//     a school's students the teacher behind the same NAT address. Its own
+//     failures count per token, as an address's do.
+//   - IPv6 addresses count by their /64, one host's usual allocation, so
+//     hopping within it does not escape the limits.
+//
+// Attempts count when they begin, before the password is hashed, so many
+// sent at once cannot slip past the limits while the hashes run; a right
+// password then takes its attempt back. Safe for concurrent use.
 type Throttle struct {
 	now func() time.Time
 
-	// FreeFailures per account before waits start.
+	// FreeFailures per account and address (or device) before waits start.
 	FreeFailures int
-	// MaxWait caps the wait of one account.
+	// MaxWait caps the wait of one account and address.
 	MaxWait time.Duration
-	// AddressLimit failures per address within AddressWindow.
-	AddressLimit  int
-	AddressWindow time.Duration
+	// AccountLimit and AddressLimit are failures within Window beyond
+	// which an account, or an address, is refused to unknown devices.
+	AccountLimit, AddressLimit int
+	Window                     time.Duration
+	// Forget is how long a pair's failures are remembered after its last.
+	Forget time.Duration
+	// MaxRecords bounds the records kept; beyond it the stalest go first.
+	MaxRecords int
 
 	mu       sync.Mutex
-	accounts map[string]*accountRecord
-	hosts    map[string]*hostRecord
+	pairs    map[string]*pairRecord
+	accounts map[string]*window
+	addrs    map[string]*window
 }
 
-type accountRecord struct {
+type pairRecord struct {
 	failures int
+	last     time.Time
 	until    time.Time
 }
 
-type hostRecord struct {
+type window struct {
 	start    time.Time
 	failures int
 }
 
 // NewThrottle returns a throttle with the house limits: 5 free failures
-// per account, waits doubling from 1 s up to 15 min; 300 failures per
-// address per 15 minutes.
+// per account and address, then waits doubling from 1 s to 15 min; 50
+// failures of one account, or 300 from one address, within 15 minutes
+// close it to devices that never signed in.
 func NewThrottle(now func() time.Time) *Throttle {
-	return &Throttle{now: now, FreeFailures: 5, MaxWait: 15 * time.Minute, AddressLimit: 300, AddressWindow: 15 * time.Minute,
-		accounts: map[string]*accountRecord{}, hosts: map[string]*hostRecord{}}
+	return &Throttle{now: now, FreeFailures: 5, MaxWait: 15 * time.Minute, AccountLimit: 50, AddressLimit: 300, Window: 15 * time.Minute,
+		Forget: 24 * time.Hour, MaxRecords: 100_000,
+		pairs: map[string]*pairRecord{}, accounts: map[string]*window{}, addrs: map[string]*window{}}
 }
 
-// Allow reports whether a login attempt may be checked now, and if not,
-// how long to wait.
-func (t *Throttle) Allow(account, addr string) (bool, time.Duration) {
+// Attempt is a sign-in the throttle let through; End says how it went.
+type Attempt struct {
+	pair, account, addr string
+	known               bool
+}
+
+// AddressKey is what an address counts as: IPv6 addresses by their /64,
+// IPv4 (and IPv4-mapped) addresses as themselves.
+func AddressKey(addr string) string {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	p, _ := a.Prefix(64)
+	return p.String()
+}
+
+// Begin lets an attempt at account from addr through, counting it as a
+// failure until End says otherwise, or says how long to wait. device is
+// the device token's identity when the request carries a valid one for
+// this account, else empty.
+func (t *Throttle) Begin(account, addr, device string) (*Attempt, time.Duration, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
-	if h := t.hosts[addr]; h != nil {
-		if now.Sub(h.start) >= t.AddressWindow {
-			delete(t.hosts, addr)
-		} else if h.failures >= t.AddressLimit {
-			return false, h.start.Add(t.AddressWindow).Sub(now)
+	at := &Attempt{account: account, addr: AddressKey(addr), known: device != ""}
+	if at.known {
+		at.pair = account + "\x00device\x00" + device
+	} else {
+		at.pair = account + "\x00" + at.addr
+	}
+	p := t.pairs[at.pair]
+	if p != nil && now.Sub(p.last) > t.Forget {
+		p = nil
+	}
+	if p != nil && now.Before(p.until) {
+		return nil, p.until.Sub(now), false
+	}
+	if !at.known {
+		for _, w := range []struct {
+			m     map[string]*window
+			key   string
+			limit int
+		}{{t.accounts, account, t.AccountLimit}, {t.addrs, at.addr, t.AddressLimit}} {
+			if x := w.m[w.key]; x != nil && now.Sub(x.start) < t.Window && x.failures >= w.limit {
+				return nil, x.start.Add(t.Window).Sub(now), false
+			}
 		}
 	}
-	if a := t.accounts[account]; a != nil && now.Before(a.until) {
-		return false, a.until.Sub(now)
+	t.trim(now)
+	if p == nil {
+		p = &pairRecord{}
+		t.pairs[at.pair] = p
 	}
-	return true, 0
+	p.failures++
+	p.last = now
+	if over := p.failures - t.FreeFailures; over > 0 {
+		p.until = now.Add(min(time.Second<<min(over-1, 20), t.MaxWait))
+	}
+	t.count(t.accounts, account, now, 1)
+	t.count(t.addrs, at.addr, now, 1)
+	return at, 0, true
 }
 
-// Failed records a failed attempt.
-func (t *Throttle) Failed(account, addr string) {
+// End records how an attempt went: a right password clears its account
+// and address (or device) and takes back its count; a wrong one stays
+// counted.
+func (t *Throttle) End(at *Attempt, ok bool) {
+	if at == nil || !ok {
+		return
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
-	h := t.hosts[addr]
-	if h == nil || now.Sub(h.start) >= t.AddressWindow {
-		h = &hostRecord{start: now}
-		t.hosts[addr] = h
+	delete(t.pairs, at.pair)
+	t.count(t.accounts, at.account, now, -1)
+	t.count(t.addrs, at.addr, now, -1)
+}
+
+// count adds n to a window's failures, starting a new window when the
+// last one is over. Must be called with t.mu held.
+func (t *Throttle) count(m map[string]*window, key string, now time.Time, n int) {
+	w := m[key]
+	if w == nil || now.Sub(w.start) >= t.Window {
+		if n < 0 {
+			return // the attempt's window is over already
+		}
+		w = &window{start: now}
+		m[key] = w
 	}
-	h.failures++
-	a := t.accounts[account]
-	if a == nil {
-		a = &accountRecord{}
-		t.accounts[account] = a
+	w.failures = max(0, w.failures+n)
+}
+
+// trim keeps the records within MaxRecords: expired ones go first, then
+// the stalest pairs. Must be called with t.mu held.
+func (t *Throttle) trim(now time.Time) {
+	if len(t.pairs)+len(t.accounts)+len(t.addrs) < t.MaxRecords {
+		return
 	}
-	a.failures++
-	if over := a.failures - t.FreeFailures; over > 0 {
-		wait := time.Second << min(over-1, 20)
-		a.until = now.Add(min(wait, t.MaxWait))
+	for k, p := range t.pairs {
+		if now.Sub(p.last) > t.Forget || (p.failures <= t.FreeFailures && now.Sub(p.last) > t.Window) {
+			delete(t.pairs, k)
+		}
+	}
+	for _, m := range []map[string]*window{t.accounts, t.addrs} {
+		for k, w := range m {
+			if now.Sub(w.start) >= t.Window {
+				delete(m, k)
+			}
+		}
+	}
+	// Still full (an attack from very many places): forget the half of
+	// the pairs heard from longest ago, and the half of the windows
+	// furthest from their limits. Waits end early for some; the fullest
+	// windows, the ones near their limits, still hold.
+	if len(t.pairs) >= t.MaxRecords/2 {
+		halve(t.pairs, func(p *pairRecord) int64 { return p.last.UnixNano() })
+	}
+	for _, m := range []map[string]*window{t.accounts, t.addrs} {
+		if len(m) >= t.MaxRecords/4 {
+			halve(m, func(w *window) int64 { return int64(w.failures) })
+		}
 	}
 }
 
-// Succeeded clears the account's failures.
-func (t *Throttle) Succeeded(account string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	delete(t.accounts, account)
+// halve deletes the records whose score is at or below the median.
+func halve[R any](m map[string]R, score func(R) int64) {
+	scores := make([]int64, 0, len(m))
+	for _, r := range m {
+		scores = append(scores, score(r))
+	}
+	slices.Sort(scores)
+	cut := scores[len(scores)/2]
+	for k, r := range m {
+		if score(r) <= cut {
+			delete(m, k)
+		}
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -56,6 +57,11 @@ type Page struct {
 type Server struct {
 	Listen  string `yaml:"listen"`
 	DataDir string `yaml:"data_dir"`
+	// TrustedProxies are the reverse proxies (CIDRs or addresses) whose
+	// X-Forwarded-For and Forwarded headers say who the client is.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// Proxies is TrustedProxies parsed.
+	Proxies []netip.Prefix `yaml:"-"`
 }
 
 // Retention says how long raw results are kept before only their rollups remain.
@@ -352,6 +358,19 @@ func (v *validator) validate() {
 	}
 	if c.Server.DataDir == "" {
 		c.Server.DataDir = DefaultDataDir
+	}
+	c.Server.Proxies = nil
+	for i, raw := range c.Server.TrustedProxies {
+		p, err := netip.ParsePrefix(raw)
+		if err != nil {
+			a, aerr := netip.ParseAddr(raw)
+			if aerr != nil {
+				v.errf(fmt.Sprintf("server.trusted_proxies[%d]", i), "%q is not an address or CIDR (e.g. 10.0.0.0/8, 127.0.0.1 or fd00::/8)", raw)
+				continue
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		c.Server.Proxies = append(c.Server.Proxies, p.Masked())
 	}
 	if !filepath.IsAbs(c.Server.DataDir) {
 		c.Server.DataDir = filepath.Join(filepath.Dir(c.File), c.Server.DataDir)

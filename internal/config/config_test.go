@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -71,6 +72,8 @@ func TestProblems(t *testing.T) {
 		{"missing env", base + "checks:\n  - {id: h, kind: heartbeat, period: 1h, token: '${HB_TOKEN}', components: [web]}\n",
 			[]string{`f.yaml:5: checks[0].token: environment variable HB_TOKEN is not set`}},
 		{"syntax", "page: [\n", []string{`f.yaml:`}},
+		{"bad trusted proxy", base + "server:\n  trusted_proxies: [10.0.0.0/8, proxy.local]\n",
+			[]string{`f.yaml:5: server.trusted_proxies[1]: "proxy.local" is not an address or CIDR (e.g. 10.0.0.0/8, 127.0.0.1 or fd00::/8)`}},
 		{"latency over timeout", base + "checks:\n  - {id: a, kind: http, url: 'http://x', timeout: 1s, expect: {latency_under: 2s}, components: [web]}\n",
 			[]string{`checks[0].expect.latency_under: 2s must be shorter than the timeout 1s`}},
 	}
@@ -90,6 +93,16 @@ func TestProblems(t *testing.T) {
 				rest = rest[i+len(w):]
 			}
 		})
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	cfg, err := Parse("f.yaml", []byte("page: {name: X}\ncomponents: [{id: a}]\nserver: {trusted_proxies: [10.0.0.0/8, 127.0.0.1, '::ffff:192.0.2.1', 'fd00::1/8']}\n"), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(cfg.Server.Proxies); got != "[10.0.0.0/8 127.0.0.1/32 192.0.2.1/32 fd00::/8]" {
+		t.Errorf("proxies = %s", got)
 	}
 }
 

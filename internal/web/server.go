@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -62,6 +63,9 @@ type Options struct {
 	Markdown *markdown.Renderer
 	// Admin, when set, adds the authenticated admin routes (API and UI).
 	Admin []interface{ Register(*http.ServeMux) }
+	// TrustedProxies, when set, returns the reverse proxies whose
+	// forwarding headers say who the client is (server.trusted_proxies).
+	TrustedProxies func() []netip.Prefix
 }
 
 // Server serves Upstate's HTTP API and pages.
@@ -426,6 +430,11 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		h["Referrer-Policy"] = hdrReferrer
 		h["Content-Security-Policy"] = hdrCSP
 		sw := &statusWriter{ResponseWriter: w}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && s.opts.TrustedProxies != nil {
+			// Sign-ins are throttled by the client's address: work it out
+			// once, trusting forwarding headers only from trusted proxies.
+			r = respond.WithClientAddr(r, clientAddr(r, s.opts.TrustedProxies()))
+		}
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {

@@ -35,10 +35,9 @@ var templates embed.FS
 
 // Auth signs people in and identifies them.
 type Auth interface {
-	Login(ctx context.Context, email, password, addr string) (string, upstate.User, error)
+	Login(ctx context.Context, c auth.Credentials) (auth.SignedIn, error)
 	Logout(ctx context.Context, sessionSecret string) error
 	FromSession(ctx context.Context, secret string) (upstate.Principal, error)
-	SessionLifetime() time.Duration
 }
 
 // Incidents changes incidents, component statuses and maintenances (the
@@ -414,22 +413,17 @@ func safeNext(next string) string {
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	email, password, next := r.PostFormValue("email"), r.PostFormValue("password"), safeNext(r.PostFormValue("next"))
-	secret, _, err := s.opts.Auth.Login(r.Context(), email, password, respond.ClientAddr(r))
+	in, err := s.opts.Auth.Login(r.Context(), respond.Credentials(r, email, password))
 	if err != nil {
-		msg := upstate.ErrorMessage(err)
-		code := http.StatusUnauthorized
-		if wait, ok := auth.IsThrottled(err); ok {
-			msg = err.Error()
-			code = http.StatusTooManyRequests
-			w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds())+1))
-		} else if upstate.ErrorCode(err) == upstate.EINTERNAL {
+		if upstate.ErrorCode(err) == upstate.EINTERNAL {
 			s.fail(w, r, err)
 			return
 		}
-		s.render(w, code, "login", view{Title: "Sign in", Error: msg, Email: email, Next: next})
+		respond.SetRetryAfter(w, err)
+		s.render(w, respond.HTTPStatus(err), "login", view{Title: "Sign in", Error: upstate.ErrorMessage(err), Email: email, Next: next})
 		return
 	}
-	respond.SetSession(w, r, secret, s.opts.Auth.SessionLifetime(), s.opts.SecureCookies)
+	respond.SignIn(w, r, in, s.opts.SecureCookies)
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 

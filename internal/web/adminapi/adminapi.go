@@ -12,7 +12,6 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -25,10 +24,9 @@ import (
 
 // Auth signs people in and identifies requests.
 type Auth interface {
-	Login(ctx context.Context, email, password, addr string) (string, upstate.User, error)
+	Login(ctx context.Context, c auth.Credentials) (auth.SignedIn, error)
 	Logout(ctx context.Context, sessionSecret string) error
 	FromSession(ctx context.Context, secret string) (upstate.Principal, error)
-	SessionLifetime() time.Duration
 	FromToken(ctx context.Context, secret string) (upstate.Principal, error)
 	CreateToken(ctx context.Context, p upstate.Principal, name string, scopes []upstate.Scope) (string, upstate.Token, error)
 	ListTokens(ctx context.Context) ([]upstate.Token, error)
@@ -221,11 +219,6 @@ func (s *Server) authed(scope upstate.Scope, h handler) http.HandlerFunc {
 }
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if wait, ok := auth.IsThrottled(err); ok {
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Round(time.Second).Seconds())+1))
-		respond.Error(w, upstate.Errorf(upstate.EINVALID, "%s", err.Error()), http.StatusTooManyRequests)
-		return
-	}
 	if upstate.ErrorCode(err) == upstate.EINTERNAL {
 		s.opts.Logger.Error("admin request failed", "component", "adminapi", "request_id", respond.RequestID(w), "path", r.URL.Path, "err", err)
 	}
@@ -257,12 +250,13 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, upstate.Errorf(upstate.EINVALID, "email and password are required"))
 		return
 	}
-	secret, u, err := s.opts.Auth.Login(r.Context(), body.Email, body.Password, respond.ClientAddr(r))
+	in, err := s.opts.Auth.Login(r.Context(), respond.Credentials(r, body.Email, body.Password))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	respond.SetSession(w, r, secret, s.opts.Auth.SessionLifetime(), s.opts.SecureCookies)
+	respond.SignIn(w, r, in, s.opts.SecureCookies)
+	u := in.User
 	respond.JSON(w, http.StatusOK, map[string]any{"user": userJSON{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, Scopes: u.Role.Grants()}})
 }
 

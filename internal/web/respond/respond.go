@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/upstatehq/upstate"
 )
@@ -33,6 +35,8 @@ func HTTPStatus(err error) int {
 		return http.StatusForbidden
 	case upstate.EUNAVAILABLE:
 		return http.StatusServiceUnavailable
+	case upstate.ETOOMANY:
+		return http.StatusTooManyRequests
 	}
 	return http.StatusInternalServerError
 }
@@ -49,7 +53,16 @@ func Error(w http.ResponseWriter, err error, status ...int) {
 	if code == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="upstate"`)
 	}
+	SetRetryAfter(w, err)
 	JSON(w, code, map[string]any{"error": body})
+}
+
+// SetRetryAfter sets the Retry-After header when err asks callers to
+// wait: whole seconds, rounded up.
+func SetRetryAfter(w http.ResponseWriter, err error) {
+	if d := upstate.RetryAfterOf(err); d > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10))
+	}
 }
 
 // JSON answers with v as indented JSON.

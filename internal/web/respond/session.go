@@ -1,9 +1,12 @@
 package respond
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/upstatehq/upstate/internal/auth"
 )
 
 // SessionCookie names the sign-in cookie the admin API and UI share.
@@ -21,9 +24,44 @@ func ClearSession(w http.ResponseWriter) {
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", HttpOnly: true, MaxAge: -1, SameSite: http.SameSiteLaxMode})
 }
 
-// ClientAddr is the request's remote address without the port, for
-// throttling sign-ins.
+// DeviceCookie names the cookie that marks a browser that signed in
+// before, which spares it the account- and address-wide sign-in limits.
+const DeviceCookie = "upstate_device"
+
+// Credentials are a sign-in's email and password with what the request
+// says of its client: its address and its device cookie.
+func Credentials(r *http.Request, email, password string) auth.Credentials {
+	c := auth.Credentials{Email: email, Password: password, Addr: ClientAddr(r)}
+	if d, err := r.Cookie(DeviceCookie); err == nil {
+		c.Device = d.Value
+	}
+	return c
+}
+
+// SignIn sets the cookies of a sign-in: the session's and the device's,
+// both HttpOnly and SameSite=Lax, Secure on TLS requests or when secure
+// is set (an https page behind a proxy).
+func SignIn(w http.ResponseWriter, r *http.Request, in auth.SignedIn, secure bool) {
+	SetSession(w, r, in.Session, in.SessionTTL, secure)
+	http.SetCookie(w, &http.Cookie{Name: DeviceCookie, Value: in.Device, Path: "/", HttpOnly: true,
+		Secure: r.TLS != nil || secure, SameSite: http.SameSiteLaxMode, MaxAge: int(in.DeviceTTL.Seconds())})
+}
+
+type clientAddrKey struct{}
+
+// WithClientAddr returns a request whose ClientAddr is addr: the web
+// server works it out once, trusting forwarding headers only from its
+// trusted proxies.
+func WithClientAddr(r *http.Request, addr string) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), clientAddrKey{}, addr))
+}
+
+// ClientAddr is the client's address without the port, for throttling
+// sign-ins: as the web server worked it out, or the connection's peer.
 func ClientAddr(r *http.Request) string {
+	if a, ok := r.Context().Value(clientAddrKey{}).(string); ok {
+		return a
+	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr

@@ -1,0 +1,117 @@
+package auth
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/upstatehq/upstate"
+)
+
+// oneUser is a hand-written fake store with one account.
+type oneUser struct {
+	u       upstate.User
+	mu      sync.Mutex
+	started chan struct{} // when set, GetUserByEmail reports and waits on release
+	release chan struct{}
+}
+
+func (s *oneUser) GetUser(context.Context, string) (upstate.User, error) { return s.u, nil }
+func (s *oneUser) GetUserByEmail(_ context.Context, email string) (upstate.User, error) {
+	if s.started != nil {
+		s.started <- struct{}{}
+		<-s.release
+	}
+	if email != s.u.Email {
+		return upstate.User{}, upstate.Errorf(upstate.ENOTFOUND, "no user")
+	}
+	return s.u, nil
+}
+func (s *oneUser) CreateSession(context.Context, upstate.Session) error { return nil }
+func (s *oneUser) GetSession(context.Context, string, time.Time) (upstate.Session, error) {
+	return upstate.Session{}, nil
+}
+func (s *oneUser) DeleteSession(context.Context, string) error      { return nil }
+func (s *oneUser) CreateToken(context.Context, upstate.Token) error { return nil }
+func (s *oneUser) GetTokenByHash(context.Context, string, time.Time) (upstate.Token, error) {
+	return upstate.Token{}, nil
+}
+func (s *oneUser) ListTokens(context.Context) ([]upstate.Token, error) { return nil, nil }
+func (s *oneUser) RevokeToken(context.Context, string) error           { return nil }
+
+func newService(t *testing.T, now *time.Time) (*Service, *oneUser) {
+	t.Helper()
+	h, err := HashPassword("owner password 1", fast)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &oneUser{u: upstate.User{ID: "u1", Email: "owner@acme.example", PasswordHash: h, Role: upstate.RoleOwner}}
+	return NewService(st, func() time.Time { return *now }, func() string { return "id" }, nil, []byte("0123456789abcdef0123456789abcdef")), st
+}
+
+// A device that signed in before gets in past the limits strangers
+// trigger; a token for another account, a forged or an expired one does
+// not.
+func TestDeviceTokenSparesTheOwner(t *testing.T) {
+	now := t7
+	s, _ := newService(t, &now)
+	ctx := context.Background()
+	in, err := s.Login(ctx, Credentials{Email: "owner@acme.example", Password: "owner password 1", Addr: "192.0.2.1"})
+	if err != nil || in.Device == "" || in.DeviceTTL != 90*24*time.Hour || in.SessionTTL != 12*time.Hour {
+		t.Fatalf("login: %+v, %v", in, err)
+	}
+	for range 10 {
+		s.Login(ctx, Credentials{Email: "owner@acme.example", Password: "wrong wrong wrong", Addr: "192.0.2.1"})
+	}
+	_, err = s.Login(ctx, Credentials{Email: "owner@acme.example", Password: "owner password 1", Addr: "192.0.2.1"})
+	if upstate.ErrorCode(err) != upstate.ETOOMANY || upstate.RetryAfterOf(err) <= 0 {
+		t.Errorf("right password after guesses from the same address, no device: %v, want ETOOMANY with a wait", err)
+	}
+	if _, err := s.Login(ctx, Credentials{Email: "owner@acme.example", Password: "owner password 1", Addr: "192.0.2.1", Device: in.Device}); err != nil {
+		t.Errorf("right password from the owner's known device: %v", err)
+	}
+	other := s.deviceToken("someone@acme.example", now.Add(time.Hour))
+	forged := in.Device[:len(in.Device)-2] + "AA"
+	expired := s.deviceToken("owner@acme.example", now.Add(-time.Second))
+	for name, tok := range map[string]string{"another account's": other, "forged": forged, "expired": expired, "junk": "x.y"} {
+		if got := s.deviceOf("owner@acme.example", tok); got != "" {
+			t.Errorf("%s device token accepted", name)
+		}
+	}
+	if s.deviceOf("owner@acme.example", in.Device) == "" {
+		t.Error("the device token the sign-in gave is not accepted")
+	}
+}
+
+// Only a few passwords are hashed at once: beyond that a sign-in is
+// refused at once with EUNAVAILABLE and a Retry-After, and not counted.
+func TestLoginBoundsHashesInFlight(t *testing.T) {
+	now := t7
+	s, st := newService(t, &now)
+	st.started, st.release = make(chan struct{}), make(chan struct{})
+	slots := cap(s.hashes)
+	if slots != HashMemory/(int(DefaultParams.Memory)<<10) || slots < 2 {
+		t.Fatalf("%d hash slots, want HashMemory over one hash's memory", slots)
+	}
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for range slots {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.Login(ctx, Credentials{Email: "owner@acme.example", Password: "wrong wrong wrong", Addr: "192.0.2.1"})
+		}()
+		<-st.started
+	}
+	_, err := s.Login(ctx, Credentials{Email: "owner@acme.example", Password: "owner password 1", Addr: "192.0.2.9"})
+	if upstate.ErrorCode(err) != upstate.EUNAVAILABLE || upstate.RetryAfterOf(err) != time.Second {
+		t.Errorf("sign-in with every slot busy: %v, want EUNAVAILABLE, retry after 1s", err)
+	}
+	close(st.release)
+	wg.Wait()
+	st.started = nil
+	if _, err := s.Login(ctx, Credentials{Email: "owner@acme.example", Password: "owner password 1", Addr: "192.0.2.9"}); err != nil {
+		t.Errorf("once the slots are free: %v", err)
+	}
+}
