@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,6 +39,58 @@ func alertBody(status, service, severity, fp string) string {
 	}
 	return fmt.Sprintf(`{"version":"4","status":%q,"receiver":"upstate","alerts":[{"status":%q,"labels":{"alertname":"ProbeFailure","service":%q,"severity":%q},
 		"annotations":{"summary":"Probe failing on %s"},"startsAt":"2026-08-17T14:58:00Z","endsAt":%q,"fingerprint":%q}]}`, status, status, service, severity, service, ends, fp)
+}
+
+// grafanaSigned are the headers Grafana sends with a signed body: the
+// hex HMAC-SHA256 of "timestamp:body" and the timestamp, in Unix seconds.
+func grafanaSigned(body string, at time.Time) map[string]string {
+	ts := strconv.FormatInt(at.Unix(), 10)
+	mac := hmac.New(sha256.New, []byte("grafana-secret"))
+	mac.Write([]byte(ts + ":" + body))
+	return map[string]string{"X-Grafana-Alerting-Signature": hex.EncodeToString(mac.Sum(nil)), "X-Grafana-Alerting-Signature-Timestamp": ts}
+}
+
+// Signed webhooks must be fresh and new: a stale timestamp, none at all
+// (a body-only signature could be replayed for ever), or the same signed
+// request twice are refused; credentials are checked before the body is
+// read.
+func TestGrafanaSignatureReplay(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 8, 17, 15, 0, 0, 0, time.UTC))
+	a := newApp(t, alertsConfig, Options{Clock: clk})
+	post := func(body string, hdr map[string]string) (int, string) {
+		req := httptest.NewRequest("POST", "/api/v1/alerts/grafana", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		rec := httptest.NewRecorder()
+		a.web.Handler().ServeHTTP(rec, req)
+		return rec.Code, rec.Body.String()
+	}
+	body := strings.Replace(alertBody("firing", "web", "warning", "g1"), `"version":"4"`, `"version":"1","orgId":1`, 1)
+	body = strings.Replace(body, "ProbeFailure", "FirewallBlocks", 1)
+	fresh := grafanaSigned(body, clk.Now().Add(-4*time.Minute))
+	if code, out := post(body, fresh); code != 200 {
+		t.Fatalf("a signature 4 minutes old: %d %s", code, out)
+	}
+	for name, tc := range map[string]struct {
+		hdr  map[string]string
+		want string
+	}{
+		"replayed":   {fresh, "received before"},
+		"from 2001":  {grafanaSigned(body, time.Date(2001, 9, 9, 1, 46, 40, 0, time.UTC)), "outside the 5m0s window"},
+		"future":     {grafanaSigned(body, clk.Now().Add(6*time.Minute)), "outside the 5m0s window"},
+		"body only":  {map[string]string{"X-Grafana-Alerting-Signature": fresh["X-Grafana-Alerting-Signature"]}, "must carry its timestamp in X-Grafana-Alerting-Signature-Timestamp"},
+		"not a time": {map[string]string{"X-Grafana-Alerting-Signature": "ab", "X-Grafana-Alerting-Signature-Timestamp": "yesterday"}, "not a Unix time"},
+	} {
+		if code, out := post(body, tc.hdr); code != 401 || !strings.Contains(out, tc.want) {
+			t.Errorf("%s: %d %s, want 401 saying %q", name, code, out, tc.want)
+		}
+	}
+	// A wrong token is refused before a body too big to read is read.
+	if code, out := post(strings.Repeat("x", 5<<20), map[string]string{"Authorization": "Bearer nope"}); code != 401 {
+		t.Errorf("wrong token with a 5 MiB body: %d %.200s, want 401 before reading it", code, out)
+	}
 }
 
 func TestInboundAlerts(t *testing.T) {
@@ -84,15 +137,14 @@ func TestInboundAlerts(t *testing.T) {
 	// Grafana, signed: a warning on the web app makes it degraded.
 	gbody := strings.Replace(alertBody("firing", "web", "warning", "g1"), `"version":"4"`, `"version":"1","orgId":1`, 1)
 	gbody = strings.Replace(gbody, "ProbeFailure", "FirewallBlocks", 1)
-	mac := hmac.New(sha256.New, []byte("grafana-secret"))
-	mac.Write([]byte(gbody))
-	if code, body := post("/api/v1/alerts/grafana", gbody, map[string]string{"X-Grafana-Alerting-Signature": hex.EncodeToString(mac.Sum(nil))}); code != 200 || !strings.Contains(body, `"source": "grafana"`) {
+	signed := grafanaSigned(gbody, clk.Now())
+	if code, body := post("/api/v1/alerts/grafana", gbody, signed); code != 200 || !strings.Contains(body, `"source": "grafana"`) {
 		t.Fatalf("grafana: %d %s", code, body)
 	}
 	if st := a.engine.Statuses()["web"]; st != upstate.DegradedPerformance {
 		t.Errorf("web = %s", st)
 	}
-	if code, _ := post("/api/v1/alerts/grafana", gbody, map[string]string{"X-Grafana-Alerting-Signature": "00ff"}); code != 401 {
+	if code, _ := post("/api/v1/alerts/grafana", gbody, map[string]string{"X-Grafana-Alerting-Signature": "00ff", "X-Grafana-Alerting-Signature-Timestamp": signed["X-Grafana-Alerting-Signature-Timestamp"]}); code != 401 {
 		t.Errorf("bad signature: %d", code)
 	}
 	// Unmatched alerts are counted, not applied.

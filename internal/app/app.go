@@ -106,7 +106,8 @@ type App struct {
 	notifyClient  *http.Client
 	guardedClient *http.Client // for subscribers' webhooks
 	dispatcher    *notify.Dispatcher
-	ackKey        []byte // signs acknowledgement links
+	ackKey        []byte        // signs acknowledgement links
+	replays       *auth.Replays // signed alert webhooks seen
 
 	httpSrv  *http.Server
 	listener net.Listener
@@ -143,7 +144,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		return nil, err
 	}
 	cfg := opts.Config
-	a := &App{opts: opts, log: opts.Logger, metrics: metrics.New(opts.Version), beats: check.NewBeats()}
+	a := &App{opts: opts, log: opts.Logger, metrics: metrics.New(opts.Version), beats: check.NewBeats(), replays: auth.NewReplays(SignatureWindow)}
 	a.cfg.Store(cfg)
 	a.env = probeEnv{
 		clock: opts.Clock, client: check.NewHTTPClient(false, 32, opts.Dial), insecure: check.NewHTTPClient(true, 32, opts.Dial),

@@ -422,6 +422,9 @@ func (v *validator) validate() {
 	v.notifications(comps)
 	v.oncall(comps)
 	v.subscribers()
+	if v.c.Inbound.HMACTimestampHeader == "" {
+		v.c.Inbound.HMACTimestampHeader = DefaultHMACTimestampHeader
+	}
 }
 
 func (v *validator) known(ids map[string]int) string {

@@ -36,4 +36,12 @@ type Inbound struct {
 	Token upstate.Secret `yaml:"token"`
 	// HMACSecret checks Grafana's X-Grafana-Alerting-Signature instead.
 	HMACSecret upstate.Secret `yaml:"hmac_secret"`
+	// HMACTimestampHeader is the header Grafana sends its signature's
+	// timestamp in (its HMAC "Timestamp Header" setting, which has no
+	// default there). Signed webhooks must carry a fresh one.
+	HMACTimestampHeader string `yaml:"hmac_timestamp_header"`
 }
+
+// DefaultHMACTimestampHeader is the timestamp header Grafana's
+// documentation names, and what Upstate expects unless told otherwise.
+const DefaultHMACTimestampHeader = "X-Grafana-Alerting-Signature-Timestamp"

@@ -44,6 +44,10 @@ type Heartbeats interface {
 
 // Alerts receives Alertmanager and Grafana alert webhooks.
 type Alerts interface {
+	// CheckAlertHeaders checks the credentials the headers carry before
+	// the body is read; the signature it returns, if any, is verified
+	// against the body by ReceiveAlerts.
+	CheckAlertHeaders(h http.Header) (string, error)
 	// ReceiveAlerts authenticates the request by its headers and applies
 	// the alerts in body to the alert checks they match.
 	ReceiveAlerts(ctx context.Context, body []byte, h http.Header) (check.Receipt, error)
@@ -358,6 +362,10 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) {
 // alerts takes an Alertmanager or Grafana webhook. Alertmanager retries
 // 5xx answers, so only a failure to keep the alerts answers 5xx.
 func (s *Server) alerts(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.opts.Alerts.CheckAlertHeaders(r.Header); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 4<<20))
 	if err != nil {
 		writeError(w, r, upstate.Errorf(upstate.EINVALID, "the body is larger than 4 MiB or could not be read"))
