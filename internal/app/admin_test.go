@@ -378,6 +378,16 @@ func TestReportAPI(t *testing.T) {
 	if code != 400 || !strings.Contains(body, "from 2026-09-02 is after to 2026-09-01") {
 		t.Errorf("from after to: %d %s", code, body)
 	}
+	// Dates at the ends of the calendar used to answer 500 (times past
+	// year 9999 do not encode); now the answer says what is wrong.
+	for q, want := range map[string]string{
+		"from=0001-01-01&to=9999-12-31&format=json": "dates must be between 1970-01-01 and 9998-12-31",
+		"from=2000-01-01&to=2026-01-01&format=json": "longer than a report covers (3653 days)",
+	} {
+		if code, body, _ := get(q); code != 400 || !strings.Contains(body, want) {
+			t.Errorf("%s: %d %s, want 400 saying %q", q, code, body, want)
+		}
+	}
 }
 
 func mustLoc(t *testing.T, name string) *time.Location {

@@ -61,6 +61,9 @@ type Options struct {
 	MailTLS *tls.Config
 	// NotifyJitter, when set, replaces the random jitter of retries.
 	NotifyJitter func() float64
+	// ReadTimeout bounds reading a whole request, headers and body, so a
+	// client dripping a body cannot hold a connection open. Default 30s.
+	ReadTimeout time.Duration
 }
 
 func (o *Options) validate() error {
@@ -78,6 +81,9 @@ func (o *Options) validate() error {
 	}
 	if o.NewID == nil {
 		o.NewID = ids.New
+	}
+	if o.ReadTimeout <= 0 {
+		o.ReadTimeout = 30 * time.Second
 	}
 	return nil
 }
@@ -354,15 +360,19 @@ func (a *App) onResult(ctx context.Context, r upstate.Result) time.Duration {
 	return 0
 }
 
+var errHeartbeatAuth = upstate.Errorf(upstate.EUNAUTHORIZED, "no heartbeat check with this id takes this token (send it as \"Authorization: Bearer TOKEN\")")
+
 // Heartbeat implements web.Heartbeats.
 func (a *App) Heartbeat(ctx context.Context, checkID, token string) (time.Time, error) {
 	set := a.checks.Load()
 	st := set.byID[checkID]
+	// An unknown id gets the same answer as a wrong token, so the answer
+	// does not tell outsiders which checks exist.
 	if st == nil || st.kind != upstate.KindHeartbeat {
-		return time.Time{}, upstate.Errorf(upstate.ENOTFOUND, "no heartbeat check %q", checkID)
+		return time.Time{}, errHeartbeatAuth
 	}
 	if want := set.compiled.tokens[checkID]; want != "" && !want.Equal(token) {
-		return time.Time{}, upstate.Errorf(upstate.EUNAUTHORIZED, "wrong or missing token for heartbeat %q", checkID)
+		return time.Time{}, errHeartbeatAuth
 	}
 	now := a.opts.Clock.Now()
 	if err := a.store.SaveHeartbeat(ctx, checkID, now); err != nil {
@@ -412,7 +422,8 @@ func (a *App) Start(ctx context.Context) error {
 	a.goLoop("outbox", func() { a.dispatcher.Run(runCtx) })
 	a.goLoop("outbox-gauges", func() { a.every(runCtx, 0, time.Minute, a.countOutbox) })
 
-	a.httpSrv = &http.Server{Handler: a.web.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+	a.httpSrv = &http.Server{Handler: a.web.Handler(), ReadHeaderTimeout: min(10*time.Second, a.opts.ReadTimeout), ReadTimeout: a.opts.ReadTimeout,
+		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
 	served := make(chan struct{})
 	go func() {
 		defer close(served)
@@ -427,6 +438,9 @@ func (a *App) Start(ctx context.Context) error {
 	})
 	cfg := a.cfg.Load()
 	a.log.Info("upstate started", "component", "app", "listen", ln.Addr().String(), "checks", len(cfg.Checks), "components", len(cfg.Components), "data_dir", cfg.Server.DataDir)
+	for _, w := range cfg.Warnings {
+		a.log.Warn("configuration: "+w, "component", "config")
+	}
 	return nil
 }
 

@@ -18,6 +18,9 @@ func validate(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if cfg == nil {
 		return code
 	}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintln(stderr, "warning: "+w)
+	}
 	fmt.Fprintf(stdout, "%s: ok (%d components, %d checks)\n", *file, len(cfg.Components), len(cfg.Checks))
 	return exitOK
 }

@@ -41,6 +41,9 @@ type Config struct {
 
 	// File is where the configuration was read from.
 	File string `yaml:"-"`
+	// Warnings are what is allowed but probably unwise, one a line as
+	// file:line: path: what (validate prints them; serve logs them).
+	Warnings []string `yaml:"-"`
 	// Location is the page's time zone, loaded.
 	Location *time.Location `yaml:"-"`
 }
@@ -310,6 +313,13 @@ func (v *validator) errf(path, format string, args ...any) {
 	v.p.add(v.line(path), path, format, args...)
 }
 
+// warnf notes something allowed but probably unwise.
+func (v *validator) warnf(path, format string, args ...any) {
+	w := &Problems{File: v.p.File}
+	w.add(v.line(path), path, format, args...)
+	v.c.Warnings = append(v.c.Warnings, w.Error())
+}
+
 var idRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
 // id checks the id of list[i] (what names the kind of thing) and records
@@ -554,6 +564,9 @@ func (v *validator) check(i int, comps, checks map[string]int) {
 	}
 
 	if ch.Kind == upstate.KindHeartbeat {
+		if ch.Token == "" {
+			v.warnf(p, "heartbeat check %q has no token: anyone who can reach the server can ping it and hide a dead job (set token: ${ENV_VAR})", ch.ID)
+		}
 		if ch.Period <= 0 {
 			v.errf(p, "period is required for heartbeat checks: how often the job calls in (e.g. 24h)")
 		}

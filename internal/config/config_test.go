@@ -96,6 +96,17 @@ func TestProblems(t *testing.T) {
 	}
 }
 
+func TestWarnings(t *testing.T) {
+	cfg, err := Parse("f.yaml", []byte("page: {name: X}\ncomponents: [{id: a}]\nchecks:\n  - {id: nightly, kind: heartbeat, period: 24h, components: [a]}\n  - {id: safe, kind: heartbeat, period: 1h, token: t0ken, components: [a]}\n"), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `f.yaml:4: checks[0]: heartbeat check "nightly" has no token: anyone who can reach the server can ping it and hide a dead job (set token: ${ENV_VAR})`
+	if len(cfg.Warnings) != 1 || cfg.Warnings[0] != want {
+		t.Errorf("warnings = %q, want [%q]", cfg.Warnings, want)
+	}
+}
+
 func TestTrustedProxies(t *testing.T) {
 	cfg, err := Parse("f.yaml", []byte("page: {name: X}\ncomponents: [{id: a}]\nserver: {trusted_proxies: [10.0.0.0/8, 127.0.0.1, '::ffff:192.0.2.1', 'fd00::1/8']}\n"), noEnv)
 	if err != nil {

@@ -27,6 +27,9 @@ type Params struct {
 	Title    string
 }
 
+// MaxPeriod is the longest period one report covers: ten years.
+const MaxPeriod = 3653 * 24 * time.Hour
+
 // Gather reads what the report needs for the period and builds it.
 func Gather(ctx context.Context, src Source, p Params, pageName string, pageZone *time.Location, now time.Time) (*Report, error) {
 	in := Input{Title: p.Title, PageName: pageName, Loc: pageZone, Generated: now}
@@ -56,8 +59,14 @@ func Gather(ctx context.Context, src Source, p Params, pageName string, pageZone
 	if terr != nil {
 		probs = append(probs, fmt.Sprintf("to %q is not a date (YYYY-MM-DD)", p.To))
 	}
-	if ferr == nil && terr == nil && to.Before(from) {
+	switch {
+	case ferr != nil || terr != nil:
+	case from.Year() < 1970 || to.Year() > 9998:
+		probs = append(probs, fmt.Sprintf("from %s to %s: dates must be between 1970-01-01 and 9998-12-31", p.From, p.To))
+	case to.Before(from):
 		probs = append(probs, fmt.Sprintf("from %s is after to %s", p.From, p.To))
+	case to.Sub(from) > MaxPeriod:
+		probs = append(probs, fmt.Sprintf("from %s to %s is longer than a report covers (%d days): ask for one period at a time", p.From, p.To, int(MaxPeriod.Hours()/24)))
 	}
 	if len(probs) > 0 {
 		return nil, upstate.Errorf(upstate.EINVALID, "%s", strings.Join(probs, "; "))

@@ -14,6 +14,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -145,10 +146,16 @@ func (s *Server) routes() {
 		m.HandleFunc("OPTIONS "+p, s.preflight)
 	}
 	static, _ := fs.Sub(public.Static, "static")
-	fileServer := http.FileServerFS(static)
-	m.HandleFunc("GET /static/", func(w http.ResponseWriter, r *http.Request) {
+	m.HandleFunc("GET /static/{name}", func(w http.ResponseWriter, r *http.Request) {
+		// Only the files themselves: no listings, and a name that is not
+		// a valid file name is simply not there.
+		name := r.PathValue("name")
+		if st, err := fs.Stat(static, name); !fs.ValidPath(name) || err != nil || st.IsDir() {
+			s.notFound(w, r)
+			return
+		}
 		w.Header().Set("Cache-Control", "public, max-age=3600")
-		http.StripPrefix("/static", fileServer).ServeHTTP(w, r)
+		http.ServeFileFS(w, r, static, name)
 	})
 	m.Handle("GET /metrics", s.opts.Metrics.Handler())
 	m.HandleFunc("GET /healthz", s.healthz)
@@ -250,7 +257,10 @@ var (
 	hdrGzip        = []string{"gzip"}
 	hdrNosniff     = []string{"nosniff"}
 	hdrReferrer    = []string{"strict-origin-when-cross-origin"}
-	hdrCSP         = []string{"default-src 'self'; style-src 'self'; img-src 'self' data:; script-src 'none'; base-uri 'none'; form-action 'self'"}
+	// Pages may not be framed by other sites (clickjacking), except /embed,
+	// which exists to be.
+	hdrCSP      = []string{"default-src 'self'; style-src 'self'; img-src 'self' data:; script-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"}
+	hdrEmbedCSP = []string{"default-src 'self'; style-src 'self'; img-src 'self' data:; script-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors *"}
 )
 
 // serveAsset is the hot path: every public read lands here and only
@@ -437,6 +447,9 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		h["X-Content-Type-Options"] = hdrNosniff
 		h["Referrer-Policy"] = hdrReferrer
 		h["Content-Security-Policy"] = hdrCSP
+		if r.URL.Path == "/embed" {
+			h["Content-Security-Policy"] = hdrEmbedCSP
+		}
 		sw := &statusWriter{ResponseWriter: w}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead && s.opts.TrustedProxies != nil {
 			// Sign-ins are throttled by the client's address: work it out
@@ -459,6 +472,12 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			}
 			s.opts.Metrics.ObserveHTTP(route, sw.code, time.Since(start))
 		}()
+		if r.Body != nil && r.Body != http.NoBody {
+			if code, err := limitBody(sw, r); err != nil {
+				writeError(sw, r, err, code)
+				return
+			}
+		}
 		if _, pattern := s.mux.Handler(r); pattern == "" {
 			// No route: let the mux decide between 404 and 405 (with its
 			// Allow header), but answer in our JSON error shape.
@@ -467,6 +486,40 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// Request bodies are bounded on every route: alert and metric pushes may
+// be large, forms that anyone may post (sign-in, subscriptions, links
+// from messages) are small, and everything else is JSON of at most
+// respond.MaxBody. No route takes multipart bodies (net/http would spool
+// them to disk).
+var bodyLimits = []struct {
+	prefix string
+	limit  int64
+}{
+	{"/api/v1/alerts", 4 << 20}, {"/api/v1/metrics", 4 << 20},
+	{"/admin/login", 16 << 10}, {"/subscribe", 16 << 10}, {"/unsubscribe", 16 << 10}, {"/ack/", 16 << 10},
+}
+
+// limitBody refuses a multipart body (415) or one declared too large
+// (413), and caps what the handler can read of the rest: reading past the
+// cap fails, and Decode says so.
+func limitBody(w http.ResponseWriter, r *http.Request) (int, error) {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); strings.HasPrefix(mt, "multipart/") {
+		return http.StatusUnsupportedMediaType, upstate.Errorf(upstate.EINVALID, "multipart bodies are not accepted: send application/x-www-form-urlencoded or JSON")
+	}
+	limit := int64(respond.MaxBody)
+	for _, l := range bodyLimits {
+		if strings.HasPrefix(r.URL.Path, l.prefix) {
+			limit = l.limit
+			break
+		}
+	}
+	if r.ContentLength > limit {
+		return http.StatusRequestEntityTooLarge, upstate.Errorf(upstate.EINVALID, "the body is %d bytes: this route takes at most %d", r.ContentLength, limit)
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	return 0, nil
 }
 
 // routeError turns the mux's plain-text 404 and 405 into JSON errors.

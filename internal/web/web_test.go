@@ -410,7 +410,55 @@ func TestBadgesEmbedAndWidget(t *testing.T) {
 	if w := do(s, "GET", "/badges/nope.svg", nil); w.Code != 404 {
 		t.Errorf("unknown badge: %d", w.Code)
 	}
-	if h := do(s, "GET", "/embed", nil).Header(); h.Get("X-Frame-Options") != "" || strings.Contains(h.Get("Content-Security-Policy"), "frame-ancestors") {
+	if h := do(s, "GET", "/embed", nil).Header(); h.Get("X-Frame-Options") != "" || !strings.Contains(h.Get("Content-Security-Policy"), "frame-ancestors *") {
 		t.Errorf("the compact page cannot be framed: %v", h)
+	}
+}
+
+// Bodies are bounded on every route before any handler reads them, and
+// multipart bodies (which net/http spools to disk) are refused.
+func TestBodyLimits(t *testing.T) {
+	s, _ := newServer(t)
+	for _, tc := range []struct {
+		name, path, ct string
+		length         int64
+		want           int
+		says           string
+	}{
+		{"multipart to a form", "/admin/login", "multipart/form-data; boundary=x", 10, 415, "multipart bodies are not accepted"},
+		{"multipart anywhere", "/api/v1/heartbeats/nightly", "Multipart/Mixed; boundary=x", 10, 415, "multipart"},
+		{"200 MB to a public form", "/unsubscribe", "application/x-www-form-urlencoded", 200 << 20, 413, "this route takes at most 16384"},
+		{"a form just too big", "/ack/inc-1", "application/x-www-form-urlencoded", 16<<10 + 1, 413, "at most 16384"},
+		{"JSON over 1 MiB", "/api/v1/incidents", "application/json", 1<<20 + 1, 413, "at most 1048576"},
+		{"alerts take 4 MiB", "/api/v1/alerts", "application/json", 4<<20 + 1, 413, "at most 4194304"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest("POST", tc.path, strings.NewReader("x"))
+			req.Header.Set("Content-Type", tc.ct)
+			req.ContentLength = tc.length
+			w := httptest.NewRecorder()
+			s.Handler().ServeHTTP(w, req)
+			if w.Code != tc.want || !strings.Contains(w.Body.String(), tc.says) {
+				t.Errorf("%d %s, want %d saying %q", w.Code, w.Body, tc.want, tc.says)
+			}
+		})
+	}
+}
+
+func TestStaticFilesAndFraming(t *testing.T) {
+	s, _ := newServer(t)
+	if err := s.Publish(fixture()); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]int{"/static/style.css": 200, "/static/": 404, "/static/%ff": 404, "/static/..%2fpublic.go": 404, "/static/nope.css": 404} {
+		if w := do(s, "GET", path, nil); w.Code != want {
+			t.Errorf("GET %s: %d, want %d", path, w.Code, want)
+		}
+	}
+	if csp := do(s, "GET", "/", nil).Header().Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") {
+		t.Errorf("the page's CSP %q lets other sites frame it", csp)
+	}
+	if csp := do(s, "GET", "/embed", nil).Header().Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors *") {
+		t.Errorf("/embed's CSP %q does not let sites frame it", csp)
 	}
 }
