@@ -21,8 +21,8 @@ import (
 // Doc is one rendered document.
 type Doc = statusapi.Doc
 
-// Widget is the widget script and its stylesheet, served at /widget.js
-// and /widget.css.
+// Widget is the widget script, served at /widget.js. It adds its
+// stylesheet, /widget.css, itself.
 //
 //go:embed static/widget.js
 var Widget []byte
@@ -32,6 +32,15 @@ var Widget []byte
 //
 //go:embed static/widget.css
 var WidgetCSS []byte
+
+// Loader is the snippet an app puts in its own page, inline or as a file
+// on its own origin, to load the widget: it defines a queueing
+// Upstate.status() at once and fetches widget.js after the page's load
+// event. The status page does not serve it: loaded from there it would
+// hold the page, as the script it defers would.
+//
+//go:embed static/loader.js
+var Loader []byte
 
 //go:embed embed.html
 var embedHTML string

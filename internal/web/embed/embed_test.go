@@ -1,7 +1,10 @@
 package embed
 
 import (
+	"bytes"
+	"compress/gzip"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -41,6 +44,52 @@ func TestRender(t *testing.T) {
 	}
 	if w := textWidth("major outage"); w < 60 || w > 90 {
 		t.Errorf("width of 'major outage' = %d", w)
+	}
+}
+
+// TestWidgetBudget keeps what every page of an app downloads small: the
+// README promises under 3 KB gzipped for the script, and the loader is
+// pasted into pages.
+func TestWidgetBudget(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		body      []byte
+		maxGzip   int
+		maxPasted int
+	}{
+		{"widget.js", Widget, 3 << 10, 0},
+		{"widget.css", WidgetCSS, 1 << 10, 0},
+		{"loader.js", Loader, 768, 1400},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b bytes.Buffer
+			zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
+			zw.Write(tc.body)
+			zw.Close()
+			if got := b.Len(); got > tc.maxGzip {
+				t.Errorf("%d bytes gzipped, want at most %d", got, tc.maxGzip)
+			}
+			if got := len(tc.body); tc.maxPasted > 0 && got > tc.maxPasted {
+				t.Errorf("%d bytes to paste, want at most %d", got, tc.maxPasted)
+			}
+		})
+	}
+}
+
+// TestWidgetStrictCSP rules out, in the scripts' text, what a strict
+// Content-Security-Policy refuses: eval in any form and inline styles.
+// The browser test runs them under such a policy; this catches a use on a
+// path it does not take.
+func TestWidgetStrictCSP(t *testing.T) {
+	forbidden := regexp.MustCompile(`\beval\(|\bFunction\(|setTimeout\(\s*["'\x60]|setInterval\(\s*["'\x60]|innerHTML|outerHTML|insertAdjacentHTML|document\.write|\.style\b|cssText|["']style["']|insertRule|<style`)
+	for name, body := range map[string][]byte{"widget.js": Widget, "loader.js": Loader} {
+		if m := forbidden.FindAll(body, -1); m != nil {
+			t.Errorf("%s uses %q", name, m)
+		}
+	}
+	// The loader is pasted between <script> and </script>.
+	if l := bytes.ToLower(Loader); bytes.Contains(l, []byte("</script")) || bytes.Contains(l, []byte("<!--")) {
+		t.Error("loader.js cannot be pasted inline: it would end its <script> element early")
 	}
 }
 

@@ -1,10 +1,11 @@
 /* Upstate status widget: a status line for help menus, Upstate.status()
    for error dialogs, and an optional banner. No dependencies, no eval, no
-   inline styles (classes from widget.css). If the status page is down or
-   slow it gives up quietly after data-timeout ms and shows nothing. */
+   inline styles (classes from widget.css, which it adds). If the status page
+   is down or slow it gives up quietly after data-timeout ms and shows
+   nothing. loader.js queues calls until it comes. */
 (function (w, d) {
   "use strict";
-  if (w.Upstate && w.Upstate.status) return;
+  if (w.Upstate && w.Upstate.mount) return;
   var me = d.currentScript, attr = function (n, dflt) {
     var v = me && me.getAttribute("data-" + n);
     return v === null || v === undefined ? dflt : v;
@@ -13,11 +14,28 @@
   var timeout = +attr("timeout", 3000), refresh = +attr("refresh", 60) * 1000;
   var cached = null, cachedAt = 0, inflight = null;
 
+  // widget.css is beside us, added after the load event so that it cannot
+  // hold the page; a <link> the page has is not doubled.
+  var css = me && me.src ? new URL("widget.css", me.src).href : "";
+  function style() {
+    var ls = d.querySelectorAll("link[rel~=stylesheet]");
+    for (var i = 0; i < ls.length; i++) if (ls[i].href === css) return;
+    var l = el("link");
+    l.rel = "stylesheet";
+    l.href = css;
+    d.head.appendChild(l);
+  }
+  if (css) { if (d.readyState === "complete") style(); else w.addEventListener("load", style); }
+
+  // A summary, or the failure to read one, is reused for 30 s: in an outage
+  // every error dialog asks, and none should wait or knock again.
   function fetchSummary() {
-    if (cached && Date.now() - cachedAt < 30000) return Promise.resolve(cached);
+    if (cachedAt && Date.now() - cachedAt < 30000) return Promise.resolve(cached);
     if (inflight) return inflight;
     inflight = new Promise(function (resolve) {
-      var done = false, finish = function (v) { if (!done) { done = true; inflight = null; resolve(v); } };
+      var done = false, finish = function (v) {
+        if (!done) { done = true; inflight = null; cached = v; cachedAt = Date.now(); resolve(v); }
+      };
       var ctl = w.AbortController ? new AbortController() : null;
       var timer = setTimeout(function () { if (ctl) ctl.abort(); finish(null); }, timeout);
       try {
@@ -25,7 +43,7 @@
         // trusting the HTTP cache for 30 s: our own cache sets the pace.
         w.fetch(base + "/api/v2/summary.json", { mode: "cors", credentials: "omit", cache: "no-cache", signal: ctl && ctl.signal })
           .then(function (r) { return r.ok ? r.json() : null; })
-          .then(function (j) { clearTimeout(timer); if (j && j.status) { cached = j; cachedAt = Date.now(); } finish(j && j.status ? j : null); },
+          .then(function (j) { clearTimeout(timer); finish(j && j.status ? j : null); },
                 function () { clearTimeout(timer); finish(null); });
       } catch (e) { clearTimeout(timer); finish(null); }
     });
@@ -125,7 +143,12 @@
 
   function refreshNow() { cachedAt = 0; }
 
-  w.Upstate = { status: status, mount: mount, banner: banner, refresh: refreshNow };
+  // The loader's stub becomes the real thing: its queued calls are answered,
+  // later ones through it run at once.
+  var U = w.Upstate = Object.assign(w.Upstate || {}, { status: status, mount: mount, banner: banner, refresh: refreshNow });
+  var q = U.q || [], run = function (c) { status(c[0]).then(c[1]); };
+  q.splice(0).forEach(run);
+  q.push = run;
   var start = function () {
     var nodes = d.querySelectorAll("[data-upstate-status]");
     for (var i = 0; i < nodes.length; i++) mount(nodes[i]);
