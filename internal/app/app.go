@@ -114,6 +114,7 @@ type App struct {
 	dispatcher    *notify.Dispatcher
 	ackKey        []byte        // signs acknowledgement links
 	replays       *auth.Replays // signed alert webhooks seen
+	series        *seriesBook   // pushed series, for their limits
 
 	httpSrv  *http.Server
 	listener net.Listener
@@ -206,6 +207,9 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		return nil, err
 	}
 	if err := a.loadAlerts(ctx); err != nil {
+		return nil, err
+	}
+	if err := a.loadSeries(ctx); err != nil {
 		return nil, err
 	}
 	last, err := db.ListHeartbeats(ctx)

@@ -41,6 +41,8 @@ type compiled struct {
 	upstreams map[string]*check.Upstream
 	// slos are the SLO checks, in configuration order, for the budget page.
 	slos []*check.SLO
+	// pushed are the pushed series some check reads: always kept.
+	pushed map[string]bool
 }
 
 // alertCheck is an alert check's matcher and prober.
@@ -70,8 +72,11 @@ type probeEnv struct {
 
 func compile(cfg *config.Config, env probeEnv) (*compiled, error) {
 	c := &compiled{tokens: map[string]upstate.Secret{}, kinds: map[string]string{}, checksOf: map[string][]string{}, components: components(cfg),
-		upstreams: map[string]*check.Upstream{}}
+		upstreams: map[string]*check.Upstream{}, pushed: map[string]bool{}}
 	for _, ch := range cfg.Checks {
+		for _, key := range pushedSeries(ch) {
+			c.pushed[key] = true
+		}
 		spec := upstate.CheckSpec{
 			ID: ch.ID, Name: ch.Name, Kind: ch.Kind, Interval: ch.Interval.D(), Timeout: ch.Timeout.D(),
 			Components: ch.Components, DependsOn: ch.DependsOn, Impact: map[upstate.ImpactKey]upstate.Status{},
@@ -211,6 +216,37 @@ func queryOf(ch config.Check, which string) string {
 		return ch.Prometheus.TotalQuery
 	}
 	return ch.Prometheus.Query
+}
+
+// pushedSeries are the pushed series a check reads (what seriesOf reads
+// from the store rather than from Prometheus).
+func pushedSeries(ch config.Check) []string {
+	var names []string
+	switch ch.Kind {
+	case upstate.KindMetric:
+		if queryOf(ch, "query") == "" {
+			names = append(names, ch.Metric)
+		}
+	case upstate.KindQuota:
+		if queryOf(ch, "query") == "" {
+			names = append(names, ch.Usage)
+		}
+		names = append(names, ch.LimitMetric, ch.Errors)
+	case upstate.KindSLO:
+		if queryOf(ch, "good") == "" {
+			names = append(names, ch.Good)
+		}
+		if queryOf(ch, "total") == "" {
+			names = append(names, ch.Total)
+		}
+	}
+	var keys []string
+	for _, n := range names {
+		if n != "" {
+			keys = append(keys, check.SeriesKey(n, ch.Labels))
+		}
+	}
+	return keys
 }
 
 // seriesOf reads a Prometheus query when one is given, else the pushed

@@ -200,7 +200,7 @@ checks:
 	ctx := context.Background()
 	var good, total float64
 	for i := range 30 {
-		a.PushSamples(ctx, []upstate.Sample{{Name: "classroom_quota_used", Value: 6000 + float64(i)*100, At: clk.Now()},
+		a.PushSamples(ctx, "test", []upstate.Sample{{Name: "classroom_quota_used", Value: 6000 + float64(i)*100, At: clk.Now()},
 			{Name: "api_requests_total", Value: total, At: clk.Now()}, {Name: "api_requests_good_total", Value: good, At: clk.Now()}})
 		total += 1000
 		good += 1000
@@ -214,7 +214,7 @@ checks:
 	if st := a.engine.Statuses()["classroom"]; st != upstate.DegradedPerformance {
 		t.Errorf("classroom = %s", st)
 	}
-	a.PushSamples(ctx, []upstate.Sample{{Name: "classroom_quota_errors", Value: 40, At: clk.Now()}})
+	a.PushSamples(ctx, "test", []upstate.Sample{{Name: "classroom_quota_errors", Value: 40, At: clk.Now()}})
 	if r := runCheck(t, a, "quota"); r.Outcome != upstate.OutcomeFail {
 		t.Errorf("429s: %q", r.Evidence())
 	}
@@ -222,7 +222,7 @@ checks:
 	for range 5 {
 		total += 1000
 		good += 750
-		a.PushSamples(ctx, []upstate.Sample{{Name: "api_requests_total", Value: total, At: clk.Now()}, {Name: "api_requests_good_total", Value: good, At: clk.Now()}})
+		a.PushSamples(ctx, "test", []upstate.Sample{{Name: "api_requests_total", Value: total, At: clk.Now()}, {Name: "api_requests_good_total", Value: good, At: clk.Now()}})
 		clk.Advance(time.Minute)
 	}
 	if r := runCheck(t, a, "availability"); r.Outcome != upstate.OutcomeFail || !strings.Contains(r.Evidence(), "burning its error budget") {
@@ -231,5 +231,58 @@ checks:
 	slos := a.SLOs(ctx)
 	if len(slos) != 1 || slos[0].Budget.Remaining >= 0 || slos[0].Budget.Total != 35000 {
 		t.Errorf("budget = %+v", slos)
+	}
+}
+
+// One token cannot fill the database with series: new series nothing
+// reads are limited per token and in all, each series' labels are
+// limited, and series a check reads are always kept.
+func TestPushedSeriesLimits(t *testing.T) {
+	yaml := `page: {name: T}
+components: [{id: web}]
+checks:
+  - {id: firewall, kind: metric, metric: firewall_blocked_requests, labels: {site: edge}, above: 100, components: [web]}
+`
+	clk := clock.NewFake(time.Date(2026, 8, 17, 6, 0, 0, 0, time.UTC))
+	a := newApp(t, yaml, Options{Clock: clk})
+	tok := metricsToken(t, a, a.cfg.Load())
+	push := func(body string) (int, string) {
+		req := httptest.NewRequest("POST", "/api/v1/metrics", strings.NewReader(body))
+		req.Header.Set("Content-Type", "text/plain")
+		req.Header.Set("Authorization", "Bearer "+tok)
+		rec := httptest.NewRecorder()
+		a.web.Handler().ServeHTTP(rec, req)
+		return rec.Code, rec.Body.String()
+	}
+	series := func(from, n int) string {
+		var b strings.Builder
+		for i := from; i < from+n; i++ {
+			fmt.Fprintf(&b, "requests_total{user=\"u%d\"} 1\n", i)
+		}
+		return b.String()
+	}
+	if code, body := push(series(0, SeriesPerSource)); code != 200 {
+		t.Fatalf("%d new series: %d %s", SeriesPerSource, code, body)
+	}
+	code, body := push(series(SeriesPerSource, 1))
+	if code != 400 || !strings.Contains(body, "over the limit of 1000 series no check reads") {
+		t.Errorf("series 1001 from one token: %d %s", code, body)
+	}
+	// Series already kept, and the one a check reads, still go in.
+	if code, body := push(series(0, 10) + "firewall_blocked_requests{site=\"edge\"} 22\n"); code != 200 {
+		t.Errorf("known series and the check's own: %d %s", code, body)
+	}
+	if pts, _ := a.store.ListPoints(context.Background(), `firewall_blocked_requests{site="edge"}`, clk.Now().Add(-time.Hour), clk.Now().Add(time.Hour)); len(pts) != 1 {
+		t.Errorf("the check's series has %d points, want 1", len(pts))
+	}
+	var labels strings.Builder
+	for i := range 40 {
+		fmt.Fprintf(&labels, "l%d=\"x\",", i)
+	}
+	if code, body := push("wide{" + strings.TrimSuffix(labels.String(), ",") + "} 1\n"); code != 400 || !strings.Contains(body, "has 40 labels: at most 32") {
+		t.Errorf("40 labels on one series: %d %s", code, body)
+	}
+	if code, body := push("long{v=\"" + strings.Repeat("x", 2000) + "\"} 1\n"); code != 400 || !strings.Contains(body, "at most 1024") {
+		t.Errorf("a 2000-byte label value: %d %.300s", code, body)
 	}
 }

@@ -2,6 +2,9 @@ package app
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"sync"
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/check"
@@ -59,12 +62,34 @@ func (a *App) mirrorUpstream(ctx context.Context, checkID string) {
 	}
 }
 
-// PushSamples keeps pushed numbers, one point per series per minute.
-func (a *App) PushSamples(ctx context.Context, ss []upstate.Sample) (int, error) {
+// Limits on pushed numbers, so that one token cannot fill the database
+// with series nothing reads: series a check reads are always kept; beyond
+// them, each token (or person) may start at most SeriesPerSource new
+// series, and all together at most MaxSeries are kept.
+const (
+	SeriesPerSource = 1000
+	MaxSeries       = 20_000
+)
+
+// seriesBook knows which pushed series exist and who started the ones
+// since start-up. Safe for concurrent use.
+type seriesBook struct {
+	mu       sync.Mutex
+	known    map[string]bool
+	bySource map[string]int
+}
+
+// PushSamples keeps pushed numbers, one point per series per minute;
+// source is who pushed them (a token's or a person's id), for the series
+// limits. A push that would break a limit is refused whole.
+func (a *App) PushSamples(ctx context.Context, source string, ss []upstate.Sample) (int, error) {
 	by := map[string][]upstate.Point{}
 	for _, s := range ss {
 		key := check.SeriesKey(s.Name, s.Labels)
 		by[key] = append(by[key], upstate.Point{At: s.At, Value: s.Value})
+	}
+	if err := a.admitSeries(source, by); err != nil {
+		return 0, err
 	}
 	for key, ps := range by {
 		if err := a.store.AddPoints(ctx, key, ps); err != nil {
@@ -72,6 +97,50 @@ func (a *App) PushSamples(ctx context.Context, ss []upstate.Sample) (int, error)
 		}
 	}
 	return len(ss), nil
+}
+
+// admitSeries checks a push's new series against the limits and records
+// them.
+func (a *App) admitSeries(source string, by map[string][]upstate.Point) error {
+	read := a.checks.Load().compiled.pushed
+	b := a.series
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var fresh []string
+	for key := range by {
+		if !b.known[key] && !read[key] {
+			fresh = append(fresh, key)
+		}
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	slices.Sort(fresh)
+	if n := b.bySource[source] + len(fresh); n > SeriesPerSource {
+		return upstate.Errorf(upstate.EINVALID, "this push starts %d new series (e.g. %.200s) and would bring what this token started to %d, over the limit of %d series no check reads: push fewer label values, or add the check that reads them first",
+			len(fresh), fresh[0], n, SeriesPerSource)
+	}
+	if n := len(b.known) + len(fresh); n > MaxSeries {
+		return upstate.Errorf(upstate.EINVALID, "this push starts %d new series, over the limit of %d pushed series kept in all: push fewer label values, or let old series age out (retention.hourly)", len(fresh), MaxSeries)
+	}
+	for _, key := range fresh {
+		b.known[key] = true
+	}
+	b.bySource[source] += len(fresh)
+	return nil
+}
+
+// loadSeries learns which pushed series are stored.
+func (a *App) loadSeries(ctx context.Context) error {
+	keys, err := a.store.ListSeries(ctx)
+	if err != nil {
+		return fmt.Errorf("list pushed series: %w", err)
+	}
+	a.series = &seriesBook{known: map[string]bool{}, bySource: map[string]int{}}
+	for _, k := range keys {
+		a.series.known[k] = true
+	}
+	return nil
 }
 
 // SLOs reports each SLO check's error budget and burn rates.

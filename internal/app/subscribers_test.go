@@ -199,6 +199,12 @@ subscribers:
 	if code, _ := do("GET", unsub.RequestURI(), nil); code != 404 {
 		t.Errorf("a used unsubscribe link: %d", code)
 	}
+	// Subscribers add no series to the public /metrics: their messages
+	// are counted together.
+	a.countOutbox(ctx)
+	if _, m := do("GET", "/metrics", nil); strings.Contains(m, "subscriber:") || !strings.Contains(m, `upstate_notification_attempts_total{channel="subscribers",outcome="sent"}`) {
+		t.Errorf("/metrics labels subscribers one by one:\n%s", grepLines(m, "upstate_notification"))
+	}
 
 	// Bad input.
 	for _, tc := range []struct {
@@ -335,4 +341,15 @@ func TestSubscriberWebhookGuard(t *testing.T) {
 			t.Errorf("after %d attempts, %s: %q; want the guard's refusal, retried", m.Attempts, m.State, m.LastError)
 		}
 	})
+}
+
+// grepLines returns the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -17,14 +17,28 @@ import (
 var metricName = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
 var labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 
+// Limits on one pushed series: how many labels, and how long names and
+// values may be.
+const (
+	MaxLabels      = 32
+	MaxNameLen     = 200
+	MaxLabelValLen = 1024
+)
+
 // ValidSample says what is wrong with a pushed sample, if anything.
 func ValidSample(s upstate.Sample) error {
-	if !metricName.MatchString(s.Name) {
-		return fmt.Errorf("name %q is not a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)", s.Name)
+	if len(s.Name) > MaxNameLen || !metricName.MatchString(s.Name) {
+		return fmt.Errorf("name %.100q is not a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*, at most %d characters)", s.Name, MaxNameLen)
 	}
-	for k := range s.Labels {
-		if !labelName.MatchString(k) {
-			return fmt.Errorf("label %q is not a label name", k)
+	if len(s.Labels) > MaxLabels {
+		return fmt.Errorf("%s has %d labels: at most %d", s.Name, len(s.Labels), MaxLabels)
+	}
+	for k, v := range s.Labels {
+		if len(k) > MaxNameLen || !labelName.MatchString(k) {
+			return fmt.Errorf("label %.100q is not a label name", k)
+		}
+		if len(v) > MaxLabelValLen {
+			return fmt.Errorf("label %s is %d bytes long: at most %d", k, len(v), MaxLabelValLen)
 		}
 	}
 	if math.IsNaN(s.Value) || math.IsInf(s.Value, 0) {

@@ -290,6 +290,8 @@ type Metrics interface {
 	// AddPoints folds values into their series' minutes (the mean of all
 	// that arrive in a minute).
 	AddPoints(ctx context.Context, series string, ps []upstate.Point) error
+	// ListSeries returns the keys of the series that have points.
+	ListSeries(ctx context.Context) ([]string, error)
 	// ListPoints returns a series' points in [from, to), oldest first.
 	ListPoints(ctx context.Context, series string, from, to time.Time) ([]upstate.Point, error)
 	// PrunePoints drops points older than before.

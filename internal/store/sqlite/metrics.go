@@ -26,6 +26,19 @@ func (db *DB) AddPoints(ctx context.Context, series string, ps []upstate.Point) 
 	})
 }
 
+// ListSeries implements store.Metrics. It skips from series to series
+// along the primary key instead of reading every point.
+func (db *DB) ListSeries(ctx context.Context) ([]string, error) {
+	rows, err := db.read.QueryContext(ctx, `WITH RECURSIVE s(x) AS (
+			SELECT MIN(series) FROM metric_points
+			UNION ALL SELECT (SELECT MIN(series) FROM metric_points WHERE series > s.x) FROM s WHERE s.x IS NOT NULL)
+		SELECT x FROM s WHERE x IS NOT NULL`)
+	return collect(rows, err, func(r interface{ Scan(...any) error }) (string, error) {
+		var k string
+		return k, r.Scan(&k)
+	})
+}
+
 // ListPoints implements store.Metrics.
 func (db *DB) ListPoints(ctx context.Context, series string, from, to time.Time) ([]upstate.Point, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT at, value FROM metric_points WHERE series = ? AND at >= ? AND at < ? ORDER BY at`, series, ms(from), ms(to))

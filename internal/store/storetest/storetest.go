@@ -562,6 +562,9 @@ func testMetricPoints(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if keys, err := s.ListSeries(ctx(t)); err != nil || strings.Join(keys, ",") != "blocked,other" {
+		t.Errorf("series = %v, %v; want blocked,other", keys, err)
+	}
 	if len(got) != 2 || got[0].Value != 20 || !got[0].At.Equal(t0) || got[1].Value != 7 {
 		t.Errorf("points = %+v (the first minute is the mean of 10, 20 and 30)", got)
 	}

@@ -15,7 +15,9 @@ import (
 
 // Samples keeps numbers pushed to Upstate and reports the SLOs on them.
 type Samples interface {
-	PushSamples(ctx context.Context, ss []upstate.Sample) (int, error)
+	// PushSamples keeps the samples; source says who pushed them, for
+	// the series limits.
+	PushSamples(ctx context.Context, source string, ss []upstate.Sample) (int, error)
 	SLOs(ctx context.Context) []check.SLOReport
 }
 
@@ -51,9 +53,12 @@ func (s *Server) listSLOs(w http.ResponseWriter, r *http.Request, _ upstate.Prin
 	respond.JSON(w, http.StatusOK, map[string]any{"slos": out})
 }
 
+// MaxSamples is the most samples one push may carry.
+const MaxSamples = 10_000
+
 // pushMetrics takes numbers as JSON ({"metrics": [{name, labels, value,
 // at}]}) or in the Prometheus text format (text/plain).
-func (s *Server) pushMetrics(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
+func (s *Server) pushMetrics(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
 	now := s.opts.Now()
 	var samples []upstate.Sample
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -106,7 +111,15 @@ func (s *Server) pushMetrics(w http.ResponseWriter, r *http.Request, _ upstate.P
 			return
 		}
 	}
-	n, err := s.opts.Samples.PushSamples(r.Context(), samples)
+	if len(samples) > MaxSamples {
+		respond.Error(w, upstate.Errorf(upstate.EINVALID, "%d samples in one push: at most %d", len(samples), MaxSamples))
+		return
+	}
+	source := "user:" + p.User.ID
+	if p.Token != nil {
+		source = "token:" + p.Token.ID
+	}
+	n, err := s.opts.Samples.PushSamples(r.Context(), source, samples)
 	if err != nil {
 		s.fail(w, r, err)
 		return
