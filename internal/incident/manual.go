@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/store"
@@ -132,7 +133,7 @@ func (e *Engine) Declare(ctx context.Context, c Change) (*upstate.Incident, erro
 	now := e.opts.Clock.Now()
 	in := &upstate.Incident{ID: e.opts.NewID(), Name: strings.TrimSpace(c.Name), Status: c.Status, Impact: upstate.ImpactNone,
 		CreatedAt: now, UpdatedAt: now, StartedAt: now, DetectedAt: now}
-	return e.apply(ctx, in, c, true)
+	return e.apply(ctx, in, c, now)
 }
 
 // Update posts an update to an open incident; a status of resolved
@@ -151,7 +152,7 @@ func (e *Engine) Update(ctx context.Context, id string, c Change) (*upstate.Inci
 		return nil, upstate.Errorf(upstate.EINVALID, "nothing to update: give a message, status, impact, reach, upstream, name or component statuses")
 	}
 	cp := *in
-	return e.apply(ctx, &cp, c, false)
+	return e.apply(ctx, &cp, c, e.opts.Clock.Now())
 }
 
 // Reopen puts a resolved incident back to investigating.
@@ -179,7 +180,7 @@ func (e *Engine) Reopen(ctx context.Context, id string, c Change) (*upstate.Inci
 	if c.Message == "" {
 		c.Message = "Reopened: the problem is not over."
 	}
-	return e.apply(ctx, &cp, c, false)
+	return e.apply(ctx, &cp, c, e.opts.Clock.Now())
 }
 
 func (e *Engine) findOpen(id string) *upstate.Incident {
@@ -200,10 +201,11 @@ func (e *Engine) notOpen(ctx context.Context, id string) error {
 }
 
 // apply changes in (a copy, or a new incident) as c asks, re-derives the
-// statuses of its components and writes it all in one transaction. Must
-// be called with e.mu held.
-func (e *Engine) apply(ctx context.Context, in *upstate.Incident, c Change, isNew bool) (*upstate.Incident, error) {
-	now := e.opts.Clock.Now()
+// statuses of its components and writes it all in one transaction, all
+// stamped now: a new incident's CreatedAt is its UpdatedAt, which is how
+// its event is known to be incident.created. Must be called with e.mu
+// held.
+func (e *Engine) apply(ctx context.Context, in *upstate.Incident, c Change, now time.Time) (*upstate.Incident, error) {
 	if c.Name != "" {
 		in.Name = strings.TrimSpace(c.Name)
 	}
@@ -303,7 +305,7 @@ func (e *Engine) apply(ctx context.Context, in *upstate.Incident, c Change, isNe
 	}
 	e.open = open
 	e.statuses = next
-	if isNew {
+	if in.CreatedAt.Equal(now) {
 		e.opts.Logger.Info("incident declared", "component", "incident", "incident", in.ID, "actor", c.Actor)
 	}
 	e.opts.Changed(maps.Clone(next))

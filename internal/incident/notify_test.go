@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/clock"
 )
 
 // TestEvents: every incident change owes one event, typed by how the
@@ -175,5 +176,35 @@ func TestMaintenanceNotices(t *testing.T) {
 	first := f.store.messages[0].Event
 	if first.Stream() != "maintenance:"+m.ID || first.Components()[0] != "drive" || !strings.Contains(first.Entries[0].Body, "Maintenance is planned on Cloud drive, from Aug 17 08:55:00 PDT") || !first.Public() {
 		t.Errorf("scheduled notice = %+v", first)
+	}
+}
+
+// tickingClock moves a millisecond on every reading, as the real clock
+// does between two calls: a change that reads the clock twice shows it.
+type tickingClock struct{ *clock.Fake }
+
+func (c tickingClock) Now() time.Time {
+	c.Advance(time.Millisecond)
+	return c.Fake.Now()
+}
+
+// A declared incident is announced as created, not reopened, even when
+// the clock moves while the change is made (it did, through the outbox,
+// for 72 of 72 declared incidents).
+func TestDeclaredIsCreated(t *testing.T) {
+	f := newFixture(t)
+	f.engine.opts.Clock = tickingClock{f.clock}
+	f.engine.opts.Route = func(ev upstate.Event) upstate.Owed {
+		return upstate.Owed{Messages: []upstate.Message{{ID: "ops:" + ev.ID, Channel: "ops", Stream: ev.Incident.ID, Event: ev}}}
+	}
+	in, err := f.engine.Declare(context.Background(), Change{Name: "Word conversions failing", Message: "PDF works.", Set: map[string]upstate.Status{"drive": upstate.PartialOutage}, Actor: "Ann"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.store.messages) != 1 || f.store.messages[0].Event.Type != upstate.EventIncidentCreated {
+		t.Fatalf("messages = %+v, want one incident.created", f.store.messages)
+	}
+	if !in.CreatedAt.Equal(in.UpdatedAt) || !in.StartedAt.Equal(in.CreatedAt) {
+		t.Errorf("created %v, updated %v, started %v: one change, one time", in.CreatedAt, in.UpdatedAt, in.StartedAt)
 	}
 }
