@@ -64,6 +64,10 @@ type Options struct {
 	// ReadTimeout bounds reading a whole request, headers and body, so a
 	// client dripping a body cannot hold a connection open. Default 30s.
 	ReadTimeout time.Duration
+	// WriteTimeout bounds how long a write waits for the database before
+	// it is refused as not accepting writes (the store's default, 5s,
+	// when zero).
+	WriteTimeout time.Duration
 }
 
 func (o *Options) validate() error {
@@ -115,6 +119,7 @@ type App struct {
 	ackKey        []byte        // signs acknowledgement links
 	replays       *auth.Replays // signed alert webhooks seen
 	series        *seriesBook   // pushed series, for their limits
+	storeFailing  atomic.Bool   // the last store probe failed
 
 	httpSrv  *http.Server
 	listener net.Listener
@@ -143,6 +148,9 @@ type checkState struct {
 	spec    upstate.CheckSpec
 	kind    string
 	machine *decide.Machine
+	// unsaved are confirmed transitions the store has not kept yet (a
+	// full disk); they are saved again before the next one.
+	unsaved []upstate.Transition
 }
 
 // New opens the store and builds every part; nothing runs until Start.
@@ -171,7 +179,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	}
 	a.notifyClient = newNotifyClient(cfg.Notifications.Timeout.D())
 	a.guardedClient = notify.GuardedClient(cfg.Notifications.Timeout.D(), cfg.Subscribers.AllowPrivateAddresses)
-	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(cfg.Server.DataDir, "upstate.db"), Logger: opts.Logger})
+	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(cfg.Server.DataDir, "upstate.db"), Logger: opts.Logger, WriteTimeout: opts.WriteTimeout})
 	if err != nil {
 		return nil, err
 	}
@@ -273,7 +281,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		return nil, err
 	}
 	ui, err := admin.New(admin.Options{Auth: a.auth, Incidents: a.engine, Notifications: a, Acks: a, Subscriptions: a, Reviews: reviews, Reads: db, Markdown: md.HTML, Logger: opts.Logger,
-		Location: zone, PageName: page, Now: opts.Clock.Now, SLOs: a.SLOs,
+		Location: zone, PageName: page, Now: opts.Clock.Now, SLOs: a.SLOs, StoreHealth: db.WriteHealth,
 		SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://")})
 	if err != nil {
 		return nil, err
@@ -346,13 +354,15 @@ func (a *App) onResult(ctx context.Context, r upstate.Result) time.Duration {
 	if t := d.Transition; t != nil {
 		a.metrics.Transitions.WithLabelValues(string(t.To.State)).Inc()
 		a.log.Info("condition changed", "component", "decide", "check", r.CheckID, "from", t.From.State.String(), "to", t.To.State.String(), "partial", t.To.Partial, "evidence", t.To.Evidence)
-		if err := a.store.SaveTransition(ctx, *t); err != nil {
-			a.log.Error("save transition", "component", "app", "check", r.CheckID, "err", err)
-		}
+		st.unsaved = append(st.unsaved, *t)
+		// The incident engine keeps the decision itself until the store
+		// takes it (and retries on its own); the transition history is
+		// kept here.
 		if err := a.engine.Handle(ctx, *t); err != nil {
-			a.log.Error("incident decision", "component", "incident", "check", r.CheckID, "err", err)
+			a.log.Error("incident decision not saved yet; it will be retried", "component", "incident", "check", r.CheckID, "err", err)
 		}
 	}
+	a.saveTransitions(ctx, st)
 	if st.kind == upstate.KindUpstream {
 		// Passing results too: the read that finds the provider's incident
 		// over carries their closing update.
@@ -362,6 +372,22 @@ func (a *App) onResult(ctx context.Context, r upstate.Result) time.Duration {
 		return st.spec.Decide.RecheckEvery
 	}
 	return 0
+}
+
+// saveTransitions saves a check's confirmed transitions the store has not
+// kept yet, oldest first. Must be called with st.mu held.
+func (a *App) saveTransitions(ctx context.Context, st *checkState) {
+	for len(st.unsaved) > 0 {
+		t := st.unsaved[0]
+		if err := a.store.SaveTransition(ctx, t); err != nil {
+			a.log.Error("transition not saved yet; it will be retried", "component", "app", "check", t.To.CheckID, "err", err)
+			if len(st.unsaved) > 100 {
+				st.unsaved = st.unsaved[1:] // keep the newest; the condition is in the last
+			}
+			return
+		}
+		st.unsaved = st.unsaved[1:]
+	}
 }
 
 var errHeartbeatAuth = upstate.Errorf(upstate.EUNAUTHORIZED, "no heartbeat check with this id takes this token (send it as \"Authorization: Bearer TOKEN\")")
@@ -387,9 +413,29 @@ func (a *App) Heartbeat(ctx context.Context, checkID, token string) (time.Time, 
 	return now, nil
 }
 
+// healthy is /healthz's question: the store answers reads and accepts
+// writes.
 func (a *App) healthy(ctx context.Context) error {
-	_, err := a.store.ListHeartbeats(ctx)
-	return err
+	if _, err := a.store.ListHeartbeats(ctx); err != nil {
+		return err
+	}
+	return a.store.WriteHealth()
+}
+
+// probeStore makes a small write when nothing else has, so the store's
+// health is current, and logs when writes stop and start going through.
+func (a *App) probeStore(ctx context.Context) {
+	err := a.store.Probe(ctx)
+	if ctx.Err() != nil {
+		return
+	}
+	if was := a.storeFailing.Swap(err != nil); was != (err != nil) {
+		if err != nil {
+			a.log.Error("the database is not accepting writes; decisions are kept and written when it does", "component", "store", "err", err)
+		} else {
+			a.log.Info("the database accepts writes again", "component", "store")
+		}
+	}
 }
 
 // Start builds the first snapshot, starts listening and runs every loop.
@@ -425,6 +471,7 @@ func (a *App) Start(ctx context.Context) error {
 	a.goLoop("scheduler", func() { a.sched.Run(runCtx, a.checks.Load().compiled.jobs) })
 	a.goLoop("outbox", func() { a.dispatcher.Run(runCtx) })
 	a.goLoop("outbox-gauges", func() { a.every(runCtx, 0, time.Minute, a.countOutbox) })
+	a.goLoop("store-probe", func() { a.every(runCtx, 0, 10*time.Second, a.probeStore) })
 
 	a.httpSrv = &http.Server{Handler: a.web.Handler(), ReadHeaderTimeout: min(10*time.Second, a.opts.ReadTimeout), ReadTimeout: a.opts.ReadTimeout,
 		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}

@@ -3,13 +3,20 @@ package app
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/clock"
+	"github.com/upstatehq/upstate/internal/store"
 )
 
 // A client that sends its body slowly is cut off once the read timeout
@@ -69,5 +76,93 @@ func TestHeartbeatAnswersDoNotEnumerate(t *testing.T) {
 	}
 	if _, err := a.Heartbeat(ctx, "nightly", "s3cret"); err != nil {
 		t.Errorf("right token: %v", err)
+	}
+}
+
+// The database stops taking writes (another process holds its lock, as
+// a backup or a sqlite3 shell may) while a check starts failing: writes
+// answer 503 with the reason at once, /healthz and the admin UI say so,
+// and the failure is not forgotten: its incident opens once writes go
+// through again. (A full disk is refused the same way; the store's own
+// tests make one.)
+func TestRefusedWritesKeepDecisions(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 8, 17, 15, 0, 0, 0, time.UTC))
+	a := newApp(t, `page: {name: T}
+components: [{id: api, name: API}, {id: batch, name: Batch}]
+checks:
+  - {id: api-health, kind: http, url: 'http://127.0.0.1:1/', components: [api]}
+  - {id: nightly, kind: heartbeat, period: 24h, token: s3cret, components: [batch]}
+`, Options{Clock: clk, WriteTimeout: 250 * time.Millisecond})
+	ctx := context.Background()
+	other, err := sql.Open("sqlite", "file:"+filepath.Join(a.cfg.Load().Server.DataDir, "upstate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	other.SetMaxOpenConns(1)
+	if _, err := other.Exec("BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		clk.Advance(10 * time.Second)
+		a.onResult(ctx, upstate.Result{CheckID: "api-health", At: clk.Now(), Outcome: upstate.OutcomeFail, Error: "connection refused"})
+	}
+	if st := a.engine.Statuses()["api"]; st != upstate.Operational {
+		t.Fatalf("api = %s while nothing could be saved; the engine must not show what it could not keep", st)
+	}
+	h := a.web.Handler()
+	get := func(method, path string, hdr map[string]string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, path, nil)
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	const why = "the database is not accepting writes: another process holds its write lock"
+	// A write answers 503 at once, with the reason and when to try again.
+	if rec := get("POST", "/api/v1/heartbeats/nightly", map[string]string{"Authorization": "Bearer s3cret"}); rec.Code != 503 || rec.Header().Get("Retry-After") == "" ||
+		!strings.Contains(rec.Body.String(), why) {
+		t.Errorf("a write the database refuses: %d %v %s", rec.Code, rec.Header(), rec.Body)
+	}
+	a.snaps.Rebuild(ctx)
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if rec := get("GET", path, nil); rec.Code != 503 || !strings.Contains(rec.Body.String(), why) || rec.Header().Get("Retry-After") == "" {
+			t.Errorf("%s while writes are refused: %d %s", path, rec.Code, rec.Body)
+		}
+	}
+	if rec := get("GET", "/livez", nil); rec.Code != 200 {
+		t.Errorf("/livez: %d (the process itself is alive)", rec.Code)
+	}
+	if rec := get("GET", "/admin/login", nil); !strings.Contains(rec.Body.String(), "Changes cannot be saved right now.") || !strings.Contains(rec.Body.String(), "another process holds its write lock") {
+		t.Errorf("the admin UI shows no banner while writes are refused:\n%s", rec.Body)
+	}
+
+	// Writes go through again: the engine's next tick (Run retries every
+	// 5 s) writes the decision it kept.
+	if _, err := other.Exec("ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.engine.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ins, err := a.store.ListIncidents(ctx, store.IncidentFilter{OpenOnly: true})
+	if err != nil || len(ins) != 1 || !strings.Contains(ins[0].Updates[0].Body, "connection refused") {
+		t.Fatalf("open incidents once writes go through: %+v, %v; want the one the failure opens, with its evidence", ins, err)
+	}
+	if st := a.engine.Statuses()["api"]; st != upstate.MajorOutage {
+		t.Errorf("api = %s", st)
+	}
+	a.onResult(ctx, upstate.Result{CheckID: "api-health", At: clk.Now(), Outcome: upstate.OutcomeFail, Error: "connection refused"})
+	conds, _ := a.store.ListConditions(ctx)
+	if conds["api-health"].State != upstate.StateDown {
+		t.Errorf("stored condition = %+v, want the transition saved once writes go through", conds["api-health"])
+	}
+	if err := a.store.Probe(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if rec := get("GET", "/healthz", nil); rec.Code != 200 {
+		t.Errorf("/healthz once writes go through: %d %s", rec.Code, rec.Body)
 	}
 }

@@ -109,7 +109,12 @@ type Engine struct {
 	// derived again on the next decision (allDirty: all of them).
 	dirty    map[string]bool
 	allDirty bool
-	conds    map[string]upstate.Condition
+	// unsaved are transitions whose change the store refused (a full
+	// disk): they are decided again, in order, before anything else and
+	// on every tick until one is durable, so a failure seen while the disk
+	// was full still opens its incident once there is room.
+	unsaved []upstate.Transition
+	conds   map[string]upstate.Condition
 	statuses map[string]upstate.Status
 	// holds are statuses people set on components outside incidents.
 	holds map[string]upstate.Hold
@@ -202,7 +207,38 @@ func (e *Engine) Handle(ctx context.Context, t upstate.Transition) error {
 		return nil // removed by a reload while its probe ran
 	}
 	e.conds[t.To.CheckID] = t.To
-	return e.decide(ctx, &t)
+	if len(e.unsaved) >= maxUnsaved {
+		// The disk has been full for long: keep the latest; the
+		// conditions above are current whatever is dropped, so the
+		// statuses still come out right.
+		e.opts.Logger.Error("the store has refused many incident changes in a row; dropping the oldest", "component", "incident", "check", e.unsaved[0].To.CheckID)
+		e.unsaved = e.unsaved[1:]
+	}
+	e.unsaved = append(e.unsaved, t)
+	err := e.decideUnsaved(ctx)
+	if err != nil {
+		e.poke() // Run retries it on its next tick
+	}
+	return err
+}
+
+// maxUnsaved bounds the transitions kept for retrying.
+const maxUnsaved = 1000
+
+// decideUnsaved decides the transitions the store has not taken yet, in
+// order, stopping at the first it still refuses. Must be called with
+// e.mu held.
+func (e *Engine) decideUnsaved(ctx context.Context) error {
+	for len(e.unsaved) > 0 {
+		t := e.unsaved[0]
+		if _, ok := e.checks[t.To.CheckID]; ok {
+			if err := e.decide(ctx, &t); err != nil {
+				return err
+			}
+		}
+		e.unsaved = e.unsaved[1:]
+	}
+	return nil
 }
 
 // Statuses returns every component's current status.
@@ -706,6 +742,9 @@ func (e *Engine) Tick(ctx context.Context) (time.Time, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := e.opts.Clock.Now()
+	if err := e.decideUnsaved(ctx); err != nil {
+		return now.Add(5 * time.Second), err
+	}
 	next, err := e.maintenanceBoundary(ctx, now)
 	if err != nil {
 		return now.Add(5 * time.Second), err

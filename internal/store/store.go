@@ -31,6 +31,14 @@ type Store interface {
 	OnCallOverrides
 	// Flush waits until every write accepted so far is durable.
 	Flush(ctx context.Context) error
+	// WriteHealth says whether the store is accepting writes: nil, or an
+	// EUNAVAILABLE error that says why (locked, disk full, I/O errors, a
+	// stalled write) and when to try again. Writes that cannot be made
+	// fail fast with the same error rather than hang.
+	WriteHealth() error
+	// Probe makes one small write, so WriteHealth is current when nothing
+	// else is written.
+	Probe(ctx context.Context) error
 	Close() error
 }
 

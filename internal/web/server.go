@@ -159,6 +159,8 @@ func (s *Server) routes() {
 	})
 	m.Handle("GET /metrics", s.opts.Metrics.Handler())
 	m.HandleFunc("GET /healthz", s.healthz)
+	m.HandleFunc("GET /readyz", s.healthz)
+	m.HandleFunc("GET /livez", s.livez)
 	m.HandleFunc("POST /api/v1/heartbeats/{id}", s.heartbeat)
 	if s.opts.Alerts != nil {
 		// One endpoint takes both formats; the named ones are for configs
@@ -329,6 +331,17 @@ func (s *Server) preflight(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// livez answers 200 while the process serves: liveness, for a supervisor
+// deciding whether to restart it (a restart cures neither a full disk nor
+// a held lock, which /healthz and /readyz report).
+func (s *Server) livez(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
+}
+
+// healthz answers 200 when Upstate can do its work: a snapshot is
+// published and the store reads and accepts writes; 503 with the reason
+// (and Retry-After) when it cannot. /readyz is the same.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	status := map[string]any{"status": "ok"}
 	code := http.StatusOK
@@ -341,7 +354,12 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := s.opts.Healthy(ctx); err != nil {
-			status["status"], status["error"], code = "unhealthy", err.Error(), http.StatusServiceUnavailable
+			msg := upstate.ErrorMessage(err)
+			if upstate.ErrorCode(err) == upstate.EINTERNAL {
+				msg = err.Error()
+			}
+			status["status"], status["error"], code = "unhealthy", msg, http.StatusServiceUnavailable
+			respond.SetRetryAfter(w, err)
 		}
 	}
 	w.Header().Set("Cache-Control", "no-store")

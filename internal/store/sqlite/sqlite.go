@@ -37,6 +37,14 @@ type Options struct {
 	FlushEvery time.Duration
 	// BatchSize flushes results early once this many are queued.
 	BatchSize int
+	// WriteTimeout bounds how long a write waits to be committed before
+	// the caller is told the database is not accepting writes (a held
+	// lock, a stalled disk). Default 5s.
+	WriteTimeout time.Duration
+	// BusyTimeout is how long the writer waits for another process's
+	// write lock before giving up; it is shorter than WriteTimeout, so the
+	// answer can say the lock is why. Default 4s.
+	BusyTimeout time.Duration
 }
 
 // DB is the SQLite store.
@@ -53,14 +61,17 @@ type DB struct {
 	pmu     sync.Mutex
 	pending []upstate.Result
 	full    chan struct{} // signalled when pending reaches BatchSize
-	drained *sync.Cond    // broadcast when the writer takes pending
 	stop    chan struct{}
 	stopped chan struct{}
+
+	health  writeHealth
+	dropped int // results dropped because the writer could not keep up; writer's and appenders' (under pmu)
 }
 
 var _ store.Store = (*DB)(nil)
 
 type writeReq struct {
+	ctx  context.Context // the caller's, with the write timeout: once done, it is not waiting and the write is skipped
 	fn   func(tx *sql.Tx) error
 	done chan error
 }
@@ -80,10 +91,16 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 2000
 	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = 5 * time.Second
+	}
+	if opts.BusyTimeout <= 0 {
+		opts.BusyTimeout = min(4*time.Second, opts.WriteTimeout*4/5)
+	}
 	if err := os.MkdirAll(filepath.Dir(opts.Path), 0o750); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	pragmas := "_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+	pragmas := fmt.Sprintf("_pragma=journal_mode(WAL)&_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)", opts.BusyTimeout.Milliseconds())
 	w, err := sql.Open("sqlite", "file:"+opts.Path+"?"+pragmas+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", opts.Path, err)
@@ -104,7 +121,6 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
 	}
-	db.drained = sync.NewCond(&db.pmu)
 	if err := db.migrate(ctx); err != nil {
 		w.Close()
 		r.Close()
@@ -196,23 +212,40 @@ func (db *DB) Flush(ctx context.Context) error {
 }
 
 // exec runs fn in a write transaction shared with whatever else is queued
-// (group commit) and returns once it is committed.
+// (group commit) and returns once it is committed. It waits at most
+// WriteTimeout: then it says the database is not accepting writes, and
+// the write, if it has not started, never will.
 func (db *DB) exec(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	req := &writeReq{fn: fn, done: make(chan error, 1)}
+	wctx, cancel := context.WithTimeout(ctx, db.opts.WriteTimeout)
+	defer cancel()
+	req := &writeReq{ctx: wctx, fn: fn, done: make(chan error, 1)}
 	select {
 	case db.reqs <- req:
 	case <-db.stopped:
 		return errors.New("store is closed")
-	case <-ctx.Done():
-		return ctx.Err()
+	case <-wctx.Done():
+		return db.waited(ctx)
 	}
 	select {
 	case err := <-req.done:
 		return err
-	case <-ctx.Done():
-		// The write may still commit; the caller just stops waiting.
-		return ctx.Err()
+	case <-wctx.Done():
+		// If the writer has begun this write, it may still commit; if not,
+		// it skips it.
+		return db.waited(ctx)
 	}
+}
+
+// waited explains a write that ran out of time: the caller's own
+// cancellation, else what the writer knows of why writes are stuck.
+func (db *DB) waited(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := db.WriteHealth(); err != nil {
+		return err
+	}
+	return upstate.Later(upstate.EUNAVAILABLE, 10*time.Second, "the database is not accepting writes: a write waited %s without being committed (the disk may be stalled)", db.opts.WriteTimeout)
 }
 
 // execCount runs one statement as its own write and says how many rows it
@@ -265,6 +298,7 @@ func (db *DB) writer() {
 					agg[k] = v
 				}
 			}
+			db.requeue(results)
 		}
 		return err
 	}
@@ -288,14 +322,12 @@ func (db *DB) writer() {
 	}
 }
 
-// takePending hands the pending results to the writer and wakes appenders
-// that were waiting for room.
+// takePending hands the pending results to the writer.
 func (db *DB) takePending() []upstate.Result {
 	db.pmu.Lock()
 	defer db.pmu.Unlock()
 	rs := db.pending
 	db.pending = nil
-	db.drained.Broadcast()
 	return rs
 }
 
@@ -312,18 +344,47 @@ func (db *DB) drainReqs(reqs []*writeReq) []*writeReq {
 }
 
 // commit writes results and requests in one transaction. Each request runs
-// inside its own savepoint so one failing request does not undo the others.
+// inside its own savepoint so one failing request does not undo the others;
+// requests whose callers stopped waiting are skipped. Its errors are
+// classified (locked, full, I/O) and kept for WriteHealth.
 func (db *DB) commit(results []upstate.Result, roll rollups, reqs []*writeReq) error {
+	live := reqs[:0]
+	for _, r := range reqs {
+		if err := r.ctx.Err(); err != nil {
+			r.done <- err
+			continue
+		}
+		live = append(live, r)
+	}
+	reqs = live
 	if len(results) == 0 && len(roll) == 0 && len(reqs) == 0 {
 		return nil
 	}
+	db.health.begin(time.Now())
+	errs, err := db.commitTx(results, roll, reqs)
+	// Health first, so a caller told its write went through finds the
+	// store healthy.
+	db.health.end(time.Now(), err)
+	for i, r := range reqs {
+		r.done <- errs[i]
+	}
+	return err
+}
+
+// commitTx runs the transaction and returns each request's outcome and
+// the commit's own (classified) failure.
+func (db *DB) commitTx(results []upstate.Result, roll rollups, reqs []*writeReq) ([]error, error) {
 	ctx := context.Background()
+	errs := make([]error, len(reqs))
+	all := func(err error) ([]error, error) {
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs, err
+	}
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
-		for _, r := range reqs {
-			r.done <- err
-		}
-		return err
+		return all(unavailable(err))
 	}
 	var resErr error
 	if len(results) > 0 || len(roll) > 0 {
@@ -334,38 +395,52 @@ func (db *DB) commit(results []upstate.Result, roll rollups, reqs []*writeReq) e
 		}
 		if resErr != nil {
 			_, _ = tx.ExecContext(ctx, "ROLLBACK TO results")
+			resErr = unavailable(resErr)
 		}
 		_, _ = tx.ExecContext(ctx, "RELEASE results")
 	}
-	errs := make([]error, len(reqs))
 	for i, r := range reqs {
+		if err := r.ctx.Err(); err != nil {
+			errs[i] = err // its caller stopped waiting while it was queued behind others
+			continue
+		}
 		if _, err := tx.ExecContext(ctx, "SAVEPOINT req"); err != nil {
-			errs[i] = err
+			errs[i] = unavailable(err)
 			continue
 		}
 		if err := r.fn(tx); err != nil {
-			errs[i] = err
+			errs[i] = unavailable(err)
 			_, _ = tx.ExecContext(ctx, "ROLLBACK TO req")
 		}
 		_, _ = tx.ExecContext(ctx, "RELEASE req")
 	}
-	if err := tx.Commit(); err != nil {
-		for _, r := range reqs {
-			r.done <- err
+	// A write refused for want of room or a lock counts against health
+	// (a request's own mistakes, such as a constraint, do not); SQLite
+	// rolls the whole transaction back by itself on some of those, and
+	// then the commit fails for want of a transaction: the first refusal
+	// is the one to report.
+	refused := resErr
+	for _, e := range errs {
+		if refused == nil && upstate.ErrorCode(e) == upstate.EUNAVAILABLE {
+			refused = e
 		}
-		return err
 	}
-	for i, r := range reqs {
-		r.done <- errs[i]
+	if err := tx.Commit(); err != nil {
+		if refused == nil {
+			refused = unavailable(err)
+		}
+		return all(refused)
 	}
-	return resErr
+	return errs, refused
 }
 
-// maxPending bounds the results waiting for a commit; appenders wait for
-// the writer beyond it rather than let memory grow without end.
+// maxPending bounds the results waiting for a commit. Beyond it (the disk
+// is full, or stalled, for long) the oldest are dropped rather than the
+// probes made to wait: results are history, and the decisions made on
+// them are kept in memory and retried on their own.
 const maxPending = 200_000
 
-// AppendResults implements store.Results.
+// AppendResults implements store.Results. It never blocks.
 func (db *DB) AppendResults(ctx context.Context, rs []upstate.Result) error {
 	if len(rs) == 0 {
 		return nil
@@ -376,10 +451,8 @@ func (db *DB) AppendResults(ctx context.Context, rs []upstate.Result) error {
 	default:
 	}
 	db.pmu.Lock()
-	for len(db.pending) >= maxPending {
-		db.drained.Wait()
-	}
 	db.pending = append(db.pending, rs...)
+	db.trimPending()
 	n := len(db.pending)
 	db.pmu.Unlock()
 	if n >= db.opts.BatchSize {
@@ -389,6 +462,30 @@ func (db *DB) AppendResults(ctx context.Context, rs []upstate.Result) error {
 		}
 	}
 	return nil
+}
+
+// requeue puts results a failed commit held back in front of the pending
+// ones, to be written with the next commit.
+func (db *DB) requeue(rs []upstate.Result) {
+	if len(rs) == 0 {
+		return
+	}
+	db.pmu.Lock()
+	defer db.pmu.Unlock()
+	db.pending = append(rs, db.pending...)
+	db.trimPending()
+}
+
+// trimPending drops the oldest results beyond maxPending. Must be called
+// with db.pmu held.
+func (db *DB) trimPending() {
+	if over := len(db.pending) - maxPending; over > 0 {
+		db.pending = append(db.pending[:0:0], db.pending[over:]...)
+		if db.dropped == 0 || (db.dropped+over)/maxPending > db.dropped/maxPending {
+			db.opts.Logger.Error("results dropped: the database has not accepted writes for a long time", "component", "store", "dropped", db.dropped+over)
+		}
+		db.dropped += over
+	}
 }
 
 func writeResults(ctx context.Context, tx *sql.Tx, rs []upstate.Result) error {

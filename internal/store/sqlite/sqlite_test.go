@@ -2,10 +2,12 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/store"
@@ -93,5 +95,110 @@ func TestLanesMigration(t *testing.T) {
 		if err != nil || len(due) != 1 || due[0].ID != want {
 			t.Errorf("lane %s after the upgrade: %v, %v; want %s", lane, due, err, want)
 		}
+	}
+}
+
+func openFast(t *testing.T) (*DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "upstate.db")
+	db, err := Open(context.Background(), Options{Path: path, WriteTimeout: 500 * time.Millisecond, BusyTimeout: 100 * time.Millisecond, FlushEvery: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, path
+}
+
+func wantUnavailable(t *testing.T, what string, err error, says string) {
+	t.Helper()
+	if upstate.ErrorCode(err) != upstate.EUNAVAILABLE || upstate.RetryAfterOf(err) <= 0 || !strings.Contains(err.Error(), says) {
+		t.Errorf("%s: %v, want EUNAVAILABLE with a Retry-After, saying %q", what, err, says)
+	}
+}
+
+// Another process holding the write lock: writes fail fast, saying so,
+// and the store reports it until a write goes through again.
+func TestWriteLockedByAnother(t *testing.T) {
+	db, path := openFast(t)
+	other, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	other.SetMaxOpenConns(1)
+	if _, err := other.Exec("BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	err = db.SaveHeartbeat(t.Context(), "nightly", storetestT0)
+	wantUnavailable(t, "write under another's lock", err, "another process holds its write lock")
+	wantUnavailable(t, "health under another's lock", db.WriteHealth(), "another process holds its write lock")
+	if _, err := other.Exec("ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Probe(t.Context()); err != nil {
+		t.Fatalf("write after the lock is gone: %v", err)
+	}
+	if err := db.WriteHealth(); err != nil {
+		t.Errorf("health after a write went through: %v", err)
+	}
+}
+
+// A full disk: writes say so at once, results wait for room instead of
+// being lost, and everything is written once there is room again.
+func TestDiskFull(t *testing.T) {
+	db, _ := openFast(t)
+	ctx := t.Context()
+	if err := db.SetFull(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	var ps []upstate.Point
+	for i := range 5000 {
+		ps = append(ps, upstate.Point{At: storetestT0.Add(time.Duration(i) * time.Minute), Value: float64(i)})
+	}
+	wantUnavailable(t, "write to a full disk", db.AddPoints(ctx, "blocked", ps), "the disk is full")
+	var rs []upstate.Result
+	for i := range 3000 {
+		rs = append(rs, upstate.Result{CheckID: "api", At: storetestT0.Add(time.Duration(i) * time.Second), Outcome: upstate.OutcomeOK})
+	}
+	db.AppendResults(ctx, rs)
+	wantUnavailable(t, "flush to a full disk", db.Flush(ctx), "the disk is full")
+	wantUnavailable(t, "health", db.WriteHealth(), "the disk is full (since ")
+	if err := db.SetFull(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Flush(ctx); err != nil {
+		t.Fatalf("flush once there is room: %v", err)
+	}
+	got, err := db.ListResults(ctx, "api", storetestT0, storetestT0.Add(time.Hour))
+	if err != nil || len(got) != 3000 {
+		t.Errorf("%d results after the disk had room again (%v), want all 3000", len(got), err)
+	}
+	if err := db.WriteHealth(); err != nil {
+		t.Errorf("health once writes go through: %v", err)
+	}
+}
+
+// A stalled disk (a commit that does not return): other writes give up
+// after WriteTimeout, saying so, and are not applied later behind the
+// caller's back.
+func TestStalledWrite(t *testing.T) {
+	db, _ := openFast(t)
+	ctx := context.Background()
+	started, release := make(chan struct{}), make(chan struct{})
+	stuck := make(chan error, 1)
+	go func() {
+		stuck <- db.exec(ctx, func(*sqlTx) error { close(started); <-release; return nil })
+	}()
+	<-started
+	err := db.SaveHeartbeat(ctx, "nightly", storetestT0)
+	wantUnavailable(t, "write behind a stalled one", err, "the disk may be stalled")
+	wantUnavailable(t, "health while stalled", db.WriteHealth(), "a write has been in progress for")
+	close(release)
+	<-stuck
+	if err := db.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if hb, _ := db.ListHeartbeats(ctx); !hb["nightly"].IsZero() {
+		t.Error("a write whose caller was told it failed was applied afterwards")
 	}
 }

@@ -46,6 +46,7 @@ func Run(t *testing.T, open Opener) {
 		{"Tokens", testTokens},
 		{"Maintenances", testMaintenances},
 		{"Postmortems", testPostmortems},
+		{"WriteHealth", testWriteHealth},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -813,5 +814,17 @@ func testPostmortems(t *testing.T, s store.Store) {
 	all, err := s.ListPostmortems(ctx(t), []string{in.ID, "other"})
 	if err != nil || len(all) != 1 {
 		t.Errorf("list = %v, %v", all, err)
+	}
+}
+
+// testWriteHealth: a store that writes says so; faults (a held lock, a
+// full disk, a stalled write) are each backend's own tests, as the ways
+// to cause them differ.
+func testWriteHealth(t *testing.T, s store.Store) {
+	if err := s.Probe(ctx(t)); err != nil {
+		t.Fatalf("probe: %v", err)
+	}
+	if err := s.WriteHealth(); err != nil {
+		t.Errorf("health after a write: %v", err)
 	}
 }

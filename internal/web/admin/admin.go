@@ -115,6 +115,9 @@ type Options struct {
 	Now func() time.Time
 	// SLOs reports the error budgets shown on the incident list; nil for none.
 	SLOs func(ctx context.Context) []check.SLOReport
+	// StoreHealth says why the database is not accepting writes, if it
+	// is not: every page shows it in a banner while it lasts.
+	StoreHealth func() error
 }
 
 // Server serves the admin UI.
@@ -252,7 +255,10 @@ func (s *Server) authed(scope upstate.Scope, h page) http.HandlerFunc {
 }
 
 type view struct {
-	Title      string
+	Title string
+	// Degraded says why changes cannot be saved now (the database is not
+	// accepting writes); empty when they can.
+	Degraded   string
 	PageName   string
 	User       *upstate.User
 	CanWrite   bool
@@ -354,6 +360,11 @@ type formValues struct {
 
 func (s *Server) render(w http.ResponseWriter, code int, name string, v view) {
 	v.PageName = s.opts.PageName()
+	if s.opts.StoreHealth != nil {
+		if err := s.opts.StoreHealth(); err != nil {
+			v.Degraded = upstate.ErrorMessage(err)
+		}
+	}
 	v.Zone = s.opts.Now().In(s.opts.Location()).Format("MST")
 	v.ZoneName = s.opts.Location().String()
 	v.Names = map[string]string{}

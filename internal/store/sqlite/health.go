@@ -1,0 +1,129 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/upstatehq/upstate"
+)
+
+// writeHealth is what the writer knows of its last commits: whether the
+// database accepts writes, and if not, why and since when. Guarded by mu:
+// the writer sets it, requests read it.
+type writeHealth struct {
+	mu       sync.Mutex
+	err      error     // the last commit's failure, classified; nil when it succeeded
+	since    time.Time // when writes began failing
+	inFlight time.Time // when the commit in progress began; zero when none
+}
+
+func (h *writeHealth) begin(now time.Time) {
+	h.mu.Lock()
+	h.inFlight = now
+	h.mu.Unlock()
+}
+
+func (h *writeHealth) end(now time.Time, err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.inFlight = time.Time{}
+	if err == nil {
+		h.err = nil
+		return
+	}
+	if upstate.ErrorCode(err) != upstate.EUNAVAILABLE {
+		err = upstate.Later(upstate.EUNAVAILABLE, 10*time.Second, "the database is not accepting writes: %v", err)
+	}
+	if h.err == nil {
+		h.since = now
+	}
+	h.err = err
+}
+
+// WriteHealth says whether the database is accepting writes: nil, or an
+// EUNAVAILABLE error saying why (locked, disk full, I/O error, or a write
+// stuck for longer than the write timeout) and since when.
+func (db *DB) WriteHealth() error {
+	h := &db.health
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	now := time.Now()
+	if !h.inFlight.IsZero() && now.Sub(h.inFlight) > db.opts.WriteTimeout {
+		return upstate.Later(upstate.EUNAVAILABLE, 10*time.Second, "the database is not accepting writes: a write has been in progress for %s (the disk may be stalled)",
+			now.Sub(h.inFlight).Round(time.Second))
+	}
+	if h.err != nil {
+		return upstate.Later(upstate.ErrorCode(h.err), upstate.RetryAfterOf(h.err), "%s (since %s)", upstate.ErrorMessage(h.err), h.since.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// Probe writes one small row, so WriteHealth is current even when nothing
+// else is being written.
+func (db *DB) Probe(ctx context.Context) error {
+	return db.exec(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ('write_probe', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+			time.Now().UTC().Format(time.RFC3339Nano))
+		return err
+	})
+}
+
+// SetFull makes the database behave as on a full disk (true), or lifts
+// that (false): for fault tests. It caps the file at its size and takes
+// up the room left inside it. It runs on the writer's connection between
+// commits, not as one of its writes, so it works while writes fail.
+func (db *DB) SetFull(ctx context.Context, full bool) error {
+	if !full {
+		if _, err := db.write.ExecContext(ctx, "PRAGMA max_page_count = 1073741823"); err != nil {
+			return err
+		}
+		_, err := db.write.ExecContext(ctx, "DROP TABLE IF EXISTS fault_filler")
+		return err
+	}
+	if _, err := db.write.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS fault_filler (b BLOB)"); err != nil {
+		return err
+	}
+	var pages int
+	if err := db.write.QueryRowContext(ctx, "PRAGMA page_count").Scan(&pages); err != nil {
+		return err
+	}
+	if _, err := db.write.ExecContext(ctx, fmt.Sprintf("PRAGMA max_page_count = %d", pages)); err != nil {
+		return err
+	}
+	for size := 1 << 20; size >= 16; {
+		if _, err := db.write.ExecContext(ctx, "INSERT INTO fault_filler (b) VALUES (zeroblob(?))", size); err != nil {
+			if upstate.ErrorCode(unavailable(err)) != upstate.EUNAVAILABLE {
+				return err
+			}
+			size /= 2
+		}
+	}
+	return nil
+}
+
+// unavailable turns SQLite's refusals to write into an EUNAVAILABLE error
+// that says why and when to try again; other errors pass unchanged.
+func unavailable(err error) error {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+		return upstate.Later(upstate.EUNAVAILABLE, 5*time.Second, "the database is not accepting writes: another process holds its write lock")
+	case sqlite3.SQLITE_FULL:
+		return upstate.Later(upstate.EUNAVAILABLE, time.Minute, "the database is not accepting writes: the disk is full")
+	case sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB:
+		return upstate.Later(upstate.EUNAVAILABLE, 30*time.Second, "the database is not accepting writes: the disk answers with I/O errors (%v)", se)
+	case sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM:
+		return upstate.Later(upstate.EUNAVAILABLE, time.Minute, "the database is not accepting writes: the file or its directory is read-only (%v)", se)
+	}
+	return err
+}
