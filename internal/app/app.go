@@ -114,7 +114,7 @@ type App struct {
 	overrides   atomic.Pointer[[]upstate.OnCallOverride]
 
 	notifyClient  *http.Client
-	guardedClient *http.Client // for subscribers' webhooks
+	guardedClient atomic.Pointer[http.Client] // for subscribers' webhooks; rebuilt on reload
 	dispatcher    *notify.Dispatcher
 	ackKey        []byte        // signs acknowledgement links
 	replays       *auth.Replays // signed alert webhooks seen
@@ -178,7 +178,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		return nil, err
 	}
 	a.notifyClient = newNotifyClient(cfg.Notifications.Timeout.D())
-	a.guardedClient = notify.GuardedClient(cfg.Notifications.Timeout.D(), cfg.Subscribers.AllowPrivateAddresses)
+	a.guardedClient.Store(notify.GuardedClient(cfg.Notifications.Timeout.D(), cfg.Subscribers.AllowPrivateAddresses))
 	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(cfg.Server.DataDir, "upstate.db"), Logger: opts.Logger, WriteTimeout: opts.WriteTimeout})
 	if err != nil {
 		return nil, err
@@ -570,6 +570,11 @@ func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
 	}
 	a.cfg.Store(cfg)
 	a.notify.Store(nset)
+	if cfg.Subscribers.AllowPrivateAddresses != old.Subscribers.AllowPrivateAddresses || cfg.Notifications.Timeout != old.Notifications.Timeout {
+		// The guard follows the configuration at send time too, not only
+		// when someone subscribes.
+		a.guardedClient.Store(notify.GuardedClient(cfg.Notifications.Timeout.D(), cfg.Subscribers.AllowPrivateAddresses))
+	}
 	a.sched.Update(comp.jobs)
 	a.snaps.Reconfigure(pageOf(cfg), comp.checksOf)
 	a.log.Info("configuration reloaded", "component", "app", "checks", len(cfg.Checks), "components", len(cfg.Components))

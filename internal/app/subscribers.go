@@ -85,7 +85,7 @@ func (a *App) subscriberChannel(id string) (notify.Channel, bool) {
 		if !cfg.Subscribers.Webhooks {
 			return nil, false
 		}
-		ch, err := statuspage.New(statuspage.Options{URL: sub.Address, Secret: sub.Secret, Client: a.guardedClient, PageID: pageOf(cfg).ID, Page: deps.Page,
+		ch, err := statuspage.New(statuspage.Options{URL: sub.Address, Secret: sub.Secret, Client: a.guardedClient.Load(), PageID: pageOf(cfg).ID, Page: deps.Page,
 			Indicator: a.indicator, Unsubscribe: a.unsubscribeURL(sub.ID), Now: deps.Now})
 		return ch, err == nil
 	}

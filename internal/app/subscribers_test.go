@@ -341,6 +341,42 @@ func TestSubscriberWebhookGuard(t *testing.T) {
 			t.Errorf("after %d attempts, %s: %q; want the guard's refusal, retried", m.Attempts, m.State, m.LastError)
 		}
 	})
+
+	t.Run("not dialled once reloaded private", func(t *testing.T) {
+		// The same, without a restart: a reload that turns the guard on
+		// guards what is sent from then on.
+		allowed, err := config.Parse("t.yaml", []byte(yaml+"  allow_private_addresses: true\n"), noEnv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		allowed.Server.DataDir = t.TempDir()
+		a := reopenApp(t, allowed, opts)
+		if _, err := a.Subscribe(ctx, upstate.SubscriberWebhook, "http://localhost:"+port+"/status", nil); err != nil {
+			t.Fatal(err)
+		}
+		before := hits.Load()
+		in, err := a.engine.Declare(ctx, incident.Change{Name: "API errors", Message: "Errors on uploads.", Set: map[string]upstate.Status{"api": upstate.PartialOutage}, Actor: "Ann"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.dispatcher.Drain(ctx)
+		if n := hits.Load() - before; n != 1 {
+			t.Fatalf("with private addresses allowed, the receiver got %d requests, want 1", n)
+		}
+		guarded, err := config.Parse("t.yaml", []byte(yaml), noEnv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		guarded.Server.DataDir = allowed.Server.DataDir
+		if err := a.Reload(ctx, guarded); err != nil {
+			t.Fatal(err)
+		}
+		a.engine.Update(ctx, in.ID, incident.Change{Status: upstate.Identified, Message: "A bad deploy.", Actor: "Ann"})
+		a.dispatcher.Drain(ctx)
+		if n := hits.Load() - before; n != 1 {
+			t.Errorf("after the reload the receiver got %d requests, want only the one before it", n)
+		}
+	})
 }
 
 // grepLines returns the lines of s that contain sub.
