@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -53,10 +54,17 @@ type Service struct {
 const TokenPrefix = "ups_"
 
 // HashMemory is the memory all password hashes in flight may take
-// together; with DefaultParams (19 MiB each) it allows 5 at once. Further
-// sign-ins are refused at once with 503 rather than queued: a flood of
-// sign-ins must not take the memory the status page and paging need.
+// together: with DefaultParams (19 MiB each), at most 5 at once. They are
+// also held to half the CPUs (at least one), as each hash keeps a core
+// busy for its 30 ms. Further sign-ins are refused at once with 503 rather
+// than queued: a flood of sign-ins must not take the memory and CPU the
+// status page and paging need, and a team signs in a few times an hour.
 const HashMemory = 96 << 20
+
+// hashSlots is how many password hashes may run at once.
+func hashSlots() int {
+	return max(1, min(HashMemory/(int(DefaultParams.Memory)<<10), runtime.GOMAXPROCS(0)/2))
+}
 
 // NewService returns a service; now and newID are injected for tests.
 // deviceKey signs device tokens (keep it across restarts so devices stay
@@ -69,8 +77,7 @@ func NewService(s Store, now func() time.Time, newID func() string, log *slog.Lo
 		deviceKey = make([]byte, 32)
 		_, _ = rand.Read(deviceKey)
 	}
-	slots := max(1, HashMemory/(int(DefaultParams.Memory)<<10))
-	return &Service{store: s, now: now, newID: newID, throttle: NewThrottle(now), log: log, hashes: make(chan struct{}, slots),
+	return &Service{store: s, now: now, newID: newID, throttle: NewThrottle(now), log: log, hashes: make(chan struct{}, hashSlots()),
 		SessionTTL: 12 * time.Hour, DeviceTTL: 90 * 24 * time.Hour, deviceKey: deviceKey}
 }
 
