@@ -578,6 +578,9 @@ func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
 	a.sched.Update(comp.jobs)
 	a.snaps.Reconfigure(pageOf(cfg), comp.checksOf)
 	a.log.Info("configuration reloaded", "component", "app", "checks", len(cfg.Checks), "components", len(cfg.Components))
+	for _, w := range cfg.Warnings {
+		a.log.Warn("configuration: "+w, "component", "config")
+	}
 	return nil
 }
 
