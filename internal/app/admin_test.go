@@ -403,9 +403,6 @@ func TestPostmortemAPI(t *testing.T) {
 	rui := browser(t, base, "responder@example.com", "responder password")
 	_, out, _ := rui.do("POST", "/api/v1/incidents", map[string]any{"name": "API errors", "components": map[string]string{"api": "partial_outage"}})
 	id := out["incident"].(map[string]any)["id"].(string)
-	if code, _, _ := rui.do("POST", "/api/v1/incidents/"+id+"/postmortem/publish", nil); code != 409 && code != 404 {
-		t.Errorf("publishing before resolving: %d", code)
-	}
 	code, out, _ := rui.do("PUT", "/api/v1/incidents/"+id+"/postmortem", map[string]any{"root_cause": "A lock on `submissions`.",
 		"action_items": []map[string]string{{"text": "Statement timeout", "owner": "Dana", "state": "doing"}}})
 	if code != 400 || !strings.Contains(out["error"].(map[string]any)["message"].(string), `action_items[0].state "doing" is not open or done`) {
@@ -416,6 +413,21 @@ func TestPostmortemAPI(t *testing.T) {
 	if code != 200 || out["postmortem"].(map[string]any)["status"] != "draft" {
 		t.Fatalf("save draft: %d %v", code, out)
 	}
+	// A complete postmortem of an open incident is not published: the
+	// incident must be resolved first, and the answer says so.
+	rui.do("PUT", "/api/v1/incidents/"+id+"/postmortem", map[string]any{"root_cause": "A lock on `submissions`.", "fix_and_prevention": "A 5 s statement timeout."})
+	code, out, _ = rui.do("POST", "/api/v1/incidents/"+id+"/postmortem/publish", nil)
+	if want := "incident " + id + " is investigating: resolve it before publishing its postmortem"; code != 409 || errMsg(out) != want {
+		t.Errorf("publishing while the incident is open: %d %q, want 409 %q", code, errMsg(out), want)
+	}
+	if _, out, _ := rui.do("GET", "/api/v1/incidents/"+id+"/postmortem", nil); out["postmortem"].(map[string]any)["status"] != "draft" {
+		t.Errorf("after the refused publish the postmortem is %v, want a draft still", out["postmortem"])
+	}
+	if _, out, _ := rui.do("GET", "/api/v1/incidents/"+id, nil); out["incident"].(map[string]any)["status"] != "investigating" {
+		t.Errorf("after the refused publish the incident is %v, want investigating still", out["incident"].(map[string]any)["status"])
+	}
+	rui.do("PUT", "/api/v1/incidents/"+id+"/postmortem", map[string]any{"root_cause": "A lock on `submissions`.",
+		"action_items": []map[string]string{{"text": "Statement timeout", "owner": "Dana"}}})
 	rui.do("POST", "/api/v1/incidents/"+id+"/resolve", nil)
 	if code, out, _ := rui.do("POST", "/api/v1/incidents/"+id+"/postmortem/publish", nil); code != 400 || !strings.Contains(out["error"].(map[string]any)["message"].(string), "fix and prevention") {
 		t.Errorf("publishing without a fix: %d %v", code, out)
