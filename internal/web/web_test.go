@@ -26,7 +26,9 @@ var t0 = time.Date(2026, 8, 17, 14, 55, 11, 152_000_000, time.UTC)
 func ptr(t time.Time) *time.Time { return &t }
 
 // fixture is a snapshot in the middle of the bad month: an open partial
-// outage on the API that the database joined, and a resolved drive outage.
+// outage on the API that the database joined, a resolved drive outage,
+// and three maintenance windows: one completed yesterday, one in progress
+// on the drive, one scheduled for later in the week.
 func fixture() *snapshot.Snapshot {
 	la, _ := time.LoadLocation("America/Los_Angeles")
 	created := time.Date(2026, 7, 20, 15, 0, 0, 0, time.UTC)
@@ -54,7 +56,7 @@ func fixture() *snapshot.Snapshot {
 	web := comp("web", "Web app", "Platform", "", upstate.Operational, 1)
 	api := comp("api", "API", "Platform", "", upstate.PartialOutage, 2)
 	db := comp("database", "Database", "Platform", "", upstate.DegradedPerformance, 3)
-	drive := comp("drive", "Cloud drive sync", "", "Google Drive & OneDrive <sync>", upstate.Operational, 4)
+	drive := comp("drive", "Cloud drive sync", "", "Google Drive & OneDrive <sync>", upstate.UnderMaintenance, 4)
 	open := &upstate.Incident{ID: "p31zjtct2jer", Name: "Partial outage of API", Status: upstate.Investigating, Impact: upstate.ImpactMajor,
 		CreatedAt: t0, UpdatedAt: t0.Add(30 * time.Minute), StartedAt: t0.Add(-20 * time.Second), DetectedAt: t0, Components: []string{"api", "database"}, Auto: true,
 		Updates: []upstate.TimelineEntry{
@@ -82,11 +84,21 @@ func fixture() *snapshot.Snapshot {
 		Open:       []*upstate.Incident{open},
 		Recent:     []*upstate.Incident{open, past},
 		Indicator:  "major", Description: "Partial System Outage",
-		Maintenances: []upstate.Maintenance{},
+		// In the order the store lists them: by start.
+		Maintenances: []upstate.Maintenance{
+			{ID: "k7w2xq9rplm3", Name: "Network switch replacement", ScheduledFor: t0.Add(-26 * time.Hour), ScheduledUntil: t0.Add(-25 * time.Hour),
+				Components: []string{"web"}, Author: "ann", CreatedAt: t0.Add(-72 * time.Hour), UpdatedAt: t0.Add(-72 * time.Hour)},
+			{ID: "h4d8sn2vbq6c", Name: "Drive connector upgrade", Message: "Sync pauses for **an hour**; files already on your computer stay available.",
+				ScheduledFor: t0, ScheduledUntil: t0.Add(90 * time.Minute),
+				Components: []string{"drive"}, Author: "ann", CreatedAt: t0.Add(-48 * time.Hour), UpdatedAt: t0.Add(-48 * time.Hour)},
+			{ID: "r5t1yc8fgz0e", Name: "Database engine upgrade", Message: "Writes pause for up to ten minutes; reads keep working.",
+				ScheduledFor: time.Date(2026, 8, 20, 9, 0, 0, 0, time.UTC), ScheduledUntil: time.Date(2026, 8, 20, 10, 0, 0, 0, time.UTC),
+				Components: []string{"database", "api"}, Author: "ann", CreatedAt: t0.Add(-24 * time.Hour), UpdatedAt: t0.Add(-24 * time.Hour)},
+		},
 	}
 	s.Groups = []*snapshot.Group{
 		{ID: snapshot.GroupID("Platform"), Name: "Platform", Status: upstate.PartialOutage, Components: []*snapshot.Component{web, api, db}},
-		{ID: "drive", Name: "Cloud drive sync", Status: upstate.Operational, Components: []*snapshot.Component{drive}, Single: true},
+		{ID: "drive", Name: "Cloud drive sync", Status: upstate.UnderMaintenance, Components: []*snapshot.Component{drive}, Single: true},
 	}
 	return s
 }
@@ -115,6 +127,39 @@ func TestStatusAPIGolden(t *testing.T) {
 			}
 		}
 		golden.Check(t, name, body)
+	}
+}
+
+// Each maintenance list holds the windows Statuspage's does: all of them,
+// those yet to start, those under way, and in the summary the last two.
+func TestMaintenanceLists(t *testing.T) {
+	docs, err := statusapi.Render(fixture(), markdown.New().HTML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, d := range docs {
+		var doc struct {
+			Maintenances []struct{ Name, Status string } `json:"scheduled_maintenances"`
+		}
+		if err := json.Unmarshal(d.Body, &doc); err != nil {
+			continue // the feeds
+		}
+		var names []string
+		for _, m := range doc.Maintenances {
+			names = append(names, m.Name+" ("+m.Status+")")
+		}
+		got[d.Path] = strings.Join(names, ", ")
+	}
+	for _, tt := range []struct{ path, want string }{
+		{statusapi.PathMaintenances, "Network switch replacement (completed), Drive connector upgrade (in_progress), Database engine upgrade (scheduled)"},
+		{statusapi.PathUpcoming, "Database engine upgrade (scheduled)"},
+		{statusapi.PathActive, "Drive connector upgrade (in_progress)"},
+		{statusapi.PathSummary, "Drive connector upgrade (in_progress), Database engine upgrade (scheduled)"},
+	} {
+		if got[tt.path] != tt.want {
+			t.Errorf("%s lists %q, want %q", tt.path, got[tt.path], tt.want)
+		}
 	}
 }
 
@@ -381,7 +426,7 @@ func TestBadgesEmbedAndWidget(t *testing.T) {
 		{"/badges/api.svg", "image/svg+xml", []string{`role="img"`, `<title>API: partial outage</title>`}},
 		{"/badges/web/uptime-30d.svg", "image/svg+xml", []string{`Web app 30d: 100%`}},
 		{"/badges/uptime-90d.svg", "image/svg+xml", []string{`uptime 90d: 100%`}}, // days before the components existed do not count
-		{"/badges/drive.svg", "image/svg+xml", []string{`Cloud drive sync: operational`}},
+		{"/badges/drive.svg", "image/svg+xml", []string{`<title>Cloud drive sync: under maintenance</title>`}},
 		{"/embed", "text/html; charset=utf-8", []string{`Partial System Outage`, `/incidents/p31zjtct2jer" target="_top"`, `href="/widget.css"`}},
 		{"/widget.css", "text/css; charset=utf-8", []string{`--upstate-critical`}},
 	} {
