@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -19,29 +19,72 @@ import (
 	"time"
 )
 
-// flakyHook is a webhook receiver that refuses about half of all attempts
-// (decided by a hash of the message id and the attempt number, so runs are
-// repeatable) and deduplicates what it accepts by webhook-id, as the
-// Standard Webhooks spec asks receivers to.
+// flakyHook is a webhook receiver that refuses every other attempt (half
+// of them, but never three in a row: that would open the sender's circuit
+// breaker and put every delivery off for 30 s, and the test would measure
+// the breaker rather than the outbox) and deduplicates what it accepts by
+// webhook-id, as the Standard Webhooks spec asks receivers to.
+//
+// Once holdAfter distinct messages are accepted it holds every request
+// until release: the sender is then mid-delivery with the rest of its
+// messages provably not delivered, and can be killed there. A held
+// request is taken when released (the receiver processed it) but its
+// answer goes to a sender that is gone, so the sender must deliver it
+// again, under the same id.
 type flakyHook struct {
+	total     int // messages the test sends
+	holdAfter int
+
 	mu       sync.Mutex
-	attempts map[string]int
+	attempts int               // requests answered, held ones aside
 	accepted map[string]int    // message id → times accepted
 	bodies   map[string]string // message id → the update it carried
 	order    map[string][]string
+	held     []string       // ids of the requests held
+	again    map[string]int // message id → times accepted after the restart
+	released bool
+	restarts bool          // the sender is being restarted: acceptances count in again
+	holding  chan struct{} // closed when the first request is held
+	release  chan struct{}
+	holds    sync.WaitGroup // held requests not yet taken
+	done     chan struct{}  // closed once every message arrived and every held one again
+	finished bool
+}
+
+func newFlakyHook(total, holdAfter int) *flakyHook {
+	return &flakyHook{total: total, holdAfter: holdAfter, accepted: map[string]int{}, bodies: map[string]string{},
+		order: map[string][]string{}, again: map[string]int{}, holding: make(chan struct{}), release: make(chan struct{}), done: make(chan struct{})}
 }
 
 func (h *flakyHook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b, _ := io.ReadAll(r.Body)
 	id := r.Header.Get("webhook-id")
 	h.mu.Lock()
+	if !h.released && len(h.accepted) >= h.holdAfter {
+		h.held = append(h.held, id)
+		if len(h.held) == 1 {
+			close(h.holding)
+		}
+		h.holds.Add(1)
+		h.mu.Unlock()
+		defer h.holds.Done()
+		<-h.release
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.take(id, b)
+		return
+	}
 	defer h.mu.Unlock()
-	h.attempts[id]++
-	sum := sha256.Sum256(fmt.Appendf(nil, "%s#%d", id, h.attempts[id]))
-	if sum[0]%2 == 0 {
+	h.attempts++
+	if h.attempts%2 == 1 {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		return
 	}
+	h.take(id, b)
+}
+
+// take records an accepted message. Must be called with h.mu held.
+func (h *flakyHook) take(id string, b []byte) {
 	var body struct {
 		Data struct {
 			Incident struct{ ID string } `json:"incident"`
@@ -59,6 +102,40 @@ func (h *flakyHook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.order[in] = append(h.order[in], h.bodies[id])
 	}
 	h.accepted[id]++
+	if h.restarts {
+		h.again[id]++
+	}
+	if h.finished || len(h.accepted) < h.total {
+		return
+	}
+	for _, id := range h.held {
+		if h.again[id] == 0 {
+			return
+		}
+	}
+	h.finished = true
+	close(h.done)
+}
+
+// open lets held requests be taken and stops holding new ones; it
+// returns once the held ones are taken.
+func (h *flakyHook) open() {
+	h.mu.Lock()
+	if h.released {
+		h.mu.Unlock()
+		return
+	}
+	h.released = true
+	close(h.release)
+	h.mu.Unlock()
+	h.holds.Wait()
+}
+
+// restarting marks what arrives from now on as sent after the restart.
+func (h *flakyHook) restarting() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.restarts = true
 }
 
 func (h *flakyHook) distinct() int {
@@ -68,16 +145,23 @@ func (h *flakyHook) distinct() int {
 }
 
 // TestCrashLosesNoNotification kills the server (SIGKILL) in the middle of
-// deliveries to a receiver that fails half the time, restarts it, and
-// checks that every message arrives, in order per incident, and that any
-// repeat carries the same idempotency key.
+// deliveries to a receiver that fails half the time, while most messages
+// are provably still pending and the receiver holds those in flight,
+// restarts it, and checks that every message arrives, in order per
+// incident, that those whose answers the kill cut off arrive again, and
+// that any repeat carries the same idempotency key.
 func TestCrashLosesNoNotification(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	hook := &flakyHook{attempts: map[string]int{}, accepted: map[string]int{}, bodies: map[string]string{}, order: map[string][]string{}}
+	// Three incidents, twenty updates each: 63 messages, each acknowledged
+	// (2xx) only once durable. The receiver takes five, then holds.
+	const incidents, updates = 3, 20
+	const total = incidents * (updates + 1)
+	hook := newFlakyHook(total, 5)
 	hsrv := httptest.NewServer(hook)
 	defer hsrv.Close()
+	defer hook.open() // a failing test must not leave requests held
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "upstate.yaml")
 	cfg := `page: {name: Crash Status, url: 'http://127.0.0.1'}
@@ -119,9 +203,6 @@ notifications:
 	}
 	post("/api/v1/login", map[string]string{"email": "ops@example.com", "password": "crash test password"})
 
-	// Three incidents, twenty updates each: 63 messages, each acknowledged
-	// (2xx) only once durable.
-	const incidents, updates = 3, 20
 	want := map[string][]string{}
 	var ids []string
 	for i := range incidents {
@@ -137,25 +218,42 @@ notifications:
 			want[id] = append(want[id], msg)
 		}
 	}
-	total := incidents * (updates + 1)
 
-	// Kill it mid-delivery.
-	waitFor(t, "some deliveries", func() bool { return hook.distinct() >= 5 })
+	// Kill it mid-delivery: every message is in the outbox (each post was
+	// acknowledged), five are delivered, and the receiver holds the
+	// request in flight.
+	select {
+	case <-hook.holding:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the receiver took %d messages and was never sent another\n%s", hook.distinct(), logsOf(t))
+	}
 	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	<-p.done
-	delivered := hook.distinct()
-	if delivered == total {
-		t.Log("every message was delivered before the kill; the restart has nothing left to prove")
+	hook.mu.Lock()
+	delivered, held := len(hook.accepted), slices.Clone(hook.held)
+	hook.mu.Unlock()
+	if pending := total - delivered; pending == 0 || len(held) == 0 {
+		t.Fatalf("at the kill %d of %d messages were pending and %d requests in flight; the restart would prove nothing", pending, total, len(held))
 	}
+	// The receiver processes what it held; the answers are lost with
+	// the process.
+	hook.open()
+	hook.restarting()
+
 	p2 := start(t, bin, cfgPath)
-	deadline := time.Now().Add(90 * time.Second)
-	for hook.distinct() < total {
-		if time.Now().After(deadline) {
-			t.Fatalf("after restart %d of %d messages arrived (%d before the kill)\n%s", hook.distinct(), total, delivered, p2.logs.String())
+	select {
+	case <-hook.done:
+	case <-time.After(90 * time.Second):
+		hook.mu.Lock()
+		got, again := len(hook.accepted), map[string]int{}
+		for _, id := range held {
+			again[id] = hook.again[id]
 		}
-		time.Sleep(50 * time.Millisecond)
+		hook.mu.Unlock()
+		t.Fatalf("after restart %d of %d messages arrived (%d before the kill); of those in flight at the kill, accepted after the restart: %v\n%s",
+			got, total, delivered, again, logsOf(t))
 	}
 	p2.cmd.Process.Signal(syscall.SIGTERM)
 	<-p2.done
@@ -164,6 +262,12 @@ notifications:
 	defer hook.mu.Unlock()
 	if len(hook.accepted) != total {
 		t.Errorf("%d distinct message ids arrived, want %d", len(hook.accepted), total)
+	}
+	// The messages whose answers the kill cut off came again, under their ids.
+	for _, id := range held {
+		if hook.accepted[id] < 2 || hook.again[id] < 1 {
+			t.Errorf("message %s, in flight at the kill, was accepted %d times (%d after the restart); want it sent again after the restart", id, hook.accepted[id], hook.again[id])
+		}
 	}
 	// No message is duplicated under a different id: each update arrived
 	// under one id only.
@@ -183,5 +287,5 @@ notifications:
 	for _, n := range hook.accepted {
 		repeats += n - 1
 	}
-	t.Logf("%d messages, %d delivered before the kill, %d accepted again after it under the same id", total, delivered, repeats)
+	t.Logf("%d messages, %d delivered before the kill, %d in flight at it, %d accepted again under the same id", total, delivered, len(held), repeats)
 }
