@@ -113,8 +113,8 @@ type Engine struct {
 	// disk): they are decided again, in order, before anything else and
 	// on every tick until one is durable, so a failure seen while the disk
 	// was full still opens its incident once there is room.
-	unsaved []upstate.Transition
-	conds   map[string]upstate.Condition
+	unsaved  []upstate.Transition
+	conds    map[string]upstate.Condition
 	statuses map[string]upstate.Status
 	// holds are statuses people set on components outside incidents.
 	holds map[string]upstate.Hold

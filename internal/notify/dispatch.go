@@ -76,11 +76,14 @@ type Options struct {
 	// PerHost bounds the attempts in flight to one destination host in a
 	// lane. Default 4.
 	PerHost int
-	// BreakAfter is how many attempts in a row a host may fail (no
-	// answer, or 408, 429, 5xx) before its circuit opens: its messages
-	// are then put off, untried, for BreakFor, doubled each time the
-	// circuit opens again (up to MaxBackoff); after that one attempt
-	// probes it. Defaults 3 and 30s.
+	// BreakAfter is how many attempts in a row a host may go unanswered
+	// (a timeout, a refused or broken connection) before its circuit
+	// opens: its messages are then put off, untried, for BreakFor, doubled
+	// each time the circuit opens again (up to MaxBackoff, or BreakFor if
+	// that is longer); after that one attempt probes it. A host that
+	// answers, even with an error, keeps its circuit closed: each message
+	// then waits its own backoff. Defaults 3, and 30s or MaxBackoff if
+	// shorter.
 	BreakAfter int
 	BreakFor   time.Duration
 	// Poll is how often each lane looks for due messages when neither
@@ -116,11 +119,14 @@ func (o *Options) validate() error {
 		d *time.Duration
 		v time.Duration
 	}{{&o.GiveUpAfter, 24 * time.Hour}, {&o.Timeout, 15 * time.Second}, {&o.Backoff, 5 * time.Second}, {&o.MaxBackoff, 30 * time.Minute},
-		{&o.Poll, time.Second}, {&o.BreakFor, 30 * time.Second}}
+		{&o.Poll, time.Second}}
 	for _, x := range defaults {
 		if *x.d <= 0 {
 			*x.d = x.v
 		}
+	}
+	if o.BreakFor <= 0 {
+		o.BreakFor = min(30*time.Second, o.MaxBackoff)
 	}
 	counts := []struct {
 		n *int
@@ -523,8 +529,8 @@ const (
 	circuitProbing                // one attempt tries the host again
 )
 
-// breaker counts one host's failures in a row. A host that answers (even
-// with a refusal: the receiver is there) closes it.
+// breaker counts one host's unanswered attempts in a row. A host that
+// answers (even with a refusal or a 5xx: the receiver is there) closes it.
 type breaker struct {
 	failures int
 	opened   int       // times it opened since the host last answered
@@ -548,8 +554,8 @@ func (b *breaker) state(now time.Time, after int) circuit {
 // called with l.mu held.
 func (d *Dispatcher) observeHost(l *lane, host string, err error) {
 	b := l.hosts[host]
-	permanent, after := Classify(err)
-	if err == nil || permanent {
+	_, after := Classify(err)
+	if !NoAnswer(err) {
 		if b != nil {
 			if b.opened > 0 {
 				d.opts.Logger.Info("notification receiver answers again; circuit closed", "component", "notify", "lane", l.name, "host", host)

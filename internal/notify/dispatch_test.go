@@ -131,9 +131,9 @@ func TestDispatchOrderRetryAndGiveUp(t *testing.T) {
 	box.msgs = append(box.msgs, upstate.Message{ID: "x1", Channel: "gone", Stream: "X", CreatedAt: t0, NextAt: t0, State: upstate.MessagePending})
 	ch := &fakeChannel{answers: map[string][]error{
 		"a1": {errors.New("connection refused")},
-		"b1": {RetryAfter(errors.New("HTTP 429"), 2*time.Minute)},
+		"b1": {Answered(RetryAfter(errors.New("HTTP 429"), 2*time.Minute))},
 		"c1": {Permanent(errors.New("HTTP 400 invalid_payload"))},
-		"d1": slices.Repeat([]error{errors.New("HTTP 503")}, 100),
+		"d1": slices.Repeat([]error{Answered(errors.New("HTTP 503"))}, 100),
 	}}
 	d, outcomes := newDispatcher(t, box, ch, clk)
 	ctx := context.Background()
@@ -247,13 +247,16 @@ func TestDoClassifies(t *testing.T) {
 		if perm, after := Classify(err); perm != tc.permanent || after != tc.after {
 			t.Errorf("%s: permanent %v after %v, want %v %v (%v)", tc.path, perm, after, tc.permanent, tc.after, err)
 		}
+		if err != nil && NoAnswer(err) {
+			t.Errorf("%s: an HTTP status counted as no answer (it would open the host's circuit)", tc.path)
+		}
 	}
 	// A network error keeps the URL's secret path out of the message.
 	srv.Close()
 	req, _ := http.NewRequest("POST", srv.URL+"/services/T000/B000/SECRETTOKEN", nil)
 	_, _, err := Do(context.Background(), http.DefaultClient, req)
-	if perm, _ := Classify(err); err == nil || perm || strings.Contains(err.Error(), "SECRETTOKEN") {
-		t.Errorf("network error: %v (permanent %v)", err, perm)
+	if perm, _ := Classify(err); err == nil || perm || strings.Contains(err.Error(), "SECRETTOKEN") || !NoAnswer(err) {
+		t.Errorf("network error: %v (permanent %v, no answer %v)", err, perm, NoAnswer(err))
 	}
 }
 

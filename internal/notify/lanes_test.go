@@ -227,19 +227,25 @@ func TestCircuitBreakerPerHost(t *testing.T) {
 	}
 }
 
-// A refusal (4xx) is an answer: it does not count towards the breaker.
-func TestRefusalsDoNotOpenCircuit(t *testing.T) {
-	clk := clock.NewFake(t0)
-	box := &memOutbox{msgs: subscriberMsgs(10, t0)}
-	tries := 0
-	ch := hostChannel{"strict.example", func(context.Context, upstate.Message) error {
-		tries++
-		return Permanent(errors.New("HTTP 410"))
-	}}
-	d, _ := New(Options{Outbox: box, Clock: clk, PerHost: 1, Channel: func(string) (Channel, bool) { return ch, true }})
-	d.Drain(context.Background())
-	if tries != 10 {
-		t.Errorf("tried %d, want all 10 (refusals are answers)", tries)
+// A receiver that answers, even with an error (a 410, a 503), is there:
+// its circuit stays closed and each message keeps its own backoff. Only
+// silence counts against a host.
+func TestAnswersDoNotOpenCircuit(t *testing.T) {
+	for name, answer := range map[string]error{"refusal": Answered(Permanent(errors.New("HTTP 410"))), "server error": Answered(errors.New("HTTP 503"))} {
+		t.Run(name, func(t *testing.T) {
+			clk := clock.NewFake(t0)
+			box := &memOutbox{msgs: subscriberMsgs(10, t0)}
+			tries := 0
+			ch := hostChannel{"strict.example", func(context.Context, upstate.Message) error {
+				tries++
+				return answer
+			}}
+			d, _ := New(Options{Outbox: box, Clock: clk, PerHost: 1, Channel: func(string) (Channel, bool) { return ch, true }})
+			d.Drain(context.Background())
+			if tries != 10 {
+				t.Errorf("tried %d, want all 10 (answers are not silence)", tries)
+			}
+		})
 	}
 }
 

@@ -34,6 +34,7 @@ type failure struct {
 	err        error
 	permanent  bool
 	retryAfter time.Duration
+	answered   bool // the receiver answered (with a refusal or an error of its own)
 }
 
 func (f *failure) Error() string { return f.err.Error() }
@@ -45,6 +46,31 @@ func Permanent(err error) error { return &failure{err: err, permanent: true} }
 
 // RetryAfter marks an error the receiver asked to retry no sooner than d.
 func RetryAfter(err error, d time.Duration) error { return &failure{err: err, retryAfter: d} }
+
+// Answered marks an error the receiver itself gave (an HTTP status, an
+// SMTP reply): it is there and answering, so its host's circuit stays
+// closed however often it refuses; only silence (a timeout, a refused or
+// broken connection) counts against the host.
+func Answered(err error) error {
+	var f *failure
+	if errors.As(err, &f) {
+		cp := *f
+		cp.answered = true
+		return &cp
+	}
+	return &failure{err: err, answered: true}
+}
+
+// NoAnswer reports whether err means the receiver did not answer at all
+// and may answer later: not an answer, and not final (a final error, such
+// as a bad address, says nothing of the host).
+func NoAnswer(err error) bool {
+	if err == nil {
+		return false
+	}
+	var f *failure
+	return !errors.As(err, &f) || (!f.answered && !f.permanent)
+}
 
 // Classify says whether err is final and how long the receiver asked to
 // wait before the next attempt.
@@ -82,9 +108,9 @@ func Do(ctx context.Context, client *http.Client, req *http.Request) (*http.Resp
 		if derr != nil {
 			now = time.Now()
 		}
-		return resp, body, RetryAfter(err, ParseRetryAfter(resp.Header.Get("Retry-After"), now))
+		return resp, body, Answered(RetryAfter(err, ParseRetryAfter(resp.Header.Get("Retry-After"), now)))
 	}
-	return resp, body, Permanent(err)
+	return resp, body, Answered(Permanent(err))
 }
 
 // snippet is the start of a response body, for error messages.

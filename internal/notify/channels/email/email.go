@@ -172,10 +172,14 @@ func send(c *smtp.Client, from, to string, body []byte) error {
 }
 
 // classify makes SMTP's 5xx replies final; 4xx and network errors retry.
+// A reply is the server answering.
 func classify(err error) error {
 	var te *textproto.Error
-	if errors.As(err, &te) && te.Code >= 500 {
-		return notify.Permanent(err)
+	switch {
+	case errors.As(err, &te) && te.Code >= 500:
+		return notify.Answered(notify.Permanent(err))
+	case errors.As(err, &te):
+		return notify.Answered(err)
 	}
 	return err
 }
