@@ -507,3 +507,34 @@ func TestStaticFilesAndFraming(t *testing.T) {
 		t.Errorf("/embed's CSP %q does not let sites frame it", csp)
 	}
 }
+
+// Every maintenance's shortlink leads somewhere: the status page, where
+// the ones not over yet are shown under that anchor.
+func TestMaintenanceShortlinksResolve(t *testing.T) {
+	s, _ := newServer(t)
+	if err := s.Publish(fixture()); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Maintenances []struct {
+			Status, Shortlink string
+		} `json:"scheduled_maintenances"`
+	}
+	if err := json.Unmarshal(do(s, "GET", "/api/v2/scheduled-maintenances.json", nil).Body.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	page := do(s, "GET", "/", nil).Body.String()
+	if len(doc.Maintenances) == 0 {
+		t.Fatal("the fixture has no maintenances")
+	}
+	for _, m := range doc.Maintenances {
+		path, anchor, ok := strings.Cut(strings.TrimPrefix(m.Shortlink, "https://status.example.com"), "#")
+		if !ok || path != "/" {
+			t.Errorf("shortlink %s is not an anchor on the page", m.Shortlink)
+			continue
+		}
+		if m.Status != "completed" && !strings.Contains(page, `id="`+anchor+`"`) {
+			t.Errorf("the page has no %q for a %s maintenance", anchor, m.Status)
+		}
+	}
+}

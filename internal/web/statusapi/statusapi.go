@@ -291,6 +291,18 @@ func (r *renderer) incidents(ins []*upstate.Incident) []Incident {
 	return out
 }
 
+// MaintenanceURL is where a maintenance is shown: its anchor on the page.
+func MaintenanceURL(page snapshot.Page, id string) string {
+	return page.URL + "/#maintenance-" + url.PathEscape(id)
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
 // IncidentURL is the public page of an incident.
 func IncidentURL(page snapshot.Page, id string) string {
 	return page.URL + "/incidents/" + url.PathEscape(id)
@@ -330,8 +342,18 @@ func (r *renderer) maintenances(ms []upstate.Maintenance, keep func(string) bool
 		if keep != nil && !keep(string(st)) {
 			continue
 		}
-		in := r.incident(&upstate.Incident{ID: m.ID, Name: m.Name, Status: st, Impact: upstate.ImpactMaintenance,
-			CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt, StartedAt: m.ScheduledFor, Components: m.Components, Updates: MaintenanceUpdates(m, now)})
+		mi := &upstate.Incident{ID: m.ID, Name: m.Name, Status: st, Impact: upstate.ImpactMaintenance,
+			CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt, StartedAt: m.ScheduledFor, Components: m.Components, Updates: MaintenanceUpdates(m, now)}
+		if st == upstate.MaintenanceCompleted {
+			// Over when its window ended: as Statuspage does, resolved then.
+			end := m.ScheduledUntil
+			mi.ResolvedAt = &end
+			mi.UpdatedAt = later(m.UpdatedAt, end)
+		}
+		in := r.incident(mi)
+		// Maintenances have no page of their own: they are on the status
+		// page, under their own anchor.
+		in.Shortlink = MaintenanceURL(r.s.Page, m.ID)
 		out = append(out, Maintenance{Incident: in, ScheduledFor: ts(m.ScheduledFor), ScheduledUntil: ts(m.ScheduledUntil)})
 	}
 	return out
