@@ -872,6 +872,7 @@ func (e *Engine) maintenanceBoundary(ctx context.Context, now time.Time) (time.T
 		if err := e.opts.Store.EnqueueMessages(ctx, owed); err != nil {
 			return time.Time{}, fmt.Errorf("maintenance notices: %w", err)
 		}
+		e.opts.Changed(maps.Clone(e.statuses)) // the outbox has news, and the page a window begun or over
 	}
 	e.lastLook = now
 	e.maint = slices.DeleteFunc(e.maint, func(m upstate.Maintenance) bool { return !m.ScheduledUntil.After(now) })

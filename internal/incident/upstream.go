@@ -236,5 +236,6 @@ func (e *Engine) tellHeld(ctx context.Context, now time.Time) (time.Time, error)
 	for _, in := range told {
 		e.news[in.ID].told = now
 	}
+	e.opts.Changed(maps.Clone(e.statuses)) // the outbox has news
 	return next, nil
 }

@@ -87,8 +87,9 @@ type Options struct {
 	BreakAfter int
 	BreakFor   time.Duration
 	// Poll is how often each lane looks for due messages when neither
-	// woken nor waiting for a message it knows falls due sooner (messages
-	// written by another process). Default 1s.
+	// woken (whoever writes messages calls Wake) nor waiting for one it
+	// knows falls due sooner: a safety net, for messages written by
+	// another process. Default 5s.
 	Poll time.Duration
 	// Jitter returns a number in [0, 1); default math/rand.
 	Jitter func() float64
@@ -119,7 +120,7 @@ func (o *Options) validate() error {
 		d *time.Duration
 		v time.Duration
 	}{{&o.GiveUpAfter, 24 * time.Hour}, {&o.Timeout, 15 * time.Second}, {&o.Backoff, 5 * time.Second}, {&o.MaxBackoff, 30 * time.Minute},
-		{&o.Poll, time.Second}}
+		{&o.Poll, 5 * time.Second}}
 	for _, x := range defaults {
 		if *x.d <= 0 {
 			*x.d = x.v

@@ -22,6 +22,7 @@ type writeHealth struct {
 	err      error     // the last commit's failure, classified; nil when it succeeded
 	since    time.Time // when writes began failing
 	inFlight time.Time // when the commit in progress began; zero when none
+	lastOK   time.Time // when a commit last went through
 }
 
 func (h *writeHealth) begin(now time.Time) {
@@ -35,7 +36,7 @@ func (h *writeHealth) end(now time.Time, err error) {
 	defer h.mu.Unlock()
 	h.inFlight = time.Time{}
 	if err == nil {
-		h.err = nil
+		h.err, h.lastOK = nil, now
 		return
 	}
 	if upstate.ErrorCode(err) != upstate.EUNAVAILABLE {
@@ -66,14 +67,24 @@ func (db *DB) WriteHealth() error {
 }
 
 // Probe writes one small row, so WriteHealth is current even when nothing
-// else is being written.
+// else is being written; when a commit went through within the last
+// probeEvery, that is news enough and nothing is written.
 func (db *DB) Probe(ctx context.Context) error {
+	db.health.mu.Lock()
+	recent := db.health.err == nil && !db.health.lastOK.IsZero() && time.Since(db.health.lastOK) < probeEvery
+	db.health.mu.Unlock()
+	if recent {
+		return nil
+	}
 	return db.exec(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ('write_probe', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
 			time.Now().UTC().Format(time.RFC3339Nano))
 		return err
 	})
 }
+
+// probeEvery is how recent a commit must be for Probe to skip its write.
+const probeEvery = 10 * time.Second
 
 // SetFull makes the database behave as on a full disk (true), or lifts
 // that (false): for fault tests. It caps the file at its size and takes
