@@ -93,6 +93,10 @@ type Credentials struct {
 	// Device is the device token the browser holds from an earlier
 	// sign-in, if any.
 	Device string
+	// Session is the session secret the browser holds, if any: a device
+	// signed in to the account now is known too (it may predate device
+	// tokens).
+	Session string
 }
 
 // SignedIn is a successful sign-in: the session secret for the cookie,
@@ -117,7 +121,7 @@ func (s *Service) Login(ctx context.Context, c Credentials) (SignedIn, error) {
 	default:
 		return SignedIn{}, upstate.Later(upstate.EUNAVAILABLE, time.Second, "too many sign-ins at once: try again in a moment")
 	}
-	at, wait, ok := s.throttle.Begin(account, c.Addr, s.deviceOf(account, c.Device))
+	at, wait, ok := s.throttle.Begin(account, c.Addr, s.knownDevice(ctx, account, c))
 	if !ok {
 		return SignedIn{}, upstate.Later(upstate.ETOOMANY, wait, "too many failed sign-ins: try again in %s", max(wait, time.Second).Round(time.Second))
 	}
@@ -161,6 +165,28 @@ func (s *Service) deviceMAC(account string, exp []byte) []byte {
 	m.Write([]byte("upstate device\x00" + account + "\x00"))
 	m.Write(exp)
 	return m.Sum(nil)[:16]
+}
+
+// knownDevice is the identity of the device a sign-in comes from when it
+// signed in to the account before: a valid device token, or a session of
+// the account that has not ended; "" when it did not.
+func (s *Service) knownDevice(ctx context.Context, account string, c Credentials) string {
+	if d := s.deviceOf(account, c.Device); d != "" {
+		return d
+	}
+	if c.Session == "" {
+		return ""
+	}
+	hash := HashSecret(c.Session)
+	sess, err := s.store.GetSession(ctx, hash, s.now())
+	if err != nil {
+		return ""
+	}
+	u, err := s.store.GetUser(ctx, sess.UserID)
+	if err != nil || !strings.EqualFold(u.Email, account) {
+		return ""
+	}
+	return "session:" + hash[:16]
 }
 
 // deviceOf returns the identity of a valid device token for the account

@@ -12,10 +12,11 @@ import (
 
 // oneUser is a hand-written fake store with one account.
 type oneUser struct {
-	u       upstate.User
-	mu      sync.Mutex
-	started chan struct{} // when set, GetUserByEmail reports and waits on release
-	release chan struct{}
+	u        upstate.User
+	mu       sync.Mutex
+	sessions map[string]upstate.Session
+	started  chan struct{} // when set, GetUserByEmail reports and waits on release
+	release  chan struct{}
 }
 
 func (s *oneUser) GetUser(context.Context, string) (upstate.User, error) { return s.u, nil }
@@ -29,9 +30,22 @@ func (s *oneUser) GetUserByEmail(_ context.Context, email string) (upstate.User,
 	}
 	return s.u, nil
 }
-func (s *oneUser) CreateSession(context.Context, upstate.Session) error { return nil }
-func (s *oneUser) GetSession(context.Context, string, time.Time) (upstate.Session, error) {
-	return upstate.Session{}, nil
+func (s *oneUser) CreateSession(_ context.Context, sess upstate.Session) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sessions == nil {
+		s.sessions = map[string]upstate.Session{}
+	}
+	s.sessions[sess.TokenHash] = sess
+	return nil
+}
+func (s *oneUser) GetSession(_ context.Context, hash string, now time.Time) (upstate.Session, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sess, ok := s.sessions[hash]; ok && now.Before(sess.ExpiresAt) {
+		return sess, nil
+	}
+	return upstate.Session{}, upstate.Errorf(upstate.ENOTFOUND, "no session")
 }
 func (s *oneUser) DeleteSession(context.Context, string) error      { return nil }
 func (s *oneUser) CreateToken(context.Context, upstate.Token) error { return nil }
@@ -114,5 +128,34 @@ func TestLoginBoundsHashesInFlight(t *testing.T) {
 	st.started = nil
 	if _, err := s.Login(ctx, Credentials{Email: "owner@acme.example", Password: "owner password 1", Addr: "192.0.2.9"}); err != nil {
 		t.Errorf("once the slots are free: %v", err)
+	}
+}
+
+// A browser that holds a session of the account (signed in before device
+// tokens existed, say) is a known device too; someone else's session, or
+// an ended one, is not.
+func TestSessionHolderIsKnown(t *testing.T) {
+	now := t7
+	s, _ := newService(t, &now)
+	ctx := context.Background()
+	in, err := s.Login(ctx, Credentials{Email: "owner@acme.example", Password: "owner password 1", Addr: "192.0.2.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		s.Login(ctx, Credentials{Email: "owner@acme.example", Password: "wrong wrong wrong", Addr: "192.0.2.1"})
+	}
+	if _, err := s.Login(ctx, Credentials{Email: "owner@acme.example", Password: "owner password 1", Addr: "192.0.2.1", Session: in.Session}); err != nil {
+		t.Errorf("the owner's browser, holding a session: %v", err)
+	}
+	if _, err := s.Login(ctx, Credentials{Email: "owner@acme.example", Password: "owner password 1", Addr: "192.0.2.1", Session: "made-up"}); upstate.ErrorCode(err) != upstate.ETOOMANY {
+		t.Errorf("a made-up session: %v, want ETOOMANY", err)
+	}
+	now = now.Add(13 * time.Hour) // past the session's 12 h
+	for range 10 {
+		s.Login(ctx, Credentials{Email: "owner@acme.example", Password: "wrong wrong wrong", Addr: "192.0.2.1"})
+	}
+	if _, err := s.Login(ctx, Credentials{Email: "owner@acme.example", Password: "owner password 1", Addr: "192.0.2.1", Session: in.Session}); upstate.ErrorCode(err) != upstate.ETOOMANY {
+		t.Errorf("an ended session: %v, want ETOOMANY", err)
 	}
 }

@@ -29,11 +29,14 @@ func ClearSession(w http.ResponseWriter) {
 const DeviceCookie = "upstate_device"
 
 // Credentials are a sign-in's email and password with what the request
-// says of its client: its address and its device cookie.
+// says of its client: its address, its device cookie and its session.
 func Credentials(r *http.Request, email, password string) auth.Credentials {
 	c := auth.Credentials{Email: email, Password: password, Addr: ClientAddr(r)}
 	if d, err := r.Cookie(DeviceCookie); err == nil {
 		c.Device = d.Value
+	}
+	if sc, err := r.Cookie(SessionCookie); err == nil {
+		c.Session = sc.Value
 	}
 	return c
 }
