@@ -105,15 +105,17 @@ type Engine struct {
 	order    []string
 	checks   map[string]upstate.CheckSpec
 	checksOf map[string][]string // component → the checks that affect it
-	// dirty components failed to store their last change and must be
-	// derived again on the next decision (allDirty: all of them).
-	dirty    map[string]bool
-	allDirty bool
-	// unsaved are transitions whose change the store refused (a full
-	// disk): they are decided again, in order, before anything else and
-	// on every tick until one is durable, so a failure seen while the disk
-	// was full still opens its incident once there is room.
+	// unsaved are transitions not decided yet because the store refused
+	// an earlier change (a full disk); stashed is that change, with what
+	// it does to memory. Before anything else, and on every tick, the
+	// stashed change is written again as it was (same incident and entry
+	// ids: if it did commit after all, writing it again changes nothing)
+	// and then the transitions are decided in order, so a failure seen
+	// while the disk was full still opens its incident once there is room,
+	// and only one.
 	unsaved  []upstate.Transition
+	stashed  *plan
+	rederive bool // a reload changed components or checks: derive them all
 	conds    map[string]upstate.Condition
 	statuses map[string]upstate.Status
 	// holds are statuses people set on components outside incidents.
@@ -139,7 +141,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	e := &Engine{opts: opts, wake: make(chan struct{}, 1), recovery: map[string]time.Duration{}, dirty: map[string]bool{}, lastLook: opts.Clock.Now(),
+	e := &Engine{opts: opts, wake: make(chan struct{}, 1), recovery: map[string]time.Duration{}, lastLook: opts.Clock.Now(),
 		reminded: map[string]time.Time{}, news: map[string]*mirrorNews{}}
 	comps, err := opts.Store.ListComponents(ctx)
 	if err != nil {
@@ -196,7 +198,14 @@ func (e *Engine) Reconfigure(ctx context.Context, comps []upstate.Component, che
 			delete(e.conds, id)
 		}
 	}
-	return e.decide(ctx, nil)
+	// Re-derive everything once what the store refused before is written;
+	// if it still refuses, the next tick does both.
+	e.rederive = true
+	if err := e.settle(ctx); err != nil {
+		e.opts.Logger.Warn("configuration applied; the statuses it changes are written once the store accepts writes", "component", "incident", "err", err)
+		e.poke()
+	}
+	return nil
 }
 
 // Handle applies a confirmed transition of a check's condition.
@@ -215,7 +224,7 @@ func (e *Engine) Handle(ctx context.Context, t upstate.Transition) error {
 		e.unsaved = e.unsaved[1:]
 	}
 	e.unsaved = append(e.unsaved, t)
-	err := e.decideUnsaved(ctx)
+	err := e.settle(ctx)
 	if err != nil {
 		e.poke() // Run retries it on its next tick
 	}
@@ -225,19 +234,58 @@ func (e *Engine) Handle(ctx context.Context, t upstate.Transition) error {
 // maxUnsaved bounds the transitions kept for retrying.
 const maxUnsaved = 1000
 
-// decideUnsaved decides the transitions the store has not taken yet, in
-// order, stopping at the first it still refuses. Must be called with
-// e.mu held.
-func (e *Engine) decideUnsaved(ctx context.Context) error {
+// settle writes the stashed change and decides the transitions waiting
+// behind it, in order, stopping at the first change the store still
+// refuses. Every change the engine makes settles first, so none is made
+// on memory that lacks what the store was told before. Must be called
+// with e.mu held.
+func (e *Engine) settle(ctx context.Context) error {
+	if e.stashed != nil {
+		if err := e.commit(ctx, e.stashed); err != nil {
+			return err
+		}
+	}
 	for len(e.unsaved) > 0 {
 		t := e.unsaved[0]
+		e.unsaved = e.unsaved[1:]
 		if _, ok := e.checks[t.To.CheckID]; ok {
 			if err := e.decide(ctx, &t); err != nil {
-				return err
+				return err // its change is stashed
 			}
 		}
-		e.unsaved = e.unsaved[1:]
 	}
+	if e.rederive {
+		e.rederive = false
+		return e.decide(ctx, nil)
+	}
+	return nil
+}
+
+// plan is a change worked out and what it does to the engine's memory
+// once it is stored.
+type plan struct {
+	change store.Change
+	next   map[string]upstate.Status
+	open   []*upstate.Incident
+	opened []*upstate.Incident
+}
+
+// commit stores a plan's change and then applies it to memory; if the
+// store refuses it, it is stashed to be written again as it is. Must be
+// called with e.mu held.
+func (e *Engine) commit(ctx context.Context, p *plan) error {
+	if err := e.opts.Store.Apply(ctx, p.change); err != nil {
+		e.stashed = p
+		return fmt.Errorf("save incident change: %w", err)
+	}
+	e.stashed = nil
+	e.statuses = p.next
+	e.open = p.open
+	for _, in := range p.opened {
+		e.opts.Logger.Info("incident opened", "component", "incident", "incident", in.ID, "name", in.Name)
+	}
+	e.opts.Changed(maps.Clone(p.next))
+	e.poke()
 	return nil
 }
 
@@ -306,15 +354,12 @@ type pending struct {
 func (e *Engine) decide(ctx context.Context, t *upstate.Transition) error {
 	now := e.opts.Clock.Now()
 	var only []string
-	if t != nil && !e.allDirty {
+	if t != nil {
 		same := t.From.State.Rank() == t.To.State.Rank() && t.From.Partial == t.To.Partial && t.From.State != upstate.StateUnknown
-		if same && len(e.dirty) == 0 {
+		if same {
 			return nil // nothing a component could see changed
 		}
 		only = slices.Clone(e.checks[t.To.CheckID].Components)
-		for id := range e.dirty {
-			only = append(only, id)
-		}
 	}
 	next := e.derive(only)
 	var change store.Change
@@ -439,31 +484,16 @@ func (e *Engine) decide(ctx context.Context, t *upstate.Transition) error {
 	}
 	if change.Empty() {
 		e.statuses = next // nothing differs, but components new to the engine are now known
-		e.dirty, e.allDirty = map[string]bool{}, false
 		return nil
 	}
 	e.owe(&change)
-	if err := e.opts.Store.Apply(ctx, change); err != nil {
-		// Nothing changed in memory; re-derive these components next time.
-		if only == nil {
-			e.allDirty = true
-		}
-		for _, id := range only {
-			e.dirty[id] = true
-		}
-		return fmt.Errorf("save incident change: %w", err)
-	}
-	e.dirty, e.allDirty = map[string]bool{}, false
-	e.statuses = next
-	e.open = open
+	pl := &plan{change: change, next: next, open: open}
 	for _, p := range touched {
 		if p.isNew {
-			e.opts.Logger.Info("incident opened", "component", "incident", "incident", p.in.ID, "name", p.in.Name)
+			pl.opened = append(pl.opened, p.in)
 		}
 	}
-	e.opts.Changed(maps.Clone(next))
-	e.poke()
-	return nil
+	return e.commit(ctx, pl)
 }
 
 // findIncident returns the open incident that a failure of component id
@@ -742,8 +772,8 @@ func (e *Engine) Tick(ctx context.Context) (time.Time, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := e.opts.Clock.Now()
-	if err := e.decideUnsaved(ctx); err != nil {
-		return now.Add(5 * time.Second), err
+	if err := e.settle(ctx); err != nil {
+		return now.Add(5 * time.Second), fmt.Errorf("an incident change the store refused is still not saved: %w", err)
 	}
 	next, err := e.maintenanceBoundary(ctx, now)
 	if err != nil {

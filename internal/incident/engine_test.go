@@ -24,6 +24,9 @@ type memStore struct {
 	holds     map[string]upstate.Hold
 	messages  []upstate.Message
 	fail      error
+	// lateFail, when set, is returned once after the change was applied:
+	// a write that committed after its writer gave up on it.
+	lateFail error
 }
 
 func newMemStore() *memStore { return &memStore{incidents: map[string]*upstate.Incident{}} }
@@ -47,6 +50,9 @@ func (m *memStore) Apply(_ context.Context, c store.Change) error {
 	}
 	for _, e := range c.Entries {
 		in := m.incidents[e.IncidentID]
+		if slices.ContainsFunc(in.Updates, func(x upstate.TimelineEntry) bool { return x.ID == e.ID }) {
+			continue // kept already, as the real store does
+		}
 		in.Updates = append(in.Updates, e)
 		slices.SortStableFunc(in.Updates, func(a, b upstate.TimelineEntry) int { return a.At.Compare(b.At) })
 	}
@@ -57,6 +63,10 @@ func (m *memStore) Apply(_ context.Context, c store.Change) error {
 			m.holds = map[string]upstate.Hold{}
 		}
 		m.holds[h.ComponentID] = h.Hold
+	}
+	if err := m.lateFail; err != nil {
+		m.lateFail = nil
+		return err
 	}
 	return nil
 }
@@ -405,5 +415,41 @@ func TestHumanDuration(t *testing.T) {
 		if got := HumanDuration(d); got != want {
 			t.Errorf("HumanDuration(%v) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+// A change the store refuses is written again as it was, not worked out
+// anew: if the first write committed after all (the writer gave up on a
+// stalled disk too soon), the second changes nothing, and one failure
+// still makes one incident, with one opening entry.
+func TestRefusedChangeIsWrittenAgainAsItWas(t *testing.T) {
+	f := newFixture(t)
+	f.store.lateFail = upstate.Later(upstate.EUNAVAILABLE, 10*time.Second, "the database is not accepting writes: a write waited 5s")
+	tr := upstate.Transition{From: upstate.Condition{CheckID: "api-health", State: upstate.StateUp},
+		To: upstate.Condition{CheckID: "api-health", State: upstate.StateDown, At: f.clock.Now(), Since: f.clock.Now(), Evidence: "HTTP 500"}}
+	if err := f.engine.Handle(context.Background(), tr); err == nil {
+		t.Fatal("the refusal was not reported")
+	}
+	if st := f.engine.Statuses()["api"]; st != upstate.Operational {
+		t.Errorf("api = %s before the change is known to be saved", st)
+	}
+	f.clock.Advance(5 * time.Second)
+	if _, err := f.engine.Tick(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	all := f.store.all()
+	if len(all) != 1 || len(all[0].Updates) != 1 {
+		t.Fatalf("incidents after the retry: %d (entries %v); want one, opened once", len(all), all)
+	}
+	if st := f.engine.Statuses()["api"]; st != upstate.MajorOutage {
+		t.Errorf("api = %s after the retry", st)
+	}
+	// Later changes build on it: a declared incident on another component
+	// does not wait behind anything, and no change is lost.
+	if _, err := f.engine.Declare(context.Background(), Change{Name: "Drive sync failing", Message: "Sync fails.", Set: map[string]upstate.Status{"drive": upstate.MajorOutage}, Actor: "Ann"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.store.all()); n != 2 {
+		t.Errorf("%d incidents, want 2", n)
 	}
 }

@@ -17,6 +17,10 @@ import (
 func (e *Engine) HoldStatus(ctx context.Context, component string, st upstate.Status, actor string) (upstate.ComponentState, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	// Nothing is changed on memory that lacks a change the store refused.
+	if err := e.settle(ctx); err != nil {
+		return upstate.ComponentState{}, err
+	}
 	c, ok := e.comps[component]
 	if !ok {
 		return upstate.ComponentState{}, upstate.Errorf(upstate.ENOTFOUND, "no component %q", component)

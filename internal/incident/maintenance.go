@@ -26,6 +26,10 @@ type Window struct {
 func (e *Engine) ScheduleMaintenance(ctx context.Context, w Window) (upstate.Maintenance, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	// Nothing is changed on memory that lacks a change the store refused.
+	if err := e.settle(ctx); err != nil {
+		return upstate.Maintenance{}, err
+	}
 	now := e.opts.Clock.Now()
 	var probs []string
 	if strings.TrimSpace(w.Name) == "" {
@@ -72,6 +76,10 @@ func (e *Engine) ScheduleMaintenance(ctx context.Context, w Window) (upstate.Mai
 func (e *Engine) CancelMaintenance(ctx context.Context, id string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	// Nothing is changed on memory that lacks a change the store refused.
+	if err := e.settle(ctx); err != nil {
+		return err
+	}
 	var owed []upstate.Message
 	for _, m := range e.maint {
 		if m.ID == id {

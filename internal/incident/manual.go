@@ -121,6 +121,10 @@ func isHTTPURL(s string) bool {
 func (e *Engine) Declare(ctx context.Context, c Change) (*upstate.Incident, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	// Nothing is changed on memory that lacks a change the store refused.
+	if err := e.settle(ctx); err != nil {
+		return nil, err
+	}
 	if err := e.validate(c, true); err != nil {
 		return nil, err
 	}
@@ -141,6 +145,10 @@ func (e *Engine) Declare(ctx context.Context, c Change) (*upstate.Incident, erro
 func (e *Engine) Update(ctx context.Context, id string, c Change) (*upstate.Incident, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	// Nothing is changed on memory that lacks a change the store refused.
+	if err := e.settle(ctx); err != nil {
+		return nil, err
+	}
 	if err := e.validate(c, false); err != nil {
 		return nil, err
 	}
@@ -159,6 +167,10 @@ func (e *Engine) Update(ctx context.Context, id string, c Change) (*upstate.Inci
 func (e *Engine) Reopen(ctx context.Context, id string, c Change) (*upstate.Incident, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	// Nothing is changed on memory that lacks a change the store refused.
+	if err := e.settle(ctx); err != nil {
+		return nil, err
+	}
 	if err := e.validate(c, false); err != nil {
 		return nil, err
 	}

@@ -17,6 +17,10 @@ import (
 func (e *Engine) Acknowledge(ctx context.Context, id, actor string) (*upstate.Incident, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	// Nothing is changed on memory that lacks a change the store refused.
+	if err := e.settle(ctx); err != nil {
+		return nil, err
+	}
 	if strings.TrimSpace(actor) == "" || actor == upstate.ActorUpstate {
 		return nil, upstate.Errorf(upstate.EINVALID, "actor is required: a person acknowledges")
 	}
@@ -62,6 +66,10 @@ func (e *Engine) replaceOpen(in *upstate.Incident) {
 func (e *Engine) Merge(ctx context.Context, into string, from []string, actor string) (*upstate.Incident, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	// Nothing is changed on memory that lacks a change the store refused.
+	if err := e.settle(ctx); err != nil {
+		return nil, err
+	}
 	var probs []string
 	if len(from) == 0 {
 		probs = append(probs, "incidents is required: the ids to merge into this one")

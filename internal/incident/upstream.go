@@ -61,6 +61,10 @@ type mirrorNews struct {
 func (e *Engine) Mirror(ctx context.Context, link upstate.Upstream, updates []ProviderUpdate) (int, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	// Nothing is changed on memory that lacks a change the store refused.
+	if err := e.settle(ctx); err != nil {
+		return 0, err
+	}
 	if !isHTTPURL(link.URL) {
 		return 0, upstate.Errorf(upstate.EINVALID, "mirror %s: the link %q is not an http(s) URL", link.Provider, link.URL)
 	}

@@ -35,12 +35,11 @@ func (h *writeHealth) end(now time.Time, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.inFlight = time.Time{}
-	if err == nil {
+	if upstate.ErrorCode(err) != upstate.EUNAVAILABLE {
+		// Committed (a request's own mistake, such as a constraint, says
+		// nothing of the database).
 		h.err, h.lastOK = nil, now
 		return
-	}
-	if upstate.ErrorCode(err) != upstate.EUNAVAILABLE {
-		err = upstate.Later(upstate.EUNAVAILABLE, 10*time.Second, "the database is not accepting writes: %v", err)
 	}
 	if h.err == nil {
 		h.since = now
@@ -117,6 +116,15 @@ func (db *DB) SetFull(ctx context.Context, full bool) error {
 		}
 	}
 	return nil
+}
+
+// notAccepting is a transaction that could not begin or commit: the
+// database not accepting writes, for the reason SQLite gives.
+func notAccepting(err error) error {
+	if err = unavailable(err); upstate.ErrorCode(err) == upstate.EUNAVAILABLE {
+		return err
+	}
+	return upstate.Later(upstate.EUNAVAILABLE, 10*time.Second, "the database is not accepting writes: %v", err)
 }
 
 // unavailable turns SQLite's refusals to write into an EUNAVAILABLE error

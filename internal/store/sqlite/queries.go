@@ -268,8 +268,12 @@ func applyChange(ctx context.Context, tx *sql.Tx, c store.Change) error {
 			aff[i] = affectedJSON{a.ComponentID, string(a.OldStatus), string(a.NewStatus)}
 		}
 		affected, _ := json.Marshal(aff)
+		// An entry already kept is not written again: a change written a
+		// second time (its first write committed after its writer was told
+		// it had not) changes nothing.
 		_, err := tx.ExecContext(ctx, `INSERT INTO incident_updates (id, incident_id, seq, at, status, body, public, actor, affected)
-			VALUES (?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM incident_updates WHERE incident_id = ?), ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM incident_updates WHERE incident_id = ?), ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO NOTHING`,
 			e.ID, e.IncidentID, e.IncidentID, ms(e.At), string(e.Status), e.Body, e.Public, e.Actor, string(affected))
 		if err != nil {
 			return fmt.Errorf("save timeline entry of %s: %w", e.IncidentID, err)
@@ -293,8 +297,9 @@ func applyChange(ctx context.Context, tx *sql.Tx, c store.Change) error {
 		}
 	}
 	for _, s := range c.Statuses {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO status_changes (component_id, at, status, incident_id) VALUES (?, ?, ?, ?)`,
-			s.ComponentID, ms(s.At), string(s.Status), s.IncidentID); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO status_changes (component_id, at, status, incident_id) SELECT ?, ?, ?, ?
+			WHERE NOT EXISTS (SELECT 1 FROM status_changes WHERE component_id = ? AND at = ? AND status = ?)`,
+			s.ComponentID, ms(s.At), string(s.Status), s.IncidentID, s.ComponentID, ms(s.At), string(s.Status)); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE components SET status = ?, updated_at = ? WHERE id = ?`, string(s.Status), ms(s.At), s.ComponentID); err != nil {

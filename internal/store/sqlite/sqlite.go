@@ -276,31 +276,66 @@ func one(res sql.Result, err error, kind, id string) error {
 
 // writer is the single goroutine that writes. It commits pending results
 // together with any queued requests in one transaction.
+//
+// While the database refuses writes, results wait (up to maxPending) and
+// are tried again on a backoff from 1 s to 30 s rather than at every tick
+// or append, and the refusal is logged when it starts, once a minute
+// while it lasts, and when it ends.
 func (db *DB) writer() {
 	defer close(db.stopped)
 	tick := time.NewTicker(db.opts.FlushEvery)
 	defer tick.Stop()
 	rollTick := time.NewTicker(time.Minute)
 	defer rollTick.Stop()
+	// agg holds the rollups of results already committed, to be written
+	// once a minute; a batch's own are added only once it is committed,
+	// so a batch written again is never counted twice.
 	agg := rollups{}
+	var backoff time.Duration
+	var retryAt, loggedAt time.Time
+	failing := false
 	commit := func(reqs []*writeReq, withRollups bool) error {
 		results := db.takePending()
-		agg.add(results)
+		fresh := rollups{}
+		fresh.add(results)
 		var roll rollups
 		if withRollups {
-			roll, agg = agg, rollups{}
+			roll = agg.plus(fresh)
 		}
-		err := db.commit(results, roll, reqs)
-		if err != nil {
-			db.opts.Logger.Error("write failed", "component", "store", "results", len(results), "err", err)
-			if withRollups {
-				for k, v := range roll { // keep them for the next try
-					agg[k] = v
-				}
+		kept, err := db.commit(results, roll, reqs)
+		switch {
+		case kept && withRollups:
+			agg = rollups{}
+		case kept:
+			agg = agg.plus(fresh)
+		case upstate.ErrorCode(err) == upstate.EUNAVAILABLE:
+			db.requeue(results) // the database refused them: they wait for it
+		default:
+			db.opts.Logger.Error("results not written, and dropped", "component", "store", "results", len(results), "err", err)
+		}
+		now := time.Now()
+		if upstate.ErrorCode(err) == upstate.EUNAVAILABLE {
+			backoff = min(max(2*backoff, time.Second), 30*time.Second)
+			retryAt = now.Add(backoff)
+			if !failing || now.Sub(loggedAt) >= time.Minute {
+				db.opts.Logger.Error("the database is not accepting writes; results wait and are retried", "component", "store", "pending", db.pendingLen(), "err", err)
+				loggedAt = now
 			}
-			db.requeue(results)
+			failing = true
+		} else if err == nil || kept {
+			if failing {
+				db.opts.Logger.Info("the database accepts writes again", "component", "store")
+			}
+			backoff, retryAt, failing = 0, time.Time{}, false
 		}
 		return err
+	}
+	// background is a commit nobody waits for: skipped while backing off.
+	background := func(withRollups bool) {
+		if time.Now().Before(retryAt) {
+			return
+		}
+		commit(nil, withRollups)
 	}
 	for {
 		select {
@@ -309,17 +344,23 @@ func (db *DB) writer() {
 			commit(db.drainReqs(nil), true)
 			return
 		case <-db.full:
-			commit(nil, false)
+			background(false)
 		case w := <-db.flushes:
 			w <- commit(db.drainReqs(nil), true)
 		case req := <-db.reqs:
 			commit(db.drainReqs([]*writeReq{req}), false)
 		case <-tick.C:
-			commit(nil, false)
+			background(false)
 		case <-rollTick.C:
-			commit(nil, true)
+			background(true)
 		}
 	}
+}
+
+func (db *DB) pendingLen() int {
+	db.pmu.Lock()
+	defer db.pmu.Unlock()
+	return len(db.pending)
 }
 
 // takePending hands the pending results to the writer.
@@ -344,10 +385,15 @@ func (db *DB) drainReqs(reqs []*writeReq) []*writeReq {
 }
 
 // commit writes results and requests in one transaction. Each request runs
-// inside its own savepoint so one failing request does not undo the others;
-// requests whose callers stopped waiting are skipped. Its errors are
-// classified (locked, full, I/O) and kept for WriteHealth.
-func (db *DB) commit(results []upstate.Result, roll rollups, reqs []*writeReq) error {
+// inside its own savepoint so one failing on its own account (a
+// constraint) does not undo the others; but once the database refuses a
+// write (locked, full, I/O), the whole transaction is rolled back and
+// every request told so: SQLite may have rolled it back already, and
+// nothing may be half-written nor written behind a caller told it was not.
+// Requests whose callers stopped waiting are skipped. It reports whether
+// the results (and rollups) were committed, and the commit's refusal, if
+// any, which WriteHealth keeps.
+func (db *DB) commit(results []upstate.Result, roll rollups, reqs []*writeReq) (bool, error) {
 	live := reqs[:0]
 	for _, r := range reqs {
 		if err := r.ctx.Err(); err != nil {
@@ -358,33 +404,36 @@ func (db *DB) commit(results []upstate.Result, roll rollups, reqs []*writeReq) e
 	}
 	reqs = live
 	if len(results) == 0 && len(roll) == 0 && len(reqs) == 0 {
-		return nil
+		return true, nil
 	}
 	db.health.begin(time.Now())
-	errs, err := db.commitTx(results, roll, reqs)
+	errs, kept, err := db.commitTx(results, roll, reqs)
 	// Health first, so a caller told its write went through finds the
 	// store healthy.
 	db.health.end(time.Now(), err)
 	for i, r := range reqs {
 		r.done <- errs[i]
 	}
-	return err
+	return kept, err
 }
 
-// commitTx runs the transaction and returns each request's outcome and
-// the commit's own (classified) failure.
-func (db *DB) commitTx(results []upstate.Result, roll rollups, reqs []*writeReq) ([]error, error) {
+// commitTx runs the transaction and returns each request's outcome,
+// whether the results were committed, and the database's refusal, if any.
+func (db *DB) commitTx(results []upstate.Result, roll rollups, reqs []*writeReq) ([]error, bool, error) {
 	ctx := context.Background()
 	errs := make([]error, len(reqs))
-	all := func(err error) ([]error, error) {
+	refuse := func(tx *sql.Tx, err error) ([]error, bool, error) {
+		if tx != nil {
+			_ = tx.Rollback()
+		}
 		for i := range errs {
 			errs[i] = err
 		}
-		return errs, err
+		return errs, false, err
 	}
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
-		return all(unavailable(err))
+		return refuse(nil, notAccepting(err))
 	}
 	var resErr error
 	if len(results) > 0 || len(roll) > 0 {
@@ -393,9 +442,11 @@ func (db *DB) commitTx(results []upstate.Result, roll rollups, reqs []*writeReq)
 		if resErr == nil {
 			resErr = roll.write(ctx, tx)
 		}
+		if resErr = unavailable(resErr); upstate.ErrorCode(resErr) == upstate.EUNAVAILABLE {
+			return refuse(tx, resErr)
+		}
 		if resErr != nil {
 			_, _ = tx.ExecContext(ctx, "ROLLBACK TO results")
-			resErr = unavailable(resErr)
 		}
 		_, _ = tx.ExecContext(ctx, "RELEASE results")
 	}
@@ -405,33 +456,21 @@ func (db *DB) commitTx(results []upstate.Result, roll rollups, reqs []*writeReq)
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, "SAVEPOINT req"); err != nil {
-			errs[i] = unavailable(err)
-			continue
+			return refuse(tx, notAccepting(err))
 		}
-		if err := r.fn(tx); err != nil {
-			errs[i] = unavailable(err)
+		if err := unavailable(r.fn(tx)); err != nil {
+			if upstate.ErrorCode(err) == upstate.EUNAVAILABLE {
+				return refuse(tx, err)
+			}
+			errs[i] = err
 			_, _ = tx.ExecContext(ctx, "ROLLBACK TO req")
 		}
 		_, _ = tx.ExecContext(ctx, "RELEASE req")
 	}
-	// A write refused for want of room or a lock counts against health
-	// (a request's own mistakes, such as a constraint, do not); SQLite
-	// rolls the whole transaction back by itself on some of those, and
-	// then the commit fails for want of a transaction: the first refusal
-	// is the one to report.
-	refused := resErr
-	for _, e := range errs {
-		if refused == nil && upstate.ErrorCode(e) == upstate.EUNAVAILABLE {
-			refused = e
-		}
-	}
 	if err := tx.Commit(); err != nil {
-		if refused == nil {
-			refused = unavailable(err)
-		}
-		return all(refused)
+		return refuse(nil, notAccepting(err))
 	}
-	return errs, refused
+	return errs, resErr == nil, resErr
 }
 
 // maxPending bounds the results waiting for a commit. Beyond it (the disk
@@ -538,6 +577,27 @@ func (agg rollups) add(rs []upstate.Result) {
 			ru.LatencyMax = max(ru.LatencyMax, r.Latency)
 		}
 	}
+}
+
+// plus returns the sum of two sets of rollups, leaving both as they are.
+func (agg rollups) plus(more rollups) rollups {
+	out := make(rollups, len(agg)+len(more))
+	for _, m := range []rollups{agg, more} {
+		for k, r := range m {
+			sum := out[k]
+			if sum == nil {
+				sum = &store.Rollup{}
+				out[k] = sum
+			}
+			sum.Count += r.Count
+			sum.OK += r.OK
+			sum.Slow += r.Slow
+			sum.Fail += r.Fail
+			sum.LatencySum += r.LatencySum
+			sum.LatencyMax = max(sum.LatencyMax, r.LatencyMax)
+		}
+	}
+	return out
 }
 
 func (agg rollups) write(ctx context.Context, tx *sql.Tx) error {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -161,7 +163,16 @@ func TestDiskFull(t *testing.T) {
 		rs = append(rs, upstate.Result{CheckID: "api", At: storetestT0.Add(time.Duration(i) * time.Second), Outcome: upstate.OutcomeOK})
 	}
 	db.AppendResults(ctx, rs)
-	wantUnavailable(t, "flush to a full disk", db.Flush(ctx), "the disk is full")
+	for range 3 {
+		wantUnavailable(t, "flush to a full disk", db.Flush(ctx), "the disk is full")
+	}
+	// A small write that would fit, in the same commit as the results
+	// that do not: refused, and not applied behind its caller's back.
+	db.AppendResults(ctx, []upstate.Result{{CheckID: "db", At: storetestT0, Outcome: upstate.OutcomeOK}})
+	wantUnavailable(t, "a write beside refused results", db.exec(ctx, func(tx *sqlTx) error {
+		_, err := tx.Exec(`INSERT INTO settings (key, value) VALUES ('told_it_failed', 'yes')`)
+		return err
+	}), "the disk is full")
 	wantUnavailable(t, "health", db.WriteHealth(), "the disk is full (since ")
 	if err := db.SetFull(ctx, false); err != nil {
 		t.Fatal(err)
@@ -173,10 +184,60 @@ func TestDiskFull(t *testing.T) {
 	if err != nil || len(got) != 3000 {
 		t.Errorf("%d results after the disk had room again (%v), want all 3000", len(got), err)
 	}
+	// Counted once in the rollups, however many times their write failed.
+	rolls, err := db.ListRollups(ctx, store.Day, []string{"api"}, storetestT0.Add(-24*time.Hour), storetestT0.Add(24*time.Hour))
+	n := 0
+	for _, r := range rolls {
+		n += r.Count
+	}
+	if err != nil || n != 3000 {
+		t.Errorf("daily rollups count %d results (%v), want 3000", n, err)
+	}
 	if err := db.WriteHealth(); err != nil {
 		t.Errorf("health once writes go through: %v", err)
 	}
+	var v string
+	if err := db.read.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'told_it_failed'`).Scan(&v); err != sql.ErrNoRows {
+		t.Errorf("a write its caller was told failed is in the database (%q, %v)", v, err)
+	}
 }
+
+// While the disk is full, the writer neither spins on the results that
+// wait nor logs each retry: it backs off and says so once.
+func TestDiskFullQuiet(t *testing.T) {
+	var logs countingHandler
+	path := filepath.Join(t.TempDir(), "upstate.db")
+	db, err := Open(context.Background(), Options{Path: path, WriteTimeout: 500 * time.Millisecond, BusyTimeout: 100 * time.Millisecond, BatchSize: 10,
+		FlushEvery: 10 * time.Millisecond, Logger: slog.New(&logs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := t.Context()
+	if err := db.SetFull(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 200 {
+		db.AppendResults(ctx, []upstate.Result{{CheckID: "api", At: storetestT0.Add(time.Duration(i) * time.Second), Outcome: upstate.OutcomeOK}})
+	}
+	db.Flush(ctx)
+	if n := logs.errors.Load(); n == 0 || n > 3 {
+		t.Errorf("%d error lines for 200 results waiting on a full disk, want the refusal said once (or twice)", n)
+	}
+}
+
+// countingHandler counts error lines.
+type countingHandler struct{ errors atomic.Int32 }
+
+func (h *countingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *countingHandler) Handle(_ context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelError {
+		h.errors.Add(1)
+	}
+	return nil
+}
+func (h *countingHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *countingHandler) WithGroup(string) slog.Handler      { return h }
 
 // A stalled disk (a commit that does not return): other writes give up
 // after WriteTimeout, saying so, and are not applied later behind the

@@ -219,8 +219,17 @@ func testIncidents(t *testing.T, s store.Store) {
 	res := t0.Add(30 * time.Minute)
 	a.Status, a.ResolvedAt, a.UpdatedAt = upstate.Resolved, &res, res
 	e2 := upstate.TimelineEntry{ID: "e2", IncidentID: a.ID, At: res, Status: upstate.Resolved, Body: "Recovered", Public: true, Actor: upstate.ActorUpstate}
-	if err := s.Apply(ctx(t), store.Change{Incidents: []*upstate.Incident{a}, Entries: []upstate.TimelineEntry{e2}}); err != nil {
-		t.Fatal(err)
+	resolve := store.Change{Incidents: []*upstate.Incident{a}, Entries: []upstate.TimelineEntry{e2},
+		Statuses: []upstate.StatusChange{{ComponentID: "api", At: res, Status: upstate.Operational, IncidentID: a.ID}}}
+	// Written twice (the first write committed after its writer gave up
+	// on it): the second changes nothing.
+	for range 2 {
+		if err := s.Apply(ctx(t), resolve); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if hist, err := s.ListStatusChanges(ctx(t), res, res.Add(time.Second)); err != nil || len(hist) != 1 {
+		t.Errorf("status changes after the same change twice: %+v, %v; want one", hist, err)
 	}
 	got, err := s.GetIncident(ctx(t), a.ID)
 	if err != nil {
