@@ -231,19 +231,14 @@ func (a *App) Notifications(ctx context.Context) ([]notify.ChannelStatus, []upst
 
 // RetryMessage puts a failed message back in the outbox, due now.
 func (a *App) RetryMessage(ctx context.Context, id string) error {
-	ms, err := a.store.ListMessages(ctx, store.MessageFilter{ID: id, State: upstate.MessageFailed})
-	if err != nil {
+	if err := a.store.RetryMessage(ctx, id, a.opts.Clock.Now(), "retried by hand after: "); err != nil {
+		if upstate.ErrorCode(err) == upstate.ENOTFOUND {
+			return upstate.Errorf(upstate.ENOTFOUND, "no failed message %q", id)
+		}
 		return err
 	}
-	for _, m := range ms {
-		m.State, m.NextAt, m.LastError = upstate.MessagePending, a.opts.Clock.Now(), "retried by hand after: "+m.LastError
-		if err := a.store.RecordAttempt(ctx, m); err != nil {
-			return err
-		}
-		a.dispatcher.Wake()
-		return nil
-	}
-	return upstate.Errorf(upstate.ENOTFOUND, "no failed message %q", id)
+	a.dispatcher.Wake()
+	return nil
 }
 
 // countOutbox refreshes the outbox gauges; it runs every minute.

@@ -186,8 +186,12 @@ type lane struct {
 	// disk): they are written again before anything else, and their
 	// messages are not sent again meanwhile.
 	unrecorded map[string]upstate.Message
-	errs       []error
-	attempts   sync.WaitGroup
+	// done are the messages whose attempts finished since the lane last
+	// read the outbox: the batch it read may show them pending still, and
+	// they must not be sent again.
+	done     map[string]bool
+	errs     []error
+	attempts sync.WaitGroup
 }
 
 // New returns a dispatcher; Run starts it.
@@ -202,7 +206,7 @@ func New(opts Options) (*Dispatcher, error) {
 			slots = opts.SubscriberConcurrency
 		}
 		d.lanes = append(d.lanes, &lane{name: name, slots: slots, wake: make(chan struct{}, 1), inflight: map[string]bool{},
-			perDest: map[string]int{}, perHost: map[string]int{}, hosts: map[string]*breaker{}, unrecorded: map[string]upstate.Message{}})
+			perDest: map[string]int{}, perHost: map[string]int{}, hosts: map[string]*breaker{}, unrecorded: map[string]upstate.Message{}, done: map[string]bool{}})
 	}
 	return d, nil
 }
@@ -241,7 +245,7 @@ func (d *Dispatcher) runLane(ctx context.Context, l *lane) {
 	defer timer.Stop()
 	for {
 		if _, err := d.fill(ctx, l); err != nil && ctx.Err() == nil {
-			d.opts.Logger.Error("reading the outbox", "component", "notify", "lane", l.name, "err", err)
+			d.opts.Logger.Error("delivering from the outbox", "component", "notify", "lane", l.name, "err", err)
 		}
 		// Sleep until the next message falls due (an escalation level, a
 		// retry), so it starts on time rather than at the next poll.
@@ -306,29 +310,39 @@ const (
 func (d *Dispatcher) fill(ctx context.Context, l *lane) (int, error) {
 	l.fillMu.Lock()
 	defer l.fillMu.Unlock()
-	if err := d.rerecord(ctx, l); err != nil {
-		return 0, err
+	// Outcomes not written yet, and outcomes that cannot be written now,
+	// hold back only their own messages: the rest of the lane goes on
+	// (an escalation must not wait for the disk to have room for a
+	// subscriber's "sent"). The first such error is returned.
+	var first error
+	keep := func(err error) {
+		if err != nil && first == nil {
+			first = err
+		}
 	}
+	keep(d.rerecord(ctx, l))
 	l.forget(d.opts.Clock.Now())
 	started, scanned := 0, 0
 	wrapped := l.cursor == 0
 	for scanned < maxScan && l.free() {
 		now := d.opts.Clock.Now()
+		l.mu.Lock()
+		clear(l.done)
+		l.mu.Unlock()
 		batch, err := d.opts.Outbox.DueMessages(ctx, upstate.DueQuery{Lane: l.name, Now: now, After: l.cursor, Limit: duePage})
 		if err != nil {
-			return started, err
+			keep(err)
+			return started, first
 		}
 		for _, m := range batch {
 			if !l.free() {
-				return started, nil // m is read again first next time
+				return started, first // m is read again first next time
 			}
 			l.cursor = m.Seq
 			scanned++
 			n, err := d.consider(ctx, l, m, now)
 			started += n
-			if err != nil {
-				return started, err
-			}
+			keep(err)
 		}
 		if len(batch) < duePage {
 			l.cursor = 0
@@ -338,7 +352,7 @@ func (d *Dispatcher) fill(ctx context.Context, l *lane) (int, error) {
 			wrapped = true
 		}
 	}
-	return started, nil
+	return started, first
 }
 
 // forget drops breakers of hosts nobody has tried for an hour past their
@@ -363,7 +377,7 @@ func (l *lane) free() bool {
 func (d *Dispatcher) consider(ctx context.Context, l *lane, m upstate.Message, now time.Time) (int, error) {
 	l.mu.Lock()
 	_, unrecorded := l.unrecorded[m.ID]
-	busy := l.inflight[m.ID] || unrecorded
+	busy := l.inflight[m.ID] || unrecorded || l.done[m.ID]
 	l.mu.Unlock()
 	if busy {
 		return 0, nil
@@ -372,7 +386,7 @@ func (d *Dispatcher) consider(ctx context.Context, l *lane, m upstate.Message, n
 		m.State, m.LastError = upstate.MessageSilenced, truncate("silenced: "+why)
 		d.opts.Observe(m, "silenced")
 		d.opts.Logger.Info("notification silenced", "component", "notify", "channel", m.Channel, "message", m.ID, "silence", why)
-		return 1, d.opts.Outbox.RecordAttempt(context.WithoutCancel(ctx), m)
+		return 1, settled(d.opts.Outbox.RecordAttempt(context.WithoutCancel(ctx), m))
 	}
 	ch, ok := d.opts.Channel(m.Channel)
 	if !ok {
@@ -424,6 +438,7 @@ func (d *Dispatcher) attempt(ctx context.Context, l *lane, m upstate.Message, ch
 	l.mu.Lock()
 	l.busy--
 	delete(l.inflight, m.ID)
+	l.done[m.ID] = true
 	if l.perDest[m.Channel]--; l.perDest[m.Channel] <= 0 {
 		delete(l.perDest, m.Channel)
 	}
@@ -469,7 +484,7 @@ func (d *Dispatcher) record(ctx context.Context, l *lane, m upstate.Message, err
 		d.opts.Observe(m, "retry")
 		log.Warn("notification will be retried", "err", err, "next_at", next)
 	}
-	if rerr := d.opts.Outbox.RecordAttempt(context.WithoutCancel(ctx), m); rerr != nil {
+	if rerr := settled(d.opts.Outbox.RecordAttempt(context.WithoutCancel(ctx), m)); rerr != nil {
 		l.mu.Lock()
 		l.unrecorded[m.ID] = m
 		l.mu.Unlock()
@@ -487,10 +502,8 @@ func (d *Dispatcher) rerecord(ctx context.Context, l *lane) error {
 	}
 	l.mu.Unlock()
 	for _, m := range held {
-		if err := d.opts.Outbox.RecordAttempt(context.WithoutCancel(ctx), m); err != nil {
-			if upstate.ErrorCode(err) != upstate.ENOTFOUND {
-				return fmt.Errorf("record attempt of %s: %w", m.ID, err)
-			}
+		if err := settled(d.opts.Outbox.RecordAttempt(context.WithoutCancel(ctx), m)); err != nil && upstate.ErrorCode(err) != upstate.ENOTFOUND {
+			return fmt.Errorf("record attempt of %s: %w", m.ID, err)
 		}
 		l.mu.Lock()
 		delete(l.unrecorded, m.ID)
@@ -503,14 +516,24 @@ func (d *Dispatcher) rerecord(ctx context.Context, l *lane) error {
 // circuit lets an attempt through again, without trying it (or fails it if
 // that is past its give-up window).
 func (d *Dispatcher) putOff(ctx context.Context, m upstate.Message, host string, until time.Time, failures int, last string) error {
-	why := fmt.Sprintf("not tried: %s failed %d times in a row (last: %s)", host, failures, last)
+	why := fmt.Sprintf("not tried: %s did not answer %d times in a row (last: %s)", host, failures, last)
 	if until.Sub(m.CreatedAt) > d.opts.GiveUpAfter {
 		m.State, m.LastError = upstate.MessageFailed, truncate("gave up: "+why)
 		d.opts.Observe(m, "failed")
 	} else {
 		m.NextAt, m.LastError = until, truncate(why)
 	}
-	return d.opts.Outbox.RecordAttempt(context.WithoutCancel(ctx), m)
+	return settled(d.opts.Outbox.RecordAttempt(context.WithoutCancel(ctx), m))
+}
+
+// settled passes on an outcome's write error, but for ECONFLICT: the
+// message was settled meanwhile (a page cancelled by an acknowledgement),
+// and what it became stands.
+func settled(err error) error {
+	if upstate.ErrorCode(err) == upstate.ECONFLICT {
+		return nil
+	}
+	return err
 }
 
 // backoff is the delay before the next attempt after n attempts:

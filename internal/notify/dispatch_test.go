@@ -62,11 +62,26 @@ func (o *memOutbox) RecordAttempt(_ context.Context, m upstate.Message) error {
 	defer o.mu.Unlock()
 	for i := range o.msgs {
 		if o.msgs[i].ID == m.ID {
+			if o.msgs[i].State != upstate.MessagePending {
+				return upstate.Errorf(upstate.ECONFLICT, "message %s is %s already", m.ID, o.msgs[i].State)
+			}
 			o.msgs[i] = m
 			return nil
 		}
 	}
 	return upstate.Errorf(upstate.ENOTFOUND, "no message %q", m.ID)
+}
+
+// set changes a message in place, as another writer would (an
+// acknowledgement cancelling a page).
+func (o *memOutbox) set(id string, state upstate.MessageState) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for i := range o.msgs {
+		if o.msgs[i].ID == id {
+			o.msgs[i].State = state
+		}
+	}
 }
 
 func (o *memOutbox) get(id string) upstate.Message {

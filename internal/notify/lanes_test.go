@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -185,7 +186,7 @@ func TestCircuitBreakerPerHost(t *testing.T) {
 	putOff := 0
 	for _, m := range box.msgs {
 		if m.Attempts == 0 {
-			if !m.NextAt.Equal(t0.Add(30*time.Second)) || !strings.Contains(m.LastError, "not tried: flaky.example failed 3 times in a row (last: connection refused)") {
+			if !m.NextAt.Equal(t0.Add(30*time.Second)) || !strings.Contains(m.LastError, "not tried: flaky.example did not answer 3 times in a row (last: connection refused)") {
 				t.Errorf("%s put off until %v: %q", m.ID, m.NextAt, m.LastError)
 			}
 			putOff++
@@ -312,4 +313,72 @@ func TestPageStartsWhenDue(t *testing.T) {
 		cancel()
 		<-done
 	})
+}
+
+// staleOutbox reads due messages as they were, then lets onDue run (an
+// attempt finishing) before handing them over: a batch read just before
+// an attempt recorded its outcome.
+type staleOutbox struct {
+	*memOutbox
+	onDue func()
+}
+
+func (o *staleOutbox) DueMessages(ctx context.Context, q upstate.DueQuery) ([]upstate.Message, error) {
+	due, err := o.memOutbox.DueMessages(ctx, q)
+	if o.onDue != nil {
+		o.onDue()
+		o.onDue = nil
+	}
+	return due, err
+}
+
+// A message whose attempt finished after the lane read its batch is not
+// sent a second time from that batch.
+func TestStaleBatchIsNotSentAgain(t *testing.T) {
+	box := &staleOutbox{memOutbox: &memOutbox{msgs: []upstate.Message{msg("a1", "A")}}}
+	release := make(chan struct{})
+	var mu sync.Mutex
+	sends := 0
+	ch := hostChannel{"hooks.example", func(context.Context, upstate.Message) error {
+		mu.Lock()
+		sends++
+		first := sends == 1
+		mu.Unlock()
+		if first {
+			<-release
+		}
+		return nil
+	}}
+	d, _ := New(Options{Outbox: box, Clock: clock.NewFake(t0), Channel: func(string) (Channel, bool) { return ch, true }})
+	ctx := context.Background()
+	var l *lane
+	for _, x := range d.lanes {
+		if x.name == upstate.LaneOperator {
+			l = x
+		}
+	}
+	d.fill(ctx, l) // a1's attempt starts and waits in Send
+	box.onDue = func() { close(release); l.attempts.Wait() }
+	d.fill(ctx, l) // reads a1 as pending, then a1 is sent and recorded
+	l.attempts.Wait()
+	if sends != 1 || box.get("a1").State != upstate.MessageSent {
+		t.Errorf("a1 sent %d times (state %s), want once", sends, box.get("a1").State)
+	}
+}
+
+// While one outcome cannot be written, the lane goes on: a page due after
+// it is still sent, and the one already sent is not sent again.
+func TestLaneGoesOnWhileAnOutcomeWaits(t *testing.T) {
+	clk := clock.NewFake(t0)
+	box := &failingOutbox{memOutbox: &memOutbox{msgs: []upstate.Message{msg("a1", "A")}}, broken: true}
+	ch := &fakeChannel{}
+	d, _ := New(Options{Outbox: box, Clock: clk, Channel: func(string) (Channel, bool) { return ch, true }})
+	d.Drain(context.Background())
+	box.memOutbox.mu.Lock()
+	box.memOutbox.msgs = append(box.memOutbox.msgs, msg("b1", "B"))
+	box.memOutbox.mu.Unlock()
+	d.Drain(context.Background())
+	if !slices.Equal(ch.sent, []string{"a1", "b1"}) {
+		t.Errorf("sent %v, want a1 once and b1 although a1's outcome is not written yet", ch.sent)
+	}
 }

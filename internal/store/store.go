@@ -232,9 +232,15 @@ type Outbox interface {
 	// NextDue is the earliest NextAt after now among the lane's pending
 	// messages; false when there is none.
 	NextDue(ctx context.Context, lane upstate.Lane, now time.Time) (time.Time, bool, error)
-	// RecordAttempt saves an attempt's outcome: the message's State,
-	// Attempts, NextAt, LastError and SentAt. ENOTFOUND for an unknown id.
+	// RecordAttempt saves an attempt's outcome of a pending message: its
+	// State, Attempts, NextAt, LastError and SentAt. ECONFLICT when the
+	// message is pending no more (an acknowledgement cancelled it, or
+	// another attempt settled it): the outcome is not kept. ENOTFOUND for
+	// an unknown id.
 	RecordAttempt(ctx context.Context, m upstate.Message) error
+	// RetryMessage puts a failed message back in the outbox, due at now,
+	// with note before its last error. ENOTFOUND unless it is failed.
+	RetryMessage(ctx context.Context, id string, now time.Time, note string) error
 	// ListMessages returns messages newest first.
 	ListMessages(ctx context.Context, f MessageFilter) ([]upstate.Message, error)
 	// CountMessages counts messages by channel and state.

@@ -109,9 +109,28 @@ func (db *DB) NextDue(ctx context.Context, lane upstate.Lane, now time.Time) (ti
 // RecordAttempt implements store.Outbox.
 func (db *DB) RecordAttempt(ctx context.Context, m upstate.Message) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE outbox SET state = ?, attempts = ?, next_at = ?, last_error = ?, sent_at = ? WHERE id = ?`,
+		res, err := tx.ExecContext(ctx, `UPDATE outbox SET state = ?, attempts = ?, next_at = ?, last_error = ?, sent_at = ? WHERE id = ? AND state = 'pending'`,
 			string(m.State), m.Attempts, ms(m.NextAt), m.LastError, nullMS(m.SentAt), m.ID)
-		return one(res, err, "message", m.ID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return nil
+		}
+		var state string
+		if err := tx.QueryRowContext(ctx, `SELECT state FROM outbox WHERE id = ?`, m.ID).Scan(&state); err != nil {
+			return upstate.Errorf(upstate.ENOTFOUND, "no message %q", m.ID)
+		}
+		return upstate.Errorf(upstate.ECONFLICT, "message %s is %s already", m.ID, state)
+	})
+}
+
+// RetryMessage implements store.Outbox.
+func (db *DB) RetryMessage(ctx context.Context, id string, now time.Time, note string) error {
+	return db.exec(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'pending', next_at = ?, last_error = ? || last_error WHERE id = ? AND state = 'failed'`,
+			ms(now), note, id)
+		return one(res, err, "failed message", id)
 	})
 }
 

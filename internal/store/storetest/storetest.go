@@ -405,6 +405,16 @@ func testOutbox(t *testing.T, s store.Store) {
 	if err := s.RecordAttempt(ctx(t), msg("nope", "x", "A", 0)); upstate.ErrorCode(err) != upstate.ENOTFOUND {
 		t.Errorf("unknown message: %v", err)
 	}
+	// An outcome for a message settled meanwhile is not kept: a page that
+	// an acknowledgement cancelled stays cancelled.
+	late := a1
+	late.State, late.SentAt = upstate.MessagePending, nil
+	if err := s.RecordAttempt(ctx(t), late); upstate.ErrorCode(err) != upstate.ECONFLICT {
+		t.Errorf("an outcome for a sent message: %v, want ECONFLICT", err)
+	}
+	if got, _ := s.ListMessages(ctx(t), store.MessageFilter{ID: "a1"}); len(got) != 1 || got[0].State != upstate.MessageSent {
+		t.Errorf("a1 after a late outcome = %+v, want still sent", got)
+	}
 	// With a change: all or nothing.
 	err := s.Apply(ctx(t), store.Change{Messages: []upstate.Message{msg("c1", "x", "C", 0)}, Holds: []store.HoldChange{{ComponentID: "nope", Hold: upstate.Hold{Status: upstate.MajorOutage}}}})
 	if err == nil {
@@ -454,6 +464,26 @@ func testOutbox(t *testing.T, s store.Store) {
 		if got := ids(s.DueMessages(ctx(t), q)); got != want {
 			t.Errorf("due in lane %s = %s, want %s", lane, got, want)
 		}
+	}
+	// By hand, a failed message goes back in: due now, the note before
+	// its error; anything not failed is not found.
+	f1 := msg("f1", "z", "F", 0)
+	if err := s.EnqueueMessages(ctx(t), []upstate.Message{f1}); err != nil {
+		t.Fatal(err)
+	}
+	f1.State, f1.Attempts, f1.LastError = upstate.MessageFailed, 3, "HTTP 410"
+	if err := s.RecordAttempt(ctx(t), f1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RetryMessage(ctx(t), "f1", t0.Add(time.Minute), "retried by hand after: "); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.ListMessages(ctx(t), store.MessageFilter{ID: "f1"}); len(got) != 1 || got[0].State != upstate.MessagePending || !got[0].NextAt.Equal(t0.Add(time.Minute)) ||
+		got[0].LastError != "retried by hand after: HTTP 410" {
+		t.Errorf("f1 retried = %+v", got)
+	}
+	if err := s.RetryMessage(ctx(t), "f1", t0, ""); upstate.ErrorCode(err) != upstate.ENOTFOUND {
+		t.Errorf("retrying a pending message: %v, want ENOTFOUND", err)
 	}
 	// The next to fall due: b1, put off to t0+1h; none in the page lane
 	// after p2 (an hour on).
