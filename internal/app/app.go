@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -287,7 +286,10 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		return nil, err
 	}
 	a.web, err = web.New(web.Options{Logger: opts.Logger, Metrics: a.metrics, Heartbeats: a, Alerts: a, Healthy: a.healthy, Markdown: md,
-		TrustedProxies: func() []netip.Prefix { return a.cfg.Load().Server.Proxies },
+		Proxies: func() web.Proxies {
+			sv := a.cfg.Load().Server
+			return web.Proxies{Trusted: sv.Proxies, Header: sv.ForwardedHeader}
+		},
 		Admin:          []interface{ Register(*http.ServeMux) }{api, ui}})
 	if err != nil {
 		return nil, err

@@ -65,6 +65,10 @@ type Server struct {
 	TrustedProxies []string `yaml:"trusted_proxies"`
 	// Proxies is TrustedProxies parsed.
 	Proxies []netip.Prefix `yaml:"-"`
+	// ForwardedHeader is the one header the trusted proxies set:
+	// X-Forwarded-For (the default) or Forwarded. The other is ignored,
+	// since a proxy passes on what the client sent in it.
+	ForwardedHeader string `yaml:"forwarded_header"`
 }
 
 // Retention says how long raw results are kept before only their rollups remain.
@@ -381,6 +385,17 @@ func (v *validator) validate() {
 			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
 		}
 		c.Server.Proxies = append(c.Server.Proxies, p.Masked())
+		if p.Bits() == 0 {
+			v.warnf(fmt.Sprintf("server.trusted_proxies[%d]", i), "%q trusts every address: any client can then say it is anyone (list your proxies' addresses)", raw)
+		}
+	}
+	switch strings.ToLower(c.Server.ForwardedHeader) {
+	case "", "x-forwarded-for":
+		c.Server.ForwardedHeader = "X-Forwarded-For"
+	case "forwarded":
+		c.Server.ForwardedHeader = "Forwarded"
+	default:
+		v.errf("server.forwarded_header", "%q is not X-Forwarded-For or Forwarded", c.Server.ForwardedHeader)
 	}
 	if !filepath.IsAbs(c.Server.DataDir) {
 		c.Server.DataDir = filepath.Join(filepath.Dir(c.File), c.Server.DataDir)

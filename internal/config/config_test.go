@@ -115,6 +115,20 @@ func TestTrustedProxies(t *testing.T) {
 	if got := fmt.Sprint(cfg.Server.Proxies); got != "[10.0.0.0/8 127.0.0.1/32 192.0.2.1/32 fd00::/8]" {
 		t.Errorf("proxies = %s", got)
 	}
+	if cfg.Server.ForwardedHeader != "X-Forwarded-For" || len(cfg.Warnings) != 0 {
+		t.Errorf("forwarded header %q, warnings %q", cfg.Server.ForwardedHeader, cfg.Warnings)
+	}
+	cfg, err = Parse("f.yaml", []byte("page: {name: X}\ncomponents: [{id: a}]\nserver: {trusted_proxies: ['0.0.0.0/0'], forwarded_header: forwarded}\n"), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Server.ForwardedHeader != "Forwarded" || len(cfg.Warnings) != 1 || !strings.Contains(cfg.Warnings[0], `"0.0.0.0/0" trusts every address`) {
+		t.Errorf("forwarded header %q, warnings %q", cfg.Server.ForwardedHeader, cfg.Warnings)
+	}
+	if _, err := Parse("f.yaml", []byte("page: {name: X}\ncomponents: [{id: a}]\nserver: {forwarded_header: X-Real-IP}\n"), noEnv); err == nil ||
+		!strings.Contains(err.Error(), `server.forwarded_header: "X-Real-IP" is not X-Forwarded-For or Forwarded`) {
+		t.Errorf("an unknown header: %v", err)
+	}
 }
 
 func TestEnvExpansion(t *testing.T) {

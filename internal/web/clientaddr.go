@@ -7,23 +7,36 @@ import (
 	"strings"
 )
 
+// Proxies are the reverse proxies trusted to say who the client is, and
+// the one header they say it in.
+type Proxies struct {
+	Trusted []netip.Prefix
+	// Header is "X-Forwarded-For" or "Forwarded": only that one is read,
+	// as a proxy that sets one passes on whatever the client put in the
+	// other.
+	Header string
+}
+
 // clientAddr works out the client's address: the connection's peer, or,
 // when the peer is one of the trusted proxies, the address the proxies
-// say they forwarded for. The chain (Forwarded's for= values, else
-// X-Forwarded-For) is read from the right, skipping trusted proxies: the
-// first address no trusted proxy owns is the client, as anything to its
-// left is what the client itself claimed. A hop that does not parse ends
-// the walk at the proxy that forwarded it.
-func clientAddr(r *http.Request, trusted []netip.Prefix) string {
+// say they forwarded for. The chain (the header's addresses, or
+// Forwarded's for= values) is read from the right, skipping trusted
+// proxies: the first address no trusted proxy owns is the client, as
+// anything to its left is what the client itself claimed. A hop that does
+// not parse ends the walk at the proxy that forwarded it.
+func clientAddr(r *http.Request, px Proxies) string {
 	peer := peerAddr(r.RemoteAddr)
 	if !peer.IsValid() {
 		return r.RemoteAddr
 	}
+	trusted := px.Trusted
 	if !isTrusted(peer, trusted) {
 		return peer.String()
 	}
-	hops := forwardedFor(r.Header)
-	if len(hops) == 0 {
+	var hops []string
+	if strings.EqualFold(px.Header, "Forwarded") {
+		hops = forwardedFor(r.Header)
+	} else {
 		hops = splitList(r.Header.Values("X-Forwarded-For"))
 	}
 	last := peer

@@ -16,7 +16,6 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -68,9 +67,10 @@ type Options struct {
 	Markdown *markdown.Renderer
 	// Admin, when set, adds the authenticated admin routes (API and UI).
 	Admin []interface{ Register(*http.ServeMux) }
-	// TrustedProxies, when set, returns the reverse proxies whose
-	// forwarding headers say who the client is (server.trusted_proxies).
-	TrustedProxies func() []netip.Prefix
+	// Proxies, when set, returns the reverse proxies whose forwarding
+	// header says who the client is (server.trusted_proxies and
+	// server.forwarded_header).
+	Proxies func() Proxies
 }
 
 // Server serves Upstate's HTTP API and pages.
@@ -469,10 +469,10 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			h["Content-Security-Policy"] = hdrEmbedCSP
 		}
 		sw := &statusWriter{ResponseWriter: w}
-		if r.Method != http.MethodGet && r.Method != http.MethodHead && s.opts.TrustedProxies != nil {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && s.opts.Proxies != nil {
 			// Sign-ins are throttled by the client's address: work it out
-			// once, trusting forwarding headers only from trusted proxies.
-			r = respond.WithClientAddr(r, clientAddr(r, s.opts.TrustedProxies()))
+			// once, trusting a forwarding header only from trusted proxies.
+			r = respond.WithClientAddr(r, clientAddr(r, s.opts.Proxies()))
 		}
 		defer func() {
 			if p := recover(); p != nil {
