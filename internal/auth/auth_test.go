@@ -218,10 +218,18 @@ func TestAddressKey(t *testing.T) {
 	th := NewThrottle(func() time.Time { return t7 })
 	th.AddressLimit = 10
 	for i := range 10 {
-		fail(th, fmt.Sprintf("user%d", i), fmt.Sprintf("2001:db8:1:2::%x", i+1), "")
+		fail(th, fmt.Sprintf("user%d", i), fmt.Sprintf("2001:db8:1:%x::1", i), "") // ten /64s of one /56
 	}
-	if ok, _ := fail(th, "user99", "2001:db8:1:2:abcd::1", ""); ok {
-		t.Error("a new address in the same /64 escaped the address limit")
+	if ok, _ := fail(th, "user99", "2001:db8:1:ab::1", ""); ok {
+		t.Error("another /64 of the same /56 escaped the address limit")
+	}
+	if ok, _ := fail(th, "user99", "2001:db8:2::1", ""); !ok {
+		t.Error("another site (/56) was refused")
+	}
+	for _, tc := range []struct{ in, want string }{{"2001:db8:1:ab::1", "2001:db8:1::/56"}, {"192.0.2.1", "192.0.2.1"}} {
+		if got := SiteKey(tc.in); got != tc.want {
+			t.Errorf("SiteKey(%s) = %s, want %s", tc.in, got, tc.want)
+		}
 	}
 }
 
@@ -265,5 +273,30 @@ func TestCheckNewPassword(t *testing.T) {
 	}
 	if _, err := HashPassword("ééééééééééé", fast); err == nil {
 		t.Error("HashPassword hashed an 11-character password")
+	}
+}
+
+// An attempt taken back (no password was checked for it) leaves no trace:
+// the pair's free failures and waits, and the windows, are as before.
+func TestThrottleCancel(t *testing.T) {
+	th := NewThrottle(func() time.Time { return t7 })
+	for range 5 {
+		fail(th, "owner@acme.example", "192.0.2.1", "")
+	}
+	for range 20 {
+		at, _, ok := th.Begin("owner@acme.example", "192.0.2.1", "")
+		if !ok {
+			t.Fatal("refused after attempts that were taken back")
+		}
+		th.Cancel(at)
+	}
+	if ok, _ := fail(th, "owner@acme.example", "192.0.2.1", ""); !ok {
+		t.Error("the 6th real failure was refused: cancelled attempts counted")
+	}
+	if ok, wait := fail(th, "owner@acme.example", "192.0.2.1", ""); ok || wait != time.Second {
+		t.Errorf("the 7th: ok=%v wait=%v, want the first 1 s wait", ok, wait)
+	}
+	if w := th.accounts["owner@acme.example"]; w == nil || w.failures != 6 {
+		t.Errorf("account window = %+v, want 6 failures", w)
 	}
 }

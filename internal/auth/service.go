@@ -40,7 +40,11 @@ type Service struct {
 	log      *slog.Logger
 	// hashes holds a slot per password hash in flight: each takes
 	// Params.Memory, so their number is what bounds sign-ins' memory.
-	hashes chan struct{}
+	// knownHashes is one more, for devices that signed in before; perAddr
+	// counts hashes in flight per address (/64), under mu.
+	hashes, knownHashes chan struct{}
+	mu                  sync.Mutex
+	perAddr             map[string]int
 	// SessionTTL is how long a sign-in lasts.
 	SessionTTL time.Duration
 	// DeviceTTL is how long a device token vouches for a device that
@@ -54,7 +58,8 @@ type Service struct {
 const TokenPrefix = "ups_"
 
 // HashMemory is the memory all password hashes in flight may take
-// together: with DefaultParams (19 MiB each), at most 5 at once. They are
+// together: with DefaultParams (19 MiB each), at most 5 at once (and one
+// more for a device that signed in before). They are
 // also held to half the CPUs (at least one), as each hash keeps a core
 // busy for its 30 ms. Further sign-ins are refused at once with 503 rather
 // than queued: a flood of sign-ins must not take the memory and CPU the
@@ -78,6 +83,7 @@ func NewService(s Store, now func() time.Time, newID func() string, log *slog.Lo
 		_, _ = rand.Read(deviceKey)
 	}
 	return &Service{store: s, now: now, newID: newID, throttle: NewThrottle(now), log: log, hashes: make(chan struct{}, hashSlots()),
+		knownHashes: make(chan struct{}, 1), perAddr: map[string]int{},
 		SessionTTL: 12 * time.Hour, DeviceTTL: 90 * 24 * time.Hour, deviceKey: deviceKey}
 }
 
@@ -115,16 +121,17 @@ type SignedIn struct {
 // once, before anything is counted.
 func (s *Service) Login(ctx context.Context, c Credentials) (SignedIn, error) {
 	account := strings.ToLower(strings.TrimSpace(c.Email))
-	select {
-	case s.hashes <- struct{}{}:
-		defer func() { <-s.hashes }()
-	default:
-		return SignedIn{}, upstate.Later(upstate.EUNAVAILABLE, time.Second, "too many sign-ins at once: try again in a moment")
-	}
-	at, wait, ok := s.throttle.Begin(account, c.Addr, s.knownDevice(ctx, account, c))
+	device := s.knownDevice(ctx, account, c)
+	at, wait, ok := s.throttle.Begin(account, c.Addr, device)
 	if !ok {
 		return SignedIn{}, upstate.Later(upstate.ETOOMANY, wait, "too many failed sign-ins: try again in %s", max(wait, time.Second).Round(time.Second))
 	}
+	release, ok := s.hashSlot(c.Addr, device != "")
+	if !ok {
+		s.throttle.Cancel(at) // not checked: it does not count
+		return SignedIn{}, upstate.Later(upstate.EUNAVAILABLE, time.Second, "too many sign-ins at once: try again in a moment")
+	}
+	defer release()
 	u, err := s.store.GetUserByEmail(ctx, account)
 	if err != nil && upstate.ErrorCode(err) != upstate.ENOTFOUND {
 		return SignedIn{}, err
@@ -147,6 +154,47 @@ func (s *Service) Login(ctx context.Context, c Credentials) (SignedIn, error) {
 	}
 	s.log.Info("signed in", "component", "auth", "user", u.ID)
 	return SignedIn{Session: secret, SessionTTL: s.SessionTTL, Device: s.deviceToken(account, now.Add(s.DeviceTTL)), DeviceTTL: s.DeviceTTL, User: u}, nil
+}
+
+// hashSlot takes a slot for hashing a password, or says there is none
+// now. A device that signed in before may use the slot kept for such
+// devices when the others are busy, so strangers keeping the hashes busy
+// cannot keep the owner out; a stranger's address may hash one password
+// at a time.
+func (s *Service) hashSlot(addr string, known bool) (func(), bool) {
+	key := AddressKey(addr)
+	s.mu.Lock()
+	if !known && s.perAddr[key] > 0 {
+		s.mu.Unlock()
+		return nil, false
+	}
+	s.perAddr[key]++
+	s.mu.Unlock()
+	free := func() {
+		s.mu.Lock()
+		if s.perAddr[key]--; s.perAddr[key] <= 0 {
+			delete(s.perAddr, key)
+		}
+		s.mu.Unlock()
+	}
+	var slots chan struct{}
+	select {
+	case s.hashes <- struct{}{}:
+		slots = s.hashes
+	default:
+		if !known {
+			free()
+			return nil, false
+		}
+		select {
+		case s.knownHashes <- struct{}{}:
+			slots = s.knownHashes
+		default:
+			free()
+			return nil, false
+		}
+	}
+	return func() { <-slots; free() }, true
 }
 
 // A device token says "this browser signed in to this account, and may

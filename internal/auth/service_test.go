@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"sync"
 	"testing"
@@ -100,34 +101,64 @@ func TestDeviceTokenSparesTheOwner(t *testing.T) {
 }
 
 // Only a few passwords are hashed at once: beyond that a sign-in is
-// refused at once with EUNAVAILABLE and a Retry-After, and not counted.
+// refused at once with EUNAVAILABLE and a Retry-After, and not counted. A
+// device that signed in before has a slot kept for it, so strangers
+// keeping the hashes busy cannot keep the owner out; a stranger's address
+// hashes one password at a time.
 func TestLoginBoundsHashesInFlight(t *testing.T) {
 	now := t7
 	s, st := newService(t, &now)
+	ctx := context.Background()
+	owner, err := s.Login(ctx, Credentials{Email: "owner@acme.example", Password: "owner password 1", Addr: "192.0.2.200"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	st.started, st.release = make(chan struct{}), make(chan struct{})
 	slots := cap(s.hashes)
 	if want := max(1, min(5, runtime.GOMAXPROCS(0)/2)); slots != want {
 		t.Fatalf("%d hash slots, want %d (HashMemory over one hash's memory, at most half the CPUs)", slots, want)
 	}
-	ctx := context.Background()
 	var wg sync.WaitGroup
-	for range slots {
+	for i := range slots {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.Login(ctx, Credentials{Email: "owner@acme.example", Password: "wrong wrong wrong", Addr: "192.0.2.1"})
+			s.Login(ctx, Credentials{Email: "owner@acme.example", Password: "wrong wrong wrong", Addr: fmt.Sprintf("198.51.100.%d", i)})
 		}()
 		<-st.started
 	}
-	_, err := s.Login(ctx, Credentials{Email: "owner@acme.example", Password: "owner password 1", Addr: "192.0.2.9"})
+	_, err = s.Login(ctx, Credentials{Email: "owner@acme.example", Password: "owner password 1", Addr: "192.0.2.9"})
 	if upstate.ErrorCode(err) != upstate.EUNAVAILABLE || upstate.RetryAfterOf(err) != time.Second {
-		t.Errorf("sign-in with every slot busy: %v, want EUNAVAILABLE, retry after 1s", err)
+		t.Errorf("a stranger's sign-in with every slot busy: %v, want EUNAVAILABLE, retry after 1s", err)
+	}
+	// The owner's browser gets the slot kept for known devices.
+	known := make(chan error, 1)
+	go func() {
+		_, err := s.Login(ctx, Credentials{Email: "owner@acme.example", Password: "owner password 1", Addr: "192.0.2.9", Device: owner.Device})
+		known <- err
+	}()
+	<-st.started // it is being checked, not refused
+	// A second stranger's sign-in from an address already hashing one waits
+	// its turn: refused at once.
+	_, err = s.Login(ctx, Credentials{Email: "someone@acme.example", Password: "wrong wrong wrong", Addr: "198.51.100.0"})
+	if upstate.ErrorCode(err) != upstate.EUNAVAILABLE {
+		t.Errorf("a second sign-in from an address hashing one: %v, want EUNAVAILABLE", err)
 	}
 	close(st.release)
 	wg.Wait()
+	if err := <-known; err != nil {
+		t.Errorf("the owner's known device while strangers held every slot: %v", err)
+	}
 	st.started = nil
 	if _, err := s.Login(ctx, Credentials{Email: "owner@acme.example", Password: "owner password 1", Addr: "192.0.2.9"}); err != nil {
 		t.Errorf("once the slots are free: %v", err)
+	}
+	// Refused for want of a slot, an attempt does not count: the address
+	// that got EUNAVAILABLE has all its free failures left.
+	for range 5 {
+		if _, err := s.Login(ctx, Credentials{Email: "owner@acme.example", Password: "wrong wrong wrong", Addr: "192.0.2.9"}); upstate.ErrorCode(err) != upstate.EUNAUTHORIZED {
+			t.Fatalf("a free failure: %v", err)
+		}
 	}
 }
 

@@ -22,8 +22,9 @@ import (
 //     token) is exempt from both: strangers cannot lock out the owner, nor
 //     a school's students the teacher behind the same NAT address. Its own
 //     failures count per token, as an address's do.
-//   - IPv6 addresses count by their /64, one host's usual allocation, so
-//     hopping within it does not escape the limits.
+//   - IPv6 addresses count by their /64, one host's usual allocation, and
+//     towards the address-wide limit by their /56, a site's, so hopping
+//     within them does not escape the limits.
 //
 // Attempts count when they begin, before the password is hashed, so many
 // sent at once cannot slip past the limits while the hashes run; a right
@@ -71,10 +72,12 @@ func NewThrottle(now func() time.Time) *Throttle {
 		pairs: map[string]*pairRecord{}, accounts: map[string]*window{}, addrs: map[string]*window{}}
 }
 
-// Attempt is a sign-in the throttle let through; End says how it went.
+// Attempt is a sign-in the throttle let through; End says how it went,
+// or Cancel takes it back.
 type Attempt struct {
 	pair, account, addr string
 	known               bool
+	prevUntil           time.Time // the pair's wait before this attempt
 }
 
 // AddressKey is what an address counts as: IPv6 addresses by their /64,
@@ -92,6 +95,20 @@ func AddressKey(addr string) string {
 	return p.String()
 }
 
+// SiteKey is what an address counts as towards the address-wide limit:
+// IPv6 addresses by their /56, IPv4 addresses as themselves.
+func SiteKey(addr string) string {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
+	}
+	if a = a.Unmap(); a.Is4() {
+		return a.String()
+	}
+	p, _ := a.Prefix(56)
+	return p.String()
+}
+
 // Begin lets an attempt at account from addr through, counting it as a
 // failure until End says otherwise, or says how long to wait. device is
 // the device token's identity when the request carries a valid one for
@@ -100,11 +117,11 @@ func (t *Throttle) Begin(account, addr, device string) (*Attempt, time.Duration,
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
-	at := &Attempt{account: account, addr: AddressKey(addr), known: device != ""}
+	at := &Attempt{account: account, addr: SiteKey(addr), known: device != ""}
 	if at.known {
 		at.pair = account + "\x00device\x00" + device
 	} else {
-		at.pair = account + "\x00" + at.addr
+		at.pair = account + "\x00" + AddressKey(addr)
 	}
 	p := t.pairs[at.pair]
 	if p != nil && now.Sub(p.last) > t.Forget {
@@ -129,6 +146,7 @@ func (t *Throttle) Begin(account, addr, device string) (*Attempt, time.Duration,
 		p = &pairRecord{}
 		t.pairs[at.pair] = p
 	}
+	at.prevUntil = p.until
 	p.failures++
 	p.last = now
 	if over := p.failures - t.FreeFailures; over > 0 {
@@ -150,6 +168,23 @@ func (t *Throttle) End(at *Attempt, ok bool) {
 	defer t.mu.Unlock()
 	now := t.now()
 	delete(t.pairs, at.pair)
+	t.count(t.accounts, at.account, now, -1)
+	t.count(t.addrs, at.addr, now, -1)
+}
+
+// Cancel takes back an attempt that was let through but never checked
+// (no password was hashed for it).
+func (t *Throttle) Cancel(at *Attempt) {
+	if at == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.now()
+	if p := t.pairs[at.pair]; p != nil {
+		p.failures = max(0, p.failures-1)
+		p.until = at.prevUntil
+	}
 	t.count(t.accounts, at.account, now, -1)
 	t.count(t.addrs, at.addr, now, -1)
 }
