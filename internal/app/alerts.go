@@ -92,15 +92,24 @@ func (a *App) authAlerts(body []byte, h http.Header) error {
 // fires or resolves on every alert check whose labels it matches, and
 // each touched check is judged at once through the same decide →
 // incident path as a probe. It answers once that is durable.
-func (a *App) ReceiveAlerts(ctx context.Context, body []byte, h http.Header) (check.Receipt, error) {
+func (a *App) ReceiveAlerts(ctx context.Context, body []byte, h http.Header) (rc check.Receipt, err error) {
 	if err := a.authAlerts(body, h); err != nil {
 		return check.Receipt{}, err
 	}
+	defer func() {
+		// Not kept (the database refused it): Grafana sends the same
+		// signed request again, and it must not be taken for a replay.
+		if err != nil && upstate.ErrorCode(err) != upstate.EINVALID {
+			if sig := strings.ToLower(strings.TrimSpace(h.Get("X-Grafana-Alerting-Signature"))); sig != "" {
+				a.replays.Forget(sig)
+			}
+		}
+	}()
 	w, err := check.ParseAlertWebhook(body)
 	if err != nil {
 		return check.Receipt{}, upstate.Errorf(upstate.EINVALID, "%v", err)
 	}
-	rc := check.Receipt{Source: w.Source(), Alerts: len(w.Alerts)}
+	rc = check.Receipt{Source: w.Source(), Alerts: len(w.Alerts)}
 	set := a.checks.Load().compiled
 	now := a.opts.Clock.Now()
 	touched := map[string]check.Prober{}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -271,5 +272,44 @@ receivers:
 	ins, _ := a.store.ListIncidents(context.Background(), store.IncidentFilter{})
 	if len(ins) != 1 || !strings.Contains(ins[0].Updates[0].Body, "API probe failing") {
 		t.Errorf("incidents = %+v", ins)
+	}
+}
+
+// A signed webhook the database could not keep (503) is taken again when
+// Grafana sends it again: it is not a replay, and the alert is not lost.
+func TestGrafanaRetryAfterRefusedWrite(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 8, 17, 15, 0, 0, 0, time.UTC))
+	a := newApp(t, alertsConfig, Options{Clock: clk, WriteTimeout: 250 * time.Millisecond})
+	post := func(body string, hdr map[string]string) (int, string) {
+		req := httptest.NewRequest("POST", "/api/v1/alerts/grafana", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		rec := httptest.NewRecorder()
+		a.web.Handler().ServeHTTP(rec, req)
+		return rec.Code, rec.Body.String()
+	}
+	body := strings.Replace(alertBody("firing", "web", "warning", "g7"), `"version":"4"`, `"version":"1","orgId":1`, 1)
+	body = strings.Replace(body, "ProbeFailure", "FirewallBlocks", 1)
+	signed := grafanaSigned(body, clk.Now())
+	other, err := sql.Open("sqlite", "file:"+filepath.Join(a.cfg.Load().Server.DataDir, "upstate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	other.SetMaxOpenConns(1)
+	if _, err := other.Exec("BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := post(body, signed); code != 503 {
+		t.Fatalf("with the database locked: %d %s, want 503", code, out)
+	}
+	other.Exec("ROLLBACK")
+	if code, out := post(body, signed); code != 200 {
+		t.Errorf("Grafana's retry of the same signed request: %d %s, want 200", code, out)
+	}
+	if code, _ := post(body, signed); code != 401 {
+		t.Errorf("once kept, the same request again: %d, want 401 (a replay)", code)
 	}
 }

@@ -45,3 +45,12 @@ func (r *Replays) Seen(key string, now time.Time) bool {
 	r.seen[key] = now
 	return false
 }
+
+// Forget drops key, so the same request may come again: for a signed
+// request that was refused for a reason of ours (the database did not
+// take it), which its sender will retry as it was.
+func (r *Replays) Forget(key string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.seen, key)
+}
