@@ -617,8 +617,10 @@ func (a *App) prune(ctx context.Context) {
 		a.log.Error("delete expired sessions", "component", "store", "err", err)
 	}
 	// Pushed numbers are kept as long as hourly rollups: baselines need weeks.
-	if _, err := a.store.PrunePoints(ctx, now.Add(-cfg.Retention.Hourly.D())); err != nil && ctx.Err() == nil {
+	if n, err := a.store.PrunePoints(ctx, now.Add(-cfg.Retention.Hourly.D())); err != nil && ctx.Err() == nil {
 		a.log.Error("prune metric points", "component", "store", "err", err)
+	} else if n > 0 {
+		a.refreshSeries(ctx)
 	}
 	// Delivered and failed notifications are kept as long as raw results.
 	if _, err := a.store.PruneMessages(ctx, now.Add(-cfg.Retention.Raw.D())); err != nil && ctx.Err() == nil {

@@ -285,4 +285,10 @@ checks:
 	if code, body := push("long{v=\"" + strings.Repeat("x", 2000) + "\"} 1\n"); code != 400 || !strings.Contains(body, "at most 1024") {
 		t.Errorf("a 2000-byte label value: %d %.300s", code, body)
 	}
+	// Once old series age out, their room is the token's again.
+	clk.Advance(91 * 24 * time.Hour)
+	a.prune(context.Background())
+	if code, body := push(series(SeriesPerSource, 1)); code != 200 {
+		t.Errorf("a new series after the old ones aged out: %d %s", code, body)
+	}
 }
