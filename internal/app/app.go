@@ -326,12 +326,15 @@ func (a *App) checkSet(comp *compiled, conds map[string]upstate.Condition, old *
 			}
 		}
 		start := conds[spec.ID]
+		var unsaved []upstate.Transition
 		if old != nil {
 			if prev, ok := old.byID[spec.ID]; ok {
-				start = prev.machine.Condition()
+				prev.mu.Lock()
+				start, unsaved = prev.machine.Condition(), prev.unsaved // transitions not saved yet go on waiting
+				prev.mu.Unlock()
 			}
 		}
-		set.byID[spec.ID] = &checkState{spec: spec, kind: comp.kinds[spec.ID], machine: decide.New(spec.ID, spec.Decide, start)}
+		set.byID[spec.ID] = &checkState{spec: spec, kind: comp.kinds[spec.ID], machine: decide.New(spec.ID, spec.Decide, start), unsaved: unsaved}
 	}
 	return set
 }

@@ -811,8 +811,9 @@ func (e *Engine) Tick(ctx context.Context) (time.Time, error) {
 		next = due
 	}
 	if !change.Empty() {
-		e.owe(&change)
+		taken := e.owe(&change)
 		if err := e.opts.Store.Apply(ctx, change); err != nil {
+			e.putBack(taken)
 			return next, err
 		}
 		e.open = keep

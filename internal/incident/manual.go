@@ -311,8 +311,9 @@ func (e *Engine) apply(ctx context.Context, in *upstate.Incident, c Change, now 
 	}
 	change.Incidents = []*upstate.Incident{in}
 	change.Entries = []upstate.TimelineEntry{entry}
-	e.owe(&change)
+	taken := e.owe(&change)
 	if err := e.opts.Store.Apply(ctx, change); err != nil {
+		e.putBack(taken)
 		return nil, fmt.Errorf("save incident: %w", err)
 	}
 	e.open = open

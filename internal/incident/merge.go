@@ -38,8 +38,9 @@ func (e *Engine) Acknowledge(ctx context.Context, id, actor string) (*upstate.In
 	entry := upstate.TimelineEntry{ID: e.opts.NewID(), IncidentID: in.ID, At: now, Status: in.Status,
 		Body: fmt.Sprintf("Acknowledged by %s.", upstate.EscapeMarkdown(actor)), Actor: actor}
 	change := store.Change{Incidents: []*upstate.Incident{&cp}, Entries: []upstate.TimelineEntry{entry}}
-	e.owe(&change)
+	taken := e.owe(&change)
 	if err := e.opts.Store.Apply(ctx, change); err != nil {
+		e.putBack(taken)
 		return nil, fmt.Errorf("save acknowledgement: %w", err)
 	}
 	e.replaceOpen(&cp)
@@ -179,7 +180,7 @@ func (e *Engine) Merge(ctx context.Context, into string, from []string, actor st
 	change.Incidents = append(change.Incidents, &t)
 	// Notifications tell of the merge (and resolve the merged ones), not
 	// of the copied history again.
-	e.owe(&change)
+	taken := e.owe(&change)
 	change.Entries = append(change.Entries, copied...)
 
 	prevOpen := e.open
@@ -196,6 +197,7 @@ func (e *Engine) Merge(ctx context.Context, into string, from []string, actor st
 		}
 	}
 	if err := e.opts.Store.Apply(ctx, change); err != nil {
+		e.putBack(taken)
 		return nil, fmt.Errorf("save merge: %w", err)
 	}
 	e.open, e.statuses = open, next

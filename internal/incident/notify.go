@@ -18,9 +18,13 @@ import (
 // mirrorNotifyEvery), first, so a resolution tells the provider's closing
 // words too. Must be called with e.mu held and before e.open reflects the
 // change.
-func (e *Engine) owe(c *store.Change) {
+func (e *Engine) owe(c *store.Change) held {
+	taken := held{}
 	for _, in := range c.Incidents {
 		entries := e.heldNews(in.ID)
+		if len(entries) > 0 {
+			taken[in.ID] = entries
+		}
 		for _, x := range c.Entries {
 			if x.IncidentID == in.ID {
 				entries = append(entries, x)
@@ -57,6 +61,20 @@ func (e *Engine) owe(c *store.Change) {
 		owed := e.opts.Route(ev)
 		c.Messages = append(c.Messages, owed.Messages...)
 		c.Cancel = append(c.Cancel, owed.Cancel...)
+	}
+	return taken
+}
+
+// held are mirrored provider updates an event took to tell, by incident.
+type held map[string][]upstate.TimelineEntry
+
+// putBack returns held updates to wait for the next event, when the change
+// that was to tell them was not stored. Must be called with e.mu held.
+func (e *Engine) putBack(h held) {
+	for id, entries := range h {
+		if n := e.news[id]; n != nil {
+			n.held = append(entries, n.held...)
+		}
 	}
 }
 

@@ -53,8 +53,12 @@ func (s *Server) listSLOs(w http.ResponseWriter, r *http.Request, _ upstate.Prin
 	respond.JSON(w, http.StatusOK, map[string]any{"slos": out})
 }
 
-// MaxSamples is the most samples one push may carry.
-const MaxSamples = 10_000
+// MaxSamples is the most samples one push may carry, and MaxPush the
+// largest body (the web server's limit for the route is the same).
+const (
+	MaxSamples = 10_000
+	MaxPush    = 4 << 20
+)
 
 // pushMetrics takes numbers as JSON ({"metrics": [{name, labels, value,
 // at}]}) or in the Prometheus text format (text/plain).
@@ -63,9 +67,9 @@ func (s *Server) pushMetrics(w http.ResponseWriter, r *http.Request, p upstate.P
 	var samples []upstate.Sample
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct == "text/plain" || ct == "application/openmetrics-text" {
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, respond.MaxBody))
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxPush))
 		if err != nil {
-			respond.Error(w, upstate.Errorf(upstate.EINVALID, "the body is larger than %d bytes", respond.MaxBody))
+			respond.Error(w, upstate.Errorf(upstate.EINVALID, "the body is larger than %d bytes", MaxPush))
 			return
 		}
 		if samples, err = check.ParsePromText(body, now); err != nil {
@@ -81,7 +85,7 @@ func (s *Server) pushMetrics(w http.ResponseWriter, r *http.Request, p upstate.P
 				At     *time.Time        `json:"at"`
 			} `json:"metrics"`
 		}
-		if err := respond.Decode(w, r, &b); err != nil {
+		if err := respond.DecodeLimit(w, r, &b, MaxPush); err != nil {
 			respond.Error(w, err)
 			return
 		}

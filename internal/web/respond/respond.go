@@ -81,10 +81,15 @@ const MaxBody = 1 << 20
 // types, trailing data and oversize bodies are EINVALID errors that name
 // the field.
 func Decode(w http.ResponseWriter, r *http.Request, v any) error {
+	return DecodeLimit(w, r, v, MaxBody)
+}
+
+// DecodeLimit is Decode for a body of at most limit bytes.
+func DecodeLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return upstate.Errorf(upstate.EINVALID, "Content-Type must be application/json, not %q", ct)
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBody))
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
 	var syn *json.SyntaxError
