@@ -290,7 +290,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 			sv := a.cfg.Load().Server
 			return web.Proxies{Trusted: sv.Proxies, Header: sv.ForwardedHeader}
 		},
-		Admin:          []interface{ Register(*http.ServeMux) }{api, ui}})
+		Admin: []interface{ Register(*http.ServeMux) }{api, ui}})
 	if err != nil {
 		return nil, err
 	}
