@@ -100,12 +100,24 @@ func (a *App) indicator() (string, string) {
 	return "none", "All Systems Operational"
 }
 
+// Limits on subscriptions, which anyone may make: in all, and webhooks
+// per site (registrable domain), so a wildcard domain cannot fill the
+// subscribers' delivery lane with names that never answer.
+const (
+	MaxSubscribers     = 50_000
+	MaxWebhooksPerSite = 20
+)
+
 // Subscribe adds a subscriber: an email address gets a message asking it
 // to confirm (in the same transaction); a webhook is subscribed at once,
 // and its signing secret is returned, to be shown this once.
 func (a *App) Subscribe(ctx context.Context, kind, address string, components []string) (upstate.Subscriber, error) {
 	cfg := a.cfg.Load()
 	now := a.opts.Clock.Now()
+	subs := a.subscriberList()
+	if len(subs) >= MaxSubscribers {
+		return upstate.Subscriber{}, upstate.Errorf(upstate.ECONFLICT, "this status page has as many subscribers as it takes (%d): follow its Atom or RSS feed instead", MaxSubscribers)
+	}
 	s := upstate.Subscriber{ID: a.opts.NewID(), Kind: kind, Address: strings.TrimSpace(address), CreatedAt: now}
 	known := map[string]bool{}
 	for _, c := range cfg.Components {
@@ -143,6 +155,15 @@ func (a *App) Subscribe(ctx context.Context, kind, address string, components []
 		}
 		if err := notify.CheckSubscriberURL(ctx, s.Address, cfg.Subscribers.AllowPrivateAddresses, net.DefaultResolver); err != nil {
 			return s, upstate.Errorf(upstate.EINVALID, "url: %v", err)
+		}
+		site, n := notify.SiteOf(s.Address), 0
+		for _, o := range subs {
+			if o.Kind == upstate.SubscriberWebhook && notify.SiteOf(o.Address) == site {
+				n++
+			}
+		}
+		if n >= MaxWebhooksPerSite {
+			return s, upstate.Errorf(upstate.ECONFLICT, "url: %s has %d webhook subscriptions already, as many as one site may have", site, n)
 		}
 		key := make([]byte, 32)
 		_, _ = rand.Read(key)

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"html"
 	"io"
 	"mime/quotedprintable"
@@ -388,4 +389,21 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// One site may have only so many webhook subscriptions, so names under
+// one wildcard domain cannot fill the subscribers' lane.
+func TestWebhooksPerSite(t *testing.T) {
+	a := newApp(t, "page: {name: Acme Status, url: 'https://status.acme.example'}\ncomponents:\n  - {id: api, name: API}\n"+
+		"subscribers:\n  webhooks: true\n  allow_private_addresses: true\n", Options{})
+	ctx := context.Background()
+	for i := range MaxWebhooksPerSite {
+		if _, err := a.Subscribe(ctx, upstate.SubscriberWebhook, fmt.Sprintf("http://127.0.0.1:9/hook/%d", i), nil); err != nil {
+			t.Fatalf("webhook %d: %v", i+1, err)
+		}
+	}
+	_, err := a.Subscribe(ctx, upstate.SubscriberWebhook, "http://127.0.0.1:9/hook/one-more", nil)
+	if upstate.ErrorCode(err) != upstate.ECONFLICT || !strings.Contains(err.Error(), "127.0.0.1 has 20 webhook subscriptions already") {
+		t.Errorf("webhook %d on one site: %v, want ECONFLICT naming the site", MaxWebhooksPerSite+1, err)
+	}
 }

@@ -7,10 +7,13 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/net/publicsuffix"
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/clock"
@@ -44,6 +47,26 @@ func HostOf(raw string) string {
 		return ""
 	}
 	return strings.ToLower(u.Host)
+}
+
+// SiteOf is the site of a URL: its registrable domain (example.com for
+// hooks.a.example.com, by the public suffix list) or its IP address, for
+// the Destination of URLs outsiders choose: a thousand names under one
+// wildcard domain are one site, and share its slots and its circuit.
+func SiteOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Hostname() == "" {
+		return ""
+	}
+	host := strings.ToLower(u.Hostname())
+	if _, err := netip.ParseAddr(host); err == nil {
+		return host
+	}
+	site, err := publicsuffix.EffectiveTLDPlusOne(host)
+	if err != nil {
+		return host
+	}
+	return site
 }
 
 // Options configure a Dispatcher.

@@ -382,3 +382,21 @@ func TestLaneGoesOnWhileAnOutcomeWaits(t *testing.T) {
 		t.Errorf("sent %v, want a1 once and b1 although a1's outcome is not written yet", ch.sent)
 	}
 }
+
+// Outsiders' URLs are grouped by site, so a thousand names under one
+// wildcard domain share one site's slots and circuit.
+func TestSiteOf(t *testing.T) {
+	for raw, want := range map[string]string{
+		"https://a1.hooks.attacker.example/x":  "attacker.example",
+		"https://B2.attacker.example:8443/y":   "attacker.example",
+		"https://hooks.slack.com/services/T/B": "slack.com",
+		"https://status.acme.co.uk/hook":       "acme.co.uk",
+		"https://203.0.113.7/hook":             "203.0.113.7",
+		"https://[2001:db8::1]:443/hook":       "2001:db8::1",
+		"not a url":                            "",
+	} {
+		if got := SiteOf(raw); got != want {
+			t.Errorf("SiteOf(%q) = %q, want %q", raw, got, want)
+		}
+	}
+}

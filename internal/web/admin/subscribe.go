@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/auth"
 	"github.com/upstatehq/upstate/internal/web/respond"
 )
 
@@ -52,7 +53,7 @@ func (l *limiter) allow(key string, now time.Time) bool {
 }
 
 func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
-	if !s.limit.allow(respond.ClientAddr(r), s.opts.Now()) {
+	if !s.limit.allow(auth.AddressKey(respond.ClientAddr(r)), s.opts.Now()) {
 		w.Header().Set("Retry-After", "3600")
 		s.errorPage(w, http.StatusTooManyRequests, "Too many subscriptions from your address; try again in an hour.")
 		return

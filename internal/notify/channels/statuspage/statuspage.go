@@ -133,5 +133,6 @@ func (s *Subscriber) Send(ctx context.Context, m upstate.Message) error {
 	return err
 }
 
-// Destination implements notify.Destined.
-func (s *Subscriber) Destination() string { return notify.HostOf(s.opts.URL) }
+// Destination implements notify.Destined: the site, as subscribers'
+// URLs are outsiders' to choose (see notify.SiteOf).
+func (s *Subscriber) Destination() string { return notify.SiteOf(s.opts.URL) }
