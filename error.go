@@ -17,8 +17,8 @@ const (
 	EUNAVAILABLE  = "unavailable"
 	// ETOOMANY refuses a request for now: too many of its kind (sign-ins
 	// failing, metrics series); RetryAfter says when to try again.
-	ETOOMANY = "too_many_requests"
-	EINTERNAL     = "internal"
+	ETOOMANY  = "too_many_requests"
+	EINTERNAL = "internal"
 )
 
 // Error is a domain error: a code for machines and a message for people.

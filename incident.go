@@ -2,10 +2,20 @@ package upstate
 
 import (
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 )
+
+// IsHTTPURL reports whether s is an absolute http or https URL: the only
+// links an incident may carry to a provider, from a feed or from people
+// (pages, the API and notifications show them; javascript: and data:
+// must never get there).
+func IsHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
 
 // Incident is a problem users feel, over one or more components.
 type Incident struct {

@@ -578,7 +578,8 @@ func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
 	if cfg.Subscribers.AllowPrivateAddresses != old.Subscribers.AllowPrivateAddresses || cfg.Notifications.Timeout != old.Notifications.Timeout {
 		// The guard follows the configuration at send time too, not only
 		// when someone subscribes.
-		a.guardedClient.Store(notify.GuardedClient(cfg.Notifications.Timeout.D(), cfg.Subscribers.AllowPrivateAddresses))
+		prev := a.guardedClient.Swap(notify.GuardedClient(cfg.Notifications.Timeout.D(), cfg.Subscribers.AllowPrivateAddresses))
+		prev.CloseIdleConnections()
 	}
 	a.sched.Update(comp.jobs)
 	a.snaps.Reconfigure(pageOf(cfg), comp.checksOf)

@@ -78,12 +78,10 @@ func updateKey(incident, id, status, text string) string {
 // Feeds are other people's content, and their links end up in our pages,
 // API and notifications: a javascript: shortlink must not.
 func httpLink(s string) string {
-	s = strings.TrimSpace(s)
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return ""
+	if s = strings.TrimSpace(s); upstate.IsHTTPURL(s) {
+		return s
 	}
-	return s
+	return ""
 }
 
 // componentPrefix marks the incidents we make for a Statuspage component

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -103,18 +102,10 @@ func validateUpstream(u upstate.Upstream) []string {
 	if len(u.Title) > 200 {
 		probs = append(probs, "upstream.title is longer than 200 characters")
 	}
-	if !isHTTPURL(u.URL) {
+	if !upstate.IsHTTPURL(u.URL) {
 		probs = append(probs, fmt.Sprintf("upstream.url: %q is not an http(s) URL", u.URL))
 	}
 	return probs
-}
-
-// isHTTPURL reports whether s is an absolute http or https URL: the only
-// links an incident may carry to a provider (pages, API and notifications
-// show them; javascript: and data: must never get there).
-func isHTTPURL(s string) bool {
-	pu, err := url.Parse(s)
-	return err == nil && (pu.Scheme == "http" || pu.Scheme == "https") && pu.Host != ""
 }
 
 // Declare opens an incident by hand.

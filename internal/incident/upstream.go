@@ -65,7 +65,7 @@ func (e *Engine) Mirror(ctx context.Context, link upstate.Upstream, updates []Pr
 	if err := e.settle(ctx); err != nil {
 		return 0, err
 	}
-	if !isHTTPURL(link.URL) {
+	if !upstate.IsHTTPURL(link.URL) {
 		return 0, upstate.Errorf(upstate.EINVALID, "mirror %s: the link %q is not an http(s) URL", link.Provider, link.URL)
 	}
 	var target *upstate.Incident

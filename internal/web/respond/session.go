@@ -15,7 +15,13 @@ const SessionCookie = "upstate_session"
 // SetSession sets the sign-in cookie: HttpOnly, SameSite=Lax, and Secure
 // on TLS requests or when secure is set (an https page behind a proxy).
 func SetSession(w http.ResponseWriter, r *http.Request, secret string, ttl time.Duration, secure bool) {
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: secret, Path: "/", HttpOnly: true,
+	setCookie(w, r, SessionCookie, secret, ttl, secure)
+}
+
+// setCookie sets one of Upstate's cookies the one way: HttpOnly,
+// SameSite=Lax, Secure on TLS or when secure is set, for the whole site.
+func setCookie(w http.ResponseWriter, r *http.Request, name, value string, ttl time.Duration, secure bool) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: true,
 		Secure: r.TLS != nil || secure, SameSite: http.SameSiteLaxMode, MaxAge: int(ttl.Seconds())})
 }
 
@@ -45,9 +51,8 @@ func Credentials(r *http.Request, email, password string) auth.Credentials {
 // both HttpOnly and SameSite=Lax, Secure on TLS requests or when secure
 // is set (an https page behind a proxy).
 func SignIn(w http.ResponseWriter, r *http.Request, in auth.SignedIn, secure bool) {
-	SetSession(w, r, in.Session, in.SessionTTL, secure)
-	http.SetCookie(w, &http.Cookie{Name: DeviceCookie, Value: in.Device, Path: "/", HttpOnly: true,
-		Secure: r.TLS != nil || secure, SameSite: http.SameSiteLaxMode, MaxAge: int(in.DeviceTTL.Seconds())})
+	setCookie(w, r, SessionCookie, in.Session, in.SessionTTL, secure)
+	setCookie(w, r, DeviceCookie, in.Device, in.DeviceTTL, secure)
 }
 
 type clientAddrKey struct{}
