@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -71,14 +70,7 @@ func TestGrafanaSignatureReplay(t *testing.T) {
 	clk := clock.NewFake(time.Date(2026, 8, 17, 15, 0, 0, 0, time.UTC))
 	a := newApp(t, alertsConfig, Options{Clock: clk})
 	post := func(body string, hdr map[string]string) (int, string) {
-		req := httptest.NewRequest("POST", "/api/v1/alerts/grafana", strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		for k, v := range hdr {
-			req.Header.Set(k, v)
-		}
-		rec := httptest.NewRecorder()
-		a.web.Handler().ServeHTTP(rec, req)
-		return rec.Code, rec.Body.String()
+		return postTo(a, "/api/v1/alerts/grafana", body, hdr)
 	}
 	body := strings.Replace(alertBody("firing", "web", "warning", "g1"), `"version":"4"`, `"version":"1","orgId":1`, 1)
 	body = strings.Replace(body, "ProbeFailure", "FirewallBlocks", 1)
@@ -115,16 +107,7 @@ func TestInboundAlerts(t *testing.T) {
 	clk := clock.NewFake(time.Date(2026, 8, 17, 15, 0, 0, 0, time.UTC))
 	a := newApp(t, alertsConfig, Options{Clock: clk})
 	cfg := a.cfg.Load()
-	post := func(path, body string, hdr map[string]string) (int, string) {
-		req := httptest.NewRequest("POST", path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		for k, v := range hdr {
-			req.Header.Set(k, v)
-		}
-		rec := httptest.NewRecorder()
-		a.web.Handler().ServeHTTP(rec, req)
-		return rec.Code, rec.Body.String()
-	}
+	post := func(path, body string, hdr map[string]string) (int, string) { return postTo(a, path, body, hdr) }
 	bearer := map[string]string{"Authorization": "Bearer in-token"}
 	if code, body := post("/api/v1/alerts", alertBody("firing", "api", "critical", "fp1"), nil); code != 401 || !strings.Contains(body, "Bearer") {
 		t.Errorf("no token: %d %s", code, body)
@@ -281,31 +264,16 @@ func TestGrafanaRetryAfterRefusedWrite(t *testing.T) {
 	clk := clock.NewFake(time.Date(2026, 8, 17, 15, 0, 0, 0, time.UTC))
 	a := newApp(t, alertsConfig, Options{Clock: clk, WriteTimeout: 250 * time.Millisecond})
 	post := func(body string, hdr map[string]string) (int, string) {
-		req := httptest.NewRequest("POST", "/api/v1/alerts/grafana", strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		for k, v := range hdr {
-			req.Header.Set(k, v)
-		}
-		rec := httptest.NewRecorder()
-		a.web.Handler().ServeHTTP(rec, req)
-		return rec.Code, rec.Body.String()
+		return postTo(a, "/api/v1/alerts/grafana", body, hdr)
 	}
 	body := strings.Replace(alertBody("firing", "web", "warning", "g7"), `"version":"4"`, `"version":"1","orgId":1`, 1)
 	body = strings.Replace(body, "ProbeFailure", "FirewallBlocks", 1)
 	signed := grafanaSigned(body, clk.Now())
-	other, err := sql.Open("sqlite", "file:"+filepath.Join(a.cfg.Load().Server.DataDir, "upstate.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	other.SetMaxOpenConns(1)
-	if _, err := other.Exec("BEGIN IMMEDIATE"); err != nil {
-		t.Fatal(err)
-	}
+	release := holdWriteLock(t, a)
 	if code, out := post(body, signed); code != 503 {
 		t.Fatalf("with the database locked: %d %s, want 503", code, out)
 	}
-	other.Exec("ROLLBACK")
+	release()
 	if code, out := post(body, signed); code != 200 {
 		t.Errorf("Grafana's retry of the same signed request: %d %s, want 200", code, out)
 	}

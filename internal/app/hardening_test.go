@@ -3,13 +3,11 @@ package app
 import (
 	"bufio"
 	"context"
-	"database/sql"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -94,15 +92,7 @@ checks:
   - {id: nightly, kind: heartbeat, period: 24h, token: s3cret, components: [batch]}
 `, Options{Clock: clk, WriteTimeout: 250 * time.Millisecond})
 	ctx := context.Background()
-	other, err := sql.Open("sqlite", "file:"+filepath.Join(a.cfg.Load().Server.DataDir, "upstate.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	other.SetMaxOpenConns(1)
-	if _, err := other.Exec("BEGIN IMMEDIATE"); err != nil {
-		t.Fatal(err)
-	}
+	release := holdWriteLock(t, a)
 	for range 3 {
 		clk.Advance(10 * time.Second)
 		a.onResult(ctx, upstate.Result{CheckID: "api-health", At: clk.Now(), Outcome: upstate.OutcomeFail, Error: "connection refused"})
@@ -141,9 +131,7 @@ checks:
 
 	// Writes go through again: the engine's next tick (Run retries every
 	// 5 s) writes the decision it kept.
-	if _, err := other.Exec("ROLLBACK"); err != nil {
-		t.Fatal(err)
-	}
+	release()
 	if _, err := a.engine.Tick(ctx); err != nil {
 		t.Fatal(err)
 	}

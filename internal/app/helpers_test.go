@@ -2,7 +2,11 @@ package app
 
 import (
 	"context"
+	"database/sql"
 	"net"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/upstatehq/upstate"
@@ -68,4 +72,37 @@ func runCheck(t *testing.T, a *App, id string) upstate.Result {
 	}
 	t.Fatalf("no check %s", id)
 	return upstate.Result{}
+}
+
+// postTo sends a request with a body and headers straight to the app's
+// handler and returns the status and body.
+func postTo(a *App, path, body string, hdr map[string]string) (int, string) {
+	req := httptest.NewRequest("POST", path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	a.web.Handler().ServeHTTP(rec, req)
+	return rec.Code, rec.Body.String()
+}
+
+// holdWriteLock takes the database's write lock from another connection,
+// as a backup or a sqlite3 shell would, until the returned func lets go.
+func holdWriteLock(t *testing.T, a *App) func() {
+	t.Helper()
+	other, err := sql.Open("sqlite", "file:"+filepath.Join(a.cfg.Load().Server.DataDir, "upstate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	other.SetMaxOpenConns(1)
+	if _, err := other.Exec("BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		if _, err := other.Exec("ROLLBACK"); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
