@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -152,5 +153,24 @@ checks:
 	}
 	if rec := get("GET", "/healthz", nil); rec.Code != 200 {
 		t.Errorf("/healthz once writes go through: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// In the admin UI, a change the database refuses answers 503 with the
+// reason and a Retry-After, not a bad request.
+func TestAdminUIWhenWritesAreRefused(t *testing.T) {
+	a := runApp(t, "page: {name: T, url: 'http://127.0.0.1'}\ncomponents: [{id: api, name: API}]\n", Options{WriteTimeout: 250 * time.Millisecond})
+	if _, err := AddUser(context.Background(), a.cfg.Load(), NewUser{Email: "rui@example.com", Name: "Rui", Role: upstate.RoleResponder, Password: "responder password"}); err != nil {
+		t.Fatal(err)
+	}
+	ui := newUI(t, "http://"+a.Addr())
+	if code, _, landed := ui.post("/admin/login", url.Values{"email": {"rui@example.com"}, "password": {"responder password"}}, nil); code != 200 || landed != "/admin/" {
+		t.Fatalf("sign in: %d at %s", code, landed)
+	}
+	release := holdWriteLock(t, a)
+	defer release()
+	code, body, _ := ui.post("/admin/incidents", url.Values{"name": {"API errors"}, "status": {"investigating"}, "message": {"Errors."}, "component.api": {"major_outage"}}, nil)
+	if code != 503 || !strings.Contains(body, "another process holds its write lock") {
+		t.Errorf("declaring while writes are refused: %d\n%s", code, body)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/incident"
+	"github.com/upstatehq/upstate/internal/web/respond"
 )
 
 // done sends the browser back to a page with a notice, after a change
@@ -25,17 +26,20 @@ func (s *Server) finish(w http.ResponseWriter, r *http.Request, name string, err
 		done(w, r, "/admin/"+name, notice)
 		return
 	}
-	if upstate.ErrorCode(err) != upstate.EINVALID {
+	if code := upstate.ErrorCode(err); code != upstate.EINVALID && code != upstate.EUNAVAILABLE {
 		s.fail(w, r, err)
 		return
 	}
+	// Input at fault, or a database not taking writes now: the page again,
+	// with the form as typed and what was wrong.
 	v, verr := fill()
 	if verr != nil {
 		s.fail(w, r, verr)
 		return
 	}
 	v.Error = upstate.ErrorMessage(err)
-	s.render(w, http.StatusBadRequest, name, v)
+	respond.SetRetryAfter(w, err)
+	s.render(w, respond.HTTPStatus(err), name, v)
 }
 
 // onID is a button that acts on the {id} in its path and goes back to

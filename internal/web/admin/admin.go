@@ -393,20 +393,14 @@ func (s *Server) errorPage(w http.ResponseWriter, code int, msg string) {
 }
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	code := http.StatusInternalServerError
-	msg := "Something went wrong on our side; it has been logged."
-	switch upstate.ErrorCode(err) {
-	case upstate.ENOTFOUND:
-		code, msg = http.StatusNotFound, upstate.ErrorMessage(err)
-	case upstate.EFORBIDDEN:
-		code, msg = http.StatusForbidden, upstate.ErrorMessage(err)
-	case upstate.ECONFLICT:
-		code, msg = http.StatusConflict, upstate.ErrorMessage(err)
-	case upstate.EINTERNAL:
+	// The one error table (respond.HTTPStatus): a database refusing
+	// writes is 503 with its Retry-After here too, not a bad request.
+	code, msg := respond.HTTPStatus(err), upstate.ErrorMessage(err)
+	if upstate.ErrorCode(err) == upstate.EINTERNAL {
 		s.opts.Logger.Error("admin page failed", "component", "admin", "path", r.URL.Path, "err", err)
-	default:
-		code, msg = http.StatusBadRequest, upstate.ErrorMessage(err)
+		msg = "Something went wrong on our side; it has been logged."
 	}
+	respond.SetRetryAfter(w, err)
 	s.errorPage(w, code, msg)
 }
 
@@ -579,8 +573,9 @@ func (s *Server) declare(w http.ResponseWriter, r *http.Request, p upstate.Princ
 	f, c, ferr := s.readForm(r, p, s.opts.Incidents.Statuses(), formValues{})
 	v := s.base(p, "Declare an incident")
 	v.Form = f
+	code := http.StatusOK
 	if ferr != nil {
-		v.Error = upstate.ErrorMessage(ferr)
+		v.Error, code = upstate.ErrorMessage(ferr), http.StatusBadRequest
 	} else if r.PostFormValue("preview") != "" {
 		v.Preview = s.opts.Markdown(f.Message)
 	} else {
@@ -593,16 +588,15 @@ func (s *Server) declare(w http.ResponseWriter, r *http.Request, p upstate.Princ
 			s.fail(w, r, err)
 			return
 		}
-		v.Error = upstate.ErrorMessage(err)
+		// The form comes back as typed, whatever went wrong: nothing
+		// written at 4 am is lost to a full disk.
+		v.Error, code = upstate.ErrorMessage(err), respond.HTTPStatus(err)
+		respond.SetRetryAfter(w, err)
 	}
 	var err error
 	if v.Components, err = s.components(r.Context(), nil); err != nil {
 		s.fail(w, r, err)
 		return
-	}
-	code := http.StatusOK
-	if v.Error != "" {
-		code = http.StatusBadRequest
 	}
 	s.render(w, code, "new", v)
 }
@@ -685,7 +679,8 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, p upstate.Princi
 			return
 		}
 		v.Form, v.Error = f, upstate.ErrorMessage(err)
-		s.render(w, http.StatusBadRequest, "incident", v)
+		respond.SetRetryAfter(w, err)
+		s.render(w, respond.HTTPStatus(err), "incident", v)
 		return
 	}
 	v, err := s.incidentView(r.Context(), p, id)
