@@ -163,8 +163,9 @@ const (
 	LaneSubscriber Lane = "subscriber"
 )
 
-// Lanes lists every lane, most urgent first.
-var Lanes = []Lane{LanePage, LaneOperator, LaneSubscriber}
+// Lanes lists every lane, most urgent first (a new slice each call: no
+// caller can change another's).
+func Lanes() []Lane { return []Lane{LanePage, LaneOperator, LaneSubscriber} }
 
 // Lane is the lane the message is delivered in.
 func (m Message) Lane() Lane {

@@ -118,7 +118,6 @@ type App struct {
 	ackKey        []byte        // signs acknowledgement links
 	replays       *auth.Replays // signed alert webhooks seen
 	series        *seriesBook   // pushed series, for their limits
-	storeFailing  atomic.Bool   // the last store probe failed
 
 	httpSrv  *http.Server
 	listener net.Listener
@@ -428,20 +427,9 @@ func (a *App) healthy(ctx context.Context) error {
 }
 
 // probeStore makes a small write when nothing else has, so the store's
-// health is current, and logs when writes stop and start going through.
-func (a *App) probeStore(ctx context.Context) {
-	err := a.store.Probe(ctx)
-	if ctx.Err() != nil {
-		return
-	}
-	if was := a.storeFailing.Swap(err != nil); was != (err != nil) {
-		if err != nil {
-			a.log.Error("the database is not accepting writes; decisions are kept and written when it does", "component", "store", "err", err)
-		} else {
-			a.log.Info("the database accepts writes again", "component", "store")
-		}
-	}
-}
+// health is current (the store logs when writes stop and start going
+// through).
+func (a *App) probeStore(ctx context.Context) { _ = a.store.Probe(ctx) }
 
 // Start builds the first snapshot, starts listening and runs every loop.
 func (a *App) Start(ctx context.Context) error {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"regexp"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/clock"
+	"github.com/upstatehq/upstate/internal/dnstest"
 )
 
 // stepClock advances by step every time it is read, so a probe measures a
@@ -262,50 +264,11 @@ func TestDNS(t *testing.T) {
 // TestDNSLocalResolver asks a real resolver: a tiny DNS server on loopback
 // answering one A record, through NewResolver's direct dial.
 func TestDNSLocalResolver(t *testing.T) {
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
-	go serveOneARecord(pc, net.IPv4(192, 0, 2, 7))
+	srv := dnstest.Start(t, netip.MustParseAddr("192.0.2.7"))
 	d := &DNS{ID: "d", Host: "status.example.", RecordType: "A", Answers: []string{"192.0.2.7"}, Timeout: 2 * time.Second,
-		Resolver: NewResolver(pc.LocalAddr().String()), Clock: clock.Real{}}
+		Resolver: NewResolver(srv.Addr()), Clock: clock.Real{}}
 	if r := d.Probe(context.Background()); r.Outcome != upstate.OutcomeOK {
 		t.Errorf("got %+v", r)
-	}
-}
-
-// serveOneARecord answers every query with one A record (and an empty
-// answer for other types), enough for the Go resolver.
-func serveOneARecord(pc net.PacketConn, ip net.IP) {
-	buf := make([]byte, 512)
-	for {
-		n, addr, err := pc.ReadFrom(buf)
-		if err != nil {
-			return
-		}
-		q := buf[:n]
-		if len(q) < 12 {
-			continue
-		}
-		// Find the end of the question: name, then type and class.
-		i := 12
-		for i < len(q) && q[i] != 0 {
-			i += int(q[i]) + 1
-		}
-		if i+5 > len(q) {
-			continue
-		}
-		qtype := uint16(q[i+1])<<8 | uint16(q[i+2])
-		question := q[12 : i+5]
-		resp := []byte{q[0], q[1], 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0}
-		resp = append(resp, question...)
-		if qtype == 1 {
-			resp[7] = 1
-			resp = append(resp, 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4)
-			resp = append(resp, ip.To4()...)
-		}
-		_, _ = pc.WriteTo(resp, addr)
 	}
 }
 

@@ -223,7 +223,7 @@ func New(opts Options) (*Dispatcher, error) {
 		return nil, err
 	}
 	d := &Dispatcher{opts: opts}
-	for _, name := range upstate.Lanes {
+	for _, name := range upstate.Lanes() {
 		slots := opts.Concurrency
 		if name == upstate.LaneSubscriber {
 			slots = opts.SubscriberConcurrency

@@ -7,10 +7,11 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/upstatehq/upstate/internal/dnstest"
 )
 
 func TestGuardAddrRules(t *testing.T) {
@@ -382,85 +383,6 @@ func TestGuardControl(t *testing.T) {
 	}
 }
 
-// fakeDNS is a DNS server on loopback answering every A and AAAA query
-// with the addresses it holds at that moment, as a rebinding attacker's
-// server would. It stops when the test ends.
-type fakeDNS struct {
-	pc    net.PacketConn
-	mu    sync.Mutex
-	addrs []netip.Addr // guarded by mu
-}
-
-func startDNS(t *testing.T, addrs ...netip.Addr) *fakeDNS {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := &fakeDNS{pc: pc, addrs: addrs}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		d.serve()
-	}()
-	t.Cleanup(func() {
-		pc.Close()
-		<-done
-	})
-	return d
-}
-
-// set changes the answers from the next query on.
-func (d *fakeDNS) set(addrs ...netip.Addr) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.addrs = addrs
-}
-
-// resolver is a Go resolver that asks only this server.
-func (d *fakeDNS) resolver() *net.Resolver {
-	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var dl net.Dialer
-		return dl.DialContext(ctx, "udp", d.pc.LocalAddr().String())
-	}}
-}
-
-func (d *fakeDNS) serve() {
-	buf := make([]byte, 512)
-	for {
-		n, from, err := d.pc.ReadFrom(buf)
-		if err != nil {
-			return
-		}
-		q := buf[:n]
-		if len(q) < 12 {
-			continue
-		}
-		// The question ends after its name's labels, type and class.
-		i := 12
-		for i < len(q) && q[i] != 0 {
-			i += int(q[i]) + 1
-		}
-		if i+5 > len(q) {
-			continue
-		}
-		qtype := uint16(q[i+1])<<8 | uint16(q[i+2])
-		resp := []byte{q[0], q[1], 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0} // a recursive answer, no error
-		resp = append(resp, q[12:i+5]...)
-		d.mu.Lock()
-		for _, a := range d.addrs {
-			if a.Is4() && qtype == 1 || a.Is6() && qtype == 28 {
-				b := a.AsSlice()
-				resp[7]++
-				resp = append(resp, 0xc0, 12, byte(qtype>>8), byte(qtype), 0, 1, 0, 0, 0, 0, 0, byte(len(b)))
-				resp = append(resp, b...)
-			}
-		}
-		d.mu.Unlock()
-		_, _ = d.pc.WriteTo(resp, from)
-	}
-}
-
 // TestGuardRefusesARebindingName is DNS rebinding: a name public when
 // subscribed answers a loopback address when the webhook is sent. The
 // dial-time guard must refuse it, and only the guard: the same client
@@ -481,13 +403,13 @@ func TestGuardRefusesARebindingName(t *testing.T) {
 			defer srv.Close()
 			_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
 			target := "http://rebind.example:" + port + "/hook"
-			dns := startDNS(t, netip.MustParseAddr("8.8.8.8")) // looked up, never dialled
-			res := dns.resolver()
+			dns := dnstest.Start(t, netip.MustParseAddr("8.8.8.8")) // looked up, never dialled
+			res := dns.Resolver()
 			ctx := context.Background()
 			if err := CheckSubscriberURL(ctx, "https://rebind.example:"+port+"/hook", false, res); err != nil {
 				t.Fatalf("subscribing while the name is public: %v", err)
 			}
-			dns.set(tc.then)
+			dns.Set(tc.then)
 			_, err := guardedClient(5*time.Second, false, res).Get(target)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("guarded: %v, want %q", err, tc.want)

@@ -12,12 +12,6 @@ import (
 // SessionCookie names the sign-in cookie the admin API and UI share.
 const SessionCookie = "upstate_session"
 
-// SetSession sets the sign-in cookie: HttpOnly, SameSite=Lax, and Secure
-// on TLS requests or when secure is set (an https page behind a proxy).
-func SetSession(w http.ResponseWriter, r *http.Request, secret string, ttl time.Duration, secure bool) {
-	setCookie(w, r, SessionCookie, secret, ttl, secure)
-}
-
 // setCookie sets one of Upstate's cookies the one way: HttpOnly,
 // SameSite=Lax, Secure on TLS or when secure is set, for the whole site.
 func setCookie(w http.ResponseWriter, r *http.Request, name, value string, ttl time.Duration, secure bool) {
