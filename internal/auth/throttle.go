@@ -2,7 +2,6 @@ package auth
 
 import (
 	"net/netip"
-	"slices"
 	"sync"
 	"time"
 )
@@ -47,19 +46,14 @@ type Throttle struct {
 
 	mu       sync.Mutex
 	pairs    map[string]*pairRecord
-	accounts map[string]*window
-	addrs    map[string]*window
+	accounts windows
+	addrs    windows
 }
 
 type pairRecord struct {
 	failures int
 	last     time.Time
 	until    time.Time
-}
-
-type window struct {
-	start    time.Time
-	failures int
 }
 
 // NewThrottle returns a throttle with the house limits: 5 free failures
@@ -69,7 +63,7 @@ type window struct {
 func NewThrottle(now func() time.Time) *Throttle {
 	return &Throttle{now: now, FreeFailures: 5, MaxWait: 15 * time.Minute, AccountLimit: 50, AddressLimit: 300, Window: 15 * time.Minute,
 		Forget: 24 * time.Hour, MaxRecords: 100_000,
-		pairs: map[string]*pairRecord{}, accounts: map[string]*window{}, addrs: map[string]*window{}}
+		pairs: map[string]*pairRecord{}, accounts: windows{}, addrs: windows{}}
 }
 
 // Attempt is a sign-in the throttle let through; End says how it went,
@@ -131,14 +125,11 @@ func (t *Throttle) Begin(account, addr, device string) (*Attempt, time.Duration,
 		return nil, p.until.Sub(now), false
 	}
 	if !at.known {
-		for _, w := range []struct {
-			m     map[string]*window
-			key   string
-			limit int
-		}{{t.accounts, account, t.AccountLimit}, {t.addrs, at.addr, t.AddressLimit}} {
-			if x := w.m[w.key]; x != nil && now.Sub(x.start) < t.Window && x.failures >= w.limit {
-				return nil, x.start.Add(t.Window).Sub(now), false
-			}
+		if wait := t.accounts.wait(account, now, t.AccountLimit, t.Window); wait > 0 {
+			return nil, wait, false
+		}
+		if wait := t.addrs.wait(at.addr, now, t.AddressLimit, t.Window); wait > 0 {
+			return nil, wait, false
 		}
 	}
 	t.trim(now)
@@ -152,8 +143,8 @@ func (t *Throttle) Begin(account, addr, device string) (*Attempt, time.Duration,
 	if over := p.failures - t.FreeFailures; over > 0 {
 		p.until = now.Add(min(time.Second<<min(over-1, 20), t.MaxWait))
 	}
-	t.count(t.accounts, account, now, 1)
-	t.count(t.addrs, at.addr, now, 1)
+	t.accounts.add(account, now, t.Window, 1)
+	t.addrs.add(at.addr, now, t.Window, 1)
 	return at, 0, true
 }
 
@@ -168,8 +159,8 @@ func (t *Throttle) End(at *Attempt, ok bool) {
 	defer t.mu.Unlock()
 	now := t.now()
 	delete(t.pairs, at.pair)
-	t.count(t.accounts, at.account, now, -1)
-	t.count(t.addrs, at.addr, now, -1)
+	t.accounts.add(at.account, now, t.Window, -1)
+	t.addrs.add(at.addr, now, t.Window, -1)
 }
 
 // Cancel takes back an attempt that was let through but never checked
@@ -185,22 +176,8 @@ func (t *Throttle) Cancel(at *Attempt) {
 		p.failures = max(0, p.failures-1)
 		p.until = at.prevUntil
 	}
-	t.count(t.accounts, at.account, now, -1)
-	t.count(t.addrs, at.addr, now, -1)
-}
-
-// count adds n to a window's failures, starting a new window when the
-// last one is over. Must be called with t.mu held.
-func (t *Throttle) count(m map[string]*window, key string, now time.Time, n int) {
-	w := m[key]
-	if w == nil || now.Sub(w.start) >= t.Window {
-		if n < 0 {
-			return // the attempt's window is over already
-		}
-		w = &window{start: now}
-		m[key] = w
-	}
-	w.failures = max(0, w.failures+n)
+	t.accounts.add(at.account, now, t.Window, -1)
+	t.addrs.add(at.addr, now, t.Window, -1)
 }
 
 // trim keeps the records within MaxRecords: expired ones go first, then
@@ -214,13 +191,8 @@ func (t *Throttle) trim(now time.Time) {
 			delete(t.pairs, k)
 		}
 	}
-	for _, m := range []map[string]*window{t.accounts, t.addrs} {
-		for k, w := range m {
-			if now.Sub(w.start) >= t.Window {
-				delete(m, k)
-			}
-		}
-	}
+	t.accounts.expire(now, t.Window)
+	t.addrs.expire(now, t.Window)
 	// Still full (an attack from very many places): forget the half of
 	// the pairs heard from longest ago, and the half of the windows
 	// furthest from their limits. Waits end early for some; the fullest
@@ -228,24 +200,9 @@ func (t *Throttle) trim(now time.Time) {
 	if len(t.pairs) >= t.MaxRecords/2 {
 		halve(t.pairs, func(p *pairRecord) int64 { return p.last.UnixNano() })
 	}
-	for _, m := range []map[string]*window{t.accounts, t.addrs} {
-		if len(m) >= t.MaxRecords/4 {
-			halve(m, func(w *window) int64 { return int64(w.failures) })
-		}
-	}
-}
-
-// halve deletes the records whose score is at or below the median.
-func halve[R any](m map[string]R, score func(R) int64) {
-	scores := make([]int64, 0, len(m))
-	for _, r := range m {
-		scores = append(scores, score(r))
-	}
-	slices.Sort(scores)
-	cut := scores[len(scores)/2]
-	for k, r := range m {
-		if score(r) <= cut {
-			delete(m, k)
+	for _, ws := range []windows{t.accounts, t.addrs} {
+		if len(ws) >= t.MaxRecords/4 {
+			halve(ws, func(w *window) int64 { return int64(w.failures) })
 		}
 	}
 }

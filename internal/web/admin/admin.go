@@ -120,10 +120,15 @@ type Options struct {
 	StoreHealth func() error
 }
 
+// SubscriptionsPerHour is how many subscriptions one client address
+// (an IPv6 /64) may make in an hour through the public form, so no one
+// can flood mailboxes with confirmation requests.
+const SubscriptionsPerHour = 20
+
 // Server serves the admin UI.
 type Server struct {
 	opts  Options
-	limit *limiter // subscriptions per client address
+	limit *auth.Limiter // subscriptions per client address
 	csrf  *http.CrossOriginProtection
 	pages map[string]*template.Template
 }
@@ -139,7 +144,7 @@ func New(opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Server{opts: opts, csrf: http.NewCrossOriginProtection(), pages: map[string]*template.Template{}, limit: newLimiter(20, time.Hour)}
+	s := &Server{opts: opts, csrf: http.NewCrossOriginProtection(), pages: map[string]*template.Template{}, limit: auth.NewLimiter(SubscriptionsPerHour, time.Hour)}
 	funcs := template.FuncMap{
 		"md":          opts.Markdown,
 		"label":       func(st upstate.Status) string { return st.Label() },

@@ -2,7 +2,7 @@ package admin
 
 import (
 	"net/http"
-	"sync"
+	"strconv"
 	"time"
 
 	"github.com/upstatehq/upstate"
@@ -18,43 +18,9 @@ type subView struct {
 	Secret     string
 }
 
-// limiter counts events per key in a sliding window, so one address
-// cannot flood mailboxes through the subscribe form.
-type limiter struct {
-	mu     sync.Mutex
-	max    int
-	window time.Duration
-	hits   map[string][]time.Time
-}
-
-func newLimiter(max int, window time.Duration) *limiter {
-	return &limiter{max: max, window: window, hits: map[string][]time.Time{}}
-}
-
-// allow records a hit for key at now and reports whether it is within the limit.
-func (l *limiter) allow(key string, now time.Time) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	keep := l.hits[key][:0]
-	for _, t := range l.hits[key] {
-		if now.Sub(t) < l.window {
-			keep = append(keep, t)
-		}
-	}
-	if len(keep) >= l.max {
-		l.hits[key] = keep
-		return false
-	}
-	l.hits[key] = append(keep, now)
-	if len(l.hits) > 100000 { // a flood of addresses: forget the oldest picture
-		l.hits = map[string][]time.Time{key: l.hits[key]}
-	}
-	return true
-}
-
 func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
-	if !s.limit.allow(auth.AddressKey(respond.ClientAddr(r)), s.opts.Now()) {
-		w.Header().Set("Retry-After", "3600")
+	if wait, ok := s.limit.Allow(auth.AddressKey(respond.ClientAddr(r)), s.opts.Now()); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Round(time.Second)/time.Second)))
 		s.errorPage(w, http.StatusTooManyRequests, "Too many subscriptions from your address; try again in an hour.")
 		return
 	}
