@@ -28,8 +28,10 @@ const (
 )
 
 // EventTypes lists every event type people can route.
-var EventTypes = []EventType{EventIncidentCreated, EventIncidentUpdated, EventIncidentAcknowledged, EventIncidentResolved, EventIncidentReopened, EventIncidentReminder,
-	EventMaintenanceScheduled, EventMaintenanceStarted, EventMaintenanceCompleted, EventMaintenanceCancelled}
+func EventTypes() []EventType {
+	return []EventType{EventIncidentCreated, EventIncidentUpdated, EventIncidentAcknowledged, EventIncidentResolved, EventIncidentReopened, EventIncidentReminder,
+		EventMaintenanceScheduled, EventMaintenanceStarted, EventMaintenanceCompleted, EventMaintenanceCancelled}
+}
 
 // Event is something people may need to hear about: one change to one
 // incident, with the timeline entries it wrote.

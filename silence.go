@@ -28,7 +28,7 @@ type Matcher struct {
 }
 
 // MatcherNames are the properties a matcher can compare.
-var MatcherNames = []string{"component", "channel", "event", "incident", "person"}
+func MatcherNames() []string { return []string{"component", "channel", "event", "incident", "person"} }
 
 // ParseMatcher reads "component=api" or "channel!=ops-slack".
 func ParseMatcher(s string) (Matcher, error) {
@@ -37,8 +37,8 @@ func ParseMatcher(s string) (Matcher, error) {
 	if ok && strings.HasSuffix(m.Name, "!") {
 		m.Name, m.Negate = strings.TrimSpace(strings.TrimSuffix(m.Name, "!")), true
 	}
-	if !ok || m.Value == "" || !slices.Contains(MatcherNames, m.Name) {
-		return Matcher{}, fmt.Errorf("%q is not NAME=VALUE or NAME!=VALUE with NAME one of %s", s, strings.Join(MatcherNames, ", "))
+	if !ok || m.Value == "" || !slices.Contains(MatcherNames(), m.Name) {
+		return Matcher{}, fmt.Errorf("%q is not NAME=VALUE or NAME!=VALUE with NAME one of %s", s, strings.Join(MatcherNames(), ", "))
 	}
 	return m, nil
 }

@@ -18,7 +18,9 @@ const (
 )
 
 // Statuses lists every component status from best to worst; maintenance last.
-var Statuses = []Status{Operational, DegradedPerformance, PartialOutage, MajorOutage, UnderMaintenance}
+func Statuses() []Status {
+	return []Status{Operational, DegradedPerformance, PartialOutage, MajorOutage, UnderMaintenance}
+}
 
 // Valid reports whether s is one of the Statuspage component statuses.
 func (s Status) Valid() bool {

@@ -36,13 +36,15 @@ const (
 )
 
 // Scopes lists every scope.
-var Scopes = []Scope{ScopeRead, ScopeIncidents, ScopeComponents, ScopeMaintenances, ScopePostmortems, ScopeMetrics, ScopeAdmin}
+func Scopes() []Scope {
+	return []Scope{ScopeRead, ScopeIncidents, ScopeComponents, ScopeMaintenances, ScopePostmortems, ScopeMetrics, ScopeAdmin}
+}
 
 // Grants returns the scopes a role grants.
 func (r Role) Grants() []Scope {
 	switch r {
 	case RoleOwner:
-		return Scopes
+		return Scopes()
 	case RoleResponder:
 		return []Scope{ScopeRead, ScopeIncidents, ScopeComponents, ScopeMaintenances, ScopePostmortems, ScopeMetrics}
 	case RoleViewer:

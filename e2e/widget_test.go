@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -87,7 +88,7 @@ func (h widgetHost) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case "/upstate-loader.js":
 		w.Header().Set("Content-Type", "text/javascript")
-		w.Write(embed.Loader)
+		io.WriteString(w, embed.Loader)
 		return
 	case "/favicon.ico":
 		// Answered, so that the browser's 404 for it is not in the console.
@@ -109,7 +110,7 @@ func (h widgetHost) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var include, hash string
 	switch h.include {
 	case "inline":
-		sum := sha256.Sum256(embed.Loader)
+		sum := sha256.Sum256([]byte(embed.Loader))
 		hash = "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
 		include = fmt.Sprintf(`<script data-src="%s/widget.js" %s>%s</script>`, h.widget, attrs, embed.Loader)
 	case "file":
@@ -384,7 +385,7 @@ func TestWidget(t *testing.T) {
 	// the stylesheet: the widget adds it only after the page's load event,
 	// which an async script's own load does hold.
 	t.Run("stylesheet hung", func(t *testing.T) {
-		hung, arrived := hungServer(t, map[string][]byte{"/widget.js": embed.Widget})
+		hung, arrived := hungServer(t, map[string][]byte{"/widget.js": []byte(embed.Widget)})
 		p := openHost(t, ctx, widgetHost{include: "script", widget: hung, api: base, timeout: 60000}, false)
 		select {
 		case path := <-arrived:

@@ -51,7 +51,7 @@ func AddUser(ctx context.Context, cfg *config.Config, u NewUser) (upstate.User, 
 	if err := u.Validate(); err != nil {
 		return upstate.User{}, err
 	}
-	hash, err := auth.HashPassword(u.Password, auth.DefaultParams)
+	hash, err := auth.HashPassword(u.Password, auth.DefaultParams())
 	if err != nil {
 		return upstate.User{}, err
 	}

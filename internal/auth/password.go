@@ -28,7 +28,7 @@ type Params struct {
 
 // DefaultParams follow OWASP's argon2id recommendation (19 MiB, 2 passes,
 // 1 lane): about 30 ms per hash on the reference machine.
-var DefaultParams = Params{Memory: 19 * 1024, Time: 2, Threads: 1}
+func DefaultParams() Params { return Params{Memory: 19 * 1024, Time: 2, Threads: 1} }
 
 // MinPasswordLength is the shortest password accepted, in characters.
 const MinPasswordLength = 12

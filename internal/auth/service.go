@@ -68,7 +68,7 @@ const HashMemory = 96 << 20
 
 // hashSlots is how many password hashes may run at once.
 func hashSlots() int {
-	return max(1, min(HashMemory/(int(DefaultParams.Memory)<<10), runtime.GOMAXPROCS(0)/2))
+	return max(1, min(HashMemory/(int(DefaultParams().Memory)<<10), runtime.GOMAXPROCS(0)/2))
 }
 
 // NewService returns a service; now and newID are injected for tests.
@@ -258,7 +258,7 @@ func (s *Service) deviceOf(account, token string) string {
 // dummyHash is checked against when the email is unknown; made once, on
 // first use.
 var dummyHash = sync.OnceValue(func() string {
-	h, _ := HashPassword("upstate-timing-equaliser", DefaultParams)
+	h, _ := HashPassword("upstate-timing-equaliser", DefaultParams())
 	return h
 })
 
@@ -322,7 +322,7 @@ func (s *Service) CreateToken(ctx context.Context, p upstate.Principal, name str
 		probs = append(probs, "scopes is required (e.g. [\"read\", \"incidents:write\"])")
 	}
 	for _, sc := range scopes {
-		if !slices.Contains(upstate.Scopes, sc) {
+		if !slices.Contains(upstate.Scopes(), sc) {
 			probs = append(probs, fmt.Sprintf("scopes: %q is not a scope", sc))
 		} else if !p.Can(sc) {
 			return "", upstate.Token{}, upstate.Errorf(upstate.EFORBIDDEN, "you cannot grant %q: you do not hold it", sc)

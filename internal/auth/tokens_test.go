@@ -165,7 +165,7 @@ func TestFromTokenClampsToTheRoleToday(t *testing.T) {
 		if !slices.Equal(p.Scopes, tt.want) {
 			t.Errorf("maker now %s: token scopes %v, want %v", tt.role, p.Scopes, tt.want)
 		}
-		for _, sc := range upstate.Scopes {
+		for _, sc := range upstate.Scopes() {
 			if got, want := p.Can(sc), slices.Contains(tt.want, sc); got != want {
 				t.Errorf("maker now %s: Can(%s) = %v, want %v", tt.role, sc, got, want)
 			}

@@ -59,7 +59,7 @@ func TestInitThenValidate(t *testing.T) {
 		t.Fatalf("init: %d %q %q", code, out, errOut)
 	}
 	got, _ := os.ReadFile(file)
-	if !bytes.Equal(got, config.Example) {
+	if string(got) != config.Example {
 		t.Error("init wrote something other than the example")
 	}
 	if code, _, errOut := run("init", "--config", file); code != 1 || !strings.Contains(errOut, "already exists") {
@@ -71,7 +71,7 @@ func TestInitThenValidate(t *testing.T) {
 	if code, out, errOut := run("validate", "--config", file); code != 0 || !strings.Contains(out, "ok (5 components, 5 checks)") {
 		t.Errorf("validate: %d %q %q", code, out, errOut)
 	}
-	if code, out, _ := run("init", "--config", "-"); code != 0 || out != string(config.Example) {
+	if code, out, _ := run("init", "--config", "-"); code != 0 || out != config.Example {
 		t.Error("init --config - does not print the example")
 	}
 }

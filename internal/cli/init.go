@@ -18,7 +18,7 @@ func initCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return code
 	}
 	if *file == "-" {
-		_, _ = stdout.Write(config.Example)
+		_, _ = io.WriteString(stdout, config.Example)
 		return exitOK
 	}
 	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
@@ -34,7 +34,7 @@ func initCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "upstate init: %v\n", err)
 		return exitFailure
 	}
-	if _, err := f.Write(config.Example); err != nil {
+	if _, err := io.WriteString(f, config.Example); err != nil {
 		f.Close()
 		fmt.Fprintf(stderr, "upstate init: %v\n", err)
 		return exitFailure

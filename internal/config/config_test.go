@@ -10,7 +10,7 @@ import (
 func noEnv(string) (string, bool) { return "", false }
 
 func TestExampleLoads(t *testing.T) {
-	c, err := Parse("upstate.yaml", Example, noEnv)
+	c, err := Parse("upstate.yaml", []byte(Example), noEnv)
 	if err != nil {
 		t.Fatalf("example config: %v", err)
 	}

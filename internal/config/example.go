@@ -6,4 +6,4 @@ import _ "embed"
 // always load (a test keeps it so).
 //
 //go:embed example.yaml
-var Example []byte
+var Example string

@@ -145,9 +145,9 @@ func (v *validator) channel(i int, comps, seen map[string]int) {
 		}
 	}
 	for j, e := range ch.Events {
-		if !slices.Contains(upstate.EventTypes, upstate.EventType(e)) {
+		if !slices.Contains(upstate.EventTypes(), upstate.EventType(e)) {
 			var names []string
-			for _, t := range upstate.EventTypes {
+			for _, t := range upstate.EventTypes() {
 				names = append(names, string(t))
 			}
 			v.errf(fmt.Sprintf("%s.events[%d]", p, j), "unknown event %q (one of %s)", e, strings.Join(names, ", "))

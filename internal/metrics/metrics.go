@@ -142,7 +142,7 @@ func (m *Metrics) ObserveResult(kind string, r upstate.Result) {
 func (m *Metrics) SetStatuses(st map[string]upstate.Status) {
 	m.ComponentStatus.Reset()
 	for id, s := range st {
-		for _, v := range upstate.Statuses {
+		for _, v := range upstate.Statuses() {
 			val := 0.0
 			if v == s {
 				val = 1

@@ -15,7 +15,7 @@ import (
 var htmlTemplate string
 
 // Formats are the report formats.
-var Formats = []string{"md", "html", "json"}
+func Formats() []string { return []string{"md", "html", "json"} }
 
 // Render writes the report in a format: md, html (print-ready) or json.
 // md renders Markdown bodies for the HTML format.

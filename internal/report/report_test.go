@@ -100,7 +100,7 @@ func TestGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	md := markdown.New().HTML
-	for _, f := range Formats {
+	for _, f := range Formats() {
 		body, _, err := Render(r, f, md)
 		if err != nil {
 			t.Fatal(err)

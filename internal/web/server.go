@@ -191,8 +191,8 @@ func (s *Server) Publish(snap *snapshot.Snapshot) error {
 		return err
 	}
 	pages = append(pages, embeds...)
-	pages = append(pages, embed.Doc{Path: "/widget.js", ContentType: "text/javascript; charset=utf-8", Body: embed.Widget},
-		embed.Doc{Path: "/widget.css", ContentType: "text/css; charset=utf-8", Body: embed.WidgetCSS})
+	pages = append(pages, embed.Doc{Path: "/widget.js", ContentType: "text/javascript; charset=utf-8", Body: []byte(embed.Widget)},
+		embed.Doc{Path: "/widget.css", ContentType: "text/css; charset=utf-8", Body: []byte(embed.WidgetCSS)})
 	s.publishMu.Lock()
 	defer s.publishMu.Unlock()
 	prev := s.assets.Load()

@@ -10,6 +10,7 @@ import (
 	_ "embed"
 	"errors"
 	"html/template"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -107,13 +108,13 @@ func New(opts Options) (*Server, error) {
 // OpenAPI is the API's description, served at /api/v1/openapi.yaml.
 //
 //go:embed openapi.yaml
-var OpenAPI []byte
+var OpenAPI string
 
 // Register adds the routes to mux.
 func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/openapi.yaml", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml; charset=utf-8")
-		_, _ = w.Write(OpenAPI)
+		_, _ = io.WriteString(w, OpenAPI)
 	})
 	mux.HandleFunc("POST /api/v1/login", s.login)
 	mux.HandleFunc("POST /api/v1/logout", s.authed("", s.logout))

@@ -25,13 +25,13 @@ type Doc = statusapi.Doc
 // stylesheet, /widget.css, itself.
 //
 //go:embed static/widget.js
-var Widget []byte
+var Widget string
 
 // WidgetCSS is the widget's stylesheet: classes only, themed by CSS
 // variables, so a strict Content-Security-Policy needs no inline styles.
 //
 //go:embed static/widget.css
-var WidgetCSS []byte
+var WidgetCSS string
 
 // Loader is the snippet an app puts in its own page, inline or as a file
 // on its own origin, to load the widget: it defines a queueing
@@ -40,13 +40,13 @@ var WidgetCSS []byte
 // hold the page, as the script it defers would.
 //
 //go:embed static/loader.js
-var Loader []byte
+var Loader string
 
 //go:embed embed.html
 var embedHTML string
 
 // Periods are the uptime badges' periods, in days.
-var Periods = []int{7, 30, 90}
+func Periods() []int { return []int{7, 30, 90} }
 
 // colours of badge values.
 var colours = map[upstate.Status]string{
@@ -66,7 +66,7 @@ func Render(s *snapshot.Snapshot) ([]Doc, error) {
 	var docs []Doc
 	overall := indicatorStatus[s.Indicator]
 	docs = append(docs, badge("/badges/status.svg", "status", strings.ToLower(s.Description), colours[overall]))
-	for _, days := range Periods {
+	for _, days := range Periods() {
 		var sum float64
 		n := 0
 		for _, c := range s.Components {
@@ -84,7 +84,7 @@ func Render(s *snapshot.Snapshot) ([]Doc, error) {
 	}
 	for _, c := range s.Components {
 		docs = append(docs, badge("/badges/"+c.ID+".svg", c.Name, strings.ToLower(c.Status.Label()), colours[c.Status]))
-		for _, days := range Periods {
+		for _, days := range Periods() {
 			path := fmt.Sprintf("/badges/%s/uptime-%dd.svg", c.ID, days)
 			label := fmt.Sprintf("%s %dd", c.Name, days)
 			if u, ok := uptime(c, days); ok {

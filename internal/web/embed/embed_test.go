@@ -57,9 +57,9 @@ func TestWidgetBudget(t *testing.T) {
 		maxGzip   int
 		maxPasted int
 	}{
-		{"widget.js", Widget, 3 << 10, 0},
-		{"widget.css", WidgetCSS, 1 << 10, 0},
-		{"loader.js", Loader, 768, 1400},
+		{"widget.js", []byte(Widget), 3 << 10, 0},
+		{"widget.css", []byte(WidgetCSS), 1 << 10, 0},
+		{"loader.js", []byte(Loader), 768, 1400},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var b bytes.Buffer
@@ -82,13 +82,13 @@ func TestWidgetBudget(t *testing.T) {
 // path it does not take.
 func TestWidgetStrictCSP(t *testing.T) {
 	forbidden := regexp.MustCompile(`\beval\(|\bFunction\(|setTimeout\(\s*["'\x60]|setInterval\(\s*["'\x60]|innerHTML|outerHTML|insertAdjacentHTML|document\.write|\.style\b|cssText|["']style["']|insertRule|<style`)
-	for name, body := range map[string][]byte{"widget.js": Widget, "loader.js": Loader} {
+	for name, body := range map[string][]byte{"widget.js": []byte(Widget), "loader.js": []byte(Loader)} {
 		if m := forbidden.FindAll(body, -1); m != nil {
 			t.Errorf("%s uses %q", name, m)
 		}
 	}
 	// The loader is pasted between <script> and </script>.
-	if l := bytes.ToLower(Loader); bytes.Contains(l, []byte("</script")) || bytes.Contains(l, []byte("<!--")) {
+	if l := bytes.ToLower([]byte(Loader)); bytes.Contains(l, []byte("</script")) || bytes.Contains(l, []byte("<!--")) {
 		t.Error("loader.js cannot be pasted inline: it would end its <script> element early")
 	}
 }
