@@ -116,7 +116,6 @@ type App struct {
 	guardedClient atomic.Pointer[http.Client] // for subscribers' webhooks; rebuilt on reload
 	dispatcher    *notify.Dispatcher
 	ackKey        []byte        // signs acknowledgement links
-	replays       *auth.Replays // signed alert webhooks seen
 	series        *seriesBook   // pushed series, for their limits
 
 	httpSrv  *http.Server
@@ -157,7 +156,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		return nil, err
 	}
 	cfg := opts.Config
-	a := &App{opts: opts, log: opts.Logger, metrics: metrics.New(opts.Version), beats: check.NewBeats(), replays: auth.NewReplays(SignatureWindow)}
+	a := &App{opts: opts, log: opts.Logger, metrics: metrics.New(opts.Version), beats: check.NewBeats()}
 	a.cfg.Store(cfg)
 	a.env = probeEnv{
 		clock: opts.Clock, client: check.NewHTTPClient(false, 32, opts.Dial), insecure: check.NewHTTPClient(true, 32, opts.Dial),
@@ -284,7 +283,11 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.web, err = web.New(web.Options{Logger: opts.Logger, Metrics: a.metrics, Heartbeats: a, Alerts: a, Healthy: a.healthy, Markdown: md,
+	a.web, err = web.New(web.Options{Logger: opts.Logger, Metrics: a.metrics, Heartbeats: a, Alerts: a, Healthy: a.healthy, Markdown: md, Now: opts.Clock.Now,
+		Inbound: func() web.Inbound {
+			in := a.cfg.Load().Inbound
+			return web.Inbound{Token: in.Token, HMACSecret: in.HMACSecret, TimestampHeader: in.HMACTimestampHeader}
+		},
 		Proxies: func() web.Proxies {
 			sv := a.cfg.Load().Server
 			return web.Proxies{Trusted: sv.Proxies, Header: sv.ForwardedHeader}

@@ -11,7 +11,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"io"
 	"io/fs"
 	"log/slog"
 	"mime"
@@ -23,6 +22,7 @@ import (
 	"time"
 
 	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/auth"
 	"github.com/upstatehq/upstate/internal/check"
 	"github.com/upstatehq/upstate/internal/markdown"
 	"github.com/upstatehq/upstate/internal/metrics"
@@ -42,15 +42,12 @@ type Heartbeats interface {
 	Heartbeat(ctx context.Context, checkID, token string) (time.Time, error)
 }
 
-// Alerts receives Alertmanager and Grafana alert webhooks.
+// Alerts receives Alertmanager and Grafana alert webhooks, once the
+// server has authenticated them (see Inbound).
 type Alerts interface {
-	// CheckAlertHeaders checks the credentials the headers carry before
-	// the body is read; the signature it returns, if any, is verified
-	// against the body by ReceiveAlerts.
-	CheckAlertHeaders(h http.Header) (string, error)
-	// ReceiveAlerts authenticates the request by its headers and applies
-	// the alerts in body to the alert checks they match.
-	ReceiveAlerts(ctx context.Context, body []byte, h http.Header) (check.Receipt, error)
+	// ReceiveAlerts applies the alerts in body to the alert checks they
+	// match; EINVALID for a body that is not a webhook.
+	ReceiveAlerts(ctx context.Context, body []byte) (check.Receipt, error)
 }
 
 // Options configure a Server.
@@ -58,8 +55,12 @@ type Options struct {
 	Logger     *slog.Logger
 	Metrics    *metrics.Metrics
 	Heartbeats Heartbeats
-	// Alerts, when set, receives alert webhooks at /api/v1/alerts.
-	Alerts Alerts
+	// Alerts, when set, receives alert webhooks at /api/v1/alerts,
+	// authenticated by what Inbound returns (it follows reloads).
+	Alerts  Alerts
+	Inbound func() Inbound
+	// Now is the clock signed webhooks' timestamps are judged by.
+	Now func() time.Time
 	// Healthy reports whether the process can do its work (the store
 	// answers); /healthz shows it.
 	Healthy func(ctx context.Context) error
@@ -83,8 +84,9 @@ type Server struct {
 	handler http.Handler
 
 	ids       *requestIDs
-	publishMu sync.Mutex   // serialises Publish
-	gz        *gzip.Writer // reused across documents; guarded by publishMu
+	replays   *auth.Replays // signed alert webhooks seen
+	publishMu sync.Mutex    // serialises Publish
+	gz        *gzip.Writer  // reused across documents; guarded by publishMu
 }
 
 // asset is one pre-rendered document, with its header values built once.
@@ -116,6 +118,12 @@ func New(opts Options) (*Server, error) {
 	if opts.Heartbeats == nil {
 		return nil, errors.New("web: Options.Heartbeats is required")
 	}
+	if opts.Alerts != nil && opts.Inbound == nil {
+		return nil, errors.New("web: Options.Inbound is required with Alerts")
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	md := opts.Markdown
 	if md == nil {
 		md = markdown.New()
@@ -124,7 +132,7 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, mux: http.NewServeMux(), page: page, md: md, ids: newRequestIDs()}
+	s := &Server{opts: opts, mux: http.NewServeMux(), page: page, md: md, ids: newRequestIDs(), replays: auth.NewReplays(SignatureWindow)}
 	s.routes()
 	s.handler = s.middleware(s.mux)
 	return s, nil
@@ -385,30 +393,6 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"check": id, "received_at": at.UTC().Format(time.RFC3339Nano)})
-}
-
-// alerts takes an Alertmanager or Grafana webhook. Alertmanager retries
-// 5xx answers, so only a failure to keep the alerts answers 5xx.
-func (s *Server) alerts(w http.ResponseWriter, r *http.Request) {
-	if _, err := s.opts.Alerts.CheckAlertHeaders(r.Header); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 4<<20))
-	if err != nil {
-		writeError(w, r, upstate.Errorf(upstate.EINVALID, "the body is larger than 4 MiB or could not be read"))
-		return
-	}
-	rc, err := s.opts.Alerts.ReceiveAlerts(r.Context(), body, r.Header)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	checks := rc.Checks
-	if checks == nil {
-		checks = []string{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"source": rc.Source, "alerts": rc.Alerts, "matched": rc.Matched, "checks": checks})
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
