@@ -116,7 +116,7 @@ type App struct {
 	guardedClient atomic.Pointer[http.Client] // for subscribers' webhooks; rebuilt on reload
 	dispatcher    *notify.Dispatcher
 	ackKey        []byte        // signs acknowledgement links
-	series        *seriesBook   // pushed series, for their limits
+	pushed        *check.Pushed // numbers pushed to us, within the series limits
 
 	httpSrv  *http.Server
 	listener net.Listener
@@ -214,9 +214,10 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if err := a.loadAlerts(ctx); err != nil {
 		return nil, err
 	}
-	if err := a.loadSeries(ctx); err != nil {
+	if a.pushed, err = check.NewPushed(ctx, db); err != nil {
 		return nil, err
 	}
+	a.pushed.Read(comp.pushed)
 	last, err := db.ListHeartbeats(ctx)
 	if err != nil {
 		return nil, err
@@ -272,7 +273,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	page := func() string { return a.cfg.Load().Page.Name }
 	zone := func() *time.Location { return a.cfg.Load().Location }
 	reviews := &incident.Reviews{Store: db, Clock: opts.Clock, NewID: opts.NewID, Logger: opts.Logger, Changed: a.snaps.Trigger}
-	api, err := adminapi.New(adminapi.Options{Auth: a.auth, Incidents: a.engine, Components: a.engine, Maintenances: a.engine, Notifications: a, Samples: a, Reviews: reviews, Reads: db, Logger: opts.Logger,
+	api, err := adminapi.New(adminapi.Options{Auth: a.auth, Incidents: a.engine, Components: a.engine, Maintenances: a.engine, Notifications: a, Samples: a.pushed, SLOs: a.SLOs, Reviews: reviews, Reads: db, Logger: opts.Logger,
 		Now: opts.Clock.Now, PageName: page, Location: zone, Markdown: md.HTML, SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://")})
 	if err != nil {
 		return nil, err
@@ -561,6 +562,7 @@ func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
 		return fmt.Errorf("store components: %w", err)
 	}
 	a.checks.Store(a.checkSet(comp, nil, a.checks.Load()))
+	a.pushed.Read(comp.pushed)
 	if err := a.engine.Reconfigure(ctx, comp.components, comp.specs); err != nil {
 		return err
 	}
@@ -615,7 +617,9 @@ func (a *App) prune(ctx context.Context) {
 	if n, err := a.store.PrunePoints(ctx, now.Add(-cfg.Retention.Hourly.D())); err != nil && ctx.Err() == nil {
 		a.log.Error("prune metric points", "component", "store", "err", err)
 	} else if n > 0 {
-		a.refreshSeries(ctx)
+		if err := a.pushed.Refresh(ctx); err != nil && ctx.Err() == nil {
+			a.log.Error("refresh pushed series", "component", "store", "err", err)
+		}
 	}
 	// Delivered and failed notifications are kept as long as raw results.
 	if _, err := a.store.PruneMessages(ctx, now.Add(-cfg.Retention.Raw.D())); err != nil && ctx.Err() == nil {

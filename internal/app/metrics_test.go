@@ -16,6 +16,7 @@ import (
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/anomaly"
 	"github.com/upstatehq/upstate/internal/auth"
+	"github.com/upstatehq/upstate/internal/check"
 	"github.com/upstatehq/upstate/internal/clock"
 	"github.com/upstatehq/upstate/internal/config"
 	"github.com/upstatehq/upstate/internal/store"
@@ -200,7 +201,7 @@ checks:
 	ctx := context.Background()
 	var good, total float64
 	for i := range 30 {
-		a.PushSamples(ctx, "test", []upstate.Sample{{Name: "classroom_quota_used", Value: 6000 + float64(i)*100, At: clk.Now()},
+		a.pushed.PushSamples(ctx, "test", []upstate.Sample{{Name: "classroom_quota_used", Value: 6000 + float64(i)*100, At: clk.Now()},
 			{Name: "api_requests_total", Value: total, At: clk.Now()}, {Name: "api_requests_good_total", Value: good, At: clk.Now()}})
 		total += 1000
 		good += 1000
@@ -214,7 +215,7 @@ checks:
 	if st := a.engine.Statuses()["classroom"]; st != upstate.DegradedPerformance {
 		t.Errorf("classroom = %s", st)
 	}
-	a.PushSamples(ctx, "test", []upstate.Sample{{Name: "classroom_quota_errors", Value: 40, At: clk.Now()}})
+	a.pushed.PushSamples(ctx, "test", []upstate.Sample{{Name: "classroom_quota_errors", Value: 40, At: clk.Now()}})
 	if r := runCheck(t, a, "quota"); r.Outcome != upstate.OutcomeFail {
 		t.Errorf("429s: %q", r.Evidence())
 	}
@@ -222,7 +223,7 @@ checks:
 	for range 5 {
 		total += 1000
 		good += 750
-		a.PushSamples(ctx, "test", []upstate.Sample{{Name: "api_requests_total", Value: total, At: clk.Now()}, {Name: "api_requests_good_total", Value: good, At: clk.Now()}})
+		a.pushed.PushSamples(ctx, "test", []upstate.Sample{{Name: "api_requests_total", Value: total, At: clk.Now()}, {Name: "api_requests_good_total", Value: good, At: clk.Now()}})
 		clk.Advance(time.Minute)
 	}
 	if r := runCheck(t, a, "availability"); r.Outcome != upstate.OutcomeFail || !strings.Contains(r.Evidence(), "burning its error budget") {
@@ -261,10 +262,10 @@ checks:
 		}
 		return b.String()
 	}
-	if code, body := push(series(0, SeriesPerSource)); code != 200 {
-		t.Fatalf("%d new series: %d %s", SeriesPerSource, code, body)
+	if code, body := push(series(0, check.SeriesPerSource)); code != 200 {
+		t.Fatalf("%d new series: %d %s", check.SeriesPerSource, code, body)
 	}
-	code, body := push(series(SeriesPerSource, 1))
+	code, body := push(series(check.SeriesPerSource, 1))
 	if code != 400 || !strings.Contains(body, "over the limit of 1000 series no check reads") {
 		t.Errorf("series 1001 from one token: %d %s", code, body)
 	}
@@ -288,7 +289,7 @@ checks:
 	// Once old series age out, their room is the token's again.
 	clk.Advance(91 * 24 * time.Hour)
 	a.prune(context.Background())
-	if code, body := push(series(SeriesPerSource, 1)); code != 200 {
+	if code, body := push(series(check.SeriesPerSource, 1)); code != 200 {
 		t.Errorf("a new series after the old ones aged out: %d %s", code, body)
 	}
 }

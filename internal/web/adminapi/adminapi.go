@@ -18,6 +18,7 @@ import (
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/auth"
+	"github.com/upstatehq/upstate/internal/check"
 	"github.com/upstatehq/upstate/internal/incident"
 	"github.com/upstatehq/upstate/internal/store"
 	"github.com/upstatehq/upstate/internal/web/respond"
@@ -67,9 +68,11 @@ type Options struct {
 	Maintenances  Maintenances
 	Notifications Notifications
 	Samples       Samples
-	Reviews       Reviews
-	Reads         Reads
-	Logger        *slog.Logger
+	// SLOs reports each SLO check's error budget and burn rates.
+	SLOs    func(ctx context.Context) []check.SLOReport
+	Reviews Reviews
+	Reads   Reads
+	Logger  *slog.Logger
 	// Now tells the time (for maintenance statuses); default time.Now.
 	Now func() time.Time
 	// PageName and Location are the page's, which may change on reload.
@@ -90,8 +93,8 @@ type Server struct {
 
 // New returns the API; Register adds its routes.
 func New(opts Options) (*Server, error) {
-	if opts.Auth == nil || opts.Incidents == nil || opts.Components == nil || opts.Maintenances == nil || opts.Notifications == nil || opts.Samples == nil || opts.Reviews == nil || opts.Reads == nil {
-		return nil, errors.New("adminapi: Options.Auth, Incidents, Components, Maintenances, Notifications, Samples, Reviews and Reads are required")
+	if opts.Auth == nil || opts.Incidents == nil || opts.Components == nil || opts.Maintenances == nil || opts.Notifications == nil || opts.Samples == nil || opts.SLOs == nil || opts.Reviews == nil || opts.Reads == nil {
+		return nil, errors.New("adminapi: Options.Auth, Incidents, Components, Maintenances, Notifications, Samples, SLOs, Reviews and Reads are required")
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)

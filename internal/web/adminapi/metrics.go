@@ -13,12 +13,11 @@ import (
 	"github.com/upstatehq/upstate/internal/web/respond"
 )
 
-// Samples keeps numbers pushed to Upstate and reports the SLOs on them.
+// Samples keeps numbers pushed to Upstate.
 type Samples interface {
 	// PushSamples keeps the samples; source says who pushed them, for
 	// the series limits.
 	PushSamples(ctx context.Context, source string, ss []upstate.Sample) (int, error)
-	SLOs(ctx context.Context) []check.SLOReport
 }
 
 func (s *Server) listSLOs(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
@@ -42,7 +41,7 @@ func (s *Server) listSLOs(w http.ResponseWriter, r *http.Request, _ upstate.Prin
 		Error     string  `json:"error,omitempty"`
 	}
 	out := []slo{}
-	for _, x := range s.opts.Samples.SLOs(r.Context()) {
+	for _, x := range s.opts.SLOs(r.Context()) {
 		o := slo{ID: x.ID, What: x.What, Objective: x.Budget.Objective * 100, Period: x.Budget.Period.String(), Good: x.Budget.Good, Total: x.Budget.Total,
 			Remaining: x.Budget.Remaining * 100, Error: x.Error, Burns: []burn{}}
 		for _, b := range x.Burns {
