@@ -64,7 +64,10 @@ type Options struct {
 	Incidents     Incidents
 	Components    Components
 	Maintenances  Maintenances
-	Notifications Notifications
+	Outbox        Outbox
+	OnCall        OnCall
+	Silences      Silences
+	Subscribers   Subscribers
 	Samples       Samples
 	Reviews       Reviews
 	Reads         Reads
@@ -89,8 +92,9 @@ type Server struct {
 
 // New returns the API; Register adds its routes.
 func New(opts Options) (*Server, error) {
-	if opts.Auth == nil || opts.Incidents == nil || opts.Components == nil || opts.Maintenances == nil || opts.Notifications == nil || opts.Samples == nil || opts.Reviews == nil || opts.Reads == nil {
-		return nil, errors.New("adminapi: Options.Auth, Incidents, Components, Maintenances, Notifications, Samples, Reviews and Reads are required")
+	if opts.Auth == nil || opts.Incidents == nil || opts.Components == nil || opts.Maintenances == nil || opts.Outbox == nil || opts.OnCall == nil ||
+		opts.Silences == nil || opts.Subscribers == nil || opts.Samples == nil || opts.Reviews == nil || opts.Reads == nil {
+		return nil, errors.New("adminapi: Options.Auth, Incidents, Components, Maintenances, Outbox, OnCall, Silences, Subscribers, Samples, Reviews and Reads are required")
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
