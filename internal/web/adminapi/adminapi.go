@@ -60,18 +60,18 @@ type Reads interface {
 
 // Options configure the API.
 type Options struct {
-	Auth          Auth
-	Incidents     Incidents
-	Components    Components
-	Maintenances  Maintenances
-	Outbox        Outbox
-	OnCall        OnCall
-	Silences      Silences
-	Subscribers   Subscribers
-	Samples       Samples
-	Reviews       Reviews
-	Reads         Reads
-	Logger        *slog.Logger
+	Auth         Auth
+	Incidents    Incidents
+	Components   Components
+	Maintenances Maintenances
+	Outbox       Outbox
+	OnCall       OnCall
+	Silences     Silences
+	Subscribers  Subscribers
+	Samples      Samples
+	Reviews      Reviews
+	Reads        Reads
+	Logger       *slog.Logger
 	// Now tells the time (for maintenance statuses); default time.Now.
 	Now func() time.Time
 	// PageName and Location are the page's, which may change on reload.
