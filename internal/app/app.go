@@ -204,18 +204,6 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if err := a.newNotify(ctx, cfg); err != nil {
 		return nil, err
 	}
-	a.dispatcher, err = notify.New(notify.Options{Outbox: db, Channel: a.board.Channel, Clock: opts.Clock, Logger: opts.Logger,
-		GiveUpAfter: cfg.Notifications.GiveUpAfter.D(), Timeout: cfg.Notifications.Timeout.D(), Jitter: opts.NotifyJitter,
-		Backoff: cfg.Notifications.Backoff.D(), MaxBackoff: cfg.Notifications.MaxBackoff.D(), Muted: a.silences.Muted,
-		Observe: func(m upstate.Message, outcome string) {
-			a.metrics.Notifications.WithLabelValues(metrics.ChannelLabel(m.Channel), outcome).Inc()
-		},
-		Circuits: func(lane upstate.Lane, open int) {
-			a.metrics.NotificationCircuits.WithLabelValues(string(lane)).Set(float64(open))
-		}})
-	if err != nil {
-		return nil, err
-	}
 	if err := a.loadAlerts(ctx); err != nil {
 		return nil, err
 	}
@@ -263,9 +251,6 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		return nil, err
 	}
 	a.checks.Store(a.checkSet(comp, conds, nil))
-	if a.desk, err = notify.NewDesk(notify.DeskOptions{Store: db, Board: a.board, Now: opts.Clock.Now, Wake: a.dispatcher.Wake}); err != nil {
-		return nil, err
-	}
 	if a.acks, err = notify.NewAcks(notify.AckOptions{Key: a.ackKey, People: a.roster, Incidents: a.engine, Reads: db}); err != nil {
 		return nil, err
 	}

@@ -26,8 +26,9 @@ func newNotifyClient(timeout time.Duration) *http.Client {
 	return &http.Client{Timeout: timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
-// newNotify builds the switchboard, the on-call roster and the silences,
-// and gives them the configuration and what the store keeps.
+// newNotify builds the switchboard, the on-call roster, the silences, the
+// dispatcher and the desk, and gives them the configuration and what the
+// store keeps.
 func (a *App) newNotify(ctx context.Context, cfg *config.Config) error {
 	conf, err := compileChannels(cfg, a.channelDeps(cfg), a.ackKey)
 	if err != nil {
@@ -45,7 +46,23 @@ func (a *App) newNotify(ctx context.Context, cfg *config.Config) error {
 	if a.silences, err = notify.NewSilences(notify.SilenceOptions{Store: a.store, Now: a.opts.Clock.Now, NewID: a.opts.NewID, Logger: a.log}); err != nil {
 		return err
 	}
-	return a.silences.Load(ctx)
+	if err := a.silences.Load(ctx); err != nil {
+		return err
+	}
+	a.dispatcher, err = notify.New(notify.Options{Outbox: a.store, Channel: a.board.Channel, Clock: a.opts.Clock, Logger: a.log,
+		GiveUpAfter: cfg.Notifications.GiveUpAfter.D(), Timeout: cfg.Notifications.Timeout.D(), Jitter: a.opts.NotifyJitter,
+		Backoff: cfg.Notifications.Backoff.D(), MaxBackoff: cfg.Notifications.MaxBackoff.D(), Muted: a.silences.Muted,
+		Observe: func(m upstate.Message, outcome string) {
+			a.metrics.Notifications.WithLabelValues(metrics.ChannelLabel(m.Channel), outcome).Inc()
+		},
+		Circuits: func(lane upstate.Lane, open int) {
+			a.metrics.NotificationCircuits.WithLabelValues(string(lane)).Set(float64(open))
+		}})
+	if err != nil {
+		return err
+	}
+	a.desk, err = notify.NewDesk(notify.DeskOptions{Store: a.store, Board: a.board, Now: a.opts.Clock.Now, Wake: a.dispatcher.Wake})
+	return err
 }
 
 // reconfigureNotify hands a reloaded configuration, its channels compiled,

@@ -1,9 +1,14 @@
-// Package notify delivers what the outbox owes: a router turns incident
-// events into messages (written with the change that caused them), and a
-// dispatcher sends each due message through its channel, retrying with
-// exponential backoff, jitter and Retry-After until it is delivered or
-// its give-up window passes. Channels live in channels/, one package
-// each; they classify their own failures with Permanent and RetryAfter.
+// Package notify delivers what the outbox owes, in stages (stages.go): a
+// router turns incident events into messages (written with the change
+// that caused them), and a dispatcher takes each due message through
+// mute, send, classify and record, retrying with exponential backoff,
+// jitter and Retry-After until it is delivered or its give-up window
+// passes. The Switchboard holds the router and every channel (configured
+// and subscribers') as one value swapped on change; Silences is the mute
+// stage; Desk is the outbox as operators see it; Acks takes the signed
+// acknowledgement links in pages. Channels live in channels/, one package
+// each, built through its registry; they classify their own failures with
+// Permanent and RetryAfter.
 package notify
 
 import (
