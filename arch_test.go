@@ -45,3 +45,34 @@ func TestImportRules(t *testing.T) {
 		}
 	}
 }
+
+// TestNotificationImports keeps the notification side's edges: config
+// describes and does not reach into notify (templates are checked where
+// channels are compiled); app builds channels through the registry only,
+// never a kind's own package; the admin UI and API share view nouns
+// through the root, not notify's.
+func TestNotificationImports(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}: {{join .Deps " "}}: {{join .Imports " "}}`, "./internal/config/...", "./internal/app/...", "./internal/web/admin/...", "./internal/web/adminapi/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	const mod = "github.com/upstatehq/upstate"
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		parts := strings.SplitN(line, ": ", 3)
+		pkg, deps, imports := parts[0], strings.Fields(parts[1]), strings.Fields(parts[2])
+		for _, dep := range deps {
+			if strings.HasPrefix(pkg, mod+"/internal/config") && strings.HasPrefix(dep, mod+"/internal/notify") {
+				t.Errorf("%s imports %s", pkg, dep)
+			}
+		}
+		for _, imp := range imports {
+			kind, isKind := strings.CutPrefix(imp, mod+"/internal/notify/channels/")
+			if strings.HasPrefix(pkg, mod+"/internal/app") && isKind && kind != "" {
+				t.Errorf("%s imports the channel kind %s; build channels through the registry", pkg, imp)
+			}
+			if strings.HasPrefix(pkg, mod+"/internal/web/admin") && imp == mod+"/internal/notify" {
+				t.Errorf("%s imports %s", pkg, imp)
+			}
+		}
+	}
+}

@@ -29,10 +29,12 @@ import (
 	"github.com/upstatehq/upstate/internal/markdown"
 	"github.com/upstatehq/upstate/internal/metrics"
 	"github.com/upstatehq/upstate/internal/notify"
+	"github.com/upstatehq/upstate/internal/oncall"
 	"github.com/upstatehq/upstate/internal/schedule"
 	"github.com/upstatehq/upstate/internal/snapshot"
 	"github.com/upstatehq/upstate/internal/store"
 	"github.com/upstatehq/upstate/internal/store/sqlite"
+	"github.com/upstatehq/upstate/internal/subscribe"
 	"github.com/upstatehq/upstate/internal/web"
 	"github.com/upstatehq/upstate/internal/web/admin"
 	"github.com/upstatehq/upstate/internal/web/adminapi"
@@ -105,18 +107,20 @@ type App struct {
 	auth    *auth.Service
 	env     probeEnv
 
-	cfg         atomic.Pointer[config.Config]
-	checks      atomic.Pointer[checkSet]
-	notify      atomic.Pointer[notifySet]
-	silences    atomic.Pointer[[]upstate.Silence]
-	subscribers atomic.Pointer[[]upstate.Subscriber]
-	overrides   atomic.Pointer[[]upstate.OnCallOverride]
+	cfg    atomic.Pointer[config.Config]
+	checks atomic.Pointer[checkSet]
 
-	notifyClient  *http.Client
-	guardedClient atomic.Pointer[http.Client] // for subscribers' webhooks; rebuilt on reload
-	dispatcher    *notify.Dispatcher
-	ackKey        []byte        // signs acknowledgement links
-	pushed        *check.Pushed // numbers pushed to us, within the series limits
+	// The notification services (notify.go wires them).
+	board        *notify.Switchboard // routes and channels, swapped on change
+	silences     *notify.Silences    // the mute stage
+	roster       *oncall.Roster      // on call, and runtime overrides
+	subs         *subscribe.Service
+	desk         *notify.Desk
+	acks         *notify.Acks
+	notifyClient *http.Client
+	dispatcher   *notify.Dispatcher
+	ackKey       []byte        // signs acknowledgement links
+	pushed       *check.Pushed // numbers pushed to us, within the series limits
 
 	httpSrv  *http.Server
 	listener net.Listener
@@ -175,7 +179,6 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		return nil, err
 	}
 	a.notifyClient = newNotifyClient(cfg.Notifications.Timeout.D())
-	a.guardedClient.Store(notify.GuardedClient(cfg.Notifications.Timeout.D(), cfg.Subscribers.AllowPrivateAddresses))
 	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(cfg.Server.DataDir, "upstate.db"), Logger: opts.Logger, WriteTimeout: opts.WriteTimeout})
 	if err != nil {
 		return nil, err
@@ -197,18 +200,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := a.loadOverrides(ctx); err != nil {
-		return nil, err
-	}
-	nset, err := compileNotify(cfg, a.channelDeps(cfg), a.ackKey, a.subscriberList, a.overrideList())
-	if err != nil {
-		return nil, err
-	}
-	a.notify.Store(nset)
-	if err := a.loadSilences(ctx); err != nil {
-		return nil, err
-	}
-	if err := a.loadSubscribers(ctx); err != nil {
+	if err := a.newNotify(ctx, cfg); err != nil {
 		return nil, err
 	}
 	if err := a.loadAlerts(ctx); err != nil {
@@ -236,9 +228,12 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := a.newSubscriptions(ctx, cfg); err != nil {
+		return nil, err
+	}
 	a.engine, err = incident.New(ctx, incident.Options{
 		Store: db, Clock: opts.Clock, Components: comp.components, Checks: comp.specs, Location: cfg.Location,
-		NewID: opts.NewID, Logger: opts.Logger, Route: a.route, Renotify: cfg.Notifications.Renotify.D(), Upstream: a.upstreamLink,
+		NewID: opts.NewID, Logger: opts.Logger, Route: a.board.Route, Renotify: cfg.Notifications.Renotify.D(), Upstream: a.upstreamLink,
 		Changed: func(st map[string]upstate.Status) {
 			a.snaps.Trigger()
 			a.metrics.SetStatuses(st)
@@ -256,16 +251,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		return nil, err
 	}
 	a.checks.Store(a.checkSet(comp, conds, nil))
-	a.dispatcher, err = notify.New(notify.Options{Outbox: db, Channel: a.channel, Clock: opts.Clock, Logger: opts.Logger,
-		GiveUpAfter: cfg.Notifications.GiveUpAfter.D(), Timeout: cfg.Notifications.Timeout.D(), Jitter: opts.NotifyJitter,
-		Backoff: cfg.Notifications.Backoff.D(), MaxBackoff: cfg.Notifications.MaxBackoff.D(), Muted: a.muted,
-		Observe: func(m upstate.Message, outcome string) {
-			a.metrics.Notifications.WithLabelValues(metrics.ChannelLabel(m.Channel), outcome).Inc()
-		},
-		Circuits: func(lane upstate.Lane, open int) {
-			a.metrics.NotificationCircuits.WithLabelValues(string(lane)).Set(float64(open))
-		}})
-	if err != nil {
+	if a.acks, err = notify.NewAcks(notify.AckOptions{Key: a.ackKey, People: a.roster, Incidents: a.engine, Reads: db}); err != nil {
 		return nil, err
 	}
 	a.auth = auth.NewService(db, opts.Clock.Now, opts.NewID, opts.Logger, deviceKey)
@@ -273,12 +259,12 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	page := func() string { return a.cfg.Load().Page.Name }
 	zone := func() *time.Location { return a.cfg.Load().Location }
 	reviews := &incident.Reviews{Store: db, Clock: opts.Clock, NewID: opts.NewID, Logger: opts.Logger, Changed: a.snaps.Trigger}
-	api, err := adminapi.New(adminapi.Options{Auth: a.auth, Incidents: a.engine, Components: a.engine, Maintenances: a.engine, Notifications: a, Samples: a.pushed, SLOs: a.SLOs, Reviews: reviews, Reads: db, Logger: opts.Logger,
+	api, err := adminapi.New(adminapi.Options{Auth: a.auth, Incidents: a.engine, Components: a.engine, Maintenances: a.engine, Outbox: a.desk, OnCall: a.roster, Silences: a.silences, Subscribers: a.subs, Samples: a.pushed, SLOs: a.SLOs, Reviews: reviews, Reads: db, Logger: opts.Logger,
 		Now: opts.Clock.Now, PageName: page, Location: zone, Markdown: md.HTML, SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://")})
 	if err != nil {
 		return nil, err
 	}
-	ui, err := admin.New(admin.Options{Auth: a.auth, Incidents: a.engine, Notifications: a, Acks: a, Subscriptions: a, Reviews: reviews, Reads: db, Markdown: md.HTML, Logger: opts.Logger,
+	ui, err := admin.New(admin.Options{Auth: a.auth, Incidents: a.engine, Outbox: a.desk, OnCall: a.roster, Silences: a.silences, Acks: a.acks, Subscriptions: a.subs, Reviews: reviews, Reads: db, Markdown: md.HTML, Logger: opts.Logger,
 		Location: zone, PageName: page, Now: opts.Clock.Now, SLOs: a.SLOs, StoreHealth: db.WriteHealth,
 		SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://")})
 	if err != nil {
@@ -554,7 +540,7 @@ func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	nset, err := compileNotify(cfg, a.channelDeps(cfg), a.ackKey, a.subscriberList, a.overrideList())
+	conf, err := compileChannels(cfg, a.channelDeps(cfg), a.ackKey)
 	if err != nil {
 		return err
 	}
@@ -567,13 +553,7 @@ func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	a.cfg.Store(cfg)
-	a.notify.Store(nset)
-	if cfg.Subscribers.AllowPrivateAddresses != old.Subscribers.AllowPrivateAddresses || cfg.Notifications.Timeout != old.Notifications.Timeout {
-		// The guard follows the configuration at send time too, not only
-		// when someone subscribes.
-		prev := a.guardedClient.Swap(notify.GuardedClient(cfg.Notifications.Timeout.D(), cfg.Subscribers.AllowPrivateAddresses))
-		prev.CloseIdleConnections()
-	}
+	a.reconfigureNotify(cfg, conf)
 	a.sched.Update(comp.jobs)
 	a.snaps.Reconfigure(pageOf(cfg), comp.checksOf)
 	a.log.Info("configuration reloaded", "component", "app", "checks", len(cfg.Checks), "components", len(cfg.Components))

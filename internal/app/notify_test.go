@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/clock"
+	"github.com/upstatehq/upstate/internal/config"
 	"github.com/upstatehq/upstate/internal/incident"
 	"github.com/upstatehq/upstate/internal/store"
 )
@@ -73,7 +75,7 @@ func TestNotificationsThroughTheOutbox(t *testing.T) {
 	if _, err := a.dispatcher.Drain(ctx); err != nil {
 		t.Fatal(err)
 	}
-	chs, _, _ := a.Notifications(ctx)
+	chs, _, _ := a.desk.Channels(ctx)
 	if len(chs) != 2 || chs[0].ID != "hook" || chs[0].Pending != 3 || chs[1].Pending != 0 {
 		t.Errorf("after the first attempt (the slack route is for api only): %+v", chs)
 	}
@@ -91,7 +93,7 @@ func TestNotificationsThroughTheOutbox(t *testing.T) {
 		}
 	}
 	// A silence mutes what it matches: the message is kept as silenced, not sent.
-	if _, err := a.Silence(ctx, []string{"component=api", "channel=slack"}, time.Time{}, clk.Now().Add(time.Hour), "known issue", "Ann"); err != nil {
+	if _, err := a.silences.Add(ctx, []string{"component=api", "channel=slack"}, time.Time{}, clk.Now().Add(time.Hour), "known issue", "Ann"); err != nil {
 		t.Fatal(err)
 	}
 	muted, _ := a.engine.Declare(ctx, incident.Change{Name: "API slow", Set: map[string]upstate.Status{"api": upstate.DegradedPerformance}, Actor: "Ann"})
@@ -114,29 +116,29 @@ func TestNotificationsThroughTheOutbox(t *testing.T) {
 		{[]string{"component=api"}, clk.Now().Add(-time.Hour), "x", "ends before it starts"},
 		{[]string{"component=api"}, clk.Now().Add(time.Hour), " ", "comment is required"},
 	} {
-		if _, err := a.Silence(ctx, bad.matchers, time.Time{}, bad.ends, bad.comment, "Ann"); upstate.ErrorCode(err) != upstate.EINVALID || !strings.Contains(err.Error(), bad.want) {
+		if _, err := a.silences.Add(ctx, bad.matchers, time.Time{}, bad.ends, bad.comment, "Ann"); upstate.ErrorCode(err) != upstate.EINVALID || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("silence %v: %v, want %q", bad.matchers, err, bad.want)
 		}
 	}
-	list, _ := a.Silences(ctx)
-	if err := a.Unsilence(ctx, list[0].ID); err != nil {
+	list, _ := a.silences.List(ctx)
+	if err := a.silences.Remove(ctx, list[0].ID); err != nil {
 		t.Fatal(err)
 	}
 	// A refusing receiver: the message fails at once and shows, and can be retried by hand.
 	a.engine.Declare(ctx, incident.Change{Name: "API errors", Set: map[string]upstate.Status{"api": upstate.PartialOutage}, Actor: "Ann"})
 	a.dispatcher.Drain(ctx)
-	chs, failed, _ := a.Notifications(ctx)
+	chs, failed, _ := a.desk.Channels(ctx)
 	if chs[1].Failed != 1 || len(failed) != 1 || !strings.Contains(failed[0].LastError, "HTTP 400: invalid_payload") || refused != 1 {
 		t.Fatalf("failed = %+v %+v", chs, failed)
 	}
-	if err := a.RetryMessage(ctx, failed[0].ID); err != nil {
+	if err := a.desk.Retry(ctx, failed[0].ID); err != nil {
 		t.Fatal(err)
 	}
 	a.dispatcher.Drain(ctx)
 	if refused != 2 {
 		t.Errorf("retry by hand made %d attempts in all, want 2", refused)
 	}
-	if err := a.RetryMessage(ctx, "nope"); upstate.ErrorCode(err) != upstate.ENOTFOUND {
+	if err := a.desk.Retry(ctx, "nope"); upstate.ErrorCode(err) != upstate.ENOTFOUND {
 		t.Errorf("retry unknown: %v", err)
 	}
 	// /metrics shows what is owed or was not delivered, by channel and
@@ -156,10 +158,42 @@ func TestNotificationsThroughTheOutbox(t *testing.T) {
 		t.Errorf("outbox gauges:\n%s", got)
 	}
 	// The test button.
-	if err := a.TestChannel(ctx, "slack"); err == nil || !strings.Contains(err.Error(), "HTTP 400") {
+	if err := a.desk.Test(ctx, "slack"); err == nil || !strings.Contains(err.Error(), "HTTP 400") {
 		t.Errorf("test a refusing channel: %v", err)
 	}
-	if err := a.TestChannel(ctx, "nope"); upstate.ErrorCode(err) != upstate.ENOTFOUND {
+	if err := a.desk.Test(ctx, "nope"); upstate.ErrorCode(err) != upstate.ENOTFOUND {
 		t.Errorf("test unknown: %v", err)
+	}
+}
+
+// TestTemplateProblems: a template that does not parse, or names what a
+// message lacks, stops serve and a reload, reported at its line.
+func TestTemplateProblems(t *testing.T) {
+	const base = "page: {name: X}\ncomponents:\n  - {id: api, name: API}\nnotifications:\n  channels:\n"
+	bad := base + "    - {id: a, type: slack, url: https://x, template: {title: '{{.Nope}}'}}\n    - {id: b, type: slack, url: https://x, template: {body: '{{'}}\n"
+	cfg, err := config.Parse("t.yaml", []byte(bad), noEnv)
+	if err != nil {
+		t.Fatalf("config alone does not know what a message has: %v", err)
+	}
+	cfg.Server.DataDir = t.TempDir()
+	_, err = New(context.Background(), Options{Config: cfg})
+	var probs *config.Problems
+	if !errors.As(err, &probs) || len(probs.Items) != 2 {
+		t.Fatalf("New: %v, want the two problems", err)
+	}
+	for _, want := range []string{"t.yaml:6: notifications.channels[0].template: title template:", "t.yaml:7: notifications.channels[1].template: body template:"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+	if err := Check(cfg); err == nil || err.Error() != probs.Error() {
+		t.Errorf("Check: %v", err)
+	}
+	a := newApp(t, base+"    - {id: a, type: slack, url: https://x}\n", Options{})
+	if err := a.Reload(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "title template:") {
+		t.Errorf("reload with a bad template: %v", err)
+	}
+	if got := a.board.Configured().Order; len(got) != 1 || got[0] != "a" || a.cfg.Load() == cfg {
+		t.Errorf("a refused reload changed the channels: %v", got)
 	}
 }

@@ -150,7 +150,7 @@ oncall:
 		t.Errorf("%d pages cancelled, want the second round's 2", len(cancelled))
 	}
 	// Who is on call now: Lee, until Monday 03:00 NZDT; then alternating daily.
-	sched := a.OnCallNow(ctx)
+	sched := a.roster.OnCallNow(ctx)
 	if len(sched) != 1 || len(sched[0].Shifts) != 8 || sched[0].Shifts[0].Name != "Lee" || sched[0].Shifts[1].Name != "Dana" ||
 		sched[0].Shifts[0].Until.In(nz).Format("Mon 15:04 MST") != "Mon 03:00 NZDT" {
 		t.Errorf("on call = %+v", sched)
@@ -207,10 +207,10 @@ oncall:
 	a := newApp(t, yaml, Options{Clock: clk})
 	cfg := a.cfg.Load()
 	ctx := context.Background()
-	if _, err := a.AddOverride(ctx, "primary", "lee", clk.Now(), time.Date(2026, 8, 18, 9, 0, 0, 0, nz), "Lee"); err != nil {
+	if _, err := a.roster.AddOverride(ctx, "primary", "lee", clk.Now(), time.Date(2026, 8, 18, 9, 0, 0, 0, nz), "Lee"); err != nil {
 		t.Fatal(err)
 	}
-	if now := a.OnCallNow(ctx)[0].Shifts[0]; now.Name != "Lee" || !now.Override {
+	if now := a.roster.OnCallNow(ctx)[0].Shifts[0]; now.Name != "Lee" || !now.Override {
 		t.Errorf("on call now = %+v", now)
 	}
 	in, _ := a.engine.Declare(ctx, incident.Change{Name: "API down", Set: map[string]upstate.Status{"api": upstate.MajorOutage}, Actor: upstate.ActorUpstate})
@@ -227,7 +227,7 @@ oncall:
 		{"primary", "sam", clk.Now(), clk.Now().Add(time.Hour), `no person "sam"`},
 		{"primary", "lee", clk.Now(), clk.Now().Add(-time.Hour), "ends before it starts"},
 	} {
-		if _, err := a.AddOverride(ctx, tc.sched, tc.person, tc.from, tc.until, "Lee"); upstate.ErrorCode(err) != upstate.EINVALID || !strings.Contains(err.Error(), tc.want) {
+		if _, err := a.roster.AddOverride(ctx, tc.sched, tc.person, tc.from, tc.until, "Lee"); upstate.ErrorCode(err) != upstate.EINVALID || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: %v", tc, err)
 		}
 	}
@@ -248,11 +248,11 @@ oncall:
 	if body := rec.Body.String(); rec.Code != 200 || !strings.Contains(body, `id="override"`) || !strings.Contains(body, "<strong>lee</strong> on call on primary") {
 		t.Errorf("admin page: %d\n%s", rec.Code, body)
 	}
-	list, _ := a.Overrides(ctx)
-	if err := a.RemoveOverride(ctx, list[0].ID); err != nil {
+	list, _ := a.roster.Overrides(ctx)
+	if err := a.roster.RemoveOverride(ctx, list[0].ID); err != nil {
 		t.Fatal(err)
 	}
-	if now := a.OnCallNow(ctx)[0].Shifts[0]; now.Name != "Dana" {
+	if now := a.roster.OnCallNow(ctx)[0].Shifts[0]; now.Name != "Dana" {
 		t.Errorf("after removing the override: %+v", now)
 	}
 }

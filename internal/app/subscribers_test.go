@@ -29,6 +29,7 @@ import (
 	"github.com/upstatehq/upstate/internal/incident"
 	"github.com/upstatehq/upstate/internal/notify/channels/email/emailtest"
 	"github.com/upstatehq/upstate/internal/store"
+	"github.com/upstatehq/upstate/internal/subscribe"
 )
 
 func TestSubscribers(t *testing.T) {
@@ -272,7 +273,7 @@ func TestSubscriberWebhookGuard(t *testing.T) {
 				}
 			})
 		}
-		if subs, err := a.ListSubscribers(ctx); err != nil || len(subs) != 0 {
+		if subs, err := a.subs.List(ctx); err != nil || len(subs) != 0 {
 			t.Errorf("subscribers = %v, %v; want none", subs, err)
 		}
 	})
@@ -287,7 +288,7 @@ func TestSubscriberWebhookGuard(t *testing.T) {
 		}
 		allowed.Server.DataDir = t.TempDir()
 		a := reopenApp(t, allowed, opts)
-		sub, err := a.Subscribe(ctx, upstate.SubscriberWebhook, "http://localhost:"+port+"/status", nil)
+		sub, err := a.subs.Subscribe(ctx, upstate.SubscriberWebhook, "http://localhost:"+port+"/status", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -352,7 +353,7 @@ func TestSubscriberWebhookGuard(t *testing.T) {
 		}
 		allowed.Server.DataDir = t.TempDir()
 		a := reopenApp(t, allowed, opts)
-		if _, err := a.Subscribe(ctx, upstate.SubscriberWebhook, "http://localhost:"+port+"/status", nil); err != nil {
+		if _, err := a.subs.Subscribe(ctx, upstate.SubscriberWebhook, "http://localhost:"+port+"/status", nil); err != nil {
 			t.Fatal(err)
 		}
 		before := hits.Load()
@@ -397,13 +398,13 @@ func TestWebhooksPerSite(t *testing.T) {
 	a := newApp(t, "page: {name: Acme Status, url: 'https://status.acme.example'}\ncomponents:\n  - {id: api, name: API}\n"+
 		"subscribers:\n  webhooks: true\n  allow_private_addresses: true\n", Options{})
 	ctx := context.Background()
-	for i := range MaxWebhooksPerSite {
-		if _, err := a.Subscribe(ctx, upstate.SubscriberWebhook, fmt.Sprintf("http://127.0.0.1:9/hook/%d", i), nil); err != nil {
+	for i := range subscribe.MaxWebhooksPerSite {
+		if _, err := a.subs.Subscribe(ctx, upstate.SubscriberWebhook, fmt.Sprintf("http://127.0.0.1:9/hook/%d", i), nil); err != nil {
 			t.Fatalf("webhook %d: %v", i+1, err)
 		}
 	}
-	_, err := a.Subscribe(ctx, upstate.SubscriberWebhook, "http://127.0.0.1:9/hook/one-more", nil)
+	_, err := a.subs.Subscribe(ctx, upstate.SubscriberWebhook, "http://127.0.0.1:9/hook/one-more", nil)
 	if upstate.ErrorCode(err) != upstate.ECONFLICT || !strings.Contains(err.Error(), "127.0.0.1 has 20 webhook subscriptions already") {
-		t.Errorf("webhook %d on one site: %v, want ECONFLICT naming the site", MaxWebhooksPerSite+1, err)
+		t.Errorf("webhook %d on one site: %v, want ECONFLICT naming the site", subscribe.MaxWebhooksPerSite+1, err)
 	}
 }

@@ -95,6 +95,27 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	}
 }
 
+// TestValidateReportsBadTemplates: templates are checked where channels
+// are compiled, and reported as every other problem is.
+func TestValidateReportsBadTemplates(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(file, []byte("page: {name: X}\ncomponents:\n  - {id: api}\nnotifications:\n  channels:\n"+
+		"    - {id: a, type: slack, url: https://x, template: {title: '{{.Nope}}'}}\n    - {id: b, type: slack, url: https://x, template: {body: '{{'}}\n"), 0o600)
+	code, _, errOut := run("validate", "--config", file)
+	if code != 2 {
+		t.Errorf("exit %d, want 2", code)
+	}
+	for _, want := range []string{
+		file + `:6: notifications.channels[0].template: title template:`,
+		file + `:7: notifications.channels[1].template: body template:`,
+		"2 problems found",
+	} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("output lacks %q:\n%s", want, errOut)
+		}
+	}
+}
+
 // TestIssueExampleConfig keeps the configuration from the foundation
 // issue loading exactly as written.
 func TestIssueExampleConfig(t *testing.T) {

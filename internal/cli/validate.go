@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/upstatehq/upstate/internal/app"
 	"github.com/upstatehq/upstate/internal/config"
 )
 
@@ -26,9 +27,14 @@ func validate(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 }
 
 // loadConfig loads and validates the file, printing every problem; on
-// failure it returns nil and the exit code.
+// failure it returns nil and the exit code. What config alone cannot
+// check (channel templates, tried on a sample where the channels are
+// compiled) is checked once it passes.
 func loadConfig(file string, stderr io.Writer) (*config.Config, int) {
 	cfg, err := config.Load(file)
+	if err == nil {
+		err = app.Check(cfg)
+	}
 	if err == nil {
 		return cfg, exitOK
 	}

@@ -34,6 +34,12 @@ func TestNotifications(t *testing.T) {
 	if len(n.Channels) != 4 || n.GiveUpAfter.D() != 24*time.Hour || n.Timeout.D() != 15*time.Second || n.Channels[2].SMTP.Security != "starttls" {
 		t.Errorf("notifications = %+v", n)
 	}
+	// Templates are checked where channels are compiled (config does not
+	// know what a message has); config keeps the line for that check's
+	// file:line: the template key's, else the channel's.
+	if n.Channels[0].TemplateLine != 11 || n.Channels[1].TemplateLine != 12 {
+		t.Errorf("template lines %d, %d; want 11 and 12", n.Channels[0].TemplateLine, n.Channels[1].TemplateLine)
+	}
 	tests := []struct {
 		name, yaml string
 		want       []string
@@ -52,8 +58,6 @@ func TestNotifications(t *testing.T) {
 		{"email without smtp", "    - {id: a, type: email, to: [a@b.c]}\n", []string{`smtp is required for email channels`}},
 		{"events and components", "    - {id: a, type: slack, url: https://x, events: [incident.exploded], components: [api]}\n",
 			[]string{`channels[0].components[0]: no component has id "api"`, `channels[0].events[0]: unknown event "incident.exploded"`}},
-		{"template", "    - {id: a, type: slack, url: https://x, template: {title: '{{.Nope}}'}}\n    - {id: b, type: slack, url: https://x, template: {body: '{{'}}\n",
-			[]string{`channels[0].template: title template:`, `channels[1].template: body template:`}},
 		{"duplicate", "    - {id: a, type: slack, url: https://x}\n    - {id: a, type: slack, url: https://y}\n", []string{`duplicate channel id "a"`}},
 	}
 	for _, tc := range tests {

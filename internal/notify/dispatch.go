@@ -3,9 +3,7 @@ package notify
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-	"math"
 	"math/rand/v2"
 	"net/netip"
 	"net/url"
@@ -72,8 +70,9 @@ func SiteOf(raw string) string {
 // Options configure a Dispatcher.
 type Options struct {
 	Outbox Outbox
-	// Channel finds a configured channel by id; false when there is none
-	// (it was removed from the configuration).
+	// Channel finds a channel by id, configured or a subscriber's (the
+	// send stage's source, usually Switchboard.Channel); false when there
+	// is none (it was removed from the configuration).
 	Channel func(id string) (Channel, bool)
 	Clock   clock.Clock
 	Logger  *slog.Logger
@@ -122,8 +121,8 @@ type Options struct {
 	// Circuits is told how many destination hosts of a lane have their
 	// circuit open, whenever that changes.
 	Circuits func(lane upstate.Lane, open int)
-	// Muted says whether a silence mutes the message now, and which; nil
-	// mutes nothing.
+	// Muted is the mute stage: whether a silence mutes the message now,
+	// and which (usually Silences.Muted); nil mutes nothing.
 	Muted func(m upstate.Message, now time.Time) (string, bool)
 }
 
@@ -184,8 +183,9 @@ func (o *Options) validate() error {
 // breaker puts its messages off untried instead of spending a timeout on
 // each.
 type Dispatcher struct {
-	opts  Options
-	lanes []*lane
+	opts   Options
+	stages stages
+	lanes  []*lane
 }
 
 // lane is one lane's delivery state. fillMu serialises fills (Run's loop
@@ -222,7 +222,7 @@ func New(opts Options) (*Dispatcher, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	d := &Dispatcher{opts: opts}
+	d := &Dispatcher{opts: opts, stages: newStages(opts)}
 	for _, name := range upstate.Lanes() {
 		slots := opts.Concurrency
 		if name == upstate.LaneSubscriber {
@@ -343,7 +343,7 @@ func (d *Dispatcher) fill(ctx context.Context, l *lane) (int, error) {
 			first = err
 		}
 	}
-	keep(d.rerecord(ctx, l))
+	keep(d.stages.record.rewrite(ctx, l))
 	l.forget(d.opts.Clock.Now())
 	started, scanned := 0, 0
 	wrapped := l.cursor == 0
@@ -396,7 +396,9 @@ func (l *lane) free() bool {
 	return l.busy < l.slots
 }
 
-// consider settles, starts, puts off or skips one due message.
+// consider settles, starts, puts off or skips one due message: mute,
+// then find its channel, then the lane's limits and the host's breaker,
+// then an attempt.
 func (d *Dispatcher) consider(ctx context.Context, l *lane, m upstate.Message, now time.Time) (int, error) {
 	l.mu.Lock()
 	_, unrecorded := l.unrecorded[m.ID]
@@ -405,19 +407,12 @@ func (d *Dispatcher) consider(ctx context.Context, l *lane, m upstate.Message, n
 	if busy {
 		return 0, nil
 	}
-	if why, muted := d.opts.Muted(m, now); muted {
-		m.State, m.LastError = upstate.MessageSilenced, truncate("silenced: "+why)
-		d.opts.Observe(m, "silenced")
-		d.opts.Logger.Info("notification silenced", "component", "notify", "channel", m.Channel, "message", m.ID, "silence", why)
-		return 1, settled(d.opts.Outbox.RecordAttempt(context.WithoutCancel(ctx), m))
+	if sm, muted := d.stages.mute.mute(m, now); muted {
+		return 1, d.stages.record.write(ctx, sm)
 	}
-	ch, ok := d.opts.Channel(m.Channel)
-	if !ok {
-		return 1, d.record(ctx, l, m, Permanent(fmt.Errorf("channel %q is no longer configured", m.Channel)))
-	}
-	host := "channel:" + m.Channel
-	if dc, ok := ch.(Destined); ok && dc.Destination() != "" {
-		host = dc.Destination()
+	ch, host, err := d.stages.send.find(m)
+	if err != nil {
+		return 1, d.stages.record.keep(ctx, l, d.stages.classify.classify(m, err))
 	}
 	l.mu.Lock()
 	if l.perDest[m.Channel] >= d.opts.PerDestination || l.perHost[host] >= d.opts.PerHost {
@@ -429,7 +424,7 @@ func (d *Dispatcher) consider(ctx context.Context, l *lane, m upstate.Message, n
 	case circuitOpen:
 		until, failures, last := b.until, b.failures, b.last
 		l.mu.Unlock()
-		return 0, d.putOff(ctx, m, host, until, failures, last)
+		return 0, d.stages.record.write(ctx, d.stages.classify.putOff(m, host, until, failures, last))
 	case circuitProbing:
 		if b.probing {
 			l.mu.Unlock()
@@ -447,16 +442,15 @@ func (d *Dispatcher) consider(ctx context.Context, l *lane, m upstate.Message, n
 	return 1, nil
 }
 
-// attempt sends one message, records the outcome and frees its slot.
+// attempt sends one message, classifies and records the outcome, feeds
+// the host's breaker and frees its slot.
 func (d *Dispatcher) attempt(ctx context.Context, l *lane, m upstate.Message, ch Channel, host string) {
 	defer l.attempts.Done()
-	actx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
-	err := ch.Send(actx, m)
-	cancel()
+	err := d.stages.send.send(ctx, ch, m)
 	shutdown := err != nil && ctx.Err() != nil // the message stays pending for next time
 	var rerr error
 	if !shutdown {
-		rerr = d.record(ctx, l, m, err)
+		rerr = d.stages.record.keep(ctx, l, d.stages.classify.classify(m, err))
 	}
 	l.mu.Lock()
 	l.busy--
@@ -476,95 +470,6 @@ func (d *Dispatcher) attempt(ctx context.Context, l *lane, m upstate.Message, ch
 	}
 	l.mu.Unlock()
 	l.poke()
-}
-
-// record works out what an attempt's outcome means for the message and
-// keeps it; if the outbox cannot keep it now, it is held and written again
-// before the lane sends anything else, and the message is not sent again
-// meanwhile.
-func (d *Dispatcher) record(ctx context.Context, l *lane, m upstate.Message, err error) error {
-	now := d.opts.Clock.Now()
-	m.Attempts++
-	log := d.opts.Logger.With("component", "notify", "channel", m.Channel, "message", m.ID, "attempt", m.Attempts)
-	switch permanent, after := Classify(err); {
-	case err == nil:
-		m.State, m.SentAt, m.LastError = upstate.MessageSent, &now, ""
-		d.opts.Observe(m, "sent")
-		log.Debug("notification sent")
-	case permanent:
-		m.State, m.LastError = upstate.MessageFailed, truncate(err.Error())
-		d.opts.Observe(m, "failed")
-		log.Error("notification failed: the receiver refused it", "err", err)
-	default:
-		next := now.Add(max(d.backoff(m.Attempts), after))
-		if next.Sub(m.CreatedAt) > d.opts.GiveUpAfter {
-			m.State, m.LastError = upstate.MessageFailed, truncate(fmt.Sprintf("gave up after %d attempts over %s: %v", m.Attempts, now.Sub(m.CreatedAt).Round(time.Second), err))
-			d.opts.Observe(m, "failed")
-			log.Error("notification given up", "err", err)
-			break
-		}
-		m.NextAt, m.LastError = next, truncate(err.Error())
-		d.opts.Observe(m, "retry")
-		log.Warn("notification will be retried", "err", err, "next_at", next)
-	}
-	if rerr := settled(d.opts.Outbox.RecordAttempt(context.WithoutCancel(ctx), m)); rerr != nil {
-		l.mu.Lock()
-		l.unrecorded[m.ID] = m
-		l.mu.Unlock()
-		return fmt.Errorf("record attempt of %s: %w", m.ID, rerr)
-	}
-	return nil
-}
-
-// rerecord writes the outcomes the outbox could not keep before.
-func (d *Dispatcher) rerecord(ctx context.Context, l *lane) error {
-	l.mu.Lock()
-	held := make([]upstate.Message, 0, len(l.unrecorded))
-	for _, m := range l.unrecorded {
-		held = append(held, m)
-	}
-	l.mu.Unlock()
-	for _, m := range held {
-		if err := settled(d.opts.Outbox.RecordAttempt(context.WithoutCancel(ctx), m)); err != nil && upstate.ErrorCode(err) != upstate.ENOTFOUND {
-			return fmt.Errorf("record attempt of %s: %w", m.ID, err)
-		}
-		l.mu.Lock()
-		delete(l.unrecorded, m.ID)
-		l.mu.Unlock()
-	}
-	return nil
-}
-
-// putOff moves a message of a host whose circuit is open to when the
-// circuit lets an attempt through again, without trying it (or fails it if
-// that is past its give-up window).
-func (d *Dispatcher) putOff(ctx context.Context, m upstate.Message, host string, until time.Time, failures int, last string) error {
-	why := fmt.Sprintf("not tried: %s did not answer %d times in a row (last: %s)", host, failures, last)
-	if until.Sub(m.CreatedAt) > d.opts.GiveUpAfter {
-		m.State, m.LastError = upstate.MessageFailed, truncate("gave up: "+why)
-		d.opts.Observe(m, "failed")
-	} else {
-		m.NextAt, m.LastError = until, truncate(why)
-	}
-	return settled(d.opts.Outbox.RecordAttempt(context.WithoutCancel(ctx), m))
-}
-
-// settled passes on an outcome's write error, but for ECONFLICT: the
-// message was settled meanwhile (a page cancelled by an acknowledgement),
-// and what it became stands.
-func settled(err error) error {
-	if upstate.ErrorCode(err) == upstate.ECONFLICT {
-		return nil
-	}
-	return err
-}
-
-// backoff is the delay before the next attempt after n attempts:
-// exponential from Backoff, capped at MaxBackoff, with equal jitter.
-func (d *Dispatcher) backoff(n int) time.Duration {
-	full := float64(d.opts.Backoff) * math.Pow(2, float64(n-1))
-	full = min(full, float64(d.opts.MaxBackoff))
-	return time.Duration(full/2 + d.opts.Jitter()*full/2)
 }
 
 // circuit is a destination host's breaker state.
@@ -646,11 +551,4 @@ func (d *Dispatcher) countOpen(l *lane) {
 		l.open = n
 		d.opts.Circuits(l.name, n)
 	}
-}
-
-func truncate(s string) string {
-	if len(s) > 500 {
-		return s[:500] + "…"
-	}
-	return s
 }

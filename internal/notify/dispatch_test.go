@@ -207,7 +207,7 @@ func TestBackoffBounds(t *testing.T) {
 			Jitter: func() float64 { return jitter }})
 		prev := time.Duration(0)
 		for n := 1; n <= 20; n++ {
-			b := d.backoff(n)
+			b := d.stages.classify.delay(n)
 			full := min(5*time.Second*time.Duration(1<<(n-1)), 30*time.Minute)
 			if n > 12 {
 				full = 30 * time.Minute

@@ -1,9 +1,14 @@
-// Package notify delivers what the outbox owes: a router turns incident
-// events into messages (written with the change that caused them), and a
-// dispatcher sends each due message through its channel, retrying with
-// exponential backoff, jitter and Retry-After until it is delivered or
-// its give-up window passes. Channels live in channels/, one package
-// each; they classify their own failures with Permanent and RetryAfter.
+// Package notify delivers what the outbox owes, in stages (stages.go): a
+// router turns incident events into messages (written with the change
+// that caused them), and a dispatcher takes each due message through
+// mute, send, classify and record, retrying with exponential backoff,
+// jitter and Retry-After until it is delivered or its give-up window
+// passes. The Switchboard holds the router and every channel (configured
+// and subscribers') as one value swapped on change; Silences is the mute
+// stage; Desk is the outbox as operators see it; Acks takes the signed
+// acknowledgement links in pages. Channels live in channels/, one package
+// each, built through its registry; they classify their own failures with
+// Permanent and RetryAfter.
 package notify
 
 import (
@@ -168,26 +173,4 @@ func Clip(s string, n int) string {
 		return s
 	}
 	return string(r[:n-1]) + "…"
-}
-
-// ChannelStatus is one channel's outbox at a glance.
-type ChannelStatus struct {
-	ID, Kind              string
-	Pending, Failed, Sent int
-}
-
-// ScheduleView is an on-call schedule as people look at it.
-type ScheduleView struct {
-	ID, Name, Zone string
-	// Shifts are the coming week's, the first being now's.
-	Shifts []ShiftView
-	// People are who may be put on call on it: id → name, in order.
-	People [][2]string
-}
-
-// ShiftView is one stretch of someone on call.
-type ShiftView struct {
-	Person, Name string
-	From, Until  time.Time
-	Override     bool
 }

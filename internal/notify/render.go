@@ -40,7 +40,10 @@ type Templates struct {
 	Body  *template.Template
 }
 
-// ParseTemplates compiles overrides; empty strings keep the defaults.
+// ParseTemplates compiles overrides (empty strings keep the defaults) and
+// tries them on a sample message, so a template that names something a
+// message does not have fails when the channels are compiled (serve,
+// validate, reload), not at the first incident.
 func ParseTemplates(title, body string) (Templates, error) {
 	var t Templates
 	var err error
@@ -52,6 +55,11 @@ func ParseTemplates(title, body string) (Templates, error) {
 	if body != "" {
 		if t.Body, err = template.New("body").Option("missingkey=error").Parse(body); err != nil {
 			return t, fmt.Errorf("body template: %w", err)
+		}
+	}
+	if t.Title != nil || t.Body != nil {
+		if _, err := Render(Sample("Upstate", "api", "API", time.Unix(0, 0)), Page{Name: "Upstate", URL: "https://status.example.com"}, t, false); err != nil {
+			return t, err
 		}
 	}
 	return t, nil

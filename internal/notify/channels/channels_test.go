@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,8 +19,10 @@ import (
 	"unicode/utf8"
 
 	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/config"
 	"github.com/upstatehq/upstate/internal/markdown"
 	"github.com/upstatehq/upstate/internal/notify"
+	"github.com/upstatehq/upstate/internal/notify/channels/email/emailtest"
 )
 
 var t0 = time.Date(2026, 8, 17, 15, 42, 0, 0, time.UTC)
@@ -196,6 +199,25 @@ var schemas = map[string]struct {
 			}
 		}
 	}},
+	"statuspage": {200, "", func(t *testing.T, typ upstate.EventType, r received) {
+		id, ts, sig := r.Header.Get("webhook-id"), r.Header.Get("webhook-timestamp"), r.Header.Get("webhook-signature")
+		if id != "ops:p31zjtct2jer."+string(typ) || ts != strconv.FormatInt(t0.Unix(), 10) {
+			t.Errorf("statuspage headers id %q ts %q", id, ts)
+		}
+		key, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(whsec, "whsec_"))
+		mac := hmac.New(sha256.New, key)
+		mac.Write([]byte(id + "." + ts + "." + string(r.Body)))
+		if sig != "v1,"+base64.StdEncoding.EncodeToString(mac.Sum(nil)) {
+			t.Errorf("statuspage signature %q does not verify", sig)
+		}
+		meta, _ := r.JSON["meta"].(map[string]any)
+		page, _ := r.JSON["page"].(map[string]any)
+		in, _ := r.JSON["incident"].(map[string]any)
+		if meta["unsubscribe"] != "https://status.acme.example/unsubscribe?t=x" || page["id"] != "pg1" || page["status_indicator"] != "minor" ||
+			in["id"] != "p31zjtct2jer" || len(in["incident_updates"].([]any)) != 1 {
+			t.Errorf("statuspage body %s", r.Body)
+		}
+	}},
 	"webhook": {200, "", func(t *testing.T, typ upstate.EventType, r received) {
 		id, ts, sig := r.Header.Get("webhook-id"), r.Header.Get("webhook-timestamp"), r.Header.Get("webhook-signature")
 		if id != "ops:p31zjtct2jer."+string(typ) || ts != strconv.FormatInt(t0.Unix(), 10) {
@@ -223,21 +245,24 @@ func spec(kind, url string) Spec {
 		s.Key = "R0UT1NGKEY"
 	case "opsgenie":
 		s.Key = "0PS-K3Y"
-	case "webhook":
+	case "webhook", SubscriberWebhook:
 		s.Secret = whsec
+	}
+	if kind == SubscriberWebhook {
+		s.Unsubscribe = "https://status.acme.example/unsubscribe?t=x"
 	}
 	return s
 }
 
-// TestEveryKind walks every registered kind (but email, which has its own
-// SMTP test) through the same checks: each event type arrives in the
-// service's documented shape; a 5xx is retried, a 4xx is final, and a 429
-// carries its Retry-After.
+// TestEveryKind walks every registered kind (but the two emails, which
+// have their own SMTP test) through the same checks: each event type
+// arrives in the service's documented shape; a 5xx is retried, a 4xx is
+// final, and a 429 carries its Retry-After.
 func TestEveryKind(t *testing.T) {
 	deps := Deps{Client: http.DefaultClient, Page: notify.Page{Name: "Acme Status", URL: "https://status.acme.example"}, Now: func() time.Time { return t0 },
-		Markdown: markdown.New().HTML}
+		Markdown: markdown.New().HTML, Guarded: http.DefaultClient, PageID: "pg1", Indicator: func() (string, string) { return "minor", "Partial System Outage" }}
 	for _, k := range Kinds() {
-		if k.Name == "email" {
+		if k.Name == "email" || k.Name == SubscriberEmail {
 			continue
 		}
 		t.Run(k.Name, func(t *testing.T) {
@@ -253,9 +278,14 @@ func TestEveryKind(t *testing.T) {
 				t.Fatal(err)
 			}
 			// The dispatcher keeps a failing receiver's host to its own slots
-			// and circuit: every kind says where it delivers, and only the host.
-			if dc, ok := ch.(notify.Destined); !ok || dc.Destination() != strings.TrimPrefix(srv.URL, "http://") {
-				t.Errorf("destination of %s: %v, want %s", k.Name, ch, strings.TrimPrefix(srv.URL, "http://"))
+			// and circuit: every kind says where it delivers, and only the
+			// host; subscribers' URLs, outsiders' to choose, by site.
+			want := strings.TrimPrefix(srv.URL, "http://")
+			if k.Subscriber {
+				want = notify.SiteOf(srv.URL)
+			}
+			if dc, ok := ch.(notify.Destined); !ok || dc.Destination() != want {
+				t.Errorf("destination of %s: %v, want %s", k.Name, ch, want)
 			}
 			long := strings.Repeat("Word conversions fail <!channel> **now**. ", 400)
 			for _, typ := range []upstate.EventType{upstate.EventIncidentCreated, upstate.EventIncidentUpdated, upstate.EventIncidentAcknowledged, upstate.EventIncidentResolved, upstate.EventTest} {
@@ -342,5 +372,59 @@ func TestTemplates(t *testing.T) {
 	}
 	if !strings.Contains(string(rc.got[0].Body), "Latest: Down.") {
 		t.Errorf("body = %s", rc.got[0].Body)
+	}
+}
+
+// TestKindsAreConfigsAndDocs: the kinds notifications.channels may use are
+// the registry's configurable ones, and the README's channel table
+// documents each.
+func TestKindsAreConfigsAndDocs(t *testing.T) {
+	if got, want := Configurable(), config.ChannelTypes(); !slices.Equal(got, want) {
+		t.Errorf("registry's configurable kinds %v, config's channel types %v", got, want)
+	}
+	readme, err := os.ReadFile("../../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range config.ChannelTypes() {
+		if !strings.Contains(string(readme), "\n| `"+name+"` |") {
+			t.Errorf("the README's channel table has no row for %s", name)
+		}
+	}
+	for _, k := range Kinds() {
+		if k.Subscriber && slices.Contains(config.ChannelTypes(), k.Name) {
+			t.Errorf("%s is for subscribers, yet configurable", k.Name)
+		}
+	}
+}
+
+// TestSubscriberEmail: a subscriber's mail goes to the one address, shows
+// only public entries, and carries the unsubscribe link in its foot and
+// its List-Unsubscribe headers.
+func TestSubscriberEmail(t *testing.T) {
+	box := emailtest.Start(t, emailtest.Options{})
+	s := Spec{ID: "subscriber:s1", Kind: SubscriberEmail, To: []string{"ann@example.com"}, Unsubscribe: "https://status.acme.example/unsubscribe?t=s1.sig",
+		SMTP: SMTP{Host: "127.0.0.1", Port: box.Port, Security: "none", From: "Acme Status <status@acme.example>"}}
+	ch, err := Build(s, Deps{Page: notify.Page{Name: "Acme Status"}, Now: func() time.Time { return t0 }, Markdown: markdown.New().HTML})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := event(upstate.EventIncidentUpdated, "Public news.")
+	m.Event.Entries = append(m.Event.Entries, upstate.TimelineEntry{ID: "e2", At: t0, Body: "Internal note.", Actor: "Dana"})
+	if err := ch.Send(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	got := box.Mails()
+	if len(got) != 1 || got[0].To != "ann@example.com" {
+		t.Fatalf("mails = %+v", got)
+	}
+	data := string(got[0].Data)
+	for _, want := range []string{"List-Unsubscribe: <https://status.acme.example/unsubscribe?t=s1.sig>", "List-Unsubscribe-Post: List-Unsubscribe=One-Click", "Precedence: bulk", "Public news."} {
+		if !strings.Contains(data, want) {
+			t.Errorf("the mail lacks %q:\n%s", want, data)
+		}
+	}
+	if strings.Contains(data, "Internal note") {
+		t.Errorf("a subscriber was sent an internal note:\n%s", data)
 	}
 }

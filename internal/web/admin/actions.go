@@ -166,15 +166,15 @@ func (s *Server) schedule(w http.ResponseWriter, r *http.Request, p upstate.Prin
 func (s *Server) notificationsView(r *http.Request, p upstate.Principal) (view, error) {
 	v := s.base(p, "Notifications")
 	var err error
-	v.Schedules = s.opts.Notifications.OnCallNow(r.Context())
-	if v.Channels, v.Failed, err = s.opts.Notifications.Notifications(r.Context()); err != nil {
+	v.Schedules = s.opts.OnCall.OnCallNow(r.Context())
+	if v.Channels, v.Failed, err = s.opts.Outbox.Channels(r.Context()); err != nil {
 		return v, err
 	}
-	if v.Silences, err = s.opts.Notifications.Silences(r.Context()); err != nil {
+	if v.Silences, err = s.opts.Silences.List(r.Context()); err != nil {
 		return v, err
 	}
 	v.SilenceForm.For = "2h"
-	if v.Overrides, err = s.opts.Notifications.Overrides(r.Context()); err != nil {
+	if v.Overrides, err = s.opts.OnCall.Overrides(r.Context()); err != nil {
 		return v, err
 	}
 	if len(v.Schedules) > 0 {
@@ -197,7 +197,7 @@ func (s *Server) addOverride(w http.ResponseWriter, r *http.Request, p upstate.P
 	sched, person := r.PostFormValue("schedule"), r.PostFormValue("person")
 	fromText, untilText := r.PostFormValue("from"), r.PostFormValue("until")
 	loc := time.UTC
-	for _, sv := range s.opts.Notifications.OnCallNow(r.Context()) {
+	for _, sv := range s.opts.OnCall.OnCallNow(r.Context()) {
 		if sv.ID == sched {
 			if l, err := time.LoadLocation(sv.Zone); err == nil {
 				loc = l
@@ -211,7 +211,7 @@ func (s *Server) addOverride(w http.ResponseWriter, r *http.Request, p upstate.P
 	case ferr != nil || uerr != nil:
 		err = upstate.Errorf(upstate.EINVALID, "from and until must be a date and a time")
 	default:
-		_, err = s.opts.Notifications.AddOverride(r.Context(), sched, person, from, until, p.Actor())
+		_, err = s.opts.OnCall.AddOverride(r.Context(), sched, person, from, until, p.Actor())
 	}
 	s.finish(w, r, "notifications", err, "On call from "+fromText+" to "+untilText, func() (view, error) {
 		v, err := s.notificationsView(r, p)
@@ -246,7 +246,7 @@ func (s *Server) silence(w http.ResponseWriter, r *http.Request, p upstate.Princ
 	if derr != nil || d <= 0 {
 		err = upstate.Errorf(upstate.EINVALID, "for: %q is not a length of time (e.g. 2h, 30m)", forText)
 	} else {
-		_, err = s.opts.Notifications.Silence(r.Context(), matchers, time.Time{}, s.opts.Now().Add(d), comment, p.Actor())
+		_, err = s.opts.Silences.Add(r.Context(), matchers, time.Time{}, s.opts.Now().Add(d), comment, p.Actor())
 	}
 	s.finish(w, r, "notifications", err, "Silenced for "+forText, func() (view, error) {
 		v, err := s.notificationsView(r, p)
@@ -259,7 +259,7 @@ func (s *Server) silence(w http.ResponseWriter, r *http.Request, p upstate.Princ
 // answered.
 func (s *Server) testChannel(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
 	id := r.PathValue("id")
-	err := s.opts.Notifications.TestChannel(r.Context(), id)
+	err := s.opts.Outbox.Test(r.Context(), id)
 	switch {
 	case err == nil:
 		done(w, r, "/admin/notifications", "Test sent to "+id)

@@ -25,7 +25,6 @@ import (
 	"github.com/upstatehq/upstate/internal/auth"
 	"github.com/upstatehq/upstate/internal/check"
 	"github.com/upstatehq/upstate/internal/incident"
-	"github.com/upstatehq/upstate/internal/notify"
 	"github.com/upstatehq/upstate/internal/store"
 	"github.com/upstatehq/upstate/internal/web/respond"
 )
@@ -55,31 +54,41 @@ type Incidents interface {
 	Statuses() map[string]upstate.Status
 }
 
-// Notifications shows the outbox and tries channels.
-type Notifications interface {
-	Notifications(ctx context.Context) ([]notify.ChannelStatus, []upstate.Message, error)
-	TestChannel(ctx context.Context, id string) error
-	RetryMessage(ctx context.Context, id string) error
-	OnCallNow(ctx context.Context) []notify.ScheduleView
-	Silences(ctx context.Context) ([]upstate.Silence, error)
-	Silence(ctx context.Context, matchers []string, startsAt, endsAt time.Time, comment, actor string) (upstate.Silence, error)
-	Unsilence(ctx context.Context, id string) error
+// Outbox shows what the outbox holds and tries channels (notify.Desk).
+type Outbox interface {
+	Channels(ctx context.Context) ([]upstate.ChannelStatus, []upstate.Message, error)
+	Test(ctx context.Context, id string) error
+	Retry(ctx context.Context, id string) error
+}
+
+// OnCall shows who is on call and takes overrides (oncall.Roster).
+type OnCall interface {
+	OnCallNow(ctx context.Context) []upstate.ScheduleView
 	Overrides(ctx context.Context) ([]upstate.OnCallOverride, error)
 	AddOverride(ctx context.Context, schedule, person string, from, until time.Time, actor string) (upstate.OnCallOverride, error)
 	RemoveOverride(ctx context.Context, id string) error
 }
 
-// Acks acknowledges incidents from the signed links in pages.
+// Silences mutes notifications for a while (notify.Silences).
+type Silences interface {
+	List(ctx context.Context) ([]upstate.Silence, error)
+	Add(ctx context.Context, matchers []string, startsAt, endsAt time.Time, comment, actor string) (upstate.Silence, error)
+	Remove(ctx context.Context, id string) error
+}
+
+// Acks acknowledges incidents from the signed links in pages
+// (notify.Acks).
 type Acks interface {
 	AckLinkTarget(ctx context.Context, incidentID, person, sig string) (*upstate.Incident, string, error)
 	AckByLink(ctx context.Context, incidentID, person, sig string) (*upstate.Incident, string, error)
 }
 
-// Subscriptions lets outsiders subscribe, confirm and leave.
+// Subscriptions lets outsiders subscribe, confirm and leave
+// (subscribe.Service).
 type Subscriptions interface {
 	Subscribe(ctx context.Context, kind, address string, components []string) (upstate.Subscriber, error)
-	SubscriptionByLink(ctx context.Context, purpose, token string) (upstate.Subscriber, error)
-	ConfirmSubscription(ctx context.Context, token string) (upstate.Subscriber, error)
+	ByLink(ctx context.Context, purpose, token string) (upstate.Subscriber, error)
+	Confirm(ctx context.Context, token string) (upstate.Subscriber, error)
 	Unsubscribe(ctx context.Context, token string) (upstate.Subscriber, error)
 }
 
@@ -101,7 +110,9 @@ type Reads interface {
 type Options struct {
 	Auth          Auth
 	Incidents     Incidents
-	Notifications Notifications
+	Outbox        Outbox
+	OnCall        OnCall
+	Silences      Silences
 	Acks          Acks
 	Subscriptions Subscriptions
 	Reviews       Reviews
@@ -135,8 +146,9 @@ type Server struct {
 
 // New parses the templates; a broken one fails here, not on first use.
 func New(opts Options) (*Server, error) {
-	if opts.Auth == nil || opts.Incidents == nil || opts.Notifications == nil || opts.Acks == nil || opts.Subscriptions == nil || opts.Reviews == nil || opts.Reads == nil || opts.Markdown == nil || opts.Location == nil || opts.PageName == nil {
-		return nil, errors.New("admin: Options.Auth, Incidents, Notifications, Acks, Subscriptions, Reviews, Reads, Markdown, Location and PageName are required")
+	if opts.Auth == nil || opts.Incidents == nil || opts.Outbox == nil || opts.OnCall == nil || opts.Silences == nil || opts.Acks == nil || opts.Subscriptions == nil ||
+		opts.Reviews == nil || opts.Reads == nil || opts.Markdown == nil || opts.Location == nil || opts.PageName == nil {
+		return nil, errors.New("admin: Options.Auth, Incidents, Outbox, OnCall, Silences, Acks, Subscriptions, Reviews, Reads, Markdown, Location and PageName are required")
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -200,8 +212,8 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/notifications", s.authed(upstate.ScopeRead, s.notifications))
 	mux.HandleFunc("POST /admin/silences", s.guard(s.authed(upstate.ScopeIncidents, s.silence)))
 	mux.HandleFunc("POST /admin/oncall/overrides", s.guard(s.authed(upstate.ScopeIncidents, s.addOverride)))
-	mux.HandleFunc("POST /admin/oncall/overrides/{id}/end", s.guard(s.authed(upstate.ScopeIncidents, s.onID("notifications", "Override removed", s.opts.Notifications.RemoveOverride))))
-	mux.HandleFunc("POST /admin/silences/{id}/end", s.guard(s.authed(upstate.ScopeIncidents, s.onID("notifications", "Silence ended", s.opts.Notifications.Unsilence))))
+	mux.HandleFunc("POST /admin/oncall/overrides/{id}/end", s.guard(s.authed(upstate.ScopeIncidents, s.onID("notifications", "Override removed", s.opts.OnCall.RemoveOverride))))
+	mux.HandleFunc("POST /admin/silences/{id}/end", s.guard(s.authed(upstate.ScopeIncidents, s.onID("notifications", "Silence ended", s.opts.Silences.Remove))))
 	mux.HandleFunc("POST /subscribe", s.guard(s.subscribe))
 	mux.HandleFunc("GET /subscribe/confirm", s.subscriptionPage("confirm"))
 	mux.HandleFunc("POST /subscribe/confirm", s.guard(s.confirmSubscription))
@@ -210,7 +222,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /ack/{id}", s.ackPage)
 	mux.HandleFunc("POST /ack/{id}", s.guard(s.ackByLink))
 	mux.HandleFunc("POST /admin/notifications/channels/{id}/test", s.guard(s.authed(upstate.ScopeIncidents, s.testChannel)))
-	mux.HandleFunc("POST /admin/notifications/messages/{id}/retry", s.guard(s.authed(upstate.ScopeIncidents, s.onID("notifications", "Queued for one more attempt", s.opts.Notifications.RetryMessage))))
+	mux.HandleFunc("POST /admin/notifications/messages/{id}/retry", s.guard(s.authed(upstate.ScopeIncidents, s.onID("notifications", "Queued for one more attempt", s.opts.Outbox.Retry))))
 	mux.HandleFunc("POST /admin/maintenances", s.guard(s.authed(upstate.ScopeMaintenances, s.schedule)))
 	mux.HandleFunc("POST /admin/maintenances/{id}/cancel", s.guard(s.authed(upstate.ScopeMaintenances, s.onID("maintenances", "Maintenance cancelled", s.opts.Incidents.CancelMaintenance))))
 }
@@ -299,9 +311,9 @@ type view struct {
 	// is for, and the link's person and signature.
 	AckAs, AckP, AckS string
 	// Channels and Failed are the notifications page's.
-	Channels  []notify.ChannelStatus
+	Channels  []upstate.ChannelStatus
 	Failed    []upstate.Message
-	Schedules []notify.ScheduleView
+	Schedules []upstate.ScheduleView
 	Silences  []upstate.Silence
 	SLOs      []check.SLOReport
 	Overrides []upstate.OnCallOverride

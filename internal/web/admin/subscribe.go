@@ -45,7 +45,7 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 func (s *Server) subscriptionPage(purpose string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		t := r.URL.Query().Get("t")
-		sub, err := s.opts.Subscriptions.SubscriptionByLink(r.Context(), purpose, t)
+		sub, err := s.opts.Subscriptions.ByLink(r.Context(), purpose, t)
 		if err != nil {
 			s.fail(w, r, err)
 			return
@@ -59,7 +59,7 @@ func (s *Server) subscriptionPage(purpose string) http.HandlerFunc {
 }
 
 func (s *Server) confirmSubscription(w http.ResponseWriter, r *http.Request) {
-	sub, err := s.opts.Subscriptions.ConfirmSubscription(r.Context(), r.PostFormValue("t"))
+	sub, err := s.opts.Subscriptions.Confirm(r.Context(), r.PostFormValue("t"))
 	if err != nil {
 		s.fail(w, r, err)
 		return

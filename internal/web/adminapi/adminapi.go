@@ -62,12 +62,15 @@ type Reads interface {
 
 // Options configure the API.
 type Options struct {
-	Auth          Auth
-	Incidents     Incidents
-	Components    Components
-	Maintenances  Maintenances
-	Notifications Notifications
-	Samples       Samples
+	Auth         Auth
+	Incidents    Incidents
+	Components   Components
+	Maintenances Maintenances
+	Outbox       Outbox
+	OnCall       OnCall
+	Silences     Silences
+	Subscribers  Subscribers
+	Samples      Samples
 	// SLOs reports each SLO check's error budget and burn rates.
 	SLOs    func(ctx context.Context) []check.SLOReport
 	Reviews Reviews
@@ -93,8 +96,9 @@ type Server struct {
 
 // New returns the API; Register adds its routes.
 func New(opts Options) (*Server, error) {
-	if opts.Auth == nil || opts.Incidents == nil || opts.Components == nil || opts.Maintenances == nil || opts.Notifications == nil || opts.Samples == nil || opts.SLOs == nil || opts.Reviews == nil || opts.Reads == nil {
-		return nil, errors.New("adminapi: Options.Auth, Incidents, Components, Maintenances, Notifications, Samples, SLOs, Reviews and Reads are required")
+	if opts.Auth == nil || opts.Incidents == nil || opts.Components == nil || opts.Maintenances == nil || opts.Outbox == nil || opts.OnCall == nil ||
+		opts.Silences == nil || opts.Subscribers == nil || opts.Samples == nil || opts.SLOs == nil || opts.Reviews == nil || opts.Reads == nil {
+		return nil, errors.New("adminapi: Options.Auth, Incidents, Components, Maintenances, Outbox, OnCall, Silences, Subscribers, Samples, SLOs, Reviews and Reads are required")
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)

@@ -6,24 +6,35 @@ import (
 	"time"
 
 	"github.com/upstatehq/upstate"
-	"github.com/upstatehq/upstate/internal/notify"
 	"github.com/upstatehq/upstate/internal/web/respond"
 )
 
-// Notifications shows the outbox and tries channels.
-type Notifications interface {
-	Notifications(ctx context.Context) ([]notify.ChannelStatus, []upstate.Message, error)
-	TestChannel(ctx context.Context, id string) error
-	RetryMessage(ctx context.Context, id string) error
-	OnCallNow(ctx context.Context) []notify.ScheduleView
-	Silences(ctx context.Context) ([]upstate.Silence, error)
-	Silence(ctx context.Context, matchers []string, startsAt, endsAt time.Time, comment, actor string) (upstate.Silence, error)
-	Unsilence(ctx context.Context, id string) error
-	ListSubscribers(ctx context.Context) ([]upstate.Subscriber, error)
-	RemoveSubscriber(ctx context.Context, id string) error
+// Outbox shows what the outbox holds and tries channels (notify.Desk).
+type Outbox interface {
+	Channels(ctx context.Context) ([]upstate.ChannelStatus, []upstate.Message, error)
+	Test(ctx context.Context, id string) error
+	Retry(ctx context.Context, id string) error
+}
+
+// OnCall shows who is on call and takes overrides (oncall.Roster).
+type OnCall interface {
+	OnCallNow(ctx context.Context) []upstate.ScheduleView
 	Overrides(ctx context.Context) ([]upstate.OnCallOverride, error)
 	AddOverride(ctx context.Context, schedule, person string, from, until time.Time, actor string) (upstate.OnCallOverride, error)
 	RemoveOverride(ctx context.Context, id string) error
+}
+
+// Silences mutes notifications for a while (notify.Silences).
+type Silences interface {
+	List(ctx context.Context) ([]upstate.Silence, error)
+	Add(ctx context.Context, matchers []string, startsAt, endsAt time.Time, comment, actor string) (upstate.Silence, error)
+	Remove(ctx context.Context, id string) error
+}
+
+// Subscribers lists and removes subscribers (subscribe.Service).
+type Subscribers interface {
+	List(ctx context.Context) ([]upstate.Subscriber, error)
+	Remove(ctx context.Context, id string) error
 }
 
 type channelJSON struct {
@@ -47,7 +58,7 @@ type messageJSON struct {
 }
 
 func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
-	chs, failed, err := s.opts.Notifications.Notifications(r.Context())
+	chs, failed, err := s.opts.Outbox.Channels(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -69,7 +80,7 @@ func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request, _ ups
 // testChannel sends a sample now; a receiver's refusal is a 502 that
 // quotes its answer.
 func (s *Server) testChannel(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
-	err := s.opts.Notifications.TestChannel(r.Context(), r.PathValue("id"))
+	err := s.opts.Outbox.Test(r.Context(), r.PathValue("id"))
 	switch {
 	case err == nil:
 		respond.JSON(w, http.StatusOK, map[string]any{"sent": true})
@@ -81,7 +92,7 @@ func (s *Server) testChannel(w http.ResponseWriter, r *http.Request, _ upstate.P
 }
 
 func (s *Server) retryMessage(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
-	s.onID(w, r, s.opts.Notifications.RetryMessage)
+	s.onID(w, r, s.opts.Outbox.Retry)
 }
 
 func (s *Server) onCall(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
@@ -99,7 +110,7 @@ func (s *Server) onCall(w http.ResponseWriter, r *http.Request, _ upstate.Princi
 		Shifts   []shift `json:"shifts"`
 	}
 	out := []schedule{}
-	for _, v := range s.opts.Notifications.OnCallNow(r.Context()) {
+	for _, v := range s.opts.OnCall.OnCallNow(r.Context()) {
 		sc := schedule{ID: v.ID, Name: v.Name, TimeZone: v.Zone, Shifts: []shift{}}
 		for _, sh := range v.Shifts {
 			sc.Shifts = append(sc.Shifts, shift{sh.Person, sh.Name, sh.From.UTC(), sh.Until.UTC(), sh.Override})
@@ -128,11 +139,11 @@ func silenceOut(s upstate.Silence) silenceJSON {
 }
 
 func (s *Server) listSilences(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
-	list(s, w, r, "silences", s.opts.Notifications.Silences, silenceOut)
+	list(s, w, r, "silences", s.opts.Silences.List, silenceOut)
 }
 
 func (s *Server) deleteSilence(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
-	s.onID(w, r, s.opts.Notifications.Unsilence)
+	s.onID(w, r, s.opts.Silences.Remove)
 }
 
 func (s *Server) createSilence(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
@@ -159,7 +170,7 @@ func (s *Server) createSilence(w http.ResponseWriter, r *http.Request, p upstate
 		}
 		b.EndsAt = start.Add(d)
 	}
-	sl, err := s.opts.Notifications.Silence(r.Context(), b.Matchers, b.StartsAt, b.EndsAt, b.Comment, p.Actor())
+	sl, err := s.opts.Silences.Add(r.Context(), b.Matchers, b.StartsAt, b.EndsAt, b.Comment, p.Actor())
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -182,11 +193,11 @@ func subscriberOut(x upstate.Subscriber) subscriberJSON {
 }
 
 func (s *Server) listSubscribers(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
-	list(s, w, r, "subscribers", s.opts.Notifications.ListSubscribers, subscriberOut)
+	list(s, w, r, "subscribers", s.opts.Subscribers.List, subscriberOut)
 }
 
 func (s *Server) removeSubscriber(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
-	s.onID(w, r, s.opts.Notifications.RemoveSubscriber)
+	s.onID(w, r, s.opts.Subscribers.Remove)
 }
 
 type overrideJSON struct {
@@ -203,11 +214,11 @@ func overrideOut(o upstate.OnCallOverride) overrideJSON {
 }
 
 func (s *Server) listOverrides(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
-	list(s, w, r, "overrides", s.opts.Notifications.Overrides, overrideOut)
+	list(s, w, r, "overrides", s.opts.OnCall.Overrides, overrideOut)
 }
 
 func (s *Server) removeOverride(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
-	s.onID(w, r, s.opts.Notifications.RemoveOverride)
+	s.onID(w, r, s.opts.OnCall.RemoveOverride)
 }
 
 func (s *Server) addOverride(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
@@ -224,7 +235,7 @@ func (s *Server) addOverride(w http.ResponseWriter, r *http.Request, p upstate.P
 	if b.From.IsZero() {
 		b.From = s.opts.Now()
 	}
-	o, err := s.opts.Notifications.AddOverride(r.Context(), b.Schedule, b.Person, b.From, b.Until, p.Actor())
+	o, err := s.opts.OnCall.AddOverride(r.Context(), b.Schedule, b.Person, b.From, b.Until, p.Actor())
 	if err != nil {
 		s.fail(w, r, err)
 		return
