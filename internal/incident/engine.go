@@ -460,7 +460,7 @@ func (e *Engine) decide(ctx context.Context, t *upstate.Transition) error {
 			m := now
 			p.in.MonitoringAt = &m
 			p.add(e, now, upstate.Monitoring, fmt.Sprintf("All affected components are operational again since %s. We are monitoring for %s before resolving.",
-				e.clock(now), humanDuration(e.recoveryFor(p.in))))
+				e.clock(now), upstate.FormatDuration(e.recoveryFor(p.in), upstate.DurationWords)))
 		case !allOK && in.Status == upstate.Monitoring:
 			p := touch(in)
 			p.in.Status = upstate.Investigating
@@ -801,7 +801,7 @@ func (e *Engine) Tick(ctx context.Context) (time.Time, error) {
 		cp.UpdatedAt = now
 		change.Incidents = append(change.Incidents, &cp)
 		body := fmt.Sprintf("Every check has passed for %s. The problem lasted %s, from %s to %s.",
-			humanDuration(now.Sub(*in.MonitoringAt)), humanDuration(in.MonitoringAt.Sub(in.StartedAt)), e.clock(in.StartedAt), e.clock(*in.MonitoringAt))
+			upstate.FormatDuration(now.Sub(*in.MonitoringAt), upstate.DurationWords), upstate.FormatDuration(in.MonitoringAt.Sub(in.StartedAt), upstate.DurationWords), e.clock(in.StartedAt), e.clock(*in.MonitoringAt))
 		change.Entries = append(change.Entries, upstate.TimelineEntry{ID: e.opts.NewID(), IncidentID: in.ID, At: now, Status: upstate.Resolved, Body: body, Public: true, Actor: upstate.ActorUpstate})
 		resolved = append(resolved, &cp)
 	}
@@ -831,38 +831,6 @@ func (e *Engine) Tick(ctx context.Context) (time.Time, error) {
 	}
 	return next, nil
 }
-
-// humanDuration prints a duration the way people say it: "37 minutes",
-// "2 hours 5 minutes", "45 seconds".
-func humanDuration(d time.Duration) string {
-	d = d.Round(time.Second)
-	plural := func(n int, unit string) string {
-		if n == 1 {
-			return fmt.Sprintf("1 %s", unit)
-		}
-		return fmt.Sprintf("%d %ss", n, unit)
-	}
-	switch {
-	case d < time.Minute:
-		return plural(int(d.Seconds()), "second")
-	case d < time.Hour:
-		return plural(int(d.Round(time.Minute).Minutes()), "minute")
-	case d < 48*time.Hour:
-		h := int(d.Hours())
-		m := int((d - time.Duration(h)*time.Hour).Round(time.Minute).Minutes())
-		if m == 0 {
-			return plural(h, "hour")
-		}
-		if m == 60 {
-			return plural(h+1, "hour")
-		}
-		return plural(h, "hour") + " " + plural(m, "minute")
-	}
-	return plural(int(d.Hours()/24), "day")
-}
-
-// HumanDuration is humanDuration for other packages (reports, pages).
-func HumanDuration(d time.Duration) string { return humanDuration(d) }
 
 // inMaintenance reports whether a maintenance covers the component at now.
 // Must be called with e.mu held.

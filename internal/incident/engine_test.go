@@ -412,8 +412,8 @@ func TestHumanDuration(t *testing.T) {
 		time.Hour + 59*time.Minute + 50*time.Second: "2 hours",
 		72 * time.Hour:                              "3 days",
 	} {
-		if got := HumanDuration(d); got != want {
-			t.Errorf("HumanDuration(%v) = %q, want %q", d, got, want)
+		if got := upstate.FormatDuration(d, upstate.DurationWords); got != want {
+			t.Errorf("FormatDuration(%v, DurationWords) = %q, want %q", d, got, want)
 		}
 	}
 }
