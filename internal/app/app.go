@@ -238,7 +238,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	}
 	a.engine, err = incident.New(ctx, incident.Options{
 		Store: db, Clock: opts.Clock, Components: comp.components, Checks: comp.specs, Location: cfg.Location,
-		NewID: opts.NewID, Logger: opts.Logger, Route: a.route, Renotify: cfg.Notifications.Renotify.D(), Upstream: a.upstreamLink,
+		NewID: opts.NewID, Logger: opts.Logger, Route: a.route, Renotify: cfg.Notifications.Renotify.D(),
 		Changed: func(st map[string]upstate.Status) {
 			a.snaps.Trigger()
 			a.metrics.SetStatuses(st)
@@ -359,19 +359,15 @@ func (a *App) onResult(ctx context.Context, r upstate.Result) time.Duration {
 		a.metrics.Transitions.WithLabelValues(string(t.To.State)).Inc()
 		a.log.Info("condition changed", "component", "decide", "check", r.CheckID, "from", t.From.State.String(), "to", t.To.State.String(), "partial", t.To.Partial, "evidence", t.To.Evidence)
 		st.unsaved = append(st.unsaved, *t)
-		// The incident engine keeps the decision itself until the store
-		// takes it (and retries on its own); the transition history is
-		// kept here.
-		if err := a.engine.Handle(ctx, *t); err != nil {
-			a.log.Error("incident decision not saved yet; it will be retried", "component", "incident", "check", r.CheckID, "err", err)
-		}
+	}
+	// The incident engine keeps the decision itself until the store takes
+	// it (and retries on its own); the transition history is kept here.
+	// The result carries what an upstream check's read found (the
+	// provider's incident, their updates) to the engine.
+	if err := a.engine.Observe(ctx, r, d.Transition); err != nil {
+		a.log.Error("incident decision not saved yet; it will be retried", "component", "incident", "check", r.CheckID, "err", err)
 	}
 	a.saveTransitions(ctx, st)
-	if st.kind == upstate.KindUpstream {
-		// Passing results too: the read that finds the provider's incident
-		// over carries their closing update.
-		a.mirrorUpstream(ctx, r.CheckID)
-	}
 	if d.Recheck {
 		return st.spec.Decide.RecheckEvery
 	}

@@ -55,10 +55,6 @@ type Options struct {
 	// pages to cancel); it is written in the same transaction as the
 	// change. Nil sends nothing. Called with the engine's lock held.
 	Route func(upstate.Event) upstate.Owed
-	// Upstream, when set, says which provider incident an upstream check
-	// is failing on (nil when it is not an upstream check or not
-	// failing): the incident it opens is linked to the provider's.
-	Upstream func(checkID string) *upstate.Upstream
 	// Renotify, when positive, sends an incident.reminder for an open
 	// incident nobody has updated for that long, and again each interval.
 	Renotify time.Duration
@@ -81,9 +77,6 @@ func (o *Options) validate() error {
 	}
 	if o.Changed == nil {
 		o.Changed = func(map[string]upstate.Status) {}
-	}
-	if o.Upstream == nil {
-		o.Upstream = func(string) *upstate.Upstream { return nil }
 	}
 	if o.Route == nil {
 		o.Route = func(upstate.Event) upstate.Owed { return upstate.Owed{} }
@@ -206,6 +199,28 @@ func (e *Engine) Reconfigure(ctx context.Context, comps []upstate.Component, che
 		e.poke()
 	}
 	return nil
+}
+
+// Observe takes what one result brings the engine, in order: the
+// transition it confirmed, if any (see Handle), then the provider's news
+// an upstream check's read carries (see Mirror), so the incident a
+// provider's failure opens is linked and shows their updates at once.
+// The errors are joined; what the store refused is kept and written
+// again, and a provider's updates not mirrored are mirrored from the
+// next read.
+func (e *Engine) Observe(ctx context.Context, r upstate.Result, t *upstate.Transition) error {
+	var errs []error
+	if t != nil {
+		errs = append(errs, e.Handle(ctx, *t))
+	}
+	if r.Provider != nil {
+		for _, n := range r.Provider.News {
+			if _, err := e.Mirror(ctx, n.Link, n.Updates); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Handle applies a confirmed transition of a check's condition.
@@ -428,13 +443,13 @@ func (e *Engine) decide(ctx context.Context, t *upstate.Transition) error {
 
 	// A provider reports the problem our own probe found first: link it.
 	if t != nil && t.To.State.Failing() {
-		if up := e.opts.Upstream(t.To.CheckID); up != nil {
+		if up := upstreamOf(t); up != nil {
 			for _, in := range open {
 				if in.Upstream != nil || !slices.ContainsFunc(e.checks[t.To.CheckID].Components, in.HasComponent) {
 					continue
 				}
 				p := touch(in)
-				p.in.Upstream = up
+				p.in.Upstream = upstreamOf(t)
 				p.add(e, now, p.in.Status, fmt.Sprintf("%s reports an incident on its side: %q. [Their status page](%s)",
 					upstate.EscapeMarkdown(up.Provider), up.Title, up.URL))
 			}
@@ -559,7 +574,7 @@ func (e *Engine) newIncident(now time.Time, comp string, st upstate.Status, t *u
 		in.StartedAt = t.To.Since
 	}
 	if t != nil {
-		if up := e.opts.Upstream(t.To.CheckID); up != nil {
+		if up := upstreamOf(t); up != nil {
 			in.Upstream = up
 			in.Name = "Issue linked to " + up.Provider + ": " + up.Title
 			if len(in.Name) > 200 {
@@ -568,6 +583,17 @@ func (e *Engine) newIncident(now time.Time, comp string, st upstate.Status, t *u
 		}
 	}
 	return &pending{in: in, isNew: true}
+}
+
+// upstreamOf is the provider's incident the transition's check fails on,
+// as the result that confirmed it said (nil when none): a copy, each
+// incident its own.
+func upstreamOf(t *upstate.Transition) *upstate.Upstream {
+	if t == nil || t.To.Upstream == nil {
+		return nil
+	}
+	up := *t.To.Upstream
+	return &up
 }
 
 func incidentName(st upstate.Status, comp string) string {
@@ -601,7 +627,7 @@ func (e *Engine) worsen(p *pending, comp string, old, cur upstate.Status, now ti
 	joined := !in.HasComponent(comp)
 	if t != nil && in.Upstream == nil {
 		// Our own probe failed first; the provider now says why.
-		in.Upstream = e.opts.Upstream(t.To.CheckID)
+		in.Upstream = upstreamOf(t)
 	}
 	if joined {
 		in.Components = append(in.Components, comp)
