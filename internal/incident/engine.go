@@ -101,11 +101,13 @@ type Engine struct {
 	// unsaved are transitions not decided yet because the store refused
 	// an earlier change (a full disk); stashed is that change, with what
 	// it does to memory. Before anything else, and on every tick, the
-	// stashed change is written again as it was (same incident and entry
-	// ids: if it did commit after all, writing it again changes nothing)
-	// and then the transitions are decided in order, so a failure seen
-	// while the disk was full still opens its incident once there is room,
-	// and only one.
+	// stashed change is written again as it was (same transition, incident
+	// and entry ids: if it did commit after all, writing it again changes
+	// nothing) and then the transitions are decided in order, so a failure
+	// seen while the disk was full still opens its incident once there is
+	// room, and only one. Each transition is written with the change it
+	// causes, in one transaction, or alone when it causes none: the
+	// condition stored never disagrees with the incidents.
 	unsaved  []upstate.Transition
 	stashed  *plan
 	rederive bool // a reload changed components or checks: derive them all
@@ -223,14 +225,15 @@ func (e *Engine) Observe(ctx context.Context, r upstate.Result, t *upstate.Trans
 	return errors.Join(errs...)
 }
 
-// Handle applies a confirmed transition of a check's condition.
+// Handle applies a confirmed transition of a check's condition, and
+// saves it (its history and the check's condition) in the same
+// transaction as the change it causes.
 func (e *Engine) Handle(ctx context.Context, t upstate.Transition) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if _, ok := e.checks[t.To.CheckID]; !ok {
-		return nil // removed by a reload while its probe ran
-	}
-	e.conds[t.To.CheckID] = t.To
+	if _, ok := e.checks[t.To.CheckID]; ok {
+		e.conds[t.To.CheckID] = t.To
+	} // else removed by a reload while its probe ran: only its history is saved
 	if len(e.unsaved) >= maxUnsaved {
 		// The disk has been full for long: keep the latest; the
 		// conditions above are current whatever is dropped, so the
@@ -263,10 +266,12 @@ func (e *Engine) settle(ctx context.Context) error {
 	for len(e.unsaved) > 0 {
 		t := e.unsaved[0]
 		e.unsaved = e.unsaved[1:]
-		if _, ok := e.checks[t.To.CheckID]; ok {
-			if err := e.decide(ctx, &t); err != nil {
-				return err // its change is stashed
-			}
+		decide := e.decide
+		if _, ok := e.checks[t.To.CheckID]; !ok {
+			decide = e.record // removed by a reload: nothing to decide
+		}
+		if err := decide(ctx, &t); err != nil {
+			return err // its change is stashed
 		}
 	}
 	if e.rederive {
@@ -277,12 +282,19 @@ func (e *Engine) settle(ctx context.Context) error {
 }
 
 // plan is a change worked out and what it does to the engine's memory
-// once it is stored.
+// once it is stored; next is nil for a plan that only records a
+// transition, which changes nothing in memory nor on the page.
 type plan struct {
 	change store.Change
 	next   map[string]upstate.Status
 	open   []*upstate.Incident
 	opened []*upstate.Incident
+}
+
+// record saves a transition that changes no status or incident: its
+// history and its check's condition. Must be called with e.mu held.
+func (e *Engine) record(ctx context.Context, t *upstate.Transition) error {
+	return e.commit(ctx, &plan{change: store.Change{Transitions: []upstate.Transition{*t}}})
 }
 
 // commit stores a plan's change and then applies it to memory; if the
@@ -294,6 +306,9 @@ func (e *Engine) commit(ctx context.Context, p *plan) error {
 		return fmt.Errorf("save incident change: %w", err)
 	}
 	e.stashed = nil
+	if p.next == nil {
+		return nil
+	}
 	e.statuses = p.next
 	e.open = p.open
 	for _, in := range p.opened {
@@ -372,7 +387,7 @@ func (e *Engine) decide(ctx context.Context, t *upstate.Transition) error {
 	if t != nil {
 		same := t.From.State.Rank() == t.To.State.Rank() && t.From.Partial == t.To.Partial && t.From.State != upstate.StateUnknown
 		if same {
-			return nil // nothing a component could see changed
+			return e.record(ctx, t) // nothing a component could see changed
 		}
 		only = slices.Clone(e.checks[t.To.CheckID].Components)
 	}
@@ -499,9 +514,15 @@ func (e *Engine) decide(ctx context.Context, t *upstate.Transition) error {
 	}
 	if change.Empty() {
 		e.statuses = next // nothing differs, but components new to the engine are now known
+		if t != nil {
+			return e.record(ctx, t)
+		}
 		return nil
 	}
 	e.owe(&change)
+	if t != nil {
+		change.Transitions = []upstate.Transition{*t}
+	}
 	pl := &plan{change: change, next: next, open: open}
 	for _, p := range touched {
 		if p.isNew {
