@@ -42,7 +42,9 @@ func (m *memStore) Apply(_ context.Context, c store.Change) error {
 	}
 	m.applied = append(m.applied, c)
 	for _, t := range c.Transitions {
-		if !slices.ContainsFunc(m.transitions, func(x upstate.Transition) bool { return x.To.CheckID == t.To.CheckID && x.To.At.Equal(t.To.At) && x.To.State == t.To.State }) {
+		if !slices.ContainsFunc(m.transitions, func(x upstate.Transition) bool {
+			return x.To.CheckID == t.To.CheckID && x.To.At.Equal(t.To.At) && x.To.State == t.To.State
+		}) {
 			m.transitions = append(m.transitions, t) // kept once, as the real store does
 		}
 	}
