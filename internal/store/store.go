@@ -119,10 +119,11 @@ type Change struct {
 	// time and target) is not recorded again, so a change written a
 	// second time records it once.
 	Transitions []upstate.Transition
-	Incidents   []*upstate.Incident // upserted; their Updates are ignored
-	Entries     []upstate.TimelineEntry
-	Statuses    []upstate.StatusChange
-	Holds       []HoldChange
+
+	Incidents []*upstate.Incident // upserted; their Updates are ignored
+	Entries   []upstate.TimelineEntry
+	Statuses  []upstate.StatusChange
+	Holds     []HoldChange
 	// Messages are notifications the change owes; ids already in the
 	// outbox are ignored, so routing a change twice sends it once.
 	Messages []upstate.Message
