@@ -174,7 +174,8 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	}
 	a.notifyClient = newNotifyClient(cfg.Notifications.Timeout.D())
 	a.guardedClient.Store(notify.GuardedClient(cfg.Notifications.Timeout.D(), cfg.Subscribers.AllowPrivateAddresses))
-	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(cfg.Server.DataDir, "upstate.db"), Logger: opts.Logger, WriteTimeout: opts.WriteTimeout})
+	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(cfg.Server.DataDir, "upstate.db"), Logger: opts.Logger, WriteTimeout: opts.WriteTimeout,
+		Now: opts.Clock.Now})
 	if err != nil {
 		return nil, err
 	}
