@@ -94,6 +94,9 @@ type Result struct {
 	// Note is what a told (not measured) check says when all is well:
 	// "no alert is firing". Not stored.
 	Note string
+	// Provider is set by upstream checks: what the read of the provider's
+	// status found, for the incident engine. Not stored.
+	Provider *ProviderReport
 }
 
 // OK reports whether the result was fully healthy.
@@ -150,6 +153,10 @@ type Condition struct {
 	// Failures and Samples describe the decision window: "3 of 10 failed".
 	Failures int
 	Samples  int
+	// Upstream is the provider's incident the result that confirmed it
+	// blames (an upstream check's ProviderReport.Cause), if any. Not
+	// stored: it matters to the transition that carries it.
+	Upstream *Upstream
 }
 
 // ImpactKey names what the condition means for components, or "" for up.

@@ -114,6 +114,39 @@ type Upstream struct {
 	URL      string // the provider's status page or incident page
 }
 
+// ProviderReport is what one read of a provider's status (an upstream
+// check) found, carried on its result to the incident engine: which of
+// the provider's incidents the check fails on, and the updates to mirror
+// onto our incidents linked to theirs.
+type ProviderReport struct {
+	// Cause is the provider's incident the result fails on (the worst one
+	// open); nil when the provider reports none. Confirmed, it is the
+	// condition's Upstream, and the incident it opens or joins is linked
+	// to it.
+	Cause *Upstream
+	// News is what the provider says on each of its incidents: first those
+	// that ended since the read before (so their closing words land on our
+	// timeline before our resolution), then the open ones.
+	News []ProviderNews
+}
+
+// ProviderNews is one provider incident's updates, to mirror onto our
+// open incident linked to it (by Link's provider and URL).
+type ProviderNews struct {
+	Link    Upstream
+	Updates []ProviderUpdate // oldest first
+}
+
+// ProviderUpdate is an update a provider posted on its incident.
+type ProviderUpdate struct {
+	// Key is the update's identity across reads: the provider's update id,
+	// or a hash of what it says; never its time, which feeds rewrite.
+	// Empty means the text is the identity.
+	Key  string
+	At   time.Time
+	Text string
+}
+
 // TimelineEntry is one event on an incident's timeline.
 type TimelineEntry struct {
 	ID         string

@@ -93,7 +93,7 @@ func serveWithAnn(t *testing.T, yaml string) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Stop(context.Background()) })
-	if _, err := app.AddUser(context.Background(), cfg, app.NewUser{Email: "ann@example.com", Name: "Ann", Role: upstate.RoleResponder, Password: "a long enough password"}); err != nil {
+	if _, err := app.AddUser(context.Background(), cfg, app.NewUser{Email: "ann@example.com", Name: "Ann", Role: upstate.RoleResponder, Password: "a long enough password"}, time.Now); err != nil {
 		t.Fatal(err)
 	}
 	return "http://" + a.Addr()

@@ -46,8 +46,9 @@ func (u NewUser) Validate() error {
 }
 
 // AddUser creates a user in the configuration's database, whether or not
-// `upstate serve` is running on it.
-func AddUser(ctx context.Context, cfg *config.Config, u NewUser) (upstate.User, error) {
+// `upstate serve` is running on it; now tells the time (the command line
+// passes time.Now).
+func AddUser(ctx context.Context, cfg *config.Config, u NewUser, now func() time.Time) (upstate.User, error) {
 	if err := u.Validate(); err != nil {
 		return upstate.User{}, err
 	}
@@ -55,12 +56,12 @@ func AddUser(ctx context.Context, cfg *config.Config, u NewUser) (upstate.User, 
 	if err != nil {
 		return upstate.User{}, err
 	}
-	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(cfg.Server.DataDir, "upstate.db")})
+	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(cfg.Server.DataDir, "upstate.db"), Now: now})
 	if err != nil {
 		return upstate.User{}, err
 	}
 	defer db.Close()
-	user := upstate.User{ID: ids.New(), Email: strings.TrimSpace(u.Email), Name: strings.TrimSpace(u.Name), Role: u.Role, PasswordHash: hash, CreatedAt: time.Now().UTC()}
+	user := upstate.User{ID: ids.New(), Email: strings.TrimSpace(u.Email), Name: strings.TrimSpace(u.Name), Role: u.Role, PasswordHash: hash, CreatedAt: now().UTC()}
 	if err := db.CreateUser(ctx, user); err != nil {
 		return upstate.User{}, err
 	}
@@ -68,17 +69,19 @@ func AddUser(ctx context.Context, cfg *config.Config, u NewUser) (upstate.User, 
 }
 
 // Report builds the outage report from the configuration's database,
-// whether or not `upstate serve` is running on it.
-func Report(ctx context.Context, cfg *config.Config, p report.Params) (*report.Report, error) {
-	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(cfg.Server.DataDir, "upstate.db")})
+// whether or not `upstate serve` is running on it; now tells the time (the
+// command line passes time.Now).
+func Report(ctx context.Context, cfg *config.Config, p report.Params, now func() time.Time) (*report.Report, error) {
+	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(cfg.Server.DataDir, "upstate.db"), Now: now})
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
 	// The configured components, named as the file names them now (serve
 	// does the same at start).
-	if err := db.SyncComponents(ctx, components(cfg), time.Now()); err != nil {
+	at := now()
+	if err := db.SyncComponents(ctx, components(cfg), at); err != nil {
 		return nil, err
 	}
-	return report.Gather(ctx, db, p, cfg.Page.Name, cfg.Location, time.Now())
+	return report.Gather(ctx, db, p, cfg.Page.Name, cfg.Location, at)
 }

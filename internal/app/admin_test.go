@@ -68,7 +68,7 @@ func startApp(t *testing.T) (*App, string) {
 		{Email: "responder@example.com", Name: "Rui", Role: upstate.RoleResponder, Password: "responder password"},
 		{Email: "viewer@example.com", Name: "Vic", Role: upstate.RoleViewer, Password: "viewer password 1"},
 	} {
-		if _, err := AddUser(context.Background(), cfg, u); err != nil {
+		if _, err := AddUser(context.Background(), cfg, u, time.Now); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -149,9 +149,6 @@ type checkState struct {
 	spec    upstate.CheckSpec
 	kind    string
 	machine *decide.Machine
-	// unsaved are confirmed transitions the store has not kept yet (a
-	// full disk); they are saved again before the next one.
-	unsaved []upstate.Transition
 }
 
 // New opens the store and builds every part; nothing runs until Start.
@@ -179,7 +176,8 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		return nil, err
 	}
 	a.notifyClient = newNotifyClient(cfg.Notifications.Timeout.D())
-	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(cfg.Server.DataDir, "upstate.db"), Logger: opts.Logger, WriteTimeout: opts.WriteTimeout})
+	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(cfg.Server.DataDir, "upstate.db"), Logger: opts.Logger, WriteTimeout: opts.WriteTimeout,
+		Now: opts.Clock.Now})
 	if err != nil {
 		return nil, err
 	}
@@ -233,7 +231,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	}
 	a.engine, err = incident.New(ctx, incident.Options{
 		Store: db, Clock: opts.Clock, Components: comp.components, Checks: comp.specs, Location: cfg.Location,
-		NewID: opts.NewID, Logger: opts.Logger, Route: a.board.Route, Renotify: cfg.Notifications.Renotify.D(), Upstream: a.upstreamLink,
+		NewID: opts.NewID, Logger: opts.Logger, Route: a.board.Route, Renotify: cfg.Notifications.Renotify.D(),
 		Changed: func(st map[string]upstate.Status) {
 			a.snaps.Trigger()
 			a.metrics.SetStatuses(st)
@@ -315,15 +313,14 @@ func (a *App) checkSet(comp *compiled, conds map[string]upstate.Condition, old *
 			}
 		}
 		start := conds[spec.ID]
-		var unsaved []upstate.Transition
 		if old != nil {
 			if prev, ok := old.byID[spec.ID]; ok {
 				prev.mu.Lock()
-				start, unsaved = prev.machine.Condition(), prev.unsaved // transitions not saved yet go on waiting
+				start = prev.machine.Condition()
 				prev.mu.Unlock()
 			}
 		}
-		set.byID[spec.ID] = &checkState{spec: spec, kind: comp.kinds[spec.ID], machine: decide.New(spec.ID, spec.Decide, start), unsaved: unsaved}
+		set.byID[spec.ID] = &checkState{spec: spec, kind: comp.kinds[spec.ID], machine: decide.New(spec.ID, spec.Decide, start)}
 	}
 	return set
 }
@@ -348,40 +345,18 @@ func (a *App) onResult(ctx context.Context, r upstate.Result) time.Duration {
 	if t := d.Transition; t != nil {
 		a.metrics.Transitions.WithLabelValues(string(t.To.State)).Inc()
 		a.log.Info("condition changed", "component", "decide", "check", r.CheckID, "from", t.From.State.String(), "to", t.To.State.String(), "partial", t.To.Partial, "evidence", t.To.Evidence)
-		st.unsaved = append(st.unsaved, *t)
-		// The incident engine keeps the decision itself until the store
-		// takes it (and retries on its own); the transition history is
-		// kept here.
-		if err := a.engine.Handle(ctx, *t); err != nil {
-			a.log.Error("incident decision not saved yet; it will be retried", "component", "incident", "check", r.CheckID, "err", err)
-		}
 	}
-	a.saveTransitions(ctx, st)
-	if st.kind == upstate.KindUpstream {
-		// Passing results too: the read that finds the provider's incident
-		// over carries their closing update.
-		a.mirrorUpstream(ctx, r.CheckID)
+	// The engine saves a transition with the incident change it causes,
+	// in one transaction, and keeps what the store refuses to write it
+	// again on its own. The result carries what an upstream check's read
+	// found (the provider's incident, their updates) with it.
+	if err := a.engine.Observe(ctx, r, d.Transition); err != nil {
+		a.log.Error("incident decision not saved yet; it will be retried", "component", "incident", "check", r.CheckID, "err", err)
 	}
 	if d.Recheck {
 		return st.spec.Decide.RecheckEvery
 	}
 	return 0
-}
-
-// saveTransitions saves a check's confirmed transitions the store has not
-// kept yet, oldest first. Must be called with st.mu held.
-func (a *App) saveTransitions(ctx context.Context, st *checkState) {
-	for len(st.unsaved) > 0 {
-		t := st.unsaved[0]
-		if err := a.store.SaveTransition(ctx, t); err != nil {
-			a.log.Error("transition not saved yet; it will be retried", "component", "app", "check", t.To.CheckID, "err", err)
-			if len(st.unsaved) > 100 {
-				st.unsaved = st.unsaved[1:] // keep the newest; the condition is in the last
-			}
-			return
-		}
-		st.unsaved = st.unsaved[1:]
-	}
 }
 
 var errHeartbeatAuth = upstate.Errorf(upstate.EUNAUTHORIZED, "no heartbeat check with this id takes this token (send it as \"Authorization: Bearer TOKEN\")")

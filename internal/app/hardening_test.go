@@ -160,7 +160,7 @@ checks:
 // reason and a Retry-After, not a bad request.
 func TestAdminUIWhenWritesAreRefused(t *testing.T) {
 	a := runApp(t, "page: {name: T, url: 'http://127.0.0.1'}\ncomponents: [{id: api, name: API}]\n", Options{WriteTimeout: 250 * time.Millisecond})
-	if _, err := AddUser(context.Background(), a.cfg.Load(), NewUser{Email: "rui@example.com", Name: "Rui", Role: upstate.RoleResponder, Password: "responder password"}); err != nil {
+	if _, err := AddUser(context.Background(), a.cfg.Load(), NewUser{Email: "rui@example.com", Name: "Rui", Role: upstate.RoleResponder, Password: "responder password"}, time.Now); err != nil {
 		t.Fatal(err)
 	}
 	ui := newUI(t, "http://"+a.Addr())

@@ -26,7 +26,7 @@ import (
 func metricsToken(t *testing.T, a *App, cfg *config.Config) string {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := AddUser(ctx, cfg, NewUser{Email: "o@example.com", Name: "O", Role: upstate.RoleOwner, Password: "owner password 1"}); err != nil {
+	if _, err := AddUser(ctx, cfg, NewUser{Email: "o@example.com", Name: "O", Role: upstate.RoleOwner, Password: "owner password 1"}, time.Now); err != nil {
 		t.Fatal(err)
 	}
 	in, err := a.auth.Login(ctx, auth.Credentials{Email: "o@example.com", Password: "owner password 1", Addr: "127.0.0.1"})

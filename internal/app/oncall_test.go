@@ -232,7 +232,7 @@ oncall:
 		}
 	}
 	// The admin page shows the override and offers the form.
-	if _, err := AddUser(ctx, cfg, NewUser{Email: "lee@example.com", Name: "Lee", Role: upstate.RoleResponder, Password: "a long enough password"}); err != nil {
+	if _, err := AddUser(ctx, cfg, NewUser{Email: "lee@example.com", Name: "Lee", Role: upstate.RoleResponder, Password: "a long enough password"}, time.Now); err != nil {
 		t.Fatal(err)
 	}
 	login := httptest.NewRequest("POST", "/admin/login", strings.NewReader("email=lee%40example.com&password=a+long+enough+password"))

@@ -685,10 +685,21 @@ func (u *Upstream) get(ctx context.Context, target, etag, modified string) ([]by
 	return body, resp.Header, nil
 }
 
-// verdict turns what the provider reports into a result.
+// verdict turns what the provider reports into a result, carrying the
+// provider's incident it fails on and the updates to mirror.
 func (u *Upstream) verdict(now time.Time) upstate.Result {
-	r := upstate.Result{CheckID: u.ID, At: now, Outcome: upstate.OutcomeOK, Note: u.Provider + " reports no incident"}
 	active := u.Active()
+	r := upstate.Result{CheckID: u.ID, At: now, Outcome: upstate.OutcomeOK, Note: u.Provider + " reports no incident",
+		Provider: &upstate.ProviderReport{}}
+	// Passing results too: the read that finds the provider's incident
+	// over carries their closing update.
+	for _, in := range append(u.Closed(), active...) {
+		news := upstate.ProviderNews{Link: u.link(in)}
+		for _, x := range in.Updates {
+			news.Updates = append(news.Updates, upstate.ProviderUpdate{Key: x.Key, At: x.At, Text: x.Text})
+		}
+		r.Provider.News = append(r.Provider.News, news)
+	}
 	if len(active) == 0 {
 		return r
 	}
@@ -698,6 +709,8 @@ func (u *Upstream) verdict(now time.Time) upstate.Result {
 			worst = in
 		}
 	}
+	cause := u.link(worst)
+	r.Provider.Cause = &cause
 	msg := fmt.Sprintf("%s reports %q", u.Provider, worst.Title)
 	if worst.Impact != "" && worst.Impact != "feed" {
 		msg += " (" + strings.ToLower(strings.ReplaceAll(worst.Impact, "_", " ")) + ")"
@@ -715,4 +728,15 @@ func (u *Upstream) verdict(now time.Time) upstate.Result {
 		r.Outcome = upstate.OutcomeSlow
 	}
 	return r
+}
+
+// link is how our incidents point to a provider's incident: their own
+// page, which the feed reader keeps only when it is an http(s) URL, else
+// the configured feed.
+func (u *Upstream) link(in ProviderIncident) upstate.Upstream {
+	target := in.URL
+	if target == "" {
+		target = u.URL
+	}
+	return upstate.Upstream{Provider: u.Provider, Title: in.Title, URL: target}
 }

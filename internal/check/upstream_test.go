@@ -232,6 +232,43 @@ func TestUpstreamProbe(t *testing.T) {
 	}
 }
 
+// TestUpstreamResultCarriesTheLink: a result says which provider
+// incident it fails on and carries the updates to mirror, the closing
+// words of an incident that ended first, so the engine needs nothing
+// else from the prober.
+func TestUpstreamResultCarriesTheLink(t *testing.T) {
+	p := &provider{body: fixture(t, "statuspage-active.json"), contentType: "application/json"}
+	srv := httptest.NewServer(p)
+	defer srv.Close()
+	clk := clock.NewFake(time.Date(2026, 8, 19, 10, 40, 0, 0, time.UTC))
+	u := &Upstream{ID: "classroom", Provider: "Classroom API", Format: FeedStatuspage, URL: srv.URL, Products: []string{"Rosters API"},
+		Interval: time.Minute, Timeout: 5 * time.Second, Client: http.DefaultClient, Clock: clk}
+	r := u.Probe(context.Background())
+	active := u.Active()
+	if len(active) != 1 {
+		t.Fatalf("%d active incidents", len(active))
+	}
+	want := upstate.Upstream{Provider: "Classroom API", Title: active[0].Title, URL: active[0].URL}
+	if r.Provider == nil || r.Provider.Cause == nil || *r.Provider.Cause != want {
+		t.Fatalf("failing result's link = %+v, want %+v", r.Provider, want)
+	}
+	if n := r.Provider.News; len(n) != 1 || n[0].Link != want || len(n[0].Updates) != len(active[0].Updates) || n[0].Updates[0].Key != active[0].Updates[0].Key {
+		t.Errorf("news = %+v", n)
+	}
+	p.mu.Lock()
+	p.body = fixture(t, "statuspage-resolved.json")
+	p.mu.Unlock()
+	clk.Advance(time.Minute)
+	r = u.Probe(context.Background())
+	if !r.OK() || r.Provider == nil || r.Provider.Cause != nil {
+		t.Fatalf("resolved: %s, %+v", r.Outcome, r.Provider)
+	}
+	closed := u.Closed()
+	if len(closed) != 1 || len(closed[0].Updates) == 0 || len(r.Provider.News) != 1 || r.Provider.News[0].Link != want || len(r.Provider.News[0].Updates) != len(closed[0].Updates) {
+		t.Errorf("the passing read's news = %+v, want the closing updates of %+v", r.Provider.News, closed)
+	}
+}
+
 // TestUpdateKeys: an update is known by the provider's id, or by what it
 // says, never by its time, which feeds rewrite on every read.
 func TestUpdateKeys(t *testing.T) {

@@ -67,8 +67,17 @@ func demoCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 
 	clk := clock.NewScaled(demo.Start, *speed)
 	clockCtx, stopClock := context.WithCancel(context.Background())
-	defer stopClock()
-	go clk.Run(clockCtx)
+	clockDone := make(chan struct{})
+	go func() {
+		defer close(clockDone)
+		clk.Run(clockCtx)
+	}()
+	// Deferred first, so it runs last: the clock stops once everything
+	// that waits on its timers has.
+	defer func() {
+		stopClock()
+		<-clockDone
+	}()
 
 	world := demo.NewWorld(clk)
 	worldCtx, stopWorld := context.WithCancel(context.Background())

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/app"
@@ -30,7 +31,7 @@ func reportCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if cfg == nil {
 		return code
 	}
-	r, err := app.Report(context.Background(), cfg, report.Params{From: *from, To: *to, TZ: *tz, AlsoTZ: *also, Title: *title})
+	r, err := app.Report(context.Background(), cfg, report.Params{From: *from, To: *to, TZ: *tz, AlsoTZ: *also, Title: *title}, time.Now)
 	if err == nil {
 		var body []byte
 		body, _, err = report.Render(r, *format, markdown.New().HTML)

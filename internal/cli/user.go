@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/app"
@@ -35,7 +36,7 @@ func user(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	password := strings.TrimRight(line, "\r\n")
-	u, err := app.AddUser(context.Background(), cfg, app.NewUser{Email: *email, Name: *name, Role: upstate.Role(*role), Password: password})
+	u, err := app.AddUser(context.Background(), cfg, app.NewUser{Email: *email, Name: *name, Role: upstate.Role(*role), Password: password}, time.Now)
 	if err != nil {
 		fmt.Fprintf(stderr, "upstate user add: %v\n", upstate.ErrorMessage(err))
 		if upstate.ErrorCode(err) == upstate.EINTERNAL {

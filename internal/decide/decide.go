@@ -129,6 +129,10 @@ func (m *Machine) Observe(r upstate.Result) Decision {
 		if target == upstate.StateUp && r.Note == "" {
 			next.Evidence = "answered normally " + r.Evidence()
 		}
+		if r.Provider != nil && r.Provider.Cause != nil {
+			cause := *r.Provider.Cause
+			next.Upstream = &cause
+		}
 		d.Transition = &upstate.Transition{From: m.cond, To: next}
 		if m.cond.State != upstate.StateUnknown {
 			m.flips = append(m.flips, r.At)

@@ -55,10 +55,6 @@ type Options struct {
 	// pages to cancel); it is written in the same transaction as the
 	// change. Nil sends nothing. Called with the engine's lock held.
 	Route func(upstate.Event) upstate.Owed
-	// Upstream, when set, says which provider incident an upstream check
-	// is failing on (nil when it is not an upstream check or not
-	// failing): the incident it opens is linked to the provider's.
-	Upstream func(checkID string) *upstate.Upstream
 	// Renotify, when positive, sends an incident.reminder for an open
 	// incident nobody has updated for that long, and again each interval.
 	Renotify time.Duration
@@ -81,9 +77,6 @@ func (o *Options) validate() error {
 	}
 	if o.Changed == nil {
 		o.Changed = func(map[string]upstate.Status) {}
-	}
-	if o.Upstream == nil {
-		o.Upstream = func(string) *upstate.Upstream { return nil }
 	}
 	if o.Route == nil {
 		o.Route = func(upstate.Event) upstate.Owed { return upstate.Owed{} }
@@ -108,11 +101,13 @@ type Engine struct {
 	// unsaved are transitions not decided yet because the store refused
 	// an earlier change (a full disk); stashed is that change, with what
 	// it does to memory. Before anything else, and on every tick, the
-	// stashed change is written again as it was (same incident and entry
-	// ids: if it did commit after all, writing it again changes nothing)
-	// and then the transitions are decided in order, so a failure seen
-	// while the disk was full still opens its incident once there is room,
-	// and only one.
+	// stashed change is written again as it was (same transition, incident
+	// and entry ids: if it did commit after all, writing it again changes
+	// nothing) and then the transitions are decided in order, so a failure
+	// seen while the disk was full still opens its incident once there is
+	// room, and only one. Each transition is written with the change it
+	// causes, in one transaction, or alone when it causes none: the
+	// condition stored never disagrees with the incidents.
 	unsaved  []upstate.Transition
 	stashed  *plan
 	rederive bool // a reload changed components or checks: derive them all
@@ -208,14 +203,37 @@ func (e *Engine) Reconfigure(ctx context.Context, comps []upstate.Component, che
 	return nil
 }
 
-// Handle applies a confirmed transition of a check's condition.
+// Observe takes what one result brings the engine, in order: the
+// transition it confirmed, if any (see Handle), then the provider's news
+// an upstream check's read carries (see Mirror), so the incident a
+// provider's failure opens is linked and shows their updates at once.
+// The errors are joined; what the store refused is kept and written
+// again, and a provider's updates not mirrored are mirrored from the
+// next read.
+func (e *Engine) Observe(ctx context.Context, r upstate.Result, t *upstate.Transition) error {
+	var errs []error
+	if t != nil {
+		errs = append(errs, e.Handle(ctx, *t))
+	}
+	if r.Provider != nil {
+		for _, n := range r.Provider.News {
+			if _, err := e.Mirror(ctx, n.Link, n.Updates); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Handle applies a confirmed transition of a check's condition, and
+// saves it (its history and the check's condition) in the same
+// transaction as the change it causes.
 func (e *Engine) Handle(ctx context.Context, t upstate.Transition) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if _, ok := e.checks[t.To.CheckID]; !ok {
-		return nil // removed by a reload while its probe ran
-	}
-	e.conds[t.To.CheckID] = t.To
+	if _, ok := e.checks[t.To.CheckID]; ok {
+		e.conds[t.To.CheckID] = t.To
+	} // else removed by a reload while its probe ran: only its history is saved
 	if len(e.unsaved) >= maxUnsaved {
 		// The disk has been full for long: keep the latest; the
 		// conditions above are current whatever is dropped, so the
@@ -248,10 +266,12 @@ func (e *Engine) settle(ctx context.Context) error {
 	for len(e.unsaved) > 0 {
 		t := e.unsaved[0]
 		e.unsaved = e.unsaved[1:]
-		if _, ok := e.checks[t.To.CheckID]; ok {
-			if err := e.decide(ctx, &t); err != nil {
-				return err // its change is stashed
-			}
+		decide := e.decide
+		if _, ok := e.checks[t.To.CheckID]; !ok {
+			decide = e.record // removed by a reload: nothing to decide
+		}
+		if err := decide(ctx, &t); err != nil {
+			return err // its change is stashed
 		}
 	}
 	if e.rederive {
@@ -262,12 +282,19 @@ func (e *Engine) settle(ctx context.Context) error {
 }
 
 // plan is a change worked out and what it does to the engine's memory
-// once it is stored.
+// once it is stored; next is nil for a plan that only records a
+// transition, which changes nothing in memory nor on the page.
 type plan struct {
 	change store.Change
 	next   map[string]upstate.Status
 	open   []*upstate.Incident
 	opened []*upstate.Incident
+}
+
+// record saves a transition that changes no status or incident: its
+// history and its check's condition. Must be called with e.mu held.
+func (e *Engine) record(ctx context.Context, t *upstate.Transition) error {
+	return e.commit(ctx, &plan{change: store.Change{Transitions: []upstate.Transition{*t}}})
 }
 
 // commit stores a plan's change and then applies it to memory; if the
@@ -279,6 +306,9 @@ func (e *Engine) commit(ctx context.Context, p *plan) error {
 		return fmt.Errorf("save incident change: %w", err)
 	}
 	e.stashed = nil
+	if p.next == nil {
+		return nil
+	}
 	e.statuses = p.next
 	e.open = p.open
 	for _, in := range p.opened {
@@ -357,7 +387,7 @@ func (e *Engine) decide(ctx context.Context, t *upstate.Transition) error {
 	if t != nil {
 		same := t.From.State.Rank() == t.To.State.Rank() && t.From.Partial == t.To.Partial && t.From.State != upstate.StateUnknown
 		if same {
-			return nil // nothing a component could see changed
+			return e.record(ctx, t) // nothing a component could see changed
 		}
 		only = slices.Clone(e.checks[t.To.CheckID].Components)
 	}
@@ -428,13 +458,13 @@ func (e *Engine) decide(ctx context.Context, t *upstate.Transition) error {
 
 	// A provider reports the problem our own probe found first: link it.
 	if t != nil && t.To.State.Failing() {
-		if up := e.opts.Upstream(t.To.CheckID); up != nil {
+		if up := upstreamOf(t); up != nil {
 			for _, in := range open {
 				if in.Upstream != nil || !slices.ContainsFunc(e.checks[t.To.CheckID].Components, in.HasComponent) {
 					continue
 				}
 				p := touch(in)
-				p.in.Upstream = up
+				p.in.Upstream = upstreamOf(t)
 				p.add(e, now, p.in.Status, fmt.Sprintf("%s reports an incident on its side: %q. [Their status page](%s)",
 					upstate.EscapeMarkdown(up.Provider), up.Title, up.URL))
 			}
@@ -460,7 +490,7 @@ func (e *Engine) decide(ctx context.Context, t *upstate.Transition) error {
 			m := now
 			p.in.MonitoringAt = &m
 			p.add(e, now, upstate.Monitoring, fmt.Sprintf("All affected components are operational again since %s. We are monitoring for %s before resolving.",
-				e.clock(now), humanDuration(e.recoveryFor(p.in))))
+				e.clock(now), upstate.FormatDuration(e.recoveryFor(p.in), upstate.DurationWords)))
 		case !allOK && in.Status == upstate.Monitoring:
 			p := touch(in)
 			p.in.Status = upstate.Investigating
@@ -484,9 +514,15 @@ func (e *Engine) decide(ctx context.Context, t *upstate.Transition) error {
 	}
 	if change.Empty() {
 		e.statuses = next // nothing differs, but components new to the engine are now known
+		if t != nil {
+			return e.record(ctx, t)
+		}
 		return nil
 	}
 	e.owe(&change)
+	if t != nil {
+		change.Transitions = []upstate.Transition{*t}
+	}
 	pl := &plan{change: change, next: next, open: open}
 	for _, p := range touched {
 		if p.isNew {
@@ -559,7 +595,7 @@ func (e *Engine) newIncident(now time.Time, comp string, st upstate.Status, t *u
 		in.StartedAt = t.To.Since
 	}
 	if t != nil {
-		if up := e.opts.Upstream(t.To.CheckID); up != nil {
+		if up := upstreamOf(t); up != nil {
 			in.Upstream = up
 			in.Name = "Issue linked to " + up.Provider + ": " + up.Title
 			if len(in.Name) > 200 {
@@ -568,6 +604,17 @@ func (e *Engine) newIncident(now time.Time, comp string, st upstate.Status, t *u
 		}
 	}
 	return &pending{in: in, isNew: true}
+}
+
+// upstreamOf is the provider's incident the transition's check fails on,
+// as the result that confirmed it said (nil when none): a copy, each
+// incident its own.
+func upstreamOf(t *upstate.Transition) *upstate.Upstream {
+	if t == nil || t.To.Upstream == nil {
+		return nil
+	}
+	up := *t.To.Upstream
+	return &up
 }
 
 func incidentName(st upstate.Status, comp string) string {
@@ -601,7 +648,7 @@ func (e *Engine) worsen(p *pending, comp string, old, cur upstate.Status, now ti
 	joined := !in.HasComponent(comp)
 	if t != nil && in.Upstream == nil {
 		// Our own probe failed first; the provider now says why.
-		in.Upstream = e.opts.Upstream(t.To.CheckID)
+		in.Upstream = upstreamOf(t)
 	}
 	if joined {
 		in.Components = append(in.Components, comp)
@@ -801,7 +848,7 @@ func (e *Engine) Tick(ctx context.Context) (time.Time, error) {
 		cp.UpdatedAt = now
 		change.Incidents = append(change.Incidents, &cp)
 		body := fmt.Sprintf("Every check has passed for %s. The problem lasted %s, from %s to %s.",
-			humanDuration(now.Sub(*in.MonitoringAt)), humanDuration(in.MonitoringAt.Sub(in.StartedAt)), e.clock(in.StartedAt), e.clock(*in.MonitoringAt))
+			upstate.FormatDuration(now.Sub(*in.MonitoringAt), upstate.DurationWords), upstate.FormatDuration(in.MonitoringAt.Sub(in.StartedAt), upstate.DurationWords), e.clock(in.StartedAt), e.clock(*in.MonitoringAt))
 		change.Entries = append(change.Entries, upstate.TimelineEntry{ID: e.opts.NewID(), IncidentID: in.ID, At: now, Status: upstate.Resolved, Body: body, Public: true, Actor: upstate.ActorUpstate})
 		resolved = append(resolved, &cp)
 	}
@@ -831,38 +878,6 @@ func (e *Engine) Tick(ctx context.Context) (time.Time, error) {
 	}
 	return next, nil
 }
-
-// humanDuration prints a duration the way people say it: "37 minutes",
-// "2 hours 5 minutes", "45 seconds".
-func humanDuration(d time.Duration) string {
-	d = d.Round(time.Second)
-	plural := func(n int, unit string) string {
-		if n == 1 {
-			return fmt.Sprintf("1 %s", unit)
-		}
-		return fmt.Sprintf("%d %ss", n, unit)
-	}
-	switch {
-	case d < time.Minute:
-		return plural(int(d.Seconds()), "second")
-	case d < time.Hour:
-		return plural(int(d.Round(time.Minute).Minutes()), "minute")
-	case d < 48*time.Hour:
-		h := int(d.Hours())
-		m := int((d - time.Duration(h)*time.Hour).Round(time.Minute).Minutes())
-		if m == 0 {
-			return plural(h, "hour")
-		}
-		if m == 60 {
-			return plural(h+1, "hour")
-		}
-		return plural(h, "hour") + " " + plural(m, "minute")
-	}
-	return plural(int(d.Hours()/24), "day")
-}
-
-// HumanDuration is humanDuration for other packages (reports, pages).
-func HumanDuration(d time.Duration) string { return humanDuration(d) }
 
 // inMaintenance reports whether a maintenance covers the component at now.
 // Must be called with e.mu held.

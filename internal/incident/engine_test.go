@@ -23,7 +23,10 @@ type memStore struct {
 	maint     map[string]upstate.Maintenance
 	holds     map[string]upstate.Hold
 	messages  []upstate.Message
-	fail      error
+	// transitions are those applied, each with the change it came in.
+	transitions []upstate.Transition
+	applied     []store.Change
+	fail        error
 	// lateFail, when set, is returned once after the change was applied:
 	// a write that committed after its writer gave up on it.
 	lateFail error
@@ -36,6 +39,14 @@ func (m *memStore) Apply(_ context.Context, c store.Change) error {
 	defer m.mu.Unlock()
 	if m.fail != nil {
 		return m.fail
+	}
+	m.applied = append(m.applied, c)
+	for _, t := range c.Transitions {
+		if !slices.ContainsFunc(m.transitions, func(x upstate.Transition) bool {
+			return x.To.CheckID == t.To.CheckID && x.To.At.Equal(t.To.At) && x.To.State == t.To.State
+		}) {
+			m.transitions = append(m.transitions, t) // kept once, as the real store does
+		}
 	}
 	for _, in := range c.Incidents {
 		cp := *in
@@ -412,8 +423,8 @@ func TestHumanDuration(t *testing.T) {
 		time.Hour + 59*time.Minute + 50*time.Second: "2 hours",
 		72 * time.Hour:                              "3 days",
 	} {
-		if got := HumanDuration(d); got != want {
-			t.Errorf("HumanDuration(%v) = %q, want %q", d, got, want)
+		if got := upstate.FormatDuration(d, upstate.DurationWords); got != want {
+			t.Errorf("FormatDuration(%v, DurationWords) = %q, want %q", d, got, want)
 		}
 	}
 }
@@ -451,5 +462,62 @@ func TestRefusedChangeIsWrittenAgainAsItWas(t *testing.T) {
 	}
 	if n := len(f.store.all()); n != 2 {
 		t.Errorf("%d incidents, want 2", n)
+	}
+}
+
+// A transition is saved in the same write as the change it causes, and on
+// its own when it causes none; refused, it is written again with its
+// change once the store takes writes, once.
+func TestTransitionSavedWithItsChange(t *testing.T) {
+	f := newFixture(t)
+	f.transition("api-health", upstate.StateUp, upstate.StateDown, false)
+	if n := len(f.store.applied); n != 1 {
+		t.Fatalf("%d writes for one failure, want 1", n)
+	}
+	if c := f.store.applied[0]; len(c.Transitions) != 1 || c.Transitions[0].To.CheckID != "api-health" || len(c.Incidents) != 1 || len(c.Statuses) != 1 {
+		t.Errorf("the write = %+v, want the transition with the incident it opens", c)
+	}
+	// Nothing a component can see changes: the transition alone.
+	f.clock.Advance(time.Minute)
+	f.transition("web-home", upstate.StateUp, upstate.StateUp, false)
+	if c := f.store.applied[len(f.store.applied)-1]; len(c.Transitions) != 1 || c.Transitions[0].To.CheckID != "web-home" || len(c.Incidents)+len(c.Statuses)+len(c.Entries)+len(c.Messages) != 0 {
+		t.Errorf("the write = %+v, want only the transition", c)
+	}
+	// A check removed by a reload while its probe ran: its history still.
+	f.clock.Advance(time.Minute)
+	if err := f.engine.Handle(context.Background(), upstate.Transition{To: upstate.Condition{CheckID: "gone", State: upstate.StateDown, At: f.clock.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.store.transitions); n != 3 || f.store.transitions[2].To.CheckID != "gone" {
+		t.Errorf("transitions = %+v", f.store.transitions)
+	}
+	// Refused, then written once with its incident change.
+	f.clock.Advance(time.Minute)
+	f.store.lateFail = upstate.Later(upstate.EUNAVAILABLE, 10*time.Second, "the database is not accepting writes: a write waited 5s")
+	tr := upstate.Transition{From: upstate.Condition{CheckID: "drive-api", State: upstate.StateUp},
+		To: upstate.Condition{CheckID: "drive-api", State: upstate.StateDown, At: f.clock.Now(), Since: f.clock.Now(), Evidence: "HTTP 500"}}
+	if err := f.engine.Handle(context.Background(), tr); err == nil {
+		t.Fatal("the refusal was not reported")
+	}
+	f.store.fail = fmt.Errorf("disk full")
+	f.clock.Advance(time.Minute)
+	behind := upstate.Transition{From: tr.To, To: upstate.Condition{CheckID: "drive-api", State: upstate.StateDown, At: f.clock.Now(), Since: tr.To.Since, Evidence: "HTTP 502"}}
+	if err := f.engine.Handle(context.Background(), behind); err == nil {
+		t.Fatal("the refusal was not reported")
+	}
+	f.store.fail = nil
+	f.tick()
+	var drive []upstate.Transition
+	for _, x := range f.store.transitions {
+		if x.To.CheckID == "drive-api" {
+			drive = append(drive, x)
+		}
+	}
+	if len(drive) != 2 || !drive[0].To.At.Equal(tr.To.At) {
+		t.Errorf("drive-api transitions = %+v, want the refused one once, then the one behind it", drive)
+	}
+	last := f.store.applied[len(f.store.applied)-2]
+	if len(last.Transitions) != 1 || last.Transitions[0].To.CheckID != "drive-api" || len(last.Incidents) != 1 {
+		t.Errorf("the refused change written again = %+v, want the transition with its incident", last)
 	}
 }

@@ -107,7 +107,7 @@ func (e *Engine) remind(ctx context.Context, now time.Time) (time.Time, error) {
 		}
 		ev.Entries = []upstate.TimelineEntry{{ID: "reminder", IncidentID: in.ID, At: now, Status: in.Status, Public: true, Actor: upstate.ActorUpstate,
 			Body: fmt.Sprintf("Still %s: this incident began %s ago (%s) and nothing has been posted for %s.",
-				strings.ToLower(in.Status.Label()), humanDuration(now.Sub(in.StartedAt)), e.clock(in.StartedAt), humanDuration(now.Sub(last)))}}
+				strings.ToLower(in.Status.Label()), upstate.FormatDuration(now.Sub(in.StartedAt), upstate.DurationWords), e.clock(in.StartedAt), upstate.FormatDuration(now.Sub(last), upstate.DurationWords))}}
 		owed := e.opts.Route(ev)
 		c.Messages = append(c.Messages, owed.Messages...)
 		told[in.ID] = now

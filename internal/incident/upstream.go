@@ -13,14 +13,7 @@ import (
 )
 
 // ProviderUpdate is an update a provider posted on its incident.
-type ProviderUpdate struct {
-	// Key is the update's identity across reads: the provider's update id,
-	// or a hash of what it says; never its time, which feeds rewrite.
-	// Empty means the text is the identity.
-	Key  string
-	At   time.Time
-	Text string
-}
+type ProviderUpdate = upstate.ProviderUpdate
 
 // The limits on what a provider's feed can put on our timeline. A feed is
 // someone else's content: one that rewrote its update times made one

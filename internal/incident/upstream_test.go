@@ -197,3 +197,50 @@ func TestMirrorLinksAreHTTP(t *testing.T) {
 		}
 	}
 }
+
+// TestObserveLinksAndMirrors: the provider's incident travels on the
+// transition an upstream check's result confirms, and its updates on the
+// result: the incident it opens is linked to theirs and shows their
+// updates, from that one result, and the next read that finds their
+// incident over brings its closing words.
+func TestObserveLinksAndMirrors(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	now := f.clock.Now()
+	up := drive
+	news := []upstate.ProviderNews{{Link: drive, Updates: []ProviderUpdate{{Key: "id:1", At: now.Add(-time.Minute), Text: "We are investigating."}}}}
+	r := upstate.Result{CheckID: "drive-api", At: now, Outcome: upstate.OutcomeFail, Error: "Google Workspace reports \"Drive outage\"",
+		Provider: &upstate.ProviderReport{Cause: &up, News: news}}
+	tr := upstate.Transition{From: upstate.Condition{CheckID: "drive-api", State: upstate.StateUp},
+		To: upstate.Condition{CheckID: "drive-api", State: upstate.StateDown, Since: now, At: now, Evidence: r.Error, Upstream: &up}}
+	if err := f.engine.Observe(ctx, r, &tr); err != nil {
+		t.Fatal(err)
+	}
+	ins := f.store.all()
+	if len(ins) != 1 || ins[0].Upstream == nil || *ins[0].Upstream != drive || ins[0].Name != "Issue linked to Google Workspace: Drive outage" {
+		t.Fatalf("incidents = %+v", ins)
+	}
+	if got := mirrored(f, ins[0].ID); len(got) != 1 || !strings.Contains(got[0].Body, "We are investigating.") {
+		t.Errorf("mirrored = %+v", got)
+	}
+	// The same read again, with no transition: nothing new.
+	f.clock.Advance(time.Minute)
+	if err := f.engine.Observe(ctx, upstate.Result{CheckID: "drive-api", Provider: &upstate.ProviderReport{Cause: &up, News: news}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := mirrored(f, ins[0].ID); len(got) != 1 {
+		t.Errorf("the same update mirrored again: %d entries", len(got))
+	}
+	// Their incident is over: a passing result carries the closing words.
+	closing := []upstate.ProviderNews{{Link: drive, Updates: append(news[0].Updates, ProviderUpdate{Key: "id:2", At: f.clock.Now(), Text: "Resolved."})}}
+	if err := f.engine.Observe(ctx, upstate.Result{CheckID: "drive-api", Outcome: upstate.OutcomeOK, Provider: &upstate.ProviderReport{News: closing}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := mirrored(f, ins[0].ID); len(got) != 2 || !strings.Contains(got[1].Body, "Resolved.") {
+		t.Errorf("closing update: %+v", got)
+	}
+	// A result without a provider report asks nothing of the engine.
+	if err := f.engine.Observe(ctx, upstate.Result{CheckID: "web-home", Outcome: upstate.OutcomeOK}, nil); err != nil {
+		t.Error(err)
+	}
+}

@@ -187,7 +187,7 @@ func Build(in Input) (*Report, error) {
 	worst := 2.0
 	for _, c := range in.Components {
 		down, span := downtime(in.Changes, c.ID, in.From, in.To, in.Generated)
-		cd := ComponentDowntime{ID: c.ID, Name: c.Name, DowntimeSecs: down.Seconds(), Downtime: human(down)}
+		cd := ComponentDowntime{ID: c.ID, Name: c.Name, DowntimeSecs: down.Seconds(), Downtime: upstate.FormatDuration(down, upstate.DurationReport)}
 		cd.UptimeRatio = 1
 		if span > 0 {
 			cd.UptimeRatio = 1 - weighted(in.Changes, c.ID, in.From, in.To, in.Generated).Seconds()/span.Seconds()
@@ -200,7 +200,7 @@ func Build(in Input) (*Report, error) {
 		r.Components = append(r.Components, cd)
 	}
 	r.Summary.DowntimeSecs = total
-	r.Summary.Downtime = human(time.Duration(total * float64(time.Second)))
+	r.Summary.Downtime = upstate.FormatDuration(time.Duration(total*float64(time.Second)), upstate.DurationReport)
 
 	// Incidents: upstream ones by provider, recurring kinds grouped, the
 	// rest by day, newest first. Merged incidents live on in the ones they
@@ -264,9 +264,9 @@ func Build(in Input) (*Report, error) {
 		for i := len(xs) - 1; i >= 0; i-- { // oldest first: the order they happened in
 			x := xs[i]
 			sum += x.Duration(in.Generated)
-			g.Occurrences = append(g.Occurrences, Occurrence{ID: x.ID, Start: f.at(x.StartedAt), End: f.end(x), Duration: human(x.Duration(in.Generated))})
+			g.Occurrences = append(g.Occurrences, Occurrence{ID: x.ID, Start: f.at(x.StartedAt), End: f.end(x), Duration: upstate.FormatDuration(x.Duration(in.Generated), upstate.DurationReport)})
 		}
-		g.Total = human(sum)
+		g.Total = upstate.FormatDuration(sum, upstate.DurationReport)
 		r.Recurring = append(r.Recurring, g)
 	}
 	r.Summary.Incidents = len(ins)
@@ -293,13 +293,13 @@ func upstreamGroups(f formatter, providers map[string][]*upstate.Incident, now t
 			x := xs[i]
 			sum += x.Duration(now)
 			o := Occurrence{ID: x.ID, Name: x.Name, Title: x.Upstream.Title, URL: x.Upstream.URL, Start: f.at(x.StartedAt), End: f.end(x),
-				Duration: human(x.Duration(now))}
+				Duration: upstate.FormatDuration(x.Duration(now), upstate.DurationReport)}
 			if !x.Reach.Empty() {
 				o.Reach = x.Reach.Describe()
 			}
 			g.Occurrences = append(g.Occurrences, o)
 		}
-		g.Total = human(sum)
+		g.Total = upstate.FormatDuration(sum, upstate.DurationReport)
 		out = append(out, g)
 	}
 	return out
@@ -413,7 +413,7 @@ func mean(ds []time.Duration) string {
 	for _, d := range ds {
 		sum += d
 	}
-	return human(sum / time.Duration(len(ds)))
+	return upstate.FormatDuration(sum/time.Duration(len(ds)), upstate.DurationReport)
 }
 
 func pct(f float64) string {
@@ -421,26 +421,6 @@ func pct(f float64) string {
 		return "100%"
 	}
 	return fmt.Sprintf("%.3f%%", float64(int(f*100000))/1000)
-}
-
-// human prints a duration for the report: "1 h 52 min", "37 min", "45 s".
-func human(d time.Duration) string {
-	d = d.Round(time.Second)
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%d s", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%d min", int(d.Round(time.Minute).Minutes()))
-	}
-	h := int(d.Hours())
-	m := int((d - time.Duration(h)*time.Hour).Round(time.Minute).Minutes())
-	if m == 60 {
-		h, m = h+1, 0
-	}
-	if m == 0 {
-		return fmt.Sprintf("%d h", h)
-	}
-	return fmt.Sprintf("%d h %d min", h, m)
 }
 
 // formatter prints times in the report's zone, with the second zone in
@@ -471,16 +451,16 @@ func (f formatter) end(x *upstate.Incident) string {
 
 func (f formatter) incident(x *upstate.Incident, names map[string]string, now time.Time) Incident {
 	out := Incident{ID: x.ID, Name: x.Name, Impact: string(x.Impact), Status: string(x.Status), Start: f.at(x.StartedAt), End: f.end(x),
-		Duration: human(x.Duration(now)), Detect: human(max(x.DetectedAt.Sub(x.StartedAt), 0)), Ack: "n/a", Resolve: "ongoing", Automatic: x.Auto,
+		Duration: upstate.FormatDuration(x.Duration(now), upstate.DurationReport), Detect: upstate.FormatDuration(max(x.DetectedAt.Sub(x.StartedAt), 0), upstate.DurationReport), Ack: "n/a", Resolve: "ongoing", Automatic: x.Auto,
 		RootCause: "Not written yet.", Fix: "Not written yet.", Entries: []Entry{}}
 	if a := acknowledged(x); a != nil {
-		out.Ack = human(a.Sub(x.StartedAt))
+		out.Ack = upstate.FormatDuration(a.Sub(x.StartedAt), upstate.DurationReport)
 	}
 	if !x.Reach.Empty() {
 		out.Reach, out.Failing = x.Reach.Describe(), x.Reach.FailingPercent
 	}
 	if x.ResolvedAt != nil {
-		out.Resolve = human(x.ResolvedAt.Sub(x.StartedAt))
+		out.Resolve = upstate.FormatDuration(x.ResolvedAt.Sub(x.StartedAt), upstate.DurationReport)
 	}
 	for _, c := range x.Components {
 		n := names[c]

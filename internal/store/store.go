@@ -103,18 +103,23 @@ func (r Rollup) MeanLatency() time.Duration {
 	return r.LatencySum / time.Duration(r.Count)
 }
 
-// Conditions keeps each check's confirmed condition and its transitions.
+// Conditions keeps each check's confirmed condition and its transitions;
+// they are written with the incident change they cause (Change.Transitions).
 type Conditions interface {
-	// SaveTransition records a transition and makes its target the check's
-	// current condition.
-	SaveTransition(ctx context.Context, t upstate.Transition) error
 	ListConditions(ctx context.Context) (map[string]upstate.Condition, error)
 	ListTransitions(ctx context.Context, checkID string, from, to time.Time) ([]upstate.Transition, error)
 }
 
-// Change is what one incident decision writes, atomically: incidents
-// created or updated, timeline entries added, component statuses changed.
+// Change is what one incident decision writes, atomically: the
+// transitions it decided on, incidents created or updated, timeline
+// entries added, component statuses changed.
 type Change struct {
+	// Transitions are recorded, oldest first, and each one's target made
+	// its check's current condition. One already recorded (same check,
+	// time and target) is not recorded again, so a change written a
+	// second time records it once.
+	Transitions []upstate.Transition
+
 	Incidents []*upstate.Incident // upserted; their Updates are ignored
 	Entries   []upstate.TimelineEntry
 	Statuses  []upstate.StatusChange
@@ -135,7 +140,7 @@ type HoldChange struct {
 
 // Empty reports whether the change writes nothing.
 func (c Change) Empty() bool {
-	return len(c.Incidents) == 0 && len(c.Entries) == 0 && len(c.Statuses) == 0 && len(c.Holds) == 0 && len(c.Messages) == 0 && len(c.Cancel) == 0
+	return len(c.Transitions) == 0 && len(c.Incidents) == 0 && len(c.Entries) == 0 && len(c.Statuses) == 0 && len(c.Holds) == 0 && len(c.Messages) == 0 && len(c.Cancel) == 0
 }
 
 // Incidents keeps incidents and their timelines.

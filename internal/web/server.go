@@ -185,6 +185,8 @@ func (s *Server) routes() {
 // Publish renders every public document of the snapshot once; requests
 // then only copy bytes. It is the snapshot holder's Published hook.
 func (s *Server) Publish(snap *snapshot.Snapshot) error {
+	// The wall clock, not an injected one: this measures how long the
+	// rendering took (a metric), not what time it is on the page.
 	start := time.Now()
 	docs, err := statusapi.Render(snap, s.md.HTML)
 	if err != nil {
@@ -443,6 +445,8 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (s *Server) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The wall clock, not an injected one: request latency is elapsed
+		// real time (a fake clock would say 0, the demo's a minute a second).
 		start := time.Now()
 		h := w.Header()
 		h["X-Request-Id"] = s.ids.next()

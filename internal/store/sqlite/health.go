@@ -18,16 +18,21 @@ import (
 // database accepts writes, and if not, why and since when. Guarded by mu:
 // the writer sets it, requests read it.
 type writeHealth struct {
-	mu       sync.Mutex
-	err      error     // the last commit's failure, classified; nil when it succeeded
-	since    time.Time // when writes began failing
-	inFlight time.Time // when the commit in progress began; zero when none
+	mu    sync.Mutex
+	err   error     // the last commit's failure, classified; nil when it succeeded
+	since time.Time // when writes began failing
+	// inFlight is when the commit in progress began, zero when none, on
+	// the wall clock (with its monotonic reading), not Options.Now: it is
+	// held against WriteTimeout, which exec enforces as a real deadline,
+	// and an injected clock may stand still (tests) or run fast and jump
+	// days (the demo) while a commit takes milliseconds.
+	inFlight time.Time
 	lastOK   time.Time // when a commit last went through
 }
 
-func (h *writeHealth) begin(now time.Time) {
+func (h *writeHealth) begin() {
 	h.mu.Lock()
-	h.inFlight = now
+	h.inFlight = time.Now() // the wall clock: see inFlight
 	h.mu.Unlock()
 }
 
@@ -54,10 +59,11 @@ func (db *DB) WriteHealth() error {
 	h := &db.health
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	now := time.Now()
-	if !h.inFlight.IsZero() && now.Sub(h.inFlight) > db.opts.WriteTimeout {
-		return upstate.Later(upstate.EUNAVAILABLE, 10*time.Second, "the database is not accepting writes: a write has been in progress for %s (the disk may be stalled)",
-			now.Sub(h.inFlight).Round(time.Second))
+	if !h.inFlight.IsZero() {
+		if took := time.Since(h.inFlight); took > db.opts.WriteTimeout { // the wall clock: see inFlight
+			return upstate.Later(upstate.EUNAVAILABLE, 10*time.Second, "the database is not accepting writes: a write has been in progress for %s (the disk may be stalled)",
+				took.Round(time.Second))
+		}
 	}
 	if h.err != nil {
 		return upstate.Later(upstate.ErrorCode(h.err), upstate.RetryAfterOf(h.err), "%s (since %s)", upstate.ErrorMessage(h.err), h.since.UTC().Format(time.RFC3339))
@@ -70,14 +76,14 @@ func (db *DB) WriteHealth() error {
 // probeEvery, that is news enough and nothing is written.
 func (db *DB) Probe(ctx context.Context) error {
 	db.health.mu.Lock()
-	recent := db.health.err == nil && !db.health.lastOK.IsZero() && time.Since(db.health.lastOK) < probeEvery
+	recent := db.health.err == nil && !db.health.lastOK.IsZero() && db.opts.Now().Sub(db.health.lastOK) < probeEvery
 	db.health.mu.Unlock()
 	if recent {
 		return nil
 	}
 	return db.exec(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ('write_probe', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
-			time.Now().UTC().Format(time.RFC3339Nano))
+			db.opts.Now().UTC().Format(time.RFC3339Nano))
 		return err
 	})
 }

@@ -156,21 +156,25 @@ func (db *DB) Prune(ctx context.Context, rawBefore, hourlyBefore time.Time) (int
 	return n, err
 }
 
-// SaveTransition implements store.Conditions.
-func (db *DB) SaveTransition(ctx context.Context, t upstate.Transition) error {
+// saveTransition records a transition, unless it is recorded already,
+// and makes its target the check's current condition.
+func saveTransition(ctx context.Context, tx *sql.Tx, t upstate.Transition) error {
 	c := t.To
-	return db.exec(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO transitions (check_id, at, from_state, from_partial, to_state, to_partial, since, evidence, failures, samples)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			c.CheckID, ms(c.At), string(t.From.State), t.From.Partial, string(c.State), c.Partial, ms(c.Since), c.Evidence, c.Failures, c.Samples); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO conditions (check_id, state, partial, since, at, evidence, failures, samples) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (check_id) DO UPDATE SET state = excluded.state, partial = excluded.partial, since = excluded.since,
-			at = excluded.at, evidence = excluded.evidence, failures = excluded.failures, samples = excluded.samples`,
-			c.CheckID, string(c.State), c.Partial, ms(c.Since), ms(c.At), c.Evidence, c.Failures, c.Samples)
-		return err
-	})
+	if _, err := tx.ExecContext(ctx, `INSERT INTO transitions (check_id, at, from_state, from_partial, to_state, to_partial, since, evidence, failures, samples)
+		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+		WHERE NOT EXISTS (SELECT 1 FROM transitions WHERE check_id = ? AND at = ? AND to_state = ? AND to_partial = ?)`,
+		c.CheckID, ms(c.At), string(t.From.State), t.From.Partial, string(c.State), c.Partial, ms(c.Since), c.Evidence, c.Failures, c.Samples,
+		c.CheckID, ms(c.At), string(c.State), c.Partial); err != nil {
+		return fmt.Errorf("save transition of %s: %w", c.CheckID, err)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO conditions (check_id, state, partial, since, at, evidence, failures, samples) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (check_id) DO UPDATE SET state = excluded.state, partial = excluded.partial, since = excluded.since,
+		at = excluded.at, evidence = excluded.evidence, failures = excluded.failures, samples = excluded.samples`,
+		c.CheckID, string(c.State), c.Partial, ms(c.Since), ms(c.At), c.Evidence, c.Failures, c.Samples)
+	if err != nil {
+		return fmt.Errorf("save condition of %s: %w", c.CheckID, err)
+	}
+	return nil
 }
 
 // ListConditions implements store.Conditions.
@@ -233,6 +237,11 @@ func (db *DB) Apply(ctx context.Context, c store.Change) error {
 
 // applyChange writes an incident change inside a transaction.
 func applyChange(ctx context.Context, tx *sql.Tx, c store.Change) error {
+	for _, t := range c.Transitions {
+		if err := saveTransition(ctx, tx, t); err != nil {
+			return err
+		}
+	}
 	for _, in := range c.Incidents {
 		overrides, err := json.Marshal(in.Overrides)
 		if err != nil || in.Overrides == nil {

@@ -45,6 +45,12 @@ type Options struct {
 	// write lock before giving up; it is shorter than WriteTimeout, so the
 	// answer can say the lock is why. Default 4s.
 	BusyTimeout time.Duration
+	// Now tells the time the store records and tells (when a migration
+	// was applied, since when writes fail, the last commit's time, the
+	// write probe's value, the retry back-off); default time.Now. How
+	// long a write has been in progress is measured on the wall clock:
+	// WriteTimeout is a real deadline.
+	Now func() time.Time
 }
 
 // DB is the SQLite store.
@@ -96,6 +102,9 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	}
 	if opts.BusyTimeout <= 0 {
 		opts.BusyTimeout = min(4*time.Second, opts.WriteTimeout*4/5)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	if err := os.MkdirAll(filepath.Dir(opts.Path), 0o750); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
@@ -167,7 +176,7 @@ func (db *DB) migrate(ctx context.Context) error {
 			tx.Rollback()
 			return fmt.Errorf("migration %s: %w", f, err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, v, time.Now().UnixMilli()); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, v, db.opts.Now().UnixMilli()); err != nil {
 			tx.Rollback()
 			return err
 		}
@@ -313,7 +322,7 @@ func (db *DB) writer() {
 		default:
 			db.opts.Logger.Error("results not written, and dropped", "component", "store", "results", len(results), "err", err)
 		}
-		now := time.Now()
+		now := db.opts.Now()
 		if upstate.ErrorCode(err) == upstate.EUNAVAILABLE {
 			backoff = min(max(2*backoff, time.Second), 30*time.Second)
 			retryAt = now.Add(backoff)
@@ -332,7 +341,7 @@ func (db *DB) writer() {
 	}
 	// background is a commit nobody waits for: skipped while backing off.
 	background := func(withRollups bool) {
-		if time.Now().Before(retryAt) {
+		if db.opts.Now().Before(retryAt) {
 			return
 		}
 		commit(nil, withRollups)
@@ -406,11 +415,11 @@ func (db *DB) commit(results []upstate.Result, roll rollups, reqs []*writeReq) (
 	if len(results) == 0 && len(roll) == 0 && len(reqs) == 0 {
 		return true, nil
 	}
-	db.health.begin(time.Now())
+	db.health.begin()
 	errs, kept, err := db.commitTx(results, roll, reqs)
 	// Health first, so a caller told its write went through finds the
 	// store healthy.
-	db.health.end(time.Now(), err)
+	db.health.end(db.opts.Now(), err)
 	for i, r := range reqs {
 		r.done <- errs[i]
 	}

@@ -263,3 +263,56 @@ func TestStalledWrite(t *testing.T) {
 		t.Error("a write whose caller was told it failed was applied afterwards")
 	}
 }
+
+// The store tells the time it is given: when migrations were applied,
+// the probe's value, since when writes fail. How long a write has been in
+// progress is still measured on the wall clock, against the real write
+// deadline: a clock that stands still does not hide a stalled disk.
+func TestInjectedClock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "upstate.db")
+	now := func() time.Time { return storetestT0 }
+	db, err := Open(context.Background(), Options{Path: path, WriteTimeout: 500 * time.Millisecond, BusyTimeout: 100 * time.Millisecond, FlushEvery: time.Hour, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := t.Context()
+	var applied int64
+	if err := db.read.QueryRowContext(ctx, `SELECT MIN(applied_at) FROM schema_migrations`).Scan(&applied); err != nil || applied != storetestT0.UnixMilli() {
+		t.Errorf("migrations applied at %d (%v), want the clock's %d", applied, err, storetestT0.UnixMilli())
+	}
+	if err := db.Probe(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var probe string
+	if err := db.read.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'write_probe'`).Scan(&probe); err != nil || probe != storetestT0.Format(time.RFC3339Nano) {
+		t.Errorf("probe wrote %q (%v), want the clock's time", probe, err)
+	}
+	other, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	other.SetMaxOpenConns(1)
+	if _, err := other.Exec("BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	wantUnavailable(t, "write under another's lock", db.SaveHeartbeat(ctx, "nightly", storetestT0), "another process holds its write lock")
+	wantUnavailable(t, "health under another's lock", db.WriteHealth(), "(since 2026-08-17T13:00:00Z)")
+	if _, err := other.Exec("ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SaveHeartbeat(ctx, "nightly", storetestT0); err != nil {
+		t.Fatal(err)
+	}
+	started, release := make(chan struct{}), make(chan struct{})
+	stuck := make(chan error, 1)
+	go func() {
+		stuck <- db.exec(context.Background(), func(*sqlTx) error { close(started); <-release; return nil })
+	}()
+	<-started
+	wantUnavailable(t, "write behind a stalled one", db.SaveHeartbeat(ctx, "other", storetestT0), "the disk may be stalled")
+	wantUnavailable(t, "health while stalled, the clock standing still", db.WriteHealth(), "a write has been in progress for")
+	close(release)
+	<-stuck
+}

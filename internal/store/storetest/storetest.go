@@ -29,6 +29,7 @@ func Run(t *testing.T, open Opener) {
 		{"ResultsAndRollups", testResults},
 		{"Prune", testPrune},
 		{"Conditions", testConditions},
+		{"DecisionInOneTransaction", testDecisionInOneTransaction},
 		{"Incidents", testIncidents},
 		{"IncidentDetails", testIncidentDetails},
 		{"Holds", testHolds},
@@ -174,11 +175,11 @@ func testPrune(t *testing.T, s store.Store) {
 
 func testConditions(t *testing.T, s store.Store) {
 	down := upstate.Condition{CheckID: "api", State: upstate.StateDown, Since: t0, At: t0.Add(10 * time.Second), Evidence: "HTTP 500 after 20 ms", Failures: 3, Samples: 5}
-	if err := s.SaveTransition(ctx(t), upstate.Transition{From: upstate.Condition{CheckID: "api", State: upstate.StateUp}, To: down}); err != nil {
+	if err := s.Apply(ctx(t), store.Change{Transitions: []upstate.Transition{{From: upstate.Condition{CheckID: "api", State: upstate.StateUp}, To: down}}}); err != nil {
 		t.Fatal(err)
 	}
 	up := upstate.Condition{CheckID: "api", State: upstate.StateDegraded, Partial: true, Since: t0.Add(time.Minute), At: t0.Add(2 * time.Minute), Evidence: "ok"}
-	if err := s.SaveTransition(ctx(t), upstate.Transition{From: down, To: up}); err != nil {
+	if err := s.Apply(ctx(t), store.Change{Transitions: []upstate.Transition{{From: down, To: up}}}); err != nil {
 		t.Fatal(err)
 	}
 	conds, err := s.ListConditions(ctx(t))
@@ -194,6 +195,68 @@ func testConditions(t *testing.T, s store.Store) {
 	}
 	if len(ts) != 2 || ts[0].To.State != upstate.StateDown || ts[0].To.Evidence != "HTTP 500 after 20 ms" || ts[0].To.Failures != 3 || ts[1].From.State != upstate.StateDown {
 		t.Errorf("transitions = %+v", ts)
+	}
+}
+
+// testDecisionInOneTransaction: a transition is written with the incident
+// change it causes, in one transaction: both land, or neither does; and a
+// change written a second time (its first write committed after its writer
+// was told it had not) records the transition once.
+func testDecisionInOneTransaction(t *testing.T, s store.Store) {
+	if err := s.SyncComponents(ctx(t), []upstate.Component{{ID: "api", Name: "API"}}, t0); err != nil {
+		t.Fatal(err)
+	}
+	down := upstate.Transition{From: upstate.Condition{CheckID: "api-health", State: upstate.StateUp},
+		To: upstate.Condition{CheckID: "api-health", State: upstate.StateDown, Since: t0, At: t0.Add(10 * time.Second), Evidence: "HTTP 500 after 20 ms", Failures: 3, Samples: 3}}
+	in := incident("aaaaaaaaaaaa", t0.Add(10*time.Second), upstate.Investigating)
+	entry := upstate.TimelineEntry{ID: "e1", IncidentID: in.ID, At: in.CreatedAt, Status: upstate.Investigating, Body: "API is down", Public: true, Actor: upstate.ActorUpstate}
+	status := upstate.StatusChange{ComponentID: "api", At: in.CreatedAt, Status: upstate.MajorOutage, IncidentID: in.ID}
+	// Neither: the incident change fails (a hold on no such component),
+	// and the transition is not kept either.
+	err := s.Apply(ctx(t), store.Change{Transitions: []upstate.Transition{down}, Incidents: []*upstate.Incident{in}, Entries: []upstate.TimelineEntry{entry},
+		Statuses: []upstate.StatusChange{status}, Holds: []store.HoldChange{{ComponentID: "nope", Hold: upstate.Hold{Status: upstate.MajorOutage}}}})
+	if upstate.ErrorCode(err) != upstate.ENOTFOUND {
+		t.Fatalf("a change with a hold on no such component: %v, want ENOTFOUND", err)
+	}
+	if conds, _ := s.ListConditions(ctx(t)); len(conds) != 0 {
+		t.Errorf("a refused change's condition was kept: %+v", conds)
+	}
+	if ts, _ := s.ListTransitions(ctx(t), "api-health", t0, t0.Add(time.Hour)); len(ts) != 0 {
+		t.Errorf("a refused change's transition was kept: %+v", ts)
+	}
+	if ins, _ := s.ListIncidents(ctx(t), store.IncidentFilter{}); len(ins) != 0 {
+		t.Errorf("a refused change's incident was kept: %+v", ins)
+	}
+	// Both, and again: one transition, one entry.
+	c := store.Change{Transitions: []upstate.Transition{down}, Incidents: []*upstate.Incident{in}, Entries: []upstate.TimelineEntry{entry}, Statuses: []upstate.StatusChange{status}}
+	for range 2 {
+		if err := s.Apply(ctx(t), c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if conds, _ := s.ListConditions(ctx(t)); conds["api-health"].State != upstate.StateDown {
+		t.Errorf("condition = %+v", conds["api-health"])
+	}
+	if ts, _ := s.ListTransitions(ctx(t), "api-health", t0, t0.Add(time.Hour)); len(ts) != 1 || ts[0].To.State != upstate.StateDown {
+		t.Errorf("transitions after writing the change twice = %+v, want the one", ts)
+	}
+	got, err := s.GetIncident(ctx(t), in.ID)
+	if err != nil || len(got.Updates) != 1 {
+		t.Fatalf("incident = %+v, %v", got, err)
+	}
+	if comps, _ := s.ListComponents(ctx(t)); comps[0].Status != upstate.MajorOutage {
+		t.Errorf("api = %s", comps[0].Status)
+	}
+	// A transition that changes no incident is kept on its own.
+	recovered := upstate.Transition{From: down.To, To: upstate.Condition{CheckID: "api-health", State: upstate.StateUp, Since: t0.Add(time.Minute), At: t0.Add(time.Minute), Evidence: "answered normally"}}
+	if err := s.Apply(ctx(t), store.Change{Transitions: []upstate.Transition{recovered}}); err != nil {
+		t.Fatal(err)
+	}
+	if ts, _ := s.ListTransitions(ctx(t), "api-health", t0, t0.Add(time.Hour)); len(ts) != 2 || ts[1].To.State != upstate.StateUp {
+		t.Errorf("transitions = %+v", ts)
+	}
+	if conds, _ := s.ListConditions(ctx(t)); conds["api-health"].State != upstate.StateUp {
+		t.Errorf("condition = %+v", conds["api-health"])
 	}
 }
 

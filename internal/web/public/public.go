@@ -52,7 +52,9 @@ func New(md func(string) template.HTML) (*Renderer, error) {
 		"deref":       func(t *time.Time) time.Time { return *t },
 		"lastPublic":  lastPublic,
 		"compName":    func(s *snapshot.Snapshot, id string) string { return compName(s, id) },
-		"duration":    func(in *upstate.Incident, now time.Time) string { return humanDuration(in.Duration(now)) },
+		"duration": func(in *upstate.Incident, now time.Time) string {
+			return upstate.FormatDuration(in.Duration(now), upstate.DurationShort)
+		},
 	}
 	parse := func(name string) (*template.Template, error) {
 		return template.New("layout.html").Funcs(funcs).ParseFS(templates, "templates/layout.html", "templates/"+name)
@@ -190,7 +192,7 @@ func dayTitle(d snapshot.Day) string {
 		s += ", worst: " + strings.ToLower(d.Worst.Label())
 	}
 	if d.Outage > 0 {
-		s += fmt.Sprintf(", %s of downtime", humanDuration(d.Outage))
+		s += fmt.Sprintf(", %s of downtime", upstate.FormatDuration(d.Outage, upstate.DurationShort))
 	}
 	return s
 }
@@ -236,21 +238,6 @@ func sparkline(pts []snapshot.Latency) template.HTML {
 	svg := fmt.Sprintf(`<svg class="spark" viewBox="0 0 %.0f %.0f" width="%.0f" height="%.0f" role="img" aria-label="%s"><title>%s</title><polyline points="%s"/></svg><span class="spark-val">%s</span>`,
 		w, h, w, h, template.HTMLEscapeString(title), template.HTMLEscapeString(title), b.String(), upstate.FormatLatency(lastMean))
 	return template.HTML(svg) //nolint:gosec // numbers and escaped text only
-}
-
-func humanDuration(d time.Duration) string {
-	d = d.Round(time.Minute)
-	if d < time.Minute {
-		return "under a minute"
-	}
-	h, m := int(d.Hours()), int(d.Minutes())%60
-	switch {
-	case h == 0:
-		return fmt.Sprintf("%d min", m)
-	case m == 0:
-		return fmt.Sprintf("%d h", h)
-	}
-	return fmt.Sprintf("%d h %d min", h, m)
 }
 
 // rev returns the updates newest first.

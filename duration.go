@@ -1,0 +1,78 @@
+package upstate
+
+import (
+	"fmt"
+	"time"
+)
+
+// DurationStyle is how FormatDuration says a duration.
+type DurationStyle int
+
+// The ways durations are said. They differ on purpose: words read in
+// sentences, the page is glanced at, and the report is read in tables.
+const (
+	// DurationWords is for sentences on timelines and in notifications:
+	// "45 seconds", "37 minutes", "2 hours 5 minutes", "3 days" (from two
+	// days on).
+	DurationWords DurationStyle = iota
+	// DurationShort is for the public page, in whole minutes: "under a
+	// minute", "37 min", "2 h 5 min", "72 h".
+	DurationShort
+	// DurationReport is for the outage report: "45 s", "37 min",
+	// "2 h 5 min", "72 h".
+	DurationReport
+)
+
+// FormatDuration says d the way people read it, in the style's words.
+// Minutes are rounded to the nearest, as are seconds (DurationShort
+// rounds the whole duration to minutes first).
+func FormatDuration(d time.Duration, style DurationStyle) string {
+	step := time.Second
+	if style == DurationShort {
+		step = time.Minute
+	}
+	d = d.Round(step)
+	switch {
+	case d < time.Minute:
+		if style == DurationShort {
+			return "under a minute"
+		}
+		return style.count(int(d.Seconds()), second)
+	case d < time.Hour:
+		return style.count(int(d.Round(time.Minute).Minutes()), minute)
+	case style == DurationWords && d >= 48*time.Hour:
+		return style.count(int(d.Hours()/24), day)
+	}
+	h := int(d.Hours())
+	m := int((d - time.Duration(h)*time.Hour).Round(time.Minute).Minutes())
+	if m == 60 {
+		h, m = h+1, 0
+	}
+	if m == 0 {
+		return style.count(h, hour)
+	}
+	return style.count(h, hour) + " " + style.count(m, minute)
+}
+
+// durationUnit is a unit FormatDuration counts in.
+type durationUnit int
+
+const (
+	second durationUnit = iota
+	minute
+	hour
+	day
+)
+
+// count says n of the unit in the style's words: "1 minute", "2 hours",
+// "37 min".
+func (s DurationStyle) count(n int, u durationUnit) string {
+	if s == DurationWords {
+		word := [...]string{second: "second", minute: "minute", hour: "hour", day: "day"}[u]
+		if n == 1 {
+			return "1 " + word
+		}
+		return fmt.Sprintf("%d %ss", n, word)
+	}
+	return fmt.Sprintf("%d %s", n, [...]string{second: "s", minute: "min", hour: "h", day: "d"}[u])
+}
