@@ -506,7 +506,7 @@ func (b *breaker) state(now time.Time, after int) circuit {
 // called with l.mu held.
 func (d *Dispatcher) observeHost(l *lane, host string, err error) {
 	b := l.hosts[host]
-	_, after := Classify(err)
+	_, after := Classify(err, d.opts.Clock.Now())
 	if !NoAnswer(err) {
 		if b != nil {
 			if b.opened > 0 {

@@ -235,6 +235,11 @@ func TestDoClassifies(t *testing.T) {
 			w.Header().Set("Date", t0.Format(http.TimeFormat))
 			w.Header().Set("Retry-After", t0.Add(90*time.Second).Format(http.TimeFormat))
 			w.WriteHeader(503)
+		case "/date-only":
+			// No Date of the receiver's: the date is read against our clock.
+			w.Header()["Date"] = nil
+			w.Header().Set("Retry-After", t0.Add(10*time.Minute).Format(http.TimeFormat))
+			w.WriteHeader(503)
 		case "/timeout":
 			w.WriteHeader(408)
 		default:
@@ -249,7 +254,7 @@ func TestDoClassifies(t *testing.T) {
 		permanent bool
 		after     time.Duration
 	}{
-		{"/ok", true, false, 0}, {"/slow-down", false, false, 7 * time.Second}, {"/date", false, false, 90 * time.Second},
+		{"/ok", true, false, 0}, {"/slow-down", false, false, 7 * time.Second}, {"/date", false, false, 90 * time.Second}, {"/date-only", false, false, 4 * time.Minute},
 		{"/timeout", false, false, 0}, {"/500", false, false, 0}, {"/400", false, true, 0}, {"/404", false, true, 0}, {"/410", false, true, 0}, {"/302", false, true, 0},
 	} {
 		req, _ := http.NewRequest("POST", srv.URL+tc.path, nil)
@@ -259,7 +264,7 @@ func TestDoClassifies(t *testing.T) {
 			t.Errorf("%s: err = %v", tc.path, err)
 			continue
 		}
-		if perm, after := Classify(err); perm != tc.permanent || after != tc.after {
+		if perm, after := Classify(err, t0.Add(6*time.Minute)); perm != tc.permanent || after != tc.after {
 			t.Errorf("%s: permanent %v after %v, want %v %v (%v)", tc.path, perm, after, tc.permanent, tc.after, err)
 		}
 		if err != nil && NoAnswer(err) {
@@ -270,7 +275,7 @@ func TestDoClassifies(t *testing.T) {
 	srv.Close()
 	req, _ := http.NewRequest("POST", srv.URL+"/services/T000/B000/SECRETTOKEN", nil)
 	_, _, err := Do(context.Background(), http.DefaultClient, req)
-	if perm, _ := Classify(err); err == nil || perm || strings.Contains(err.Error(), "SECRETTOKEN") || !NoAnswer(err) {
+	if perm, _ := Classify(err, t0); err == nil || perm || strings.Contains(err.Error(), "SECRETTOKEN") || !NoAnswer(err) {
 		t.Errorf("network error: %v (permanent %v, no answer %v)", err, perm, NoAnswer(err))
 	}
 }

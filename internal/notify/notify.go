@@ -39,7 +39,8 @@ type failure struct {
 	err        error
 	permanent  bool
 	retryAfter time.Duration
-	answered   bool // the receiver answered (with a refusal or an error of its own)
+	retryAt    time.Time // an HTTP-date Retry-After with no Date to read it against
+	answered   bool      // the receiver answered (with a refusal or an error of its own)
 }
 
 func (f *failure) Error() string { return f.err.Error() }
@@ -51,6 +52,9 @@ func Permanent(err error) error { return &failure{err: err, permanent: true} }
 
 // RetryAfter marks an error the receiver asked to retry no sooner than d.
 func RetryAfter(err error, d time.Duration) error { return &failure{err: err, retryAfter: d} }
+
+// RetryAt marks an error the receiver asked to retry no sooner than t.
+func RetryAt(err error, t time.Time) error { return &failure{err: err, retryAt: t} }
 
 // Answered marks an error the receiver itself gave (an HTTP status, an
 // SMTP reply): it is there and answering, so its host's circuit stays
@@ -77,11 +81,14 @@ func NoAnswer(err error) bool {
 	return !errors.As(err, &f) || (!f.answered && !f.permanent)
 }
 
-// Classify says whether err is final and how long the receiver asked to
-// wait before the next attempt.
-func Classify(err error) (permanent bool, after time.Duration) {
+// Classify says whether err is final and how long from now the receiver
+// asked to wait before the next attempt.
+func Classify(err error, now time.Time) (permanent bool, after time.Duration) {
 	var f *failure
 	if errors.As(err, &f) {
+		if !f.retryAt.IsZero() {
+			return f.permanent, max(0, f.retryAt.Sub(now))
+		}
 		return f.permanent, f.retryAfter
 	}
 	return false, 0
@@ -108,12 +115,17 @@ func Do(ctx context.Context, client *http.Client, req *http.Request) (*http.Resp
 	err = fmt.Errorf("%s answered HTTP %d%s", req.URL.Host, resp.StatusCode, snippet(body))
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode >= 500:
-		// An HTTP-date Retry-After is read against the receiver's own clock.
-		now, derr := http.ParseTime(resp.Header.Get("Date"))
-		if derr != nil {
-			now = time.Now()
+		// An HTTP-date Retry-After is read against the receiver's own
+		// clock; without its Date, against ours when the message is
+		// classified.
+		ra := strings.TrimSpace(resp.Header.Get("Retry-After"))
+		if at, derr := http.ParseTime(ra); derr == nil {
+			if sent, derr := http.ParseTime(resp.Header.Get("Date")); derr == nil {
+				return resp, body, Answered(RetryAfter(err, ParseRetryAfter(ra, sent)))
+			}
+			return resp, body, Answered(RetryAt(err, at))
 		}
-		return resp, body, Answered(RetryAfter(err, ParseRetryAfter(resp.Header.Get("Retry-After"), now)))
+		return resp, body, Answered(RetryAfter(err, ParseRetryAfter(ra, time.Time{})))
 	}
 	return resp, body, Answered(Permanent(err))
 }

@@ -105,7 +105,7 @@ func (c classifier) classify(m upstate.Message, err error) upstate.Message {
 	now := c.now()
 	m.Attempts++
 	log := c.log.With("component", "notify", "channel", m.Channel, "message", m.ID, "attempt", m.Attempts)
-	switch permanent, after := Classify(err); {
+	switch permanent, after := Classify(err, now); {
 	case err == nil:
 		m.State, m.SentAt, m.LastError = upstate.MessageSent, &now, ""
 		c.observe(m, "sent")

@@ -319,7 +319,7 @@ func TestEveryKind(t *testing.T) {
 					io.WriteString(w, `{"error":"garbage`)
 				})
 				err := ch.Send(context.Background(), event(upstate.EventIncidentCreated, "x"))
-				perm, after := notify.Classify(err)
+				perm, after := notify.Classify(err, time.Time{}) // Retry-After in seconds: no clock needed
 				if err == nil || perm != tc.permanent || after != tc.after {
 					t.Errorf("HTTP %d: err %v, permanent %v, after %v", tc.code, err, perm, after)
 				}

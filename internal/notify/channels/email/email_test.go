@@ -105,24 +105,24 @@ func TestFailures(t *testing.T) {
 	e := newEmail(t, port, roots, StartTLS)
 	box.Refuse(450, "mailbox busy")
 	err := e.Send(context.Background(), message(upstate.EventIncidentCreated))
-	if perm, _ := notify.Classify(err); err == nil || perm {
+	if perm, _ := notify.Classify(err, time.Time{}); err == nil || perm {
 		t.Errorf("450: %v (permanent %v), want a retry", err, perm)
 	}
 	box.Refuse(550, "no such user")
 	err = e.Send(context.Background(), message(upstate.EventIncidentCreated))
-	if perm, _ := notify.Classify(err); !perm {
+	if perm, _ := notify.Classify(err, time.Time{}); !perm {
 		t.Errorf("550: %v, want final", err)
 	}
 	// A server without STARTTLS is refused rather than spoken to in clear.
 	plain := emailtest.Start(t, emailtest.Options{})
 	err = newEmail(t, plain.Port, roots, StartTLS).Send(context.Background(), message(upstate.EventIncidentCreated))
-	if perm, _ := notify.Classify(err); !perm || !strings.Contains(err.Error(), "does not offer STARTTLS") || len(plain.Mails()) != 0 {
+	if perm, _ := notify.Classify(err, time.Time{}); !perm || !strings.Contains(err.Error(), "does not offer STARTTLS") || len(plain.Mails()) != 0 {
 		t.Errorf("no STARTTLS: %v", err)
 	}
 	// A certificate that does not verify is final, not retried forever.
 	other := x509.NewCertPool()
 	err = newEmail(t, port, other, StartTLS).Send(context.Background(), message(upstate.EventIncidentCreated))
-	if perm, _ := notify.Classify(err); !perm {
+	if perm, _ := notify.Classify(err, time.Time{}); !perm {
 		t.Errorf("untrusted certificate: %v", err)
 	}
 	// Nobody listening: retried.
@@ -130,7 +130,7 @@ func TestFailures(t *testing.T) {
 	dead, _ := strconv.Atoi(strings.TrimPrefix(ln.Addr().String(), "127.0.0.1:"))
 	ln.Close()
 	err = newEmail(t, dead, roots, StartTLS).Send(context.Background(), message(upstate.EventIncidentCreated))
-	if perm, _ := notify.Classify(err); err == nil || perm {
+	if perm, _ := notify.Classify(err, time.Time{}); err == nil || perm {
 		t.Errorf("connection refused: %v", err)
 	}
 }
