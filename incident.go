@@ -229,3 +229,13 @@ type FiringAlert struct {
 	StartsAt    time.Time
 	SeenAt      time.Time // when it was last sent to us as firing
 }
+
+// IncidentFilter selects incidents.
+type IncidentFilter struct {
+	OpenOnly bool
+	// Unmerged leaves out incidents merged into others: what the public
+	// page and reports show.
+	Unmerged bool
+	Since    time.Time // created at or after, when set
+	Limit    int       // 0 for no limit
+}

@@ -20,7 +20,6 @@ import (
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/clock"
-	"github.com/upstatehq/upstate/internal/store"
 )
 
 const alertsConfig = `page: {name: Acme Status, url: 'https://status.acme.example'}
@@ -126,7 +125,7 @@ func TestInboundAlerts(t *testing.T) {
 	if st := a.engine.Statuses()["api"]; st != upstate.MajorOutage {
 		t.Errorf("api = %s", st)
 	}
-	ins, _ := a.store.ListIncidents(context.Background(), store.IncidentFilter{OpenOnly: true})
+	ins, _ := a.store.ListIncidents(context.Background(), upstate.IncidentFilter{OpenOnly: true})
 	if len(ins) != 1 || !strings.Contains(ins[0].Updates[0].Body, "1 alert firing from alertmanager (critical: Probe failing on api)") {
 		t.Fatalf("incident = %+v", ins)
 	}
@@ -164,7 +163,7 @@ func TestInboundAlerts(t *testing.T) {
 	if st := a.engine.Statuses()["api"]; st != upstate.Operational {
 		t.Errorf("api after resolve = %s", st)
 	}
-	ins, _ = a.store.ListIncidents(context.Background(), store.IncidentFilter{OpenOnly: true})
+	ins, _ = a.store.ListIncidents(context.Background(), upstate.IncidentFilter{OpenOnly: true})
 	var apiIn *upstate.Incident
 	for _, in := range ins {
 		if in.HasComponent("api") {
@@ -252,7 +251,7 @@ receivers:
 	wait("the incident to open", func() bool { return a.engine.Statuses()["api"] == upstate.MajorOutage })
 	postAlert(time.Now().Add(-time.Second)) // ended: Alertmanager sends it resolved
 	wait("the component to recover", func() bool { return a.engine.Statuses()["api"] == upstate.Operational })
-	ins, _ := a.store.ListIncidents(context.Background(), store.IncidentFilter{})
+	ins, _ := a.store.ListIncidents(context.Background(), upstate.IncidentFilter{})
 	if len(ins) != 1 || !strings.Contains(ins[0].Updates[0].Body, "API probe failing") {
 		t.Errorf("incidents = %+v", ins)
 	}

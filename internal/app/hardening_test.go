@@ -15,7 +15,6 @@ import (
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/clock"
-	"github.com/upstatehq/upstate/internal/store"
 )
 
 // A client that sends its body slowly is cut off once the read timeout
@@ -136,7 +135,7 @@ checks:
 	if _, err := a.engine.Tick(ctx); err != nil {
 		t.Fatal(err)
 	}
-	ins, err := a.store.ListIncidents(ctx, store.IncidentFilter{OpenOnly: true})
+	ins, err := a.store.ListIncidents(ctx, upstate.IncidentFilter{OpenOnly: true})
 	if err != nil || len(ins) != 1 || !strings.Contains(ins[0].Updates[0].Body, "connection refused") {
 		t.Fatalf("open incidents once writes go through: %+v, %v; want the one the failure opens, with its evidence", ins, err)
 	}

@@ -19,7 +19,6 @@ import (
 	"github.com/upstatehq/upstate/internal/check"
 	"github.com/upstatehq/upstate/internal/clock"
 	"github.com/upstatehq/upstate/internal/config"
-	"github.com/upstatehq/upstate/internal/store"
 )
 
 // metricsToken signs up an owner and makes a token that may only push numbers.
@@ -106,7 +105,7 @@ checks:
 	if r.Outcome != upstate.OutcomeFail || !strings.HasPrefix(r.Evidence(), "blocked requests 2,400/min, usual for Mon 06:00 is ") {
 		t.Fatalf("06:00: %s %q", r.Outcome, r.Evidence())
 	}
-	ins, _ := a.store.ListIncidents(ctx, store.IncidentFilter{OpenOnly: true})
+	ins, _ := a.store.ListIncidents(ctx, upstate.IncidentFilter{OpenOnly: true})
 	if len(ins) != 1 || !strings.Contains(ins[0].Updates[0].Body, "blocked requests 2,400/min, usual for Mon 06:00 is") {
 		t.Fatalf("incidents = %+v", ins)
 	}
@@ -177,7 +176,7 @@ checks:
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	ins, _ := a.store.ListIncidents(context.Background(), store.IncidentFilter{OpenOnly: true})
+	ins, _ := a.store.ListIncidents(context.Background(), upstate.IncidentFilter{OpenOnly: true})
 	if len(ins) != 1 || !strings.Contains(ins[0].Updates[0].Body, "classroom API quota used 0.97 is above 0.95") {
 		t.Errorf("incident = %+v", ins)
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/config"
 	"github.com/upstatehq/upstate/internal/decide"
-	"github.com/upstatehq/upstate/internal/store"
 )
 
 // idleListener accepts nothing: the app serves on it without a network,
@@ -122,7 +121,7 @@ func TestReloadKeepsState(t *testing.T) {
 		}
 		openIDs := func() []string {
 			t.Helper()
-			ins, err := a.store.ListIncidents(ctx, store.IncidentFilter{OpenOnly: true})
+			ins, err := a.store.ListIncidents(ctx, upstate.IncidentFilter{OpenOnly: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -135,7 +134,7 @@ func TestReloadKeepsState(t *testing.T) {
 		}
 		allIncidents := func() int {
 			t.Helper()
-			ins, err := a.store.ListIncidents(ctx, store.IncidentFilter{})
+			ins, err := a.store.ListIncidents(ctx, upstate.IncidentFilter{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -67,7 +67,7 @@ checks:
 	cfg := a.cfg.Load()
 	ctx := context.Background()
 	open := func() []*upstate.Incident {
-		ins, _ := a.store.ListIncidents(ctx, store.IncidentFilter{OpenOnly: true})
+		ins, _ := a.store.ListIncidents(ctx, upstate.IncidentFilter{OpenOnly: true})
 		return ins
 	}
 	runCheck(t, a, "drive-google")
@@ -206,7 +206,7 @@ notifications:
 	ctx := context.Background()
 	prov.set("a1", "a2", "a3")
 	runCheck(t, a, "rosters-api")
-	ins, _ := a.store.ListIncidents(ctx, store.IncidentFilter{OpenOnly: true})
+	ins, _ := a.store.ListIncidents(ctx, upstate.IncidentFilter{OpenOnly: true})
 	if len(ins) != 1 {
 		t.Fatalf("%d open incidents", len(ins))
 	}

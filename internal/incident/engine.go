@@ -25,7 +25,7 @@ import (
 // Store is what the engine reads and writes.
 type Store interface {
 	Apply(ctx context.Context, c store.Change) error
-	ListIncidents(ctx context.Context, f store.IncidentFilter) ([]*upstate.Incident, error)
+	ListIncidents(ctx context.Context, f upstate.IncidentFilter) ([]*upstate.Incident, error)
 	GetIncident(ctx context.Context, id string) (*upstate.Incident, error)
 	ListComponents(ctx context.Context) ([]upstate.ComponentState, error)
 	ListConditions(ctx context.Context) (map[string]upstate.Condition, error)
@@ -156,7 +156,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	if e.conds == nil {
 		e.conds = map[string]upstate.Condition{}
 	}
-	if e.open, err = opts.Store.ListIncidents(ctx, store.IncidentFilter{OpenOnly: true}); err != nil {
+	if e.open, err = opts.Store.ListIncidents(ctx, upstate.IncidentFilter{OpenOnly: true}); err != nil {
 		return nil, fmt.Errorf("load open incidents: %w", err)
 	}
 	slices.Reverse(e.open) // oldest first

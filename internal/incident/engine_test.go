@@ -94,7 +94,7 @@ func (m *memStore) GetIncident(_ context.Context, id string) (*upstate.Incident,
 	return &cp, nil
 }
 
-func (m *memStore) ListIncidents(_ context.Context, f store.IncidentFilter) ([]*upstate.Incident, error) {
+func (m *memStore) ListIncidents(_ context.Context, f upstate.IncidentFilter) ([]*upstate.Incident, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []*upstate.Incident

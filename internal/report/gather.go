@@ -7,13 +7,12 @@ import (
 	"time"
 
 	"github.com/upstatehq/upstate"
-	"github.com/upstatehq/upstate/internal/store"
 )
 
 // Source is what a report reads.
 type Source interface {
 	ListComponents(ctx context.Context) ([]upstate.ComponentState, error)
-	ListIncidents(ctx context.Context, f store.IncidentFilter) ([]*upstate.Incident, error)
+	ListIncidents(ctx context.Context, f upstate.IncidentFilter) ([]*upstate.Incident, error)
 	ListStatusChanges(ctx context.Context, from, to time.Time) ([]upstate.StatusChange, error)
 	ListPostmortems(ctx context.Context, incidentIDs []string) (map[string]upstate.PostmortemDoc, error)
 }
@@ -82,7 +81,7 @@ func Gather(ctx context.Context, src Source, p Params, pageName string, pageZone
 	}
 	// Incidents overlapping the period: created before its end, and not
 	// resolved before its start. A month's look-back catches long ones.
-	all, err := src.ListIncidents(ctx, store.IncidentFilter{Since: in.From.AddDate(0, -1, 0), Unmerged: true})
+	all, err := src.ListIncidents(ctx, upstate.IncidentFilter{Since: in.From.AddDate(0, -1, 0), Unmerged: true})
 	if err != nil {
 		return nil, err
 	}

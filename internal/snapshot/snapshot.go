@@ -91,7 +91,7 @@ type Latency struct {
 // Source is what a build reads.
 type Source interface {
 	ListComponents(ctx context.Context) ([]upstate.ComponentState, error)
-	ListIncidents(ctx context.Context, f store.IncidentFilter) ([]*upstate.Incident, error)
+	ListIncidents(ctx context.Context, f upstate.IncidentFilter) ([]*upstate.Incident, error)
 	ListStatusChanges(ctx context.Context, from, to time.Time) ([]upstate.StatusChange, error)
 	ListRollups(ctx context.Context, period store.Period, checkIDs []string, from, to time.Time) ([]store.Rollup, error)
 	ListMaintenances(ctx context.Context, since time.Time) ([]upstate.Maintenance, error)
@@ -213,11 +213,11 @@ func build(ctx context.Context, src Source, page Page, checksOf map[string][]str
 	if err != nil {
 		return nil, fmt.Errorf("components: %w", err)
 	}
-	recent, err := src.ListIncidents(ctx, store.IncidentFilter{Limit: 50, Unmerged: true})
+	recent, err := src.ListIncidents(ctx, upstate.IncidentFilter{Limit: 50, Unmerged: true})
 	if err != nil {
 		return nil, fmt.Errorf("incidents: %w", err)
 	}
-	open, err := src.ListIncidents(ctx, store.IncidentFilter{OpenOnly: true})
+	open, err := src.ListIncidents(ctx, upstate.IncidentFilter{OpenOnly: true})
 	if err != nil {
 		return nil, fmt.Errorf("open incidents: %w", err)
 	}

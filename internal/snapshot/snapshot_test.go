@@ -108,7 +108,7 @@ func (s *stallingSource) err() error {
 func (s *stallingSource) ListComponents(context.Context) ([]upstate.ComponentState, error) {
 	return []upstate.ComponentState{{Component: upstate.Component{ID: "api", Name: "API"}, Status: upstate.Operational}}, s.err()
 }
-func (s *stallingSource) ListIncidents(context.Context, store.IncidentFilter) ([]*upstate.Incident, error) {
+func (s *stallingSource) ListIncidents(context.Context, upstate.IncidentFilter) ([]*upstate.Incident, error) {
 	return nil, s.err()
 }
 func (s *stallingSource) ListStatusChanges(context.Context, time.Time, time.Time) ([]upstate.StatusChange, error) {

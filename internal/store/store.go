@@ -151,17 +151,7 @@ type Incidents interface {
 	GetIncident(ctx context.Context, id string) (*upstate.Incident, error)
 	// ListIncidents returns incidents newest first, with timelines
 	// ordered by time.
-	ListIncidents(ctx context.Context, f IncidentFilter) ([]*upstate.Incident, error)
-}
-
-// IncidentFilter selects incidents.
-type IncidentFilter struct {
-	OpenOnly bool
-	// Unmerged leaves out incidents merged into others: what the public
-	// page and reports show.
-	Unmerged bool
-	Since    time.Time // created at or after, when set
-	Limit    int       // 0 for no limit
+	ListIncidents(ctx context.Context, f upstate.IncidentFilter) ([]*upstate.Incident, error)
 }
 
 // History reads component status history, for uptime bars and reports.

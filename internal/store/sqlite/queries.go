@@ -386,7 +386,7 @@ func (db *DB) GetIncident(ctx context.Context, id string) (*upstate.Incident, er
 }
 
 // ListIncidents implements store.Incidents.
-func (db *DB) ListIncidents(ctx context.Context, f store.IncidentFilter) ([]*upstate.Incident, error) {
+func (db *DB) ListIncidents(ctx context.Context, f upstate.IncidentFilter) ([]*upstate.Incident, error) {
 	q := `SELECT ` + incidentCols + ` FROM incidents WHERE 1 = 1`
 	var args []any
 	if f.OpenOnly {

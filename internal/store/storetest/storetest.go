@@ -224,7 +224,7 @@ func testDecisionInOneTransaction(t *testing.T, s store.Store) {
 	if ts, _ := s.ListTransitions(ctx(t), "api-health", t0, t0.Add(time.Hour)); len(ts) != 0 {
 		t.Errorf("a refused change's transition was kept: %+v", ts)
 	}
-	if ins, _ := s.ListIncidents(ctx(t), store.IncidentFilter{}); len(ins) != 0 {
+	if ins, _ := s.ListIncidents(ctx(t), upstate.IncidentFilter{}); len(ins) != 0 {
 		t.Errorf("a refused change's incident was kept: %+v", ins)
 	}
 	// Both, and again: one transition, one entry.
@@ -306,7 +306,7 @@ func testIncidents(t *testing.T, s store.Store) {
 		len(got.Updates[0].Affected) != 1 || got.Updates[0].Affected[0].NewStatus != upstate.MajorOutage {
 		t.Errorf("updates = %+v", got.Updates)
 	}
-	open, err := s.ListIncidents(ctx(t), store.IncidentFilter{OpenOnly: true})
+	open, err := s.ListIncidents(ctx(t), upstate.IncidentFilter{OpenOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,7 +316,7 @@ func testIncidents(t *testing.T, s store.Store) {
 	if got.Overrides != nil {
 		t.Errorf("incident without overrides has %v", got.Overrides)
 	}
-	all, err := s.ListIncidents(ctx(t), store.IncidentFilter{Limit: 1})
+	all, err := s.ListIncidents(ctx(t), upstate.IncidentFilter{Limit: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -760,7 +760,7 @@ func testConcurrentWrites(t *testing.T, s store.Store) {
 			t.Fatal(err)
 		}
 	}
-	all, err := s.ListIncidents(ctx(t), store.IncidentFilter{})
+	all, err := s.ListIncidents(ctx(t), upstate.IncidentFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}

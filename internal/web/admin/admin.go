@@ -25,7 +25,6 @@ import (
 	"github.com/upstatehq/upstate/internal/auth"
 	"github.com/upstatehq/upstate/internal/check"
 	"github.com/upstatehq/upstate/internal/incident"
-	"github.com/upstatehq/upstate/internal/store"
 	"github.com/upstatehq/upstate/internal/web/respond"
 )
 
@@ -102,7 +101,7 @@ type Reviews interface {
 type Reads interface {
 	GetPostmortem(ctx context.Context, incidentID string) (upstate.PostmortemDoc, error)
 	GetIncident(ctx context.Context, id string) (*upstate.Incident, error)
-	ListIncidents(ctx context.Context, f store.IncidentFilter) ([]*upstate.Incident, error)
+	ListIncidents(ctx context.Context, f upstate.IncidentFilter) ([]*upstate.Incident, error)
 	ListComponents(ctx context.Context) ([]upstate.ComponentState, error)
 }
 
@@ -483,11 +482,11 @@ func (s *Server) components(ctx context.Context, held map[string]upstate.Status)
 func (s *Server) index(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
 	v := s.base(p, "Incidents")
 	var err error
-	if v.Open, err = s.opts.Reads.ListIncidents(r.Context(), store.IncidentFilter{OpenOnly: true}); err != nil {
+	if v.Open, err = s.opts.Reads.ListIncidents(r.Context(), upstate.IncidentFilter{OpenOnly: true}); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	recent, err := s.opts.Reads.ListIncidents(r.Context(), store.IncidentFilter{Limit: 30})
+	recent, err := s.opts.Reads.ListIncidents(r.Context(), upstate.IncidentFilter{Limit: 30})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -637,7 +636,7 @@ func (s *Server) incidentView(ctx context.Context, p upstate.Principal, id strin
 	}
 	if v.CanWrite && in.MergedInto == "" {
 		// Candidates to merge in: other unmerged incidents, open first.
-		ins, err := s.opts.Reads.ListIncidents(ctx, store.IncidentFilter{Limit: 30, Unmerged: true})
+		ins, err := s.opts.Reads.ListIncidents(ctx, upstate.IncidentFilter{Limit: 30, Unmerged: true})
 		if err != nil {
 			return v, err
 		}

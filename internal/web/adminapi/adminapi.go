@@ -20,7 +20,6 @@ import (
 	"github.com/upstatehq/upstate/internal/auth"
 	"github.com/upstatehq/upstate/internal/check"
 	"github.com/upstatehq/upstate/internal/incident"
-	"github.com/upstatehq/upstate/internal/store"
 	"github.com/upstatehq/upstate/internal/web/respond"
 )
 
@@ -53,7 +52,7 @@ type Components interface {
 // internal notes, every incident, and the history reports need.
 type Reads interface {
 	GetIncident(ctx context.Context, id string) (*upstate.Incident, error)
-	ListIncidents(ctx context.Context, f store.IncidentFilter) ([]*upstate.Incident, error)
+	ListIncidents(ctx context.Context, f upstate.IncidentFilter) ([]*upstate.Incident, error)
 	ListComponents(ctx context.Context) ([]upstate.ComponentState, error)
 	ListStatusChanges(ctx context.Context, from, to time.Time) ([]upstate.StatusChange, error)
 	GetPostmortem(ctx context.Context, incidentID string) (upstate.PostmortemDoc, error)

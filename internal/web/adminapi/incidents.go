@@ -6,7 +6,6 @@ import (
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/incident"
-	"github.com/upstatehq/upstate/internal/store"
 	"github.com/upstatehq/upstate/internal/web/respond"
 )
 
@@ -98,7 +97,7 @@ func orEmpty(xs []string) []string {
 }
 
 func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
-	f := store.IncidentFilter{Limit: 100, OpenOnly: r.URL.Query().Get("open") == "true"}
+	f := upstate.IncidentFilter{Limit: 100, OpenOnly: r.URL.Query().Get("open") == "true"}
 	ins, err := s.opts.Reads.ListIncidents(r.Context(), f)
 	if err != nil {
 		s.fail(w, r, err)
