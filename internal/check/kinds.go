@@ -38,10 +38,13 @@ type Kind struct {
 // and, where the kind needs them: ValidateSettled (checks against the
 // common fields once final), PushedSeries (the pushed series it reads,
 // kept whatever the limits), PingToken (a check that is pinged, like a
-// heartbeat) and Matcher (a check told by inbound alerts). Keys another
-// kind takes are refused on it by name, and the README's check table,
-// the example `upstate init` writes and this list must name the same
-// kinds (tests keep them so).
+// heartbeat) and Matcher (a check told by inbound alerts). A section
+// takes none of the keys every check has (id, interval, fail_after...);
+// a key it shares with another kind (url, expect, prometheus) should
+// mean the same there. Keys only other kinds take are refused on it,
+// naming those kinds, with no list to keep; the README's check table and
+// the example `upstate init` writes must name the kind and its keys
+// (tests in internal/config keep them so).
 func Kinds() []Kind {
 	return []Kind{
 		httpKind(),
