@@ -5,31 +5,12 @@ import (
 	"time"
 )
 
-// Check kinds known to the core.
-const (
-	KindHTTP      = "http"
-	KindTCP       = "tcp"
-	KindDNS       = "dns"
-	KindHeartbeat = "heartbeat"
-	// KindAlert is told: Prometheus Alertmanager and Grafana alerting
-	// webhooks whose labels match the check.
-	KindAlert = "alert"
-	// KindUpstream reads a provider's public status page or feed.
-	KindUpstream = "upstream"
-	// KindMetric judges a number: pushed to Upstate or read from Prometheus.
-	KindMetric = "metric"
-	// KindQuota watches the use of a limited resource (an API quota).
-	KindQuota = "quota"
-	// KindSLO alerts on an error-rate objective's burn rate.
-	KindSLO = "slo"
-)
-
 // CheckSpec is what every check has in common, whatever its kind: how
 // often it runs, what it affects and how its results are decided.
 type CheckSpec struct {
 	ID         string
 	Name       string // for people; defaults to ID
-	Kind       string
+	Kind       string // internal/check's Kinds name them
 	Interval   time.Duration
 	Timeout    time.Duration
 	Components []string

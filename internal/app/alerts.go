@@ -16,7 +16,7 @@ func (a *App) loadAlerts(ctx context.Context) error {
 		return fmt.Errorf("load inbound alerts: %w", err)
 	}
 	for _, x := range list {
-		a.env.alerts.Put(x)
+		a.env.Alerts.Put(x)
 	}
 	return nil
 }
@@ -51,7 +51,7 @@ func (a *App) ReceiveAlerts(ctx context.Context, body []byte) (rc check.Receipt,
 				if err := a.store.DeleteFiringAlert(ctx, ac.id, al.Fingerprint); err != nil {
 					return rc, err
 				}
-				a.env.alerts.Drop(ac.id, al.Fingerprint)
+				a.env.Alerts.Drop(ac.id, al.Fingerprint)
 				continue
 			}
 			fa := upstate.FiringAlert{CheckID: ac.id, Fingerprint: al.Fingerprint, Severity: al.Labels["severity"], Summary: al.Summary(),
@@ -62,7 +62,7 @@ func (a *App) ReceiveAlerts(ctx context.Context, body []byte) (rc check.Receipt,
 			if err := a.store.SaveFiringAlert(ctx, fa); err != nil {
 				return rc, err
 			}
-			a.env.alerts.Put(fa)
+			a.env.Alerts.Put(fa)
 		}
 		if matched {
 			rc.Matched++

@@ -131,7 +131,7 @@ func TestInboundAlerts(t *testing.T) {
 	}
 	// Sent again (Alertmanager repeats): deduplicated by fingerprint, still one incident.
 	post("/api/v1/alerts", alertBody("firing", "api", "critical", "fp1"), bearer)
-	if n := len(a.env.alerts.Firing("prom-api")); n != 1 {
+	if n := len(a.env.Alerts.Firing("prom-api")); n != 1 {
 		t.Errorf("%d firing after a repeat", n)
 	}
 	// Grafana, signed: a warning on the web app makes it degraded.
@@ -154,7 +154,7 @@ func TestInboundAlerts(t *testing.T) {
 	// A restart remembers what is firing.
 	a.store.Close()
 	a = reopenApp(t, cfg, Options{Clock: clk})
-	if n := len(a.env.alerts.Firing("prom-api")); n != 1 {
+	if n := len(a.env.Alerts.Firing("prom-api")); n != 1 {
 		t.Fatalf("%d firing after restart", n)
 	}
 	// Resolved: the API recovers (monitoring, then resolved after the window).

@@ -105,7 +105,7 @@ type App struct {
 	sched   *schedule.Scheduler
 	beats   *check.Beats
 	auth    *auth.Service
-	env     probeEnv
+	env     check.Env
 
 	cfg    atomic.Pointer[config.Config]
 	checks atomic.Pointer[checkSet]
@@ -159,14 +159,14 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	cfg := opts.Config
 	a := &App{opts: opts, log: opts.Logger, metrics: metrics.New(opts.Version), beats: check.NewBeats()}
 	a.cfg.Store(cfg)
-	a.env = probeEnv{
-		clock: opts.Clock, client: check.NewHTTPClient(false, 32, opts.Dial), insecure: check.NewHTTPClient(true, 32, opts.Dial),
-		beats: a.beats, alerts: check.NewAlertBook(), started: opts.Clock.Now(), resolver: opts.Resolver, dial: opts.Dial,
-		location: cfg.Location,
-		points: func(ctx context.Context, series string, from, to time.Time) ([]upstate.Point, error) {
+	a.env = check.Env{
+		Clock: opts.Clock, Client: check.NewHTTPClient(false, 32, opts.Dial), Insecure: check.NewHTTPClient(true, 32, opts.Dial),
+		Beats: a.beats, Alerts: check.NewAlertBook(), Started: opts.Clock.Now(), Resolver: opts.Resolver, Dial: opts.Dial,
+		Location: cfg.Location,
+		Points: func(ctx context.Context, series string, from, to time.Time) ([]upstate.Point, error) {
 			return a.store.ListPoints(ctx, series, from, to)
 		},
-		feedError: func(id string, err error) {
+		FeedError: func(id string, err error) {
 			a.metrics.FeedErrors.WithLabelValues(id).Inc()
 			a.log.Warn("upstream feed unreadable; keeping the last verdict", "component", "check", "check", id, "err", err)
 		},
@@ -367,10 +367,11 @@ func (a *App) Heartbeat(ctx context.Context, checkID, token string) (time.Time, 
 	st := set.byID[checkID]
 	// An unknown id gets the same answer as a wrong token, so the answer
 	// does not tell outsiders which checks exist.
-	if st == nil || st.kind != upstate.KindHeartbeat {
+	want, pinged := set.compiled.tokens[checkID]
+	if st == nil || !pinged {
 		return time.Time{}, errHeartbeatAuth
 	}
-	if want := set.compiled.tokens[checkID]; want != "" && !want.Equal(token) {
+	if want != "" && !want.Equal(token) {
 		return time.Time{}, errHeartbeatAuth
 	}
 	now := a.opts.Clock.Now()
@@ -419,8 +420,8 @@ func (a *App) Start(ctx context.Context) error {
 	a.cancel = cancel
 
 	a.onStop("store", func(context.Context) error {
-		a.env.client.CloseIdleConnections()
-		a.env.insecure.CloseIdleConnections()
+		a.env.Client.CloseIdleConnections()
+		a.env.Insecure.CloseIdleConnections()
 		return a.store.Close()
 	})
 	a.goLoop("snapshot", func() { a.snaps.Run(runCtx) })

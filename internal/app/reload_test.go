@@ -92,8 +92,8 @@ func TestReloadKeepsState(t *testing.T) {
 		// heartbeats count silence from when the app was made. Both are
 		// now: nothing has waited yet.
 		t0 := time.Now()
-		if !a.env.started.Equal(t0) {
-			t.Fatalf("the app was made at %v, the test started at %v", a.env.started, t0)
+		if !a.env.Started.Equal(t0) {
+			t.Fatalf("the app was made at %v, the test started at %v", a.env.Started, t0)
 		}
 		if err := a.Start(ctx); err != nil {
 			t.Fatal(err)

@@ -17,6 +17,57 @@ import (
 	"github.com/upstatehq/upstate/internal/clock"
 )
 
+// alertKind is told by Prometheus Alertmanager and Grafana alerting
+// webhooks whose labels match the check.
+func alertKind() Kind {
+	return Kind{Name: "alert", New: func() Section { return &AlertSection{} }, Told: true}
+}
+
+// AlertSection is an alert check's configuration: inbound alerts whose
+// labels match (values "~regex" match a regular expression); alerts not
+// re-sent for stale_after are ignored.
+type AlertSection struct {
+	Match      map[string]string `yaml:"match"`
+	StaleAfter time.Duration     `yaml:"stale_after"`
+}
+
+// Validate implements Section.
+func (s *AlertSection) Validate(v Validator, c *Common) {
+	// Prometheus confirmed the alert already: one firing report is enough.
+	if c.FailAfter == 0 {
+		c.FailAfter = 1
+	}
+	if c.RecoverAfter == 0 {
+		c.RecoverAfter = 1
+	}
+	if c.Recheck == nil {
+		c.Recheck = &Recheck{} // no re-checks: nothing to ask again
+	}
+	if s.StaleAfter == 0 {
+		s.StaleAfter = 12 * time.Hour
+	}
+	for k, val := range s.Match {
+		if pat, ok := strings.CutPrefix(val, "~"); ok {
+			if _, err := regexp.Compile(pat); err != nil {
+				v.Errorf("match."+k, "%q is not a regular expression: %v", pat, err)
+			}
+		}
+	}
+	if !v.InboundAuth() {
+		v.Errorf("", "alert checks need inbound.token (or inbound.hmac_secret for Grafana): the webhook must be authenticated")
+	}
+}
+
+// Matcher implements Matched.
+func (s *AlertSection) Matcher() (func(map[string]string) bool, error) {
+	return CompileMatcher(s.Match)
+}
+
+// Prober implements Section.
+func (s *AlertSection) Prober(c Common, env Env) (Prober, error) {
+	return &Alert{ID: c.ID, Book: env.Alerts, StaleAfter: s.StaleAfter, Clock: env.Clock}, nil
+}
+
 // InboundAlert is one alert from a Prometheus Alertmanager (webhook
 // version 4) or Grafana alerting webhook: the two share the alerts[]
 // model.

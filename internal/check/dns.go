@@ -12,6 +12,61 @@ import (
 	"github.com/upstatehq/upstate/internal/clock"
 )
 
+// dnsKind looks a name up and checks the answers.
+func dnsKind() Kind {
+	return Kind{Name: "dns", New: func() Section { return &DNSSection{} }}
+}
+
+// DNSSection is a dns check's configuration.
+type DNSSection struct {
+	Host       string           `yaml:"host"`
+	RecordType string           `yaml:"record_type"`
+	Server     string           `yaml:"server"` // ip or ip:port; "" for the system resolver
+	Expect     DNSExpectSection `yaml:"expect"`
+}
+
+// DNSExpectSection is what a dns check's answers must look like.
+type DNSExpectSection struct {
+	Answers      []string      `yaml:"answers"`
+	LatencyUnder time.Duration `yaml:"latency_under"`
+}
+
+var recordTypes = []string{"A", "AAAA", "CNAME", "MX", "TXT", "NS"}
+
+// Validate implements Section: a dns check checks itself once the common
+// fields are settled (ValidateSettled).
+func (s *DNSSection) Validate(Validator, *Common) {}
+
+// ValidateSettled implements Settled.
+func (s *DNSSection) ValidateSettled(v Validator, c Common) {
+	if s.Host == "" {
+		v.Errorf("", "host is required for dns checks: the name to look up")
+	}
+	if s.RecordType == "" {
+		s.RecordType = "A"
+	}
+	s.RecordType = strings.ToUpper(s.RecordType)
+	if !slices.Contains(recordTypes, s.RecordType) {
+		v.Errorf("record_type", "%q is not supported (one of %s)", s.RecordType, strings.Join(recordTypes, ", "))
+	}
+	if s.Server != "" {
+		if _, _, err := net.SplitHostPort(s.Server); err != nil {
+			if net.ParseIP(s.Server) == nil {
+				v.Errorf("server", "%q is not an address (e.g. 1.1.1.1 or 127.0.0.1:5353)", s.Server)
+			} else {
+				s.Server = net.JoinHostPort(s.Server, "53")
+			}
+		}
+	}
+	latencyUnder(v, s.Expect.LatencyUnder, c.Timeout)
+}
+
+// Prober implements Section.
+func (s *DNSSection) Prober(c Common, env Env) (Prober, error) {
+	return &DNS{ID: c.ID, Host: s.Host, RecordType: s.RecordType, Answers: s.Expect.Answers,
+		LatencyUnder: s.Expect.LatencyUnder, Timeout: c.Timeout, Resolver: env.Resolver(s.Server), Clock: env.Clock}, nil
+}
+
 // Resolver is what a DNS check asks; *net.Resolver satisfies it, and tests
 // give a fake.
 type Resolver interface {

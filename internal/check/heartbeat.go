@@ -10,6 +10,46 @@ import (
 	"github.com/upstatehq/upstate/internal/clock"
 )
 
+// heartbeatKind is pinged by a job (POST /api/v1/heartbeats/{id}) and
+// fails when the job falls silent.
+func heartbeatKind() Kind {
+	return Kind{Name: "heartbeat", New: func() Section { return &HeartbeatSection{} }, Told: true}
+}
+
+// HeartbeatSection is a heartbeat check's configuration.
+type HeartbeatSection struct {
+	Period time.Duration  `yaml:"period"`
+	Grace  time.Duration  `yaml:"grace"`
+	Token  upstate.Secret `yaml:"token"`
+}
+
+// Validate implements Section.
+func (s *HeartbeatSection) Validate(v Validator, c *Common) {
+	if s.Token == "" {
+		v.Warnf("", "heartbeat check %q has no token: anyone who can reach the server can ping it and hide a dead job (set token: ${ENV_VAR})", c.ID)
+	}
+	if s.Period <= 0 {
+		v.Errorf("", "period is required for heartbeat checks: how often the job calls in (e.g. 24h)")
+	}
+	if s.Grace < 0 {
+		v.Errorf("grace", "must not be negative")
+	}
+	if c.Interval == 0 {
+		// Look for silence often enough to notice it within a few
+		// percent of the period, but at least once a minute.
+		iv := s.Period / 20
+		c.Interval = min(max(iv, time.Second), time.Minute)
+	}
+}
+
+// PingToken implements Pinged.
+func (s *HeartbeatSection) PingToken() upstate.Secret { return s.Token }
+
+// Prober implements Section.
+func (s *HeartbeatSection) Prober(c Common, env Env) (Prober, error) {
+	return &Heartbeat{ID: c.ID, Period: s.Period, Grace: s.Grace, Beats: env.Beats, Started: env.Started, Clock: env.Clock}, nil
+}
+
 // Beats remembers the last heartbeat of each heartbeat check. It is shared
 // by the web handler that records pings and the probers that look for
 // silence; it is safe for concurrent use.

@@ -24,6 +24,118 @@ import (
 // maxBody is how much of an answer an HTTP check reads for its assertions.
 const maxBody = 1 << 20
 
+// httpKind probes a URL and asserts on the answer.
+func httpKind() Kind {
+	return Kind{Name: "http", New: func() Section { return &HTTPSection{} }}
+}
+
+// HTTPSection is an http check's configuration.
+type HTTPSection struct {
+	URL     string            `yaml:"url"`
+	Method  string            `yaml:"method"`
+	Headers map[string]string `yaml:"headers"`
+	Body    string            `yaml:"body"`
+	// FollowRedirects defaults to true.
+	FollowRedirects    *bool             `yaml:"follow_redirects"`
+	InsecureSkipVerify bool              `yaml:"insecure_skip_verify"`
+	Expect             HTTPExpectSection `yaml:"expect"`
+}
+
+// HTTPExpectSection is what an http check's answer must look like.
+type HTTPExpectSection struct {
+	Status       []int           `yaml:"status"`
+	LatencyUnder time.Duration   `yaml:"latency_under"`
+	BodyContains string          `yaml:"body_contains"`
+	BodyRegex    string          `yaml:"body_regex"`
+	JSON         []JSONAssertion `yaml:"json"`
+	CertDaysLeft int             `yaml:"cert_days_left"`
+}
+
+// Validate implements Section: an http check checks itself once the
+// common fields are settled (ValidateSettled).
+func (s *HTTPSection) Validate(Validator, *Common) {}
+
+var methods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions}
+
+// ValidateSettled implements Settled.
+func (s *HTTPSection) ValidateSettled(v Validator, c Common) {
+	if s.URL == "" {
+		v.Errorf("", "url is required for http checks")
+	} else if !upstate.IsHTTPURL(s.URL) {
+		v.Errorf("url", "%q is not an http(s) URL", s.URL)
+	}
+	if s.Method == "" {
+		s.Method = http.MethodGet
+	}
+	s.Method = strings.ToUpper(s.Method)
+	if !slices.Contains(methods, s.Method) {
+		v.Errorf("method", "%q is not an HTTP method (one of %s)", s.Method, strings.Join(methods, ", "))
+	}
+	for name := range s.Headers {
+		if name == "" || strings.ContainsAny(name, " :\r\n") {
+			v.Errorf("headers", "%q is not a header name", name)
+		}
+	}
+	for j, st := range s.Expect.Status {
+		if st < 100 || st > 599 {
+			v.Errorf(fmt.Sprintf("expect.status[%d]", j), "%d is not an HTTP status code", st)
+		}
+	}
+	if s.Expect.BodyRegex != "" {
+		if _, err := regexp.Compile(s.Expect.BodyRegex); err != nil {
+			v.Errorf("expect.body_regex", "does not compile: %v", err)
+		}
+	}
+	for j, je := range s.Expect.JSON {
+		if je.Path == "" {
+			v.Errorf(fmt.Sprintf("expect.json[%d]", j), "path is required (e.g. status or data.items[0].state)")
+		}
+	}
+	if s.Expect.CertDaysLeft < 0 {
+		v.Errorf("expect.cert_days_left", "must not be negative")
+	}
+	latencyUnder(v, s.Expect.LatencyUnder, c.Timeout)
+}
+
+// latencyUnder checks a latency bound against the timeout: an answer
+// slower than the timeout is no answer.
+func latencyUnder(v Validator, d, timeout time.Duration) {
+	if d < 0 || (d > 0 && d >= timeout) {
+		v.Errorf("expect.latency_under", "%s must be shorter than the timeout %s", d, timeout)
+	}
+}
+
+// Prober implements Section.
+func (s *HTTPSection) Prober(c Common, env Env) (Prober, error) {
+	h := &HTTP{
+		ID: c.ID, Method: s.Method, URL: s.URL, Header: http.Header{}, Timeout: c.Timeout,
+		FollowRedirects: s.FollowRedirects == nil || *s.FollowRedirects,
+		Client:          env.Client, Clock: env.Clock,
+		Expect: HTTPExpect{Status: s.Expect.Status, LatencyUnder: s.Expect.LatencyUnder,
+			BodyContains: s.Expect.BodyContains, CertDaysLeft: s.Expect.CertDaysLeft},
+	}
+	if s.InsecureSkipVerify {
+		h.Client = env.Insecure
+	}
+	for k, v := range s.Headers {
+		h.Header.Set(k, v)
+	}
+	if s.Body != "" {
+		h.Body = []byte(s.Body)
+	}
+	if s.Expect.BodyRegex != "" {
+		re, err := regexp.Compile(s.Expect.BodyRegex)
+		if err != nil {
+			return nil, err
+		}
+		h.Expect.BodyRegex = re
+	}
+	for _, j := range s.Expect.JSON {
+		h.Expect.JSON = append(h.Expect.JSON, JSONAssertion{Path: j.Path, Equals: j.Equals})
+	}
+	return h, nil
+}
+
 // HTTP probes a URL and asserts on the answer.
 type HTTP struct {
 	ID      string
@@ -55,8 +167,8 @@ type HTTPExpect struct {
 // JSONAssertion asserts the value at Path (dots and [i] indexes, an
 // optional leading "$.") equals Equals, compared as JSON values.
 type JSONAssertion struct {
-	Path   string
-	Equals any
+	Path   string `yaml:"path"`
+	Equals any    `yaml:"equals"`
 }
 
 var errRedirect = errors.New("redirect not followed")

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +19,210 @@ import (
 	"github.com/upstatehq/upstate/internal/anomaly"
 	"github.com/upstatehq/upstate/internal/clock"
 )
+
+// metricKind judges a number: pushed to Upstate or read from Prometheus.
+func metricKind() Kind {
+	return Kind{Name: "metric", New: func() Section { return &MetricSection{} }, Told: true}
+}
+
+// MetricSection is a metric check's configuration: a pushed series
+// (metric and labels) or a Prometheus query, and the conditions on it.
+type MetricSection struct {
+	Metric        string            `yaml:"metric"`
+	Labels        map[string]string `yaml:"labels"`
+	Prometheus    *PromSource       `yaml:"prometheus"`
+	What          string            `yaml:"what"`
+	Unit          string            `yaml:"unit"`
+	Above         *float64          `yaml:"above"`
+	Below         *float64          `yaml:"below"`
+	DegradedAbove *float64          `yaml:"degraded_above"`
+	DegradedBelow *float64          `yaml:"degraded_below"`
+	Change        *ChangeRule       `yaml:"change"`
+	Anomaly       *AnomalyRule      `yaml:"anomaly"`
+	MaxAge        time.Duration     `yaml:"max_age"`
+	NoData        string            `yaml:"no_data"`
+}
+
+// PromSource is a Prometheus-compatible HTTP API and PromQL queries: query
+// for metric and quota checks, good_query and total_query for SLOs.
+type PromSource struct {
+	URL        string         `yaml:"url"`
+	Query      string         `yaml:"query"`
+	GoodQuery  string         `yaml:"good_query"`
+	TotalQuery string         `yaml:"total_query"`
+	Token      upstate.Secret `yaml:"token"`
+}
+
+// The queries, "" when the check does not read Prometheus.
+func (p *PromSource) query() string {
+	if p == nil {
+		return ""
+	}
+	return p.Query
+}
+
+func (p *PromSource) goodQuery() string {
+	if p == nil {
+		return ""
+	}
+	return p.GoodQuery
+}
+
+func (p *PromSource) totalQuery() string {
+	if p == nil {
+		return ""
+	}
+	return p.TotalQuery
+}
+
+// ChangeRule fails a metric that moves more than Percent over Over.
+type ChangeRule struct {
+	Percent float64       `yaml:"percent"`
+	Over    time.Duration `yaml:"over"`
+}
+
+// AnomalyRule fails a metric far from what is usual for its time.
+type AnomalyRule struct {
+	Sensitivity float64       `yaml:"sensitivity"`
+	MinRatio    float64       `yaml:"min_ratio"`
+	Tolerance   time.Duration `yaml:"tolerance"`
+	Days        int           `yaml:"days"`
+	Weekly      *bool         `yaml:"weekly"`
+	Below       bool          `yaml:"below"`
+}
+
+var metricNameRe = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
+
+// Validate implements Section.
+func (s *MetricSection) Validate(v Validator, c *Common) {
+	switch {
+	case s.Metric == "" && s.Prometheus == nil:
+		v.Errorf("", "metric checks need metric (a pushed series name) or prometheus (url and query)")
+	case s.Metric != "" && s.Prometheus != nil:
+		v.Errorf("", "give metric or prometheus, not both")
+	case s.Metric != "" && !metricNameRe.MatchString(s.Metric):
+		v.Errorf("metric", "%q is not a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)", s.Metric)
+	case s.Prometheus != nil:
+		promURL(v, s.Prometheus)
+		if s.Prometheus.Query == "" {
+			v.Errorf("prometheus", "query is required: a PromQL expression giving one number")
+		}
+	}
+	if s.Above == nil && s.Below == nil && s.DegradedAbove == nil && s.DegradedBelow == nil && s.Change == nil && s.Anomaly == nil {
+		v.Errorf("", "metric checks need a condition: above, below, degraded_above, degraded_below, change or anomaly")
+	}
+	if s.Above != nil && s.DegradedAbove != nil && *s.DegradedAbove >= *s.Above {
+		v.Errorf("degraded_above", "must be below above (%v): degraded comes before failing", *s.Above)
+	}
+	if ch := s.Change; ch != nil && (ch.Percent <= 0 || ch.Over < time.Minute) {
+		v.Errorf("change", "percent must be positive and over at least 1m (e.g. {percent: 300, over: 10m})")
+	}
+	if a := s.Anomaly; a != nil {
+		if a.Sensitivity < 0 || a.MinRatio < 0 || a.Days < 0 || a.Days > 90 {
+			v.Errorf("anomaly", "sensitivity and min_ratio must not be negative, days 1 to 90")
+		}
+		if a.Weekly == nil {
+			t := true
+			a.Weekly = &t
+		}
+	}
+	if s.What == "" {
+		s.What = s.Metric
+	}
+	switch s.NoData {
+	case "":
+		s.NoData = "ignore"
+	case "ignore", "fail":
+	default:
+		v.Errorf("no_data", "%q is not ignore or fail", s.NoData)
+	}
+	// Numbers arrive by the minute: judge twice a minute, and a number is
+	// not a flaky probe, so one bad reading alerts (within a minute).
+	told(c, &s.What, 30*time.Second)
+	if s.MaxAge == 0 {
+		s.MaxAge = toldMaxAge(c.Interval)
+	}
+}
+
+// told sets the defaults of checks judged on numbers.
+func told(c *Common, what *string, interval time.Duration) {
+	if c.Interval == 0 {
+		c.Interval = interval
+	}
+	if c.FailAfter == 0 {
+		c.FailAfter = 1
+	}
+	if c.RecoverAfter == 0 {
+		c.RecoverAfter = 2
+	}
+	if c.Recheck == nil {
+		c.Recheck = &Recheck{}
+	}
+	if *what == "" {
+		*what = c.ID
+	}
+}
+
+// toldMaxAge is how old the newest number may be by default before it
+// is no data.
+func toldMaxAge(interval time.Duration) time.Duration { return max(5*time.Minute, 3*interval) }
+
+func promURL(v Validator, ps *PromSource) {
+	if u, err := url.Parse(ps.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		v.Errorf("prometheus.url", "%q is not an http(s) URL (the API's base, e.g. http://prometheus:9090)", ps.URL)
+	}
+}
+
+// PushedSeries implements PushedReader.
+func (s *MetricSection) PushedSeries() []string {
+	if s.Prometheus.query() != "" {
+		return nil
+	}
+	return seriesKeys(s.Labels, s.Metric)
+}
+
+// seriesKeys are the keys of the named series with the labels; empty
+// names are skipped.
+func seriesKeys(labels map[string]string, names ...string) []string {
+	var keys []string
+	for _, n := range names {
+		if n != "" {
+			keys = append(keys, SeriesKey(n, labels))
+		}
+	}
+	return keys
+}
+
+// series reads query from Prometheus when one is given, else the pushed
+// series of that name with the labels.
+func series(ps *PromSource, labels map[string]string, name, query string, timeout time.Duration, env Env) Series {
+	if query != "" {
+		h := http.Header{}
+		if ps.Token != "" {
+			h.Set("Authorization", "Bearer "+ps.Token.Reveal())
+		}
+		return &Prometheus{URL: ps.URL, Query: query, Client: env.Client, Timeout: timeout, Header: h}
+	}
+	key := SeriesKey(name, labels)
+	return SeriesFunc(func(ctx context.Context, from, to time.Time) ([]upstate.Point, error) {
+		return env.Points(ctx, key, from, to)
+	})
+}
+
+// Prober implements Section.
+func (s *MetricSection) Prober(c Common, env Env) (Prober, error) {
+	m := &Metric{ID: c.ID, What: s.What, Unit: s.Unit, Above: s.Above, Below: s.Below, DegradedAbove: s.DegradedAbove,
+		DegradedBelow: s.DegradedBelow, MaxAge: s.MaxAge, NoDataFails: s.NoData == "fail", Clock: env.Clock}
+	m.Series = series(s.Prometheus, s.Labels, s.Metric, s.Prometheus.query(), c.Timeout, env)
+	if ch := s.Change; ch != nil {
+		m.Change = &Change{Percent: ch.Percent, Over: ch.Over}
+	}
+	if a := s.Anomaly; a != nil {
+		m.Anomaly = &anomaly.Detector{Location: env.Location, Tolerance: a.Tolerance, Days: a.Days, Weekly: a.Weekly == nil || *a.Weekly,
+			Sensitivity: a.Sensitivity, MinRatio: a.MinRatio, Below: a.Below}
+	}
+	return m, nil
+}
 
 // Series gives a metric check its numbers.
 type Series interface {

@@ -11,6 +11,95 @@ import (
 	"github.com/upstatehq/upstate/internal/clock"
 )
 
+// quotaKind watches the use of a limited resource (an API quota).
+func quotaKind() Kind {
+	return Kind{Name: "quota", New: func() Section { return &QuotaSection{} }, Told: true}
+}
+
+// QuotaSection is a quota check's configuration: usage (a pushed series,
+// or prometheus.query) against limit or limit_metric; errors counts quota
+// errors a minute.
+type QuotaSection struct {
+	Usage       string            `yaml:"usage"`
+	Labels      map[string]string `yaml:"labels"`
+	Prometheus  *PromSource       `yaml:"prometheus"`
+	What        string            `yaml:"what"`
+	Limit       float64           `yaml:"limit"`
+	LimitMetric string            `yaml:"limit_metric"`
+	Errors      string            `yaml:"errors"`
+	ErrorsAbove float64           `yaml:"errors_above"`
+	WarnAt      float64           `yaml:"warn_at"` // percent
+	FailAt      float64           `yaml:"fail_at"` // percent
+	WarnWithin  time.Duration     `yaml:"warn_within"`
+}
+
+// quotaWindow is how far back a quota check reads the rate of use; it is
+// not a key.
+const quotaWindow = 30 * time.Minute
+
+// Validate implements Section.
+func (s *QuotaSection) Validate(v Validator, c *Common) {
+	switch {
+	case s.Usage == "" && s.Prometheus == nil:
+		v.Errorf("", "quota checks need usage (a pushed series name) or prometheus.query")
+	case s.Usage != "" && !metricNameRe.MatchString(s.Usage):
+		v.Errorf("usage", "%q is not a metric name", s.Usage)
+	case s.Prometheus != nil:
+		promURL(v, s.Prometheus)
+		if s.Prometheus.Query == "" {
+			v.Errorf("prometheus", "query is required: the usage")
+		}
+	}
+	if s.Limit <= 0 && s.LimitMetric == "" {
+		v.Errorf("", "limit (a number) or limit_metric (a pushed series) is required")
+	}
+	if s.LimitMetric != "" && !metricNameRe.MatchString(s.LimitMetric) {
+		v.Errorf("limit_metric", "%q is not a metric name", s.LimitMetric)
+	}
+	if s.Errors != "" && !metricNameRe.MatchString(s.Errors) {
+		v.Errorf("errors", "%q is not a metric name", s.Errors)
+	}
+	if s.ErrorsAbove == 0 {
+		s.ErrorsAbove = 5
+	}
+	if s.WarnAt == 0 {
+		s.WarnAt = 80
+	}
+	if s.FailAt == 0 {
+		s.FailAt = 100
+	}
+	if s.WarnAt <= 0 || s.FailAt > 1000 || s.WarnAt >= s.FailAt {
+		v.Errorf("warn_at", "warn_at (%v%%) must be above 0 and below fail_at (%v%%)", s.WarnAt, s.FailAt)
+	}
+	if s.WarnWithin == 0 {
+		s.WarnWithin = time.Hour
+	}
+	told(c, &s.What, 30*time.Second)
+}
+
+// PushedSeries implements PushedReader.
+func (s *QuotaSection) PushedSeries() []string {
+	usage := s.Usage
+	if s.Prometheus.query() != "" {
+		usage = ""
+	}
+	return seriesKeys(s.Labels, usage, s.LimitMetric, s.Errors)
+}
+
+// Prober implements Section.
+func (s *QuotaSection) Prober(c Common, env Env) (Prober, error) {
+	q := &Quota{ID: c.ID, What: s.What, Usage: series(s.Prometheus, s.Labels, s.Usage, s.Prometheus.query(), c.Timeout, env), Limit: s.Limit,
+		ErrorsAbove: s.ErrorsAbove, WarnAt: s.WarnAt / 100, FailAt: s.FailAt / 100, Window: quotaWindow, WarnWithin: s.WarnWithin,
+		MaxAge: toldMaxAge(c.Interval), Clock: env.Clock}
+	if s.LimitMetric != "" {
+		q.LimitSeries = series(s.Prometheus, s.Labels, s.LimitMetric, "", c.Timeout, env)
+	}
+	if s.Errors != "" {
+		q.Errors = series(s.Prometheus, s.Labels, s.Errors, "", c.Timeout, env)
+	}
+	return q, nil
+}
+
 // Forecast says how long until usage reaches limit at the rate of the
 // points (oldest first, usage so far in the current quota period): a
 // least-squares line through the points since the last reset (a drop in

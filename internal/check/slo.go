@@ -9,6 +9,68 @@ import (
 	"github.com/upstatehq/upstate/internal/clock"
 )
 
+// sloKind alerts on an error-rate objective's burn rate.
+func sloKind() Kind {
+	return Kind{Name: "slo", New: func() Section { return &SLOSection{} }, Told: true}
+}
+
+// SLOSection is an slo check's configuration: good and total counters
+// (pushed, or prometheus good_query and total_query) and the objective
+// over the period.
+type SLOSection struct {
+	Good       string            `yaml:"good"`
+	Total      string            `yaml:"total"`
+	Labels     map[string]string `yaml:"labels"`
+	Prometheus *PromSource       `yaml:"prometheus"`
+	What       string            `yaml:"what"`
+	Objective  float64           `yaml:"objective"` // percent, e.g. 99.9
+	Period     time.Duration     `yaml:"slo_period"`
+}
+
+// Validate implements Section.
+func (s *SLOSection) Validate(v Validator, c *Common) {
+	switch {
+	case s.Prometheus != nil:
+		promURL(v, s.Prometheus)
+		if s.Prometheus.GoodQuery == "" || s.Prometheus.TotalQuery == "" {
+			v.Errorf("prometheus", "good_query and total_query are required: counters of good and of all events")
+		}
+	case s.Good == "" || s.Total == "":
+		v.Errorf("", "slo checks need good and total (pushed counters) or prometheus good_query and total_query")
+	case !metricNameRe.MatchString(s.Good) || !metricNameRe.MatchString(s.Total):
+		v.Errorf("", "good and total must be metric names")
+	}
+	if s.Objective <= 0 || s.Objective >= 100 {
+		v.Errorf("objective", "%v is not a percentage below 100 (e.g. 99.9)", s.Objective)
+	}
+	if s.Period == 0 {
+		s.Period = 30 * 24 * time.Hour
+	}
+	if s.Period < 24*time.Hour {
+		v.Errorf("slo_period", "%s is too short: at least 1d", s.Period)
+	}
+	told(c, &s.What, time.Minute)
+}
+
+// PushedSeries implements PushedReader.
+func (s *SLOSection) PushedSeries() []string {
+	good, total := s.Good, s.Total
+	if s.Prometheus.goodQuery() != "" {
+		good = ""
+	}
+	if s.Prometheus.totalQuery() != "" {
+		total = ""
+	}
+	return seriesKeys(s.Labels, good, total)
+}
+
+// Prober implements Section.
+func (s *SLOSection) Prober(c Common, env Env) (Prober, error) {
+	return &SLO{ID: c.ID, What: s.What, Good: series(s.Prometheus, s.Labels, s.Good, s.Prometheus.goodQuery(), c.Timeout, env),
+		Total:     series(s.Prometheus, s.Labels, s.Total, s.Prometheus.totalQuery(), c.Timeout, env),
+		Objective: s.Objective / 100, Period: s.Period, Burns: DefaultBurns, Clock: env.Clock}, nil
+}
+
 // BurnWindow is one rule of multi-window, multi-burn-rate alerting: the
 // error budget burning faster than Rate over both the long and the short
 // window (the short one says it is still happening).

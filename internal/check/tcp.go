@@ -9,6 +9,34 @@ import (
 	"github.com/upstatehq/upstate/internal/clock"
 )
 
+// tcpKind checks that a port accepts a connection.
+func tcpKind() Kind {
+	return Kind{Name: "tcp", New: func() Section { return &TCPSection{} }}
+}
+
+// TCPSection is a tcp check's configuration.
+type TCPSection struct {
+	Address string `yaml:"address"` // host:port
+}
+
+// Validate implements Section: a tcp check checks itself once the common
+// fields are settled (ValidateSettled).
+func (s *TCPSection) Validate(Validator, *Common) {}
+
+// ValidateSettled implements Settled.
+func (s *TCPSection) ValidateSettled(v Validator, _ Common) {
+	if s.Address == "" {
+		v.Errorf("", "address is required for tcp checks (host:port)")
+	} else if _, port, err := net.SplitHostPort(s.Address); err != nil || port == "" {
+		v.Errorf("address", "%q is not host:port", s.Address)
+	}
+}
+
+// Prober implements Section.
+func (s *TCPSection) Prober(c Common, env Env) (Prober, error) {
+	return &TCP{ID: c.ID, Address: s.Address, Timeout: c.Timeout, Clock: env.Clock, Dial: env.Dial}, nil
+}
+
 // TCP checks that a TCP connection can be opened.
 type TCP struct {
 	ID      string

@@ -29,11 +29,118 @@ const (
 	FeedRSS             = "feed"             // RSS 2.0 or Atom 1.0
 )
 
-// FeedDefaults are the public URLs and incident page bases of the feeds
-// that have one.
-var FeedDefaults = map[string]struct{ URL, Base, Name string }{
-	FeedGoogleWorkspace: {"https://www.google.com/appsstatus/dashboard/incidents.json", "https://www.google.com/appsstatus/dashboard/", "Google Workspace"},
-	FeedGoogleCloud:     {"https://status.cloud.google.com/incidents.json", "https://status.cloud.google.com/", "Google Cloud"},
+// feedFormat is one kind of feed an upstream check reads.
+type feedFormat struct {
+	Name   string // as configured: feed: rss
+	Format string // what the reader parses (FeedRSS for rss)
+	// URL is the feed of a provider that has one place ("" when the
+	// check must give its url); Base makes its relative incident links
+	// absolute; Provider is its name for people.
+	URL, Base, Provider string
+}
+
+// feedFormats is the one table of the feeds an upstream check reads, in
+// the order the configuration's messages name them.
+func feedFormats() []feedFormat {
+	return []feedFormat{
+		{Name: "statuspage", Format: FeedStatuspage},
+		{Name: "google-workspace", Format: FeedGoogleWorkspace, URL: "https://www.google.com/appsstatus/dashboard/incidents.json",
+			Base: "https://www.google.com/appsstatus/dashboard/", Provider: "Google Workspace"},
+		{Name: "google-cloud", Format: FeedGoogleCloud, URL: "https://status.cloud.google.com/incidents.json",
+			Base: "https://status.cloud.google.com/", Provider: "Google Cloud"},
+		{Name: "rss", Format: FeedRSS},
+	}
+}
+
+// feedNamed is the feed configured as name, or the zero feedFormat.
+func feedNamed(name string) feedFormat {
+	for _, f := range feedFormats() {
+		if f.Name == name {
+			return f
+		}
+	}
+	return feedFormat{}
+}
+
+func feedNames() []string {
+	var names []string
+	for _, f := range feedFormats() {
+		names = append(names, f.Name)
+	}
+	return names
+}
+
+// upstreamKind reads a provider's public status page or feed.
+func upstreamKind() Kind {
+	return Kind{Name: "upstream", New: func() Section { return &UpstreamSection{} }, Told: true}
+}
+
+// UpstreamSection is an upstream check's configuration: a provider's
+// status (url defaults for the providers that have one place), the
+// products or components of theirs to watch, and what to call them.
+type UpstreamSection struct {
+	Feed     string        `yaml:"feed"`
+	URL      string        `yaml:"url"`
+	Provider string        `yaml:"provider"`
+	Products []string      `yaml:"products"`
+	Window   time.Duration `yaml:"window"` // rss: how long an item counts as news
+}
+
+// Validate implements Section.
+func (s *UpstreamSection) Validate(v Validator, c *Common) {
+	f := feedNamed(s.Feed)
+	if f.Name == "" {
+		if s.Feed == "" {
+			v.Errorf("", "feed is required for upstream checks (one of %s)", strings.Join(feedNames(), ", "))
+		} else {
+			v.Errorf("feed", "unknown feed %q (one of %s)", s.Feed, strings.Join(feedNames(), ", "))
+		}
+		return
+	}
+	if s.URL == "" {
+		s.URL = f.URL
+	}
+	if s.URL == "" {
+		v.Errorf("", "url is required for %s feeds (e.g. https://status.example.com/api/v2/summary.json)", s.Feed)
+	} else if u, err := url.Parse(s.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		v.Errorf("url", "%q is not an http(s) URL", s.URL)
+	} else if s.Provider == "" {
+		s.Provider = f.Provider
+		if s.Provider == "" {
+			s.Provider = u.Host
+		}
+	}
+	if c.Interval == 0 {
+		c.Interval = 2 * time.Minute // providers ask for polite polling
+	}
+	if c.Interval < 30*time.Second {
+		v.Errorf("interval", "%s is too often for a provider's status: at least 30s", c.Interval)
+	}
+	if s.Window == 0 {
+		s.Window = 6 * time.Hour
+	}
+	if c.FailAfter == 0 {
+		c.FailAfter = 1 // the provider has confirmed it
+	}
+	if c.RecoverAfter == 0 {
+		c.RecoverAfter = 1
+	}
+	if c.Recheck == nil {
+		c.Recheck = &Recheck{}
+	}
+}
+
+// Prober implements Section.
+func (s *UpstreamSection) Prober(c Common, env Env) (Prober, error) {
+	f := feedNamed(s.Feed)
+	// Incident links are relative to the dashboard the feed belongs to.
+	base := f.Base
+	if b, ok := strings.CutSuffix(s.URL, "incidents.json"); ok {
+		base = b
+	}
+	return &Upstream{ID: c.ID, Provider: s.Provider, Format: f.Format, URL: s.URL, Base: base, Products: s.Products,
+		Window: s.Window, Interval: c.Interval, Timeout: c.Timeout, Client: env.Client, Clock: env.Clock,
+		OnError: func(err error) { env.FeedError(c.ID, err) }}, nil
 }
 
 // ProviderIncident is an incident a provider reports, in our words.

@@ -69,7 +69,7 @@ func TestParseFeeds(t *testing.T) {
 		drive[0].URL != "https://www.google.com/appsstatus/dashboard/incidents/drive1" || drive[0].Updates[1].Text != "Mitigation is underway." {
 		t.Errorf("google drive = %+v", drive)
 	}
-	if gc, err := ParseFeed(FeedGoogleCloud, g, []string{"VHNfk9g3mxpWgCtXNZxF"}, FeedDefaults[FeedGoogleCloud].Base, now, 0); err != nil || len(gc) != 1 ||
+	if gc, err := ParseFeed(FeedGoogleCloud, g, []string{"VHNfk9g3mxpWgCtXNZxF"}, feedNamed(FeedGoogleCloud).Base, now, 0); err != nil || len(gc) != 1 ||
 		gc[0].URL != "https://status.cloud.google.com/incidents/drive1" {
 		t.Errorf("google cloud (the same schema) = %+v, %v", gc, err)
 	}
@@ -542,7 +542,7 @@ func TestUpstreamClosingUpdates(t *testing.T) {
 	g := &provider{body: fixture(t, "google-workspace.json"), contentType: "application/json"}
 	gsrv := httptest.NewServer(g)
 	defer gsrv.Close()
-	gu := &Upstream{ID: "drive", Provider: "Google Workspace", Format: FeedGoogleWorkspace, URL: gsrv.URL, Base: FeedDefaults[FeedGoogleWorkspace].Base,
+	gu := &Upstream{ID: "drive", Provider: "Google Workspace", Format: FeedGoogleWorkspace, URL: gsrv.URL, Base: feedNamed(FeedGoogleWorkspace).Base,
 		Products: []string{"Google Drive"}, Interval: time.Minute, Timeout: 5 * time.Second, Client: gsrv.Client(), Clock: clk}
 	gu.Probe(context.Background())
 	g.mu.Lock()

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
-	"net/http"
 	"net/netip"
 	"net/url"
 	"os"
@@ -24,6 +23,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/check"
 )
 
 // Config is a whole configuration file.
@@ -86,7 +86,7 @@ type Component struct {
 	DependsOn   []string `yaml:"depends_on"`
 }
 
-// Check is one check of any kind; which fields apply depends on Kind.
+// Check is one check: the keys every kind has, and its kind's own.
 type Check struct {
 	ID         string            `yaml:"id"`
 	Name       string            `yaml:"name"`
@@ -103,100 +103,30 @@ type Check struct {
 	Recheck        *Recheck `yaml:"recheck"`
 	RecoveryWindow Duration `yaml:"recovery_window"`
 
-	// http
-	URL                string            `yaml:"url"`
-	Method             string            `yaml:"method"`
-	Headers            map[string]string `yaml:"headers"`
-	Body               string            `yaml:"body"`
-	FollowRedirects    *bool             `yaml:"follow_redirects"`
-	InsecureSkipVerify bool              `yaml:"insecure_skip_verify"`
-	Expect             Expect            `yaml:"expect"`
-
-	// tcp
-	Address string `yaml:"address"`
-
-	// dns
-	Host       string `yaml:"host"`
-	RecordType string `yaml:"record_type"`
-	Server     string `yaml:"server"`
-
-	// heartbeat
-	Period Duration       `yaml:"period"`
-	Grace  Duration       `yaml:"grace"`
-	Token  upstate.Secret `yaml:"token"`
-
-	// alert: inbound alerts whose labels match (values "~regex" match a
-	// regular expression); alerts not re-sent for stale_after are ignored.
-	Match      map[string]string `yaml:"match"`
-	StaleAfter Duration          `yaml:"stale_after"`
-
-	// upstream: a provider's status (feed is statuspage, google-workspace,
-	// google-cloud or rss; url defaults for the Google ones), the products
-	// or components of theirs to watch, and what to call them.
-	Feed     string   `yaml:"feed"`
-	Provider string   `yaml:"provider"`
-	Products []string `yaml:"products"`
-	Window   Duration `yaml:"window"`
-
-	// metric: a pushed series (metric and labels) or a Prometheus query,
-	// and the conditions on it.
-	Metric        string            `yaml:"metric"`
-	Labels        map[string]string `yaml:"labels"`
-	Prometheus    *PromSource       `yaml:"prometheus"`
-	What          string            `yaml:"what"`
-	Unit          string            `yaml:"unit"`
-	Above         *float64          `yaml:"above"`
-	Below         *float64          `yaml:"below"`
-	DegradedAbove *float64          `yaml:"degraded_above"`
-	DegradedBelow *float64          `yaml:"degraded_below"`
-	Change        *ChangeRule       `yaml:"change"`
-	Anomaly       *AnomalyRule      `yaml:"anomaly"`
-	MaxAge        Duration          `yaml:"max_age"`
-	NoData        string            `yaml:"no_data"`
-
-	// quota: usage (pushed series, or prometheus.query) against limit or
-	// limit_metric; errors counts quota errors a minute.
-	Usage       string   `yaml:"usage"`
-	Limit       float64  `yaml:"limit"`
-	LimitMetric string   `yaml:"limit_metric"`
-	Errors      string   `yaml:"errors"`
-	ErrorsAbove float64  `yaml:"errors_above"`
-	WarnAt      float64  `yaml:"warn_at"` // percent
-	FailAt      float64  `yaml:"fail_at"` // percent
-	WarnWithin  Duration `yaml:"warn_within"`
-
-	// slo: good and total counters (pushed, or prometheus good_query and
-	// total_query) and the objective over the period.
-	Good      string   `yaml:"good"`
-	Total     string   `yaml:"total"`
-	Objective float64  `yaml:"objective"` // percent, e.g. 99.9
-	SLOPeriod Duration `yaml:"slo_period"`
+	// Section holds the keys only the check's kind takes (check.Kinds);
+	// they are decoded into it, strictly, once kind is known.
+	Section check.Section `yaml:"-"`
 }
 
-// PromSource is a Prometheus-compatible HTTP API and PromQL queries: query
-// for metric and quota checks, good_query and total_query for SLOs.
-type PromSource struct {
-	URL        string         `yaml:"url"`
-	Query      string         `yaml:"query"`
-	GoodQuery  string         `yaml:"good_query"`
-	TotalQuery string         `yaml:"total_query"`
-	Token      upstate.Secret `yaml:"token"`
+// Common is what the check says whatever its kind, as its kind reads it.
+func (ch *Check) Common() check.Common {
+	c := check.Common{ID: ch.ID, Name: ch.Name, Kind: ch.Kind, Interval: ch.Interval.D(), Timeout: ch.Timeout.D(),
+		Components: ch.Components, Impact: ch.Impact, DependsOn: ch.DependsOn,
+		FailAfter: ch.FailAfter, RecoverAfter: ch.RecoverAfter, RecoveryWindow: ch.RecoveryWindow.D()}
+	if r := ch.Recheck; r != nil {
+		c.Recheck = &check.Recheck{Count: r.Count, Every: r.Every.D()}
+	}
+	return c
 }
 
-// ChangeRule fails a metric that moves more than Percent over Over.
-type ChangeRule struct {
-	Percent float64  `yaml:"percent"`
-	Over    Duration `yaml:"over"`
-}
-
-// AnomalyRule fails a metric far from what is usual for its time.
-type AnomalyRule struct {
-	Sensitivity float64  `yaml:"sensitivity"`
-	MinRatio    float64  `yaml:"min_ratio"`
-	Tolerance   Duration `yaml:"tolerance"`
-	Days        int      `yaml:"days"`
-	Weekly      *bool    `yaml:"weekly"`
-	Below       bool     `yaml:"below"`
+// setCommon keeps the defaults a check's kind gave the common fields.
+func (ch *Check) setCommon(c check.Common) {
+	ch.Interval, ch.Timeout = Duration(c.Interval), Duration(c.Timeout)
+	ch.FailAfter, ch.RecoverAfter, ch.RecoveryWindow = c.FailAfter, c.RecoverAfter, Duration(c.RecoveryWindow)
+	ch.Recheck = nil
+	if r := c.Recheck; r != nil {
+		ch.Recheck = &Recheck{Count: r.Count, Every: Duration(r.Every)}
+	}
 }
 
 // Recheck tunes fast confirmation: how many quick re-checks follow a
@@ -204,23 +134,6 @@ type AnomalyRule struct {
 type Recheck struct {
 	Count int      `yaml:"count"`
 	Every Duration `yaml:"every"`
-}
-
-// Expect is what a check's answer must look like.
-type Expect struct {
-	Status       []int        `yaml:"status"`
-	LatencyUnder Duration     `yaml:"latency_under"`
-	BodyContains string       `yaml:"body_contains"`
-	BodyRegex    string       `yaml:"body_regex"`
-	JSON         []JSONExpect `yaml:"json"`
-	CertDaysLeft int          `yaml:"cert_days_left"`
-	Answers      []string     `yaml:"answers"`
-}
-
-// JSONExpect asserts the value at a path in a JSON answer.
-type JSONExpect struct {
-	Path   string `yaml:"path"`
-	Equals any    `yaml:"equals"`
 }
 
 // Defaults.
@@ -264,7 +177,7 @@ func Parse(file string, data []byte, lookup func(string) (string, bool)) (*Confi
 		return nil, probs
 	}
 	c := &Config{File: file}
-	d := &decoder{probs: probs, lines: map[string]int{}, keys: map[string][]string{}, lookup: lookup}
+	d := &decoder{probs: probs, lines: map[string]int{}, keys: map[string][]string{}, foreign: map[string][]foreignKey{}, lookup: lookup}
 	d.decode(&root, reflect.ValueOf(c).Elem(), "")
 	v := validator{c: c, d: d, p: probs}
 	v.validate()
@@ -501,57 +414,28 @@ func (v *validator) dependencyCycle() string {
 	return ""
 }
 
-// kindKeys lists the keys only some kinds take; every kind takes the rest.
-var kindKeys = map[string][]string{
-	"url": {upstate.KindHTTP, upstate.KindUpstream}, "method": {upstate.KindHTTP}, "headers": {upstate.KindHTTP},
-	"body": {upstate.KindHTTP}, "follow_redirects": {upstate.KindHTTP}, "insecure_skip_verify": {upstate.KindHTTP},
-	"expect":  {upstate.KindHTTP, upstate.KindDNS},
-	"address": {upstate.KindTCP},
-	"host":    {upstate.KindDNS}, "record_type": {upstate.KindDNS}, "server": {upstate.KindDNS},
-	"period": {upstate.KindHeartbeat}, "grace": {upstate.KindHeartbeat}, "token": {upstate.KindHeartbeat},
-	"match": {upstate.KindAlert}, "stale_after": {upstate.KindAlert},
-	"feed": {upstate.KindUpstream}, "provider": {upstate.KindUpstream}, "products": {upstate.KindUpstream}, "window": {upstate.KindUpstream},
-	"metric": {upstate.KindMetric}, "labels": {upstate.KindMetric, upstate.KindQuota, upstate.KindSLO},
-	"prometheus": {upstate.KindMetric, upstate.KindQuota, upstate.KindSLO}, "what": {upstate.KindMetric, upstate.KindQuota, upstate.KindSLO},
-	"unit": {upstate.KindMetric}, "above": {upstate.KindMetric}, "below": {upstate.KindMetric}, "degraded_above": {upstate.KindMetric},
-	"degraded_below": {upstate.KindMetric}, "change": {upstate.KindMetric}, "anomaly": {upstate.KindMetric}, "max_age": {upstate.KindMetric},
-	"no_data": {upstate.KindMetric},
-	"usage":   {upstate.KindQuota}, "limit": {upstate.KindQuota}, "limit_metric": {upstate.KindQuota}, "errors": {upstate.KindQuota},
-	"errors_above": {upstate.KindQuota}, "warn_at": {upstate.KindQuota}, "fail_at": {upstate.KindQuota}, "warn_within": {upstate.KindQuota},
-	"good": {upstate.KindSLO}, "total": {upstate.KindSLO}, "objective": {upstate.KindSLO}, "slo_period": {upstate.KindSLO},
-}
-
-var expectKeys = map[string][]string{
-	"status": {upstate.KindHTTP}, "latency_under": {upstate.KindHTTP, upstate.KindDNS},
-	"body_contains": {upstate.KindHTTP}, "body_regex": {upstate.KindHTTP}, "json": {upstate.KindHTTP},
-	"cert_days_left": {upstate.KindHTTP}, "answers": {upstate.KindDNS},
-}
-
-var kinds = []string{upstate.KindHTTP, upstate.KindTCP, upstate.KindDNS, upstate.KindHeartbeat, upstate.KindAlert, upstate.KindUpstream, upstate.KindMetric, upstate.KindQuota, upstate.KindSLO}
-
-var recordTypes = []string{"A", "AAAA", "CNAME", "MX", "TXT", "NS"}
-
 func (v *validator) check(i int, comps, checks map[string]int) {
 	ch := &v.c.Checks[i]
 	p := fmt.Sprintf("checks[%d]", i)
 	v.id("checks", "check", i, ch.ID, checks)
-	if !slices.Contains(kinds, ch.Kind) {
+	kind, ok := check.KindOf(ch.Kind)
+	if !ok {
+		kinds := strings.Join(check.KindNames(), ", ")
 		if ch.Kind == "" {
-			v.errf(p, "kind is required (one of %s)", strings.Join(kinds, ", "))
+			v.errf(p, "kind is required (one of %s)", kinds)
 		} else {
-			v.errf(p+".kind", "unknown kind %q (one of %s)", ch.Kind, strings.Join(kinds, ", "))
+			v.errf(p+".kind", "unknown kind %q (one of %s)", ch.Kind, kinds)
 		}
 		return
 	}
-	for _, key := range v.d.keys[p] {
-		if ks, ok := kindKeys[key]; ok && !slices.Contains(ks, ch.Kind) {
-			v.errf(p+"."+key, "%s applies to %s checks, not %s", key, strings.Join(ks, " and "), ch.Kind)
-		}
+	if ch.Section == nil {
+		ch.Section = kind.New()
 	}
-	for _, key := range v.d.keys[p+".expect"] {
-		if ks, ok := expectKeys[key]; ok && !slices.Contains(ks, ch.Kind) {
-			v.errf(p+".expect."+key, "%s applies to %s checks, not %s", key, strings.Join(ks, " and "), ch.Kind)
-		}
+	// Keys of other kinds, the check's own first, then those within.
+	foreign := v.d.foreign[p]
+	slices.SortStableFunc(foreign, func(a, b foreignKey) int { return a.depth - b.depth })
+	for _, f := range foreign {
+		v.errf(f.path, "%s applies to %s checks, not %s", f.key, strings.Join(f.kinds, " and "), ch.Kind)
 	}
 	if len(ch.Components) == 0 {
 		v.errf(p, "components is required: the components this check affects")
@@ -578,60 +462,10 @@ func (v *validator) check(i int, comps, checks map[string]int) {
 		}
 	}
 
-	if ch.Kind == upstate.KindHeartbeat {
-		if ch.Token == "" {
-			v.warnf(p, "heartbeat check %q has no token: anyone who can reach the server can ping it and hide a dead job (set token: ${ENV_VAR})", ch.ID)
-		}
-		if ch.Period <= 0 {
-			v.errf(p, "period is required for heartbeat checks: how often the job calls in (e.g. 24h)")
-		}
-		if ch.Grace < 0 {
-			v.errf(p+".grace", "must not be negative")
-		}
-		if ch.Interval == 0 {
-			// Look for silence often enough to notice it within a few
-			// percent of the period, but at least once a minute.
-			iv := ch.Period.D() / 20
-			iv = min(max(iv, time.Second), time.Minute)
-			ch.Interval = Duration(iv)
-		}
-	}
-	if ch.Kind == upstate.KindAlert {
-		// Prometheus confirmed the alert already: one firing report is enough.
-		if ch.FailAfter == 0 {
-			ch.FailAfter = 1
-		}
-		if ch.RecoverAfter == 0 {
-			ch.RecoverAfter = 1
-		}
-		if ch.Recheck == nil {
-			ch.Recheck = &Recheck{} // no re-checks: nothing to ask again
-		}
-		if ch.StaleAfter == 0 {
-			ch.StaleAfter = Duration(12 * time.Hour)
-		}
-		for k, val := range ch.Match {
-			if pat, ok := strings.CutPrefix(val, "~"); ok {
-				if _, err := regexp.Compile(pat); err != nil {
-					v.errf(p+".match."+k, "%q is not a regular expression: %v", pat, err)
-				}
-			}
-		}
-		if v.c.Inbound.Token == "" && v.c.Inbound.HMACSecret == "" {
-			v.errf(p, "alert checks need inbound.token (or inbound.hmac_secret for Grafana): the webhook must be authenticated")
-		}
-	}
-	if ch.Kind == upstate.KindUpstream {
-		v.upstream(p, ch)
-	}
-	switch ch.Kind {
-	case upstate.KindMetric:
-		v.metric(p, ch)
-	case upstate.KindQuota:
-		v.quota(p, ch)
-	case upstate.KindSLO:
-		v.slo(p, ch)
-	}
+	sv := sectionValidator{v: v, p: p}
+	common := ch.Common()
+	ch.Section.Validate(sv, &common)
+	ch.setCommon(common)
 	if ch.Interval == 0 {
 		ch.Interval = Duration(DefaultInterval)
 	}
@@ -659,77 +493,7 @@ func (v *validator) check(i int, comps, checks map[string]int) {
 		}
 	}
 
-	switch ch.Kind {
-	case upstate.KindHTTP:
-		v.httpCheck(p, ch)
-	case upstate.KindTCP:
-		if ch.Address == "" {
-			v.errf(p, "address is required for tcp checks (host:port)")
-		} else if _, port, err := net.SplitHostPort(ch.Address); err != nil || port == "" {
-			v.errf(p+".address", "%q is not host:port", ch.Address)
-		}
-	case upstate.KindDNS:
-		if ch.Host == "" {
-			v.errf(p, "host is required for dns checks: the name to look up")
-		}
-		if ch.RecordType == "" {
-			ch.RecordType = "A"
-		}
-		ch.RecordType = strings.ToUpper(ch.RecordType)
-		if !slices.Contains(recordTypes, ch.RecordType) {
-			v.errf(p+".record_type", "%q is not supported (one of %s)", ch.RecordType, strings.Join(recordTypes, ", "))
-		}
-		if ch.Server != "" {
-			if _, _, err := net.SplitHostPort(ch.Server); err != nil {
-				if net.ParseIP(ch.Server) == nil {
-					v.errf(p+".server", "%q is not an address (e.g. 1.1.1.1 or 127.0.0.1:5353)", ch.Server)
-				} else {
-					ch.Server = net.JoinHostPort(ch.Server, "53")
-				}
-			}
-		}
-	}
-	if ch.Expect.LatencyUnder < 0 || (ch.Expect.LatencyUnder > 0 && ch.Expect.LatencyUnder.D() >= ch.Timeout.D()) {
-		v.errf(p+".expect.latency_under", "%s must be shorter than the timeout %s", ch.Expect.LatencyUnder.D(), ch.Timeout.D())
-	}
-}
-
-var methods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions}
-
-func (v *validator) httpCheck(p string, ch *Check) {
-	if ch.URL == "" {
-		v.errf(p, "url is required for http checks")
-	} else if u, err := url.Parse(ch.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		v.errf(p+".url", "%q is not an http(s) URL", ch.URL)
-	}
-	if ch.Method == "" {
-		ch.Method = http.MethodGet
-	}
-	ch.Method = strings.ToUpper(ch.Method)
-	if !slices.Contains(methods, ch.Method) {
-		v.errf(p+".method", "%q is not an HTTP method (one of %s)", ch.Method, strings.Join(methods, ", "))
-	}
-	for name := range ch.Headers {
-		if name == "" || strings.ContainsAny(name, " :\r\n") {
-			v.errf(p+".headers", "%q is not a header name", name)
-		}
-	}
-	for j, s := range ch.Expect.Status {
-		if s < 100 || s > 599 {
-			v.errf(fmt.Sprintf("%s.expect.status[%d]", p, j), "%d is not an HTTP status code", s)
-		}
-	}
-	if ch.Expect.BodyRegex != "" {
-		if _, err := regexp.Compile(ch.Expect.BodyRegex); err != nil {
-			v.errf(p+".expect.body_regex", "does not compile: %v", err)
-		}
-	}
-	for j, je := range ch.Expect.JSON {
-		if je.Path == "" {
-			v.errf(fmt.Sprintf("%s.expect.json[%d]", p, j), "path is required (e.g. status or data.items[0].state)")
-		}
-	}
-	if ch.Expect.CertDaysLeft < 0 {
-		v.errf(p+".expect.cert_days_left", "must not be negative")
+	if st, ok := ch.Section.(check.Settled); ok {
+		st.ValidateSettled(sv, ch.Common())
 	}
 }

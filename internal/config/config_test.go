@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/upstatehq/upstate/internal/check"
 )
 
 func noEnv(string) (string, bool) { return "", false }
@@ -18,15 +20,17 @@ func TestExampleLoads(t *testing.T) {
 		t.Fatalf("checks = %d, want %d", got, want)
 	}
 	api := c.Checks[1]
-	if api.Expect.LatencyUnder.D() != 2*time.Second || api.Timeout.D() != 10*time.Second || api.Method != "GET" {
-		t.Errorf("api-health = %+v", api)
+	apiHTTP := api.Section.(*check.HTTPSection)
+	if apiHTTP.Expect.LatencyUnder != 2*time.Second || api.Timeout.D() != 10*time.Second || apiHTTP.Method != "GET" {
+		t.Errorf("api-health = %+v %+v", api, apiHTTP)
 	}
 	if c.Checks[0].Timeout.D() != 10*time.Second {
 		t.Errorf("default timeout = %v", c.Checks[0].Timeout.D())
 	}
 	hb := c.Checks[4]
-	if hb.Interval.D() != time.Minute || hb.Period.D() != 24*time.Hour || hb.Grace.D() != time.Hour {
-		t.Errorf("heartbeat = %+v", hb)
+	hbBeat := hb.Section.(*check.HeartbeatSection)
+	if hb.Interval.D() != time.Minute || hbBeat.Period != 24*time.Hour || hbBeat.Grace != time.Hour {
+		t.Errorf("heartbeat = %+v %+v", hb, hbBeat)
 	}
 	if c.Checks[3].Impact["down"] != "partial_outage" {
 		t.Errorf("impact = %v", c.Checks[3].Impact)
@@ -139,10 +143,11 @@ func TestEnvExpansion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Page.Name != "Acme" || c.Checks[0].Token.Reveal() != "s3cret" {
-		t.Errorf("page.name=%q token=%q", c.Page.Name, c.Checks[0].Token.Reveal())
+	token := c.Checks[0].Section.(*check.HeartbeatSection).Token
+	if c.Page.Name != "Acme" || token.Reveal() != "s3cret" {
+		t.Errorf("page.name=%q token=%q", c.Page.Name, token.Reveal())
 	}
-	if s := c.Checks[0].Token.String(); s != "<secret>" {
+	if s := token.String(); s != "<secret>" {
 		t.Errorf("token prints as %q", s)
 	}
 }

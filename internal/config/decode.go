@@ -65,8 +65,11 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 
 var (
 	durationType = reflect.TypeFor[Duration]()
-	secretType   = reflect.TypeFor[upstate.Secret]()
-	envRef       = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
+	// stdDurationType is how the check kinds' sections (check.Kinds),
+	// which cannot know Duration, write a duration.
+	stdDurationType = reflect.TypeFor[time.Duration]()
+	secretType      = reflect.TypeFor[upstate.Secret]()
+	envRef          = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
 )
 
 func parseDuration(s string) (time.Duration, bool) {
@@ -87,10 +90,13 @@ func parseDuration(s string) (time.Duration, bool) {
 // that every problem is found in one pass. It remembers the line of every
 // path for the validation that follows.
 type decoder struct {
-	probs  *Problems
-	lines  map[string]int
-	keys   map[string][]string // path of a mapping → the keys it set
-	lookup func(string) (string, bool)
+	probs *Problems
+	lines map[string]int
+	keys  map[string][]string // path of a mapping → the keys it set
+	// foreign are the keys of each check (by its path) that only other
+	// kinds take, for the validation to report once the kind is known.
+	foreign map[string][]foreignKey
+	lookup  func(string) (string, bool)
 }
 
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
@@ -115,7 +121,10 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	switch v.Type() {
-	case durationType:
+	case checkType:
+		d.decodeCheck(n, v, path)
+		return
+	case durationType, stdDurationType:
 		s, ok := d.scalar(n, path, "a duration (e.g. 30s)")
 		if !ok {
 			return
@@ -284,6 +293,13 @@ func (d *decoder) scalar(n *yaml.Node, path, want string) (string, bool) {
 // expand replaces ${NAME} and ${NAME:-default}; a variable that is not set
 // and has no default is a problem, so a missing secret is found at load.
 func (d *decoder) expand(s string, line int, path string) string {
+	return d.expandVars(s, func(name string) {
+		d.probs.add(line, path, "environment variable %s is not set (write ${%s:-default} for a fallback)", name, name)
+	})
+}
+
+// expandVars expands s, telling missing of each variable not set.
+func (d *decoder) expandVars(s string, missing func(name string)) string {
 	return envRef.ReplaceAllStringFunc(s, func(ref string) string {
 		m := envRef.FindStringSubmatch(ref)
 		if v, ok := d.lookup(m[1]); ok {
@@ -292,7 +308,7 @@ func (d *decoder) expand(s string, line int, path string) string {
 		if m[2] != "" {
 			return m[3]
 		}
-		d.probs.add(line, path, "environment variable %s is not set (write ${%s:-default} for a fallback)", m[1], m[1])
+		missing(m[1])
 		return ""
 	})
 }
