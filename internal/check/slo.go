@@ -68,7 +68,7 @@ func (s *SLOSection) PushedSeries() []string {
 func (s *SLOSection) Prober(c Common, env Env) (Prober, error) {
 	return &SLO{ID: c.ID, What: s.What, Good: series(s.Prometheus, s.Labels, s.Good, s.Prometheus.goodQuery(), c.Timeout, env),
 		Total:     series(s.Prometheus, s.Labels, s.Total, s.Prometheus.totalQuery(), c.Timeout, env),
-		Objective: s.Objective / 100, Period: s.Period, Burns: DefaultBurns, Clock: env.Clock}, nil
+		Objective: s.Objective / 100, Period: s.Period, Burns: DefaultBurns(), Clock: env.Clock}, nil
 }
 
 // BurnWindow is one rule of multi-window, multi-burn-rate alerting: the
@@ -83,10 +83,12 @@ type BurnWindow struct {
 // DefaultBurns are the Site Reliability Workbook's rules for a 30-day
 // objective: 2% of the budget in an hour or 5% in six hours pages; 10%
 // in three days makes a ticket.
-var DefaultBurns = []BurnWindow{
-	{Long: time.Hour, Short: 5 * time.Minute, Rate: 14.4, Page: true},
-	{Long: 6 * time.Hour, Short: 30 * time.Minute, Rate: 6, Page: true},
-	{Long: 72 * time.Hour, Short: 6 * time.Hour, Rate: 1},
+func DefaultBurns() []BurnWindow {
+	return []BurnWindow{
+		{Long: time.Hour, Short: 5 * time.Minute, Rate: 14.4, Page: true},
+		{Long: 6 * time.Hour, Short: 30 * time.Minute, Rate: 6, Page: true},
+		{Long: 72 * time.Hour, Short: 6 * time.Hour, Rate: 1},
+	}
 }
 
 // SLO is an error-rate objective over good and total counters

@@ -22,7 +22,7 @@ func TestSLOBurn(t *testing.T) {
 		total.points = append(total.points, upstate.Point{At: clk.Now(), Value: n})
 		clk.Advance(time.Minute)
 	}
-	s := &SLO{ID: "api", What: "API availability", Good: good, Total: total, Objective: 0.999, Period: 30 * 24 * time.Hour, Burns: DefaultBurns, Clock: clk}
+	s := &SLO{ID: "api", What: "API availability", Good: good, Total: total, Objective: 0.999, Period: 30 * 24 * time.Hour, Burns: DefaultBurns(), Clock: clk}
 	for range 3 * 24 * 60 { // three healthy days: 0.01% errors
 		minute(1000, 0.1)
 	}
