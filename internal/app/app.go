@@ -121,6 +121,8 @@ type App struct {
 	dispatcher   *notify.Dispatcher
 	ackKey       []byte        // signs acknowledgement links
 	pushed       *check.Pushed // numbers pushed to us, within the series limits
+	inbox        *check.Inbox  // inbound alert webhooks
+	pings        *check.Pings  // heartbeat pings
 
 	httpSrv  *http.Server
 	listener net.Listener
@@ -201,19 +203,16 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if err := a.newNotify(ctx, cfg); err != nil {
 		return nil, err
 	}
-	if err := a.loadAlerts(ctx); err != nil {
+	// Results from outside the schedule: inbound alerts, pings, pushed numbers.
+	sink := func(ctx context.Context, r upstate.Result) { a.onResult(ctx, r) }
+	if a.inbox, err = check.NewInbox(ctx, db, a.env.Alerts, opts.Clock, sink, opts.Logger); err != nil {
+		return nil, err
+	}
+	if a.pings, err = check.NewPings(ctx, db, a.beats, opts.Clock, sink); err != nil {
 		return nil, err
 	}
 	if a.pushed, err = check.NewPushed(ctx, db); err != nil {
 		return nil, err
-	}
-	a.pushed.Read(comp.pushed)
-	last, err := db.ListHeartbeats(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for id, t := range last {
-		a.beats.Beat(id, t)
 	}
 	a.snaps, err = snapshot.New(snapshot.Options{
 		Source: db, Clock: opts.Clock, Page: pageOf(cfg), ChecksOf: comp.checksOf, Logger: opts.Logger,
@@ -248,7 +247,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.checks.Store(a.checkSet(comp, conds, nil))
+	a.setChecks(a.checkSet(comp, conds, nil))
 	if a.acks, err = notify.NewAcks(notify.AckOptions{Key: a.ackKey, People: a.roster, Incidents: a.engine, Reads: db}); err != nil {
 		return nil, err
 	}
@@ -257,18 +256,18 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	page := func() string { return a.cfg.Load().Page.Name }
 	zone := func() *time.Location { return a.cfg.Load().Location }
 	reviews := &incident.Reviews{Store: db, Clock: opts.Clock, NewID: opts.NewID, Logger: opts.Logger, Changed: a.snaps.Trigger}
-	api, err := adminapi.New(adminapi.Options{Auth: a.auth, Incidents: a.engine, Components: a.engine, Maintenances: a.engine, Outbox: a.desk, OnCall: a.roster, Silences: a.silences, Subscribers: a.subs, Samples: a.pushed, SLOs: a.SLOs, Reviews: reviews, Reads: db, Logger: opts.Logger,
+	api, err := adminapi.New(adminapi.Options{Auth: a.auth, Incidents: a.engine, Components: a.engine, Maintenances: a.engine, Outbox: a.desk, OnCall: a.roster, Silences: a.silences, Subscribers: a.subs, Samples: a.pushed, SLOs: a.slos, Reviews: reviews, Reads: db, Logger: opts.Logger,
 		Now: opts.Clock.Now, PageName: page, Location: zone, Markdown: md.HTML, SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://")})
 	if err != nil {
 		return nil, err
 	}
 	ui, err := admin.New(admin.Options{Auth: a.auth, Incidents: a.engine, Outbox: a.desk, OnCall: a.roster, Silences: a.silences, Acks: a.acks, Subscriptions: a.subs, Reviews: reviews, Reads: db, Markdown: md.HTML, Logger: opts.Logger,
-		Location: zone, PageName: page, Now: opts.Clock.Now, SLOs: a.SLOs, StoreHealth: db.WriteHealth,
+		Location: zone, PageName: page, Now: opts.Clock.Now, SLOs: a.slos, StoreHealth: db.WriteHealth,
 		SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://")})
 	if err != nil {
 		return nil, err
 	}
-	a.web, err = web.New(web.Options{Logger: opts.Logger, Metrics: a.metrics, Heartbeats: a, Alerts: a, Healthy: a.healthy, Markdown: md, Now: opts.Clock.Now,
+	a.web, err = web.New(web.Options{Logger: opts.Logger, Metrics: a.metrics, Heartbeats: a.pings, Alerts: a.inbox, Healthy: a.healthy, Markdown: md, Now: opts.Clock.Now,
 		Inbound: func() web.Inbound {
 			in := a.cfg.Load().Inbound
 			return web.Inbound{Token: in.Token, HMACSecret: in.HMACSecret, TimestampHeader: in.HMACTimestampHeader}
@@ -295,6 +294,24 @@ func New(ctx context.Context, opts Options) (*App, error) {
 func pageOf(cfg *config.Config) snapshot.Page {
 	return snapshot.Page{ID: ids.Stable("page:" + cfg.Page.URL + "|" + cfg.Page.Name), Name: cfg.Page.Name, URL: cfg.Page.URL, Description: cfg.Page.Description, Location: cfg.Location,
 		Subscribe: SubscriptionKinds(cfg)}
+}
+
+// setChecks puts a compiled set of checks in force: the decisions, and
+// what the receivers of alerts, pings and pushed numbers take.
+func (a *App) setChecks(set *checkSet) {
+	a.checks.Store(set)
+	a.inbox.Configure(set.compiled.alerts)
+	a.pings.Configure(set.compiled.tokens)
+	a.pushed.Read(set.compiled.pushed)
+}
+
+// slos reports each SLO check's error budget and burn rates.
+func (a *App) slos(ctx context.Context) []check.SLOReport {
+	var out []check.SLOReport
+	for _, s := range a.checks.Load().compiled.slos {
+		out = append(out, s.Report(ctx))
+	}
+	return out
 }
 
 // checkSet builds decision state for the compiled checks, keeping the
@@ -357,30 +374,6 @@ func (a *App) onResult(ctx context.Context, r upstate.Result) time.Duration {
 		return st.spec.Decide.RecheckEvery
 	}
 	return 0
-}
-
-var errHeartbeatAuth = upstate.Errorf(upstate.EUNAUTHORIZED, "no heartbeat check with this id takes this token (send it as \"Authorization: Bearer TOKEN\")")
-
-// Heartbeat implements web.Heartbeats.
-func (a *App) Heartbeat(ctx context.Context, checkID, token string) (time.Time, error) {
-	set := a.checks.Load()
-	st := set.byID[checkID]
-	// An unknown id gets the same answer as a wrong token, so the answer
-	// does not tell outsiders which checks exist.
-	want, pinged := set.compiled.tokens[checkID]
-	if st == nil || !pinged {
-		return time.Time{}, errHeartbeatAuth
-	}
-	if want != "" && !want.Equal(token) {
-		return time.Time{}, errHeartbeatAuth
-	}
-	now := a.opts.Clock.Now()
-	if err := a.store.SaveHeartbeat(ctx, checkID, now); err != nil {
-		return time.Time{}, fmt.Errorf("save heartbeat: %w", err)
-	}
-	a.beats.Beat(checkID, now)
-	a.onResult(ctx, upstate.Result{CheckID: checkID, At: now, Outcome: upstate.OutcomeOK})
-	return now, nil
 }
 
 // healthy is /healthz's question: the store answers reads and accepts
@@ -523,8 +516,7 @@ func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
 	if err := a.store.SyncComponents(ctx, comp.components, a.opts.Clock.Now()); err != nil {
 		return fmt.Errorf("store components: %w", err)
 	}
-	a.checks.Store(a.checkSet(comp, nil, a.checks.Load()))
-	a.pushed.Read(comp.pushed)
+	a.setChecks(a.checkSet(comp, nil, a.checks.Load()))
 	if err := a.engine.Reconfigure(ctx, comp.components, comp.specs); err != nil {
 		return err
 	}

@@ -19,18 +19,11 @@ type compiled struct {
 	kinds      map[string]string
 	checksOf   map[string][]string // component → checks, for sparklines
 	// alerts are the alert checks' label matchers, in configuration order.
-	alerts []alertCheck
+	alerts []check.AlertCheck
 	// slos are the SLO checks, in configuration order, for the budget page.
 	slos []*check.SLO
 	// pushed are the pushed series some check reads: always kept.
 	pushed map[string]bool
-}
-
-// alertCheck is an alert check's matcher and prober.
-type alertCheck struct {
-	id     string
-	match  func(labels map[string]string) bool
-	prober check.Prober
 }
 
 func compile(cfg *config.Config, env check.Env) (*compiled, error) {
@@ -76,7 +69,7 @@ func compile(cfg *config.Config, env check.Env) (*compiled, error) {
 			if err != nil {
 				return nil, fmt.Errorf("check %s: %w", ch.ID, err)
 			}
-			c.alerts = append(c.alerts, alertCheck{id: ch.ID, match: match, prober: p})
+			c.alerts = append(c.alerts, check.AlertCheck{ID: ch.ID, Match: match, Prober: p})
 		}
 		if pinged, ok := ch.Section.(check.Pinged); ok {
 			c.tokens[ch.ID] = pinged.PingToken()

@@ -67,12 +67,12 @@ func TestOversizedStreamedBody(t *testing.T) {
 func TestHeartbeatAnswersDoNotEnumerate(t *testing.T) {
 	a := newApp(t, "page: {name: T}\ncomponents: [{id: batch}]\nchecks:\n  - {id: nightly, kind: heartbeat, period: 24h, token: s3cret, components: [batch]}\n", Options{})
 	ctx := context.Background()
-	_, wrong := a.Heartbeat(ctx, "nightly", "guess")
-	_, unknown := a.Heartbeat(ctx, "no-such-check", "guess")
+	_, wrong := a.pings.Heartbeat(ctx, "nightly", "guess")
+	_, unknown := a.pings.Heartbeat(ctx, "no-such-check", "guess")
 	if wrong == nil || unknown == nil || wrong.Error() != unknown.Error() {
 		t.Errorf("wrong token: %v; unknown id: %v; want the same refusal", wrong, unknown)
 	}
-	if _, err := a.Heartbeat(ctx, "nightly", "s3cret"); err != nil {
+	if _, err := a.pings.Heartbeat(ctx, "nightly", "s3cret"); err != nil {
 		t.Errorf("right token: %v", err)
 	}
 }

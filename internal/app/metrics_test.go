@@ -228,7 +228,7 @@ checks:
 	if r := runCheck(t, a, "availability"); r.Outcome != upstate.OutcomeFail || !strings.Contains(r.Evidence(), "burning its error budget") {
 		t.Errorf("slo: %s %q", r.Outcome, r.Evidence())
 	}
-	slos := a.SLOs(ctx)
+	slos := a.slos(ctx)
 	if len(slos) != 1 || slos[0].Budget.Remaining >= 0 || slos[0].Budget.Total != 35000 {
 		t.Errorf("budget = %+v", slos)
 	}

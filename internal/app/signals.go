@@ -6,8 +6,8 @@ import (
 	"github.com/upstatehq/upstate/internal/check"
 )
 
-// SLOs reports each SLO check's error budget and burn rates.
-func (a *App) SLOs(ctx context.Context) []check.SLOReport {
+// slos reports each SLO check's error budget and burn rates.
+func (a *App) slos(ctx context.Context) []check.SLOReport {
 	var out []check.SLOReport
 	for _, s := range a.checks.Load().compiled.slos {
 		out = append(out, s.Report(ctx))

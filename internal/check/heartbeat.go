@@ -118,3 +118,62 @@ func roundDur(d time.Duration) time.Duration {
 	}
 	return d.Round(time.Millisecond)
 }
+
+// PingStore keeps the last ping of each heartbeat check.
+type PingStore interface {
+	SaveHeartbeat(ctx context.Context, checkID string, at time.Time) error
+	ListHeartbeats(ctx context.Context) (map[string]time.Time, error)
+}
+
+var errPingAuth = upstate.Errorf(upstate.EUNAUTHORIZED, "no heartbeat check with this id takes this token (send it as \"Authorization: Bearer TOKEN\")")
+
+// Pings takes the pings of heartbeat checks' jobs: it checks the token,
+// keeps the ping, and judges the check at once. Safe for concurrent use.
+type Pings struct {
+	store PingStore
+	beats *Beats
+	clock clock.Clock
+	sink  Sink
+
+	mu     sync.Mutex
+	tokens map[string]upstate.Secret // by heartbeat check id; "" takes any
+}
+
+// NewPings puts the last pings kept before a restart back in beats.
+func NewPings(ctx context.Context, store PingStore, beats *Beats, clk clock.Clock, sink Sink) (*Pings, error) {
+	last, err := store.ListHeartbeats(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load heartbeats: %w", err)
+	}
+	for id, t := range last {
+		beats.Beat(id, t)
+	}
+	return &Pings{store: store, beats: beats, clock: clk, sink: sink, tokens: map[string]upstate.Secret{}}, nil
+}
+
+// Configure sets the heartbeat checks and their tokens, on start and on
+// every reload.
+func (p *Pings) Configure(tokens map[string]upstate.Secret) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.tokens = tokens
+}
+
+// Heartbeat records a ping of checkID carrying token; it returns once the
+// ping is durable. An unknown id gets the same answer as a wrong token,
+// so the answer does not tell outsiders which checks exist.
+func (p *Pings) Heartbeat(ctx context.Context, checkID, token string) (time.Time, error) {
+	p.mu.Lock()
+	want, ok := p.tokens[checkID]
+	p.mu.Unlock()
+	if !ok || (want != "" && !want.Equal(token)) {
+		return time.Time{}, errPingAuth
+	}
+	now := p.clock.Now()
+	if err := p.store.SaveHeartbeat(ctx, checkID, now); err != nil {
+		return time.Time{}, fmt.Errorf("save heartbeat: %w", err)
+	}
+	p.beats.Beat(checkID, now)
+	p.sink(ctx, upstate.Result{CheckID: checkID, At: now, Outcome: upstate.OutcomeOK})
+	return now, nil
+}
