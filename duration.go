@@ -21,12 +21,38 @@ const (
 	// DurationReport is for the outage report: "45 s", "37 min",
 	// "2 h 5 min", "72 h".
 	DurationReport
+	// DurationWindow names a span checks look over, exactly when whole
+	// hours, else in minutes or seconds: "1 h", "90 min", "45 s".
+	DurationWindow
+	// DurationAbout is an estimate, to one unit: "a minute", "40
+	// minutes", "3 hours", "2 days".
+	DurationAbout
 )
 
 // FormatDuration says d the way people read it, in the style's words.
 // Minutes are rounded to the nearest, as are seconds (DurationShort
 // rounds the whole duration to minutes first).
 func FormatDuration(d time.Duration, style DurationStyle) string {
+	switch style {
+	case DurationWindow:
+		switch {
+		case d >= time.Hour && d%time.Hour == 0:
+			return fmt.Sprintf("%d h", int(d.Hours()))
+		case d >= time.Minute:
+			return fmt.Sprintf("%d min", int(d.Round(time.Minute).Minutes()))
+		}
+		return fmt.Sprintf("%d s", int(d.Seconds()))
+	case DurationAbout:
+		switch {
+		case d < 90*time.Second:
+			return "a minute"
+		case d < 90*time.Minute:
+			return fmt.Sprintf("%d minutes", int(d.Round(time.Minute).Minutes()))
+		case d < 36*time.Hour:
+			return fmt.Sprintf("%d hours", int(d.Round(time.Hour).Hours()))
+		}
+		return fmt.Sprintf("%d days", int(d.Hours()/24+0.5))
+	}
 	step := time.Second
 	if style == DurationShort {
 		step = time.Minute

@@ -46,4 +46,26 @@ func TestFormatDuration(t *testing.T) {
 			}
 		}
 	}
+	// The windows checks look over, and estimates.
+	for _, tt := range []struct {
+		d             time.Duration
+		window, about string
+	}{
+		{45 * s, "45 s", "a minute"},
+		{89 * s, "1 min", "a minute"},
+		{10 * m, "10 min", "10 minutes"},
+		{90 * m, "90 min", "2 hours"},
+		{h, "1 h", "60 minutes"},
+		{6 * h, "6 h", "6 hours"},
+		{35 * h, "35 h", "35 hours"},
+		{72 * h, "72 h", "3 days"},
+		{30 * 24 * h, "720 h", "30 days"},
+	} {
+		if got := FormatDuration(tt.d, DurationWindow); got != tt.window {
+			t.Errorf("FormatDuration(%v, DurationWindow) = %q, want %q", tt.d, got, tt.window)
+		}
+		if got := FormatDuration(tt.d, DurationAbout); got != tt.about {
+			t.Errorf("FormatDuration(%v, DurationAbout) = %q, want %q", tt.d, got, tt.about)
+		}
+	}
 }

@@ -314,7 +314,7 @@ func (c *Metric) Probe(ctx context.Context) upstate.Result {
 	if len(c.history) == 0 || now.Sub(c.history[len(c.history)-1].At) > c.MaxAge {
 		r.Note = "has no recent data"
 		if c.NoDataFails {
-			return fail(r, fmt.Sprintf("no %s data for %s", c.What, span(c.MaxAge)))
+			return fail(r, fmt.Sprintf("no %s data for %s", c.What, upstate.FormatDuration(c.MaxAge, upstate.DurationWindow)))
 		}
 		return r
 	}
@@ -337,7 +337,7 @@ func (c *Metric) Probe(ctx context.Context) upstate.Result {
 				if pct < 0 {
 					dir = "fell"
 				}
-				return fail(r, say("%s %.0f%% in %s (from %s%s)", dir, math.Abs(pct), span(c.Change.Over), anomaly.Number(p.Value), c.Unit))
+				return fail(r, say("%s %.0f%% in %s (from %s%s)", dir, math.Abs(pct), upstate.FormatDuration(c.Change.Over, upstate.DurationWindow), anomaly.Number(p.Value), c.Unit))
 			}
 		}
 	}
@@ -357,17 +357,6 @@ func (c *Metric) Probe(ctx context.Context) upstate.Result {
 		r.Note = fmt.Sprintf("reads %s %s%s", c.What, anomaly.Number(v), c.Unit)
 	}
 	return r
-}
-
-// span says a stretch of time briefly: "10 min", "2 h", "45 s".
-func span(d time.Duration) string {
-	switch {
-	case d >= time.Hour && d%time.Hour == 0:
-		return fmt.Sprintf("%d h", int(d.Hours()))
-	case d >= time.Minute:
-		return fmt.Sprintf("%d min", int(d.Round(time.Minute).Minutes()))
-	}
-	return fmt.Sprintf("%d s", int(d.Seconds()))
 }
 
 // at is the point at or just before t. Must be called with c.mu held.

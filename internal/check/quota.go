@@ -206,7 +206,7 @@ func (q *Quota) Probe(ctx context.Context) upstate.Result {
 	}
 	left, rising := Forecast(us, limit)
 	if rising {
-		say += fmt.Sprintf("; at the current rate it runs out in about %s", words(left))
+		say += fmt.Sprintf("; at the current rate it runs out in about %s", upstate.FormatDuration(left, upstate.DurationAbout))
 	}
 	switch {
 	case share >= q.WarnAt:
@@ -217,17 +217,4 @@ func (q *Quota) Probe(ctx context.Context) upstate.Result {
 		r.Note = "reports " + say
 	}
 	return r
-}
-
-// words says a forecast the way people do: "40 minutes", "3 hours".
-func words(d time.Duration) string {
-	switch {
-	case d < 90*time.Second:
-		return "a minute"
-	case d < 90*time.Minute:
-		return fmt.Sprintf("%d minutes", int(d.Round(time.Minute).Minutes()))
-	case d < 36*time.Hour:
-		return fmt.Sprintf("%d hours", int(d.Round(time.Hour).Hours()))
-	}
-	return fmt.Sprintf("%d days", int(d.Hours()/24+0.5))
 }

@@ -185,7 +185,7 @@ func (s *SLO) Probe(ctx context.Context) upstate.Result {
 		long, short := b.Burn[w.Long], b.Burn[w.Short]
 		if long > w.Rate && short > w.Rate {
 			msg := fmt.Sprintf("%s is burning its error budget %.1f× too fast over %s (%.1f× over %s); %s of %.3g%% over %s",
-				s.What, long, span(w.Long), short, span(w.Short), left, s.Objective*100, span(s.Period))
+				s.What, long, upstate.FormatDuration(w.Long, upstate.DurationWindow), short, upstate.FormatDuration(w.Short, upstate.DurationWindow), left, s.Objective*100, upstate.FormatDuration(s.Period, upstate.DurationWindow))
 			if w.Page {
 				return fail(r, msg)
 			}
