@@ -73,13 +73,18 @@ func (a *App) reconfigureNotify(cfg *config.Config, conf notify.Configured) {
 	a.subs.Configure(subscribeSettings(cfg, a.channelDeps(cfg)))
 }
 
-// Check is what a configuration must pass beyond config's own checks,
-// which do not know what a message is: each channel's templates parse and
-// render a sample. Problems come as *config.Problems, file:line: path:
-// what; `upstate validate`, serve and reload run it.
-func Check(cfg *config.Config) error {
-	_, err := compileChannels(cfg, sendDeps(cfg), nil)
-	return err
+// ConfigRules are what a configuration must pass beyond config's own
+// checks, which do not know what a message is: each channel's templates
+// parse and render a sample. config.Load reports their problems with the
+// rest (`upstate validate`, serve and a reload load the file with them).
+func ConfigRules() []config.Rule {
+	return []config.Rule{func(c *config.Config, problem func(path, format string, args ...any)) {
+		for i, ch := range c.Notifications.Channels {
+			if _, err := notify.ParseTemplates(ch.Template.Title, ch.Template.Body); err != nil {
+				problem(fmt.Sprintf("notifications.channels[%d].template", i), "%v", err)
+			}
+		}
+	}}
 }
 
 // sendDeps are the channels' shared parts outside a running server.

@@ -186,8 +186,8 @@ func TestTemplateProblems(t *testing.T) {
 			t.Errorf("missing %q in:\n%v", want, err)
 		}
 	}
-	if err := Check(cfg); err == nil || err.Error() != probs.Error() {
-		t.Errorf("Check: %v", err)
+	if _, err := config.Parse("t.yaml", []byte(bad), noEnv, ConfigRules()...); err == nil || err.Error() != probs.Error() {
+		t.Errorf("config with app's rules: %v, want the same problems", err)
 	}
 	a := newApp(t, base+"    - {id: a, type: slack, url: https://x}\n", Options{})
 	if err := a.Reload(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "title template:") {

@@ -95,12 +95,13 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	}
 }
 
-// TestValidateReportsBadTemplates: templates are checked where channels
-// are compiled, and reported as every other problem is.
+// TestValidateReportsBadTemplates: templates are checked by the
+// notification side, and reported with every other problem, at once.
 func TestValidateReportsBadTemplates(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(file, []byte("page: {name: X}\ncomponents:\n  - {id: api}\nnotifications:\n  channels:\n"+
-		"    - {id: a, type: slack, url: https://x, template: {title: '{{.Nope}}'}}\n    - {id: b, type: slack, url: https://x, template: {body: '{{'}}\n"), 0o600)
+		"    - {id: a, type: slack, url: https://x, template: {title: '{{.Nope}}'}}\n    - {id: b, type: slack, url: https://x, template: {body: '{{'}}\n"+
+		"checks:\n  - {id: db, kind: tcp, components: [api]}\n"), 0o600)
 	code, _, errOut := run("validate", "--config", file)
 	if code != 2 {
 		t.Errorf("exit %d, want 2", code)
@@ -108,7 +109,8 @@ func TestValidateReportsBadTemplates(t *testing.T) {
 	for _, want := range []string{
 		file + `:6: notifications.channels[0].template: title template:`,
 		file + `:7: notifications.channels[1].template: body template:`,
-		"2 problems found",
+		file + `:9: checks[0]: address is required for tcp checks`,
+		"3 problems found",
 	} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("output lacks %q:\n%s", want, errOut)

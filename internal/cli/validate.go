@@ -28,13 +28,10 @@ func validate(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 
 // loadConfig loads and validates the file, printing every problem; on
 // failure it returns nil and the exit code. What config alone cannot
-// check (channel templates, tried on a sample where the channels are
-// compiled) is checked once it passes.
+// check (channel templates) comes from app's rules, reported with the
+// rest.
 func loadConfig(file string, stderr io.Writer) (*config.Config, int) {
-	cfg, err := config.Load(file)
-	if err == nil {
-		err = app.Check(cfg)
-	}
+	cfg, err := config.Load(file, app.ConfigRules()...)
 	if err == nil {
 		return cfg, exitOK
 	}

@@ -149,9 +149,16 @@ const (
 // ErrNotFound is returned by Load when the file does not exist.
 var ErrNotFound = errors.New("config file not found")
 
-// Load reads and validates the file. Every problem comes back at once as
-// *Problems; a missing file wraps ErrNotFound.
-func Load(file string) (*Config, error) {
+// A Rule checks what config cannot judge by itself: it describes, and
+// what a message template may say is the notification side's to know.
+// It gets the decoded configuration (which may have problems of its own)
+// and reports by path; config puts each problem at its line with the
+// rest, so every problem in the file still comes back at once.
+type Rule func(c *Config, problem func(path, format string, args ...any))
+
+// Load reads and validates the file, and applies the rules. Every problem
+// comes back at once as *Problems; a missing file wraps ErrNotFound.
+func Load(file string, rules ...Rule) (*Config, error) {
 	data, err := os.ReadFile(file)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s: %w (run `upstate init` to write an example to start from)", file, ErrNotFound)
@@ -159,12 +166,13 @@ func Load(file string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	return Parse(file, data, envLookup)
+	return Parse(file, data, envLookup, rules...)
 }
 
-// Parse decodes and validates configuration text; file names it in errors
-// and anchors relative paths; lookup resolves ${ENV} references.
-func Parse(file string, data []byte, lookup func(string) (string, bool)) (*Config, error) {
+// Parse decodes and validates configuration text, and applies the rules;
+// file names it in errors and anchors relative paths; lookup resolves
+// ${ENV} references.
+func Parse(file string, data []byte, lookup func(string) (string, bool), rules ...Rule) (*Config, error) {
 	probs := &Problems{File: file}
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -181,6 +189,9 @@ func Parse(file string, data []byte, lookup func(string) (string, bool)) (*Confi
 	d.decode(&root, reflect.ValueOf(c).Elem(), "")
 	v := validator{c: c, d: d, p: probs}
 	v.validate()
+	for _, rule := range rules {
+		rule(c, v.errf)
+	}
 	if len(probs.Items) > 0 {
 		probs.sort()
 		return nil, probs
