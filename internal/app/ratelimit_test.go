@@ -13,8 +13,8 @@ import (
 )
 
 // The public subscribe form takes SubscriptionsPerHour from one address
-// (an IPv6 /64) and then answers 429 with the time left of its hour;
-// another address is not affected.
+// (an IPv6 /64) in any hour and then answers 429, saying when the oldest
+// of them is an hour old; another address is not affected.
 func TestSubscribeFormLimit(t *testing.T) {
 	clk := clock.NewFake(time.Date(2026, 8, 17, 15, 0, 0, 0, time.UTC))
 	a := newApp(t, "page: {name: Acme Status, url: 'https://status.acme.example'}\ncomponents:\n  - {id: api, name: API}\n"+
@@ -38,6 +38,9 @@ func TestSubscribeFormLimit(t *testing.T) {
 	rec := post("[2001:db8:1:2::99]", 0) // the same /64
 	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") != "2700" {
 		t.Errorf("one more from the same /64: %d, Retry-After %q; want 429 and the 2700 s left of the hour", rec.Code, rec.Header().Get("Retry-After"))
+	}
+	if !strings.Contains(rec.Body.String(), "try again in 45 minutes") {
+		t.Errorf("the page does not say when to try again:\n%s", rec.Body.String())
 	}
 	if rec := post("[2001:db8:9::1]", 0); rec.Code == http.StatusTooManyRequests {
 		t.Error("another address was refused")

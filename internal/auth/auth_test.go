@@ -216,7 +216,7 @@ func TestAddressKey(t *testing.T) {
 		}
 	}
 	th := NewThrottle(func() time.Time { return t7 })
-	th.AddressLimit = 10
+	th.Addresses.Limit = 10
 	for i := range 10 {
 		fail(th, fmt.Sprintf("user%d", i), fmt.Sprintf("2001:db8:1:%x::1", i), "") // ten /64s of one /56
 	}
@@ -238,11 +238,12 @@ func TestThrottleRecordsBounded(t *testing.T) {
 	now := t7
 	th := NewThrottle(func() time.Time { return now })
 	th.MaxRecords = 1000
+	th.Accounts.MaxKeys, th.Addresses.MaxKeys = 1000, 1000
 	for i := range 20_000 {
 		fail(th, fmt.Sprintf("u%d", i), fmt.Sprintf("2001:db8:%x::1", i), "")
 		now = now.Add(time.Millisecond)
 	}
-	if n := len(th.pairs) + len(th.accounts) + len(th.addrs); n > 3*th.MaxRecords {
+	if n := len(th.pairs) + th.Accounts.Keys() + th.Addresses.Keys(); n > 3*th.MaxRecords {
 		t.Errorf("%d records kept, want about MaxRecords (%d)", n, th.MaxRecords)
 	}
 }
@@ -296,7 +297,7 @@ func TestThrottleCancel(t *testing.T) {
 	if ok, wait := fail(th, "owner@acme.example", "192.0.2.1", ""); ok || wait != time.Second {
 		t.Errorf("the 7th: ok=%v wait=%v, want the first 1 s wait", ok, wait)
 	}
-	if w := th.accounts["owner@acme.example"]; w == nil || w.failures != 6 {
-		t.Errorf("account window = %+v, want 6 failures", w)
+	if n := th.Accounts.Count("owner@acme.example", t7); n != 6 {
+		t.Errorf("account window holds %d failures, want 6", n)
 	}
 }

@@ -13,10 +13,11 @@ import (
 //     waits doubling from 1 s up to MaxWait. Someone guessing from one place
 //     slows only themselves; the owner signing in from elsewhere is not
 //     affected.
-//   - Far above that, an account failing AccountLimit times within Window
-//     from anywhere (a guess spread over many addresses) is refused to new
-//     devices until the window ends, and an address failing AddressLimit
-//     times within Window (one host spraying many accounts) likewise.
+//   - Far above that, an account failing Accounts.Limit times within
+//     Accounts.Window from anywhere (a guess spread over many addresses)
+//     is refused to new devices until it is below that again, and an
+//     address failing Addresses.Limit times within Addresses.Window (one
+//     host spraying many accounts) likewise.
 //   - A device that signed in to the account before (it holds a device
 //     token) is exempt from both: strangers cannot lock out the owner, nor
 //     a school's students the teacher behind the same NAT address. Its own
@@ -35,19 +36,18 @@ type Throttle struct {
 	FreeFailures int
 	// MaxWait caps the wait of one account and address.
 	MaxWait time.Duration
-	// AccountLimit and AddressLimit are failures within Window beyond
-	// which an account, or an address, is refused to unknown devices.
-	AccountLimit, AddressLimit int
-	Window                     time.Duration
+	// Accounts and Addresses count failures per account, and per
+	// address, in any window: at their limit, an account or an address is
+	// refused to unknown devices.
+	Accounts, Addresses *Limiter
 	// Forget is how long a pair's failures are remembered after its last.
 	Forget time.Duration
-	// MaxRecords bounds the records kept; beyond it the stalest go first.
+	// MaxRecords bounds the account-and-address pairs kept; beyond it the
+	// stalest go first.
 	MaxRecords int
 
-	mu       sync.Mutex
-	pairs    map[string]*pairRecord
-	accounts windows
-	addrs    windows
+	mu    sync.Mutex
+	pairs map[string]*pairRecord
 }
 
 type pairRecord struct {
@@ -61,9 +61,14 @@ type pairRecord struct {
 // failures of one account, or 300 from one address, within 15 minutes
 // close it to devices that never signed in.
 func NewThrottle(now func() time.Time) *Throttle {
-	return &Throttle{now: now, FreeFailures: 5, MaxWait: 15 * time.Minute, AccountLimit: 50, AddressLimit: 300, Window: 15 * time.Minute,
-		Forget: 24 * time.Hour, MaxRecords: 100_000,
-		pairs: map[string]*pairRecord{}, accounts: windows{}, addrs: windows{}}
+	t := &Throttle{now: now, FreeFailures: 5, MaxWait: 15 * time.Minute,
+		Accounts: NewLimiter(50, 15*time.Minute), Addresses: NewLimiter(300, 15*time.Minute),
+		Forget: 24 * time.Hour, MaxRecords: 100_000, pairs: map[string]*pairRecord{}}
+	// A quarter of the pairs' bound each: at most 10 MB of account
+	// failures and 60 MB of address failures, and only after millions of
+	// hashed guesses.
+	t.Accounts.MaxKeys, t.Addresses.MaxKeys = t.MaxRecords/4, t.MaxRecords/4
+	return t
 }
 
 // Attempt is a sign-in the throttle let through; End says how it went,
@@ -72,6 +77,7 @@ type Attempt struct {
 	pair, account, addr string
 	known               bool
 	prevUntil           time.Time // the pair's wait before this attempt
+	at                  time.Time // when it was counted
 }
 
 // AddressKey is what an address counts as: IPv6 addresses by their /64,
@@ -125,10 +131,10 @@ func (t *Throttle) Begin(account, addr, device string) (*Attempt, time.Duration,
 		return nil, p.until.Sub(now), false
 	}
 	if !at.known {
-		if wait := t.accounts.wait(account, now, t.AccountLimit, t.Window); wait > 0 {
+		if wait := t.Accounts.Wait(account, now); wait > 0 {
 			return nil, wait, false
 		}
-		if wait := t.addrs.wait(at.addr, now, t.AddressLimit, t.Window); wait > 0 {
+		if wait := t.Addresses.Wait(at.addr, now); wait > 0 {
 			return nil, wait, false
 		}
 	}
@@ -143,8 +149,9 @@ func (t *Throttle) Begin(account, addr, device string) (*Attempt, time.Duration,
 	if over := p.failures - t.FreeFailures; over > 0 {
 		p.until = now.Add(min(time.Second<<min(over-1, 20), t.MaxWait))
 	}
-	t.accounts.add(account, now, t.Window, 1)
-	t.addrs.add(at.addr, now, t.Window, 1)
+	at.at = now
+	t.Accounts.Add(account, now)
+	t.Addresses.Add(at.addr, now)
 	return at, 0, true
 }
 
@@ -157,10 +164,9 @@ func (t *Throttle) End(at *Attempt, ok bool) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	now := t.now()
 	delete(t.pairs, at.pair)
-	t.accounts.add(at.account, now, t.Window, -1)
-	t.addrs.add(at.addr, now, t.Window, -1)
+	t.Accounts.TakeBack(at.account, at.at)
+	t.Addresses.TakeBack(at.addr, at.at)
 }
 
 // Cancel takes back an attempt that was let through but never checked
@@ -171,38 +177,29 @@ func (t *Throttle) Cancel(at *Attempt) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	now := t.now()
 	if p := t.pairs[at.pair]; p != nil {
 		p.failures = max(0, p.failures-1)
 		p.until = at.prevUntil
 	}
-	t.accounts.add(at.account, now, t.Window, -1)
-	t.addrs.add(at.addr, now, t.Window, -1)
+	t.Accounts.TakeBack(at.account, at.at)
+	t.Addresses.TakeBack(at.addr, at.at)
 }
 
-// trim keeps the records within MaxRecords: expired ones go first, then
-// the stalest pairs. Must be called with t.mu held.
+// trim keeps the pairs within MaxRecords: those forgotten, or with only
+// free failures long ago, go first; then, still full (an attack from
+// very many places), the half heard from longest ago. Waits end early
+// for some; the account and address limits, bounded on their own, still
+// hold. Must be called with t.mu held.
 func (t *Throttle) trim(now time.Time) {
-	if len(t.pairs)+len(t.accounts)+len(t.addrs) < t.MaxRecords {
+	if len(t.pairs) < t.MaxRecords {
 		return
 	}
 	for k, p := range t.pairs {
-		if now.Sub(p.last) > t.Forget || (p.failures <= t.FreeFailures && now.Sub(p.last) > t.Window) {
+		if now.Sub(p.last) > t.Forget || (p.failures <= t.FreeFailures && now.Sub(p.last) > t.Accounts.Window) {
 			delete(t.pairs, k)
 		}
 	}
-	t.accounts.expire(now, t.Window)
-	t.addrs.expire(now, t.Window)
-	// Still full (an attack from very many places): forget the half of
-	// the pairs heard from longest ago, and the half of the windows
-	// furthest from their limits. Waits end early for some; the fullest
-	// windows, the ones near their limits, still hold.
 	if len(t.pairs) >= t.MaxRecords/2 {
 		halve(t.pairs, func(p *pairRecord) int64 { return p.last.UnixNano() })
-	}
-	for _, ws := range []windows{t.accounts, t.addrs} {
-		if len(ws) >= t.MaxRecords/4 {
-			halve(ws, func(w *window) int64 { return int64(w.failures) })
-		}
 	}
 }

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -21,7 +22,7 @@ type subView struct {
 func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 	if wait, ok := s.limit.Allow(auth.AddressKey(respond.ClientAddr(r)), s.opts.Now()); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Round(time.Second)/time.Second)))
-		s.errorPage(w, http.StatusTooManyRequests, "Too many subscriptions from your address; try again in an hour.")
+		s.errorPage(w, http.StatusTooManyRequests, fmt.Sprintf("Too many subscriptions from your address; try again in %s.", upstate.FormatDuration(wait, upstate.DurationWords)))
 		return
 	}
 	if err := r.ParseForm(); err != nil {
