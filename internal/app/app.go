@@ -350,7 +350,10 @@ func (a *App) onResult(ctx context.Context, r upstate.Result) time.Duration {
 	if st == nil {
 		return 0 // removed by a reload
 	}
-	a.metrics.ObserveResult(st.kind, r)
+	st.mu.Lock()
+	kind := st.kind // a reload may change it
+	st.mu.Unlock()
+	a.metrics.ObserveResult(kind, r)
 	if err := a.store.AppendResults(ctx, []upstate.Result{r}); err != nil {
 		a.log.Warn("result not stored", "component", "app", "check", r.CheckID, "err", err)
 	} else {
@@ -516,10 +519,12 @@ func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
 	if err := a.store.SyncComponents(ctx, comp.components, a.opts.Clock.Now()); err != nil {
 		return fmt.Errorf("store components: %w", err)
 	}
-	a.setChecks(a.checkSet(comp, nil, a.checks.Load()))
+	// The engine learns the new checks before any result of theirs can
+	// reach it.
 	if err := a.engine.Reconfigure(ctx, comp.components, comp.specs); err != nil {
 		return err
 	}
+	a.setChecks(a.checkSet(comp, nil, a.checks.Load()))
 	a.cfg.Store(cfg)
 	a.reconfigureNotify(cfg, conf)
 	a.sched.Update(comp.jobs)

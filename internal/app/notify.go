@@ -68,6 +68,8 @@ func (a *App) newNotify(ctx context.Context, cfg *config.Config) error {
 // reconfigureNotify hands a reloaded configuration, its channels compiled,
 // to the notification services.
 func (a *App) reconfigureNotify(cfg *config.Config, conf notify.Configured) {
+	release := a.board.Hold() // one new picture, not three
+	defer release()
 	a.roster.Configure(planOf(cfg))
 	a.board.Configure(conf)
 	a.subs.Configure(subscribeSettings(cfg, a.channelDeps(cfg)))

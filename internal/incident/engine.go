@@ -207,22 +207,22 @@ func (e *Engine) Reconfigure(ctx context.Context, comps []upstate.Component, che
 // transition it confirmed, if any (see Handle), then the provider's news
 // an upstream check's read carries (see Mirror), so the incident a
 // provider's failure opens is linked and shows their updates at once.
-// The errors are joined; what the store refused is kept and written
-// again, and a provider's updates not mirrored are mirrored from the
-// next read.
+// It returns Handle's error: what the store refused is kept and written
+// again. A provider's updates not mirrored are logged here, and mirrored
+// from the next read.
 func (e *Engine) Observe(ctx context.Context, r upstate.Result, t *upstate.Transition) error {
-	var errs []error
+	var err error
 	if t != nil {
-		errs = append(errs, e.Handle(ctx, *t))
+		err = e.Handle(ctx, *t)
 	}
 	if r.Provider != nil {
 		for _, n := range r.Provider.News {
-			if _, err := e.Mirror(ctx, n.Link, n.Updates); err != nil {
-				errs = append(errs, err)
+			if _, merr := e.Mirror(ctx, n.Link, n.Updates); merr != nil {
+				e.opts.Logger.Error("provider updates not mirrored yet; the next read brings them again", "component", "incident", "check", r.CheckID, "provider", n.Link.Provider, "err", merr)
 			}
 		}
 	}
-	return errors.Join(errs...)
+	return err
 }
 
 // Handle applies a confirmed transition of a check's condition, and

@@ -41,8 +41,10 @@ type TestSample struct {
 // incident engine routes through it (Route) and the dispatcher finds
 // channels in it (Channel); neither calls back into whoever feeds it.
 type Switchboard struct {
-	mu  sync.Mutex // serialises changes
-	cur atomic.Pointer[board]
+	mu      sync.Mutex // serialises changes
+	cur     atomic.Pointer[board]
+	held    int    // Holds not yet released; guarded by mu
+	pending *board // the picture changes make while held; guarded by mu
 }
 
 // board is one picture; never changed once published.
@@ -78,13 +80,43 @@ func (s *Switchboard) build(b board) *board {
 	return &b
 }
 
-// swap publishes a changed copy of the current picture.
+// swap publishes a changed copy of the current picture, or keeps it for
+// the release of a Hold.
 func (s *Switchboard) swap(change func(b *board)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	b := *s.cur.Load()
+	base := s.cur.Load()
+	if s.pending != nil {
+		base = s.pending
+	}
+	b := *base
 	change(&b)
+	if s.held > 0 {
+		s.pending = s.build(b)
+		return
+	}
 	s.cur.Store(s.build(b))
+}
+
+// Hold gathers the changes made until release into one picture, published
+// when the last Hold is released: a reload changes the channels, who is
+// on call and the subscribers' channels together, and Route and Channel
+// must never see some of it new and some old.
+func (s *Switchboard) Hold() (release func()) {
+	s.mu.Lock()
+	s.held++
+	s.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if s.held--; s.held == 0 && s.pending != nil {
+				s.cur.Store(s.pending)
+				s.pending = nil
+			}
+		})
+	}
 }
 
 // Configure replaces the configured channels and routes.

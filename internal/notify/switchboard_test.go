@@ -140,3 +140,31 @@ func TestSilences(t *testing.T) {
 		t.Error("still muted after removing the silence")
 	}
 }
+
+// TestSwitchboardHold: changes made while held are published together at
+// release, so Route and Channel never see half of a reload.
+func TestSwitchboardHold(t *testing.T) {
+	sb := NewSwitchboard()
+	sb.Configure(Configured{Channels: map[string]Channel{"old": &fakeChannel{}}, Routes: []Route{{Channel: "old"}}})
+	release := sb.Hold()
+	sb.Configure(Configured{Channels: map[string]Channel{"new": &fakeChannel{}}, Routes: []Route{{Channel: "new"}}})
+	sb.SetSubscribers(nil, map[string]Channel{upstate.SubscriberChannel("s1"): &fakeChannel{}})
+	if _, ok := sb.Channel("old"); !ok {
+		t.Error("a held change was published before release")
+	}
+	if _, ok := sb.Channel(upstate.SubscriberChannel("s1")); ok {
+		t.Error("a held subscriber change was published before release")
+	}
+	release()
+	release() // a second call does nothing
+	if _, ok := sb.Channel("new"); !ok {
+		t.Error("the held configuration was not published at release")
+	}
+	if _, ok := sb.Channel(upstate.SubscriberChannel("s1")); !ok {
+		t.Error("the held subscribers were not published at release, or the configuration dropped them")
+	}
+	sb.Configure(Configured{})
+	if _, ok := sb.Channel("new"); ok {
+		t.Error("after release, changes are not published at once")
+	}
+}

@@ -342,7 +342,14 @@ func (s *Service) Subscribe(ctx context.Context, kind, address string, component
 	}
 	s.opts.Wake()
 	s.opts.Logger.Info("subscriber added", "component", "notify", "subscriber", sub.ID, "kind", kind)
-	return sub, s.load(ctx)
+	if err := s.load(ctx); err != nil {
+		// The store has the subscriber but could not list them all: add
+		// it to the list we have, so its confirmation finds its channel.
+		s.opts.Logger.Warn("subscribers not reloaded; adding the new one to the list in memory", "component", "notify", "err", err)
+		old := s.cur.Load()
+		s.publish(&state{set: old.set, guarded: old.guarded, list: append(slices.Clone(old.list), sub)}, old.built)
+	}
+	return sub, nil
 }
 
 // confirmation is the message asking a new email subscriber to confirm.

@@ -322,7 +322,10 @@ func (db *DB) writer() {
 		default:
 			db.opts.Logger.Error("results not written, and dropped", "component", "store", "results", len(results), "err", err)
 		}
-		now := db.opts.Now()
+		// The back-off is real time, as the writer's tickers are: a disk
+		// that refuses writes recovers on its own schedule, whatever a
+		// test's clock says (time.Now is monotonic here).
+		now := time.Now()
 		if upstate.ErrorCode(err) == upstate.EUNAVAILABLE {
 			backoff = min(max(2*backoff, time.Second), 30*time.Second)
 			retryAt = now.Add(backoff)
@@ -341,7 +344,7 @@ func (db *DB) writer() {
 	}
 	// background is a commit nobody waits for: skipped while backing off.
 	background := func(withRollups bool) {
-		if db.opts.Now().Before(retryAt) {
+		if time.Now().Before(retryAt) {
 			return
 		}
 		commit(nil, withRollups)
