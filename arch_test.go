@@ -69,7 +69,7 @@ func TestLayerImports(t *testing.T) {
 	}{
 		{mod + "/internal/config", mod + "/internal/notify", true, "config describes; notify compiles templates"},
 		{mod + "/internal/web", mod + "/internal/store", false, "the web uses the root's nouns, not the store's types"},
-		{mod + "/internal/web/admin", mod + "/internal/notify", false, "the admin UI and API share view nouns through the root"},
+		{mod + "/internal/web", mod + "/internal/notify", false, "the web shares view nouns with notify through the root"},
 		{mod + "/internal/app", mod + "/internal/notify/channels/", false, "channels are built through the registry, not by kind"},
 		{mod + "/internal/cli", mod + "/internal/store/", false, "app opens the store; cli asks app"},
 	}

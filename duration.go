@@ -30,6 +30,9 @@ const (
 )
 
 // FormatDuration says d the way people read it, in the style's words.
+// (A few messages for operators keep Go's own form, such as "1m30s" in a
+// notification given up or a signature's clock skew: exact, and read by
+// the people who configure things.)
 // Minutes are rounded to the nearest, as are seconds (DurationShort
 // rounds the whole duration to minutes first).
 func FormatDuration(d time.Duration, style DurationStyle) string {

@@ -234,9 +234,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		Changed: func(st map[string]upstate.Status) {
 			a.snaps.Trigger()
 			a.metrics.SetStatuses(st)
-			if a.dispatcher != nil {
-				a.dispatcher.Wake()
-			}
+			a.dispatcher.Wake()
 		},
 	})
 	if err != nil {

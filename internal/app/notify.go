@@ -121,11 +121,7 @@ func compileChannels(cfg *config.Config, deps channels.Deps, ackKey []byte) (not
 			probs.Items = append(probs.Items, config.Problem{Line: ch.TemplateLine, Path: fmt.Sprintf("notifications.channels[%d].template", i), Message: err.Error()})
 			continue
 		}
-		key := ch.RoutingKey
-		if ch.Type == "opsgenie" {
-			key = ch.APIKey
-		}
-		sp := channels.Spec{ID: ch.ID, Kind: ch.Type, URL: ch.URL, Secret: ch.Secret, Key: key, Username: ch.Username, Responders: ch.Responders,
+		sp := channels.Spec{ID: ch.ID, Kind: ch.Type, URL: ch.URL, Secret: ch.Secret, RoutingKey: ch.RoutingKey, APIKey: ch.APIKey, Username: ch.Username, Responders: ch.Responders,
 			To: ch.To, PublicOnly: ch.PublicOnly, Templates: tm}
 		if ch.SMTP != nil {
 			sp.SMTP = smtpOf(ch.SMTP)
@@ -138,7 +134,7 @@ func compileChannels(cfg *config.Config, deps channels.Deps, ackKey []byte) (not
 		c.Kinds[ch.ID] = ch.Type
 		c.Order = append(c.Order, ch.ID)
 		rt := notify.Route{Channel: ch.ID, Components: slices.Clone(ch.Components), PublicOnly: ch.PublicOnly,
-			Incidents: ch.Type == "pagerduty" || ch.Type == "opsgenie"}
+			Incidents: channels.Alerting(ch.Type)}
 		for _, e := range ch.Events {
 			rt.Events = append(rt.Events, upstate.EventType(e))
 		}

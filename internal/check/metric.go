@@ -8,7 +8,6 @@ import (
 	"math"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -91,8 +90,6 @@ type AnomalyRule struct {
 	Below       bool          `yaml:"below"`
 }
 
-var metricNameRe = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
-
 // Validate implements Section.
 func (s *MetricSection) Validate(v Validator, c *Common) {
 	switch {
@@ -100,7 +97,7 @@ func (s *MetricSection) Validate(v Validator, c *Common) {
 		v.Errorf("", "metric checks need metric (a pushed series name) or prometheus (url and query)")
 	case s.Metric != "" && s.Prometheus != nil:
 		v.Errorf("", "give metric or prometheus, not both")
-	case s.Metric != "" && !metricNameRe.MatchString(s.Metric):
+	case s.Metric != "" && !metricName.MatchString(s.Metric):
 		v.Errorf("metric", "%q is not a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)", s.Metric)
 	case s.Prometheus != nil:
 		promURL(v, s.Prometheus)

@@ -42,7 +42,7 @@ func (s *QuotaSection) Validate(v Validator, c *Common) {
 	switch {
 	case s.Usage == "" && s.Prometheus == nil:
 		v.Errorf("", "quota checks need usage (a pushed series name) or prometheus.query")
-	case s.Usage != "" && !metricNameRe.MatchString(s.Usage):
+	case s.Usage != "" && !metricName.MatchString(s.Usage):
 		v.Errorf("usage", "%q is not a metric name", s.Usage)
 	case s.Prometheus != nil:
 		promURL(v, s.Prometheus)
@@ -53,10 +53,10 @@ func (s *QuotaSection) Validate(v Validator, c *Common) {
 	if s.Limit <= 0 && s.LimitMetric == "" {
 		v.Errorf("", "limit (a number) or limit_metric (a pushed series) is required")
 	}
-	if s.LimitMetric != "" && !metricNameRe.MatchString(s.LimitMetric) {
+	if s.LimitMetric != "" && !metricName.MatchString(s.LimitMetric) {
 		v.Errorf("limit_metric", "%q is not a metric name", s.LimitMetric)
 	}
-	if s.Errors != "" && !metricNameRe.MatchString(s.Errors) {
+	if s.Errors != "" && !metricName.MatchString(s.Errors) {
 		v.Errorf("errors", "%q is not a metric name", s.Errors)
 	}
 	if s.ErrorsAbove == 0 {

@@ -37,7 +37,7 @@ func (s *SLOSection) Validate(v Validator, c *Common) {
 		}
 	case s.Good == "" || s.Total == "":
 		v.Errorf("", "slo checks need good and total (pushed counters) or prometheus good_query and total_query")
-	case !metricNameRe.MatchString(s.Good) || !metricNameRe.MatchString(s.Total):
+	case !metricName.MatchString(s.Good) || !metricName.MatchString(s.Total):
 		v.Errorf("", "good and total must be metric names")
 	}
 	if s.Objective <= 0 || s.Objective >= 100 {

@@ -72,8 +72,9 @@ func demoCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		defer close(clockDone)
 		clk.Run(clockCtx)
 	}()
-	// Deferred first, so it runs last: the clock stops once everything
-	// that waits on its timers has.
+	// Deferred before the app is started, so it runs after the app has
+	// stopped: the clock stops once everything that waits on its timers
+	// has.
 	defer func() {
 		stopClock()
 		<-clockDone

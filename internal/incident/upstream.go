@@ -12,9 +12,6 @@ import (
 	"github.com/upstatehq/upstate/internal/store"
 )
 
-// ProviderUpdate is an update a provider posted on its incident.
-type ProviderUpdate = upstate.ProviderUpdate
-
 // The limits on what a provider's feed can put on our timeline. A feed is
 // someone else's content: one that rewrote its update times made one
 // incident 603 entries long in a minute, and every entry is in
@@ -51,7 +48,7 @@ type mirrorNews struct {
 // and the update's key, so "once" holds across restarts and however the
 // feed rewrites times. Updates older than the newest one already mirrored
 // are not news and are not added. It returns how many entries it added.
-func (e *Engine) Mirror(ctx context.Context, link upstate.Upstream, updates []ProviderUpdate) (int, error) {
+func (e *Engine) Mirror(ctx context.Context, link upstate.Upstream, updates []upstate.ProviderUpdate) (int, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	// Nothing is changed on memory that lacks a change the store refused.

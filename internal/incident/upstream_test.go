@@ -58,7 +58,7 @@ func TestMirrorOnceByKey(t *testing.T) {
 		t.Helper()
 		// The feed rewrites every update's time on every read; the keys stay.
 		at := f.clock.Now()
-		n, err := e.Mirror(ctx, drive, []ProviderUpdate{
+		n, err := e.Mirror(ctx, drive, []upstate.ProviderUpdate{
 			{Key: "id:r2kq", At: at.Add(-time.Second), Text: "We are investigating."},
 			{Key: "id:h0d1", At: at, Text: "Mitigation is underway."},
 		})
@@ -89,7 +89,7 @@ func TestMirrorOnceByKey(t *testing.T) {
 		t.Errorf("%d mirrored entries, want 2", got)
 	}
 	// An update older than one we show (an edit, a late arrival) is not news.
-	if n, _ := e.Mirror(ctx, drive, []ProviderUpdate{{Key: "id:old", Text: "Earlier."}, {Key: "id:r2kq", Text: "We are investigating."}}); n != 0 {
+	if n, _ := e.Mirror(ctx, drive, []upstate.ProviderUpdate{{Key: "id:old", Text: "Earlier."}, {Key: "id:r2kq", Text: "We are investigating."}}); n != 0 {
 		t.Errorf("an older update was added (%d)", n)
 	}
 }
@@ -97,10 +97,10 @@ func TestMirrorOnceByKey(t *testing.T) {
 func TestMirrorLimits(t *testing.T) {
 	f, in, _ := linked(t)
 	ctx := context.Background()
-	burst := func(from, n int) []ProviderUpdate {
-		var ups []ProviderUpdate
+	burst := func(from, n int) []upstate.ProviderUpdate {
+		var ups []upstate.ProviderUpdate
 		for i := from; i < from+n; i++ {
-			ups = append(ups, ProviderUpdate{Key: fmt.Sprintf("id:%d", i), At: t0, Text: fmt.Sprintf("Update %d.", i)})
+			ups = append(ups, upstate.ProviderUpdate{Key: fmt.Sprintf("id:%d", i), At: t0, Text: fmt.Sprintf("Update %d.", i)})
 		}
 		return ups
 	}
@@ -140,7 +140,7 @@ func TestMirrorNotifiesCoalesced(t *testing.T) {
 	ctx := context.Background()
 	// A provider posting every minute for ten minutes.
 	for i := range 10 {
-		if _, err := f.engine.Mirror(ctx, drive, []ProviderUpdate{{Key: fmt.Sprint(i), At: f.clock.Now(), Text: fmt.Sprintf("Update %d.", i)}}); err != nil {
+		if _, err := f.engine.Mirror(ctx, drive, []upstate.ProviderUpdate{{Key: fmt.Sprint(i), At: f.clock.Now(), Text: fmt.Sprintf("Update %d.", i)}}); err != nil {
 			t.Fatal(err)
 		}
 		f.tick()
@@ -167,7 +167,7 @@ func TestMirrorNotifiesCoalesced(t *testing.T) {
 	// Held news goes out with the resolution: the provider's last word is
 	// never lost, and the resolution is not delayed.
 	f.clock.Advance(time.Minute)
-	f.engine.Mirror(ctx, drive, []ProviderUpdate{{Key: "closing", At: f.clock.Now(), Text: "The issue is resolved."}})
+	f.engine.Mirror(ctx, drive, []upstate.ProviderUpdate{{Key: "closing", At: f.clock.Now(), Text: "The issue is resolved."}})
 	if _, err := f.engine.Update(ctx, in.ID, Change{Status: upstate.Resolved, Message: "Drive sync is back.", Actor: "Ann"}); err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func TestMirrorLinksAreHTTP(t *testing.T) {
 	for _, link := range []string{"javascript:alert(1)", "JavaScript:alert(1)", "data:text/html,<script>alert(1)</script>", "https:alert(1)", "//evil.example/x", ""} {
 		bad := drive
 		bad.URL = link
-		if _, err := f.engine.Mirror(ctx, bad, []ProviderUpdate{{Key: "x", Text: "Hi."}}); upstate.ErrorCode(err) != upstate.EINVALID {
+		if _, err := f.engine.Mirror(ctx, bad, []upstate.ProviderUpdate{{Key: "x", Text: "Hi."}}); upstate.ErrorCode(err) != upstate.EINVALID {
 			t.Errorf("mirror with link %q: %v", link, err)
 		}
 		_, err := f.engine.Declare(ctx, Change{Name: "X", Actor: "Ann", Upstream: &upstate.Upstream{Provider: "X", URL: link}})
@@ -208,7 +208,7 @@ func TestObserveLinksAndMirrors(t *testing.T) {
 	ctx := context.Background()
 	now := f.clock.Now()
 	up := drive
-	news := []upstate.ProviderNews{{Link: drive, Updates: []ProviderUpdate{{Key: "id:1", At: now.Add(-time.Minute), Text: "We are investigating."}}}}
+	news := []upstate.ProviderNews{{Link: drive, Updates: []upstate.ProviderUpdate{{Key: "id:1", At: now.Add(-time.Minute), Text: "We are investigating."}}}}
 	r := upstate.Result{CheckID: "drive-api", At: now, Outcome: upstate.OutcomeFail, Error: "Google Workspace reports \"Drive outage\"",
 		Provider: &upstate.ProviderReport{Cause: &up, News: news}}
 	tr := upstate.Transition{From: upstate.Condition{CheckID: "drive-api", State: upstate.StateUp},
@@ -232,7 +232,7 @@ func TestObserveLinksAndMirrors(t *testing.T) {
 		t.Errorf("the same update mirrored again: %d entries", len(got))
 	}
 	// Their incident is over: a passing result carries the closing words.
-	closing := []upstate.ProviderNews{{Link: drive, Updates: append(news[0].Updates, ProviderUpdate{Key: "id:2", At: f.clock.Now(), Text: "Resolved."})}}
+	closing := []upstate.ProviderNews{{Link: drive, Updates: append(news[0].Updates, upstate.ProviderUpdate{Key: "id:2", At: f.clock.Now(), Text: "Resolved."})}}
 	if err := f.engine.Observe(ctx, upstate.Result{CheckID: "drive-api", Outcome: upstate.OutcomeOK, Provider: &upstate.ProviderReport{News: closing}}, nil); err != nil {
 		t.Fatal(err)
 	}

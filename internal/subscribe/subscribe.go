@@ -80,18 +80,6 @@ type Settings struct {
 	Deps channels.Deps
 }
 
-// Kinds are the ways to subscribe the settings offer.
-func (s Settings) Kinds() []string {
-	var out []string
-	if s.Email != nil {
-		out = append(out, upstate.SubscriberEmail)
-	}
-	if s.Webhooks {
-		out = append(out, upstate.SubscriberWebhook)
-	}
-	return out
-}
-
 // Options configure a Service.
 type Options struct {
 	Store     Store

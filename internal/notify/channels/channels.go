@@ -30,7 +30,8 @@ type Spec struct {
 	ID, Kind   string
 	URL        upstate.Secret // a subscriber's webhook URL too
 	Secret     upstate.Secret // webhook signing secret, a webhook subscriber's too
-	Key        upstate.Secret // PagerDuty routing key, Opsgenie API key
+	RoutingKey upstate.Secret // PagerDuty's
+	APIKey     upstate.Secret // Opsgenie's
 	Username   string         // Discord sender
 	Responders []string       // Opsgenie teams
 	To         []string       // email; a subscriber's address
@@ -74,7 +75,10 @@ type Kind struct {
 	// Subscriber marks a kind built for a subscriber, from a
 	// subscription, rather than configured under notifications.channels.
 	Subscriber bool
-	Build      func(Spec, Deps) (notify.Channel, error)
+	// Alerting marks an alerting service (one alert per incident, paged
+	// on): it hears of incidents only, never of maintenance.
+	Alerting bool
+	Build    func(Spec, Deps) (notify.Channel, error)
 }
 
 // The kinds built for subscribers.
@@ -86,31 +90,31 @@ const (
 // Kinds lists every channel kind.
 func Kinds() []Kind {
 	return []Kind{
-		{"slack", false, func(s Spec, d Deps) (notify.Channel, error) {
+		{Name: "slack", Build: func(s Spec, d Deps) (notify.Channel, error) {
 			return slack.New(slack.Options{URL: s.URL, Client: d.Client, Page: d.Page, Templates: s.Templates, PublicOnly: s.PublicOnly})
 		}},
-		{"teams", false, func(s Spec, d Deps) (notify.Channel, error) {
+		{Name: "teams", Build: func(s Spec, d Deps) (notify.Channel, error) {
 			return teams.New(teams.Options{URL: s.URL, Client: d.Client, Page: d.Page, Templates: s.Templates, PublicOnly: s.PublicOnly})
 		}},
-		{"discord", false, func(s Spec, d Deps) (notify.Channel, error) {
+		{Name: "discord", Build: func(s Spec, d Deps) (notify.Channel, error) {
 			return discord.New(discord.Options{URL: s.URL, Username: s.Username, Client: d.Client, Page: d.Page, Templates: s.Templates, PublicOnly: s.PublicOnly})
 		}},
-		{"pagerduty", false, func(s Spec, d Deps) (notify.Channel, error) {
-			return pagerduty.New(pagerduty.Options{RoutingKey: s.Key, URL: s.URL.Reveal(), Client: d.Client, Page: d.Page, Templates: s.Templates})
+		{Name: "pagerduty", Alerting: true, Build: func(s Spec, d Deps) (notify.Channel, error) {
+			return pagerduty.New(pagerduty.Options{RoutingKey: s.RoutingKey, URL: s.URL.Reveal(), Client: d.Client, Page: d.Page, Templates: s.Templates})
 		}},
-		{"opsgenie", false, func(s Spec, d Deps) (notify.Channel, error) {
-			return opsgenie.New(opsgenie.Options{APIKey: s.Key, URL: s.URL.Reveal(), Responders: s.Responders, Client: d.Client, Page: d.Page, Templates: s.Templates})
+		{Name: "opsgenie", Alerting: true, Build: func(s Spec, d Deps) (notify.Channel, error) {
+			return opsgenie.New(opsgenie.Options{APIKey: s.APIKey, URL: s.URL.Reveal(), Responders: s.Responders, Client: d.Client, Page: d.Page, Templates: s.Templates})
 		}},
-		{"email", false, func(s Spec, d Deps) (notify.Channel, error) {
+		{Name: "email", Build: func(s Spec, d Deps) (notify.Channel, error) {
 			return email.New(email.Options{Host: s.SMTP.Host, Port: s.SMTP.Port, Security: s.SMTP.Security, Username: s.SMTP.Username, Password: s.SMTP.Password,
 				From: s.SMTP.From, To: s.To, TLSConfig: mailTLS(d, s.SMTP.Host), Page: d.Page, Templates: s.Templates, Markdown: d.Markdown, Now: d.Now, PublicOnly: s.PublicOnly})
 		}},
-		{"webhook", false, func(s Spec, d Deps) (notify.Channel, error) {
+		{Name: "webhook", Build: func(s Spec, d Deps) (notify.Channel, error) {
 			return webhook.New(webhook.Options{URL: s.URL.Reveal(), Secret: s.Secret, Client: d.Client, Page: d.Page, Now: d.Now, PublicOnly: s.PublicOnly})
 		}},
 		// A subscriber's mail: public entries only, with the unsubscribe
 		// link at its foot and in List-Unsubscribe (RFC 8058 one-click).
-		{SubscriberEmail, true, func(s Spec, d Deps) (notify.Channel, error) {
+		{Name: SubscriberEmail, Subscriber: true, Build: func(s Spec, d Deps) (notify.Channel, error) {
 			unsub := s.Unsubscribe
 			return email.New(email.Options{Host: s.SMTP.Host, Port: s.SMTP.Port, Security: s.SMTP.Security, Username: s.SMTP.Username, Password: s.SMTP.Password,
 				From: s.SMTP.From, To: s.To, TLSConfig: mailTLS(d, s.SMTP.Host), Page: d.Page, Markdown: d.Markdown, Now: d.Now, PublicOnly: true,
@@ -121,7 +125,7 @@ func Kinds() []Kind {
 		}},
 		// A subscriber's webhook, in Statuspage's subscriber body, through
 		// the guarded client.
-		{SubscriberWebhook, true, func(s Spec, d Deps) (notify.Channel, error) {
+		{Name: SubscriberWebhook, Subscriber: true, Build: func(s Spec, d Deps) (notify.Channel, error) {
 			return statuspage.New(statuspage.Options{URL: s.URL.Reveal(), Secret: s.Secret, Client: d.Guarded, PageID: d.PageID, Page: d.Page,
 				Indicator: d.Indicator, Unsubscribe: s.Unsubscribe, Now: d.Now})
 		}},
@@ -148,6 +152,16 @@ func Configurable() []string {
 		}
 	}
 	return out
+}
+
+// Alerting reports whether kind is an alerting service (see Kind).
+func Alerting(kind string) bool {
+	for _, k := range Kinds() {
+		if k.Name == kind {
+			return k.Alerting
+		}
+	}
+	return false
 }
 
 // Build makes the channel a spec describes.

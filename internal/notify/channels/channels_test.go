@@ -242,9 +242,9 @@ func spec(kind, url string) Spec {
 	s := Spec{ID: "ops", Kind: kind, URL: upstate.Secret(url)}
 	switch kind {
 	case "pagerduty":
-		s.Key = "R0UT1NGKEY"
+		s.RoutingKey = "R0UT1NGKEY"
 	case "opsgenie":
-		s.Key = "0PS-K3Y"
+		s.APIKey = "0PS-K3Y"
 	case "webhook", SubscriberWebhook:
 		s.Secret = whsec
 	}
