@@ -300,7 +300,7 @@ func (a *App) setChecks(set *checkSet) {
 	a.checks.Store(set)
 	a.inbox.Configure(set.compiled.alerts)
 	a.pings.Configure(set.compiled.tokens)
-	a.pushed.Read(set.compiled.pushed)
+	a.pushed.SetRead(set.compiled.pushed)
 }
 
 // slos reports each SLO check's error budget and burn rates.

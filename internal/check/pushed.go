@@ -51,9 +51,9 @@ func NewPushed(ctx context.Context, store PushStore) (*Pushed, error) {
 	return p, nil
 }
 
-// Read sets the series the configured checks read (SeriesKey of name and
+// SetRead sets the series the configured checks read (SeriesKey of name and
 // labels): they are always kept, whoever pushes them.
-func (p *Pushed) Read(keys map[string]bool) {
+func (p *Pushed) SetRead(keys map[string]bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.read = keys

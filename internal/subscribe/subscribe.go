@@ -231,7 +231,7 @@ func (s *Service) build(set Settings, sub upstate.Subscriber) (notify.Channel, b
 		if !set.Webhooks {
 			return nil, false
 		}
-		spec.Kind, spec.URL, spec.Secret = channels.SubscriberWebhook, upstate.Secret(sub.Address), sub.Secret
+		spec.Kind, spec.URL, spec.Secret = channels.SubscriberStatuspage, upstate.Secret(sub.Address), sub.Secret
 	default:
 		return nil, false
 	}

@@ -84,7 +84,7 @@ type Kind struct {
 // The kinds built for subscribers.
 const (
 	SubscriberEmail   = "subscriber-email"
-	SubscriberWebhook = "statuspage"
+	SubscriberStatuspage = "statuspage"
 )
 
 // Kinds lists every channel kind.
@@ -125,7 +125,7 @@ func Kinds() []Kind {
 		}},
 		// A subscriber's webhook, in Statuspage's subscriber body, through
 		// the guarded client.
-		{Name: SubscriberWebhook, Subscriber: true, Build: func(s Spec, d Deps) (notify.Channel, error) {
+		{Name: SubscriberStatuspage, Subscriber: true, Build: func(s Spec, d Deps) (notify.Channel, error) {
 			return statuspage.New(statuspage.Options{URL: s.URL.Reveal(), Secret: s.Secret, Client: d.Guarded, PageID: d.PageID, Page: d.Page,
 				Indicator: d.Indicator, Unsubscribe: s.Unsubscribe, Now: d.Now})
 		}},

@@ -245,10 +245,10 @@ func spec(kind, url string) Spec {
 		s.RoutingKey = "R0UT1NGKEY"
 	case "opsgenie":
 		s.APIKey = "0PS-K3Y"
-	case "webhook", SubscriberWebhook:
+	case "webhook", SubscriberStatuspage:
 		s.Secret = whsec
 	}
-	if kind == SubscriberWebhook {
+	if kind == SubscriberStatuspage {
 		s.Unsubscribe = "https://status.acme.example/unsubscribe?t=x"
 	}
 	return s
