@@ -83,7 +83,7 @@ type Kind struct {
 
 // The kinds built for subscribers.
 const (
-	SubscriberEmail   = "subscriber-email"
+	SubscriberEmail      = "subscriber-email"
 	SubscriberStatuspage = "statuspage"
 )
 
