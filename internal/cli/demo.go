@@ -115,22 +115,7 @@ func demoCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fmt.Fprintln(stdout, "probes it exactly as `upstate serve` would. Also try /api/v2/summary.json and /history.atom.")
 	fmt.Fprintf(stdout, "Data: %s\n\n", dir)
 
-	client := &http.Client{Timeout: 10 * time.Second}
-	ping := func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+ln.Addr().String()+"/api/v1/heartbeats/nightly-drive-sync", nil)
-		if err != nil {
-			return err
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("heartbeat answered %s", resp.Status)
-		}
-		return nil
-	}
+	ping := demo.HTTPPinger(&http.Client{Timeout: 10 * time.Second}, ln.Addr().String())
 	err = demo.Play(ctx, world, scaledDriver{clk}, ping, stdout)
 	switch {
 	case ctx.Err() != nil:

@@ -213,19 +213,12 @@ func (d *decoder) sectionMapping(n *yaml.Node, path, sp string, own reflect.Valu
 		} else if len(ix.kinds[kp]) > 0 {
 			target, foreign = reflect.New(ix.types[kp]).Elem(), true
 		} else {
-			msg := fmt.Sprintf("unknown key %q", key)
-			if s := suggest(key, ix.names[sp]); s != "" {
-				msg += fmt.Sprintf(" (did you mean %q?)", s)
-			}
-			d.probs.add(k.Line, path, "%s", msg)
+			d.unknownKey(k, path, ix.names[sp])
 			continue
 		}
-		if seen[key] {
-			d.probs.add(k.Line, path, "key %q appears twice", key)
+		if !d.first(k, path, seen) {
 			continue
 		}
-		seen[key] = true
-		d.keys[path] = append(d.keys[path], key)
 		if foreign && cx.kind != "" {
 			d.foreign[cx.path] = append(d.foreign[cx.path], foreignKey{path: sub, key: key, kinds: ix.kinds[kp], depth: strings.Count(kp, ".")})
 		}

@@ -264,21 +264,36 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		}
 		idx, ok := fields[key]
 		if !ok {
-			msg := fmt.Sprintf("unknown key %q", key)
-			if s := suggest(key, names); s != "" {
-				msg += fmt.Sprintf(" (did you mean %q?)", s)
-			}
-			d.probs.add(k.Line, path, "%s", msg)
+			d.unknownKey(k, path, names)
 			continue
 		}
-		if seen[key] {
-			d.probs.add(k.Line, path, "key %q appears twice", key)
+		if !d.first(k, path, seen) {
 			continue
 		}
-		seen[key] = true
-		d.keys[path] = append(d.keys[path], key)
 		d.decode(val, v.Field(idx), sub)
 	}
+}
+
+// unknownKey reports a key the mapping at path does not take, with the
+// closest of names when it looks like a typo.
+func (d *decoder) unknownKey(k *yaml.Node, path string, names []string) {
+	msg := fmt.Sprintf("unknown key %q", k.Value)
+	if s := suggest(k.Value, names); s != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", s)
+	}
+	d.probs.add(k.Line, path, "%s", msg)
+}
+
+// first records a key of the mapping at path, reporting it when it
+// appears a second time; false then.
+func (d *decoder) first(k *yaml.Node, path string, seen map[string]bool) bool {
+	if seen[k.Value] {
+		d.probs.add(k.Line, path, "key %q appears twice", k.Value)
+		return false
+	}
+	seen[k.Value] = true
+	d.keys[path] = append(d.keys[path], k.Value)
+	return true
 }
 
 // scalar returns a scalar node's value with ${ENV} references expanded.

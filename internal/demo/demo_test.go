@@ -63,22 +63,7 @@ func TestReplay(t *testing.T) {
 		}
 		// The nightly job pings over the network, as the demo's does; no
 		// connection is kept, so none outlives the bubble.
-		client := &http.Client{Transport: &http.Transport{DialContext: mem.Dial, DisableKeepAlives: true}}
-		ping := func(ctx context.Context) error {
-			req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+upLn.Addr().String()+"/api/v1/heartbeats/nightly-drive-sync", nil)
-			if err != nil {
-				return err
-			}
-			resp, err := client.Do(req)
-			if err != nil {
-				return err
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("heartbeat answered %s", resp.Status)
-			}
-			return nil
-		}
+		ping := HTTPPinger(&http.Client{Transport: &http.Transport{DialContext: mem.Dial, DisableKeepAlives: true}}, upLn.Addr().String())
 		if err := Play(ctx, world, sleepDriver{maxJump: 2 * time.Minute}, ping, io.Discard); err != nil {
 			t.Fatal(err)
 		}
