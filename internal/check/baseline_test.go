@@ -182,3 +182,23 @@ func TestMetricRereadsPushedHistory(t *testing.T) {
 		t.Error("a metric check without an anomaly rule reports a baseline")
 	}
 }
+
+// TestBaselineDoesNotWaitForAProbe: the admin API's report is read while a
+// probe waits on a slow Prometheus (were it to wait, this test would hang).
+func TestBaselineDoesNotWaitForAProbe(t *testing.T) {
+	started, release, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	slow := SeriesFunc(func(ctx context.Context, from, to time.Time) ([]upstate.Point, error) {
+		close(started)
+		<-release
+		return nil, nil
+	})
+	m := &Metric{ID: "fw", What: "blocked requests", Series: slow, MaxAge: 5 * time.Minute, Clock: clock.NewFake(time.Date(2026, 8, 17, 6, 0, 0, 0, time.UTC)),
+		Anomaly: &anomaly.Detector{}}
+	go func() { m.Probe(context.Background()); close(done) }()
+	<-started
+	if b, ok := m.Baseline(); !ok || b.Judging || b.Points != 0 {
+		t.Errorf("during a probe: %+v", b)
+	}
+	close(release)
+	<-done
+}

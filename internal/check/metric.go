@@ -309,7 +309,8 @@ type Metric struct {
 	NoDataFails bool
 	Clock       clock.Clock
 
-	mu      sync.Mutex
+	probing sync.Mutex // held by a probe throughout: one at a time
+	mu      sync.Mutex // guards what follows
 	history []upstate.Point
 	loaded  time.Time // points up to here are in history
 	version uint64    // the series' Rewritten when history was read
@@ -343,8 +344,11 @@ func (c *Metric) span() time.Duration {
 func (c *Metric) Probe(ctx context.Context) upstate.Result {
 	now := c.Clock.Now()
 	r := upstate.Result{CheckID: c.ID, At: now, Outcome: upstate.OutcomeOK}
+	// One probe at a time reads; the state is locked only around reading
+	// and changing it, so Baseline does not wait for a probe's I/O.
+	c.probing.Lock()
+	defer c.probing.Unlock()
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if rw, ok := c.Series.(rewritable); ok {
 		if v := rw.Rewritten(); v != c.version {
 			// History was pushed: what is held of the past is stale.
@@ -363,10 +367,20 @@ func (c *Metric) Probe(ctx context.Context) upstate.Result {
 	if c.loaded.After(from) {
 		from = c.loaded
 	}
+	lo, hi, learning := c.chunk(now)
+	c.mu.Unlock()
+
 	fresh, err := c.Series.Points(ctx, from, now.Add(time.Second))
 	if err != nil {
 		return fail(r, "could not read the numbers: "+err.Error())
 	}
+	var past []upstate.Point
+	var pastErr error
+	if learns && learning {
+		past, pastErr = learner.Learn(ctx, lo, hi)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for _, p := range fresh {
 		if n := len(c.history); n > 0 && !p.At.After(c.history[n-1].At) {
 			if p.At.Equal(c.history[n-1].At) {
@@ -378,8 +392,8 @@ func (c *Metric) Probe(ctx context.Context) upstate.Result {
 	}
 	// Keep the last loaded minute open: it may still be filling.
 	c.loaded = now.Add(-time.Minute).Truncate(time.Minute)
-	if learns {
-		c.learn(ctx, learner, now)
+	if learns && learning {
+		c.learned(now, lo, hi, past, pastErr)
 	}
 	cut := now.Add(-c.span())
 	i, _ := slices.BinarySearchFunc(c.history, cut, func(p upstate.Point, t time.Time) int { return p.At.Compare(t) })
@@ -433,37 +447,50 @@ func (c *Metric) Probe(ctx context.Context) upstate.Result {
 	return r
 }
 
-// learn reads one chunk of the past the baseline needs and has not got,
-// the newest first, before the points held. A failure is no verdict on
-// the number: the other conditions judge as ever, the baseline waits, and
-// the chunk is read again after learnRetry. Must be called with c.mu held.
-func (c *Metric) learn(ctx context.Context, l Learner, now time.Time) {
+// chunk is the past to learn next, [lo, hi): the newest the baseline
+// needs and has not got, at most LearnChunk; false when nothing is due
+// (all learned, or waiting to try again). Must be called with c.mu held.
+func (c *Metric) chunk(now time.Time) (lo, hi time.Time, ok bool) {
 	floor := now.Add(-c.span())
 	if c.learnTo.IsZero() || now.Before(c.learnNext) {
-		return
+		return lo, hi, false
 	}
 	if !c.learnTo.After(floor) {
 		c.learnTo = time.Time{}
-		return
+		return lo, hi, false
 	}
-	lo := c.learnTo.Add(-LearnChunk)
-	if lo.Before(floor) {
-		lo = floor
+	return later(floor, c.learnTo.Add(-LearnChunk)), c.learnTo, true
+}
+
+// later is the later of two times.
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
 	}
-	ps, err := l.Learn(ctx, lo, c.learnTo)
+	return b
+}
+
+// learned puts what Learn read of [lo, hi) before the points held. A
+// failure is no verdict on the number: the other conditions judge as
+// ever, the baseline waits, and the chunk is read again after learnRetry.
+// Must be called with c.mu held.
+func (c *Metric) learned(now, lo, hi time.Time, ps []upstate.Point, err error) {
 	if err != nil {
 		c.learnErr, c.learnNext = err.Error(), now.Add(learnRetry)
 		return
 	}
+	if !c.learnTo.Equal(hi) {
+		return // the history was read again meanwhile (pushed history)
+	}
 	c.learnErr = ""
-	end := c.learnTo
+	end := hi
 	if len(c.history) > 0 && c.history[0].At.Before(end) {
 		end = c.history[0].At
 	}
 	i, _ := slices.BinarySearchFunc(ps, end, func(p upstate.Point, t time.Time) int { return p.At.Compare(t) })
 	c.history = append(ps[:i:i], c.history...)
 	c.learnTo = lo
-	if !lo.After(floor) {
+	if !lo.After(now.Add(-c.span())) {
 		c.learnTo = time.Time{} // all learned
 	}
 }
