@@ -480,7 +480,7 @@ func (c *Metric) learned(now, lo, hi time.Time, ps []upstate.Point, err error) {
 		return
 	}
 	if !c.learnTo.Equal(hi) {
-		return // the history was read again meanwhile (pushed history)
+		return // what is held was started afresh meanwhile
 	}
 	c.learnErr = ""
 	end := hi
@@ -526,24 +526,28 @@ func (c *Metric) Baseline() (BaselineReport, bool) {
 	}
 	now := c.Clock.Now()
 	d := c.Anomaly.Defaults()
+	r := BaselineReport{ID: c.ID, What: c.What, Unit: c.Unit, Source: c.Source, Days: d.Days, Needs: d.MinSamples}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	r := BaselineReport{ID: c.ID, What: c.What, Unit: c.Unit, Source: c.Source, Points: len(c.history), Days: d.Days, Needs: d.MinSamples}
-	if n := len(c.history); n > 0 {
-		r.Oldest, r.Newest = c.history[0].At, c.history[n-1].At
-	}
-	b, ok := d.BaselineAt(c.history, now)
-	r.Samples, r.Judging = b.Samples, ok
-	r.StartsJudgingAt, _ = d.StartsJudging(c.history, now)
-	if ok {
-		r.StartsJudgingAt = now.Truncate(time.Minute)
-	}
+	// A copy: the probe changes history in place, and the sums below
+	// need not hold it up.
+	history := slices.Clone(c.history)
 	switch {
 	case c.learnErr != "":
 		r.Learning = fmt.Sprintf("could not read the past from %s (trying again at %s): %s", c.Source, c.learnNext.UTC().Format(time.RFC3339), c.learnErr)
 	case !c.learnTo.IsZero():
 		r.Learning = fmt.Sprintf("learning the past from %s: %s of %d days so far", c.Source,
 			upstate.FormatDuration(now.Sub(c.learnTo), upstate.DurationWords), d.Days)
+	}
+	c.mu.Unlock()
+	r.Points = len(history)
+	if n := len(history); n > 0 {
+		r.Oldest, r.Newest = history[0].At, history[n-1].At
+	}
+	b, ok := d.BaselineAt(history, now)
+	r.Samples, r.Judging = b.Samples, ok
+	r.StartsJudgingAt, _ = d.StartsJudging(history, now)
+	if ok {
+		r.StartsJudgingAt = now.Truncate(time.Minute)
 	}
 	return r, true
 }
