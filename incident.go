@@ -124,6 +124,11 @@ type ProviderReport struct {
 	// condition's Upstream, and the incident it opens or joins is linked
 	// to it.
 	Cause *Upstream
+	// Partial is set when the cause is the provider's partial outage of
+	// the watched products (a failing-part-of-the-time condition, our
+	// partial_outage unless the check's impact says otherwise), rather
+	// than a degradation or a major outage.
+	Partial bool
 	// News is what the provider says on each of its incidents: first those
 	// that ended since the read before (so their closing words land on our
 	// timeline before our resolution), then the open ones.
@@ -145,6 +150,10 @@ type ProviderUpdate struct {
 	Key  string
 	At   time.Time
 	Text string
+	// Status is the provider's incident status as of the update, in the
+	// words both use (investigating, identified, monitoring, resolved);
+	// empty when the feed has none (Google's, most RSS).
+	Status IncidentStatus
 }
 
 // TimelineEntry is one event on an incident's timeline.

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/upstatehq/upstate"
@@ -84,6 +86,30 @@ type Verdict struct {
 // workday reports whether t falls on Monday to Friday.
 func workday(t time.Time) bool { return t.Weekday() != time.Saturday && t.Weekday() != time.Sunday }
 
+// windows calls f with the window around at's time of day on each
+// earlier day of the same kind that the baseline reads. d must have its
+// defaults filled.
+func (d Detector) windows(at time.Time, f func(from, to time.Time)) {
+	lt := at.In(d.Location)
+	kind := workday(lt)
+	y, m, day := lt.Date()
+	for back := 1; back <= d.Days; back++ {
+		// The same wall-clock time on an earlier day: civil arithmetic, so
+		// a DST change does not shift the baseline by an hour.
+		center := time.Date(y, m, day-back, lt.Hour(), lt.Minute(), 0, 0, d.Location)
+		if d.Weekly && workday(center) != kind {
+			continue
+		}
+		f(center.Add(-d.Tolerance), center.Add(d.Tolerance))
+	}
+}
+
+// from is the index of the first point at or after t.
+func from(history []upstate.Point, t time.Time) int {
+	i, _ := slices.BinarySearchFunc(history, t, func(p upstate.Point, t time.Time) int { return p.At.Compare(t) })
+	return i
+}
+
 // BaselineAt summarises history (oldest first, any spacing) for the time
 // at: points at the same time of day, within the tolerance, on earlier
 // days of the same kind.
@@ -92,22 +118,13 @@ func (d Detector) BaselineAt(history []upstate.Point, at time.Time) (Baseline, b
 	lt := at.In(d.Location)
 	b := Baseline{Workday: workday(lt), TimeText: lt.Format("Mon 15:04")}
 	var vals []float64
-	y, m, day := lt.Date()
-	for back := 1; back <= d.Days; back++ {
-		// The same wall-clock time on an earlier day: civil arithmetic, so
-		// a DST change does not shift the baseline by an hour.
-		center := time.Date(y, m, day-back, lt.Hour(), lt.Minute(), 0, 0, d.Location)
-		if d.Weekly && workday(center) != b.Workday {
-			continue
-		}
-		from, to := center.Add(-d.Tolerance), center.Add(d.Tolerance)
-		i, _ := slices.BinarySearchFunc(history, from, func(p upstate.Point, t time.Time) int { return p.At.Compare(t) })
-		for ; i < len(history) && !history[i].At.After(to); i++ {
+	d.windows(at, func(lo, hi time.Time) {
+		for i := from(history, lo); i < len(history) && !history[i].At.After(hi); i++ {
 			if v := history[i].Value; !math.IsNaN(v) && !math.IsInf(v, 0) {
 				vals = append(vals, v)
 			}
 		}
-	}
+	})
 	b.Samples = len(vals)
 	if len(vals) < d.MinSamples {
 		return b, false
@@ -148,6 +165,44 @@ func (d Detector) Judge(history []upstate.Point, p upstate.Point) Verdict {
 	return v
 }
 
+// StartsJudging is the first minute, from now on, whose baseline has
+// enough points to judge (now, if it has already), given history and a
+// point every minute after it from now on. False when that is not within
+// the days the baseline reads: the tolerance or the days are too small
+// for the samples it needs.
+func (d Detector) StartsJudging(history []upstate.Point, now time.Time) (time.Time, bool) {
+	d = d.Defaults()
+	start := now.Truncate(time.Minute)
+	next := start // the first minute a point is yet to come for
+	if n := len(history); n > 0 && !history[n-1].At.Before(next) {
+		next = history[n-1].At.Truncate(time.Minute).Add(time.Minute)
+	}
+	samples := func(at time.Time) int {
+		n := 0
+		d.windows(at, func(lo, hi time.Time) {
+			n += from(history, hi.Add(time.Nanosecond)) - from(history, lo)
+			first := next
+			if lo.After(first) {
+				first = lo
+				if c := lo.Truncate(time.Minute); c.Before(lo) {
+					first = c.Add(time.Minute)
+				}
+			}
+			if !first.After(hi) {
+				n += int(hi.Sub(first)/time.Minute) + 1
+			}
+		})
+		return n
+	}
+	end := start.Add(time.Duration(d.Days+1) * 24 * time.Hour)
+	for t := start; !t.After(end); t = t.Add(time.Minute) {
+		if samples(t) >= d.MinSamples {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
 // Explain says a verdict in words: "blocked requests 2,400/min, usual for
 // Wed 06:00 is 90–140/min".
 func Explain(what string, value float64, unit string, v Verdict) string {
@@ -157,37 +212,42 @@ func Explain(what string, value float64, unit string, v Verdict) string {
 	return fmt.Sprintf("%s %s%s, usual for %s is %s–%s%s", what, Number(value), unit, v.Baseline.TimeText, Number(v.Baseline.Low), Number(v.Baseline.High), unit)
 }
 
-// Number prints a number the way people read it: 2,400, 0.35, 1.2M.
+// Number prints a number the way people read it, in the unit it came in:
+// 2,400, 1,234,567, 12.5, 0.35, 0.000012. It never rescales (no 1.2M:
+// "1.2M/min" or "1.2Mms" is not what was pushed) and never uses exponents.
 func Number(f float64) string {
 	a := math.Abs(f)
 	switch {
-	case a >= 1e9:
-		return fmt.Sprintf("%.1fG", f/1e9)
-	case a >= 1e6:
-		return fmt.Sprintf("%.1fM", f/1e6)
-	case a >= 1000:
-		s := fmt.Sprintf("%.0f", f)
-		neg := s[0] == '-'
-		if neg {
-			s = s[1:]
-		}
+	case a >= 100:
+		s := strconv.FormatFloat(math.Abs(math.Round(f)), 'f', 0, 64)
 		var out []byte
+		if f < 0 && s != "0" {
+			out = append(out, '-')
+		}
 		for i, c := range []byte(s) {
 			if i > 0 && (len(s)-i)%3 == 0 {
 				out = append(out, ',')
 			}
 			out = append(out, c)
 		}
-		if neg {
-			return "-" + string(out)
-		}
 		return string(out)
-	case a >= 100 || a == math.Trunc(a):
-		return fmt.Sprintf("%.0f", f)
+	case a == math.Trunc(a):
+		return strconv.FormatFloat(f, 'f', 0, 64)
 	case a >= 1:
-		return fmt.Sprintf("%.1f", f)
+		return trimZeros(strconv.FormatFloat(f, 'f', 1, 64))
 	}
-	return fmt.Sprintf("%.2g", f)
+	// Two significant digits, written out.
+	decimals := 1 - int(math.Floor(math.Log10(a)))
+	return trimZeros(strconv.FormatFloat(f, 'f', min(decimals, 20), 64))
+}
+
+// trimZeros drops a decimal fraction's trailing zeros: 100.0 is 100.
+func trimZeros(s string) string {
+	if !strings.Contains(s, ".") {
+		return s
+	}
+	s = strings.TrimRight(s, "0")
+	return strings.TrimSuffix(s, ".")
 }
 
 // quantile of sorted values, linear between neighbours.

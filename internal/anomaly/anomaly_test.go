@@ -51,8 +51,13 @@ func TestExplain(t *testing.T) {
 	if !v.Anomalous || !strings.HasPrefix(got, "blocked requests ") || !strings.Contains(got, "/min, usual for Mon 06:00 is ") {
 		t.Errorf("%v: %s", v.Anomalous, got)
 	}
-	if Number(2400) != "2,400" || Number(1234567) != "1.2M" || Number(0.35) != "0.35" || Number(12.25) != "12.2" || Number(-4500) != "-4,500" {
-		t.Errorf("numbers: %s %s %s %s %s", Number(2400), Number(1234567), Number(0.35), Number(12.25), Number(-4500))
+	// Numbers stay in the unit they came in: 1,234,567/min, never 1.2M/min
+	// (or 1.2Mms), and never an exponent.
+	for v, want := range map[float64]string{2400: "2,400", 1234567: "1,234,567", 2.5e9: "2,500,000,000", 0.35: "0.35", 12.25: "12.2",
+		-4500: "-4,500", 99.96: "100", 999.6: "1,000", 0.000012: "0.000012", 0.0012: "0.0012", 0: "0", 7: "7", -0.004: "-0.004", 150.4: "150"} {
+		if got := Number(v); got != want {
+			t.Errorf("Number(%g) = %s, want %s", v, got, want)
+		}
 	}
 	// Too little history: no verdict, and it says so.
 	v = detector().Judge(hist[:30], spike)
@@ -71,4 +76,39 @@ func BenchmarkEvaluation(b *testing.B) {
 	b.ReportMetric(rep.Precision, "precision")
 	b.ReportMetric(rep.Recall, "recall")
 	b.ReportMetric(rep.MeanDelay.Seconds(), "delay-s")
+}
+
+// TestStartsJudging: when the baseline has enough points to judge, if
+// numbers keep coming each minute.
+func TestStartsJudging(t *testing.T) {
+	s := Generate(1, start)
+	monday := s.Incidents[0].From.Add(-3 * time.Minute) // a week in, 05:57
+	d := detector()
+	// Nothing yet: the same minute tomorrow has 60 points once the window
+	// around it (±30 minutes) is all after the first: a day and 29 minutes.
+	if got, ok := d.StartsJudging(nil, monday); !ok || !got.Equal(monday.Add(24*time.Hour+29*time.Minute)) {
+		t.Errorf("no history: %s %v, want Tue 06:26", got.In(la), ok)
+	}
+	// A week of history: now.
+	var hist []upstate.Point
+	for _, p := range s.Points {
+		if p.At.Before(monday) {
+			hist = append(hist, p)
+		}
+	}
+	if got, ok := d.StartsJudging(hist, monday); !ok || !got.Equal(monday) {
+		t.Errorf("a week of history: %s %v", got.In(la), ok)
+	}
+	if _, ok := d.BaselineAt(hist, monday); !ok {
+		t.Error("a week of history and no baseline")
+	}
+	// Only the last hour of it: tomorrow, once the window is within it.
+	if got, ok := d.StartsJudging(hist[len(hist)-60:], monday); !ok || !got.Equal(monday.Add(24*time.Hour-31*time.Minute)) {
+		t.Errorf("an hour of history: %s %v", got.In(la), ok)
+	}
+	// Samples it can never have within its days: false.
+	tight := Detector{Location: la, Tolerance: time.Minute, MinSamples: 1000}
+	if got, ok := tight.StartsJudging(nil, monday); ok {
+		t.Errorf("impossible: %s", got)
+	}
 }

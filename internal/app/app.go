@@ -168,6 +168,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		Points: func(ctx context.Context, series string, from, to time.Time) ([]upstate.Point, error) {
 			return a.store.ListPoints(ctx, series, from, to)
 		},
+		Rewritten: func(series string) uint64 { return a.pushed.Rewritten(series) },
 		FeedError: func(id string, err error) {
 			a.metrics.FeedErrors.WithLabelValues(id).Inc()
 			a.log.Warn("upstream feed unreadable; keeping the last verdict", "component", "check", "check", id, "err", err)
@@ -255,7 +256,8 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	zone := func() *time.Location { return a.cfg.Load().Location }
 	reviews := &incident.Reviews{Store: db, Clock: opts.Clock, NewID: opts.NewID, Logger: opts.Logger, Changed: a.snaps.Trigger}
 	api, err := adminapi.New(adminapi.Options{Auth: a.auth, Incidents: a.engine, Components: a.engine, Maintenances: a.engine, Outbox: a.desk, OnCall: a.roster, Silences: a.silences, Subscribers: a.subs, Samples: a.pushed, SLOs: a.slos, Reviews: reviews, Reads: db, Logger: opts.Logger,
-		Now: opts.Clock.Now, PageName: page, Location: zone, Markdown: md.HTML, SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://")})
+		Now: opts.Clock.Now, PageName: page, Location: zone, Markdown: md.HTML, SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://"),
+		Baseline: a.baseline})
 	if err != nil {
 		return nil, err
 	}

@@ -24,6 +24,9 @@ type compiled struct {
 	slos []*check.SLO
 	// pushed are the pushed series some check reads: always kept.
 	pushed map[string]bool
+
+	// metrics are the metric checks, by id, for their baselines' status.
+	metrics map[string]*check.Metric
 }
 
 func compile(cfg *config.Config, env check.Env) (*compiled, error) {
@@ -63,6 +66,12 @@ func compile(cfg *config.Config, env check.Env) (*compiled, error) {
 		c.kinds[ch.ID] = ch.Kind
 		if s, ok := p.(*check.SLO); ok {
 			c.slos = append(c.slos, s)
+		}
+		if m, ok := p.(*check.Metric); ok {
+			if c.metrics == nil {
+				c.metrics = map[string]*check.Metric{}
+			}
+			c.metrics[ch.ID] = m
 		}
 		if m, ok := ch.Section.(check.Matched); ok {
 			match, err := m.Matcher()

@@ -174,4 +174,9 @@ type Env struct {
 	Points func(ctx context.Context, series string, from, to time.Time) ([]upstate.Point, error)
 	// Location is the page's zone (anomaly baselines read time of day in it).
 	Location *time.Location
+
+	// Rewritten (nil: never) counts the history pushes a pushed series
+	// has had, so what a check holds of it in memory is read again when
+	// history arrives.
+	Rewritten func(series string) uint64
 }

@@ -200,17 +200,61 @@ func series(ps *PromSource, labels map[string]string, name, query string, timeou
 		}
 		return &Prometheus{URL: ps.URL, Query: query, Client: env.Client, Timeout: timeout, Header: h}
 	}
-	key := SeriesKey(name, labels)
-	return SeriesFunc(func(ctx context.Context, from, to time.Time) ([]upstate.Point, error) {
-		return env.Points(ctx, key, from, to)
-	})
+	return pushedSeries{key: SeriesKey(name, labels), env: env}
 }
+
+// pushedSeries is a series pushed to Upstate, read from the store.
+type pushedSeries struct {
+	key string
+	env Env
+}
+
+// Points implements Series.
+func (s pushedSeries) Points(ctx context.Context, from, to time.Time) ([]upstate.Point, error) {
+	return s.env.Points(ctx, s.key, from, to)
+}
+
+// Rewritten implements rewritable.
+func (s pushedSeries) Rewritten() uint64 {
+	if s.env.Rewritten == nil {
+		return 0
+	}
+	return s.env.Rewritten(s.key)
+}
+
+// rewritable is a Series whose past can change (history pushed to it):
+// Rewritten changes when it has, and what was read of it is stale.
+type rewritable interface {
+	Rewritten() uint64
+}
+
+// Learner is a Series that can also read its past at a coarse step: a
+// check with an anomaly rule learns its baseline from it at start, instead
+// of waiting days to have seen enough.
+type Learner interface {
+	// Learn returns the series' points in [from, to), a point a minute
+	// at most, oldest first. The caller asks for at most LearnChunk.
+	Learn(ctx context.Context, from, to time.Time) ([]upstate.Point, error)
+}
+
+// LearnChunk is how much of the past one probe learns: one query_range
+// of 10,000 points a minute apart (Prometheus refuses more than 11,000),
+// so the default 28 days are learned in five probes, newest first, and
+// the baseline judges from the first (it needs a day).
+const LearnChunk = 10_000 * time.Minute
+
+// learnRetry is how long a check waits to learn again after the past
+// could not be read.
+const learnRetry = 5 * time.Minute
 
 // Prober implements Section.
 func (s *MetricSection) Prober(c Common, env Env) (Prober, error) {
 	m := &Metric{ID: c.ID, What: s.What, Unit: s.Unit, Above: s.Above, Below: s.Below, DegradedAbove: s.DegradedAbove,
-		DegradedBelow: s.DegradedBelow, MaxAge: s.MaxAge, NoDataFails: s.NoData == "fail", Clock: env.Clock}
+		DegradedBelow: s.DegradedBelow, MaxAge: s.MaxAge, NoDataFails: s.NoData == "fail", Clock: env.Clock, Source: "pushed"}
 	m.Series = series(s.Prometheus, s.Labels, s.Metric, s.Prometheus.query(), c.Timeout, env)
+	if s.Prometheus.query() != "" {
+		m.Source = "prometheus"
+	}
 	if ch := s.Change; ch != nil {
 		m.Change = &Change{Percent: ch.Percent, Over: ch.Over}
 	}
@@ -249,8 +293,11 @@ type Metric struct {
 	ID   string
 	What string // "blocked requests"
 	Unit string // "/min"
-	// Series is where the numbers come from (pushed, or a Prometheus query).
+	// Series is where the numbers come from (pushed, or a Prometheus
+	// query); Source says which, for people ("pushed", "prometheus").
+	// A Series that is a Learner teaches the anomaly baseline its past.
 	Series Series
+	Source string
 	// Thresholds; nil ones are off.
 	Above, Below                 *float64
 	DegradedAbove, DegradedBelow *float64
@@ -262,17 +309,31 @@ type Metric struct {
 	NoDataFails bool
 	Clock       clock.Clock
 
-	mu      sync.Mutex
+	probing sync.Mutex // held by a probe throughout: one at a time
+	mu      sync.Mutex // guards what follows
 	history []upstate.Point
 	loaded  time.Time // points up to here are in history
+	version uint64    // the series' Rewritten when history was read
+	// Learning the past from a Learner: the points before learnTo are
+	// yet to be learned (zero: nothing left to learn); learnNext is when
+	// to try again after learnErr.
+	learnTo   time.Time
+	learnNext time.Time
+	learnErr  string
 }
 
-// span is how much history the conditions need.
-func (c *Metric) span() time.Duration {
+// recent is how much history the conditions other than the anomaly need.
+func (c *Metric) recent() time.Duration {
 	s := c.MaxAge + time.Minute
 	if c.Change != nil {
 		s = max(s, c.Change.Over+2*time.Minute)
 	}
+	return s
+}
+
+// span is how much history the conditions need.
+func (c *Metric) span() time.Duration {
+	s := c.recent()
 	if c.Anomaly != nil {
 		s = max(s, time.Duration(c.Anomaly.Defaults().Days+1)*24*time.Hour)
 	}
@@ -283,16 +344,43 @@ func (c *Metric) span() time.Duration {
 func (c *Metric) Probe(ctx context.Context) upstate.Result {
 	now := c.Clock.Now()
 	r := upstate.Result{CheckID: c.ID, At: now, Outcome: upstate.OutcomeOK}
+	// One probe at a time reads; the state is locked only around reading
+	// and changing it, so Baseline does not wait for a probe's I/O.
+	c.probing.Lock()
+	defer c.probing.Unlock()
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	if rw, ok := c.Series.(rewritable); ok {
+		if v := rw.Rewritten(); v != c.version {
+			// History was pushed: what is held of the past is stale.
+			c.history, c.loaded, c.version = nil, time.Time{}, v
+		}
+	}
+	learner, learns := c.Series.(Learner)
+	learns = learns && c.Anomaly != nil
 	from := now.Add(-c.span())
+	if learns && c.loaded.IsZero() {
+		// What the other conditions need is read now, at the series' own
+		// step; the baseline's days are learned below, a chunk a probe.
+		from = now.Add(-c.recent())
+		c.learnTo = from
+	}
 	if c.loaded.After(from) {
 		from = c.loaded
 	}
+	lo, hi, learning := c.chunk(now)
+	c.mu.Unlock()
+
 	fresh, err := c.Series.Points(ctx, from, now.Add(time.Second))
 	if err != nil {
 		return fail(r, "could not read the numbers: "+err.Error())
 	}
+	var past []upstate.Point
+	var pastErr error
+	if learns && learning {
+		past, pastErr = learner.Learn(ctx, lo, hi)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for _, p := range fresh {
 		if n := len(c.history); n > 0 && !p.At.After(c.history[n-1].At) {
 			if p.At.Equal(c.history[n-1].At) {
@@ -304,6 +392,9 @@ func (c *Metric) Probe(ctx context.Context) upstate.Result {
 	}
 	// Keep the last loaded minute open: it may still be filling.
 	c.loaded = now.Add(-time.Minute).Truncate(time.Minute)
+	if learns && learning {
+		c.learned(now, lo, hi, past, pastErr)
+	}
 	cut := now.Add(-c.span())
 	i, _ := slices.BinarySearchFunc(c.history, cut, func(p upstate.Point, t time.Time) int { return p.At.Compare(t) })
 	c.history = slices.Delete(c.history, 0, i)
@@ -356,6 +447,111 @@ func (c *Metric) Probe(ctx context.Context) upstate.Result {
 	return r
 }
 
+// chunk is the past to learn next, [lo, hi): the newest the baseline
+// needs and has not got, at most LearnChunk; false when nothing is due
+// (all learned, or waiting to try again). Must be called with c.mu held.
+func (c *Metric) chunk(now time.Time) (lo, hi time.Time, ok bool) {
+	floor := now.Add(-c.span())
+	if c.learnTo.IsZero() || now.Before(c.learnNext) {
+		return lo, hi, false
+	}
+	if !c.learnTo.After(floor) {
+		c.learnTo = time.Time{}
+		return lo, hi, false
+	}
+	return later(floor, c.learnTo.Add(-LearnChunk)), c.learnTo, true
+}
+
+// later is the later of two times.
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// learned puts what Learn read of [lo, hi) before the points held. A
+// failure is no verdict on the number: the other conditions judge as
+// ever, the baseline waits, and the chunk is read again after learnRetry.
+// Must be called with c.mu held.
+func (c *Metric) learned(now, lo, hi time.Time, ps []upstate.Point, err error) {
+	if err != nil {
+		c.learnErr, c.learnNext = err.Error(), now.Add(learnRetry)
+		return
+	}
+	if !c.learnTo.Equal(hi) {
+		return // what is held was started afresh meanwhile
+	}
+	c.learnErr = ""
+	end := hi
+	if len(c.history) > 0 && c.history[0].At.Before(end) {
+		end = c.history[0].At
+	}
+	i, _ := slices.BinarySearchFunc(ps, end, func(p upstate.Point, t time.Time) int { return p.At.Compare(t) })
+	c.history = append(ps[:i:i], c.history...)
+	c.learnTo = lo
+	if !lo.After(now.Add(-c.span())) {
+		c.learnTo = time.Time{} // all learned
+	}
+}
+
+// BaselineReport is what a metric check's anomaly baseline has to go on,
+// for people: how much history it holds, and when it starts judging.
+type BaselineReport struct {
+	ID, What, Unit string
+	Source         string // where the numbers come from: pushed, prometheus
+	// Points is how many points of history the check holds (Oldest to
+	// Newest), within the Days the baseline reads.
+	Points         int
+	Oldest, Newest time.Time
+	Days           int
+	// Samples is how many points the baseline for now has, of the Needs
+	// it takes to judge; Judging is whether it has them.
+	Samples, Needs int
+	Judging        bool
+	// StartsJudgingAt is the first minute from now on whose baseline has
+	// enough points, if a point comes each minute (now when Judging);
+	// zero when not within Days.
+	StartsJudgingAt time.Time
+	// Learning says, in words, how learning the past from the series'
+	// source goes while it does ("" once done, or for pushed numbers).
+	Learning string
+}
+
+// Baseline reports on the anomaly baseline, from what the last probe
+// read; false when the check has no anomaly rule.
+func (c *Metric) Baseline() (BaselineReport, bool) {
+	if c.Anomaly == nil {
+		return BaselineReport{}, false
+	}
+	now := c.Clock.Now()
+	d := c.Anomaly.Defaults()
+	r := BaselineReport{ID: c.ID, What: c.What, Unit: c.Unit, Source: c.Source, Days: d.Days, Needs: d.MinSamples}
+	c.mu.Lock()
+	// A copy: the probe changes history in place, and the sums below
+	// need not hold it up.
+	history := slices.Clone(c.history)
+	switch {
+	case c.learnErr != "":
+		r.Learning = fmt.Sprintf("could not read the past from %s (trying again at %s): %s", c.Source, c.learnNext.UTC().Format(time.RFC3339), c.learnErr)
+	case !c.learnTo.IsZero():
+		r.Learning = fmt.Sprintf("learning the past from %s: %s of %d days so far", c.Source,
+			upstate.FormatDuration(now.Sub(c.learnTo), upstate.DurationWords), d.Days)
+	}
+	c.mu.Unlock()
+	r.Points = len(history)
+	if n := len(history); n > 0 {
+		r.Oldest, r.Newest = history[0].At, history[n-1].At
+	}
+	b, ok := d.BaselineAt(history, now)
+	r.Samples, r.Judging = b.Samples, ok
+	r.StartsJudgingAt, _ = d.StartsJudging(history, now)
+	if ok {
+		r.StartsJudgingAt = now.Truncate(time.Minute)
+	}
+	return r, true
+}
+
 // at is the point at or just before t. Must be called with c.mu held.
 func (c *Metric) at(t time.Time) (upstate.Point, bool) {
 	i, found := slices.BinarySearchFunc(c.history, t, func(p upstate.Point, t time.Time) int { return p.At.Compare(t) })
@@ -404,6 +600,22 @@ func (p *Prometheus) Points(ctx context.Context, from, to time.Time) ([]upstate.
 		out = append(out, last)
 	}
 	return out, nil
+}
+
+// Learn implements Learner: the query a minute apart, each call one
+// query_range (the caller keeps to LearnChunk), given longer than a
+// probe's timeout (at least 30 s): it reads days, not minutes.
+func (p *Prometheus) Learn(ctx context.Context, from, to time.Time) ([]upstate.Point, error) {
+	if to.Sub(from) > LearnChunk {
+		return nil, fmt.Errorf("prometheus: learning %s at once, more than %s", to.Sub(from), LearnChunk)
+	}
+	q := *p
+	q.Timeout = max(p.Timeout, 30*time.Second)
+	ps, err := q.queryRange(ctx, from.Truncate(time.Minute), to, time.Minute)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(ps, func(x upstate.Point) bool { return !x.At.Before(to) }), nil
 }
 
 // instant reads the query's value at t, summed over its series.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/upstatehq/upstate"
 )
@@ -21,6 +22,7 @@ const (
 // PushStore is where pushed numbers are kept.
 type PushStore interface {
 	AddPoints(ctx context.Context, series string, ps []upstate.Point) error
+	SetPoints(ctx context.Context, series string, ps []upstate.Point) error
 	ListSeries(ctx context.Context) ([]string, error)
 }
 
@@ -36,6 +38,9 @@ type Pushed struct {
 	read     map[string]bool   // series some check reads: always kept
 	known    map[string]string // series → the source that started it
 	bySource map[string]int
+	// rewritten counts, per series, the history pushes stored, so that a
+	// check keeping the series in memory knows to read it again.
+	rewritten map[string]uint64
 }
 
 // NewPushed learns which pushed series are stored.
@@ -44,7 +49,7 @@ func NewPushed(ctx context.Context, store PushStore) (*Pushed, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list pushed series: %w", err)
 	}
-	p := &Pushed{store: store, read: map[string]bool{}, known: map[string]string{}, bySource: map[string]int{}}
+	p := &Pushed{store: store, read: map[string]bool{}, known: map[string]string{}, bySource: map[string]int{}, rewritten: map[string]uint64{}}
 	for _, k := range keys {
 		p.known[k] = ""
 	}
@@ -79,6 +84,57 @@ func (p *Pushed) PushSamples(ctx context.Context, source string, ss []upstate.Sa
 		}
 	}
 	return len(ss), nil
+}
+
+// PushHistory keeps numbers about minutes that are over (a backfill, so
+// a new check's baseline need not wait for days): per series and minute
+// the mean of the samples given replaces what the minute held, so the
+// same history pushed twice is stored once. The series limits are those
+// of PushSamples; the caller bounds how far back it goes. Checks reading
+// the series read it again on their next probe.
+func (p *Pushed) PushHistory(ctx context.Context, source string, ss []upstate.Sample) (int, error) {
+	type minute struct {
+		key string
+		at  time.Time
+	}
+	sums := map[minute][2]float64{} // sum, count
+	by := map[string][]upstate.Point{}
+	for _, s := range ss {
+		m := minute{SeriesKey(s.Name, s.Labels), s.At.UTC().Truncate(time.Minute)}
+		if _, ok := sums[m]; !ok {
+			by[m.key] = append(by[m.key], upstate.Point{At: m.at})
+		}
+		sum := sums[m]
+		sums[m] = [2]float64{sum[0] + s.Value, sum[1] + 1}
+	}
+	for key, ps := range by {
+		for i := range ps {
+			sum := sums[minute{key, ps[i].At}]
+			ps[i].Value = sum[0] / sum[1]
+		}
+	}
+	fresh, err := p.admit(source, by)
+	if err != nil {
+		return 0, err
+	}
+	for key, ps := range by {
+		if err := p.store.SetPoints(ctx, key, ps); err != nil {
+			p.forget(fresh) // not stored: they do not count
+			return 0, err
+		}
+		p.mu.Lock()
+		p.rewritten[key]++
+		p.mu.Unlock()
+	}
+	return len(ss), nil
+}
+
+// Rewritten says how many history pushes the series has had: when it
+// changes, what a check holds of the series in memory is out of date.
+func (p *Pushed) Rewritten(key string) uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.rewritten[key]
 }
 
 // admit checks a push's new series against the limits, records them, and
@@ -120,6 +176,7 @@ func (p *Pushed) forget(keys []string) {
 			continue
 		}
 		delete(p.known, k)
+		delete(p.rewritten, k) // a check seeing the count change reads again: harmless
 		if p.bySource[src]--; p.bySource[src] <= 0 {
 			delete(p.bySource, src)
 		}

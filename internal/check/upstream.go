@@ -148,8 +148,11 @@ type ProviderIncident struct {
 	ID       string
 	Title    string
 	Severity upstate.State // StateDown for an outage, StateDegraded for a disruption
-	Impact   string        // the provider's own word for it
-	URL      string        // their incident page: an absolute http(s) URL, or empty
+	// Partial marks a StateDegraded incident that is the provider's
+	// partial outage of the watched products, not a degradation.
+	Partial  bool
+	Impact   string // the provider's own word for it
+	URL      string // their incident page: an absolute http(s) URL, or empty
 	Started  time.Time
 	Products []string // the affected products or components, by name
 	// Ended is set on an incident the provider has closed (resolved,
@@ -244,7 +247,28 @@ type spIncident struct {
 		ID, Status, Body string
 		CreatedAt        time.Time `json:"created_at"`
 	} `json:"incident_updates"` // newest first
-	Components []struct{ ID, Name string } `json:"components"`
+	Components []struct{ ID, Name, Status string } `json:"components"`
+}
+
+// ourStatus is a provider's incident status in our words: Statuspage's
+// are ours; "" for what has none here (Google's impacts, maintenance
+// words, an RSS item's "Update").
+func ourStatus(s string) upstate.IncidentStatus {
+	switch st := upstate.IncidentStatus(strings.ToLower(strings.TrimSpace(s))); st {
+	case upstate.Investigating, upstate.Identified, upstate.Monitoring, upstate.Resolved, upstate.Postmortem:
+		return st
+	}
+	return ""
+}
+
+// severity is what a component status of theirs is for the check: their
+// major outage fails it, their partial outage is a partial outage, the
+// rest degrades it.
+func (pi *ProviderIncident) severity(st upstate.Status) {
+	pi.Severity, pi.Partial = upstate.StateDegraded, st == upstate.PartialOutage
+	if st == upstate.MajorOutage {
+		pi.Severity, pi.Partial = upstate.StateDown, false
+	}
 }
 
 // ours turns a Statuspage incident into a ProviderIncident; pageURL
@@ -258,8 +282,14 @@ func (in spIncident) ours(pageURL string) ProviderIncident {
 	if pi.Started.IsZero() {
 		pi.Started = in.CreatedAt
 	}
-	if in.Impact == "critical" {
-		pi.Severity = upstate.StateDown
+	// Statuspage's impacts say it in component statuses' words: critical
+	// is a major outage, major a partial one, minor a degradation. The
+	// statuses of the watched components, where known, say it better.
+	switch in.Impact {
+	case "critical":
+		pi.severity(upstate.MajorOutage)
+	case "major":
+		pi.severity(upstate.PartialOutage)
 	}
 	if pi.URL == "" && httpLink(pageURL) != "" {
 		pi.URL = httpLink(strings.TrimRight(strings.TrimSpace(pageURL), "/") + "/incidents/" + url.PathEscape(in.ID))
@@ -298,6 +328,23 @@ func parseStatuspage(body []byte, wants func(...string) bool) ([]ProviderInciden
 			continue
 		}
 		pi := in.ours(doc.Page.URL)
+		// Their incident's components, as the page shows them now: the
+		// worst of the watched ones is what the incident does to us.
+		worst := upstate.Operational
+		for _, c := range in.Components {
+			st := upstate.Status(c.Status)
+			for _, top := range doc.Components {
+				if st == "" && top.ID == c.ID {
+					st = upstate.Status(top.Status)
+				}
+			}
+			if wants(c.ID, c.Name) {
+				worst = upstate.Worse(worst, st)
+			}
+		}
+		if worst.Severity() > 0 {
+			pi.severity(worst)
+		}
 		if !pi.Ended {
 			for _, n := range pi.Products {
 				seen[n] = true
@@ -312,10 +359,8 @@ func parseStatuspage(body []byte, wants func(...string) bool) ([]ProviderInciden
 			continue
 		}
 		pi := ProviderIncident{ID: componentPrefix + c.ID, Title: c.Name + ": " + strings.ToLower(st.Label()), Impact: c.Status, Products: []string{c.Name},
-			Severity: upstate.StateDegraded, URL: httpLink(doc.Page.URL)}
-		if st == upstate.MajorOutage {
-			pi.Severity = upstate.StateDown
-		}
+			URL: httpLink(doc.Page.URL)}
+		pi.severity(st)
 		out = append(out, pi)
 	}
 	return out, nil
@@ -493,9 +538,32 @@ func parseRSS(body []byte, wants func(...string) bool, now time.Time, window tim
 		}
 		text := firstLine(stripTags(it.text))
 		out = append(out, ProviderIncident{ID: it.id, Title: strings.TrimSpace(stripTags(it.title)), Impact: "feed", URL: it.link, Started: it.at,
-			Severity: upstate.StateDegraded, Ended: over, Updates: []ProviderUpdate{{Key: updateKey(it.id, "", "", text), At: it.at, Text: text}}})
+			Severity: upstate.StateDegraded, Ended: over, Updates: []ProviderUpdate{{Key: updateKey(it.id, "", "", text), At: it.at, Text: text, Status: feedStatus(it.text)}}})
 	}
 	return out, nil
+}
+
+// feedStatus is the incident's status in an item laid out as Statuspage
+// (and Upstate) write their feeds: each update, newest first, as
+// "<strong>Identified</strong> - body", "Update" when the status did
+// not change. The first status word is the current one; "" when there is
+// none.
+func feedStatus(html string) string {
+	rest := html
+	for {
+		_, after, ok := strings.Cut(rest, "<strong>")
+		if !ok {
+			return ""
+		}
+		word, tail, ok := strings.Cut(after, "</strong>")
+		if !ok {
+			return ""
+		}
+		if strings.HasPrefix(strings.TrimSpace(tail), "-") && ourStatus(word) != "" {
+			return strings.ToLower(strings.TrimSpace(word))
+		}
+		rest = tail
+	}
 }
 
 // titleMentions reports whether a watched product appears in the title.
@@ -803,21 +871,31 @@ func (u *Upstream) verdict(now time.Time) upstate.Result {
 	for _, in := range append(u.Closed(), active...) {
 		news := upstate.ProviderNews{Link: u.link(in)}
 		for _, x := range in.Updates {
-			news.Updates = append(news.Updates, upstate.ProviderUpdate{Key: x.Key, At: x.At, Text: x.Text})
+			news.Updates = append(news.Updates, upstate.ProviderUpdate{Key: x.Key, At: x.At, Text: x.Text, Status: ourStatus(x.Status)})
 		}
 		r.Provider.News = append(r.Provider.News, news)
 	}
 	if len(active) == 0 {
 		return r
 	}
+	// The worst first: an outage, then a partial outage, then the rest.
+	rank := func(in ProviderIncident) int {
+		switch {
+		case in.Severity == upstate.StateDown:
+			return 2
+		case in.Partial:
+			return 1
+		}
+		return 0
+	}
 	worst := active[0]
 	for _, in := range active {
-		if in.Severity == upstate.StateDown && worst.Severity != upstate.StateDown {
+		if rank(in) > rank(worst) {
 			worst = in
 		}
 	}
 	cause := u.link(worst)
-	r.Provider.Cause = &cause
+	r.Provider.Cause, r.Provider.Partial = &cause, worst.Severity != upstate.StateDown && worst.Partial
 	msg := fmt.Sprintf("%s reports %q", u.Provider, worst.Title)
 	if worst.Impact != "" && worst.Impact != "feed" {
 		msg += " (" + strings.ToLower(strings.ReplaceAll(worst.Impact, "_", " ")) + ")"

@@ -12,6 +12,10 @@
 //   - up: the last RecoverAfter results were all fine. Confirming up clears
 //     the window, so old failures do not count against the recovery.
 //
+// A provider's word (a result carrying a ProviderReport) is confirmed by
+// the provider already: FailAfter reads that agree make its state, and a
+// partial outage it reports is partial, without the rules above.
+//
 // Leaving a failing state for a better one needs RecoverAfter good results;
 // a check that changed state FlapThreshold times within FlapWindow is
 // flapping and needs a whole clean window to recover. A suspect result —
@@ -218,6 +222,9 @@ func (m *Machine) count(pred func(upstate.Result) bool) int {
 // target computes the state the window supports, with hysteresis
 // relative to the current condition.
 func (m *Machine) target() (upstate.State, bool) {
+	if last := m.window[len(m.window)-1]; last.Provider != nil {
+		return m.told(last)
+	}
 	cur := m.cond
 	downAfter := m.spec.FailAfter
 	if cur.State == upstate.StateDegraded && cur.Partial {
@@ -260,6 +267,47 @@ func (m *Machine) target() (upstate.State, bool) {
 	}
 	// Not enough evidence to change anything: keep the confirmed state.
 	return cur.State, cur.Partial
+}
+
+// told is target for a provider's word (an upstream check's read): the
+// provider has confirmed its status, so the state is what the last
+// FailAfter reads all say at least (their major outage, partial outage or
+// degradation), RecoverAfter good reads recover it (a whole window while
+// flapping), and none of the hysteresis measured failures need applies: a
+// provider's partial outage is a partial outage, and one that eases from a
+// major outage to a partial one is partial at once.
+func (m *Machine) told(last upstate.Result) (upstate.State, bool) {
+	if n := m.spec.FailAfter; len(m.window) >= n {
+		least := 3 // of the last n reads: 0 fine, 1 degraded, 2 partial, 3 down
+		for _, r := range m.window[len(m.window)-n:] {
+			level := 0
+			switch {
+			case r.Outcome == upstate.OutcomeFail:
+				level = 3
+			case r.Outcome == upstate.OutcomeSlow && r.Provider != nil && r.Provider.Partial:
+				level = 2
+			case r.Outcome == upstate.OutcomeSlow:
+				level = 1
+			}
+			least = min(least, level)
+		}
+		switch least {
+		case 3:
+			return upstate.StateDown, false
+		case 2:
+			return upstate.StateDegraded, true
+		case 1:
+			return upstate.StateDegraded, false
+		}
+	}
+	recoverAfter := m.spec.RecoverAfter
+	if m.Flapping() {
+		recoverAfter = m.spec.Window
+	}
+	if m.tailAll(recoverAfter, isOK) || (m.cond.State == upstate.StateUnknown && last.OK()) {
+		return upstate.StateUp, false
+	}
+	return m.cond.State, m.cond.Partial
 }
 
 // since finds when the evidence for the target state began: the first

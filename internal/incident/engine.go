@@ -483,15 +483,18 @@ func (e *Engine) decide(ctx context.Context, t *upstate.Transition) error {
 				allOK = false
 			}
 		}
+		// A monitoring without MonitoringAt is a provider's word mirrored
+		// onto a linked incident (see follow): our components still failed
+		// then, so it is neither a watch to begin again nor a problem back.
 		switch {
-		case allOK && in.Status != upstate.Monitoring:
+		case allOK && (in.Status != upstate.Monitoring || in.MonitoringAt == nil):
 			p := touch(in)
 			p.in.Status = upstate.Monitoring
 			m := now
 			p.in.MonitoringAt = &m
 			p.add(e, now, upstate.Monitoring, fmt.Sprintf("All affected components are operational again since %s. We are monitoring for %s before resolving.",
 				e.clock(now), upstate.FormatDuration(e.recoveryFor(p.in), upstate.DurationWords)))
-		case !allOK && in.Status == upstate.Monitoring:
+		case !allOK && in.Status == upstate.Monitoring && in.MonitoringAt != nil:
 			p := touch(in)
 			p.in.Status = upstate.Investigating
 			p.in.MonitoringAt = nil
@@ -721,7 +724,7 @@ func (e *Engine) because(t *upstate.Transition) string {
 	}
 	s := fmt.Sprintf("%s is %s since %s", e.checkName(c.CheckID), c.Describe(), e.clock(c.Since))
 	evidence := upstate.EscapeMarkdown(c.Evidence)
-	if c.Partial && c.Samples > 0 {
+	if c.Partial && c.Samples > 0 && c.Upstream == nil { // a provider's partial outage is their word, not our failures
 		s += fmt.Sprintf(" (%d of the last %d checks failed)", c.Failures, c.Samples)
 	}
 	return s + "; latest: " + evidence + "."

@@ -217,7 +217,9 @@ func (e *Engine) apply(ctx context.Context, in *upstate.Incident, c Change, now 
 	}
 	switch in.Status {
 	case upstate.Monitoring:
-		if in.MonitoringAt == nil {
+		// Set when someone moves it to monitoring; a note on a linked
+		// incident the provider's word put there starts no watch.
+		if in.MonitoringAt == nil && c.Status == upstate.Monitoring {
 			in.MonitoringAt = &now
 		}
 	case upstate.Resolved, upstate.Postmortem:

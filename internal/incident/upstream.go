@@ -86,7 +86,10 @@ func (e *Engine) Mirror(ctx context.Context, link upstate.Upstream, updates []up
 	if have[capped] {
 		return 0, nil
 	}
-	type fresh struct{ id, body string }
+	type fresh struct {
+		id, body string
+		status   upstate.IncidentStatus // theirs at the update
+	}
 	var news []fresh
 	seen := map[string]bool{}
 	for _, u := range updates {
@@ -108,15 +111,18 @@ func (e *Engine) Mirror(ctx context.Context, link upstate.Upstream, updates []up
 			news = news[:0] // what came before it is older than what we show
 			continue
 		}
-		news = append(news, fresh{id, body})
+		news = append(news, fresh{id, body, u.Status})
 	}
 	if len(news) == 0 {
 		return 0, nil
 	}
 	now := e.opts.Clock.Now()
 	var change store.Change
-	add := func(id, body string) {
-		change.Entries = append(change.Entries, upstate.TimelineEntry{ID: id, IncidentID: target.ID, At: now, Status: target.Status,
+	cp := *target
+	floor := byHand(stored.Updates)
+	add := func(id, body string, theirs upstate.IncidentStatus) {
+		cp.Status = follow(&cp, theirs, floor, now)
+		change.Entries = append(change.Entries, upstate.TimelineEntry{ID: id, IncidentID: target.ID, At: now, Status: cp.Status,
 			Body: body, Public: true, Actor: upstate.ActorUpstate})
 	}
 	if skipped := len(news) - mirrorPerPoll; skipped > 0 {
@@ -124,19 +130,22 @@ func (e *Engine) Mirror(ctx context.Context, link upstate.Upstream, updates []up
 			"provider", link.Provider, "kept", mirrorPerPoll, "skipped", skipped)
 		news = news[skipped:]
 		add(mirrorID(target.ID, "skipped:"+news[0].id), fmt.Sprintf("**%s** posted %d more updates than we copy at once: they are on [their status page](%s).",
-			name, skipped, link.URL))
+			name, skipped, link.URL), "")
 	}
 	for _, n := range news {
-		add(n.id, n.body)
+		add(n.id, n.body, n.status)
 	}
 	if room := mirrorPerIncident - mirrored; len(change.Entries) > room {
 		e.opts.Logger.Warn("provider updates over the per-incident limit", "component", "incident", "incident", target.ID,
 			"provider", link.Provider, "limit", mirrorPerIncident)
 		change.Entries = change.Entries[len(change.Entries)-max(room, 0):]
 		add(capped, fmt.Sprintf("**%s** has posted more updates than we copy (%d): further updates are on [their status page](%s).",
-			name, mirrorPerIncident, link.URL))
+			name, mirrorPerIncident, link.URL), "")
 	}
-	cp := *target
+	if cp.Status != target.Status {
+		e.opts.Logger.Info("linked incident follows the provider's status", "component", "incident", "incident", target.ID,
+			"provider", link.Provider, "from", target.Status, "to", cp.Status)
+	}
 	cp.UpdatedAt = now
 	change.Incidents = []*upstate.Incident{&cp}
 	n := e.news[target.ID]
@@ -162,6 +171,73 @@ func (e *Engine) Mirror(ctx context.Context, link upstate.Upstream, updates []up
 	e.replaceOpen(&cp)
 	e.opts.Changed(maps.Clone(e.statuses))
 	return len(change.Entries), nil
+}
+
+// The linked incident's status follows the provider's, as each of their
+// updates says it (Statuspage's statuses are ours word for word), with
+// two exceptions:
+//
+//   - it never moves back past what our own team last set by hand: the
+//     status of the newest entry a person wrote (an update, a
+//     declaration) is a floor until they write again; the provider moving
+//     beyond it is followed;
+//   - it never leaves the watch our own recovery keeps: once every
+//     affected component is operational again and the engine has begun
+//     to monitor before resolving (an automatic incident, monitoring,
+//     MonitoringAt set), our evidence decides and their words are only
+//     mirrored.
+//
+// Their "resolved" is mirrored as words: our incident resolves as ever,
+// when our checks have recovered for the recovery window (or a person
+// resolves it). A monitoring that comes from the provider while our
+// components still fail starts no recovery watch (MonitoringAt stays
+// unset): it is their word, not our evidence.
+
+// follow is the status in takes when, at now, the provider says theirs,
+// given the floor our team set by hand ("" for none). It sets
+// MonitoringAt on a manual incident that moves to monitoring; an
+// automatic one's is the engine's recovery watch.
+func follow(in *upstate.Incident, theirs, floor upstate.IncidentStatus, now time.Time) upstate.IncidentStatus {
+	cur := in.Status
+	watching := in.Auto && cur == upstate.Monitoring && in.MonitoringAt != nil
+	if !theirs.Open() || theirs == cur || watching || !cur.Open() {
+		return cur
+	}
+	next := theirs
+	if openRank(theirs) < openRank(cur) && floor.Open() && openRank(theirs) < openRank(floor) {
+		next = floor // not back past what we set
+		if openRank(floor) > openRank(cur) {
+			next = cur // nor up to it, on a provider's step back
+		}
+	}
+	if next == upstate.Monitoring && !in.Auto && in.MonitoringAt == nil {
+		in.MonitoringAt = &now
+	}
+	return next
+}
+
+// openRank orders the open statuses: investigating, identified, monitoring.
+func openRank(s upstate.IncidentStatus) int {
+	switch s {
+	case upstate.Investigating:
+		return 1
+	case upstate.Identified:
+		return 2
+	case upstate.Monitoring:
+		return 3
+	}
+	return 0
+}
+
+// byHand is the status of the newest entry a person wrote on the
+// timeline (oldest first), or "" when none did.
+func byHand(entries []upstate.TimelineEntry) upstate.IncidentStatus {
+	for i := len(entries) - 1; i >= 0; i-- {
+		if u := entries[i]; u.Actor != upstate.ActorUpstate && u.Actor != "" && u.Status.Open() {
+			return u.Status
+		}
+	}
+	return ""
 }
 
 // mirrorID is the id of a mirrored entry: the same for the same incident

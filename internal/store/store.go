@@ -299,6 +299,10 @@ type Metrics interface {
 	// AddPoints folds values into their series' minutes (the mean of all
 	// that arrive in a minute).
 	AddPoints(ctx context.Context, series string, ps []upstate.Point) error
+	// SetPoints sets its series' minutes to the values given (history: what
+	// each minute was), replacing what they held, so writing the same
+	// points twice keeps them once. A minute given twice takes the last.
+	SetPoints(ctx context.Context, series string, ps []upstate.Point) error
 	// ListSeries returns the keys of the series that have points.
 	ListSeries(ctx context.Context) ([]string, error)
 	// ListPoints returns a series' points in [from, to), oldest first.

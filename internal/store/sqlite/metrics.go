@@ -26,6 +26,24 @@ func (db *DB) AddPoints(ctx context.Context, series string, ps []upstate.Point) 
 	})
 }
 
+// SetPoints implements store.Metrics.
+func (db *DB) SetPoints(ctx context.Context, series string, ps []upstate.Point) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	return db.exec(ctx, func(tx *sql.Tx) error {
+		for _, p := range ps {
+			minute := p.At.UTC().Truncate(time.Minute)
+			if _, err := tx.ExecContext(ctx, `INSERT INTO metric_points (series, at, value, n) VALUES (?, ?, ?, 1)
+				ON CONFLICT (series, at) DO UPDATE SET value = excluded.value, n = 1`,
+				series, ms(minute), p.Value); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // ListSeries implements store.Metrics. It skips from series to series
 // along the primary key instead of reading every point.
 func (db *DB) ListSeries(ctx context.Context) ([]string, error) {

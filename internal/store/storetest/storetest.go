@@ -671,6 +671,22 @@ func testMetricPoints(t *testing.T, s store.Store) {
 	if len(got) != 2 || got[0].Value != 20 || !got[0].At.Equal(t0) || got[1].Value != 7 {
 		t.Errorf("points = %+v (the first minute is the mean of 10, 20 and 30)", got)
 	}
+	// History replaces the minutes it names, so writing it twice keeps
+	// it once; a live point after it averages with it as with any other.
+	hist := []upstate.Point{{At: t0.Add(10 * time.Second), Value: 4}, {At: t0.Add(2 * time.Minute), Value: 5}}
+	for range 2 {
+		if err := s.SetPoints(ctx(t), "blocked", hist); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.AddPoints(ctx(t), "blocked", []upstate.Point{{At: t0.Add(2 * time.Minute), Value: 7}})
+	got, err = s.ListPoints(ctx(t), "blocked", t0, t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[0].Value != 4 || got[1].Value != 7 || got[2].Value != 6 || !got[2].At.Equal(t0.Add(2*time.Minute)) {
+		t.Errorf("after history: %+v, want 4, 7 (untouched) and 6 (5 then a live 7)", got)
+	}
 	if n, err := s.PrunePoints(ctx(t), t0.Add(30*time.Second)); err != nil || n != 2 {
 		t.Errorf("prune: %d %v", n, err)
 	}

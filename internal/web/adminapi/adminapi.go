@@ -85,6 +85,10 @@ type Options struct {
 	// SecureCookies marks the session cookie Secure even on plain HTTP
 	// requests (set when the page's public URL is https behind a proxy).
 	SecureCookies bool
+
+	// Baseline reports on a metric check's anomaly baseline: ENOTFOUND
+	// for a check that is not one with an anomaly rule.
+	Baseline func(ctx context.Context, checkID string) (check.BaselineReport, error)
 }
 
 // Server serves the admin API.
@@ -98,6 +102,9 @@ func New(opts Options) (*Server, error) {
 	if opts.Auth == nil || opts.Incidents == nil || opts.Components == nil || opts.Maintenances == nil || opts.Outbox == nil || opts.OnCall == nil ||
 		opts.Silences == nil || opts.Subscribers == nil || opts.Samples == nil || opts.SLOs == nil || opts.Reviews == nil || opts.Reads == nil {
 		return nil, errors.New("adminapi: Options.Auth, Incidents, Components, Maintenances, Outbox, OnCall, Silences, Subscribers, Samples, SLOs, Reviews and Reads are required")
+	}
+	if opts.Baseline == nil {
+		return nil, errors.New("adminapi: Options.Baseline is required")
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -148,6 +155,8 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/oncall/overrides", s.authed(upstate.ScopeIncidents, s.addOverride))
 	mux.HandleFunc("DELETE /api/v1/oncall/overrides/{id}", s.authed(upstate.ScopeIncidents, s.removeOverride))
 	mux.HandleFunc("POST /api/v1/metrics", s.authed(upstate.ScopeMetrics, s.pushMetrics))
+	mux.HandleFunc("POST /api/v1/metrics/history", s.authed(upstate.ScopeMetrics, s.pushHistory))
+	mux.HandleFunc("GET /api/v1/checks/{id}/baseline", s.authed(upstate.ScopeRead, s.baseline))
 	mux.HandleFunc("GET /api/v1/slos", s.authed(upstate.ScopeRead, s.listSLOs))
 	mux.HandleFunc("GET /api/v1/subscribers", s.authed(upstate.ScopeAdmin, s.listSubscribers))
 	mux.HandleFunc("DELETE /api/v1/subscribers/{id}", s.authed(upstate.ScopeAdmin, s.removeSubscriber))
