@@ -69,7 +69,7 @@ func (s *ICMPSection) Validate(v Validator, c *Common) {
 	}
 	if d := *s.DownLoss; d <= 0 || d > 100 {
 		v.Errorf("down_loss", "%g is out of range (a percentage above 0, at most 100)", d)
-	} else if d < *s.PartialLoss {
+	} else if p := *s.PartialLoss; p > 0 && p <= 100 && d < p {
 		v.Errorf("down_loss", "%g is under partial_loss %g", d, *s.PartialLoss)
 	}
 	if c.Impact == nil {
