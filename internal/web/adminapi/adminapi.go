@@ -85,6 +85,10 @@ type Options struct {
 	// SecureCookies marks the session cookie Secure even on plain HTTP
 	// requests (set when the page's public URL is https behind a proxy).
 	SecureCookies bool
+
+	// Warnings are the checks' current warnings (incident.Warnings); nil
+	// for none.
+	Warnings func() []upstate.Warning
 }
 
 // Server serves the admin API.
@@ -149,6 +153,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("DELETE /api/v1/oncall/overrides/{id}", s.authed(upstate.ScopeIncidents, s.removeOverride))
 	mux.HandleFunc("POST /api/v1/metrics", s.authed(upstate.ScopeMetrics, s.pushMetrics))
 	mux.HandleFunc("GET /api/v1/slos", s.authed(upstate.ScopeRead, s.listSLOs))
+	mux.HandleFunc("GET /api/v1/warnings", s.authed(upstate.ScopeRead, s.listWarnings))
 	mux.HandleFunc("GET /api/v1/subscribers", s.authed(upstate.ScopeAdmin, s.listSubscribers))
 	mux.HandleFunc("DELETE /api/v1/subscribers/{id}", s.authed(upstate.ScopeAdmin, s.removeSubscriber))
 	mux.HandleFunc("GET /api/v1/silences", s.authed(upstate.ScopeRead, s.listSilences))
