@@ -16,6 +16,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -125,11 +126,26 @@ func (ca *CA) chain(notAfter, interNotAfter time.Time, names []string) tls.Certi
 }
 
 // Listen serves TLS with the certificate on a loopback port until the
-// test ends, completing each handshake and then closing: enough for a
-// tls check. It returns the address.
-func Listen(t testing.TB, cert tls.Certificate) string {
+// test ends, completing each handshake and then waiting for the client to
+// hang up: enough for a tls check. It returns the address.
+func Listen(t testing.TB, cert tls.Certificate) string { return Serve(t, cert).Addr }
+
+// Server is a TLS endpoint on loopback whose certificate can be changed
+// (renewed) while it runs.
+type Server struct {
+	Addr string
+	cert atomic.Pointer[tls.Certificate]
+}
+
+// Set makes the server present cert from the next handshake on.
+func (s *Server) Set(cert tls.Certificate) { s.cert.Store(&cert) }
+
+// Serve is Listen, returning the server.
+func Serve(t testing.TB, cert tls.Certificate) *Server {
 	t.Helper()
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
+	s := &Server{}
+	s.Set(cert)
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return s.cert.Load(), nil }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,13 +158,15 @@ func Listen(t testing.TB, cert tls.Certificate) string {
 			}
 			go func() {
 				defer c.Close()
+				// A bound, not a wait: a client that never hangs up.
 				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 				_ = c.(*tls.Conn).Handshake()
-				_, _ = c.Read(make([]byte, 1)) // until the client hangs up
+				_, _ = c.Read(make([]byte, 1))
 			}()
 		}
 	}()
-	return ln.Addr().String()
+	s.Addr = ln.Addr().String()
+	return s
 }
 
 func serial(t testing.TB) *big.Int {
