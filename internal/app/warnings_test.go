@@ -247,3 +247,22 @@ func TestCertificateExpiryWarnsOperators(t *testing.T) {
 		t.Errorf("pagerduty (%d bodies) or the subscriber (%v) heard nothing of the outage either: the test proves nothing", len(pd.got()), told)
 	}
 }
+
+// A check's ca_file that cannot be read is a problem at its line, with
+// the rest, when the configuration is loaded (validate, serve, reload).
+func TestCheckFilesAreConfigProblems(t *testing.T) {
+	src := "page: {name: X}\ncomponents: [{id: web}]\nchecks:\n" +
+		"  - id: c\n    kind: tls\n    address: api.example.com:443\n    ca_file: /nonexistent/ca.pem\n    components: [web]\n" +
+		"  - {id: m, kind: smtp, address: 'mx.example.com:25', ca_file: " + t.TempDir() + ", components: [web]}\n" +
+		"  - {id: g, kind: grpc, address: 'api:443', tls: true, components: [nope]}\n"
+	_, err := config.Parse("t.yaml", []byte(src), noEnv, ConfigRules()...)
+	for _, want := range []string{
+		"t.yaml:7: checks[0].ca_file: open /nonexistent/ca.pem: no such file or directory",
+		"t.yaml:9: checks[1].ca_file: read ",
+		`t.yaml:10: checks[2].components[0]: no component has id "nope"`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("want %q in:\n%v", want, err)
+		}
+	}
+}

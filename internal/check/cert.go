@@ -139,11 +139,35 @@ func loadCAFile(path string) (*x509.CertPool, error) {
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("ca_file: %w", err)
+		return nil, err
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(data) {
-		return nil, fmt.Errorf("ca_file %s: no PEM certificate in it", path)
+		return nil, fmt.Errorf("%s has no PEM certificate in it", path)
+	}
+	return pool, nil
+}
+
+// FileReader is a section that reads files when its prober is built
+// (ca_file). ReadFiles reports, by key, those that cannot be read, so
+// that `upstate validate` and a reload say so at their lines; config
+// itself does no I/O, so app asks (app.ConfigRules).
+type FileReader interface {
+	ReadFiles(v Validator)
+}
+
+// readCAFile reports a ca_file that cannot be used.
+func readCAFile(v Validator, path string) {
+	if _, err := loadCAFile(path); err != nil {
+		v.Errorf("ca_file", "%v", err)
+	}
+}
+
+// caFile loads a section's ca_file for its prober.
+func caFile(path string) (*x509.CertPool, error) {
+	pool, err := loadCAFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("ca_file: %w", err)
 	}
 	return pool, nil
 }

@@ -60,11 +60,14 @@ func (s *GRPCSection) ValidateSettled(v Validator, c Common) {
 	latencyUnder(v, s.Expect.LatencyUnder, c.Timeout)
 }
 
+// ReadFiles implements FileReader.
+func (s *GRPCSection) ReadFiles(v Validator) { readCAFile(v, s.CAFile) }
+
 // Prober implements Section.
 func (s *GRPCSection) Prober(c Common, env Env) (Prober, error) {
 	g := &GRPC{ID: c.ID, Address: s.Address, Service: s.Service, LatencyUnder: s.Expect.LatencyUnder, Timeout: c.Timeout, Clock: env.Clock, Dial: env.Dial}
 	if s.TLS {
-		roots, err := loadCAFile(s.CAFile)
+		roots, err := caFile(s.CAFile)
 		if err != nil {
 			return nil, err
 		}

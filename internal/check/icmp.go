@@ -166,7 +166,11 @@ func (p *ICMP) Probe(ctx context.Context) upstate.Result {
 		return fail(t.result(p.ID), describeErr(ctx, err, p.Timeout))
 	}
 	v6 := ip.To4() == nil
-	conn, err := p.Listen(v6)
+	listen := p.Listen
+	if listen == nil {
+		listen = ListenICMP
+	}
+	conn, err := listen(v6)
 	if err != nil {
 		return fail(t.result(p.ID), err.Error())
 	}

@@ -71,9 +71,12 @@ func (s *SMTPSection) Validate(v Validator, _ *Common) {
 	}
 }
 
+// ReadFiles implements FileReader.
+func (s *SMTPSection) ReadFiles(v Validator) { readCAFile(v, s.CAFile) }
+
 // Prober implements Section.
 func (s *SMTPSection) Prober(c Common, env Env) (Prober, error) {
-	roots, err := loadCAFile(s.CAFile)
+	roots, err := caFile(s.CAFile)
 	if err != nil {
 		return nil, err
 	}

@@ -46,9 +46,12 @@ func hostPort(v Validator, kind, address string) {
 	}
 }
 
+// ReadFiles implements FileReader.
+func (s *TLSSection) ReadFiles(v Validator) { readCAFile(v, s.CAFile) }
+
 // Prober implements Section.
 func (s *TLSSection) Prober(c Common, env Env) (Prober, error) {
-	roots, err := loadCAFile(s.CAFile)
+	roots, err := caFile(s.CAFile)
 	if err != nil {
 		return nil, err
 	}
