@@ -78,6 +78,12 @@ type Result struct {
 	// Provider is set by upstream checks: what the read of the provider's
 	// status found, for the incident engine. Not stored.
 	Provider *ProviderReport
+	// Warnings are what operators should act on before it fails (a
+	// certificate expiring soon); they change neither the outcome nor the
+	// condition. A result that is not a failure lists all of its check's
+	// current warnings (none: they are over); a failure says nothing of
+	// those it does not carry. Not stored with the result.
+	Warnings []Warning
 }
 
 // OK reports whether the result was fully healthy.

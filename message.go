@@ -23,6 +23,11 @@ const (
 	EventMaintenanceStarted   EventType = "maintenance.started"
 	EventMaintenanceCompleted EventType = "maintenance.completed"
 	EventMaintenanceCancelled EventType = "maintenance.cancelled"
+	// The warning events, for the team's own channels only (never
+	// subscribers, pages or alerting services): a check's warning began
+	// or came closer (upstate.Warning.Stage), and it is over.
+	EventWarningRaised  EventType = "warning.raised"
+	EventWarningCleared EventType = "warning.cleared"
 	// EventTest is a sample sent on request to try a channel.
 	EventTest EventType = "test"
 )
@@ -30,7 +35,8 @@ const (
 // EventTypes lists every event type people can route.
 func EventTypes() []EventType {
 	return []EventType{EventIncidentCreated, EventIncidentUpdated, EventIncidentAcknowledged, EventIncidentResolved, EventIncidentReopened, EventIncidentReminder,
-		EventMaintenanceScheduled, EventMaintenanceStarted, EventMaintenanceCompleted, EventMaintenanceCancelled}
+		EventMaintenanceScheduled, EventMaintenanceStarted, EventMaintenanceCompleted, EventMaintenanceCancelled,
+		EventWarningRaised, EventWarningCleared}
 }
 
 // Event is something people may need to hear about: one change to one
@@ -53,12 +59,17 @@ type Event struct {
 	Page *Page
 	// Maintenance is set on maintenance events (Incident is then empty).
 	Maintenance *Maintenance
+	// Warning is set on warning events (Incident is then empty).
+	Warning *Warning
 }
 
 // Components are the ids of what the event is about.
 func (e Event) Components() []string {
 	if e.Maintenance != nil {
 		return e.Maintenance.Components
+	}
+	if e.Warning != nil {
+		return e.Warning.Components
 	}
 	return e.Incident.Components
 }
@@ -68,6 +79,9 @@ func (e Event) Components() []string {
 func (e Event) Stream() string {
 	if e.Maintenance != nil {
 		return "maintenance:" + e.Maintenance.ID
+	}
+	if e.Warning != nil {
+		return e.Warning.Stream()
 	}
 	return e.Incident.ID
 }

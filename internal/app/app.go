@@ -123,6 +123,8 @@ type App struct {
 	pushed       *check.Pushed // numbers pushed to us, within the series limits
 	inbox        *check.Inbox  // inbound alert webhooks
 	pings        *check.Pings  // heartbeat pings
+	// warnings are the checks' warnings, for operators only.
+	warnings *incident.Warnings
 
 	httpSrv  *http.Server
 	listener net.Listener
@@ -242,6 +244,11 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		return nil, err
 	}
 	a.metrics.SetStatuses(a.engine.Statuses())
+	a.warnings, err = incident.NewWarnings(ctx, incident.WarningOptions{Store: db, Clock: opts.Clock, Components: comp.components, Checks: comp.specs,
+		Route: a.board.Route, Changed: func() { a.dispatcher.Wake() }, Logger: opts.Logger})
+	if err != nil {
+		return nil, err
+	}
 	conds, err := db.ListConditions(ctx)
 	if err != nil {
 		return nil, err
@@ -257,12 +264,12 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	reviews := &incident.Reviews{Store: db, Clock: opts.Clock, NewID: opts.NewID, Logger: opts.Logger, Changed: a.snaps.Trigger}
 	api, err := adminapi.New(adminapi.Options{Auth: a.auth, Incidents: a.engine, Components: a.engine, Maintenances: a.engine, Outbox: a.desk, OnCall: a.roster, Silences: a.silences, Subscribers: a.subs, Samples: a.pushed, SLOs: a.slos, Reviews: reviews, Reads: db, Logger: opts.Logger,
 		Now: opts.Clock.Now, PageName: page, Location: zone, Markdown: md.HTML, SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://"),
-		Baseline: a.baseline})
+		Baseline: a.baseline, Warnings: a.warnings.List})
 	if err != nil {
 		return nil, err
 	}
 	ui, err := admin.New(admin.Options{Auth: a.auth, Incidents: a.engine, Outbox: a.desk, OnCall: a.roster, Silences: a.silences, Acks: a.acks, Subscriptions: a.subs, Reviews: reviews, Reads: db, Markdown: md.HTML, Logger: opts.Logger,
-		Location: zone, PageName: page, Now: opts.Clock.Now, SLOs: a.slos, StoreHealth: db.WriteHealth,
+		Location: zone, PageName: page, Now: opts.Clock.Now, SLOs: a.slos, StoreHealth: db.WriteHealth, Warnings: a.warnings.List,
 		SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://")})
 	if err != nil {
 		return nil, err
@@ -372,6 +379,11 @@ func (a *App) onResult(ctx context.Context, r upstate.Result) time.Duration {
 	// found (the provider's incident, their updates) with it.
 	if err := a.engine.Observe(ctx, r, d.Transition); err != nil {
 		a.log.Error("incident decision not saved yet; it will be retried", "component", "incident", "check", r.CheckID, "err", err)
+	}
+	// Warnings (a certificate expiring soon) go to operators alone and
+	// never change the condition above.
+	if err := a.warnings.Observe(ctx, r); err != nil {
+		a.log.Error("warning not saved yet; the check's next result brings it again", "component", "incident", "check", r.CheckID, "err", err)
 	}
 	if d.Recheck {
 		return st.spec.Decide.RecheckEvery
@@ -524,6 +536,7 @@ func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
 	if err := a.engine.Reconfigure(ctx, comp.components, comp.specs); err != nil {
 		return err
 	}
+	a.warnings.Configure(ctx, comp.components, comp.specs)
 	a.setChecks(a.checkSet(comp, nil, a.checks.Load()))
 	a.cfg.Store(cfg)
 	a.reconfigureNotify(cfg, conf)

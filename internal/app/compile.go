@@ -100,3 +100,25 @@ func components(cfg *config.Config) []upstate.Component {
 	}
 	return out
 }
+
+// checkFiles is the config rule that the files checks read (a tls
+// check's ca_file) can be read, reported at their keys' lines.
+func checkFiles(c *config.Config, problem func(path, format string, args ...any)) {
+	for i, ch := range c.Checks {
+		if r, ok := ch.Section.(check.FileReader); ok {
+			r.ReadFiles(fileProblems{path: fmt.Sprintf("checks[%d]", i), problem: problem})
+		}
+	}
+}
+
+// fileProblems is how a section's ReadFiles reports, by key.
+type fileProblems struct {
+	path    string
+	problem func(path, format string, args ...any)
+}
+
+func (f fileProblems) Errorf(key, format string, args ...any) {
+	f.problem(f.path+"."+key, format, args...)
+}
+func (f fileProblems) Warnf(string, string, ...any) {}
+func (f fileProblems) InboundAuth() bool            { return true }

@@ -145,15 +145,22 @@ func TestHTTPBadTLS(t *testing.T) {
 		t.Errorf("self-signed certificate: got %+v", r)
 	}
 	// Trusting it, the certificate's expiry can be asserted: httptest's
-	// certificate is valid for decades, so 36500 days left is too few.
+	// certificate is valid for decades, so 36500 days left is too few,
+	// which warns (operators only) and does not fail the check.
 	h := newHTTP(srv.URL, HTTPExpect{CertDaysLeft: 36500 * 3})
 	h.Client = srv.Client()
 	r = h.Probe(context.Background())
-	if r.Outcome != upstate.OutcomeFail || !strings.Contains(r.Error, "TLS certificate expires in") {
+	if r.Outcome != upstate.OutcomeOK || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0].What, "TLS certificate of "+srv.Listener.Addr().String()+" expires in") ||
+		r.Warnings[0].Key != "certificate" || r.Warnings[0].Stage != 36500*3 {
 		t.Errorf("cert days: got %+v", r)
 	}
-	h.Expect.CertDaysLeft = 30
-	if r := h.Probe(context.Background()); r.Outcome != upstate.OutcomeOK {
+	// cert_fail_days is what fails it (cert_days_left's old meaning).
+	h.Expect.CertFailDays = 36500 * 2
+	if r := h.Probe(context.Background()); r.Outcome != upstate.OutcomeFail || !strings.Contains(r.Error, "under fail_days 73000") || len(r.Warnings) != 0 {
+		t.Errorf("cert fail days: got %+v", r)
+	}
+	h.Expect.CertDaysLeft, h.Expect.CertFailDays = 30, 0
+	if r := h.Probe(context.Background()); r.Outcome != upstate.OutcomeOK || len(r.Warnings) != 0 {
 		t.Errorf("cert with plenty of days: got %+v", r)
 	}
 	// Speaking TLS to a plain HTTP port.

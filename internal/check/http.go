@@ -48,7 +48,12 @@ type HTTPExpectSection struct {
 	BodyContains string          `yaml:"body_contains"`
 	BodyRegex    string          `yaml:"body_regex"`
 	JSON         []JSONAssertion `yaml:"json"`
-	CertDaysLeft int             `yaml:"cert_days_left"`
+	// CertDaysLeft warns (operators only) when the TLS certificate has
+	// fewer days left: the warn_days of tls and smtp checks.
+	CertDaysLeft int `yaml:"cert_days_left"`
+	// CertFailDays fails the check when it has fewer days left (0: once
+	// expired): their fail_days.
+	CertFailDays int `yaml:"cert_fail_days"`
 }
 
 // Validate implements Section: an http check checks itself once the
@@ -94,6 +99,11 @@ func (s *HTTPSection) ValidateSettled(v Validator, c Common) {
 	if s.Expect.CertDaysLeft < 0 {
 		v.Errorf("expect.cert_days_left", "must not be negative")
 	}
+	if s.Expect.CertFailDays < 0 {
+		v.Errorf("expect.cert_fail_days", "must not be negative")
+	} else if s.Expect.CertDaysLeft > 0 && s.Expect.CertFailDays >= s.Expect.CertDaysLeft {
+		v.Errorf("expect.cert_fail_days", "%d must be fewer than cert_days_left %d, or the check would fail before it warns", s.Expect.CertFailDays, s.Expect.CertDaysLeft)
+	}
 	latencyUnder(v, s.Expect.LatencyUnder, c.Timeout)
 }
 
@@ -112,7 +122,7 @@ func (s *HTTPSection) Prober(c Common, env Env) (Prober, error) {
 		FollowRedirects: s.FollowRedirects == nil || *s.FollowRedirects,
 		Client:          env.Client, Clock: env.Clock,
 		Expect: HTTPExpect{Status: s.Expect.Status, LatencyUnder: s.Expect.LatencyUnder,
-			BodyContains: s.Expect.BodyContains, CertDaysLeft: s.Expect.CertDaysLeft},
+			BodyContains: s.Expect.BodyContains, CertDaysLeft: s.Expect.CertDaysLeft, CertFailDays: s.Expect.CertFailDays},
 	}
 	if s.InsecureSkipVerify {
 		h.Client = env.Insecure
@@ -161,7 +171,11 @@ type HTTPExpect struct {
 	BodyContains string
 	BodyRegex    *regexp.Regexp
 	JSON         []JSONAssertion
+	// CertDaysLeft, when positive, warns when the certificate has fewer
+	// days left, and CertFailDays fails the check (0: once expired);
+	// either looks at the certificate (see CertDays).
 	CertDaysLeft int
+	CertFailDays int
 }
 
 // JSONAssertion asserts the value at Path (dots and [i] indexes, an
@@ -242,6 +256,17 @@ func (h *HTTP) Probe(ctx context.Context) upstate.Result {
 	if msg := h.assert(resp, data); msg != "" {
 		return fail(r, msg)
 	}
+	if h.Expect.CertDaysLeft > 0 || h.Expect.CertFailDays > 0 {
+		if resp.TLS == nil || len(resp.TLS.PeerCertificates) == 0 {
+			return fail(r, "no TLS certificate to check (is the URL https?)")
+		}
+		days := CertDays{Warn: h.Expect.CertDaysLeft, Fail: h.Expect.CertFailDays}
+		msg, w := days.judge(h.ID, resp.Request.URL.Host, resp.TLS.PeerCertificates, h.Clock.Now())
+		if msg != "" {
+			return fail(r, msg)
+		}
+		r = withWarning(r, w)
+	}
 	if h.Expect.LatencyUnder > 0 && r.Latency >= h.Expect.LatencyUnder {
 		r.Outcome = upstate.OutcomeSlow
 		r.Error = fmt.Sprintf("slower than %s", upstate.FormatLatency(h.Expect.LatencyUnder))
@@ -284,20 +309,7 @@ func (h *HTTP) assert(resp *http.Response, body []byte) string {
 			}
 		}
 	}
-	if e.CertDaysLeft > 0 {
-		if resp.TLS == nil || len(resp.TLS.PeerCertificates) == 0 {
-			return "no TLS certificate to check (is the URL https?)"
-		}
-		left := certDaysLeft(resp.TLS.PeerCertificates[0], h.Clock.Now())
-		if left < e.CertDaysLeft {
-			return fmt.Sprintf("TLS certificate expires in %d days (%s), under %d", left, resp.TLS.PeerCertificates[0].NotAfter.UTC().Format("2006-01-02"), e.CertDaysLeft)
-		}
-	}
 	return ""
-}
-
-func certDaysLeft(c *x509.Certificate, now time.Time) int {
-	return int(c.NotAfter.Sub(now).Hours() / 24)
 }
 
 func describeHTTPErr(ctx context.Context, err error, timeout time.Duration) string {

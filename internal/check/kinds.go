@@ -56,6 +56,11 @@ func Kinds() []Kind {
 		metricKind(),
 		quotaKind(),
 		sloKind(),
+		grpcKind(),
+		websocketKind(),
+		icmpKind(),
+		smtpKind(),
+		tlsKind(),
 	}
 }
 

@@ -123,6 +123,7 @@ func (ch *Check) Common() check.Common {
 func (ch *Check) setCommon(c check.Common) {
 	ch.Interval, ch.Timeout = Duration(c.Interval), Duration(c.Timeout)
 	ch.FailAfter, ch.RecoverAfter, ch.RecoveryWindow = c.FailAfter, c.RecoverAfter, Duration(c.RecoveryWindow)
+	ch.Impact = c.Impact // an icmp check's packet loss is a partial outage by default
 	ch.Recheck = nil
 	if r := c.Recheck; r != nil {
 		ch.Recheck = &Recheck{Count: r.Count, Every: Duration(r.Every)}

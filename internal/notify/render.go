@@ -80,6 +80,14 @@ func Render(ev upstate.Event, page Page, t Templates, publicOnly bool) (Text, er
 		x.Status = map[upstate.EventType]string{upstate.EventMaintenanceScheduled: "Scheduled", upstate.EventMaintenanceStarted: "In progress",
 			upstate.EventMaintenanceCompleted: "Completed", upstate.EventMaintenanceCancelled: "Cancelled"}[ev.Type]
 	}
+	if w := ev.Warning; w != nil {
+		// A warning reads like an incident of its own kind, for the team.
+		in = upstate.Incident{Name: w.What, Components: w.Components}
+		x = Text{Title: w.What, Status: "Raised", Impact: "Warning", Event: ev, Page: page}
+		if ev.Type == upstate.EventWarningCleared {
+			x.Status = "Cleared"
+		}
+	}
 	if ev.Type == upstate.EventIncidentAcknowledged {
 		x.Status = "Acknowledged by " + in.AcknowledgedBy
 	}
@@ -94,7 +102,7 @@ func Render(ev upstate.Event, page Page, t Templates, publicOnly bool) (Text, er
 	x.Components = strings.Join(names, ", ")
 	if e, ok := ev.Latest(publicOnly); ok {
 		x.Body = e.Body
-		if !e.Public {
+		if !e.Public && ev.Warning == nil { // a warning is only ever the team's
 			x.Body = "(internal) " + x.Body
 		}
 	}
@@ -103,6 +111,9 @@ func Render(ev upstate.Event, page Page, t Templates, publicOnly bool) (Text, er
 	}
 	if page.URL != "" && ev.Maintenance != nil {
 		x.URL = page.URL + "/"
+	}
+	if page.URL != "" && ev.Warning != nil {
+		x.URL = page.URL + "/admin/#warnings"
 	}
 	x.Mark, x.Color = mark(in.Impact, ev.Type)
 	x.Headline = fmt.Sprintf("[%s] %s — %s", x.Impact, x.Title, x.Status)
@@ -146,6 +157,10 @@ func mark(i upstate.Impact, t upstate.EventType) (string, int) {
 	switch {
 	case strings.HasPrefix(string(t), "maintenance."):
 		return "🛠️", 0x3d7dd8
+	case t == upstate.EventWarningRaised:
+		return "⚠️", 0xe8b339
+	case t == upstate.EventWarningCleared:
+		return "✅", 0x2e9e5b
 	case t == upstate.EventIncidentResolved:
 		return "✅", 0x2e9e5b
 	case t == upstate.EventTest:

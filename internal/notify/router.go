@@ -15,8 +15,8 @@ type Route struct {
 	Components []string
 	// PublicOnly leaves out changes that wrote only internal notes.
 	PublicOnly bool
-	// Incidents leaves out maintenance notices (alerting services would
-	// page for them).
+	// Incidents leaves out maintenance notices and warnings (alerting
+	// services would page for them).
 	Incidents bool
 }
 
@@ -69,7 +69,7 @@ func (r *Router) Route(ev upstate.Event) upstate.Owed {
 }
 
 func (rt Route) matches(ev upstate.Event) bool {
-	if rt.Incidents && ev.Maintenance != nil {
+	if rt.Incidents && (ev.Maintenance != nil || ev.Warning != nil) {
 		return false
 	}
 	if len(rt.Events) > 0 && !slices.Contains(rt.Events, ev.Type) {

@@ -29,6 +29,7 @@ type Store interface {
 	Alerts
 	Metrics
 	OnCallOverrides
+	Warnings
 	// Flush waits until every write accepted so far is durable.
 	Flush(ctx context.Context) error
 	// WriteHealth says whether the store is accepting writes: nil, or an
@@ -318,4 +319,17 @@ type OnCallOverrides interface {
 	DeleteOverride(ctx context.Context, id string) error
 	// ListOverrides returns those ending after since, soonest first.
 	ListOverrides(ctx context.Context, since time.Time) ([]upstate.OnCallOverride, error)
+}
+
+// Warnings keeps the checks' current warnings (upstate.Warning), one per
+// check and key, so a restart tells operators nothing twice.
+type Warnings interface {
+	// SaveWarning creates or replaces a check's warning of its key, with
+	// the messages it owes in the same transaction.
+	SaveWarning(ctx context.Context, w upstate.Warning, owed ...upstate.Message) error
+	// DeleteWarning removes one, with the messages it owes in the same
+	// transaction; one already gone is no error.
+	DeleteWarning(ctx context.Context, checkID, key string, owed ...upstate.Message) error
+	// ListWarnings returns them all, by check and key.
+	ListWarnings(ctx context.Context) ([]upstate.Warning, error)
 }

@@ -48,6 +48,7 @@ func Run(t *testing.T, open Opener) {
 		{"Maintenances", testMaintenances},
 		{"Postmortems", testPostmortems},
 		{"WriteHealth", testWriteHealth},
+		{"Warnings", testWarnings},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -944,5 +945,53 @@ func testWriteHealth(t *testing.T, s store.Store) {
 	}
 	if err := s.WriteHealth(); err != nil {
 		t.Errorf("health after a write: %v", err)
+	}
+}
+
+func testWarnings(t *testing.T, s store.Store) {
+	w := upstate.Warning{CheckID: "api-cert", Key: "certificate", What: "TLS certificate of api:443 expires in 10 days", Stage: 14,
+		Due: t0.Add(10 * 24 * time.Hour), Since: t0, Seen: t0, CheckName: "API certificate", Components: []string{"api", "web"}}
+	raised := upstate.Message{ID: "ops:" + w.EventID(false, t0), Channel: "ops", Stream: w.Stream(), CreatedAt: t0, NextAt: t0, State: upstate.MessagePending,
+		Event: upstate.Event{ID: w.EventID(false, t0), Type: upstate.EventWarningRaised, At: t0, Warning: &w}}
+	if err := s.SaveWarning(ctx(t), w, raised); err != nil {
+		t.Fatal(err)
+	}
+	// A new stage replaces it; a warning without a due time keeps none.
+	w2 := upstate.Warning{CheckID: "api-cert", Key: "certificate", What: "expires in 5 days", Stage: 7, Due: w.Due, Since: t0, Seen: t0.Add(time.Hour),
+		CheckName: "API certificate", Components: []string{"api"}}
+	other := upstate.Warning{CheckID: "mail", Key: "certificate", What: "x", Stage: 14, Since: t0, Seen: t0}
+	for _, x := range []upstate.Warning{w2, other} {
+		if err := s.SaveWarning(ctx(t), x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.ListWarnings(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Stage != 7 || got[0].What != "expires in 5 days" || !got[0].Due.Equal(w.Due) || !got[0].Since.Equal(t0) ||
+		!got[0].Seen.Equal(t0.Add(time.Hour)) || got[0].CheckName != "API certificate" || len(got[0].Components) != 1 || got[1].CheckID != "mail" || !got[1].Due.IsZero() {
+		t.Errorf("warnings = %+v", got)
+	}
+	msgs, err := s.ListMessages(ctx(t), store.MessageFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 1 || msgs[0].Event.Warning == nil || msgs[0].Event.Warning.Stage != 14 || msgs[0].Lane() != upstate.LaneOperator {
+		t.Errorf("messages = %+v", msgs)
+	}
+	cleared := raised
+	cleared.ID, cleared.Event.Type = "ops:"+w.EventID(true, t0.Add(time.Hour)), upstate.EventWarningCleared
+	if err := s.DeleteWarning(ctx(t), "api-cert", "certificate", cleared); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteWarning(ctx(t), "api-cert", "certificate"); err != nil {
+		t.Errorf("deleting twice: %v", err)
+	}
+	if got, _ := s.ListWarnings(ctx(t)); len(got) != 1 || got[0].CheckID != "mail" {
+		t.Errorf("after delete = %+v", got)
+	}
+	if msgs, _ := s.ListMessages(ctx(t), store.MessageFilter{}); len(msgs) != 2 {
+		t.Errorf("messages after delete = %d", len(msgs))
 	}
 }

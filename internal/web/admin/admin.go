@@ -125,6 +125,9 @@ type Options struct {
 	Now func() time.Time
 	// SLOs reports the error budgets shown on the incident list; nil for none.
 	SLOs func(ctx context.Context) []check.SLOReport
+	// Warnings are the checks' current warnings (incident.Warnings),
+	// shown on the incident list; nil for none.
+	Warnings func() []upstate.Warning
 	// StoreHealth says why the database is not accepting writes, if it
 	// is not: every page shows it in a banner while it lasts.
 	StoreHealth func() error
@@ -315,6 +318,7 @@ type view struct {
 	Schedules []upstate.ScheduleView
 	Silences  []upstate.Silence
 	SLOs      []check.SLOReport
+	Warnings  []upstate.Warning
 	Overrides []upstate.OnCallOverride
 	// OverrideForm is the on-call override form as typed.
 	OverrideForm struct{ Schedule, Person, From, Until string }
@@ -503,6 +507,9 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request, p upstate.Princip
 	v.Notice = r.URL.Query().Get("done")
 	if s.opts.SLOs != nil {
 		v.SLOs = s.opts.SLOs(r.Context())
+	}
+	if s.opts.Warnings != nil {
+		v.Warnings = s.opts.Warnings()
 	}
 	s.render(w, http.StatusOK, "index", v)
 }

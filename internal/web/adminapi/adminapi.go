@@ -89,6 +89,9 @@ type Options struct {
 	// Baseline reports on a metric check's anomaly baseline: ENOTFOUND
 	// for a check that is not one with an anomaly rule.
 	Baseline func(ctx context.Context, checkID string) (check.BaselineReport, error)
+	// Warnings are the checks' current warnings (incident.Warnings); nil
+	// for none.
+	Warnings func() []upstate.Warning
 }
 
 // Server serves the admin API.
@@ -158,6 +161,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/metrics/history", s.authed(upstate.ScopeMetrics, s.pushHistory))
 	mux.HandleFunc("GET /api/v1/checks/{id}/baseline", s.authed(upstate.ScopeRead, s.baseline))
 	mux.HandleFunc("GET /api/v1/slos", s.authed(upstate.ScopeRead, s.listSLOs))
+	mux.HandleFunc("GET /api/v1/warnings", s.authed(upstate.ScopeRead, s.listWarnings))
 	mux.HandleFunc("GET /api/v1/subscribers", s.authed(upstate.ScopeAdmin, s.listSubscribers))
 	mux.HandleFunc("DELETE /api/v1/subscribers/{id}", s.authed(upstate.ScopeAdmin, s.removeSubscriber))
 	mux.HandleFunc("GET /api/v1/silences", s.authed(upstate.ScopeRead, s.listSilences))

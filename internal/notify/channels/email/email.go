@@ -199,6 +199,9 @@ func (e *Email) compose(m upstate.Message, x notify.Text, to string) ([]byte, er
 	h("Date", e.opts.Now().Format(time.RFC1123Z))
 	id := "<" + strings.NewReplacer(":", ".", "<", "", ">", "", "@", ".").Replace(m.ID) + "@" + e.domain + ">"
 	thread := e.ThreadID(m.Event.Incident.ID)
+	if w := m.Event.Warning; w != nil {
+		thread = e.ThreadID(w.Stream()) // one thread per check's warning
+	}
 	if m.Event.Type == upstate.EventIncidentCreated {
 		id = thread
 	} else if m.Event.Type != upstate.EventTest && m.Event.Type != upstate.EventSubscriptionConfirm {

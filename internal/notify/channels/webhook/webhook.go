@@ -85,6 +85,7 @@ type Body struct {
 type Data struct {
 	Incident    *Incident    `json:"incident,omitempty"`
 	Maintenance *Maintenance `json:"maintenance,omitempty"`
+	Warning     *Warning     `json:"warning,omitempty"`
 	Updates     []Update     `json:"updates"`
 	Page        *Page        `json:"page,omitempty"`
 }
@@ -121,6 +122,19 @@ type Maintenance struct {
 	Message        string      `json:"message"`
 }
 
+// Warning is a check's warning as the webhook describes it (events
+// warning.raised and warning.cleared).
+type Warning struct {
+	Check      string      `json:"check"`
+	CheckName  string      `json:"check_name"`
+	Key        string      `json:"key"`
+	What       string      `json:"what"`
+	Stage      int         `json:"stage"`
+	Due        *time.Time  `json:"due,omitempty"`
+	Since      time.Time   `json:"since"`
+	Components []Component `json:"components"`
+}
+
 // Component is an affected component.
 type Component struct {
 	ID   string `json:"id"`
@@ -146,7 +160,13 @@ func Build(m upstate.Message, page notify.Page, publicOnly bool) Body {
 	for _, c := range ev.Components() {
 		comps = append(comps, Component{ID: c, Name: ev.Names[c]})
 	}
-	if m := ev.Maintenance; m != nil {
+	if w := ev.Warning; w != nil {
+		b.Data.Warning = &Warning{Check: w.CheckID, CheckName: w.CheckName, Key: w.Key, What: w.What, Stage: w.Stage, Since: w.Since.UTC(), Components: comps}
+		if !w.Due.IsZero() {
+			due := w.Due.UTC()
+			b.Data.Warning.Due = &due
+		}
+	} else if m := ev.Maintenance; m != nil {
 		b.Data.Maintenance = &Maintenance{ID: m.ID, Name: m.Name, Status: string(m.StatusAt(ev.At)), ScheduledFor: m.ScheduledFor.UTC(),
 			ScheduledUntil: m.ScheduledUntil.UTC(), Components: comps, Message: m.Message}
 		if ev.Type == upstate.EventMaintenanceCancelled {
