@@ -447,7 +447,7 @@ func (v *validator) check(i int, comps, checks map[string]int) {
 	foreign := v.d.foreign[p]
 	slices.SortStableFunc(foreign, func(a, b foreignKey) int { return a.depth - b.depth })
 	for _, f := range foreign {
-		v.errf(f.path, "%s applies to %s checks, not %s", f.key, strings.Join(f.kinds, " and "), ch.Kind)
+		v.errf(f.path, "%s applies to %s checks, not %s", f.key, list(f.kinds), ch.Kind)
 	}
 	if len(ch.Components) == 0 {
 		v.errf(p, "components is required: the components this check affects")
@@ -508,4 +508,13 @@ func (v *validator) check(i int, comps, checks map[string]int) {
 	if st, ok := ch.Section.(check.Settled); ok {
 		st.ValidateSettled(sv, ch.Common())
 	}
+}
+
+// list says names as a sentence does: "http", "http and dns", "http, dns
+// and tcp".
+func list(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }

@@ -64,7 +64,7 @@ func TestProblems(t *testing.T) {
 			[]string{
 				`f.yaml:5: checks[0]: url is required for http checks`,
 				`f.yaml:8: checks[1].id: duplicate check id "a" (first at line 5)`,
-				`f.yaml:11: checks[1].url: url applies to http and upstream and websocket checks, not dns`,
+				`f.yaml:11: checks[1].url: url applies to http, upstream and websocket checks, not dns`,
 				`f.yaml:12: checks[1].components[0]: no component has id "nope" (components: web)`,
 			}},
 		{"unknown kind", base + "checks:\n  - {id: a, kind: ping, components: [web]}\n",

@@ -205,7 +205,7 @@ func TestKeysOfOtherKindsAreRefused(t *testing.T) {
 		t.Helper()
 		src := base + fmt.Sprintf("  - {id: a, kind: %s, components: [web], %s}\n", kind, yamlKey)
 		_, err := Parse("f.yaml", []byte(src), noEnv)
-		want := fmt.Sprintf("f.yaml:5: checks[0].%s: %s applies to %s checks, not %s", path, lastKey(path), strings.Join(takes(path), " and "), kind)
+		want := fmt.Sprintf("f.yaml:5: checks[0].%s: %s applies to %s checks, not %s", path, lastKey(path), list(takes(path)), kind)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s on a %s check: want %q, got:\n%v", path, kind, want, err)
 		}
