@@ -56,6 +56,9 @@ func Kinds() []Kind {
 		metricKind(),
 		quotaKind(),
 		sloKind(),
+		postgresKind(),
+		mysqlKind(),
+		redisKind(),
 	}
 }
 
@@ -174,4 +177,8 @@ type Env struct {
 	Points func(ctx context.Context, series string, from, to time.Time) ([]upstate.Point, error)
 	// Location is the page's zone (anomaly baselines read time of day in it).
 	Location *time.Location
+	// Postgres, MySQL and Redis reach the database servers their kinds'
+	// checks probe (internal/probe/postgres, mysql and redis).
+	Postgres, MySQL SQLDialer
+	Redis           RedisDialer
 }
