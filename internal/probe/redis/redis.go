@@ -59,16 +59,19 @@ func (Dialer) Dial(ctx context.Context, u upstate.Secret, o check.DBOptions) (ch
 	opt.Protocol = 2
 	opt.DisableIdentity = true
 	opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	if o.Name != "" && opt.ClientName == "" {
+		opt.ClientName = o.Name // CLIENT SETNAME, pipelined with AUTH
+	}
 	if o.Dial != nil {
 		opt.Dialer = o.Dial
 	}
 	secrets := []string{u.Reveal(), opt.Password}
-	c := redis.NewClient(opt)
-	if err := c.Ping(ctx).Err(); err != nil {
+	c := &conn{c: redis.NewClient(opt), secrets: secrets}
+	if err := c.Ping(ctx); err != nil {
 		c.Close()
-		return nil, plain(err, secrets)
+		return nil, err
 	}
-	return &conn{c: c, secrets: secrets}, nil
+	return c, nil
 }
 
 // conn is one client of one connection.
@@ -77,8 +80,17 @@ type conn struct {
 	secrets []string
 }
 
+// watch closes the client when ctx ends before the command does: go-redis
+// bounds a read by the context's deadline, not by its cancellation (a
+// check's clock may cancel without a deadline), and closing is what
+// interrupts the read.
+func (c *conn) watch(ctx context.Context) (stop func() bool) {
+	return context.AfterFunc(ctx, func() { c.c.Close() })
+}
+
 // Ping implements check.RedisConn.
 func (c *conn) Ping(ctx context.Context) error {
+	defer c.watch(ctx)()
 	if err := c.c.Ping(ctx).Err(); err != nil {
 		return plain(err, c.secrets)
 	}
@@ -87,6 +99,7 @@ func (c *conn) Ping(ctx context.Context) error {
 
 // Info implements check.RedisConn.
 func (c *conn) Info(ctx context.Context, section string) (map[string]string, error) {
+	defer c.watch(ctx)()
 	text, err := c.c.Info(ctx, section).Result()
 	if err != nil {
 		return nil, plain(err, c.secrets)
