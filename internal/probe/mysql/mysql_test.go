@@ -191,3 +191,29 @@ func TestLockedTable(t *testing.T) {
 }
 
 func ptr(s string) *string { return &s }
+
+// A server that accepts connections and then says nothing is given up
+// on at the timeout, on the check's clock.
+func TestHungServer(t *testing.T) {
+	cfg := serverDSN(t)
+	proxy := probetest.NewProxy(t, cfg.Addr)
+	via := cfg.Clone()
+	via.Addr = proxy.Addr()
+	clk := clock.NewFake(time.Date(2026, 8, 17, 8, 42, 0, 0, time.UTC))
+	p := &check.MySQL{ID: "orders-db", DSN: upstate.Secret(via.FormatDSN()), Query: "SELECT 1", Timeout: 3 * time.Second, Dialer: Dialer{}, Clock: clk}
+	if r := p.Probe(context.Background()); !r.OK() {
+		t.Fatalf("through the proxy: %+v", r)
+	}
+	proxy.Hold()
+	done := make(chan upstate.Result, 1)
+	go func() { done <- p.Probe(context.Background()) }()
+	probetest.Eventually(t, "the probe's timer", func(context.Context) (bool, error) { return clk.Pending() > 0, nil })
+	clk.Advance(3 * time.Second)
+	if r := <-done; r.Outcome != upstate.OutcomeFail || r.Error != "cannot connect: timed out after 3.00 s" {
+		t.Errorf("hung: %s %q", r.Outcome, r.Error)
+	}
+	proxy.Release()
+	if r := p.Probe(context.Background()); !r.OK() {
+		t.Errorf("released: %+v", r)
+	}
+}
