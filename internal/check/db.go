@@ -43,7 +43,8 @@ type SQLDialer interface {
 // SQLConn is one open connection to a SQL database.
 type SQLConn interface {
 	// Query runs one statement and returns up to max rows, each column
-	// as text: NULL as "NULL", booleans as true and false.
+	// as text: NULL as "NULL", a boolean (where the server has the type)
+	// as true or false.
 	Query(ctx context.Context, query string, max int) ([][]string, error)
 	// Close closes the connection, at once when ctx is done.
 	Close(ctx context.Context) error

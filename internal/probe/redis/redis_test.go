@@ -34,16 +34,19 @@ func with(u *url.URL, edit func(*url.URL)) string {
 	return c.String()
 }
 
-// names counts the server's clients named upstate.
-func names(ctx context.Context, c *redis.Client) (int, error) {
+// named counts the server's clients of that name.
+func named(ctx context.Context, c *redis.Client, name string) (int, error) {
 	list, err := c.ClientList(ctx).Result()
-	return strings.Count(list, " name=upstate "), err
+	return strings.Count(list, " name="+name+" "), err
 }
 
 func TestAnswers(t *testing.T) {
 	u := serverURL(t)
 	ctx := context.Background()
-	c, err := Dialer{}.Dial(ctx, upstate.Secret(u.String()), check.DBOptions{Timeout: 5 * time.Second, Name: "upstate"})
+	// A name of the test's own: other packages' tests probe the same
+	// server as "upstate".
+	name := fmt.Sprintf("upstate-test-%d", time.Now().UnixNano())
+	c, err := Dialer{}.Dial(ctx, upstate.Secret(u.String()), check.DBOptions{Timeout: 5 * time.Second, Name: name})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,12 +63,12 @@ func TestAnswers(t *testing.T) {
 	}
 	watch := redis.NewClient(mustParse(t, u.String()))
 	defer watch.Close()
-	if n, err := names(ctx, watch); n != 1 || err != nil {
-		t.Errorf("clients named upstate: %d, %v", n, err)
+	if n, err := named(ctx, watch, name); n != 1 || err != nil {
+		t.Errorf("clients named %s: %d, %v", name, n, err)
 	}
 	c.Close()
 	probetest.Eventually(t, "the probe's connection closed", func(ctx context.Context) (bool, error) {
-		n, err := names(ctx, watch)
+		n, err := named(ctx, watch, name)
 		return n == 0, err
 	})
 }
