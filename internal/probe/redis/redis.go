@@ -6,10 +6,12 @@ package redis
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
@@ -62,16 +64,50 @@ func (Dialer) Dial(ctx context.Context, u upstate.Secret, o check.DBOptions) (ch
 	if o.Name != "" && opt.ClientName == "" {
 		opt.ClientName = o.Name // CLIENT SETNAME, pipelined with AUTH
 	}
-	if o.Dial != nil {
-		opt.Dialer = o.Dial
-	}
 	secrets := []string{u.Reveal(), opt.Password}
+	// The connection is dialled here and handed to the client: the
+	// client's own dialling reports its failures on standard error,
+	// through a logger the whole process shares.
+	nc, err := dial(ctx, opt, o.Dial)
+	if err != nil {
+		return nil, plain(err, secrets)
+	}
+	var once sync.Once
+	opt.Dialer = func(context.Context, string, string) (net.Conn, error) {
+		var c net.Conn
+		once.Do(func() { c = nc })
+		if c == nil {
+			return nil, errors.New("the probe's one connection is closed")
+		}
+		return c, nil
+	}
 	c := &conn{c: redis.NewClient(opt), secrets: secrets}
 	if err := c.Ping(ctx); err != nil {
 		c.Close()
 		return nil, err
 	}
 	return c, nil
+}
+
+// dial opens the connection opt describes (TLS for rediss://), through
+// d when it is set.
+func dial(ctx context.Context, opt *redis.Options, d check.DialFunc) (net.Conn, error) {
+	if d == nil {
+		d = (&net.Dialer{}).DialContext
+	}
+	nc, err := d(ctx, opt.Network, opt.Addr)
+	if err != nil {
+		return nil, err
+	}
+	if opt.TLSConfig == nil {
+		return nc, nil
+	}
+	tc := tls.Client(nc, opt.TLSConfig.Clone())
+	if err := tc.HandshakeContext(ctx); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return tc, nil
 }
 
 // conn is one client of one connection.
