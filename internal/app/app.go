@@ -30,6 +30,9 @@ import (
 	"github.com/upstatehq/upstate/internal/metrics"
 	"github.com/upstatehq/upstate/internal/notify"
 	"github.com/upstatehq/upstate/internal/oncall"
+	"github.com/upstatehq/upstate/internal/probe/mysql"
+	"github.com/upstatehq/upstate/internal/probe/postgres"
+	"github.com/upstatehq/upstate/internal/probe/redis"
 	"github.com/upstatehq/upstate/internal/schedule"
 	"github.com/upstatehq/upstate/internal/snapshot"
 	"github.com/upstatehq/upstate/internal/store"
@@ -167,6 +170,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		Clock: opts.Clock, Client: check.NewHTTPClient(false, 32, opts.Dial), Insecure: check.NewHTTPClient(true, 32, opts.Dial),
 		Beats: a.beats, Alerts: check.NewAlertBook(), Started: opts.Clock.Now(), Resolver: opts.Resolver, Dial: opts.Dial,
 		Location: cfg.Location,
+		Postgres: postgres.Dialer{}, MySQL: mysql.Dialer{}, Redis: redis.Dialer{},
 		Points: func(ctx context.Context, series string, from, to time.Time) ([]upstate.Point, error) {
 			return a.store.ListPoints(ctx, series, from, to)
 		},

@@ -246,8 +246,6 @@ func (p *ICMP) Probe(ctx context.Context) upstate.Result {
 	return r
 }
 
-func percent(f float64) string { return strings.TrimSuffix(fmt.Sprintf("%.1f", f), ".0") + "%" }
-
 func sameIP(a net.Addr, ip net.IP) bool {
 	switch x := a.(type) {
 	case *net.UDPAddr:

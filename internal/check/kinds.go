@@ -61,6 +61,9 @@ func Kinds() []Kind {
 		icmpKind(),
 		smtpKind(),
 		tlsKind(),
+		postgresKind(),
+		mysqlKind(),
+		redisKind(),
 	}
 }
 
@@ -184,4 +187,8 @@ type Env struct {
 	// has had, so what a check holds of it in memory is read again when
 	// history arrives.
 	Rewritten func(series string) uint64
+	// Postgres, MySQL and Redis reach the database servers their kinds'
+	// checks probe (internal/probe/postgres, mysql and redis).
+	Postgres, MySQL SQLDialer
+	Redis           RedisDialer
 }
