@@ -78,6 +78,11 @@ type Result struct {
 	// Provider is set by upstream checks: what the read of the provider's
 	// status found, for the incident engine. Not stored.
 	Provider *ProviderReport
+	// Artifact is set by browser checks on a failure: a screenshot of the
+	// page as it failed. Not stored with the result: kept apart, for the
+	// last few failures of each check (an Artifact's ID, CheckID and At
+	// are the result's, set where it is kept).
+	Artifact *Artifact
 }
 
 // OK reports whether the result was fully healthy.

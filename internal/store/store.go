@@ -29,6 +29,7 @@ type Store interface {
 	Alerts
 	Metrics
 	OnCallOverrides
+	Artifacts
 	// Flush waits until every write accepted so far is durable.
 	Flush(ctx context.Context) error
 	// WriteHealth says whether the store is accepting writes: nil, or an
@@ -314,4 +315,19 @@ type OnCallOverrides interface {
 	DeleteOverride(ctx context.Context, id string) error
 	// ListOverrides returns those ending after since, soonest first.
 	ListOverrides(ctx context.Context, since time.Time) ([]upstate.OnCallOverride, error)
+}
+
+// Artifacts keeps what failing checks saw (a browser check's screenshot),
+// for the last few failures of each check.
+type Artifacts interface {
+	// SaveArtifact keeps a, then drops its check's oldest artifacts
+	// beyond the newest keep.
+	SaveArtifact(ctx context.Context, a upstate.Artifact, keep int) error
+	// GetArtifact returns one with its data; ENOTFOUND if unknown (or
+	// pruned).
+	GetArtifact(ctx context.Context, id string) (upstate.Artifact, error)
+	// ListArtifacts returns artifacts without their data, newest first.
+	ListArtifacts(ctx context.Context, f upstate.ArtifactFilter) ([]upstate.Artifact, error)
+	// PruneArtifacts drops those taken before t.
+	PruneArtifacts(ctx context.Context, before time.Time) (int64, error)
 }
