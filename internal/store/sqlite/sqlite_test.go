@@ -75,7 +75,7 @@ func TestLanesMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := db.exec(t.Context(), func(tx *sqlTx) error {
-		for _, q := range []string{`DROP INDEX outbox_lane_due`, `ALTER TABLE outbox DROP COLUMN lane`, `DELETE FROM schema_migrations WHERE version = 14`,
+		for _, q := range []string{`DROP INDEX outbox_lane_due`, `ALTER TABLE outbox DROP COLUMN lane`, `DELETE FROM schema_migrations WHERE version >= 14`,
 			`INSERT INTO outbox (id, channel, stream, event, created_at, next_at, state) VALUES
 				('pg', 'pd', 'page:inc1:1:1', '{}', 0, 0, 'pending'), ('sub', 'subscriber:7', 'inc1', '{}', 0, 0, 'pending'), ('ops', 'slack', 'inc1', '{}', 0, 0, 'pending')`} {
 			if _, err := tx.Exec(q); err != nil {
