@@ -56,6 +56,7 @@ func Kinds() []Kind {
 		metricKind(),
 		quotaKind(),
 		sloKind(),
+		browserKind(),
 	}
 }
 
@@ -174,4 +175,6 @@ type Env struct {
 	Points func(ctx context.Context, series string, from, to time.Time) ([]upstate.Point, error)
 	// Location is the page's zone (anomaly baselines read time of day in it).
 	Location *time.Location
+	// Chromium is the headless browser browser checks share.
+	Chromium *Chromium
 }
