@@ -211,7 +211,7 @@ func TestBrowserCheck(t *testing.T) {
 		{WaitForText: "Welcome back, ann@example.com"},
 	}
 	clk := clock.NewFake(time.Date(2026, 8, 17, 8, 0, 0, 0, time.UTC))
-	check := &Browser{ID: "login", URL: srv.URL + "/", Timeout: 20 * time.Second, StepTimeout: time.Second, Steps: steps, Chromium: chromium, Clock: clk}
+	check := &Browser{ID: "login", URL: srv.URL + "/", Timeout: 20 * time.Second, StepTimeout: 2 * time.Second, Steps: steps, Chromium: chromium, Clock: clk}
 	ctx := context.Background()
 
 	r := check.Probe(ctx)
@@ -240,11 +240,11 @@ func TestBrowserCheck(t *testing.T) {
 	site.noButton.Store(true)
 	began := time.Now()
 	r = check.Probe(ctx)
-	if r.Outcome != upstate.OutcomeFail || r.Error != "step 3 (click #login): no element matches after 1s" || r.StatusCode != 200 {
+	if r.Outcome != upstate.OutcomeFail || r.Error != "step 3 (click #login): no element matches after 2s" || r.StatusCode != 200 {
 		t.Errorf("no button: %+v", r)
 	}
 	if took := time.Since(began); took > 10*time.Second {
-		t.Errorf("a step waiting 1s took %s", took)
+		t.Errorf("a step waiting 2s took %s", took)
 	}
 	screenshot(r)
 	noSecret(r)
@@ -252,7 +252,7 @@ func TestBrowserCheck(t *testing.T) {
 
 	site.hiddenButton.Store(true)
 	r = check.Probe(ctx)
-	if r.Error != "step 3 (click #login): #login matches 1 element(s), none visible after 1s" {
+	if r.Error != "step 3 (click #login): #login matches 1 element(s), none visible after 2s" {
 		t.Errorf("hidden button: %+v", r)
 	}
 	site.hiddenButton.Store(false)
@@ -280,7 +280,7 @@ func TestBrowserCheck(t *testing.T) {
 	wrong.Steps = slices.Clone(steps)
 	wrong.Steps[1].Text = "hunter2 hunter2"
 	r = wrong.Probe(ctx)
-	if r.Error != `step 4 (wait for text "Welcome back, ann@example.com"): the text is not on the page after 1s` || strings.Contains(r.Evidence(), "hunter2") {
+	if r.Error != `step 4 (wait for text "Welcome back, ann@example.com"): the text is not on the page after 2s` || strings.Contains(r.Evidence(), "hunter2") {
 		t.Errorf("wrong password: %+v", r)
 	}
 	screenshot(r)

@@ -110,6 +110,19 @@ func (c *Chromium) Starts() int {
 	return c.starts
 }
 
+// PID is the running browser's process id, 0 when none runs.
+func (c *Chromium) PID() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.browser == nil || c.browser.Err() != nil {
+		return 0
+	}
+	if p := chromedp.FromContext(c.browser).Browser.Process(); p != nil {
+		return p.Pid
+	}
+	return 0
+}
+
 // Tab waits for a free tab, starting the browser if it is not running,
 // and opens one. The tab lasts until release, or until ctx is done;
 // release must be called once.
@@ -228,7 +241,11 @@ func (c *Chromium) ensure(ctx context.Context) (context.Context, error) {
 	c.browser, c.stop = bctx, stop
 	c.starts++
 	c.mu.Unlock()
-	c.opts.Logger.Info("Chromium started for browser checks", "component", "check", "path", path, "took", time.Since(began).Round(time.Millisecond))
+	pid := 0
+	if p := chromedp.FromContext(bctx).Browser.Process(); p != nil {
+		pid = p.Pid
+	}
+	c.opts.Logger.Info("Chromium started for browser checks", "component", "check", "path", path, "pid", pid, "took", time.Since(began).Round(time.Millisecond))
 	return bctx, nil
 }
 
