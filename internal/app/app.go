@@ -170,7 +170,8 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	a.env = check.Env{
 		Clock: opts.Clock, Client: check.NewHTTPClient(false, 32, opts.Dial), Insecure: check.NewHTTPClient(true, 32, opts.Dial),
 		Beats: a.beats, Alerts: check.NewAlertBook(), Started: opts.Clock.Now(), Resolver: opts.Resolver, Dial: opts.Dial,
-		Location: cfg.Location, Chromium: a.chromium,
+		Location: cfg.Location,
+		Chromium: a.chromium,
 		Points: func(ctx context.Context, series string, from, to time.Time) ([]upstate.Point, error) {
 			return a.store.ListPoints(ctx, series, from, to)
 		},
@@ -266,8 +267,8 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		return nil, err
 	}
 	ui, err := admin.New(admin.Options{Auth: a.auth, Incidents: a.engine, Outbox: a.desk, OnCall: a.roster, Silences: a.silences, Acks: a.acks, Subscriptions: a.subs, Reviews: reviews, Reads: db, Markdown: md.HTML, Logger: opts.Logger,
-		Artifacts: db,
-		Location:  zone, PageName: page, Now: opts.Clock.Now, SLOs: a.slos, StoreHealth: db.WriteHealth,
+		Location: zone, PageName: page, Now: opts.Clock.Now, SLOs: a.slos, StoreHealth: db.WriteHealth,
+		Artifacts:     db,
 		SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://")})
 	if err != nil {
 		return nil, err
