@@ -203,6 +203,9 @@ checks:
 	}
 
 	// The password was never written down.
+	if err := a.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
 	results, err := a.store.ListResults(ctx, "web-login", time.Time{}, clk.Now().Add(time.Hour))
 	if err != nil || len(results) < 2 {
 		t.Errorf("results %v, %v", results, err)
