@@ -84,6 +84,11 @@ type Result struct {
 	// current warnings (none: they are over); a failure says nothing of
 	// those it does not carry. Not stored with the result.
 	Warnings []Warning
+	// Artifact is set by browser checks on a failure: a screenshot of the
+	// page as it failed. Not stored with the result: kept apart, for the
+	// last few failures of each check (an Artifact's ID, CheckID and At
+	// are the result's, set where it is kept).
+	Artifact *Artifact
 }
 
 // OK reports whether the result was fully healthy.

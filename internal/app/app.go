@@ -109,6 +109,8 @@ type App struct {
 	beats   *check.Beats
 	auth    *auth.Service
 	env     check.Env
+	// chromium is the browser every browser check shares.
+	chromium *check.Chromium
 
 	cfg    atomic.Pointer[config.Config]
 	checks atomic.Pointer[checkSet]
@@ -166,11 +168,16 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	cfg := opts.Config
 	a := &App{opts: opts, log: opts.Logger, metrics: metrics.New(opts.Version), beats: check.NewBeats()}
 	a.cfg.Store(cfg)
+	// Nothing runs until a browser check needs it; Stop closes it, started
+	// or not, after the checks have stopped.
+	a.chromium = check.NewChromium(check.ChromiumOptions{Path: cfg.Server.Chromium, Logger: opts.Logger})
+	a.onStop("browser", a.chromium.Close)
 	a.env = check.Env{
 		Clock: opts.Clock, Client: check.NewHTTPClient(false, 32, opts.Dial), Insecure: check.NewHTTPClient(true, 32, opts.Dial),
 		Beats: a.beats, Alerts: check.NewAlertBook(), Started: opts.Clock.Now(), Resolver: opts.Resolver, Dial: opts.Dial,
 		Location: cfg.Location,
 		Postgres: postgres.Dialer{}, MySQL: mysql.Dialer{}, Redis: redis.Dialer{},
+		Chromium: a.chromium,
 		Points: func(ctx context.Context, series string, from, to time.Time) ([]upstate.Point, error) {
 			return a.store.ListPoints(ctx, series, from, to)
 		},
@@ -274,6 +281,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	}
 	ui, err := admin.New(admin.Options{Auth: a.auth, Incidents: a.engine, Outbox: a.desk, OnCall: a.roster, Silences: a.silences, Acks: a.acks, Subscriptions: a.subs, Reviews: reviews, Reads: db, Markdown: md.HTML, Logger: opts.Logger,
 		Location: zone, PageName: page, Now: opts.Clock.Now, SLOs: a.slos, StoreHealth: db.WriteHealth, Warnings: a.warnings.List,
+		Artifacts:     db,
 		SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://")})
 	if err != nil {
 		return nil, err
@@ -365,6 +373,7 @@ func (a *App) onResult(ctx context.Context, r upstate.Result) time.Duration {
 	kind := st.kind // a reload may change it
 	st.mu.Unlock()
 	a.metrics.ObserveResult(kind, r)
+	a.keepArtifact(ctx, st, &r)
 	if err := a.store.AppendResults(ctx, []upstate.Result{r}); err != nil {
 		a.log.Warn("result not stored", "component", "app", "check", r.CheckID, "err", err)
 	} else {
@@ -393,6 +402,28 @@ func (a *App) onResult(ctx context.Context, r upstate.Result) time.Duration {
 		return st.spec.Decide.RecheckEvery
 	}
 	return 0
+}
+
+// keepArtifacts is how many failures of each check keep what the check
+// saw (a browser check's screenshot).
+const keepArtifacts = 5
+
+// keepArtifact stores what a failing check saw, apart from its result, and
+// takes it off the result: the decision window holds results, and need not
+// hold their screenshots.
+func (a *App) keepArtifact(ctx context.Context, st *checkState, r *upstate.Result) {
+	art := r.Artifact
+	r.Artifact = nil
+	if art == nil || r.Outcome != upstate.OutcomeFail {
+		return
+	}
+	st.mu.Lock()
+	comps := st.spec.Components
+	st.mu.Unlock()
+	art.ID, art.CheckID, art.At, art.Note, art.Components = a.opts.NewID(), r.CheckID, r.At, r.Evidence(), comps
+	if err := a.store.SaveArtifact(ctx, *art, keepArtifacts); err != nil {
+		a.log.Warn("screenshot not stored", "component", "app", "check", r.CheckID, "err", err)
+	}
 }
 
 // healthy is /healthz's question: the store answers reads and accepts
@@ -520,6 +551,9 @@ func (a *App) Stop(ctx context.Context) error {
 // of unchanged checks. Listening address and data directory need a restart.
 func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
 	old := a.cfg.Load()
+	if cfg.Server.Chromium != old.Server.Chromium {
+		a.log.Warn("a server.chromium change needs a restart; browser checks keep the running browser", "component", "app")
+	}
 	if cfg.Server.Listen != old.Server.Listen || cfg.Server.DataDir != old.Server.DataDir {
 		a.log.Warn("server.listen and server.data_dir changes need a restart; keeping the old ones", "component", "app")
 		cfg.Server.Listen, cfg.Server.DataDir = old.Server.Listen, old.Server.DataDir
@@ -590,6 +624,10 @@ func (a *App) prune(ctx context.Context) {
 		if err := a.pushed.Refresh(ctx); err != nil && ctx.Err() == nil {
 			a.log.Error("refresh pushed series", "component", "store", "err", err)
 		}
+	}
+	// What failing checks saw is kept as long as their results.
+	if _, err := a.store.PruneArtifacts(ctx, now.Add(-cfg.Retention.Raw.D())); err != nil && ctx.Err() == nil {
+		a.log.Error("prune screenshots", "component", "store", "err", err)
 	}
 	// Delivered and failed notifications are kept as long as raw results.
 	if _, err := a.store.PruneMessages(ctx, now.Add(-cfg.Retention.Raw.D())); err != nil && ctx.Err() == nil {

@@ -64,6 +64,7 @@ func Kinds() []Kind {
 		postgresKind(),
 		mysqlKind(),
 		redisKind(),
+		browserKind(),
 	}
 }
 
@@ -191,4 +192,6 @@ type Env struct {
 	// checks probe (internal/probe/postgres, mysql and redis).
 	Postgres, MySQL SQLDialer
 	Redis           RedisDialer
+	// Chromium is the headless browser browser checks share.
+	Chromium *Chromium
 }

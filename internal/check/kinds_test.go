@@ -44,7 +44,7 @@ func TestKindsAreWellFormed(t *testing.T) {
 	if _, ok := KindOf("ping"); ok {
 		t.Error("KindOf finds a kind that is not registered")
 	}
-	if !slices.Equal(KindNames(), []string{"http", "tcp", "dns", "heartbeat", "alert", "upstream", "metric", "quota", "slo", "grpc", "websocket", "icmp", "smtp", "tls", "postgres", "mysql", "redis"}) {
+	if !slices.Equal(KindNames(), []string{"http", "tcp", "dns", "heartbeat", "alert", "upstream", "metric", "quota", "slo", "grpc", "websocket", "icmp", "smtp", "tls", "postgres", "mysql", "redis", "browser"}) {
 		t.Errorf("KindNames() = %v: the configuration's messages list them in this order", KindNames())
 	}
 }

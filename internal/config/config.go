@@ -69,6 +69,9 @@ type Server struct {
 	// X-Forwarded-For (the default) or Forwarded. The other is ignored,
 	// since a proxy passes on what the client sent in it.
 	ForwardedHeader string `yaml:"forwarded_header"`
+	// Chromium is the browser browser checks run; empty to look for one
+	// ($UPSTATE_CHROMIUM, then chromium or Chrome on PATH).
+	Chromium string `yaml:"chromium"`
 }
 
 // Retention says how long raw results are kept before only their rollups remain.

@@ -64,11 +64,11 @@ func TestProblems(t *testing.T) {
 			[]string{
 				`f.yaml:5: checks[0]: url is required for http checks`,
 				`f.yaml:8: checks[1].id: duplicate check id "a" (first at line 5)`,
-				`f.yaml:11: checks[1].url: url applies to http, upstream and websocket checks, not dns`,
+				`f.yaml:11: checks[1].url: url applies to http, upstream, websocket and browser checks, not dns`,
 				`f.yaml:12: checks[1].components[0]: no component has id "nope" (components: web)`,
 			}},
 		{"unknown kind", base + "checks:\n  - {id: a, kind: ping, components: [web]}\n",
-			[]string{`f.yaml:5: checks[0].kind: unknown kind "ping" (one of http, tcp, dns, heartbeat, alert, upstream, metric, quota, slo, grpc, websocket, icmp, smtp, tls, postgres, mysql, redis)`}},
+			[]string{`f.yaml:5: checks[0].kind: unknown kind "ping" (one of http, tcp, dns, heartbeat, alert, upstream, metric, quota, slo, grpc, websocket, icmp, smtp, tls, postgres, mysql, redis, browser)`}},
 		{"bad zone", "page: {name: X, time_zone: Mars/Olympus}\ncomponents: [{id: a}]\n",
 			[]string{`f.yaml:1: page.time_zone: "Mars/Olympus" is not a time zone name`}},
 		{"dependency cycle", "page: {name: X}\ncomponents:\n  - {id: a, depends_on: [b]}\n  - {id: b, depends_on: [a]}\n",

@@ -30,6 +30,7 @@ type Store interface {
 	Metrics
 	OnCallOverrides
 	Warnings
+	Artifacts
 	// Flush waits until every write accepted so far is durable.
 	Flush(ctx context.Context) error
 	// WriteHealth says whether the store is accepting writes: nil, or an
@@ -332,4 +333,19 @@ type Warnings interface {
 	DeleteWarning(ctx context.Context, checkID, key string, owed ...upstate.Message) error
 	// ListWarnings returns them all, by check and key.
 	ListWarnings(ctx context.Context) ([]upstate.Warning, error)
+}
+
+// Artifacts keeps what failing checks saw (a browser check's screenshot),
+// for the last few failures of each check.
+type Artifacts interface {
+	// SaveArtifact keeps a, then drops its check's oldest artifacts
+	// beyond the newest keep.
+	SaveArtifact(ctx context.Context, a upstate.Artifact, keep int) error
+	// GetArtifact returns one with its data; ENOTFOUND if unknown (or
+	// pruned).
+	GetArtifact(ctx context.Context, id string) (upstate.Artifact, error)
+	// ListArtifacts returns artifacts without their data, newest first.
+	ListArtifacts(ctx context.Context, f upstate.ArtifactFilter) ([]upstate.Artifact, error)
+	// PruneArtifacts drops those taken before t.
+	PruneArtifacts(ctx context.Context, before time.Time) (int64, error)
 }

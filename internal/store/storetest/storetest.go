@@ -39,6 +39,7 @@ func Run(t *testing.T, open Opener) {
 		{"FiringAlerts", testFiringAlerts},
 		{"MetricPoints", testMetricPoints},
 		{"OnCallOverrides", testOverrides},
+		{"Artifacts", testArtifacts},
 		{"StatusHistory", testHistory},
 		{"Heartbeats", testHeartbeats},
 		{"ManyWritersOneBatch", testConcurrentWrites},
@@ -993,5 +994,66 @@ func testWarnings(t *testing.T, s store.Store) {
 	}
 	if msgs, _ := s.ListMessages(ctx(t), store.MessageFilter{}); len(msgs) != 2 {
 		t.Errorf("messages after delete = %d", len(msgs))
+	}
+}
+
+func testArtifacts(t *testing.T, s store.Store) {
+	png := func(n int) []byte { return []byte(fmt.Sprintf("\x89PNG %d", n)) }
+	for i := range 4 {
+		a := upstate.Artifact{ID: fmt.Sprint("login-", i), CheckID: "login", At: t0.Add(time.Duration(i) * time.Minute), ContentType: "image/png",
+			Data: png(i), Note: fmt.Sprintf("step 3 (click #login): failure %d", i), Components: []string{"web", "sso_login"}}
+		if err := s.SaveArtifact(ctx(t), a, 3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.SaveArtifact(ctx(t), upstate.Artifact{ID: "home-0", CheckID: "home", At: t0, ContentType: "image/png", Data: png(9), Components: []string{"api"}}, 3); err != nil {
+		t.Fatal(err)
+	}
+	ids := func(as []upstate.Artifact) string {
+		var out []string
+		for _, a := range as {
+			out = append(out, a.ID)
+		}
+		return strings.Join(out, " ")
+	}
+	// Only the newest three of a check are kept, newest first, without data.
+	got, err := s.ListArtifacts(ctx(t), upstate.ArtifactFilter{CheckID: "login"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids(got) != "login-3 login-2 login-1" || got[0].Data != nil || got[0].Size != len(png(3)) || !got[0].At.Equal(t0.Add(3*time.Minute)) ||
+		got[0].Note != "step 3 (click #login): failure 3" || strings.Join(got[0].Components, ",") != "web,sso_login" || got[0].ContentType != "image/png" {
+		t.Errorf("login artifacts = %s %+v", ids(got), got)
+	}
+	// By component (a whole id: "sso" is not "sso_login", "_" is no wildcard) and time.
+	for _, c := range []struct {
+		f    upstate.ArtifactFilter
+		want string
+	}{
+		{upstate.ArtifactFilter{Components: []string{"sso_login"}}, "login-3 login-2 login-1"},
+		{upstate.ArtifactFilter{Components: []string{"sso"}}, ""},
+		{upstate.ArtifactFilter{Components: []string{"ssoXlogin"}}, ""},
+		{upstate.ArtifactFilter{Components: []string{"api", "nothing"}}, "home-0"},
+		{upstate.ArtifactFilter{Since: t0.Add(2 * time.Minute), Until: t0.Add(3 * time.Minute)}, "login-2"},
+		{upstate.ArtifactFilter{Limit: 1}, "login-3"},
+	} {
+		got, err := s.ListArtifacts(ctx(t), c.f)
+		if err != nil || ids(got) != c.want {
+			t.Errorf("ListArtifacts(%+v) = %q, %v; want %q", c.f, ids(got), err, c.want)
+		}
+	}
+	one, err := s.GetArtifact(ctx(t), "login-2")
+	if err != nil || string(one.Data) != string(png(2)) || one.Size != len(png(2)) || one.CheckID != "login" {
+		t.Errorf("GetArtifact = %+v, %v", one, err)
+	}
+	if _, err := s.GetArtifact(ctx(t), "login-0"); upstate.ErrorCode(err) != upstate.ENOTFOUND {
+		t.Errorf("a dropped artifact: %v", err)
+	}
+	n, err := s.PruneArtifacts(ctx(t), t0.Add(2*time.Minute))
+	if err != nil || n != 2 {
+		t.Errorf("pruned %d, %v; want login-1 and home-0", n, err)
+	}
+	if got, _ := s.ListArtifacts(ctx(t), upstate.ArtifactFilter{}); ids(got) != "login-3 login-2" {
+		t.Errorf("after pruning: %s", ids(got))
 	}
 }

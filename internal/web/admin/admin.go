@@ -131,6 +131,9 @@ type Options struct {
 	// StoreHealth says why the database is not accepting writes, if it
 	// is not: every page shows it in a banner while it lasts.
 	StoreHealth func() error
+	// Artifacts reads what failing checks saw (browser checks'
+	// screenshots); nil for none.
+	Artifacts Artifacts
 }
 
 // SubscriptionsPerHour is how many subscriptions one client address
@@ -227,6 +230,10 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/notifications/messages/{id}/retry", s.guard(s.authed(upstate.ScopeIncidents, s.onID("notifications", "Queued for one more attempt", s.opts.Outbox.Retry))))
 	mux.HandleFunc("POST /admin/maintenances", s.guard(s.authed(upstate.ScopeMaintenances, s.schedule)))
 	mux.HandleFunc("POST /admin/maintenances/{id}/cancel", s.guard(s.authed(upstate.ScopeMaintenances, s.onID("maintenances", "Maintenance cancelled", s.opts.Incidents.CancelMaintenance))))
+	if s.opts.Artifacts != nil {
+		mux.HandleFunc("GET /admin/screenshots/{id}", s.authed(upstate.ScopeRead, s.screenshot))
+		mux.HandleFunc("GET /admin/checks/{id}/screenshot/latest", s.authed(upstate.ScopeRead, s.latestScreenshot))
+	}
 }
 
 // guard refuses cross-site form posts.
@@ -324,6 +331,9 @@ type view struct {
 	OverrideForm struct{ Schedule, Person, From, Until string }
 	// SilenceForm is the silence form as typed.
 	SilenceForm struct{ Matchers, For, Comment string }
+	// Screenshots are what browser checks on the incident's components
+	// saw while it lasted, newest first.
+	Screenshots []upstate.Artifact
 }
 
 // reviewForm is the postmortem editor's fields; action items are lines
@@ -661,6 +671,9 @@ func (s *Server) incidentView(ctx context.Context, p upstate.Principal, id strin
 			}
 			return 1
 		})
+	}
+	if v.Screenshots, err = s.screenshots(ctx, in); err != nil {
+		return v, err
 	}
 	v.Components, err = s.components(ctx, in.Overrides)
 	return v, err
