@@ -17,9 +17,24 @@
 // flapping and needs a whole clean window to recover. A suspect result —
 // one that points to a state not yet confirmed — asks for a quick re-check
 // so confirmation takes seconds instead of intervals.
+//
+// A check whose probe is a request one may repeat (DecideSpec.Burst > 0)
+// asks instead for a burst: several samples taken at once and judged
+// together (ObserveBurst), by the share that failed — none: a transient,
+// nothing changes (or, from a failing state, up); all: down; some: a
+// partial outage of that share, which the condition carries (Burst,
+// Failures of Samples) and the evidence says with its confidence bounds.
+// The suspect result itself changes nothing: the burst decides. A result
+// that stands for an answer not come yet (Result.Pending: slow at its
+// bound) counts as slow at once, and its final result takes its place.
 package decide
 
 import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/upstatehq/upstate"
@@ -78,6 +93,19 @@ type Machine struct {
 	window   []upstate.Result // most recent last, at most spec.Window
 	flips    []time.Time      // recent confirmed transitions, for flap damping
 	rechecks int              // quick re-checks asked for since the last regular result
+	// burstDue is set while a burst asked for has not been judged: the
+	// suspect result that asked waits for it. A regular result coming
+	// first means none came (a probe run by hand, say), and the window
+	// judges it as without bursts.
+	burstDue bool
+	// burstAt is when the last burst judged began (its first sample's
+	// At), and condBurst when the one the condition came from did: the
+	// same burst judged again, with the answers its pending samples were
+	// waiting for, completes the condition's evidence.
+	burstAt, condBurst time.Time
+	// pendingAt is the At of the pending result whose evidence the
+	// condition carries (zero when none): its final answer completes it.
+	pendingAt time.Time
 }
 
 // New returns a machine for the check, starting in the given condition
@@ -98,21 +126,121 @@ func (m *Machine) Flapping() bool { return len(m.flips) >= m.spec.FlapThreshold 
 
 // Decision is what one result led to.
 type Decision struct {
-	// Transition is set when the condition changed.
+	// Transition is set when the condition changed (or, in the same
+	// state, when what it says did: a partial outage's share moved
+	// beyond its confidence bounds, or evidence that was waiting for an
+	// answer got it).
 	Transition *upstate.Transition
 	// Recheck asks the scheduler for a quick re-check: the result points
 	// to a change that is not confirmed yet.
 	Recheck bool
+	// Burst asks the scheduler for a burst instead (DecideSpec.Burst):
+	// the result is suspect and the burst, judged by ObserveBurst,
+	// decides.
+	Burst bool
 }
 
-// Observe feeds one result and returns what it decided.
+// Observe feeds one result and returns what it decided. A pending result
+// (Result.Pending) counts as slow at once and does the asking for re-checks
+// or a burst; its final result (the same At) takes its place in the window
+// and asks for nothing more.
 func (m *Machine) Observe(r upstate.Result) Decision {
-	m.window = append(m.window, r)
-	if len(m.window) > m.spec.Window {
-		m.window = m.window[len(m.window)-m.spec.Window:]
+	if !r.Pending && m.replacePending(r) {
+		return m.final(r)
 	}
+	m.push(r)
 	m.expireFlips(r.At)
+	if m.spec.Burst > 0 {
+		suspect := m.suspect(r)
+		if suspect && !m.burstDue {
+			m.burstDue = true
+			return Decision{Burst: true}
+		}
+		// Not suspect, or the burst asked for never came: the window
+		// judges, and a suspect result asks again.
+		m.burstDue = suspect
+		d := m.judge(r)
+		d.Burst = suspect
+		return d
+	}
+	d := m.judge(r)
+	// A result that disagrees with the confirmed state is suspect: look
+	// again soon rather than a whole interval later.
+	suspect := m.suspect(r)
+	if suspect && m.rechecks < m.spec.RecheckCount {
+		m.rechecks++
+		d.Recheck = true
+	} else if !suspect || d.Transition != nil {
+		m.rechecks = 0
+	}
+	return d
+}
 
+// suspect reports whether a result points to a state not confirmed.
+// Without bursts: a bad result while not down, a good one while failing.
+// With them, a result that agrees with the state is not suspect — a slow
+// answer while slow, a failure while down — and while failing part of the
+// time every result is, so each is followed by a burst that measures the
+// share again (and sees the recovery, or the fall to down, within one
+// probe).
+func (m *Machine) suspect(r upstate.Result) bool {
+	st := m.cond.State
+	if m.spec.Burst <= 0 {
+		return (!r.OK() && st != upstate.StateDown) || (r.OK() && st.Failing())
+	}
+	switch {
+	case st == upstate.StateDown:
+		return r.Outcome != upstate.OutcomeFail
+	case st == upstate.StateDegraded && m.cond.Partial:
+		return true
+	case st == upstate.StateDegraded:
+		return r.Outcome != upstate.OutcomeSlow
+	}
+	return !r.OK()
+}
+
+// push adds a result to the window, keeping its last spec.Window.
+func (m *Machine) push(rs ...upstate.Result) {
+	m.window = append(m.window, rs...)
+	if len(m.window) > m.spec.Window {
+		m.window = slices.Clone(m.window[len(m.window)-m.spec.Window:])
+	}
+}
+
+// replacePending puts a final result in the place of the pending one it
+// follows, and reports whether there was one.
+func (m *Machine) replacePending(r upstate.Result) bool {
+	for i := len(m.window) - 1; i >= 0; i-- {
+		if w := m.window[i]; w.Pending && w.At.Equal(r.At) {
+			m.window[i] = r
+			return true
+		}
+	}
+	return false
+}
+
+// final judges the answer a pending result was waiting for, now in its
+// place in the window.
+func (m *Machine) final(r upstate.Result) Decision {
+	if m.burstDue {
+		return Decision{} // the burst the pending result asked for decides
+	}
+	wasPending := m.pendingAt.Equal(r.At)
+	d := m.judge(r)
+	if d.Transition == nil && wasPending {
+		// The condition was confirmed on this answer's stand-in: now
+		// that it came, the evidence says what it was.
+		next := m.cond
+		next.Evidence = r.Evidence()
+		d.Transition = &upstate.Transition{From: m.cond, To: next}
+		m.cond = next
+		m.pendingAt = time.Time{}
+	}
+	return d
+}
+
+// judge works out what the window supports now that r is in it.
+func (m *Machine) judge(r upstate.Result) Decision {
 	target, partial := m.target()
 	var d Decision
 	if target != m.cond.State || (target == upstate.StateDegraded && partial != m.cond.Partial) {
@@ -138,22 +266,240 @@ func (m *Machine) Observe(r upstate.Result) Decision {
 			m.flips = append(m.flips, r.At)
 		}
 		m.cond = next
+		m.pendingAt = time.Time{}
+		if r.Pending {
+			m.pendingAt = r.At
+		}
 		if target == upstate.StateUp {
 			m.window = m.window[:0]
 		}
 	}
-	// A result that disagrees with the confirmed state is suspect: look
-	// again soon rather than a whole interval later.
-	suspect := !r.OK() && m.cond.State != upstate.StateDown
-	suspect = suspect || (r.OK() && m.cond.State.Failing())
-	if suspect && m.rechecks < m.spec.RecheckCount {
-		m.rechecks++
-		d.Recheck = true
-	} else if !suspect || d.Transition != nil {
-		m.rechecks = 0
+	return d
+}
+
+// ObserveBurst judges a burst's samples together, as one observation
+// taken at once: the share that failed decides.
+//   - all failed: down;
+//   - some failed: failing part of the time, that share (Condition.Burst,
+//     Failures of Samples); while it already was, a new share within the
+//     last one's confidence bounds changes nothing;
+//   - none failed, at least half slow (pending samples count as slow):
+//     slow;
+//   - none failed or slow: up, from whatever state; a few slow, under
+//     half: nothing changes while up (a transient), slow while failing
+//     (not yet all fine).
+//
+// A burst whose pending samples answer later is judged again with their
+// answers (the same samples, the first At unchanged): then it completes
+// the evidence of the condition it confirmed, or moves it when the
+// answers say otherwise.
+func (m *Machine) ObserveBurst(samples []upstate.Result) Decision {
+	m.burstDue = false
+	n := len(samples)
+	if n == 0 {
+		return Decision{}
+	}
+	again := m.burstAt.Equal(samples[0].At)
+	m.burstAt = samples[0].At
+	at := samples[0].At
+	fails, slows := 0, 0
+	for _, r := range samples {
+		if done := r.At.Add(r.Latency); done.After(at) {
+			at = done
+		}
+		switch r.Outcome {
+		case upstate.OutcomeFail:
+			fails++
+		case upstate.OutcomeSlow:
+			slows++
+		}
+	}
+	m.expireFlips(at)
+	cur := m.cond
+	var target upstate.State
+	partial := false
+	switch {
+	case fails == n:
+		target = upstate.StateDown
+	case fails > 0:
+		target, partial = upstate.StateDegraded, true
+	case 2*slows >= n:
+		target = upstate.StateDegraded
+	case slows == 0 || !cur.State.Failing():
+		target = upstate.StateUp
+	default:
+		target = upstate.StateDegraded // answers, a few slow: not yet all fine
+	}
+	if target == upstate.StateUp && cur.State == upstate.StateUp {
+		// A transient: the burst's answers outweigh the suspect result.
+		m.push(samples...)
+		return Decision{}
+	}
+	changed := target != cur.State || (target == upstate.StateDegraded && partial != cur.Partial)
+	moved := !changed && partial && cur.Burst && shareMoved(cur, fails, n)
+	completes := !changed && again && m.condBurst.Equal(samples[0].At)
+	if !changed && !moved && !completes {
+		m.window = slices.Clone(samples[max(0, n-m.spec.Window):])
+		return Decision{}
+	}
+	next := upstate.Condition{
+		CheckID: m.checkID, State: target, Partial: partial, Since: cur.Since, At: at,
+		Evidence: burstEvidence(samples, target), Failures: fails, Samples: n, Burst: true,
+	}
+	if changed {
+		next.Since = m.burstSince(samples, target)
+		if cur.State != upstate.StateUnknown {
+			m.flips = append(m.flips, at)
+		}
+	}
+	d := Decision{Transition: &upstate.Transition{From: cur, To: next}}
+	m.cond, m.condBurst, m.pendingAt = next, samples[0].At, time.Time{}
+	if target == upstate.StateUp {
+		m.window = m.window[:0]
+	} else {
+		m.window = slices.Clone(samples[max(0, n-m.spec.Window):])
 	}
 	return d
 }
+
+// burstSince is when the evidence for a state a burst confirmed began:
+// for trouble, the first bad result since the check was last seen well
+// (the suspect result that asked for the burst, or one before it), else
+// the burst's own first bad sample; for up, the burst's start.
+func (m *Machine) burstSince(samples []upstate.Result, target upstate.State) time.Time {
+	if target == upstate.StateUp {
+		return samples[0].At
+	}
+	for _, rs := range [][]upstate.Result{m.window, samples} {
+		for _, r := range rs {
+			if !r.OK() {
+				return r.At
+			}
+		}
+	}
+	return samples[0].At
+}
+
+// shareMoved reports whether failures of n lies outside the confidence
+// bounds of the share the condition measured.
+func shareMoved(c upstate.Condition, failures, n int) bool {
+	lo, hi := Wilson(c.Failures, c.Samples)
+	p := float64(failures) / float64(n)
+	return p < lo || p > hi
+}
+
+// Wilson is the 95% Wilson score interval of a share measured as k of n:
+// where the true share lies, with 95% confidence. It stays inside [0, 1]
+// and is honest for small n and for shares near 0 or 1 (0 of 10 still
+// allows up to 28%).
+func Wilson(k, n int) (lo, hi float64) {
+	if n <= 0 {
+		return 0, 1
+	}
+	const z = 1.959964
+	p, nf := float64(k)/float64(n), float64(n)
+	den := 1 + z*z/nf
+	mid := (p + z*z/(2*nf)) / den
+	half := z * math.Sqrt(p*(1-p)/nf+z*z/(4*nf*nf)) / den
+	return max(0, mid-half), min(1, mid+half)
+}
+
+// burstEvidence says what a burst found, in words: "3 of 10 requests
+// answered HTTP 500 (30%; 11–60% at 95% confidence)".
+func burstEvidence(samples []upstate.Result, target upstate.State) string {
+	n := len(samples)
+	var bad []upstate.Result
+	var lats []time.Duration
+	pending := 0
+	for _, r := range samples {
+		switch {
+		case r.Outcome == upstate.OutcomeFail:
+			bad = append(bad, r)
+		case r.Pending:
+			pending++
+		default:
+			lats = append(lats, r.Latency)
+		}
+	}
+	median := func() string {
+		if len(lats) == 0 {
+			return ""
+		}
+		slices.Sort(lats)
+		return ", median " + upstate.FormatLatency(lats[len(lats)/2])
+	}
+	switch {
+	case len(bad) > 0:
+		s := fmt.Sprintf("%d of %d requests %s", len(bad), n, failedHow(bad))
+		if len(bad) < n {
+			lo, hi := Wilson(len(bad), n)
+			s += fmt.Sprintf(" (%s; %s–%s at 95%% confidence)", percent(float64(len(bad))/float64(n)), percent(lo), percent(hi))
+		}
+		return s
+	case target == upstate.StateUp:
+		return fmt.Sprintf("answered normally: %d of %d requests%s", n, n, median())
+	}
+	slowWords, slows := "", 0
+	for _, r := range samples {
+		if r.Outcome == upstate.OutcomeSlow {
+			slows++
+			if slowWords == "" {
+				slowWords = strings.TrimSuffix(r.Error, pendingSuffix)
+			}
+		}
+	}
+	if slowWords == "" {
+		slowWords = "slow"
+	}
+	s := fmt.Sprintf("%d of %d requests %s", slows, n, slowWords)
+	if pending > 0 {
+		s += fmt.Sprintf(" (%d not answered yet)", pending)
+	} else if m := median(); m != "" {
+		s += " (" + strings.TrimPrefix(m, ", ") + ")"
+	}
+	return s
+}
+
+// pendingSuffix ends the error of a pending result (schedule writes it):
+// "slower than 2.00 s (no answer yet)".
+const pendingSuffix = " (no answer yet)"
+
+// failedHow says how failed samples failed: "answered HTTP 500", "failed:
+// connection refused", or, mixed, "failed (2 answered HTTP 500, 1 timed
+// out after 10.0 s)".
+func failedHow(bad []upstate.Result) string {
+	var order []string
+	count := map[string]int{}
+	for _, r := range bad {
+		w := how(r)
+		if count[w] == 0 {
+			order = append(order, w)
+		}
+		count[w]++
+	}
+	if len(order) == 1 {
+		return order[0]
+	}
+	parts := make([]string, len(order))
+	for i, w := range order {
+		parts[i] = fmt.Sprintf("%d %s", count[w], strings.TrimPrefix(w, "failed: "))
+	}
+	return "failed (" + strings.Join(parts, ", ") + ")"
+}
+
+func how(r upstate.Result) string {
+	switch {
+	case r.StatusCode != 0 && (r.Error == "" || strings.HasPrefix(r.Error, "status ")):
+		return fmt.Sprintf("answered HTTP %d", r.StatusCode)
+	case r.StatusCode != 0:
+		return fmt.Sprintf("answered HTTP %d: %s", r.StatusCode, r.Error)
+	case r.Error != "":
+		return "failed: " + r.Error
+	}
+	return "failed"
+}
+
+func percent(p float64) string { return strconv.FormatFloat(math.Round(p*100), 'f', -1, 64) + "%" }
 
 func failed(r upstate.Result) bool { return r.Outcome == upstate.OutcomeFail }
 func notOK(r upstate.Result) bool  { return r.Outcome != upstate.OutcomeOK }
