@@ -27,15 +27,16 @@ func newRecorder() *recorder {
 	return &recorder{runs: map[string][]time.Time{}, recheck: map[string]int{}}
 }
 
-func (r *recorder) sink(_ context.Context, res upstate.Result) time.Duration {
+func (r *recorder) sink(_ context.Context, rep Report) Next {
+	res := rep.Result
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.runs[res.CheckID] = append(r.runs[res.CheckID], res.At)
 	if r.recheck[res.CheckID] > 0 {
 		r.recheck[res.CheckID]--
-		return 5 * time.Second
+		return Next{Recheck: 5 * time.Second}
 	}
-	return 0
+	return Next{}
 }
 
 func (r *recorder) times(id string) []time.Duration {
@@ -193,11 +194,11 @@ func TestPanickingProberFailsItsCheckOnly(t *testing.T) {
 		rec := newRecorder()
 		var got atomic.Value
 		boom := check.ProberFunc(func(context.Context) upstate.Result { panic("nil map") })
-		opts := Options{Sink: func(ctx context.Context, r upstate.Result) time.Duration {
-			if r.CheckID == "boom" {
-				got.Store(r)
+		opts := Options{Sink: func(ctx context.Context, rep Report) Next {
+			if rep.Result.CheckID == "boom" {
+				got.Store(rep.Result)
 			}
-			return rec.sink(ctx, r)
+			return rec.sink(ctx, rep)
 		}}
 		jobs := []Job{{ID: "boom", Interval: time.Second, Prober: boom}, {ID: "fine", Interval: time.Second, Prober: prober("fine")}}
 		run(t, jobs, rec, opts, func(s *Scheduler) {
