@@ -106,6 +106,12 @@ type Machine struct {
 	// pendingAt is the At of the pending result whose evidence the
 	// condition carries (zero when none): its final answer completes it.
 	pendingAt time.Time
+	// askedAt is the At of the result that asked for the last burst;
+	// condAsked that of the one whose burst the condition came from, and
+	// condSamples that burst: when that result's answer comes after the
+	// burst was judged, it completes the evidence.
+	askedAt, condAsked time.Time
+	condSamples        []upstate.Result
 }
 
 // New returns a machine for the check, starting in the given condition
@@ -153,7 +159,7 @@ func (m *Machine) Observe(r upstate.Result) Decision {
 	if m.spec.Burst > 0 {
 		suspect := m.suspect(r)
 		if suspect && !m.burstDue {
-			m.burstDue = true
+			m.burstDue, m.askedAt = true, r.At
 			return Decision{Burst: true}
 		}
 		// Not suspect, or the burst asked for never came: the window
@@ -226,16 +232,25 @@ func (m *Machine) final(r upstate.Result) Decision {
 		return Decision{} // the burst the pending result asked for decides
 	}
 	wasPending := m.pendingAt.Equal(r.At)
+	askedBurst := m.cond.Burst && m.condAsked.Equal(r.At)
 	d := m.judge(r)
-	if d.Transition == nil && wasPending {
-		// The condition was confirmed on this answer's stand-in: now
-		// that it came, the evidence says what it was.
-		next := m.cond
+	if d.Transition != nil {
+		return d
+	}
+	// The condition was confirmed on this answer's stand-in, or on the
+	// burst it asked for: now that it came, the evidence says what it was.
+	next := m.cond
+	switch {
+	case wasPending:
 		next.Evidence = r.Evidence()
+	case askedBurst:
+		next.Evidence = burstEvidence(m.condSamples, next.State, &r)
+	}
+	if next.Evidence != m.cond.Evidence {
 		d.Transition = &upstate.Transition{From: m.cond, To: next}
 		m.cond = next
-		m.pendingAt = time.Time{}
 	}
+	m.pendingAt, m.condAsked = time.Time{}, time.Time{}
 	return d
 }
 
@@ -339,12 +354,12 @@ func (m *Machine) ObserveBurst(samples []upstate.Result) Decision {
 	moved := !changed && partial && cur.Burst && shareMoved(cur, fails, n)
 	completes := !changed && again && m.condBurst.Equal(samples[0].At)
 	if !changed && !moved && !completes {
-		m.window = slices.Clone(samples[max(0, n-m.spec.Window):])
+		m.resetWindow(samples, target)
 		return Decision{}
 	}
 	next := upstate.Condition{
 		CheckID: m.checkID, State: target, Partial: partial, Since: cur.Since, At: at,
-		Evidence: burstEvidence(samples, target), Failures: fails, Samples: n, Burst: true,
+		Evidence: burstEvidence(samples, target, m.answer(m.askedAt)), Failures: fails, Samples: n, Burst: true,
 	}
 	if changed {
 		next.Since = m.burstSince(samples, target)
@@ -354,12 +369,35 @@ func (m *Machine) ObserveBurst(samples []upstate.Result) Decision {
 	}
 	d := Decision{Transition: &upstate.Transition{From: cur, To: next}}
 	m.cond, m.condBurst, m.pendingAt = next, samples[0].At, time.Time{}
-	if target == upstate.StateUp {
-		m.window = m.window[:0]
-	} else {
-		m.window = slices.Clone(samples[max(0, n-m.spec.Window):])
-	}
+	m.condAsked, m.condSamples = m.askedAt, slices.Clone(samples)
+	m.resetWindow(samples, target)
 	return d
+}
+
+// answer is the result in the window taken at at, once it has answered
+// (nil while it is pending, or gone).
+func (m *Machine) answer(at time.Time) *upstate.Result {
+	for i := len(m.window) - 1; i >= 0; i-- {
+		if r := m.window[i]; r.At.Equal(at) && !r.Pending {
+			return &r
+		}
+	}
+	return nil
+}
+
+// resetWindow makes a burst the window: its samples outweigh what came
+// before, except a pending result, kept so that its answer takes its place.
+func (m *Machine) resetWindow(samples []upstate.Result, target upstate.State) {
+	var keep []upstate.Result
+	for _, r := range m.window {
+		if r.Pending {
+			keep = append(keep, r)
+		}
+	}
+	if target != upstate.StateUp {
+		keep = append(keep, samples...)
+	}
+	m.window = keep[max(0, len(keep)-m.spec.Window):]
 }
 
 // burstSince is when the evidence for a state a burst confirmed began:
@@ -405,28 +443,29 @@ func Wilson(k, n int) (lo, hi float64) {
 }
 
 // burstEvidence says what a burst found, in words: "3 of 10 requests
-// answered HTTP 500 (30%; 11–60% at 95% confidence)".
-func burstEvidence(samples []upstate.Result, target upstate.State) string {
+// answered HTTP 500 (30%; 11%–60% at 95% confidence)", "10 of 10 requests
+// slower than 2.00 s; latest: HTTP 200 after 5.00 s" (the answer of
+// the probe that asked for the burst, when it has come).
+func burstEvidence(samples []upstate.Result, target upstate.State, latest *upstate.Result) string {
 	n := len(samples)
-	var bad []upstate.Result
-	var lats []time.Duration
-	pending := 0
+	var bad, slow []upstate.Result
+	var answered []time.Duration // latencies of the samples that answered
 	for _, r := range samples {
-		switch {
-		case r.Outcome == upstate.OutcomeFail:
+		switch r.Outcome {
+		case upstate.OutcomeFail:
 			bad = append(bad, r)
-		case r.Pending:
-			pending++
-		default:
-			lats = append(lats, r.Latency)
+			continue
+		case upstate.OutcomeSlow:
+			slow = append(slow, r)
+		}
+		if !unanswered(r) {
+			answered = append(answered, r.Latency)
 		}
 	}
-	median := func() string {
-		if len(lats) == 0 {
-			return ""
-		}
-		slices.Sort(lats)
-		return ", median " + upstate.FormatLatency(lats[len(lats)/2])
+	median := func(ds []time.Duration) string {
+		ds = slices.Clone(ds)
+		slices.Sort(ds)
+		return upstate.FormatLatency(ds[len(ds)/2])
 	}
 	switch {
 	case len(bad) > 0:
@@ -436,33 +475,41 @@ func burstEvidence(samples []upstate.Result, target upstate.State) string {
 			s += fmt.Sprintf(" (%s; %s–%s at 95%% confidence)", percent(float64(len(bad))/float64(n)), percent(lo), percent(hi))
 		}
 		return s
-	case target == upstate.StateUp:
-		return fmt.Sprintf("answered normally: %d of %d requests%s", n, n, median())
+	case len(slow) == 0:
+		return fmt.Sprintf("answered normally: %d of %d requests, median %s", n, n, median(answered))
 	}
-	slowWords, slows := "", 0
-	for _, r := range samples {
-		if r.Outcome == upstate.OutcomeSlow {
-			slows++
-			if slowWords == "" {
-				slowWords = strings.TrimSuffix(r.Error, pendingSuffix)
-			}
+	bound, _, _ := strings.Cut(slow[0].Error, " (")
+	if bound == "" {
+		bound = "slow"
+	}
+	s := fmt.Sprintf("%d of %d requests %s", len(slow), n, bound)
+	var slowAnswered []time.Duration
+	for _, r := range slow {
+		if !unanswered(r) {
+			slowAnswered = append(slowAnswered, r.Latency)
 		}
 	}
-	if slowWords == "" {
-		slowWords = "slow"
+	switch {
+	case len(slowAnswered) == 0:
+		s += " (none answered within it)"
+	case len(slowAnswered) < len(slow):
+		s += fmt.Sprintf(" (%d answered, median %s; %d not within it)", len(slowAnswered), median(slowAnswered), len(slow)-len(slowAnswered))
+	default:
+		s += fmt.Sprintf(" (median %s)", median(slowAnswered))
 	}
-	s := fmt.Sprintf("%d of %d requests %s", slows, n, slowWords)
-	if pending > 0 {
-		s += fmt.Sprintf(" (%d not answered yet)", pending)
-	} else if m := median(); m != "" {
-		s += " (" + strings.TrimPrefix(m, ", ") + ")"
+	if latest != nil && !latest.OK() && target.Failing() {
+		s += "; latest: " + latest.Evidence()
 	}
 	return s
 }
 
-// pendingSuffix ends the error of a pending result (schedule writes it):
-// "slower than 2.00 s (no answer yet)".
-const pendingSuffix = " (no answer yet)"
+// unanswered reports whether a slow sample stands for an answer that did
+// not come within the bound: a pending result, or a burst sample the
+// scheduler stopped there; its error says so after the bound, "slower than
+// 2.00 s (not waited for)".
+func unanswered(r upstate.Result) bool {
+	return r.Outcome == upstate.OutcomeSlow && (r.Pending || strings.Contains(r.Error, " ("))
+}
 
 // failedHow says how failed samples failed: "answered HTTP 500", "failed:
 // connection refused", or, mixed, "failed (2 answered HTTP 500, 1 timed

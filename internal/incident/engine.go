@@ -560,13 +560,25 @@ func (e *Engine) decide(ctx context.Context, t *upstate.Transition) error {
 
 // share is the worst share of requests failing that a burst of one of
 // the incident's checks measured in its current condition (a check down
-// by a burst: 100), and whether any measured one. Must be called with
-// e.mu held.
+// by a burst: 100), and whether any measured one. Only checks whose
+// failing is an outage count: one whose impact calls it degraded
+// performance (lock waits, say) says nothing of requests failing, and
+// one down whose impact calls it a partial outage measured only its own
+// part. Must be called with e.mu held.
 func (e *Engine) share(in *upstate.Incident) (float64, bool) {
 	best, ok := 0.0, false
 	for id, spec := range e.checks {
 		c, has := e.conds[id]
 		if !has || !c.Burst || !c.State.Failing() || c.Samples == 0 || !slices.ContainsFunc(spec.Components, in.HasComponent) {
+			continue
+		}
+		switch st := spec.StatusFor(c); {
+		case st != upstate.PartialOutage && st != upstate.MajorOutage:
+			continue
+		case c.State == upstate.StateDown && st != upstate.MajorOutage:
+			// All of this check's requests fail, and its impact says
+			// that is part of the component (Word conversions, not
+			// PDF): the component's share is not measured.
 			continue
 		}
 		if f := math.Round(float64(c.Failures) / float64(c.Samples) * 100); !ok || f > best {
