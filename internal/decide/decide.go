@@ -250,7 +250,9 @@ func (m *Machine) final(r upstate.Result) Decision {
 		d.Transition = &upstate.Transition{From: m.cond, To: next}
 		m.cond = next
 	}
-	m.pendingAt, m.condAsked = time.Time{}, time.Time{}
+	if wasPending || askedBurst {
+		m.pendingAt, m.condAsked = time.Time{}, time.Time{}
+	}
 	return d
 }
 
@@ -395,9 +397,10 @@ func (m *Machine) resetWindow(samples []upstate.Result, target upstate.State) {
 		}
 	}
 	if target != upstate.StateUp {
-		keep = append(keep, samples...)
+		room := min(len(samples), max(0, m.spec.Window-len(keep)))
+		keep = append(keep, samples[len(samples)-room:]...)
 	}
-	m.window = keep[max(0, len(keep)-m.spec.Window):]
+	m.window = keep
 }
 
 // burstSince is when the evidence for a state a burst confirmed began:
@@ -497,7 +500,7 @@ func burstEvidence(samples []upstate.Result, target upstate.State, latest *upsta
 	default:
 		s += fmt.Sprintf(" (median %s)", median(slowAnswered))
 	}
-	if latest != nil && !latest.OK() && target.Failing() {
+	if latest != nil && latest.Outcome == upstate.OutcomeSlow && target.Failing() {
 		s += "; latest: " + latest.Evidence()
 	}
 	return s
