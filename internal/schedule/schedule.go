@@ -211,20 +211,22 @@ func (e *entry) fast() bool {
 }
 
 // reschedule sets when the job is due: its regular slot, or sooner for a
-// run asked for or while it runs fast.
+// run asked for or while it runs fast. A fast run is at once when the
+// trouble is news, Fast after the last run otherwise; one that would come
+// within Fast/2 of the regular slot waits for it instead.
 func (e *entry) reschedule(now time.Time) {
 	e.due = e.regular
-	if !e.soon.IsZero() && e.soon.Before(e.due) {
-		e.due = e.soon
-	}
 	if e.fast() {
 		f := e.last.Add(e.job.Fast)
 		if f.Before(now) {
 			f = now
 		}
-		if f.Before(e.due) {
+		if e.regular.Sub(f) >= e.job.Fast/2 {
 			e.due = f
 		}
+	}
+	if !e.soon.IsZero() && e.soon.Before(e.due) {
+		e.due = e.soon
 	}
 }
 
