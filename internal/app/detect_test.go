@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -45,14 +46,17 @@ func (f *flaky) set(m mode) {
 	f.mode, f.n, f.fails = m, 0, 0
 }
 
-// failing reports whether the n-th request since the break fails, in the
-// quarter mode.
-func (f *flaky) failing(n int) bool {
+// failing reports whether a request fails in the quarter mode: the n-th
+// since the break when n is 1 modulo 4, or, at random, one in four by a
+// hash of the seed, the moment and the client, so that the draw does not
+// depend on which of two requests at one moment arrives first.
+func (f *flaky) failing(r *http.Request, n int) bool {
 	if f.random == 0 {
 		return n%4 == 1
 	}
-	// splitmix64 of (seed, n): a fixed sequence of independent-looking draws.
-	z := f.random + uint64(n)*0x9e3779b97f4a7c15
+	h := fnv.New64a()
+	fmt.Fprint(h, f.random, time.Now().UnixNano(), r.UserAgent())
+	z := h.Sum64() // splitmix64's finaliser, to spread fnv's low bits
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
 	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
 	z ^= z >> 31
@@ -63,7 +67,7 @@ func (f *flaky) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.n++
 	m, fail := f.mode, false
-	if m == quarter && f.failing(f.n) {
+	if m == quarter && f.failing(r, f.n) {
 		fail = true
 		f.fails++
 	}
@@ -91,6 +95,7 @@ type detectWorld struct {
 	app *App
 	api *flaky
 	srv *httptest.Server
+	mem *memNet
 }
 
 // startDetect starts the app with the checks yaml gives (it is handed the
@@ -115,7 +120,7 @@ func startDetect(t *testing.T, api *flaky, checks func(addr string) string) *det
 	if err := a.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return &detectWorld{app: a, api: api, srv: srv}
+	return &detectWorld{app: a, api: api, srv: srv, mem: mem}
 }
 
 func (w *detectWorld) stop(t *testing.T) {
