@@ -28,7 +28,10 @@ type detectCase struct {
 type detected struct {
 	open   time.Duration // the incident's detected_at
 	status upstate.Status
-	share  time.Duration // the measured share became the scope (0: never, within the run)
+	// partial is when the API first showed partial_outage, share when it
+	// did with the measured share as the incident's scope (0: never,
+	// within the run).
+	partial, share time.Duration
 	scope  float64
 }
 
@@ -69,9 +72,18 @@ func detectOnce(t *testing.T, c detectCase, offset time.Duration, seed uint64) d
 		if c.mode != quarter {
 			return
 		}
-		if waitFor(30*time.Minute, func() bool { return w.app.Snapshot().Open[0].Reach.FailingPercent != nil }) {
+		measured := func() *float64 {
+			if open := w.app.Snapshot().Open; len(open) > 0 && w.apiStatus() == upstate.PartialOutage {
+				if out.partial == 0 {
+					out.partial = time.Since(broke)
+				}
+				return open[0].Reach.FailingPercent
+			}
+			return nil
+		}
+		if measured() != nil || waitFor(30*time.Minute, func() bool { return measured() != nil }) {
 			out.share = time.Since(broke)
-			out.scope = *w.app.Snapshot().Open[0].Reach.FailingPercent
+			out.scope = *measured()
 		}
 	})
 	return out
@@ -174,7 +186,7 @@ func TestDetectionTable(t *testing.T) {
 	}
 	var lines []string
 	for _, c := range cases {
-		var opens, shares []time.Duration
+		var opens, partials, shares []time.Duration
 		var scopes []float64
 		for i := range 12 {
 			off := time.Duration(i) * 5 * time.Second
@@ -191,7 +203,7 @@ func TestDetectionTable(t *testing.T) {
 				if d.share == 0 {
 					t.Errorf("%s, break %v: the share was never measured", c.name, off)
 				}
-				shares, scopes = append(shares, d.share), append(scopes, d.scope)
+				partials, shares, scopes = append(partials, d.partial), append(shares, d.share), append(scopes, d.scope)
 			}
 			// The promise: a hard failure seen by the first probe after
 			// the break, confirmed by its burst (4.5 s); slowness known at
@@ -207,7 +219,7 @@ func TestDetectionTable(t *testing.T) {
 		}
 		line := fmt.Sprintf("| %s | %s |", c.name, spread(opens))
 		if c.mode == quarter {
-			line += fmt.Sprintf(" share measured: %s; scope %v |", spread(shares), scopes)
+			line += fmt.Sprintf(" partial_outage: %s; with its share: %s; scope %v |", spread(partials), spread(shares), scopes)
 		} else {
 			line += " |"
 		}
