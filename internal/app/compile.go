@@ -108,6 +108,9 @@ func components(cfg *config.Config) []upstate.Component {
 // when it passes).
 func repeated(job *schedule.Job, d *upstate.DecideSpec, ch config.Check, p check.Prober, cfg *config.Config) {
 	b := schedule.DefaultBurst(job.Interval)
+	if ch.Burst == nil && ch.Recheck != nil && ch.Recheck.Count == 0 {
+		b.Count = 0 // re-checks turned off said "no extra requests": bursts too, unless asked for
+	}
 	if cb := ch.Burst; cb != nil {
 		if cb.Count != nil {
 			b.Count = *cb.Count

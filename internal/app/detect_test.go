@@ -401,6 +401,8 @@ checks:
   - {id: port, kind: tcp, address: 'db:5432', interval: 10s, burst: {count: 0}, fast_interval: 2s, depends_on: [queue], components: [database]}
   - {id: name, kind: dns, host: example.com, server: 1.1.1.1, interval: 2m, burst: {count: 6, over: 3s}, components: [api]}
   - {id: errors, kind: metric, metric: errors, above: 5, components: [api]}
+  - {id: quiet, kind: tcp, address: 'q:1', recheck: {count: 0}, components: [queue]}
+  - {id: asked, kind: tcp, address: 'q:1', recheck: {count: 0}, burst: {count: 3}, components: [queue]}
 `), noEnv)
 	if err != nil {
 		t.Fatal(err)
@@ -422,6 +424,9 @@ checks:
 		"port":   {schedule.Burst{}, 2 * time.Second, []string{"database", "queue"}, "db:5432", 0, 0},
 		"name":   {schedule.Burst{Count: 6, Over: 3 * time.Second}, 30 * time.Second, []string{"api", "database"}, "1.1.1.1:53", 0, 6},
 		"errors": {},
+		// No re-checks said no extra requests: no bursts either, unless asked for.
+		"quiet": {schedule.Burst{}, 15 * time.Second, []string{"queue"}, "q:1", 0, 0},
+		"asked": {schedule.Burst{Count: 3, Over: 5 * time.Second}, 15 * time.Second, []string{"queue"}, "q:1", 0, 3},
 	}
 	for i, j := range c.jobs {
 		w := wants[j.ID]
