@@ -32,7 +32,7 @@ type detected struct {
 	// did with the measured share as the incident's scope (0: never,
 	// within the run).
 	partial, share time.Duration
-	scope  float64
+	scope          float64
 }
 
 // detectOnce runs Upstate against the API with one 60 s http check (and,
