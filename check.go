@@ -43,19 +43,19 @@ func (c CheckSpec) DisplayName() string {
 
 // DecideSpec tunes the state machine that turns results into conditions.
 type DecideSpec struct {
-	FailAfter    int           // consecutive failures that confirm down
-	RecoverAfter int           // consecutive successes that confirm up
-	Window       int           // results looked at for partial failure
-	PartialAfter int           // failures within Window that make it partial
-	RecheckCount int           // quick re-checks after a suspect result
-	RecheckEvery time.Duration // their spacing
-	// Burst is how many samples a burst takes to confirm a suspect result
-	// (judged together: see decide); 0 when the check takes none, and
-	// then quick re-checks confirm it.
-	Burst          int
+	FailAfter      int           // consecutive failures that confirm down
+	RecoverAfter   int           // consecutive successes that confirm up
+	Window         int           // results looked at for partial failure
+	PartialAfter   int           // failures within Window that make it partial
+	RecheckCount   int           // quick re-checks after a suspect result
+	RecheckEvery   time.Duration // their spacing
 	FlapWindow     time.Duration // transitions counted over this span
 	FlapThreshold  int           // this many transitions in FlapWindow is flapping
 	RecoveryWindow time.Duration // an incident stays open this long after recovery
+	// Burst is how many samples a burst takes to confirm a suspect result
+	// (judged together: see decide); 0 when the check takes none, and
+	// then quick re-checks confirm it.
+	Burst int
 }
 
 // Outcome is what one observation found.
