@@ -52,6 +52,10 @@ type DecideSpec struct {
 	FlapWindow     time.Duration // transitions counted over this span
 	FlapThreshold  int           // this many transitions in FlapWindow is flapping
 	RecoveryWindow time.Duration // an incident stays open this long after recovery
+	// Burst is how many samples a burst takes to confirm a suspect result
+	// (judged together: see decide); 0 when the check takes none, and
+	// then quick re-checks confirm it.
+	Burst int
 }
 
 // Outcome is what one observation found.
@@ -89,6 +93,11 @@ type Result struct {
 	// last few failures of each check (an Artifact's ID, CheckID and At
 	// are the result's, set where it is kept).
 	Artifact *Artifact
+	// Pending is set on a result that stands for an answer not come yet:
+	// the probe has passed its latency bound, so it is slow already
+	// (Outcome slow, Latency the bound). The final result, with the same
+	// At, follows and takes its place. Not stored.
+	Pending bool
 }
 
 // OK reports whether the result was fully healthy.
@@ -145,6 +154,10 @@ type Condition struct {
 	// Failures and Samples describe the decision window: "3 of 10 failed".
 	Failures int
 	Samples  int
+	// Burst is set when Failures and Samples count one burst of requests
+	// taken together, so that Failures/Samples is the share of requests
+	// failing, measured. Not stored.
+	Burst bool
 	// Upstream is the provider's incident the result that confirmed it
 	// blames (an upstream check's ProviderReport.Cause), if any. Not
 	// stored: it matters to the transition that carries it.

@@ -242,12 +242,22 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if err := a.newSubscriptions(ctx, cfg); err != nil {
 		return nil, err
 	}
+	// The scheduler before the engine: the engine's statuses set which
+	// checks run at their fast interval.
+	a.sched, err = schedule.New(schedule.Options{
+		Clock: opts.Clock, Sink: a.onReport, Logger: opts.Logger,
+		Started: func(_ string, lag time.Duration) { a.metrics.ScheduleLag.Observe(lag.Seconds()) },
+	})
+	if err != nil {
+		return nil, err
+	}
 	a.engine, err = incident.New(ctx, incident.Options{
 		Store: db, Clock: opts.Clock, Components: comp.components, Checks: comp.specs, Location: cfg.Location,
 		NewID: opts.NewID, Logger: opts.Logger, Route: a.board.Route, Renotify: cfg.Notifications.Renotify.D(),
 		Changed: func(st map[string]upstate.Status) {
 			a.snaps.Trigger()
 			a.metrics.SetStatuses(st)
+			a.sched.SetStatuses(st)
 			a.dispatcher.Wake()
 		},
 	})
@@ -260,6 +270,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.sched.SetStatuses(a.engine.Statuses())
 	conds, err := db.ListConditions(ctx)
 	if err != nil {
 		return nil, err
@@ -273,7 +284,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	page := func() string { return a.cfg.Load().Page.Name }
 	zone := func() *time.Location { return a.cfg.Load().Location }
 	reviews := &incident.Reviews{Store: db, Clock: opts.Clock, NewID: opts.NewID, Logger: opts.Logger, Changed: a.snaps.Trigger}
-	api, err := adminapi.New(adminapi.Options{Auth: a.auth, Incidents: a.engine, Components: a.engine, Maintenances: a.engine, Outbox: a.desk, OnCall: a.roster, Silences: a.silences, Subscribers: a.subs, Samples: a.pushed, SLOs: a.slos, Reviews: reviews, Reads: db, Logger: opts.Logger,
+	api, err := adminapi.New(adminapi.Options{Auth: a.auth, Incidents: a.engine, Components: a.engine, Maintenances: a.engine, Outbox: a.desk, OnCall: a.roster, Silences: a.silences, Subscribers: a.subs, Samples: judgedSamples{a}, SLOs: a.slos, Reviews: reviews, Reads: db, Logger: opts.Logger,
 		Now: opts.Clock.Now, PageName: page, Location: zone, Markdown: md.HTML, SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://"),
 		Baseline: a.baseline, Warnings: a.warnings.List})
 	if err != nil {
@@ -296,13 +307,6 @@ func New(ctx context.Context, opts Options) (*App, error) {
 			return web.Proxies{Trusted: sv.Proxies, Header: sv.ForwardedHeader}
 		},
 		Admin: []interface{ Register(*http.ServeMux) }{api, ui}})
-	if err != nil {
-		return nil, err
-	}
-	a.sched, err = schedule.New(schedule.Options{
-		Clock: opts.Clock, Sink: a.onResult, Logger: opts.Logger,
-		Started: func(_ string, lag time.Duration) { a.metrics.ScheduleLag.Observe(lag.Seconds()) },
-	})
 	if err != nil {
 		return nil, err
 	}
@@ -363,21 +367,18 @@ func (a *App) checkSet(comp *compiled, conds map[string]upstate.Condition, old *
 
 // onResult is the pipeline every result goes through: count it, queue it
 // for storage, decide, and hand a confirmed change to the incident engine.
-// It returns how soon to re-check when the result was suspect.
-func (a *App) onResult(ctx context.Context, r upstate.Result) time.Duration {
+// It returns what the scheduler should do next: a re-check or a burst when
+// the result was suspect, the fast interval while the check is in trouble.
+// A pending result (slow at its bound, its answer to follow) is decided
+// only: its answer is what is counted and stored.
+func (a *App) onResult(ctx context.Context, r upstate.Result) schedule.Next {
 	st := a.checks.Load().byID[r.CheckID]
 	if st == nil {
-		return 0 // removed by a reload
+		return schedule.Next{} // removed by a reload
 	}
-	st.mu.Lock()
-	kind := st.kind // a reload may change it
-	st.mu.Unlock()
-	a.metrics.ObserveResult(kind, r)
-	a.keepArtifact(ctx, st, &r)
-	if err := a.store.AppendResults(ctx, []upstate.Result{r}); err != nil {
-		a.log.Warn("result not stored", "component", "app", "check", r.CheckID, "err", err)
-	} else {
-		a.metrics.ResultsWritten.Inc()
+	if !r.Pending {
+		a.keepArtifact(ctx, st, &r)
+		a.keep(ctx, st, r)
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -394,14 +395,18 @@ func (a *App) onResult(ctx context.Context, r upstate.Result) time.Duration {
 		a.log.Error("incident decision not saved yet; it will be retried", "component", "incident", "check", r.CheckID, "err", err)
 	}
 	// Warnings (a certificate expiring soon) go to operators alone and
-	// never change the condition above.
-	if err := a.warnings.Observe(ctx, r); err != nil {
-		a.log.Error("warning not saved yet; the check's next result brings it again", "component", "incident", "check", r.CheckID, "err", err)
+	// never change the condition above. A pending result carries none
+	// yet: its answer, when it comes, says.
+	if !r.Pending {
+		if err := a.warnings.Observe(ctx, r); err != nil {
+			a.log.Error("warning not saved yet; the check's next result brings it again", "component", "incident", "check", r.CheckID, "err", err)
+		}
 	}
+	next := schedule.Next{Burst: d.Burst, Troubled: st.machine.Condition().State.Failing()}
 	if d.Recheck {
-		return st.spec.Decide.RecheckEvery
+		next.Recheck = st.spec.Decide.RecheckEvery
 	}
-	return 0
+	return next
 }
 
 // keepArtifacts is how many failures of each check keep what the check

@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/check"
@@ -27,11 +28,14 @@ type compiled struct {
 
 	// metrics are the metric checks, by id, for their baselines' status.
 	metrics map[string]*check.Metric
+	// readers are, for each pushed series some check reads, those checks:
+	// judged as soon as numbers for it arrive.
+	readers map[string][]string
 }
 
 func compile(cfg *config.Config, env check.Env) (*compiled, error) {
 	c := &compiled{tokens: map[string]upstate.Secret{}, kinds: map[string]string{}, checksOf: map[string][]string{}, components: components(cfg),
-		pushed: map[string]bool{}}
+		pushed: map[string]bool{}, readers: map[string][]string{}}
 	for _, ch := range cfg.Checks {
 		kind, ok := check.KindOf(ch.Kind)
 		if !ok || ch.Section == nil {
@@ -40,6 +44,7 @@ func compile(cfg *config.Config, env check.Env) (*compiled, error) {
 		if r, ok := ch.Section.(check.PushedReader); ok {
 			for _, key := range r.PushedSeries() {
 				c.pushed[key] = true
+				c.readers[key] = append(c.readers[key], ch.ID)
 			}
 		}
 		spec := upstate.CheckSpec{
@@ -56,13 +61,17 @@ func compile(cfg *config.Config, env check.Env) (*compiled, error) {
 				d.RecheckCount = -1 // explicitly off
 			}
 		}
-		spec.Decide = decide.Defaults(d, spec.Interval)
 		p, err := ch.Section.Prober(ch.Common(), env)
 		if err != nil {
 			return nil, fmt.Errorf("check %s: %w", ch.ID, err)
 		}
+		job := schedule.Job{ID: ch.ID, Interval: spec.Interval, Prober: p}
+		if kind.Repeat {
+			repeated(&job, &d, ch, p, cfg)
+		}
+		spec.Decide = decide.Defaults(d, spec.Interval)
 		c.specs = append(c.specs, spec)
-		c.jobs = append(c.jobs, schedule.Job{ID: ch.ID, Interval: spec.Interval, Prober: p})
+		c.jobs = append(c.jobs, job)
 		c.kinds[ch.ID] = ch.Kind
 		if s, ok := p.(*check.SLO); ok {
 			c.slos = append(c.slos, s)
@@ -122,3 +131,62 @@ func (f fileProblems) Errorf(key, format string, args ...any) {
 }
 func (f fileProblems) Warnf(string, string, ...any) {}
 func (f fileProblems) InboundAuth() bool            { return true }
+
+// repeated sets what a check whose probe may be repeated takes: its burst
+// (decided as one by its machine, taken by the scheduler), its fast
+// interval and the components whose trouble calls for it, where its
+// probes go (the per-host limit) and its latency bound (slow is known
+// when it passes).
+func repeated(job *schedule.Job, d *upstate.DecideSpec, ch config.Check, p check.Prober, cfg *config.Config) {
+	b := schedule.DefaultBurst(job.Interval)
+	if ch.Burst == nil && ch.Recheck != nil && ch.Recheck.Count == 0 {
+		b.Count = 0 // re-checks turned off said "no extra requests": bursts too, unless asked for
+	}
+	if cb := ch.Burst; cb != nil {
+		if cb.Count != nil {
+			b.Count = *cb.Count
+		}
+		if cb.Over > 0 {
+			b.Over = cb.Over.D()
+		}
+	}
+	if b.Count > 0 {
+		job.Burst, d.Burst = b, b.Count
+	}
+	job.Fast = ch.FastInterval.D()
+	if job.Fast == 0 {
+		job.Fast = schedule.DefaultFast(job.Interval)
+	}
+	job.Watch = watched(ch, cfg)
+	if a, ok := p.(check.Aimed); ok {
+		job.Host = a.Target()
+	}
+	if b, ok := p.(check.Bounded); ok {
+		job.SlowAfter = b.LatencyBound()
+	}
+}
+
+// watched are the components whose trouble makes a check run at its fast
+// interval: those it affects, those it says it depends on, and every
+// component those depend on, however far.
+func watched(ch config.Check, cfg *config.Config) []string {
+	deps := map[string][]string{}
+	for _, c := range cfg.Components {
+		deps[c.ID] = c.DependsOn
+	}
+	var out []string
+	seen := map[string]bool{}
+	stack := append(slices.Clone(ch.Components), ch.DependsOn...)
+	for len(stack) > 0 {
+		id := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		out = append(out, id)
+		stack = append(stack, deps[id]...)
+	}
+	slices.Sort(out)
+	return out
+}

@@ -14,7 +14,7 @@ import (
 
 // dnsKind looks a name up and checks the answers.
 func dnsKind() Kind {
-	return Kind{Name: "dns", New: func() Section { return &DNSSection{} }}
+	return Kind{Name: "dns", New: func() Section { return &DNSSection{} }, Repeat: true}
 }
 
 // DNSSection is a dns check's configuration.
@@ -64,7 +64,7 @@ func (s *DNSSection) ValidateSettled(v Validator, c Common) {
 // Prober implements Section.
 func (s *DNSSection) Prober(c Common, env Env) (Prober, error) {
 	return &DNS{ID: c.ID, Host: s.Host, RecordType: s.RecordType, Answers: s.Expect.Answers,
-		LatencyUnder: s.Expect.LatencyUnder, Timeout: c.Timeout, Resolver: env.Resolver(s.Server), Clock: env.Clock}, nil
+		LatencyUnder: s.Expect.LatencyUnder, Timeout: c.Timeout, Resolver: env.Resolver(s.Server), Server: s.Server, Clock: env.Clock}, nil
 }
 
 // Resolver is what a DNS check asks; *net.Resolver satisfies it, and tests
@@ -105,8 +105,26 @@ type DNS struct {
 	LatencyUnder time.Duration
 	Timeout      time.Duration
 	Resolver     Resolver
-	Clock        clock.Clock
+	// Server is the resolver's address ("" for the system's), as Target says.
+	Server string
+	Clock  clock.Clock
 }
+
+var (
+	_ Aimed   = (*DNS)(nil)
+	_ Bounded = (*DNS)(nil)
+)
+
+// Target implements Aimed: the resolver asked.
+func (c *DNS) Target() string {
+	if c.Server == "" {
+		return "the system resolver"
+	}
+	return c.Server
+}
+
+// LatencyBound implements Bounded.
+func (c *DNS) LatencyBound() time.Duration { return c.LatencyUnder }
 
 // Probe implements Prober.
 func (c *DNS) Probe(ctx context.Context) upstate.Result {

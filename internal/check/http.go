@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -26,7 +27,7 @@ const maxBody = 1 << 20
 
 // httpKind probes a URL and asserts on the answer.
 func httpKind() Kind {
-	return Kind{Name: "http", New: func() Section { return &HTTPSection{} }}
+	return Kind{Name: "http", New: func() Section { return &HTTPSection{} }, Repeat: true}
 }
 
 // HTTPSection is an http check's configuration.
@@ -206,6 +207,30 @@ func NewHTTPClient(insecure bool, maxConnsPerHost int, dial DialFunc) *http.Clie
 
 // DialFunc opens connections; nil means the operating system's network.
 type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+
+var (
+	_ Aimed   = (*HTTP)(nil)
+	_ Bounded = (*HTTP)(nil)
+)
+
+// Target implements Aimed: the URL's host and port.
+func (h *HTTP) Target() string {
+	u, err := url.Parse(h.URL)
+	if err != nil {
+		return h.URL
+	}
+	if u.Port() != "" {
+		return u.Host
+	}
+	port := "80"
+	if u.Scheme == "https" {
+		port = "443"
+	}
+	return net.JoinHostPort(u.Hostname(), port)
+}
+
+// LatencyBound implements Bounded.
+func (h *HTTP) LatencyBound() time.Duration { return h.Expect.LatencyUnder }
 
 // Probe implements Prober.
 func (h *HTTP) Probe(ctx context.Context) upstate.Result {

@@ -21,6 +21,36 @@ type Kind struct {
 	// alert, a provider's feed, a number) rather than latencies we
 	// measured: such checks have no latency sparkline.
 	Told bool
+	// Repeat is set when a probe is a request one may repeat at once
+	// (http, tcp, dns): a suspect result is confirmed by a burst of them
+	// (the burst key), and the check runs at its fast interval while in
+	// trouble (fast_interval). Its prober should say where it goes
+	// (Aimed) and, with a latency bound, what it is (Bounded).
+	Repeat bool
+}
+
+// RepeatNames are the names of the kinds whose probes may be repeated.
+func RepeatNames() []string {
+	var names []string
+	for _, k := range Kinds() {
+		if k.Repeat {
+			names = append(names, k.Name)
+		}
+	}
+	return names
+}
+
+// Aimed is a prober that says where its probes go (host:port, a
+// resolver): the per-host limit on burst samples is shared by every check
+// aimed there.
+type Aimed interface {
+	Target() string
+}
+
+// Bounded is a prober with a latency bound: an answer slower than it is
+// slow, and known to be as soon as the bound passes.
+type Bounded interface {
+	LatencyBound() time.Duration
 }
 
 // Kinds lists every check kind, in the order the configuration's
@@ -153,6 +183,16 @@ type Common struct {
 	RecoverAfter   int
 	Recheck        *Recheck // nil: the default
 	RecoveryWindow time.Duration
+	// Burst and FastInterval: kinds that Repeat only.
+	Burst        *Burst // nil: the default
+	FastInterval time.Duration
+}
+
+// Burst tunes burst confirmation: how many samples (0 turns bursts off;
+// nil, the default) and over how long (0, the default).
+type Burst struct {
+	Count *int
+	Over  time.Duration
 }
 
 // Recheck tunes fast confirmation: how many quick re-checks follow a

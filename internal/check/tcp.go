@@ -11,7 +11,7 @@ import (
 
 // tcpKind checks that a port accepts a connection.
 func tcpKind() Kind {
-	return Kind{Name: "tcp", New: func() Section { return &TCPSection{} }}
+	return Kind{Name: "tcp", New: func() Section { return &TCPSection{} }, Repeat: true}
 }
 
 // TCPSection is a tcp check's configuration.
@@ -46,6 +46,13 @@ type TCP struct {
 	// Dial opens the connection; nil means the operating system's network.
 	Dial DialFunc
 }
+
+var (
+	_ Aimed = (*TCP)(nil)
+)
+
+// Target implements Aimed.
+func (c *TCP) Target() string { return c.Address }
 
 // Probe implements Prober.
 func (c *TCP) Probe(ctx context.Context) upstate.Result {

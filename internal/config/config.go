@@ -105,6 +105,10 @@ type Check struct {
 	RecoverAfter   int      `yaml:"recover_after"`
 	Recheck        *Recheck `yaml:"recheck"`
 	RecoveryWindow Duration `yaml:"recovery_window"`
+	// Burst and FastInterval apply to kinds whose probes may be repeated
+	// (check.Kind.Repeat).
+	Burst        *Burst   `yaml:"burst"`
+	FastInterval Duration `yaml:"fast_interval"`
 
 	// Section holds the keys only the check's kind takes (check.Kinds);
 	// they are decoded into it, strictly, once kind is known.
@@ -119,6 +123,10 @@ func (ch *Check) Common() check.Common {
 	if r := ch.Recheck; r != nil {
 		c.Recheck = &check.Recheck{Count: r.Count, Every: r.Every.D()}
 	}
+	if b := ch.Burst; b != nil {
+		c.Burst = &check.Burst{Count: b.Count, Over: b.Over.D()}
+	}
+	c.FastInterval = ch.FastInterval.D()
 	return c
 }
 
@@ -131,6 +139,11 @@ func (ch *Check) setCommon(c check.Common) {
 	if r := c.Recheck; r != nil {
 		ch.Recheck = &Recheck{Count: r.Count, Every: Duration(r.Every)}
 	}
+	ch.Burst = nil
+	if b := c.Burst; b != nil {
+		ch.Burst = &Burst{Count: b.Count, Over: Duration(b.Over)}
+	}
+	ch.FastInterval = Duration(c.FastInterval)
 }
 
 // Recheck tunes fast confirmation: how many quick re-checks follow a
@@ -139,6 +152,16 @@ type Recheck struct {
 	Count int      `yaml:"count"`
 	Every Duration `yaml:"every"`
 }
+
+// Burst tunes burst confirmation: how many samples a suspect result is
+// confirmed by (0 turns bursts off) and over how long.
+type Burst struct {
+	Count *int     `yaml:"count"`
+	Over  Duration `yaml:"over"`
+}
+
+// MaxBurst is the most samples one burst may take.
+const MaxBurst = 20
 
 // Defaults.
 const (
@@ -508,6 +531,8 @@ func (v *validator) check(i int, comps, checks map[string]int) {
 		}
 	}
 
+	v.repeat(p, ch, kind)
+
 	if st, ok := ch.Section.(check.Settled); ok {
 		st.ValidateSettled(sv, ch.Common())
 	}
@@ -520,4 +545,40 @@ func list(names []string) string {
 		return strings.Join(names, "")
 	}
 	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
+// repeat checks the keys of kinds whose probes may be repeated: burst
+// and fast_interval.
+func (v *validator) repeat(p string, ch *Check, kind check.Kind) {
+	if !kind.Repeat {
+		which := strings.Join(check.RepeatNames(), ", ")
+		if ch.Burst != nil {
+			v.errf(p+".burst", "applies to checks whose probe is a request one may repeat (%s), not %s: a %s check is told its results", which, ch.Kind, ch.Kind)
+		}
+		if ch.FastInterval != 0 {
+			v.errf(p+".fast_interval", "applies to checks whose probe is a request one may repeat (%s), not %s: a %s check is told its results", which, ch.Kind, ch.Kind)
+		}
+		return
+	}
+	if b := ch.Burst; b != nil {
+		if b.Count != nil && (*b.Count < 0 || *b.Count > MaxBurst) {
+			v.errf(p+".burst.count", "%d is out of range (0 to %d; 0 turns bursts off)", *b.Count, MaxBurst)
+		}
+		switch {
+		case b.Over < 0:
+			v.errf(p+".burst.over", "must not be negative")
+		case b.Over > 0 && b.Over.D() < 100*time.Millisecond:
+			v.errf(p+".burst.over", "%s is too short: at least 100ms", b.Over.D())
+		case b.Over.D() > ch.Interval.D():
+			v.errf(p+".burst.over", "%s is longer than the interval %s", b.Over.D(), ch.Interval.D())
+		}
+	}
+	switch f := ch.FastInterval.D(); {
+	case f < 0:
+		v.errf(p+".fast_interval", "must not be negative")
+	case f > 0 && f < time.Second:
+		v.errf(p+".fast_interval", "%s is too short: at least 1s", f)
+	case f > ch.Interval.D():
+		v.errf(p+".fast_interval", "%s is longer than the interval %s: it is how often the check runs while in trouble", f, ch.Interval.D())
+	}
 }

@@ -21,9 +21,24 @@
 // flapping and needs a whole clean window to recover. A suspect result —
 // one that points to a state not yet confirmed — asks for a quick re-check
 // so confirmation takes seconds instead of intervals.
+//
+// A check whose probe is a request one may repeat (DecideSpec.Burst > 0)
+// asks instead for a burst: several samples taken at once and judged
+// together (ObserveBurst), by the share that failed — none: a transient,
+// nothing changes (or, from a failing state, up); all: down; some: a
+// partial outage of that share, which the condition carries (Burst,
+// Failures of Samples) and the evidence says with its confidence bounds.
+// The suspect result itself changes nothing: the burst decides. A result
+// that stands for an answer not come yet (Result.Pending: slow at its
+// bound) counts as slow at once, and its final result takes its place.
 package decide
 
 import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/upstatehq/upstate"
@@ -82,6 +97,25 @@ type Machine struct {
 	window   []upstate.Result // most recent last, at most spec.Window
 	flips    []time.Time      // recent confirmed transitions, for flap damping
 	rechecks int              // quick re-checks asked for since the last regular result
+	// burstDue is set while a burst asked for has not been judged: the
+	// suspect result that asked waits for it. A regular result coming
+	// first means none came (a probe run by hand, say), and the window
+	// judges it as without bursts.
+	burstDue bool
+	// burstAt is when the last burst judged began (its first sample's
+	// At), and condBurst when the one the condition came from did: the
+	// same burst judged again, with the answers its pending samples were
+	// waiting for, completes the condition's evidence.
+	burstAt, condBurst time.Time
+	// pendingAt is the At of the pending result whose evidence the
+	// condition carries (zero when none): its final answer completes it.
+	pendingAt time.Time
+	// askedAt is the At of the result that asked for the last burst;
+	// condAsked that of the one whose burst the condition came from, and
+	// condSamples that burst: when that result's answer comes after the
+	// burst was judged, it completes the evidence.
+	askedAt, condAsked time.Time
+	condSamples        []upstate.Result
 }
 
 // New returns a machine for the check, starting in the given condition
@@ -102,21 +136,132 @@ func (m *Machine) Flapping() bool { return len(m.flips) >= m.spec.FlapThreshold 
 
 // Decision is what one result led to.
 type Decision struct {
-	// Transition is set when the condition changed.
+	// Transition is set when the condition changed (or, in the same
+	// state, when what it says did: a partial outage's share moved
+	// beyond its confidence bounds, or evidence that was waiting for an
+	// answer got it).
 	Transition *upstate.Transition
 	// Recheck asks the scheduler for a quick re-check: the result points
 	// to a change that is not confirmed yet.
 	Recheck bool
+	// Burst asks the scheduler for a burst instead (DecideSpec.Burst):
+	// the result is suspect and the burst, judged by ObserveBurst,
+	// decides.
+	Burst bool
 }
 
-// Observe feeds one result and returns what it decided.
+// Observe feeds one result and returns what it decided. A pending result
+// (Result.Pending) counts as slow at once and does the asking for re-checks
+// or a burst; its final result (the same At) takes its place in the window
+// and asks for nothing more.
 func (m *Machine) Observe(r upstate.Result) Decision {
-	m.window = append(m.window, r)
-	if len(m.window) > m.spec.Window {
-		m.window = m.window[len(m.window)-m.spec.Window:]
+	if !r.Pending && m.replacePending(r) {
+		return m.final(r)
 	}
+	m.push(r)
 	m.expireFlips(r.At)
+	if m.spec.Burst > 0 {
+		suspect := m.suspect(r)
+		if suspect && !m.burstDue {
+			m.burstDue, m.askedAt = true, r.At
+			return Decision{Burst: true}
+		}
+		// Not suspect, or the burst asked for never came: the window
+		// judges, and a suspect result asks again.
+		m.burstDue = suspect
+		d := m.judge(r)
+		d.Burst = suspect
+		return d
+	}
+	d := m.judge(r)
+	// A result that disagrees with the confirmed state is suspect: look
+	// again soon rather than a whole interval later.
+	suspect := m.suspect(r)
+	if suspect && m.rechecks < m.spec.RecheckCount {
+		m.rechecks++
+		d.Recheck = true
+	} else if !suspect || d.Transition != nil {
+		m.rechecks = 0
+	}
+	return d
+}
 
+// suspect reports whether a result points to a state not confirmed.
+// Without bursts: a bad result while not down, a good one while failing.
+// With them, a result that agrees with the state is not suspect — a slow
+// answer while slow, a failure while down — and while failing part of the
+// time every result is, so each is followed by a burst that measures the
+// share again (and sees the recovery, or the fall to down, within one
+// probe).
+func (m *Machine) suspect(r upstate.Result) bool {
+	st := m.cond.State
+	if m.spec.Burst <= 0 {
+		return (!r.OK() && st != upstate.StateDown) || (r.OK() && st.Failing())
+	}
+	switch {
+	case st == upstate.StateDown:
+		return r.Outcome != upstate.OutcomeFail
+	case st == upstate.StateDegraded && m.cond.Partial:
+		return true
+	case st == upstate.StateDegraded:
+		return r.Outcome != upstate.OutcomeSlow
+	}
+	return !r.OK()
+}
+
+// push adds a result to the window, keeping its last spec.Window.
+func (m *Machine) push(rs ...upstate.Result) {
+	m.window = append(m.window, rs...)
+	if len(m.window) > m.spec.Window {
+		m.window = slices.Clone(m.window[len(m.window)-m.spec.Window:])
+	}
+}
+
+// replacePending puts a final result in the place of the pending one it
+// follows, and reports whether there was one.
+func (m *Machine) replacePending(r upstate.Result) bool {
+	for i := len(m.window) - 1; i >= 0; i-- {
+		if w := m.window[i]; w.Pending && w.At.Equal(r.At) {
+			m.window[i] = r
+			return true
+		}
+	}
+	return false
+}
+
+// final judges the answer a pending result was waiting for, now in its
+// place in the window.
+func (m *Machine) final(r upstate.Result) Decision {
+	if m.burstDue {
+		return Decision{} // the burst the pending result asked for decides
+	}
+	wasPending := m.pendingAt.Equal(r.At)
+	askedBurst := m.cond.Burst && m.condAsked.Equal(r.At)
+	d := m.judge(r)
+	if d.Transition != nil {
+		return d
+	}
+	// The condition was confirmed on this answer's stand-in, or on the
+	// burst it asked for: now that it came, the evidence says what it was.
+	next := m.cond
+	switch {
+	case wasPending:
+		next.Evidence = r.Evidence()
+	case askedBurst:
+		next.Evidence = burstEvidence(m.condSamples, next.State, &r)
+	}
+	if next.Evidence != m.cond.Evidence {
+		d.Transition = &upstate.Transition{From: m.cond, To: next}
+		m.cond = next
+	}
+	if wasPending || askedBurst {
+		m.pendingAt, m.condAsked = time.Time{}, time.Time{}
+	}
+	return d
+}
+
+// judge works out what the window supports now that r is in it.
+func (m *Machine) judge(r upstate.Result) Decision {
 	target, partial := m.target()
 	var d Decision
 	if target != m.cond.State || (target == upstate.StateDegraded && partial != m.cond.Partial) {
@@ -142,22 +287,273 @@ func (m *Machine) Observe(r upstate.Result) Decision {
 			m.flips = append(m.flips, r.At)
 		}
 		m.cond = next
+		m.pendingAt = time.Time{}
+		if r.Pending {
+			m.pendingAt = r.At
+		}
 		if target == upstate.StateUp {
 			m.window = m.window[:0]
 		}
 	}
-	// A result that disagrees with the confirmed state is suspect: look
-	// again soon rather than a whole interval later.
-	suspect := !r.OK() && m.cond.State != upstate.StateDown
-	suspect = suspect || (r.OK() && m.cond.State.Failing())
-	if suspect && m.rechecks < m.spec.RecheckCount {
-		m.rechecks++
-		d.Recheck = true
-	} else if !suspect || d.Transition != nil {
-		m.rechecks = 0
-	}
 	return d
 }
+
+// ObserveBurst judges a burst's samples together, as one observation
+// taken at once: the share that failed decides.
+//   - all failed: down;
+//   - some failed: failing part of the time, that share (Condition.Burst,
+//     Failures of Samples); while it already was, a new share within the
+//     last one's confidence bounds changes nothing;
+//   - none failed, at least half slow (pending samples count as slow):
+//     slow;
+//   - none failed or slow: up, from whatever state; a few slow, under
+//     half: nothing changes while up (a transient), slow while failing
+//     (not yet all fine).
+//
+// A burst whose pending samples answer later is judged again with their
+// answers (the same samples, the first At unchanged): then it completes
+// the evidence of the condition it confirmed, or moves it when the
+// answers say otherwise.
+func (m *Machine) ObserveBurst(samples []upstate.Result) Decision {
+	m.burstDue = false
+	n := len(samples)
+	if n == 0 {
+		return Decision{}
+	}
+	again := m.burstAt.Equal(samples[0].At)
+	m.burstAt = samples[0].At
+	at := samples[0].At
+	fails, slows := 0, 0
+	for _, r := range samples {
+		if done := r.At.Add(r.Latency); done.After(at) {
+			at = done
+		}
+		switch r.Outcome {
+		case upstate.OutcomeFail:
+			fails++
+		case upstate.OutcomeSlow:
+			slows++
+		}
+	}
+	m.expireFlips(at)
+	cur := m.cond
+	var target upstate.State
+	partial := false
+	switch {
+	case fails == n:
+		target = upstate.StateDown
+	case fails > 0:
+		target, partial = upstate.StateDegraded, true
+	case 2*slows >= n:
+		target = upstate.StateDegraded
+	case slows == 0 || !cur.State.Failing():
+		target = upstate.StateUp
+	default:
+		target = upstate.StateDegraded // answers, a few slow: not yet all fine
+	}
+	if target == upstate.StateUp && cur.State == upstate.StateUp {
+		// A transient: the burst's answers outweigh the suspect result.
+		m.push(samples...)
+		return Decision{}
+	}
+	changed := target != cur.State || (target == upstate.StateDegraded && partial != cur.Partial)
+	moved := !changed && partial && cur.Burst && shareMoved(cur, fails, n)
+	completes := !changed && again && m.condBurst.Equal(samples[0].At)
+	if !changed && !moved && !completes {
+		m.resetWindow(samples, target)
+		return Decision{}
+	}
+	next := upstate.Condition{
+		CheckID: m.checkID, State: target, Partial: partial, Since: cur.Since, At: at,
+		Evidence: burstEvidence(samples, target, m.answer(m.askedAt)), Failures: fails, Samples: n, Burst: true,
+	}
+	if changed {
+		next.Since = m.burstSince(samples, target)
+		if cur.State != upstate.StateUnknown {
+			m.flips = append(m.flips, at)
+		}
+	}
+	d := Decision{Transition: &upstate.Transition{From: cur, To: next}}
+	m.cond, m.condBurst, m.pendingAt = next, samples[0].At, time.Time{}
+	m.condAsked, m.condSamples = m.askedAt, slices.Clone(samples)
+	m.resetWindow(samples, target)
+	return d
+}
+
+// answer is the result in the window taken at at, once it has answered
+// (nil while it is pending, or gone).
+func (m *Machine) answer(at time.Time) *upstate.Result {
+	for i := len(m.window) - 1; i >= 0; i-- {
+		if r := m.window[i]; r.At.Equal(at) && !r.Pending {
+			return &r
+		}
+	}
+	return nil
+}
+
+// resetWindow makes a burst the window: its samples outweigh what came
+// before, except a pending result, kept so that its answer takes its place.
+func (m *Machine) resetWindow(samples []upstate.Result, target upstate.State) {
+	var keep []upstate.Result
+	for _, r := range m.window {
+		if r.Pending {
+			keep = append(keep, r)
+		}
+	}
+	if target != upstate.StateUp {
+		room := min(len(samples), max(0, m.spec.Window-len(keep)))
+		keep = append(keep, samples[len(samples)-room:]...)
+	}
+	m.window = keep
+}
+
+// burstSince is when the evidence for a state a burst confirmed began:
+// for trouble, the first bad result since the check was last seen well
+// (the suspect result that asked for the burst, or one before it), else
+// the burst's own first bad sample; for up, the burst's start.
+func (m *Machine) burstSince(samples []upstate.Result, target upstate.State) time.Time {
+	if target == upstate.StateUp {
+		return samples[0].At
+	}
+	for _, rs := range [][]upstate.Result{m.window, samples} {
+		for _, r := range rs {
+			if !r.OK() {
+				return r.At
+			}
+		}
+	}
+	return samples[0].At
+}
+
+// shareMoved reports whether failures of n lies outside the confidence
+// bounds of the share the condition measured.
+func shareMoved(c upstate.Condition, failures, n int) bool {
+	lo, hi := Wilson(c.Failures, c.Samples)
+	p := float64(failures) / float64(n)
+	return p < lo || p > hi
+}
+
+// Wilson is the 95% Wilson score interval of a share measured as k of n:
+// where the true share lies, with 95% confidence. It stays inside [0, 1]
+// and is honest for small n and for shares near 0 or 1 (0 of 10 still
+// allows up to 28%).
+func Wilson(k, n int) (lo, hi float64) {
+	if n <= 0 {
+		return 0, 1
+	}
+	const z = 1.959964
+	p, nf := float64(k)/float64(n), float64(n)
+	den := 1 + z*z/nf
+	mid := (p + z*z/(2*nf)) / den
+	half := z * math.Sqrt(p*(1-p)/nf+z*z/(4*nf*nf)) / den
+	return max(0, mid-half), min(1, mid+half)
+}
+
+// burstEvidence says what a burst found, in words: "3 of 10 requests
+// answered HTTP 500 (30%; 11%–60% at 95% confidence)", "10 of 10 requests
+// slower than 2.00 s; latest: HTTP 200 after 5.00 s" (the answer of
+// the probe that asked for the burst, when it has come).
+func burstEvidence(samples []upstate.Result, target upstate.State, latest *upstate.Result) string {
+	n := len(samples)
+	var bad, slow []upstate.Result
+	var answered []time.Duration // latencies of the samples that answered
+	for _, r := range samples {
+		switch r.Outcome {
+		case upstate.OutcomeFail:
+			bad = append(bad, r)
+			continue
+		case upstate.OutcomeSlow:
+			slow = append(slow, r)
+		}
+		if !unanswered(r) {
+			answered = append(answered, r.Latency)
+		}
+	}
+	median := func(ds []time.Duration) string {
+		ds = slices.Clone(ds)
+		slices.Sort(ds)
+		return upstate.FormatLatency(ds[len(ds)/2])
+	}
+	switch {
+	case len(bad) > 0:
+		s := fmt.Sprintf("%d of %d requests %s", len(bad), n, failedHow(bad))
+		if len(bad) < n {
+			lo, hi := Wilson(len(bad), n)
+			s += fmt.Sprintf(" (%s; %s–%s at 95%% confidence)", percent(float64(len(bad))/float64(n)), percent(lo), percent(hi))
+		}
+		return s
+	case len(slow) == 0:
+		return fmt.Sprintf("answered normally: %d of %d requests, median %s", n, n, median(answered))
+	}
+	bound, _, _ := strings.Cut(slow[0].Error, " (")
+	if bound == "" {
+		bound = "slow"
+	}
+	s := fmt.Sprintf("%d of %d requests %s", len(slow), n, bound)
+	var slowAnswered []time.Duration
+	for _, r := range slow {
+		if !unanswered(r) {
+			slowAnswered = append(slowAnswered, r.Latency)
+		}
+	}
+	switch {
+	case len(slowAnswered) == 0:
+		s += " (none answered within it)"
+	case len(slowAnswered) < len(slow):
+		s += fmt.Sprintf(" (%d answered, median %s; %d not within it)", len(slowAnswered), median(slowAnswered), len(slow)-len(slowAnswered))
+	default:
+		s += fmt.Sprintf(" (median %s)", median(slowAnswered))
+	}
+	if latest != nil && latest.Outcome == upstate.OutcomeSlow && target.Failing() {
+		s += "; latest: " + latest.Evidence()
+	}
+	return s
+}
+
+// unanswered reports whether a slow sample stands for an answer that did
+// not come within the bound: a pending result, or a burst sample the
+// scheduler stopped there; its error says so after the bound, "slower than
+// 2.00 s (not waited for)".
+func unanswered(r upstate.Result) bool {
+	return r.Outcome == upstate.OutcomeSlow && (r.Pending || strings.Contains(r.Error, " ("))
+}
+
+// failedHow says how failed samples failed: "answered HTTP 500", "failed:
+// connection refused", or, mixed, "failed (2 answered HTTP 500, 1 timed
+// out after 10.0 s)".
+func failedHow(bad []upstate.Result) string {
+	var order []string
+	count := map[string]int{}
+	for _, r := range bad {
+		w := how(r)
+		if count[w] == 0 {
+			order = append(order, w)
+		}
+		count[w]++
+	}
+	if len(order) == 1 {
+		return order[0]
+	}
+	parts := make([]string, len(order))
+	for i, w := range order {
+		parts[i] = fmt.Sprintf("%d %s", count[w], strings.TrimPrefix(w, "failed: "))
+	}
+	return "failed (" + strings.Join(parts, ", ") + ")"
+}
+
+func how(r upstate.Result) string {
+	switch {
+	case r.StatusCode != 0 && (r.Error == "" || strings.HasPrefix(r.Error, "status ")):
+		return fmt.Sprintf("answered HTTP %d", r.StatusCode)
+	case r.StatusCode != 0:
+		return fmt.Sprintf("answered HTTP %d: %s", r.StatusCode, r.Error)
+	case r.Error != "":
+		return "failed: " + r.Error
+	}
+	return "failed"
+}
+
+func percent(p float64) string { return strconv.FormatFloat(math.Round(p*100), 'f', -1, 64) + "%" }
 
 func failed(r upstate.Result) bool { return r.Outcome == upstate.OutcomeFail }
 func notOK(r upstate.Result) bool  { return r.Outcome != upstate.OutcomeOK }

@@ -1,6 +1,7 @@
 package decide
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -157,5 +158,212 @@ func TestTransitionEvidence(t *testing.T) {
 	}
 	if want := t0.Add(10*time.Second + 40*time.Millisecond); !last.To.At.Equal(want) {
 		t.Errorf("at = %v, want %v", last.To.At, want)
+	}
+}
+
+// burst makes a burst's samples from a sequence like feed's ("o", "s",
+// "f", and "c" for a sample stopped at the bound), 0.5 s apart from at.
+func burst(at time.Time, seq string) []upstate.Result {
+	var rs []upstate.Result
+	for i, c := range seq {
+		r := upstate.Result{CheckID: "c", At: at.Add(time.Duration(i) * 500 * time.Millisecond), Latency: 20 * time.Millisecond, Outcome: upstate.OutcomeOK}
+		switch c {
+		case 'f':
+			r.Outcome, r.StatusCode, r.Error = upstate.OutcomeFail, 500, "status 500 Internal Server Error"
+		case 's':
+			r.Outcome, r.Latency, r.Error = upstate.OutcomeSlow, 5*time.Second, "slower than 2.00 s"
+		case 'c':
+			r.Outcome, r.Latency, r.Error = upstate.OutcomeSlow, 2*time.Second, "slower than 2.00 s (not waited for)"
+		}
+		rs = append(rs, r)
+	}
+	return rs
+}
+
+func burstSpec() upstate.DecideSpec {
+	return Defaults(upstate.DecideSpec{Burst: 10}, time.Minute)
+}
+
+func fail500(at time.Time) upstate.Result {
+	return upstate.Result{CheckID: "c", At: at, Outcome: upstate.OutcomeFail, StatusCode: 500, Error: "status 500 Internal Server Error", Latency: 3 * time.Millisecond}
+}
+
+func TestABurstIsJudgedByTheShareThatFailed(t *testing.T) {
+	tests := []struct {
+		name, seq string
+		state     upstate.State
+		partial   bool
+		evidence  string
+	}{
+		{"none failing is a transient", "oooooooooo", upstate.StateUp, false, ""},
+		{"all failing is down", "ffffffffff", upstate.StateDown, false, "10 of 10 requests answered HTTP 500"},
+		{"a share failing is a partial outage", "ooofooofoo", upstate.StateDegraded, true, "2 of 10 requests answered HTTP 500 (20%; 6%–51% at 95% confidence)"},
+		{"one failing still is", "oooooooofo", upstate.StateDegraded, true, "1 of 10 requests answered HTTP 500 (10%; 2%–40% at 95% confidence)"},
+		{"most slow is slow", "ssssssccoo", upstate.StateDegraded, false, "8 of 10 requests slower than 2.00 s (6 answered, median 5.00 s; 2 not within it)"},
+		{"a few slow is a transient", "ssoooooooo", upstate.StateUp, false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := New("c", burstSpec(), upstate.Condition{State: upstate.StateUp})
+			if d := m.Observe(fail500(t0)); !d.Burst || d.Recheck || d.Transition != nil {
+				t.Fatalf("a failed probe while up: %+v, want a burst asked for and nothing else", d)
+			}
+			d := m.ObserveBurst(burst(t0.Add(time.Second), tt.seq))
+			got := m.Condition()
+			if got.State != tt.state || got.Partial != tt.partial {
+				t.Fatalf("after %s: %s partial=%v, want %s partial=%v", tt.seq, got.State, got.Partial, tt.state, tt.partial)
+			}
+			if tt.evidence == "" {
+				if d.Transition != nil {
+					t.Errorf("a transient changed the condition: %+v", d.Transition.To)
+				}
+				return
+			}
+			if d.Transition == nil {
+				t.Fatal("no transition")
+			}
+			to := d.Transition.To
+			if to.Evidence != tt.evidence {
+				t.Errorf("evidence = %q, want %q", to.Evidence, tt.evidence)
+			}
+			if !to.Burst || to.Samples != 10 {
+				t.Errorf("condition %+v: want Burst and 10 samples", to)
+			}
+			if !to.Since.Equal(t0) {
+				t.Errorf("since %v, want the failed probe that asked, %v", to.Since, t0)
+			}
+			if want := t0.Add(time.Second + 4500*time.Millisecond); to.At.Before(want) {
+				t.Errorf("confirmed at %v, before the last sample at %v", to.At, want)
+			}
+		})
+	}
+}
+
+func TestABurstConfirmsRecoveryAndMeasuresTheShareAgain(t *testing.T) {
+	m := New("c", burstSpec(), upstate.Condition{State: upstate.StateUp})
+	m.Observe(fail500(t0))
+	m.ObserveBurst(burst(t0.Add(time.Second), "ofoooofooo")) // 20%
+	at := t0.Add(15 * time.Second)
+	// While partial every probe asks for a burst, good or bad.
+	for _, r := range []upstate.Result{{CheckID: "c", At: at, Outcome: upstate.OutcomeOK}, fail500(at)} {
+		if d := m.Observe(r); !d.Burst || d.Transition != nil {
+			t.Fatalf("probe %s while partial: %+v, want a burst and no change", r.Outcome, d)
+		}
+		// 30% is within 20%'s bounds (6–51%): the same outage, nothing new.
+		if d := m.ObserveBurst(burst(at.Add(time.Second), "ofoofoooof")); d.Transition != nil {
+			t.Fatalf("3 of 10 after 2 of 10 moved the share: %+v", d.Transition.To)
+		}
+		at = at.Add(15 * time.Second)
+	}
+	// 80% is not: a transition in the same state, with the new share.
+	m.Observe(fail500(at))
+	d := m.ObserveBurst(burst(at.Add(time.Second), "ffffoffoff"))
+	if d.Transition == nil || d.Transition.To.Failures != 8 || !d.Transition.To.Partial {
+		t.Fatalf("8 of 10 after 2 of 10: %+v, want the share moved", d.Transition)
+	}
+	if !d.Transition.To.Since.Equal(t0) {
+		t.Errorf("a moved share changed since to %v, want %v", d.Transition.To.Since, t0)
+	}
+	// A burst all fine confirms up.
+	at = at.Add(15 * time.Second)
+	m.Observe(upstate.Result{CheckID: "c", At: at, Outcome: upstate.OutcomeOK})
+	d = m.ObserveBurst(burst(at.Add(time.Second), "oooooooooo"))
+	if d.Transition == nil || d.Transition.To.State != upstate.StateUp {
+		t.Fatalf("all fine after partial: %+v, want up", d.Transition)
+	}
+	if want := "answered normally: 10 of 10 requests, median 20 ms"; d.Transition.To.Evidence != want {
+		t.Errorf("evidence %q, want %q", d.Transition.To.Evidence, want)
+	}
+	// Down, then a good answer: the burst decides, and a share failing is
+	// an improvement to partial.
+	m.Observe(fail500(at.Add(time.Minute)))
+	m.ObserveBurst(burst(at.Add(time.Minute+time.Second), "ffffffffff"))
+	if m.Condition().State != upstate.StateDown {
+		t.Fatalf("state %s, want down", m.Condition().State)
+	}
+	if d := m.Observe(fail500(at.Add(75 * time.Second))); d.Burst {
+		t.Error("a failure while down asked for a burst: it agrees with the state")
+	}
+	if d := m.Observe(upstate.Result{CheckID: "c", At: at.Add(90 * time.Second), Outcome: upstate.OutcomeOK}); !d.Burst {
+		t.Error("a good answer while down asked for no burst")
+	}
+	if m.ObserveBurst(burst(at.Add(91*time.Second), "fffffoffff")); !m.Condition().Partial {
+		t.Errorf("9 of 10 failing after down: %+v, want partial", m.Condition())
+	}
+}
+
+func TestWithoutTheBurstTheWindowJudges(t *testing.T) {
+	// A burst asked for that never comes (a probe run by hand): the next
+	// results are judged by the window, as without bursts.
+	m := New("c", burstSpec(), upstate.Condition{State: upstate.StateUp})
+	states, _ := feed(m, "offf")
+	if states != "UUUD" {
+		t.Errorf("states %s, want UUUD", states)
+	}
+}
+
+func TestSlowIsKnownAtTheBound(t *testing.T) {
+	pending := func(at time.Time) upstate.Result {
+		return upstate.Result{CheckID: "c", At: at, Outcome: upstate.OutcomeSlow, Latency: 2 * time.Second, Pending: true, Error: "slower than 2.00 s (no answer yet)"}
+	}
+	answer := func(at time.Time) upstate.Result {
+		return upstate.Result{CheckID: "c", At: at, Outcome: upstate.OutcomeSlow, Latency: 45 * time.Second, StatusCode: 200, Error: "slower than 2.00 s"}
+	}
+	t.Run("with re-checks", func(t *testing.T) {
+		m := New("c", Defaults(upstate.DecideSpec{}, time.Minute), upstate.Condition{State: upstate.StateUp})
+		var last Decision
+		for i := range 3 {
+			at := t0.Add(time.Duration(i) * 5 * time.Second)
+			last = m.Observe(pending(at))
+			if i < 2 && !last.Recheck {
+				t.Fatalf("pending result %d asked for no re-check", i)
+			}
+		}
+		if last.Transition == nil || last.Transition.To.State != upstate.StateDegraded {
+			t.Fatalf("three answers late by the bound: %+v, want slow at once", last.Transition)
+		}
+		if want := t0.Add(12 * time.Second); !last.Transition.To.At.Equal(want) {
+			t.Errorf("slow confirmed at %v, want %v: at the third bound, not the answer", last.Transition.To.At, want)
+		}
+		// The answers come: each takes its stand-in's place; the one the
+		// condition was confirmed on completes the evidence.
+		for i := range 2 {
+			if d := m.Observe(answer(t0.Add(time.Duration(i) * 5 * time.Second))); d.Transition != nil || d.Recheck {
+				t.Errorf("answer %d: %+v, want nothing", i, d)
+			}
+		}
+		d := m.Observe(answer(t0.Add(10 * time.Second)))
+		if d.Transition == nil || d.Transition.To.State != upstate.StateDegraded || d.Transition.To.Evidence != "HTTP 200 after 45.0 s: slower than 2.00 s" {
+			t.Fatalf("the answer the condition waited for: %+v, want its evidence in the same state", d.Transition)
+		}
+		if m.count(notOK) != 3 || len(m.window) != 3 {
+			t.Errorf("window holds %d results, %d not ok: answers must replace their stand-ins", len(m.window), m.count(notOK))
+		}
+	})
+	t.Run("with a burst", func(t *testing.T) {
+		m := New("c", burstSpec(), upstate.Condition{State: upstate.StateUp})
+		if d := m.Observe(pending(t0)); !d.Burst {
+			t.Fatal("a pending result while up asked for no burst")
+		}
+		d := m.ObserveBurst(burst(t0.Add(2*time.Second), "cccccccccc"))
+		if d.Transition == nil || d.Transition.To.Evidence != "10 of 10 requests slower than 2.00 s (none answered within it)" {
+			t.Fatalf("burst of samples stopped at the bound: %+v", d.Transition)
+		}
+		d = m.Observe(answer(t0))
+		if d.Transition == nil || d.Transition.To.Evidence != "10 of 10 requests slower than 2.00 s (none answered within it); latest: HTTP 200 after 45.0 s: slower than 2.00 s" {
+			t.Fatalf("the answer of the probe that asked: %+v, want it in the evidence", d.Transition)
+		}
+	})
+}
+
+func TestWilson(t *testing.T) {
+	for _, tt := range []struct {
+		k, n   int
+		lo, hi float64
+	}{{0, 10, 0, 0.278}, {10, 10, 0.722, 1}, {3, 10, 0.108, 0.603}, {25, 100, 0.175, 0.343}} {
+		lo, hi := Wilson(tt.k, tt.n)
+		if math.Abs(lo-tt.lo) > 0.001 || math.Abs(hi-tt.hi) > 0.001 {
+			t.Errorf("Wilson(%d, %d) = %.3f–%.3f, want %.3f–%.3f", tt.k, tt.n, lo, hi, tt.lo, tt.hi)
+		}
 	}
 }

@@ -109,7 +109,13 @@ func TestReplay(t *testing.T) {
 		for _, w := range []string{
 			"API: degraded performance. API health (api-health) is slow since",
 			"latest: HTTP 200 after 2.50 s: slower than 2.00 s",
-			"API is affected again (partial outage)",
+			// Slow, then a quarter failing, is one worsening: the burst
+			// after the first fast answer measures the failures (before
+			// bursts, quick re-checks confirmed "up" in between and the
+			// page said operational while a quarter of requests failed:
+			// "API is affected again (partial outage)").
+			"API worsened from degraded performance to partial outage",
+			"3 of 10 requests answered HTTP 500",
 			"Database is affected too",
 			"API depends on Database",
 			"failing part of the time",
@@ -119,6 +125,10 @@ func TestReplay(t *testing.T) {
 			if !strings.Contains(text, w) {
 				t.Errorf("lock incident timeline lacks %q:\n%s", w, text)
 			}
+		}
+		// The share the burst measured is the incident's scope.
+		if f := lock.Reach.FailingPercent; f == nil || *f != 30 {
+			t.Errorf("lock incident's scope = %v, want the measured 30%% failing", lock.Reach.Describe())
 		}
 		// The drive outages are linked to the provider's own incidents,
 		// whose updates are on our timeline.

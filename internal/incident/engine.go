@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -128,6 +129,11 @@ type Engine struct {
 	// news is what each open linked incident's mirrored updates have
 	// told; held ones are lost on restart (they are on the timeline).
 	news map[string]*mirrorNews
+	// measured is, per open incident, the share of requests failing the
+	// engine last set as its scope from its checks' bursts: it follows
+	// them while the scope still says it, and never replaces what people
+	// wrote there. Lost on restart, when a scope is kept as it is.
+	measured map[string]float64
 }
 
 // New loads the current statuses, conditions and open incidents, and
@@ -136,7 +142,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	e := &Engine{opts: opts, wake: make(chan struct{}, 1), recovery: map[string]time.Duration{}, lastLook: opts.Clock.Now(),
+	e := &Engine{opts: opts, wake: make(chan struct{}, 1), recovery: map[string]time.Duration{}, measured: map[string]float64{}, lastLook: opts.Clock.Now(),
 		reminded: map[string]time.Time{}, news: map[string]*mirrorNews{}}
 	comps, err := opts.Store.ListComponents(ctx)
 	if err != nil {
@@ -289,6 +295,8 @@ type plan struct {
 	next   map[string]upstate.Status
 	open   []*upstate.Incident
 	opened []*upstate.Incident
+	// measured are the scopes the plan set from bursts, by incident.
+	measured map[string]float64
 }
 
 // record saves a transition that changes no status or incident: its
@@ -311,6 +319,7 @@ func (e *Engine) commit(ctx context.Context, p *plan) error {
 	}
 	e.statuses = p.next
 	e.open = p.open
+	maps.Copy(e.measured, p.measured)
 	for _, in := range p.opened {
 		e.opts.Logger.Info("incident opened", "component", "incident", "incident", in.ID, "name", in.Name)
 	}
@@ -386,9 +395,9 @@ func (e *Engine) decide(ctx context.Context, t *upstate.Transition) error {
 	var only []string
 	if t != nil {
 		same := t.From.State.Rank() == t.To.State.Rank() && t.From.Partial == t.To.Partial && t.From.State != upstate.StateUnknown
-		if same {
+		if same && !(t.To.Burst && t.To.State.Failing()) {
 			return e.record(ctx, t) // nothing a component could see changed
-		}
+		} // a burst's new share may change an incident's scope
 		only = slices.Clone(e.checks[t.To.CheckID].Components)
 	}
 	next := e.derive(only)
@@ -453,6 +462,23 @@ func (e *Engine) decide(ctx context.Context, t *upstate.Transition) error {
 				p := touch(in)
 				e.improve(p, id, e.statuses[id], next[id], now, t)
 			}
+		}
+	}
+
+	// A burst measured the share of requests failing: that is the scope.
+	measured := map[string]float64{}
+	if t != nil && t.To.Burst && t.To.State.Failing() {
+		for _, in := range open {
+			if !slices.ContainsFunc(e.checks[t.To.CheckID].Components, in.HasComponent) {
+				continue
+			}
+			share, ok := e.share(in)
+			if !ok || !e.mayMeasure(in) || (in.Reach.FailingPercent != nil && *in.Reach.FailingPercent == share) {
+				continue
+			}
+			p := touch(in)
+			p.in.Reach.FailingPercent = &share
+			measured[in.ID] = share
 		}
 	}
 
@@ -526,13 +552,54 @@ func (e *Engine) decide(ctx context.Context, t *upstate.Transition) error {
 	if t != nil {
 		change.Transitions = []upstate.Transition{*t}
 	}
-	pl := &plan{change: change, next: next, open: open}
+	pl := &plan{change: change, next: next, open: open, measured: measured}
 	for _, p := range touched {
 		if p.isNew {
 			pl.opened = append(pl.opened, p.in)
 		}
 	}
 	return e.commit(ctx, pl)
+}
+
+// share is the worst share of requests failing that a burst of one of
+// the incident's checks measured in its current condition (a check down
+// by a burst: 100), and whether any measured one. Only checks whose
+// failing is an outage count: one whose impact calls it degraded
+// performance (lock waits, say) says nothing of requests failing, and
+// one down whose impact calls it a partial outage measured only its own
+// part. Must be called with e.mu held.
+func (e *Engine) share(in *upstate.Incident) (float64, bool) {
+	best, ok := 0.0, false
+	for id, spec := range e.checks {
+		c, has := e.conds[id]
+		if !has || !c.Burst || !c.State.Failing() || c.Samples == 0 || !slices.ContainsFunc(spec.Components, in.HasComponent) {
+			continue
+		}
+		switch st := spec.StatusFor(c); {
+		case st != upstate.PartialOutage && st != upstate.MajorOutage:
+			continue
+		case c.State == upstate.StateDown && st != upstate.MajorOutage:
+			// All of this check's requests fail, and its impact says
+			// that is part of the component (Word conversions, not
+			// PDF): the component's share is not measured.
+			continue
+		}
+		if f := math.Round(float64(c.Failures) / float64(c.Samples) * 100); !ok || f > best {
+			best, ok = f, true
+		}
+	}
+	return best, ok
+}
+
+// mayMeasure reports whether the engine may set the incident's share of
+// requests failing from its bursts: the scope says none, or still what
+// the engine set. Must be called with e.mu held.
+func (e *Engine) mayMeasure(in *upstate.Incident) bool {
+	if in.Reach.FailingPercent == nil {
+		return true
+	}
+	m, ok := e.measured[in.ID]
+	return ok && m == *in.Reach.FailingPercent
 }
 
 // findIncident returns the open incident that a failure of component id
@@ -724,6 +791,9 @@ func (e *Engine) because(t *upstate.Transition) string {
 	}
 	s := fmt.Sprintf("%s is %s since %s", e.checkName(c.CheckID), c.Describe(), e.clock(c.Since))
 	evidence := upstate.EscapeMarkdown(c.Evidence)
+	if c.Burst {
+		return s + "; " + evidence + "." // the burst's own words say how many
+	}
 	if c.Partial && c.Samples > 0 && c.Upstream == nil { // a provider's partial outage is their word, not our failures
 		s += fmt.Sprintf(" (%d of the last %d checks failed)", c.Failures, c.Samples)
 	}
@@ -869,6 +939,7 @@ func (e *Engine) Tick(ctx context.Context) (time.Time, error) {
 		e.open = keep
 		for _, in := range resolved {
 			delete(e.recovery, in.ID)
+			delete(e.measured, in.ID)
 			e.opts.Logger.Info("incident resolved", "component", "incident", "incident", in.ID, "name", in.Name)
 		}
 		e.opts.Changed(maps.Clone(e.statuses))

@@ -2,7 +2,11 @@
 // a heap ordered by when it is due — no goroutine per check — and starts
 // probes on a bounded pool. Checks are spread over their interval from
 // start-up, keep their phase, and get quick re-checks when the decider
-// asks for them.
+// asks for them, or a burst of samples (within a per-host limit shared by
+// every check on the host). A probe not answered by its latency bound is
+// reported slow at that moment, and again when it answers. A check in
+// trouble — its own, or that of a component it watches — runs at its fast
+// interval until the trouble is over.
 package schedule
 
 import (
@@ -11,6 +15,7 @@ import (
 	"errors"
 	"hash/fnv"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -24,11 +29,84 @@ type Job struct {
 	ID       string
 	Interval time.Duration
 	Prober   check.Prober
+	// Fast is the interval while the check is in trouble: its own
+	// condition failing or degraded (Next.Troubled), or a component in
+	// Watch not operational. Zero, or not shorter than Interval: never
+	// faster.
+	Fast time.Duration
+	// Watch are the components whose trouble makes the check run at
+	// Fast: those it affects and those it, or they, depend on.
+	Watch []string
+	// Burst is how the check takes a burst when the sink asks for one; a
+	// zero Count takes none.
+	Burst Burst
+	// Host names where the probe goes (a host:port, a resolver): the
+	// per-host limit on burst samples is shared by every check there.
+	Host string
+	// SlowAfter, when set, is the probe's latency bound: a probe not
+	// answered by then is reported slow at that moment (a pending result,
+	// Result.Pending) and again with its answer; a burst sample not
+	// answered by then is stopped and counts as slow.
+	SlowAfter time.Duration
 }
 
-// Sink receives each result; it returns how soon to look again when the
-// result was suspect (0 for the regular interval).
-type Sink func(ctx context.Context, r upstate.Result) (recheckAfter time.Duration)
+// Burst is how many samples a burst takes and over how long: Count
+// probes started Over/Count apart.
+type Burst struct {
+	Count int
+	Over  time.Duration
+}
+
+// DefaultBurst is the burst a check that repeats its probe takes unless
+// told otherwise: 10 samples over 5 s, or over half the interval when
+// that is shorter.
+func DefaultBurst(interval time.Duration) Burst {
+	return Burst{Count: 10, Over: min(5*time.Second, interval/2)}
+}
+
+// DefaultFast is the fast interval of a check that repeats its probe
+// unless told otherwise: a quarter of its interval, at least 5 s, and
+// never longer than the interval itself.
+func DefaultFast(interval time.Duration) time.Duration {
+	return min(interval, max(interval/4, 5*time.Second))
+}
+
+// Report is what the scheduler hands its sink: one result, or a burst's
+// samples to judge together.
+type Report struct {
+	// Result is one probe's result (a regular run, a re-check, a run asked
+	// for by RunNow), or a pending one standing for an answer not come
+	// (Result.Pending), followed by that answer with the same At.
+	Result upstate.Result
+	// Burst, when set, are a burst's samples in the order taken (Result is
+	// then empty): each answered, or stopped at SlowAfter and slow.
+	Burst []upstate.Result
+}
+
+// Next is what the sink wants after a report.
+type Next struct {
+	// Recheck asks for a quick re-check this soon (0: on schedule).
+	Recheck time.Duration
+	// Burst asks for a burst now (when the job takes bursts).
+	Burst bool
+	// Troubled says the check is failing or degraded: it runs at its
+	// fast interval until a report says otherwise.
+	Troubled bool
+}
+
+// then is what two answers in turn want: the later one's trouble, the
+// sooner re-check, a burst if either asked.
+func (n Next) then(later Next) Next {
+	out := later
+	if n.Recheck > 0 && (out.Recheck == 0 || n.Recheck < out.Recheck) {
+		out.Recheck = n.Recheck
+	}
+	out.Burst = n.Burst || later.Burst
+	return out
+}
+
+// Sink receives each report and says what it wants next.
+type Sink func(ctx context.Context, r Report) Next
 
 // Options configure a Scheduler.
 type Options struct {
@@ -44,6 +122,13 @@ type Options struct {
 	// Started, when set, is called as each probe starts with how late it
 	// is against its due time (for the lag metric).
 	Started func(id string, lag time.Duration)
+	// PerHost bounds the burst samples in flight to one host (Job.Host),
+	// whichever checks take them; default 4. HostGap is the least time
+	// between two samples' starts on one host; default 100ms, so bursts
+	// never send a host more than ten requests a second however many
+	// checks burst at once (a burst then takes longer).
+	PerHost int
+	HostGap time.Duration
 }
 
 func (o *Options) validate() error {
@@ -64,22 +149,30 @@ func (o *Options) validate() error {
 	} else if o.Coalesce < 0 {
 		o.Coalesce = 0
 	}
+	if o.PerHost <= 0 {
+		o.PerHost = 4
+	}
+	if o.HostGap <= 0 {
+		o.HostGap = 100 * time.Millisecond
+	}
 	return nil
 }
 
 // Scheduler runs jobs. Create with New, then Run; Update replaces the jobs
 // while running (a config reload) without losing the phase of unchanged ones.
 type Scheduler struct {
-	opts Options
-	sem  chan struct{}
-	wg   sync.WaitGroup
+	opts  Options
+	sem   chan struct{}
+	wg    sync.WaitGroup
+	hosts *hosts
 	// wake tells Run that the earliest due time may have moved earlier.
 	wake chan struct{}
 
-	mu   sync.Mutex // guards q, byID and next
-	q    queue
-	byID map[string]*entry
-	next time.Time // when Run's timer fires; zero while Run is busy
+	mu       sync.Mutex // guards q, byID, next and statuses
+	q        queue
+	byID     map[string]*entry
+	next     time.Time // when Run's timer fires; zero while Run is busy
+	statuses map[string]upstate.Status
 }
 
 // New returns a scheduler; it runs nothing until Run.
@@ -88,10 +181,11 @@ func New(opts Options) (*Scheduler, error) {
 		return nil, err
 	}
 	return &Scheduler{
-		opts: opts,
-		sem:  make(chan struct{}, opts.Concurrency),
-		wake: make(chan struct{}, 1),
-		byID: map[string]*entry{},
+		opts:  opts,
+		sem:   make(chan struct{}, opts.Concurrency),
+		hosts: &hosts{limit: opts.PerHost, gap: opts.HostGap, m: map[string]*host{}},
+		wake:  make(chan struct{}, 1),
+		byID:  map[string]*entry{},
 	}, nil
 }
 
@@ -99,9 +193,41 @@ type entry struct {
 	job     Job
 	due     time.Time // next start
 	regular time.Time // next regular (phase-keeping) start
-	index   int
-	running bool
-	removed bool
+	// soon is an earlier run asked for (a re-check, RunNow); zero when none.
+	soon time.Time
+	last time.Time // when the last run was due
+	// troubled is what the sink last said of the check; watched is set
+	// while a component in job.Watch is not operational.
+	troubled, watched bool
+	again             bool // RunNow while running: run once more at once
+	index             int
+	running           bool
+	removed           bool
+}
+
+// fast reports whether the job runs at its fast interval now.
+func (e *entry) fast() bool {
+	return e.job.Fast > 0 && e.job.Fast < e.job.Interval && (e.troubled || e.watched)
+}
+
+// reschedule sets when the job is due: its regular slot, or sooner for a
+// run asked for or while it runs fast. A fast run is at once when the
+// trouble is news, Fast after the last run otherwise; one that would come
+// within Fast/2 of the regular slot waits for it instead.
+func (e *entry) reschedule(now time.Time) {
+	e.due = e.regular
+	if e.fast() {
+		f := e.last.Add(e.job.Fast)
+		if f.Before(now) {
+			f = now
+		}
+		if e.regular.Sub(f) >= e.job.Fast/2 {
+			e.due = f
+		}
+	}
+	if !e.soon.IsZero() && e.soon.Before(e.due) {
+		e.due = e.soon
+	}
 }
 
 // Update replaces the set of jobs. Jobs keep their schedule when their id
@@ -137,14 +263,15 @@ func (s *Scheduler) apply(jobs []Job) {
 		if e, ok := s.byID[j.ID]; ok {
 			changed := e.job.Interval != j.Interval
 			e.job = j
+			e.watched = troubleIn(j.Watch, s.statuses)
 			if changed && !e.running {
 				e.regular = now.Add(phase(j.ID, j.Interval))
-				e.due = e.regular
+				e.reschedule(now)
 				heap.Fix(&s.q, e.index)
 			}
 			continue
 		}
-		e := &entry{job: j}
+		e := &entry{job: j, watched: troubleIn(j.Watch, s.statuses)}
 		e.regular = now.Add(phase(j.ID, j.Interval))
 		e.due = e.regular
 		s.byID[j.ID] = e
@@ -158,6 +285,71 @@ func (s *Scheduler) apply(jobs []Job) {
 			}
 			delete(s.byID, id)
 		}
+	}
+}
+
+// troubleIn reports whether any of the components is in trouble: neither
+// operational nor under planned maintenance (whose failures are expected).
+func troubleIn(components []string, st map[string]upstate.Status) bool {
+	for _, c := range components {
+		if s, ok := st[c]; ok && s != upstate.Operational && s != upstate.UnderMaintenance {
+			return true
+		}
+	}
+	return false
+}
+
+// SetStatuses tells the scheduler the components' statuses (the incident
+// engine's, as they change): a job watching a component in trouble runs
+// at its fast interval, and returns to its interval when none is.
+func (s *Scheduler) SetStatuses(st map[string]upstate.Status) {
+	s.mu.Lock()
+	s.statuses = st
+	now := s.opts.Clock.Now()
+	sooner := false
+	for _, e := range s.byID {
+		w := troubleIn(e.job.Watch, st)
+		if w == e.watched {
+			continue
+		}
+		e.watched = w
+		if e.running || e.index < 0 {
+			continue // finish reschedules it
+		}
+		e.reschedule(now)
+		heap.Fix(&s.q, e.index)
+		sooner = sooner || e.due.Before(s.next)
+	}
+	s.mu.Unlock()
+	if sooner {
+		s.poke()
+	}
+}
+
+// RunNow runs the checks as soon as they can: told checks whose numbers
+// just arrived are judged at once rather than at their next turn. A
+// check running now runs again when it finishes.
+func (s *Scheduler) RunNow(ids ...string) {
+	s.mu.Lock()
+	now := s.opts.Clock.Now()
+	sooner := false
+	for _, id := range ids {
+		e := s.byID[id]
+		if e == nil {
+			continue
+		}
+		if e.running || e.index < 0 {
+			e.again = true
+			continue
+		}
+		e.soon = now
+		e.reschedule(now)
+		heap.Fix(&s.q, e.index)
+		sooner = true
+	}
+	s.mu.Unlock()
+	if sooner {
+		s.poke()
 	}
 }
 
@@ -197,7 +389,7 @@ func (s *Scheduler) Run(ctx context.Context, jobs []Job) {
 }
 
 // finish puts a job back in the heap after its probe.
-func (s *Scheduler) finish(e *entry, recheck time.Duration) {
+func (s *Scheduler) finish(e *entry, next Next) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e.running = false
@@ -208,10 +400,15 @@ func (s *Scheduler) finish(e *entry, recheck time.Duration) {
 	for !e.regular.After(now) {
 		e.regular = e.regular.Add(e.job.Interval)
 	}
-	e.due = e.regular
-	if recheck > 0 && now.Add(recheck).Before(e.regular) {
-		e.due = now.Add(recheck)
+	e.troubled = next.Troubled
+	e.soon = time.Time{}
+	if next.Recheck > 0 {
+		e.soon = now.Add(next.Recheck)
 	}
+	if e.again {
+		e.again, e.soon = false, now
+	}
+	e.reschedule(now)
 	heap.Push(&s.q, e)
 	if e.due.Before(s.next) {
 		s.poke()
@@ -226,6 +423,7 @@ func (s *Scheduler) start(ctx context.Context, e *entry, now time.Time) {
 		// coalesced run may start before it, so move on explicitly.
 		e.regular = e.regular.Add(e.job.Interval)
 	}
+	e.last = e.due
 	job := e.job
 	lag := max(now.Sub(e.due), 0) // coalesced probes start a little early
 	s.wg.Add(1)
@@ -239,13 +437,136 @@ func (s *Scheduler) start(ctx context.Context, e *entry, now time.Time) {
 		if s.opts.Started != nil {
 			s.opts.Started(job.ID, lag)
 		}
-		r := s.probe(ctx, job)
+		next, ok := s.observe(ctx, job)
 		<-s.sem
-		if ctx.Err() != nil {
+		if !ok {
 			return // shutting down: a probe cut short says nothing about the target
 		}
-		s.finish(e, s.opts.Sink(ctx, r))
+		s.finish(e, next)
 	}()
+}
+
+// observe runs the job's probe and hands the sink what it found: the
+// probe's result (first pending, when it passes its latency bound, then
+// its answer), and a burst when the sink asks for one. It reports false
+// when shutting down.
+func (s *Scheduler) observe(ctx context.Context, job Job) (Next, bool) {
+	var next Next
+	var burst chan Next
+	startBurst := func() {
+		burst = make(chan Next, 1)
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			burst <- s.burst(ctx, job)
+		}()
+	}
+	r := s.watched(ctx, job, func(p upstate.Result) {
+		// Slow already: say so now; the answer follows.
+		next = s.opts.Sink(ctx, Report{Result: p})
+		if next.Burst && job.Burst.Count > 0 {
+			startBurst()
+		}
+	})
+	if ctx.Err() != nil {
+		return Next{}, false
+	}
+	next = next.then(s.opts.Sink(ctx, Report{Result: r}))
+	if burst == nil && next.Burst && job.Burst.Count > 0 {
+		startBurst()
+	}
+	if burst != nil {
+		next = next.then(<-burst)
+	}
+	next.Burst = false
+	return next, ctx.Err() == nil
+}
+
+// watched runs the job's probe once. When the job has a latency bound and
+// the probe has not answered by then, pending is called at that moment
+// with a result standing for it (slow, the bound as its latency); the
+// answer then comes back with the same At.
+func (s *Scheduler) watched(ctx context.Context, job Job, pending func(upstate.Result)) upstate.Result {
+	if job.SlowAfter <= 0 {
+		return s.probe(ctx, job)
+	}
+	start := s.opts.Clock.Now()
+	done := make(chan upstate.Result, 1)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		done <- s.probe(ctx, job)
+	}()
+	t := s.opts.Clock.NewTimer(job.SlowAfter)
+	defer t.Stop()
+	select {
+	case r := <-done:
+		return r
+	case <-t.C():
+	}
+	pending(upstate.Result{CheckID: job.ID, At: start, Outcome: upstate.OutcomeSlow, Latency: job.SlowAfter, Pending: true,
+		Error: "slower than " + upstate.FormatLatency(job.SlowAfter) + " (no answer yet)"})
+	r := <-done
+	r.At = start
+	return r
+}
+
+// burst takes the job's burst: Count samples started Over/Count apart,
+// each within the host's limit, a sample not answered by SlowAfter
+// stopped there and counted slow (a burst asks only whether requests fail
+// or are slow, and a struggling target is spared the wait); then hands
+// them to the sink together.
+func (s *Scheduler) burst(ctx context.Context, job Job) Next {
+	n := job.Burst.Count
+	gap := job.Burst.Over / time.Duration(n)
+	samples := make([]upstate.Result, n)
+	var wg sync.WaitGroup
+	begin := s.opts.Clock.Now()
+	for i := range n {
+		if err := clock.Sleep(ctx, s.opts.Clock, begin.Add(time.Duration(i)*gap).Sub(s.opts.Clock.Now())); err != nil {
+			break
+		}
+		at := s.hosts.reserve(hostOf(job), s.opts.Clock.Now())
+		wg.Add(1)
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer wg.Done()
+			samples[i] = s.sample(ctx, job, at)
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return Next{}
+	}
+	return s.opts.Sink(ctx, Report{Burst: slices.Clip(samples)})
+}
+
+// sample runs one burst sample at its reserved time, within the host's
+// limit on samples in flight.
+func (s *Scheduler) sample(ctx context.Context, job Job, at time.Time) upstate.Result {
+	key := hostOf(job)
+	defer s.hosts.done(key)
+	if err := clock.Sleep(ctx, s.opts.Clock, at.Sub(s.opts.Clock.Now())); err != nil {
+		return upstate.Result{}
+	}
+	if err := s.hosts.acquire(ctx, key); err != nil {
+		return upstate.Result{}
+	}
+	defer s.hosts.release(key)
+	if job.SlowAfter <= 0 {
+		return s.probe(ctx, job)
+	}
+	start := s.opts.Clock.Now()
+	sctx, cancel := clock.WithTimeout(ctx, s.opts.Clock, job.SlowAfter)
+	defer cancel()
+	r := s.probe(sctx, job)
+	if sctx.Err() != nil && ctx.Err() == nil && r.Outcome == upstate.OutcomeFail {
+		// Stopped at the bound: slow, not failed.
+		return upstate.Result{CheckID: job.ID, At: start, Outcome: upstate.OutcomeSlow, Latency: job.SlowAfter,
+			Error: "slower than " + upstate.FormatLatency(job.SlowAfter) + " (not waited for)"}
+	}
+	return r
 }
 
 // probe runs one probe, turning a panic into a failed result so one broken
@@ -260,6 +581,81 @@ func (s *Scheduler) probe(ctx context.Context, job Job) (r upstate.Result) {
 	r = job.Prober.Probe(ctx)
 	r.CheckID = job.ID
 	return r
+}
+
+// hostOf is the key of the job's host in the per-host limit: its own id
+// when it names none.
+func hostOf(job Job) string {
+	if job.Host == "" {
+		return "check " + job.ID
+	}
+	return job.Host
+}
+
+// hosts is the per-host limit on burst samples, shared by every check on
+// a host: at most limit in flight, started at least gap apart.
+type hosts struct {
+	limit int
+	gap   time.Duration
+
+	mu sync.Mutex
+	m  map[string]*host
+}
+
+type host struct {
+	slots chan struct{}
+	next  time.Time // the earliest a sample may start
+	users int       // samples reserved and not done: the entry is dropped at 0
+}
+
+// reserve books a sample's start on the host, no sooner than now, and
+// returns when it may start; done must follow.
+func (h *hosts) reserve(key string, now time.Time) time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	x := h.m[key]
+	if x == nil {
+		x = &host{slots: make(chan struct{}, h.limit)}
+		h.m[key] = x
+	}
+	x.users++
+	at := now
+	if x.next.After(at) {
+		at = x.next
+	}
+	x.next = at.Add(h.gap)
+	return at
+}
+
+// acquire takes one of the host's slots for a sample in flight.
+func (h *hosts) acquire(ctx context.Context, key string) error {
+	h.mu.Lock()
+	x := h.m[key]
+	h.mu.Unlock()
+	select {
+	case x.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (h *hosts) release(key string) {
+	h.mu.Lock()
+	x := h.m[key]
+	h.mu.Unlock()
+	<-x.slots
+}
+
+// done ends a reservation.
+func (h *hosts) done(key string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if x := h.m[key]; x != nil {
+		if x.users--; x.users <= 0 {
+			delete(h.m, key)
+		}
+	}
 }
 
 type queue []*entry

@@ -27,15 +27,16 @@ func newRecorder() *recorder {
 	return &recorder{runs: map[string][]time.Time{}, recheck: map[string]int{}}
 }
 
-func (r *recorder) sink(_ context.Context, res upstate.Result) time.Duration {
+func (r *recorder) sink(_ context.Context, rep Report) Next {
+	res := rep.Result
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.runs[res.CheckID] = append(r.runs[res.CheckID], res.At)
 	if r.recheck[res.CheckID] > 0 {
 		r.recheck[res.CheckID]--
-		return 5 * time.Second
+		return Next{Recheck: 5 * time.Second}
 	}
-	return 0
+	return Next{}
 }
 
 func (r *recorder) times(id string) []time.Duration {
@@ -193,11 +194,11 @@ func TestPanickingProberFailsItsCheckOnly(t *testing.T) {
 		rec := newRecorder()
 		var got atomic.Value
 		boom := check.ProberFunc(func(context.Context) upstate.Result { panic("nil map") })
-		opts := Options{Sink: func(ctx context.Context, r upstate.Result) time.Duration {
-			if r.CheckID == "boom" {
-				got.Store(r)
+		opts := Options{Sink: func(ctx context.Context, rep Report) Next {
+			if rep.Result.CheckID == "boom" {
+				got.Store(rep.Result)
 			}
-			return rec.sink(ctx, r)
+			return rec.sink(ctx, rep)
 		}}
 		jobs := []Job{{ID: "boom", Interval: time.Second, Prober: boom}, {ID: "fine", Interval: time.Second, Prober: prober("fine")}}
 		run(t, jobs, rec, opts, func(s *Scheduler) {
@@ -246,3 +247,298 @@ func TestCoalescing(t *testing.T) {
 		}
 	})
 }
+
+// reports collects what a sink is handed, and answers with next.
+type reports struct {
+	mu   sync.Mutex
+	got  []Report
+	when []time.Duration // since the epoch
+	next func(Report) Next
+}
+
+func (r *reports) sink(_ context.Context, rep Report) Next {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.got = append(r.got, rep)
+	r.when = append(r.when, time.Since(epoch()))
+	if r.next == nil {
+		return Next{}
+	}
+	return r.next(rep)
+}
+
+func (r *reports) all() ([]Report, []time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.got), slices.Clone(r.when)
+}
+
+// since is how long after the epoch t is.
+func since(t time.Time) time.Duration { return t.Sub(epoch()) }
+
+func TestABurstTakesItsSamplesAndHandsThemOverTogether(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var starts []time.Duration
+		var mu sync.Mutex
+		p := check.ProberFunc(func(context.Context) upstate.Result {
+			mu.Lock()
+			starts = append(starts, since(time.Now()))
+			mu.Unlock()
+			return upstate.Result{At: time.Now(), Outcome: upstate.OutcomeFail}
+		})
+		bursts := 0
+		rep := &reports{next: func(r Report) Next {
+			if r.Burst == nil && bursts == 0 {
+				bursts++
+				return Next{Burst: true}
+			}
+			return Next{Troubled: true}
+		}}
+		jobs := []Job{{ID: "a", Interval: time.Minute, Prober: p, Burst: Burst{Count: 10, Over: 5 * time.Second}}}
+		run(t, jobs, nil, Options{Sink: rep.sink, Coalesce: -1}, func(*Scheduler) {
+			time.Sleep(time.Minute)
+			synctest.Wait()
+		})
+		got, when := rep.all()
+		if len(got) < 2 || len(got[1].Burst) != 10 {
+			t.Fatalf("reports %+v: want a result, then a burst of 10", got)
+		}
+		first := starts[0]
+		for i := 1; i <= 10; i++ {
+			if want := first + time.Duration(i-1)*500*time.Millisecond; starts[i] != want {
+				t.Errorf("sample %d started at %v, want %v (0.5 s apart from the probe)", i, starts[i], want)
+			}
+		}
+		if when[1] != first+4500*time.Millisecond {
+			t.Errorf("burst handed over at %v, want when its last sample answered, %v", when[1], first+4500*time.Millisecond)
+		}
+		for i, r := range got[1].Burst {
+			if r.CheckID != "a" || r.Outcome != upstate.OutcomeFail {
+				t.Errorf("sample %d: %+v", i, r)
+			}
+		}
+	})
+}
+
+func TestBurstsShareAPerHostLimit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		var cur, peak, calls int
+		var starts []time.Duration
+		p := check.ProberFunc(func(ctx context.Context) upstate.Result {
+			mu.Lock()
+			calls++
+			sample := calls > 3 // the first three are the checks' own probes
+			if sample {
+				cur++
+				peak = max(peak, cur)
+			}
+			starts = append(starts, since(time.Now()))
+			mu.Unlock()
+			time.Sleep(3 * time.Second) // a struggling host
+			mu.Lock()
+			if sample {
+				cur--
+			}
+			mu.Unlock()
+			return upstate.Result{At: time.Now(), Outcome: upstate.OutcomeFail}
+		})
+		asked := map[string]bool{}
+		rep := &reports{next: func(r Report) Next {
+			if r.Burst == nil && !asked[r.Result.CheckID] {
+				asked[r.Result.CheckID] = true
+				return Next{Burst: true}
+			}
+			return Next{}
+		}}
+		var jobs []Job
+		for _, id := range []string{"a", "b", "c"} {
+			// The regular probes are the first three calls; the rest are samples.
+			jobs = append(jobs, Job{ID: id, Interval: time.Hour, Prober: p, Host: "api.example:443", Burst: Burst{Count: 10, Over: time.Second}})
+		}
+		run(t, jobs, nil, Options{Sink: rep.sink, PerHost: 2, HostGap: 200 * time.Millisecond}, func(s *Scheduler) {
+			synctest.Wait() // the jobs are in
+			// Start all three at once.
+			s.RunNow("a", "b", "c")
+			time.Sleep(2 * time.Minute)
+			synctest.Wait()
+		})
+		got, _ := rep.all()
+		n := 0
+		for _, r := range got {
+			if len(r.Burst) == 10 {
+				n++
+			}
+		}
+		if n != 3 {
+			t.Fatalf("%d full bursts, want 3", n)
+		}
+		// Three checks bursting at once: their samples are held to 2 in flight.
+		if peak != 2 {
+			t.Errorf("peak %d samples in flight to the host, want 2", peak)
+		}
+		samples := starts[3:]
+		slices.Sort(samples)
+		for i := 1; i < len(samples); i++ {
+			if d := samples[i] - samples[i-1]; d < 200*time.Millisecond {
+				t.Errorf("samples %d and %d started %v apart on one host, want at least 200ms", i-1, i, d)
+			}
+		}
+	})
+}
+
+func TestSlowIsReportedAtTheBound(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := check.ProberFunc(func(ctx context.Context) upstate.Result {
+			start := time.Now()
+			select {
+			case <-time.After(45 * time.Second):
+			case <-ctx.Done():
+				return upstate.Result{At: start, Latency: time.Since(start), Outcome: upstate.OutcomeFail, Error: "timed out"}
+			}
+			return upstate.Result{At: start, Latency: time.Since(start), Outcome: upstate.OutcomeSlow, Error: "slower than 2.00 s"}
+		})
+		rep := &reports{next: func(r Report) Next {
+			if r.Result.Pending {
+				return Next{Burst: true}
+			}
+			return Next{}
+		}}
+		jobs := []Job{{ID: "a", Interval: time.Hour, Prober: p, SlowAfter: 2 * time.Second, Burst: Burst{Count: 4, Over: 2 * time.Second}}}
+		run(t, jobs, nil, Options{Sink: rep.sink}, func(s *Scheduler) {
+			synctest.Wait() // the job is in
+			s.RunNow("a")
+			time.Sleep(time.Minute)
+			synctest.Wait()
+		})
+		got, when := rep.all()
+		if len(got) != 3 {
+			t.Fatalf("%d reports, want pending, burst, answer: %+v", len(got), got)
+		}
+		pending, b, answer := got[0].Result, got[1].Burst, got[2].Result
+		if !pending.Pending || pending.Outcome != upstate.OutcomeSlow || pending.Latency != 2*time.Second || when[0] != 2*time.Second {
+			t.Errorf("first report at %v: %+v, want a pending slow result at the 2 s bound", when[0], pending)
+		}
+		// Samples start 0.5 s apart from the bound; each is stopped at its
+		// own bound, so the burst is judged 2 s after the last started.
+		if len(b) != 4 || when[1] != 2*time.Second+1500*time.Millisecond+2*time.Second {
+			t.Errorf("burst of %d at %v, want 4 at 5.5s", len(b), when[1])
+		}
+		for i, r := range b {
+			if r.Outcome != upstate.OutcomeSlow || r.Latency != 2*time.Second || r.Error != "slower than 2.00 s (not waited for)" {
+				t.Errorf("sample %d: %+v, want slow, stopped at the bound", i, r)
+			}
+		}
+		if answer.Pending || answer.Latency != 45*time.Second || !answer.At.Equal(pending.At) || when[2] != 45*time.Second {
+			t.Errorf("answer at %v: %+v, want the 45 s answer with the pending result's At", when[2], answer)
+		}
+	})
+}
+
+func TestTroubleRunsAChecksFastInterval(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var troubled atomicBool
+		rep := &reports{next: func(Report) Next { return Next{Troubled: troubled.Load()} }}
+		jobs := []Job{{ID: "a", Interval: time.Minute, Fast: 15 * time.Second, Prober: prober("a"), Watch: []string{"api", "database"}}}
+		var marks []time.Duration // when each stretch began
+		mark := func() { marks = append(marks, since(time.Now())) }
+		run(t, jobs, nil, Options{Sink: rep.sink, Coalesce: -1}, func(s *Scheduler) {
+			time.Sleep(time.Minute) // one regular run
+			synctest.Wait()
+			mark() // its own condition in trouble
+			troubled.Store(true)
+			time.Sleep(3 * time.Minute)
+			synctest.Wait()
+			mark() // well again
+			troubled.Store(false)
+			time.Sleep(3 * time.Minute)
+			synctest.Wait()
+			mark() // a component it depends on in trouble
+			s.SetStatuses(map[string]upstate.Status{"api": upstate.Operational, "database": upstate.MajorOutage})
+			time.Sleep(2 * time.Minute)
+			synctest.Wait()
+			mark() // planned maintenance is not trouble
+			s.SetStatuses(map[string]upstate.Status{"database": upstate.UnderMaintenance})
+			time.Sleep(3 * time.Minute)
+			synctest.Wait()
+			mark()
+		})
+		_, when := rep.all()
+		stretch := func(k int) []time.Duration {
+			var out []time.Duration
+			for _, w := range when {
+				if w >= marks[k] && w < marks[k+1] {
+					out = append(out, w)
+				}
+			}
+			return out
+		}
+		gaps := func(ws []time.Duration) []time.Duration {
+			var out []time.Duration
+			for i := 1; i < len(ws); i++ {
+				out = append(out, ws[i]-ws[i-1])
+			}
+			return out
+		}
+		// Own trouble: the first run tells it (on schedule), then about
+		// every 15 s (a run within 7.5 s of the regular slot waits for it).
+		for _, g := range gaps(stretch(0))[1:] {
+			if g > 15*time.Second+7500*time.Millisecond {
+				t.Errorf("troubled: runs %v apart, want 15 s (at most 22.5 s next to a regular slot)", g)
+			}
+		}
+		if n := len(stretch(0)); n < 9 {
+			t.Errorf("troubled: %d runs in 3 minutes, want about 12", n)
+		}
+		// Well: back to the minute after the first run says so.
+		for _, g := range gaps(stretch(1))[1:] {
+			if g != time.Minute {
+				t.Errorf("well again: runs %v apart, want 1m", g)
+			}
+		}
+		// A watched component's trouble: a run at once, then fast.
+		c := stretch(2)
+		if len(c) < 7 || c[0] != marks[2] {
+			t.Errorf("component in trouble from %v: runs at %v, want one at once and about 8 in 2 minutes", marks[2], c)
+		}
+		if n := len(stretch(3)); n > 4 {
+			t.Errorf("under maintenance: %d runs in 3 minutes, want the regular 3 (or 4 with the last fast one)", n)
+		}
+	})
+}
+
+func TestRunNowJudgesAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		started := make(chan struct{}, 10)
+		release := make(chan struct{})
+		p := check.ProberFunc(func(context.Context) upstate.Result {
+			started <- struct{}{}
+			<-release
+			return upstate.Result{At: time.Now(), Outcome: upstate.OutcomeOK}
+		})
+		rep := &reports{}
+		jobs := []Job{{ID: "m", Interval: time.Hour, Prober: p}}
+		run(t, jobs, nil, Options{Sink: rep.sink}, func(s *Scheduler) {
+			time.Sleep(time.Second)
+			synctest.Wait()
+			s.RunNow("m", "unknown")
+			synctest.Wait()
+			if len(started) != 1 {
+				t.Fatalf("%d runs after RunNow, want 1 at once", len(started))
+			}
+			s.RunNow("m") // while it runs: once more when it is done
+			release <- struct{}{}
+			synctest.Wait()
+			if len(started) != 2 {
+				t.Fatalf("%d runs, want a second one right after the first", len(started))
+			}
+			close(release)
+			synctest.Wait()
+		})
+		if _, when := rep.all(); len(when) < 2 || when[1]-when[0] != 0 {
+			t.Errorf("runs handed over at %v, want two at once", when)
+		}
+	})
+}
+
+type atomicBool = atomic.Bool

@@ -1,0 +1,89 @@
+package incident
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/upstatehq/upstate"
+)
+
+// burstTransition is a check's move into a condition a burst measured:
+// failures of 10 samples.
+func (f *fixture) burstTransition(check string, from upstate.Condition, to upstate.State, partial bool, failures int) upstate.Condition {
+	f.t.Helper()
+	now := f.clock.Now()
+	from.CheckID = check
+	next := upstate.Condition{CheckID: check, State: to, Partial: partial, Since: now.Add(-5 * time.Second), At: now,
+		Evidence: "3 of 10 requests answered HTTP 500 (30%; 11%–60% at 95% confidence)", Failures: failures, Samples: 10, Burst: true}
+	if err := f.engine.Handle(context.Background(), upstate.Transition{From: from, To: next}); err != nil {
+		f.t.Fatal(err)
+	}
+	return next
+}
+
+func (f *fixture) scope() *float64 {
+	f.t.Helper()
+	ins := f.store.all()
+	if len(ins) != 1 {
+		f.t.Fatalf("%d incidents, want 1", len(ins))
+	}
+	return ins[0].Reach.FailingPercent
+}
+
+func TestTheBurstsShareIsTheScope(t *testing.T) {
+	f := newFixture(t)
+	up := upstate.Condition{State: upstate.StateUp}
+	c := f.burstTransition("api-health", up, upstate.StateDegraded, true, 3)
+	in := f.store.all()[0]
+	if p := in.Reach.FailingPercent; p == nil || *p != 30 {
+		t.Fatalf("scope %v, want 30%% measured", in.Reach.Describe())
+	}
+	if body := in.Updates[0].Body; !strings.HasSuffix(body, "since Aug 17 07:54:55 PDT; 3 of 10 requests answered HTTP 500 (30%; 11%–60% at 95% confidence).") {
+		t.Errorf("first entry: %s", body)
+	}
+	entries := len(in.Updates)
+	// The share moved (decide says when): the scope follows, quietly.
+	f.clock.Advance(15 * time.Second)
+	c = f.burstTransition("api-health", c, upstate.StateDegraded, true, 8)
+	if p := f.scope(); p == nil || *p != 80 {
+		t.Fatalf("scope %v after 8 of 10, want 80%%", f.store.all()[0].Reach.Describe())
+	}
+	if n := len(f.store.all()[0].Updates); n != entries {
+		t.Errorf("a moved share wrote %d timeline entries, want none", n-entries)
+	}
+	// Down by a burst: all of them.
+	f.clock.Advance(15 * time.Second)
+	c = f.burstTransition("api-health", c, upstate.StateDown, false, 10)
+	if p := f.scope(); p == nil || *p != 100 {
+		t.Fatalf("scope %v when down, want 100%%", f.store.all()[0].Reach.Describe())
+	}
+	// People say otherwise: what they wrote stands.
+	id := f.store.all()[0].ID
+	mine := 25.0
+	if _, err := f.engine.Update(context.Background(), id, Change{Actor: "ana", Message: "About a quarter, by our logs.", Reach: &upstate.Reach{FailingPercent: &mine}}); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(15 * time.Second)
+	f.burstTransition("api-health", c, upstate.StateDegraded, true, 4)
+	if p := f.scope(); p == nil || *p != 25 {
+		t.Errorf("scope %v after people set 25%%, want theirs kept", f.store.all()[0].Reach.Describe())
+	}
+}
+
+func TestAShareOnlyOfItsOwnPartIsNoScope(t *testing.T) {
+	f := newFixture(t)
+	// convert's impact calls it down a partial outage of the drive: only
+	// its own requests all fail, not the component's.
+	f.burstTransition("convert", upstate.Condition{State: upstate.StateUp}, upstate.StateDown, false, 10)
+	if p := f.scope(); p != nil {
+		t.Errorf("scope %v from a check that measured only its own part", *p)
+	}
+	// A transition no burst measured sets none either.
+	g := newFixture(t)
+	g.transition("api-health", upstate.StateUp, upstate.StateDegraded, true)
+	if p := g.scope(); p != nil {
+		t.Errorf("scope %v from the decision window", *p)
+	}
+}
