@@ -22,7 +22,7 @@ import (
 // grpcKind asks a gRPC server's standard health service
 // (grpc.health.v1.Health/Check) whether a service is serving.
 func grpcKind() Kind {
-	return Kind{Name: "grpc", New: func() Section { return &GRPCSection{} }}
+	return Kind{Name: "grpc", New: func() Section { return &GRPCSection{} }, Repeat: true}
 }
 
 // GRPCSection is a grpc check's configuration.
@@ -91,6 +91,12 @@ type GRPC struct {
 	Clock        clock.Clock
 	Dial         DialFunc
 }
+
+// Target implements Aimed.
+func (g *GRPC) Target() string { return g.Address }
+
+// LatencyBound implements Bounded.
+func (g *GRPC) LatencyBound() time.Duration { return g.LatencyUnder }
 
 // Probe implements Prober.
 func (g *GRPC) Probe(ctx context.Context) upstate.Result {

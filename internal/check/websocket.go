@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -20,7 +21,7 @@ import (
 // websocketKind connects to a WebSocket endpoint and, optionally, sends a
 // message and judges the reply.
 func websocketKind() Kind {
-	return Kind{Name: "websocket", New: func() Section { return &WebSocketSection{} }}
+	return Kind{Name: "websocket", New: func() Section { return &WebSocketSection{} }, Repeat: true}
 }
 
 // WebSocketSection is a websocket check's configuration.
@@ -100,6 +101,25 @@ type WebSocket struct {
 	Client       *http.Client
 	Clock        clock.Clock
 }
+
+// Target implements Aimed: the URL's host and port.
+func (w *WebSocket) Target() string {
+	u, err := url.Parse(w.URL)
+	if err != nil {
+		return w.URL
+	}
+	if u.Port() != "" {
+		return u.Host
+	}
+	port := "80"
+	if u.Scheme == "wss" {
+		port = "443"
+	}
+	return net.JoinHostPort(u.Hostname(), port)
+}
+
+// LatencyBound implements Bounded.
+func (w *WebSocket) LatencyBound() time.Duration { return w.LatencyUnder }
 
 // maxReply is how much of a reply a websocket check reads.
 const maxReply = 1 << 20

@@ -551,12 +551,15 @@ func list(names []string) string {
 // and fast_interval.
 func (v *validator) repeat(p string, ch *Check, kind check.Kind) {
 	if !kind.Repeat {
-		which := strings.Join(check.RepeatNames(), ", ")
+		why := fmt.Sprintf("applies to checks whose probe is a request one may repeat (%s), not %s", list(check.RepeatNames()), ch.Kind)
+		if kind.Told {
+			why += fmt.Sprintf(": a %s check is told its results", ch.Kind)
+		}
 		if ch.Burst != nil {
-			v.errf(p+".burst", "applies to checks whose probe is a request one may repeat (%s), not %s: a %s check is told its results", which, ch.Kind, ch.Kind)
+			v.errf(p+".burst", "%s", why)
 		}
 		if ch.FastInterval != 0 {
-			v.errf(p+".fast_interval", "applies to checks whose probe is a request one may repeat (%s), not %s: a %s check is told its results", which, ch.Kind, ch.Kind)
+			v.errf(p+".fast_interval", "%s", why)
 		}
 		return
 	}
