@@ -96,7 +96,7 @@ func detectOnce(t *testing.T, c detectCase, offset time.Duration, seed uint64) d
 func (w *detectWorld) traffic(t *testing.T, ctx context.Context, wg *sync.WaitGroup) {
 	t.Helper()
 	token := metricsToken(t, w.app, w.app.cfg.Load())
-	onMem := &http.Transport{DialContext: w.mem.dial}
+	onMem := &http.Transport{DialContext: w.mem.Dial}
 	toUpstate := &http.Client{Transport: onMem}
 	rep := &client.Reporter{URL: "http://" + w.app.Addr(), Token: token, App: "web", Every: 10 * time.Second, HTTP: toUpstate}
 	tr := &client.Transport{Base: onMem, RetryServerErrors: true, BreakAfter: -1, Observer: rep, Rand: func() float64 { return 0.5 }}

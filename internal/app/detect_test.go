@@ -17,6 +17,7 @@ import (
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/check"
 	"github.com/upstatehq/upstate/internal/config"
+	"github.com/upstatehq/upstate/internal/memnet"
 	"github.com/upstatehq/upstate/internal/schedule"
 )
 
@@ -108,16 +109,16 @@ type detectWorld struct {
 	app *App
 	api *flaky
 	srv *httptest.Server
-	mem *memNet
+	mem *memnet.MemNet
 }
 
 // startDetect starts the app with the checks yaml gives (it is handed the
 // API's address) and the API healthy. Stop it before the bubble ends.
 func startDetect(t *testing.T, api *flaky, checks func(addr string) string) *detectWorld {
 	t.Helper()
-	mem := newMemNet()
+	mem := memnet.New()
 	srv := httptest.NewUnstartedServer(api)
-	srv.Listener = mem.listen()
+	srv.Listener = mem.Listen()
 	srv.Start()
 	yaml := "page: {name: Detect}\ncomponents: [{id: api, name: API}]\nchecks:\n" + checks(srv.Listener.Addr().String())
 	cfg, err := config.Parse("detect.yaml", []byte(yaml), noEnv)
@@ -126,7 +127,7 @@ func startDetect(t *testing.T, api *flaky, checks func(addr string) string) *det
 	}
 	cfg.Server.DataDir = t.TempDir()
 	ctx := context.Background()
-	a, err := New(ctx, Options{Config: cfg, Listener: mem.listen(), Dial: mem.dial})
+	a, err := New(ctx, Options{Config: cfg, Listener: mem.Listen(), Dial: mem.Dial})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,11 +289,11 @@ func TestSlowIsKnownAtTheBoundEndToEnd(t *testing.T) {
 func TestADependencyInTroubleSpeedsUpTheChecksThatNeedIt(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		api, db := &flaky{}, &flaky{}
-		mem := newMemNet()
+		mem := memnet.New()
 		var srvs []*httptest.Server
 		for _, f := range []*flaky{api, db} {
 			srv := httptest.NewUnstartedServer(f)
-			srv.Listener = mem.listen()
+			srv.Listener = mem.Listen()
 			srv.Start()
 			srvs = append(srvs, srv)
 		}
@@ -309,7 +310,7 @@ checks:
 			t.Fatal(err)
 		}
 		cfg.Server.DataDir = t.TempDir()
-		a, err := New(context.Background(), Options{Config: cfg, Listener: mem.listen(), Dial: mem.dial})
+		a, err := New(context.Background(), Options{Config: cfg, Listener: mem.Listen(), Dial: mem.Dial})
 		if err != nil {
 			t.Fatal(err)
 		}

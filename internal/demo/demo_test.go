@@ -16,6 +16,7 @@ import (
 	"github.com/upstatehq/upstate/internal/app"
 	"github.com/upstatehq/upstate/internal/clock"
 	"github.com/upstatehq/upstate/internal/config"
+	"github.com/upstatehq/upstate/internal/memnet"
 )
 
 // sleepDriver moves bubble time: inside testing/synctest, time.Sleep
@@ -37,7 +38,7 @@ func (d sleepDriver) Jump(ctx context.Context, dur time.Duration) error {
 // person would expect, with sensible words, and that all of them resolved.
 func TestReplay(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		mem := NewMemNet()
+		mem := memnet.New()
 		upLn, worldLn, dbLn := mem.Listen(), mem.Listen(), mem.Listen()
 		world := NewWorld(clock.Real{})
 		ctx, cancel := context.WithCancel(context.Background())

@@ -13,6 +13,7 @@ import (
 
 	"github.com/upstatehq/upstate/internal/app"
 	"github.com/upstatehq/upstate/internal/config"
+	"github.com/upstatehq/upstate/internal/memnet"
 )
 
 // detectionDelay starts Upstate with one 60 s check, breaks the target
@@ -22,7 +23,7 @@ import (
 func detectionDelay(t testing.TB, offset time.Duration) time.Duration {
 	var delay time.Duration
 	synctest.Test(t.(*testing.T), func(t *testing.T) {
-		mem := NewMemNet()
+		mem := memnet.New()
 		upLn, targetLn := mem.Listen(), mem.Listen()
 		var broken atomic.Bool
 		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
