@@ -116,6 +116,11 @@ type Machine struct {
 	// burst was judged, it completes the evidence.
 	askedAt, condAsked time.Time
 	condSamples        []upstate.Result
+	// cleanBursts counts the bursts in a row that were all fine while the
+	// check was failing: up needs RecoverAfter of them (twice that while
+	// flapping), as it needs RecoverAfter good results without bursts.
+	// One clean burst of ten proves little against a quarter failing.
+	cleanBursts int
 }
 
 // New returns a machine for the check, starting in the given condition
@@ -160,6 +165,9 @@ func (m *Machine) Observe(r upstate.Result) Decision {
 	}
 	m.push(r)
 	m.expireFlips(r.At)
+	if !isOK(r) {
+		m.cleanBursts = 0 // up needs clean bursts with nothing bad between
+	}
 	if m.spec.Burst > 0 {
 		suspect := m.suspect(r)
 		if suspect && !m.burstDue {
@@ -306,9 +314,15 @@ func (m *Machine) judge(r upstate.Result) Decision {
 //     last one's confidence bounds changes nothing;
 //   - none failed, at least half slow (pending samples count as slow):
 //     slow;
-//   - none failed or slow: up, from whatever state; a few slow, under
-//     half: nothing changes while up (a transient), slow while failing
-//     (not yet all fine).
+//   - none failed or slow: up; from a failing state only after
+//     RecoverAfter such bursts in a row (twice that while flapping), with
+//     nothing failing between them; a few slow, under half: nothing
+//     changes while up (a transient), slow while failing (not yet all
+//     fine).
+//
+// All failed counts as that many failures in a row, with those just
+// before it: down once they reach FailAfter (a burst of ten does, unless
+// fail_after asks for more).
 //
 // A burst whose pending samples answer later is judged again with their
 // answers (the same samples, the first At unchanged): then it completes
@@ -340,6 +354,12 @@ func (m *Machine) ObserveBurst(samples []upstate.Result) Decision {
 	var target upstate.State
 	partial := false
 	switch {
+	case fails == n && m.failedInARow()+n < m.spec.FailAfter:
+		// Not yet as many failures in a row as fail_after asks: they
+		// wait in the window for the next probe.
+		m.cleanBursts = 0
+		m.push(samples...)
+		return Decision{}
 	case fails == n:
 		target = upstate.StateDown
 	case fails > 0:
@@ -356,6 +376,18 @@ func (m *Machine) ObserveBurst(samples []upstate.Result) Decision {
 		m.push(samples...)
 		return Decision{}
 	}
+	if target == upstate.StateUp && cur.State.Failing() {
+		need := m.spec.RecoverAfter
+		if m.Flapping() {
+			need *= 2
+		}
+		if m.cleanBursts++; m.cleanBursts < need {
+			// Fine this time; the next probe's burst must say so too. The
+			// window keeps the condition's evidence meanwhile.
+			return Decision{}
+		}
+	}
+	m.cleanBursts = 0
 	changed := target != cur.State || (target == upstate.StateDegraded && partial != cur.Partial)
 	moved := !changed && partial && cur.Burst && shareMoved(cur, fails, n)
 	completes := !changed && again && m.condBurst.Equal(samples[0].At)
@@ -378,6 +410,15 @@ func (m *Machine) ObserveBurst(samples []upstate.Result) Decision {
 	m.condAsked, m.condSamples = m.askedAt, slices.Clone(samples)
 	m.resetWindow(samples, target)
 	return d
+}
+
+// failedInARow counts the failed results at the end of the window.
+func (m *Machine) failedInARow() int {
+	n := 0
+	for i := len(m.window) - 1; i >= 0 && failed(m.window[i]); i-- {
+		n++
+	}
+	return n
 }
 
 // answer is the result in the window taken at at, once it has answered

@@ -264,12 +264,26 @@ func TestABurstConfirmsRecoveryAndMeasuresTheShareAgain(t *testing.T) {
 	if !d.Transition.To.Since.Equal(t0) {
 		t.Errorf("a moved share changed since to %v, want %v", d.Transition.To.Since, t0)
 	}
-	// A burst all fine confirms up.
+	// One burst all fine is not enough against a share failing (0 of 10
+	// does not rule out a quarter); a failure between clean bursts starts
+	// the count again; recover_after (2) clean bursts in a row confirm up.
+	clean := func() Decision {
+		at = at.Add(15 * time.Second)
+		m.Observe(upstate.Result{CheckID: "c", At: at, Outcome: upstate.OutcomeOK})
+		return m.ObserveBurst(burst(at.Add(time.Second), "oooooooooo"))
+	}
+	if d := clean(); d.Transition != nil {
+		t.Fatalf("one clean burst after partial: %+v, want no change yet", d.Transition.To)
+	}
 	at = at.Add(15 * time.Second)
-	m.Observe(upstate.Result{CheckID: "c", At: at, Outcome: upstate.OutcomeOK})
-	d = m.ObserveBurst(burst(at.Add(time.Second), "oooooooooo"))
+	m.Observe(fail500(at))
+	m.ObserveBurst(burst(at.Add(time.Second), "ooofoooooo"))
+	if d := clean(); d.Transition != nil {
+		t.Fatalf("a clean burst after a failing one: %+v, want no change yet", d.Transition.To)
+	}
+	d = clean()
 	if d.Transition == nil || d.Transition.To.State != upstate.StateUp {
-		t.Fatalf("all fine after partial: %+v, want up", d.Transition)
+		t.Fatalf("two clean bursts in a row after partial: %+v, want up", d.Transition)
 	}
 	if want := "answered normally: 10 of 10 requests, median 20 ms"; d.Transition.To.Evidence != want {
 		t.Errorf("evidence %q, want %q", d.Transition.To.Evidence, want)
@@ -365,5 +379,28 @@ func TestWilson(t *testing.T) {
 		if math.Abs(lo-tt.lo) > 0.001 || math.Abs(hi-tt.hi) > 0.001 {
 			t.Errorf("Wilson(%d, %d) = %.3f–%.3f, want %.3f–%.3f", tt.k, tt.n, lo, hi, tt.lo, tt.hi)
 		}
+	}
+}
+
+// fail_after counts a burst's failures with those just before it: a burst
+// of ten all failing confirms down when that is fail_after in a row, and
+// waits for more when fail_after asks for more.
+func TestABurstRespectsFailAfter(t *testing.T) {
+	m := New("c", Defaults(upstate.DecideSpec{Burst: 10, FailAfter: 15}, time.Minute), upstate.Condition{State: upstate.StateUp})
+	m.Observe(fail500(t0))
+	if d := m.ObserveBurst(burst(t0.Add(time.Second), "ffffffffff")); d.Transition != nil {
+		t.Fatalf("11 failures in a row with fail_after 15: %+v, want no change yet", d.Transition.To)
+	}
+	at := t0.Add(time.Minute)
+	m.Observe(fail500(at))
+	d := m.ObserveBurst(burst(at.Add(time.Second), "ffffffffff"))
+	if d.Transition == nil || d.Transition.To.State != upstate.StateDown {
+		t.Fatalf("22 failures in a row with fail_after 15: %+v, want down", d.Transition)
+	}
+	// With the default (3), one burst does.
+	m = New("c", burstSpec(), upstate.Condition{State: upstate.StateUp})
+	m.Observe(fail500(t0))
+	if d := m.ObserveBurst(burst(t0.Add(time.Second), "ffffffffff")); d.Transition == nil || d.Transition.To.State != upstate.StateDown {
+		t.Fatalf("a failed probe and a burst all failing: %+v, want down", d.Transition)
 	}
 }
