@@ -66,8 +66,11 @@ func compile(cfg *config.Config, env check.Env) (*compiled, error) {
 			return nil, fmt.Errorf("check %s: %w", ch.ID, err)
 		}
 		job := schedule.Job{ID: ch.ID, Interval: spec.Interval, Prober: p}
+		if !kind.Told {
+			watchful(&job, ch, p, cfg)
+		}
 		if kind.Repeat {
-			repeated(&job, &d, ch, p, cfg)
+			bursts(&job, &d, ch)
 		}
 		spec.Decide = decide.Defaults(d, spec.Interval)
 		c.specs = append(c.specs, spec)
@@ -132,12 +135,27 @@ func (f fileProblems) Errorf(key, format string, args ...any) {
 func (f fileProblems) Warnf(string, string, ...any) {}
 func (f fileProblems) InboundAuth() bool            { return true }
 
-// repeated sets what a check whose probe may be repeated takes: its burst
-// (decided as one by its machine, taken by the scheduler), its fast
+// watchful sets what a check Upstate probes itself takes: its fast
 // interval and the components whose trouble calls for it, where its
 // probes go (the per-host limit) and its latency bound (slow is known
 // when it passes).
-func repeated(job *schedule.Job, d *upstate.DecideSpec, ch config.Check, p check.Prober, cfg *config.Config) {
+func watchful(job *schedule.Job, ch config.Check, p check.Prober, cfg *config.Config) {
+	job.Fast = ch.FastInterval.D()
+	if job.Fast == 0 {
+		job.Fast = schedule.DefaultFast(job.Interval)
+	}
+	job.Watch = watched(ch, cfg)
+	if a, ok := p.(check.Aimed); ok {
+		job.Host = a.Target()
+	}
+	if b, ok := p.(check.Bounded); ok {
+		job.SlowAfter = b.LatencyBound()
+	}
+}
+
+// bursts sets the burst of a check whose probe may be repeated: decided
+// as one by its machine, taken by the scheduler.
+func bursts(job *schedule.Job, d *upstate.DecideSpec, ch config.Check) {
 	b := schedule.DefaultBurst(job.Interval)
 	if ch.Burst == nil && ch.Recheck != nil && ch.Recheck.Count == 0 {
 		b.Count = 0 // re-checks turned off said "no extra requests": bursts too, unless asked for
@@ -152,17 +170,6 @@ func repeated(job *schedule.Job, d *upstate.DecideSpec, ch config.Check, p check
 	}
 	if b.Count > 0 {
 		job.Burst, d.Burst = b, b.Count
-	}
-	job.Fast = ch.FastInterval.D()
-	if job.Fast == 0 {
-		job.Fast = schedule.DefaultFast(job.Interval)
-	}
-	job.Watch = watched(ch, cfg)
-	if a, ok := p.(check.Aimed); ok {
-		job.Host = a.Target()
-	}
-	if b, ok := p.(check.Bounded); ok {
-		job.SlowAfter = b.LatencyBound()
 	}
 }
 

@@ -71,6 +71,10 @@ type MySQL struct {
 	Clock        clock.Clock
 }
 
+// LatencyBound implements Bounded: a probe slower than it is slow, known
+// as soon as it passes.
+func (m *MySQL) LatencyBound() time.Duration { return m.LatencyUnder }
+
 // Probe implements Prober.
 func (m *MySQL) Probe(ctx context.Context) upstate.Result {
 	ctx, cancel := clock.WithTimeout(ctx, m.Clock, m.Timeout)

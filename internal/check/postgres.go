@@ -147,6 +147,10 @@ func countLockWaits(ctx context.Context, conn SQLConn) (lockWaits, error) {
 	return w, nil
 }
 
+// LatencyBound implements Bounded: a probe slower than it is slow, known
+// as soon as it passes.
+func (p *Postgres) LatencyBound() time.Duration { return p.LatencyUnder }
+
 // Probe implements Prober.
 func (p *Postgres) Probe(ctx context.Context) upstate.Result {
 	ctx, cancel := clock.WithTimeout(ctx, p.Clock, p.Timeout)

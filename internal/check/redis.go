@@ -118,6 +118,10 @@ type Redis struct {
 	Clock       clock.Clock
 }
 
+// LatencyBound implements Bounded: a probe slower than it is slow, known
+// as soon as it passes.
+func (c *Redis) LatencyBound() time.Duration { return c.LatencyUnder }
+
 // Probe implements Prober.
 func (c *Redis) Probe(ctx context.Context) upstate.Result {
 	ctx, cancel := clock.WithTimeout(ctx, c.Clock, c.Timeout)

@@ -547,23 +547,24 @@ func list(names []string) string {
 	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
-// repeat checks the keys of kinds whose probes may be repeated: burst
-// and fast_interval.
+// repeat checks the keys of detection: burst, for kinds whose probes may
+// be repeated, and fast_interval, for every kind Upstate probes itself
+// (not those told their results).
 func (v *validator) repeat(p string, ch *Check, kind check.Kind) {
-	if !kind.Repeat {
+	if kind.Told && ch.FastInterval != 0 {
+		v.errf(p+".fast_interval", "applies to checks Upstate probes itself, not %s: a %s check is told its results", ch.Kind, ch.Kind)
+	}
+	if !kind.Repeat && ch.Burst != nil {
 		why := fmt.Sprintf("applies to checks whose probe is a request one may repeat (%s), not %s", list(check.RepeatNames()), ch.Kind)
 		if kind.Told {
 			why += fmt.Sprintf(": a %s check is told its results", ch.Kind)
 		}
-		if ch.Burst != nil {
-			v.errf(p+".burst", "%s", why)
-		}
-		if ch.FastInterval != 0 {
-			v.errf(p+".fast_interval", "%s", why)
-		}
+		v.errf(p+".burst", "%s", why)
+	}
+	if kind.Told {
 		return
 	}
-	if b := ch.Burst; b != nil {
+	if b := ch.Burst; kind.Repeat && b != nil {
 		if b.Count != nil && (*b.Count < 0 || *b.Count > MaxBurst) {
 			v.errf(p+".burst.count", "%d is out of range (0 to %d; 0 turns bursts off)", *b.Count, MaxBurst)
 		}
