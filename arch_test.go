@@ -22,7 +22,7 @@ func TestImportRules(t *testing.T) {
 	}
 	const mod = "github.com/upstatehq/upstate"
 	domain := []string{mod, mod + "/internal/check", mod + "/internal/schedule", mod + "/internal/decide", mod + "/internal/incident", mod + "/internal/report", mod + "/internal/oncall"}
-	forbidden := []string{mod + "/internal/config", mod + "/internal/web", mod + "/internal/app", mod + "/internal/cli", mod + "/internal/store/sqlite", mod + "/internal/store/postgres", mod + "/internal/notify/", "modernc.org/sqlite", "github.com/jackc/pgx"}
+	forbidden := []string{mod + "/internal/config", mod + "/internal/web", mod + "/internal/app", mod + "/internal/cli", mod + "/internal/store/sqlite", mod + "/internal/store/postgres", mod + "/internal/notify/", "modernc.org/sqlite", "github.com/jackc/pgx", "github.com/go-sql-driver/mysql", "github.com/redis/go-redis"}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		pkg, deps, _ := strings.Cut(line, ": ")
 		list := strings.Fields(deps)

@@ -221,7 +221,14 @@ func (m *Machine) suspect(r upstate.Result) bool {
 func (m *Machine) push(rs ...upstate.Result) {
 	m.window = append(m.window, rs...)
 	if len(m.window) > m.spec.Window {
-		m.window = slices.Clone(m.window[len(m.window)-m.spec.Window:])
+		cut := len(m.window) - m.spec.Window
+		var keep []upstate.Result
+		for _, r := range m.window[:cut] {
+			if r.Pending {
+				keep = append(keep, r) // its answer must find its place
+			}
+		}
+		m.window = append(keep, m.window[cut:]...)
 	}
 }
 

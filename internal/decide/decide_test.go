@@ -404,3 +404,19 @@ func TestABurstRespectsFailAfter(t *testing.T) {
 		t.Fatalf("a failed probe and a burst all failing: %+v, want down", d.Transition)
 	}
 }
+
+// A pending result stays in the window through a burst that outnumbers
+// it, so its answer takes its place instead of counting as a new suspect.
+func TestAPendingResultOutlastsABurst(t *testing.T) {
+	m := New("c", burstSpec(), upstate.Condition{State: upstate.StateUp})
+	if d := m.Observe(upstate.Result{CheckID: "c", At: t0, Outcome: upstate.OutcomeSlow, Latency: 2 * time.Second, Pending: true}); !d.Burst {
+		t.Fatalf("a pending slow result: %+v, want a burst", d)
+	}
+	if d := m.ObserveBurst(burst(t0.Add(time.Second), "oooooooooo")); d.Transition != nil {
+		t.Fatalf("a burst all fine while up: %+v, want a transient", d.Transition.To)
+	}
+	// Its answer, slow as it said: the burst has judged it already.
+	if d := m.Observe(upstate.Result{CheckID: "c", At: t0, Outcome: upstate.OutcomeSlow, Latency: 5 * time.Second}); d.Burst || d.Transition != nil {
+		t.Errorf("the pending result's answer: %+v, want it to take its place quietly", d)
+	}
+}

@@ -160,7 +160,7 @@ func plain(err error, secrets []string) error {
 	case errors.As(err, &me):
 		msg = me.Message
 	case errors.As(err, &dns):
-		msg = dns.Error()
+		msg = "cannot resolve the server's name: " + dns.Err // not the name: evidence is public
 	case errors.As(err, &op) && op.Err != nil:
 		msg = op.Err.Error()
 	case errors.Is(err, mysql.ErrInvalidConn):

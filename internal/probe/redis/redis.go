@@ -184,7 +184,7 @@ func plain(err error, secrets []string) error {
 	case errors.As(err, &re):
 		msg = re.Error()
 	case errors.As(err, &dns):
-		msg = dns.Error()
+		msg = "cannot resolve the server's name: " + dns.Err // not the name: evidence is public
 	case errors.As(err, &op) && op.Err != nil:
 		msg = op.Err.Error()
 	default:
