@@ -56,6 +56,11 @@ type DecideSpec struct {
 	// (judged together: see decide); 0 when the check takes none, and
 	// then quick re-checks confirm it.
 	Burst int
+	// BurstAlways follows every probe with a burst, not only a suspect
+	// one, so the failing share is measured all the time: a quarter of
+	// requests failing is seen within an interval or two, for Burst+1
+	// requests an interval instead of one.
+	BurstAlways bool
 }
 
 // Outcome is what one observation found.

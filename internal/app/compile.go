@@ -170,6 +170,7 @@ func bursts(job *schedule.Job, d *upstate.DecideSpec, ch config.Check) {
 	}
 	if b.Count > 0 {
 		job.Burst, d.Burst = b, b.Count
+		d.BurstAlways = ch.Burst != nil && ch.Burst.Always
 	}
 }
 

@@ -22,6 +22,7 @@ type detectCase struct {
 	name    string
 	mode    mode
 	passive bool
+	always  bool // burst: {always: true}: every probe measures the share
 }
 
 // detected is what one break led to, measured from the break.
@@ -44,7 +45,11 @@ func detectOnce(t *testing.T, c detectCase, offset time.Duration, seed uint64) d
 	synctest.Test(t, func(t *testing.T) {
 		api := &flaky{random: seed}
 		w := startDetect(t, api, func(addr string) string {
-			s := fmt.Sprintf("  - {id: api-health, kind: http, url: 'http://%s/', interval: 60s, expect: {latency_under: 2s}, components: [api]}\n", addr)
+			burst := ""
+			if c.always {
+				burst = ", burst: {always: true}"
+			}
+			s := fmt.Sprintf("  - {id: api-health, kind: http, url: 'http://%s/', interval: 60s, expect: {latency_under: 2s}%s, components: [api]}\n", addr, burst)
 			if c.passive {
 				s += fmt.Sprintf("  - {id: api-users, kind: metric, metric: upstate_client_first_attempt_failures, labels: {app: web, host: '%s'}, above: 0, what: first-attempt failures, unit: ' in 10 s', impact: {down: partial_outage}, components: [api]}\n", addr)
 				s += "  - {id: api-waits, kind: metric, metric: api_slow_answers, labels: {app: web}, degraded_above: 0, what: answers slower than 2 s, unit: ' in 10 s', components: [api]}\n"
@@ -177,12 +182,13 @@ func TestDetectionTable(t *testing.T) {
 		t.Skip("72 runs of the whole app: not in -short")
 	}
 	cases := []detectCase{
-		{"hard down", hardDown, false},
-		{"25% answer 500", quarter, false},
-		{"5 s slow", slow, false},
-		{"hard down, users reported", hardDown, true},
-		{"25% answer 500, users reported", quarter, true},
-		{"5 s slow, users reported", slow, true},
+		{"hard down", hardDown, false, false},
+		{"25% answer 500", quarter, false, false},
+		{"5 s slow", slow, false, false},
+		{"hard down, users reported", hardDown, true, false},
+		{"25% answer 500, users reported", quarter, true, false},
+		{"5 s slow, users reported", slow, true, false},
+		{"25% answer 500, burst always", quarter, false, true},
 	}
 	var lines []string
 	for _, c := range cases {
@@ -212,6 +218,9 @@ func TestDetectionTable(t *testing.T) {
 			limit := map[mode]time.Duration{hardDown: 65 * time.Second, slow: 69 * time.Second, quarter: 30 * time.Minute}[c.mode]
 			if c.passive {
 				limit = 21 * time.Second // a report every 10 s, judged as it arrives
+			}
+			if c.always {
+				limit = 2*time.Minute + 5*time.Second // two intervals, and the burst that measures the share
 			}
 			if d.open > limit {
 				t.Errorf("%s, break %v into the interval: incident after %v, want at most %v", c.name, off, d.open, limit)

@@ -189,10 +189,12 @@ type Common struct {
 }
 
 // Burst tunes burst confirmation: how many samples (0 turns bursts off;
-// nil, the default) and over how long (0, the default).
+// nil, the default), over how long (0, the default), and whether every
+// probe takes one, not only a suspect one.
 type Burst struct {
-	Count *int
-	Over  time.Duration
+	Count  *int
+	Over   time.Duration
+	Always bool
 }
 
 // Recheck tunes fast confirmation: how many quick re-checks follow a

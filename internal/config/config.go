@@ -124,7 +124,7 @@ func (ch *Check) Common() check.Common {
 		c.Recheck = &check.Recheck{Count: r.Count, Every: r.Every.D()}
 	}
 	if b := ch.Burst; b != nil {
-		c.Burst = &check.Burst{Count: b.Count, Over: b.Over.D()}
+		c.Burst = &check.Burst{Count: b.Count, Over: b.Over.D(), Always: b.Always}
 	}
 	c.FastInterval = ch.FastInterval.D()
 	return c
@@ -141,7 +141,7 @@ func (ch *Check) setCommon(c check.Common) {
 	}
 	ch.Burst = nil
 	if b := c.Burst; b != nil {
-		ch.Burst = &Burst{Count: b.Count, Over: Duration(b.Over)}
+		ch.Burst = &Burst{Count: b.Count, Over: Duration(b.Over), Always: b.Always}
 	}
 	ch.FastInterval = Duration(c.FastInterval)
 }
@@ -158,6 +158,8 @@ type Recheck struct {
 type Burst struct {
 	Count *int     `yaml:"count"`
 	Over  Duration `yaml:"over"`
+	// Always follows every probe with a burst, not only a suspect one.
+	Always bool `yaml:"always"`
 }
 
 // MaxBurst is the most samples one burst may take.
@@ -567,6 +569,9 @@ func (v *validator) repeat(p string, ch *Check, kind check.Kind) {
 	if b := ch.Burst; kind.Repeat && b != nil {
 		if b.Count != nil && (*b.Count < 0 || *b.Count > MaxBurst) {
 			v.errf(p+".burst.count", "%d is out of range (0 to %d; 0 turns bursts off)", *b.Count, MaxBurst)
+		}
+		if b.Always && b.Count != nil && *b.Count == 0 {
+			v.errf(p+".burst.always", "with count 0 there is no burst to take: give count, or leave always out")
 		}
 		switch {
 		case b.Over < 0:

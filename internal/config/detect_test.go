@@ -17,6 +17,8 @@ func TestBurstAndFastInterval(t *testing.T) {
 			`f.yaml:8: checks[0].burst: applies to checks whose probe is a request one may repeat (http, tcp, dns, grpc and websocket), not metric: a metric check is told its results`},
 		{"fast interval on a heartbeat", "  - id: h\n    kind: heartbeat\n    period: 1h\n    token: t\n    fast_interval: 10s\n    components: [web]\n",
 			`f.yaml:8: checks[0].fast_interval: applies to checks Upstate probes itself, not heartbeat: a heartbeat check is told its results`},
+		{"always without samples", "  - id: a\n    kind: http\n    url: http://x/\n    burst: {count: 0, always: true}\n    components: [web]\n",
+			`f.yaml:7: checks[0].burst.always: with count 0 there is no burst to take: give count, or leave always out`},
 		{"too many samples", "  - id: a\n    kind: tcp\n    address: x:1\n    burst:\n      count: 50\n    components: [web]\n",
 			`f.yaml:8: checks[0].burst.count: 50 is out of range (0 to 20; 0 turns bursts off)`},
 		{"a burst longer than the interval", "  - id: a\n    kind: http\n    url: http://x/\n    interval: 10s\n    burst: {count: 5, over: 30s}\n    components: [web]\n",

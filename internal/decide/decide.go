@@ -207,6 +207,8 @@ func (m *Machine) suspect(r upstate.Result) bool {
 		return (!r.OK() && st != upstate.StateDown) || (r.OK() && st.Failing())
 	}
 	switch {
+	case m.spec.BurstAlways && !(st == upstate.StateDown && r.Outcome == upstate.OutcomeFail):
+		return true // every probe measures the share (a failure while down agrees: none needed)
 	case st == upstate.StateDown:
 		return r.Outcome != upstate.OutcomeFail
 	case st == upstate.StateDegraded && m.cond.Partial:
