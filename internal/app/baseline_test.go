@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -304,5 +305,27 @@ checks:
 	r := runCheck(t, a, "firewall")
 	if r.Outcome != upstate.OutcomeFail || !strings.HasPrefix(r.Evidence(), "blocked requests ") || !strings.Contains(r.Evidence(), "/min, usual for Mon 06:00 is ") {
 		t.Errorf("06:00: %s %q", r.Outcome, r.Evidence())
+	}
+}
+
+// The admin incident list shows each baseline: how much history it has
+// and when it starts judging.
+func TestBaselinesOnTheAdminPage(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 8, 10, 5, 57, 0, 0, time.UTC))
+	a := runApp(t, firewallYAML, Options{Clock: clk})
+	if _, err := AddUser(context.Background(), a.cfg.Load(), NewUser{Email: "rui@example.com", Name: "Rui", Role: upstate.RoleResponder, Password: "responder password"}, clk.Now); err != nil {
+		t.Fatal(err)
+	}
+	runCheck(t, a, "firewall")
+	if bs := a.baselines(); len(bs) != 1 || bs[0].ID != "firewall" || bs[0].Judging {
+		t.Fatalf("baselines: %+v, want the firewall check's, not judging yet", bs)
+	}
+	ui := newUI(t, "http://"+a.Addr())
+	if code, _, _ := ui.post("/admin/login", url.Values{"email": {"rui@example.com"}, "password": {"responder password"}, "next": {"/admin/"}}, nil); code != 200 {
+		t.Fatalf("sign in: %d", code)
+	}
+	code, page := ui.get("/admin/")
+	if code != 200 || !strings.Contains(page, "Anomaly baselines") || !strings.Contains(page, "0 points") || !strings.Contains(page, "of the 60 points this time of day needs") || !strings.Contains(page, "from Aug 11") {
+		t.Errorf("admin page: %d\n%s", code, page)
 	}
 }

@@ -128,6 +128,9 @@ type Options struct {
 	// Warnings are the checks' current warnings (incident.Warnings),
 	// shown on the incident list; nil for none.
 	Warnings func() []upstate.Warning
+	// Baselines reports on the anomaly baselines of metric checks (how
+	// much history, when each starts judging); nil for none.
+	Baselines func() []check.BaselineReport
 	// StoreHealth says why the database is not accepting writes, if it
 	// is not: every page shows it in a banner while it lasts.
 	StoreHealth func() error
@@ -326,6 +329,7 @@ type view struct {
 	Silences  []upstate.Silence
 	SLOs      []check.SLOReport
 	Warnings  []upstate.Warning
+	Baselines []check.BaselineReport
 	Overrides []upstate.OnCallOverride
 	// OverrideForm is the on-call override form as typed.
 	OverrideForm struct{ Schedule, Person, From, Until string }
@@ -520,6 +524,9 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request, p upstate.Princip
 	}
 	if s.opts.Warnings != nil {
 		v.Warnings = s.opts.Warnings()
+	}
+	if s.opts.Baselines != nil {
+		v.Baselines = s.opts.Baselines()
 	}
 	s.render(w, http.StatusOK, "index", v)
 }
