@@ -6,8 +6,10 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/clock"
 	"github.com/upstatehq/upstate/internal/config"
 )
 
@@ -61,5 +63,46 @@ func TestInitExampleServesATruePage(t *testing.T) {
 	page := publicGet(t, a, "/")
 	if !strings.Contains(page, "All Systems Operational") || strings.Contains(page, "Outage</strong>") {
 		t.Errorf("the first page is not operational:\n%s", page)
+	}
+}
+
+// A failing check's evidence (its id, the error) stays on the admin side:
+// the public page, its incident page, the v2 API and the feeds say what
+// users see in plain words.
+func TestPublicEntriesCarryNoEvidence(t *testing.T) {
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := closed.Addr().String()
+	closed.Close() // nothing listens: connection refused
+	clk := clock.NewFake(time.Date(2026, 8, 17, 8, 42, 0, 0, time.UTC))
+	a := newApp(t, `page: {name: Status, url: http://status.example}
+components: [{id: api, name: API}]
+checks:
+  - {id: api-health, kind: http, url: "http://`+addr+`/health", burst: {count: 0}, components: [api]}
+`, Options{Clock: clk})
+	for i := 0; i < 3; i++ {
+		runCheck(t, a, "api-health")
+		clk.Advance(time.Minute)
+	}
+	in := openIncident(t, a)
+	if ev := evidenceOf(in); !strings.Contains(ev, "api-health") || !strings.Contains(ev, "refused") {
+		t.Errorf("the team's evidence = %q", ev)
+	}
+	pub := publicUpdates(in)
+	if len(pub) != 1 || pub[0].Body != "The API is not responding." {
+		t.Errorf("public entries = %+v", pub)
+	}
+	for _, path := range []string{"/", "/incidents/" + in.ID, "/api/v2/summary.json", "/api/v2/incidents.json", "/api/v2/incidents/unresolved.json", "/history.atom", "/history.rss"} {
+		doc := publicGet(t, a, path)
+		for _, bad := range []string{"api-health", "refused", addr} {
+			if strings.Contains(doc, bad) {
+				t.Errorf("%s shows %q", path, bad)
+			}
+		}
+		if path != "/api/v2/summary.json" && !strings.Contains(doc, "not responding") {
+			t.Errorf("%s does not say the API is not responding", path)
+		}
 	}
 }

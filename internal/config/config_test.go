@@ -32,6 +32,12 @@ func TestExampleLoads(t *testing.T) {
 	if c.Components[1].DependsOn[0] != "database" {
 		t.Errorf("depends_on = %v", c.Components[1].DependsOn)
 	}
+	if c.Page.AutomaticUpdates != "public" {
+		t.Errorf("automatic_updates = %q, want the default public", c.Page.AutomaticUpdates)
+	}
+	if got := c.Components[1].Messages; got.Down != "The API is not answering: we are on it." || got.Resolved == "" {
+		t.Errorf("the api component's messages = %+v", got)
+	}
 
 	all, err := Parse("upstate.yaml", []byte(uncommentChecks(Example)), func(string) (string, bool) { return "x", true })
 	if err != nil {
@@ -88,6 +94,10 @@ func TestProblems(t *testing.T) {
 		yaml string
 		want []string // every line must appear, in order
 	}{
+		{"automatic updates", "page: {name: X, automatic_updates: later}\ncomponents:\n  - {id: web, name: Web}\n",
+			[]string{`f.yaml:1: page.automatic_updates: "later" is not public or internal`}},
+		{"unknown message", base + "  - {id: api, messages: {broken: x}}\n",
+			[]string{`f.yaml:4: components[1].messages: unknown key "broken"`}},
 		{"unknown key", base + "checks:\n  - id: a\n    kind: http\n    url: http://x/\n    components: [web]\n    intervall: 5s\n",
 			[]string{`f.yaml:9: checks[0]: unknown key "intervall" (did you mean "interval"?)`}},
 		{"bad duration", base + "checks:\n  - id: a\n    kind: tcp\n    address: x:1\n    timeout: \"10\"\n    components: [web]\n",
