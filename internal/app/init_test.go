@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -104,5 +105,58 @@ checks:
 		if path != "/api/v2/summary.json" && !strings.Contains(doc, "not responding") {
 			t.Errorf("%s does not say the API is not responding", path)
 		}
+	}
+}
+
+// page.automatic_updates: internal: the incident's plain words wait as an
+// internal entry, the public sees none, until a person publishes them from
+// the admin UI.
+func TestHeldAutomaticEntryIsPublishedByAPerson(t *testing.T) {
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := closed.Addr().String()
+	closed.Close()
+	a := runApp(t, `page: {name: Status, automatic_updates: internal}
+components: [{id: api, name: API}]
+checks:
+  - {id: api-health, kind: http, url: "http://`+addr+`/health", interval: 1h, burst: {count: 0}, components: [api]}
+`, Options{})
+	if _, err := AddUser(context.Background(), a.cfg.Load(), NewUser{Email: "responder@example.com", Name: "Rui", Role: upstate.RoleResponder, Password: "responder password"}, time.Now); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		runCheck(t, a, "api-health")
+	}
+	in := openIncident(t, a)
+	if pub := publicUpdates(in); len(pub) != 0 {
+		t.Fatalf("held, yet public: %+v", pub)
+	}
+	if strings.Contains(publicGet(t, a, "/"), "not responding") {
+		t.Error("the page shows a held entry")
+	}
+
+	ui := newUI(t, "http://"+a.Addr())
+	if code, _, _ := ui.post("/admin/login", url.Values{"email": {"responder@example.com"}, "password": {"responder password"}}, nil); code != 200 {
+		t.Fatalf("sign in: %d", code)
+	}
+	_, page := ui.get("/admin/incidents/" + in.ID)
+	action := "/admin/incidents/" + in.ID + "/updates/" + in.Updates[0].ID + "/publish"
+	if !strings.Contains(page, `action="`+action+`"`) {
+		t.Fatalf("the admin incident page offers no Publish for the held entry %q:\n%s", in.Updates[0].Body, page)
+	}
+	if code, body, _ := ui.post(action, url.Values{}, nil); code != 200 || !strings.Contains(body, "Published") {
+		t.Fatalf("publish: %d\n%s", code, body)
+	}
+	pub := publicUpdates(openIncident(t, a))
+	if len(pub) != 1 || pub[0].Body != "The API is not responding." || pub[0].Actor != "Rui" {
+		t.Errorf("public after publishing: %+v", pub)
+	}
+	if !strings.Contains(publicGet(t, a, "/"), "The API is not responding.") {
+		t.Error("the page does not show the published entry")
+	}
+	if code, _, _ := ui.post(action, url.Values{}, nil); code != 409 {
+		t.Errorf("publishing it twice: %d, want 409", code)
 	}
 }
