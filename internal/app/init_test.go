@@ -12,6 +12,7 @@ import (
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/clock"
 	"github.com/upstatehq/upstate/internal/config"
+	"github.com/upstatehq/upstate/internal/incident"
 )
 
 // The configuration `upstate init` writes, served as it is, publishes
@@ -65,6 +66,9 @@ func TestInitExampleServesATruePage(t *testing.T) {
 	if !strings.Contains(page, "All Systems Operational") || strings.Contains(page, "Outage</strong>") {
 		t.Errorf("the first page is not operational:\n%s", page)
 	}
+	if strings.Contains(page, `http-equiv="refresh"`) {
+		t.Error("an operational page refreshes itself")
+	}
 }
 
 // A failing check's evidence (its id, the error) stays on the admin side:
@@ -94,6 +98,23 @@ checks:
 	pub := publicUpdates(in)
 	if len(pub) != 1 || pub[0].Body != "The API is not responding." {
 		t.Errorf("public entries = %+v", pub)
+	}
+	// The open incident comes before planned work, and the page refreshes
+	// itself (no script) while it is open.
+	if _, err := a.engine.ScheduleMaintenance(context.Background(), incident.Window{Name: "Database upgrade", From: clk.Now().Add(time.Hour),
+		Until: clk.Now().Add(2 * time.Hour), Components: []string{"api"}, Actor: "Ann"}); err != nil {
+		t.Fatal(err)
+	}
+	page := publicGet(t, a, "/")
+	inc, maint := strings.Index(page, "The API is not responding."), strings.Index(page, "Database upgrade")
+	if inc < 0 || maint < 0 || inc > maint {
+		t.Errorf("the open incident (at %d) does not come before the maintenance (at %d)", inc, maint)
+	}
+	if !strings.Contains(page, `<meta http-equiv="refresh" content="60">`) {
+		t.Error("the page does not refresh itself while an incident is open")
+	}
+	if css := publicGet(t, a, "/static/style.css"); !strings.Contains(css, "@media (prefers-color-scheme: dark)") {
+		t.Error("the public stylesheet has no dark mode")
 	}
 	for _, path := range []string{"/", "/incidents/" + in.ID, "/api/v2/summary.json", "/api/v2/incidents.json", "/api/v2/incidents/unresolved.json", "/history.atom", "/history.rss"} {
 		doc := publicGet(t, a, path)
