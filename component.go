@@ -11,6 +11,17 @@ type Component struct {
 	DependsOn   []string // ids of components this one needs to work
 	Position    int      // order on the page, from configuration order
 	CreatedAt   time.Time
+	// Messages are the operator's words for the public entries Upstate
+	// writes about this component; empty ones keep the plain defaults.
+	// From configuration; not stored.
+	Messages ComponentMessages
+}
+
+// ComponentMessages are what the public timeline says when a component is
+// down (major outage), failing for some requests (partial outage), slow
+// (degraded performance), or working again. Markdown.
+type ComponentMessages struct {
+	Down, Partial, Degraded, Resolved string
 }
 
 // ComponentState is a component with its current status.

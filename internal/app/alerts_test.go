@@ -126,7 +126,7 @@ func TestInboundAlerts(t *testing.T) {
 		t.Errorf("api = %s", st)
 	}
 	ins, _ := a.store.ListIncidents(context.Background(), upstate.IncidentFilter{OpenOnly: true})
-	if len(ins) != 1 || !strings.Contains(ins[0].Updates[0].Body, "1 alert firing from alertmanager (critical: Probe failing on api)") {
+	if len(ins) != 1 || !strings.Contains(evidenceOf(ins[0]), "1 alert firing from alertmanager (critical: Probe failing on api)") {
 		t.Fatalf("incident = %+v", ins)
 	}
 	// Sent again (Alertmanager repeats): deduplicated by fingerprint, still one incident.
@@ -252,7 +252,7 @@ receivers:
 	postAlert(time.Now().Add(-time.Second)) // ended: Alertmanager sends it resolved
 	wait("the component to recover", func() bool { return a.engine.Statuses()["api"] == upstate.Operational })
 	ins, _ := a.store.ListIncidents(context.Background(), upstate.IncidentFilter{})
-	if len(ins) != 1 || !strings.Contains(ins[0].Updates[0].Body, "API probe failing") {
+	if len(ins) != 1 || !strings.Contains(evidenceOf(ins[0]), "API probe failing") {
 		t.Errorf("incidents = %+v", ins)
 	}
 }

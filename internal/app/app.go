@@ -254,6 +254,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	a.engine, err = incident.New(ctx, incident.Options{
 		Store: db, Clock: opts.Clock, Components: comp.components, Checks: comp.specs, Location: cfg.Location,
 		NewID: opts.NewID, Logger: opts.Logger, Route: a.board.Route, Renotify: cfg.Notifications.Renotify.D(),
+		HoldAutomatic: cfg.Page.AutomaticUpdates == "internal",
 		Changed: func(st map[string]upstate.Status) {
 			a.snaps.Trigger()
 			a.metrics.SetStatuses(st)
@@ -579,6 +580,7 @@ func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
 	if err := a.engine.Reconfigure(ctx, comp.components, comp.specs); err != nil {
 		return err
 	}
+	a.engine.HoldAutomatic(cfg.Page.AutomaticUpdates == "internal")
 	a.warnings.Configure(ctx, comp.components, comp.specs)
 	a.setChecks(a.checkSet(comp, nil, a.checks.Load()))
 	a.cfg.Store(cfg)

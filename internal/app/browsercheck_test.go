@@ -135,8 +135,8 @@ checks:
 		t.Fatalf("open incidents %v, %v; web is %s", ins, err, a.engine.Statuses()["web"])
 	}
 	in := ins[0]
-	if !strings.Contains(in.Updates[0].Body, "step 3 (click #login): no element matches after 2s") {
-		t.Errorf("the first entry: %s", in.Updates[0].Body)
+	if !strings.Contains(evidenceOf(in), "step 3 (click #login): no element matches after 2s") {
+		t.Errorf("the first entry: %s", evidenceOf(in))
 	}
 
 	// The public page says so, and shows no screenshot.

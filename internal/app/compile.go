@@ -108,7 +108,8 @@ func compile(cfg *config.Config, env check.Env) (*compiled, error) {
 func components(cfg *config.Config) []upstate.Component {
 	out := make([]upstate.Component, 0, len(cfg.Components))
 	for _, c := range cfg.Components {
-		out = append(out, upstate.Component{ID: c.ID, Name: c.Name, Group: c.Group, Description: c.Description, DependsOn: c.DependsOn})
+		out = append(out, upstate.Component{ID: c.ID, Name: c.Name, Group: c.Group, Description: c.Description, DependsOn: c.DependsOn,
+			Messages: upstate.ComponentMessages{Down: c.Messages.Down, Partial: c.Messages.Partial, Degraded: c.Messages.Degraded, Resolved: c.Messages.Resolved}})
 	}
 	return out
 }

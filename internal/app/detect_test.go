@@ -205,7 +205,7 @@ func TestAQuarterFailingIsAPartialOutageWithItsShare(t *testing.T) {
 			t.Fatalf("%d open incidents, want 1", len(snap.Open))
 		}
 		in := snap.Open[0]
-		t.Logf("partial_outage %v after the break: %s", in.DetectedAt.Sub(broke), in.Updates[0].Body)
+		t.Logf("partial_outage %v after the break: %s", in.DetectedAt.Sub(broke), evidenceOf(in))
 		if in.Reach.FailingPercent == nil {
 			t.Fatalf("incident %q has no measured scope: %+v", in.Name, in.Reach)
 		}
@@ -228,7 +228,7 @@ func TestAQuarterFailingIsAPartialOutageWithItsShare(t *testing.T) {
 				t.Errorf("components.json: api is %s, want partial_outage", c.Status)
 			}
 		}
-		if body := in.Updates[0].Body; !strings.Contains(body, "requests answered HTTP 500") {
+		if body := evidenceOf(in); !strings.Contains(body, "requests answered HTTP 500") {
 			t.Errorf("the first entry does not give the measured share: %s", body)
 		}
 	})
@@ -381,8 +381,8 @@ func TestPushedNumbersAreJudgedAsTheyArrive(t *testing.T) {
 		if d := snap.Open[0].DetectedAt.Sub(pushed); d != 0 {
 			t.Errorf("incident detected %v after the push, want at once", d)
 		}
-		if !strings.Contains(snap.Open[0].Updates[0].Body, "api_errors 40 is above 5") {
-			t.Errorf("first entry: %s", snap.Open[0].Updates[0].Body)
+		if !strings.Contains(evidenceOf(snap.Open[0]), "api_errors 40 is above 5") {
+			t.Errorf("first entry: %s", evidenceOf(snap.Open[0]))
 		}
 	})
 }

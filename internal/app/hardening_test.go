@@ -136,7 +136,7 @@ checks:
 		t.Fatal(err)
 	}
 	ins, err := a.store.ListIncidents(ctx, upstate.IncidentFilter{OpenOnly: true})
-	if err != nil || len(ins) != 1 || !strings.Contains(ins[0].Updates[0].Body, "connection refused") {
+	if err != nil || len(ins) != 1 || !strings.Contains(evidenceOf(ins[0]), "connection refused") {
 		t.Fatalf("open incidents once writes go through: %+v, %v; want the one the failure opens, with its evidence", ins, err)
 	}
 	if st := a.engine.Statuses()["api"]; st != upstate.MajorOutage {

@@ -106,3 +106,27 @@ func holdWriteLock(t *testing.T, a *App) func() {
 		}
 	}
 }
+
+// evidenceOf is what Upstate noted for the team on an automatic incident:
+// its internal entries' bodies, oldest first, joined (the public entries
+// carry plain words only).
+func evidenceOf(in *upstate.Incident) string {
+	var out []string
+	for _, u := range in.Updates {
+		if !u.Public && u.Actor == upstate.ActorUpstate {
+			out = append(out, u.Body)
+		}
+	}
+	return strings.Join(out, "\n\n")
+}
+
+// publicUpdates are in's public entries, oldest first.
+func publicUpdates(in *upstate.Incident) []upstate.TimelineEntry {
+	var out []upstate.TimelineEntry
+	for _, u := range in.Updates {
+		if u.Public {
+			out = append(out, u)
+		}
+	}
+	return out
+}

@@ -106,7 +106,7 @@ checks:
 		t.Fatalf("06:00: %s %q", r.Outcome, r.Evidence())
 	}
 	ins, _ := a.store.ListIncidents(ctx, upstate.IncidentFilter{OpenOnly: true})
-	if len(ins) != 1 || !strings.Contains(ins[0].Updates[0].Body, "blocked requests 2,400/min, usual for Mon 06:00 is") {
+	if len(ins) != 1 || !strings.Contains(evidenceOf(ins[0]), "blocked requests 2,400/min, usual for Mon 06:00 is") {
 		t.Fatalf("incidents = %+v", ins)
 	}
 	if d := ins[0].DetectedAt.Sub(spike); d > time.Minute {
@@ -177,7 +177,7 @@ checks:
 		time.Sleep(100 * time.Millisecond)
 	}
 	ins, _ := a.store.ListIncidents(context.Background(), upstate.IncidentFilter{OpenOnly: true})
-	if len(ins) != 1 || !strings.Contains(ins[0].Updates[0].Body, "classroom API quota used 0.97 is above 0.95") {
+	if len(ins) != 1 || !strings.Contains(evidenceOf(ins[0]), "classroom API quota used 0.97 is above 0.95") {
 		t.Errorf("incident = %+v", ins)
 	}
 }

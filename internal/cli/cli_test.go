@@ -68,7 +68,7 @@ func TestInitThenValidate(t *testing.T) {
 	if code, _, _ := run("init", "--config", file, "--force"); code != 0 {
 		t.Errorf("init --force: %d", code)
 	}
-	if code, out, errOut := run("validate", "--config", file); code != 0 || !strings.Contains(out, "ok (5 components, 5 checks)") {
+	if code, out, errOut := run("validate", "--config", file); code != 0 || !strings.Contains(out, "ok (6 components, 1 checks)") {
 		t.Errorf("validate: %d %q %q", code, out, errOut)
 	}
 	if code, out, _ := run("init", "--config", "-"); code != 0 || out != config.Example {

@@ -54,6 +54,10 @@ type Page struct {
 	URL         string `yaml:"url"`
 	TimeZone    string `yaml:"time_zone"`
 	Description string `yaml:"description"`
+	// AutomaticUpdates says whether the timeline entries Upstate writes
+	// itself are public at once ("public", the default) or held as
+	// internal notes until a person publishes them ("internal").
+	AutomaticUpdates string `yaml:"automatic_updates"`
 }
 
 // Server is where Upstate listens and keeps its data.
@@ -87,6 +91,19 @@ type Component struct {
 	Group       string   `yaml:"group"`
 	Description string   `yaml:"description"`
 	DependsOn   []string `yaml:"depends_on"`
+	// Messages replace the plain default words of the public entries
+	// Upstate writes about this component, by condition.
+	Messages Messages `yaml:"messages"`
+}
+
+// Messages are what the public timeline says, in the operator's words,
+// when a component is down, partly failing, slow, or recovered. Empty
+// keeps the default ("The API is not responding"). Markdown, verbatim.
+type Messages struct {
+	Down     string `yaml:"down"`
+	Partial  string `yaml:"partial"`
+	Degraded string `yaml:"degraded"`
+	Resolved string `yaml:"resolved"`
 }
 
 // Check is one check: the keys every kind has, and its kind's own.
@@ -315,6 +332,13 @@ func (v *validator) validate() {
 		v.errf("page.time_zone", "%q is not a time zone name (e.g. America/Los_Angeles, Europe/Berlin, UTC)", c.Page.TimeZone)
 	}
 	c.Location = loc
+	switch c.Page.AutomaticUpdates {
+	case "":
+		c.Page.AutomaticUpdates = "public"
+	case "public", "internal":
+	default:
+		v.errf("page.automatic_updates", "%q is not public or internal", c.Page.AutomaticUpdates)
+	}
 
 	// server
 	if c.Server.Listen == "" {

@@ -11,29 +11,20 @@ import (
 
 func noEnv(string) (string, bool) { return "", false }
 
+// The example as written watches only Upstate itself (its own /healthz at
+// server.listen), so the first serve shows nothing false; every other check
+// is a commented example, and they load too when uncommented.
 func TestExampleLoads(t *testing.T) {
 	c, err := Parse("upstate.yaml", []byte(Example), noEnv)
 	if err != nil {
 		t.Fatalf("example config: %v", err)
 	}
-	if got, want := len(c.Checks), 5; got != want {
-		t.Fatalf("checks = %d, want %d", got, want)
+	if len(c.Checks) != 1 || c.Checks[0].ID != "upstate-self" {
+		t.Fatalf("the example's live checks = %v, want only upstate-self", c.Checks)
 	}
-	api := c.Checks[1]
-	apiHTTP := api.Section.(*check.HTTPSection)
-	if apiHTTP.Expect.LatencyUnder != 2*time.Second || api.Timeout.D() != 10*time.Second || apiHTTP.Method != "GET" {
-		t.Errorf("api-health = %+v %+v", api, apiHTTP)
-	}
-	if c.Checks[0].Timeout.D() != 10*time.Second {
-		t.Errorf("default timeout = %v", c.Checks[0].Timeout.D())
-	}
-	hb := c.Checks[4]
-	hbBeat := hb.Section.(*check.HeartbeatSection)
-	if hb.Interval.D() != time.Minute || hbBeat.Period != 24*time.Hour || hbBeat.Grace != time.Hour {
-		t.Errorf("heartbeat = %+v %+v", hb, hbBeat)
-	}
-	if c.Checks[3].Impact["down"] != "partial_outage" {
-		t.Errorf("impact = %v", c.Checks[3].Impact)
+	self := c.Checks[0].Section.(*check.HTTPSection)
+	if want := "http://" + c.Server.Listen + "/healthz"; self.URL != want {
+		t.Errorf("upstate-self watches %s, want %s (server.listen)", self.URL, want)
 	}
 	if c.Location.String() != "America/Los_Angeles" {
 		t.Errorf("location = %v", c.Location)
@@ -41,6 +32,59 @@ func TestExampleLoads(t *testing.T) {
 	if c.Components[1].DependsOn[0] != "database" {
 		t.Errorf("depends_on = %v", c.Components[1].DependsOn)
 	}
+	if c.Page.AutomaticUpdates != "public" {
+		t.Errorf("automatic_updates = %q, want the default public", c.Page.AutomaticUpdates)
+	}
+	if got := c.Components[1].Messages; got.Down != "The API is not answering: we are on it." || got.Resolved == "" {
+		t.Errorf("the api component's messages = %+v", got)
+	}
+
+	all, err := Parse("upstate.yaml", []byte(uncommentChecks(Example)), func(string) (string, bool) { return "x", true })
+	if err != nil {
+		t.Fatalf("the example with every check uncommented: %v", err)
+	}
+	byID := map[string]Check{}
+	for _, ch := range all.Checks {
+		byID[ch.ID] = ch
+	}
+	api := byID["api-health"]
+	apiHTTP := api.Section.(*check.HTTPSection)
+	if apiHTTP.Expect.LatencyUnder != 2*time.Second || api.Timeout.D() != 10*time.Second || apiHTTP.Method != "GET" {
+		t.Errorf("api-health = %+v %+v", api, apiHTTP)
+	}
+	if byID["web-home"].Timeout.D() != 10*time.Second {
+		t.Errorf("default timeout = %v", byID["web-home"].Timeout.D())
+	}
+	hb := byID["nightly-drive-sync"]
+	hbBeat := hb.Section.(*check.HeartbeatSection)
+	if hb.Interval.D() != time.Minute || hbBeat.Period != 24*time.Hour || hbBeat.Grace != time.Hour {
+		t.Errorf("heartbeat = %+v %+v", hb, hbBeat)
+	}
+	if byID["convert-docx"].Impact["down"] != "partial_outage" {
+		t.Errorf("impact = %v", byID["convert-docx"].Impact)
+	}
+}
+
+// uncommentChecks is text with every commented check example ("  # - id:"
+// and the "  #   " lines under it) and the inbound section uncommented.
+func uncommentChecks(text string) string {
+	lines := strings.Split(text, "\n")
+	in := false
+	for i, l := range lines {
+		switch {
+		case strings.HasPrefix(l, "  # - id: "):
+			in = true
+		case in && strings.HasPrefix(l, "  #   "):
+		default:
+			in = false
+			if strings.HasPrefix(l, "# inbound:") {
+				lines[i] = strings.TrimPrefix(l, "# ")
+			}
+			continue
+		}
+		lines[i] = strings.Replace(l, "  # ", "  ", 1)
+	}
+	return strings.Join(lines, "\n")
 }
 
 func TestProblems(t *testing.T) {
@@ -50,6 +94,10 @@ func TestProblems(t *testing.T) {
 		yaml string
 		want []string // every line must appear, in order
 	}{
+		{"automatic updates", "page: {name: X, automatic_updates: later}\ncomponents:\n  - {id: web, name: Web}\n",
+			[]string{`f.yaml:1: page.automatic_updates: "later" is not public or internal`}},
+		{"unknown message", base + "  - {id: api, messages: {broken: x}}\n",
+			[]string{`f.yaml:4: components[1].messages: unknown key "broken"`}},
 		{"unknown key", base + "checks:\n  - id: a\n    kind: http\n    url: http://x/\n    components: [web]\n    intervall: 5s\n",
 			[]string{`f.yaml:9: checks[0]: unknown key "intervall" (did you mean "interval"?)`}},
 		{"bad duration", base + "checks:\n  - id: a\n    kind: tcp\n    address: x:1\n    timeout: \"10\"\n    components: [web]\n",

@@ -145,8 +145,13 @@ func TestReplay(t *testing.T) {
 			t.Errorf("the provider's update is not on the drive incident's timeline")
 		}
 		conv := snap.Recent[len(snap.Recent)-2]
-		if !strings.Contains(conv.Updates[0].Body, "Convert") {
-			t.Errorf("conversion incident opens with %q", conv.Updates[0].Body)
+		// It opens in plain words for the public, the failing check named
+		// only in the team's internal note.
+		if !conv.Updates[0].Public || !strings.Contains(conv.Updates[0].Body, "File conversion") || strings.Contains(conv.Updates[0].Body, "Convert") {
+			t.Errorf("conversion incident opens with %q (public %v)", conv.Updates[0].Body, conv.Updates[0].Public)
+		}
+		if conv.Updates[1].Public || !strings.Contains(conv.Updates[1].Body, "Convert") {
+			t.Errorf("the conversion incident's evidence is %q (public %v)", conv.Updates[1].Body, conv.Updates[1].Public)
 		}
 	})
 }

@@ -59,6 +59,10 @@ type Options struct {
 	// Renotify, when positive, sends an incident.reminder for an open
 	// incident nobody has updated for that long, and again each interval.
 	Renotify time.Duration
+	// HoldAutomatic writes the entries Upstate words itself as internal
+	// notes, for a person to publish (page.automatic_updates: internal);
+	// otherwise they are public at once. Evidence is internal either way.
+	HoldAutomatic bool
 }
 
 func (o *Options) validate() error {
@@ -134,6 +138,8 @@ type Engine struct {
 	// them while the scope still says it, and never replaces what people
 	// wrote there. Lost on restart, when a scope is kept as it is.
 	measured map[string]float64
+	// hold is Options.HoldAutomatic, as the last reload set it.
+	hold bool
 }
 
 // New loads the current statuses, conditions and open incidents, and
@@ -142,7 +148,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	e := &Engine{opts: opts, wake: make(chan struct{}, 1), recovery: map[string]time.Duration{}, measured: map[string]float64{}, lastLook: opts.Clock.Now(),
+	e := &Engine{opts: opts, hold: opts.HoldAutomatic, wake: make(chan struct{}, 1), recovery: map[string]time.Duration{}, measured: map[string]float64{}, lastLook: opts.Clock.Now(),
 		reminded: map[string]time.Time{}, news: map[string]*mirrorNews{}}
 	comps, err := opts.Store.ListComponents(ctx)
 	if err != nil {
@@ -173,6 +179,14 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	return e, nil
+}
+
+// HoldAutomatic sets whether the entries Upstate writes from now on are
+// held as internal notes (true) or public at once (a config reload).
+func (e *Engine) HoldAutomatic(hold bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.hold = hold
 }
 
 // Reconfigure replaces the components and checks (a config reload) and
@@ -385,7 +399,11 @@ func (e *Engine) derive(only []string) map[string]upstate.Status {
 type pending struct {
 	in      *upstate.Incident
 	entries []upstate.TimelineEntry
-	isNew   bool
+	// evidence[i] says entries[i] is the engineers' account (checks,
+	// codes, latencies, errors): internal always, never merged with the
+	// plain words the public reads.
+	evidence []bool
+	isNew    bool
 }
 
 // decide reconciles statuses and incidents with the conditions. t is the
@@ -697,16 +715,64 @@ func incidentName(st upstate.Status, comp string) string {
 	return "Degraded performance of " + comp
 }
 
+// add writes plain words for the public (internal while e.hold).
 func (p *pending) add(e *Engine, at time.Time, status upstate.IncidentStatus, body string, affected ...upstate.AffectedComponent) {
-	entry := upstate.TimelineEntry{ID: e.opts.NewID(), IncidentID: p.in.ID, At: at, Status: status, Body: body, Public: true, Actor: upstate.ActorUpstate, Affected: affected}
-	// Several components changing at once make one entry, not several.
-	if n := len(p.entries); n > 0 && p.entries[n-1].Status == status && p.entries[n-1].At.Equal(at) {
-		last := &p.entries[n-1]
-		last.Body += "\n\n" + body
-		last.Affected = append(last.Affected, affected...)
-		return
+	p.entry(e, at, status, body, !e.hold, false, affected)
+}
+
+// note writes the evidence behind a change, for the team only.
+func (p *pending) note(e *Engine, at time.Time, status upstate.IncidentStatus, body string) {
+	if body = strings.TrimSpace(body); body != "" {
+		p.entry(e, at, status, body, false, true, nil)
 	}
-	p.entries = append(p.entries, entry)
+}
+
+func (p *pending) entry(e *Engine, at time.Time, status upstate.IncidentStatus, body string, public, evidence bool, affected []upstate.AffectedComponent) {
+	// Several components changing at once make one entry of each kind,
+	// not several.
+	for i := len(p.entries) - 1; i >= 0 && p.entries[i].At.Equal(at); i-- {
+		if p.evidence[i] != evidence {
+			continue
+		}
+		if last := &p.entries[i]; last.Status == status {
+			last.Body += "\n\n" + body
+			last.Affected = append(last.Affected, affected...)
+			return
+		}
+		break
+	}
+	p.entries = append(p.entries, upstate.TimelineEntry{ID: e.opts.NewID(), IncidentID: p.in.ID, At: at, Status: status, Body: body, Public: public, Actor: upstate.ActorUpstate, Affected: affected})
+	p.evidence = append(p.evidence, evidence)
+}
+
+// plain is what the public reads when comp's status becomes st: the
+// component's own message for it, or plain words that name no check and
+// show no evidence. Markdown.
+func (e *Engine) plain(comp string, st upstate.Status) string {
+	m, name := e.comps[comp].Messages, e.compName(comp)
+	switch st {
+	case upstate.MajorOutage:
+		if m.Down != "" {
+			return m.Down
+		}
+		return fmt.Sprintf("The %s is not responding.", name)
+	case upstate.PartialOutage:
+		if m.Partial != "" {
+			return m.Partial
+		}
+		return fmt.Sprintf("We are seeing errors on the %s for some requests.", name)
+	case upstate.DegradedPerformance:
+		if m.Degraded != "" {
+			return m.Degraded
+		}
+		return fmt.Sprintf("The %s is slow.", name)
+	case upstate.UnderMaintenance:
+		return fmt.Sprintf("The %s is under planned maintenance.", name)
+	}
+	if m.Resolved != "" {
+		return m.Resolved
+	}
+	return fmt.Sprintf("The %s is working normally again.", name)
 }
 
 func (e *Engine) worsen(p *pending, comp string, old, cur upstate.Status, now time.Time, t *upstate.Transition) {
@@ -743,6 +809,8 @@ func (e *Engine) worsen(p *pending, comp string, old, cur upstate.Status, now ti
 	if status == upstate.Monitoring {
 		status = upstate.Investigating
 	}
+	// The public reads plain words; the team also reads the evidence.
+	public := e.plain(comp, cur)
 	var body string
 	switch {
 	case p.isNew && len(in.Components) == 1:
@@ -751,13 +819,15 @@ func (e *Engine) worsen(p *pending, comp string, old, cur upstate.Status, now ti
 		body = fmt.Sprintf("%s is affected too (%s). %s", name, strings.ToLower(cur.Label()), e.because(t))
 		if rel := e.relation(in, comp); rel != "" {
 			body += " " + rel
+			public += " " + rel
 		}
 	case old == upstate.Operational:
 		body = fmt.Sprintf("%s is affected again (%s). %s", name, strings.ToLower(cur.Label()), e.because(t))
 	default:
 		body = fmt.Sprintf("%s worsened from %s to %s. %s", name, strings.ToLower(old.Label()), strings.ToLower(cur.Label()), e.because(t))
 	}
-	p.add(e, now, status, strings.TrimSpace(body), aff)
+	p.add(e, now, status, public, aff)
+	p.note(e, now, status, body)
 }
 
 func (e *Engine) improve(p *pending, comp string, old, cur upstate.Status, now time.Time, t *upstate.Transition) {
@@ -771,12 +841,13 @@ func (e *Engine) improve(p *pending, comp string, old, cur upstate.Status, now t
 	} else {
 		body = fmt.Sprintf("%s improved from %s to %s.", name, strings.ToLower(old.Label()), strings.ToLower(cur.Label()))
 	}
+	p.add(e, now, p.in.Status, e.plain(comp, cur), aff)
+	// The evidence, when a check's result moved it, is the team's.
 	if t != nil && t.To.State == upstate.StateUp {
-		body += fmt.Sprintf(" %s %s.", e.checkName(t.To.CheckID), upstate.EscapeMarkdown(t.To.Evidence))
+		p.note(e, now, p.in.Status, body+fmt.Sprintf(" %s %s.", e.checkName(t.To.CheckID), upstate.EscapeMarkdown(t.To.Evidence)))
 	} else if t != nil {
-		body += " " + e.because(t)
+		p.note(e, now, p.in.Status, body+" "+e.because(t))
 	}
-	p.add(e, now, p.in.Status, strings.TrimSpace(body), aff)
 }
 
 // because explains a transition in plain words: what failed, since when,
@@ -922,7 +993,7 @@ func (e *Engine) Tick(ctx context.Context) (time.Time, error) {
 		change.Incidents = append(change.Incidents, &cp)
 		body := fmt.Sprintf("Every check has passed for %s. The problem lasted %s, from %s to %s.",
 			upstate.FormatDuration(now.Sub(*in.MonitoringAt), upstate.DurationWords), upstate.FormatDuration(in.MonitoringAt.Sub(in.StartedAt), upstate.DurationWords), e.clock(in.StartedAt), e.clock(*in.MonitoringAt))
-		change.Entries = append(change.Entries, upstate.TimelineEntry{ID: e.opts.NewID(), IncidentID: in.ID, At: now, Status: upstate.Resolved, Body: body, Public: true, Actor: upstate.ActorUpstate})
+		change.Entries = append(change.Entries, upstate.TimelineEntry{ID: e.opts.NewID(), IncidentID: in.ID, At: now, Status: upstate.Resolved, Body: body, Public: !e.hold, Actor: upstate.ActorUpstate})
 		resolved = append(resolved, &cp)
 	}
 	if due, err := e.remind(ctx, now); err != nil {

@@ -243,9 +243,13 @@ func TestOpenWorsenRecoverResolve(t *testing.T) {
 	if !in.StartedAt.Equal(t0.Add(-20*time.Second)) || !in.DetectedAt.Equal(t0) {
 		t.Errorf("started %v detected %v", in.StartedAt, in.DetectedAt)
 	}
+	// The public reads plain words; the evidence is an internal note.
+	if got, want := in.Updates[0], "The API is slow."; got.Body != want || !got.Public {
+		t.Errorf("first entry:\n got %q (public %v)\nwant %q, public", got.Body, got.Public, want)
+	}
 	want := "API: degraded performance. Api-health (api-health) is slow since Aug 17 07:54:40 PDT; latest: HTTP 500 after 35 ms: status 500 Internal Server Error."
-	if got := in.Updates[0].Body; got != want {
-		t.Errorf("first entry:\n got %q\nwant %q", got, want)
+	if got := in.Updates[1]; got.Body != want || got.Public {
+		t.Errorf("the evidence:\n got %q (public %v)\nwant %q, internal", got.Body, got.Public, want)
 	}
 	if a := in.Updates[0].Affected; len(a) != 1 || a[0].OldStatus != upstate.Operational || a[0].NewStatus != upstate.DegradedPerformance {
 		t.Errorf("affected = %+v", a)
@@ -254,8 +258,9 @@ func TestOpenWorsenRecoverResolve(t *testing.T) {
 	f.clock.Advance(5 * time.Minute)
 	f.transition("api-health", upstate.StateDegraded, upstate.StateDown, false)
 	in = f.store.all()[0]
-	if in.Name != "Major outage of API" || in.Impact != upstate.ImpactCritical || len(in.Updates) != 2 ||
-		!strings.HasPrefix(in.Updates[1].Body, "API worsened from degraded performance to major outage.") {
+	if in.Name != "Major outage of API" || in.Impact != upstate.ImpactCritical || len(in.Updates) != 4 ||
+		in.Updates[2].Body != "The API is not responding." || !in.Updates[2].Public ||
+		!strings.HasPrefix(in.Updates[3].Body, "API worsened from degraded performance to major outage.") || in.Updates[3].Public {
 		t.Errorf("after worsening: %s, %s, %+v", in.Name, in.Impact, in.Updates)
 	}
 
@@ -391,8 +396,8 @@ func TestManualIncidentsAreNotResolvedByChecks(t *testing.T) {
 	if in.Status != upstate.Identified {
 		t.Errorf("manual incident is %s; only people resolve what people declared", in.Status)
 	}
-	if len(in.Updates) != 2 {
-		t.Errorf("updates = %+v", in.Updates)
+	if len(in.Updates) != 4 || !in.Updates[0].Public || in.Updates[1].Public || !in.Updates[2].Public || in.Updates[3].Public {
+		t.Errorf("updates (failed and recovered, each in plain words and with its evidence) = %+v", in.Updates)
 	}
 }
 
@@ -449,7 +454,7 @@ func TestRefusedChangeIsWrittenAgainAsItWas(t *testing.T) {
 		t.Fatal(err)
 	}
 	all := f.store.all()
-	if len(all) != 1 || len(all[0].Updates) != 1 {
+	if len(all) != 1 || len(all[0].Updates) != 2 { // the plain words and the evidence
 		t.Fatalf("incidents after the retry: %d (entries %v); want one, opened once", len(all), all)
 	}
 	if st := f.engine.Statuses()["api"]; st != upstate.MajorOutage {

@@ -154,6 +154,33 @@ func (e *Engine) Update(ctx context.Context, id string, c Change) (*upstate.Inci
 	return e.apply(ctx, &cp, c, e.opts.Clock.Now())
 }
 
+// Publish posts an internal entry Upstate wrote (held there by
+// page.automatic_updates: internal) as a public update by actor: a new
+// entry with its words, at the incident's status, told to subscribers. The
+// internal entry stays as it was, so the timeline shows who published what
+// and when.
+func (e *Engine) Publish(ctx context.Context, incidentID, entryID, actor string) (*upstate.Incident, error) {
+	in, err := e.opts.Store.GetIncident(ctx, incidentID)
+	if err != nil {
+		return nil, fmt.Errorf("publish entry %s of incident %s: %w", entryID, incidentID, err)
+	}
+	i := slices.IndexFunc(in.Updates, func(u upstate.TimelineEntry) bool { return u.ID == entryID })
+	switch {
+	case i < 0:
+		return nil, upstate.Errorf(upstate.ENOTFOUND, "incident %s has no entry %s", incidentID, entryID)
+	case in.Updates[i].Public:
+		return nil, upstate.Errorf(upstate.ECONFLICT, "entry %s of incident %s is public already", entryID, incidentID)
+	case in.Updates[i].Actor != upstate.ActorUpstate:
+		return nil, upstate.Errorf(upstate.EINVALID, "entry %s of incident %s is a person's internal note: post it as an update instead", entryID, incidentID)
+	}
+	for _, u := range in.Updates[i+1:] {
+		if u.Public && u.Body == in.Updates[i].Body {
+			return nil, upstate.Errorf(upstate.ECONFLICT, "entry %s of incident %s was published already, by %s", entryID, incidentID, u.Actor)
+		}
+	}
+	return e.Update(ctx, incidentID, Change{Message: in.Updates[i].Body, Actor: actor})
+}
+
 // Reopen puts a resolved incident back to investigating.
 func (e *Engine) Reopen(ctx context.Context, id string, c Change) (*upstate.Incident, error) {
 	e.mu.Lock()

@@ -74,7 +74,8 @@ func TestDeclareUpdateResolveReopen(t *testing.T) {
 		t.Errorf("reopening an open incident: %v", err)
 	}
 	ups := f.store.all()[0].Updates
-	if len(ups) != 7 || ups[1].Public || ups[6].Body != "Reopened: the problem is not over." || ups[6].Actor != "Bob" {
+	// Each automatic change is two entries: plain words and the internal evidence.
+	if len(ups) != 9 || ups[1].Public || ups[4].Public || ups[6].Public || ups[8].Body != "Reopened: the problem is not over." || ups[8].Actor != "Bob" {
 		for _, u := range ups {
 			t.Logf("%s %v %q", u.Status, u.Public, u.Body)
 		}

@@ -40,7 +40,10 @@ func TestTheBurstsShareIsTheScope(t *testing.T) {
 	if p := in.Reach.FailingPercent; p == nil || *p != 30 {
 		t.Fatalf("scope %v, want 30%% measured", in.Reach.Describe())
 	}
-	if body := in.Updates[0].Body; !strings.HasSuffix(body, "since Aug 17 07:54:55 PDT; 3 of 10 requests answered HTTP 500 (30%; 11%–60% at 95% confidence).") {
+	if body := in.Updates[0].Body; body != "We are seeing errors on the API for some requests." {
+		t.Errorf("first public entry: %s", body)
+	}
+	if body := in.Updates[1].Body; !strings.HasSuffix(body, "since Aug 17 07:54:55 PDT; 3 of 10 requests answered HTTP 500 (30%; 11%–60% at 95% confidence).") {
 		t.Errorf("first entry: %s", body)
 	}
 	entries := len(in.Updates)

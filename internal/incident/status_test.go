@@ -29,9 +29,14 @@ func say(t *testing.T, f *fixture, e *Engine, id string, status upstate.Incident
 }
 
 // lastEntry is the newest timeline entry's status and body.
+// lastEntry is the newest public entry, as "status: body".
 func lastEntry(in *upstate.Incident) string {
-	u := in.Updates[len(in.Updates)-1]
-	return fmt.Sprintf("%s: %s", u.Status, u.Body)
+	for i := len(in.Updates) - 1; i >= 0; i-- {
+		if u := in.Updates[i]; u.Public {
+			return fmt.Sprintf("%s: %s", u.Status, u.Body)
+		}
+	}
+	return ""
 }
 
 // TestLinkedStatusFollowsTheirs: a linked incident declared by hand takes

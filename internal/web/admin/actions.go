@@ -68,6 +68,16 @@ func (s *Server) acknowledge(w http.ResponseWriter, r *http.Request, p upstate.P
 	done(w, r, "/admin/incidents/"+id, notice)
 }
 
+// publish makes an automatic entry held internal public, in the person's name.
+func (s *Server) publish(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
+	id := r.PathValue("id")
+	if _, err := s.opts.Incidents.Publish(r.Context(), id, r.PathValue("entry"), p.Actor()); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	done(w, r, "/admin/incidents/"+id, "Published")
+}
+
 func (s *Server) merge(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
 	id := r.PathValue("id")
 	if err := r.ParseForm(); err != nil {

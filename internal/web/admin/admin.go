@@ -46,6 +46,7 @@ type Incidents interface {
 	Reopen(ctx context.Context, id string, c incident.Change) (*upstate.Incident, error)
 	Acknowledge(ctx context.Context, id, actor string) (*upstate.Incident, error)
 	Merge(ctx context.Context, into string, from []string, actor string) (*upstate.Incident, error)
+	Publish(ctx context.Context, incidentID, entryID, actor string) (*upstate.Incident, error)
 	HoldStatus(ctx context.Context, component string, st upstate.Status, actor string) (upstate.ComponentState, error)
 	ScheduleMaintenance(ctx context.Context, w incident.Window) (upstate.Maintenance, error)
 	CancelMaintenance(ctx context.Context, id string) error
@@ -214,6 +215,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/incidents/{id}/reopen", s.guard(s.authed(upstate.ScopeIncidents, s.reopen)))
 	mux.HandleFunc("POST /admin/incidents/{id}/postmortem", s.guard(s.authed(upstate.ScopePostmortems, s.postmortem)))
 	mux.HandleFunc("POST /admin/incidents/{id}/acknowledge", s.guard(s.authed(upstate.ScopeIncidents, s.acknowledge)))
+	mux.HandleFunc("POST /admin/incidents/{id}/updates/{entry}/publish", s.guard(s.authed(upstate.ScopeIncidents, s.publish)))
 	mux.HandleFunc("POST /admin/incidents/{id}/merge", s.guard(s.authed(upstate.ScopeIncidents, s.merge)))
 	mux.HandleFunc("POST /admin/components/{id}", s.guard(s.authed(upstate.ScopeComponents, s.holdStatus)))
 	mux.HandleFunc("GET /admin/maintenances", s.authed(upstate.ScopeRead, s.maintenances))

@@ -41,6 +41,7 @@ type Incidents interface {
 	Reopen(ctx context.Context, id string, c incident.Change) (*upstate.Incident, error)
 	Acknowledge(ctx context.Context, id, actor string) (*upstate.Incident, error)
 	Merge(ctx context.Context, into string, from []string, actor string) (*upstate.Incident, error)
+	Publish(ctx context.Context, incidentID, entryID, actor string) (*upstate.Incident, error)
 }
 
 // Components sets components' statuses outside incidents.
@@ -142,6 +143,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/incidents/{id}/resolve", s.authed(upstate.ScopeIncidents, s.resolve))
 	mux.HandleFunc("POST /api/v1/incidents/{id}/reopen", s.authed(upstate.ScopeIncidents, s.reopen))
 	mux.HandleFunc("POST /api/v1/incidents/{id}/acknowledge", s.authed(upstate.ScopeIncidents, s.acknowledge))
+	mux.HandleFunc("POST /api/v1/incidents/{id}/updates/{entry}/publish", s.authed(upstate.ScopeIncidents, s.publish))
 	mux.HandleFunc("POST /api/v1/incidents/{id}/merge", s.authed(upstate.ScopeIncidents, s.merge))
 	mux.HandleFunc("GET /api/v1/components", s.authed(upstate.ScopeRead, s.listComponents))
 	mux.HandleFunc("PATCH /api/v1/components/{id}", s.authed(upstate.ScopeComponents, s.holdStatus))

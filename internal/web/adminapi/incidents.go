@@ -232,6 +232,16 @@ func (s *Server) acknowledge(w http.ResponseWriter, r *http.Request, p upstate.P
 	s.respondIncident(w, r, http.StatusOK, in.ID)
 }
 
+// publish makes an automatic entry held internal public, in the caller's name.
+func (s *Server) publish(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
+	in, err := s.opts.Incidents.Publish(r.Context(), r.PathValue("id"), r.PathValue("entry"), p.Actor())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.respondIncident(w, r, http.StatusOK, in.ID)
+}
+
 func (s *Server) merge(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
 	var b struct {
 		Incidents []string `json:"incidents"`
