@@ -82,11 +82,14 @@ func Scenario() []Step {
 		}},
 		{At: at(8, 21, 14, 35), Wait: true},
 
-		{At: at(8, 25, 10, 5), Say: "Tuesday: the classroom API quota is exhausted (HTTP 429)", Do: func(w *World) {
-			w.set(func(w *World) { w.quotaExhausted = true })
+		{At: at(8, 25, 9, 45), Say: "Tuesday: a new roster import burns the classroom API quota at 300 requests a minute (10,000 a day)", Do: func(w *World) {
+			w.setQuotaRate(300, -1)
+		}},
+		{At: at(8, 25, 10, 5), Wait: true, Say: "The classroom API quota is exhausted (HTTP 429)", Do: func(w *World) {
+			w.setQuotaRate(0, quotaLimit)
 		}},
 		{At: at(8, 25, 10, 35), Wait: true, Say: "The quota resets", Do: func(w *World) {
-			w.set(func(w *World) { w.quotaExhausted = false })
+			w.setQuotaRate(quotaNormalRate, 0)
 		}},
 		{At: at(8, 25, 10, 45), Wait: true},
 
@@ -98,11 +101,14 @@ func Scenario() []Step {
 		}},
 		{At: at(8, 27, 9, 25), Wait: true},
 
-		{At: at(9, 2, 11, 0), Say: "The classroom API quota runs out again", Do: func(w *World) {
-			w.set(func(w *World) { w.quotaExhausted = true })
+		{At: at(9, 2, 10, 40), Say: "The roster import runs again, burning the classroom API quota", Do: func(w *World) {
+			w.setQuotaRate(300, -1)
+		}},
+		{At: at(9, 2, 11, 0), Wait: true, Say: "The classroom API quota runs out again", Do: func(w *World) {
+			w.setQuotaRate(0, quotaLimit)
 		}},
 		{At: at(9, 2, 11, 25), Wait: true, Say: "The quota resets", Do: func(w *World) {
-			w.set(func(w *World) { w.quotaExhausted = false })
+			w.setQuotaRate(quotaNormalRate, 0)
 		}},
 		{At: at(9, 2, 11, 35), Wait: true},
 	}
