@@ -21,16 +21,16 @@ import (
 type World struct {
 	clock clock.Clock
 
-	mu             sync.Mutex
-	apiLatency     time.Duration
-	apiFailEvery   int // every Nth API request answers 500; 0 for none
-	apiCount       int
-	dbLocked       bool
-	brokenConvert  map[string]bool
-	driveDown      bool
-	driveOutages   int       // how many times the drive provider went down
-	driveSince     time.Time // when it last went down
-	quota          []quotaMark // the classroom API quota's use, oldest first
+	mu            sync.Mutex
+	apiLatency    time.Duration
+	apiFailEvery  int // every Nth API request answers 500; 0 for none
+	apiCount      int
+	dbLocked      bool
+	brokenConvert map[string]bool
+	driveDown     bool
+	driveOutages  int         // how many times the drive provider went down
+	driveSince    time.Time   // when it last went down
+	quota         []quotaMark // the classroom API quota's use, oldest first
 }
 
 // NewWorld returns a healthy world.
