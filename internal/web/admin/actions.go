@@ -155,6 +155,7 @@ func (s *Server) schedule(w http.ResponseWriter, r *http.Request, p upstate.Prin
 	} else {
 		win := incident.Window{Name: f.Name, Message: f.Message, From: from, Until: until, Actor: p.Actor(), Components: r.PostForm["component"]}
 		_, err = s.opts.Incidents.ScheduleMaintenance(r.Context(), win)
+		err = relabel(err, maintLabels())
 	}
 	s.finish(w, r, "maintenances", err, "Maintenance planned", func() (view, error) {
 		v, err := s.maintenanceView(r, p)
