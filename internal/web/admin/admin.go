@@ -299,9 +299,6 @@ type view struct {
 	Next       string
 	Email      string
 	Open       []*upstate.Incident
-	// List is the incident list's page, with its search and filters.
-	List    incidentList
-	Periods []struct{ Value, Label string }
 	Incident   *upstate.Incident
 	Components []componentRow
 	Form       formValues
@@ -340,6 +337,10 @@ type view struct {
 	// Screenshots are what browser checks on the incident's components
 	// saw while it lasted, newest first.
 	Screenshots []upstate.Artifact
+
+	// List is the incident list's page, with its search and filters.
+	List    incidentList
+	Periods []struct{ Value, Label string }
 }
 
 // reviewForm is the postmortem editor's fields; action items are lines

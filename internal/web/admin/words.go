@@ -97,7 +97,7 @@ func maintLabels() map[string]string {
 	return map[string]string{
 		"name": "Title", "message": "What users see", "scheduled_for": "Starts", "scheduled_until": "Ends",
 		"scheduled_for and scheduled_until are required (RFC 3339 times)": "Starts and Ends are required",
-		"components is required: the components the work affects":        "Components under maintenance: choose at least one",
+		"components is required: the components the work affects":         "Components under maintenance: choose at least one",
 		"components:": "Components under maintenance:",
 	}
 }
