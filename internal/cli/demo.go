@@ -165,6 +165,9 @@ func demoOwner(ctx context.Context, cfg *config.Config, now func() time.Time) (s
 // scaledDriver moves the demo's scaled clock.
 type scaledDriver struct{ c *clock.Scaled }
 
+// Now implements demo.Clocked.
+func (d scaledDriver) Now() time.Time { return d.c.Now() }
+
 func (d scaledDriver) Wait(ctx context.Context, dur time.Duration) error {
 	return clock.Sleep(ctx, d.c, dur)
 }
