@@ -164,6 +164,8 @@ func TestAdminFormErrorsUseLabels(t *testing.T) {
 			[]string{"Title is required", "Components under maintenance: choose at least one"}, []string{"name is required", "components is required"}},
 		{"maintenance ending before it starts", "/admin/maintenances", url.Values{"name": {"Upgrade"}, "from": {"2099-01-01T10:00"}, "until": {"2099-01-01T09:00"}, "component": {"api"}},
 			[]string{"Ends must be after Starts"}, []string{"scheduled_until"}},
+		{"silence with a bad line and no reason", "/admin/silences", url.Values{"matchers": {"component=api\nteam=ops"}, "for": {"2h"}, "comment": {" "}},
+			[]string{"Mute notifications matching, line 2: &#34;team=ops&#34; is not", "Why is required"}, []string{"matchers[1]", "comment is required"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, body, _ := ui.post(tc.path, tc.form, nil)

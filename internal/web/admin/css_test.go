@@ -70,6 +70,9 @@ func TestFormWords(t *testing.T) {
 		{"a plain word later stays", `status "on_fire" is not one of investigating, identified`, incidentLabels(comps, "Message"), `Status "on_fire" is not one of investigating, identified`},
 		{"maintenance", "scheduled_until must be after scheduled_for: the window ends before it starts", maintLabels(), "Ends must be after Starts: the window ends before it starts"},
 		{"a whole problem", "components is required: the components the work affects", maintLabels(), "Components under maintenance: choose at least one"},
+		{"an override", `person: no person "zed" under oncall.people; until is in the past`, overrideLabels(), `Who: no person "zed" under oncall.people; Until is in the past`},
+		{"a silence", `matchers[0]: "x" is not NAME=VALUE; comment is required: say why, for the people it mutes`, silenceLabels(),
+			`Mute notifications matching, line 1: "x" is not NAME=VALUE; Why is required: say why, for the people it mutes`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := formWords(upstate.Errorf(upstate.EINVALID, "%s", tc.err), tc.labels); got != tc.want {

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"cmp"
+	"fmt"
 	"net/url"
 	"slices"
 	"strconv"
@@ -217,4 +218,28 @@ func relabel(err error, labels map[string]string) error {
 		return err
 	}
 	return upstate.Errorf(upstate.EINVALID, "%s", formWords(err, labels))
+}
+
+// silenceLabels are the silence form's labels for the API's names.
+func silenceLabels() map[string]string {
+	l := map[string]string{
+		"matchers is required: e.g. component=api, channel=ops-slack": "Mute notifications matching: give at least one line, e.g. component=api",
+		"comment": "Why", "for": "For",
+	}
+	for i := range 50 {
+		l[fmt.Sprintf("matchers[%d]", i)] = fmt.Sprintf("Mute notifications matching, line %d", i+1)
+	}
+	return l
+}
+
+// overrideLabels are the on-call override form's labels for the API's
+// names.
+func overrideLabels() map[string]string {
+	return map[string]string{
+		"schedule": "Schedule", "person": "Who",
+		"from and until are required":                                  "From and Until are required",
+		"from and until must be a date and a time":                     "From and Until must be a date and a time",
+		"until must be after from: the override ends before it starts": "Until must be after From: the override ends before it starts",
+		"until is in the past":                                         "Until is in the past",
+	}
 }
