@@ -59,7 +59,7 @@ func replaceField(p, k, label string) string {
 			return b.String()
 		}
 		end := i + len(k)
-		if end < len(p) && (isNameByte(p[end])) || i > 0 && isNameByte(p[i-1]) {
+		if end < len(p) && isNameByte(p[end]) || i > 0 && isNameByte(p[i-1]) {
 			b.WriteString(p[:end])
 			p = p[end:]
 			continue
