@@ -101,7 +101,7 @@ func TestAdminUI(t *testing.T) {
 	}
 	// Bad input shows the problem on the form.
 	code, body, _ = ui.post("/admin/incidents/"+id+"/updates", url.Values{"status": {"on_fire"}, "message": {"x"}}, nil)
-	if code != 400 || !strings.Contains(body, `status &#34;on_fire&#34; is not one of`) {
+	if code != 400 || !strings.Contains(body, `Status &#34;on_fire&#34; is not one of`) {
 		t.Errorf("bad status: %d", code)
 	}
 	// A form posted from another site is refused.
@@ -251,7 +251,7 @@ func TestAdminUIComponentsMaintenanceMerge(t *testing.T) {
 	}
 	// Changing only the scope on an update sends it.
 	code, body, _ = ui.post("/admin/incidents/"+keep+"/updates", url.Values{"status": {"identified"}, "message": {"Provider confirmed."}, "failing_percent": {"abc"}}, nil)
-	if code != 400 || !strings.Contains(body, `share of requests failing: &#34;abc&#34; is not a number`) {
+	if code != 400 || !strings.Contains(body, `Share of requests failing: &#34;abc&#34; is not a number`) {
 		t.Errorf("bad percent: %d", code)
 	}
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -9,7 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/upstatehq/upstate/internal/auth"
 	"github.com/upstatehq/upstate/internal/config"
 )
 
@@ -252,5 +255,26 @@ func TestNotifyTest(t *testing.T) {
 	}
 	if code, _, errOut := run("notify", "test", "--help"); code != 0 || !strings.Contains(errOut, "Usage: upstate notify test") {
 		t.Errorf("help: %d %q", code, errOut)
+	}
+}
+
+// The demo prints a sign-in for the admin side: an owner account with a
+// password shown once; a kept data directory keeps the account.
+func TestDemoOwner(t *testing.T) {
+	cfg := &config.Config{}
+	cfg.Server.DataDir = t.TempDir()
+	now := func() time.Time { return time.Date(2026, 7, 20, 8, 0, 0, 0, time.UTC) }
+	first, err := demoOwner(context.Background(), cfg, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, password, ok := strings.Cut(first, "password ")
+	password, _, _ = strings.Cut(password, ";")
+	if !ok || !strings.Contains(first, demoEmail) || auth.CheckNewPassword(password) != nil {
+		t.Errorf("first run says %q: want the email and a usable password", first)
+	}
+	again, err := demoOwner(context.Background(), cfg, now)
+	if err != nil || strings.Contains(again, password) || !strings.Contains(again, "shown when this data directory was first used") {
+		t.Errorf("second run says %q, %v", again, err)
 	}
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/app"
 	"github.com/upstatehq/upstate/internal/clock"
 	"github.com/upstatehq/upstate/internal/config"
@@ -98,6 +100,11 @@ func demoCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	cfg.Server.DataDir = dir
+	signIn, err := demoOwner(ctx, cfg, clk.Now)
+	if err != nil {
+		fmt.Fprintf(stderr, "upstate demo: %v\n", err)
+		return exitFailure
+	}
 	a, err := app.New(ctx, app.Options{Config: cfg, Clock: clk, Logger: log, Version: Version, Listener: ln})
 	if err != nil {
 		fmt.Fprintf(stderr, "upstate demo: %v\n", err)
@@ -113,6 +120,7 @@ func demoCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "Replaying a bad back-to-school month at %gx speed (one simulated minute every %.1f s),\n", *speed, 60 / *speed)
 	fmt.Fprintln(stdout, "skipping the quiet days between incidents. The simulated SaaS runs on loopback; Upstate")
 	fmt.Fprintln(stdout, "probes it exactly as `upstate serve` would. Also try /api/v2/summary.json and /history.atom.")
+	fmt.Fprintf(stdout, "Admin side: %sadmin/ %s\n", url, signIn)
 	fmt.Fprintf(stdout, "Data: %s\n\n", dir)
 
 	ping := demo.HTTPPinger(&http.Client{Timeout: 10 * time.Second}, ln.Addr().String())
@@ -134,8 +142,31 @@ func demoCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
+// demoEmail is the demo's owner account.
+const demoEmail = "owner@demo.example"
+
+// demoOwner creates the demo's owner account with a fresh password and
+// returns the words that tell how to sign in; the password is shown this
+// once. A kept --data-dir already has the account from an earlier run,
+// whose password was shown then.
+func demoOwner(ctx context.Context, cfg *config.Config, now func() time.Time) (string, error) {
+	password := rand.Text()
+	_, err := app.AddUser(ctx, cfg, app.NewUser{Email: demoEmail, Name: "Demo owner", Role: upstate.RoleOwner, Password: password}, now)
+	switch {
+	case err == nil:
+		return fmt.Sprintf("(sign in as %s, password %s; shown only now)", demoEmail, password), nil
+	case upstate.ErrorCode(err) == upstate.ECONFLICT:
+		return fmt.Sprintf("(sign in as %s with the password shown when this data directory was first used)", demoEmail), nil
+	default:
+		return "", fmt.Errorf("demo owner account %s: %w", demoEmail, err)
+	}
+}
+
 // scaledDriver moves the demo's scaled clock.
 type scaledDriver struct{ c *clock.Scaled }
+
+// Now implements demo.Clocked.
+func (d scaledDriver) Now() time.Time { return d.c.Now() }
 
 func (d scaledDriver) Wait(ctx context.Context, dur time.Duration) error {
 	return clock.Sleep(ctx, d.c, dur)

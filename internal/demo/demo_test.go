@@ -3,7 +3,6 @@ package demo
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -65,7 +64,9 @@ func TestReplay(t *testing.T) {
 		// The nightly job pings over the network, as the demo's does; no
 		// connection is kept, so none outlives the bubble.
 		ping := HTTPPinger(&http.Client{Transport: &http.Transport{DialContext: mem.Dial, DisableKeepAlives: true}}, upLn.Addr().String())
-		if err := Play(ctx, world, sleepDriver{maxJump: 2 * time.Minute}, ping, io.Discard); err != nil {
+		var told []toldChange
+		tell := func(at time.Time, say string) { told = append(told, toldChange{at, say}) }
+		if err := play(ctx, world, sleepDriver{maxJump: 2 * time.Minute}, ping, tell); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(10 * time.Minute) // let the last recovery window pass
@@ -98,6 +99,7 @@ func TestReplay(t *testing.T) {
 				t.Errorf("component %s is %s after the replay", c.ID, c.Status)
 			}
 		}
+		checkNarration(t, told, snap.Recent)
 		if len(snap.Recent) == 0 {
 			return
 		}
@@ -144,6 +146,11 @@ func TestReplay(t *testing.T) {
 		if !mirrored {
 			t.Errorf("the provider's update is not on the drive incident's timeline")
 		}
+		// The quota's forecast is on the page before it runs out.
+		quota := snap.Recent[len(snap.Recent)-4]
+		if body := quota.Updates[0].Body; !strings.Contains(body, "classroom API quota") || !strings.Contains(body, "runs out in about") {
+			t.Errorf("quota incident opens with %q, want the forecast", body)
+		}
 		conv := snap.Recent[len(snap.Recent)-2]
 		// It opens in plain words for the public, the failing check named
 		// only in the team's internal note.
@@ -154,4 +161,58 @@ func TestReplay(t *testing.T) {
 			t.Errorf("the conversion incident's evidence is %q (public %v)", conv.Updates[1].Body, conv.Updates[1].Public)
 		}
 	})
+}
+
+type toldChange struct {
+	at  time.Time
+	say string
+}
+
+// checkNarration holds the narration to what was stored: each incident
+// began (its first failing result) at or after the change that caused it
+// was told, and was detected soon after, so the terminal's times show
+// how quickly Upstate noticed. Before the narration read the clock, it
+// printed the scenario's times, minutes (here, weeks) behind the clock.
+func checkNarration(t *testing.T, told []toldChange, recent []*upstate.Incident) {
+	t.Helper()
+	// The quota's incidents open on the forecast, while the quota is
+	// burning and before it runs out (the next change narrated), which
+	// takes the rate a few minutes to show.
+	causes := []struct {
+		say    string
+		within time.Duration
+	}{
+		{"Database lock contention begins", 3 * time.Minute},
+		{"Wednesday: the conversion provider starts failing", 3 * time.Minute},
+		{"Friday: the cloud drive provider goes down", 3 * time.Minute},
+		{"Tuesday: a new roster import burns the classroom API quota", 20 * time.Minute},
+		{"Thursday: the cloud drive provider goes down again", 3 * time.Minute},
+		{"The roster import runs again", 20 * time.Minute},
+	}
+	incidents := slices.Clone(recent)
+	slices.Reverse(incidents)
+	if len(incidents) != len(causes) {
+		t.Errorf("%d incidents for %d narrated causes", len(incidents), len(causes))
+		return
+	}
+	for i, in := range incidents {
+		var cause *toldChange
+		for j := range told {
+			if !told[j].at.After(in.DetectedAt) {
+				cause = &told[j]
+			}
+		}
+		switch {
+		case cause == nil:
+			t.Errorf("incident %q detected at %s, before anything was narrated", in.Name, in.DetectedAt)
+		case !strings.HasPrefix(cause.say, causes[i].say):
+			t.Errorf("incident %q detected at %s: the last change narrated before it is %q at %s, want %q", in.Name, in.DetectedAt, cause.say, cause.at, causes[i].say)
+		case in.StartedAt.Before(cause.at):
+			t.Errorf("incident %q started at %s, before its cause was narrated at %s", in.Name, in.StartedAt, cause.at)
+		case in.DetectedAt.Sub(cause.at) > causes[i].within:
+			t.Errorf("incident %q detected %s after its cause was narrated (%s), want within %s", in.Name, in.DetectedAt.Sub(cause.at), cause.at, causes[i].within)
+		default:
+			t.Logf("%s: narrated %s, first failure +%s, detected +%s", causes[i].say, cause.at.Format(time.TimeOnly), in.StartedAt.Sub(cause.at), in.DetectedAt.Sub(cause.at))
+		}
+	}
 }

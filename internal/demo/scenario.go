@@ -22,6 +22,14 @@ type Driver interface {
 	Jump(ctx context.Context, d time.Duration) error
 }
 
+// Clocked is a Driver whose clock reads the scenario's times (the
+// demo's scaled clock, started at Start): play aims each step at its time
+// rather than adding up the gaps. A driver that shortens jumps (the
+// test's) is not Clocked.
+type Clocked interface {
+	Now() time.Time
+}
+
 // Pinger sends the nightly job's heartbeat.
 type Pinger func(ctx context.Context) error
 
@@ -82,11 +90,14 @@ func Scenario() []Step {
 		}},
 		{At: at(8, 21, 14, 35), Wait: true},
 
-		{At: at(8, 25, 10, 5), Say: "Tuesday: the classroom API quota is exhausted (HTTP 429)", Do: func(w *World) {
-			w.set(func(w *World) { w.quotaExhausted = true })
+		{At: at(8, 25, 9, 45), Say: "Tuesday: a new roster import burns the classroom API quota at 300 requests a minute (10,000 a day)", Do: func(w *World) {
+			w.setQuotaRate(300, -1)
+		}},
+		{At: at(8, 25, 10, 5), Wait: true, Say: "The classroom API quota is exhausted (HTTP 429)", Do: func(w *World) {
+			w.setQuotaRate(0, quotaLimit)
 		}},
 		{At: at(8, 25, 10, 35), Wait: true, Say: "The quota resets", Do: func(w *World) {
-			w.set(func(w *World) { w.quotaExhausted = false })
+			w.setQuotaRate(quotaNormalRate, 0)
 		}},
 		{At: at(8, 25, 10, 45), Wait: true},
 
@@ -98,11 +109,14 @@ func Scenario() []Step {
 		}},
 		{At: at(8, 27, 9, 25), Wait: true},
 
-		{At: at(9, 2, 11, 0), Say: "The classroom API quota runs out again", Do: func(w *World) {
-			w.set(func(w *World) { w.quotaExhausted = true })
+		{At: at(9, 2, 10, 40), Say: "The roster import runs again, burning the classroom API quota", Do: func(w *World) {
+			w.setQuotaRate(300, -1)
+		}},
+		{At: at(9, 2, 11, 0), Wait: true, Say: "The classroom API quota runs out again", Do: func(w *World) {
+			w.setQuotaRate(0, quotaLimit)
 		}},
 		{At: at(9, 2, 11, 25), Wait: true, Say: "The quota resets", Do: func(w *World) {
-			w.set(func(w *World) { w.quotaExhausted = false })
+			w.setQuotaRate(quotaNormalRate, 0)
 		}},
 		{At: at(9, 2, 11, 35), Wait: true},
 	}
@@ -112,39 +126,59 @@ func Scenario() []Step {
 // between jumps, so it never looks silent because time skipped.
 const jumpStep = 12 * time.Hour
 
-// Play runs the scenario on the world, narrating each step to out.
+// Play runs the scenario on the world, narrating each step to out with
+// the simulated time the world's clock reads as the change is made.
 func Play(ctx context.Context, w *World, d Driver, ping Pinger, out io.Writer) error {
+	return play(ctx, w, d, ping, func(at time.Time, say string) {
+		fmt.Fprintf(out, "  %s  %s\n", at.In(Zone).Format("Mon Jan 2 15:04:05 MST"), say)
+	})
+}
+
+// play runs the scenario, telling each change with the clock's time at
+// the moment it is made. The scenario's own times (Step.At) only space the
+// steps: jumps take real time and the test's driver shortens them, so the
+// clock runs ahead of them, and narrating Step.At would say a change came
+// minutes before it did, making Upstate look slow to notice it.
+func play(ctx context.Context, w *World, d Driver, ping Pinger, tell func(at time.Time, say string)) error {
 	cursor := Start
 	if err := ping(ctx); err != nil {
 		return fmt.Errorf("heartbeat: %w", err)
 	}
 	for _, s := range Scenario() {
-		gap := s.At.Sub(cursor)
+		// left is how long until the step's time. When the driver's clock
+		// is the scenario's, it is read from the clock, so what jumps and
+		// pings take is not added up; otherwise (the test's driver
+		// shortens jumps) the steps' gaps are added up.
+		left := func(gone time.Duration) time.Duration { return s.At.Sub(cursor) - gone }
+		if c, ok := d.(Clocked); ok {
+			left = func(time.Duration) time.Duration { return s.At.Sub(c.Now()) }
+		}
 		if s.Wait {
-			if err := d.Wait(ctx, gap); err != nil {
+			if err := d.Wait(ctx, left(0)); err != nil {
 				return err
 			}
 		} else {
-			for gap > 0 {
-				step := min(gap, jumpStep)
+			for gone := time.Duration(0); left(gone) > 0; {
+				step := min(left(gone), jumpStep)
 				if err := ping(ctx); err != nil {
 					return fmt.Errorf("heartbeat: %w", err)
 				}
 				if err := d.Jump(ctx, step); err != nil {
 					return err
 				}
-				gap -= step
+				gone += step
 			}
 			if err := ping(ctx); err != nil {
 				return fmt.Errorf("heartbeat: %w", err)
 			}
 		}
 		cursor = s.At
+		now := w.clock.Now()
 		if s.Do != nil {
 			s.Do(w)
 		}
 		if s.Say != "" {
-			fmt.Fprintf(out, "  %s  %s\n", s.At.Format("Mon Jan 2 15:04 MST"), s.Say)
+			tell(now, s.Say)
 		}
 	}
 	return nil

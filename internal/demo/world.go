@@ -21,16 +21,16 @@ import (
 type World struct {
 	clock clock.Clock
 
-	mu             sync.Mutex
-	apiLatency     time.Duration
-	apiFailEvery   int // every Nth API request answers 500; 0 for none
-	apiCount       int
-	dbLocked       bool
-	brokenConvert  map[string]bool
-	driveDown      bool
-	driveOutages   int       // how many times the drive provider went down
-	driveSince     time.Time // when it last went down
-	quotaExhausted bool
+	mu            sync.Mutex
+	apiLatency    time.Duration
+	apiFailEvery  int // every Nth API request answers 500; 0 for none
+	apiCount      int
+	dbLocked      bool
+	brokenConvert map[string]bool
+	driveDown     bool
+	driveOutages  int         // how many times the drive provider went down
+	driveSince    time.Time   // when it last went down
+	quota         []quotaMark // the classroom API quota's use, oldest first
 }
 
 // NewWorld returns a healthy world.
@@ -121,9 +121,11 @@ func (w *World) Handler() http.Handler {
   "updates": [{"when": %q, "status": "SERVICE_OUTAGE", "text": "We're investigating reports of an issue with Google Drive. Users may be unable to sync files."}],
   "uri": "incidents/drive%d"}]`, n, n, begin, begin, begin, since.Add(5*time.Minute).UTC().Format(time.RFC3339), n)
 	})
+	mux.HandleFunc("POST /prometheus/api/v1/query", w.prometheus)
+	mux.HandleFunc("POST /prometheus/api/v1/query_range", w.prometheus)
 	mux.HandleFunc("GET /classroom/v1/courses", func(rw http.ResponseWriter, r *http.Request) {
 		w.mu.Lock()
-		exhausted := w.quotaExhausted
+		exhausted := w.quotaUsed(w.clock.Now()) >= quotaLimit
 		w.mu.Unlock()
 		w.pause(r.Context(), 60*time.Millisecond)
 		if exhausted {
@@ -202,6 +204,13 @@ checks:
   - {id: convert-pdf, name: Convert PDF, kind: http, method: POST, url: "http://%[2]s/convert?type=pdf", interval: 60s, components: [conversion], impact: {down: partial_outage}}
   - {id: drive-api, name: Cloud drive API, kind: http, url: "http://%[2]s/drive/v3/about", interval: 60s, components: [drive]}
   - {id: classroom-api, name: Classroom API, kind: http, url: "http://%[2]s/classroom/v1/courses", interval: 60s, components: [classroom]}
+  - id: classroom-quota
+    name: Classroom API quota
+    kind: quota
+    prometheus: {url: "http://%[2]s/prometheus", query: classroom_api_quota_used}
+    limit: 10000
+    what: classroom API quota
+    components: [classroom]
   - {id: nightly-drive-sync, name: Nightly drive sync, kind: heartbeat, period: 24h, grace: 1h, components: [drive]}
   - id: drive-google
     name: Google Workspace status

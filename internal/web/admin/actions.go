@@ -165,6 +165,7 @@ func (s *Server) schedule(w http.ResponseWriter, r *http.Request, p upstate.Prin
 	} else {
 		win := incident.Window{Name: f.Name, Message: f.Message, From: from, Until: until, Actor: p.Actor(), Components: r.PostForm["component"]}
 		_, err = s.opts.Incidents.ScheduleMaintenance(r.Context(), win)
+		err = relabel(err, maintLabels())
 	}
 	s.finish(w, r, "maintenances", err, "Maintenance planned", func() (view, error) {
 		v, err := s.maintenanceView(r, p)
@@ -223,6 +224,7 @@ func (s *Server) addOverride(w http.ResponseWriter, r *http.Request, p upstate.P
 	default:
 		_, err = s.opts.OnCall.AddOverride(r.Context(), sched, person, from, until, p.Actor())
 	}
+	err = relabel(err, overrideLabels())
 	s.finish(w, r, "notifications", err, "On call from "+fromText+" to "+untilText, func() (view, error) {
 		v, err := s.notificationsView(r, p)
 		v.OverrideForm.Schedule, v.OverrideForm.Person, v.OverrideForm.From, v.OverrideForm.Until = sched, person, fromText, untilText
@@ -258,6 +260,7 @@ func (s *Server) silence(w http.ResponseWriter, r *http.Request, p upstate.Princ
 	} else {
 		_, err = s.opts.Silences.Add(r.Context(), matchers, time.Time{}, s.opts.Now().Add(d), comment, p.Actor())
 	}
+	err = relabel(err, silenceLabels())
 	s.finish(w, r, "notifications", err, "Silenced for "+forText, func() (view, error) {
 		v, err := s.notificationsView(r, p)
 		v.SilenceForm.Matchers, v.SilenceForm.For, v.SilenceForm.Comment = form, forText, comment

@@ -301,7 +301,6 @@ type view struct {
 	Next       string
 	Email      string
 	Open       []*upstate.Incident
-	Recent     []*upstate.Incident
 	Incident   *upstate.Incident
 	Components []componentRow
 	Form       formValues
@@ -340,6 +339,10 @@ type view struct {
 	// Screenshots are what browser checks on the incident's components
 	// saw while it lasted, newest first.
 	Screenshots []upstate.Artifact
+
+	// List is the incident list's page, with its search and filters.
+	List    incidentList
+	Periods []struct{ Value, Label string }
 }
 
 // reviewForm is the postmortem editor's fields; action items are lines
@@ -506,16 +509,14 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request, p upstate.Princip
 		s.fail(w, r, err)
 		return
 	}
-	recent, err := s.opts.Reads.ListIncidents(r.Context(), upstate.IncidentFilter{Limit: 30})
+	q := readIncidentQuery(r.URL.Query())
+	all, err := s.opts.Reads.ListIncidents(r.Context(), upstate.IncidentFilter{Since: q.since(s.opts.Now())})
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	for _, in := range recent {
-		if !in.Open() {
-			v.Recent = append(v.Recent, in)
-		}
-	}
+	v.List = pageOf(q, all)
+	v.Periods = periods()
 	if v.Components, err = s.components(r.Context(), nil); err != nil {
 		s.fail(w, r, err)
 		return
@@ -616,16 +617,22 @@ func (s *Server) declare(w http.ResponseWriter, r *http.Request, p upstate.Princ
 	v := s.base(p, "Declare an incident")
 	v.Form = f
 	code := http.StatusOK
+	comps, err := s.components(r.Context(), nil)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	if ferr != nil {
-		v.Error, code = upstate.ErrorMessage(ferr), http.StatusBadRequest
+		v.Error, code = upstate.ErrorMessage(relabel(ferr, incidentLabels(comps, "What users see"))), http.StatusBadRequest
 	} else if r.PostFormValue("preview") != "" {
 		v.Preview = s.opts.Markdown(f.Message)
 	} else {
 		in, err := s.opts.Incidents.Declare(r.Context(), c)
 		if err == nil {
-			http.Redirect(w, r, "/admin/incidents/"+in.ID, http.StatusSeeOther)
+			done(w, r, "/admin/incidents/"+in.ID, "Incident declared")
 			return
 		}
+		err = relabel(err, incidentLabels(comps, "What users see"))
 		if upstate.ErrorCode(err) == upstate.EINTERNAL {
 			s.fail(w, r, err)
 			return
@@ -635,11 +642,7 @@ func (s *Server) declare(w http.ResponseWriter, r *http.Request, p upstate.Princ
 		v.Error, code = upstate.ErrorMessage(err), respond.HTTPStatus(err)
 		respond.SetRetryAfter(w, err)
 	}
-	var err error
-	if v.Components, err = s.components(r.Context(), nil); err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	v.Components = comps
 	s.render(w, code, "new", v)
 }
 
@@ -723,7 +726,7 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, p upstate.Princi
 			s.fail(w, r, verr)
 			return
 		}
-		v.Form, v.Error = f, upstate.ErrorMessage(err)
+		v.Form, v.Error = f, upstate.ErrorMessage(relabel(err, incidentLabels(v.Components, "Message")))
 		respond.SetRetryAfter(w, err)
 		s.render(w, respond.HTTPStatus(err), "incident", v)
 		return
