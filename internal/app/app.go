@@ -645,5 +645,11 @@ func (a *App) prune(ctx context.Context) {
 // Snapshot returns the current public snapshot (for tests and the demo).
 func (a *App) Snapshot() *snapshot.Snapshot { return a.snaps.Current() }
 
+// Incident returns one incident with its whole timeline, internal entries
+// too (for tests and the demo's).
+func (a *App) Incident(ctx context.Context, id string) (*upstate.Incident, error) {
+	return a.store.GetIncident(ctx, id)
+}
+
 // Flush waits until every accepted write is durable.
 func (a *App) Flush(ctx context.Context) error { return a.store.Flush(ctx) }
