@@ -2,10 +2,7 @@ package app
 
 import (
 	"context"
-	"fmt"
-	"net/mail"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/upstatehq/upstate"
@@ -17,55 +14,32 @@ import (
 )
 
 // NewUser is what `upstate user add` asks for.
-type NewUser struct {
-	Email    string
-	Name     string
-	Role     upstate.Role
-	Password string
-}
-
-// Validate names every field that is wrong.
-func (u NewUser) Validate() error {
-	var probs []string
-	if a, err := mail.ParseAddress(u.Email); err != nil || a.Address != strings.TrimSpace(u.Email) {
-		probs = append(probs, fmt.Sprintf("email %q is not an email address", u.Email))
-	}
-	if strings.TrimSpace(u.Name) == "" {
-		probs = append(probs, "name is required")
-	}
-	if !u.Role.Valid() {
-		probs = append(probs, fmt.Sprintf("role %q is not one of owner, responder, viewer", u.Role))
-	}
-	if err := auth.CheckNewPassword(u.Password); err != nil {
-		probs = append(probs, err.Error())
-	}
-	if len(probs) > 0 {
-		return upstate.Errorf(upstate.EINVALID, "%s", strings.Join(probs, "; "))
-	}
-	return nil
-}
+type NewUser = auth.NewUser
 
 // AddUser creates a user in the configuration's database, whether or not
 // `upstate serve` is running on it; now tells the time (the command line
 // passes time.Now).
 func AddUser(ctx context.Context, cfg *config.Config, u NewUser, now func() time.Time) (upstate.User, error) {
-	if err := u.Validate(); err != nil {
-		return upstate.User{}, err
-	}
-	hash, err := auth.HashPassword(u.Password, auth.DefaultParams())
-	if err != nil {
-		return upstate.User{}, err
-	}
+	var out upstate.User
+	err := WithPeople(ctx, cfg, now, func(p *auth.People) error {
+		var err error
+		out, err = p.Add(ctx, u, "upstate user add")
+		return err
+	})
+	return out, err
+}
+
+// WithPeople opens the configuration's database, whether or not `upstate
+// serve` is running on it, and hands fn the people kept there (`upstate
+// user`); the database is closed when fn returns. now tells the time (the
+// command line passes time.Now).
+func WithPeople(ctx context.Context, cfg *config.Config, now func() time.Time, fn func(*auth.People) error) error {
 	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(cfg.Server.DataDir, "upstate.db"), Now: now})
 	if err != nil {
-		return upstate.User{}, err
+		return err
 	}
 	defer db.Close()
-	user := upstate.User{ID: ids.New(), Email: strings.TrimSpace(u.Email), Name: strings.TrimSpace(u.Name), Role: u.Role, PasswordHash: hash, CreatedAt: now().UTC()}
-	if err := db.CreateUser(ctx, user); err != nil {
-		return upstate.User{}, err
-	}
-	return user, nil
+	return fn(auth.NewPeople(db, now, ids.New, nil))
 }
 
 // Report builds the outage report from the configuration's database,

@@ -33,7 +33,7 @@ func commands() []command {
 		{"demo", "replay a bad month against a simulated SaaS, no setup needed", demoCmd},
 		{"validate", "check a configuration file and exit", validate},
 		{"init", "write a commented example configuration to start from", initCmd},
-		{"user", "add a user who can sign in to the admin side (user add)", user},
+		{"user", "manage who signs in to the admin side (user add, list, passwd, role, remove)", user},
 		{"report", "write the outage report for a period (md, html or json)", reportCmd},
 		{"notify", "send a sample notification to a channel (notify test CHANNEL)", notifyCmd},
 		{"version", "print the version", version},

@@ -32,7 +32,7 @@ func TestUsage(t *testing.T) {
 	if code, _, errOut := run("frobnicate"); code != 2 || !strings.Contains(errOut, `unknown command "frobnicate"`) {
 		t.Errorf("unknown command: %d %q", code, errOut)
 	}
-	for _, c := range []string{"serve", "demo", "validate", "init", "version", "user add"} {
+	for _, c := range []string{"serve", "demo", "validate", "init", "version", "user add", "user list", "user passwd", "user role", "user remove"} {
 		code, _, errOut := run(append(strings.Fields(c), "--help")...)
 		if code != 0 || !strings.Contains(errOut, "Usage: upstate "+c) {
 			t.Errorf("%s --help: %d %q", c, code, errOut)
@@ -175,7 +175,7 @@ func TestSubcommands(t *testing.T) {
 		code int
 		want []string
 	}{
-		{[]string{"user", "remove"}, 2, []string{`upstate user: unknown subcommand "remove"`, "Usage: upstate user add"}},
+		{[]string{"user", "frob"}, 2, []string{`upstate user: unknown subcommand "frob"`, "Usage: upstate user add|list|passwd|role|remove"}},
 		{[]string{"user"}, 2, []string{"Usage: upstate user add", "printf"}},
 		{[]string{"user", "--help"}, 0, []string{"Usage: upstate user add"}},
 		{[]string{"notify", "send"}, 2, []string{`upstate notify: unknown subcommand "send"`, "Usage: upstate notify test"}},

@@ -192,6 +192,18 @@ type Accounts interface {
 	ListTokens(ctx context.Context) ([]upstate.Token, error)
 	// RevokeToken returns ENOTFOUND for an unknown token.
 	RevokeToken(ctx context.Context, id string) error
+	// UpdateUser replaces a user's name, role and password hash (its id,
+	// email and creation time stay); ENOTFOUND for no such user, ECONFLICT
+	// when it would leave no owner.
+	UpdateUser(ctx context.Context, u upstate.User) error
+	// DeleteUser removes a user, ends their sessions and revokes their
+	// tokens in one transaction; ENOTFOUND for no such user, ECONFLICT
+	// for the last owner.
+	DeleteUser(ctx context.Context, id string) error
+	// SignOutUser ends every session of a user and revokes their tokens,
+	// in one transaction, and says how many of each; ENOTFOUND for no such
+	// user.
+	SignOutUser(ctx context.Context, id string) (sessions, tokens int64, err error)
 }
 
 // Maintenances keeps planned maintenance windows.

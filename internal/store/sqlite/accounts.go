@@ -185,3 +185,89 @@ func (db *DB) RevokeToken(ctx context.Context, id string) error {
 		return one(res, err, "token", id)
 	})
 }
+
+// lastOwner refuses a change that would leave no owner: id is the owner
+// about to stop being one.
+func lastOwner(ctx context.Context, tx *sql.Tx, id, what string) error {
+	var others int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE role = ? AND id <> ?`, string(upstate.RoleOwner), id).Scan(&others); err != nil {
+		return err
+	}
+	if others == 0 {
+		return upstate.Errorf(upstate.ECONFLICT, "%s: they are the last owner, and someone must be able to manage users (make another owner first)", what)
+	}
+	return nil
+}
+
+func userRole(ctx context.Context, tx *sql.Tx, id string) (upstate.Role, error) {
+	var role string
+	err := tx.QueryRowContext(ctx, `SELECT role FROM users WHERE id = ?`, id).Scan(&role)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", upstate.Errorf(upstate.ENOTFOUND, "no user %q", id)
+	}
+	return upstate.Role(role), err
+}
+
+// UpdateUser implements store.Accounts.
+func (db *DB) UpdateUser(ctx context.Context, u upstate.User) error {
+	return db.exec(ctx, func(tx *sql.Tx) error {
+		was, err := userRole(ctx, tx, u.ID)
+		if err != nil {
+			return err
+		}
+		if was == upstate.RoleOwner && u.Role != upstate.RoleOwner {
+			if err := lastOwner(ctx, tx, u.ID, "cannot make this user a "+string(u.Role)); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE users SET name = ?, role = ?, password_hash = ? WHERE id = ?`, u.Name, string(u.Role), u.PasswordHash, u.ID)
+		return err
+	})
+}
+
+// DeleteUser implements store.Accounts.
+func (db *DB) DeleteUser(ctx context.Context, id string) error {
+	return db.exec(ctx, func(tx *sql.Tx) error {
+		was, err := userRole(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if was == upstate.RoleOwner {
+			if err := lastOwner(ctx, tx, id, "cannot remove this user"); err != nil {
+				return err
+			}
+		}
+		if _, _, err := signOut(ctx, tx, id); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
+		return err
+	})
+}
+
+// SignOutUser implements store.Accounts.
+func (db *DB) SignOutUser(ctx context.Context, id string) (sessions, tokens int64, err error) {
+	err = db.exec(ctx, func(tx *sql.Tx) error {
+		if _, err := userRole(ctx, tx, id); err != nil {
+			return err
+		}
+		sessions, tokens, err = signOut(ctx, tx, id)
+		return err
+	})
+	return sessions, tokens, err
+}
+
+// signOut deletes a user's sessions and revokes their tokens.
+func signOut(ctx context.Context, tx *sql.Tx, id string) (sessions, tokens int64, err error) {
+	res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, id)
+	if err != nil {
+		return 0, 0, err
+	}
+	sessions, _ = res.RowsAffected()
+	res, err = tx.ExecContext(ctx, `UPDATE api_tokens SET revoked = 1 WHERE user_id = ? AND revoked = 0`, id)
+	if err != nil {
+		return 0, 0, err
+	}
+	tokens, _ = res.RowsAffected()
+	return sessions, tokens, nil
+}

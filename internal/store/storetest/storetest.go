@@ -46,6 +46,7 @@ func Run(t *testing.T, open Opener) {
 		{"Users", testUsers},
 		{"Sessions", testSessions},
 		{"Tokens", testTokens},
+		{"ManageUsers", testManageUsers},
 		{"Maintenances", testMaintenances},
 		{"Postmortems", testPostmortems},
 		{"WriteHealth", testWriteHealth},
@@ -1055,5 +1056,98 @@ func testArtifacts(t *testing.T, s store.Store) {
 	}
 	if got, _ := s.ListArtifacts(ctx(t), upstate.ArtifactFilter{}); ids(got) != "login-3 login-2" {
 		t.Errorf("after pruning: %s", ids(got))
+	}
+}
+
+// testManageUsers: changing, signing out and removing users, and never
+// leaving no owner.
+func testManageUsers(t *testing.T, s store.Store) {
+	for _, u := range []upstate.User{user("own", "own@school.example", upstate.RoleOwner), user("res", "res@school.example", upstate.RoleResponder)} {
+		if err := s.CreateUser(ctx(t), u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, id := range []string{"own", "res", "res"} {
+		if err := s.CreateSession(ctx(t), upstate.Session{TokenHash: fmt.Sprintf("s%d", i), UserID: id, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CreateToken(ctx(t), upstate.Token{ID: fmt.Sprintf("t%d", i), Name: "ci", UserID: id, Scopes: []upstate.Scope{upstate.ScopeRead}, Hash: fmt.Sprintf("th%d", i), CreatedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The last owner can be neither demoted nor removed.
+	own, _ := s.GetUser(ctx(t), "own")
+	demoted := own
+	demoted.Role = upstate.RoleViewer
+	if err := s.UpdateUser(ctx(t), demoted); upstate.ErrorCode(err) != upstate.ECONFLICT || !strings.Contains(err.Error(), "last owner") {
+		t.Errorf("demote the last owner: err = %v, want ECONFLICT naming the last owner", err)
+	}
+	if err := s.DeleteUser(ctx(t), "own"); upstate.ErrorCode(err) != upstate.ECONFLICT || !strings.Contains(err.Error(), "last owner") {
+		t.Errorf("remove the last owner: err = %v, want ECONFLICT naming the last owner", err)
+	}
+	if got, _ := s.GetUser(ctx(t), "own"); got.Role != upstate.RoleOwner {
+		t.Errorf("after refusals, owner's role = %q", got.Role)
+	}
+	if _, err := s.GetSession(ctx(t), "s0", t0); err != nil {
+		t.Errorf("a refused removal ended the owner's session: %v", err)
+	}
+
+	// Name, role and password change; id, email and creation stay.
+	res, _ := s.GetUser(ctx(t), "res")
+	res.Role, res.Name, res.PasswordHash, res.Email = upstate.RoleOwner, "Res Two", "$argon2id$new", "other@school.example"
+	if err := s.UpdateUser(ctx(t), res); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.GetUser(ctx(t), "res")
+	if got.Role != upstate.RoleOwner || got.Name != "Res Two" || got.PasswordHash != "$argon2id$new" || got.Email != "res@school.example" || !got.CreatedAt.Equal(t0) {
+		t.Errorf("updated user = %+v", got)
+	}
+	// With two owners, one may step down.
+	if err := s.UpdateUser(ctx(t), demoted); err != nil {
+		t.Errorf("demote one of two owners: %v", err)
+	}
+	if err := s.UpdateUser(ctx(t), user("nope", "nope@school.example", upstate.RoleViewer)); upstate.ErrorCode(err) != upstate.ENOTFOUND {
+		t.Errorf("update a missing user: err = %v, want ENOTFOUND", err)
+	}
+
+	// Signing out everywhere ends every session and revokes every token.
+	sessions, tokens, err := s.SignOutUser(ctx(t), "res")
+	if err != nil || sessions != 2 || tokens != 2 {
+		t.Errorf("sign out: %d sessions, %d tokens, %v; want 2, 2", sessions, tokens, err)
+	}
+	for _, h := range []string{"s1", "s2"} {
+		if _, err := s.GetSession(ctx(t), h, t0); upstate.ErrorCode(err) != upstate.ENOTFOUND {
+			t.Errorf("session %s after sign out: %v", h, err)
+		}
+		if _, err := s.GetTokenByHash(ctx(t), "t"+h, t0); upstate.ErrorCode(err) != upstate.ENOTFOUND {
+			t.Errorf("token %s after sign out: %v", h, err)
+		}
+	}
+	if _, err := s.GetSession(ctx(t), "s0", t0); err != nil {
+		t.Errorf("signing one user out ended another's session: %v", err)
+	}
+	if _, _, err := s.SignOutUser(ctx(t), "nope"); upstate.ErrorCode(err) != upstate.ENOTFOUND {
+		t.Errorf("sign out a missing user: err = %v, want ENOTFOUND", err)
+	}
+
+	// Removing a user ends their sessions and tokens at once.
+	if err := s.DeleteUser(ctx(t), "own"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetUser(ctx(t), "own"); upstate.ErrorCode(err) != upstate.ENOTFOUND {
+		t.Errorf("removed user: %v", err)
+	}
+	if _, err := s.GetSession(ctx(t), "s0", t0); upstate.ErrorCode(err) != upstate.ENOTFOUND {
+		t.Errorf("removed user's session: %v", err)
+	}
+	if _, err := s.GetTokenByHash(ctx(t), "th0", t0); upstate.ErrorCode(err) != upstate.ENOTFOUND {
+		t.Errorf("removed user's token: %v", err)
+	}
+	if err := s.DeleteUser(ctx(t), "own"); upstate.ErrorCode(err) != upstate.ENOTFOUND {
+		t.Errorf("remove a missing user: err = %v, want ENOTFOUND", err)
+	}
+	if all, _ := s.ListUsers(ctx(t)); len(all) != 1 || all[0].ID != "res" {
+		t.Errorf("users left = %+v", all)
 	}
 }

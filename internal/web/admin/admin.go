@@ -138,6 +138,9 @@ type Options struct {
 	// Artifacts reads what failing checks saw (browser checks'
 	// screenshots); nil for none.
 	Artifacts Artifacts
+	// People manages users on the owners' page (/admin/users); nil for
+	// no such page.
+	People People
 }
 
 // SubscriptionsPerHour is how many subscriptions one client address
@@ -192,7 +195,7 @@ func New(opts Options) (*Server, error) {
 			return out
 		},
 	}
-	for _, name := range []string{"login", "index", "new", "incident", "maintenances", "notifications", "ack", "subscription", "error"} {
+	for _, name := range []string{"login", "index", "new", "incident", "maintenances", "notifications", "ack", "subscription", "error", "users"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templates, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("parse admin templates: %w", err)
@@ -239,6 +242,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 		mux.HandleFunc("GET /admin/screenshots/{id}", s.authed(upstate.ScopeRead, s.screenshot))
 		mux.HandleFunc("GET /admin/checks/{id}/screenshot/latest", s.authed(upstate.ScopeRead, s.latestScreenshot))
 	}
+	s.registerPeople(mux)
 }
 
 // guard refuses cross-site form posts.
@@ -343,6 +347,13 @@ type view struct {
 	// List is the incident list's page, with its search and filters.
 	List    incidentList
 	Periods []struct{ Value, Label string }
+	// People, UserForm and Roles are the owners' page (users.html);
+	// NoUsers asks the sign-in page to say how to create the first owner.
+	People   []upstate.User
+	UserForm userForm
+	Roles    []upstate.Role
+	NoUsers  bool
+	IsOwner  bool // may manage people
 }
 
 // reviewForm is the postmortem editor's fields; action items are lines
@@ -444,7 +455,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, http.StatusOK, "login", view{Title: "Sign in", Next: safeNext(r.URL.Query().Get("next"))})
+	s.render(w, http.StatusOK, "login", view{Title: "Sign in", Next: safeNext(r.URL.Query().Get("next")), NoUsers: s.firstOwnerHint(r.Context())})
 }
 
 // safeNext keeps redirects after sign-in inside the admin UI.
@@ -482,7 +493,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, _ upstate.Princi
 func (s *Server) base(p upstate.Principal, title string) view {
 	u := p.User
 	return view{Title: title, User: &u, CanWrite: p.Can(upstate.ScopeIncidents), CanReview: p.Can(upstate.ScopePostmortems),
-		CanHold: p.Can(upstate.ScopeComponents), CanPlan: p.Can(upstate.ScopeMaintenances)}
+		CanHold: p.Can(upstate.ScopeComponents), CanPlan: p.Can(upstate.ScopeMaintenances), IsOwner: s.opts.People != nil && p.Can(upstate.ScopeAdmin)}
 }
 
 func (s *Server) components(ctx context.Context, held map[string]upstate.Status) ([]componentRow, error) {
