@@ -122,7 +122,9 @@ func TestBrowserDeclareAndUpdate(t *testing.T) {
 		chromedp.WaitVisible(`#update`),
 		chromedp.SendKeys(`#update textarea[name=message]`, "The conversion provider has found the cause."),
 		chromedp.Click(`#update button.primary`), // Post update: the status defaults to Identified
-		chromedp.WaitVisible(`.notice`),
+		// The declaration's own notice is on the page already: wait for
+		// the update's.
+		chromedp.WaitVisible(`//*[contains(@class, "notice")][contains(., "Update posted")]`),
 	)
 	if err != nil {
 		t.Fatalf("browser: %v", err)
