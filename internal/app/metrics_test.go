@@ -52,19 +52,7 @@ func TestFirewallSpike(t *testing.T) {
 	la, _ := time.LoadLocation("America/Los_Angeles")
 	series := anomaly.Generate(7, time.Date(2026, 8, 3, 0, 0, 0, 0, la))
 	spike := series.Incidents[0].From
-	yaml := `page: {name: Classroom Cloud, url: 'https://status.classroom.example', time_zone: America/Los_Angeles}
-components:
-  - {id: web, name: Web app}
-checks:
-  - id: firewall
-    kind: metric
-    metric: firewall_blocked_requests
-    labels: {site: edge}
-    what: blocked requests
-    unit: /min
-    anomaly: {}
-    components: [web]
-`
+	yaml := firewallYAML
 	clk := clock.NewFake(spike.Add(-2 * time.Minute))
 	a := newApp(t, yaml, Options{Clock: clk})
 	cfg := a.cfg.Load()

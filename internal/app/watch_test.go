@@ -23,6 +23,8 @@ checks:
   - {id: pg, kind: postgres, dsn: 'postgres://u:p@127.0.0.1:9/x', expect: {latency_under: 500ms}, fast_interval: 10s, components: [db]}
   - {id: cert, kind: tls, address: '127.0.0.1:9', components: [api]}
   - {id: m, kind: metric, metric: errors, above: 5, components: [api]}
+  - {id: g, kind: grpc, address: '127.0.0.1:50051', expect: {latency_under: 1s}, components: [api]}
+  - {id: ws, kind: websocket, url: 'wss://live.example/updates', components: [api]}
 `
 	cfg, err := config.Parse("w.yaml", []byte(yaml), noEnv)
 	if err != nil {
@@ -45,6 +47,13 @@ checks:
 	}
 	if cert.Burst.Count != 0 || cert.Fast != 15*time.Second {
 		t.Errorf("tls: burst %d, fast %s; want none, 15s", cert.Burst.Count, cert.Fast)
+	}
+	g, ws := comp.jobs[jobs["g"]], comp.jobs[jobs["ws"]]
+	if g.Burst.Count == 0 || g.Host != "127.0.0.1:50051" || g.SlowAfter != time.Second {
+		t.Errorf("grpc: burst %d, host %q, slow after %s; want a burst aimed at its address, 1s", g.Burst.Count, g.Host, g.SlowAfter)
+	}
+	if ws.Burst.Count == 0 || ws.Host != "live.example:443" {
+		t.Errorf("websocket: burst %d, host %q; want a burst aimed at live.example:443", ws.Burst.Count, ws.Host)
 	}
 	if m.Burst.Count != 0 || m.Fast != 0 || m.SlowAfter != 0 {
 		t.Errorf("metric: burst %d, fast %s, slow after %s; want none of them", m.Burst.Count, m.Fast, m.SlowAfter)

@@ -2,7 +2,9 @@ package check
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"time"
 
@@ -112,6 +114,37 @@ func Redact(s string, secrets ...string) string {
 	}
 	return s
 }
+
+// DriverError is a database client's error in plain words, the same for
+// every driver: the server's own message when the driver found one
+// (server), else what the network said without the address (evidence is
+// public: not even a name that does not resolve), else the driver's words
+// (fallback). Secrets are redacted whatever the words. It unwraps to err,
+// so a timeout or a DNS failure is still known as one.
+func DriverError(err error, server, fallback string, secrets []string) error {
+	msg := server
+	if msg == "" {
+		var op *net.OpError
+		var dns *net.DNSError
+		switch {
+		case errors.As(err, &dns):
+			msg = "cannot resolve the server's name: " + dns.Err
+		case errors.As(err, &op) && op.Err != nil:
+			msg = op.Err.Error()
+		default:
+			msg = fallback
+		}
+	}
+	return &driverErr{msg: Redact(strings.TrimSpace(msg), secrets...), err: err}
+}
+
+type driverErr struct {
+	msg string
+	err error
+}
+
+func (e *driverErr) Error() string { return e.msg }
+func (e *driverErr) Unwrap() error { return e.err }
 
 // dbErr is a database error in plain words: a timeout as such, whatever
 // the driver made of it.

@@ -3,6 +3,8 @@ package check
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"sync"
 	"testing"
 	"time"
@@ -316,5 +318,28 @@ func (c *checkingSQL) Check(upstate.Secret) error { return c.err }
 func TestRedact(t *testing.T) {
 	if got := Redact("auth hunter2 for postgres://a:hunter2@h", "postgres://a:hunter2@h", "hunter2", ""); got != "auth <secret> for <secret>" {
 		t.Errorf("Redact = %q", got)
+	}
+}
+
+// Every driver's errors read the same: the server's words first, then the
+// network's without the address or name, then the driver's; secrets
+// redacted; the error itself still underneath.
+func TestDriverError(t *testing.T) {
+	dns := &net.DNSError{Err: "no such host", Name: "db.internal"}
+	op := &net.OpError{Op: "dial", Net: "tcp", Addr: &net.TCPAddr{IP: net.IPv4(10, 0, 0, 5), Port: 5432}, Err: errors.New("connection refused")}
+	for _, tt := range []struct {
+		err              error
+		server, fallback string
+		want             string
+	}{
+		{errors.New("x"), "password authentication failed for user s3cret", "", "password authentication failed for user <secret>"},
+		{fmt.Errorf("connect: %w", dns), "", "lookup db.internal", "cannot resolve the server's name: no such host"},
+		{fmt.Errorf("connect: %w", op), "", "dial tcp 10.0.0.5:5432", "connection refused"},
+		{errors.New("driver: bad connection"), "", " the server closed the connection ", "the server closed the connection"},
+	} {
+		err := DriverError(tt.err, tt.server, tt.fallback, []string{"s3cret"})
+		if err.Error() != tt.want || !errors.Is(err, tt.err) {
+			t.Errorf("DriverError(%v, %q, %q) = %q, want %q (and unwrapping to it)", tt.err, tt.server, tt.fallback, err, tt.want)
+		}
 	}
 }

@@ -10,8 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net"
-	"strings"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -138,35 +136,17 @@ func (c *conn) Close(context.Context) error {
 	return errors.Join(err, c.db.Close())
 }
 
-// plainErr is a driver error in plain words; it unwraps to the error, so
-// a timeout or a DNS failure is still known as one.
-type plainErr struct {
-	msg string
-	err error
-}
-
-func (e *plainErr) Error() string { return e.msg }
-func (e *plainErr) Unwrap() error { return e.err }
-
-// plain words for a driver error: the server's message (access denied,
-// a table missing, a lock wait ended), or what the network said without
-// the address. Secrets are redacted whatever the words.
+// plain words for a driver error (check.DriverError): the server's
+// message (access denied, a table missing, a lock wait ended), or what
+// the network said.
 func plain(err error, secrets []string) error {
-	var msg string
 	var me *mysql.MySQLError
-	var op *net.OpError
-	var dns *net.DNSError
+	server, fallback := "", err.Error()
 	switch {
 	case errors.As(err, &me):
-		msg = me.Message
-	case errors.As(err, &dns):
-		msg = "cannot resolve the server's name: " + dns.Err // not the name: evidence is public
-	case errors.As(err, &op) && op.Err != nil:
-		msg = op.Err.Error()
+		server = me.Message
 	case errors.Is(err, mysql.ErrInvalidConn):
-		msg = "the server closed the connection"
-	default:
-		msg = err.Error()
+		fallback = "the server closed the connection"
 	}
-	return &plainErr{msg: check.Redact(strings.TrimSpace(msg), secrets...), err: err}
+	return check.DriverError(err, server, fallback, secrets)
 }

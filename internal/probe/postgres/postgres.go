@@ -7,7 +7,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -135,45 +134,25 @@ func (c *conn) Query(ctx context.Context, query string, max int) ([][]string, er
 // Close implements check.SQLConn.
 func (c *conn) Close(ctx context.Context) error { return c.pg.Close(ctx) }
 
-// plainErr is a driver error in plain words; it unwraps to the error, so
-// a timeout or a DNS failure is still known as one.
-type plainErr struct {
-	msg string
-	err error
-}
-
-func (e *plainErr) Error() string { return e.msg }
-func (e *plainErr) Unwrap() error { return e.err }
-
-// plain words for a pgx error: the server's message (a login refused, a
-// relation missing, a statement cancelled), or what the network said,
-// without the addresses and the user and database pgx names (they are
-// the configuration's, and evidence is public). Secrets are redacted
-// whatever the words.
+// plain words for a pgx error (check.DriverError): the server's message
+// (a login refused, a relation missing, a statement cancelled), or what
+// the network said, without the addresses and the user and database pgx
+// names (they are the configuration's, and evidence is public).
 func plain(err error, secrets []string) error {
-	var msg string
 	var pe *pgconn.PgError
-	var op *net.OpError
-	var dns *net.DNSError
-	switch {
-	case errors.As(err, &pe):
-		msg = pe.Message
-	case errors.As(err, &dns):
-		msg = "cannot resolve the server's name: " + dns.Err // not the name: evidence is public
-	case errors.As(err, &op) && op.Err != nil:
-		msg = op.Err.Error()
-	default:
-		msg = err.Error()
-		var ce *pgconn.ConnectError
-		if errors.As(err, &ce) {
-			// "failed to connect to `user=... database=...`: host:port (host): why"
-			if _, why, ok := strings.Cut(msg, "`: "); ok {
-				msg = why
-			}
-			if _, why, ok := strings.Cut(msg, "): "); ok {
-				msg = why
-			}
+	if errors.As(err, &pe) {
+		return check.DriverError(err, pe.Message, "", secrets)
+	}
+	msg := err.Error()
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		// "failed to connect to `user=... database=...`: host:port (host): why"
+		if _, why, ok := strings.Cut(msg, "`: "); ok {
+			msg = why
+		}
+		if _, why, ok := strings.Cut(msg, "): "); ok {
+			msg = why
 		}
 	}
-	return &plainErr{msg: check.Redact(strings.TrimSpace(msg), secrets...), err: err}
+	return check.DriverError(err, "", msg, secrets)
 }

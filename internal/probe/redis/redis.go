@@ -162,33 +162,12 @@ func parseInfo(text string) map[string]string {
 // Close implements check.RedisConn.
 func (c *conn) Close() error { return c.c.Close() }
 
-// plainErr is a client error in plain words; it unwraps to the error, so
-// a timeout or a DNS failure is still known as one.
-type plainErr struct {
-	msg string
-	err error
-}
-
-func (e *plainErr) Error() string { return e.msg }
-func (e *plainErr) Unwrap() error { return e.err }
-
-// plain words for a go-redis error: the server's (WRONGPASS, NOAUTH,
-// LOADING...), or what the network said without the address. Secrets are
-// redacted whatever the words.
+// plain words for a go-redis error (check.DriverError): the server's
+// (WRONGPASS, NOAUTH, LOADING...), or what the network said.
 func plain(err error, secrets []string) error {
-	var msg string
 	var re redis.Error
-	var op *net.OpError
-	var dns *net.DNSError
-	switch {
-	case errors.As(err, &re):
-		msg = re.Error()
-	case errors.As(err, &dns):
-		msg = "cannot resolve the server's name: " + dns.Err // not the name: evidence is public
-	case errors.As(err, &op) && op.Err != nil:
-		msg = op.Err.Error()
-	default:
-		msg = strings.TrimPrefix(err.Error(), "redis: ")
+	if errors.As(err, &re) {
+		return check.DriverError(err, re.Error(), "", secrets)
 	}
-	return &plainErr{msg: check.Redact(strings.TrimSpace(msg), secrets...), err: err}
+	return check.DriverError(err, "", strings.TrimPrefix(err.Error(), "redis: "), secrets)
 }
