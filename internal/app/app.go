@@ -229,7 +229,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		return nil, err
 	}
 	a.snaps, err = snapshot.New(snapshot.Options{
-		Source: db, Clock: opts.Clock, Page: pageOf(cfg), ChecksOf: comp.checksOf, Logger: opts.Logger,
+		Source: db, Clock: opts.Clock, Page: a.page(cfg), ChecksOf: comp.checksOf, Logger: opts.Logger,
 		Published: func(s *snapshot.Snapshot) {
 			if err := a.web.Publish(s); err != nil {
 				a.log.Error("render snapshot", "component", "web", "err", err)
@@ -313,6 +313,13 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	}
 	ok = true
 	return a, nil
+}
+
+// page is what the public page says about itself, its images read.
+func (a *App) page(cfg *config.Config) snapshot.Page {
+	p := pageOf(cfg)
+	a.brand(cfg, &p)
+	return p
 }
 
 func pageOf(cfg *config.Config) snapshot.Page {
@@ -586,7 +593,7 @@ func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
 	a.cfg.Store(cfg)
 	a.reconfigureNotify(cfg, conf)
 	a.sched.Update(comp.jobs)
-	a.snaps.Reconfigure(pageOf(cfg), comp.checksOf)
+	a.snaps.Reconfigure(a.page(cfg), comp.checksOf)
 	a.log.Info("configuration reloaded", "component", "app", "checks", len(cfg.Checks), "components", len(cfg.Components))
 	for _, w := range cfg.Warnings {
 		a.log.Warn("configuration: "+w, "component", "config")

@@ -58,6 +58,12 @@ type Page struct {
 	// itself are public at once ("public", the default) or held as
 	// internal notes until a person publishes them ("internal").
 	AutomaticUpdates string `yaml:"automatic_updates"`
+	// Logo and Favicon are image files (relative to the config file)
+	// shown in the page's header and the browser's tab; AccentColor is
+	// the page's own colour for its header and links (#rgb or #rrggbb).
+	Logo        string `yaml:"logo"`
+	Favicon     string `yaml:"favicon"`
+	AccentColor string `yaml:"accent_color"`
 }
 
 // Server is where Upstate listens and keeps its data.
@@ -294,6 +300,8 @@ func (v *validator) warnf(path, format string, args ...any) {
 	v.c.Warnings = append(v.c.Warnings, w.Error())
 }
 
+var colorRe = regexp.MustCompile(`^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
+
 var idRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
 // id checks the id of list[i] (what names the kind of thing) and records
@@ -338,6 +346,15 @@ func (v *validator) validate() {
 	case "public", "internal":
 	default:
 		v.errf("page.automatic_updates", "%q is not public or internal", c.Page.AutomaticUpdates)
+	}
+	if a := c.Page.AccentColor; a != "" && !colorRe.MatchString(a) {
+		v.errf("page.accent_color", "%q is not a colour as #rgb or #rrggbb (e.g. #0b5fff)", a)
+	}
+	c.Page.AccentColor = strings.ToLower(c.Page.AccentColor)
+	for _, f := range []*string{&c.Page.Logo, &c.Page.Favicon} {
+		if *f != "" && !filepath.IsAbs(*f) {
+			*f = filepath.Join(filepath.Dir(c.File), *f)
+		}
 	}
 
 	// server
