@@ -24,3 +24,24 @@ const (
 	ConsoleCheck     ConsoleKind = "check"
 	ConsoleComponent ConsoleKind = "component"
 )
+
+// Definition is a check or component as the console shows it: its keys
+// (as the file or the console wrote them, secrets written as literals
+// shown as "<secret>") and where it is defined.
+type Definition struct {
+	Kind ConsoleKind
+	ID   string
+	Keys map[string]any
+	// Provisioned is true for one defined in the configuration file, which
+	// File names (its base name): the console shows it read-only.
+	Provisioned bool
+	File        string
+	// Paused checks are not run and open no incidents.
+	Paused bool
+	// ShadowedBy names the file when a console item's id is also the
+	// file's: the file's is in force, this one is kept unused.
+	ShadowedBy string
+	// Problem says why a console item is not in force: the configuration
+	// refuses it now (the file changed under it); empty when it is.
+	Problem string
+}

@@ -380,3 +380,30 @@ func KeepSecrets(next, old map[string]any) {
 	}
 	walk(next, old, "")
 }
+
+// FileKeys are the keys of the file's checks or components as written
+// (${ENV} references unresolved), in the file's order.
+func FileKeys(base *Config, kind upstate.ConsoleKind) []map[string]any {
+	root, probs := parseNode(base.File, base.Source)
+	if probs != nil {
+		return nil
+	}
+	doc, err := document(root)
+	if err != nil {
+		return nil
+	}
+	var out []map[string]any
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		if doc.Content[i].Value != seqKey(kind) || doc.Content[i+1].Kind != yaml.SequenceNode {
+			continue
+		}
+		for _, n := range doc.Content[i+1].Content {
+			var m map[string]any
+			if err := n.Decode(&m); err != nil || m == nil {
+				m = map[string]any{}
+			}
+			out = append(out, m)
+		}
+	}
+	return out
+}
