@@ -60,7 +60,9 @@ type checkForm struct {
 }
 
 // commonKeys are the keys the check editor has fields for.
-func commonKeys() []string { return []string{"id", "name", "kind", "interval", "timeout", "components"} }
+func commonKeys() []string {
+	return []string{"id", "name", "kind", "interval", "timeout", "components"}
+}
 
 // checkLabels are the check editor's labels for config's paths.
 func checkLabels() map[string]string {
