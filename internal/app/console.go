@@ -343,11 +343,14 @@ func (c *Console) Delete(ctx context.Context, kind upstate.ConsoleKind, id, acto
 	a := c.a
 	a.consoleMu.Lock()
 	defer a.consoleMu.Unlock()
-	it, err := a.editable(kind, id)
-	if err != nil {
+	// A console item the file shadows may be deleted: that is how a team
+	// that moved it into the file tidies up.
+	it, ok := a.stored(kind, id)
+	if !ok {
+		_, err := a.editable(kind, id)
 		return err
 	}
-	if kind == upstate.ConsoleComponent {
+	if kind == upstate.ConsoleComponent && !a.inFile(kind, id) {
 		if err := a.componentInUse(ctx, id); err != nil {
 			return err
 		}

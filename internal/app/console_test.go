@@ -326,6 +326,11 @@ func TestConsoleItemsOutliveRestartsAndReloads(t *testing.T) {
 	if shadowed == nil || shadowed["shadowed_by"] != "upstate.yaml" {
 		t.Errorf("shadowed = %v in %v", shadowed, out)
 	}
+	// The shadowed copy may be changed no more, but deleted, and then
+	// the file's stays.
+	if code, out, _ := rui.do("PATCH", "/api/v1/checks/backup", map[string]any{"period": "2h"}); code != 409 {
+		t.Errorf("patching a shadowed copy: %d %v", code, out)
+	}
 	if err := a.Reload(context.Background(), file); err != nil {
 		t.Fatal(err)
 	}
@@ -391,5 +396,74 @@ func TestExportIsTheRunningConfiguration(t *testing.T) {
 	}
 	if !slices.Equal(gotIDs, wantIDs) || len(got.Components) != len(want.Components) {
 		t.Errorf("export runs %v / %d components, the server %v / %d", gotIDs, len(got.Components), wantIDs, len(want.Components))
+	}
+}
+
+func TestDeletingAShadowedCopyKeepsTheFiles(t *testing.T) {
+	a, p := startConsoleApp(t)
+	rui := p["responder"]
+	if code, out, _ := rui.do("POST", "/api/v1/checks", map[string]any{"id": "backup", "kind": "heartbeat", "period": "1h", "components": []string{"drive"}}); code != 201 {
+		t.Fatalf("create: %d %v", code, out)
+	}
+	file := a.file.Load()
+	next, err := config.Parse(file.File, []byte(consoleYAML+"  - {id: backup, kind: heartbeat, period: 12h, components: [api]}\n"), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next.Server.DataDir = file.Server.DataDir
+	if err := a.Reload(context.Background(), next); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ := rui.do("DELETE", "/api/v1/checks/backup", nil); code != 204 {
+		t.Fatalf("deleting the shadowed copy: %d %v", code, out)
+	}
+	if _, ok := a.stored(upstate.ConsoleCheck, "backup"); ok || !running(a, "backup") {
+		t.Errorf("after deleting the copy: stored %v, the file's running %v", ok, running(a, "backup"))
+	}
+	if code, out, _ := rui.do("DELETE", "/api/v1/checks/backup", nil); code != 409 {
+		t.Errorf("deleting the file's: %d %v", code, out)
+	}
+}
+
+// A paused check is kept but not run: the status it caused clears, and
+// it opens nothing more until resumed. The file pauses its own.
+func TestPausedChecks(t *testing.T) {
+	a, p := startConsoleApp(t)
+	rui := p["responder"]
+	if code, out, _ := rui.do("POST", "/api/v1/checks", map[string]any{"id": "port", "kind": "tcp", "address": "127.0.0.1:1", "fail_after": 1, "recheck": map[string]any{"count": 0}, "burst": map[string]any{"count": 0}, "components": []string{"api"}}); code != 201 {
+		t.Fatalf("create: %d %v", code, out)
+	}
+	for range 3 {
+		runCheck(t, a, "port")
+	}
+	if st := a.engine.Statuses()["api"]; st != upstate.MajorOutage {
+		t.Fatalf("api = %s with its check failing, want major_outage", st)
+	}
+	if code, out, _ := rui.do("POST", "/api/v1/checks/port/pause", nil); code != 200 {
+		t.Fatalf("pause: %d %v", code, out)
+	}
+	if st := a.engine.Statuses()["api"]; st != upstate.Operational {
+		t.Errorf("api = %s once its only check is paused, want operational", st)
+	}
+	if slices.ContainsFunc(a.checks.Load().compiled.jobs, func(j schedule.Job) bool { return j.ID == "port" }) {
+		t.Error("a paused check is scheduled")
+	}
+
+	// paused: true in the file.
+	file := a.file.Load()
+	next, err := config.Parse(file.File, []byte(strings.Replace(consoleYAML, "components: [drive]}", "components: [drive], paused: true}", 1)), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next.Server.DataDir = file.Server.DataDir
+	if err := a.Reload(context.Background(), next); err != nil {
+		t.Fatal(err)
+	}
+	infos := a.checkInfos()
+	if len(infos) != 2 || infos[0].Spec.ID != "nightly" || !infos[0].Paused || !infos[0].Provisioned || infos[0].Spec.Decide.FailAfter == 0 || !infos[1].Paused {
+		t.Errorf("infos = %+v", infos)
+	}
+	if _, ok := a.checks.Load().byID["nightly"]; ok {
+		t.Error("the file's paused check is decided")
 	}
 }
