@@ -123,6 +123,8 @@ type App struct {
 	consoleMu sync.Mutex
 	items     []upstate.ConsoleItem
 	applied   []upstate.ConsoleItem
+	// limits lower the console's limits in tests; zero for the defaults.
+	limits struct{ checks, components int }
 
 	// The notification services (notify.go wires them).
 	board        *notify.Switchboard // routes and channels, swapped on change

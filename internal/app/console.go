@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -69,6 +70,14 @@ func (a *App) effective(file *config.Config, items []upstate.ConsoleItem) (*conf
 		use = slices.DeleteFunc(use, func(it upstate.ConsoleItem) bool { return bad[itemName(it)] })
 	}
 	return file, nil
+}
+
+// consoleLimit is the most items of the kind the console keeps.
+func (a *App) consoleLimit(kind upstate.ConsoleKind) int {
+	if kind == upstate.ConsoleComponent {
+		return cmp.Or(a.limits.components, MaxConsoleComponents)
+	}
+	return cmp.Or(a.limits.checks, MaxConsoleChecks)
 }
 
 func itemName(it upstate.ConsoleItem) string { return string(it.Kind) + " " + strconv.Quote(it.ID) }
@@ -202,7 +211,10 @@ func (c *Console) Create(ctx context.Context, kind upstate.ConsoleKind, body []b
 	if err != nil {
 		return upstate.Definition{}, err
 	}
-	id, _ := keys["id"].(string)
+	id, isString := keys["id"].(string)
+	if _, has := keys["id"]; has && !isString {
+		return upstate.Definition{}, upstate.Errorf(upstate.EINVALID, "id: want a string, e.g. \"api-health\"")
+	}
 	a.consoleMu.Lock()
 	defer a.consoleMu.Unlock()
 	if id != "" && a.inFile(kind, id) {
@@ -211,10 +223,7 @@ func (c *Console) Create(ctx context.Context, kind upstate.ConsoleKind, body []b
 	if _, ok := a.stored(kind, id); ok && id != "" {
 		return upstate.Definition{}, upstate.Errorf(upstate.ECONFLICT, "%s %q already exists (made in the console); edit it, or choose another id", kind, id)
 	}
-	n, limit := 0, MaxConsoleChecks
-	if kind == upstate.ConsoleComponent {
-		limit = MaxConsoleComponents
-	}
+	n, limit := 0, a.consoleLimit(kind)
 	for _, it := range a.items {
 		if it.Kind == kind {
 			n++

@@ -467,3 +467,24 @@ func TestPausedChecks(t *testing.T) {
 		t.Error("the file's paused check is decided")
 	}
 }
+
+func TestConsoleLimits(t *testing.T) {
+	a, p := startConsoleApp(t)
+	rui := p["responder"]
+	a.limits.checks, a.limits.components = 1, 1
+	if code, out, _ := rui.do("POST", "/api/v1/components", map[string]any{"id": "one"}); code != 201 {
+		t.Fatalf("first component: %d %v", code, out)
+	}
+	if code, out, _ := rui.do("POST", "/api/v1/components", map[string]any{"id": "two"}); code != 409 || !strings.Contains(errorOf(out), "at most 1 components") {
+		t.Errorf("past the limit: %d %v", code, out)
+	}
+	if code, out, _ := rui.do("POST", "/api/v1/checks", map[string]any{"id": "a", "kind": "heartbeat", "period": "1h", "components": []string{"one"}}); code != 201 {
+		t.Fatalf("first check: %d %v", code, out)
+	}
+	if code, out, _ := rui.do("POST", "/api/v1/checks", map[string]any{"id": "b", "kind": "heartbeat", "period": "1h", "components": []string{"one"}}); code != 409 || !strings.Contains(errorOf(out), "at most 1 checks") {
+		t.Errorf("past the limit: %d %v", code, out)
+	}
+	if code, out, _ := rui.do("POST", "/api/v1/checks", map[string]any{"id": 7, "kind": "heartbeat"}); code != 400 || !strings.Contains(errorOf(out), "id: want a string") {
+		t.Errorf("a number for an id: %d %v", code, out)
+	}
+}
