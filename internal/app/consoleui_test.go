@@ -125,6 +125,9 @@ func TestConsoleAdminUI(t *testing.T) {
 	if code, _, _ := rui.post("/admin/checks/backup/pause", nil, nil); code != 303 || running(a, "backup") {
 		t.Errorf("pause: %d", code)
 	}
+	if _, body := rui.get("/admin/checks/backup/edit"); !strings.Contains(body, `action="/admin/checks/backup/resume"`) || strings.Contains(body, `action="/admin/checks/backup/pause"`) {
+		t.Error("a paused check's editor does not offer Resume alone")
+	}
 	if code, _, _ := rui.post("/admin/checks/backup/resume", nil, nil); code != 303 || !running(a, "backup") {
 		t.Errorf("resume: %d", code)
 	}

@@ -57,6 +57,8 @@ type checkForm struct {
 	Editing string
 	// ReadOnly names the file a provisioned check is managed in.
 	ReadOnly string
+	// Paused says the check being edited is paused.
+	Paused bool
 }
 
 // commonKeys are the keys the check editor has fields for.
@@ -237,7 +239,7 @@ func (s *Server) editCheck(w http.ResponseWriter, r *http.Request, p upstate.Pri
 		return
 	}
 	f := formOf(d.Keys)
-	f.Editing = d.ID
+	f.Editing, f.Paused = d.ID, d.Paused
 	if d.Provisioned {
 		f.ReadOnly = d.File
 	}
@@ -254,7 +256,7 @@ func (s *Server) saveCheck(w http.ResponseWriter, r *http.Request, p upstate.Pri
 		return
 	}
 	f, keys, err := readCheckForm(r)
-	f.Editing = id
+	f.Editing, f.Paused = id, old.Paused
 	if err == nil {
 		patch := map[string]any{}
 		for k := range old.Keys {
