@@ -56,6 +56,7 @@ func (a *App) effective(file *config.Config, items []upstate.ConsoleItem) (*conf
 		}
 		var probs *config.Problems
 		if !errors.As(err, &probs) {
+			a.log.Error("the console's checks and components could not be merged; running the file's alone", "component", "app", "err", err)
 			break
 		}
 		bad := map[string]bool{}
