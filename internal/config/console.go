@@ -398,12 +398,40 @@ func FileKeys(base *Config, kind upstate.ConsoleKind) []map[string]any {
 			continue
 		}
 		for _, n := range doc.Content[i+1].Content {
-			var m map[string]any
-			if err := n.Decode(&m); err != nil || m == nil {
+			var x any
+			m, ok := map[string]any(nil), false
+			if err := n.Decode(&x); err == nil {
+				m, ok = stringKeys(x).(map[string]any)
+			}
+			if !ok {
 				m = map[string]any{}
 			}
 			out = append(out, m)
 		}
 	}
 	return out
+}
+
+// stringKeys is a decoded YAML value with every mapping's keys as
+// strings, as JSON needs them (YAML allows `1: x`).
+func stringKeys(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = stringKeys(e)
+		}
+		return x
+	case map[any]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[fmt.Sprint(k)] = stringKeys(e)
+		}
+		return out
+	case []any:
+		for i, e := range x {
+			x[i] = stringKeys(e)
+		}
+		return x
+	}
+	return v
 }

@@ -190,3 +190,20 @@ func TestSecretsAreRedactedUnlessReferences(t *testing.T) {
 		t.Errorf("kept = %v", next)
 	}
 }
+
+func TestFileKeysAreJSONs(t *testing.T) {
+	c, err := Parse("upstate.yaml", []byte("page: {name: x}\ncomponents:\n  - {id: api, messages: {down: \"Down\"}}\nchecks:\n  - {id: a, kind: tcp, address: \"a:1\", components: [api], impact: {down: partial_outage}}\n"), consoleEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := FileKeys(c, upstate.ConsoleCheck)
+	if len(checks) != 1 || checks[0]["address"] != "a:1" || checks[0]["impact"].(map[string]any)["down"] != "partial_outage" {
+		t.Errorf("check keys = %v", checks)
+	}
+	if comps := FileKeys(c, upstate.ConsoleComponent); len(comps) != 1 || comps[0]["messages"].(map[string]any)["down"] != "Down" {
+		t.Errorf("component keys = %v", comps)
+	}
+	if got := stringKeys(map[any]any{1: []any{map[any]any{true: "x"}}}); !reflect.DeepEqual(got, map[string]any{"1": []any{map[string]any{"true": "x"}}}) {
+		t.Errorf("stringKeys = %#v", got)
+	}
+}
