@@ -215,8 +215,13 @@ func TestConsoleComponentsAPI(t *testing.T) {
 			t.Errorf("viewer %s %s: %d %v", r.method, r.path, code, out)
 		}
 	}
-	if code, _, _ := anon.do("GET", "/api/v1/components/api", nil); code != 401 {
-		t.Errorf("anonymous get: %d", code)
+	for _, path := range []string{"/api/v1/components", "/api/v1/components/api"} {
+		if code, _, _ := anon.do("GET", path, nil); code != 401 {
+			t.Errorf("anonymous GET %s: %d", path, code)
+		}
+	}
+	if code, out, _ := vic.do("GET", "/api/v1/components/api", nil); code != 200 || out["component"].(map[string]any)["file"] != "upstate.yaml" {
+		t.Errorf("viewer's get: %d %v", code, out)
 	}
 
 	code, out, _ := rui.do("POST", "/api/v1/components", map[string]any{"id": "billing", "name": "Billing", "group": "Money", "description": "Invoices", "order": 1})
