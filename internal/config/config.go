@@ -41,6 +41,15 @@ type Config struct {
 
 	// File is where the configuration was read from.
 	File string `yaml:"-"`
+	// Source is the file's text as it was read: what the console's items
+	// are merged into (WithConsole) and exported with (Export), without
+	// reading the file again.
+	Source []byte `yaml:"-"`
+	// Lookup resolves ${ENV} references, the file's and the console's.
+	Lookup func(string) (string, bool) `yaml:"-"`
+	// Shadowed are console items whose id the file also defines: the
+	// file's wins, and they are kept, unused, until one is changed.
+	Shadowed []upstate.ConsoleItem `yaml:"-"`
 	// Warnings are what is allowed but probably unwise, one a line as
 	// file:line: path: what (validate prints them; serve logs them).
 	Warnings []string `yaml:"-"`
@@ -97,9 +106,15 @@ type Component struct {
 	Group       string   `yaml:"group"`
 	Description string   `yaml:"description"`
 	DependsOn   []string `yaml:"depends_on"`
+	// Order places the component on the page: components are shown by
+	// order, those without one by their place in the list (the file's
+	// first, then those made in the console), ties in list order.
+	Order int `yaml:"order"`
 	// Messages replace the plain default words of the public entries
 	// Upstate writes about this component, by condition.
 	Messages Messages `yaml:"messages"`
+	// Console says the component was made in the console, not the file.
+	Console bool `yaml:"-"`
 }
 
 // Messages are what the public timeline says, in the operator's words,
@@ -132,6 +147,12 @@ type Check struct {
 	// (check.Kind.Repeat).
 	Burst        *Burst   `yaml:"burst"`
 	FastInterval Duration `yaml:"fast_interval"`
+	// Paused checks are kept but not run: they open no incidents and
+	// their condition stays as it was until they are resumed.
+	Paused bool `yaml:"paused"`
+
+	// Console says the check was made in the console, not the file.
+	Console bool `yaml:"-"`
 
 	// Section holds the keys only the check's kind takes (check.Kinds);
 	// they are decoded into it, strictly, once kind is known.
@@ -225,6 +246,15 @@ func Load(file string, rules ...Rule) (*Config, error) {
 // file names it in errors and anchors relative paths; lookup resolves
 // ${ENV} references.
 func Parse(file string, data []byte, lookup func(string) (string, bool), rules ...Rule) (*Config, error) {
+	root, probs := parseNode(file, data)
+	if probs != nil {
+		return nil, probs
+	}
+	return decodeRoot(file, data, root, lookup, rules)
+}
+
+// parseNode reads the file's text as YAML, keeping comments.
+func parseNode(file string, data []byte) (*yaml.Node, *Problems) {
 	probs := &Problems{File: file}
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -236,9 +266,16 @@ func Parse(file string, data []byte, lookup func(string) (string, bool), rules .
 		probs.add(yamlLine(err), "", "%s", strings.TrimPrefix(yamlMessage(err), "yaml: "))
 		return nil, probs
 	}
-	c := &Config{File: file}
+	return &root, nil
+}
+
+// decodeRoot decodes and validates a configuration's YAML, read from
+// file's data, and applies the rules.
+func decodeRoot(file string, data []byte, root *yaml.Node, lookup func(string) (string, bool), rules []Rule) (*Config, error) {
+	probs := &Problems{File: file}
+	c := &Config{File: file, Source: data, Lookup: lookup}
 	d := &decoder{probs: probs, lines: map[string]int{}, keys: map[string][]string{}, foreign: map[string][]foreignKey{}, lookup: lookup}
-	d.decode(&root, reflect.ValueOf(c).Elem(), "")
+	d.decode(root, reflect.ValueOf(c).Elem(), "")
 	v := validator{c: c, d: d, p: probs}
 	v.validate()
 	for _, rule := range rules {
@@ -412,6 +449,9 @@ func (v *validator) validate() {
 	for i := range c.Components {
 		comp := &c.Components[i]
 		v.id("components", "component", i, comp.ID, comps)
+		if comp.Order < 0 {
+			v.errf(fmt.Sprintf("components[%d].order", i), "%d is out of range: 1 or more places the component, 0 or none keeps its place in the list", comp.Order)
+		}
 		if comp.Name == "" {
 			comp.Name = comp.ID
 		}

@@ -141,6 +141,9 @@ type Options struct {
 	// People manages users on the owners' page (/admin/users); nil for
 	// no such page.
 	People People
+	// Console manages the checks and components made in the console (the
+	// check editor, /admin/components); nil for no such pages.
+	Console Console
 }
 
 // SubscriptionsPerHour is how many subscriptions one client address
@@ -202,6 +205,14 @@ func New(opts Options) (*Server, error) {
 		}
 		s.pages[name] = t
 	}
+	// The console's check editor and components page.
+	for _, name := range []string{"checkform", "components"} {
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templates, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("parse admin templates: %w", err)
+		}
+		s.pages[name] = t
+	}
 	return s, nil
 }
 
@@ -243,6 +254,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 		mux.HandleFunc("GET /admin/checks/{id}/screenshot/latest", s.authed(upstate.ScopeRead, s.latestScreenshot))
 	}
 	s.registerPeople(mux)
+	s.registerConsole(mux)
 }
 
 // guard refuses cross-site form posts.
@@ -354,6 +366,14 @@ type view struct {
 	Roles    []upstate.Role
 	NoUsers  bool
 	IsOwner  bool // may manage people
+	// The console's pages (console.go): the check editor as typed, the
+	// kinds it offers, and the components page's list and form.
+	Console       bool // the server manages checks and components from the console
+	CanChecks     bool // may create and change checks (checks:write)
+	CheckForm     checkForm
+	Kinds         []string
+	ComponentDefs []componentDef
+	ComponentForm componentForm
 }
 
 // reviewForm is the postmortem editor's fields; action items are lines
@@ -493,7 +513,8 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, _ upstate.Princi
 func (s *Server) base(p upstate.Principal, title string) view {
 	u := p.User
 	return view{Title: title, User: &u, CanWrite: p.Can(upstate.ScopeIncidents), CanReview: p.Can(upstate.ScopePostmortems),
-		CanHold: p.Can(upstate.ScopeComponents), CanPlan: p.Can(upstate.ScopeMaintenances), IsOwner: s.opts.People != nil && p.Can(upstate.ScopeAdmin)}
+		CanHold: p.Can(upstate.ScopeComponents), CanPlan: p.Can(upstate.ScopeMaintenances), IsOwner: s.opts.People != nil && p.Can(upstate.ScopeAdmin),
+		Console: s.opts.Console != nil, CanChecks: s.opts.Console != nil && p.Can(upstate.ScopeChecks)}
 }
 
 func (s *Server) components(ctx context.Context, held map[string]upstate.Status) ([]componentRow, error) {
