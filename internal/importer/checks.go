@@ -78,6 +78,7 @@ type outExpect struct {
 	BodyContains string    `yaml:"body_contains,omitempty"`
 	BodyRegex    string    `yaml:"body_regex,omitempty"`
 	JSON         []outJSON `yaml:"json,omitempty"`
+	CertDaysLeft int       `yaml:"cert_days_left,omitempty"`
 	CertFailDays int       `yaml:"cert_fail_days,omitempty"`
 	Answers      []string  `yaml:"answers,omitempty,flow"`
 	ReplyRegex   string    `yaml:"reply_regex,omitempty"`

@@ -130,3 +130,65 @@ func TestGatusRefuses(t *testing.T) {
 		})
 	}
 }
+
+func TestUptimeKuma(t *testing.T) {
+	c := convertFixture(t, "uptime-kuma.json", func(r *bytes.Reader, file string) (*Converted, error) { return FromUptimeKuma(r, file) })
+	golden.Check(t, "uptime-kuma.out.yaml", c.YAML)
+	cfg := parseConverted(t, c)
+	kinds := map[string]string{}
+	for _, ch := range cfg.Checks {
+		kinds[ch.ID] = ch.Kind
+	}
+	for id, kind := range map[string]string{"web-app": "http", "login-page": "http", "api-health": "http", "database-port": "tcp",
+		"gateway": "icmp", "mail-dns": "dns", "nightly-backup": "heartbeat", "maintenance-page": ""} {
+		if kinds[id] != kind {
+			t.Errorf("check %s is %q, want %s", id, kinds[id], kind)
+		}
+	}
+	groups := map[string]string{}
+	for _, comp := range cfg.Components {
+		groups[comp.ID] = comp.Group
+	}
+	if groups["web-app"] != "Platform" || groups["database-port"] != "Platform / Databases" || groups["gateway"] != "" {
+		t.Errorf("groups = %v", groups)
+	}
+	for _, w := range [][]string{
+		{"notificationList: 1 notifications not converted"},
+		{"No maintenance banner", "inverted keyword"},
+		{"API health", "authentication (basic)"},
+		{"Orders database", "postgres monitor has no matching"},
+		{"Worker container", "docker monitor"},
+		{"Old staging", "paused"},
+		{"Maintenance page", "upside-down"},
+		{"Queue depth", "JSONata"},
+		{"SRV record", `record type "SRV"`},
+		{"Nightly backup", "HEARTBEAT_TOKEN_NIGHTLY_BACKUP"},
+	} {
+		if !warned(c, w...) {
+			t.Errorf("no warning says %q; warnings:\n%s", w, warningLines(c))
+		}
+	}
+	for _, secret := range []string{"kumaPushTokenNotCopied", "hunter2", "kuma:secret"} {
+		if strings.Contains(string(c.YAML), secret) {
+			t.Errorf("a Kuma secret (%s) was copied into the output", secret)
+		}
+	}
+}
+
+func TestUptimeKumaRefuses(t *testing.T) {
+	for _, tc := range []struct{ name, in, want string }{
+		{"empty", "", "not an Uptime Kuma backup"},
+		{"not json", "monitorList: []", "not an Uptime Kuma backup: line 1"},
+		{"no monitors", `{"version": "1.23.0"}`, "it has no monitorList"},
+		{"monitors not a list", `{"monitorList": {"1": {}}}`, "not an Uptime Kuma backup: line 1: monitorList"},
+		{"bad number", "{\"monitorList\": [\n{\"interval\": \"often\"}]}", "not an Uptime Kuma backup"},
+		{"bad bool", `{"monitorList": [{"active": "maybe"}]}`, "not an Uptime Kuma backup"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := FromUptimeKuma(strings.NewReader(tc.in), "k.json")
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want it to say %q", err, tc.want)
+			}
+		})
+	}
+}
