@@ -279,6 +279,9 @@ type validator struct {
 	d    *decoder
 	p    *Problems
 	opts Options
+	// rename, when set, names a path as the source file has it (a
+	// converter's document is not the file the problems are about).
+	rename func(path string) string
 }
 
 // line finds the line of path, or of the nearest enclosing path that has one.
@@ -297,7 +300,11 @@ func (v *validator) line(path string) int {
 }
 
 func (v *validator) errf(path, format string, args ...any) {
-	v.p.add(v.line(path), path, format, args...)
+	line := v.line(path)
+	if v.rename != nil {
+		path = v.rename(path)
+	}
+	v.p.add(line, path, format, args...)
 }
 
 func (v *validator) validate() {
