@@ -2,6 +2,7 @@ package importer
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -120,6 +121,7 @@ func TestGatusRefuses(t *testing.T) {
 		{"endpoints not a list", "endpoints: {name: x}", "not a Gatus configuration"},
 		{"no name", "endpoints:\n  - url: https://example.com\n", "g.yaml:2: endpoints[0]: an endpoint without a name"},
 		{"no url", "endpoints:\n  - name: x\n", `g.yaml:2: endpoints[0]: endpoint "x" has no url`},
+		{"billion laughs", laughs("endpoints"), "more than 4000000 values once its aliases are expanded"},
 		{"conditions not a list", "endpoints:\n  - name: x\n    url: https://example.com\n    conditions: 3\n", "g.yaml:2: endpoints[0]:"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -191,4 +193,15 @@ func TestUptimeKumaRefuses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// laughs is a small YAML file whose aliases expand to billions of values.
+func laughs(key string) string {
+	var b strings.Builder
+	b.WriteString("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n")
+	for i := 1; i < 10; i++ {
+		fmt.Fprintf(&b, "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n", i, i, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1)
+	}
+	b.WriteString(key + ": [*a9]\n")
+	return b.String()
 }

@@ -280,3 +280,31 @@ func editDistance(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+// MaxNodes bounds the values a converter's YAML input may hold once its
+// aliases are expanded: a small file of aliases to aliases (a "billion
+// laughs") is refused, not expanded.
+const MaxNodes = 4_000_000
+
+// tooLarge reports whether n holds more than MaxNodes values with its
+// aliases expanded; it stops counting there, so it costs at most that.
+func tooLarge(n *yaml.Node) bool {
+	budget := MaxNodes
+	var walk func(n *yaml.Node, depth int) bool
+	walk = func(n *yaml.Node, depth int) bool {
+		budget--
+		if budget < 0 || depth > 1000 {
+			return true
+		}
+		if n.Kind == yaml.AliasNode && n.Alias != nil {
+			return walk(n.Alias, depth+1)
+		}
+		for _, c := range n.Content {
+			if walk(c, depth+1) {
+				return true
+			}
+		}
+		return false
+	}
+	return walk(n, 0)
+}

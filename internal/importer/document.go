@@ -311,7 +311,7 @@ func (v *validator) validate() {
 	doc := v.doc
 	if _, ok := v.d.lines["version"]; !ok {
 		v.errf("version", "version is required (version: %d)", Version)
-	} else if doc.Version != Version {
+	} else if doc.Version != Version && !v.d.bad["version"] {
 		v.errf("version", "version %d is not known: this Upstate reads version %d", doc.Version, Version)
 	}
 	comps := map[string]int{}
@@ -362,6 +362,9 @@ func (v *validator) incident(i int, comps, seen map[string]int) {
 	v.text(p+".name", in.Name, MaxName)
 	switch in.Status {
 	case "":
+		if v.d.bad[p+".status"] {
+			break
+		}
 		v.errf(p, "status is required (one of %s)", statusNames)
 	case upstate.Investigating, upstate.Identified, upstate.Monitoring, upstate.Resolved, upstate.Postmortem:
 	default:
@@ -369,6 +372,9 @@ func (v *validator) incident(i int, comps, seen map[string]int) {
 	}
 	switch in.Impact {
 	case "":
+		if v.d.bad[p+".impact"] {
+			break
+		}
 		v.errf(p, "impact is required (one of %s)", impactNames)
 	case upstate.ImpactNone, upstate.ImpactMinor, upstate.ImpactMajor, upstate.ImpactCritical:
 	default:

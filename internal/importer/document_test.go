@@ -336,3 +336,12 @@ func TestSchemaEnumsMatchRoot(t *testing.T) {
 		t.Error("the words in problems are out of step")
 	}
 }
+
+// TestHostile: a file built to hurt gets a bounded list of problems.
+func TestHostile(t *testing.T) {
+	_, err := Parse(readFixture(t, "hostile.yaml"), opts("hostile.yaml"))
+	if err == nil {
+		t.Fatal("no problems")
+	}
+	golden.Check(t, "hostile.problems", []byte(err.Error()+"\n"))
+}

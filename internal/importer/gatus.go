@@ -75,6 +75,9 @@ func FromGatus(r io.Reader, file string) (*Converted, error) {
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, fmt.Errorf("%s: not a Gatus configuration: %s", file, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
+	if tooLarge(&root) {
+		return nil, fmt.Errorf("%s: more than %d values once its aliases are expanded", file, MaxNodes)
+	}
 	top := topMapping(&root)
 	if top == nil {
 		return nil, fmt.Errorf("%s: not a Gatus configuration: want a mapping with endpoints", file)

@@ -73,6 +73,10 @@ func FromStatuspage(r io.Reader, opts Options) (*Document, []Warning, error) {
 		probs.add(yamlLine(err), "", "not Statuspage's JSON: %s", strings.TrimPrefix(yamlLineRe.ReplaceAllString(err.Error(), ""), "yaml: "))
 		return nil, nil, probs
 	}
+	if tooLarge(&root) {
+		probs.add(0, "", "more than %d values once its aliases are expanded", MaxNodes)
+		return nil, nil, probs
+	}
 	list, base := spIncidents(&root)
 	if list == nil {
 		probs.add(0, "", "not Statuspage's JSON: want an object with incidents (GET /api/v2/incidents.json) or a list of incidents (the manage API's)")

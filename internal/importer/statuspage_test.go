@@ -117,6 +117,7 @@ func TestStatuspageRefuses(t *testing.T) {
 			"sp.json:3: incidents[1] (statuspage:a).started_at: 2099-01-01T00:00:00Z is in the future"},
 		{"unknown status", "{\"incidents\": [\n{\"id\": \"a\", \"name\": \"x\", \"status\": \"fixed\", \"impact\": \"minor\", \"started_at\": \"2026-01-01T00:00:00Z\"}]}",
 			`sp.json:2: incidents[0] (statuspage:a).status: "fixed" is not an incident status`},
+		{"billion laughs", laughs("incidents"), "more than 4000000 values"},
 		{"wrong type", "{\"incidents\": [\n{\"id\": \"a\", \"incident_updates\": {\"x\": 1}}]}", "sp.json:2: incidents[0]:"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
