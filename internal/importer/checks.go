@@ -3,6 +3,10 @@ package importer
 import (
 	"bytes"
 	"fmt"
+	"maps"
+	"net/url"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -126,6 +130,13 @@ func (b *builder) add(name, group string, ch outCheck) {
 }
 
 func (b *builder) result() (*Converted, error) {
+	if len(b.out.Checks) == 0 {
+		var lines []string
+		for _, w := range b.warnings {
+			lines = append(lines, "  "+oneLine(w.String()))
+		}
+		return nil, fmt.Errorf("%s: nothing in it could be converted to an Upstate check:\n%s", b.file, strings.Join(lines, "\n"))
+	}
 	var buf bytes.Buffer
 	fmt.Fprintf(&buf, "# Converted from %s (%s) by `upstate import`: %d components, %d checks.\n", b.from, oneLine(b.file), len(b.out.Components), len(b.out.Checks))
 	if len(b.warnings) == 0 {
@@ -229,4 +240,34 @@ func httpMethod(m string) (string, bool) {
 		return m, true
 	}
 	return m, false
+}
+
+// headers keeps the headers an http check can send: a name of token
+// characters, a value without line breaks. Others are warnings.
+func (b *builder) headers(src string, h map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, k := range slices.Sorted(maps.Keys(h)) {
+		v := h[k]
+		switch {
+		case !headerNameRe.MatchString(k):
+			b.warnf(src, "header %q is not a header name: not converted", clip(k))
+		case strings.ContainsAny(v, "\r\n\x00"):
+			b.warnf(src, "header %s has a line break in its value: not converted", k)
+		default:
+			out[k] = v
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+var headerNameRe = regexp.MustCompile("^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+
+// webURL reports whether s is an absolute URL of one of the schemes, with
+// a host.
+func webURL(s string, schemes ...string) bool {
+	u, err := url.Parse(s)
+	return err == nil && u.Host != "" && slices.Contains(schemes, u.Scheme)
 }

@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/upstatehq/upstate/internal/config"
 )
 
 // FuzzDocument feeds Parse and the converters arbitrary bytes: each
@@ -37,7 +39,20 @@ func FuzzDocument(f *testing.F) {
 				t.Fatalf("marshal: %v", err)
 			}
 		}
-		_, _ = FromGatus(bytes.NewReader(data), "fuzz")
-		_, _ = FromUptimeKuma(bytes.NewReader(data), "fuzz")
+		// What a converter writes, config reads: a converted file that
+		// `upstate validate` refused would be the converter's bug.
+		for _, conv := range []func() (*Converted, error){
+			func() (*Converted, error) { return FromGatus(bytes.NewReader(data), "fuzz") },
+			func() (*Converted, error) { return FromUptimeKuma(bytes.NewReader(data), "fuzz") },
+		} {
+			c, err := conv()
+			if err != nil {
+				continue
+			}
+			text := "page: {name: Fuzz}\nserver: {data_dir: /nonexistent}\n" + string(c.YAML)
+			if _, err := config.Parse("fuzz.yaml", []byte(text), func(string) (string, bool) { return "x", true }); err != nil {
+				t.Fatalf("config.Parse refuses a converter's output: %v\n%s", err, c.YAML)
+			}
+		}
 	})
 }

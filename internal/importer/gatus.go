@@ -199,7 +199,7 @@ func gatusOne(b *builder, n *yaml.Node, path string, external bool) error {
 		ch.Kind, ch.Address = "tls", rest
 		conv = gatusConnected(&ch, b, src, "tls")
 	case scheme == "ws" || scheme == "wss":
-		conv = gatusWebSocket(&ch, src, e)
+		conv = gatusWebSocket(&ch, b, src, e)
 	case scheme == "grpc" || scheme == "grpcs":
 		ch.Kind, ch.Address, ch.TLS = "grpc", rest, scheme == "grpcs"
 		conv = gatusConnected(&ch, b, src, "grpc")
@@ -254,9 +254,11 @@ func gatusHTTP(ch *outCheck, b *builder, src string, e gatusEndpoint) gatusConve
 	} else if m != "GET" {
 		ch.Method = m
 	}
-	if len(e.Headers) > 0 {
-		ch.Headers = e.Headers
+	if !webURL(e.URL, "http", "https") {
+		b.warnf(src, "%q is not an http(s) URL with a host: not converted", clip(e.URL))
+		return nil
 	}
+	ch.Headers = b.headers(src, e.Headers)
 	ch.Body = e.Body
 	if gatusPlaceholderRe.MatchString(e.Body) {
 		b.warnf(src, "the body's Gatus placeholders ([ENDPOINT_NAME], [RANDOM_STRING_N]…) are sent as written")
@@ -322,11 +324,13 @@ func gatusHTTP(ch *outCheck, b *builder, src string, e gatusEndpoint) gatusConve
 	}
 }
 
-func gatusWebSocket(ch *outCheck, src string, e gatusEndpoint) gatusConverter {
+func gatusWebSocket(ch *outCheck, b *builder, src string, e gatusEndpoint) gatusConverter {
 	ch.Kind, ch.URL, ch.Send = "websocket", e.URL, e.Body
-	if len(e.Headers) > 0 {
-		ch.Headers = e.Headers
+	if !webURL(e.URL, "ws", "wss") {
+		b.warnf(src, "%q is not a ws(s) URL with a host: not converted", clip(e.URL))
+		return nil
 	}
+	ch.Headers = b.headers(src, e.Headers)
 	if e.Client != nil {
 		ch.InsecureSkipVerify = e.Client.Insecure
 	}

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -210,8 +212,8 @@ func kumaCheck(b *builder, src string, m *kumaMonitor) (outCheck, bool) {
 	host := strings.TrimSpace(str(m.Hostname))
 	switch m.Type {
 	case "http", "keyword", "json-query":
-		if !strings.HasPrefix(m.URL, "http://") && !strings.HasPrefix(m.URL, "https://") {
-			b.warnf(src, "%s monitor without an http(s) URL: not converted", m.Type)
+		if !webURL(m.URL, "http", "https") {
+			b.warnf(src, "%s monitor without an http(s) URL with a host: not converted", m.Type)
 			return ch, false
 		}
 		ch.Kind, ch.URL = "http", m.URL
@@ -336,17 +338,18 @@ func kumaHeaders(b *builder, src string, m *kumaMonitor, ch *outCheck) {
 		b.warnf(src, "headers are not a JSON object: not converted")
 		return
 	}
-	ch.Headers = map[string]string{}
-	for k, v := range h {
-		switch v := v.(type) {
+	values := map[string]string{}
+	for _, k := range slices.Sorted(maps.Keys(h)) {
+		switch v := h[k].(type) {
 		case string:
-			ch.Headers[k] = v
+			values[k] = v
 		case float64, bool:
-			ch.Headers[k] = fmt.Sprint(v)
+			values[k] = fmt.Sprint(v)
 		default:
 			b.warnf(src, "header %s is not a string: not converted", clip(k))
 		}
 	}
+	ch.Headers = b.headers(src, values)
 }
 
 var statusRangeRe = regexp.MustCompile(`^(\d{3})-(\d{3})$`)
