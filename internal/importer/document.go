@@ -165,7 +165,8 @@ func (d *Document) Marshal() ([]byte, error) {
 type Options struct {
 	// File names the file in problems.
 	File string
-	// Now is the time no time in the file may be after.
+	// Now is the time no time in the file may be after: the caller's
+	// clock (the zero time skips the check; only tests should leave it).
 	Now time.Time
 	// Components are the ids of the components that exist already; an
 	// incident may name these and those the file creates.

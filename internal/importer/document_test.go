@@ -97,6 +97,8 @@ func TestParseRefuses(t *testing.T) {
 		{"syntax", "version: 1\nincidents: [\n", "x.yaml:2: did not find expected node content"},
 		{"alias", "version: 1\nx: &a [1]\nincidents: *a", "anchors and aliases are not allowed"},
 		{"not utf-8", "version: 1\nincidents: []\n# \xff", "x.yaml: the file is not UTF-8 text"},
+		{"json line", "{\"version\": 1,\n \"incidents\": [\n  {\"external_id\": \"a\", \"name\": \"x\", \"status\": \"resolved\", \"impact\": \"none\",\n   \"started_at\": \"2026-01-01T00:00:00Z\"}]}", "x.yaml:3: incidents[0]: resolved_at is required with status resolved"},
+		{"json duplicate key", "{\"version\": 1,\n \"version\": 1, \"incidents\": []}", `x.yaml:2: key "version" appears twice`},
 		{"json string for number", `{"version": "1", "incidents": []}`, `x.yaml:1: version: want a whole number, got "1"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
