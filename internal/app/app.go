@@ -287,14 +287,14 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	reviews := &incident.Reviews{Store: db, Clock: opts.Clock, NewID: opts.NewID, Logger: opts.Logger, Changed: a.snaps.Trigger}
 	api, err := adminapi.New(adminapi.Options{Auth: a.auth, Incidents: a.engine, Components: a.engine, Maintenances: a.engine, Outbox: a.desk, OnCall: a.roster, Silences: a.silences, Subscribers: a.subs, Samples: judgedSamples{a}, SLOs: a.slos, Reviews: reviews, Reads: db, Logger: opts.Logger,
 		Now: opts.Clock.Now, PageName: page, Location: zone, Markdown: md.HTML, SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://"),
-		Baseline: a.baseline, Warnings: a.warnings.List})
+		Baseline: a.baseline, Warnings: a.warnings.List, Audit: db, Corrections: a.engine})
 	if err != nil {
 		return nil, err
 	}
 	ui, err := admin.New(admin.Options{Auth: a.auth, Incidents: a.engine, Outbox: a.desk, OnCall: a.roster, Silences: a.silences, Acks: a.acks, Subscriptions: a.subs, Reviews: reviews, Reads: db, Markdown: md.HTML, Logger: opts.Logger,
 		Location: zone, PageName: page, Now: opts.Clock.Now, SLOs: a.slos, StoreHealth: db.WriteHealth, Warnings: a.warnings.List,
 		Artifacts: db, Baselines: a.baselines, People: auth.NewPeople(db, opts.Clock.Now, opts.NewID, opts.Logger),
-		SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://")})
+		SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://"), Audit: db, Corrections: a.engine})
 	if err != nil {
 		return nil, err
 	}

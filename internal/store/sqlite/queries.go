@@ -280,10 +280,10 @@ func applyChange(ctx context.Context, tx *sql.Tx, c store.Change) error {
 		// An entry already kept is not written again: a change written a
 		// second time (its first write committed after its writer was told
 		// it had not) changes nothing.
-		_, err := tx.ExecContext(ctx, `INSERT INTO incident_updates (id, incident_id, seq, at, status, body, public, actor, affected)
-			VALUES (?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM incident_updates WHERE incident_id = ?), ?, ?, ?, ?, ?, ?)
+		_, err := tx.ExecContext(ctx, `INSERT INTO incident_updates (id, incident_id, seq, at, status, body, public, actor, affected, kind)
+			VALUES (?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM incident_updates WHERE incident_id = ?), ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO NOTHING`,
-			e.ID, e.IncidentID, e.IncidentID, ms(e.At), string(e.Status), e.Body, e.Public, e.Actor, string(affected))
+			e.ID, e.IncidentID, e.IncidentID, ms(e.At), string(e.Status), e.Body, e.Public, e.Actor, string(affected), string(e.GuessKind()))
 		if err != nil {
 			return fmt.Errorf("save timeline entry of %s: %w", e.IncidentID, err)
 		}
@@ -319,7 +319,7 @@ func applyChange(ctx context.Context, tx *sql.Tx, c store.Change) error {
 }
 
 const incidentCols = `id, name, status, impact, created_at, updated_at, started_at, detected_at, monitoring_at, resolved_at, components, auto, overrides,
-	scope, upstream, acknowledged_at, acknowledged_by, merged_into`
+	scope, upstream, acknowledged_at, acknowledged_by, merged_into, hidden_reason, hidden_by, hidden_at`
 
 // scopeJSON and upstreamJSON are how an incident's scope and upstream
 // link are kept, as JSON in their columns.
@@ -340,10 +340,14 @@ func scanIncident(rows interface{ Scan(...any) error }) (*upstate.Incident, erro
 	var status, impact, comps string
 	var created, updated, started, detected int64
 	var monitoring, resolved, acked sql.NullInt64
-	var overrides, scope, upstream string
+	var overrides, scope, upstream, hiddenReason, hiddenBy string
+	var hiddenAt sql.NullInt64
 	if err := rows.Scan(&in.ID, &in.Name, &status, &impact, &created, &updated, &started, &detected, &monitoring, &resolved, &comps, &in.Auto, &overrides,
-		&scope, &upstream, &acked, &in.AcknowledgedBy, &in.MergedInto); err != nil {
+		&scope, &upstream, &acked, &in.AcknowledgedBy, &in.MergedInto, &hiddenReason, &hiddenBy, &hiddenAt); err != nil {
 		return nil, err
+	}
+	if hiddenAt.Valid {
+		in.Hidden = &upstate.Hidden{Reason: hiddenReason, By: hiddenBy, At: fromMS(hiddenAt.Int64)}
 	}
 	if err := json.Unmarshal([]byte(overrides), &in.Overrides); err != nil {
 		return nil, fmt.Errorf("incident %s overrides: %w", in.ID, err)
@@ -395,6 +399,12 @@ func (db *DB) ListIncidents(ctx context.Context, f upstate.IncidentFilter) ([]*u
 	if f.Unmerged {
 		q += ` AND merged_into = ''`
 	}
+	switch f.Hidden {
+	case upstate.HiddenExclude:
+		q += ` AND hidden_at IS NULL`
+	case upstate.HiddenOnly:
+		q += ` AND hidden_at IS NOT NULL`
+	}
 	if !f.Since.IsZero() {
 		q += ` AND created_at >= ?`
 		args = append(args, ms(f.Since))
@@ -433,7 +443,7 @@ func (db *DB) loadUpdates(ctx context.Context, ins []*upstate.Incident) error {
 		byID[in.ID] = in
 		args = append(args, in.ID)
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT id, incident_id, at, status, body, public, actor, affected FROM incident_updates
+	rows, err := db.read.QueryContext(ctx, `SELECT id, incident_id, at, status, body, public, actor, affected, kind, edited_at, edited_by FROM incident_updates
 		WHERE incident_id IN (?`+strings.Repeat(",?", len(args)-1)+`) ORDER BY incident_id, at, seq`, args...)
 	if err != nil {
 		return err
@@ -442,11 +452,13 @@ func (db *DB) loadUpdates(ctx context.Context, ins []*upstate.Incident) error {
 	for rows.Next() {
 		var e upstate.TimelineEntry
 		var at int64
-		var status, affected string
-		if err := rows.Scan(&e.ID, &e.IncidentID, &at, &status, &e.Body, &e.Public, &e.Actor, &affected); err != nil {
+		var status, affected, kind string
+		var edited sql.NullInt64
+		if err := rows.Scan(&e.ID, &e.IncidentID, &at, &status, &e.Body, &e.Public, &e.Actor, &affected, &kind, &edited, &e.EditedBy); err != nil {
 			return err
 		}
-		e.At, e.Status = fromMS(at), upstate.IncidentStatus(status)
+		e.At, e.Status, e.Kind, e.EditedAt = fromMS(at), upstate.IncidentStatus(status), upstate.EntryKind(kind), fromNullMS(edited)
+		e.Kind = e.GuessKind()
 		var aff []affectedJSON
 		if err := json.Unmarshal([]byte(affected), &aff); err != nil {
 			return fmt.Errorf("timeline entry %s: %w", e.ID, err)
