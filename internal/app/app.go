@@ -640,6 +640,9 @@ func (a *App) prune(ctx context.Context) {
 	if _, err := a.store.PruneMessages(ctx, now.Add(-cfg.Retention.Raw.D())); err != nil && ctx.Err() == nil {
 		a.log.Error("prune notifications", "component", "store", "err", err)
 	}
+	if _, err := a.store.PruneAudit(ctx, now.Add(-cfg.Retention.Audit.D())); err != nil && ctx.Err() == nil {
+		a.log.Error("prune audit log", "component", "store", "err", err)
+	}
 }
 
 // Snapshot returns the current public snapshot (for tests and the demo).

@@ -72,6 +72,9 @@ func Markdown(r *Report) []byte {
 			if in.Reach != "" {
 				p("- Scope: %s\n", indent(in.Reach))
 			}
+			if in.Hidden != "" {
+				p("- Hidden from the public page: %s\n", indent(in.Hidden))
+			}
 			p("- From %s to %s (%s)\n", in.Start, in.End, in.Duration)
 			p("- Time to detect: %s; to acknowledge: %s; to resolve: %s\n", in.Detect, in.Ack, in.Resolve)
 			p("\n**Time and description**\n\n")

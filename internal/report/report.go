@@ -95,6 +95,9 @@ type Incident struct {
 	Ack          string               `json:"time_to_acknowledge"`
 	Resolve      string               `json:"time_to_resolve"`
 	Automatic    bool                 `json:"automatic"`
+	// Hidden is why people hid the incident from the public side (opened
+	// by mistake); the report keeps it, counted, and says so.
+	Hidden string `json:"hidden_reason,omitempty"`
 	Reach        string               `json:"reach,omitempty"`
 	Failing      *float64             `json:"failing_percent,omitempty"`
 	Entries      []Entry              `json:"entries"`
@@ -458,6 +461,9 @@ func (f formatter) incident(x *upstate.Incident, names map[string]string, now ti
 	}
 	if !x.Reach.Empty() {
 		out.Reach, out.Failing = x.Reach.Describe(), x.Reach.FailingPercent
+	}
+	if x.Hidden != nil {
+		out.Hidden = x.Hidden.Reason
 	}
 	if x.ResolvedAt != nil {
 		out.Resolve = upstate.FormatDuration(x.ResolvedAt.Sub(x.StartedAt), upstate.DurationReport)
