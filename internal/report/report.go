@@ -83,21 +83,21 @@ type Day struct {
 
 // Incident is one incident as the report tells it.
 type Incident struct {
-	ID           string               `json:"id"`
-	Name         string               `json:"name"`
-	Impact       string               `json:"impact"`
-	Status       string               `json:"status"`
-	Components   []string             `json:"components"`
-	Start        string               `json:"start"`
-	End          string               `json:"end"`
-	Duration     string               `json:"duration"`
-	Detect       string               `json:"time_to_detect"`
-	Ack          string               `json:"time_to_acknowledge"`
-	Resolve      string               `json:"time_to_resolve"`
-	Automatic    bool                 `json:"automatic"`
+	ID         string   `json:"id"`
+	Name       string   `json:"name"`
+	Impact     string   `json:"impact"`
+	Status     string   `json:"status"`
+	Components []string `json:"components"`
+	Start      string   `json:"start"`
+	End        string   `json:"end"`
+	Duration   string   `json:"duration"`
+	Detect     string   `json:"time_to_detect"`
+	Ack        string   `json:"time_to_acknowledge"`
+	Resolve    string   `json:"time_to_resolve"`
+	Automatic  bool     `json:"automatic"`
 	// Hidden is why people hid the incident from the public side (opened
 	// by mistake); the report keeps it, counted, and says so.
-	Hidden string `json:"hidden_reason,omitempty"`
+	Hidden       string               `json:"hidden_reason,omitempty"`
 	Reach        string               `json:"reach,omitempty"`
 	Failing      *float64             `json:"failing_percent,omitempty"`
 	Entries      []Entry              `json:"entries"`
