@@ -51,6 +51,11 @@ func Run(t *testing.T, open Opener) {
 		{"Postmortems", testPostmortems},
 		{"WriteHealth", testWriteHealth},
 		{"Warnings", testWarnings},
+		{"EntryKinds", testEntryKinds},
+		{"EditEntry", testEditEntry},
+		{"HideIncident", testHideIncident},
+		{"DeleteIncident", testDeleteIncident},
+		{"Audit", testAudit},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
