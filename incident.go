@@ -298,6 +298,17 @@ type IncidentFilter struct {
 	Unmerged bool
 	Since    time.Time // created at or after, when set
 	Limit    int       // 0 for no limit
+	// Offset skips that many of the incidents selected (paging).
+	Offset int
+	// ResolvedOnly keeps incidents that are not open.
+	ResolvedOnly bool
+	// Status keeps incidents at exactly that status, when set.
+	Status IncidentStatus
+	// Component keeps incidents affecting it, when set.
+	Component string
+	// Words keeps incidents whose name contains every one of them,
+	// whatever the case.
+	Words []string
 }
 
 // HiddenFilter is IncidentFilter.Hidden.

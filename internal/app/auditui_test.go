@@ -2,13 +2,18 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/check"
 	"github.com/upstatehq/upstate/internal/store"
 )
 
@@ -138,5 +143,55 @@ func TestCorrectionsUI(t *testing.T) {
 	}
 	if _, body := olga.get("/admin/audit?action=cross-origin"); !strings.Contains(body, "refused (cross-origin form)") {
 		t.Error("the forged post is not in the audit log")
+	}
+}
+
+// The audit log fits a 390 px phone, long actions, addresses and user
+// agents included: its table turns into stacked rows.
+func TestAuditFitsAPhone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a browser")
+	}
+	path, err := check.NewChromium(check.ChromiumOptions{}).Find()
+	if err != nil {
+		if os.Getenv("UPSTATE_REAL_SERVICES") == "1" || os.Getenv("CI") != "" {
+			t.Fatalf("%v; .ci/run installs Debian's chromium package", err)
+		}
+		t.Skip(err)
+	}
+	a, base := startApp(t)
+	for i := range 5 {
+		if err := a.store.AppendAudit(context.Background(), upstate.AuditEntry{At: time.Now(), Actor: "token 'deploy-pipeline-production-eu-west' of Olga <owner@example.com>",
+			ActorKind: upstate.ActorToken, Action: fmt.Sprintf("declared incident 'Word and PowerPoint conversions failing for every school on the west coast' (%d)", i),
+			Route: "POST /api/v1/incidents/{id}/updates/{entry}/publish", Targets: []string{"k68ye2llh161", "evidence"}, Status: 201,
+			Addr: "2001:db8:85a3:8d3:1319:8a2e:370:7348", UserAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1",
+			Detail: `{"name":"` + strings.Repeat("x", 300) + `"}`}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.WindowSize(390, 844))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844),
+		chromedp.Navigate(base+"/admin/login"),
+		chromedp.SendKeys(`input[name=email]`, "owner@example.com"),
+		chromedp.SendKeys(`input[name=password]`, "owner password 1"),
+		chromedp.Submit(`input[name=password]`),
+		chromedp.WaitVisible(`#incidents`),
+		chromedp.Navigate(base+"/admin/audit"),
+		chromedp.WaitReady("footer"),
+	); err != nil {
+		t.Fatal(err)
+	}
+	width, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if width > 390 {
+		t.Errorf("/admin/audit is %d px wide on a 390 px phone", width)
 	}
 }

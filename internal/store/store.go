@@ -156,6 +156,9 @@ type Incidents interface {
 	// ListIncidents returns incidents newest first, with timelines
 	// ordered by time.
 	ListIncidents(ctx context.Context, f upstate.IncidentFilter) ([]*upstate.Incident, error)
+	// CountIncidents counts the incidents f selects, ignoring its Limit
+	// and Offset.
+	CountIncidents(ctx context.Context, f upstate.IncidentFilter) (int, error)
 }
 
 // Corrections changes what was written on incidents after the fact:

@@ -257,16 +257,16 @@ func applyChange(ctx context.Context, tx *sql.Tx, c store.Change) error {
 			upstream = string(b)
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO incidents (id, name, status, impact, created_at, updated_at, started_at, detected_at, monitoring_at, resolved_at, components, auto, overrides,
-				scope, upstream, acknowledged_at, acknowledged_by, merged_into)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET name = excluded.name, status = excluded.status, impact = excluded.impact,
+				scope, upstream, acknowledged_at, acknowledged_by, merged_into, name_fold)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET name = excluded.name, name_fold = excluded.name_fold, status = excluded.status, impact = excluded.impact,
 			updated_at = excluded.updated_at, started_at = excluded.started_at, detected_at = excluded.detected_at,
 			monitoring_at = excluded.monitoring_at, resolved_at = excluded.resolved_at, components = excluded.components, auto = excluded.auto,
 			overrides = excluded.overrides, scope = excluded.scope, upstream = excluded.upstream, acknowledged_at = excluded.acknowledged_at,
 			acknowledged_by = excluded.acknowledged_by, merged_into = excluded.merged_into`,
 			in.ID, in.Name, string(in.Status), string(in.Impact), ms(in.CreatedAt), ms(in.UpdatedAt), ms(in.StartedAt), ms(in.DetectedAt),
 			nullMS(in.MonitoringAt), nullMS(in.ResolvedAt), strings.Join(in.Components, ","), in.Auto, string(overrides),
-			string(scope), upstream, nullMS(in.AcknowledgedAt), in.AcknowledgedBy, in.MergedInto)
+			string(scope), upstream, nullMS(in.AcknowledgedAt), in.AcknowledgedBy, in.MergedInto, strings.ToLower(in.Name))
 		if err != nil {
 			return fmt.Errorf("save incident %s: %w", in.ID, err)
 		}
@@ -389,12 +389,29 @@ func (db *DB) GetIncident(ctx context.Context, id string) (*upstate.Incident, er
 	return in, nil
 }
 
-// ListIncidents implements store.Incidents.
-func (db *DB) ListIncidents(ctx context.Context, f upstate.IncidentFilter) ([]*upstate.Incident, error) {
-	q := `SELECT ` + incidentCols + ` FROM incidents WHERE 1 = 1`
+// incidentWhere is the WHERE clause of f and its arguments.
+func incidentWhere(f upstate.IncidentFilter) (string, []any) {
+	q := ` WHERE 1 = 1`
 	var args []any
 	if f.OpenOnly {
 		q += ` AND status IN ('investigating', 'identified', 'monitoring')`
+	}
+	if f.ResolvedOnly {
+		q += ` AND status NOT IN ('investigating', 'identified', 'monitoring')`
+	}
+	if f.Status != "" {
+		q += ` AND status = ?`
+		args = append(args, string(f.Status))
+	}
+	if f.Component != "" {
+		q += ` AND instr(',' || components || ',', ?) > 0`
+		args = append(args, ","+f.Component+",")
+	}
+	for _, w := range f.Words {
+		// name_fold is the name as Go lowercases it (strings.ToLower), so
+		// the search folds case as the admin always did, beyond ASCII.
+		q += ` AND instr(name_fold, ?) > 0`
+		args = append(args, strings.ToLower(w))
 	}
 	if f.Unmerged {
 		q += ` AND merged_into = ''`
@@ -409,9 +426,26 @@ func (db *DB) ListIncidents(ctx context.Context, f upstate.IncidentFilter) ([]*u
 		q += ` AND created_at >= ?`
 		args = append(args, ms(f.Since))
 	}
-	q += ` ORDER BY created_at DESC, id DESC`
-	if f.Limit > 0 {
-		q += fmt.Sprintf(` LIMIT %d`, f.Limit)
+	return q, args
+}
+
+// CountIncidents implements store.Incidents.
+func (db *DB) CountIncidents(ctx context.Context, f upstate.IncidentFilter) (int, error) {
+	where, args := incidentWhere(f)
+	var n int
+	err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM incidents`+where, args...).Scan(&n)
+	return n, err
+}
+
+// ListIncidents implements store.Incidents.
+func (db *DB) ListIncidents(ctx context.Context, f upstate.IncidentFilter) ([]*upstate.Incident, error) {
+	where, args := incidentWhere(f)
+	q := `SELECT ` + incidentCols + ` FROM incidents` + where + ` ORDER BY created_at DESC, id DESC`
+	switch {
+	case f.Limit > 0:
+		q += fmt.Sprintf(` LIMIT %d OFFSET %d`, f.Limit, max(f.Offset, 0))
+	case f.Offset > 0:
+		q += fmt.Sprintf(` LIMIT -1 OFFSET %d`, f.Offset)
 	}
 	rows, err := db.read.QueryContext(ctx, q, args...)
 	if err != nil {

@@ -253,3 +253,71 @@ func testAudit(t *testing.T, s store.Store) {
 		t.Errorf("after prune: %s", got)
 	}
 }
+
+// testIncidentFilters: each filter of the incident list is the store's,
+// with its count and paging, newest first.
+func testIncidentFilters(t *testing.T, s store.Store) {
+	mk := func(id string, min int, status upstate.IncidentStatus, name string, comps ...string) *upstate.Incident {
+		in := incident(id, t0.Add(time.Duration(min)*time.Minute), status)
+		in.Name, in.Components = name, comps
+		return in
+	}
+	ins := []*upstate.Incident{
+		mk("i1", 0, upstate.Resolved, "API errors", "api"),
+		mk("i2", 1, upstate.Investigating, "Drive sync slow", "drive"),
+		mk("i3", 2, upstate.Monitoring, "ÉCOLE logins failing", "api", "drive"),
+		mk("i4", 3, upstate.Postmortem, "API latency", "api"),
+		mk("i5", 4, upstate.Identified, "api-gateway errors", "api-gateway"),
+	}
+	if err := s.Apply(ctx(t), store.Change{Incidents: ins}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.HideIncident(ctx(t), "i1", &upstate.Hidden{Reason: "test", By: "Olga", At: t0}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		f    upstate.IncidentFilter
+		want string
+	}{
+		{"all", upstate.IncidentFilter{}, "i5 i4 i3 i2 i1"},
+		{"open", upstate.IncidentFilter{OpenOnly: true}, "i5 i3 i2"},
+		{"resolved", upstate.IncidentFilter{ResolvedOnly: true}, "i4 i1"},
+		{"one status", upstate.IncidentFilter{Status: upstate.Monitoring}, "i3"},
+		{"component, exactly", upstate.IncidentFilter{Component: "api"}, "i4 i3 i1"},
+		{"words, any case", upstate.IncidentFilter{Words: []string{"api", "ERRORS"}}, "i5 i1"},
+		{"words beyond ASCII", upstate.IncidentFilter{Words: []string{"école"}}, "i3"},
+		{"since", upstate.IncidentFilter{Since: t0.Add(3 * time.Minute)}, "i5 i4"},
+		{"a page", upstate.IncidentFilter{Limit: 2, Offset: 2}, "i3 i2"},
+		{"past the last", upstate.IncidentFilter{Limit: 2, Offset: 6}, ""},
+		{"not hidden", upstate.IncidentFilter{Hidden: upstate.HiddenExclude, Component: "api"}, "i4 i3"},
+		{"only hidden", upstate.IncidentFilter{Hidden: upstate.HiddenOnly}, "i1"},
+	} {
+		got, err := s.ListIncidents(ctx(t), tc.f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, in := range got {
+			ids = append(ids, in.ID)
+		}
+		if strings.Join(ids, " ") != tc.want {
+			t.Errorf("%s: %v, want %s", tc.name, ids, tc.want)
+		}
+		count := tc.f
+		count.Limit, count.Offset = 0, 0
+		n, err := s.CountIncidents(ctx(t), count)
+		all, _ := s.ListIncidents(ctx(t), count)
+		if err != nil || n != len(all) {
+			t.Errorf("%s: count %d, %v; want %d", tc.name, n, err, len(all))
+		}
+	}
+	// A rename moves the search with it.
+	ins[1].Name = "Drive uploads failing"
+	if err := s.Apply(ctx(t), store.Change{Incidents: []*upstate.Incident{ins[1]}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.ListIncidents(ctx(t), upstate.IncidentFilter{Words: []string{"uploads"}}); len(got) != 1 || got[0].ID != "i2" {
+		t.Errorf("after a rename: %v", got)
+	}
+}

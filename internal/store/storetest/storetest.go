@@ -56,6 +56,7 @@ func Run(t *testing.T, open Opener) {
 		{"HideIncident", testHideIncident},
 		{"DeleteIncident", testDeleteIncident},
 		{"Audit", testAudit},
+		{"IncidentFilters", testIncidentFilters},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -103,6 +103,7 @@ type Reads interface {
 	GetPostmortem(ctx context.Context, incidentID string) (upstate.PostmortemDoc, error)
 	GetIncident(ctx context.Context, id string) (*upstate.Incident, error)
 	ListIncidents(ctx context.Context, f upstate.IncidentFilter) ([]*upstate.Incident, error)
+	CountIncidents(ctx context.Context, f upstate.IncidentFilter) (int, error)
 	ListComponents(ctx context.Context) ([]upstate.ComponentState, error)
 }
 
@@ -584,12 +585,10 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request, p upstate.Princip
 		return
 	}
 	q := readIncidentQuery(r.URL.Query())
-	all, err := s.opts.Reads.ListIncidents(r.Context(), upstate.IncidentFilter{Since: q.since(s.opts.Now())})
-	if err != nil {
+	if v.List, err = s.incidentPage(r.Context(), q); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	v.List = pageOf(q, all)
 	v.Periods = periods()
 	if v.Components, err = s.components(r.Context(), nil); err != nil {
 		s.fail(w, r, err)

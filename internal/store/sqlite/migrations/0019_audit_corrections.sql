@@ -56,3 +56,10 @@ CREATE INDEX incident_update_edits_update ON incident_update_edits (update_id, i
 ALTER TABLE incidents ADD COLUMN hidden_reason TEXT NOT NULL DEFAULT '';
 ALTER TABLE incidents ADD COLUMN hidden_by TEXT NOT NULL DEFAULT '';
 ALTER TABLE incidents ADD COLUMN hidden_at INTEGER;
+
+-- The incident list's search in SQL: the name as Go lowercases it
+-- (written with every incident); existing rows get SQLite's lower(),
+-- which folds ASCII only, until their incident is next written.
+ALTER TABLE incidents ADD COLUMN name_fold TEXT NOT NULL DEFAULT '';
+UPDATE incidents SET name_fold = lower(name);
+CREATE INDEX incidents_status_created ON incidents (status, created_at);
