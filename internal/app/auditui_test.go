@@ -62,6 +62,9 @@ func TestCorrectionsUI(t *testing.T) {
 	if code != 200 || landed != page || !strings.Contains(body, "Entry edited") || !strings.Contains(body, `<span class="edited">edited `) || !strings.Contains(body, "Uploads fail.") {
 		t.Errorf("edit: %d at %s\n%s", code, landed, body)
 	}
+	if !strings.Contains(body, "Earlier words (1)") || !strings.Contains(body, "edit at ") || !strings.Contains(body, "Uploads fial.") {
+		t.Error("the incident page does not keep the words before the edit")
+	}
 	if code, body, _ := rui.post("/admin/incidents/nope/updates/x/edit", url.Values{"body": {"x"}}, nil); code != 404 {
 		t.Errorf("edit on an unknown incident: %d %s", code, body)
 	}

@@ -105,6 +105,9 @@ type Reads interface {
 	ListIncidents(ctx context.Context, f upstate.IncidentFilter) ([]*upstate.Incident, error)
 	CountIncidents(ctx context.Context, f upstate.IncidentFilter) (int, error)
 	ListComponents(ctx context.Context) ([]upstate.ComponentState, error)
+	// ListEntryEdits returns the corrections of an incident's entries:
+	// the words each said before.
+	ListEntryEdits(ctx context.Context, incidentID string) ([]upstate.EntryEdit, error)
 }
 
 // Options configure the UI.
@@ -409,6 +412,9 @@ type view struct {
 	// CanAudit may read the audit log (owners); Audit is its page.
 	CanAudit bool
 	Audit    auditView
+	// Edits are the incident's entries' earlier words, by entry id,
+	// newest first.
+	Edits map[string][]upstate.EntryEdit
 }
 
 // reviewForm is the postmortem editor's fields; action items are lines
@@ -526,7 +532,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	var who *upstate.Principal
 	defer func() { audit.End(who) }()
 	email, password, next := r.PostFormValue("email"), r.PostFormValue("password"), safeNext(r.PostFormValue("next"))
-	respond.Describe(r, "failed sign-in as %q", email)
+	respond.Describe(r, "failed sign-in as %s", respond.SignInAs(email))
 	in, err := s.opts.Auth.Login(r.Context(), respond.Credentials(r, email, password))
 	if err != nil {
 		if upstate.ErrorCode(err) == upstate.EINTERNAL {
@@ -730,6 +736,14 @@ func (s *Server) incidentView(ctx context.Context, p upstate.Principal, id strin
 	v := s.base(p, in.Name)
 	v.Incident = in
 	v.Form = incidentForm(in)
+	edits, err := s.opts.Reads.ListEntryEdits(ctx, id)
+	if err != nil {
+		return v, err
+	}
+	v.Edits = map[string][]upstate.EntryEdit{}
+	for i := len(edits) - 1; i >= 0; i-- {
+		v.Edits[edits[i].EntryID] = append(v.Edits[edits[i].EntryID], edits[i])
+	}
 	v.Form.Status = in.Status
 	if in.Status == upstate.Investigating {
 		v.Form.Status = upstate.Identified // the usual next step, one click away

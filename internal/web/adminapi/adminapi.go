@@ -323,7 +323,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, upstate.Errorf(upstate.EINVALID, "email and password are required"))
 		return
 	}
-	respond.Describe(r, "failed sign-in as %q", body.Email)
+	respond.Describe(r, "failed sign-in as %s", respond.SignInAs(body.Email))
 	in, err := s.opts.Auth.Login(r.Context(), respond.Credentials(r, body.Email, body.Password))
 	if err != nil {
 		s.fail(w, r, err)

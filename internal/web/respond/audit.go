@@ -198,3 +198,15 @@ func (a Auditor) Record(ctx context.Context, e upstate.AuditEntry) {
 			"targets", strings.Join(e.Targets, ","), "status", e.Status, "addr", e.Addr, "at", e.At)
 	}
 }
+
+// SignInAs is how a sign-in's typed address is named in the audit log:
+// quoted when it looks like an email address, else not at all (a password
+// typed into the wrong field must never be recorded).
+func SignInAs(email string) string {
+	email = strings.TrimSpace(email)
+	at := strings.IndexByte(email, '@')
+	if at <= 0 || at == len(email)-1 || len(email) > 254 || strings.ContainsAny(email, " \t\r\n\"<>") {
+		return "an address that is not an email"
+	}
+	return fmt.Sprintf("%q", email)
+}
