@@ -56,7 +56,6 @@ func (s *Server) onID(name, notice string, act func(ctx context.Context, id stri
 
 func (s *Server) acknowledge(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
 	id := r.PathValue("id")
-	respond.Describe(r, "acknowledged incident %s", id)
 	in, err := s.opts.Incidents.Acknowledge(r.Context(), id, p.Actor())
 	if err != nil {
 		s.fail(w, r, err)
@@ -72,7 +71,6 @@ func (s *Server) acknowledge(w http.ResponseWriter, r *http.Request, p upstate.P
 // publish makes an automatic entry held internal public, in the person's name.
 func (s *Server) publish(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
 	id := r.PathValue("id")
-	respond.Describe(r, "published entry %s of incident %s", r.PathValue("entry"), id)
 	if _, err := s.opts.Incidents.Publish(r.Context(), id, r.PathValue("entry"), p.Actor()); err != nil {
 		s.fail(w, r, err)
 		return
@@ -87,7 +85,6 @@ func (s *Server) merge(w http.ResponseWriter, r *http.Request, p upstate.Princip
 		return
 	}
 	from := r.PostForm["incident"]
-	respond.Describe(r, "merged %v into incident %s", from, id)
 	respond.AuditTarget(r, from...)
 	if _, err := s.opts.Incidents.Merge(r.Context(), id, from, p.Actor()); err != nil {
 		s.fail(w, r, err)

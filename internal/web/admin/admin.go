@@ -188,7 +188,7 @@ func New(opts Options) (*Server, error) {
 		opts.Now = time.Now
 	}
 	s := &Server{opts: opts, csrf: http.NewCrossOriginProtection(), pages: map[string]*template.Template{}, limit: auth.NewLimiter(SubscriptionsPerHour, time.Hour),
-		audit: respond.Auditor{Log: opts.Audit, Now: opts.Now, Logger: opts.Logger}}
+		audit: respond.Auditor{Log: opts.Audit, Now: opts.Now, Logger: opts.Logger, Words: auditWords()}}
 	funcs := template.FuncMap{
 		"md":          opts.Markdown,
 		"label":       func(st upstate.Status) string { return st.Label() },
@@ -286,6 +286,27 @@ func (s *Server) guard(h http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		h(w, r)
+	}
+}
+
+// auditWords say what the form posts whose handlers say nothing do, for
+// the audit log; a route missing here is recorded by its method and path.
+func auditWords() map[string]string {
+	return map[string]string{
+		"POST /admin/incidents/{id}/reopen":                  "reopened incident",
+		"POST /admin/incidents/{id}/postmortem":              "saved the postmortem of incident",
+		"POST /admin/incidents/{id}/acknowledge":             "acknowledged incident",
+		"POST /admin/incidents/{id}/updates/{entry}/publish": "published an entry of incident",
+		"POST /admin/incidents/{id}/merge":                   "merged incidents into",
+		"POST /admin/components/{id}":                        "set the status of component",
+		"POST /admin/silences":                               "created a silence",
+		"POST /admin/oncall/overrides":                       "added an on-call override",
+		"POST /admin/oncall/overrides/{id}/end":              "removed on-call override",
+		"POST /admin/silences/{id}/end":                      "ended silence",
+		"POST /admin/notifications/channels/{id}/test":       "sent a test notification to channel",
+		"POST /admin/notifications/messages/{id}/retry":      "retried notification",
+		"POST /admin/maintenances":                           "scheduled a maintenance",
+		"POST /admin/maintenances/{id}/cancel":               "cancelled maintenance",
 	}
 }
 
@@ -834,7 +855,6 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, p upstate.Princi
 
 func (s *Server) reopen(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
 	id := r.PathValue("id")
-	respond.Describe(r, "reopened incident %s", id)
 	if _, err := s.opts.Incidents.Reopen(r.Context(), id, incident.Change{Message: r.PostFormValue("message"), Actor: p.Actor()}); err != nil {
 		s.fail(w, r, err)
 		return

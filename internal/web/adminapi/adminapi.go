@@ -134,7 +134,7 @@ func New(opts Options) (*Server, error) {
 	if opts.PageName == nil || opts.Location == nil || opts.Markdown == nil {
 		return nil, errors.New("adminapi: Options.PageName, Location and Markdown are required")
 	}
-	return &Server{opts: opts, csrf: http.NewCrossOriginProtection(), audit: respond.Auditor{Log: opts.Audit, Now: opts.Now, Logger: opts.Logger}}, nil
+	return &Server{opts: opts, csrf: http.NewCrossOriginProtection(), audit: respond.Auditor{Log: opts.Audit, Now: opts.Now, Logger: opts.Logger, Words: auditWords()}}, nil
 }
 
 // OpenAPI is the API's description, served at /api/v1/openapi.yaml.
@@ -194,6 +194,30 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/incidents/{id}/unhide", s.authed(upstate.ScopeIncidents, s.unhide))
 	mux.HandleFunc("DELETE /api/v1/incidents/{id}", s.authed(upstate.ScopeAdmin, s.deleteIncident))
 	mux.HandleFunc("GET /api/v1/audit", s.authed(upstate.ScopeAdmin, s.listAudit))
+}
+
+// auditWords say what the routes whose handlers say nothing do, for the
+// audit log; a route missing here is recorded by its method and path.
+func auditWords() map[string]string {
+	return map[string]string{
+		"POST /api/v1/incidents/{id}/acknowledge":        "acknowledged incident",
+		"POST /api/v1/incidents/{id}/merge":              "merged incidents into",
+		"PATCH /api/v1/components/{id}":                  "set the status of component",
+		"PUT /api/v1/incidents/{id}/postmortem":          "saved the postmortem of incident",
+		"POST /api/v1/incidents/{id}/postmortem/publish": "published the postmortem of incident",
+		"POST /api/v1/maintenances":                      "scheduled a maintenance",
+		"DELETE /api/v1/maintenances/{id}":               "cancelled maintenance",
+		"POST /api/v1/oncall/overrides":                  "added an on-call override",
+		"DELETE /api/v1/oncall/overrides/{id}":           "removed on-call override",
+		"POST /api/v1/metrics":                           "pushed metric samples",
+		"POST /api/v1/metrics/history":                   "pushed metric history",
+		"DELETE /api/v1/subscribers/{id}":                "removed subscriber",
+		"POST /api/v1/silences":                          "created a silence",
+		"DELETE /api/v1/silences/{id}":                   "ended silence",
+		"POST /api/v1/notifications/channels/{id}/test":  "sent a test notification to channel",
+		"POST /api/v1/notifications/messages/{id}/retry": "retried notification",
+		"DELETE /api/v1/tokens/{id}":                     "revoked API token",
+	}
 }
 
 type handler func(w http.ResponseWriter, r *http.Request, p upstate.Principal)

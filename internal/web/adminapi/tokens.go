@@ -61,6 +61,5 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p upstate.P
 }
 
 func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
-	respond.Describe(r, "revoked API token %s", r.PathValue("id"))
 	s.onID(w, r, s.opts.Auth.RevokeToken)
 }

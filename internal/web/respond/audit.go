@@ -26,6 +26,10 @@ type Auditor struct {
 	Log    AuditLog
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Words are what a route does, by its pattern ("POST
+	// /api/v1/silences": "created a silence"), for handlers that say
+	// nothing themselves; a route in neither says its method and path.
+	Words map[string]string
 }
 
 // auditNote is what a handler says of its request for the audit log.
@@ -137,6 +141,12 @@ func (a Auditor) Entry(r *http.Request, p *upstate.Principal, status int) upstat
 		}
 	}
 	e.Action = r.Method + " " + r.URL.Path
+	if w := a.Words[r.Pattern]; w != "" {
+		e.Action = w
+		if len(e.Targets) > 0 {
+			e.Action += " " + strings.Join(e.Targets, " ")
+		}
+	}
 	return e
 }
 
@@ -174,8 +184,12 @@ func (x *Audit) End(p *upstate.Principal) {
 	if x.note.action != "" {
 		e.Action = x.note.action
 	}
-	if x.Refusal != "" {
+	switch {
+	case x.Refusal != "":
 		e.Action = "refused (" + x.Refusal + "): " + e.Action
+	case status >= 400 && !strings.HasPrefix(e.Action, "tried ") && !strings.HasPrefix(e.Action, "failed "):
+		// What was not done is not worded as done.
+		e.Action = fmt.Sprintf("failed (%d): %s", status, e.Action)
 	}
 	for _, t := range x.note.targets {
 		if !slices.Contains(e.Targets, t) {

@@ -78,13 +78,23 @@ func TestAuditor(t *testing.T) {
 		t.Fatalf("recorded %d", len(log.got))
 	}
 	e := log.got[0]
-	if e.Action != "edited entry e1" || e.Status != 409 || e.Route != "PATCH /api/v1/incidents/{id}/updates/{entry}" || strings.Join(e.Targets, ",") != "inc1,e1,extra" ||
+	if e.Action != "failed (409): edited entry e1" || e.Status != 409 || e.Route != "PATCH /api/v1/incidents/{id}/updates/{entry}" || strings.Join(e.Targets, ",") != "inc1,e1,extra" ||
 		e.Actor != "Ana <ana@example.com>" || e.ActorID != "u1" || e.Addr != "192.0.2.1" || e.UserAgent != "curl/8" || !e.At.Equal(now) {
 		t.Errorf("entry = %+v", e)
 	}
 	serve(a, "PATCH", func(w http.ResponseWriter, r *http.Request) { Recorded(r) })
 	if len(log.got) != 1 {
 		t.Errorf("a change that recorded itself was recorded again")
+	}
+	a.Words = map[string]string{"PATCH /api/v1/incidents/{id}/updates/{entry}": "corrected"}
+	serve(a, "PATCH", func(w http.ResponseWriter, r *http.Request) {})
+	if got := log.got[len(log.got)-1].Action; got != "corrected inc1 e1" {
+		t.Errorf("a route's words: %q", got)
+	}
+	a.Words = nil
+	serve(a, "PATCH", func(w http.ResponseWriter, r *http.Request) {})
+	if got := log.got[len(log.got)-1].Action; got != "PATCH /api/v1/incidents/inc1/updates/e1" {
+		t.Errorf("a route without words: %q", got)
 	}
 	var logged bytes.Buffer
 	refusing := Auditor{Log: &fakeLog{err: errors.New("disk full")}, Now: a.Now, Logger: slog.New(slog.NewTextHandler(&logged, nil))}
