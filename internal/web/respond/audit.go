@@ -187,7 +187,7 @@ func (x *Audit) End(p *upstate.Principal) {
 	switch {
 	case x.Refusal != "":
 		e.Action = "refused (" + x.Refusal + "): " + e.Action
-	case status >= 400 && !strings.HasPrefix(e.Action, "tried ") && !strings.HasPrefix(e.Action, "failed "):
+	case status >= 400 && !strings.HasPrefix(e.Action, "tried ") && !strings.HasPrefix(e.Action, "failed ") && !strings.HasPrefix(e.Action, "refused "):
 		// What was not done is not worded as done.
 		e.Action = fmt.Sprintf("failed (%d): %s", status, e.Action)
 	}
