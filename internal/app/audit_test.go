@@ -363,3 +363,26 @@ func TestAuditBehindTrustedProxy(t *testing.T) {
 		t.Errorf("entry = %v", e)
 	}
 }
+
+// Routes added by others are audited with no code of their own: a check
+// made in the console is recorded, its secret is not.
+func TestConsoleChangesAreAudited(t *testing.T) {
+	_, base := startApp(t)
+	olga := browser(t, base, "owner@example.com", "owner password 1")
+	code, out, _ := olga.do("POST", "/api/v1/checks", map[string]any{"id": "api-health", "kind": "http", "url": "https://api.example.com/health", "interval": "30s",
+		"components": []string{"api"}, "headers": map[string]string{"Authorization": "Bearer s3cr3t-in-a-header"}})
+	if code != 201 {
+		t.Fatalf("create a check: %d %v", code, out)
+	}
+	if code, out, _ := olga.do("POST", "/api/v1/checks/api-health/pause", nil); code != 200 && code != 204 {
+		t.Fatalf("pause: %d %v", code, out)
+	}
+	es := auditOf(t, olga, "?target=api-health")
+	if findAudit(es, "created check api-health in the console") == nil || findAudit(es, "paused check api-health") == nil {
+		t.Errorf("console changes: %v", es)
+	}
+	all, _ := json.Marshal(auditOf(t, olga, ""))
+	if strings.Contains(string(all), "s3cr3t") {
+		t.Error("the audit log holds a check's secret")
+	}
+}

@@ -33,6 +33,7 @@ type Store interface {
 	Artifacts
 	Corrections
 	Audit
+	ConsoleItems
 	// Flush waits until every write accepted so far is durable.
 	Flush(ctx context.Context) error
 	// WriteHealth says whether the store is accepting writes: nil, or an
@@ -398,4 +399,16 @@ type Artifacts interface {
 	ListArtifacts(ctx context.Context, f upstate.ArtifactFilter) ([]upstate.Artifact, error)
 	// PruneArtifacts drops those taken before t.
 	PruneArtifacts(ctx context.Context, before time.Time) (int64, error)
+}
+
+// ConsoleItems keeps the checks and components made in the console
+// (upstate.ConsoleItem), in the order they were made.
+type ConsoleItems interface {
+	// SaveConsoleItem creates one, or replaces the keys of the one of its
+	// kind and id (keeping its place and CreatedAt).
+	SaveConsoleItem(ctx context.Context, it upstate.ConsoleItem) error
+	// DeleteConsoleItem removes one; ENOTFOUND if unknown.
+	DeleteConsoleItem(ctx context.Context, kind upstate.ConsoleKind, id string) error
+	// ListConsoleItems returns them all, in the order they were made.
+	ListConsoleItems(ctx context.Context) ([]upstate.ConsoleItem, error)
 }

@@ -319,3 +319,24 @@ func TestInjectedClock(t *testing.T) {
 	close(release)
 	<-stuck
 }
+
+func TestReadConsoleItemsBesideAWriter(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "upstate.db")
+	if got, err := ReadConsoleItems(t.Context(), path); err != nil || got != nil {
+		t.Fatalf("no database yet: %v %v", got, err)
+	}
+	db, err := Open(t.Context(), Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	it := upstate.ConsoleItem{Kind: upstate.ConsoleCheck, ID: "web", Keys: []byte(`{"id":"web"}`), CreatedAt: time.Unix(1, 0), UpdatedAt: time.Unix(1, 0)}
+	if err := db.SaveConsoleItem(t.Context(), it); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadConsoleItems(t.Context(), path)
+	if err != nil || len(got) != 1 || got[0].ID != "web" {
+		t.Fatalf("read beside the writer: %v %v", got, err)
+	}
+}

@@ -151,6 +151,9 @@ type Options struct {
 	// Corrections edits entries, hides and deletes incidents (the
 	// incident engine); nil for no such forms.
 	Corrections Corrections
+	// Console manages the checks and components made in the console (the
+	// check editor, /admin/components); nil for no such pages.
+	Console Console
 }
 
 // Corrections changes what was written on incidents after the fact.
@@ -228,6 +231,14 @@ func New(opts Options) (*Server, error) {
 		}
 		s.pages[name] = t
 	}
+	// The console's check editor and components page.
+	for _, name := range []string{"checkform", "components"} {
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templates, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("parse admin templates: %w", err)
+		}
+		s.pages[name] = t
+	}
 	return s, nil
 }
 
@@ -270,6 +281,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	}
 	s.registerPeople(mux)
 	s.registerCorrections(mux)
+	s.registerConsole(mux)
 }
 
 // guard refuses cross-site form posts.
@@ -307,6 +319,14 @@ func auditWords() map[string]string {
 		"POST /admin/notifications/messages/{id}/retry":      "retried notification",
 		"POST /admin/maintenances":                           "scheduled a maintenance",
 		"POST /admin/maintenances/{id}/cancel":               "cancelled maintenance",
+		"POST /admin/checks":                                 "created a check in the console",
+		"POST /admin/checks/{id}":                            "changed check",
+		"POST /admin/checks/{id}/pause":                      "paused check",
+		"POST /admin/checks/{id}/resume":                     "resumed check",
+		"POST /admin/checks/{id}/delete":                     "deleted check",
+		"POST /admin/components":                             "created a component in the console",
+		"POST /admin/components/{id}/edit":                   "changed component",
+		"POST /admin/components/{id}/delete":                 "deleted component",
 	}
 }
 
@@ -436,6 +456,14 @@ type view struct {
 	// Edits are the incident's entries' earlier words, by entry id,
 	// newest first.
 	Edits map[string][]upstate.EntryEdit
+	// The console's pages (console.go): the check editor as typed, the
+	// kinds it offers, and the components page's list and form.
+	Console       bool // the server manages checks and components from the console
+	CanChecks     bool // may create and change checks (checks:write)
+	CheckForm     checkForm
+	Kinds         []string
+	ComponentDefs []componentDef
+	ComponentForm componentForm
 }
 
 // reviewForm is the postmortem editor's fields; action items are lines
@@ -584,7 +612,8 @@ func (s *Server) base(p upstate.Principal, title string) view {
 	return view{Title: title, User: &u, CanWrite: p.Can(upstate.ScopeIncidents), CanReview: p.Can(upstate.ScopePostmortems),
 		CanHold: p.Can(upstate.ScopeComponents), CanPlan: p.Can(upstate.ScopeMaintenances), IsOwner: s.opts.People != nil && p.Can(upstate.ScopeAdmin),
 		CanDelete: s.opts.Corrections != nil && p.Can(upstate.ScopeAdmin), CanCorrect: s.opts.Corrections != nil && p.Can(upstate.ScopeIncidents),
-		CanAudit: s.opts.Audit != nil && p.Can(upstate.ScopeAdmin)}
+		CanAudit: s.opts.Audit != nil && p.Can(upstate.ScopeAdmin),
+		Console:  s.opts.Console != nil, CanChecks: s.opts.Console != nil && p.Can(upstate.ScopeChecks)}
 }
 
 func (s *Server) components(ctx context.Context, held map[string]upstate.Status) ([]componentRow, error) {

@@ -99,6 +99,9 @@ type Options struct {
 	// Corrections edits entries, hides and deletes incidents (the
 	// incident engine); nil answers 404 on those routes.
 	Corrections Corrections
+	// Console manages checks and components made in the console; nil for
+	// a server that does not (its routes answer 503).
+	Console Console
 }
 
 // Corrections changes what was written on incidents after the fact.
@@ -161,7 +164,16 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/incidents/{id}/updates/{entry}/publish", s.authed(upstate.ScopeIncidents, s.publish))
 	mux.HandleFunc("POST /api/v1/incidents/{id}/merge", s.authed(upstate.ScopeIncidents, s.merge))
 	mux.HandleFunc("GET /api/v1/components", s.authed(upstate.ScopeRead, s.listComponents))
-	mux.HandleFunc("PATCH /api/v1/components/{id}", s.authed(upstate.ScopeComponents, s.holdStatus))
+	mux.HandleFunc("POST /api/v1/components", s.authed(upstate.ScopeComponents, s.create(upstate.ConsoleComponent, "/api/v1/components/")))
+	mux.HandleFunc("GET /api/v1/components/{id}", s.authed(upstate.ScopeRead, s.getComponent))
+	mux.HandleFunc("PATCH /api/v1/components/{id}", s.authed(upstate.ScopeComponents, s.patchComponent))
+	mux.HandleFunc("DELETE /api/v1/components/{id}", s.authed(upstate.ScopeComponents, s.remove(upstate.ConsoleComponent)))
+	mux.HandleFunc("GET /api/v1/checks", s.authed(upstate.ScopeRead, s.listChecks))
+	mux.HandleFunc("POST /api/v1/checks", s.authed(upstate.ScopeChecks, s.create(upstate.ConsoleCheck, "/api/v1/checks/")))
+	mux.HandleFunc("PATCH /api/v1/checks/{id}", s.authed(upstate.ScopeChecks, s.patchCheck))
+	mux.HandleFunc("DELETE /api/v1/checks/{id}", s.authed(upstate.ScopeChecks, s.remove(upstate.ConsoleCheck)))
+	mux.HandleFunc("POST /api/v1/checks/{id}/pause", s.authed(upstate.ScopeChecks, s.pause(true)))
+	mux.HandleFunc("POST /api/v1/checks/{id}/resume", s.authed(upstate.ScopeChecks, s.pause(false)))
 	mux.HandleFunc("GET /api/v1/incidents/{id}/postmortem", s.authed(upstate.ScopeRead, s.getPostmortem))
 	mux.HandleFunc("PUT /api/v1/incidents/{id}/postmortem", s.authed(upstate.ScopePostmortems, s.savePostmortem))
 	mux.HandleFunc("POST /api/v1/incidents/{id}/postmortem/publish", s.authed(upstate.ScopePostmortems, s.publishPostmortem))
@@ -202,7 +214,14 @@ func auditWords() map[string]string {
 	return map[string]string{
 		"POST /api/v1/incidents/{id}/acknowledge":        "acknowledged incident",
 		"POST /api/v1/incidents/{id}/merge":              "merged incidents into",
-		"PATCH /api/v1/components/{id}":                  "set the status of component",
+		"POST /api/v1/components":                        "tried to create a component in the console",
+		"PATCH /api/v1/components/{id}":                  "changed component",
+		"DELETE /api/v1/components/{id}":                 "deleted component",
+		"POST /api/v1/checks":                            "tried to create a check in the console",
+		"PATCH /api/v1/checks/{id}":                      "changed check",
+		"DELETE /api/v1/checks/{id}":                     "deleted check",
+		"POST /api/v1/checks/{id}/pause":                 "paused check",
+		"POST /api/v1/checks/{id}/resume":                "resumed check",
 		"PUT /api/v1/incidents/{id}/postmortem":          "saved the postmortem of incident",
 		"POST /api/v1/incidents/{id}/postmortem/publish": "published the postmortem of incident",
 		"POST /api/v1/maintenances":                      "scheduled a maintenance",
