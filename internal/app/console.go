@@ -272,6 +272,9 @@ func (c *Console) Update(ctx context.Context, kind upstate.ConsoleKind, id strin
 	if err != nil {
 		return upstate.Definition{}, err
 	}
+	if err := config.UnknownKey(kind, p); err != nil {
+		return upstate.Definition{}, err
+	}
 	a.consoleMu.Lock()
 	defer a.consoleMu.Unlock()
 	old, err := a.editable(kind, id)

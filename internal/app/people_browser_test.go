@@ -39,7 +39,11 @@ func TestPeopleInBrowser(t *testing.T) {
 	}
 	keepScreenshot(t, nadia, "console-phone")
 
-	// The owner removes her: her card's Remove button.
+	// The owner removes her: her card's Remove button, on the page afresh
+	// (no notice on it yet, so the one awaited is the removal's).
+	if err := chromedp.Do(owner, chromedp.Navigate(base+"/admin/users"), chromedp.WaitVisible(`#add`)); err != nil {
+		t.Fatal(err)
+	}
 	id, err := chromedp.Run(owner, chromedp.Evaluate[string](`[...document.querySelectorAll('.card[id^=user-]')].find(c => c.textContent.includes('nadia@example.com')).id`))
 	if err != nil || id == "" {
 		t.Fatalf("Nadia's card: %q %v", id, err)

@@ -435,3 +435,37 @@ func stringKeys(v any) any {
 	}
 	return v
 }
+
+// UnknownKey refuses a key no item of the kind takes, with the same
+// words the file gets ("did you mean"): a change to an item the console
+// may not touch is still told what is wrong with it first.
+func UnknownKey(kind upstate.ConsoleKind, keys map[string]any) error {
+	var names []string
+	add := func(t reflect.Type) {
+		for _, f := range yamlFields(t) {
+			names = append(names, f.name)
+		}
+	}
+	if kind == upstate.ConsoleComponent {
+		add(reflect.TypeFor[Component]())
+	} else {
+		add(reflect.TypeFor[Check]())
+		for _, k := range check.Kinds() {
+			add(reflect.TypeOf(k.New()).Elem())
+		}
+	}
+	known := map[string]bool{}
+	for _, n := range names {
+		known[n] = true
+	}
+	for k := range keys {
+		if !known[k] {
+			msg := fmt.Sprintf("unknown key %q", k)
+			if s := suggest(k, names); s != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", s)
+			}
+			return upstate.Errorf(upstate.EINVALID, "%s", msg)
+		}
+	}
+	return nil
+}

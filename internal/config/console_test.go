@@ -207,3 +207,15 @@ func TestFileKeysAreJSONs(t *testing.T) {
 		t.Errorf("stringKeys = %#v", got)
 	}
 }
+
+func TestUnknownKey(t *testing.T) {
+	if err := UnknownKey(upstate.ConsoleComponent, map[string]any{"name": "x", "gruop": "y"}); err == nil || err.Error() != `unknown key "gruop" (did you mean "group"?)` {
+		t.Errorf("component: %v", err)
+	}
+	if err := UnknownKey(upstate.ConsoleCheck, map[string]any{"interval": "1m", "url": "http://x", "address": "x:1"}); err != nil {
+		t.Errorf("a check's common and kinds' keys: %v", err)
+	}
+	if err := UnknownKey(upstate.ConsoleCheck, map[string]any{"intervall": "1m"}); err == nil {
+		t.Error("a misspelt check key is accepted")
+	}
+}
