@@ -305,14 +305,14 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	reviews := &incident.Reviews{Store: db, Clock: opts.Clock, NewID: opts.NewID, Logger: opts.Logger, Changed: a.snaps.Trigger}
 	api, err := adminapi.New(adminapi.Options{Auth: a.auth, Incidents: a.engine, Components: a.engine, Maintenances: a.engine, Outbox: a.desk, OnCall: a.roster, Silences: a.silences, Subscribers: a.subs, Samples: judgedSamples{a}, SLOs: a.slos, Reviews: reviews, Reads: db, Logger: opts.Logger,
 		Now: opts.Clock.Now, PageName: page, Location: zone, Markdown: md.HTML, SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://"),
-		Baseline: a.baseline, Warnings: a.warnings.List, Console: a.Console()})
+		Baseline: a.baseline, Warnings: a.warnings.List, Console: a.Console(), Audit: db, Corrections: a.engine})
 	if err != nil {
 		return nil, err
 	}
 	ui, err := admin.New(admin.Options{Auth: a.auth, Incidents: a.engine, Outbox: a.desk, OnCall: a.roster, Silences: a.silences, Acks: a.acks, Subscriptions: a.subs, Reviews: reviews, Reads: db, Markdown: md.HTML, Logger: opts.Logger,
 		Location: zone, PageName: page, Now: opts.Clock.Now, SLOs: a.slos, StoreHealth: db.WriteHealth, Warnings: a.warnings.List,
 		Artifacts: db, Baselines: a.baselines, People: auth.NewPeople(db, opts.Clock.Now, opts.NewID, opts.Logger), Console: a.Console(),
-		SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://")})
+		SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://"), Audit: db, Corrections: a.engine})
 	if err != nil {
 		return nil, err
 	}
@@ -679,6 +679,9 @@ func (a *App) prune(ctx context.Context) {
 	// Delivered and failed notifications are kept as long as raw results.
 	if _, err := a.store.PruneMessages(ctx, now.Add(-cfg.Retention.Raw.D())); err != nil && ctx.Err() == nil {
 		a.log.Error("prune notifications", "component", "store", "err", err)
+	}
+	if _, err := a.store.PruneAudit(ctx, now.Add(-cfg.Retention.Audit.D())); err != nil && ctx.Err() == nil {
+		a.log.Error("prune audit log", "component", "store", "err", err)
 	}
 }
 

@@ -97,6 +97,8 @@ type Server struct {
 type Retention struct {
 	Raw    Duration `yaml:"raw"`
 	Hourly Duration `yaml:"hourly"`
+	// Audit is how long the audit log keeps its entries.
+	Audit Duration `yaml:"audit"`
 }
 
 // Component is a part of the service as users see it.
@@ -217,6 +219,9 @@ const (
 	DefaultTimeout  = 10 * time.Second
 	DefaultRaw      = 14 * 24 * time.Hour
 	DefaultHourly   = 90 * 24 * time.Hour
+	// DefaultAudit keeps the audit log a year and a bit: last year's
+	// review can still see who changed what.
+	DefaultAudit = 400 * 24 * time.Hour
 )
 
 // ErrNotFound is returned by Load when the file does not exist.
@@ -436,6 +441,12 @@ func (v *validator) validate() {
 	}
 	if c.Retention.Hourly == 0 {
 		c.Retention.Hourly = Duration(DefaultHourly)
+	}
+	if c.Retention.Audit == 0 {
+		c.Retention.Audit = Duration(DefaultAudit)
+	}
+	if c.Retention.Audit.D() < 24*time.Hour {
+		v.errf("retention.audit", "%s is too short: keep the audit log at least 1d", c.Retention.Audit.D())
 	}
 	if c.Retention.Raw.D() < time.Hour {
 		v.errf("retention.raw", "%s is too short: keep raw results at least 1h", c.Retention.Raw.D())

@@ -85,6 +85,9 @@ func Markdown(r *Report) []byte {
 				}
 				p(".\n")
 			}
+			if in.Hidden != "" {
+				p("\nHidden from the public page: %s.\n", text(in.Hidden))
+			}
 			p("\nDetected after %s, %s, resolved after %s.\n\n", in.Detect, in.AckWords(), in.Resolve)
 			for _, e := range in.Entries {
 				status := ""

@@ -121,7 +121,10 @@ type Incident struct {
 	Upstream *Link `json:"upstream,omitempty"`
 	// Recurring names the group of incidents of one kind this is one of;
 	// the group tells the root cause and fix they share.
-	Recurring    string               `json:"recurring,omitempty"`
+	Recurring string `json:"recurring,omitempty"`
+	// Hidden is why people hid the incident from the public side (opened
+	// by mistake); the report keeps it, counted, and says so.
+	Hidden       string               `json:"hidden_reason,omitempty"`
 	Entries      []Entry              `json:"entries"`
 	RootCause    string               `json:"root_cause,omitempty"`
 	Contributing string               `json:"contributing_factors,omitempty"`
@@ -656,6 +659,9 @@ func (f formatter) incident(x *upstate.Incident, names map[string]string, worst 
 	}
 	if !x.Reach.Empty() {
 		out.Reach, out.Failing = x.Reach.Describe(), x.Reach.FailingPercent
+	}
+	if x.Hidden != nil {
+		out.Hidden = x.Hidden.Reason
 	}
 	if x.ResolvedAt != nil {
 		end := x.ResolvedAt.UTC()

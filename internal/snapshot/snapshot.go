@@ -232,11 +232,13 @@ func build(ctx context.Context, src Source, page Page, checksOf map[string][]str
 	if err != nil {
 		return nil, fmt.Errorf("components: %w", err)
 	}
-	recent, err := src.ListIncidents(ctx, upstate.IncidentFilter{Limit: 50, Unmerged: true})
+	// Incidents people hid from the public (opened by mistake) are not
+	// on any public document, nor in the history they drew.
+	recent, err := src.ListIncidents(ctx, upstate.IncidentFilter{Limit: 50, Unmerged: true, Hidden: upstate.HiddenExclude})
 	if err != nil {
 		return nil, fmt.Errorf("incidents: %w", err)
 	}
-	open, err := src.ListIncidents(ctx, upstate.IncidentFilter{OpenOnly: true})
+	open, err := src.ListIncidents(ctx, upstate.IncidentFilter{OpenOnly: true, Hidden: upstate.HiddenExclude})
 	if err != nil {
 		return nil, fmt.Errorf("open incidents: %w", err)
 	}
@@ -246,6 +248,17 @@ func build(ctx context.Context, src Source, page Page, checksOf map[string][]str
 	changes, err := src.ListStatusChanges(ctx, first, now.Add(time.Second))
 	if err != nil {
 		return nil, fmt.Errorf("status history: %w", err)
+	}
+	hidden, err := src.ListIncidents(ctx, upstate.IncidentFilter{Hidden: upstate.HiddenOnly, Since: first.AddDate(0, -1, 0)})
+	if err != nil {
+		return nil, fmt.Errorf("hidden incidents: %w", err)
+	}
+	if len(hidden) > 0 {
+		ids := map[string]bool{}
+		for _, in := range hidden {
+			ids[in.ID] = true
+		}
+		changes = slices.DeleteFunc(changes, func(c upstate.StatusChange) bool { return c.IncidentID != "" && ids[c.IncidentID] })
 	}
 	var checkIDs []string
 	for _, ids := range checksOf {

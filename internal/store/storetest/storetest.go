@@ -51,6 +51,12 @@ func Run(t *testing.T, open Opener) {
 		{"Postmortems", testPostmortems},
 		{"WriteHealth", testWriteHealth},
 		{"Warnings", testWarnings},
+		{"EntryKinds", testEntryKinds},
+		{"EditEntry", testEditEntry},
+		{"HideIncident", testHideIncident},
+		{"DeleteIncident", testDeleteIncident},
+		{"Audit", testAudit},
+		{"IncidentFilters", testIncidentFilters},
 		{"ConsoleItems", testConsoleItems},
 	}
 	for _, tt := range tests {

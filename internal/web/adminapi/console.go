@@ -97,6 +97,8 @@ func (s *Server) create(kind upstate.ConsoleKind, path string) handler {
 			s.fail(w, r, err)
 			return
 		}
+		respond.Describe(r, "created %s %s in the console", kind, d.ID)
+		respond.AuditTarget(r, d.ID)
 		w.Header().Set("Location", path+d.ID)
 		respond.JSON(w, http.StatusCreated, map[string]any{string(kind): definitionOut(d)})
 	}
