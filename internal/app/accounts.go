@@ -10,6 +10,7 @@ import (
 	"github.com/upstatehq/upstate/internal/config"
 	"github.com/upstatehq/upstate/internal/ids"
 	"github.com/upstatehq/upstate/internal/report"
+	"github.com/upstatehq/upstate/internal/store"
 	"github.com/upstatehq/upstate/internal/store/sqlite"
 )
 
@@ -52,11 +53,27 @@ func Report(ctx context.Context, cfg *config.Config, p report.Params, now func()
 		return nil, err
 	}
 	defer db.Close()
-	// The configured components, named as the file names them now (serve
-	// does the same at start).
+	// The configured components, named as the file and the console name
+	// them now (serve does the same at start): the console's are kept, not
+	// dropped as the file's alone would have them.
 	at := now()
-	if err := db.SyncComponents(ctx, components(cfg), at); err != nil {
+	if err := db.SyncComponents(ctx, components(withConsole(ctx, cfg, db)), at); err != nil {
 		return nil, err
 	}
 	return report.Gather(ctx, db, p, cfg.Page.Name, cfg.Location, at)
+}
+
+// withConsole is, for a command run beside the server, the configuration
+// in force: the file with the console's items merged as serve merges them
+// (the file's alone when they no longer fit it, as serve would run).
+func withConsole(ctx context.Context, cfg *config.Config, db store.ConsoleItems) *config.Config {
+	items, err := db.ListConsoleItems(ctx)
+	if err != nil || len(items) == 0 || len(cfg.Source) == 0 {
+		return cfg
+	}
+	c, err := config.WithConsole(cfg, items, ConfigRules()...)
+	if err != nil {
+		return cfg
+	}
+	return c
 }

@@ -33,6 +33,7 @@ func commands() []command {
 		{"demo", "replay a bad month against a simulated SaaS, no setup needed", demoCmd},
 		{"validate", "check a configuration file and exit", validate},
 		{"export", "write the running configuration, with what was made in the console, as one file", exportCmd},
+		{"import", "bring incident history (Upstate's format, Statuspage) or checks (Gatus, Uptime Kuma)", importCmd},
 		{"init", "write a commented example configuration to start from", initCmd},
 		{"user", "manage who signs in to the admin side (user add, list, passwd, role, remove)", user},
 		{"report", "write the outage report for a period (md, html or json)", reportCmd},

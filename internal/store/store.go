@@ -34,6 +34,7 @@ type Store interface {
 	Corrections
 	Audit
 	ConsoleItems
+	Imports
 	// Flush waits until every write accepted so far is durable.
 	Flush(ctx context.Context) error
 	// WriteHealth says whether the store is accepting writes: nil, or an
@@ -201,6 +202,25 @@ type History interface {
 	// preceded by each component's last change before from (so the status
 	// in force at from is known).
 	ListStatusChanges(ctx context.Context, from, to time.Time) ([]upstate.StatusChange, error)
+}
+
+// Imported is an incident that ended, brought from elsewhere (upstate
+// import): with its whole timeline (Incident.Updates), the status history
+// it caused, and its postmortem, if any.
+type Imported struct {
+	Incident   *upstate.Incident
+	Statuses   []upstate.StatusChange
+	Postmortem *upstate.PostmortemDoc
+}
+
+// Imports writes history brought from elsewhere.
+type Imports interface {
+	// ImportIncidents writes them all in one transaction, each replacing
+	// whatever an earlier import of the same incident (the same id) wrote:
+	// its timeline, its status history and its postmortem. Components'
+	// current statuses are left as they are: this is history. It returns
+	// how many incidents were not kept before.
+	ImportIncidents(ctx context.Context, ins []Imported) (created int, err error)
 }
 
 // Heartbeats keeps the last heartbeat of each heartbeat check.

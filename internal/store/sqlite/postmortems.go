@@ -14,6 +14,19 @@ import (
 
 // SavePostmortem implements store.Postmortems.
 func (db *DB) SavePostmortem(ctx context.Context, p upstate.PostmortemDoc, c store.Change) error {
+	return db.exec(ctx, func(tx *sql.Tx) error {
+		if err := savePostmortem(ctx, tx, p); err != nil {
+			return err
+		}
+		if c.Empty() {
+			return nil
+		}
+		return applyChange(ctx, tx, c)
+	})
+}
+
+// savePostmortem writes a postmortem inside a transaction.
+func savePostmortem(ctx context.Context, tx *sql.Tx, p upstate.PostmortemDoc) error {
 	actions, err := json.Marshal(p.Actions)
 	if err != nil {
 		return err
@@ -21,19 +34,14 @@ func (db *DB) SavePostmortem(ctx context.Context, p upstate.PostmortemDoc, c sto
 	if p.Actions == nil {
 		actions = []byte("[]")
 	}
-	return db.exec(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO postmortems (incident_id, root_cause, contributing, fix, actions, status, author, updated_at, published_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (incident_id) DO UPDATE SET root_cause = excluded.root_cause, contributing = excluded.contributing, fix = excluded.fix,
-			actions = excluded.actions, status = excluded.status, author = excluded.author, updated_at = excluded.updated_at, published_at = excluded.published_at`,
-			p.IncidentID, p.RootCause, p.Contributing, p.Fix, string(actions), p.Status, p.Author, ms(p.UpdatedAt), nullMS(p.PublishedAt)); err != nil {
-			return fmt.Errorf("save postmortem of %s: %w", p.IncidentID, err)
-		}
-		if c.Empty() {
-			return nil
-		}
-		return applyChange(ctx, tx, c)
-	})
+	if _, err := tx.ExecContext(ctx, `INSERT INTO postmortems (incident_id, root_cause, contributing, fix, actions, status, author, updated_at, published_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (incident_id) DO UPDATE SET root_cause = excluded.root_cause, contributing = excluded.contributing, fix = excluded.fix,
+		actions = excluded.actions, status = excluded.status, author = excluded.author, updated_at = excluded.updated_at, published_at = excluded.published_at`,
+		p.IncidentID, p.RootCause, p.Contributing, p.Fix, string(actions), p.Status, p.Author, ms(p.UpdatedAt), nullMS(p.PublishedAt)); err != nil {
+		return fmt.Errorf("save postmortem of %s: %w", p.IncidentID, err)
+	}
+	return nil
 }
 
 const postmortemCols = `incident_id, root_cause, contributing, fix, actions, status, author, updated_at, published_at`

@@ -58,6 +58,7 @@ func Run(t *testing.T, open Opener) {
 		{"Audit", testAudit},
 		{"IncidentFilters", testIncidentFilters},
 		{"ConsoleItems", testConsoleItems},
+		{"ImportIncidents", testImportIncidents},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1201,5 +1202,49 @@ func testConsoleItems(t *testing.T, s store.Store) {
 	}
 	if got, _ := s.ListConsoleItems(ctx(t)); len(got) != 2 || got[0].Kind != upstate.ConsoleComponent {
 		t.Errorf("after delete: %v", got)
+	}
+}
+
+// An imported incident is written whole and, imported again, replaced:
+// its timeline, status history and postmortem are what the last import
+// said, never twice; components' current statuses are not touched.
+func testImportIncidents(t *testing.T, s store.Store) {
+	if err := s.SyncComponents(ctx(t), []upstate.Component{{ID: "api", Name: "API"}}, t0); err != nil {
+		t.Fatal(err)
+	}
+	end := t0.Add(time.Hour)
+	imported := func(updates ...string) store.Imported {
+		in := incident("imported0001", t0, upstate.Resolved)
+		in.ResolvedAt = &end
+		for i, body := range updates {
+			in.Updates = append(in.Updates, upstate.TimelineEntry{ID: fmt.Sprintf("imported0001-%d", i), IncidentID: in.ID, At: t0.Add(time.Duration(i) * time.Minute),
+				Status: upstate.Identified, Body: body, Public: true, Actor: "import"})
+		}
+		return store.Imported{Incident: in,
+			Statuses: []upstate.StatusChange{{ComponentID: "api", At: t0, Status: upstate.MajorOutage, IncidentID: in.ID}, {ComponentID: "api", At: end, Status: upstate.Operational, IncidentID: in.ID}},
+			Postmortem: &upstate.PostmortemDoc{IncidentID: in.ID, RootCause: "A lock.", Fix: "A timeout.", Status: upstate.PostmortemPublished, Author: "import", UpdatedAt: end, PublishedAt: &end}}
+	}
+	n, err := s.ImportIncidents(ctx(t), []store.Imported{imported("first words", "second words")})
+	if err != nil || n != 1 {
+		t.Fatalf("first import: %d new, %v", n, err)
+	}
+	n, err = s.ImportIncidents(ctx(t), []store.Imported{imported("corrected words")})
+	if err != nil || n != 0 {
+		t.Fatalf("second import: %d new, %v", n, err)
+	}
+	got, err := s.GetIncident(ctx(t), "imported0001")
+	if err != nil || len(got.Updates) != 1 || got.Updates[0].Body != "corrected words" {
+		t.Fatalf("after a second import: %+v, %v", got, err)
+	}
+	changes, err := s.ListStatusChanges(ctx(t), t0.Add(-time.Hour), end.Add(time.Hour))
+	if err != nil || len(changes) != 2 {
+		t.Errorf("status history after two imports: %+v, %v", changes, err)
+	}
+	if pm, err := s.GetPostmortem(ctx(t), "imported0001"); err != nil || pm.RootCause != "A lock." {
+		t.Errorf("postmortem: %+v, %v", pm, err)
+	}
+	comps, _ := s.ListComponents(ctx(t))
+	if len(comps) != 1 || comps[0].Status != upstate.Operational {
+		t.Errorf("an import set a component's current status: %+v", comps)
 	}
 }
