@@ -1221,7 +1221,7 @@ func testImportIncidents(t *testing.T, s store.Store) {
 				Status: upstate.Identified, Body: body, Public: true, Actor: "import"})
 		}
 		return store.Imported{Incident: in,
-			Statuses: []upstate.StatusChange{{ComponentID: "api", At: t0, Status: upstate.MajorOutage, IncidentID: in.ID}, {ComponentID: "api", At: end, Status: upstate.Operational, IncidentID: in.ID}},
+			Statuses:   []upstate.StatusChange{{ComponentID: "api", At: t0, Status: upstate.MajorOutage, IncidentID: in.ID}, {ComponentID: "api", At: end, Status: upstate.Operational, IncidentID: in.ID}},
 			Postmortem: &upstate.PostmortemDoc{IncidentID: in.ID, RootCause: "A lock.", Fix: "A timeout.", Status: upstate.PostmortemPublished, Author: "import", UpdatedAt: end, PublishedAt: &end}}
 	}
 	n, err := s.ImportIncidents(ctx(t), []store.Imported{imported("first words", "second words")})
