@@ -587,6 +587,7 @@ func (agg rollups) add(rs []upstate.Result) {
 			}
 			ru.LatencySum += r.Latency
 			ru.LatencyMax = max(ru.LatencyMax, r.Latency)
+			ru.Latencies.Add(r.Latency)
 		}
 	}
 }
@@ -607,6 +608,7 @@ func (agg rollups) plus(more rollups) rollups {
 			sum.Fail += r.Fail
 			sum.LatencySum += r.LatencySum
 			sum.LatencyMax = max(sum.LatencyMax, r.LatencyMax)
+			sum.Latencies.Plus(r.Latencies)
 		}
 	}
 	return out
@@ -616,22 +618,39 @@ func (agg rollups) write(ctx context.Context, tx *sql.Tx) error {
 	if len(agg) == 0 {
 		return nil
 	}
-	up, err := tx.PrepareContext(ctx, `INSERT INTO rollups (check_id, period, bucket, n, ok, slow, fail, latency_sum_us, latency_max_us)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (check_id, period, bucket) DO UPDATE SET
-		n = n + excluded.n, ok = ok + excluded.ok, slow = slow + excluded.slow, fail = fail + excluded.fail,
-		latency_sum_us = latency_sum_us + excluded.latency_sum_us,
-		latency_max_us = MAX(latency_max_us, excluded.latency_max_us)`)
+	up, err := tx.PrepareContext(ctx, rollupUpsert())
 	if err != nil {
 		return err
 	}
 	defer up.Close()
+	args := make([]any, 0, 9+store.LatencyBins)
 	for k, r := range agg {
-		if _, err := up.ExecContext(ctx, k.check, string(k.period), k.bucket, r.Count, r.OK, r.Slow, r.Fail, r.LatencySum.Microseconds(), r.LatencyMax.Microseconds()); err != nil {
+		args = append(args[:0], k.check, string(k.period), k.bucket, r.Count, r.OK, r.Slow, r.Fail, r.LatencySum.Microseconds(), r.LatencyMax.Microseconds())
+		for _, c := range r.Latencies {
+			args = append(args, c)
+		}
+		if _, err := up.ExecContext(ctx, args...); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// rollupUpsert adds a bucket's counts to the stored ones, the latency
+// histogram's bins (h00…h24) too, in SQL: no read of the row first.
+func rollupUpsert() string {
+	var cols, marks, sets strings.Builder
+	for i := range store.LatencyBins {
+		fmt.Fprintf(&cols, ", h%02d", i)
+		marks.WriteString(", ?")
+		fmt.Fprintf(&sets, ", h%02d = h%02d + excluded.h%02d", i, i, i)
+	}
+	return `INSERT INTO rollups (check_id, period, bucket, n, ok, slow, fail, latency_sum_us, latency_max_us` + cols.String() + `)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?` + marks.String() + `)
+		ON CONFLICT (check_id, period, bucket) DO UPDATE SET
+		n = n + excluded.n, ok = ok + excluded.ok, slow = slow + excluded.slow, fail = fail + excluded.fail,
+		latency_sum_us = latency_sum_us + excluded.latency_sum_us,
+		latency_max_us = MAX(latency_max_us, excluded.latency_max_us)` + sets.String()
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }

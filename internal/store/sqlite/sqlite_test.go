@@ -82,6 +82,11 @@ func TestLanesMigration(t *testing.T) {
 				return fmt.Errorf("%s: %w", q, err)
 			}
 		}
+		for i := range store.LatencyBins { // as before 0018
+			if _, err := tx.Exec(fmt.Sprintf(`ALTER TABLE rollups DROP COLUMN h%02d`, i)); err != nil {
+				return err
+			}
+		}
 		return nil
 	}); err != nil {
 		t.Fatal(err)
