@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -36,6 +37,9 @@ type Event struct {
 	Type  string
 	Check string
 	Data  any
+	// Result is the result a result event tells of, for callers in the
+	// process (run-now waits for it); streams send Data.
+	Result *upstate.Result
 }
 
 // Result is a result event's data.
@@ -51,7 +55,8 @@ type Result struct {
 
 // ResultOf is the result event of r.
 func ResultOf(r upstate.Result) Event {
-	return Event{Type: TypeResult, Check: r.CheckID, Data: Result{Check: r.CheckID, At: r.At, Outcome: string(r.Outcome),
+	r.Warnings, r.Artifact, r.Provider = nil, nil, nil
+	return Event{Type: TypeResult, Check: r.CheckID, Result: &r, Data: Result{Check: r.CheckID, At: r.At, Outcome: string(r.Outcome),
 		LatencyMS: float64(r.Latency.Microseconds()) / 1000, StatusCode: r.StatusCode, Evidence: r.Evidence(), Error: r.Error}}
 }
 
@@ -136,11 +141,26 @@ func New(opts Options) *Broker {
 	return &Broker{opts: opts, subs: map[*Sub]struct{}{}, per: map[string]int{}}
 }
 
+// Filter picks the events a subscriber wants.
+type Filter struct {
+	// Check, when set, keeps that check's events (and every incident's).
+	Check string
+	// Types, when set, keeps only events of these types.
+	Types []string
+}
+
+func (f Filter) wants(e Event) bool {
+	if f.Check != "" && e.Check != "" && e.Check != f.Check {
+		return false
+	}
+	return len(f.Types) == 0 || slices.Contains(f.Types, e.Type)
+}
+
 // Sub is one subscriber: a stream, or a caller waiting for a result.
 type Sub struct {
 	b         *Broker
 	principal string
-	check     string // only this check's events (and every incident's), when set
+	filter    Filter
 	c         chan Event
 	// ended is closed when the subscriber is dropped, closed or the
 	// broker stops; why says which.
@@ -149,10 +169,9 @@ type Sub struct {
 }
 
 // Subscribe adds a subscriber for principal (the person or token: at
-// most MaxPerPrincipal each), to the events of check ("" for all).
-// ETOOMANY when the caps are reached, EUNAVAILABLE once the broker has
-// stopped.
-func (b *Broker) Subscribe(principal, check string) (*Sub, error) {
+// most MaxPerPrincipal each), to the events f picks. ETOOMANY when the
+// caps are reached, EUNAVAILABLE once the broker has stopped.
+func (b *Broker) Subscribe(principal string, f Filter) (*Sub, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch {
@@ -163,11 +182,25 @@ func (b *Broker) Subscribe(principal, check string) (*Sub, error) {
 	case principal != "" && b.per[principal] >= b.opts.MaxPerPrincipal:
 		return nil, upstate.Later(upstate.ETOOMANY, 30*time.Second, "you have %d live streams open already; close one (another tab?) first", b.opts.MaxPerPrincipal)
 	}
-	s := &Sub{b: b, principal: principal, check: check, c: make(chan Event, b.opts.Buffer), ended: make(chan struct{})}
+	s := &Sub{b: b, principal: principal, filter: f, c: make(chan Event, b.opts.Buffer), ended: make(chan struct{})}
 	b.subs[s] = struct{}{}
 	if principal != "" {
 		b.per[principal]++
 	}
+	return s, nil
+}
+
+// Await adds a subscriber to one check's events for a caller in the
+// process waiting for its next result (run-now), outside the caps on
+// streams: what bounds those callers is run-now's own limit.
+func (b *Broker) Await(check string) (*Sub, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil, upstate.Errorf(upstate.EUNAVAILABLE, "the server is stopping")
+	}
+	s := &Sub{b: b, filter: Filter{Check: check, Types: []string{TypeResult}}, c: make(chan Event, b.opts.Buffer), ended: make(chan struct{})}
+	b.subs[s] = struct{}{}
 	return s, nil
 }
 
@@ -182,7 +215,7 @@ func (b *Broker) Publish(e Event) {
 	b.seq++
 	e.Seq = b.seq
 	for s := range b.subs {
-		if s.check != "" && e.Check != "" && e.Check != s.check {
+		if !s.filter.wants(e) {
 			continue
 		}
 		select {

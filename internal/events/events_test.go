@@ -16,11 +16,12 @@ var t0 = time.Date(2026, 9, 1, 12, 0, 0, 0, time.UTC)
 
 func TestSubscriberGetsEventsInOrder(t *testing.T) {
 	b := New(Options{})
-	all, err := b.Subscribe("ann", "")
+	all, err := b.Subscribe("ann", Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, _ := b.Subscribe("bob", "api")
+	api, _ := b.Subscribe("bob", Filter{Check: "api"})
+	states, _ := b.Subscribe("cat", Filter{Types: []string{TypeState}})
 	b.Publish(ResultOf(upstate.Result{CheckID: "api", At: t0, Outcome: upstate.OutcomeFail, Latency: 230 * time.Millisecond, StatusCode: 500}))
 	b.Publish(ResultOf(upstate.Result{CheckID: "web", At: t0, Outcome: upstate.OutcomeOK}))
 	b.Publish(StateOf(upstate.Transition{From: upstate.Condition{CheckID: "api", State: upstate.StateUp}, To: upstate.Condition{CheckID: "api", State: upstate.StateDown, Since: t0}}))
@@ -47,12 +48,15 @@ func TestSubscriberGetsEventsInOrder(t *testing.T) {
 	if got, want := types(api, 3), "result:api state:api incident:"; got != want {
 		t.Errorf("api: %s, want %s", got, want)
 	}
+	if got, want := types(states, 1), "state:api"; got != want || len(states.Events()) != 0 {
+		t.Errorf("states: %s, want %s only", got, want)
+	}
 }
 
 func TestSlowSubscriberIsDroppedWithoutBlocking(t *testing.T) {
 	b := New(Options{Buffer: 2})
-	slow, _ := b.Subscribe("ann", "")
-	fast, _ := b.Subscribe("bob", "")
+	slow, _ := b.Subscribe("ann", Filter{})
+	fast, _ := b.Subscribe("bob", Filter{})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -82,25 +86,25 @@ func TestSlowSubscriberIsDroppedWithoutBlocking(t *testing.T) {
 
 func TestStreamCaps(t *testing.T) {
 	b := New(Options{MaxStreams: 3, MaxPerPrincipal: 2})
-	a1, _ := b.Subscribe("ann", "")
-	if _, err := b.Subscribe("ann", ""); err != nil {
+	a1, _ := b.Subscribe("ann", Filter{})
+	if _, err := b.Subscribe("ann", Filter{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Subscribe("ann", ""); upstate.ErrorCode(err) != upstate.ETOOMANY {
+	if _, err := b.Subscribe("ann", Filter{}); upstate.ErrorCode(err) != upstate.ETOOMANY {
 		t.Errorf("a third stream for ann: %v, want too many", err)
 	}
-	if _, err := b.Subscribe("bob", ""); err != nil {
+	if _, err := b.Subscribe("bob", Filter{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Subscribe("cat", ""); upstate.ErrorCode(err) != upstate.ETOOMANY {
+	if _, err := b.Subscribe("cat", Filter{}); upstate.ErrorCode(err) != upstate.ETOOMANY {
 		t.Errorf("a fourth stream: %v, want too many", err)
 	}
 	a1.Close()
-	if _, err := b.Subscribe("ann", ""); err != nil {
+	if _, err := b.Subscribe("ann", Filter{}); err != nil {
 		t.Errorf("after one closed: %v", err)
 	}
 	b.Close()
-	if _, err := b.Subscribe("dan", ""); upstate.ErrorCode(err) != upstate.EUNAVAILABLE {
+	if _, err := b.Subscribe("dan", Filter{}); upstate.ErrorCode(err) != upstate.EUNAVAILABLE {
 		t.Errorf("after Close: %v, want unavailable", err)
 	}
 }
@@ -126,7 +130,7 @@ func (s *syncBuffer) String() string {
 func TestStreamWritesEventsAndKeepAlives(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := New(Options{KeepAlive: 25 * time.Second}) // the real clock: synthetic time in the bubble
-		sub, _ := b.Subscribe("ann", "")
+		sub, _ := b.Subscribe("ann", Filter{})
 		var out syncBuffer
 		gone := make(chan struct{})
 		ended := make(chan error)
@@ -161,7 +165,7 @@ func TestStreamWritesEventsAndKeepAlives(t *testing.T) {
 func TestStreamEndsWhenClientGoes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := New(Options{})
-		sub, _ := b.Subscribe("ann", "")
+		sub, _ := b.Subscribe("ann", Filter{})
 		gone := make(chan struct{})
 		ended := make(chan error)
 		go func() { ended <- sub.Stream(gone, io.Discard, func() error { return nil }) }()

@@ -24,6 +24,7 @@ import (
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/auth"
 	"github.com/upstatehq/upstate/internal/check"
+	"github.com/upstatehq/upstate/internal/checkview"
 	"github.com/upstatehq/upstate/internal/incident"
 	"github.com/upstatehq/upstate/internal/web/respond"
 )
@@ -141,6 +142,14 @@ type Options struct {
 	// People manages users on the owners' page (/admin/users); nil for
 	// no such page.
 	People People
+	// CheckInfos lists every configured check (app's checkInfos).
+	CheckInfos func() []upstate.CheckInfo
+	// CheckPages works out the check pages (/admin/checks and
+	// /admin/checks/{id}); nil for no such pages.
+	CheckPages CheckPages
+	// RunCheck runs a check once now and returns its result ("check
+	// now"); nil for no such button.
+	RunCheck func(ctx context.Context, id string) (upstate.Result, error)
 }
 
 // SubscriptionsPerHour is how many subscriptions one client address
@@ -195,7 +204,21 @@ func New(opts Options) (*Server, error) {
 			return out
 		},
 	}
-	for _, name := range []string{"login", "index", "new", "incident", "maintenances", "notifications", "ack", "subscription", "error", "users"} {
+	funcs["latency"] = upstate.FormatLatency
+	funcs["uptime"] = func(u checkview.Uptime) string {
+		if u.Count == 0 {
+			return "no data"
+		}
+		return strconv.FormatFloat(u.Ratio()*100, 'f', 2, 64) + "%"
+	}
+	funcs["ago"] = func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return upstate.FormatDuration(opts.Now().Sub(t), upstate.DurationWords) + " ago"
+	}
+	funcs["state"] = stateLabel
+	for _, name := range []string{"login", "index", "new", "incident", "maintenances", "notifications", "ack", "subscription", "error", "users", "checks", "check"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templates, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("parse admin templates: %w", err)
@@ -243,6 +266,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 		mux.HandleFunc("GET /admin/checks/{id}/screenshot/latest", s.authed(upstate.ScopeRead, s.latestScreenshot))
 	}
 	s.registerPeople(mux)
+	s.registerChecks(mux)
 }
 
 // guard refuses cross-site form posts.
@@ -354,6 +378,12 @@ type view struct {
 	Roles    []upstate.Role
 	NoUsers  bool
 	IsOwner  bool // may manage people
+	// CheckList is the checks page's; Check a check's page.
+	CheckList []checkview.Summary
+	Check     *checkPage
+	// Live, when set, loads the console script, which follows the live
+	// feed with this query ("check=api", "types=incident").
+	Live string
 }
 
 // reviewForm is the postmortem editor's fields; action items are lines
@@ -533,6 +563,9 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request, p upstate.Princip
 		return
 	}
 	v.Notice = r.URL.Query().Get("done")
+	if s.opts.CheckPages != nil {
+		v.Live = "types=incident"
+	}
 	if s.opts.SLOs != nil {
 		v.SLOs = s.opts.SLOs(r.Context())
 	}

@@ -93,6 +93,17 @@ type Options struct {
 	// Warnings are the checks' current warnings (incident.Warnings); nil
 	// for none.
 	Warnings func() []upstate.Warning
+
+	// CheckInfos lists every configured check (app's checkInfos).
+	CheckInfos func() []upstate.CheckInfo
+	// CheckPages works out a check's page (GET /api/v1/checks/{id}); nil
+	// for no such route.
+	CheckPages CheckPages
+	// RunCheck runs a check once now and returns its result (POST
+	// /api/v1/checks/{id}/run); nil for no such route.
+	RunCheck func(ctx context.Context, id string) (upstate.Result, error)
+	// Events is the live feed (GET /api/v1/events); nil for none.
+	Events Events
 }
 
 // Server serves the admin API.
@@ -174,6 +185,19 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/tokens", s.authed(upstate.ScopeAdmin, s.listTokens))
 	mux.HandleFunc("POST /api/v1/tokens", s.authed(upstate.ScopeAdmin, s.createToken))
 	mux.HandleFunc("DELETE /api/v1/tokens/{id}", s.authed(upstate.ScopeAdmin, s.revokeToken))
+	// A check's page, running it now, and the live feed: when the app
+	// gives what they need.
+	if s.opts.CheckPages != nil {
+		mux.HandleFunc("GET /api/v1/checks/{id}", s.authed(upstate.ScopeRead, s.getCheck))
+	}
+	if s.opts.RunCheck != nil {
+		// Running a probe by hand acts on the world as incidents:write
+		// does; checks:write may take it over once there is one.
+		mux.HandleFunc("POST /api/v1/checks/{id}/run", s.authed(upstate.ScopeIncidents, s.runCheck))
+	}
+	if s.opts.Events != nil {
+		mux.HandleFunc("GET /api/v1/events", s.authed(upstate.ScopeRead, s.events))
+	}
 }
 
 type handler func(w http.ResponseWriter, r *http.Request, p upstate.Principal)

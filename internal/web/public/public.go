@@ -14,6 +14,7 @@ import (
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/snapshot"
+	"github.com/upstatehq/upstate/internal/web/chart"
 	"github.com/upstatehq/upstate/internal/web/statusapi"
 )
 
@@ -224,19 +225,15 @@ func sparkline(pts []snapshot.Latency) template.HTML {
 	if span == 0 {
 		span = 1
 	}
-	var b strings.Builder
+	xs, ys := make([]float64, len(pts)), make([]float64, len(pts))
 	for i, p := range pts {
-		x := p.Start.Sub(first).Seconds() / span * w
-		y := h - 2 - float64(p.Mean)/float64(top)*(h-4)
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		fmt.Fprintf(&b, "%.1f,%.1f", x, y)
+		xs[i], ys[i] = p.Start.Sub(first).Seconds()/span, float64(p.Mean)
 	}
+	line := strings.Join(chart.Points(xs, ys, w, h, float64(top), 2), " ")
 	lastMean := pts[len(pts)-1].Mean
 	title := fmt.Sprintf("Mean response time per hour, last 24 hours; latest %s, highest %s", upstate.FormatLatency(lastMean), upstate.FormatLatency(top))
 	svg := fmt.Sprintf(`<svg class="spark" viewBox="0 0 %.0f %.0f" width="%.0f" height="%.0f" role="img" aria-label="%s"><title>%s</title><polyline points="%s"/></svg><span class="spark-val">%s</span>`,
-		w, h, w, h, template.HTMLEscapeString(title), template.HTMLEscapeString(title), b.String(), upstate.FormatLatency(lastMean))
+		w, h, w, h, template.HTMLEscapeString(title), template.HTMLEscapeString(title), line, upstate.FormatLatency(lastMean))
 	return template.HTML(svg) //nolint:gosec // numbers and escaped text only
 }
 
