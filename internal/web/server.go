@@ -271,7 +271,7 @@ var (
 	hdrReferrer    = []string{"strict-origin-when-cross-origin"}
 	// Pages may not be framed by other sites (clickjacking), except /embed,
 	// which exists to be.
-	hdrCSP      = []string{"default-src 'self'; style-src 'self'; img-src 'self' data:; script-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"}
+	hdrCSP = []string{"default-src 'self'; style-src 'self'; img-src 'self' data:; script-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"}
 	// The admin pages may run the admin's own static scripts (the live
 	// console's /admin/console.js): never inline ones, never another
 	// site's.
