@@ -299,16 +299,18 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	api, err := adminapi.New(adminapi.Options{CheckInfos: a.checkInfos, CheckPages: views, RunCheck: a.RunCheck, Events: a.events, Auth: a.auth, Incidents: a.engine, Components: a.engine, Maintenances: a.engine, Outbox: a.desk, OnCall: a.roster, Silences: a.silences, Subscribers: a.subs, Samples: judgedSamples{a}, SLOs: a.slos, Reviews: reviews, Reads: db, Logger: opts.Logger,
+	api, err := adminapi.New(adminapi.Options{Auth: a.auth, Incidents: a.engine, Components: a.engine, Maintenances: a.engine, Outbox: a.desk, OnCall: a.roster, Silences: a.silences, Subscribers: a.subs, Samples: judgedSamples{a}, SLOs: a.slos, Reviews: reviews, Reads: db, Logger: opts.Logger,
 		Now: opts.Clock.Now, PageName: page, Location: zone, Markdown: md.HTML, SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://"),
-		Baseline: a.baseline, Warnings: a.warnings.List})
+		Baseline: a.baseline, Warnings: a.warnings.List,
+		CheckInfos: a.checkInfos, CheckPages: views, RunCheck: a.RunCheck, Events: a.events})
 	if err != nil {
 		return nil, err
 	}
-	ui, err := admin.New(admin.Options{CheckInfos: a.checkInfos, CheckPages: views, RunCheck: a.RunCheck, Auth: a.auth, Incidents: a.engine, Outbox: a.desk, OnCall: a.roster, Silences: a.silences, Acks: a.acks, Subscriptions: a.subs, Reviews: reviews, Reads: db, Markdown: md.HTML, Logger: opts.Logger,
+	ui, err := admin.New(admin.Options{Auth: a.auth, Incidents: a.engine, Outbox: a.desk, OnCall: a.roster, Silences: a.silences, Acks: a.acks, Subscriptions: a.subs, Reviews: reviews, Reads: db, Markdown: md.HTML, Logger: opts.Logger,
 		Location: zone, PageName: page, Now: opts.Clock.Now, SLOs: a.slos, StoreHealth: db.WriteHealth, Warnings: a.warnings.List,
 		Artifacts: db, Baselines: a.baselines, People: auth.NewPeople(db, opts.Clock.Now, opts.NewID, opts.Logger),
-		SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://")})
+		SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://"),
+		CheckInfos:    a.checkInfos, CheckPages: views, RunCheck: a.RunCheck})
 	if err != nil {
 		return nil, err
 	}

@@ -40,6 +40,10 @@ type checkPage struct {
 	// CanEdit may edit, pause or delete it (the console's forms): a
 	// check not provisioned from the file, and the right to write.
 	CanEdit bool
+	// HasCert is set when its last probe saw a certificate, with
+	// CertDays left on it.
+	HasCert  bool
+	CertDays int
 }
 
 func (s *Server) registerChecks(mux *http.ServeMux) {
@@ -86,6 +90,9 @@ func (s *Server) checkView(ctx context.Context, p upstate.Principal, id, period 
 		CanEdit: v.CanWrite && !rep.Info.Provisioned}
 	if !rep.Told {
 		cp.Chart, cp.FromMean = s.latencyChart(rep)
+	}
+	if rep.CertDays != nil {
+		cp.HasCert, cp.CertDays = true, *rep.CertDays
 	}
 	v.Check, v.Live = cp, "check="+url.QueryEscape(rep.Info.Spec.ID)
 	v.Components, err = s.components(ctx, nil)
