@@ -5,12 +5,16 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/certtest"
+	"github.com/upstatehq/upstate/internal/check"
 )
 
 // startCheckApp runs an app with a tls check whose certificate expires in
@@ -202,5 +206,79 @@ func TestCheckPages(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/javascript") || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "script-src 'self'") {
 		t.Errorf("console.js: %d %s, CSP %s", resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("Content-Security-Policy"))
+	}
+}
+
+// The check pages fit a 390 px phone too: the results table scrolls in
+// its own box, the chart scales to the screen.
+func TestCheckPagesFitAPhone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a browser")
+	}
+	path, err := check.NewChromium(check.ChromiumOptions{}).Find()
+	if err != nil {
+		if os.Getenv("UPSTATE_REAL_SERVICES") == "1" || os.Getenv("CI") != "" {
+			t.Fatalf("%v; .ci/run installs Debian's chromium package", err)
+		}
+		t.Skip(err)
+	}
+	a, base := startCheckApp(t)
+	if _, err := a.RunCheck(context.Background(), "cert"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.WindowSize(390, 844))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844),
+		chromedp.Navigate(base+"/admin/login"),
+		chromedp.SendKeys(`input[name=email]`, "responder@example.com"),
+		chromedp.SendKeys(`input[name=password]`, "responder password"),
+		chromedp.Submit(`input[name=password]`),
+		chromedp.WaitVisible(`#incidents`),
+	); err != nil {
+		t.Fatal(err)
+	}
+	for _, page := range []string{"/admin/checks", "/admin/checks/cert", "/admin/checks/cert?period=30d", "/admin/checks/beat"} {
+		if err := chromedp.Do(ctx, chromedp.Navigate(base+page), chromedp.WaitReady("footer")); err != nil {
+			t.Fatalf("%s: %v", page, err)
+		}
+		width, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+		if err != nil {
+			t.Fatalf("%s: %v", page, err)
+		}
+		if width > 390 {
+			t.Errorf("%s is %d px wide on a 390 px phone", page, width)
+		}
+	}
+	// The console script runs under the admin's CSP: the stream is open.
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/admin/checks/cert2"), chromedp.WaitReady("footer")); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second) // a real browser runs on real time
+	for a.events.Streams() == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if a.events.Streams() == 0 {
+		t.Fatal("the check page opened no live stream")
+	}
+	if _, err := a.RunCheck(context.Background(), "cert2"); err != nil {
+		t.Fatal(err)
+	}
+	var rows int
+	for time.Now().Before(deadline) {
+		if rows, err = chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#results tr.fresh").length`)); err == nil && rows > 0 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if rows == 0 {
+		t.Error("the live result was not added to the page")
 	}
 }
