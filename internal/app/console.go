@@ -82,6 +82,9 @@ func (a *App) seen(st *checkState, rs []upstate.Result) {
 		}
 	}
 	st.mu.Unlock()
+	if !a.events.Listening() {
+		return
+	}
 	for _, r := range rs {
 		a.events.Publish(events.ResultOf(r))
 	}

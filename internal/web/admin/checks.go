@@ -4,6 +4,7 @@ import (
 	"context"
 	_ "embed"
 	"html/template"
+	"io"
 	"net/http"
 	"net/url"
 	"time"
@@ -25,7 +26,7 @@ type CheckPages interface {
 // the admin's own scripts; without it every page works as it is.
 //
 //go:embed static/console.js
-var consoleJS []byte
+var consoleJS string
 
 // checkPage is the check page's view.
 type checkPage struct {
@@ -59,7 +60,7 @@ func (s *Server) registerChecks(mux *http.ServeMux) {
 		h := w.Header()
 		h.Set("Content-Type", "text/javascript; charset=utf-8")
 		h.Set("Cache-Control", "public, max-age=300")
-		_, _ = w.Write(consoleJS)
+		_, _ = io.WriteString(w, consoleJS)
 	})
 }
 
