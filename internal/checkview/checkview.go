@@ -73,7 +73,7 @@ type Period struct {
 
 // Periods are the spans the page offers, shortest first.
 func Periods() []Period {
-	return []Period{{"24h", 24 * time.Hour, time.Hour}, {"7d", 7 * 24 * time.Hour, 4 * time.Hour}, {"30d", 30 * 24 * time.Hour, 24 * time.Hour}}
+	return []Period{{"24h", 24 * time.Hour, time.Hour}, {"7d", 7 * 24 * time.Hour, 4 * time.Hour}, {"30d", 30 * 24 * time.Hour, 6 * time.Hour}}
 }
 
 // PeriodOf is the period named ("" for 24h); EINVALID for another name.
@@ -236,9 +236,20 @@ func (v *Views) Report(ctx context.Context, id, period string) (Report, error) {
 	if err := v.results(ctx, &rep, now); err != nil {
 		return rep, err
 	}
-	// The last 7 days by the hour (the 24 h and 7 d figures), the last
-	// 30 by the day.
-	hourFrom := store.Hour.Bucket(now).Add(-7*24*time.Hour + time.Hour)
+	// The chart and the 24 h and 7 d uptime from the hourly rollups (the
+	// ones with latency histograms, kept 90 days by default); the 30 d
+	// uptime from the daily ones, kept for ever.
+	// Buckets are aligned to their step (UTC), the last one holding now.
+	hour := store.Hour.Bucket(now)
+	end := hour.Add(time.Hour)
+	if t := end.Truncate(p.Step); !t.Equal(end) {
+		end = t.Add(p.Step)
+	}
+	from := end.Add(-p.Span)
+	hourFrom := hour.Add(-7*24*time.Hour + time.Hour)
+	if from.Before(hourFrom) {
+		hourFrom = from
+	}
 	hours, err := v.opts.Source.ListRollups(ctx, store.Hour, []string{id}, hourFrom, now.Add(time.Hour))
 	if err != nil {
 		return rep, err
@@ -252,7 +263,7 @@ func (v *Views) Report(ctx context.Context, id, period string) (Report, error) {
 		name  string
 		rolls []store.Rollup
 		from  time.Time
-	}{{"24h", hours, store.Hour.Bucket(now).Add(-23 * time.Hour)}, {"7d", hours, hourFrom}, {"30d", days, dayFrom}} {
+	}{{"24h", hours, hour.Add(-23 * time.Hour)}, {"7d", hours, hour.Add(-7*24*time.Hour + time.Hour)}, {"30d", days, dayFrom}} {
 		u := Uptime{Period: up.name}
 		for _, r := range up.rolls {
 			if !r.Start.Before(up.from) {
@@ -262,14 +273,7 @@ func (v *Views) Report(ctx context.Context, id, period string) (Report, error) {
 		}
 		rep.Uptime = append(rep.Uptime, u)
 	}
-	switch p.Name {
-	case "30d":
-		rep.Buckets = buckets(days, dayFrom, p.Step, 30)
-	case "7d":
-		rep.Buckets = buckets(hours, hourFrom, p.Step, int(p.Span/p.Step))
-	default:
-		rep.Buckets = buckets(hours, store.Hour.Bucket(now).Add(-23*time.Hour), p.Step, 24)
-	}
+	rep.Buckets = buckets(hours, from, p.Step, int(p.Span/p.Step))
 	rep.Opened, err = v.opened(ctx, info.Spec, now)
 	return rep, err
 }

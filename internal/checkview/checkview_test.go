@@ -117,8 +117,13 @@ func TestReportFigures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Buckets) != 30 || rep.Buckets[29].Count != 20 || rep.Buckets[19].Count != 10 {
-		t.Errorf("30d buckets: %d, today %d, ten days ago %d", len(rep.Buckets), rep.Buckets[29].Count, rep.Buckets[19].Count)
+	// 120 buckets of 6 hours ending with 12:00–18:00: 10:00 is in the
+	// one before; ten days ago (02:30) 40 buckets earlier, in 00:00–06:00.
+	if len(rep.Buckets) != 120 || rep.Buckets[118].Count != 20 || rep.Buckets[79].Count != 10 || rep.Buckets[118].P50 != 50*time.Millisecond {
+		t.Errorf("30d buckets: %d, this morning %+v, ten days ago %+v", len(rep.Buckets), rep.Buckets[118], rep.Buckets[79])
+	}
+	if !rep.Buckets[118].Start.Equal(time.Date(2026, 9, 1, 6, 0, 0, 0, time.UTC)) {
+		t.Errorf("30d bucket 118 starts %v, want 06:00", rep.Buckets[118].Start)
 	}
 	if rep, err = v.Report(t.Context(), "api", "7d"); err != nil || len(rep.Buckets) != 42 {
 		t.Errorf("7d: %d buckets, %v", len(rep.Buckets), err)

@@ -96,9 +96,10 @@ type Rollup struct {
 	Fail       int
 	LatencySum time.Duration
 	LatencyMax time.Duration
-	// Latencies counts the bucket's results by latency. Rows written
-	// before the store kept it have none (Latencies.Total() is less than
-	// Count, zero for a whole bucket of them).
+	// Latencies counts the bucket's results by latency, on hourly
+	// rollups (a day's is the sum of its hours). Rows written before the
+	// store kept it, and daily rows, have none (Latencies.Total() is less
+	// than Count, zero for a whole bucket of them).
 	Latencies Latencies
 }
 

@@ -587,7 +587,12 @@ func (agg rollups) add(rs []upstate.Result) {
 			}
 			ru.LatencySum += r.Latency
 			ru.LatencyMax = max(ru.LatencyMax, r.Latency)
-			ru.Latencies.Add(r.Latency)
+			// Only hourly rollups keep the histogram: they are kept 90
+			// days by default, enough for a 30-day chart, and a daily
+			// upsert without it costs what it did before.
+			if p == store.Hour {
+				ru.Latencies.Add(r.Latency)
+			}
 		}
 	}
 }
