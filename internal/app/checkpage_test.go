@@ -83,6 +83,19 @@ func TestCheckPageAPI(t *testing.T) {
 	if code, out, hdr := rui.do("POST", "/api/v1/checks/cert/run", nil); code != 429 || hdr.Get("Retry-After") == "" || !strings.Contains(errMessage(out), "a moment ago") {
 		t.Errorf("run again at once: %d %v (Retry-After %q)", code, out, hdr.Get("Retry-After"))
 	}
+	// One run at a time: a second while one is under way is refused.
+	a.runs.mu.Lock()
+	a.runs.busy["cert2"] = true
+	a.runs.mu.Unlock()
+	if code, out, _ := rui.do("POST", "/api/v1/checks/cert2/run", nil); code != 409 || !strings.Contains(errMessage(out), "being run now already") {
+		t.Errorf("run while running: %d %v", code, out)
+	}
+	a.runs.mu.Lock()
+	delete(a.runs.busy, "cert2")
+	a.runs.mu.Unlock()
+	if code, _, _ := rui.do("POST", "/api/v1/checks/nope/run", nil); code != 404 {
+		t.Errorf("run an unknown check: %d", code)
+	}
 	// A told check cannot be run.
 	if code, out, _ := rui.do("POST", "/api/v1/checks/beat/run", nil); code != 400 || !strings.Contains(errMessage(out), "cannot be run now") {
 		t.Errorf("run a heartbeat: %d %v", code, out)
@@ -198,6 +211,12 @@ func TestCheckPages(t *testing.T) {
 	}
 	if code, body, _ := rui.post("/admin/checks/beat/run", url.Values{}, nil); code != 400 || !strings.Contains(body, "cannot be run now") {
 		t.Errorf("run a heartbeat from the page: %d", code)
+	}
+	if code, body := rui.get("/admin/checks/nope"); code != 404 || !strings.Contains(body, `no check &#34;nope&#34;`) {
+		t.Errorf("unknown check page: %d", code)
+	}
+	if code, _ := rui.get("/admin/checks/cert?period=1y"); code != 400 {
+		t.Errorf("unknown period: %d", code)
 	}
 	resp, err := http.Get(base + "/admin/console.js")
 	if err != nil {

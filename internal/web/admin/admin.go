@@ -218,6 +218,7 @@ func New(opts Options) (*Server, error) {
 		return upstate.FormatDuration(opts.Now().Sub(t), upstate.DurationWords) + " ago"
 	}
 	funcs["state"] = stateLabel
+	funcs["span"] = func(d time.Duration) string { return upstate.FormatDuration(d, upstate.DurationWindow) }
 	for _, name := range []string{"login", "index", "new", "incident", "maintenances", "notifications", "ack", "subscription", "error", "users", "checks", "check"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templates, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {

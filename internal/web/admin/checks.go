@@ -159,7 +159,7 @@ func (s *Server) latencyChart(rep checkview.Report) (template.HTML, bool) {
 		format = "Jan 2"
 	}
 	title := "Response time of " + rep.Info.Spec.DisplayName() + ", last " + rep.Period.Name
-	desc := "p50 and p95 latency per " + upstate.FormatDuration(rep.Period.Step, upstate.DurationWords) + "; gaps are buckets without results."
+	desc := "p50 and p95 latency per " + upstate.FormatDuration(rep.Period.Step, upstate.DurationWindow) + "; gaps are buckets without results."
 	if fromMean {
 		desc += " Buckets stored before latency histograms were kept show the mean for both."
 	}
