@@ -28,7 +28,8 @@ func startCheckApp(t *testing.T) (*App, string) {
 		"checks:\n" +
 		"  - {id: cert, name: API certificate, kind: tls, address: '" + endpoint.Addr + "', ca_file: '" + ca.File() + "', components: [api], interval: 1h}\n" +
 		"  - {id: cert2, kind: tls, address: '" + endpoint.Addr + "', ca_file: '" + ca.File() + "', components: [api], interval: 1h}\n" +
-		"  - {id: beat, name: Nightly job, kind: heartbeat, token: beat-token-0123456789abcdef, period: 24h, components: [jobs]}\n"
+		"  - {id: beat, name: Nightly job, kind: heartbeat, token: beat-token-0123456789abcdef, period: 24h, components: [jobs]}\n" +
+		"  - {id: down, name: Reports TLS, kind: tls, address: '127.0.0.1:1', components: [jobs], interval: 1h, fail_after: 1}\n"
 	a := runApp(t, yaml, Options{})
 	for _, u := range []NewUser{
 		{Email: "owner@example.com", Name: "Olga", Role: upstate.RoleOwner, Password: "owner password 1"},
@@ -123,6 +124,34 @@ func TestCheckPageAPI(t *testing.T) {
 	code, out, _ = rui.do("GET", "/api/v1/checks/beat", nil)
 	if code != 200 || out["check"].(map[string]any)["cert_days_left"] != nil || out["check"].(map[string]any)["told"] != true {
 		t.Errorf("heartbeat check: %d %v", code, out)
+	}
+}
+
+// The incidents a check opened are found from the engine's own words:
+// a failing check opens one, and its page lists it.
+func TestCheckPageListsTheIncidentItOpened(t *testing.T) {
+	_, base := startCheckApp(t)
+	rui := browser(t, base, "responder@example.com", "responder password")
+	code, out, _ := rui.do("POST", "/api/v1/checks/down/run", nil)
+	if code != 200 || out["result"].(map[string]any)["outcome"] != "fail" {
+		t.Fatalf("run: %d %v", code, out)
+	}
+	code, out, _ = rui.do("GET", "/api/v1/checks/down", nil)
+	if code != 200 {
+		t.Fatalf("get: %d %v", code, out)
+	}
+	c := out["check"].(map[string]any)
+	ins := c["incidents"].([]any)
+	if c["state"] != "down" || c["last_error"] == nil || len(ins) != 1 || ins[0].(map[string]any)["status"] != "investigating" {
+		t.Fatalf("check = %v", c)
+	}
+	// The others' pages do not claim it.
+	if _, out, _ := rui.do("GET", "/api/v1/checks/beat", nil); len(out["check"].(map[string]any)["incidents"].([]any)) != 0 {
+		t.Errorf("the heartbeat on the same component lists %v", out["check"].(map[string]any)["incidents"])
+	}
+	ui := signIn(t, base, "responder@example.com", "responder password")
+	if _, body := ui.get("/admin/checks/down"); !strings.Contains(body, `href="/admin/incidents/`+ins[0].(map[string]any)["id"].(string)+`"`) || !strings.Contains(body, "state-down") {
+		t.Errorf("the check page lacks its incident or state")
 	}
 }
 
