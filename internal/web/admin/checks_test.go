@@ -24,8 +24,10 @@ func (readsStub) ListComponents(context.Context) ([]upstate.ComponentState, erro
 
 type pagesStub struct{ rep checkview.Report }
 
-func (p pagesStub) Report(context.Context, string, string) (checkview.Report, error) { return p.rep, nil }
-func (p pagesStub) List(context.Context) ([]checkview.Summary, error)              { return nil, nil }
+func (p pagesStub) Report(context.Context, string, string) (checkview.Report, error) {
+	return p.rep, nil
+}
+func (p pagesStub) List(context.Context) ([]checkview.Summary, error) { return nil, nil }
 
 func checkServer(t *testing.T, rep checkview.Report) *Server {
 	t.Helper()
