@@ -72,6 +72,13 @@ func TestLayerImports(t *testing.T) {
 		{mod + "/internal/web", mod + "/internal/notify", false, "the web shares view nouns with notify through the root"},
 		{mod + "/internal/app", mod + "/internal/notify/channels/", false, "channels are built through the registry, not by kind"},
 		{mod + "/internal/cli", mod + "/internal/store/", false, "app opens the store; cli asks app"},
+		// The importer only reads and converts files: the integrator's
+		// command writes what it returns through app.
+		{mod + "/internal/importer", mod + "/internal/store", true, "the importer converts files; app writes them"},
+		{mod + "/internal/importer", mod + "/internal/web", true, "the importer converts files; the web serves its schema"},
+		{mod + "/internal/importer", mod + "/internal/notify", true, "the importer converts files; nobody is notified of history"},
+		{mod + "/internal/importer", mod + "/internal/app", true, "the importer converts files; app writes them"},
+		{mod + "/internal/importer", mod + "/internal/config", true, "the importer writes configuration text; config reads it (the tests prove it)"},
 	}
 	// A prefix ending in / means the packages below it only.
 	under := func(pkg, prefix string) bool {

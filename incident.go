@@ -49,7 +49,21 @@ type Incident struct {
 	MergedInto string
 	// Updates is the timeline, oldest first.
 	Updates []TimelineEntry
+	// Hidden is set when people hid the incident from the public side (it
+	// was opened by mistake): the admin and the report still show it,
+	// with the reason.
+	Hidden *Hidden
 }
+
+// Hidden says who hid an incident from the public, when and why.
+type Hidden struct {
+	Reason string
+	By     string
+	At     time.Time
+}
+
+// IsHidden reports whether the public must not see the incident.
+func (i *Incident) IsHidden() bool { return i.Hidden != nil }
 
 // Open reports whether the incident is unresolved.
 func (i *Incident) Open() bool { return i.Status.Open() }
@@ -166,6 +180,39 @@ type TimelineEntry struct {
 	Public     bool
 	Actor      string // "upstate" for automatic entries, else the person
 	Affected   []AffectedComponent
+	// Kind is what wrote the entry and for whom (EntryUpdate, ...).
+	Kind EntryKind
+	// EditedAt and EditedBy are set once a person corrected the entry's
+	// words (the words before are kept, see EntryEdit).
+	EditedAt *time.Time
+	EditedBy string
+}
+
+// EntryKind is what wrote a timeline entry and for whom: only the
+// public words of a kind may be published.
+type EntryKind string
+
+// The kinds of timeline entry. Automatic entries are written twice: the
+// plain words (EntryAutomatic, public or held for a person to publish)
+// and the evidence behind them (EntryEvidence, internal for ever).
+const (
+	EntryUpdate    EntryKind = "update"    // a person's public update
+	EntryNote      EntryKind = "note"      // a person's internal note
+	EntryAutomatic EntryKind = "automatic" // Upstate's plain words for the public
+	EntryEvidence  EntryKind = "evidence"  // Upstate's evidence: checks, codes, errors; never public
+	EntryProvider  EntryKind = "provider"  // a provider's update, mirrored
+)
+
+// Publishable reports whether an entry of the kind may be made public.
+func (k EntryKind) Publishable() bool { return k != EntryEvidence }
+
+// EntryEdit is one correction of a timeline entry's words: what it said
+// before, who changed it and when.
+type EntryEdit struct {
+	EntryID  string
+	At       time.Time
+	By       string
+	Previous string
 }
 
 // AffectedComponent records a component's status change in a timeline entry.
@@ -242,9 +289,51 @@ type FiringAlert struct {
 // IncidentFilter selects incidents.
 type IncidentFilter struct {
 	OpenOnly bool
+	// Hidden selects by whether people hid incidents from the public:
+	// HiddenAny (the zero value: the admin, the engine, reports),
+	// HiddenExclude (what the public sees), HiddenOnly.
+	Hidden HiddenFilter
 	// Unmerged leaves out incidents merged into others: what the public
 	// page and reports show.
 	Unmerged bool
 	Since    time.Time // created at or after, when set
 	Limit    int       // 0 for no limit
+	// Offset skips that many of the incidents selected (paging).
+	Offset int
+	// ResolvedOnly keeps incidents that are not open.
+	ResolvedOnly bool
+	// Status keeps incidents at exactly that status, when set.
+	Status IncidentStatus
+	// Component keeps incidents affecting it, when set.
+	Component string
+	// Words keeps incidents whose name contains every one of them,
+	// whatever the case.
+	Words []string
+}
+
+// HiddenFilter is IncidentFilter.Hidden.
+type HiddenFilter string
+
+// The values of IncidentFilter.Hidden.
+const (
+	HiddenAny     HiddenFilter = ""
+	HiddenExclude HiddenFilter = "exclude"
+	HiddenOnly    HiddenFilter = "only"
+)
+
+// GuessKind is the kind of an entry written without one, by who wrote it
+// and for whom; Upstate's internal entries are taken for evidence, so an
+// entry of unknown kind is never published by mistake.
+func (e TimelineEntry) GuessKind() EntryKind {
+	switch {
+	case e.Kind != "":
+		return e.Kind
+	case e.Actor != ActorUpstate && e.Public:
+		return EntryUpdate
+	case e.Actor != ActorUpstate:
+		return EntryNote
+	case e.Public:
+		return EntryAutomatic
+	}
+	return EntryEvidence
 }

@@ -33,11 +33,14 @@ const (
 	// ScopeMetrics pushes numbers (POST /api/v1/metrics): give it alone
 	// to the app that reports them.
 	ScopeMetrics Scope = "metrics:write"
+	// ScopeChecks creates, edits, pauses and deletes checks made in the
+	// console (the admin API and UI); checks in the file stay the file's.
+	ScopeChecks Scope = "checks:write"
 )
 
 // Scopes lists every scope.
 func Scopes() []Scope {
-	return []Scope{ScopeRead, ScopeIncidents, ScopeComponents, ScopeMaintenances, ScopePostmortems, ScopeMetrics, ScopeAdmin}
+	return []Scope{ScopeRead, ScopeIncidents, ScopeComponents, ScopeMaintenances, ScopePostmortems, ScopeMetrics, ScopeChecks, ScopeAdmin}
 }
 
 // Grants returns the scopes a role grants.
@@ -46,7 +49,7 @@ func (r Role) Grants() []Scope {
 	case RoleOwner:
 		return Scopes()
 	case RoleResponder:
-		return []Scope{ScopeRead, ScopeIncidents, ScopeComponents, ScopeMaintenances, ScopePostmortems, ScopeMetrics}
+		return []Scope{ScopeRead, ScopeIncidents, ScopeComponents, ScopeMaintenances, ScopePostmortems, ScopeMetrics, ScopeChecks}
 	case RoleViewer:
 		return []Scope{ScopeRead}
 	}

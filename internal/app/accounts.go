@@ -39,7 +39,8 @@ func WithPeople(ctx context.Context, cfg *config.Config, now func() time.Time, f
 		return err
 	}
 	defer db.Close()
-	return fn(auth.NewPeople(db, now, ids.New, nil))
+	// The command line's changes are in the audit log as "command line".
+	return fn(auth.NewPeople(db, now, ids.New, nil).RecordedAs(db.AppendAudit))
 }
 
 // Report builds the outage report from the configuration's database,

@@ -458,7 +458,7 @@ func TestPostmortemAPI(t *testing.T) {
 	}
 	rep, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if !strings.Contains(string(rep), "**Root cause analysis**: A lock on `submissions`.") || !strings.Contains(string(rep), "A 5 s statement timeout.") {
+	if !strings.Contains(string(rep), "**Root cause**: A lock on `submissions`.") || !strings.Contains(string(rep), "A 5 s statement timeout.") {
 		t.Errorf("report lacks the postmortem:\n%s", rep)
 	}
 }

@@ -113,8 +113,19 @@ type App struct {
 	// chromium is the browser every browser check shares.
 	chromium *check.Chromium
 
+	// cfg is the configuration in force: the file's (file) with the
+	// console's items merged in.
 	cfg    atomic.Pointer[config.Config]
+	file   atomic.Pointer[config.Config]
 	checks atomic.Pointer[checkSet]
+
+	// consoleMu serialises console changes and reloads; items are every
+	// console item stored, applied those in force (console.go).
+	consoleMu sync.Mutex
+	items     []upstate.ConsoleItem
+	applied   []upstate.ConsoleItem
+	// limits lower the console's limits in tests; zero for the defaults.
+	limits struct{ checks, components int }
 
 	// The notification services (notify.go wires them).
 	board        *notify.Switchboard // routes and channels, swapped on change
@@ -197,11 +208,6 @@ func New(ctx context.Context, opts Options) (*App, error) {
 			a.log.Warn("upstream feed unreadable; keeping the last verdict", "component", "check", "check", id, "err", err)
 		},
 	}
-	comp, err := compile(cfg, a.env)
-	if err != nil {
-		return nil, err
-	}
-	a.notifyClient = newNotifyClient(cfg.Notifications.Timeout.D())
 	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(cfg.Server.DataDir, "upstate.db"), Logger: opts.Logger, WriteTimeout: opts.WriteTimeout,
 		Now: opts.Clock.Now})
 	if err != nil {
@@ -214,6 +220,18 @@ func New(ctx context.Context, opts Options) (*App, error) {
 			db.Close()
 		}
 	}()
+	// What runs is the file's configuration with the console's items.
+	if a.items, err = db.ListConsoleItems(ctx); err != nil {
+		return nil, fmt.Errorf("read console items: %w", err)
+	}
+	a.file.Store(cfg)
+	cfg, a.applied = a.effective(cfg, a.items)
+	a.cfg.Store(cfg)
+	comp, err := compile(cfg, a.env)
+	if err != nil {
+		return nil, err
+	}
+	a.notifyClient = newNotifyClient(cfg.Notifications.Timeout.D())
 	if err := db.SyncComponents(ctx, comp.components, opts.Clock.Now()); err != nil {
 		return nil, fmt.Errorf("store components: %w", err)
 	}
@@ -239,7 +257,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		return nil, err
 	}
 	a.snaps, err = snapshot.New(snapshot.Options{
-		Source: db, Clock: opts.Clock, Page: pageOf(cfg), ChecksOf: comp.checksOf, Logger: opts.Logger,
+		Source: db, Clock: opts.Clock, Page: a.page(cfg), ChecksOf: comp.checksOf, Logger: opts.Logger,
 		Published: func(s *snapshot.Snapshot) {
 			if err := a.web.Publish(s); err != nil {
 				a.log.Error("render snapshot", "component", "web", "err", err)
@@ -301,16 +319,16 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	}
 	api, err := adminapi.New(adminapi.Options{Auth: a.auth, Incidents: a.engine, Components: a.engine, Maintenances: a.engine, Outbox: a.desk, OnCall: a.roster, Silences: a.silences, Subscribers: a.subs, Samples: judgedSamples{a}, SLOs: a.slos, Reviews: reviews, Reads: db, Logger: opts.Logger,
 		Now: opts.Clock.Now, PageName: page, Location: zone, Markdown: md.HTML, SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://"),
-		Baseline: a.baseline, Warnings: a.warnings.List,
+		Baseline: a.baseline, Warnings: a.warnings.List, Console: a.Console(), Audit: db, Corrections: a.engine,
 		CheckInfos: a.checkInfos, CheckPages: views, RunCheck: a.RunCheck, Events: a.events})
 	if err != nil {
 		return nil, err
 	}
 	ui, err := admin.New(admin.Options{Auth: a.auth, Incidents: a.engine, Outbox: a.desk, OnCall: a.roster, Silences: a.silences, Acks: a.acks, Subscriptions: a.subs, Reviews: reviews, Reads: db, Markdown: md.HTML, Logger: opts.Logger,
 		Location: zone, PageName: page, Now: opts.Clock.Now, SLOs: a.slos, StoreHealth: db.WriteHealth, Warnings: a.warnings.List,
-		Artifacts: db, Baselines: a.baselines, People: auth.NewPeople(db, opts.Clock.Now, opts.NewID, opts.Logger),
-		SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://"),
-		CheckInfos:    a.checkInfos, CheckPages: views, RunCheck: a.RunCheck})
+		Artifacts: db, Baselines: a.baselines, People: auth.NewPeople(db, opts.Clock.Now, opts.NewID, opts.Logger), Console: a.Console(),
+		SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://"), Audit: db, Corrections: a.engine,
+		CheckPages: views, RunCheck: a.RunCheck})
 	if err != nil {
 		return nil, err
 	}
@@ -329,6 +347,13 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	}
 	ok = true
 	return a, nil
+}
+
+// page is what the public page says about itself, its images read.
+func (a *App) page(cfg *config.Config) snapshot.Page {
+	p := pageOf(cfg)
+	a.brand(cfg, &p)
+	return p
 }
 
 func pageOf(cfg *config.Config) snapshot.Page {
@@ -575,9 +600,24 @@ func (a *App) Stop(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Reload applies a new configuration without losing history or the state
-// of unchanged checks. Listening address and data directory need a restart.
+// Reload applies a new configuration file without losing history or the
+// state of unchanged checks; the console's items are merged into it as at
+// start. Listening address and data directory need a restart.
 func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
+	a.consoleMu.Lock()
+	defer a.consoleMu.Unlock()
+	eff, applied := a.effective(cfg, a.items)
+	if err := a.apply(ctx, eff); err != nil {
+		return err
+	}
+	a.file.Store(cfg)
+	a.applied = applied
+	return nil
+}
+
+// apply puts an effective configuration in force: a reload's, or one a
+// console change made. Must be called with consoleMu held.
+func (a *App) apply(ctx context.Context, cfg *config.Config) error {
 	old := a.cfg.Load()
 	if cfg.Server.Chromium != old.Server.Chromium {
 		a.log.Warn("a server.chromium change needs a restart; browser checks keep the running browser", "component", "app")
@@ -608,7 +648,7 @@ func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
 	a.cfg.Store(cfg)
 	a.reconfigureNotify(cfg, conf)
 	a.sched.Update(comp.jobs)
-	a.snaps.Reconfigure(pageOf(cfg), comp.checksOf)
+	a.snaps.Reconfigure(a.page(cfg), comp.checksOf)
 	a.log.Info("configuration reloaded", "component", "app", "checks", len(cfg.Checks), "components", len(cfg.Components))
 	for _, w := range cfg.Warnings {
 		a.log.Warn("configuration: "+w, "component", "config")
@@ -661,6 +701,9 @@ func (a *App) prune(ctx context.Context) {
 	// Delivered and failed notifications are kept as long as raw results.
 	if _, err := a.store.PruneMessages(ctx, now.Add(-cfg.Retention.Raw.D())); err != nil && ctx.Err() == nil {
 		a.log.Error("prune notifications", "component", "store", "err", err)
+	}
+	if _, err := a.store.PruneAudit(ctx, now.Add(-cfg.Retention.Audit.D())); err != nil && ctx.Err() == nil {
+		a.log.Error("prune audit log", "component", "store", "err", err)
 	}
 }
 

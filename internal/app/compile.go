@@ -31,6 +31,9 @@ type compiled struct {
 	// readers are, for each pushed series some check reads, those checks:
 	// judged as soon as numbers for it arrive.
 	readers map[string][]string
+	// paused are the paused checks' specs: kept in the list, not run, not
+	// decided, out of the engine (so the statuses they caused clear).
+	paused []upstate.CheckSpec
 }
 
 func compile(cfg *config.Config, env check.Env) (*compiled, error) {
@@ -41,26 +44,17 @@ func compile(cfg *config.Config, env check.Env) (*compiled, error) {
 		if !ok || ch.Section == nil {
 			return nil, fmt.Errorf("check %s: unknown kind %q", ch.ID, ch.Kind)
 		}
+		if ch.Paused {
+			c.paused = append(c.paused, pausedSpec(ch, kind))
+			continue
+		}
 		if r, ok := ch.Section.(check.PushedReader); ok {
 			for _, key := range r.PushedSeries() {
 				c.pushed[key] = true
 				c.readers[key] = append(c.readers[key], ch.ID)
 			}
 		}
-		spec := upstate.CheckSpec{
-			ID: ch.ID, Name: ch.Name, Kind: ch.Kind, Interval: ch.Interval.D(), Timeout: ch.Timeout.D(),
-			Components: ch.Components, DependsOn: ch.DependsOn, Impact: map[upstate.ImpactKey]upstate.Status{},
-		}
-		for k, v := range ch.Impact {
-			spec.Impact[upstate.ImpactKey(k)] = upstate.Status(v)
-		}
-		d := upstate.DecideSpec{FailAfter: ch.FailAfter, RecoverAfter: ch.RecoverAfter, RecoveryWindow: ch.RecoveryWindow.D()}
-		if ch.Recheck != nil {
-			d.RecheckCount, d.RecheckEvery = ch.Recheck.Count, ch.Recheck.Every.D()
-			if ch.Recheck.Count == 0 {
-				d.RecheckCount = -1 // explicitly off
-			}
-		}
+		spec, d := specOf(ch)
 		p, err := ch.Section.Prober(ch.Common(), env)
 		if err != nil {
 			return nil, fmt.Errorf("check %s: %w", ch.ID, err)
@@ -104,10 +98,70 @@ func compile(cfg *config.Config, env check.Env) (*compiled, error) {
 	return c, nil
 }
 
-// components are the configured components as the domain knows them.
+// specOf is what a check says whatever its kind, and how its results are
+// decided before the kind's defaults.
+func specOf(ch config.Check) (upstate.CheckSpec, upstate.DecideSpec) {
+	spec := upstate.CheckSpec{
+		ID: ch.ID, Name: ch.Name, Kind: ch.Kind, Interval: ch.Interval.D(), Timeout: ch.Timeout.D(),
+		Components: ch.Components, DependsOn: ch.DependsOn, Impact: map[upstate.ImpactKey]upstate.Status{},
+	}
+	for k, v := range ch.Impact {
+		spec.Impact[upstate.ImpactKey(k)] = upstate.Status(v)
+	}
+	d := upstate.DecideSpec{FailAfter: ch.FailAfter, RecoverAfter: ch.RecoverAfter, RecoveryWindow: ch.RecoveryWindow.D()}
+	if ch.Recheck != nil {
+		d.RecheckCount, d.RecheckEvery = ch.Recheck.Count, ch.Recheck.Every.D()
+		if ch.Recheck.Count == 0 {
+			d.RecheckCount = -1 // explicitly off
+		}
+	}
+	return spec, d
+}
+
+// pausedSpec is a paused check's spec, decided as it would be if it ran.
+func pausedSpec(ch config.Check, kind check.Kind) upstate.CheckSpec {
+	spec, d := specOf(ch)
+	job := schedule.Job{ID: ch.ID, Interval: spec.Interval}
+	if kind.Repeat {
+		bursts(&job, &d, ch)
+	}
+	spec.Decide = decide.Defaults(d, spec.Interval)
+	return spec
+}
+
+// components are the configured components as the domain knows them, in
+// their order on the page: by order where one is given (order 1 is
+// first), else by their place in the list (the file's first, then the
+// console's); at the same place a given order goes first, then list order.
 func components(cfg *config.Config) []upstate.Component {
+	type placed struct {
+		c   config.Component
+		key int
+		// given says the key is an order: it goes before a component
+		// whose place in the list is the same.
+		given bool
+	}
+	list := make([]placed, 0, len(cfg.Components))
+	for i, c := range cfg.Components {
+		list = append(list, placed{c, i + 1, false})
+		if c.Order > 0 {
+			list[i].key, list[i].given = c.Order, true
+		}
+	}
+	slices.SortStableFunc(list, func(a, b placed) int {
+		switch {
+		case a.key != b.key:
+			return a.key - b.key
+		case a.given && !b.given:
+			return -1
+		case b.given && !a.given:
+			return 1
+		}
+		return 0
+	})
 	out := make([]upstate.Component, 0, len(cfg.Components))
-	for _, c := range cfg.Components {
+	for _, p := range list {
+		c := p.c
 		out = append(out, upstate.Component{ID: c.ID, Name: c.Name, Group: c.Group, Description: c.Description, DependsOn: c.DependsOn,
 			Messages: upstate.ComponentMessages{Down: c.Messages.Down, Partial: c.Messages.Partial, Degraded: c.Messages.Degraded, Resolved: c.Messages.Resolved}})
 	}

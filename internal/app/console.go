@@ -1,170 +1,520 @@
 package app
 
 import (
+	"bytes"
+	"cmp"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
-	"sync"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/upstatehq/upstate"
-	"github.com/upstatehq/upstate/internal/auth"
 	"github.com/upstatehq/upstate/internal/check"
-	"github.com/upstatehq/upstate/internal/checkview"
-	"github.com/upstatehq/upstate/internal/clock"
-	"github.com/upstatehq/upstate/internal/events"
+	"github.com/upstatehq/upstate/internal/config"
+	"github.com/upstatehq/upstate/internal/store/sqlite"
 )
 
-// RunNowEvery is how often one check may be run now by hand: at most
-// once in this long, and one run at a time, so nobody can hammer a
-// target through Upstate.
-const RunNowEvery = 5 * time.Second
+// Checks and components made in the console (the admin API and UI) are
+// stored as their keys (upstate.ConsoleItem) and merged into the file's
+// configuration by config.WithConsole: at start, on every reload, and on
+// every console change, which validates the whole and puts it in force
+// through apply, as a reload does, without reading the file again. Those
+// in the file are provisioned: the console shows them and changes none.
 
-// runNow is run-now's state: the checks running by hand, and how often.
-type runNow struct {
-	mu    sync.Mutex
-	busy  map[string]bool
-	limit *auth.Limiter
-}
+// The most items the console keeps of each kind.
+const (
+	MaxConsoleChecks     = 10000
+	MaxConsoleComponents = 1000
+)
 
-func newRunNow() *runNow {
-	return &runNow{busy: map[string]bool{}, limit: auth.NewLimiter(1, RunNowEvery)}
-}
-
-// checkInfos lists every configured check: its spec, what it probes and
-// where it is defined. Every check comes from the configuration file for
-// now (the console's own checks and pausing come with the console).
-func (a *App) checkInfos() []upstate.CheckInfo {
-	cfg := a.cfg.Load()
-	set := a.checks.Load()
-	out := make([]upstate.CheckInfo, 0, len(cfg.Checks))
-	for _, ch := range cfg.Checks {
-		st := set.byID[ch.ID]
-		if st == nil {
-			continue
+// effective merges the console's items into the file's configuration and
+// returns it with the items in force. An item the configuration refuses
+// now (the file changed under it) is left out, logged and kept stored; a
+// problem the items cause elsewhere leaves them all out: the file alone
+// always starts.
+func (a *App) effective(file *config.Config, items []upstate.ConsoleItem) (*config.Config, []upstate.ConsoleItem) {
+	if len(items) == 0 {
+		return file, nil
+	}
+	if len(file.Source) == 0 {
+		a.log.Warn("the configuration was not read from a file: the console's checks and components are not applied", "component", "app", "items", len(items))
+		return file, nil
+	}
+	use := slices.Clone(items)
+	for range len(items) + 1 {
+		c, err := config.WithConsole(file, use, ConfigRules()...)
+		if err == nil {
+			for _, it := range c.Shadowed {
+				a.log.Warn(fmt.Sprintf("%s %q made in the console is shadowed by the one in %s: the file's is in force", it.Kind, it.ID, filepath.Base(file.File)),
+					"component", "app", "kind", string(it.Kind), "id", it.ID)
+			}
+			return c, use
 		}
-		st.mu.Lock()
-		spec := st.spec
-		st.mu.Unlock()
-		out = append(out, upstate.CheckInfo{Spec: spec, Target: check.Target(ch.Section), Provisioned: true, File: cfg.File})
+		var probs *config.Problems
+		if !errors.As(err, &probs) {
+			a.log.Error("the console's checks and components could not be merged; running the file's alone", "component", "app", "err", err)
+			break
+		}
+		bad := map[string]bool{}
+		for _, p := range probs.Items {
+			if p.Item == "" {
+				a.log.Error("the console's checks and components make the configuration invalid; running the file's alone", "component", "app", "err", err)
+				return file, nil
+			}
+			bad[p.Item] = true
+		}
+		a.log.Error("console items not applied: the configuration refuses them now; fix or delete them in the console", "component", "app", "err", err)
+		use = slices.DeleteFunc(use, func(it upstate.ConsoleItem) bool { return bad[itemName(it)] })
+	}
+	return file, nil
+}
+
+// consoleLimit is the most items of the kind the console keeps.
+func (a *App) consoleLimit(kind upstate.ConsoleKind) int {
+	if kind == upstate.ConsoleComponent {
+		return cmp.Or(a.limits.components, MaxConsoleComponents)
+	}
+	return cmp.Or(a.limits.checks, MaxConsoleChecks)
+}
+
+func itemName(it upstate.ConsoleItem) string { return string(it.Kind) + " " + strconv.Quote(it.ID) }
+
+// Console is the app's side of the console: the admin API and UI manage
+// checks and components through it.
+func (a *App) Console() *Console { return &Console{a: a} }
+
+// Console lists, creates, edits, pauses and deletes the checks and
+// components made in the console.
+type Console struct{ a *App }
+
+// fileName is the configuration file's base name, as the console names it.
+func (a *App) fileName() string { return filepath.Base(a.file.Load().File) }
+
+// managed refuses a change to a provisioned item.
+func (a *App) managed(kind upstate.ConsoleKind, id string) error {
+	return upstate.Errorf(upstate.ECONFLICT, "%s %q is managed in %s; change it there", kind, id, a.fileName())
+}
+
+// Definitions lists the checks or components in force, the file's first,
+// then the console's; then the console's not in force (shadowed by the
+// file's, or refused).
+func (c *Console) Definitions(_ context.Context, kind upstate.ConsoleKind) ([]upstate.Definition, error) {
+	a := c.a
+	a.consoleMu.Lock()
+	defer a.consoleMu.Unlock()
+	return a.definitions(kind), nil
+}
+
+// Definition is one check or component; ENOTFOUND if there is none.
+func (c *Console) Definition(_ context.Context, kind upstate.ConsoleKind, id string) (upstate.Definition, error) {
+	a := c.a
+	a.consoleMu.Lock()
+	defer a.consoleMu.Unlock()
+	for _, d := range a.definitions(kind) {
+		if d.ID == id && d.ShadowedBy == "" {
+			return d, nil
+		}
+	}
+	return upstate.Definition{}, upstate.Errorf(upstate.ENOTFOUND, "no %s %q", kind, id)
+}
+
+// definitions must be called with consoleMu held.
+func (a *App) definitions(kind upstate.ConsoleKind) []upstate.Definition {
+	cfg, file := a.cfg.Load(), a.file.Load()
+	fileKeys := config.FileKeys(file, kind)
+	stored := map[string]upstate.ConsoleItem{}
+	for _, it := range a.items {
+		if it.Kind == kind {
+			stored[it.ID] = it
+		}
+	}
+	var out []upstate.Definition
+	shown := map[string]bool{}
+	add := func(id string, console, paused bool) {
+		d := upstate.Definition{Kind: kind, ID: id, Paused: paused, Provisioned: !console}
+		if console {
+			d.Keys = keysOf(stored[id])
+		} else {
+			d.File = a.fileName()
+			if i := len(out); i < len(fileKeys) {
+				d.Keys = fileKeys[i]
+			}
+		}
+		d.Keys = config.RedactSecrets(d.Keys)
+		out = append(out, d)
+		if console {
+			shown[id] = true
+		}
+	}
+	if kind == upstate.ConsoleCheck {
+		for _, ch := range cfg.Checks {
+			add(ch.ID, ch.Console, ch.Paused)
+		}
+	} else {
+		for _, comp := range cfg.Components {
+			add(comp.ID, comp.Console, false)
+		}
+	}
+	for _, it := range cfg.Shadowed {
+		if it.Kind == kind {
+			out = append(out, upstate.Definition{Kind: kind, ID: it.ID, Keys: config.RedactSecrets(keysOf(it)), ShadowedBy: a.fileName()})
+			shown[it.ID] = true
+		}
+	}
+	for _, it := range a.items {
+		if it.Kind == kind && !shown[it.ID] {
+			out = append(out, upstate.Definition{Kind: kind, ID: it.ID, Keys: config.RedactSecrets(keysOf(it)),
+				Problem: "not in force: the configuration refuses it now (see the log); fix or delete it"})
+		}
 	}
 	return out
 }
 
-// live is what the app knows of a check now, for its page.
-func (a *App) live(id string) (checkview.Live, bool) {
-	st := a.checks.Load().byID[id]
-	if st == nil {
-		return checkview.Live{}, false
+// keysOf is an item's keys as a map, numbers as written.
+func keysOf(it upstate.ConsoleItem) map[string]any {
+	dec := json.NewDecoder(bytes.NewReader(it.Keys))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil || m == nil {
+		return map[string]any{}
 	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return checkview.Live{Condition: st.machine.Condition(), Last: st.last, CertExpiry: st.certExpiry}, true
+	return m
 }
 
-// told reports whether a kind's results are told rather than measured.
-func told(kind string) bool {
-	k, ok := check.KindOf(kind)
-	return ok && k.Told
-}
-
-// seen remembers a stored result as its check's last, and publishes it
-// to the live console.
-func (a *App) seen(st *checkState, rs []upstate.Result) {
-	st.mu.Lock()
-	for _, r := range rs {
-		if r.At.Before(st.last.At) {
-			continue
-		}
-		st.last = r
-		st.last.Warnings, st.last.Artifact, st.last.Provider = nil, nil, nil
-		if !r.CertExpiry.IsZero() {
-			st.certExpiry = r.CertExpiry
+// inFile reports whether the file defines the item.
+func (a *App) inFile(kind upstate.ConsoleKind, id string) bool {
+	for _, k := range config.FileKeys(a.file.Load(), kind) {
+		if s, _ := k["id"].(string); s == id {
+			return true
 		}
 	}
-	st.mu.Unlock()
-	if !a.events.Listening() {
-		return
-	}
-	for _, r := range rs {
-		a.events.Publish(events.ResultOf(r))
-	}
+	return false
 }
 
-// RunCheck runs a check once, now, through the path a scheduled probe
-// takes (so its result is stored, judged and counted), and returns that
-// result, waiting for it within the check's timeout. A check whose
-// results are told (a heartbeat, an alert, pushed numbers) cannot be run:
-// EINVALID. One run at a time per check (ECONFLICT) and at most one per
-// RunNowEvery (ETOOMANY, with when to try again).
-func (a *App) RunCheck(ctx context.Context, id string) (upstate.Result, error) {
-	st := a.checks.Load().byID[id]
-	if st == nil {
-		return upstate.Result{}, upstate.Errorf(upstate.ENOTFOUND, "no check %q is configured", id)
+func (a *App) stored(kind upstate.ConsoleKind, id string) (upstate.ConsoleItem, bool) {
+	for _, it := range a.items {
+		if it.Kind == kind && it.ID == id {
+			return it, true
+		}
 	}
-	st.mu.Lock()
-	spec, kind := st.spec, st.kind
-	st.mu.Unlock()
-	if told(kind) {
-		return upstate.Result{}, upstate.Errorf(upstate.EINVALID, "%s is a %s check: its results are told to Upstate, not probed, so it cannot be run now", spec.DisplayName(), kind)
+	return upstate.ConsoleItem{}, false
+}
+
+// Create makes a check or component from its keys (a JSON object, the
+// same keys as in YAML).
+func (c *Console) Create(ctx context.Context, kind upstate.ConsoleKind, body []byte, actor string) (upstate.Definition, error) {
+	a := c.a
+	keys, _, err := config.NormalizeKeys(body)
+	if err != nil {
+		return upstate.Definition{}, err
 	}
-	rn := a.runs
-	rn.mu.Lock()
-	if rn.busy[id] {
-		rn.mu.Unlock()
-		return upstate.Result{}, upstate.Errorf(upstate.ECONFLICT, "%s is being run now already; its result is on its way", spec.DisplayName())
+	id, isString := keys["id"].(string)
+	if _, has := keys["id"]; has && !isString {
+		return upstate.Definition{}, upstate.Errorf(upstate.EINVALID, "id: want a string, e.g. \"api-health\"")
+	}
+	a.consoleMu.Lock()
+	defer a.consoleMu.Unlock()
+	if id != "" && a.inFile(kind, id) {
+		return upstate.Definition{}, upstate.Errorf(upstate.ECONFLICT, "%s %q is already defined in %s; change it there, or choose another id", kind, id, a.fileName())
+	}
+	if _, ok := a.stored(kind, id); ok && id != "" {
+		return upstate.Definition{}, upstate.Errorf(upstate.ECONFLICT, "%s %q already exists (made in the console); edit it, or choose another id", kind, id)
+	}
+	n, limit := 0, a.consoleLimit(kind)
+	for _, it := range a.items {
+		if it.Kind == kind {
+			n++
+		}
+	}
+	if n >= limit {
+		return upstate.Definition{}, upstate.Errorf(upstate.ECONFLICT, "the console keeps at most %d %ss; delete some, or move them to %s (upstate export)", limit, kind, a.fileName())
 	}
 	now := a.opts.Clock.Now()
-	if wait, ok := rn.limit.Allow(id, now); !ok {
-		rn.mu.Unlock()
-		return upstate.Result{}, upstate.Later(upstate.ETOOMANY, wait, "%s was run now a moment ago; try again in %s", spec.DisplayName(), upstate.FormatDuration(wait, upstate.DurationWords))
-	}
-	rn.busy[id] = true
-	rn.mu.Unlock()
-	defer func() {
-		rn.mu.Lock()
-		delete(rn.busy, id)
-		rn.mu.Unlock()
-	}()
-
-	sub, err := a.events.Await(id)
+	it, err := item(kind, id, keys, now, now)
 	if err != nil {
-		return upstate.Result{}, err
+		return upstate.Definition{}, err
 	}
-	defer sub.Close()
-	a.sched.RunNow(id)
-	// A probe already under way finishes first and the run follows it:
-	// twice the timeout, and a little for the queue.
-	wait := 2*max(spec.Timeout, time.Second) + 5*time.Second
-	ctx, cancel := clock.WithTimeout(ctx, a.opts.Clock, wait)
-	defer cancel()
-	for {
-		select {
-		case <-ctx.Done():
-			return upstate.Result{}, upstate.Errorf(upstate.EUNAVAILABLE, "%s did not answer within %s; its result will be on its page when it comes", spec.DisplayName(), upstate.FormatDuration(wait, upstate.DurationWords))
-		case <-sub.Ended():
-			return upstate.Result{}, upstate.Errorf(upstate.EUNAVAILABLE, "the server is stopping")
-		case e := <-sub.Events():
-			if e.Type == events.TypeResult && e.Result != nil && !e.Result.At.Before(now) {
-				return *e.Result, nil
-			}
+	if err := a.change(ctx, it, false); err != nil {
+		return upstate.Definition{}, err
+	}
+	a.log.Info(fmt.Sprintf("%s created in the console", kind), "component", "app", "id", id, "actor", actor)
+	return a.definitionOf(kind, id), nil
+}
+
+func item(kind upstate.ConsoleKind, id string, keys map[string]any, created, updated time.Time) (upstate.ConsoleItem, error) {
+	b, err := json.Marshal(keys)
+	if err != nil {
+		return upstate.ConsoleItem{}, upstate.Errorf(upstate.EINVALID, "the keys cannot be kept: %v", err)
+	}
+	return upstate.ConsoleItem{Kind: kind, ID: id, Keys: b, CreatedAt: created, UpdatedAt: updated}, nil
+}
+
+// definitionOf must be called with consoleMu held.
+func (a *App) definitionOf(kind upstate.ConsoleKind, id string) upstate.Definition {
+	for _, d := range a.definitions(kind) {
+		if d.ID == id {
+			return d
 		}
 	}
+	return upstate.Definition{Kind: kind, ID: id}
 }
 
-// checkViews builds the check pages' figures.
-func (a *App) checkViews() (*checkview.Views, error) {
-	v, err := checkview.New(checkview.Options{Source: a.store, Now: a.opts.Clock.Now, Checks: a.checkInfos, Live: a.live, Told: told})
+// Update changes a console item's keys: patch is a JSON object whose keys
+// replace the item's, null removing one; a secret sent back as
+// "<secret>" keeps its value.
+func (c *Console) Update(ctx context.Context, kind upstate.ConsoleKind, id string, patch []byte, actor string) (upstate.Definition, error) {
+	a := c.a
+	p, _, err := config.NormalizeKeys(patch)
 	if err != nil {
-		return nil, fmt.Errorf("check pages: %w", err)
+		return upstate.Definition{}, err
 	}
-	return v, nil
+	if err := config.UnknownKey(kind, p); err != nil {
+		return upstate.Definition{}, err
+	}
+	a.consoleMu.Lock()
+	defer a.consoleMu.Unlock()
+	old, err := a.editable(kind, id)
+	if err != nil {
+		return upstate.Definition{}, err
+	}
+	keys := keysOf(old)
+	was := keysOf(old)
+	for k, v := range p {
+		if v == nil {
+			delete(keys, k)
+			continue
+		}
+		keys[k] = v
+	}
+	if got, _ := keys["id"].(string); got != id {
+		return upstate.Definition{}, upstate.Errorf(upstate.EINVALID, "id: %s %q keeps its id; to rename it, make a new one and delete this one", kind, id)
+	}
+	config.KeepSecrets(keys, was)
+	it, err := item(kind, id, keys, old.CreatedAt, a.opts.Clock.Now())
+	if err != nil {
+		return upstate.Definition{}, err
+	}
+	if err := a.change(ctx, it, false); err != nil {
+		return upstate.Definition{}, err
+	}
+	a.log.Info(fmt.Sprintf("%s changed in the console", kind), "component", "app", "id", id, "actor", actor)
+	return a.definitionOf(kind, id), nil
 }
 
-// route is the engine's: each incident change is told to the live console
-// (without waiting) and routed to what it owes.
-func (a *App) route(e upstate.Event) upstate.Owed {
-	if ev, ok := events.IncidentOf(e); ok {
-		a.events.Publish(ev)
+// editable is the stored item a change may touch: ECONFLICT for one the
+// file defines, ENOTFOUND for none. Must be called with consoleMu held.
+func (a *App) editable(kind upstate.ConsoleKind, id string) (upstate.ConsoleItem, error) {
+	if a.inFile(kind, id) {
+		return upstate.ConsoleItem{}, a.managed(kind, id)
 	}
-	return a.board.Route(e)
+	it, ok := a.stored(kind, id)
+	if !ok {
+		return it, upstate.Errorf(upstate.ENOTFOUND, "no %s %q", kind, id)
+	}
+	return it, nil
+}
+
+// Pause pauses (or, with paused false, resumes) a check made in the
+// console: it is kept, not run, and opens no incidents.
+func (c *Console) Pause(ctx context.Context, id string, paused bool, actor string) (upstate.Definition, error) {
+	a := c.a
+	a.consoleMu.Lock()
+	defer a.consoleMu.Unlock()
+	old, err := a.editable(upstate.ConsoleCheck, id)
+	if err != nil {
+		return upstate.Definition{}, err
+	}
+	keys := keysOf(old)
+	if paused {
+		keys["paused"] = true
+	} else {
+		delete(keys, "paused")
+	}
+	it, err := item(upstate.ConsoleCheck, id, keys, old.CreatedAt, a.opts.Clock.Now())
+	if err != nil {
+		return upstate.Definition{}, err
+	}
+	if err := a.change(ctx, it, false); err != nil {
+		return upstate.Definition{}, err
+	}
+	what := "resumed"
+	if paused {
+		what = "paused"
+	}
+	a.log.Info("check "+what+" in the console", "component", "app", "check", id, "actor", actor)
+	return a.definitionOf(upstate.ConsoleCheck, id), nil
+}
+
+// Delete removes a console item. A check's history (results, incidents)
+// stays for the reports. A component some check or component still
+// names, or with open incidents, is refused (ECONFLICT, saying which).
+func (c *Console) Delete(ctx context.Context, kind upstate.ConsoleKind, id, actor string) error {
+	a := c.a
+	a.consoleMu.Lock()
+	defer a.consoleMu.Unlock()
+	// A console item the file shadows may be deleted: that is how a team
+	// that moved it into the file tidies up.
+	it, ok := a.stored(kind, id)
+	if !ok {
+		_, err := a.editable(kind, id)
+		return err
+	}
+	if kind == upstate.ConsoleComponent && !a.inFile(kind, id) {
+		if err := a.componentInUse(ctx, id); err != nil {
+			return err
+		}
+	}
+	if err := a.change(ctx, it, true); err != nil {
+		return err
+	}
+	a.log.Info(fmt.Sprintf("%s deleted in the console", kind), "component", "app", "id", id, "actor", actor)
+	return nil
+}
+
+// componentInUse refuses to delete a component checks or components name,
+// or with open incidents.
+func (a *App) componentInUse(ctx context.Context, id string) error {
+	cfg := a.cfg.Load()
+	var checks, comps []string
+	for _, ch := range cfg.Checks {
+		if slices.Contains(ch.Components, id) || slices.Contains(ch.DependsOn, id) {
+			checks = append(checks, ch.ID)
+		}
+	}
+	for _, c := range cfg.Components {
+		if slices.Contains(c.DependsOn, id) {
+			comps = append(comps, c.ID)
+		}
+	}
+	var why []string
+	if len(checks) > 0 {
+		why = append(why, "checks "+strings.Join(checks, ", ")+" use it")
+	}
+	if len(comps) > 0 {
+		why = append(why, "components "+strings.Join(comps, ", ")+" depend on it")
+	}
+	open, err := a.store.ListIncidents(ctx, upstate.IncidentFilter{OpenOnly: true})
+	if err != nil {
+		return err
+	}
+	var ins []string
+	for _, in := range open {
+		if slices.Contains(in.Components, id) {
+			ins = append(ins, strconv.Quote(in.Name)+" ("+in.ID+")")
+		}
+	}
+	if len(ins) > 0 {
+		why = append(why, "open incidents "+strings.Join(ins, ", ")+" affect it")
+	}
+	if len(why) > 0 {
+		return upstate.Errorf(upstate.ECONFLICT, "component %q cannot be deleted: %s", id, strings.Join(why, "; "))
+	}
+	return nil
+}
+
+// change validates the configuration with it (or, when remove, without
+// it), stores it, and puts the result in force as a reload does. Must be
+// called with consoleMu held.
+func (a *App) change(ctx context.Context, it upstate.ConsoleItem, remove bool) error {
+	file := a.file.Load()
+	if len(file.Source) == 0 {
+		return upstate.Errorf(upstate.EUNAVAILABLE, "the configuration was not read from a file, so the console cannot add to it")
+	}
+	same := func(x upstate.ConsoleItem) bool { return x.Kind == it.Kind && x.ID == it.ID }
+	items, applied := slices.DeleteFunc(slices.Clone(a.items), same), slices.DeleteFunc(slices.Clone(a.applied), same)
+	if !remove {
+		items, applied = replaced(a.items, it), replaced(a.applied, it)
+	}
+	cfg, err := config.WithConsole(file, applied, ConfigRules()...)
+	if err != nil {
+		return problemsOf(err, it)
+	}
+	if _, err := compile(cfg, a.env); err != nil {
+		return upstate.Errorf(upstate.EINVALID, "%v", err)
+	}
+	if remove {
+		err = a.store.DeleteConsoleItem(ctx, it.Kind, it.ID)
+	} else {
+		err = a.store.SaveConsoleItem(ctx, it)
+	}
+	if err != nil {
+		return err
+	}
+	a.items = items
+	if err := a.apply(ctx, cfg); err != nil {
+		return fmt.Errorf("apply the console's change: %w", err)
+	}
+	a.applied = applied
+	return nil
+}
+
+// replaced is list with it in place of the item of its kind and id, or
+// appended.
+func replaced(list []upstate.ConsoleItem, it upstate.ConsoleItem) []upstate.ConsoleItem {
+	out := slices.Clone(list)
+	for i, x := range out {
+		if x.Kind == it.Kind && x.ID == it.ID {
+			out[i] = it
+			return out
+		}
+	}
+	return append(out, it)
+}
+
+// problemsOf words a refused configuration for the console: problems in
+// the item at its field paths ("timeout: ..."), others as the file says
+// them; EINVALID.
+func problemsOf(err error, it upstate.ConsoleItem) error {
+	var probs *config.Problems
+	if !errors.As(err, &probs) {
+		return err
+	}
+	var msgs []string
+	for _, p := range probs.Items {
+		switch {
+		case p.Item == itemName(it) && p.Path != "":
+			msgs = append(msgs, p.Path+": "+p.Message)
+		case p.Item == itemName(it):
+			msgs = append(msgs, p.Message)
+		default:
+			msgs = append(msgs, (&config.Problems{File: filepath.Base(probs.File), Items: []config.Problem{p}}).Error())
+		}
+	}
+	return upstate.Errorf(upstate.EINVALID, "%s", strings.Join(msgs, "; "))
+}
+
+// checkInfos is every check in force, paused ones too, with where it is
+// defined.
+func (a *App) checkInfos() []upstate.CheckInfo {
+	cfg := a.cfg.Load()
+	comp := a.checks.Load().compiled
+	specs := map[string]upstate.CheckSpec{}
+	for _, s := range append(slices.Clone(comp.specs), comp.paused...) {
+		specs[s.ID] = s
+	}
+	out := make([]upstate.CheckInfo, 0, len(cfg.Checks))
+	for _, ch := range cfg.Checks {
+		info := upstate.CheckInfo{Spec: specs[ch.ID], Target: check.Target(ch.Section), Provisioned: !ch.Console, Paused: ch.Paused}
+		if info.Provisioned {
+			info.File = a.fileName()
+		}
+		out = append(out, info)
+	}
+	return out
+}
+
+// ExportConfig writes the file's configuration with the console's items
+// appended (config.Export), reading them from the data directory's
+// database without writing to it: a server may be running on it.
+func ExportConfig(ctx context.Context, file *config.Config) ([]byte, error) {
+	items, err := sqlite.ReadConsoleItems(ctx, filepath.Join(file.Server.DataDir, "upstate.db"))
+	if err != nil {
+		return nil, err
+	}
+	return config.Export(file, items)
 }

@@ -31,6 +31,33 @@ type People struct {
 	newID  func() string
 	log    *slog.Logger
 	params Params
+	// audit, when set, records each change (the command line's People;
+	// the web records its requests itself).
+	audit func(ctx context.Context, e upstate.AuditEntry) error
+}
+
+// RecordedAs returns People that record each change they make in the
+// audit log through rec, as made from the command line: the `upstate
+// user` commands, which no request middleware sees. The change is made
+// first; a record the store refuses is returned as an error saying the
+// change was made, so the command fails loudly rather than leave no trace.
+func (p *People) RecordedAs(rec func(ctx context.Context, e upstate.AuditEntry) error) *People {
+	cp := *p
+	cp.audit = rec
+	return &cp
+}
+
+// record writes the audit entry of a change from the command line.
+func (p *People) record(ctx context.Context, cmd, action string, targets ...string) error {
+	if p.audit == nil {
+		return nil
+	}
+	e := upstate.AuditEntry{At: p.now(), Actor: "command line", ActorKind: upstate.ActorCLI, Action: action, Route: "upstate user " + cmd, Targets: targets}
+	if err := p.audit(ctx, e); err != nil {
+		p.log.Error("audit entry not written", "component", "audit", "action", action, "err", err)
+		return fmt.Errorf("%s, but the audit log did not record it: %w", action, err)
+	}
+	return nil
 }
 
 // NewPeople returns People over the store; log may be nil.
@@ -103,7 +130,7 @@ func (p *People) Add(ctx context.Context, nu NewUser, actor string) (upstate.Use
 		return upstate.User{}, err
 	}
 	p.log.Info("user added", "component", "auth", "user", u.ID, "email", u.Email, "role", string(u.Role), "by", actor)
-	return u, nil
+	return u, p.record(ctx, "add", fmt.Sprintf("added user %s <%s> as %s", u.Name, u.Email, u.Role), u.ID)
 }
 
 // Get returns a user by id or, if ref contains @, by email.
@@ -129,7 +156,7 @@ func (p *People) SetRole(ctx context.Context, ref string, role upstate.Role, act
 		return upstate.User{}, fmt.Errorf("change the role of %s: %w", u.Email, err)
 	}
 	p.log.Info("user role changed", "component", "auth", "user", u.ID, "email", u.Email, "from", string(was), "to", string(role), "by", actor)
-	return u, nil
+	return u, p.record(ctx, "role", fmt.Sprintf("made %s <%s> %s (was %s)", u.Name, u.Email, role, was), u.ID)
 }
 
 // SetPassword gives a user a new password (it must pass
@@ -149,7 +176,7 @@ func (p *People) SetPassword(ctx context.Context, ref, password, actor string) (
 		return upstate.User{}, fmt.Errorf("set the password of %s: %w", u.Email, err)
 	}
 	p.log.Info("user password set", "component", "auth", "user", u.ID, "email", u.Email, "by", actor)
-	return u, nil
+	return u, p.record(ctx, "passwd", fmt.Sprintf("set a new password for %s <%s>", u.Name, u.Email), u.ID)
 }
 
 // Remove deletes a user, ending their sessions and revoking their tokens
@@ -163,7 +190,7 @@ func (p *People) Remove(ctx context.Context, ref, actor string) (upstate.User, e
 		return upstate.User{}, fmt.Errorf("remove %s: %w", u.Email, err)
 	}
 	p.log.Info("user removed", "component", "auth", "user", u.ID, "email", u.Email, "by", actor)
-	return u, nil
+	return u, p.record(ctx, "remove", fmt.Sprintf("removed user %s <%s>", u.Name, u.Email), u.ID)
 }
 
 // SignOut ends every session of a user and revokes their API tokens.
@@ -175,5 +202,5 @@ func (p *People) SignOut(ctx context.Context, ref, actor string) (u upstate.User
 		return u, 0, 0, fmt.Errorf("sign %s out everywhere: %w", u.Email, err)
 	}
 	p.log.Info("user signed out everywhere", "component", "auth", "user", u.ID, "email", u.Email, "sessions", sessions, "tokens", tokens, "by", actor)
-	return u, sessions, tokens, nil
+	return u, sessions, tokens, p.record(ctx, "signout", fmt.Sprintf("signed %s <%s> out everywhere (%d sessions, %d tokens)", u.Name, u.Email, sessions, tokens), u.ID)
 }

@@ -32,6 +32,7 @@ func commands() []command {
 		{"serve", "run Upstate with a configuration file", serve},
 		{"demo", "replay a bad month against a simulated SaaS, no setup needed", demoCmd},
 		{"validate", "check a configuration file and exit", validate},
+		{"export", "write the running configuration, with what was made in the console, as one file", exportCmd},
 		{"init", "write a commented example configuration to start from", initCmd},
 		{"user", "manage who signs in to the admin side (user add, list, passwd, role, remove)", user},
 		{"report", "write the outage report for a period (md, html or json)", reportCmd},

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/app"
 	"github.com/upstatehq/upstate/internal/auth"
 	"github.com/upstatehq/upstate/internal/config"
 )
@@ -32,7 +34,7 @@ func TestUsage(t *testing.T) {
 	if code, _, errOut := run("frobnicate"); code != 2 || !strings.Contains(errOut, `unknown command "frobnicate"`) {
 		t.Errorf("unknown command: %d %q", code, errOut)
 	}
-	for _, c := range []string{"serve", "demo", "validate", "init", "version", "user add", "user list", "user passwd", "user role", "user remove"} {
+	for _, c := range []string{"serve", "demo", "validate", "export", "init", "version", "user add", "user list", "user passwd", "user role", "user remove"} {
 		code, _, errOut := run(append(strings.Fields(c), "--help")...)
 		if code != 0 || !strings.Contains(errOut, "Usage: upstate "+c) {
 			t.Errorf("%s --help: %d %q", c, code, errOut)
@@ -276,5 +278,53 @@ func TestDemoOwner(t *testing.T) {
 	again, err := demoOwner(context.Background(), cfg, now)
 	if err != nil || strings.Contains(again, password) || !strings.Contains(again, "shown when this data directory was first used") {
 		t.Errorf("second run says %q, %v", again, err)
+	}
+}
+
+// export → validate: what was made in the console comes out in one file
+// validate accepts, the file's comments kept; with nothing made there, the
+// file as it is.
+func TestExportThenValidate(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "upstate.yaml")
+	if code, _, errOut := run("init", "--config", file); code != 0 {
+		t.Fatalf("init: %d %q", code, errOut)
+	}
+	plain := filepath.Join(dir, "plain.yaml")
+	if code, _, errOut := run("export", "--config", file, "-o", plain); code != 0 {
+		t.Fatalf("export with nothing from the console: %d %q", code, errOut)
+	}
+	if code, out, errOut := run("validate", "--config", plain); code != 0 || !strings.Contains(out, "ok (6 components, 1 checks)") {
+		t.Errorf("validate the plain export: %d %q %q", code, out, errOut)
+	}
+	cfg, err := config.Load(file, app.ConfigRules()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	a, err := app.New(ctx, app.Options{Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	con := a.Console()
+	if _, err := con.Create(ctx, upstate.ConsoleComponent, []byte(`{"id":"billing","name":"Billing","group":"Money"}`), "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := con.Create(ctx, upstate.ConsoleCheck, []byte(`{"id":"invoices","kind":"heartbeat","period":"24h","token":"${INVOICE_TOKEN:-x}","components":["billing"]}`), "test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run("export", "--config", file)
+	if code != 0 || !strings.Contains(out, "# made in the console\n") || !strings.Contains(out, "${INVOICE_TOKEN:-x}") || !strings.Contains(out, "# Checks watch the service.") {
+		t.Fatalf("export: %d %q\n%s", code, errOut, out)
+	}
+	exported := filepath.Join(dir, "exported.yaml")
+	if err := os.WriteFile(exported, []byte(out), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := run("validate", "--config", exported); code != 0 || !strings.Contains(out, "ok (7 components, 2 checks)") {
+		t.Errorf("validate the export: %d %q %q", code, out, errOut)
 	}
 }

@@ -14,8 +14,8 @@ import (
 )
 
 func reportCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("report", "--from DATE --to DATE [--tz ZONE] [--also-tz ZONE] [--format md|html|json] [--title TITLE] [--out FILE]",
-		"Write the outage report for a period: summary (incidents, downtime and uptime per component, response\ntimes), the downtime timeline by day (newest first) with each incident's entries, root cause and fix,\nand recurring incidents grouped. Dates are YYYY-MM-DD in --tz, both included. The HTML is print-ready.", stderr)
+	fs := newFlags("report", "--from DATE --to DATE [--tz ZONE] [--also-tz ZONE] [--format md|html|json] [--title TITLE] [--intro FILE] [--closing FILE] [--out FILE]",
+		"Write the outage report for a period, as the letter a company publishes: a summary (incidents, downtime\ncounted once, uptime per component, mean times), every day with an incident (newest first, providers'\nincidents too) with each incident's entries, root cause and fix, and recurring incidents grouped with\nthe fix they share. Dates are YYYY-MM-DD in --tz, both included. The HTML is print-ready.", stderr)
 	file := fs.String("config", "upstate.yaml", "configuration `file`")
 	from := fs.String("from", "", "first `date` of the period (YYYY-MM-DD)")
 	to := fs.String("to", "", "last `date` of the period (YYYY-MM-DD)")
@@ -23,6 +23,8 @@ func reportCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	also := fs.String("also-tz", "", "a second time `zone`, shown in parentheses")
 	format := fs.String("format", "md", "`format`: md, html or json")
 	title := fs.String("title", "", "the report's `title`")
+	intro := fs.String("intro", "", "Markdown `file` to open the report with, in your own words")
+	closing := fs.String("closing", "", "Markdown `file` to close the report with")
 	out := fs.String("out", "", "write to this `file` instead of standard output")
 	if code, ok := parse(fs, args); !ok {
 		return code
@@ -31,7 +33,20 @@ func reportCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if cfg == nil {
 		return code
 	}
-	r, err := app.Report(context.Background(), cfg, report.Params{From: *from, To: *to, TZ: *tz, AlsoTZ: *also, Title: *title}, time.Now)
+	words := map[string]string{}
+	for flag, path := range map[string]string{"intro": *intro, "closing": *closing} {
+		if path == "" {
+			continue
+		}
+		b, err := readSmall(path, report.MaxWords)
+		if err != nil {
+			fmt.Fprintf(stderr, "upstate report: --%s: %v\n", flag, err)
+			return exitUsage
+		}
+		words[flag] = string(b)
+	}
+	r, err := app.Report(context.Background(), cfg, report.Params{From: *from, To: *to, TZ: *tz, AlsoTZ: *also, Title: *title,
+		Intro: words["intro"], Closing: words["closing"]}, time.Now)
 	if err == nil {
 		var body []byte
 		body, _, err = report.Render(r, *format, markdown.New().HTML)
@@ -52,4 +67,21 @@ func reportCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	return exitOK
+}
+
+// readSmall reads a file a person names, refusing one larger than limit.
+func readSmall(path string, limit int) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > limit {
+		return nil, fmt.Errorf("%s is larger than %d KiB", path, limit>>10)
+	}
+	return b, nil
 }

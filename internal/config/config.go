@@ -41,6 +41,15 @@ type Config struct {
 
 	// File is where the configuration was read from.
 	File string `yaml:"-"`
+	// Source is the file's text as it was read: what the console's items
+	// are merged into (WithConsole) and exported with (Export), without
+	// reading the file again.
+	Source []byte `yaml:"-"`
+	// Lookup resolves ${ENV} references, the file's and the console's.
+	Lookup func(string) (string, bool) `yaml:"-"`
+	// Shadowed are console items whose id the file also defines: the
+	// file's wins, and they are kept, unused, until one is changed.
+	Shadowed []upstate.ConsoleItem `yaml:"-"`
 	// Warnings are what is allowed but probably unwise, one a line as
 	// file:line: path: what (validate prints them; serve logs them).
 	Warnings []string `yaml:"-"`
@@ -58,6 +67,12 @@ type Page struct {
 	// itself are public at once ("public", the default) or held as
 	// internal notes until a person publishes them ("internal").
 	AutomaticUpdates string `yaml:"automatic_updates"`
+	// Logo and Favicon are image files (relative to the config file)
+	// shown in the page's header and the browser's tab; AccentColor is
+	// the page's own colour for its header and links (#rgb or #rrggbb).
+	Logo        string `yaml:"logo"`
+	Favicon     string `yaml:"favicon"`
+	AccentColor string `yaml:"accent_color"`
 }
 
 // Server is where Upstate listens and keeps its data.
@@ -82,6 +97,8 @@ type Server struct {
 type Retention struct {
 	Raw    Duration `yaml:"raw"`
 	Hourly Duration `yaml:"hourly"`
+	// Audit is how long the audit log keeps its entries.
+	Audit Duration `yaml:"audit"`
 }
 
 // Component is a part of the service as users see it.
@@ -91,9 +108,15 @@ type Component struct {
 	Group       string   `yaml:"group"`
 	Description string   `yaml:"description"`
 	DependsOn   []string `yaml:"depends_on"`
+	// Order places the component on the page: components are shown by
+	// order, those without one by their place in the list (the file's
+	// first, then those made in the console), ties in list order.
+	Order int `yaml:"order"`
 	// Messages replace the plain default words of the public entries
 	// Upstate writes about this component, by condition.
 	Messages Messages `yaml:"messages"`
+	// Console says the component was made in the console, not the file.
+	Console bool `yaml:"-"`
 }
 
 // Messages are what the public timeline says, in the operator's words,
@@ -126,6 +149,12 @@ type Check struct {
 	// (check.Kind.Repeat).
 	Burst        *Burst   `yaml:"burst"`
 	FastInterval Duration `yaml:"fast_interval"`
+	// Paused checks are kept but not run: they open no incidents and
+	// their condition stays as it was until they are resumed.
+	Paused bool `yaml:"paused"`
+
+	// Console says the check was made in the console, not the file.
+	Console bool `yaml:"-"`
 
 	// Section holds the keys only the check's kind takes (check.Kinds);
 	// they are decoded into it, strictly, once kind is known.
@@ -190,6 +219,9 @@ const (
 	DefaultTimeout  = 10 * time.Second
 	DefaultRaw      = 14 * 24 * time.Hour
 	DefaultHourly   = 90 * 24 * time.Hour
+	// DefaultAudit keeps the audit log a year and a bit: last year's
+	// review can still see who changed what.
+	DefaultAudit = 400 * 24 * time.Hour
 )
 
 // ErrNotFound is returned by Load when the file does not exist.
@@ -219,6 +251,15 @@ func Load(file string, rules ...Rule) (*Config, error) {
 // file names it in errors and anchors relative paths; lookup resolves
 // ${ENV} references.
 func Parse(file string, data []byte, lookup func(string) (string, bool), rules ...Rule) (*Config, error) {
+	root, probs := parseNode(file, data)
+	if probs != nil {
+		return nil, probs
+	}
+	return decodeRoot(file, data, root, lookup, rules)
+}
+
+// parseNode reads the file's text as YAML, keeping comments.
+func parseNode(file string, data []byte) (*yaml.Node, *Problems) {
 	probs := &Problems{File: file}
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -230,9 +271,16 @@ func Parse(file string, data []byte, lookup func(string) (string, bool), rules .
 		probs.add(yamlLine(err), "", "%s", strings.TrimPrefix(yamlMessage(err), "yaml: "))
 		return nil, probs
 	}
-	c := &Config{File: file}
+	return &root, nil
+}
+
+// decodeRoot decodes and validates a configuration's YAML, read from
+// file's data, and applies the rules.
+func decodeRoot(file string, data []byte, root *yaml.Node, lookup func(string) (string, bool), rules []Rule) (*Config, error) {
+	probs := &Problems{File: file}
+	c := &Config{File: file, Source: data, Lookup: lookup}
 	d := &decoder{probs: probs, lines: map[string]int{}, keys: map[string][]string{}, foreign: map[string][]foreignKey{}, lookup: lookup}
-	d.decode(&root, reflect.ValueOf(c).Elem(), "")
+	d.decode(root, reflect.ValueOf(c).Elem(), "")
 	v := validator{c: c, d: d, p: probs}
 	v.validate()
 	for _, rule := range rules {
@@ -294,6 +342,8 @@ func (v *validator) warnf(path, format string, args ...any) {
 	v.c.Warnings = append(v.c.Warnings, w.Error())
 }
 
+var colorRe = regexp.MustCompile(`^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
+
 var idRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
 // id checks the id of list[i] (what names the kind of thing) and records
@@ -339,6 +389,15 @@ func (v *validator) validate() {
 	default:
 		v.errf("page.automatic_updates", "%q is not public or internal", c.Page.AutomaticUpdates)
 	}
+	if a := c.Page.AccentColor; a != "" && !colorRe.MatchString(a) {
+		v.errf("page.accent_color", "%q is not a colour as #rgb or #rrggbb (e.g. #0b5fff)", a)
+	}
+	c.Page.AccentColor = strings.ToLower(c.Page.AccentColor)
+	for _, f := range []*string{&c.Page.Logo, &c.Page.Favicon} {
+		if *f != "" && !filepath.IsAbs(*f) {
+			*f = filepath.Join(filepath.Dir(c.File), *f)
+		}
+	}
 
 	// server
 	if c.Server.Listen == "" {
@@ -383,6 +442,12 @@ func (v *validator) validate() {
 	if c.Retention.Hourly == 0 {
 		c.Retention.Hourly = Duration(DefaultHourly)
 	}
+	if c.Retention.Audit == 0 {
+		c.Retention.Audit = Duration(DefaultAudit)
+	}
+	if c.Retention.Audit.D() < 24*time.Hour {
+		v.errf("retention.audit", "%s is too short: keep the audit log at least 1d", c.Retention.Audit.D())
+	}
 	if c.Retention.Raw.D() < time.Hour {
 		v.errf("retention.raw", "%s is too short: keep raw results at least 1h", c.Retention.Raw.D())
 	}
@@ -395,6 +460,9 @@ func (v *validator) validate() {
 	for i := range c.Components {
 		comp := &c.Components[i]
 		v.id("components", "component", i, comp.ID, comps)
+		if comp.Order < 0 {
+			v.errf(fmt.Sprintf("components[%d].order", i), "%d is out of range: 1 or more places the component, 0 or none keeps its place in the list", comp.Order)
+		}
 		if comp.Name == "" {
 			comp.Name = comp.ID
 		}

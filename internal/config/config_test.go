@@ -96,6 +96,8 @@ func TestProblems(t *testing.T) {
 	}{
 		{"automatic updates", "page: {name: X, automatic_updates: later}\ncomponents:\n  - {id: web, name: Web}\n",
 			[]string{`f.yaml:1: page.automatic_updates: "later" is not public or internal`}},
+		{"accent colour", "page: {name: X, accent_color: blue}\ncomponents:\n  - {id: web, name: Web}\n",
+			[]string{`f.yaml:1: page.accent_color: "blue" is not a colour as #rgb or #rrggbb (e.g. #0b5fff)`}},
 		{"unknown message", base + "  - {id: api, messages: {broken: x}}\n",
 			[]string{`f.yaml:4: components[1].messages: unknown key "broken"`}},
 		{"unknown key", base + "checks:\n  - id: a\n    kind: http\n    url: http://x/\n    components: [web]\n    intervall: 5s\n",
@@ -197,5 +199,15 @@ func TestEnvExpansion(t *testing.T) {
 	}
 	if s := token.String(); s != "<secret>" {
 		t.Errorf("token prints as %q", s)
+	}
+}
+
+func TestPageBrandPaths(t *testing.T) {
+	c, err := Parse("/etc/upstate/upstate.yaml", []byte("page: {name: X, logo: img/logo.svg, favicon: /srv/icon.png, accent_color: '#0B5FFF'}\ncomponents: [{id: a}]\n"), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Page.Logo != "/etc/upstate/img/logo.svg" || c.Page.Favicon != "/srv/icon.png" || c.Page.AccentColor != "#0b5fff" {
+		t.Errorf("page = %+v: a relative image is the config file's neighbour, an absolute one is kept, the colour is lower case", c.Page)
 	}
 }

@@ -20,6 +20,9 @@ type Problem struct {
 	Line    int
 	Path    string // e.g. checks[3].timeout
 	Message string
+	// Item names the console item the problem is in ("check web"): then
+	// Path is within the item (timeout, url) and Line is 0.
+	Item string
 }
 
 // Problems is every problem found in a file, reported at once.
@@ -35,7 +38,11 @@ func (p *Problems) Error() string {
 		if i > 0 {
 			b.WriteByte('\n')
 		}
-		b.WriteString(p.File)
+		if it.Item != "" {
+			b.WriteString("console " + it.Item)
+		} else {
+			b.WriteString(p.File)
+		}
 		if it.Line > 0 {
 			fmt.Fprintf(&b, ":%d", it.Line)
 		}

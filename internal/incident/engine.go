@@ -741,7 +741,11 @@ func (p *pending) entry(e *Engine, at time.Time, status upstate.IncidentStatus, 
 		}
 		break
 	}
-	p.entries = append(p.entries, upstate.TimelineEntry{ID: e.opts.NewID(), IncidentID: p.in.ID, At: at, Status: status, Body: body, Public: public, Actor: upstate.ActorUpstate, Affected: affected})
+	kind := upstate.EntryAutomatic
+	if evidence {
+		kind = upstate.EntryEvidence
+	}
+	p.entries = append(p.entries, upstate.TimelineEntry{ID: e.opts.NewID(), IncidentID: p.in.ID, At: at, Status: status, Body: body, Public: public, Actor: upstate.ActorUpstate, Affected: affected, Kind: kind})
 	p.evidence = append(p.evidence, evidence)
 }
 
@@ -993,7 +997,7 @@ func (e *Engine) Tick(ctx context.Context) (time.Time, error) {
 		change.Incidents = append(change.Incidents, &cp)
 		body := fmt.Sprintf("Every check has passed for %s. The problem lasted %s, from %s to %s.",
 			upstate.FormatDuration(now.Sub(*in.MonitoringAt), upstate.DurationWords), upstate.FormatDuration(in.MonitoringAt.Sub(in.StartedAt), upstate.DurationWords), e.clock(in.StartedAt), e.clock(*in.MonitoringAt))
-		change.Entries = append(change.Entries, upstate.TimelineEntry{ID: e.opts.NewID(), IncidentID: in.ID, At: now, Status: upstate.Resolved, Body: body, Public: !e.hold, Actor: upstate.ActorUpstate})
+		change.Entries = append(change.Entries, upstate.TimelineEntry{ID: e.opts.NewID(), IncidentID: in.ID, At: now, Status: upstate.Resolved, Body: body, Public: !e.hold, Actor: upstate.ActorUpstate, Kind: upstate.EntryAutomatic})
 		resolved = append(resolved, &cp)
 	}
 	if due, err := e.remind(ctx, now); err != nil {

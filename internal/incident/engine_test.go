@@ -26,6 +26,7 @@ type memStore struct {
 	// transitions are those applied, each with the change it came in.
 	transitions []upstate.Transition
 	applied     []store.Change
+	audit       []upstate.AuditEntry // written with deletes
 	fail        error
 	// lateFail, when set, is returned once after the change was applied:
 	// a write that committed after its writer gave up on it.

@@ -170,6 +170,8 @@ func (e *Engine) Publish(ctx context.Context, incidentID, entryID, actor string)
 		return nil, upstate.Errorf(upstate.ENOTFOUND, "incident %s has no entry %s", incidentID, entryID)
 	case in.Updates[i].Public:
 		return nil, upstate.Errorf(upstate.ECONFLICT, "entry %s of incident %s is public already", entryID, incidentID)
+	case in.Updates[i].Kind == upstate.EntryEvidence:
+		return nil, upstate.Errorf(upstate.ECONFLICT, "entry %s of incident %s is the evidence behind an automatic update (checks, codes, errors): it is for the team only and cannot be published; publish the plain words beside it, or post an update", entryID, incidentID)
 	case in.Updates[i].Actor != upstate.ActorUpstate:
 		return nil, upstate.Errorf(upstate.EINVALID, "entry %s of incident %s is a person's internal note: post it as an update instead", entryID, incidentID)
 	}
@@ -201,6 +203,9 @@ func (e *Engine) Reopen(ctx context.Context, id string, c Change) (*upstate.Inci
 	}
 	if in.MergedInto != "" {
 		return nil, upstate.Errorf(upstate.ECONFLICT, "incident %s was merged into %s: reopen that one", id, in.MergedInto)
+	}
+	if in.Hidden != nil {
+		return nil, upstate.Errorf(upstate.ECONFLICT, "incident %s is hidden from the public: show it again (unhide) before reopening it", id)
 	}
 	cp := *in
 	cp.ResolvedAt, cp.MonitoringAt = nil, nil
@@ -310,7 +315,10 @@ func (e *Engine) apply(ctx context.Context, in *upstate.Incident, c Change, now 
 	e.open = prevOpen
 
 	entry := upstate.TimelineEntry{ID: e.opts.NewID(), IncidentID: in.ID, At: now, Status: in.Status, Body: strings.TrimSpace(c.Message),
-		Public: c.public(), Actor: c.Actor}
+		Public: c.public(), Actor: c.Actor, Kind: upstate.EntryNote}
+	if entry.Public {
+		entry.Kind = upstate.EntryUpdate
+	}
 	var change store.Change
 	for _, id := range e.order {
 		old := e.statuses[id]

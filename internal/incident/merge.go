@@ -36,7 +36,7 @@ func (e *Engine) Acknowledge(ctx context.Context, id, actor string) (*upstate.In
 	cp := *in
 	cp.AcknowledgedAt, cp.AcknowledgedBy, cp.UpdatedAt = &now, actor, now
 	entry := upstate.TimelineEntry{ID: e.opts.NewID(), IncidentID: in.ID, At: now, Status: in.Status,
-		Body: fmt.Sprintf("Acknowledged by %s.", upstate.EscapeMarkdown(actor)), Actor: actor}
+		Body: fmt.Sprintf("Acknowledged by %s.", upstate.EscapeMarkdown(actor)), Actor: actor, Kind: upstate.EntryNote}
 	change := store.Change{Incidents: []*upstate.Incident{&cp}, Entries: []upstate.TimelineEntry{entry}}
 	taken := e.owe(&change)
 	if err := e.opts.Store.Apply(ctx, change); err != nil {
@@ -171,9 +171,9 @@ func (e *Engine) Merge(ctx context.Context, into string, from []string, actor st
 		}
 		change.Incidents = append(change.Incidents, &s)
 		change.Entries = append(change.Entries,
-			upstate.TimelineEntry{ID: e.opts.NewID(), IncidentID: s.ID, At: now, Status: s.Status, Actor: actor,
+			upstate.TimelineEntry{ID: e.opts.NewID(), IncidentID: s.ID, At: now, Status: s.Status, Actor: actor, Kind: upstate.EntryNote,
 				Body: fmt.Sprintf("Merged into %q (%s): it is the same problem.", t.Name, t.ID)},
-			upstate.TimelineEntry{ID: e.opts.NewID(), IncidentID: t.ID, At: now, Status: t.Status, Actor: actor,
+			upstate.TimelineEntry{ID: e.opts.NewID(), IncidentID: t.ID, At: now, Status: t.Status, Actor: actor, Kind: upstate.EntryNote,
 				Body: fmt.Sprintf("Merged %q (%s) into this incident.", src.Name, src.ID)})
 	}
 	t.UpdatedAt = now

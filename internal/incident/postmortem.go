@@ -105,7 +105,7 @@ func (r *Reviews) Publish(ctx context.Context, incidentID, actor string) (upstat
 	cp := *in
 	cp.Status, cp.UpdatedAt = upstate.Postmortem, now
 	body := "**Root cause:** " + p.RootCause + "\n\n**Fix and prevention:** " + p.Fix
-	entry := upstate.TimelineEntry{ID: r.NewID(), IncidentID: in.ID, At: now, Status: upstate.Postmortem, Body: body, Public: true, Actor: actor}
+	entry := upstate.TimelineEntry{ID: r.NewID(), IncidentID: in.ID, At: now, Status: upstate.Postmortem, Body: body, Public: true, Actor: actor, Kind: upstate.EntryUpdate}
 	if err := r.Store.SavePostmortem(ctx, p, store.Change{Incidents: []*upstate.Incident{&cp}, Entries: []upstate.TimelineEntry{entry}}); err != nil {
 		return upstate.PostmortemDoc{}, err
 	}

@@ -123,7 +123,7 @@ func (e *Engine) Mirror(ctx context.Context, link upstate.Upstream, updates []up
 	add := func(id, body string, theirs upstate.IncidentStatus) {
 		cp.Status = follow(&cp, theirs, floor, now)
 		change.Entries = append(change.Entries, upstate.TimelineEntry{ID: id, IncidentID: target.ID, At: now, Status: cp.Status,
-			Body: body, Public: !e.hold, Actor: upstate.ActorUpstate}) // held too with page.automatic_updates: internal
+			Body: body, Public: !e.hold, Actor: upstate.ActorUpstate, Kind: upstate.EntryProvider}) // held too with page.automatic_updates: internal
 	}
 	if skipped := len(news) - mirrorPerPoll; skipped > 0 {
 		e.opts.Logger.Warn("provider updates over the per-poll limit", "component", "incident", "incident", target.ID,

@@ -24,15 +24,26 @@ type Params struct {
 	TZ       string // default: the page's zone
 	AlsoTZ   string
 	Title    string
+	// Intro and Closing are the company's own words before and after the
+	// record (Markdown, at most MaxWords bytes each).
+	Intro, Closing string
 }
+
+// MaxWords bounds the intro and the closing: a letter, not a book.
+const MaxWords = 32 << 10
 
 // MaxPeriod is the longest period one report covers: ten years.
 const MaxPeriod = 3653 * 24 * time.Hour
 
 // Gather reads what the report needs for the period and builds it.
 func Gather(ctx context.Context, src Source, p Params, pageName string, pageZone *time.Location, now time.Time) (*Report, error) {
-	in := Input{Title: p.Title, PageName: pageName, Loc: pageZone, Generated: now}
+	in := Input{Title: p.Title, PageName: pageName, Loc: pageZone, Generated: now, Intro: p.Intro, Closing: p.Closing}
 	var probs []string
+	for _, w := range []struct{ name, text string }{{"intro", p.Intro}, {"closing", p.Closing}, {"title", p.Title}} {
+		if len(w.text) > MaxWords {
+			probs = append(probs, fmt.Sprintf("%s is %d KiB; at most %d KiB", w.name, len(w.text)>>10, MaxWords>>10))
+		}
+	}
 	if p.TZ != "" {
 		loc, err := time.LoadLocation(p.TZ)
 		if err != nil {

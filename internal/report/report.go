@@ -1,10 +1,13 @@
-// Package report builds the outage report for a period: a summary
-// (incidents, user-facing downtime and uptime per component, response
-// times), the downtime timeline grouped by day newest first with each
-// incident's time-and-description entries, and recurring incidents of one
-// kind grouped with each occurrence. Times are shown in one zone, with a
-// second in parentheses for a team on the other side of the world. It is
-// pure: data in, a Report out; rendering is in render.go.
+// Package report builds the outage report for a period as the letter a
+// company publishes: a summary (incidents, downtime counted once for the
+// service and per component, uptime, the mean times to detect, acknowledge
+// and resolve), every day with an incident newest first (third parties'
+// incidents too, in the provider's words and ours), each incident's entries
+// as "8:42 am — what happened" with its impact in words, its root cause and
+// fix once, and recurring incidents of one kind grouped with the fix they
+// share. Times are shown in one zone, with a second in parentheses for a
+// team on the other side of the world. It is pure: data in, a Report out;
+// rendering is in render.go.
 package report
 
 import (
@@ -33,6 +36,9 @@ type Input struct {
 	// Postmortems by incident id, where written.
 	Postmortems map[string]upstate.PostmortemDoc
 	Generated   time.Time
+	// Intro and Closing are the company's own words before and after the
+	// record (Markdown).
+	Intro, Closing string
 }
 
 // Report is the outage report.
@@ -45,6 +51,8 @@ type Report struct {
 	TimeZone   string              `json:"time_zone"`
 	AlsoZone   string              `json:"also_time_zone,omitempty"`
 	Generated  time.Time           `json:"generated_at"`
+	Intro      string              `json:"intro,omitempty"`
+	Closing    string              `json:"closing,omitempty"`
 	Summary    Summary             `json:"summary"`
 	Days       []Day               `json:"days"`
 	Upstream   []UpstreamGroup     `json:"upstream"`
@@ -54,8 +62,10 @@ type Report struct {
 
 // Summary is the period at a glance.
 type Summary struct {
-	Incidents     int     `json:"incidents"`
-	UpstreamCount int     `json:"upstream_incidents"`
+	Incidents     int `json:"incidents"`
+	UpstreamCount int `json:"upstream_incidents"`
+	// Downtime is the time any component was in partial or major outage,
+	// overlaps counted once: the service's, not the sum of its parts.
 	Downtime      string  `json:"user_facing_downtime"`
 	DowntimeSecs  float64 `json:"user_facing_downtime_seconds"`
 	MeanDetect    string  `json:"mean_time_to_detect"`
@@ -75,7 +85,7 @@ type ComponentDowntime struct {
 	UptimeRatio  float64 `json:"uptime_ratio"`
 }
 
-// Day groups the incidents that began on one day.
+// Day is the incidents that began on one day, in the order they began.
 type Day struct {
 	Date      string     `json:"date"`
 	Incidents []Incident `json:"incidents"`
@@ -83,32 +93,61 @@ type Day struct {
 
 // Incident is one incident as the report tells it.
 type Incident struct {
-	ID           string               `json:"id"`
-	Name         string               `json:"name"`
-	Impact       string               `json:"impact"`
-	Status       string               `json:"status"`
-	Components   []string             `json:"components"`
-	Start        string               `json:"start"`
-	End          string               `json:"end"`
-	Duration     string               `json:"duration"`
-	Detect       string               `json:"time_to_detect"`
-	Ack          string               `json:"time_to_acknowledge"`
-	Resolve      string               `json:"time_to_resolve"`
-	Automatic    bool                 `json:"automatic"`
-	Reach        string               `json:"reach,omitempty"`
-	Failing      *float64             `json:"failing_percent,omitempty"`
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Impact string `json:"impact"`
+	// Severity is the worst status it gave a component (major_outage,
+	// partial_outage, degraded_performance; empty when it gave none), and
+	// ImpactWords says it with the scope: "Partial outage affecting about
+	// 25% of requests".
+	Severity    string   `json:"severity,omitempty"`
+	ImpactWords string   `json:"impact_words"`
+	Status      string   `json:"status"`
+	Components  []string `json:"components"`
+	// Start and End are times within the day (a date only when End is on
+	// another); StartedAt and EndedAt the instants.
+	Start     string     `json:"start"`
+	End       string     `json:"end"`
+	StartedAt time.Time  `json:"started_at"`
+	EndedAt   *time.Time `json:"ended_at,omitempty"`
+	Duration  string     `json:"duration"`
+	Detect    string     `json:"time_to_detect"`
+	Ack       string     `json:"time_to_acknowledge"`
+	Resolve   string     `json:"time_to_resolve"`
+	Automatic bool       `json:"automatic"`
+	Reach     string     `json:"reach,omitempty"`
+	Failing   *float64   `json:"failing_percent,omitempty"`
+	// Upstream is the third party whose incident this was.
+	Upstream *Link `json:"upstream,omitempty"`
+	// Recurring names the group of incidents of one kind this is one of;
+	// the group tells the root cause and fix they share.
+	Recurring string `json:"recurring,omitempty"`
+	// Hidden is why people hid the incident from the public side (opened
+	// by mistake); the report keeps it, counted, and says so.
+	Hidden       string               `json:"hidden_reason,omitempty"`
 	Entries      []Entry              `json:"entries"`
-	RootCause    string               `json:"root_cause"`
+	RootCause    string               `json:"root_cause,omitempty"`
 	Contributing string               `json:"contributing_factors,omitempty"`
-	Fix          string               `json:"fix_and_prevention"`
+	Fix          string               `json:"fix_and_prevention,omitempty"`
 	Actions      []upstate.ActionItem `json:"action_items,omitempty"`
+	// Draft is set when the postmortem is not published yet.
+	Draft bool `json:"postmortem_draft,omitempty"`
 }
 
-// Entry is a "time and description" line.
+// Link is a third party's incident: who, their name for it, their page.
+type Link struct {
+	Provider string `json:"provider"`
+	Title    string `json:"title,omitempty"`
+	URL      string `json:"url,omitempty"`
+}
+
+// Entry is a "time — what happened" line. Status is set only where it
+// changed.
 type Entry struct {
-	Time   string `json:"time"`
-	Status string `json:"status"`
-	Body   string `json:"body"`
+	Time   string    `json:"time"`
+	At     time.Time `json:"at"`
+	Status string    `json:"status,omitempty"`
+	Body   string    `json:"body"`
 }
 
 // UpstreamGroup is the incidents one third party caused, summarised with
@@ -121,12 +160,15 @@ type UpstreamGroup struct {
 	Occurrences []Occurrence `json:"occurrences"`
 }
 
-// Recurring is incidents of one kind that happened more than once.
+// Recurring is incidents of one kind that happened more than once, newest
+// first, with the root cause and fix their postmortems share.
 type Recurring struct {
 	Name        string       `json:"name"`
 	Count       int          `json:"count"`
 	Total       string       `json:"total_duration"`
 	Occurrences []Occurrence `json:"occurrences"`
+	RootCause   string       `json:"root_cause,omitempty"`
+	Fix         string       `json:"fix_and_prevention,omitempty"`
 }
 
 // Occurrence is one of a recurring kind.
@@ -165,14 +207,14 @@ func Build(in Input) (*Report, error) {
 	}
 	f := formatter{loc: in.Loc, also: in.Also}
 	r := &Report{Title: in.Title, Page: in.PageName, From: in.From.UTC(), To: in.To.UTC(), TimeZone: in.Loc.String(), Generated: in.Generated.UTC(),
-		Days: []Day{}, Upstream: []UpstreamGroup{}, Recurring: []Recurring{}}
+		Intro: strings.TrimSpace(in.Intro), Closing: strings.TrimSpace(in.Closing), Days: []Day{}, Upstream: []UpstreamGroup{}, Recurring: []Recurring{}}
 	if in.Also != nil {
 		r.AlsoZone = in.Also.String()
 	}
 	lastDay := in.To.Add(-time.Nanosecond)
 	r.Period = fmt.Sprintf("%s – %s (%s)", in.From.In(in.Loc).Format("January 2, 2006"), lastDay.In(in.Loc).Format("January 2, 2006"), in.Loc.String())
 	if r.Title == "" {
-		r.Title = fmt.Sprintf("%s outage report, %s", in.PageName, in.From.In(in.Loc).Format("January 2006"))
+		r.Title = fmt.Sprintf("%s outage report, %s", in.PageName, months(in.From.In(in.Loc), lastDay.In(in.Loc)))
 	}
 	names := map[string]string{}
 	for _, c := range in.Components {
@@ -181,9 +223,9 @@ func Build(in Input) (*Report, error) {
 
 	// Downtime per component, from its status history, counted from when
 	// each incident began rather than when it was noticed: users were hurt
-	// before the page said so.
+	// before the page said so. The service's downtime is the time any
+	// component was down, overlaps counted once.
 	in.Changes = backdate(in.Changes, in.Incidents)
-	total := 0.0
 	worst := 2.0
 	for _, c := range in.Components {
 		down, span := downtime(in.Changes, c.ID, in.From, in.To, in.Generated)
@@ -196,17 +238,17 @@ func Build(in Input) (*Report, error) {
 		if cd.UptimeRatio < worst {
 			worst, r.Summary.WorstUptime, r.Summary.WorstUptimeOf = cd.UptimeRatio, cd.Uptime, c.Name
 		}
-		total += down.Seconds()
 		r.Components = append(r.Components, cd)
 	}
-	r.Summary.DowntimeSecs = total
-	r.Summary.Downtime = upstate.FormatDuration(time.Duration(total*float64(time.Second)), upstate.DurationReport)
+	total := serviceDowntime(in.Changes, in.From, in.To, in.Generated)
+	r.Summary.DowntimeSecs = total.Seconds()
+	r.Summary.Downtime = upstate.FormatDuration(total, upstate.DurationReport)
 
-	// Incidents: upstream ones by provider, recurring kinds grouped, the
-	// rest by day, newest first. Merged incidents live on in the ones they
-	// were merged into.
+	// Incidents: every one on the day it began, newest day first; upstream
+	// ones also summarised by provider, recurring kinds grouped. Merged
+	// incidents live on in the ones they were merged into.
 	ins := slices.DeleteFunc(slices.Clone(in.Incidents), func(x *upstate.Incident) bool { return x.MergedInto != "" })
-	slices.SortFunc(ins, func(a, b *upstate.Incident) int { return b.StartedAt.Compare(a.StartedAt) })
+	slices.SortStableFunc(ins, func(a, b *upstate.Incident) int { return b.StartedAt.Compare(a.StartedAt) })
 	kinds := map[string][]*upstate.Incident{}
 	providers := map[string][]*upstate.Incident{}
 	for _, x := range ins {
@@ -216,6 +258,7 @@ func Build(in Input) (*Report, error) {
 		}
 		kinds[kind(x.Name)] = append(kinds[kind(x.Name)], x)
 	}
+	severity := worstStatus(in.Changes)
 	var detect, resolve, ack []time.Duration
 	for _, x := range ins {
 		if d := x.DetectedAt.Sub(x.StartedAt); d >= 0 {
@@ -227,26 +270,23 @@ func Build(in Input) (*Report, error) {
 		if a := acknowledged(x); a != nil {
 			ack = append(ack, a.Sub(x.StartedAt))
 		}
-		if x.Upstream != nil || len(kinds[kind(x.Name)]) > 1 {
-			continue
-		}
 		date := x.StartedAt.In(in.Loc).Format("Monday, January 2, 2006")
 		if n := len(r.Days); n == 0 || r.Days[n-1].Date != date {
 			r.Days = append(r.Days, Day{Date: date})
 		}
-		ir := f.incident(x, names, in.Generated)
-		if pm, ok := in.Postmortems[x.ID]; ok {
-			ir.RootCause, ir.Fix, ir.Actions = orNotYet(pm.RootCause), orNotYet(pm.Fix), pm.Actions
-			if pm.Contributing != "" {
-				ir.Contributing = pm.Contributing
-			}
-			if pm.Status != upstate.PostmortemPublished {
-				ir.RootCause += " (draft)"
-			}
+		ir := f.incident(x, names, severity[x.ID], in.Generated)
+		if x.Upstream == nil && len(kinds[kind(x.Name)]) > 1 {
+			ir.Recurring = kinds[kind(x.Name)][len(kinds[kind(x.Name)])-1].Name
 		}
-		r.Days[len(r.Days)-1].Incidents = append(r.Days[len(r.Days)-1].Incidents, ir)
+		if pm, ok := in.Postmortems[x.ID]; ok {
+			ir.RootCause, ir.Fix, ir.Actions, ir.Contributing = strings.TrimSpace(pm.RootCause), strings.TrimSpace(pm.Fix), pm.Actions, strings.TrimSpace(pm.Contributing)
+			ir.Draft = pm.Status != upstate.PostmortemPublished
+		}
+		day := &r.Days[len(r.Days)-1]
+		// Within a day, in the order they began.
+		day.Incidents = slices.Insert(day.Incidents, 0, ir)
 	}
-	r.Upstream = upstreamGroups(f, providers, in.Generated, names)
+	r.Upstream = upstreamGroups(f, providers, in.Generated)
 	for _, g := range r.Upstream {
 		r.Summary.UpstreamCount += g.Count
 	}
@@ -258,14 +298,18 @@ func Build(in Input) (*Report, error) {
 	}
 	slices.SortFunc(keys, func(a, b string) int { return kinds[b][0].StartedAt.Compare(kinds[a][0].StartedAt) })
 	for _, k := range keys {
-		xs := kinds[k]
+		xs := kinds[k] // newest first
 		g := Recurring{Name: xs[len(xs)-1].Name, Count: len(xs)}
 		var sum time.Duration
-		for i := len(xs) - 1; i >= 0; i-- { // oldest first: the order they happened in
-			x := xs[i]
+		var causes, fixes []string
+		for _, x := range xs {
 			sum += x.Duration(in.Generated)
 			g.Occurrences = append(g.Occurrences, Occurrence{ID: x.ID, Start: f.at(x.StartedAt), End: f.end(x), Duration: upstate.FormatDuration(x.Duration(in.Generated), upstate.DurationReport)})
+			if pm, ok := in.Postmortems[x.ID]; ok {
+				causes, fixes = appendNew(causes, pm.RootCause), appendNew(fixes, pm.Fix)
+			}
 		}
+		g.RootCause, g.Fix = strings.Join(causes, "\n\n"), strings.Join(fixes, "\n\n")
 		g.Total = upstate.FormatDuration(sum, upstate.DurationReport)
 		r.Recurring = append(r.Recurring, g)
 	}
@@ -274,9 +318,31 @@ func Build(in Input) (*Report, error) {
 	return r, nil
 }
 
+// appendNew adds s unless it is empty or already there: what several
+// postmortems of one kind share is told once.
+func appendNew(list []string, s string) []string {
+	s = strings.TrimSpace(s)
+	if s == "" || slices.Contains(list, s) {
+		return list
+	}
+	return append(list, s)
+}
+
+// months names the months a period covers: "August 2026",
+// "August – September 2026", "December 2026 – January 2027".
+func months(first, last time.Time) string {
+	switch {
+	case first.Year() == last.Year() && first.Month() == last.Month():
+		return first.Format("January 2006")
+	case first.Year() == last.Year():
+		return first.Format("January") + " – " + last.Format("January 2006")
+	}
+	return first.Format("January 2006") + " – " + last.Format("January 2006")
+}
+
 // upstreamGroups summarises third parties' incidents, the provider with
 // the newest first, each one's occurrences in the order they happened.
-func upstreamGroups(f formatter, providers map[string][]*upstate.Incident, now time.Time, names map[string]string) []UpstreamGroup {
+func upstreamGroups(f formatter, providers map[string][]*upstate.Incident, now time.Time) []UpstreamGroup {
 	keys := slices.Collect(maps.Keys(providers))
 	slices.SortFunc(keys, func(a, b string) int {
 		if c := providers[b][0].StartedAt.Compare(providers[a][0].StartedAt); c != 0 {
@@ -306,30 +372,51 @@ func upstreamGroups(f formatter, providers map[string][]*upstate.Incident, now t
 }
 
 // backdate adds, for each incident that began before its first status
-// change, the same status from the incident's start.
+// change on a component, the same status from the incident's start. One
+// pass over the changes: the first change of each incident on each
+// component is all it needs.
 func backdate(changes []upstate.StatusChange, ins []*upstate.Incident) []upstate.StatusChange {
+	type key struct{ incident, component string }
+	first := map[key]upstate.StatusChange{}
+	for _, c := range changes {
+		if c.IncidentID == "" {
+			continue
+		}
+		if _, seen := first[key{c.IncidentID, c.ComponentID}]; !seen {
+			first[key{c.IncidentID, c.ComponentID}] = c
+		}
+	}
+	byComp := map[string][]upstate.StatusChange{}
+	for k, c := range first {
+		byComp[k.incident] = append(byComp[k.incident], c)
+	}
 	out := slices.Clone(changes)
 	for _, x := range ins {
-		seen := map[string]bool{}
-		for _, c := range changes {
-			if c.IncidentID != x.ID || seen[c.ComponentID] {
-				continue
-			}
-			seen[c.ComponentID] = true
+		for _, c := range byComp[x.ID] {
 			if x.StartedAt.Before(c.At) && c.Status.Severity() > 0 {
 				out = append(out, upstate.StatusChange{ComponentID: c.ComponentID, At: x.StartedAt, Status: c.Status, IncidentID: x.ID})
 			}
 		}
 	}
-	slices.SortStableFunc(out, func(a, b upstate.StatusChange) int { return a.At.Compare(b.At) })
+	slices.SortStableFunc(out, func(a, b upstate.StatusChange) int {
+		if c := a.At.Compare(b.At); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ComponentID, b.ComponentID)
+	})
 	return out
 }
 
-func orNotYet(s string) string {
-	if strings.TrimSpace(s) == "" {
-		return "Not written yet."
+// worstStatus is, by incident, the worst status its changes gave any
+// component.
+func worstStatus(changes []upstate.StatusChange) map[string]upstate.Status {
+	out := map[string]upstate.Status{}
+	for _, c := range changes {
+		if c.IncidentID != "" && c.Status.Severity() > out[c.IncidentID].Severity() {
+			out[c.IncidentID] = c.Status
+		}
 	}
-	return s
+	return out
 }
 
 // kind is what makes incidents "of one kind": their name without digits
@@ -360,15 +447,18 @@ func acknowledged(x *upstate.Incident) *time.Time {
 	return nil
 }
 
+// down says whether a status counts as downtime: partial or major outage.
+func down(s upstate.Status) float64 {
+	if s == upstate.PartialOutage || s == upstate.MajorOutage {
+		return 1
+	}
+	return 0
+}
+
 // downtime is the time the component spent in partial or major outage
 // within [from, to), and the span it existed in.
-func downtime(changes []upstate.StatusChange, comp string, from, to, now time.Time) (down, span time.Duration) {
-	return integrate(changes, comp, from, to, now, func(s upstate.Status) float64 {
-		if s == upstate.PartialOutage || s == upstate.MajorOutage {
-			return 1
-		}
-		return 0
-	})
+func downtime(changes []upstate.StatusChange, comp string, from, to, now time.Time) (time.Duration, time.Duration) {
+	return integrate(changes, comp, from, to, now, down)
 }
 
 // weighted is downtime counted the way uptime is (partial outages at 30%).
@@ -405,6 +495,51 @@ func integrate(changes []upstate.StatusChange, comp string, from, to, now time.T
 	return time.Duration(sum * float64(time.Second)), to.Sub(from)
 }
 
+// serviceDowntime is the time within [from, to) that at least one
+// component was in partial or major outage: two components down at once
+// are one stretch of downtime, not two.
+func serviceDowntime(changes []upstate.StatusChange, from, to, now time.Time) time.Duration {
+	if now.Before(to) {
+		to = now
+	}
+	if !to.After(from) {
+		return 0
+	}
+	isDown := map[string]bool{}
+	n := 0 // components down
+	set := func(c upstate.StatusChange) {
+		d := down(c.Status) > 0
+		if d != isDown[c.ComponentID] {
+			if d {
+				n++
+			} else {
+				n--
+			}
+			isDown[c.ComponentID] = d
+		}
+	}
+	cur := from
+	var sum time.Duration
+	for _, c := range changes {
+		if !c.At.After(from) {
+			set(c)
+			continue
+		}
+		if !c.At.Before(to) {
+			break
+		}
+		if n > 0 {
+			sum += c.At.Sub(cur)
+		}
+		cur = c.At
+		set(c)
+	}
+	if n > 0 {
+		sum += to.Sub(cur)
+	}
+	return sum
+}
+
 func mean(ds []time.Duration) string {
 	if len(ds) == 0 {
 		return "n/a"
@@ -429,17 +564,38 @@ type formatter struct {
 	loc, also *time.Location
 }
 
-func (f formatter) at(t time.Time) string {
-	s := t.In(f.loc).Format("Jan 2, 3:04 pm MST")
+// at is a time with its date and zone, for tables outside the days.
+func (f formatter) at(t time.Time) string { return f.within(time.Time{}, t) }
+
+// within is a time as a day's section says it: the clock alone when it is
+// on the section's day (day; zero for always dated), else with its date;
+// the second zone once, with its own date where that differs.
+func (f formatter) within(day, t time.Time) string {
+	l := t.In(f.loc)
+	var s string
+	if !day.IsZero() && sameDay(day.In(f.loc), l) {
+		s = l.Format("3:04 pm")
+	} else {
+		s = l.Format("Jan 2, 3:04 pm")
+	}
+	if day.IsZero() {
+		s += l.Format(" MST")
+	}
 	if f.also != nil {
 		a := t.In(f.also)
-		day := ""
-		if a.Format("2006-01-02") != t.In(f.loc).Format("2006-01-02") {
-			day = a.Format("Jan 2, ")
+		date := ""
+		if !sameDay(a, l) {
+			date = a.Format("Jan 2, ")
 		}
-		s += " (" + day + a.Format("3:04 pm MST") + ")"
+		s += " (" + date + a.Format("3:04 pm MST") + ")"
 	}
 	return s
+}
+
+func sameDay(a, b time.Time) bool {
+	ya, ma, da := a.Date()
+	yb, mb, db := b.Date()
+	return ya == yb && ma == mb && da == db
 }
 
 func (f formatter) end(x *upstate.Incident) string {
@@ -449,18 +605,71 @@ func (f formatter) end(x *upstate.Incident) string {
 	return f.at(*x.ResolvedAt)
 }
 
-func (f formatter) incident(x *upstate.Incident, names map[string]string, now time.Time) Incident {
-	out := Incident{ID: x.ID, Name: x.Name, Impact: string(x.Impact), Status: string(x.Status), Start: f.at(x.StartedAt), End: f.end(x),
+// severityWords are a component status as the report's reader says it.
+func severityWords(s upstate.Status, impact upstate.Impact) string {
+	switch s {
+	case upstate.MajorOutage:
+		return "Major outage"
+	case upstate.PartialOutage:
+		return "Partial outage"
+	case upstate.DegradedPerformance:
+		return "Degraded performance"
+	case upstate.UnderMaintenance:
+		return "Maintenance"
+	}
+	// No component changed (a declared incident that set none): its
+	// declared impact says.
+	switch impact {
+	case upstate.ImpactCritical:
+		return "Major outage"
+	case upstate.ImpactMajor:
+		return "Partial outage"
+	case upstate.ImpactMinor:
+		return "Degraded performance"
+	}
+	return "No user-facing impact"
+}
+
+// impactWords say how bad and how wide: "Partial outage affecting about
+// 25% of requests, for teachers grading submissions, in EU".
+func impactWords(s upstate.Status, impact upstate.Impact, reach upstate.Reach) string {
+	w := severityWords(s, impact)
+	if reach.FailingPercent != nil {
+		w += fmt.Sprintf(" affecting about %s%% of requests", strings.TrimSuffix(strings.TrimSuffix(fmt.Sprintf("%.1f", *reach.FailingPercent), "0"), "."))
+	}
+	if len(reach.Segments) > 0 {
+		w += ", for " + strings.Join(reach.Segments, ", ")
+	}
+	if len(reach.Regions) > 0 {
+		w += ", in " + strings.Join(reach.Regions, ", ")
+	}
+	return w
+}
+
+func (f formatter) incident(x *upstate.Incident, names map[string]string, worst upstate.Status, now time.Time) Incident {
+	out := Incident{ID: x.ID, Name: x.Name, Impact: string(x.Impact), Severity: string(worst), ImpactWords: impactWords(worst, x.Impact, x.Reach), Status: string(x.Status),
+		Start: f.within(x.StartedAt, x.StartedAt), End: "ongoing", StartedAt: x.StartedAt.UTC(),
 		Duration: upstate.FormatDuration(x.Duration(now), upstate.DurationReport), Detect: upstate.FormatDuration(max(x.DetectedAt.Sub(x.StartedAt), 0), upstate.DurationReport), Ack: "n/a", Resolve: "ongoing", Automatic: x.Auto,
-		RootCause: "Not written yet.", Fix: "Not written yet.", Entries: []Entry{}}
+		Entries: []Entry{}}
+	if worst.Severity() == 0 {
+		out.Severity = ""
+	}
 	if a := acknowledged(x); a != nil {
 		out.Ack = upstate.FormatDuration(a.Sub(x.StartedAt), upstate.DurationReport)
 	}
 	if !x.Reach.Empty() {
 		out.Reach, out.Failing = x.Reach.Describe(), x.Reach.FailingPercent
 	}
+	if x.Hidden != nil {
+		out.Hidden = x.Hidden.Reason
+	}
 	if x.ResolvedAt != nil {
+		end := x.ResolvedAt.UTC()
+		out.End, out.EndedAt = f.within(x.StartedAt, end), &end
 		out.Resolve = upstate.FormatDuration(x.ResolvedAt.Sub(x.StartedAt), upstate.DurationReport)
+	}
+	if u := x.Upstream; u != nil {
+		out.Upstream = &Link{Provider: u.Provider, Title: u.Title, URL: u.URL}
 	}
 	for _, c := range x.Components {
 		n := names[c]
@@ -469,10 +678,18 @@ func (f formatter) incident(x *upstate.Incident, names map[string]string, now ti
 		}
 		out.Components = append(out.Components, n)
 	}
+	last := ""
 	for _, u := range x.Updates {
-		if u.Public {
-			out.Entries = append(out.Entries, Entry{Time: f.at(u.At), Status: u.Status.Label(), Body: u.Body})
+		// The postmortem's own entry repeats its root cause and fix,
+		// which the report tells once, in their place.
+		if !u.Public || u.Status == upstate.Postmortem {
+			continue
 		}
+		e := Entry{Time: f.within(x.StartedAt, u.At), At: u.At.UTC(), Body: strings.TrimSpace(u.Body)}
+		if st := u.Status.Label(); st != last {
+			e.Status, last = st, st
+		}
+		out.Entries = append(out.Entries, e)
 	}
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -127,22 +128,39 @@ func TestReportContents(t *testing.T) {
 		o.Start != "Aug 19, 10:00 am PDT (Aug 20, 5:00 am NZST)" {
 		t.Errorf("first upstream occurrence = %+v", o)
 	}
+	// Recurring kinds are grouped, newest first.
 	if len(r.Recurring) != 1 || r.Recurring[0].Count != 3 {
 		t.Fatalf("recurring = %+v", r.Recurring)
 	}
-	if r.Recurring[0].Name != "Major outage of Classroom roster sync" || r.Recurring[0].Occurrences[0].Start != "Aug 20, 8:00 am PDT (Aug 21, 3:00 am NZST)" {
+	if r.Recurring[0].Name != "Major outage of Classroom roster sync" || r.Recurring[0].Occurrences[0].Start != "Aug 29, 8:00 am PDT (Aug 30, 3:00 am NZST)" {
 		t.Errorf("recurring[0] = %+v", r.Recurring[0])
 	}
+	// Every day with an incident has its section, newest first, the
+	// providers' incidents and the recurring ones too.
 	var days []string
+	byID := map[string]Incident{}
 	for _, d := range r.Days {
 		days = append(days, d.Date)
+		for _, in := range d.Incidents {
+			byID[in.ID] = in
+		}
 	}
-	if want := "Friday, August 21, 2026|Tuesday, August 18, 2026|Monday, August 17, 2026"; strings.Join(days, "|") != want {
-		t.Errorf("days = %v", days)
+	if len(days) != 9 || days[0] != "Saturday, August 29, 2026" || days[8] != "Monday, August 17, 2026" || len(byID) != 9 {
+		t.Errorf("days = %v (%d incidents)", days, len(byID))
 	}
-	lock := r.Days[2].Incidents[0]
+	if drive := byID["inc03"]; drive.Upstream == nil || drive.Upstream.Provider != "Google Workspace" || drive.Upstream.URL == "" {
+		t.Errorf("a provider's incident in the days: %+v", drive)
+	}
+	if quota := byID["inc06"]; quota.Recurring != "Major outage of Classroom roster sync" {
+		t.Errorf("a recurring incident does not point to its group: %+v", quota)
+	}
+	lock := byID["inc01"]
 	if lock.Reach != "about 25% of requests failing; affecting: teachers grading submissions" || *lock.Failing != 25 {
 		t.Errorf("lock reach = %q", lock.Reach)
+	}
+	// Impact in words from what it did and how widely: not "major".
+	if lock.ImpactWords != "Partial outage affecting about 25% of requests, for teachers grading submissions" || lock.Severity != "partial_outage" {
+		t.Errorf("lock impact = %q (%s)", lock.ImpactWords, lock.Severity)
 	}
 	if lock.Detect != "1 min" || lock.Ack != "36 min" || lock.Resolve != "1 h 21 min" || lock.Duration != "1 h 21 min" {
 		t.Errorf("lock incident metrics = %+v", lock)
@@ -151,12 +169,14 @@ func TestReportContents(t *testing.T) {
 		t.Errorf("lock postmortem = %q %v", lock.RootCause, lock.Actions)
 	}
 	if len(lock.Entries) != 3 {
-		t.Errorf("internal notes reached the report: %+v", lock.Entries)
+		t.Fatalf("internal notes reached the report: %+v", lock.Entries)
 	}
-	if lock.Entries[1].Time != "Aug 17, 8:42 am PDT (Aug 18, 3:42 am NZST)" {
-		t.Errorf("second-zone time = %q", lock.Entries[1].Time)
+	// The day is the section's: an entry has its time, and the second
+	// zone's date only where it differs.
+	if lock.Entries[1].Time != "8:42 am (Aug 18, 3:42 am NZST)" || lock.Start != "7:54 am (Aug 18, 2:54 am NZST)" {
+		t.Errorf("entry time = %q, start %q", lock.Entries[1].Time, lock.Start)
 	}
-	fw := r.Days[1].Incidents[0]
+	fw := byID["inc02"]
 	if fw.Detect != "1 h 40 min" {
 		t.Errorf("firewall: detected after %s", fw.Detect)
 	}
@@ -206,5 +226,157 @@ func TestBadInput(t *testing.T) {
 	r, _ := Build(fixtureMonth())
 	if _, _, err := Render(r, "pdf", nil); err == nil || !strings.Contains(err.Error(), `"pdf" is not one of md, html, json`) {
 		t.Errorf("bad format: %v", err)
+	}
+}
+
+// Two components down at once are one stretch of the service's downtime:
+// the summary counts overlaps once, each component its own.
+func TestServiceDowntimeCountsOverlapsOnce(t *testing.T) {
+	in := fixtureMonth()
+	// The API fails with the web app during the firewall block, 6:30–7:30.
+	in.Changes = append(in.Changes,
+		upstate.StatusChange{ComponentID: "api", At: at(18, 6, 30), Status: upstate.MajorOutage},
+		upstate.StatusChange{ComponentID: "api", At: at(18, 7, 30), Status: upstate.Operational})
+	slices.SortStableFunc(in.Changes, func(a, b upstate.StatusChange) int { return a.At.Compare(b.At) })
+	r, err := Build(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, c := range r.Components {
+		sum += c.DowntimeSecs
+	}
+	if r.Summary.DowntimeSecs != sum-3600 {
+		t.Errorf("service downtime %v s, components' sum %v s: the overlapping hour is not counted once", r.Summary.DowntimeSecs, sum)
+	}
+}
+
+func TestServiceDowntime(t *testing.T) {
+	t0 := time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC)
+	h := func(n float64) time.Time { return t0.Add(time.Duration(n * float64(time.Hour))) }
+	changes := []upstate.StatusChange{
+		{ComponentID: "a", At: t0.Add(-time.Hour), Status: upstate.PartialOutage}, // down since before the period
+		{ComponentID: "a", At: h(1), Status: upstate.Operational},
+		{ComponentID: "b", At: h(2), Status: upstate.MajorOutage},
+		{ComponentID: "a", At: h(3), Status: upstate.PartialOutage},
+		{ComponentID: "b", At: h(4), Status: upstate.DegradedPerformance}, // slow is not down
+		{ComponentID: "a", At: h(5), Status: upstate.Operational},
+		{ComponentID: "c", At: h(9), Status: upstate.MajorOutage}, // still down at the end
+	}
+	if got := serviceDowntime(changes, t0, h(10), h(100)); got != 5*time.Hour {
+		t.Errorf("downtime = %v, want 1 h + 2–5 h + 1 h = 5 h", got)
+	}
+	if got := serviceDowntime(changes, t0, h(10), h(9.5)); got != 4*time.Hour+30*time.Minute {
+		t.Errorf("downtime until now = %v, want 4 h 30 min", got)
+	}
+}
+
+// Publishing a postmortem writes its root cause and fix into the
+// timeline; the report tells them once, in their place. Action items
+// without an owner print no empty parentheses. The status word shows only
+// when it changes.
+func TestPostmortemToldOnce(t *testing.T) {
+	in := fixtureMonth()
+	lock := in.Incidents[0]
+	lock.Updates = append(lock.Updates,
+		upstate.TimelineEntry{At: at(17, 9, 20), Status: upstate.Resolved, Actor: "Dana", Body: "Reports are back.", Public: true},
+		upstate.TimelineEntry{At: at(20, 9, 0), Status: upstate.Postmortem, Actor: "Dana", Public: true,
+			Body: "**Root cause:** " + in.Postmortems["inc01"].RootCause + "\n\n**Fix and prevention:** " + in.Postmortems["inc01"].Fix})
+	pm := in.Postmortems["inc01"]
+	pm.Actions = append(pm.Actions, upstate.ActionItem{Text: "Alert on lock waits", State: "open"})
+	in.Postmortems["inc01"] = pm
+	r, err := Build(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := string(Markdown(r))
+	if n := strings.Count(md, "moved reports to a replica"); n != 1 {
+		t.Errorf("the fix is printed %d times", n)
+	}
+	if !strings.Contains(md, "- [ ] Alert on lock waits\n") || strings.Contains(md, "()") {
+		t.Errorf("an action item without an owner:\n%s", md)
+	}
+	if !strings.Contains(md, "— **Resolved**: The query was killed") || !strings.Contains(md, "9:20 am (Aug 18, 4:20 am NZST) — Reports are back.") {
+		t.Errorf("the status word is repeated, or missing where it changed:\n%s", md)
+	}
+}
+
+// Recurring incidents of one kind share their fix: the group tells it,
+// once however many postmortems say it.
+func TestRecurringSharesFix(t *testing.T) {
+	in := fixtureMonth()
+	for _, id := range []string{"inc06", "inc07", "inc08"} {
+		in.Postmortems[id] = upstate.PostmortemDoc{IncidentID: id, Status: upstate.PostmortemPublished,
+			RootCause: "The nightly roster import spends the day's Classroom API quota.", Fix: "The import is spread over the night and capped at half the quota."}
+	}
+	r, err := Build(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := r.Recurring[0]
+	if g.Fix != "The import is spread over the night and capped at half the quota." || !strings.HasPrefix(g.RootCause, "The nightly roster import") {
+		t.Errorf("recurring group = %+v", g)
+	}
+	md := string(Markdown(r))
+	if n := strings.Count(md, "capped at half the quota"); n != 1 {
+		t.Errorf("the shared fix is printed %d times:\n%s", n, md)
+	}
+}
+
+func TestTitleCoversThePeriod(t *testing.T) {
+	for _, tt := range []struct {
+		from, to time.Time
+		want     string
+	}{
+		{time.Date(2026, 8, 1, 0, 0, 0, 0, la), time.Date(2026, 9, 1, 0, 0, 0, 0, la), "Acme outage report, August 2026"},
+		{time.Date(2026, 8, 1, 0, 0, 0, 0, la), time.Date(2026, 10, 1, 0, 0, 0, 0, la), "Acme outage report, August – September 2026"},
+		{time.Date(2026, 12, 1, 0, 0, 0, 0, la), time.Date(2027, 2, 1, 0, 0, 0, 0, la), "Acme outage report, December 2026 – January 2027"},
+	} {
+		r, err := Build(Input{PageName: "Acme", From: tt.from, To: tt.to, Loc: la, Generated: tt.to})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Title != tt.want {
+			t.Errorf("title = %q, want %q", r.Title, tt.want)
+		}
+	}
+}
+
+// Names, titles, providers and links are text in the Markdown report,
+// whatever they hold; bodies stay Markdown with raw HTML as text.
+func TestMarkdownEscapesHostileText(t *testing.T) {
+	hostile := []string{
+		"<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "[click](javascript:alert(1))", "![x](http://evil/x.png)",
+		"a | b | c", "# heading", "**bold** _em_ `code`", "line\n# injected heading", "&lt;already&gt;", "<!-- comment -->", "~~gone~~",
+	}
+	for _, h := range hostile {
+		in := fixtureMonth()
+		in.Title = "Report " + h
+		in.PageName = h
+		in.Components[1].Name = h
+		x := in.Incidents[0]
+		x.Name = h
+		x.Upstream = &upstate.Upstream{Provider: h, Title: h, URL: "javascript:alert(1)"}
+		in.Incidents[2].Upstream = &upstate.Upstream{Provider: "Drive", Title: h, URL: "https://status.example/a b)(<x>"}
+		r, err := Build(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		md := string(Markdown(r))
+		html := string(markdown.New().HTML(md))
+		for _, bad := range []string{"<script", "<img", `href="javascript:`, "<!--", "<del>", "<h1>injected", "<h4>injected"} {
+			if strings.Contains(html, bad) {
+				t.Errorf("%q: the rendered report holds %q", h, bad)
+			}
+		}
+		if n := strings.Count(html, "<h4"); n != 9 {
+			t.Errorf("%q: %d incident headings, not 9", h, n)
+		}
+		if strings.Contains(html, "<strong>bold</strong>") || strings.Contains(html, "<code>code</code>") {
+			t.Errorf("%q: a name was read as Markdown", h)
+		}
+		if !strings.Contains(md, "(https://status.example/a%20b%29%28%3Cx%3E)") {
+			t.Errorf("%q: an odd link is not kept whole and safe:\n%s", h, md)
+		}
 	}
 }

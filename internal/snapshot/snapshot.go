@@ -33,6 +33,20 @@ type Page struct {
 	Location    *time.Location
 	// Subscribe lists the ways people may subscribe ("email", "webhook").
 	Subscribe []string
+	// Logo and Favicon are the page's own images (empty for none: the
+	// page then shows its name alone and a dot in its status's colour);
+	// Accent is its colour (#rrggbb), "" for the default.
+	Logo, Favicon Image
+	Accent        string
+}
+
+// Image is an image file as it is served.
+type Image struct {
+	Type string // image/png, image/svg+xml…
+	Data []byte
+	// Version changes when the image does (links carry it, so browsers
+	// fetch a new logo at once).
+	Version string
 }
 
 // Snapshot is one immutable public picture. Nothing in it may be modified
@@ -59,6 +73,9 @@ type Component struct {
 	Days    []Day     // oldest first, Days of them, ending today
 	Uptime  float64   // over Days, 0..1; -1 without data
 	Latency []Latency // hourly means over the last day, oldest first
+	// LatencySince is the start of the first of the day's 24 hours, so
+	// hours without data show as the gaps they are.
+	LatencySince time.Time
 }
 
 // Group gathers components under a heading; a component without a group
@@ -78,6 +95,8 @@ type Day struct {
 	Uptime float64 // 0..1 of the monitored part of the day
 	NoData bool    // the component did not exist yet
 	Outage time.Duration
+	// Incidents names the day's incidents on the component, oldest first.
+	Incidents []string
 }
 
 // Latency is one point of a latency sparkline.
@@ -213,11 +232,13 @@ func build(ctx context.Context, src Source, page Page, checksOf map[string][]str
 	if err != nil {
 		return nil, fmt.Errorf("components: %w", err)
 	}
-	recent, err := src.ListIncidents(ctx, upstate.IncidentFilter{Limit: 50, Unmerged: true})
+	// Incidents people hid from the public (opened by mistake) are not
+	// on any public document, nor in the history they drew.
+	recent, err := src.ListIncidents(ctx, upstate.IncidentFilter{Limit: 50, Unmerged: true, Hidden: upstate.HiddenExclude})
 	if err != nil {
 		return nil, fmt.Errorf("incidents: %w", err)
 	}
-	open, err := src.ListIncidents(ctx, upstate.IncidentFilter{OpenOnly: true})
+	open, err := src.ListIncidents(ctx, upstate.IncidentFilter{OpenOnly: true, Hidden: upstate.HiddenExclude})
 	if err != nil {
 		return nil, fmt.Errorf("open incidents: %w", err)
 	}
@@ -227,6 +248,17 @@ func build(ctx context.Context, src Source, page Page, checksOf map[string][]str
 	changes, err := src.ListStatusChanges(ctx, first, now.Add(time.Second))
 	if err != nil {
 		return nil, fmt.Errorf("status history: %w", err)
+	}
+	hidden, err := src.ListIncidents(ctx, upstate.IncidentFilter{Hidden: upstate.HiddenOnly, Since: first.AddDate(0, -1, 0)})
+	if err != nil {
+		return nil, fmt.Errorf("hidden incidents: %w", err)
+	}
+	if len(hidden) > 0 {
+		ids := map[string]bool{}
+		for _, in := range hidden {
+			ids[in.ID] = true
+		}
+		changes = slices.DeleteFunc(changes, func(c upstate.StatusChange) bool { return c.IncidentID != "" && ids[c.IncidentID] })
 	}
 	var checkIDs []string
 	for _, ids := range checksOf {
@@ -261,10 +293,24 @@ func build(ctx context.Context, src Source, page Page, checksOf map[string][]str
 	}
 	groups := map[string]*Group{}
 	worst := upstate.Operational
+	// The days' incidents: the newest are at hand; older ones in the
+	// bars' window are read only when there may be some.
+	inWindow := recent
+	if len(recent) == 50 && recent[len(recent)-1].CreatedAt.After(first) {
+		if inWindow, err = src.ListIncidents(ctx, upstate.IncidentFilter{Unmerged: true, Since: first, Limit: maxBarIncidents}); err != nil {
+			return nil, fmt.Errorf("incidents of the last %d days: %w", Days, err)
+		}
+	}
+	named := dayIncidents(inWindow, open, first, now)
 	for _, cs := range comps {
 		c := &Component{ComponentState: cs}
 		c.Days, c.Uptime = uptimeDays(byComp[cs.ID], cs.CreatedAt, first, now, loc)
-		c.Latency = sparkline(checksOf[cs.ID], byCheck, hourStart)
+		for d, names := range named[cs.ID] {
+			if d < len(c.Days) {
+				c.Days[d].Incidents = names
+			}
+		}
+		c.Latency, c.LatencySince = sparkline(checksOf[cs.ID], byCheck, hourStart), hourStart
 		if cs.Group != "" {
 			g := groups[cs.Group]
 			if g == nil {
@@ -308,6 +354,58 @@ func build(ctx context.Context, src Source, page Page, checksOf map[string][]str
 		s.UpdatedAt = now
 	}
 	return s, nil
+}
+
+// maxBarIncidents bounds the incidents the bars' tooltips name.
+const maxBarIncidents = 1000
+
+// dayIncidents names each component's incidents by day (the index into
+// the bars, from first): an incident is on every day it was open. Open
+// incidents started before the window count from its first day.
+func dayIncidents(window, open []*upstate.Incident, first, now time.Time) map[string]map[int][]string {
+	out := map[string]map[int][]string{}
+	seen := map[string]bool{}
+	all := append(slices.Clone(open), window...)
+	slices.SortStableFunc(all, func(a, b *upstate.Incident) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	loc := first.Location()
+	for _, in := range all {
+		if seen[in.ID] || in.MergedInto != "" {
+			continue
+		}
+		seen[in.ID] = true
+		end := now
+		if in.ResolvedAt != nil {
+			end = *in.ResolvedAt
+		}
+		if end.Before(first) {
+			continue
+		}
+		from := in.CreatedAt
+		if from.Before(first) {
+			from = first
+		}
+		d0 := daysBetween(first, midnight(from, loc))
+		d1 := min(daysBetween(first, midnight(end, loc)), Days-1)
+		for _, comp := range in.Components {
+			byDay := out[comp]
+			if byDay == nil {
+				byDay = map[int][]string{}
+				out[comp] = byDay
+			}
+			for d := max(d0, 0); d <= d1; d++ {
+				byDay[d] = append(byDay[d], in.Name)
+			}
+		}
+	}
+	return out
+}
+
+// daysBetween counts calendar days from a to b (both midnights in one
+// zone; a day with a clock change is still one day).
+func daysBetween(a, b time.Time) int {
+	ya, ma, da := a.Date()
+	yb, mb, db := b.Date()
+	return int(time.Date(yb, mb, db, 0, 0, 0, 0, time.UTC).Sub(time.Date(ya, ma, da, 0, 0, 0, 0, time.UTC)).Hours() / 24)
 }
 
 // GroupID is a stable id for a group name, in the style of component ids.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -143,5 +144,46 @@ func TestStalledSourceKeepsTheLastSnapshot(t *testing.T) {
 	}
 	if first.Indicator != "none" || len(first.Components) != 1 {
 		t.Errorf("snapshot = %+v", first)
+	}
+}
+
+func TestDayIncidents(t *testing.T) {
+	la, _ := time.LoadLocation("America/Los_Angeles")
+	now := time.Date(2026, 11, 3, 12, 0, 0, 0, la) // two days after the clocks went back
+	first := midnight(now, la).AddDate(0, 0, -(Days - 1))
+	at := func(m time.Month, d, h int) time.Time { return time.Date(2026, m, d, h, 0, 0, 0, la) }
+	ptr := func(t time.Time) *time.Time { return &t }
+	last := Days - 1
+	window := []*upstate.Incident{
+		// Across two midnights, one of them the clock change: three bars.
+		{ID: "a", Name: "Database lock", Components: []string{"api", "web"}, CreatedAt: at(10, 31, 22), ResolvedAt: ptr(at(11, 2, 1))},
+		{ID: "b", Name: "Drive down", Components: []string{"drive"}, CreatedAt: at(11, 3, 8), ResolvedAt: ptr(at(11, 3, 9))},
+		{ID: "m", Name: "Merged away", Components: []string{"api"}, CreatedAt: at(11, 3, 8), MergedInto: "a"},
+		// Resolved before the window: on no bar.
+		{ID: "old", Name: "Old", Components: []string{"api"}, CreatedAt: first.Add(-48 * time.Hour), ResolvedAt: ptr(first.Add(-time.Hour))},
+	}
+	open := []*upstate.Incident{
+		// Open since before the window: every bar from the first.
+		{ID: "c", Name: "Quota", Components: []string{"classroom"}, CreatedAt: first.Add(-72 * time.Hour)},
+		window[1], // open and in the window lists alike: named once
+	}
+	got := dayIncidents(window, open, first, now)
+	want := map[string]map[int][]string{
+		"api":   {last - 3: {"Database lock"}, last - 2: {"Database lock"}, last - 1: {"Database lock"}},
+		"web":   {last - 3: {"Database lock"}, last - 2: {"Database lock"}, last - 1: {"Database lock"}},
+		"drive": {last: {"Drive down"}},
+	}
+	for comp, days := range want {
+		if len(got[comp]) != len(days) {
+			t.Errorf("%s: %v, want %v", comp, got[comp], days)
+		}
+		for d, names := range days {
+			if !slices.Equal(got[comp][d], names) {
+				t.Errorf("%s day %d: %v, want %v", comp, d, got[comp][d], names)
+			}
+		}
+	}
+	if n := len(got["classroom"]); n != Days {
+		t.Errorf("an incident open all window long is on %d bars, want %d", n, Days)
 	}
 }

@@ -32,6 +32,9 @@ type Store interface {
 	OnCallOverrides
 	Warnings
 	Artifacts
+	Corrections
+	Audit
+	ConsoleItems
 	// Flush waits until every write accepted so far is durable.
 	Flush(ctx context.Context) error
 	// WriteHealth says whether the store is accepting writes: nil, or an
@@ -248,6 +251,42 @@ type Incidents interface {
 	// ListIncidents returns incidents newest first, with timelines
 	// ordered by time.
 	ListIncidents(ctx context.Context, f upstate.IncidentFilter) ([]*upstate.Incident, error)
+	// CountIncidents counts the incidents f selects, ignoring its Limit
+	// and Offset.
+	CountIncidents(ctx context.Context, f upstate.IncidentFilter) (int, error)
+}
+
+// Corrections changes what was written on incidents after the fact:
+// an entry's words, whether the public sees an incident, and removing
+// one entered by mistake.
+type Corrections interface {
+	// EditEntry replaces an entry's words with body, keeping the words
+	// before (ListEntryEdits) and marking the entry edited by actor at at;
+	// ENOTFOUND for no such entry on that incident.
+	EditEntry(ctx context.Context, incidentID, entryID, body, actor string, at time.Time) (upstate.EntryEdit, error)
+	// ListEntryEdits returns the corrections of an incident's entries,
+	// oldest first.
+	ListEntryEdits(ctx context.Context, incidentID string) ([]upstate.EntryEdit, error)
+	// HideIncident hides an incident from the public (h set) or shows it
+	// again (h nil); ENOTFOUND for no such incident.
+	HideIncident(ctx context.Context, id string, h *upstate.Hidden) error
+	// DeleteIncident removes an incident, its timeline, corrections and
+	// postmortem, cancels the messages still pending for it (its stream
+	// and its pages'), unlinks incidents merged into it and what component
+	// history names it, and appends the audit entry, all in one
+	// transaction: nothing is removed without its trace. ENOTFOUND for no
+	// such incident.
+	DeleteIncident(ctx context.Context, id string, record upstate.AuditEntry) error
+}
+
+// Audit keeps the audit log: every change by a person or a token.
+type Audit interface {
+	// AppendAudit adds an entry (Bounded); its ID is the store's.
+	AppendAudit(ctx context.Context, e upstate.AuditEntry) error
+	// ListAudit returns entries newest first, as f selects.
+	ListAudit(ctx context.Context, f upstate.AuditFilter) ([]upstate.AuditEntry, error)
+	// PruneAudit drops entries older than before.
+	PruneAudit(ctx context.Context, before time.Time) (int64, error)
 }
 
 // History reads component status history, for uptime bars and reports.
@@ -454,4 +493,16 @@ type Artifacts interface {
 	ListArtifacts(ctx context.Context, f upstate.ArtifactFilter) ([]upstate.Artifact, error)
 	// PruneArtifacts drops those taken before t.
 	PruneArtifacts(ctx context.Context, before time.Time) (int64, error)
+}
+
+// ConsoleItems keeps the checks and components made in the console
+// (upstate.ConsoleItem), in the order they were made.
+type ConsoleItems interface {
+	// SaveConsoleItem creates one, or replaces the keys of the one of its
+	// kind and id (keeping its place and CreatedAt).
+	SaveConsoleItem(ctx context.Context, it upstate.ConsoleItem) error
+	// DeleteConsoleItem removes one; ENOTFOUND if unknown.
+	DeleteConsoleItem(ctx context.Context, kind upstate.ConsoleKind, id string) error
+	// ListConsoleItems returns them all, in the order they were made.
+	ListConsoleItems(ctx context.Context) ([]upstate.ConsoleItem, error)
 }

@@ -145,7 +145,7 @@ func (s *Server) routes() {
 	m := s.mux
 	m.HandleFunc("GET /{$}", s.serveAsset)
 	m.HandleFunc("GET /incidents/{id}", s.serveAsset)
-	for _, p := range []string{"GET /badges/", "GET /embed", "GET /widget.js", "GET /widget.css"} {
+	for _, p := range []string{"GET /badges/", "GET /embed", "GET /widget.js", "GET /widget.css", "GET /favicon.ico", "GET /favicon.svg", "GET /logo", "GET /theme.css"} {
 		m.HandleFunc(p, s.serveAsset)
 	}
 	for _, p := range []string{statusapi.PathSummary, statusapi.PathStatus, statusapi.PathComponents, statusapi.PathIncidents,

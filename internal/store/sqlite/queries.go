@@ -265,16 +265,16 @@ func applyChange(ctx context.Context, tx *sql.Tx, c store.Change) error {
 			upstream = string(b)
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO incidents (id, name, status, impact, created_at, updated_at, started_at, detected_at, monitoring_at, resolved_at, components, auto, overrides,
-				scope, upstream, acknowledged_at, acknowledged_by, merged_into)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET name = excluded.name, status = excluded.status, impact = excluded.impact,
+				scope, upstream, acknowledged_at, acknowledged_by, merged_into, name_fold)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET name = excluded.name, name_fold = excluded.name_fold, status = excluded.status, impact = excluded.impact,
 			updated_at = excluded.updated_at, started_at = excluded.started_at, detected_at = excluded.detected_at,
 			monitoring_at = excluded.monitoring_at, resolved_at = excluded.resolved_at, components = excluded.components, auto = excluded.auto,
 			overrides = excluded.overrides, scope = excluded.scope, upstream = excluded.upstream, acknowledged_at = excluded.acknowledged_at,
 			acknowledged_by = excluded.acknowledged_by, merged_into = excluded.merged_into`,
 			in.ID, in.Name, string(in.Status), string(in.Impact), ms(in.CreatedAt), ms(in.UpdatedAt), ms(in.StartedAt), ms(in.DetectedAt),
 			nullMS(in.MonitoringAt), nullMS(in.ResolvedAt), strings.Join(in.Components, ","), in.Auto, string(overrides),
-			string(scope), upstream, nullMS(in.AcknowledgedAt), in.AcknowledgedBy, in.MergedInto)
+			string(scope), upstream, nullMS(in.AcknowledgedAt), in.AcknowledgedBy, in.MergedInto, strings.ToLower(in.Name))
 		if err != nil {
 			return fmt.Errorf("save incident %s: %w", in.ID, err)
 		}
@@ -288,10 +288,10 @@ func applyChange(ctx context.Context, tx *sql.Tx, c store.Change) error {
 		// An entry already kept is not written again: a change written a
 		// second time (its first write committed after its writer was told
 		// it had not) changes nothing.
-		_, err := tx.ExecContext(ctx, `INSERT INTO incident_updates (id, incident_id, seq, at, status, body, public, actor, affected)
-			VALUES (?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM incident_updates WHERE incident_id = ?), ?, ?, ?, ?, ?, ?)
+		_, err := tx.ExecContext(ctx, `INSERT INTO incident_updates (id, incident_id, seq, at, status, body, public, actor, affected, kind)
+			VALUES (?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM incident_updates WHERE incident_id = ?), ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO NOTHING`,
-			e.ID, e.IncidentID, e.IncidentID, ms(e.At), string(e.Status), e.Body, e.Public, e.Actor, string(affected))
+			e.ID, e.IncidentID, e.IncidentID, ms(e.At), string(e.Status), e.Body, e.Public, e.Actor, string(affected), string(e.GuessKind()))
 		if err != nil {
 			return fmt.Errorf("save timeline entry of %s: %w", e.IncidentID, err)
 		}
@@ -327,7 +327,7 @@ func applyChange(ctx context.Context, tx *sql.Tx, c store.Change) error {
 }
 
 const incidentCols = `id, name, status, impact, created_at, updated_at, started_at, detected_at, monitoring_at, resolved_at, components, auto, overrides,
-	scope, upstream, acknowledged_at, acknowledged_by, merged_into`
+	scope, upstream, acknowledged_at, acknowledged_by, merged_into, hidden_reason, hidden_by, hidden_at`
 
 // scopeJSON and upstreamJSON are how an incident's scope and upstream
 // link are kept, as JSON in their columns.
@@ -348,10 +348,14 @@ func scanIncident(rows interface{ Scan(...any) error }) (*upstate.Incident, erro
 	var status, impact, comps string
 	var created, updated, started, detected int64
 	var monitoring, resolved, acked sql.NullInt64
-	var overrides, scope, upstream string
+	var overrides, scope, upstream, hiddenReason, hiddenBy string
+	var hiddenAt sql.NullInt64
 	if err := rows.Scan(&in.ID, &in.Name, &status, &impact, &created, &updated, &started, &detected, &monitoring, &resolved, &comps, &in.Auto, &overrides,
-		&scope, &upstream, &acked, &in.AcknowledgedBy, &in.MergedInto); err != nil {
+		&scope, &upstream, &acked, &in.AcknowledgedBy, &in.MergedInto, &hiddenReason, &hiddenBy, &hiddenAt); err != nil {
 		return nil, err
+	}
+	if hiddenAt.Valid {
+		in.Hidden = &upstate.Hidden{Reason: hiddenReason, By: hiddenBy, At: fromMS(hiddenAt.Int64)}
 	}
 	if err := json.Unmarshal([]byte(overrides), &in.Overrides); err != nil {
 		return nil, fmt.Errorf("incident %s overrides: %w", in.ID, err)
@@ -393,23 +397,63 @@ func (db *DB) GetIncident(ctx context.Context, id string) (*upstate.Incident, er
 	return in, nil
 }
 
-// ListIncidents implements store.Incidents.
-func (db *DB) ListIncidents(ctx context.Context, f upstate.IncidentFilter) ([]*upstate.Incident, error) {
-	q := `SELECT ` + incidentCols + ` FROM incidents WHERE 1 = 1`
+// incidentWhere is the WHERE clause of f and its arguments.
+func incidentWhere(f upstate.IncidentFilter) (string, []any) {
+	q := ` WHERE 1 = 1`
 	var args []any
 	if f.OpenOnly {
 		q += ` AND status IN ('investigating', 'identified', 'monitoring')`
 	}
+	if f.ResolvedOnly {
+		q += ` AND status NOT IN ('investigating', 'identified', 'monitoring')`
+	}
+	if f.Status != "" {
+		q += ` AND status = ?`
+		args = append(args, string(f.Status))
+	}
+	if f.Component != "" {
+		q += ` AND instr(',' || components || ',', ?) > 0`
+		args = append(args, ","+f.Component+",")
+	}
+	for _, w := range f.Words {
+		// name_fold is the name as Go lowercases it (strings.ToLower), so
+		// the search folds case as the admin always did, beyond ASCII.
+		q += ` AND instr(name_fold, ?) > 0`
+		args = append(args, strings.ToLower(w))
+	}
 	if f.Unmerged {
 		q += ` AND merged_into = ''`
+	}
+	switch f.Hidden {
+	case upstate.HiddenExclude:
+		q += ` AND hidden_at IS NULL`
+	case upstate.HiddenOnly:
+		q += ` AND hidden_at IS NOT NULL`
 	}
 	if !f.Since.IsZero() {
 		q += ` AND created_at >= ?`
 		args = append(args, ms(f.Since))
 	}
-	q += ` ORDER BY created_at DESC, id DESC`
-	if f.Limit > 0 {
-		q += fmt.Sprintf(` LIMIT %d`, f.Limit)
+	return q, args
+}
+
+// CountIncidents implements store.Incidents.
+func (db *DB) CountIncidents(ctx context.Context, f upstate.IncidentFilter) (int, error) {
+	where, args := incidentWhere(f)
+	var n int
+	err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM incidents`+where, args...).Scan(&n)
+	return n, err
+}
+
+// ListIncidents implements store.Incidents.
+func (db *DB) ListIncidents(ctx context.Context, f upstate.IncidentFilter) ([]*upstate.Incident, error) {
+	where, args := incidentWhere(f)
+	q := `SELECT ` + incidentCols + ` FROM incidents` + where + ` ORDER BY created_at DESC, id DESC`
+	switch {
+	case f.Limit > 0:
+		q += fmt.Sprintf(` LIMIT %d OFFSET %d`, f.Limit, max(f.Offset, 0))
+	case f.Offset > 0:
+		q += fmt.Sprintf(` LIMIT -1 OFFSET %d`, f.Offset)
 	}
 	rows, err := db.read.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -441,7 +485,7 @@ func (db *DB) loadUpdates(ctx context.Context, ins []*upstate.Incident) error {
 		byID[in.ID] = in
 		args = append(args, in.ID)
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT id, incident_id, at, status, body, public, actor, affected FROM incident_updates
+	rows, err := db.read.QueryContext(ctx, `SELECT id, incident_id, at, status, body, public, actor, affected, kind, edited_at, edited_by FROM incident_updates
 		WHERE incident_id IN (?`+strings.Repeat(",?", len(args)-1)+`) ORDER BY incident_id, at, seq`, args...)
 	if err != nil {
 		return err
@@ -450,11 +494,13 @@ func (db *DB) loadUpdates(ctx context.Context, ins []*upstate.Incident) error {
 	for rows.Next() {
 		var e upstate.TimelineEntry
 		var at int64
-		var status, affected string
-		if err := rows.Scan(&e.ID, &e.IncidentID, &at, &status, &e.Body, &e.Public, &e.Actor, &affected); err != nil {
+		var status, affected, kind string
+		var edited sql.NullInt64
+		if err := rows.Scan(&e.ID, &e.IncidentID, &at, &status, &e.Body, &e.Public, &e.Actor, &affected, &kind, &edited, &e.EditedBy); err != nil {
 			return err
 		}
-		e.At, e.Status = fromMS(at), upstate.IncidentStatus(status)
+		e.At, e.Status, e.Kind, e.EditedAt = fromMS(at), upstate.IncidentStatus(status), upstate.EntryKind(kind), fromNullMS(edited)
+		e.Kind = e.GuessKind()
 		var aff []affectedJSON
 		if err := json.Unmarshal([]byte(affected), &aff); err != nil {
 			return fmt.Errorf("timeline entry %s: %w", e.ID, err)

@@ -140,13 +140,30 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 }
 
 // migrate applies the embedded numbered migrations in order, each in its
-// own transaction, and refuses a database newer than this binary.
+// own transaction, and refuses a database newer than this binary. Every
+// migration not yet recorded is applied, not only those above the newest
+// recorded: branches add numbers side by side (0017, 0018, 0019), and a
+// database made by a build with 0019 but not 0018 still gets 0018.
 func (db *DB) migrate(ctx context.Context) error {
 	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	var current int
-	if err := db.write.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+	applied := map[int]bool{}
+	current := 0
+	rows, err := db.write.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return fmt.Errorf("migrate: %w", err)
+		}
+		applied[v], current = true, max(current, v)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	files, err := fs.Glob(migrations, "migrations/*.sql")
@@ -154,14 +171,21 @@ func (db *DB) migrate(ctx context.Context) error {
 		return err
 	}
 	sort.Strings(files)
+	versions := make([]int, len(files))
 	latest := 0
-	for _, f := range files {
+	for i, f := range files {
 		v, err := strconv.Atoi(strings.SplitN(filepath.Base(f), "_", 2)[0])
 		if err != nil {
 			return fmt.Errorf("migration %s: name must start with a number", f)
 		}
-		latest = max(latest, v)
-		if v <= current {
+		versions[i], latest = v, max(latest, v)
+	}
+	if current > latest {
+		return fmt.Errorf("database %s has schema version %d, newer than this binary knows (%d): upgrade upstate", db.opts.Path, current, latest)
+	}
+	for i, f := range files {
+		v := versions[i]
+		if applied[v] {
 			continue
 		}
 		body, err := migrations.ReadFile(f)
@@ -184,9 +208,6 @@ func (db *DB) migrate(ctx context.Context) error {
 			return fmt.Errorf("migration %s: %w", f, err)
 		}
 		db.opts.Logger.Info("applied migration", "component", "store", "version", v)
-	}
-	if current > latest {
-		return fmt.Errorf("database %s has schema version %d, newer than this binary knows (%d): upgrade upstate", db.opts.Path, current, latest)
 	}
 	return nil
 }

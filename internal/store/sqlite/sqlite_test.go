@@ -76,6 +76,9 @@ func TestLanesMigration(t *testing.T) {
 	}
 	if err := db.exec(t.Context(), func(tx *sqlTx) error {
 		for _, q := range []string{`DROP INDEX outbox_lane_due`, `ALTER TABLE outbox DROP COLUMN lane`, `DELETE FROM schema_migrations WHERE version >= 14`, `DROP TABLE warnings`, // as before 0014 (and 0016)
+			// and 0019
+			`DROP TABLE audit_log`, `DROP TABLE incident_update_edits`, `ALTER TABLE incident_updates DROP COLUMN kind`, `ALTER TABLE incident_updates DROP COLUMN edited_at`,
+			`ALTER TABLE incident_updates DROP COLUMN edited_by`, `ALTER TABLE incidents DROP COLUMN hidden_reason`, `ALTER TABLE incidents DROP COLUMN hidden_by`, `ALTER TABLE incidents DROP COLUMN hidden_at`, `DROP INDEX incidents_status_created`, `ALTER TABLE incidents DROP COLUMN name_fold`,
 			`INSERT INTO outbox (id, channel, stream, event, created_at, next_at, state) VALUES
 				('pg', 'pd', 'page:inc1:1:1', '{}', 0, 0, 'pending'), ('sub', 'subscriber:7', 'inc1', '{}', 0, 0, 'pending'), ('ops', 'slack', 'inc1', '{}', 0, 0, 'pending')`} {
 			if _, err := tx.Exec(q); err != nil {
@@ -320,4 +323,63 @@ func TestInjectedClock(t *testing.T) {
 	wantUnavailable(t, "health while stalled, the clock standing still", db.WriteHealth(), "a write has been in progress for")
 	close(release)
 	<-stuck
+}
+
+func TestReadConsoleItemsBesideAWriter(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "upstate.db")
+	if got, err := ReadConsoleItems(t.Context(), path); err != nil || got != nil {
+		t.Fatalf("no database yet: %v %v", got, err)
+	}
+	db, err := Open(t.Context(), Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	it := upstate.ConsoleItem{Kind: upstate.ConsoleCheck, ID: "web", Keys: []byte(`{"id":"web"}`), CreatedAt: time.Unix(1, 0), UpdatedAt: time.Unix(1, 0)}
+	if err := db.SaveConsoleItem(t.Context(), it); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadConsoleItems(t.Context(), path)
+	if err != nil || len(got) != 1 || got[0].ID != "web" {
+		t.Fatalf("read beside the writer: %v %v", got, err)
+	}
+}
+
+// A database made by a build that had a later migration but not an
+// earlier one (branches number theirs side by side) still gets the
+// earlier one.
+func TestMigrationSkippedByNumberIsApplied(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "upstate.db")
+	db, err := Open(context.Background(), Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.exec(t.Context(), func(tx *sqlTx) error {
+		for i := range store.LatencyBins { // as if 0018 had never run, with 0019 applied
+			if _, err := tx.Exec(fmt.Sprintf(`ALTER TABLE rollups DROP COLUMN h%02d`, i)); err != nil {
+				return err
+			}
+		}
+		_, err := tx.Exec(`DELETE FROM schema_migrations WHERE version = 18`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db, err = Open(context.Background(), Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.AppendResults(t.Context(), []upstate.Result{{CheckID: "a", At: storetestT0, Outcome: upstate.OutcomeOK, Latency: 40 * time.Millisecond}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	hours, err := db.ListRollups(t.Context(), store.Hour, []string{"a"}, storetestT0.Add(-time.Hour), storetestT0.Add(time.Hour))
+	if err != nil || len(hours) != 1 || hours[0].Latencies.Total() != 1 {
+		t.Fatalf("rollups after the upgrade: %+v, %v", hours, err)
+	}
 }

@@ -51,6 +51,13 @@ func Run(t *testing.T, open Opener) {
 		{"Postmortems", testPostmortems},
 		{"WriteHealth", testWriteHealth},
 		{"Warnings", testWarnings},
+		{"EntryKinds", testEntryKinds},
+		{"EditEntry", testEditEntry},
+		{"HideIncident", testHideIncident},
+		{"DeleteIncident", testDeleteIncident},
+		{"Audit", testAudit},
+		{"IncidentFilters", testIncidentFilters},
+		{"ConsoleItems", testConsoleItems},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1153,5 +1160,50 @@ func testManageUsers(t *testing.T, s store.Store) {
 	}
 	if all, _ := s.ListUsers(ctx(t)); len(all) != 1 || all[0].ID != "res" {
 		t.Errorf("users left = %+v", all)
+	}
+}
+
+func testConsoleItems(t *testing.T, s store.Store) {
+	if got, err := s.ListConsoleItems(ctx(t)); err != nil || len(got) != 0 {
+		t.Fatalf("empty store: %v %v", got, err)
+	}
+	items := []upstate.ConsoleItem{
+		{Kind: upstate.ConsoleCheck, ID: "web", Keys: []byte(`{"id":"web","kind":"http"}`), CreatedAt: t0, UpdatedAt: t0},
+		{Kind: upstate.ConsoleComponent, ID: "web", Keys: []byte(`{"id":"web"}`), CreatedAt: t0.Add(time.Minute), UpdatedAt: t0.Add(time.Minute)},
+		{Kind: upstate.ConsoleCheck, ID: "api", Keys: []byte(`{"id":"api","kind":"tcp"}`), CreatedAt: t0.Add(2 * time.Minute), UpdatedAt: t0.Add(2 * time.Minute)},
+	}
+	for _, it := range items {
+		if err := s.SaveConsoleItem(ctx(t), it); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Replacing one keeps its place and when it was made.
+	edited := items[0]
+	edited.Keys, edited.CreatedAt, edited.UpdatedAt = []byte(`{"id":"web","kind":"http","paused":true}`), t0.Add(time.Hour), t0.Add(time.Hour)
+	if err := s.SaveConsoleItem(ctx(t), edited); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ListConsoleItems(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, it := range got {
+		ids = append(ids, string(it.Kind)+"/"+it.ID)
+	}
+	if want := "check/web component/web check/api"; strings.Join(ids, " ") != want {
+		t.Errorf("items = %v, want %s (the order they were made in)", ids, want)
+	}
+	if g := got[0]; string(g.Keys) != string(edited.Keys) || !g.CreatedAt.Equal(t0) || !g.UpdatedAt.Equal(t0.Add(time.Hour)) {
+		t.Errorf("edited = %s created %v updated %v", g.Keys, g.CreatedAt, g.UpdatedAt)
+	}
+	if err := s.DeleteConsoleItem(ctx(t), upstate.ConsoleCheck, "web"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteConsoleItem(ctx(t), upstate.ConsoleCheck, "web"); upstate.ErrorCode(err) != upstate.ENOTFOUND {
+		t.Errorf("deleting it again: %v, want ENOTFOUND", err)
+	}
+	if got, _ := s.ListConsoleItems(ctx(t)); len(got) != 2 || got[0].Kind != upstate.ConsoleComponent {
+		t.Errorf("after delete: %v", got)
 	}
 }

@@ -85,6 +85,7 @@ func (s *Server) merge(w http.ResponseWriter, r *http.Request, p upstate.Princip
 		return
 	}
 	from := r.PostForm["incident"]
+	respond.AuditTarget(r, from...)
 	if _, err := s.opts.Incidents.Merge(r.Context(), id, from, p.Actor()); err != nil {
 		s.fail(w, r, err)
 		return

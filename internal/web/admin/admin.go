@@ -104,7 +104,11 @@ type Reads interface {
 	GetPostmortem(ctx context.Context, incidentID string) (upstate.PostmortemDoc, error)
 	GetIncident(ctx context.Context, id string) (*upstate.Incident, error)
 	ListIncidents(ctx context.Context, f upstate.IncidentFilter) ([]*upstate.Incident, error)
+	CountIncidents(ctx context.Context, f upstate.IncidentFilter) (int, error)
 	ListComponents(ctx context.Context) ([]upstate.ComponentState, error)
+	// ListEntryEdits returns the corrections of an incident's entries:
+	// the words each said before.
+	ListEntryEdits(ctx context.Context, incidentID string) ([]upstate.EntryEdit, error)
 }
 
 // Options configure the UI.
@@ -142,14 +146,29 @@ type Options struct {
 	// People manages users on the owners' page (/admin/users); nil for
 	// no such page.
 	People People
-	// CheckInfos lists every configured check (app's checkInfos).
-	CheckInfos func() []upstate.CheckInfo
+	// Audit is the audit log every change is recorded in, shown to owners
+	// at /admin/audit; nil records nothing and has no such page.
+	Audit respond.AuditLog
+	// Corrections edits entries, hides and deletes incidents (the
+	// incident engine); nil for no such forms.
+	Corrections Corrections
+	// Console manages the checks and components made in the console (the
+	// check editor, /admin/components); nil for no such pages.
+	Console Console
 	// CheckPages works out the check pages (/admin/checks and
 	// /admin/checks/{id}); nil for no such pages.
 	CheckPages CheckPages
 	// RunCheck runs a check once now and returns its result ("check
 	// now"); nil for no such button.
 	RunCheck func(ctx context.Context, id string) (upstate.Result, error)
+}
+
+// Corrections changes what was written on incidents after the fact.
+type Corrections interface {
+	Edit(ctx context.Context, incidentID, entryID, body, actor string) (*upstate.Incident, error)
+	Hide(ctx context.Context, id, reason, actor string) (*upstate.Incident, error)
+	Unhide(ctx context.Context, id string) (*upstate.Incident, error)
+	Delete(ctx context.Context, id, reason string, record upstate.AuditEntry) (*upstate.Incident, error)
 }
 
 // SubscriptionsPerHour is how many subscriptions one client address
@@ -163,6 +182,7 @@ type Server struct {
 	limit *auth.Limiter // subscriptions per client address
 	csrf  *http.CrossOriginProtection
 	pages map[string]*template.Template
+	audit respond.Auditor
 }
 
 // New parses the templates; a broken one fails here, not on first use.
@@ -177,7 +197,8 @@ func New(opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Server{opts: opts, csrf: http.NewCrossOriginProtection(), pages: map[string]*template.Template{}, limit: auth.NewLimiter(SubscriptionsPerHour, time.Hour)}
+	s := &Server{opts: opts, csrf: http.NewCrossOriginProtection(), pages: map[string]*template.Template{}, limit: auth.NewLimiter(SubscriptionsPerHour, time.Hour),
+		audit: respond.Auditor{Log: opts.Audit, Now: opts.Now, Logger: opts.Logger, Words: auditWords()}}
 	funcs := template.FuncMap{
 		"md":          opts.Markdown,
 		"label":       func(st upstate.Status) string { return st.Label() },
@@ -190,6 +211,12 @@ func New(opts Options) (*Server, error) {
 				return ""
 			}
 			return t.In(opts.Location()).Format("Jan 2 15:04 MST")
+		},
+		"clock": func(t *time.Time) string {
+			if t == nil {
+				return ""
+			}
+			return t.In(opts.Location()).Format("15:04")
 		},
 		"list":   func(xs []string) string { return strings.Join(xs, ", ") },
 		"mul100": func(f float64) float64 { return f * 100 },
@@ -219,7 +246,15 @@ func New(opts Options) (*Server, error) {
 	}
 	funcs["state"] = stateLabel
 	funcs["span"] = func(d time.Duration) string { return upstate.FormatDuration(d, upstate.DurationWindow) }
-	for _, name := range []string{"login", "index", "new", "incident", "maintenances", "notifications", "ack", "subscription", "error", "users", "checks", "check"} {
+	for _, name := range []string{"login", "index", "new", "incident", "maintenances", "notifications", "ack", "subscription", "error", "users", "delete", "audit", "checks", "check"} {
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templates, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("parse admin templates: %w", err)
+		}
+		s.pages[name] = t
+	}
+	// The console's check editor and components page.
+	for _, name := range []string{"checkform", "components"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templates, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("parse admin templates: %w", err)
@@ -267,6 +302,8 @@ func (s *Server) Register(mux *http.ServeMux) {
 		mux.HandleFunc("GET /admin/checks/{id}/screenshot/latest", s.authed(upstate.ScopeRead, s.latestScreenshot))
 	}
 	s.registerPeople(mux)
+	s.registerCorrections(mux)
+	s.registerConsole(mux)
 	s.registerChecks(mux)
 }
 
@@ -274,6 +311,12 @@ func (s *Server) Register(mux *http.ServeMux) {
 func (s *Server) guard(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if err := s.csrf.Check(r); err != nil {
+			if strings.HasPrefix(r.URL.Path, "/admin/") {
+				// A forged post names nobody, but it is worth knowing of.
+				e := s.audit.Entry(r, nil, http.StatusForbidden)
+				e.Action = "refused (cross-origin form): " + e.Action
+				s.audit.Record(r.Context(), e)
+			}
 			s.errorPage(w, http.StatusForbidden, "This form was sent from another site, so it was refused. Open the admin page and try again.")
 			return
 		}
@@ -281,12 +324,55 @@ func (s *Server) guard(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
+// auditWords say what the form posts whose handlers say nothing do, for
+// the audit log; a route missing here is recorded by its method and path.
+func auditWords() map[string]string {
+	return map[string]string{
+		"POST /admin/incidents/{id}/reopen":                  "reopened incident",
+		"POST /admin/incidents/{id}/postmortem":              "saved the postmortem of incident",
+		"POST /admin/incidents/{id}/acknowledge":             "acknowledged incident",
+		"POST /admin/incidents/{id}/updates/{entry}/publish": "published an entry of incident",
+		"POST /admin/incidents/{id}/merge":                   "merged incidents into",
+		"POST /admin/components/{id}":                        "set the status of component",
+		"POST /admin/silences":                               "created a silence",
+		"POST /admin/oncall/overrides":                       "added an on-call override",
+		"POST /admin/oncall/overrides/{id}/end":              "removed on-call override",
+		"POST /admin/silences/{id}/end":                      "ended silence",
+		"POST /admin/notifications/channels/{id}/test":       "sent a test notification to channel",
+		"POST /admin/notifications/messages/{id}/retry":      "retried notification",
+		"POST /admin/maintenances":                           "scheduled a maintenance",
+		"POST /admin/maintenances/{id}/cancel":               "cancelled maintenance",
+		"POST /admin/checks":                                 "created a check in the console",
+		"POST /admin/checks/{id}":                            "changed check",
+		"POST /admin/checks/{id}/pause":                      "paused check",
+		"POST /admin/checks/{id}/resume":                     "resumed check",
+		"POST /admin/checks/{id}/delete":                     "deleted check",
+		"POST /admin/components":                             "created a component in the console",
+		"POST /admin/components/{id}/edit":                   "changed component",
+		"POST /admin/components/{id}/delete":                 "deleted component",
+	}
+}
+
 type page func(w http.ResponseWriter, r *http.Request, p upstate.Principal)
 
 // authed requires a signed-in person with the scope; anyone else is sent
 // to sign in and then brought back.
+//
+// Every form post that changes state is recorded in the audit log once
+// its handler has answered (who, what, the status), and so is a
+// signed-in person's refused one (a role without the scope): so every
+// route registered through authed, now or later, is audited. Posts by
+// nobody signed in are sent to sign in and not recorded.
 func (s *Server) authed(scope upstate.Scope, h page) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		audit, w, r := s.audit.Begin(w, r)
+		var who *upstate.Principal
+		record := true
+		defer func() {
+			if record {
+				audit.End(who)
+			}
+		}()
 		c, err := r.Cookie(respond.SessionCookie)
 		var p upstate.Principal
 		if err == nil && c.Value != "" {
@@ -299,6 +385,7 @@ func (s *Server) authed(scope upstate.Scope, h page) http.HandlerFunc {
 				s.fail(w, r, err)
 				return
 			}
+			record = false
 			next := r.URL.Path
 			if r.Method != http.MethodGet {
 				next = "/admin/"
@@ -306,7 +393,11 @@ func (s *Server) authed(scope upstate.Scope, h page) http.HandlerFunc {
 			http.Redirect(w, r, "/admin/login?next="+url.QueryEscape(next), http.StatusSeeOther)
 			return
 		}
+		who = &p
 		if scope != "" && !p.Can(scope) {
+			if audit != nil {
+				audit.Refusal = "needs the " + string(scope) + " scope"
+			}
 			s.errorPage(w, http.StatusForbidden, fmt.Sprintf("Your role (%s) cannot do this.", p.User.Role))
 			return
 		}
@@ -379,6 +470,23 @@ type view struct {
 	Roles    []upstate.Role
 	NoUsers  bool
 	IsOwner  bool // may manage people
+	// CanDelete may delete incidents (owners); CanCorrect may edit
+	// entries and hide incidents.
+	CanDelete, CanCorrect bool
+	// CanAudit may read the audit log (owners); Audit is its page.
+	CanAudit bool
+	Audit    auditView
+	// Edits are the incident's entries' earlier words, by entry id,
+	// newest first.
+	Edits map[string][]upstate.EntryEdit
+	// The console's pages (console.go): the check editor as typed, the
+	// kinds it offers, and the components page's list and form.
+	Console       bool // the server manages checks and components from the console
+	CanChecks     bool // may create and change checks (checks:write)
+	CheckForm     checkForm
+	Kinds         []string
+	ComponentDefs []componentDef
+	ComponentForm componentForm
 	// CheckList is the checks page's; Check a check's page.
 	CheckList []checkview.Summary
 	Check     *checkPage
@@ -498,7 +606,11 @@ func safeNext(next string) string {
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	audit, w, r := s.audit.Begin(w, r)
+	var who *upstate.Principal
+	defer func() { audit.End(who) }()
 	email, password, next := r.PostFormValue("email"), r.PostFormValue("password"), safeNext(r.PostFormValue("next"))
+	respond.Describe(r, "failed sign-in as %s", respond.SignInAs(email))
 	in, err := s.opts.Auth.Login(r.Context(), respond.Credentials(r, email, password))
 	if err != nil {
 		if upstate.ErrorCode(err) == upstate.EINTERNAL {
@@ -509,11 +621,14 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.render(w, respond.HTTPStatus(err), "login", view{Title: "Sign in", Error: upstate.ErrorMessage(err), Email: email, Next: next})
 		return
 	}
+	who = &upstate.Principal{User: in.User}
+	respond.Describe(r, "signed in")
 	respond.SignIn(w, r, in, s.opts.SecureCookies)
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
+	respond.Describe(r, "signed out")
 	if c, err := r.Cookie(respond.SessionCookie); err == nil {
 		_ = s.opts.Auth.Logout(r.Context(), c.Value)
 	}
@@ -524,7 +639,10 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, _ upstate.Princi
 func (s *Server) base(p upstate.Principal, title string) view {
 	u := p.User
 	return view{Title: title, User: &u, CanWrite: p.Can(upstate.ScopeIncidents), CanReview: p.Can(upstate.ScopePostmortems),
-		CanHold: p.Can(upstate.ScopeComponents), CanPlan: p.Can(upstate.ScopeMaintenances), IsOwner: s.opts.People != nil && p.Can(upstate.ScopeAdmin)}
+		CanHold: p.Can(upstate.ScopeComponents), CanPlan: p.Can(upstate.ScopeMaintenances), IsOwner: s.opts.People != nil && p.Can(upstate.ScopeAdmin),
+		CanDelete: s.opts.Corrections != nil && p.Can(upstate.ScopeAdmin), CanCorrect: s.opts.Corrections != nil && p.Can(upstate.ScopeIncidents),
+		CanAudit: s.opts.Audit != nil && p.Can(upstate.ScopeAdmin),
+		Console:  s.opts.Console != nil, CanChecks: s.opts.Console != nil && p.Can(upstate.ScopeChecks)}
 }
 
 func (s *Server) components(ctx context.Context, held map[string]upstate.Status) ([]componentRow, error) {
@@ -552,12 +670,10 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request, p upstate.Princip
 		return
 	}
 	q := readIncidentQuery(r.URL.Query())
-	all, err := s.opts.Reads.ListIncidents(r.Context(), upstate.IncidentFilter{Since: q.since(s.opts.Now())})
-	if err != nil {
+	if v.List, err = s.incidentPage(r.Context(), q); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	v.List = pageOf(q, all)
 	v.Periods = periods()
 	if v.Components, err = s.components(r.Context(), nil); err != nil {
 		s.fail(w, r, err)
@@ -672,8 +788,11 @@ func (s *Server) declare(w http.ResponseWriter, r *http.Request, p upstate.Princ
 	} else if r.PostFormValue("preview") != "" {
 		v.Preview = s.opts.Markdown(f.Message)
 	} else {
+		respond.Describe(r, "tried to declare incident '%s'", c.Name)
 		in, err := s.opts.Incidents.Declare(r.Context(), c)
 		if err == nil {
+			respond.Describe(r, "declared incident '%s' (%s)", in.Name, in.ID)
+			respond.AuditTarget(r, in.ID)
 			done(w, r, "/admin/incidents/"+in.ID, "Incident declared")
 			return
 		}
@@ -699,6 +818,14 @@ func (s *Server) incidentView(ctx context.Context, p upstate.Principal, id strin
 	v := s.base(p, in.Name)
 	v.Incident = in
 	v.Form = incidentForm(in)
+	edits, err := s.opts.Reads.ListEntryEdits(ctx, id)
+	if err != nil {
+		return v, err
+	}
+	v.Edits = map[string][]upstate.EntryEdit{}
+	for i := len(edits) - 1; i >= 0; i-- {
+		v.Edits[edits[i].EntryID] = append(v.Edits[edits[i].EntryID], edits[i])
+	}
 	v.Form.Status = in.Status
 	if in.Status == upstate.Investigating {
 		v.Form.Status = upstate.Identified // the usual next step, one click away
@@ -755,10 +882,12 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, p upstate.Princi
 	}
 	f, c, err := s.readForm(r, p, s.opts.Incidents.Statuses(), incidentForm(in))
 	if r.PostFormValue("preview") == "" {
+		respond.Describe(r, "tried to update incident '%s' (%s)", in.Name, id)
 		if err == nil {
 			_, err = s.opts.Incidents.Update(r.Context(), id, c)
 		}
 		if err == nil {
+			respond.Describe(r, "updated incident '%s' (%s)", in.Name, id)
 			http.Redirect(w, r, "/admin/incidents/"+id+"?done=Update+posted", http.StatusSeeOther)
 			return
 		}

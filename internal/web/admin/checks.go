@@ -39,7 +39,8 @@ type checkPage struct {
 	// CanRun may run it now (incidents:write, and a kind that is probed).
 	CanRun bool
 	// CanEdit may edit, pause or delete it (the console's forms): a
-	// check not provisioned from the file, and the right to write.
+	// check not provisioned from the file, on a server with a console,
+	// and checks:write.
 	CanEdit bool
 	// HasCert is set when its last probe saw a certificate, with
 	// CertDays left on it.
@@ -88,7 +89,7 @@ func (s *Server) checkView(ctx context.Context, p upstate.Principal, id, period 
 	}
 	v := s.base(p, rep.Info.Spec.DisplayName())
 	cp := &checkPage{R: rep, Periods: checkview.Periods(), CanRun: v.CanWrite && !rep.Told && s.opts.RunCheck != nil,
-		CanEdit: v.CanWrite && !rep.Info.Provisioned}
+		CanEdit: v.CanChecks && !rep.Info.Provisioned}
 	if !rep.Told {
 		cp.Chart, cp.FromMean = s.latencyChart(rep)
 	}

@@ -34,7 +34,7 @@ func checkServer(t *testing.T, rep checkview.Report) *Server {
 	s, err := New(Options{Auth: struct{ Auth }{}, Incidents: incidentsStub{}, Outbox: struct{ Outbox }{}, OnCall: struct{ OnCall }{}, Silences: struct{ Silences }{},
 		Acks: struct{ Acks }{}, Subscriptions: struct{ Subscriptions }{}, Reviews: struct{ Reviews }{}, Reads: readsStub{},
 		Markdown: func(s string) template.HTML { return template.HTML(template.HTMLEscapeString(s)) }, Location: func() *time.Location { return time.UTC },
-		PageName: func() string { return "Acme" }, CheckPages: pagesStub{rep}, RunCheck: func(context.Context, string) (upstate.Result, error) { return upstate.Result{}, nil }})
+		PageName: func() string { return "Acme" }, Console: struct{ Console }{}, CheckPages: pagesStub{rep}, RunCheck: func(context.Context, string) (upstate.Result, error) { return upstate.Result{}, nil }})
 	if err != nil {
 		t.Fatal(err)
 	}

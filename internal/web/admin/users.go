@@ -74,29 +74,36 @@ func (s *Server) refused(w http.ResponseWriter, r *http.Request, p upstate.Princ
 
 func (s *Server) addUser(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
 	f := userForm{Email: r.PostFormValue("email"), Name: r.PostFormValue("name"), Role: r.PostFormValue("role")}
+	respond.Describe(r, "tried to add user %q as %s", f.Email, f.Role)
 	u, err := s.opts.People.Add(r.Context(), auth.NewUser{Email: f.Email, Name: f.Name, Role: upstate.Role(f.Role), Password: r.PostFormValue("password")}, p.Actor())
 	if err != nil {
 		s.refused(w, r, p, err, f)
 		return
 	}
+	respond.Describe(r, "added user %s <%s> as %s", u.Name, u.Email, u.Role)
+	respond.AuditTarget(r, u.ID)
 	done(w, r, "/admin/users", "Added "+u.Name+" as "+string(u.Role))
 }
 
 func (s *Server) setRole(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
+	respond.Describe(r, "tried to make user %s %s", r.PathValue("id"), r.PostFormValue("role"))
 	u, err := s.opts.People.SetRole(r.Context(), r.PathValue("id"), upstate.Role(r.PostFormValue("role")), p.Actor())
 	if err != nil {
 		s.refused(w, r, p, err, userForm{})
 		return
 	}
+	respond.Describe(r, "made %s <%s> %s", u.Name, u.Email, u.Role)
 	done(w, r, "/admin/users", u.Name+" is now "+string(u.Role))
 }
 
 func (s *Server) setPassword(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
+	respond.Describe(r, "tried to set a new password for user %s", r.PathValue("id"))
 	u, err := s.opts.People.SetPassword(r.Context(), r.PathValue("id"), r.PostFormValue("password"), p.Actor())
 	if err != nil {
 		s.refused(w, r, p, err, userForm{})
 		return
 	}
+	respond.Describe(r, "set a new password for %s <%s>", u.Name, u.Email)
 	done(w, r, "/admin/users", "New password set for "+u.Name)
 }
 
@@ -108,11 +115,13 @@ func leave(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) removeUser(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
+	respond.Describe(r, "tried to remove user %s", r.PathValue("id"))
 	u, err := s.opts.People.Remove(r.Context(), r.PathValue("id"), p.Actor())
 	if err != nil {
 		s.refused(w, r, p, err, userForm{})
 		return
 	}
+	respond.Describe(r, "removed user %s <%s>", u.Name, u.Email)
 	if u.ID == p.User.ID {
 		leave(w, r)
 		return
@@ -121,11 +130,13 @@ func (s *Server) removeUser(w http.ResponseWriter, r *http.Request, p upstate.Pr
 }
 
 func (s *Server) signOutUser(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
+	respond.Describe(r, "tried to sign user %s out everywhere", r.PathValue("id"))
 	u, sessions, tokens, err := s.opts.People.SignOut(r.Context(), r.PathValue("id"), p.Actor())
 	if err != nil {
 		s.refused(w, r, p, err, userForm{})
 		return
 	}
+	respond.Describe(r, "signed %s <%s> out everywhere (%d sessions, %d tokens)", u.Name, u.Email, sessions, tokens)
 	if u.ID == p.User.ID {
 		leave(w, r)
 		return

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"net/url"
 	"slices"
@@ -142,20 +143,21 @@ func (q incidentQuery) Filtered() bool {
 	return q.Q != "" || q.Status != "" || q.Component != "" || q.Period != ""
 }
 
-func (q incidentQuery) match(in *upstate.Incident) bool {
-	switch {
-	case q.Status == "open" && !in.Open(), q.Status == "resolved" && in.Open(),
-		q.Status != "" && q.Status != "open" && q.Status != "resolved" && string(in.Status) != q.Status:
-		return false
-	case q.Component != "" && !slices.Contains(in.Components, q.Component):
-		return false
+// filter is the store's filter for the query: the search, the status,
+// the component and the period are the SQL's, so a year of history is
+// never read to show one page. Hidden incidents are listed (marked).
+func (q incidentQuery) filter(now time.Time) upstate.IncidentFilter {
+	f := upstate.IncidentFilter{Since: q.since(now), Component: q.Component, Words: strings.Fields(q.Q), Hidden: upstate.HiddenAny}
+	switch q.Status {
+	case "":
+	case "open":
+		f.OpenOnly = true
+	case "resolved":
+		f.ResolvedOnly = true
+	default:
+		f.Status = upstate.IncidentStatus(q.Status)
 	}
-	for _, w := range strings.Fields(strings.ToLower(q.Q)) {
-		if !strings.Contains(strings.ToLower(in.Name), w) {
-			return false
-		}
-	}
-	return true
+	return f
 }
 
 // URL is the list with the same search and filters at page n.
@@ -185,30 +187,35 @@ type incidentList struct {
 	Prev, Next string
 }
 
-func pageOf(q incidentQuery, all []*upstate.Incident) incidentList {
-	var hits []*upstate.Incident
-	for _, in := range all {
-		if q.match(in) {
-			hits = append(hits, in)
-		}
+// incidentPage reads one page of the list from the store: how many match,
+// then that page's incidents (a page past the last shows the last).
+func (s *Server) incidentPage(ctx context.Context, q incidentQuery) (incidentList, error) {
+	f := q.filter(s.opts.Now())
+	total, err := s.opts.Reads.CountIncidents(ctx, f)
+	if err != nil {
+		return incidentList{}, err
 	}
-	l := incidentList{Query: q, Total: len(hits)}
+	l := incidentList{Query: q, Total: total}
 	from := (q.Page - 1) * incidentListSize
-	if from >= len(hits) && len(hits) > 0 {
-		q.Page = (len(hits)-1)/incidentListSize + 1
+	if from >= total && total > 0 {
+		q.Page = (total-1)/incidentListSize + 1
 		l.Query, from = q, (q.Page-1)*incidentListSize
 	}
-	to := min(from+incidentListSize, len(hits))
+	to := min(from+incidentListSize, total)
 	if from < to {
-		l.Items, l.First, l.Last = hits[from:to], from+1, to
+		f.Limit, f.Offset = incidentListSize, from
+		if l.Items, err = s.opts.Reads.ListIncidents(ctx, f); err != nil {
+			return l, err
+		}
+		l.First, l.Last = from+1, from+len(l.Items)
 	}
 	if q.Page > 1 {
 		l.Prev = q.URL(q.Page - 1)
 	}
-	if to < len(hits) {
+	if to < total {
 		l.Next = q.URL(q.Page + 1)
 	}
-	return l
+	return l, nil
 }
 
 // relabel is err in the form's words when the input is at fault, as it is;

@@ -93,6 +93,15 @@ type Options struct {
 	// Warnings are the checks' current warnings (incident.Warnings); nil
 	// for none.
 	Warnings func() []upstate.Warning
+	// Audit is the audit log every change is recorded in (the store's);
+	// nil records nothing and /api/v1/audit answers 404.
+	Audit respond.AuditLog
+	// Corrections edits entries, hides and deletes incidents (the
+	// incident engine); nil answers 404 on those routes.
+	Corrections Corrections
+	// Console manages checks and components made in the console; nil for
+	// a server that does not (its routes answer 503).
+	Console Console
 
 	// CheckInfos lists every configured check (app's checkInfos).
 	CheckInfos func() []upstate.CheckInfo
@@ -106,10 +115,19 @@ type Options struct {
 	Events Events
 }
 
+// Corrections changes what was written on incidents after the fact.
+type Corrections interface {
+	Edit(ctx context.Context, incidentID, entryID, body, actor string) (*upstate.Incident, error)
+	Hide(ctx context.Context, id, reason, actor string) (*upstate.Incident, error)
+	Unhide(ctx context.Context, id string) (*upstate.Incident, error)
+	Delete(ctx context.Context, id, reason string, record upstate.AuditEntry) (*upstate.Incident, error)
+}
+
 // Server serves the admin API.
 type Server struct {
-	opts Options
-	csrf *http.CrossOriginProtection
+	opts  Options
+	csrf  *http.CrossOriginProtection
+	audit respond.Auditor
 }
 
 // New returns the API; Register adds its routes.
@@ -130,7 +148,7 @@ func New(opts Options) (*Server, error) {
 	if opts.PageName == nil || opts.Location == nil || opts.Markdown == nil {
 		return nil, errors.New("adminapi: Options.PageName, Location and Markdown are required")
 	}
-	return &Server{opts: opts, csrf: http.NewCrossOriginProtection()}, nil
+	return &Server{opts: opts, csrf: http.NewCrossOriginProtection(), audit: respond.Auditor{Log: opts.Audit, Now: opts.Now, Logger: opts.Logger, Words: auditWords()}}, nil
 }
 
 // OpenAPI is the API's description, served at /api/v1/openapi.yaml.
@@ -157,7 +175,16 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/incidents/{id}/updates/{entry}/publish", s.authed(upstate.ScopeIncidents, s.publish))
 	mux.HandleFunc("POST /api/v1/incidents/{id}/merge", s.authed(upstate.ScopeIncidents, s.merge))
 	mux.HandleFunc("GET /api/v1/components", s.authed(upstate.ScopeRead, s.listComponents))
-	mux.HandleFunc("PATCH /api/v1/components/{id}", s.authed(upstate.ScopeComponents, s.holdStatus))
+	mux.HandleFunc("POST /api/v1/components", s.authed(upstate.ScopeComponents, s.create(upstate.ConsoleComponent, "/api/v1/components/")))
+	mux.HandleFunc("GET /api/v1/components/{id}", s.authed(upstate.ScopeRead, s.getComponent))
+	mux.HandleFunc("PATCH /api/v1/components/{id}", s.authed(upstate.ScopeComponents, s.patchComponent))
+	mux.HandleFunc("DELETE /api/v1/components/{id}", s.authed(upstate.ScopeComponents, s.remove(upstate.ConsoleComponent)))
+	mux.HandleFunc("GET /api/v1/checks", s.authed(upstate.ScopeRead, s.listChecks))
+	mux.HandleFunc("POST /api/v1/checks", s.authed(upstate.ScopeChecks, s.create(upstate.ConsoleCheck, "/api/v1/checks/")))
+	mux.HandleFunc("PATCH /api/v1/checks/{id}", s.authed(upstate.ScopeChecks, s.patchCheck))
+	mux.HandleFunc("DELETE /api/v1/checks/{id}", s.authed(upstate.ScopeChecks, s.remove(upstate.ConsoleCheck)))
+	mux.HandleFunc("POST /api/v1/checks/{id}/pause", s.authed(upstate.ScopeChecks, s.pause(true)))
+	mux.HandleFunc("POST /api/v1/checks/{id}/resume", s.authed(upstate.ScopeChecks, s.pause(false)))
 	mux.HandleFunc("GET /api/v1/incidents/{id}/postmortem", s.authed(upstate.ScopeRead, s.getPostmortem))
 	mux.HandleFunc("PUT /api/v1/incidents/{id}/postmortem", s.authed(upstate.ScopePostmortems, s.savePostmortem))
 	mux.HandleFunc("POST /api/v1/incidents/{id}/postmortem/publish", s.authed(upstate.ScopePostmortems, s.publishPostmortem))
@@ -185,18 +212,55 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/tokens", s.authed(upstate.ScopeAdmin, s.listTokens))
 	mux.HandleFunc("POST /api/v1/tokens", s.authed(upstate.ScopeAdmin, s.createToken))
 	mux.HandleFunc("DELETE /api/v1/tokens/{id}", s.authed(upstate.ScopeAdmin, s.revokeToken))
+	mux.HandleFunc("PATCH /api/v1/incidents/{id}/updates/{entry}", s.authed(upstate.ScopeIncidents, s.editEntry))
+	mux.HandleFunc("POST /api/v1/incidents/{id}/hide", s.authed(upstate.ScopeIncidents, s.hide))
+	mux.HandleFunc("POST /api/v1/incidents/{id}/unhide", s.authed(upstate.ScopeIncidents, s.unhide))
+	mux.HandleFunc("DELETE /api/v1/incidents/{id}", s.authed(upstate.ScopeAdmin, s.deleteIncident))
+	mux.HandleFunc("GET /api/v1/audit", s.authed(upstate.ScopeAdmin, s.listAudit))
 	// A check's page, running it now, and the live feed: when the app
 	// gives what they need.
 	if s.opts.CheckPages != nil {
 		mux.HandleFunc("GET /api/v1/checks/{id}", s.authed(upstate.ScopeRead, s.getCheck))
 	}
 	if s.opts.RunCheck != nil {
-		// Running a probe by hand acts on the world as incidents:write
-		// does; checks:write may take it over once there is one.
+		// incidents:write, not checks:write: a run changes no check, and
+		// whoever is on call confirms with it what they see.
 		mux.HandleFunc("POST /api/v1/checks/{id}/run", s.authed(upstate.ScopeIncidents, s.runCheck))
 	}
 	if s.opts.Events != nil {
 		mux.HandleFunc("GET /api/v1/events", s.authed(upstate.ScopeRead, s.events))
+	}
+}
+
+// auditWords say what the routes whose handlers say nothing do, for the
+// audit log; a route missing here is recorded by its method and path.
+func auditWords() map[string]string {
+	return map[string]string{
+		"POST /api/v1/incidents/{id}/acknowledge":        "acknowledged incident",
+		"POST /api/v1/incidents/{id}/merge":              "merged incidents into",
+		"POST /api/v1/components":                        "tried to create a component in the console",
+		"PATCH /api/v1/components/{id}":                  "changed component",
+		"DELETE /api/v1/components/{id}":                 "deleted component",
+		"POST /api/v1/checks":                            "tried to create a check in the console",
+		"PATCH /api/v1/checks/{id}":                      "changed check",
+		"DELETE /api/v1/checks/{id}":                     "deleted check",
+		"POST /api/v1/checks/{id}/pause":                 "paused check",
+		"POST /api/v1/checks/{id}/resume":                "resumed check",
+		"POST /api/v1/checks/{id}/run":                   "ran check now",
+		"PUT /api/v1/incidents/{id}/postmortem":          "saved the postmortem of incident",
+		"POST /api/v1/incidents/{id}/postmortem/publish": "published the postmortem of incident",
+		"POST /api/v1/maintenances":                      "scheduled a maintenance",
+		"DELETE /api/v1/maintenances/{id}":               "cancelled maintenance",
+		"POST /api/v1/oncall/overrides":                  "added an on-call override",
+		"DELETE /api/v1/oncall/overrides/{id}":           "removed on-call override",
+		"POST /api/v1/metrics":                           "pushed metric samples",
+		"POST /api/v1/metrics/history":                   "pushed metric history",
+		"DELETE /api/v1/subscribers/{id}":                "removed subscriber",
+		"POST /api/v1/silences":                          "created a silence",
+		"DELETE /api/v1/silences/{id}":                   "ended silence",
+		"POST /api/v1/notifications/channels/{id}/test":  "sent a test notification to channel",
+		"POST /api/v1/notifications/messages/{id}/retry": "retried notification",
+		"DELETE /api/v1/tokens/{id}":                     "revoked API token",
 	}
 }
 
@@ -228,19 +292,41 @@ func (s *Server) onID(w http.ResponseWriter, r *http.Request, act func(ctx conte
 // authed identifies the caller — bearer token first, else the session
 // cookie — and requires the scope ("" for any signed-in caller). Cookie
 // requests that change state must come from the page's own origin.
+//
+// Every request that changes state is recorded in the audit log once its
+// handler has answered, with the status it answered: so every route
+// registered through authed, now or later, is audited. Refusals are
+// recorded too (a forged cross-origin request, a role or token without
+// the scope), except requests with no credentials at all: they say nobody
+// and anyone on the network could fill the log with them.
 func (s *Server) authed(scope upstate.Scope, h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		audit, w, r := s.audit.Begin(w, r)
+		var who *upstate.Principal
+		record := true
+		defer func() {
+			if record {
+				audit.End(who)
+			}
+		}()
+		refuse := func(why string) {
+			if audit != nil {
+				audit.Refusal = why
+			}
+		}
 		var p upstate.Principal
 		var err error
 		if authz := r.Header.Get("Authorization"); authz != "" {
 			scheme, tok, ok := strings.Cut(authz, " ")
 			if !ok || !strings.EqualFold(scheme, "Bearer") {
+				record = false
 				respond.Error(w, upstate.Errorf(upstate.EUNAUTHORIZED, "Authorization must be \"Bearer <token>\""))
 				return
 			}
 			p, err = s.opts.Auth.FromToken(r.Context(), strings.TrimSpace(tok))
 		} else if c, cerr := r.Cookie(respond.SessionCookie); cerr == nil && c.Value != "" {
 			if err := s.csrf.Check(r); err != nil {
+				refuse("cross-origin request")
 				respond.Error(w, upstate.Errorf(upstate.EFORBIDDEN, "cross-origin request refused: %v", err))
 				return
 			}
@@ -249,14 +335,18 @@ func (s *Server) authed(scope upstate.Scope, h handler) http.HandlerFunc {
 			err = upstate.Errorf(upstate.EUNAUTHORIZED, "sign in (POST /api/v1/login) or send an API token as \"Authorization: Bearer ups_...\"")
 		}
 		if err != nil {
+			// Unknown, expired or revoked credentials name nobody.
+			record = upstate.ErrorCode(err) != upstate.EUNAUTHORIZED
 			s.fail(w, r, err)
 			return
 		}
+		who = &p
 		if scope != "" && !p.Can(scope) {
 			what := "your role (" + string(p.User.Role) + ")"
 			if p.Token != nil {
 				what = "this token"
 			}
+			refuse("needs the " + string(scope) + " scope")
 			respond.Error(w, upstate.Errorf(upstate.EFORBIDDEN, "%s does not allow this: it needs the %q scope", what, scope))
 			return
 		}
@@ -280,7 +370,12 @@ type userJSON struct {
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	audit, w, r := s.audit.Begin(w, r)
+	var who *upstate.Principal
+	defer func() { audit.End(who) }()
+	respond.Describe(r, "failed sign-in")
 	if err := s.csrf.Check(r); err != nil {
+		respond.Describe(r, "refused sign-in from another origin")
 		respond.Error(w, upstate.Errorf(upstate.EFORBIDDEN, "cross-origin request refused: %v", err))
 		return
 	}
@@ -296,17 +391,21 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, upstate.Errorf(upstate.EINVALID, "email and password are required"))
 		return
 	}
+	respond.Describe(r, "failed sign-in as %s", respond.SignInAs(body.Email))
 	in, err := s.opts.Auth.Login(r.Context(), respond.Credentials(r, body.Email, body.Password))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	who = &upstate.Principal{User: in.User}
+	respond.Describe(r, "signed in")
 	respond.SignIn(w, r, in, s.opts.SecureCookies)
 	u := in.User
 	respond.JSON(w, http.StatusOK, map[string]any{"user": userJSON{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, Scopes: u.Role.Grants()}})
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
+	respond.Describe(r, "signed out")
 	if c, err := r.Cookie(respond.SessionCookie); err == nil && p.Token == nil {
 		if err := s.opts.Auth.Logout(r.Context(), c.Value); err != nil {
 			s.fail(w, r, err)

@@ -30,7 +30,15 @@ type incidentJSON struct {
 	AckedAt      *time.Time                `json:"acknowledged_at"`
 	AckedBy      string                    `json:"acknowledged_by,omitempty"`
 	MergedInto   string                    `json:"merged_into,omitempty"`
+	Hidden       *hiddenJSON               `json:"hidden"`
 	Updates      []updateJSON              `json:"updates"`
+}
+
+// hiddenJSON says who hid an incident from the public, when and why.
+type hiddenJSON struct {
+	Reason string    `json:"reason"`
+	By     string    `json:"by"`
+	At     time.Time `json:"at"`
 }
 
 // reachJSON is how much an incident hurts.
@@ -55,6 +63,11 @@ type updateJSON struct {
 	Public   bool                   `json:"public"`
 	Actor    string                 `json:"actor"`
 	Affected []affectedJSON         `json:"affected_components"`
+	// Kind is update, note, automatic, evidence or provider; evidence is
+	// never published.
+	Kind     upstate.EntryKind `json:"kind"`
+	EditedAt *time.Time        `json:"edited_at"`
+	EditedBy string            `json:"edited_by,omitempty"`
 }
 
 type affectedJSON struct {
@@ -72,6 +85,9 @@ func toJSON(in *upstate.Incident) incidentJSON {
 	if u := in.Upstream; u != nil {
 		out.Upstream = &upstreamJSON{u.Provider, u.Title, u.URL}
 	}
+	if h := in.Hidden; h != nil {
+		out.Hidden = &hiddenJSON{Reason: h.Reason, By: h.By, At: h.At.UTC()}
+	}
 	if out.Components == nil {
 		out.Components = []string{}
 	}
@@ -84,7 +100,8 @@ func toJSON(in *upstate.Incident) incidentJSON {
 		for _, a := range u.Affected {
 			aff = append(aff, affectedJSON{a.ComponentID, a.OldStatus, a.NewStatus})
 		}
-		out.Updates = append(out.Updates, updateJSON{ID: u.ID, At: u.At.UTC(), Status: u.Status, Body: u.Body, Public: u.Public, Actor: u.Actor, Affected: aff})
+		out.Updates = append(out.Updates, updateJSON{ID: u.ID, At: u.At.UTC(), Status: u.Status, Body: u.Body, Public: u.Public, Actor: u.Actor, Affected: aff,
+			Kind: u.Kind, EditedAt: u.EditedAt, EditedBy: u.EditedBy})
 	}
 	return out
 }
@@ -158,11 +175,14 @@ func (s *Server) declare(w http.ResponseWriter, r *http.Request, p upstate.Princ
 		respond.Error(w, err)
 		return
 	}
+	respond.Describe(r, "tried to declare incident '%s'", b.Name)
 	in, err := s.opts.Incidents.Declare(r.Context(), b.change(p))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	respond.Describe(r, "declared incident '%s' (%s)", in.Name, in.ID)
+	respond.AuditTarget(r, in.ID)
 	w.Header().Set("Location", "/api/v1/incidents/"+in.ID)
 	s.respondIncident(w, r, http.StatusCreated, in.ID)
 }
@@ -173,11 +193,13 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, p upstate.Princi
 		respond.Error(w, err)
 		return
 	}
+	respond.Describe(r, "tried to update incident %s", r.PathValue("id"))
 	in, err := s.opts.Incidents.Update(r.Context(), r.PathValue("id"), b.change(p))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	respond.Describe(r, "updated incident '%s' (%s): %s", in.Name, in.ID, in.Status)
 	s.respondIncident(w, r, http.StatusOK, in.ID)
 }
 
@@ -201,11 +223,13 @@ func (s *Server) resolve(w http.ResponseWriter, r *http.Request, p upstate.Princ
 		respond.Error(w, err)
 		return
 	}
+	respond.Describe(r, "tried to resolve incident %s", r.PathValue("id"))
 	in, err := s.opts.Incidents.Update(r.Context(), r.PathValue("id"), incident.Change{Status: upstate.Resolved, Message: msg, Actor: p.Actor()})
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	respond.Describe(r, "resolved incident '%s' (%s)", in.Name, in.ID)
 	s.respondIncident(w, r, http.StatusOK, in.ID)
 }
 
@@ -215,11 +239,13 @@ func (s *Server) reopen(w http.ResponseWriter, r *http.Request, p upstate.Princi
 		respond.Error(w, err)
 		return
 	}
+	respond.Describe(r, "tried to reopen incident %s", r.PathValue("id"))
 	in, err := s.opts.Incidents.Reopen(r.Context(), r.PathValue("id"), incident.Change{Message: msg, Actor: p.Actor()})
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	respond.Describe(r, "reopened incident '%s' (%s)", in.Name, in.ID)
 	s.respondIncident(w, r, http.StatusOK, in.ID)
 }
 
@@ -234,11 +260,13 @@ func (s *Server) acknowledge(w http.ResponseWriter, r *http.Request, p upstate.P
 
 // publish makes an automatic entry held internal public, in the caller's name.
 func (s *Server) publish(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
+	respond.Describe(r, "tried to publish entry %s of incident %s", r.PathValue("entry"), r.PathValue("id"))
 	in, err := s.opts.Incidents.Publish(r.Context(), r.PathValue("id"), r.PathValue("entry"), p.Actor())
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	respond.Describe(r, "published entry %s of incident '%s' (%s)", r.PathValue("entry"), in.Name, in.ID)
 	s.respondIncident(w, r, http.StatusOK, in.ID)
 }
 

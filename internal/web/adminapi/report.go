@@ -8,11 +8,12 @@ import (
 	"github.com/upstatehq/upstate/internal/report"
 )
 
-// report answers GET /api/v1/report?from=&to=&tz=&also_tz=&format=&title=
+// report answers GET /api/v1/report?from=&to=&tz=&also_tz=&format=&title=&intro=&closing=
 // with the outage report; download=1 asks the browser to save it.
 func (s *Server) report(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
 	q := r.URL.Query()
-	p := report.Params{From: q.Get("from"), To: q.Get("to"), TZ: q.Get("tz"), AlsoTZ: q.Get("also_tz"), Title: q.Get("title")}
+	p := report.Params{From: q.Get("from"), To: q.Get("to"), TZ: q.Get("tz"), AlsoTZ: q.Get("also_tz"), Title: q.Get("title"),
+		Intro: q.Get("intro"), Closing: q.Get("closing")}
 	rep, err := report.Gather(r.Context(), s.opts.Reads, p, s.opts.PageName(), s.opts.Location(), s.opts.Now())
 	if err != nil {
 		s.fail(w, r, err)

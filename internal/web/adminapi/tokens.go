@@ -46,11 +46,14 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p upstate.P
 		respond.Error(w, err)
 		return
 	}
+	respond.Describe(r, "tried to create API token '%s'", b.Name)
 	secret, t, err := s.opts.Auth.CreateToken(r.Context(), p, b.Name, b.Scopes)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	respond.Describe(r, "created API token '%s' (%s) with scopes %v", t.Name, t.ID, t.Scopes)
+	respond.AuditTarget(r, t.ID)
 	out := tokenOut(t)
 	out.Token = secret
 	w.Header().Set("Cache-Control", "no-store")

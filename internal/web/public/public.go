@@ -14,7 +14,6 @@ import (
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/snapshot"
-	"github.com/upstatehq/upstate/internal/web/chart"
 	"github.com/upstatehq/upstate/internal/web/statusapi"
 )
 
@@ -35,6 +34,7 @@ const ContentTypeHTML = "text/html; charset=utf-8"
 type Renderer struct {
 	index    *template.Template
 	incident *template.Template
+	icons    icons
 }
 
 // New parses the templates; md renders update bodies.
@@ -68,7 +68,11 @@ func New(md func(string) template.HTML) (*Renderer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse page templates: %w", err)
 	}
-	return &Renderer{index: idx, incident: inc}, nil
+	ic, err := drawIcons()
+	if err != nil {
+		return nil, fmt.Errorf("draw the page's icons: %w", err)
+	}
+	return &Renderer{index: idx, incident: inc, icons: ic}, nil
 }
 
 type view struct {
@@ -121,7 +125,7 @@ func (r *Renderer) Render(s *snapshot.Snapshot) ([]Doc, error) {
 			v.History = append(v.History, dayIncidents{Date: d, Incidents: []*upstate.Incident{in}})
 		}
 	}
-	var docs []Doc
+	docs := r.brandDocs(s)
 	var b bytes.Buffer
 	if err := r.index.Execute(&b, v); err != nil {
 		return nil, fmt.Errorf("render status page: %w", err)
@@ -195,7 +199,30 @@ func dayTitle(d snapshot.Day) string {
 	if d.Outage > 0 {
 		s += fmt.Sprintf(", %s of downtime", upstate.FormatDuration(d.Outage, upstate.DurationShort))
 	}
-	return s
+	return s + dayNames(d.Incidents)
+}
+
+// barNames is how many of a day's incidents its tooltip names.
+const barNames = 3
+
+// dayNames names a day's incidents for its tooltip: the first few, and
+// how many more.
+func dayNames(names []string) string {
+	switch n := len(names); {
+	case n == 0:
+		return ""
+	case n <= barNames:
+		return ". " + incidentsWord(n) + ": " + strings.Join(names, "; ")
+	default:
+		return fmt.Sprintf(". %s: %s; and %d more", incidentsWord(n), strings.Join(names[:barNames], "; "), n-barNames)
+	}
+}
+
+func incidentsWord(n int) string {
+	if n == 1 {
+		return "Incident"
+	}
+	return "Incidents"
 }
 
 func nl2br(s string) template.HTML {
@@ -206,13 +233,16 @@ func nl2br(s string) template.HTML {
 	return template.HTML(strings.Join(parts, "<br>")) //nolint:gosec // every part is escaped
 }
 
-// sparkline draws hourly mean latency as an inline SVG polyline. Only
-// numbers go into the markup.
-func sparkline(pts []snapshot.Latency) template.HTML {
-	if len(pts) < 2 {
+// sparkline draws hourly mean latency over the 24 hours from start as an
+// inline SVG: each run
+// of hours with data a line, a lone hour a dot, so a check only a few
+// hours old, or with gaps, still reads true. Only numbers go into the
+// markup.
+func sparkline(pts []snapshot.Latency, start time.Time) template.HTML {
+	if len(pts) == 0 {
 		return ""
 	}
-	const w, h = 120.0, 28.0
+	const w, h, pad = 120.0, 28.0, 2.0
 	var top time.Duration
 	for _, p := range pts {
 		top = max(top, p.Mean)
@@ -220,20 +250,37 @@ func sparkline(pts []snapshot.Latency) template.HTML {
 	if top == 0 {
 		top = 1
 	}
-	first, last := pts[0].Start, pts[len(pts)-1].Start
-	span := last.Sub(first).Seconds()
-	if span == 0 {
-		span = 1
+	hour := func(p snapshot.Latency) int { return int(p.Start.Sub(start) / time.Hour) }
+	at := func(p snapshot.Latency) (float64, float64) {
+		// A tenth of headroom keeps the highest hour off the edge.
+		return pad + float64(hour(p))/23*(w-2*pad), h - pad - float64(p.Mean)/(float64(top)*1.1)*(h-2*pad)
 	}
-	xs, ys := make([]float64, len(pts)), make([]float64, len(pts))
-	for i, p := range pts {
-		xs[i], ys[i] = p.Start.Sub(first).Seconds()/span, float64(p.Mean)
+	var b strings.Builder
+	for i := 0; i < len(pts); {
+		j := i + 1
+		for j < len(pts) && hour(pts[j]) == hour(pts[j-1])+1 {
+			j++
+		}
+		if j-i == 1 {
+			x, y := at(pts[i])
+			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="1.8"/>`, x, y)
+		} else {
+			b.WriteString(`<polyline points="`)
+			for k := i; k < j; k++ {
+				x, y := at(pts[k])
+				if k > i {
+					b.WriteByte(' ')
+				}
+				fmt.Fprintf(&b, "%.1f,%.1f", x, y)
+			}
+			b.WriteString(`"/>`)
+		}
+		i = j
 	}
-	line := strings.Join(chart.Points(xs, ys, w, h, float64(top), 2), " ")
 	lastMean := pts[len(pts)-1].Mean
-	title := fmt.Sprintf("Mean response time per hour, last 24 hours; latest %s, highest %s", upstate.FormatLatency(lastMean), upstate.FormatLatency(top))
-	svg := fmt.Sprintf(`<svg class="spark" viewBox="0 0 %.0f %.0f" width="%.0f" height="%.0f" role="img" aria-label="%s"><title>%s</title><polyline points="%s"/></svg><span class="spark-val">%s</span>`,
-		w, h, w, h, template.HTMLEscapeString(title), template.HTMLEscapeString(title), line, upstate.FormatLatency(lastMean))
+	title := fmt.Sprintf("Mean response time per hour, last 24 hours (%d with data); latest %s, highest %s", len(pts), upstate.FormatLatency(lastMean), upstate.FormatLatency(top))
+	svg := fmt.Sprintf(`<svg class="spark" viewBox="0 0 %.0f %.0f" width="%.0f" height="%.0f" role="img" aria-label="%s"><title>%s</title>%s</svg><span class="spark-val">%s</span>`,
+		w, h, w, h, template.HTMLEscapeString(title), template.HTMLEscapeString(title), b.String(), upstate.FormatLatency(lastMean))
 	return template.HTML(svg) //nolint:gosec // numbers and escaped text only
 }
 

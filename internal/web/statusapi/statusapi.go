@@ -320,7 +320,13 @@ func (r *renderer) incident(in *upstate.Incident) Incident {
 		if !u.Public {
 			continue
 		}
-		up := Update{ID: u.ID, Status: string(u.Status), Body: u.Body, IncidentID: in.ID, CreatedAt: ts(u.At), UpdatedAt: ts(u.At), DisplayAt: ts(u.At), DeliverNotifications: true}
+		// updated_at moves when a person corrects the words; created_at and
+		// display_at stay when the update was posted, as Statuspage's do.
+		edited := u.At
+		if u.EditedAt != nil {
+			edited = *u.EditedAt
+		}
+		up := Update{ID: u.ID, Status: string(u.Status), Body: u.Body, IncidentID: in.ID, CreatedAt: ts(u.At), UpdatedAt: ts(edited), DisplayAt: ts(u.At), DeliverNotifications: true}
 		for _, a := range u.Affected {
 			up.AffectedComponents = append(up.AffectedComponents, AffectedComponent{Code: a.ComponentID, Name: r.qualifiedName(a.ComponentID), OldStatus: string(a.OldStatus), NewStatus: string(a.NewStatus)})
 		}

@@ -1,0 +1,471 @@
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/check"
+)
+
+// The console's checks and components (upstate.ConsoleItem) are their
+// keys as a JSON object, which is YAML too: WithConsole appends each one's
+// node to the file's checks or components and decodes and validates the
+// whole, so an item made in the console is judged by exactly the code and
+// words a YAML one is. Problems within an item are reported at its own
+// field paths, without a line.
+
+// consoleComment marks what Export appends.
+const consoleComment = "made in the console"
+
+// seqKey is the top-level key a kind of item goes under.
+func seqKey(k upstate.ConsoleKind) string {
+	if k == upstate.ConsoleComponent {
+		return "components"
+	}
+	return "checks"
+}
+
+// WithConsole returns the effective configuration: base's file (its
+// Source, not read again) with the console items appended, decoded and
+// validated as one, and the rules applied. An item whose id the file
+// also has is left out (the file wins) and listed in Shadowed. Problems in
+// an item name it (Problem.Item) with paths within it.
+func WithConsole(base *Config, items []upstate.ConsoleItem, rules ...Rule) (*Config, error) {
+	root, probs := parseNode(base.File, base.Source)
+	if probs != nil {
+		return nil, probs
+	}
+	doc, err := document(root)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", base.File, err)
+	}
+	shadowed, at, bad := appendItems(doc, items, false)
+	if len(bad.Items) > 0 {
+		bad.File = base.File
+		return nil, bad
+	}
+	lookup := base.Lookup
+	if lookup == nil {
+		lookup = envLookup
+	}
+	c, err := decodeRoot(base.File, base.Source, root, lookup, rules)
+	if ps, ok := err.(*Problems); ok {
+		for i, p := range ps.Items {
+			ps.Items[i] = at.locate(p)
+		}
+		ps.sort()
+		return nil, ps
+	}
+	if err != nil {
+		return nil, err
+	}
+	for i := range c.Checks {
+		_, c.Checks[i].Console = at[fmt.Sprintf("checks[%d]", i)]
+	}
+	for i := range c.Components {
+		_, c.Components[i].Console = at[fmt.Sprintf("components[%d]", i)]
+	}
+	c.Shadowed = shadowed
+	return c, nil
+}
+
+// placed maps the path an item was given in the merged file
+// ("checks[7]") to the item.
+type placed map[string]upstate.ConsoleItem
+
+// locate puts a problem at its item, if it is in one.
+func (at placed) locate(p Problem) Problem {
+	if len(at) == 0 {
+		return p
+	}
+	for _, list := range []string{"checks", "components"} {
+		rest, ok := strings.CutPrefix(p.Path, list+"[")
+		if !ok {
+			continue
+		}
+		end := strings.IndexByte(rest, ']')
+		if end < 0 {
+			continue
+		}
+		it, ok := at[p.Path[:len(list)+1+end+1]]
+		if !ok {
+			continue
+		}
+		p.Item = string(it.Kind) + " " + strconv.Quote(it.ID)
+		p.Path = strings.TrimPrefix(rest[end+1:], ".")
+		p.Line = 0
+		return p
+	}
+	return p
+}
+
+// document is the top-level mapping of a parsed file.
+func document(root *yaml.Node) (*yaml.Node, error) {
+	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
+		root = root.Content[0]
+	}
+	if root.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("the file is not a mapping of keys")
+	}
+	return root, nil
+}
+
+// appendItems appends each item's node to its list in doc, making the
+// list if the file has none; those whose id the file's list has are
+// left out and returned. export marks each with a comment and lays it
+// out as YAML's block style.
+func appendItems(doc *yaml.Node, items []upstate.ConsoleItem, export bool) ([]upstate.ConsoleItem, placed, *Problems) {
+	var shadowed []upstate.ConsoleItem
+	at := placed{}
+	bad := &Problems{}
+	fileIDs := map[string]map[string]bool{}
+	for _, it := range items {
+		key := seqKey(it.Kind)
+		seq := listNode(doc, key)
+		if fileIDs[key] == nil {
+			fileIDs[key] = map[string]bool{}
+			for _, n := range seq.Content {
+				if id := scalarOf(n, "id"); id != "" {
+					fileIDs[key][id] = true
+				}
+			}
+		}
+		if fileIDs[key][it.ID] {
+			shadowed = append(shadowed, it)
+			continue
+		}
+		n, err := ItemNode(it.Keys)
+		if err != nil {
+			bad.Items = append(bad.Items, Problem{Item: string(it.Kind) + " " + strconv.Quote(it.ID), Message: err.Error()})
+			continue
+		}
+		if export {
+			block(n)
+			n.HeadComment = consoleComment
+			seq.Style = 0
+		}
+		at[fmt.Sprintf("%s[%d]", key, len(seq.Content))] = it
+		seq.Content = append(seq.Content, n)
+	}
+	return shadowed, at, bad
+}
+
+// listNode is the sequence under key in doc, made (or put in place of a
+// null) when there is none.
+func listNode(doc *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		if doc.Content[i].Value != key {
+			continue
+		}
+		v := doc.Content[i+1]
+		if v.Kind == yaml.SequenceNode {
+			return v
+		}
+		if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
+			*v = yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+			return v
+		}
+		// Not a list: the file's problem, reported when it is decoded;
+		// the items go in a list of their own, not validated with it.
+		return &yaml.Node{Kind: yaml.SequenceNode}
+	}
+	seq := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+	doc.Content = append(doc.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key}, seq)
+	return seq
+}
+
+// scalarOf is the scalar value of key in mapping n, "" when none.
+func scalarOf(n *yaml.Node, key string) string {
+	if n.Kind != yaml.MappingNode {
+		return ""
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key && n.Content[i+1].Kind == yaml.ScalarNode {
+			return n.Content[i+1].Value
+		}
+	}
+	return ""
+}
+
+// ItemNode is a console item's keys as a YAML mapping, without lines (so
+// its problems carry none).
+func ItemNode(keys []byte) (*yaml.Node, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(keys, &doc); err != nil {
+		return nil, fmt.Errorf("keys are not a JSON object: %s", strings.TrimPrefix(yamlMessage(err), "yaml: "))
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("keys are not a JSON object")
+	}
+	n := doc.Content[0]
+	var zero func(*yaml.Node)
+	zero = func(x *yaml.Node) {
+		x.Line, x.Column = 0, 0
+		for _, c := range x.Content {
+			zero(c)
+		}
+	}
+	zero(n)
+	return n, nil
+}
+
+// block lays a node out in YAML's block style, its first keys those
+// people look for: id, name, kind.
+func block(n *yaml.Node) {
+	n.Style = 0
+	for _, c := range n.Content {
+		block(c)
+	}
+	if n.Kind != yaml.MappingNode {
+		return
+	}
+	rank := func(k string) int {
+		switch k {
+		case "id":
+			return 0
+		case "name":
+			return 1
+		case "kind":
+			return 2
+		}
+		return 3
+	}
+	pairs := make([][2]*yaml.Node, 0, len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		pairs = append(pairs, [2]*yaml.Node{n.Content[i], n.Content[i+1]})
+	}
+	// A stable insertion sort: a mapping has few keys.
+	for i := 1; i < len(pairs); i++ {
+		for j := i; j > 0 && rank(pairs[j][0].Value) < rank(pairs[j-1][0].Value); j-- {
+			pairs[j], pairs[j-1] = pairs[j-1], pairs[j]
+		}
+	}
+	n.Content = n.Content[:0]
+	for _, p := range pairs {
+		n.Content = append(n.Content, p[0], p[1])
+	}
+}
+
+// Export writes base's file with the console items appended to its checks
+// and components, each marked "# made in the console": one file that
+// Parse accepts and that yields the same effective configuration. The
+// file's comments and ${ENV} references are kept as written; items the
+// file shadows are left out.
+func Export(base *Config, items []upstate.ConsoleItem) ([]byte, error) {
+	root, probs := parseNode(base.File, base.Source)
+	if probs != nil {
+		return nil, probs
+	}
+	doc, err := document(root)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", base.File, err)
+	}
+	if _, _, bad := appendItems(doc, items, true); len(bad.Items) > 0 {
+		bad.File = base.File
+		return nil, bad
+	}
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(root); err != nil {
+		return nil, fmt.Errorf("write %s: %w", base.File, err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// NormalizeKeys checks that raw is one JSON object and returns it with
+// its keys sorted and numbers as written, the form console items are
+// kept in.
+func NormalizeKeys(raw []byte) (map[string]any, []byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil || m == nil {
+		return nil, nil, upstate.Errorf(upstate.EINVALID, "the body must be one JSON object of the item's keys")
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, nil, upstate.Errorf(upstate.EINVALID, "the body must be one JSON object of the item's keys")
+	}
+	return m, b, nil
+}
+
+// secretPaths are the keys of a kind's section that hold secrets
+// (upstate.Secret), dotted within the check ("dsn", "auth.password").
+func secretPaths(kind string) map[string]bool {
+	k, ok := check.KindOf(kind)
+	if !ok {
+		return nil
+	}
+	out := map[string]bool{}
+	var walk func(t reflect.Type, path string)
+	walk = func(t reflect.Type, path string) {
+		for _, f := range yamlFields(t) {
+			p := joinKey(path, f.name)
+			if f.typ == secretType {
+				out[p] = true
+				continue
+			}
+			if inner := elemType(f.typ); inner.Kind() == reflect.Struct && (f.typ.Kind() == reflect.Struct || f.typ.Kind() == reflect.Pointer) {
+				walk(inner, p)
+			}
+		}
+	}
+	walk(reflect.TypeOf(k.New()).Elem(), "")
+	return out
+}
+
+// Redacted is what a secret written as a literal shows as.
+const Redacted = "<secret>"
+
+// RedactSecrets returns a check's keys with each secret written as a
+// literal replaced by "<secret>"; ${ENV} references are shown as they
+// are, since they say where the secret is, not what.
+func RedactSecrets(keys map[string]any) map[string]any {
+	kind, _ := keys["kind"].(string)
+	secrets := secretPaths(kind)
+	var walk func(m map[string]any, path string) map[string]any
+	walk = func(m map[string]any, path string) map[string]any {
+		out := make(map[string]any, len(m))
+		for k, v := range m {
+			p := joinKey(path, k)
+			switch x := v.(type) {
+			case string:
+				if secrets[p] && !envRef.MatchString(x) && x != "" {
+					v = Redacted
+				}
+			case map[string]any:
+				v = walk(x, p)
+			}
+			out[k] = v
+		}
+		return out
+	}
+	return walk(keys, "")
+}
+
+// KeepSecrets puts back, in a check's new keys, each secret given as
+// "<secret>" (as RedactSecrets showed it) from the old keys: sending back
+// what GET showed changes nothing.
+func KeepSecrets(next, old map[string]any) {
+	kind, _ := next["kind"].(string)
+	secrets := secretPaths(kind)
+	var walk func(n, o map[string]any, path string)
+	walk = func(n, o map[string]any, path string) {
+		for k, v := range n {
+			p := joinKey(path, k)
+			switch x := v.(type) {
+			case string:
+				if secrets[p] && x == Redacted {
+					if was, ok := o[k]; ok {
+						n[k] = was
+					}
+				}
+			case map[string]any:
+				if om, ok := o[k].(map[string]any); ok {
+					walk(x, om, p)
+				}
+			}
+		}
+	}
+	walk(next, old, "")
+}
+
+// FileKeys are the keys of the file's checks or components as written
+// (${ENV} references unresolved), in the file's order.
+func FileKeys(base *Config, kind upstate.ConsoleKind) []map[string]any {
+	root, probs := parseNode(base.File, base.Source)
+	if probs != nil {
+		return nil
+	}
+	doc, err := document(root)
+	if err != nil {
+		return nil
+	}
+	var out []map[string]any
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		if doc.Content[i].Value != seqKey(kind) || doc.Content[i+1].Kind != yaml.SequenceNode {
+			continue
+		}
+		for _, n := range doc.Content[i+1].Content {
+			var x any
+			m, ok := map[string]any(nil), false
+			if err := n.Decode(&x); err == nil {
+				m, ok = stringKeys(x).(map[string]any)
+			}
+			if !ok {
+				m = map[string]any{}
+			}
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// stringKeys is a decoded YAML value with every mapping's keys as
+// strings, as JSON needs them (YAML allows `1: x`).
+func stringKeys(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = stringKeys(e)
+		}
+		return x
+	case map[any]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[fmt.Sprint(k)] = stringKeys(e)
+		}
+		return out
+	case []any:
+		for i, e := range x {
+			x[i] = stringKeys(e)
+		}
+		return x
+	}
+	return v
+}
+
+// UnknownKey refuses a key no item of the kind takes, with the same
+// words the file gets ("did you mean"): a change to an item the console
+// may not touch is still told what is wrong with it first.
+func UnknownKey(kind upstate.ConsoleKind, keys map[string]any) error {
+	var names []string
+	add := func(t reflect.Type) {
+		for _, f := range yamlFields(t) {
+			names = append(names, f.name)
+		}
+	}
+	if kind == upstate.ConsoleComponent {
+		add(reflect.TypeFor[Component]())
+	} else {
+		add(reflect.TypeFor[Check]())
+		for _, k := range check.Kinds() {
+			add(reflect.TypeOf(k.New()).Elem())
+		}
+	}
+	known := map[string]bool{}
+	for _, n := range names {
+		known[n] = true
+	}
+	for k := range keys {
+		if !known[k] {
+			msg := fmt.Sprintf("unknown key %q", k)
+			if s := suggest(k, names); s != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", s)
+			}
+			return upstate.Errorf(upstate.EINVALID, "%s", msg)
+		}
+	}
+	return nil
+}

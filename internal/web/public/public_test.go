@@ -1,0 +1,144 @@
+package public
+
+import (
+	"bytes"
+	"encoding/binary"
+	"html/template"
+	"image/png"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/snapshot"
+)
+
+func TestSparklineFewPoints(t *testing.T) {
+	now := time.Date(2026, 9, 1, 12, 30, 0, 0, time.UTC)
+	start := now.Truncate(time.Hour).Add(-23 * time.Hour)
+	at := func(h int, ms int) snapshot.Latency {
+		return snapshot.Latency{Start: start.Add(time.Duration(h) * time.Hour), Mean: time.Duration(ms) * time.Millisecond, Count: 1}
+	}
+	if got := sparkline(nil, start); got != "" {
+		t.Errorf("no points drew %q", got)
+	}
+	one := string(sparkline([]snapshot.Latency{at(23, 40)}, start))
+	if !strings.Contains(one, "<circle") || strings.Contains(one, "<polyline") || !strings.Contains(one, "40 ms") {
+		t.Errorf("one hour of data is not a dot with its value: %s", one)
+	}
+	// The dot sits at the right, where the last hour is: a check an hour
+	// old does not pretend to a day of history.
+	if !strings.Contains(one, `cx="118.0"`) {
+		t.Errorf("the latest hour is not at the right edge: %s", one)
+	}
+	gappy := string(sparkline([]snapshot.Latency{at(0, 10), at(1, 20), at(2, 30), at(10, 50), at(20, 15), at(21, 15)}, start))
+	if n := strings.Count(gappy, "<polyline"); n != 2 {
+		t.Errorf("two runs of hours drew %d lines: %s", n, gappy)
+	}
+	if n := strings.Count(gappy, "<circle"); n != 1 {
+		t.Errorf("one lone hour drew %d dots: %s", n, gappy)
+	}
+	if !strings.Contains(gappy, "(6 with data)") {
+		t.Errorf("the title does not say how many hours have data: %s", gappy)
+	}
+}
+
+func TestBarTooltipsNameIncidents(t *testing.T) {
+	day := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
+	html := string(bars([]snapshot.Day{
+		{Date: day, Worst: upstate.MajorOutage, Uptime: 0.9, Outage: time.Hour, Incidents: []string{"Drive <sync> down"}},
+		{Date: day.AddDate(0, 0, 1), Worst: upstate.PartialOutage, Uptime: 0.99, Incidents: []string{"a", "b", "c", "d", "e"}},
+		{Date: day.AddDate(0, 0, 2), Worst: upstate.Operational, Uptime: 1},
+	}))
+	if !strings.Contains(html, `Incident: Drive &lt;sync&gt; down"`) {
+		t.Errorf("the day's incident is not named (escaped): %s", html)
+	}
+	if !strings.Contains(html, `Incidents: a; b; c; and 2 more"`) {
+		t.Errorf("a busy day does not name three and count the rest: %s", html)
+	}
+	if strings.Count(html, "Incident") != 2 {
+		t.Errorf("a clean day names incidents: %s", html)
+	}
+}
+
+func TestBrandDocs(t *testing.T) {
+	r, err := New(func(s string) template.HTML { return template.HTML(template.HTMLEscapeString(s)) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := snapshot.Page{Name: "Acme", Location: time.UTC}
+	built := time.Date(2026, 9, 1, 12, 0, 0, 0, time.UTC)
+	api := &snapshot.Component{ComponentState: upstate.ComponentState{Component: upstate.Component{ID: "api", Name: "API"}, Status: upstate.MajorOutage},
+		Latency: []snapshot.Latency{{Start: built, Mean: 40 * time.Millisecond, Count: 1}}, LatencySince: built.Add(-23 * time.Hour)}
+	snap := &snapshot.Snapshot{BuiltAt: built, Page: page, Indicator: "critical", Components: []*snapshot.Component{api},
+		Groups: []*snapshot.Group{{ID: "api", Name: "API", Status: upstate.MajorOutage, Components: []*snapshot.Component{api}, Single: true}}}
+	docs := byPath(t, r, snap)
+	ico := docs["/favicon.ico"]
+	if ico == nil || ico.ContentType != "image/x-icon" {
+		t.Fatalf("no drawn favicon: %v", ico)
+	}
+	// An ICO with one 32×32 PNG in the colour of the status.
+	var hdr [3]uint16
+	_ = binary.Read(bytes.NewReader(ico.Body), binary.LittleEndian, &hdr)
+	if hdr != [3]uint16{0, 1, 1} || ico.Body[6] != 32 {
+		t.Fatalf("favicon.ico header % x", ico.Body[:22])
+	}
+	img, err := png.Decode(bytes.NewReader(ico.Body[22:]))
+	if err != nil {
+		t.Fatalf("the icon's image: %v", err)
+	}
+	if c := img.At(16, 16); !sameRGB(c, 0xd9, 0x3b, 0x3b) {
+		t.Errorf("a critical page's dot is %v, not the critical red", c)
+	}
+	if svg := docs["/favicon.svg"]; svg == nil || !strings.Contains(string(svg.Body), `fill="#d93b3b"`) {
+		t.Errorf("favicon.svg = %v", svg)
+	}
+	if docs["/logo"] != nil || docs["/theme.css"] != nil {
+		t.Error("a page without a logo or colour serves one")
+	}
+	index := string(docs["/"].Body)
+	if !strings.Contains(index, `<circle cx="118.0"`) {
+		t.Error("the component's sparkline is not drawn")
+	}
+	if !strings.Contains(index, `<link rel="icon" href="/favicon.svg?v=critical" type="image/svg+xml">`) || strings.Contains(index, "theme.css") || strings.Contains(index, `class="logo"`) {
+		t.Errorf("the page's head and header without a brand:\n%s", index[:min(len(index), 1200)])
+	}
+
+	snap.Page.Logo = snapshot.Image{Type: "image/svg+xml", Data: []byte("<svg/>"), Version: "abc"}
+	snap.Page.Favicon = snapshot.Image{Type: "image/png", Data: []byte("\x89PNG"), Version: "def"}
+	snap.Page.Accent = "#0b5fff"
+	docs = byPath(t, r, snap)
+	if d := docs["/logo"]; d == nil || d.ContentType != "image/svg+xml" {
+		t.Errorf("logo = %v", d)
+	}
+	if d := docs["/favicon.ico"]; d == nil || d.ContentType != "image/png" || docs["/favicon.svg"] != nil {
+		t.Errorf("the page's own icon is not the one served: %v", d)
+	}
+	if d := docs["/theme.css"]; d == nil || string(d.Body) != ":root { --accent: #0b5fff; }\n" {
+		t.Errorf("theme.css = %v", d)
+	}
+	index = string(docs["/"].Body)
+	for _, want := range []string{`<link rel="stylesheet" href="/theme.css">`, `<link rel="icon" href="/favicon.ico?v=def">`, `<img class="logo" src="/logo?v=abc" alt="">Acme</a>`} {
+		if !strings.Contains(index, want) {
+			t.Errorf("the page lacks %s", want)
+		}
+	}
+}
+
+func byPath(t *testing.T, r *Renderer, s *snapshot.Snapshot) map[string]*Doc {
+	t.Helper()
+	docs, err := r.Render(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]*Doc{}
+	for i := range docs {
+		out[docs[i].Path] = &docs[i]
+	}
+	return out
+}
+
+func sameRGB(c interface{ RGBA() (r, g, b, a uint32) }, r, g, b uint8) bool {
+	cr, cg, cb, _ := c.RGBA()
+	return uint8(cr>>8) == r && uint8(cg>>8) == g && uint8(cb>>8) == b
+}
