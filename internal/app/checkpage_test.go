@@ -3,6 +3,7 @@ package app
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -79,6 +80,10 @@ func TestCheckPageAPI(t *testing.T) {
 	}
 	if res := out["result"].(map[string]any); res["outcome"] != "ok" || res["evidence"] == "" {
 		t.Errorf("run-now result = %v", res)
+	}
+	// The audit log says who ran it.
+	if _, out, _ := olga.do("GET", "/api/v1/audit", nil); !strings.Contains(fmt.Sprint(out), "ran check now") {
+		t.Errorf("the audit log does not record the run: %v", out)
 	}
 	// Once per few seconds per check.
 	if code, out, hdr := rui.do("POST", "/api/v1/checks/cert/run", nil); code != 429 || hdr.Get("Retry-After") == "" || !strings.Contains(errMessage(out), "a moment ago") {

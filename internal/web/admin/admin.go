@@ -345,6 +345,7 @@ func auditWords() map[string]string {
 		"POST /admin/checks":                                 "created a check in the console",
 		"POST /admin/checks/{id}":                            "changed check",
 		"POST /admin/checks/{id}/pause":                      "paused check",
+		"POST /admin/checks/{id}/run":                        "ran check now",
 		"POST /admin/checks/{id}/resume":                     "resumed check",
 		"POST /admin/checks/{id}/delete":                     "deleted check",
 		"POST /admin/components":                             "created a component in the console",
