@@ -137,6 +137,7 @@ var readOnlyTables = map[string]string{
 	"internal/web/server.go:hdrReferrer":    "header value",
 	"internal/web/server.go:hdrCSP":         "header value",
 	"internal/web/server.go:hdrEmbedCSP":    "header value",
+	"internal/web/server.go:hdrAdminCSP":    "header value",
 }
 
 // TestNoMutablePackageVars keeps package-level state out: every var made

@@ -93,6 +93,11 @@ type Result struct {
 	// current warnings (none: they are over); a failure says nothing of
 	// those it does not carry. Not stored with the result.
 	Warnings []Warning
+	// CertExpiry is when the certificate the probe was shown expires (the
+	// chain's first to expire), for checks that see one (https, tls,
+	// smtp); zero otherwise. The check page counts its days left from it.
+	// Not stored.
+	CertExpiry time.Time
 	// Artifact is set by browser checks on a failure: a screenshot of the
 	// page as it failed. Not stored with the result: kept apart, for the
 	// last few failures of each check (an Artifact's ID, CheckID and At

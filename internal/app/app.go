@@ -24,6 +24,7 @@ import (
 	"github.com/upstatehq/upstate/internal/clock"
 	"github.com/upstatehq/upstate/internal/config"
 	"github.com/upstatehq/upstate/internal/decide"
+	"github.com/upstatehq/upstate/internal/events"
 	"github.com/upstatehq/upstate/internal/ids"
 	"github.com/upstatehq/upstate/internal/incident"
 	"github.com/upstatehq/upstate/internal/markdown"
@@ -141,6 +142,9 @@ type App struct {
 	pings        *check.Pings  // heartbeat pings
 	// warnings are the checks' warnings, for operators only.
 	warnings *incident.Warnings
+	// events is the console's live feed; runs is run-now's state.
+	events *events.Broker
+	runs   *runNow
 
 	httpSrv  *http.Server
 	listener net.Listener
@@ -169,6 +173,11 @@ type checkState struct {
 	spec    upstate.CheckSpec
 	kind    string
 	machine *decide.Machine
+	// last is the check's newest stored result since start (without its
+	// warnings and artifact), and certExpiry the expiry of the last
+	// certificate a probe saw: the check page's.
+	last       upstate.Result
+	certExpiry time.Time
 }
 
 // New opens the store and builds every part; nothing runs until Start.
@@ -177,7 +186,8 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		return nil, err
 	}
 	cfg := opts.Config
-	a := &App{opts: opts, log: opts.Logger, metrics: metrics.New(opts.Version), beats: check.NewBeats()}
+	a := &App{opts: opts, log: opts.Logger, metrics: metrics.New(opts.Version), beats: check.NewBeats(), runs: newRunNow(),
+		events: events.New(events.Options{Clock: opts.Clock})}
 	a.cfg.Store(cfg)
 	// Nothing runs until a browser check needs it; Stop closes it, started
 	// or not, after the checks have stopped.
@@ -271,7 +281,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	}
 	a.engine, err = incident.New(ctx, incident.Options{
 		Store: db, Clock: opts.Clock, Components: comp.components, Checks: comp.specs, Location: cfg.Location,
-		NewID: opts.NewID, Logger: opts.Logger, Route: a.board.Route, Renotify: cfg.Notifications.Renotify.D(),
+		NewID: opts.NewID, Logger: opts.Logger, Route: a.route, Renotify: cfg.Notifications.Renotify.D(),
 		HoldAutomatic: cfg.Page.AutomaticUpdates == "internal",
 		Changed: func(st map[string]upstate.Status) {
 			a.snaps.Trigger()
@@ -303,16 +313,22 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	page := func() string { return a.cfg.Load().Page.Name }
 	zone := func() *time.Location { return a.cfg.Load().Location }
 	reviews := &incident.Reviews{Store: db, Clock: opts.Clock, NewID: opts.NewID, Logger: opts.Logger, Changed: a.snaps.Trigger}
+	views, err := a.checkViews()
+	if err != nil {
+		return nil, err
+	}
 	api, err := adminapi.New(adminapi.Options{Auth: a.auth, Incidents: a.engine, Components: a.engine, Maintenances: a.engine, Outbox: a.desk, OnCall: a.roster, Silences: a.silences, Subscribers: a.subs, Samples: judgedSamples{a}, SLOs: a.slos, Reviews: reviews, Reads: db, Logger: opts.Logger,
 		Now: opts.Clock.Now, PageName: page, Location: zone, Markdown: md.HTML, SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://"),
-		Baseline: a.baseline, Warnings: a.warnings.List, Console: a.Console(), Audit: db, Corrections: a.engine})
+		Baseline: a.baseline, Warnings: a.warnings.List, Console: a.Console(), Audit: db, Corrections: a.engine,
+		CheckInfos: a.checkInfos, CheckPages: views, RunCheck: a.RunCheck, Events: a.events})
 	if err != nil {
 		return nil, err
 	}
 	ui, err := admin.New(admin.Options{Auth: a.auth, Incidents: a.engine, Outbox: a.desk, OnCall: a.roster, Silences: a.silences, Acks: a.acks, Subscriptions: a.subs, Reviews: reviews, Reads: db, Markdown: md.HTML, Logger: opts.Logger,
 		Location: zone, PageName: page, Now: opts.Clock.Now, SLOs: a.slos, StoreHealth: db.WriteHealth, Warnings: a.warnings.List,
 		Artifacts: db, Baselines: a.baselines, People: auth.NewPeople(db, opts.Clock.Now, opts.NewID, opts.Logger), Console: a.Console(),
-		SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://"), Audit: db, Corrections: a.engine})
+		SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://"), Audit: db, Corrections: a.engine,
+		CheckPages: views, RunCheck: a.RunCheck})
 	if err != nil {
 		return nil, err
 	}
@@ -379,14 +395,16 @@ func (a *App) checkSet(comp *compiled, conds map[string]upstate.Condition, old *
 			}
 		}
 		start := conds[spec.ID]
+		var last upstate.Result
+		var certExpiry time.Time
 		if old != nil {
 			if prev, ok := old.byID[spec.ID]; ok {
 				prev.mu.Lock()
-				start = prev.machine.Condition()
+				start, last, certExpiry = prev.machine.Condition(), prev.last, prev.certExpiry
 				prev.mu.Unlock()
 			}
 		}
-		set.byID[spec.ID] = &checkState{spec: spec, kind: comp.kinds[spec.ID], machine: decide.New(spec.ID, spec.Decide, start)}
+		set.byID[spec.ID] = &checkState{spec: spec, kind: comp.kinds[spec.ID], machine: decide.New(spec.ID, spec.Decide, start), last: last, certExpiry: certExpiry}
 	}
 	return set
 }
@@ -410,6 +428,7 @@ func (a *App) onResult(ctx context.Context, r upstate.Result) schedule.Next {
 	defer st.mu.Unlock()
 	d := st.machine.Observe(r)
 	if t := d.Transition; t != nil {
+		a.events.Publish(events.StateOf(*t))
 		a.metrics.Transitions.WithLabelValues(string(t.To.State)).Inc()
 		a.log.Info("condition changed", "component", "decide", "check", r.CheckID, "from", t.From.State.String(), "to", t.To.State.String(), "partial", t.To.Partial, "evidence", t.To.Evidence)
 	}
@@ -515,6 +534,9 @@ func (a *App) Start(ctx context.Context) error {
 			a.log.Error("http server stopped", "component", "web", "err", err)
 		}
 	}()
+	// Live streams never end by themselves: the broker ends them when
+	// shutdown begins, so they do not hold it up.
+	a.httpSrv.RegisterOnShutdown(a.events.Close)
 	a.onStop("http", func(ctx context.Context) error {
 		err := a.httpSrv.Shutdown(ctx)
 		<-served

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/check"
 	"github.com/upstatehq/upstate/internal/config"
 	"github.com/upstatehq/upstate/internal/store/sqlite"
 )
@@ -498,7 +499,7 @@ func (a *App) checkInfos() []upstate.CheckInfo {
 	}
 	out := make([]upstate.CheckInfo, 0, len(cfg.Checks))
 	for _, ch := range cfg.Checks {
-		info := upstate.CheckInfo{Spec: specs[ch.ID], Provisioned: !ch.Console, Paused: ch.Paused}
+		info := upstate.CheckInfo{Spec: specs[ch.ID], Target: check.Target(ch.Section), Provisioned: !ch.Console, Paused: ch.Paused}
 		if info.Provisioned {
 			info.File = a.fileName()
 		}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/check"
+	"github.com/upstatehq/upstate/internal/events"
 	"github.com/upstatehq/upstate/internal/schedule"
 )
 
@@ -30,6 +31,7 @@ func (a *App) keep(ctx context.Context, st *checkState, rs ...upstate.Result) {
 	} else {
 		a.metrics.ResultsWritten.Add(float64(len(rs)))
 	}
+	a.seen(st, rs)
 }
 
 // onBurst is onResult for a burst's samples: each is counted and stored,
@@ -55,6 +57,7 @@ func (a *App) onBurst(ctx context.Context, samples []upstate.Result) schedule.Ne
 	defer st.mu.Unlock()
 	d := st.machine.ObserveBurst(rs)
 	if t := d.Transition; t != nil {
+		a.events.Publish(events.StateOf(*t))
 		a.metrics.Transitions.WithLabelValues(string(t.To.State)).Inc()
 		a.log.Info("condition changed", "component", "decide", "check", id, "from", t.From.State.String(), "to", t.To.State.String(), "partial", t.To.Partial, "evidence", t.To.Evidence)
 		if err := a.engine.Observe(ctx, upstate.Result{CheckID: id}, t); err != nil {

@@ -111,6 +111,18 @@ func (d CertDays) judge(checkID, name string, certs []*x509.Certificate, now tim
 		What: fmt.Sprintf("%s expires in %s (%s)", what, daysLeft(left), date)}
 }
 
+// certExpiry is when the first of the certificates to expire does; zero
+// for none.
+func certExpiry(certs []*x509.Certificate) time.Time {
+	var first time.Time
+	for _, c := range certs {
+		if first.IsZero() || c.NotAfter.Before(first) {
+			first = c.NotAfter
+		}
+	}
+	return first
+}
+
 // daysLeft says a time to expiry the way people count it: "5 days",
 // "1 day", "20 hours".
 func daysLeft(d time.Duration) string {

@@ -281,6 +281,9 @@ func (h *HTTP) Probe(ctx context.Context) upstate.Result {
 	if msg := h.assert(resp, data); msg != "" {
 		return fail(r, msg)
 	}
+	if resp.TLS != nil {
+		r.CertExpiry = certExpiry(resp.TLS.PeerCertificates)
+	}
 	if h.Expect.CertDaysLeft > 0 || h.Expect.CertFailDays > 0 {
 		if resp.TLS == nil || len(resp.TLS.PeerCertificates) == 0 {
 			return fail(r, "no TLS certificate to check (is the URL https?)")

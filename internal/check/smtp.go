@@ -164,6 +164,7 @@ func (c *SMTP) talk(ctx context.Context, conn net.Conn, t timing) upstate.Result
 	_ = quit(tp)
 	r := t.result(c.ID)
 	cs := tc.ConnectionState()
+	r.CertExpiry = certExpiry(cs.PeerCertificates)
 	if c.Insecure {
 		msg, w := c.Days.judge(c.ID, c.Address, cs.PeerCertificates, c.Clock.Now())
 		if msg != "" {

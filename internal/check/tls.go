@@ -114,6 +114,7 @@ func handshakeErr(ctx context.Context, err error, timeout time.Duration) string 
 
 // judgeTLS verifies a finished handshake's chain and judges its expiry.
 func judgeTLS(r upstate.Result, cs tls.ConnectionState, roots *x509.CertPool, serverName string, days CertDays, name string, now time.Time) upstate.Result {
+	r.CertExpiry = certExpiry(cs.PeerCertificates)
 	if msg := verifyChain(cs.PeerCertificates, roots, serverName, now); msg != "" {
 		return fail(r, msg)
 	}

@@ -6,6 +6,7 @@ package store
 
 import (
 	"context"
+	"math"
 	"time"
 
 	"github.com/upstatehq/upstate"
@@ -99,6 +100,99 @@ type Rollup struct {
 	Fail       int
 	LatencySum time.Duration
 	LatencyMax time.Duration
+	// Latencies counts the bucket's results by latency, on hourly
+	// rollups (a day's is the sum of its hours). Rows written before the
+	// store kept it, and daily rows, have none (Latencies.Total() is less
+	// than Count, zero for a whole bucket of them).
+	Latencies Latencies
+}
+
+// LatencyBounds are the upper bounds of a Latencies histogram's bins, in
+// milliseconds, roughly log-spaced from 1 ms to 60 s (each about 1.6× the
+// last): a quantile read from them is within a bin's width, a few tens of
+// percent, which is what a chart of p50 and p95 needs. The last bin counts
+// what is above 60 s. Changing them changes the stored columns: a new
+// migration.
+func LatencyBounds() [LatencyBins - 1]int64 {
+	return [LatencyBins - 1]int64{1, 2, 3, 5, 8, 13, 20, 30, 50, 80, 130, 200, 300, 500, 800, 1300, 2000, 3000, 5000, 8000, 13000, 20000, 30000, 60000}
+}
+
+// LatencyBins is how many bins a Latencies histogram has.
+const LatencyBins = 25
+
+// Latencies is a fixed histogram of latencies: bin i counts those at or
+// below LatencyBounds()[i] and above the bound before; the last bin those
+// above 60 s. Fixed bins add: the histogram of an hour is the sum of its
+// parts, so p50 and p95 come from it at any bucket size.
+type Latencies [LatencyBins]int
+
+// BinOf is the bin of a latency.
+func BinOf(d time.Duration) int {
+	bounds := LatencyBounds()
+	ms := d.Milliseconds()
+	if d%time.Millisecond != 0 {
+		ms++ // at or below the bound: 1.2 ms is above 1 ms
+	}
+	for i, b := range bounds {
+		if ms <= b {
+			return i
+		}
+	}
+	return LatencyBins - 1
+}
+
+// Add counts one latency.
+func (l *Latencies) Add(d time.Duration) { l[BinOf(d)]++ }
+
+// Plus adds another histogram's counts.
+func (l *Latencies) Plus(o Latencies) {
+	for i := range l {
+		l[i] += o[i]
+	}
+}
+
+// Total is how many latencies it counts.
+func (l Latencies) Total() int {
+	n := 0
+	for _, c := range l {
+		n += c
+	}
+	return n
+}
+
+// Quantile estimates the q-th quantile (0 < q ≤ 1): the bin the rank
+// falls in, interpolated geometrically between its bounds, and never above
+// max (the largest latency seen) when max is known. False when the
+// histogram is empty.
+func (l Latencies) Quantile(q float64, max time.Duration) (time.Duration, bool) {
+	n := l.Total()
+	if n == 0 {
+		return 0, false
+	}
+	q = min(1, q)
+	rank := q * float64(n)
+	bounds := LatencyBounds()
+	seen := 0
+	for i, c := range l {
+		if c == 0 || float64(seen+c) < rank {
+			seen += c
+			continue
+		}
+		lo, hi := 0.5, float64(bounds[len(bounds)-1])*2 // ms; the first and last bins' open ends
+		if i > 0 {
+			lo = float64(bounds[i-1])
+		}
+		if i < len(bounds) {
+			hi = float64(bounds[i])
+		}
+		frac := (rank - float64(seen)) / float64(c)
+		v := time.Duration(lo * math.Pow(hi/lo, frac) * float64(time.Millisecond))
+		if max > 0 && v > max {
+			v = max
+		}
+		return v, true
+	}
+	return max, true
 }
 
 // MeanLatency is the average latency of the bucket's results.

@@ -271,7 +271,11 @@ var (
 	hdrReferrer    = []string{"strict-origin-when-cross-origin"}
 	// Pages may not be framed by other sites (clickjacking), except /embed,
 	// which exists to be.
-	hdrCSP      = []string{"default-src 'self'; style-src 'self'; img-src 'self' data:; script-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"}
+	hdrCSP = []string{"default-src 'self'; style-src 'self'; img-src 'self' data:; script-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"}
+	// The admin pages may run the admin's own static scripts (the live
+	// console's /admin/console.js): never inline ones, never another
+	// site's.
+	hdrAdminCSP = []string{"default-src 'self'; style-src 'self'; img-src 'self' data:; script-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"}
 	hdrEmbedCSP = []string{"default-src 'self'; style-src 'self'; img-src 'self' data:; script-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors *"}
 )
 
@@ -455,6 +459,8 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		h["Content-Security-Policy"] = hdrCSP
 		if r.URL.Path == "/embed" {
 			h["Content-Security-Policy"] = hdrEmbedCSP
+		} else if strings.HasPrefix(r.URL.Path, "/admin/") {
+			h["Content-Security-Policy"] = hdrAdminCSP
 		}
 		sw := &statusWriter{ResponseWriter: w}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead && s.opts.Proxies != nil {

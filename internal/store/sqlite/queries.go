@@ -86,7 +86,11 @@ func (db *DB) ListResults(ctx context.Context, checkID string, from, to time.Tim
 
 // ListRollups implements store.Results.
 func (db *DB) ListRollups(ctx context.Context, period store.Period, checkIDs []string, from, to time.Time) ([]store.Rollup, error) {
-	q := `SELECT check_id, bucket, n, ok, slow, fail, latency_sum_us, latency_max_us FROM rollups WHERE period = ? AND bucket >= ? AND bucket < ?`
+	var hist strings.Builder
+	for i := range store.LatencyBins {
+		fmt.Fprintf(&hist, ", h%02d", i)
+	}
+	q := `SELECT check_id, bucket, n, ok, slow, fail, latency_sum_us, latency_max_us` + hist.String() + ` FROM rollups WHERE period = ? AND bucket >= ? AND bucket < ?`
 	args := []any{string(period), ms(from), ms(to)}
 	if len(checkIDs) > 0 {
 		q += ` AND check_id IN (?` + strings.Repeat(",?", len(checkIDs)-1) + `)`
@@ -104,7 +108,11 @@ func (db *DB) ListRollups(ctx context.Context, period store.Period, checkIDs []s
 	for rows.Next() {
 		r := store.Rollup{Period: period}
 		var bucket, sum, mx int64
-		if err := rows.Scan(&r.CheckID, &bucket, &r.Count, &r.OK, &r.Slow, &r.Fail, &sum, &mx); err != nil {
+		dest := []any{&r.CheckID, &bucket, &r.Count, &r.OK, &r.Slow, &r.Fail, &sum, &mx}
+		for i := range r.Latencies {
+			dest = append(dest, &r.Latencies[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
 		r.Start, r.LatencySum, r.LatencyMax = fromMS(bucket), time.Duration(sum)*time.Microsecond, time.Duration(mx)*time.Microsecond

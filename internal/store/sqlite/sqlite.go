@@ -140,13 +140,30 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 }
 
 // migrate applies the embedded numbered migrations in order, each in its
-// own transaction, and refuses a database newer than this binary.
+// own transaction, and refuses a database newer than this binary. Every
+// migration not yet recorded is applied, not only those above the newest
+// recorded: branches add numbers side by side (0017, 0018, 0019), and a
+// database made by a build with 0019 but not 0018 still gets 0018.
 func (db *DB) migrate(ctx context.Context) error {
 	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	var current int
-	if err := db.write.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+	applied := map[int]bool{}
+	current := 0
+	rows, err := db.write.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return fmt.Errorf("migrate: %w", err)
+		}
+		applied[v], current = true, max(current, v)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	files, err := fs.Glob(migrations, "migrations/*.sql")
@@ -154,14 +171,21 @@ func (db *DB) migrate(ctx context.Context) error {
 		return err
 	}
 	sort.Strings(files)
+	versions := make([]int, len(files))
 	latest := 0
-	for _, f := range files {
+	for i, f := range files {
 		v, err := strconv.Atoi(strings.SplitN(filepath.Base(f), "_", 2)[0])
 		if err != nil {
 			return fmt.Errorf("migration %s: name must start with a number", f)
 		}
-		latest = max(latest, v)
-		if v <= current {
+		versions[i], latest = v, max(latest, v)
+	}
+	if current > latest {
+		return fmt.Errorf("database %s has schema version %d, newer than this binary knows (%d): upgrade upstate", db.opts.Path, current, latest)
+	}
+	for i, f := range files {
+		v := versions[i]
+		if applied[v] {
 			continue
 		}
 		body, err := migrations.ReadFile(f)
@@ -184,9 +208,6 @@ func (db *DB) migrate(ctx context.Context) error {
 			return fmt.Errorf("migration %s: %w", f, err)
 		}
 		db.opts.Logger.Info("applied migration", "component", "store", "version", v)
-	}
-	if current > latest {
-		return fmt.Errorf("database %s has schema version %d, newer than this binary knows (%d): upgrade upstate", db.opts.Path, current, latest)
 	}
 	return nil
 }
@@ -587,6 +608,12 @@ func (agg rollups) add(rs []upstate.Result) {
 			}
 			ru.LatencySum += r.Latency
 			ru.LatencyMax = max(ru.LatencyMax, r.Latency)
+			// Only hourly rollups keep the histogram: they are kept 90
+			// days by default, enough for a 30-day chart, and a daily
+			// upsert without it costs what it did before.
+			if p == store.Hour {
+				ru.Latencies.Add(r.Latency)
+			}
 		}
 	}
 }
@@ -607,6 +634,7 @@ func (agg rollups) plus(more rollups) rollups {
 			sum.Fail += r.Fail
 			sum.LatencySum += r.LatencySum
 			sum.LatencyMax = max(sum.LatencyMax, r.LatencyMax)
+			sum.Latencies.Plus(r.Latencies)
 		}
 	}
 	return out
@@ -616,22 +644,64 @@ func (agg rollups) write(ctx context.Context, tx *sql.Tx) error {
 	if len(agg) == 0 {
 		return nil
 	}
-	up, err := tx.PrepareContext(ctx, `INSERT INTO rollups (check_id, period, bucket, n, ok, slow, fail, latency_sum_us, latency_max_us)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (check_id, period, bucket) DO UPDATE SET
-		n = n + excluded.n, ok = ok + excluded.ok, slow = slow + excluded.slow, fail = fail + excluded.fail,
-		latency_sum_us = latency_sum_us + excluded.latency_sum_us,
-		latency_max_us = MAX(latency_max_us, excluded.latency_max_us)`)
-	if err != nil {
-		return err
-	}
-	defer up.Close()
+	// One statement per set of histogram bins in use: the results of a
+	// bucket since the last write mostly fall in one to three bins, and
+	// binding and adding only those keeps the upsert about as cheap as it
+	// was without a histogram (binding all 25 doubled its cost).
+	stmts := map[uint32]*sql.Stmt{}
+	defer func() {
+		for _, st := range stmts {
+			st.Close()
+		}
+	}()
+	args := make([]any, 0, 9+store.LatencyBins)
 	for k, r := range agg {
-		if _, err := up.ExecContext(ctx, k.check, string(k.period), k.bucket, r.Count, r.OK, r.Slow, r.Fail, r.LatencySum.Microseconds(), r.LatencyMax.Microseconds()); err != nil {
+		var used uint32
+		for i, c := range r.Latencies {
+			if c != 0 {
+				used |= 1 << i
+			}
+		}
+		up := stmts[used]
+		if up == nil {
+			var err error
+			if up, err = tx.PrepareContext(ctx, rollupUpsert(used)); err != nil {
+				return err
+			}
+			stmts[used] = up
+		}
+		args = append(args[:0], k.check, string(k.period), k.bucket, r.Count, r.OK, r.Slow, r.Fail, r.LatencySum.Microseconds(), r.LatencyMax.Microseconds())
+		for i, c := range r.Latencies {
+			if used&(1<<i) != 0 {
+				args = append(args, c)
+			}
+		}
+		if _, err := up.ExecContext(ctx, args...); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// rollupUpsert adds a bucket's counts to the stored ones, and the latency
+// histogram's bins in used (bit i for h<i>) too, in SQL: no read of the
+// row first.
+func rollupUpsert(used uint32) string {
+	var cols, marks, sets strings.Builder
+	for i := range store.LatencyBins {
+		if used&(1<<i) == 0 {
+			continue
+		}
+		fmt.Fprintf(&cols, ", h%02d", i)
+		marks.WriteString(", ?")
+		fmt.Fprintf(&sets, ", h%02d = h%02d + excluded.h%02d", i, i, i)
+	}
+	return `INSERT INTO rollups (check_id, period, bucket, n, ok, slow, fail, latency_sum_us, latency_max_us` + cols.String() + `)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?` + marks.String() + `)
+		ON CONFLICT (check_id, period, bucket) DO UPDATE SET
+		n = n + excluded.n, ok = ok + excluded.ok, slow = slow + excluded.slow, fail = fail + excluded.fail,
+		latency_sum_us = latency_sum_us + excluded.latency_sum_us,
+		latency_max_us = MAX(latency_max_us, excluded.latency_max_us)` + sets.String()
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }

@@ -85,6 +85,11 @@ func TestLanesMigration(t *testing.T) {
 				return fmt.Errorf("%s: %w", q, err)
 			}
 		}
+		for i := range store.LatencyBins { // as before 0018
+			if _, err := tx.Exec(fmt.Sprintf(`ALTER TABLE rollups DROP COLUMN h%02d`, i)); err != nil {
+				return err
+			}
+		}
 		return nil
 	}); err != nil {
 		t.Fatal(err)
@@ -338,5 +343,43 @@ func TestReadConsoleItemsBesideAWriter(t *testing.T) {
 	got, err := ReadConsoleItems(t.Context(), path)
 	if err != nil || len(got) != 1 || got[0].ID != "web" {
 		t.Fatalf("read beside the writer: %v %v", got, err)
+	}
+}
+
+// A database made by a build that had a later migration but not an
+// earlier one (branches number theirs side by side) still gets the
+// earlier one.
+func TestMigrationSkippedByNumberIsApplied(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "upstate.db")
+	db, err := Open(context.Background(), Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.exec(t.Context(), func(tx *sqlTx) error {
+		for i := range store.LatencyBins { // as if 0018 had never run, with 0019 applied
+			if _, err := tx.Exec(fmt.Sprintf(`ALTER TABLE rollups DROP COLUMN h%02d`, i)); err != nil {
+				return err
+			}
+		}
+		_, err := tx.Exec(`DELETE FROM schema_migrations WHERE version = 18`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db, err = Open(context.Background(), Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.AppendResults(t.Context(), []upstate.Result{{CheckID: "a", At: storetestT0, Outcome: upstate.OutcomeOK, Latency: 40 * time.Millisecond}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	hours, err := db.ListRollups(t.Context(), store.Hour, []string{"a"}, storetestT0.Add(-time.Hour), storetestT0.Add(time.Hour))
+	if err != nil || len(hours) != 1 || hours[0].Latencies.Total() != 1 {
+		t.Fatalf("rollups after the upgrade: %+v, %v", hours, err)
 	}
 }

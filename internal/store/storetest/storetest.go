@@ -149,6 +149,10 @@ func testResults(t *testing.T, s store.Store) {
 	if h.Count != 60 || h.Fail != 6 || h.OK != 54 || h.LatencyMax != 159*time.Millisecond || h.MeanLatency() != 12950*time.Millisecond/100 {
 		t.Errorf("hour 0 = %+v (mean %v)", h, h.MeanLatency())
 	}
+	// The latency histogram adds up like the counts, across batches.
+	if p50, ok := h.Latencies.Quantile(0.5, h.LatencyMax); h.Latencies.Total() != 60 || !ok || p50 < 100*time.Millisecond || p50 > 159*time.Millisecond {
+		t.Errorf("hour 0 latencies = %v (p50 %v), want 60 between 100 and 159 ms", h.Latencies, p50)
+	}
 	days, err := s.ListRollups(ctx(t), store.Day, nil, t0.Add(-24*time.Hour), t0.Add(24*time.Hour))
 	if err != nil {
 		t.Fatal(err)

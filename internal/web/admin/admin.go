@@ -24,6 +24,7 @@ import (
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/auth"
 	"github.com/upstatehq/upstate/internal/check"
+	"github.com/upstatehq/upstate/internal/checkview"
 	"github.com/upstatehq/upstate/internal/incident"
 	"github.com/upstatehq/upstate/internal/web/respond"
 )
@@ -154,6 +155,12 @@ type Options struct {
 	// Console manages the checks and components made in the console (the
 	// check editor, /admin/components); nil for no such pages.
 	Console Console
+	// CheckPages works out the check pages (/admin/checks and
+	// /admin/checks/{id}); nil for no such pages.
+	CheckPages CheckPages
+	// RunCheck runs a check once now and returns its result ("check
+	// now"); nil for no such button.
+	RunCheck func(ctx context.Context, id string) (upstate.Result, error)
 }
 
 // Corrections changes what was written on incidents after the fact.
@@ -224,7 +231,22 @@ func New(opts Options) (*Server, error) {
 			return out
 		},
 	}
-	for _, name := range []string{"login", "index", "new", "incident", "maintenances", "notifications", "ack", "subscription", "error", "users", "delete", "audit"} {
+	funcs["latency"] = upstate.FormatLatency
+	funcs["uptime"] = func(u checkview.Uptime) string {
+		if u.Count == 0 {
+			return "no data"
+		}
+		return strconv.FormatFloat(u.Ratio()*100, 'f', 2, 64) + "%"
+	}
+	funcs["ago"] = func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return upstate.FormatDuration(opts.Now().Sub(t), upstate.DurationWords) + " ago"
+	}
+	funcs["state"] = stateLabel
+	funcs["span"] = func(d time.Duration) string { return upstate.FormatDuration(d, upstate.DurationWindow) }
+	for _, name := range []string{"login", "index", "new", "incident", "maintenances", "notifications", "ack", "subscription", "error", "users", "delete", "audit", "checks", "check"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templates, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("parse admin templates: %w", err)
@@ -282,6 +304,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	s.registerPeople(mux)
 	s.registerCorrections(mux)
 	s.registerConsole(mux)
+	s.registerChecks(mux)
 }
 
 // guard refuses cross-site form posts.
@@ -322,6 +345,7 @@ func auditWords() map[string]string {
 		"POST /admin/checks":                                 "created a check in the console",
 		"POST /admin/checks/{id}":                            "changed check",
 		"POST /admin/checks/{id}/pause":                      "paused check",
+		"POST /admin/checks/{id}/run":                        "ran check now",
 		"POST /admin/checks/{id}/resume":                     "resumed check",
 		"POST /admin/checks/{id}/delete":                     "deleted check",
 		"POST /admin/components":                             "created a component in the console",
@@ -464,6 +488,12 @@ type view struct {
 	Kinds         []string
 	ComponentDefs []componentDef
 	ComponentForm componentForm
+	// CheckList is the checks page's; Check a check's page.
+	CheckList []checkview.Summary
+	Check     *checkPage
+	// Live, when set, loads the console script, which follows the live
+	// feed with this query ("check=api", "types=incident").
+	Live string
 }
 
 // reviewForm is the postmortem editor's fields; action items are lines
@@ -651,6 +681,9 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request, p upstate.Princip
 		return
 	}
 	v.Notice = r.URL.Query().Get("done")
+	if s.opts.CheckPages != nil {
+		v.Live = "types=incident"
+	}
 	if s.opts.SLOs != nil {
 		v.SLOs = s.opts.SLOs(r.Context())
 	}

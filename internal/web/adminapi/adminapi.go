@@ -103,6 +103,17 @@ type Options struct {
 	// Console manages checks and components made in the console; nil for
 	// a server that does not (its routes answer 503).
 	Console Console
+
+	// CheckInfos lists every configured check (app's checkInfos).
+	CheckInfos func() []upstate.CheckInfo
+	// CheckPages works out a check's page (GET /api/v1/checks/{id}); nil
+	// for no such route.
+	CheckPages CheckPages
+	// RunCheck runs a check once now and returns its result (POST
+	// /api/v1/checks/{id}/run); nil for no such route.
+	RunCheck func(ctx context.Context, id string) (upstate.Result, error)
+	// Events is the live feed (GET /api/v1/events); nil for none.
+	Events Events
 }
 
 // Corrections changes what was written on incidents after the fact.
@@ -214,6 +225,19 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/incidents/{id}/unhide", s.authed(upstate.ScopeIncidents, s.unhide))
 	mux.HandleFunc("DELETE /api/v1/incidents/{id}", s.authed(upstate.ScopeAdmin, s.deleteIncident))
 	mux.HandleFunc("GET /api/v1/audit", s.authed(upstate.ScopeAdmin, s.listAudit))
+	// A check's page, running it now, and the live feed: when the app
+	// gives what they need.
+	if s.opts.CheckPages != nil {
+		mux.HandleFunc("GET /api/v1/checks/{id}", s.authed(upstate.ScopeRead, s.getCheck))
+	}
+	if s.opts.RunCheck != nil {
+		// incidents:write, not checks:write: a run changes no check, and
+		// whoever is on call confirms with it what they see.
+		mux.HandleFunc("POST /api/v1/checks/{id}/run", s.authed(upstate.ScopeIncidents, s.runCheck))
+	}
+	if s.opts.Events != nil {
+		mux.HandleFunc("GET /api/v1/events", s.authed(upstate.ScopeRead, s.events))
+	}
 }
 
 // auditWords say what the routes whose handlers say nothing do, for the
@@ -230,6 +254,7 @@ func auditWords() map[string]string {
 		"DELETE /api/v1/checks/{id}":                     "deleted check",
 		"POST /api/v1/checks/{id}/pause":                 "paused check",
 		"POST /api/v1/checks/{id}/resume":                "resumed check",
+		"POST /api/v1/checks/{id}/run":                   "ran check now",
 		"PUT /api/v1/incidents/{id}/postmortem":          "saved the postmortem of incident",
 		"POST /api/v1/incidents/{id}/postmortem/publish": "published the postmortem of incident",
 		"POST /api/v1/maintenances":                      "scheduled a maintenance",
