@@ -51,7 +51,7 @@ func importedID(externalID string) string { return ids.Stable("import:" + extern
 // an incident still open is refused (the engine runs what is open; declare
 // it instead), as are components the configuration would not take. No
 // one is notified: this is the past.
-func ImportHistory(ctx context.Context, cfg *config.Config, doc *importer.Document) (ImportCounts, error) {
+func ImportHistory(ctx context.Context, cfg *config.Config, doc *importer.Document, source string) (ImportCounts, error) {
 	var counts ImportCounts
 	var open []string
 	for i, x := range doc.Incidents {
@@ -124,6 +124,17 @@ func ImportHistory(ctx context.Context, cfg *config.Config, doc *importer.Docume
 		return counts, err
 	}
 	counts.New, counts.Updated, counts.Components = created, len(ins)-created, len(added)
+	// What the import wrote is in the audit log, as the command line's
+	// other changes are; the history is written even if the log refuses.
+	targets := make([]string, 0, min(len(ins), 100))
+	for _, im := range ins[:min(len(ins), 100)] {
+		targets = append(targets, im.Incident.ID)
+	}
+	entry := upstate.AuditEntry{At: time.Now(), Actor: CommandLineActor(), ActorKind: upstate.ActorCLI, Route: "upstate import", Targets: targets,
+		Action: fmt.Sprintf("imported %d incidents (%d new, %d replaced) and %d components from %s", len(ins), counts.New, counts.Updated, counts.Components, source)}
+	if err := db.AppendAudit(ctx, entry.Bounded()); err != nil {
+		return counts, fmt.Errorf("the history was imported, but the audit log did not record it: %w", err)
+	}
 	return counts, nil
 }
 
