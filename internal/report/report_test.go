@@ -85,6 +85,8 @@ func fixtureMonth() Input {
 		map[string]upstate.Status{"conversion": upstate.PartialOutage},
 		e(at(21, 10, 5), upstate.Investigating, "Ann", "Word and PowerPoint conversions fail; **PDF works**. <script>alert(1)</script>", true),
 		e(at(21, 10, 45), upstate.Resolved, "Ann", "The provider restored its Office workers.", true))
+	convLo, convHi := 10.0, 25.0 // a range: people knew no better
+	ins[len(ins)-1].Reach = upstate.Reach{FailingPercent: &convLo, FailingMax: &convHi}
 	pub := at(20, 9, 0)
 	pms := map[string]upstate.PostmortemDoc{"inc01": {IncidentID: "inc01", Status: upstate.PostmortemPublished, PublishedAt: &pub,
 		RootCause: "A report query took a row lock on `submissions` during the morning peak.", Contributing: "No statement timeout.",
@@ -161,6 +163,14 @@ func TestReportContents(t *testing.T) {
 	// Impact in words from what it did and how widely: not "major".
 	if lock.ImpactWords != "Partial outage affecting about 25% of requests, for teachers grading submissions" || lock.Severity != "partial_outage" {
 		t.Errorf("lock impact = %q (%s)", lock.ImpactWords, lock.Severity)
+	}
+	if lock.FailingMax != nil {
+		t.Errorf("one figure reported as a range up to %v", *lock.FailingMax)
+	}
+	conv := byID["inc09"]
+	if conv.ImpactWords != "Partial outage affecting 10–25% of requests" || conv.Reach != "10–25% of requests failing" ||
+		conv.Failing == nil || *conv.Failing != 10 || conv.FailingMax == nil || *conv.FailingMax != 25 {
+		t.Errorf("a range: impact %q, reach %q, failing %v–%v", conv.ImpactWords, conv.Reach, conv.Failing, conv.FailingMax)
 	}
 	if lock.Detect != "1 min" || lock.Ack != "36 min" || lock.Resolve != "1 h 21 min" || lock.Duration != "1 h 21 min" {
 		t.Errorf("lock incident metrics = %+v", lock)
