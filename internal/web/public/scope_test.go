@@ -22,7 +22,7 @@ func TestThePageSaysTheScope(t *testing.T) {
 	resolved := built.Add(-time.Hour)
 	open := &upstate.Incident{ID: "open1", Name: "Uploads failing", Status: upstate.Identified, Impact: upstate.ImpactMajor, CreatedAt: built.Add(-time.Hour),
 		UpdatedAt: built, StartedAt: built.Add(-time.Hour), Components: []string{"api"},
-		Reach: upstate.Reach{FailingPercent: &lo, FailingMax: &hi, Regions: []string{"EU"}},
+		Reach:   upstate.Reach{FailingPercent: &lo, FailingMax: &hi, Regions: []string{"EU"}},
 		Updates: []upstate.TimelineEntry{{ID: "e1", At: built.Add(-time.Hour), Status: upstate.Identified, Body: "Uploads fail.", Public: true, Kind: upstate.EntryUpdate}}}
 	done := &upstate.Incident{ID: "done1", Name: "Sign-in slow", Status: upstate.Resolved, Impact: upstate.ImpactMinor, CreatedAt: built.Add(-3 * time.Hour),
 		UpdatedAt: resolved, StartedAt: built.Add(-3 * time.Hour), ResolvedAt: &resolved, Components: []string{"api"},
