@@ -134,3 +134,32 @@ func TestARangeIsValidated(t *testing.T) {
 		t.Errorf("the widest range: %v, %v", in, err)
 	}
 }
+
+// A range people give is told as they gave it: the notification's newest
+// entry (the words every channel sends) says it.
+func TestARangeIsNotified(t *testing.T) {
+	f := newFixture(t)
+	f.engine.opts.Route = func(ev upstate.Event) upstate.Owed {
+		return upstate.Owed{Messages: []upstate.Message{{ID: "ops:" + ev.ID, Channel: "ops", Stream: ev.Incident.ID, Event: ev}}}
+	}
+	ctx := context.Background()
+	in, err := f.engine.Declare(ctx, Change{Name: "Uploads failing", Set: map[string]upstate.Status{"drive": upstate.PartialOutage}, Actor: "ana"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.store.messages = nil
+	lo, hi := 10.0, 25.0
+	if _, err := f.engine.Update(ctx, in.ID, Change{Actor: "ana", Reach: &upstate.Reach{FailingPercent: &lo, FailingMax: &hi}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.store.messages) != 1 {
+		t.Fatalf("%d messages for a scope update, want 1", len(f.store.messages))
+	}
+	ev := f.store.messages[0].Event
+	if e, ok := ev.Latest(true); !ok || e.Body != "Scope: 10–25% of requests failing." {
+		t.Errorf("the notification says %q", e.Body)
+	}
+	if got := ev.Incident.Reach.Describe(); got != "10–25% of requests failing" {
+		t.Errorf("the event's incident has scope %q", got)
+	}
+}
