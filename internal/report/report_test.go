@@ -85,13 +85,14 @@ func fixtureMonth() Input {
 		map[string]upstate.Status{"conversion": upstate.PartialOutage},
 		e(at(21, 10, 5), upstate.Investigating, "Ann", "Word and PowerPoint conversions fail; **PDF works**. <script>alert(1)</script>", true),
 		e(at(21, 10, 45), upstate.Resolved, "Ann", "The provider restored its Office workers.", true))
-	convLo, convHi := 10.0, 25.0 // a range: people knew no better
-	ins[len(ins)-1].Reach = upstate.Reach{FailingPercent: &convLo, FailingMax: &convHi}
 	pub := at(20, 9, 0)
 	pms := map[string]upstate.PostmortemDoc{"inc01": {IncidentID: "inc01", Status: upstate.PostmortemPublished, PublishedAt: &pub,
 		RootCause: "A report query took a row lock on `submissions` during the morning peak.", Contributing: "No statement timeout.",
 		Fix:     "Killed the query; added a 5 s statement timeout and moved reports to a replica.",
 		Actions: []upstate.ActionItem{{Text: "Statement timeout on the app role", Owner: "Dana", State: "done"}, {Text: "Reports on the replica", Owner: "Lee", State: "open"}}}}
+	// The conversions' share was known only within bounds: a range.
+	convLo, convHi := 10.0, 25.0
+	ins[8].Reach = upstate.Reach{FailingPercent: &convLo, FailingMax: &convHi}
 	return Input{Title: "Classroom Cloud — August 2026 outage report", Postmortems: pms, PageName: "Classroom Cloud", From: time.Date(2026, 8, 1, 0, 0, 0, 0, la),
 		To: time.Date(2026, 9, 1, 0, 0, 0, 0, la), Loc: la, Also: nz, Components: comps, Incidents: ins, Changes: changes,
 		Generated: time.Date(2026, 9, 2, 9, 0, 0, 0, la)}
