@@ -36,11 +36,11 @@ func TestReachTakesOneFigureOrARange(t *testing.T) {
 			t.Errorf("%s: %v", c.body, err)
 			continue
 		}
-		if got := b.change(upstate.Principal{}).Reach.Describe(); got != c.want {
+		if got := b.Reach.reach().Describe(); got != c.want {
 			t.Errorf("%s: %q, want %q", c.body, got, c.want)
 		}
 	}
-	if b, err := decodeChange(t, `{"reach":null}`); err != nil || b.change(upstate.Principal{}).Reach != nil {
+	if b, err := decodeChange(t, `{"reach":null}`); err != nil || b.Reach != nil {
 		t.Errorf("no reach: %+v, %v", b.Reach, err)
 	}
 }
@@ -85,7 +85,7 @@ func TestReachIsAnsweredBothWays(t *testing.T) {
 		}
 		// And what is answered reads back as the same scope.
 		b, err := decodeChange(t, `{"reach":`+string(got)+`}`)
-		if err != nil || b.change(upstate.Principal{}).Reach.Describe() != c.reach.Describe() {
+		if err != nil || b.Reach.reach().Describe() != c.reach.Describe() {
 			t.Errorf("%s read back: %v", got, err)
 		}
 	}
