@@ -97,7 +97,9 @@ func ImportHistory(ctx context.Context, cfg *config.Config, doc *importer.Docume
 		added = append(added, upstate.ConsoleItem{Kind: upstate.ConsoleComponent, ID: c.ID, Keys: b, CreatedAt: now, UpdatedAt: now})
 		have[c.ID] = true
 	}
-	eff := cfg
+	// What runs is the file with the console's items: the components
+	// written below must keep the console's, not the file's alone.
+	eff := withConsole(ctx, cfg, db)
 	if len(added) > 0 {
 		if len(cfg.Source) == 0 {
 			return counts, upstate.Errorf(upstate.EINVALID, "the import names components the configuration lacks, and the configuration was not read from a file")
