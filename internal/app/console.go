@@ -294,7 +294,9 @@ func (c *Console) Update(ctx context.Context, kind upstate.ConsoleKind, id strin
 	if got, _ := keys["id"].(string); got != id {
 		return upstate.Definition{}, upstate.Errorf(upstate.EINVALID, "id: %s %q keeps its id; to rename it, make a new one and delete this one", kind, id)
 	}
-	config.KeepSecrets(keys, was)
+	if err := config.KeepSecrets(keys, was); err != nil {
+		return upstate.Definition{}, err
+	}
 	it, err := item(kind, id, keys, old.CreatedAt, a.opts.Clock.Now())
 	if err != nil {
 		return upstate.Definition{}, err

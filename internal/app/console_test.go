@@ -138,12 +138,20 @@ func TestConsoleChecksAPI(t *testing.T) {
 		t.Errorf("the file's id: %d %v", code, out)
 	}
 
-	// The list: the file's, provisioned, then the console's.
+	// The list: the file's, provisioned, then the console's; a viewer
+	// sees no keys (where a check goes, how it signs in).
 	code, out, _ = vic.do("GET", "/api/v1/checks", nil)
 	list := out["checks"].([]any)
 	if code != 200 || len(list) != 2 {
 		t.Fatalf("list: %d %v", code, out)
 	}
+	for _, x := range list {
+		if keys, has := x.(map[string]any)["keys"]; has {
+			t.Errorf("a viewer is shown a check's keys: %v", keys)
+		}
+	}
+	_, out, _ = rui.do("GET", "/api/v1/checks", nil)
+	list = out["checks"].([]any)
 	file, made := list[0].(map[string]any), list[1].(map[string]any)
 	if file["id"] != "nightly" || file["provisioned"] != true || file["file"] != "upstate.yaml" || file["keys"].(map[string]any)["token"] != "${NIGHTLY_TOKEN:-t0ken}" {
 		t.Errorf("provisioned = %v", file)

@@ -332,9 +332,17 @@ func secretPaths(kind string) map[string]bool {
 // Redacted is what a secret written as a literal shows as.
 const Redacted = "<secret>"
 
+// hidden says whether the value at path is shown as "<secret>": a key of
+// type upstate.Secret, and what carries credentials without saying so —
+// a request's headers and body.
+func hidden(secrets map[string]bool, path string) bool {
+	return secrets[path] || path == "body" || strings.HasPrefix(path, "headers.")
+}
+
 // RedactSecrets returns a check's keys with each secret written as a
-// literal replaced by "<secret>"; ${ENV} references are shown as they
-// are, since they say where the secret is, not what.
+// literal (and its headers' values and body) replaced by "<secret>";
+// ${ENV} references are shown as they are, since they say where the
+// secret is, not what.
 func RedactSecrets(keys map[string]any) map[string]any {
 	kind, _ := keys["kind"].(string)
 	secrets := secretPaths(kind)
@@ -345,7 +353,7 @@ func RedactSecrets(keys map[string]any) map[string]any {
 			p := joinKey(path, k)
 			switch x := v.(type) {
 			case string:
-				if secrets[p] && !envRef.MatchString(x) && x != "" {
+				if hidden(secrets, p) && !envRef.MatchString(x) && x != "" {
 					v = Redacted
 				}
 			case map[string]any:
@@ -358,21 +366,32 @@ func RedactSecrets(keys map[string]any) map[string]any {
 	return walk(keys, "")
 }
 
+// destinations are the keys that say where a check sends what it holds:
+// a secret kept from before is never sent to a new place.
+func destinations() []string {
+	return []string{"kind", "url", "address", "host", "server", "dsn", "prometheus.url", "target"}
+}
+
 // KeepSecrets puts back, in a check's new keys, each secret given as
 // "<secret>" (as RedactSecrets showed it) from the old keys: sending back
-// what GET showed changes nothing.
-func KeepSecrets(next, old map[string]any) {
+// what GET showed changes nothing. When the check now points elsewhere
+// (its kind, URL, address or host changed) a kept secret would go there,
+// to whoever chose it: that is refused, naming the key, and the secrets
+// must be typed again.
+func KeepSecrets(next, old map[string]any) error {
 	kind, _ := next["kind"].(string)
 	secrets := secretPaths(kind)
+	var kept []string
 	var walk func(n, o map[string]any, path string)
 	walk = func(n, o map[string]any, path string) {
 		for k, v := range n {
 			p := joinKey(path, k)
 			switch x := v.(type) {
 			case string:
-				if secrets[p] && x == Redacted {
+				if hidden(secrets, p) && x == Redacted {
 					if was, ok := o[k]; ok {
 						n[k] = was
+						kept = append(kept, p)
 					}
 				}
 			case map[string]any:
@@ -383,6 +402,36 @@ func KeepSecrets(next, old map[string]any) {
 		}
 	}
 	walk(next, old, "")
+	if len(kept) == 0 {
+		return nil
+	}
+	for _, d := range destinations() {
+		if fmt.Sprint(lookupPath(next, d)) != fmt.Sprint(lookupPath(old, d)) {
+			slices.Sort(kept)
+			return upstate.Errorf(upstate.EINVALID, "%s changed, so %s would go to a new place: type %s again rather than sending %q", d, strings.Join(kept, ", "), plural(len(kept), "it", "them"), Redacted)
+		}
+	}
+	return nil
+}
+
+// lookupPath is the value at a dotted path in keys, nil when none.
+func lookupPath(keys map[string]any, path string) any {
+	var v any = keys
+	for _, k := range strings.Split(path, ".") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	return v
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // FileKeys are the keys of the file's checks or components as written

@@ -186,9 +186,26 @@ func TestSecretsAreRedactedUnlessReferences(t *testing.T) {
 		t.Errorf("reference = %v", ref)
 	}
 	next := map[string]any{"id": "db", "kind": "postgres", "dsn": Redacted, "interval": "30s"}
-	KeepSecrets(next, keys)
-	if next["dsn"] != "postgres://u:hunter2@db/x" {
-		t.Errorf("kept = %v", next)
+	if err := KeepSecrets(next, keys); err != nil || next["dsn"] != "postgres://u:hunter2@db/x" {
+		t.Errorf("kept = %v, %v", next, err)
+	}
+	// A request's headers and body carry credentials without saying so.
+	web := map[string]any{"id": "w", "kind": "http", "url": "https://api.example.com/", "headers": map[string]any{"Authorization": "Bearer s3cret"}, "body": "password=x"}
+	red = RedactSecrets(web)
+	if h := red["headers"].(map[string]any); h["Authorization"] != Redacted || red["body"] != Redacted || red["url"] != "https://api.example.com/" {
+		t.Errorf("redacted = %v", red)
+	}
+	// Sent back as shown, they are kept; sent with a new URL, they would
+	// go to whoever chose it: refused.
+	back := RedactSecrets(web)
+	back["interval"] = "1m"
+	if err := KeepSecrets(back, web); err != nil || back["headers"].(map[string]any)["Authorization"] != "Bearer s3cret" {
+		t.Errorf("kept = %v, %v", back, err)
+	}
+	moved := RedactSecrets(web)
+	moved["url"] = "https://collector.example.net/"
+	if err := KeepSecrets(moved, web); err == nil || !strings.Contains(err.Error(), "url changed, so body, headers.Authorization would go to a new place") {
+		t.Errorf("a kept secret sent to a new URL: %v", err)
 	}
 }
 

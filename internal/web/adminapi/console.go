@@ -32,7 +32,9 @@ type definitionJSON struct {
 	Paused      *bool          `json:"paused,omitempty"`
 	ShadowedBy  string         `json:"shadowed_by,omitempty"`
 	Problem     string         `json:"problem,omitempty"`
-	Keys        map[string]any `json:"keys"`
+	// Keys are shown to those who may change checks (checks:write) only:
+	// a check's keys say where it goes and how it signs in.
+	Keys map[string]any `json:"keys,omitempty"`
 }
 
 func definitionOut(d upstate.Definition) definitionJSON {
@@ -70,14 +72,20 @@ func body(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	return raw, nil
 }
 
-func (s *Server) listChecks(w http.ResponseWriter, r *http.Request, _ upstate.Principal) {
+func (s *Server) listChecks(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
 	c, ok := s.console(w)
 	if !ok {
 		return
 	}
 	list(s, w, r, "checks", func(ctx context.Context) ([]upstate.Definition, error) {
 		return c.Definitions(ctx, upstate.ConsoleCheck)
-	}, definitionOut)
+	}, func(d upstate.Definition) definitionJSON {
+		out := definitionOut(d)
+		if !p.Can(upstate.ScopeChecks) {
+			out.Keys = nil
+		}
+		return out
+	})
 }
 
 // create makes a check or component from the body's keys.
