@@ -24,14 +24,14 @@ type Console interface {
 // it: where it is defined, and its keys (secrets written as literals
 // shown as "<secret>").
 type definitionJSON struct {
-	ID          string         `json:"id"`
-	Name        string         `json:"name,omitempty"`
-	Kind        string         `json:"kind,omitempty"`
-	Provisioned bool           `json:"provisioned"`
-	File        string         `json:"file,omitempty"`
-	Paused      *bool          `json:"paused,omitempty"`
-	ShadowedBy  string         `json:"shadowed_by,omitempty"`
-	Problem     string         `json:"problem,omitempty"`
+	ID          string `json:"id"`
+	Name        string `json:"name,omitempty"`
+	Kind        string `json:"kind,omitempty"`
+	Provisioned bool   `json:"provisioned"`
+	File        string `json:"file,omitempty"`
+	Paused      *bool  `json:"paused,omitempty"`
+	ShadowedBy  string `json:"shadowed_by,omitempty"`
+	Problem     string `json:"problem,omitempty"`
 	// Keys are shown to those who may change checks (checks:write) only:
 	// a check's keys say where it goes and how it signs in.
 	Keys map[string]any `json:"keys,omitempty"`
