@@ -386,3 +386,34 @@ func TestConsoleChangesAreAudited(t *testing.T) {
 		t.Error("the audit log holds a check's secret")
 	}
 }
+
+// Failed sign-ins are recorded; those the throttle turns away are not:
+// anyone could fill the log with them, 400 days long.
+func TestThrottledSignInsAreNotAudited(t *testing.T) {
+	a, base := startApp(t)
+	failed, throttled := 0, 0
+	for range 30 {
+		code, _ := postTo(a, "/api/v1/login", `{"email": "owner@example.com", "password": "wrong password"}`, nil)
+		switch code {
+		case 401:
+			failed++
+		case 429:
+			throttled++
+		default:
+			t.Fatalf("sign-in answered %d", code)
+		}
+	}
+	if throttled == 0 {
+		t.Fatal("the throttle never answered")
+	}
+	olga := browser(t, base, "owner@example.com", "owner password 1")
+	n := 0
+	for _, e := range auditOf(t, olga, "") {
+		if strings.Contains(e["action"].(string), "sign-in") && strings.Contains(e["action"].(string), "owner@example.com") {
+			n++
+		}
+	}
+	if n != failed {
+		t.Errorf("%d failed sign-ins recorded; %d were refused and %d throttled", n, failed, throttled)
+	}
+}

@@ -311,11 +311,15 @@ func (s *Server) Register(mux *http.ServeMux) {
 func (s *Server) guard(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if err := s.csrf.Check(r); err != nil {
-			if strings.HasPrefix(r.URL.Path, "/admin/") {
-				// A forged post names nobody, but it is worth knowing of.
-				e := s.audit.Entry(r, nil, http.StatusForbidden)
-				e.Action = "refused (cross-origin form): " + e.Action
-				s.audit.Record(r.Context(), e)
+			// A forged post riding someone's session is worth knowing of,
+			// in their name; one that carries no session names nobody, and
+			// anyone could fill the log with them: it is not recorded.
+			if c, cerr := r.Cookie(respond.SessionCookie); cerr == nil && c.Value != "" && strings.HasPrefix(r.URL.Path, "/admin/") {
+				if p, perr := s.opts.Auth.FromSession(r.Context(), c.Value); perr == nil {
+					e := s.audit.Entry(r, &p, http.StatusForbidden)
+					e.Action = "refused (cross-origin form): " + e.Action
+					s.audit.Record(r.Context(), e)
+				}
 			}
 			s.errorPage(w, http.StatusForbidden, "This form was sent from another site, so it was refused. Open the admin page and try again.")
 			return

@@ -190,14 +190,45 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, p upstate.Princi
 		return
 	}
 	rc := http.NewResponseController(w)
-	// A stream outlives the server's read and write timeouts, which would
-	// otherwise end it (the read deadline cancels the request).
+	// A stream outlives the server's read timeout, which would otherwise
+	// end it (the read deadline cancels the request); each write has a
+	// deadline of its own, so a client that stops reading is let go
+	// rather than holding a goroutine and a connection for ever.
 	_ = rc.SetReadDeadline(time.Time{})
-	_ = rc.SetWriteDeadline(time.Time{})
+	// A stream lasts at most streamLife: the browser reconnects, signed
+	// in afresh, so a person removed or a token revoked stops hearing.
+	ctx, cancel := context.WithTimeout(r.Context(), streamLife)
+	defer cancel()
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
 	w.WriteHeader(http.StatusOK)
-	_ = sub.Stream(r.Context().Done(), w, rc.Flush)
+	_ = sub.Stream(ctx.Done(), deadlineWriter{w, rc}, func() error {
+		if err := rc.SetWriteDeadline(time.Now().Add(writeWait)); err != nil {
+			return err
+		}
+		return rc.Flush()
+	})
+}
+
+// Limits of a live stream: how long one lasts before the browser
+// reconnects, and how long one write may wait on a client not reading.
+const (
+	streamLife = 15 * time.Minute
+	writeWait  = 30 * time.Second
+)
+
+// deadlineWriter gives each write to a stream its deadline (the wall
+// clock: it bounds a network write, as the server's timeouts do).
+type deadlineWriter struct {
+	w  http.ResponseWriter
+	rc *http.ResponseController
+}
+
+func (d deadlineWriter) Write(b []byte) (int, error) {
+	if err := d.rc.SetWriteDeadline(time.Now().Add(writeWait)); err != nil {
+		return 0, err
+	}
+	return d.w.Write(b)
 }

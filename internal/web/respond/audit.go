@@ -181,6 +181,12 @@ func (x *Audit) End(p *upstate.Principal) {
 	if status == 0 {
 		status = http.StatusOK
 	}
+	// A request turned away by a rate limit before anyone was known (a
+	// throttled sign-in) is not recorded: anyone could fill the log with
+	// them, and the attempts the throttle let through are there.
+	if p == nil && status == http.StatusTooManyRequests {
+		return
+	}
 	e := x.a.Entry(x.r, p, status)
 	if x.note.action != "" {
 		e.Action = x.note.action
