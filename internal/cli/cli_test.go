@@ -290,6 +290,14 @@ func TestExportThenValidate(t *testing.T) {
 	if code, _, errOut := run("init", "--config", file); code != 0 {
 		t.Fatalf("init: %d %q", code, errOut)
 	}
+	// The console may use the variable for the check's secret.
+	text, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, []byte(strings.Replace(string(text), "\nserver:\n", "\nserver:\n  console_env: [INVOICE_TOKEN]\n", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	plain := filepath.Join(dir, "plain.yaml")
 	if code, _, errOut := run("export", "--config", file, "-o", plain); code != 0 {
 		t.Fatalf("export with nothing from the console: %d %q", code, errOut)
