@@ -14,6 +14,7 @@ import (
 type Reviews interface {
 	Save(ctx context.Context, incidentID string, d incident.Draft) (upstate.PostmortemDoc, error)
 	Publish(ctx context.Context, incidentID, actor string) (upstate.PostmortemDoc, error)
+	PublishAt(ctx context.Context, incidentID, actor string, at time.Time) (upstate.PostmortemDoc, error)
 }
 
 type postmortemJSON struct {
@@ -66,7 +67,12 @@ func (s *Server) savePostmortem(w http.ResponseWriter, r *http.Request, p upstat
 }
 
 func (s *Server) publishPostmortem(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
-	pm, err := s.opts.Reviews.Publish(r.Context(), r.PathValue("id"), p.Actor())
+	at, err := decodeAt(w, r)
+	if err != nil {
+		respond.Error(w, err)
+		return
+	}
+	pm, err := s.opts.Reviews.PublishAt(r.Context(), r.PathValue("id"), p.Actor(), at)
 	if err != nil {
 		s.fail(w, r, err)
 		return
