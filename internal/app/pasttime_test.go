@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,5 +76,85 @@ func TestLateAcknowledgementIsReported(t *testing.T) {
 	inc := rep["days"].([]any)[0].(map[string]any)["incidents"].([]any)[0].(map[string]any)
 	if inc["time_to_acknowledge"] != "1 h 37 min" || rep["summary"].(map[string]any)["mean_time_to_acknowledge"] != "1 h 37 min" {
 		t.Errorf("time to acknowledge = %v, mean %v; want 1 h 37 min", inc["time_to_acknowledge"], rep["summary"].(map[string]any)["mean_time_to_acknowledge"])
+	}
+}
+
+// The admin API takes times as they happened, refuses those in the
+// future, out of order or unreadable with a 400 naming the field, and
+// asks for the same sign-in and scopes as ever.
+func TestPastTimesAPI(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 8, 24, 16, 0, 0, 0, time.UTC))
+	_, base := startAppOn(t, clk)
+	rui := browser(t, base, "responder@example.com", "responder password")
+	vic := browser(t, base, "viewer@example.com", "viewer password 1")
+	anon := &apiClient{t: t, base: base, http: http.DefaultClient}
+	week := "2026-08-17T"
+	code, out, _ := rui.do("POST", "/api/v1/incidents", map[string]any{"name": "Database lock", "components": map[string]string{"api": "partial_outage"},
+		"started_at": week + "07:54:00-07:00", "detected_at": week + "07:55:00-07:00", "at": week + "08:00:00-07:00", "message": "Requests fail."})
+	if code != 201 {
+		t.Fatalf("declare in the past: %d %v", code, out)
+	}
+	in := out["incident"].(map[string]any)
+	id := in["id"].(string)
+	first := in["updates"].([]any)[0].(map[string]any)
+	if in["started_at"] != "2026-08-17T14:54:00Z" || in["detected_at"] != "2026-08-17T14:55:00Z" || in["created_at"] != "2026-08-17T15:00:00Z" ||
+		first["at"] != "2026-08-17T15:00:00Z" || first["written_at"] != "2026-08-24T16:00:00Z" || in["acknowledged_at"] != nil {
+		t.Errorf("declared = %v", in)
+	}
+	for _, tc := range []struct {
+		path string
+		body any
+		want string
+	}{
+		{"/updates", map[string]any{"message": "x", "at": "2026-08-25T09:00:00Z"}, "at: 2026-08-25T09:00:00Z is in the future (it is 2026-08-24T16:00:00Z now)"},
+		{"/updates", map[string]any{"message": "x", "at": week + "07:59:00-07:00"}, "at: 2026-08-17T14:59:00Z is before the incident's last entry (2026-08-17T15:00:00Z)"},
+		{"/updates", map[string]any{"message": "x", "at": week + "07:00:00-07:00"}, "at: 2026-08-17T14:00:00Z is before the incident started (2026-08-17T14:54:00Z)"},
+		{"/updates", map[string]any{"message": "x", "at": "last Monday"}, `at: "last Monday" is not an RFC 3339 time`},
+		{"/acknowledge", map[string]any{"at": "2026-08-17 09:31"}, `at: "2026-08-17 09:31" is not an RFC 3339 time`},
+		{"/acknowledge", map[string]any{"at": "2027-01-01T00:00:00Z"}, "at: 2027-01-01T00:00:00Z is in the future"},
+		{"/acknowledge", map[string]any{"when": "2026-08-17T09:31:00Z"}, `"when"`},
+		{"/resolve", map[string]any{"at": week + "07:10:00-07:00"}, "before the incident started"},
+	} {
+		if code, out, _ := rui.do("POST", "/api/v1/incidents/"+id+tc.path, tc.body); code != 400 || !strings.Contains(errMsg(out), tc.want) {
+			t.Errorf("%s %v: %d %v, want 400 %q", tc.path, tc.body, code, out, tc.want)
+		}
+	}
+	if code, out, _ := rui.do("POST", "/api/v1/incidents", map[string]any{"name": "x", "started_at": "2026-08-17", "detected_at": "soon"}); code != 400 ||
+		!strings.Contains(errMsg(out), `started_at: "2026-08-17" is not an RFC 3339 time`) || !strings.Contains(errMsg(out), `detected_at: "soon"`) {
+		t.Errorf("declare with bad times: %d %v", code, out)
+	}
+	if code, out, _ := rui.do("POST", "/api/v1/incidents", map[string]any{"name": "x", "started_at": "2026-09-01T00:00:00Z"}); code != 400 || !strings.Contains(errMsg(out), "started_at: 2026-09-01T00:00:00Z is in the future") {
+		t.Errorf("declare in the future: %d %v", code, out)
+	}
+	if code, _, _ := anon.do("POST", "/api/v1/incidents/"+id+"/acknowledge", map[string]any{"at": week + "09:31:00-07:00"}); code != 401 {
+		t.Errorf("anonymous acknowledge: %d", code)
+	}
+	if code, _, _ := vic.do("POST", "/api/v1/incidents/"+id+"/updates", map[string]any{"message": "x", "at": week + "09:31:00-07:00"}); code != 403 {
+		t.Errorf("viewer update: %d", code)
+	}
+	code, out, _ = rui.do("POST", "/api/v1/incidents/"+id+"/acknowledge", map[string]any{"at": week + "09:31:00-07:00"})
+	if in := out["incident"].(map[string]any); code != 200 || in["acknowledged_at"] != "2026-08-17T16:31:00Z" || in["acknowledged_by"] != "Rui" {
+		t.Errorf("acknowledge in the past: %d %v", code, out)
+	}
+	if code, out, _ := rui.do("POST", "/api/v1/incidents/"+id+"/updates", map[string]any{"message": "A report query holds a lock.", "status": "identified", "at": week + "09:42:00-07:00"}); code != 200 {
+		t.Errorf("update in the past: %d %v", code, out)
+	}
+	if code, out, _ := rui.do("POST", "/api/v1/incidents/"+id+"/resolve", map[string]any{"message": "Killed it.", "at": week + "10:15:00-07:00"}); code != 200 || out["incident"].(map[string]any)["resolved_at"] != "2026-08-17T17:15:00Z" {
+		t.Errorf("resolve in the past: %d %v", code, out)
+	}
+	if code, out, _ := rui.do("PUT", "/api/v1/incidents/"+id+"/postmortem", map[string]any{"root_cause": "A lock.", "fix_and_prevention": "A timeout."}); code != 200 {
+		t.Fatalf("postmortem: %d %v", code, out)
+	}
+	if code, out, _ := rui.do("POST", "/api/v1/incidents/"+id+"/postmortem/publish", map[string]any{"at": week + "10:00:00-07:00"}); code != 400 || !strings.Contains(errMsg(out), "at: 2026-08-17T17:00:00Z is before the incident was resolved (2026-08-17T17:15:00Z)") {
+		t.Errorf("postmortem published before the resolution: %d %v", code, out)
+	}
+	code, out, _ = rui.do("POST", "/api/v1/incidents/"+id+"/postmortem/publish", map[string]any{"at": "2026-08-20T09:00:00-07:00"})
+	if pm, _ := out["postmortem"].(map[string]any); code != 200 || pm["published_at"] != "2026-08-20T16:00:00Z" {
+		t.Errorf("postmortem published in the past: %d %v", code, out)
+	}
+	rep := reportJSON(t, rui, "2026-08-01", "2026-08-31")
+	inc := rep["days"].([]any)[0].(map[string]any)["incidents"].([]any)[0].(map[string]any)
+	if inc["time_to_acknowledge"] != "1 h 37 min" || inc["time_to_detect"] != "1 min" || inc["duration"] != "2 h 21 min" {
+		t.Errorf("report: acknowledge %v detect %v duration %v", inc["time_to_acknowledge"], inc["time_to_detect"], inc["duration"])
 	}
 }

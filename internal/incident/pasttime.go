@@ -143,12 +143,12 @@ func (e *Engine) declaredTimes(c Change, now time.Time) (start, detect, at time.
 		start = detect
 	}
 	switch {
+	case at.Before(detect):
+		probs = append(probs, fmt.Sprintf("at: the declaration (%s) is before detected_at (%s)", rfc(at), rfc(detect)))
 	case at.Before(start):
 		probs = append(probs, fmt.Sprintf("started_at: %s is after the declaration's at (%s)", rfc(start), rfc(at)))
 	case detect.Before(start):
 		probs = append(probs, fmt.Sprintf("detected_at: %s is before started_at (%s)", rfc(detect), rfc(start)))
-	case at.Before(detect):
-		probs = append(probs, fmt.Sprintf("at: the declaration (%s) is before detected_at (%s)", rfc(at), rfc(detect)))
 	}
 	if len(probs) > 0 {
 		return start, detect, at, upstate.Errorf(upstate.EINVALID, "%s", joinProbs(probs))

@@ -183,7 +183,7 @@ func parseTimes(fs ...timeField) error {
 			probs = append(probs, fmt.Sprintf("%s: %.40q is not an RFC 3339 time (e.g. 2026-08-17T07:54:00-07:00)", f.name, f.s))
 			continue
 		}
-		*f.t = t
+		*f.t = t.UTC()
 	}
 	if len(probs) > 0 {
 		return upstate.Errorf(upstate.EINVALID, "%s", strings.Join(probs, "; "))

@@ -35,6 +35,10 @@ func postmortemOut(p upstate.PostmortemDoc) postmortemJSON {
 	if out.Actions == nil {
 		out.Actions = []upstate.ActionItem{}
 	}
+	if p.PublishedAt != nil {
+		at := p.PublishedAt.UTC()
+		out.PublishedAt = &at
+	}
 	return out
 }
 
