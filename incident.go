@@ -192,6 +192,12 @@ type TimelineEntry struct {
 	WrittenAt time.Time
 }
 
+// RecentPast is how old a change may be when a person tells of it and
+// still be news: told at most this long after it happened, it notifies as
+// if it were now; older (an update from last week, a resolution entered
+// after the fact), it is written and told to no one.
+const RecentPast = time.Hour
+
 // WrittenLate reports whether the entry was written at least a minute
 // after the time it tells of, so pages show both.
 func (e TimelineEntry) WrittenLate() bool {

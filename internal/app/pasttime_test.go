@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -84,7 +85,7 @@ func TestLateAcknowledgementIsReported(t *testing.T) {
 // asks for the same sign-in and scopes as ever.
 func TestPastTimesAPI(t *testing.T) {
 	clk := clock.NewFake(time.Date(2026, 8, 24, 16, 0, 0, 0, time.UTC))
-	_, base := startAppOn(t, clk)
+	a, base := startAppOn(t, clk)
 	rui := browser(t, base, "responder@example.com", "responder password")
 	vic := browser(t, base, "viewer@example.com", "viewer password 1")
 	anon := &apiClient{t: t, base: base, http: http.DefaultClient}
@@ -156,5 +157,43 @@ func TestPastTimesAPI(t *testing.T) {
 	inc := rep["days"].([]any)[0].(map[string]any)["incidents"].([]any)[0].(map[string]any)
 	if inc["time_to_acknowledge"] != "1 h 37 min" || inc["time_to_detect"] != "1 min" || inc["duration"] != "2 h 21 min" {
 		t.Errorf("report: acknowledge %v detect %v duration %v", inc["time_to_acknowledge"], inc["time_to_detect"], inc["duration"])
+	}
+	// Both times show: the public page, the admin page, and Statuspage's
+	// JSON (display_at is when it happened, created_at when posted).
+	if err := a.snaps.Rebuild(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	get := func(c *http.Client, path string) string {
+		resp, err := c.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	if page := get(http.DefaultClient, "/incidents/"+id); !strings.Contains(page, "Aug 17, 2026 09:42 PDT</time> <span class=\"written\">(written <time datetime=\"2026-08-24T16:00:00Z\">Aug 24, 2026 09:00 PDT</time>)") {
+		t.Errorf("the public incident page does not show when an entry was written:\n%s", page)
+	}
+	var feed struct {
+		Incidents []struct {
+			Updates []struct {
+				Body      string `json:"body"`
+				CreatedAt string `json:"created_at"`
+				DisplayAt string `json:"display_at"`
+				Deliver   bool   `json:"deliver_notifications"`
+			} `json:"incident_updates"`
+		} `json:"incidents"`
+	}
+	if err := json.Unmarshal([]byte(get(http.DefaultClient, "/api/v2/incidents.json")), &feed); err != nil || len(feed.Incidents) != 1 {
+		t.Fatalf("incidents.json: %v %+v", err, feed)
+	}
+	for _, u := range feed.Incidents[0].Updates {
+		if u.Body == "A report query holds a lock." && (!strings.HasPrefix(u.DisplayAt, "2026-08-17T16:42:00") || !strings.HasPrefix(u.CreatedAt, "2026-08-24T16:00:00") || u.Deliver) {
+			t.Errorf("statuspage update = %+v", u)
+		}
+	}
+	if page := get(rui.http, "/admin/incidents/"+id); !strings.Contains(page, "(written Aug 24") {
+		t.Errorf("the admin page does not show when an entry was written")
 	}
 }

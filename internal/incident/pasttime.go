@@ -21,12 +21,11 @@ import (
 // little fast. Anything later is refused as in the future.
 const Skew = 5 * time.Second
 
-// RecentPast is how old an entry's time may be and still be news: a
-// change told of an hour or less after it happened notifies as if it
-// were now; an older one (an update from last week, a resolution entered
-// after the fact) is written without notifying anyone, though the pages
-// still waiting for an incident it resolves are cancelled.
-const RecentPast = time.Hour
+// RecentPast is upstate.RecentPast: a change told of later than that
+// after it happened is written without notifying anyone, though the
+// pages still waiting for an incident it resolves or acknowledges are
+// cancelled.
+const RecentPast = upstate.RecentPast
 
 // DetectWindow is how far before a declaration the engine looks for the
 // failing checks on its components that detected the problem first.
