@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -195,5 +196,53 @@ func TestPastTimesAPI(t *testing.T) {
 	}
 	if page := get(rui.http, "/admin/incidents/"+id); !strings.Contains(page, "(written Aug 24") {
 		t.Errorf("the admin page does not show when an entry was written")
+	}
+}
+
+// The admin's forms offer "happened at" in the page's zone: the declare,
+// the update and the acknowledge button; a bad or future time comes back
+// in the form's words with what was typed.
+func TestPastTimesAdminUI(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 8, 24, 16, 0, 0, 0, time.UTC)) // 9:00 am PDT
+	a, base := startAppOn(t, clk)
+	ui := newUI(t, base)
+	ui.post("/admin/login", url.Values{"email": {"responder@example.com"}, "password": {"responder password"}}, nil)
+	if _, body := ui.get("/admin/incidents/new"); !strings.Contains(body, `name="started_at" type="datetime-local"`) || !strings.Contains(body, "PDT, America/Los_Angeles") {
+		t.Errorf("the declare form offers no start time in the page's zone")
+	}
+	code, body, _ := ui.post("/admin/incidents", url.Values{"name": {"Lock"}, "component.api": {"partial_outage"}, "started_at": {"2026-08-25T07:54"}}, nil)
+	if code != 400 || !strings.Contains(body, "Started at: 2026-08-25T14:54:00Z is in the future") || !strings.Contains(body, `value="2026-08-25T07:54"`) {
+		t.Errorf("a start in the future: %d", code)
+	}
+	code, body, _ = ui.post("/admin/incidents", url.Values{"name": {"Lock"}, "at": {"Monday"}}, nil)
+	if code != 400 || !strings.Contains(body, `Happened at: &#34;Monday&#34; is not a date and time`) {
+		t.Errorf("an unreadable time: %d\n%s", code, body)
+	}
+	_, body, landed := ui.post("/admin/incidents", url.Values{"name": {"Lock"}, "component.api": {"partial_outage"}, "message": {"Requests fail."},
+		"started_at": {"2026-08-17T07:54"}, "at": {"2026-08-17T08:00"}}, nil)
+	id := strings.TrimPrefix(landed, "/admin/incidents/")
+	in := mustIncident(t, a, id)
+	if !in.StartedAt.Equal(time.Date(2026, 8, 17, 14, 54, 0, 0, time.UTC)) || !in.CreatedAt.Equal(time.Date(2026, 8, 17, 15, 0, 0, 0, time.UTC)) {
+		t.Fatalf("declared from the form: start %v created %v", in.StartedAt, in.CreatedAt)
+	}
+	if !strings.Contains(body, "(written Aug 24 09:00 PDT)") || !strings.Contains(body, `name="at" type="datetime-local"`) {
+		t.Errorf("the incident page lacks the written time or the acknowledge fold")
+	}
+	if code, _, _ := ui.post("/admin/incidents/"+id+"/acknowledge", url.Values{"at": {"2026-08-17T09:31"}}, nil); code != 200 {
+		t.Errorf("acknowledge in the past: %d", code)
+	}
+	if got := mustIncident(t, a, id); got.AcknowledgedAt == nil || !got.AcknowledgedAt.Equal(time.Date(2026, 8, 17, 16, 31, 0, 0, time.UTC)) {
+		t.Errorf("acknowledged at %v", got.AcknowledgedAt)
+	}
+	code, body, _ = ui.post("/admin/incidents/"+id+"/updates", url.Values{"status": {"identified"}, "message": {"A lock."}, "at": {"2026-08-17T09:00"}}, nil)
+	if code != 400 || !strings.Contains(body, "Happened at: 2026-08-17T16:00:00Z is before the incident&#39;s last entry (2026-08-17T16:31:00Z)") || !strings.Contains(body, `value="2026-08-17T09:00"`) {
+		t.Errorf("an update out of order: %d %s", code, body[strings.Index(body, "<main"):][:600])
+	}
+	// The two-click update still works: no time, now.
+	if code, _, _ := ui.post("/admin/incidents/"+id+"/updates", url.Values{"status": {"identified"}, "message": {"A lock."}}, nil); code != 200 {
+		t.Errorf("update now: %d", code)
+	}
+	if got := mustIncident(t, a, id); !got.Updates[len(got.Updates)-1].At.Equal(clk.Now()) || !got.Updates[len(got.Updates)-1].WrittenAt.IsZero() {
+		t.Errorf("an update now = %+v", got.Updates[len(got.Updates)-1])
 	}
 }
