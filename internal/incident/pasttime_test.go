@@ -177,3 +177,27 @@ func TestDeclareDetectsFromChecks(t *testing.T) {
 		t.Errorf("detected %v from a failure a day old", late.DetectedAt)
 	}
 }
+
+// A reopening told of the past comes after the resolution it undoes.
+func TestReopenInThePast(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	now := f.clock.Now()
+	in, err := f.engine.Declare(ctx, Change{Name: "Lock", Actor: "Dana", At: now.Add(-3 * time.Hour), Set: map[string]upstate.Status{"api": upstate.PartialOutage}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.engine.Update(ctx, in.ID, Change{Status: upstate.Resolved, Actor: "Dana", At: now.Add(-2 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.engine.Reopen(ctx, in.ID, Change{Actor: "Dana", At: now.Add(-150 * time.Minute)}); !strings.Contains(upstate.ErrorMessage(err), "before the incident's last entry") {
+		t.Errorf("reopened before its resolution: %v", err)
+	}
+	re, err := f.engine.Reopen(ctx, in.ID, Change{Actor: "Dana", At: now.Add(-time.Hour)})
+	if err != nil || re.ResolvedAt != nil || !re.Open() {
+		t.Fatalf("reopen = %+v, %v", re, err)
+	}
+	if got := f.store.all()[0].Updates; !got[len(got)-1].At.Equal(now.Add(-time.Hour)) || !got[len(got)-1].WrittenLate() {
+		t.Errorf("reopening entry = %+v", got[len(got)-1])
+	}
+}
