@@ -1,7 +1,6 @@
 package upstate
 
 import (
-	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
@@ -90,11 +89,16 @@ func (i *Incident) HasComponent(id string) bool {
 // Reach is how much an incident hurts: the share of requests failing and
 // who is affected. Zero values mean unknown.
 type Reach struct {
-	// FailingPercent is the share of requests failing, 0–100; nil when
-	// unknown.
+	// FailingPercent is the share of requests failing, 0–100: the one
+	// figure, or the lower end of a range when FailingMax is set; nil
+	// when unknown.
 	FailingPercent *float64
-	Regions        []string // e.g. "EU", "us-east-1"
-	Segments       []string // customer segments, e.g. "schools on SSO"
+	// FailingMax, when set with FailingPercent, makes the share a range:
+	// FailingPercent to FailingMax ("10–25% of requests"). Nil for one
+	// figure, so everything written before ranges reads as it did.
+	FailingMax *float64
+	Regions    []string // e.g. "EU", "us-east-1"
+	Segments   []string // customer segments, e.g. "schools on SSO"
 }
 
 // Empty reports whether the scope says nothing.
@@ -102,12 +106,54 @@ func (s Reach) Empty() bool {
 	return s.FailingPercent == nil && len(s.Regions) == 0 && len(s.Segments) == 0
 }
 
+// Failing is the share of requests failing as a range: lo == hi for one
+// figure (or a range whose ends are the same); ok is false when unknown.
+// A FailingMax without a FailingPercent is no share (validation refuses
+// it).
+func (s Reach) Failing() (lo, hi float64, ok bool) {
+	if s.FailingPercent == nil {
+		return 0, 0, false
+	}
+	lo, hi = *s.FailingPercent, *s.FailingPercent
+	if s.FailingMax != nil && *s.FailingMax > lo {
+		hi = *s.FailingMax
+	}
+	return lo, hi, true
+}
+
+// IsRange reports whether the share of requests failing is a range
+// rather than one figure.
+func (s Reach) IsRange() bool {
+	lo, hi, ok := s.Failing()
+	return ok && hi > lo
+}
+
+// FailingWords is the share of requests failing in words, without what
+// fails: "about 25%" for one figure, "10–25%" for a range; empty when
+// unknown.
+func (s Reach) FailingWords() string {
+	lo, hi, ok := s.Failing()
+	switch {
+	case !ok:
+		return ""
+	case hi > lo:
+		return formatPercent(lo) + "–" + formatPercent(hi) + "%"
+	}
+	return "about " + formatPercent(lo) + "%"
+}
+
+// formatPercent writes a share as it was given: 25, 12.5.
+func formatPercent(p float64) string {
+	return strconv.FormatFloat(p, 'f', -1, 64)
+}
+
 // Describe says how much an incident hurts in words: "about 25% of
-// requests failing; regions: EU, us-east; affecting: schools on SSO".
+// requests failing; regions: EU, us-east; affecting: schools on SSO", or
+// "10–25% of requests failing" for a range.
 func (s Reach) Describe() string {
 	var parts []string
-	if s.FailingPercent != nil {
-		parts = append(parts, fmt.Sprintf("about %s%% of requests failing", strconv.FormatFloat(*s.FailingPercent, 'f', -1, 64)))
+	if w := s.FailingWords(); w != "" {
+		parts = append(parts, w+" of requests failing")
 	}
 	if len(s.Regions) > 0 {
 		parts = append(parts, "regions: "+strings.Join(s.Regions, ", "))

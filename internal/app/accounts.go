@@ -2,7 +2,10 @@ package app
 
 import (
 	"context"
+	"os"
+	"os/user"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/upstatehq/upstate"
@@ -40,8 +43,27 @@ func WithPeople(ctx context.Context, cfg *config.Config, now func() time.Time, f
 		return err
 	}
 	defer db.Close()
-	// The command line's changes are in the audit log as "command line".
-	return fn(auth.NewPeople(db, now, ids.New, nil).RecordedAs(db.AppendAudit))
+	// The command line's changes are in the audit log as made there, by
+	// whom on which machine.
+	return fn(auth.NewPeople(db, now, ids.New, nil).RecordedAs(db.AppendAudit, CommandLineActor()))
+}
+
+// CommandLineActor names the person at the command line as the audit log
+// keeps it: "command line (dana@db1)", the operating system's user and
+// host, as far as they can be told.
+func CommandLineActor() string {
+	who := "command line"
+	name := ""
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		name += "@" + h
+	}
+	if name != "" {
+		who += " (" + strings.TrimPrefix(name, "@") + ")"
+	}
+	return who
 }
 
 // Report builds the outage report from the configuration's database,

@@ -606,12 +606,32 @@ func (a *App) Stop(ctx context.Context) error {
 func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
 	a.consoleMu.Lock()
 	defer a.consoleMu.Unlock()
-	eff, applied := a.effective(cfg, a.items)
+	// The console's items as stored now: `upstate import` may have added
+	// components beside the running server.
+	items, err := a.store.ListConsoleItems(ctx)
+	if err != nil {
+		return fmt.Errorf("read the console's checks and components: %w", err)
+	}
+	if len(items) > 0 && len(cfg.Source) > 0 {
+		// An item the new file refuses is left out, shown with why; a
+		// problem the items cause as a whole (not within one) would leave
+		// them all out, and their components' rows with them: that
+		// reload is refused, and the running configuration stays.
+		var probs *config.Problems
+		if _, err := config.WithConsole(cfg, items, ConfigRules()...); errors.As(err, &probs) {
+			for _, p := range probs.Items {
+				if p.Item == "" {
+					return fmt.Errorf("the new configuration would leave out every check and component made in the console (fix the file, or remove them in the console first): %w", err)
+				}
+			}
+		}
+	}
+	eff, applied := a.effective(cfg, items)
 	if err := a.apply(ctx, eff); err != nil {
 		return err
 	}
 	a.file.Store(cfg)
-	a.applied = applied
+	a.items, a.applied = items, applied
 	return nil
 }
 

@@ -437,19 +437,25 @@ func (a *App) change(ctx context.Context, it upstate.ConsoleItem, remove bool) e
 	if _, err := compile(cfg, a.env); err != nil {
 		return upstate.Errorf(upstate.EINVALID, "%v", err)
 	}
+	// Put in force first, then kept: a change that cannot run is not
+	// stored to run at the next start. A store that refuses it after puts
+	// the running configuration back.
+	prev := a.cfg.Load()
+	if err := a.apply(ctx, cfg); err != nil {
+		return fmt.Errorf("apply the console's change: %w", err)
+	}
 	if remove {
 		err = a.store.DeleteConsoleItem(ctx, it.Kind, it.ID)
 	} else {
 		err = a.store.SaveConsoleItem(ctx, it)
 	}
 	if err != nil {
+		if rerr := a.apply(ctx, prev); rerr != nil {
+			a.log.Error("the console's change was not stored, and the configuration before it could not be put back", "component", "app", "err", rerr)
+		}
 		return err
 	}
-	a.items = items
-	if err := a.apply(ctx, cfg); err != nil {
-		return fmt.Errorf("apply the console's change: %w", err)
-	}
-	a.applied = applied
+	a.items, a.applied = items, applied
 	return nil
 }
 

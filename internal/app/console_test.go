@@ -17,6 +17,7 @@ import (
 )
 
 const consoleYAML = `page: {name: Console test, url: 'http://127.0.0.1'}
+server: {console_env: [BACKUP_TOKEN]}
 components:
   - {id: api, name: API}
   - {id: drive, name: Cloud drive}

@@ -51,7 +51,7 @@ func importedID(externalID string) string { return ids.Stable("import:" + extern
 // an incident still open is refused (the engine runs what is open; declare
 // it instead), as are components the configuration would not take. No
 // one is notified: this is the past.
-func ImportHistory(ctx context.Context, cfg *config.Config, doc *importer.Document) (ImportCounts, error) {
+func ImportHistory(ctx context.Context, cfg *config.Config, doc *importer.Document, source string) (ImportCounts, error) {
 	var counts ImportCounts
 	var open []string
 	for i, x := range doc.Incidents {
@@ -97,7 +97,9 @@ func ImportHistory(ctx context.Context, cfg *config.Config, doc *importer.Docume
 		added = append(added, upstate.ConsoleItem{Kind: upstate.ConsoleComponent, ID: c.ID, Keys: b, CreatedAt: now, UpdatedAt: now})
 		have[c.ID] = true
 	}
-	eff := cfg
+	// What runs is the file with the console's items: the components
+	// written below must keep the console's, not the file's alone.
+	eff := withConsole(ctx, cfg, db)
 	if len(added) > 0 {
 		if len(cfg.Source) == 0 {
 			return counts, upstate.Errorf(upstate.EINVALID, "the import names components the configuration lacks, and the configuration was not read from a file")
@@ -124,6 +126,17 @@ func ImportHistory(ctx context.Context, cfg *config.Config, doc *importer.Docume
 		return counts, err
 	}
 	counts.New, counts.Updated, counts.Components = created, len(ins)-created, len(added)
+	// What the import wrote is in the audit log, as the command line's
+	// other changes are; the history is written even if the log refuses.
+	targets := make([]string, 0, min(len(ins), 100))
+	for _, im := range ins[:min(len(ins), 100)] {
+		targets = append(targets, im.Incident.ID)
+	}
+	entry := upstate.AuditEntry{At: time.Now(), Actor: CommandLineActor(), ActorKind: upstate.ActorCLI, Route: "upstate import", Targets: targets,
+		Action: fmt.Sprintf("imported %d incidents (%d new, %d replaced) and %d components from %s", len(ins), counts.New, counts.Updated, counts.Components, source)}
+	if err := db.AppendAudit(ctx, entry.Bounded()); err != nil {
+		return counts, fmt.Errorf("the history was imported, but the audit log did not record it: %w", err)
+	}
 	return counts, nil
 }
 

@@ -34,6 +34,8 @@ type People struct {
 	// audit, when set, records each change (the command line's People;
 	// the web records its requests itself).
 	audit func(ctx context.Context, e upstate.AuditEntry) error
+	// cli names who is at the command line, in the audit log.
+	cli string
 }
 
 // RecordedAs returns People that record each change they make in the
@@ -41,9 +43,13 @@ type People struct {
 // user` commands, which no request middleware sees. The change is made
 // first; a record the store refuses is returned as an error saying the
 // change was made, so the command fails loudly rather than leave no trace.
-func (p *People) RecordedAs(rec func(ctx context.Context, e upstate.AuditEntry) error) *People {
+// who names the person at the command line ("command line (dana@db1)").
+func (p *People) RecordedAs(rec func(ctx context.Context, e upstate.AuditEntry) error, who string) *People {
 	cp := *p
-	cp.audit = rec
+	cp.audit, cp.cli = rec, who
+	if cp.cli == "" {
+		cp.cli = "command line"
+	}
 	return &cp
 }
 
@@ -52,7 +58,7 @@ func (p *People) record(ctx context.Context, cmd, action string, targets ...stri
 	if p.audit == nil {
 		return nil
 	}
-	e := upstate.AuditEntry{At: p.now(), Actor: "command line", ActorKind: upstate.ActorCLI, Action: action, Route: "upstate user " + cmd, Targets: targets}
+	e := upstate.AuditEntry{At: p.now(), Actor: p.cli, ActorKind: upstate.ActorCLI, Action: action, Route: "upstate user " + cmd, Targets: targets}
 	if err := p.audit(ctx, e); err != nil {
 		p.log.Error("audit entry not written", "component", "audit", "action", action, "err", err)
 		return fmt.Errorf("%s, but the audit log did not record it: %w", action, err)

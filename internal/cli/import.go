@@ -102,9 +102,12 @@ func importCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%s is valid: %d incidents and %d components would be imported (nothing written: --dry-run)\n", src, len(doc.Incidents), len(doc.Components))
 		return exitOK
 	}
-	n, err := app.ImportHistory(context.Background(), cfg, doc)
+	n, err := app.ImportHistory(context.Background(), cfg, doc, src)
 	if err != nil {
-		fmt.Fprintf(stderr, "upstate import: %v\nupstate import: nothing was imported\n", err)
+		fmt.Fprintf(stderr, "upstate import: %v\n", err)
+		if n.New+n.Updated == 0 {
+			fmt.Fprintln(stderr, "upstate import: nothing was imported")
+		}
 		return exitFailure
 	}
 	fmt.Fprintf(stdout, "imported %s: %d incidents new, %d updated, %d components created\n", src, n.New, n.Updated, n.Components)

@@ -8,7 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/config"
+	"github.com/upstatehq/upstate/internal/store/sqlite"
 )
 
 const importConfig = "page: {name: Classroom Cloud, time_zone: UTC}\ncomponents:\n  - {id: api, name: API}\n"
@@ -74,6 +76,16 @@ func TestImportHistory(t *testing.T) {
 	}
 	if n := strings.Count(md, "Teachers cannot sign in."); n != 1 {
 		t.Errorf("an entry imported twice is told %d times", n)
+	}
+	// Each import is in the audit log, as made at the command line.
+	db, err := sqlite.Open(t.Context(), sqlite.Options{Path: filepath.Join(dir, "data", "upstate.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := db.ListAudit(t.Context(), upstate.AuditFilter{})
+	db.Close()
+	if err != nil || len(entries) != 2 || !strings.Contains(entries[0].Action, "imported 1 incidents (0 new, 1 replaced) and 0 components from "+file) || entries[0].ActorKind != upstate.ActorCLI {
+		t.Errorf("audit after two imports: %+v %v", entries, err)
 	}
 	// The component it made is the console's: export carries it.
 	if code, out, errOut := run("export", "--config", cfg); code != 0 || !strings.Contains(out, "sso") {

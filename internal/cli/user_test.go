@@ -5,6 +5,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/app"
+	"github.com/upstatehq/upstate/internal/config"
+	"github.com/upstatehq/upstate/internal/store/sqlite"
 )
 
 // people sets up a configuration with an owner, Ann, and a responder,
@@ -131,5 +136,31 @@ func TestUserCommandsNeedAConfig(t *testing.T) {
 		if code != 2 || !strings.Contains(errOut, "config file not found") {
 			t.Errorf("%s: %d %q", args[0], code, errOut)
 		}
+	}
+}
+
+// What `upstate user` changes is in the audit log as made at the command
+// line, by whom on which machine.
+func TestUserChangesAreAudited(t *testing.T) {
+	file := people(t)
+	cfg, err := config.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlite.Open(t.Context(), sqlite.Options{Path: filepath.Join(cfg.Server.DataDir, "upstate.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	entries, err := db.ListAudit(t.Context(), upstate.AuditFilter{})
+	if err != nil || len(entries) != 2 {
+		t.Fatalf("audit after adding two people: %d entries, %v", len(entries), err)
+	}
+	e := entries[0]
+	if !strings.HasPrefix(e.Actor, "command line (") || e.ActorKind != upstate.ActorCLI || !strings.Contains(e.Action, "rui@example.com") && !strings.Contains(e.Action, "Rui") {
+		t.Errorf("newest entry = %+v", e)
+	}
+	if e.Actor != app.CommandLineActor() {
+		t.Errorf("actor %q, want %q", e.Actor, app.CommandLineActor())
 	}
 }

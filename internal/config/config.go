@@ -91,6 +91,11 @@ type Server struct {
 	// Chromium is the browser browser checks run; empty to look for one
 	// ($UPSTATE_CHROMIUM, then chromium or Chrome on PATH).
 	Chromium string `yaml:"chromium"`
+	// ConsoleEnv names the environment variables checks made in the
+	// console may reference (${NAME}), and only in their secret keys:
+	// none by default, so no one with checks:write can read the
+	// server's environment through a check.
+	ConsoleEnv []string `yaml:"console_env"`
 }
 
 // Retention says how long raw results are kept before only their rollups remain.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -47,6 +48,9 @@ func WithConsole(base *Config, items []upstate.ConsoleItem, rules ...Rule) (*Con
 		return nil, fmt.Errorf("%s: %w", base.File, err)
 	}
 	shadowed, at, bad := appendItems(doc, items, false)
+	for _, it := range items {
+		bad.Items = append(bad.Items, consoleLimits(it, base.Server.ConsoleEnv)...)
+	}
 	if len(bad.Items) > 0 {
 		bad.File = base.File
 		return nil, bad
@@ -468,4 +472,49 @@ func UnknownKey(kind upstate.ConsoleKind, keys map[string]any) error {
 		}
 	}
 	return nil
+}
+
+// consoleLimits are what an item made in the console may not do that the
+// file may: reference the server's environment except where the file
+// allows (server.console_env, in a secret key), or name a file on the
+// server (a key ending in _file: reading one is the file's to ask).
+// Someone with checks:write is not the server's owner.
+func consoleLimits(it upstate.ConsoleItem, allowed []string) []Problem {
+	var keys map[string]any
+	if err := json.Unmarshal(it.Keys, &keys); err != nil {
+		return nil // ItemNode reports it
+	}
+	kind, _ := keys["kind"].(string)
+	secrets := secretPaths(kind)
+	item := string(it.Kind) + " " + strconv.Quote(it.ID)
+	var probs []Problem
+	var walk func(v any, path string)
+	walk = func(v any, path string) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, inner := range x {
+				p := joinKey(path, k)
+				if strings.HasSuffix(k, "_file") {
+					probs = append(probs, Problem{Item: item, Path: p, Message: "reads a file on the server: a check made in the console may not; set it in the configuration file"})
+					continue
+				}
+				walk(inner, p)
+			}
+		case []any:
+			for i, inner := range x {
+				walk(inner, fmt.Sprintf("%s[%d]", path, i))
+			}
+		case string:
+			for _, m := range envRef.FindAllStringSubmatch(x, -1) {
+				switch {
+				case !secrets[path]:
+					probs = append(probs, Problem{Item: item, Path: path, Message: fmt.Sprintf("${%s}: a check made in the console may reference the environment only in its secret keys", m[1])})
+				case !slices.Contains(allowed, m[1]):
+					probs = append(probs, Problem{Item: item, Path: path, Message: fmt.Sprintf("${%s} is not one the configuration lets the console use (server.console_env lists them)", m[1])})
+				}
+			}
+		}
+	}
+	walk(keys, "")
+	return probs
 }

@@ -10,6 +10,7 @@ import (
 
 const consoleBase = `# the team's file
 page: {name: Console test}
+server: {console_env: [PG_DSN]}
 components:
   - {id: api, name: API}   # the API
 checks:
@@ -217,5 +218,29 @@ func TestUnknownKey(t *testing.T) {
 	}
 	if err := UnknownKey(upstate.ConsoleCheck, map[string]any{"intervall": "1m"}); err == nil {
 		t.Error("a misspelt check key is accepted")
+	}
+}
+
+// Someone with checks:write is not the server's owner: a console item may
+// not read the server's environment outside the secret keys the file
+// allows, nor name a file on the server.
+func TestConsoleLimits(t *testing.T) {
+	base := baseConfig(t)
+	for _, tt := range []struct{ keys, want string }{
+		{`{"id":"leak","kind":"http","url":"http://x/","timeout":"${PG_DSN}","components":["api"]}`, `timeout: ${PG_DSN}: a check made in the console may reference the environment only in its secret keys`},
+		{`{"id":"leak","kind":"postgres","dsn":"${HOME}","components":["api"]}`, `dsn: ${HOME} is not one the configuration lets the console use (server.console_env lists them)`},
+		{`{"id":"leak","kind":"http","url":"https://x/","ca_file":"/dev/zero","components":["api"]}`, `ca_file: reads a file on the server: a check made in the console may not`},
+		{`{"id":"leak","kind":"http","url":"http://x/","headers":{"X":"${PG_DSN}"},"components":["api"]}`, `headers.X: ${PG_DSN}: a check made in the console may reference the environment only in its secret keys`},
+	} {
+		_, err := WithConsole(base, []upstate.ConsoleItem{item(upstate.ConsoleCheck, "leak", tt.keys)})
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: %v, want %q", tt.keys, err, tt.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "postgres://") {
+			t.Errorf("%s: the error shows the variable's value: %v", tt.keys, err)
+		}
+	}
+	if _, err := WithConsole(base, []upstate.ConsoleItem{item(upstate.ConsoleCheck, "db", `{"id":"db","kind":"postgres","dsn":"${PG_DSN}","components":["api"]}`)}); err != nil {
+		t.Errorf("an allowed variable in a secret key: %v", err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/typo"
 )
 
 // Problem is one thing wrong with a configuration file.
@@ -351,34 +352,6 @@ func describe(n *yaml.Node) string {
 }
 
 // suggest returns the closest known key when it is close enough to be a typo.
-func suggest(key string, names []string) string {
-	best, bestD := "", 3
-	for _, n := range names {
-		if d := editDistance(key, n); d < bestD {
-			best, bestD = n, d
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := 1
-			if a[i-1] == b[j-1] {
-				c = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
+func suggest(key string, names []string) string { return typo.Closest(key, names) }
 
 func envLookup(name string) (string, bool) { return os.LookupEnv(name) }

@@ -15,8 +15,9 @@ const ActorImport = "import"
 // has). Times the file leaves out are taken from those it gives:
 // detected_at from started_at, created_at from detected_at, updated_at
 // from the last update (or the resolution), monitoring_at from the first
-// update in status monitoring. A range of failing_percent is kept as its
-// midpoint, the one number upstate.Reach holds.
+// update in status monitoring. A range of failing_percent is kept as the
+// range (upstate.Reach's FailingPercent to FailingMax), one number as one
+// figure.
 func (in *Incident) Incident() upstate.Incident {
 	out := upstate.Incident{
 		Name: in.Name, Status: in.Status, Impact: in.Impact,
@@ -33,8 +34,11 @@ func (in *Incident) Incident() upstate.Incident {
 	}
 	if s := in.Scope; s != nil {
 		if f := s.FailingPercent; f != nil {
-			mid := (f.Min + f.Max) / 2
-			out.Reach.FailingPercent = &mid
+			lo, hi := f.Min, f.Max
+			out.Reach.FailingPercent = &lo
+			if hi > lo {
+				out.Reach.FailingMax = &hi
+			}
 		}
 		out.Reach.Regions = append([]string(nil), s.Regions...)
 		out.Reach.Segments = append([]string(nil), s.Segments...)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/upstatehq/upstate/internal/typo"
 )
 
 // decoder walks a YAML node tree (JSON is YAML) into a Document strictly:
@@ -246,40 +248,8 @@ func describe(n *yaml.Node) string {
 	return "something else"
 }
 
-// suggest returns the closest known key when it is close enough to be a
-// typo.
-func suggest(key string, names []string) string {
-	if len(key) > 64 {
-		return ""
-	}
-	best, bestD := "", 3
-	for _, n := range names {
-		if d := editDistance(key, n); d < bestD {
-			best, bestD = n, d
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := 1
-			if a[i-1] == b[j-1] {
-				c = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
+// suggest returns the closest known key when it is close enough to be a typo.
+func suggest(key string, names []string) string { return typo.Closest(key, names) }
 
 // MaxNodes bounds the values a converter's YAML input may hold once its
 // aliases are expanded: a small file of aliases to aliases (a "billion

@@ -155,11 +155,15 @@ func TestIncidentConversion(t *testing.T) {
 	if in.Status != upstate.Postmortem || in.Impact != upstate.ImpactMajor || in.ResolvedAt == nil {
 		t.Errorf("status, impact, resolution = %s, %s, %v", in.Status, in.Impact, in.ResolvedAt)
 	}
-	if got, want := *in.Reach.FailingPercent, 27.5; got != want {
-		t.Errorf("failing percent = %v, want %v (the range's midpoint)", got, want)
+	if lo, hi, _ := in.Reach.Failing(); lo != 20 || hi != 35 {
+		t.Errorf("failing percent = %v–%v, want the range 20–35 kept", lo, hi)
 	}
-	if got, want := in.Reach.Describe(), "about 27.5% of requests failing; regions: EU; affecting: schools on SSO"; got != want {
+	if got, want := in.Reach.Describe(), "20–35% of requests failing; regions: EU; affecting: schools on SSO"; got != want {
 		t.Errorf("reach = %q, want %q", got, want)
+	}
+	// One number stays one figure.
+	if one := doc.Incidents[1].Incident(); one.Reach.FailingMax != nil || one.Reach.Describe() != "about 5% of requests failing" {
+		t.Errorf("one number: %q", one.Reach.Describe())
 	}
 	if in.Upstream == nil || in.Upstream.Provider != "Google Workspace" {
 		t.Errorf("upstream = %+v", in.Upstream)

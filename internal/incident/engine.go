@@ -611,8 +611,12 @@ func (e *Engine) share(in *upstate.Incident) (float64, bool) {
 
 // mayMeasure reports whether the engine may set the incident's share of
 // requests failing from its bursts: the scope says none, or still what
-// the engine set. Must be called with e.mu held.
+// the engine set (a range is people's, see measuredScope). Must be
+// called with e.mu held.
 func (e *Engine) mayMeasure(in *upstate.Incident) bool {
+	if !measuredScope(in) {
+		return false
+	}
 	if in.Reach.FailingPercent == nil {
 		return true
 	}

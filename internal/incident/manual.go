@@ -86,9 +86,7 @@ func (e *Engine) validate(c Change, declaring bool) error {
 
 func validateReach(r upstate.Reach) []string {
 	var probs []string
-	if p := r.FailingPercent; p != nil && (*p < 0 || *p > 100 || *p != *p) {
-		probs = append(probs, fmt.Sprintf("reach.failing_percent: %v is not between 0 and 100", *p))
-	}
+	probs = append(probs, failingProblems(r)...)
 	for _, l := range []struct {
 		name string
 		v    []string

@@ -90,3 +90,76 @@ func TestAShareOnlyOfItsOwnPartIsNoScope(t *testing.T) {
 		t.Errorf("scope %v from the decision window", *p)
 	}
 }
+
+func TestARangeIsPeoplesAndBurstsLeaveIt(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	c := f.burstTransition("api-health", upstate.Condition{State: upstate.StateUp}, upstate.StateDegraded, true, 3)
+	id := f.store.all()[0].ID
+	lo, hi := 10.0, 30.0 // its minimum the very share the burst will measure
+	if _, err := f.engine.Update(ctx, id, Change{Actor: "ana", Reach: &upstate.Reach{FailingPercent: &lo, FailingMax: &hi}}); err != nil {
+		t.Fatal(err)
+	}
+	entries := f.store.all()[0].Updates
+	if want := "Scope: 10–30% of requests failing."; entries[len(entries)-1].Body != want {
+		t.Errorf("entry = %q, want %q", entries[len(entries)-1].Body, want)
+	}
+	f.clock.Advance(15 * time.Second)
+	f.burstTransition("api-health", c, upstate.StateDegraded, true, 1)
+	if got := f.store.all()[0].Reach.Describe(); got != "10–30% of requests failing" {
+		t.Errorf("scope %q after a burst, want people's range kept", got)
+	}
+}
+
+func TestARangeIsValidated(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	v := func(x float64) *float64 { return &x }
+	for _, c := range []struct {
+		reach upstate.Reach
+		want  string
+	}{
+		{upstate.Reach{FailingPercent: v(30), FailingMax: v(10)}, "reach.failing_percent: the range 30–10 is backwards: give the minimum first"},
+		{upstate.Reach{FailingPercent: v(10), FailingMax: v(101)}, "reach.failing_percent_max: 101 is not between 0 and 100"},
+		{upstate.Reach{FailingPercent: v(-1), FailingMax: v(10)}, "reach.failing_percent: -1 is not between 0 and 100"},
+		{upstate.Reach{FailingMax: v(10)}, "reach.failing_percent_max: a range needs its minimum too"},
+	} {
+		_, err := f.engine.Declare(ctx, Change{Name: "Errors", Actor: "ana", Reach: &c.reach})
+		if err == nil || upstate.ErrorCode(err) != upstate.EINVALID || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v, want %q", c.reach, err, c.want)
+		}
+	}
+	in, err := f.engine.Declare(ctx, Change{Name: "Errors", Actor: "ana", Reach: &upstate.Reach{FailingPercent: v(0), FailingMax: v(100)}})
+	if err != nil || in.Reach.Describe() != "0–100% of requests failing" {
+		t.Errorf("the widest range: %v, %v", in, err)
+	}
+}
+
+// A range people give is told as they gave it: the notification's newest
+// entry (the words every channel sends) says it.
+func TestARangeIsNotified(t *testing.T) {
+	f := newFixture(t)
+	f.engine.opts.Route = func(ev upstate.Event) upstate.Owed {
+		return upstate.Owed{Messages: []upstate.Message{{ID: "ops:" + ev.ID, Channel: "ops", Stream: ev.Incident.ID, Event: ev}}}
+	}
+	ctx := context.Background()
+	in, err := f.engine.Declare(ctx, Change{Name: "Uploads failing", Set: map[string]upstate.Status{"drive": upstate.PartialOutage}, Actor: "ana"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.store.messages = nil
+	lo, hi := 10.0, 25.0
+	if _, err := f.engine.Update(ctx, in.ID, Change{Actor: "ana", Reach: &upstate.Reach{FailingPercent: &lo, FailingMax: &hi}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.store.messages) != 1 {
+		t.Fatalf("%d messages for a scope update, want 1", len(f.store.messages))
+	}
+	ev := f.store.messages[0].Event
+	if e, ok := ev.Latest(true); !ok || e.Body != "Scope: 10–25% of requests failing." {
+		t.Errorf("the notification says %q", e.Body)
+	}
+	if got := ev.Incident.Reach.Describe(); got != "10–25% of requests failing" {
+		t.Errorf("the event's incident has scope %q", got)
+	}
+}

@@ -116,7 +116,10 @@ type Incident struct {
 	Resolve   string     `json:"time_to_resolve"`
 	Automatic bool       `json:"automatic"`
 	Reach     string     `json:"reach,omitempty"`
-	Failing   *float64   `json:"failing_percent,omitempty"`
+	// Failing is the share of requests failing, or a range's lower end
+	// when FailingMax is set (its upper end).
+	Failing    *float64 `json:"failing_percent,omitempty"`
+	FailingMax *float64 `json:"failing_percent_max,omitempty"`
 	// Upstream is the third party whose incident this was.
 	Upstream *Link `json:"upstream,omitempty"`
 	// Recurring names the group of incidents of one kind this is one of;
@@ -636,11 +639,14 @@ func severityWords(s upstate.Status, impact upstate.Impact) string {
 }
 
 // impactWords say how bad and how wide: "Partial outage affecting about
-// 25% of requests, for teachers grading submissions, in EU".
+// 25% of requests, for teachers grading submissions, in EU", or
+// "affecting 10–25% of requests" for a range.
 func impactWords(s upstate.Status, impact upstate.Impact, reach upstate.Reach) string {
 	w := severityWords(s, impact)
-	if reach.FailingPercent != nil {
-		w += fmt.Sprintf(" affecting about %s%% of requests", strings.TrimSuffix(strings.TrimSuffix(fmt.Sprintf("%.1f", *reach.FailingPercent), "0"), "."))
+	if lo, hi, ok := reach.Failing(); ok && percent(hi) != percent(lo) {
+		w += fmt.Sprintf(" affecting %s–%s%% of requests", percent(lo), percent(hi))
+	} else if ok {
+		w += fmt.Sprintf(" affecting about %s%% of requests", percent(lo))
 	}
 	if len(reach.Segments) > 0 {
 		w += ", for " + strings.Join(reach.Segments, ", ")
@@ -649,6 +655,11 @@ func impactWords(s upstate.Status, impact upstate.Impact, reach upstate.Reach) s
 		w += ", in " + strings.Join(reach.Regions, ", ")
 	}
 	return w
+}
+
+// percent is a share to one decimal at most: 25, 12.5.
+func percent(p float64) string {
+	return strings.TrimSuffix(strings.TrimSuffix(fmt.Sprintf("%.1f", p), "0"), ".")
 }
 
 func (f formatter) incident(x *upstate.Incident, names map[string]string, worst upstate.Status, now time.Time) Incident {
@@ -664,6 +675,9 @@ func (f formatter) incident(x *upstate.Incident, names map[string]string, worst 
 	}
 	if !x.Reach.Empty() {
 		out.Reach, out.Failing = x.Reach.Describe(), x.Reach.FailingPercent
+		if x.Reach.IsRange() {
+			out.FailingMax = x.Reach.FailingMax
+		}
 	}
 	if x.Hidden != nil {
 		out.Hidden = x.Hidden.Reason

@@ -98,6 +98,9 @@ func fixtureMonth() Input {
 		RootCause: "A report query took a row lock on `submissions` during the morning peak.", Contributing: "No statement timeout.",
 		Fix:     "Killed the query; added a 5 s statement timeout and moved reports to a replica.",
 		Actions: []upstate.ActionItem{{Text: "Statement timeout on the app role", Owner: "Dana", State: "done"}, {Text: "Reports on the replica", Owner: "Lee", State: "open"}}}}
+	// The conversions' share was known only within bounds: a range.
+	convLo, convHi := 10.0, 25.0
+	ins[8].Reach = upstate.Reach{FailingPercent: &convLo, FailingMax: &convHi}
 	return Input{Title: "Classroom Cloud — August 2026 outage report", Postmortems: pms, PageName: "Classroom Cloud", From: time.Date(2026, 8, 1, 0, 0, 0, 0, la),
 		To: time.Date(2026, 9, 1, 0, 0, 0, 0, la), Loc: la, Also: nz, Components: comps, Incidents: ins, Changes: changes,
 		Generated: time.Date(2026, 9, 2, 9, 0, 0, 0, la)}
@@ -169,6 +172,14 @@ func TestReportContents(t *testing.T) {
 	// Impact in words from what it did and how widely: not "major".
 	if lock.ImpactWords != "Partial outage affecting about 25% of requests, for teachers grading submissions" || lock.Severity != "partial_outage" {
 		t.Errorf("lock impact = %q (%s)", lock.ImpactWords, lock.Severity)
+	}
+	if lock.FailingMax != nil {
+		t.Errorf("one figure reported as a range up to %v", *lock.FailingMax)
+	}
+	conv := byID["inc09"]
+	if conv.ImpactWords != "Partial outage affecting 10–25% of requests" || conv.Reach != "10–25% of requests failing" ||
+		conv.Failing == nil || *conv.Failing != 10 || conv.FailingMax == nil || *conv.FailingMax != 25 {
+		t.Errorf("a range: impact %q, reach %q, failing %v–%v", conv.ImpactWords, conv.Reach, conv.Failing, conv.FailingMax)
 	}
 	if lock.Detect != "1 min" || lock.Ack != "36 min" || lock.Resolve != "1 h 21 min" || lock.Duration != "1 h 21 min" {
 		t.Errorf("lock incident metrics = %+v", lock)

@@ -425,28 +425,6 @@ func (g *requestIDs) next() []string {
 	return []string{g.prefix + strconv.FormatUint(g.n.Add(1), 36)}
 }
 
-// statusWriter remembers the status code for metrics and logs.
-type statusWriter struct {
-	http.ResponseWriter
-	code int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.code == 0 {
-		w.code = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.code == 0 {
-		w.code = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
 func (s *Server) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The wall clock, not an injected one: request latency is elapsed
@@ -462,7 +440,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		} else if strings.HasPrefix(r.URL.Path, "/admin/") {
 			h["Content-Security-Policy"] = hdrAdminCSP
 		}
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &respond.StatusWriter{ResponseWriter: w}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead && s.opts.Proxies != nil {
 			// Sign-ins are throttled by the client's address: work it out
 			// once, trusting a forwarding header only from trusted proxies.
@@ -474,7 +452,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 					panic(p)
 				}
 				s.opts.Logger.Error("handler panicked", "component", "web", "request_id", RequestID(w), "path", r.URL.Path, "panic", p)
-				if sw.code == 0 {
+				if sw.Code == 0 {
 					writeError(sw, r, errors.New("panic"))
 				}
 			}
@@ -482,7 +460,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			if route == "" {
 				route = "unmatched"
 			}
-			s.opts.Metrics.ObserveHTTP(route, sw.code, time.Since(start))
+			s.opts.Metrics.ObserveHTTP(route, sw.Code, time.Since(start))
 		}()
 		if r.Body != nil && r.Body != http.NoBody {
 			if code, err := limitBody(sw, r); err != nil {

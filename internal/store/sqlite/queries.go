@@ -255,7 +255,7 @@ func applyChange(ctx context.Context, tx *sql.Tx, c store.Change) error {
 		if err != nil || in.Overrides == nil {
 			overrides = []byte("{}")
 		}
-		scope, err := json.Marshal(scopeJSON{in.Reach.FailingPercent, in.Reach.Regions, in.Reach.Segments})
+		scope, err := json.Marshal(scopeJSON{in.Reach.FailingPercent, in.Reach.FailingMax, in.Reach.Regions, in.Reach.Segments})
 		if err != nil {
 			return fmt.Errorf("incident %s scope: %w", in.ID, err)
 		}
@@ -335,8 +335,11 @@ const incidentCols = `id, name, status, impact, created_at, updated_at, started_
 
 // scopeJSON and upstreamJSON are how an incident's scope and upstream
 // link are kept, as JSON in their columns.
+// A range's top is failing_percent_max beside failing_percent, its
+// bottom: a scope of one figure is written, and read, as before ranges.
 type scopeJSON struct {
 	FailingPercent *float64 `json:"failing_percent,omitempty"`
+	FailingMax     *float64 `json:"failing_percent_max,omitempty"`
 	Regions        []string `json:"regions,omitempty"`
 	Segments       []string `json:"segments,omitempty"`
 }
@@ -368,7 +371,7 @@ func scanIncident(rows interface{ Scan(...any) error }) (*upstate.Incident, erro
 	if err := json.Unmarshal([]byte(scope), &sc); err != nil {
 		return nil, fmt.Errorf("incident %s scope: %w", in.ID, err)
 	}
-	in.Reach = upstate.Reach{FailingPercent: sc.FailingPercent, Regions: sc.Regions, Segments: sc.Segments}
+	in.Reach = upstate.Reach{FailingPercent: sc.FailingPercent, FailingMax: sc.FailingMax, Regions: sc.Regions, Segments: sc.Segments}
 	if upstream != "" {
 		var u upstreamJSON
 		if err := json.Unmarshal([]byte(upstream), &u); err != nil {

@@ -368,6 +368,9 @@ func testIncidentDetails(t *testing.T, s store.Store) {
 	if got.Reach.FailingPercent == nil || *got.Reach.FailingPercent != pct || len(got.Reach.Regions) != 2 || got.Reach.Segments[0] != "schools on SSO" {
 		t.Errorf("reach = %+v", got.Reach)
 	}
+	if got.Reach.FailingMax != nil {
+		t.Errorf("one figure read back as a range up to %v", *got.Reach.FailingMax)
+	}
 	if got.Upstream == nil || *got.Upstream != *a.Upstream {
 		t.Errorf("upstream = %+v", got.Upstream)
 	}
@@ -383,6 +386,23 @@ func testIncidentDetails(t *testing.T, s store.Store) {
 	}
 	if got, _ := s.GetIncident(ctx(t), b.ID); got.Upstream != nil || !got.Reach.Empty() || got.AcknowledgedAt != nil || got.MergedInto != "" {
 		t.Errorf("plain incident = %+v", got)
+	}
+	// A range keeps both ends, and changing it back to one figure drops
+	// the top.
+	lo, hi := 10.0, 25.0
+	b.Reach = upstate.Reach{FailingPercent: &lo, FailingMax: &hi}
+	if err := s.Apply(ctx(t), store.Change{Incidents: []*upstate.Incident{b}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetIncident(ctx(t), b.ID); got.Reach.Describe() != "10–25% of requests failing" {
+		t.Errorf("range read back as %q", got.Reach.Describe())
+	}
+	b.Reach = upstate.Reach{FailingPercent: &hi}
+	if err := s.Apply(ctx(t), store.Change{Incidents: []*upstate.Incident{b}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetIncident(ctx(t), b.ID); got.Reach.FailingMax != nil || got.Reach.Describe() != "about 25% of requests failing" {
+		t.Errorf("one figure after a range read back as %q", got.Reach.Describe())
 	}
 }
 

@@ -743,12 +743,8 @@ func (s *Server) readForm(r *http.Request, p upstate.Principal, current map[stri
 	if f.Failing != was.Failing || splitList(f.Regions) != splitList(was.Regions) || splitList(f.Segments) != splitList(was.Segments) {
 		reach := upstate.Reach{Regions: strings.Split(splitList(f.Regions), ", "), Segments: strings.Split(splitList(f.Segments), ", ")}
 		reach.Regions, reach.Segments = slices.DeleteFunc(reach.Regions, isBlank), slices.DeleteFunc(reach.Segments, isBlank)
-		if f.Failing != "" {
-			v, err := strconv.ParseFloat(strings.TrimSuffix(f.Failing, "%"), 64)
-			if err != nil {
-				return f, c, upstate.Errorf(upstate.EINVALID, "share of requests failing: %q is not a number", f.Failing)
-			}
-			reach.FailingPercent = &v
+		if err := parseFailing(f.Failing, &reach); err != nil {
+			return f, c, err
 		}
 		c.Reach = &reach
 	}
@@ -793,7 +789,7 @@ func formatPercent(p *float64) string {
 
 // incidentForm is the form's reach and upstream values for an incident.
 func incidentForm(in *upstate.Incident) formValues {
-	f := formValues{Failing: formatPercent(in.Reach.FailingPercent), Regions: strings.Join(in.Reach.Regions, ", "), Segments: strings.Join(in.Reach.Segments, ", ")}
+	f := formValues{Failing: formatFailing(in.Reach), Regions: strings.Join(in.Reach.Regions, ", "), Segments: strings.Join(in.Reach.Segments, ", ")}
 	if u := in.Upstream; u != nil {
 		f.Provider, f.Title, f.URL = u.Provider, u.Title, u.URL
 	}

@@ -43,13 +43,6 @@ type hiddenJSON struct {
 	At     time.Time `json:"at"`
 }
 
-// reachJSON is how much an incident hurts.
-type reachJSON struct {
-	FailingPercent *float64 `json:"failing_percent"`
-	Regions        []string `json:"regions"`
-	Segments       []string `json:"segments"`
-}
-
 // upstreamJSON links an incident to a third party's.
 type upstreamJSON struct {
 	Provider string `json:"provider"`
@@ -85,7 +78,7 @@ func toJSON(in *upstate.Incident) incidentJSON {
 	out := incidentJSON{ID: in.ID, Name: in.Name, Status: in.Status, Impact: in.Impact, Automatic: in.Auto, Components: in.Components,
 		Overrides: in.Overrides, CreatedAt: in.CreatedAt.UTC(), UpdatedAt: in.UpdatedAt.UTC(), StartedAt: in.StartedAt.UTC(),
 		DetectedAt: in.DetectedAt.UTC(), MonitoringAt: in.MonitoringAt, ResolvedAt: in.ResolvedAt, Updates: []updateJSON{},
-		Reach:   reachJSON{FailingPercent: in.Reach.FailingPercent, Regions: orEmpty(in.Reach.Regions), Segments: orEmpty(in.Reach.Segments)},
+		Reach:   reachOf(in.Reach),
 		AckedAt: in.AcknowledgedAt, AckedBy: in.AcknowledgedBy, MergedInto: in.MergedInto}
 	if u := in.Upstream; u != nil {
 		out.Upstream = &upstreamJSON{u.Provider, u.Title, u.URL}
@@ -197,7 +190,7 @@ func (b changeBody) change(p upstate.Principal) (incident.Change, error) {
 		return c, err
 	}
 	if b.Reach != nil {
-		c.Reach = &upstate.Reach{FailingPercent: b.Reach.FailingPercent, Regions: b.Reach.Regions, Segments: b.Reach.Segments}
+		c.Reach = b.Reach.reach()
 	}
 	if b.Upstream != nil {
 		c.Upstream = &upstate.Upstream{Provider: b.Upstream.Provider, Title: b.Upstream.Title, URL: b.Upstream.URL}

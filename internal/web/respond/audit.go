@@ -79,34 +79,35 @@ func Changes(r *http.Request) bool {
 	return true
 }
 
-// statusWriter remembers the status answered.
-type statusWriter struct {
+// StatusWriter remembers the status answered (0 until one is), for the
+// audit log, metrics and logs.
+type StatusWriter struct {
 	http.ResponseWriter
-	status int
+	Code int
 }
 
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
+func (w *StatusWriter) WriteHeader(code int) {
+	if w.Code == 0 {
+		w.Code = code
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
+func (w *StatusWriter) Write(b []byte) (int, error) {
+	if w.Code == 0 {
+		w.Code = http.StatusOK
 	}
 	return w.ResponseWriter.Write(b)
 }
 
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func (w *StatusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // Audit is the request that changes state (Changes) as the audit log will
 // see it: Begin wraps the writer and the request; End records who did
 // what with the status answered.
 type Audit struct {
 	a    Auditor
-	w    *statusWriter
+	w    *StatusWriter
 	r    *http.Request
 	note *auditNote
 	// Refusal, when set, is why the request was refused before its
@@ -123,7 +124,7 @@ func (a Auditor) Begin(w http.ResponseWriter, r *http.Request) (*Audit, http.Res
 	}
 	n := &auditNote{}
 	r = r.WithContext(context.WithValue(r.Context(), auditKey{}, n))
-	sw := &statusWriter{ResponseWriter: w}
+	sw := &StatusWriter{ResponseWriter: w}
 	return &Audit{a: a, w: sw, r: r, note: n}, sw, r
 }
 
@@ -176,7 +177,7 @@ func (x *Audit) End(p *upstate.Principal) {
 	if x == nil || x.note.recorded {
 		return
 	}
-	status := x.w.status
+	status := x.w.Code
 	if status == 0 {
 		status = http.StatusOK
 	}

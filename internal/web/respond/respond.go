@@ -109,6 +109,8 @@ func DecodeLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) err
 		return upstate.Errorf(upstate.EINVALID, "field %s: want %s, got %s", typ.Field, typ.Type, typ.Value)
 	case errors.As(err, &tooBig):
 		return upstate.Errorf(upstate.EINVALID, "body is larger than %d bytes", tooBig.Limit)
+	case upstate.ErrorCode(err) == upstate.EINVALID: // a field's own UnmarshalJSON, in its words
+		return err
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		return upstate.Errorf(upstate.EINVALID, "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
 	}
