@@ -232,6 +232,22 @@ type TimelineEntry struct {
 	// words (the words before are kept, see EntryEdit).
 	EditedAt *time.Time
 	EditedBy string
+	// WrittenAt is when the entry was written, set only when that was
+	// after At: a person entering what happened earlier ("8:42 am
+	// (written 9:30 am)"). Zero for an entry written as it happened.
+	WrittenAt time.Time
+}
+
+// RecentPast is how old a change may be when a person tells of it and
+// still be news: told at most this long after it happened, it notifies as
+// if it were now; older (an update from last week, a resolution entered
+// after the fact), it is written and told to no one.
+const RecentPast = time.Hour
+
+// WrittenLate reports whether the entry was written at least a minute
+// after the time it tells of, so pages show both.
+func (e TimelineEntry) WrittenLate() bool {
+	return !e.WrittenAt.IsZero() && e.WrittenAt.Sub(e.At) >= time.Minute
 }
 
 // EntryKind is what wrote a timeline entry and for whom: only the

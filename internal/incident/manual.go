@@ -27,6 +27,17 @@ type Change struct {
 	// an empty Provider removes the link.
 	Upstream *upstate.Upstream
 	Actor    string // who, for the timeline
+	// At is when it happened, when a person says: zero for now. Never in
+	// the future (see Skew), never before the incident's start or its
+	// last entry. An entry at a time in the past keeps when it was written
+	// too (TimelineEntry.WrittenAt); one older than RecentPast notifies
+	// no one. On a declare it is the declaration (the first entry).
+	At time.Time
+	// StartedAt and DetectedAt are a declare's: when the failure began
+	// and when it was noticed. Zero: detection from the failing checks on
+	// the components it sets (else the declaration), the start from their
+	// first failing results (else the detection).
+	StartedAt, DetectedAt time.Time
 }
 
 func (c Change) public() bool { return c.Public == nil || *c.Public }
@@ -124,9 +135,13 @@ func (e *Engine) Declare(ctx context.Context, c Change) (*upstate.Incident, erro
 		return nil, upstate.Errorf(upstate.EINVALID, "status: a new incident must be investigating, identified or monitoring")
 	}
 	now := e.opts.Clock.Now()
+	start, detect, at, err := e.declaredTimes(c, now)
+	if err != nil {
+		return nil, err
+	}
 	in := &upstate.Incident{ID: e.opts.NewID(), Name: strings.TrimSpace(c.Name), Status: c.Status, Impact: upstate.ImpactNone,
-		CreatedAt: now, UpdatedAt: now, StartedAt: now, DetectedAt: now}
-	return e.apply(ctx, in, c, now)
+		CreatedAt: at, UpdatedAt: now, StartedAt: start, DetectedAt: detect}
+	return e.apply(ctx, in, c, at, now, true)
 }
 
 // Update posts an update to an open incident; a status of resolved
@@ -148,8 +163,16 @@ func (e *Engine) Update(ctx context.Context, id string, c Change) (*upstate.Inci
 	if strings.TrimSpace(c.Message) == "" && c.Status == "" && len(c.Set) == 0 && c.Impact == "" && c.Name == "" && c.Reach == nil && c.Upstream == nil {
 		return nil, upstate.Errorf(upstate.EINVALID, "nothing to update: give a message, status, impact, reach, upstream, name or component statuses")
 	}
+	now := e.opts.Clock.Now()
+	at, err := stamp("at", c.At, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.inOrder(ctx, "at", in, at, now); err != nil {
+		return nil, err
+	}
 	cp := *in
-	return e.apply(ctx, &cp, c, e.opts.Clock.Now())
+	return e.apply(ctx, &cp, c, at, now, false)
 }
 
 // Publish posts an internal entry Upstate wrote (held there by
@@ -205,6 +228,14 @@ func (e *Engine) Reopen(ctx context.Context, id string, c Change) (*upstate.Inci
 	if in.Hidden != nil {
 		return nil, upstate.Errorf(upstate.ECONFLICT, "incident %s is hidden from the public: show it again (unhide) before reopening it", id)
 	}
+	now := e.opts.Clock.Now()
+	at, err := stamp("at", c.At, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.inOrder(ctx, "at", in, at, now); err != nil {
+		return nil, err
+	}
 	cp := *in
 	cp.ResolvedAt, cp.MonitoringAt = nil, nil
 	if c.Status == "" || !c.Status.Open() {
@@ -213,7 +244,7 @@ func (e *Engine) Reopen(ctx context.Context, id string, c Change) (*upstate.Inci
 	if c.Message == "" {
 		c.Message = "Reopened: the problem is not over."
 	}
-	return e.apply(ctx, &cp, c, e.opts.Clock.Now())
+	return e.apply(ctx, &cp, c, at, now, false)
 }
 
 func (e *Engine) findOpen(id string) *upstate.Incident {
@@ -233,12 +264,11 @@ func (e *Engine) notOpen(ctx context.Context, id string) error {
 	return upstate.Errorf(upstate.ECONFLICT, "incident %s is %s: reopen it to post updates", id, in.Status)
 }
 
-// apply changes in (a copy, or a new incident) as c asks, re-derives the
-// statuses of its components and writes it all in one transaction, all
-// stamped now: a new incident's CreatedAt is its UpdatedAt, which is how
-// its event is known to be incident.created. Must be called with e.mu
-// held.
-func (e *Engine) apply(ctx context.Context, in *upstate.Incident, c Change, now time.Time) (*upstate.Incident, error) {
+// apply changes in (a copy, or a new incident when declaring) as c asks,
+// re-derives the statuses of its components and writes it all in one
+// transaction: what happened at at, written now (the same, unless a
+// person told of the past). Must be called with e.mu held.
+func (e *Engine) apply(ctx context.Context, in *upstate.Incident, c Change, at, now time.Time, declaring bool) (*upstate.Incident, error) {
 	if c.Name != "" {
 		in.Name = strings.TrimSpace(c.Name)
 	}
@@ -250,11 +280,11 @@ func (e *Engine) apply(ctx context.Context, in *upstate.Incident, c Change, now 
 		// Set when someone moves it to monitoring; a note on a linked
 		// incident the provider's word put there starts no watch.
 		if in.MonitoringAt == nil && c.Status == upstate.Monitoring {
-			in.MonitoringAt = &now
+			in.MonitoringAt = &at
 		}
 	case upstate.Resolved, upstate.Postmortem:
 		if in.ResolvedAt == nil {
-			in.ResolvedAt = &now
+			in.ResolvedAt = &at
 		}
 	}
 	if len(c.Set) > 0 {
@@ -296,9 +326,11 @@ func (e *Engine) apply(ctx context.Context, in *upstate.Incident, c Change, now 
 			in.Upstream = &u
 		}
 	}
-	// A person who writes on an incident has taken it on.
-	if in.AcknowledgedAt == nil && c.Actor != upstate.ActorUpstate {
-		in.AcknowledgedAt, in.AcknowledgedBy = &now, c.Actor
+	// A person who writes on an incident after its declaration has taken
+	// it on; declaring is not acknowledging (the report's time to
+	// acknowledge is the on-call's, who may not be the one who declared).
+	if !declaring && in.AcknowledgedAt == nil && c.Actor != upstate.ActorUpstate {
+		in.AcknowledgedAt, in.AcknowledgedBy = &at, c.Actor
 	}
 	in.UpdatedAt = now
 
@@ -312,12 +344,24 @@ func (e *Engine) apply(ctx context.Context, in *upstate.Incident, c Change, now 
 	next := e.derive(nil)
 	e.open = prevOpen
 
-	entry := upstate.TimelineEntry{ID: e.opts.NewID(), IncidentID: in.ID, At: now, Status: in.Status, Body: strings.TrimSpace(c.Message),
+	entry := upstate.TimelineEntry{ID: e.opts.NewID(), IncidentID: in.ID, At: at, Status: in.Status, Body: strings.TrimSpace(c.Message),
 		Public: c.public(), Actor: c.Actor, Kind: upstate.EntryNote}
+	if !at.Equal(now) {
+		entry.WrittenAt = now
+	}
 	if entry.Public {
 		entry.Kind = upstate.EntryUpdate
 	}
+	// The status history tells what happened when: a declared status
+	// from the incident's start, a change from its time. The current
+	// status is what the engine derives now, so a change told of the past
+	// is written again at now: the history's last word is the status.
+	since := at
+	if declaring {
+		since = in.StartedAt
+	}
 	var change store.Change
+	var current []upstate.StatusChange
 	for _, id := range e.order {
 		old := e.statuses[id]
 		if old == "" {
@@ -326,9 +370,13 @@ func (e *Engine) apply(ctx context.Context, in *upstate.Incident, c Change, now 
 		if next[id] == old {
 			continue
 		}
-		change.Statuses = append(change.Statuses, upstate.StatusChange{ComponentID: id, At: now, Status: next[id], IncidentID: in.ID})
+		change.Statuses = append(change.Statuses, upstate.StatusChange{ComponentID: id, At: since, Status: next[id], IncidentID: in.ID})
+		if !since.Equal(now) {
+			current = append(current, upstate.StatusChange{ComponentID: id, At: now, Status: next[id], IncidentID: in.ID})
+		}
 		entry.Affected = append(entry.Affected, upstate.AffectedComponent{ComponentID: id, OldStatus: old, NewStatus: next[id]})
 	}
+	change.Statuses = append(change.Statuses, current...)
 	if entry.Body == "" && c.Reach != nil && c.Status == "" {
 		entry.Body = "Scope: " + in.Reach.Describe() + "."
 	}
@@ -337,14 +385,23 @@ func (e *Engine) apply(ctx context.Context, in *upstate.Incident, c Change, now 
 	}
 	change.Incidents = []*upstate.Incident{in}
 	change.Entries = []upstate.TimelineEntry{entry}
-	taken := e.owe(&change)
+	var created []string
+	if declaring {
+		created = []string{in.ID}
+	}
+	taken := e.owe(&change, created...)
+	if !news(at, now) {
+		// Told long after it happened: written, told to no one; the pages
+		// still waiting for an incident it resolves are cancelled.
+		change.Messages = nil
+	}
 	if err := e.opts.Store.Apply(ctx, change); err != nil {
 		e.putBack(taken)
 		return nil, fmt.Errorf("save incident: %w", err)
 	}
 	e.open = open
 	e.statuses = next
-	if in.CreatedAt.Equal(now) {
+	if declaring {
 		e.opts.Logger.Info("incident declared", "component", "incident", "incident", in.ID, "actor", c.Actor)
 	}
 	e.opts.Changed(maps.Clone(next))

@@ -6,15 +6,24 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/store"
 )
 
-// Acknowledge records that a person has taken an open incident on. The
-// first acknowledgement counts (it is the report's time to acknowledge);
-// later ones return the incident unchanged.
+// Acknowledge records that a person has taken an open incident on, now.
+// The first acknowledgement counts (it is the report's time to
+// acknowledge); later ones return the incident unchanged.
 func (e *Engine) Acknowledge(ctx context.Context, id, actor string) (*upstate.Incident, error) {
+	return e.AcknowledgeAt(ctx, id, actor, time.Time{})
+}
+
+// AcknowledgeAt is Acknowledge at the time a person gives (zero: now):
+// never in the future, never before the incident's start or its last
+// entry. One older than RecentPast cancels the pages still waiting but
+// tells no one.
+func (e *Engine) AcknowledgeAt(ctx context.Context, id, actor string, at time.Time) (*upstate.Incident, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	// Nothing is changed on memory that lacks a change the store refused.
@@ -33,12 +42,25 @@ func (e *Engine) Acknowledge(ctx context.Context, id, actor string) (*upstate.In
 		return &out, nil
 	}
 	now := e.opts.Clock.Now()
+	at, err := stamp("at", at, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.inOrder(ctx, "at", in, at, now); err != nil {
+		return nil, err
+	}
 	cp := *in
-	cp.AcknowledgedAt, cp.AcknowledgedBy, cp.UpdatedAt = &now, actor, now
-	entry := upstate.TimelineEntry{ID: e.opts.NewID(), IncidentID: in.ID, At: now, Status: in.Status,
+	cp.AcknowledgedAt, cp.AcknowledgedBy, cp.UpdatedAt = &at, actor, now
+	entry := upstate.TimelineEntry{ID: e.opts.NewID(), IncidentID: in.ID, At: at, Status: in.Status,
 		Body: fmt.Sprintf("Acknowledged by %s.", upstate.EscapeMarkdown(actor)), Actor: actor, Kind: upstate.EntryNote}
+	if !at.Equal(now) {
+		entry.WrittenAt = now
+	}
 	change := store.Change{Incidents: []*upstate.Incident{&cp}, Entries: []upstate.TimelineEntry{entry}}
 	taken := e.owe(&change)
+	if !news(at, now) {
+		change.Messages = nil // the pages waiting are cancelled all the same
+	}
 	if err := e.opts.Store.Apply(ctx, change); err != nil {
 		e.putBack(taken)
 		return nil, fmt.Errorf("save acknowledgement: %w", err)

@@ -80,10 +80,16 @@ func TestAcknowledge(t *testing.T) {
 	if _, err := f.engine.Acknowledge(ctx, "nope", "Dana"); upstate.ErrorCode(err) != upstate.ENOTFOUND {
 		t.Errorf("unknown incident: %v", err)
 	}
-	// Writing on an incident acknowledges it too.
+	// Declaring is not acknowledging; writing on an incident after its
+	// declaration is.
 	d, _ := f.engine.Declare(ctx, Change{Name: "Slow uploads", Actor: "Ann"})
-	if d.AcknowledgedBy != "Ann" {
-		t.Errorf("declared incident acknowledged by %q", d.AcknowledgedBy)
+	if d.AcknowledgedAt != nil {
+		t.Errorf("declaring acknowledged the incident: by %q", d.AcknowledgedBy)
+	}
+	f.clock.Advance(3 * time.Minute)
+	u, err := f.engine.Update(ctx, d.ID, Change{Message: "Looking at the upload workers.", Actor: "Lee"})
+	if err != nil || u.AcknowledgedBy != "Lee" || !u.AcknowledgedAt.Equal(f.clock.Now()) {
+		t.Errorf("first update after the declaration: acknowledged %v by %q (%v)", u.AcknowledgedAt, u.AcknowledgedBy, err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,8 +18,9 @@ import (
 // mirrored provider updates held back from notifying (see
 // mirrorNotifyEvery), first, so a resolution tells the provider's closing
 // words too. Must be called with e.mu held and before e.open reflects the
-// change.
-func (e *Engine) owe(c *store.Change) held {
+// change. created names incidents the change makes whose CreatedAt is not
+// their UpdatedAt (a declaration told of the past).
+func (e *Engine) owe(c *store.Change, created ...string) held {
 	taken := held{}
 	for _, in := range c.Incidents {
 		entries := e.heldNews(in.ID)
@@ -37,7 +39,7 @@ func (e *Engine) owe(c *store.Change) held {
 		ev := upstate.Event{At: in.UpdatedAt, Entries: entries, Names: map[string]string{}}
 		ev.Acknowledged = in.AcknowledgedAt != nil && (prev == nil || prev.AcknowledgedAt == nil) && in.Open()
 		switch {
-		case prev == nil && in.Open() && in.CreatedAt.Equal(in.UpdatedAt):
+		case prev == nil && in.Open() && (in.CreatedAt.Equal(in.UpdatedAt) || slices.Contains(created, in.ID)):
 			ev.Type = upstate.EventIncidentCreated
 		case prev == nil && in.Open():
 			ev.Type = upstate.EventIncidentReopened

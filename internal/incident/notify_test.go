@@ -59,7 +59,7 @@ func TestEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := f.store.messages[0]
-	if m.Event.Type != upstate.EventIncidentCreated || !m.Event.Acknowledged || m.Event.Names["drive"] != "Cloud drive" || m.Event.Incident.Updates != nil {
+	if m.Event.Type != upstate.EventIncidentCreated || m.Event.Acknowledged || m.Event.Names["drive"] != "Cloud drive" || m.Event.Incident.Updates != nil {
 		t.Errorf("declared event = %+v", m.Event)
 	}
 	if e, ok := m.Event.Latest(true); !ok || e.Body != "Sync fails." {
@@ -69,7 +69,8 @@ func TestEvents(t *testing.T) {
 	if _, err := f.engine.Update(ctx, d.ID, Change{Message: "Paging the provider.", Public: new(bool), Actor: "Ann"}); err != nil {
 		t.Fatal(err)
 	}
-	if m := f.store.messages[0]; m.Event.Type != upstate.EventIncidentUpdated || m.Event.Public() {
+	// The first note by a person after the declaration acknowledges it.
+	if m := f.store.messages[0]; m.Event.Type != upstate.EventIncidentAcknowledged || !m.Event.Acknowledged || m.Event.Public() {
 		t.Errorf("internal note event = %+v", m.Event)
 	}
 	types()

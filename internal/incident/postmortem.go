@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/clock"
@@ -83,9 +84,15 @@ func (r *Reviews) Save(ctx context.Context, incidentID string, d Draft) (upstate
 	return p, nil
 }
 
-// Publish makes the postmortem public: the incident's status becomes
+// Publish makes the postmortem public, now: the incident's status becomes
 // postmortem and its timeline gets the root cause and the fix.
 func (r *Reviews) Publish(ctx context.Context, incidentID, actor string) (upstate.PostmortemDoc, error) {
+	return r.PublishAt(ctx, incidentID, actor, time.Time{})
+}
+
+// PublishAt is Publish at the time a person gives (zero: now): never in
+// the future, never before the incident's resolution or its last entry.
+func (r *Reviews) PublishAt(ctx context.Context, incidentID, actor string, at time.Time) (upstate.PostmortemDoc, error) {
 	in, err := r.Store.GetIncident(ctx, incidentID)
 	if err != nil {
 		return upstate.PostmortemDoc{}, err
@@ -101,11 +108,25 @@ func (r *Reviews) Publish(ctx context.Context, incidentID, actor string) (upstat
 		return upstate.PostmortemDoc{}, upstate.Errorf(upstate.EINVALID, "write the root cause and the fix and prevention before publishing")
 	}
 	now := r.Clock.Now()
-	p.Status, p.PublishedAt, p.UpdatedAt, p.Author = upstate.PostmortemPublished, &now, now, actor
+	if at, err = stamp("at", at, now); err != nil {
+		return upstate.PostmortemDoc{}, err
+	}
+	if !at.Equal(now) {
+		switch n := len(in.Updates); {
+		case in.ResolvedAt != nil && at.Before(*in.ResolvedAt):
+			return upstate.PostmortemDoc{}, upstate.Errorf(upstate.EINVALID, "at: %s is before the incident was resolved (%s)", rfc(at), rfc(*in.ResolvedAt))
+		case n > 0 && at.Before(in.Updates[n-1].At):
+			return upstate.PostmortemDoc{}, upstate.Errorf(upstate.EINVALID, "at: %s is before the incident's last entry (%s): entries are kept in the order they happened", rfc(at), rfc(in.Updates[n-1].At))
+		}
+	}
+	p.Status, p.PublishedAt, p.UpdatedAt, p.Author = upstate.PostmortemPublished, &at, now, actor
 	cp := *in
 	cp.Status, cp.UpdatedAt = upstate.Postmortem, now
 	body := "**Root cause:** " + p.RootCause + "\n\n**Fix and prevention:** " + p.Fix
-	entry := upstate.TimelineEntry{ID: r.NewID(), IncidentID: in.ID, At: now, Status: upstate.Postmortem, Body: body, Public: true, Actor: actor, Kind: upstate.EntryUpdate}
+	entry := upstate.TimelineEntry{ID: r.NewID(), IncidentID: in.ID, At: at, Status: upstate.Postmortem, Body: body, Public: true, Actor: actor, Kind: upstate.EntryUpdate}
+	if !at.Equal(now) {
+		entry.WrittenAt = now
+	}
 	if err := r.Store.SavePostmortem(ctx, p, store.Change{Incidents: []*upstate.Incident{&cp}, Entries: []upstate.TimelineEntry{entry}}); err != nil {
 		return upstate.PostmortemDoc{}, err
 	}

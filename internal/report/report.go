@@ -435,13 +435,18 @@ func kind(name string) string {
 }
 
 // acknowledged is when a person first took the incident on: its
-// acknowledgement, or for incidents kept before acknowledgements were
-// recorded, the first entry a person wrote.
+// recorded acknowledgement, or for incidents kept before acknowledgements
+// were recorded (and imported ones), the first entry a person wrote after
+// the declaration: declaring is not acknowledging, so the first entry of
+// an incident a person declared never counts.
 func acknowledged(x *upstate.Incident) *time.Time {
 	if x.AcknowledgedAt != nil {
 		return x.AcknowledgedAt
 	}
-	for _, u := range x.Updates {
+	for i, u := range x.Updates {
+		if i == 0 && !x.Auto {
+			continue // the declaration
+		}
 		if u.Actor != "" && u.Actor != upstate.ActorUpstate {
 			t := u.At
 			return &t

@@ -85,6 +85,14 @@ func fixtureMonth() Input {
 		map[string]upstate.Status{"conversion": upstate.PartialOutage},
 		e(at(21, 10, 5), upstate.Investigating, "Ann", "Word and PowerPoint conversions fail; **PDF works**. <script>alert(1)</script>", true),
 		e(at(21, 10, 45), upstate.Resolved, "Ann", "The provider restored its Office workers.", true))
+	// Sam and Ann took on the incidents they declared: declaring alone
+	// would not say so (see TestDeclaringIsNotAcknowledging).
+	for _, x := range ins {
+		if !x.Auto && x.AcknowledgedAt == nil {
+			a := x.Updates[0].At
+			x.AcknowledgedAt, x.AcknowledgedBy = &a, x.Updates[0].Actor
+		}
+	}
 	pub := at(20, 9, 0)
 	pms := map[string]upstate.PostmortemDoc{"inc01": {IncidentID: "inc01", Status: upstate.PostmortemPublished, PublishedAt: &pub,
 		RootCause: "A report query took a row lock on `submissions` during the morning peak.", Contributing: "No statement timeout.",
@@ -389,5 +397,30 @@ func TestMarkdownEscapesHostileText(t *testing.T) {
 		if !strings.Contains(md, "(https://status.example/a%20b%29%28%3Cx%3E)") {
 			t.Errorf("%q: an odd link is not kept whole and safe:\n%s", h, md)
 		}
+	}
+}
+
+// For incidents with no recorded acknowledgement (kept before there were
+// any, or imported), the first entry a person wrote after the declaration
+// counts, never the declaration.
+func TestDeclaringIsNotAcknowledging(t *testing.T) {
+	e := func(m int, actor string) upstate.TimelineEntry {
+		return upstate.TimelineEntry{At: at(17, 8, m), Actor: actor, Public: true}
+	}
+	declared := &upstate.Incident{StartedAt: at(17, 8, 0), Updates: []upstate.TimelineEntry{e(0, "Sam"), e(5, upstate.ActorUpstate), e(12, "Lee")}}
+	if a := acknowledged(declared); a == nil || !a.Equal(at(17, 8, 12)) {
+		t.Errorf("declared incident acknowledged at %v, want Lee's entry at 8:12", a)
+	}
+	if a := acknowledged(&upstate.Incident{Updates: []upstate.TimelineEntry{e(0, "Sam")}}); a != nil {
+		t.Errorf("a declaration alone acknowledged at %v", a)
+	}
+	auto := &upstate.Incident{Auto: true, Updates: []upstate.TimelineEntry{e(0, upstate.ActorUpstate), e(3, "Dana")}}
+	if a := acknowledged(auto); a == nil || !a.Equal(at(17, 8, 3)) {
+		t.Errorf("automatic incident acknowledged at %v, want Dana's entry", a)
+	}
+	recorded := at(17, 9, 37)
+	declared.AcknowledgedAt = &recorded
+	if a := acknowledged(declared); a == nil || !a.Equal(recorded) {
+		t.Errorf("recorded acknowledgement not used: %v", a)
 	}
 }

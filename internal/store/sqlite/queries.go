@@ -288,10 +288,14 @@ func applyChange(ctx context.Context, tx *sql.Tx, c store.Change) error {
 		// An entry already kept is not written again: a change written a
 		// second time (its first write committed after its writer was told
 		// it had not) changes nothing.
-		_, err := tx.ExecContext(ctx, `INSERT INTO incident_updates (id, incident_id, seq, at, status, body, public, actor, affected, kind)
-			VALUES (?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM incident_updates WHERE incident_id = ?), ?, ?, ?, ?, ?, ?, ?)
+		var written *time.Time
+		if !e.WrittenAt.IsZero() {
+			written = &e.WrittenAt
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO incident_updates (id, incident_id, seq, at, status, body, public, actor, affected, kind, written_at)
+			VALUES (?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM incident_updates WHERE incident_id = ?), ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO NOTHING`,
-			e.ID, e.IncidentID, e.IncidentID, ms(e.At), string(e.Status), e.Body, e.Public, e.Actor, string(affected), string(e.GuessKind()))
+			e.ID, e.IncidentID, e.IncidentID, ms(e.At), string(e.Status), e.Body, e.Public, e.Actor, string(affected), string(e.GuessKind()), nullMS(written))
 		if err != nil {
 			return fmt.Errorf("save timeline entry of %s: %w", e.IncidentID, err)
 		}
@@ -488,7 +492,7 @@ func (db *DB) loadUpdates(ctx context.Context, ins []*upstate.Incident) error {
 		byID[in.ID] = in
 		args = append(args, in.ID)
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT id, incident_id, at, status, body, public, actor, affected, kind, edited_at, edited_by FROM incident_updates
+	rows, err := db.read.QueryContext(ctx, `SELECT id, incident_id, at, status, body, public, actor, affected, kind, edited_at, edited_by, written_at FROM incident_updates
 		WHERE incident_id IN (?`+strings.Repeat(",?", len(args)-1)+`) ORDER BY incident_id, at, seq`, args...)
 	if err != nil {
 		return err
@@ -498,9 +502,12 @@ func (db *DB) loadUpdates(ctx context.Context, ins []*upstate.Incident) error {
 		var e upstate.TimelineEntry
 		var at int64
 		var status, affected, kind string
-		var edited sql.NullInt64
-		if err := rows.Scan(&e.ID, &e.IncidentID, &at, &status, &e.Body, &e.Public, &e.Actor, &affected, &kind, &edited, &e.EditedBy); err != nil {
+		var edited, written sql.NullInt64
+		if err := rows.Scan(&e.ID, &e.IncidentID, &at, &status, &e.Body, &e.Public, &e.Actor, &affected, &kind, &edited, &e.EditedBy, &written); err != nil {
 			return err
+		}
+		if w := fromNullMS(written); w != nil {
+			e.WrittenAt = *w
 		}
 		e.At, e.Status, e.Kind, e.EditedAt = fromMS(at), upstate.IncidentStatus(status), upstate.EntryKind(kind), fromNullMS(edited)
 		e.Kind = e.GuessKind()

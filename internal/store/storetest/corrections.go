@@ -22,6 +22,8 @@ func testEntryKinds(t *testing.T, s store.Store) {
 		{ID: "unknown", IncidentID: a.ID, At: t0, Body: "?", Actor: upstate.ActorUpstate},
 		{ID: "note", IncidentID: a.ID, At: t0, Body: "looking", Actor: "Dana"},
 		{ID: "update", IncidentID: a.ID, At: t0, Body: "We are on it", Actor: "Dana", Public: true},
+		// Told of a week later: both times are kept.
+		{ID: "late", IncidentID: a.ID, At: t0.Add(time.Minute), WrittenAt: t0.Add(7 * 24 * time.Hour), Body: "Paged the DBA", Actor: "Dana"},
 	}
 	if err := s.Apply(ctx(t), store.Change{Incidents: []*upstate.Incident{a}, Entries: entries}); err != nil {
 		t.Fatal(err)
@@ -31,10 +33,13 @@ func testEntryKinds(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	want := map[string]upstate.EntryKind{"words": upstate.EntryAutomatic, "evidence": upstate.EntryEvidence, "mirrored": upstate.EntryProvider,
-		"unknown": upstate.EntryEvidence, "note": upstate.EntryNote, "update": upstate.EntryUpdate}
+		"unknown": upstate.EntryEvidence, "note": upstate.EntryNote, "update": upstate.EntryUpdate, "late": upstate.EntryNote}
 	for _, e := range got.Updates {
 		if e.Kind != want[e.ID] {
 			t.Errorf("entry %s: kind %q, want %q", e.ID, e.Kind, want[e.ID])
+		}
+		if late := e.ID == "late"; late != !e.WrittenAt.IsZero() || late && (!e.WrittenAt.Equal(t0.Add(7*24*time.Hour)) || !e.At.Equal(t0.Add(time.Minute))) {
+			t.Errorf("entry %s: at %v, written %v", e.ID, e.At, e.WrittenAt)
 		}
 	}
 }

@@ -56,7 +56,12 @@ func (s *Server) onID(name, notice string, act func(ctx context.Context, id stri
 
 func (s *Server) acknowledge(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
 	id := r.PathValue("id")
-	in, err := s.opts.Incidents.Acknowledge(r.Context(), id, p.Actor())
+	at, err := s.localTime("at", strings.TrimSpace(r.PostFormValue("at")))
+	if err != nil {
+		s.fail(w, r, relabel(err, incidentLabels(nil, "Message")))
+		return
+	}
+	in, err := s.opts.Incidents.AcknowledgeAt(r.Context(), id, p.Actor(), at)
 	if err != nil {
 		s.fail(w, r, err)
 		return

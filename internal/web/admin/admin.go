@@ -46,6 +46,7 @@ type Incidents interface {
 	Update(ctx context.Context, id string, c incident.Change) (*upstate.Incident, error)
 	Reopen(ctx context.Context, id string, c incident.Change) (*upstate.Incident, error)
 	Acknowledge(ctx context.Context, id, actor string) (*upstate.Incident, error)
+	AcknowledgeAt(ctx context.Context, id, actor string, at time.Time) (*upstate.Incident, error)
 	Merge(ctx context.Context, into string, from []string, actor string) (*upstate.Incident, error)
 	Publish(ctx context.Context, incidentID, entryID, actor string) (*upstate.Incident, error)
 	HoldStatus(ctx context.Context, component string, st upstate.Status, actor string) (upstate.ComponentState, error)
@@ -550,6 +551,9 @@ type formValues struct {
 	// Reach and upstream, as typed: lists comma-separated.
 	Failing, Regions, Segments string
 	Provider, Title, URL       string
+	// At (when it happened) and Started (a declare's start), as typed:
+	// the page's local time from <input type=datetime-local>; empty for now.
+	At, Started string
 }
 
 func (s *Server) render(w http.ResponseWriter, code int, name string, v view) {
@@ -720,7 +724,7 @@ func (s *Server) readForm(r *http.Request, p upstate.Principal, current map[stri
 		Status: upstate.IncidentStatus(r.PostFormValue("status")), Internal: r.PostFormValue("internal") == "on", Set: map[string]upstate.Status{},
 		Failing: strings.TrimSpace(r.PostFormValue("failing_percent")), Regions: r.PostFormValue("regions"), Segments: r.PostFormValue("segments"),
 		Provider: strings.TrimSpace(r.PostFormValue("upstream_provider")), Title: strings.TrimSpace(r.PostFormValue("upstream_title")),
-		URL: strings.TrimSpace(r.PostFormValue("upstream_url"))}
+		URL: strings.TrimSpace(r.PostFormValue("upstream_url")), At: strings.TrimSpace(r.PostFormValue("at")), Started: strings.TrimSpace(r.PostFormValue("started_at"))}
 	for k, vals := range r.PostForm {
 		if id, ok := strings.CutPrefix(k, "component."); ok && len(vals) > 0 && vals[0] != "" {
 			if st := upstate.Status(vals[0]); st != current[id] {
@@ -730,6 +734,13 @@ func (s *Server) readForm(r *http.Request, p upstate.Principal, current map[stri
 	}
 	public := !f.Internal
 	c := incident.Change{Name: f.Name, Status: f.Status, Impact: upstate.Impact(f.Impact), Message: f.Message, Public: &public, Actor: p.Actor()}
+	var err error
+	if c.At, err = s.localTime("at", f.At); err != nil {
+		return f, c, err
+	}
+	if c.StartedAt, err = s.localTime("started_at", f.Started); err != nil {
+		return f, c, err
+	}
 	if len(f.Set) > 0 {
 		c.Set = maps.Clone(f.Set)
 	}
@@ -745,6 +756,21 @@ func (s *Server) readForm(r *http.Request, p upstate.Principal, current map[stri
 		c.Upstream = &upstate.Upstream{Provider: f.Provider, Title: f.Title, URL: f.URL}
 	}
 	return f, c, nil
+}
+
+// localTime reads a "happened at" field: the page's local time as
+// <input type=datetime-local> sends it (seconds optional), zero when
+// empty.
+func (s *Server) localTime(field, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range []string{localInput, localInput + ":05"} {
+		if t, err := time.ParseInLocation(layout, v, s.opts.Location()); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, upstate.Errorf(upstate.EINVALID, "%s: %.40q is not a date and time (YYYY-MM-DDTHH:MM)", field, v)
 }
 
 // splitList normalises a comma-separated list for comparison.
@@ -917,7 +943,12 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, p upstate.Princi
 
 func (s *Server) reopen(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
 	id := r.PathValue("id")
-	if _, err := s.opts.Incidents.Reopen(r.Context(), id, incident.Change{Message: r.PostFormValue("message"), Actor: p.Actor()}); err != nil {
+	at, err := s.localTime("at", strings.TrimSpace(r.PostFormValue("at")))
+	if err != nil {
+		s.fail(w, r, relabel(err, incidentLabels(nil, "Message")))
+		return
+	}
+	if _, err := s.opts.Incidents.Reopen(r.Context(), id, incident.Change{Message: r.PostFormValue("message"), Actor: p.Actor(), At: at}); err != nil {
 		s.fail(w, r, err)
 		return
 	}

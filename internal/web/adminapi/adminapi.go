@@ -41,6 +41,7 @@ type Incidents interface {
 	Update(ctx context.Context, id string, c incident.Change) (*upstate.Incident, error)
 	Reopen(ctx context.Context, id string, c incident.Change) (*upstate.Incident, error)
 	Acknowledge(ctx context.Context, id, actor string) (*upstate.Incident, error)
+	AcknowledgeAt(ctx context.Context, id, actor string, at time.Time) (*upstate.Incident, error)
 	Merge(ctx context.Context, into string, from []string, actor string) (*upstate.Incident, error)
 	Publish(ctx context.Context, incidentID, entryID, actor string) (*upstate.Incident, error)
 }

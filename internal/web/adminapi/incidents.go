@@ -1,7 +1,9 @@
 package adminapi
 
 import (
+	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/upstatehq/upstate"
@@ -61,6 +63,9 @@ type updateJSON struct {
 	Kind     upstate.EntryKind `json:"kind"`
 	EditedAt *time.Time        `json:"edited_at"`
 	EditedBy string            `json:"edited_by,omitempty"`
+	// WrittenAt is when an entry told of the past was written (at is
+	// when it happened); null for one written as it happened.
+	WrittenAt *time.Time `json:"written_at"`
 }
 
 type affectedJSON struct {
@@ -93,8 +98,13 @@ func toJSON(in *upstate.Incident) incidentJSON {
 		for _, a := range u.Affected {
 			aff = append(aff, affectedJSON{a.ComponentID, a.OldStatus, a.NewStatus})
 		}
-		out.Updates = append(out.Updates, updateJSON{ID: u.ID, At: u.At.UTC(), Status: u.Status, Body: u.Body, Public: u.Public, Actor: u.Actor, Affected: aff,
-			Kind: u.Kind, EditedAt: u.EditedAt, EditedBy: u.EditedBy})
+		up := updateJSON{ID: u.ID, At: u.At.UTC(), Status: u.Status, Body: u.Body, Public: u.Public, Actor: u.Actor, Affected: aff,
+			Kind: u.Kind, EditedAt: u.EditedAt, EditedBy: u.EditedBy}
+		if !u.WrittenAt.IsZero() {
+			w := u.WrittenAt.UTC()
+			up.WrittenAt = &w
+		}
+		out.Updates = append(out.Updates, up)
 	}
 	return out
 }
@@ -139,17 +149,53 @@ type changeBody struct {
 	Components map[string]upstate.Status `json:"components"`
 	Reach      *reachJSON                `json:"reach"`
 	Upstream   *upstreamJSON             `json:"upstream"`
+	// At is when it happened (RFC 3339; default now); StartedAt and
+	// DetectedAt are a declare's.
+	At         string `json:"at"`
+	StartedAt  string `json:"started_at"`
+	DetectedAt string `json:"detected_at"`
 }
 
-func (b changeBody) change(p upstate.Principal) incident.Change {
+// timeField is a time as sent, its field's name, and where it goes once
+// parsed.
+type timeField struct {
+	name, s string
+	t       *time.Time
+}
+
+// parseTimes reads RFC 3339 times, naming every field that is not one;
+// an empty one stays zero.
+func parseTimes(fs ...timeField) error {
+	var probs []string
+	for _, f := range fs {
+		if f.s == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339Nano, f.s)
+		if err != nil || len(f.s) > 40 {
+			probs = append(probs, fmt.Sprintf("%s: %.40q is not an RFC 3339 time (e.g. 2026-08-17T07:54:00-07:00)", f.name, f.s))
+			continue
+		}
+		*f.t = t.UTC()
+	}
+	if len(probs) > 0 {
+		return upstate.Errorf(upstate.EINVALID, "%s", strings.Join(probs, "; "))
+	}
+	return nil
+}
+
+func (b changeBody) change(p upstate.Principal) (incident.Change, error) {
 	c := incident.Change{Name: b.Name, Status: b.Status, Impact: b.Impact, Message: b.Message, Public: b.Public, Set: b.Components, Actor: p.Actor()}
+	if err := parseTimes(timeField{"at", b.At, &c.At}, timeField{"started_at", b.StartedAt, &c.StartedAt}, timeField{"detected_at", b.DetectedAt, &c.DetectedAt}); err != nil {
+		return c, err
+	}
 	if b.Reach != nil {
 		c.Reach = b.Reach.reach()
 	}
 	if b.Upstream != nil {
 		c.Upstream = &upstate.Upstream{Provider: b.Upstream.Provider, Title: b.Upstream.Title, URL: b.Upstream.URL}
 	}
-	return c
+	return c, nil
 }
 
 // respondIncident answers with the incident as stored, timeline included.
@@ -169,7 +215,12 @@ func (s *Server) declare(w http.ResponseWriter, r *http.Request, p upstate.Princ
 		return
 	}
 	respond.Describe(r, "tried to declare incident '%s'", b.Name)
-	in, err := s.opts.Incidents.Declare(r.Context(), b.change(p))
+	c, err := b.change(p)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	in, err := s.opts.Incidents.Declare(r.Context(), c)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -187,7 +238,12 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, p upstate.Princi
 		return
 	}
 	respond.Describe(r, "tried to update incident %s", r.PathValue("id"))
-	in, err := s.opts.Incidents.Update(r.Context(), r.PathValue("id"), b.change(p))
+	c, err := b.change(p)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	in, err := s.opts.Incidents.Update(r.Context(), r.PathValue("id"), c)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -198,26 +254,47 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, p upstate.Princi
 
 type messageBody struct {
 	Message string `json:"message"`
+	At      string `json:"at"`
 }
 
-// decodeMessage reads an optional {"message": ...} body.
-func decodeMessage(w http.ResponseWriter, r *http.Request) (string, error) {
+// decodeMessage reads an optional {"message": ..., "at": ...} body.
+func decodeMessage(w http.ResponseWriter, r *http.Request) (string, time.Time, error) {
 	var b messageBody
 	if r.ContentLength == 0 {
-		return "", nil
+		return "", time.Time{}, nil
 	}
-	err := respond.Decode(w, r, &b)
-	return b.Message, err
+	if err := respond.Decode(w, r, &b); err != nil {
+		return "", time.Time{}, err
+	}
+	var at time.Time
+	err := parseTimes(timeField{"at", b.At, &at})
+	return b.Message, at, err
+}
+
+// decodeAt reads an optional {"at": ...} body.
+func decodeAt(w http.ResponseWriter, r *http.Request) (time.Time, error) {
+	var b struct {
+		At string `json:"at"`
+	}
+	if r.ContentLength == 0 {
+		return time.Time{}, nil
+	}
+	if err := respond.Decode(w, r, &b); err != nil {
+		return time.Time{}, err
+	}
+	var at time.Time
+	err := parseTimes(timeField{"at", b.At, &at})
+	return at, err
 }
 
 func (s *Server) resolve(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
-	msg, err := decodeMessage(w, r)
+	msg, at, err := decodeMessage(w, r)
 	if err != nil {
 		respond.Error(w, err)
 		return
 	}
 	respond.Describe(r, "tried to resolve incident %s", r.PathValue("id"))
-	in, err := s.opts.Incidents.Update(r.Context(), r.PathValue("id"), incident.Change{Status: upstate.Resolved, Message: msg, Actor: p.Actor()})
+	in, err := s.opts.Incidents.Update(r.Context(), r.PathValue("id"), incident.Change{Status: upstate.Resolved, Message: msg, Actor: p.Actor(), At: at})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -227,13 +304,13 @@ func (s *Server) resolve(w http.ResponseWriter, r *http.Request, p upstate.Princ
 }
 
 func (s *Server) reopen(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
-	msg, err := decodeMessage(w, r)
+	msg, at, err := decodeMessage(w, r)
 	if err != nil {
 		respond.Error(w, err)
 		return
 	}
 	respond.Describe(r, "tried to reopen incident %s", r.PathValue("id"))
-	in, err := s.opts.Incidents.Reopen(r.Context(), r.PathValue("id"), incident.Change{Message: msg, Actor: p.Actor()})
+	in, err := s.opts.Incidents.Reopen(r.Context(), r.PathValue("id"), incident.Change{Message: msg, Actor: p.Actor(), At: at})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -243,7 +320,12 @@ func (s *Server) reopen(w http.ResponseWriter, r *http.Request, p upstate.Princi
 }
 
 func (s *Server) acknowledge(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
-	in, err := s.opts.Incidents.Acknowledge(r.Context(), r.PathValue("id"), p.Actor())
+	at, err := decodeAt(w, r)
+	if err != nil {
+		respond.Error(w, err)
+		return
+	}
+	in, err := s.opts.Incidents.AcknowledgeAt(r.Context(), r.PathValue("id"), p.Actor(), at)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -14,6 +14,7 @@ import (
 type Reviews interface {
 	Save(ctx context.Context, incidentID string, d incident.Draft) (upstate.PostmortemDoc, error)
 	Publish(ctx context.Context, incidentID, actor string) (upstate.PostmortemDoc, error)
+	PublishAt(ctx context.Context, incidentID, actor string, at time.Time) (upstate.PostmortemDoc, error)
 }
 
 type postmortemJSON struct {
@@ -33,6 +34,10 @@ func postmortemOut(p upstate.PostmortemDoc) postmortemJSON {
 		Actions: p.Actions, Author: p.Author, UpdatedAt: p.UpdatedAt.UTC(), PublishedAt: p.PublishedAt}
 	if out.Actions == nil {
 		out.Actions = []upstate.ActionItem{}
+	}
+	if p.PublishedAt != nil {
+		at := p.PublishedAt.UTC()
+		out.PublishedAt = &at
 	}
 	return out
 }
@@ -66,7 +71,12 @@ func (s *Server) savePostmortem(w http.ResponseWriter, r *http.Request, p upstat
 }
 
 func (s *Server) publishPostmortem(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
-	pm, err := s.opts.Reviews.Publish(r.Context(), r.PathValue("id"), p.Actor())
+	at, err := decodeAt(w, r)
+	if err != nil {
+		respond.Error(w, err)
+		return
+	}
+	pm, err := s.opts.Reviews.PublishAt(r.Context(), r.PathValue("id"), p.Actor(), at)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -320,13 +320,20 @@ func (r *renderer) incident(in *upstate.Incident) Incident {
 		if !u.Public {
 			continue
 		}
-		// updated_at moves when a person corrects the words; created_at and
-		// display_at stay when the update was posted, as Statuspage's do.
-		edited := u.At
+		// display_at is when it happened, created_at when it was posted
+		// (later, for an update told of the past), as Statuspage's are;
+		// updated_at moves when a person corrects the words.
+		posted := u.At
+		if !u.WrittenAt.IsZero() {
+			posted = u.WrittenAt
+		}
+		edited := posted
 		if u.EditedAt != nil {
 			edited = *u.EditedAt
 		}
-		up := Update{ID: u.ID, Status: string(u.Status), Body: u.Body, IncidentID: in.ID, CreatedAt: ts(u.At), UpdatedAt: ts(edited), DisplayAt: ts(u.At), DeliverNotifications: true}
+		// One told long after it happened was sent to no one.
+		up := Update{ID: u.ID, Status: string(u.Status), Body: u.Body, IncidentID: in.ID, CreatedAt: ts(posted), UpdatedAt: ts(edited), DisplayAt: ts(u.At),
+			DeliverNotifications: u.WrittenAt.IsZero() || u.WrittenAt.Sub(u.At) <= upstate.RecentPast}
 		for _, a := range u.Affected {
 			up.AffectedComponents = append(up.AffectedComponents, AffectedComponent{Code: a.ComponentID, Name: r.qualifiedName(a.ComponentID), OldStatus: string(a.OldStatus), NewStatus: string(a.NewStatus)})
 		}
