@@ -147,9 +147,15 @@ func (db *DB) ListAudit(ctx context.Context, f upstate.AuditFilter) ([]upstate.A
 		q += ` AND id < ?`
 		args = append(args, f.Before)
 	}
+	// No limit is the first page; a large one is the most a page holds
+	// (a caller asking for one more, to know there is a next page, is
+	// not cut back to the first page's size).
 	limit := f.Limit
-	if limit <= 0 || limit > 1000 {
+	switch {
+	case limit <= 0:
 		limit = 100
+	case limit > 1001:
+		limit = 1001
 	}
 	q += fmt.Sprintf(` ORDER BY id DESC LIMIT %d`, limit)
 	rows, err := db.read.QueryContext(ctx, q, args...)

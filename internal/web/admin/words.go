@@ -144,11 +144,17 @@ func (q incidentQuery) Filtered() bool {
 	return q.Q != "" || q.Status != "" || q.Component != "" || q.Period != ""
 }
 
+// maxSearchWords is how many words of a search are looked for.
+const maxSearchWords = 10
+
 // filter is the store's filter for the query: the search, the status,
 // the component and the period are the SQL's, so a year of history is
 // never read to show one page. Hidden incidents are listed (marked).
 func (q incidentQuery) filter(now time.Time) upstate.IncidentFilter {
-	f := upstate.IncidentFilter{Since: q.since(now), Component: q.Component, Words: strings.Fields(q.Q), Hidden: upstate.HiddenAny}
+	words := strings.Fields(q.Q)
+	// A search is a few words; more would be a clause each for nothing.
+	words = words[:min(len(words), maxSearchWords)]
+	f := upstate.IncidentFilter{Since: q.since(now), Component: q.Component, Words: words, Hidden: upstate.HiddenAny}
 	switch q.Status {
 	case "":
 	case "open":
