@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -150,7 +151,10 @@ func imported(x importer.Incident) store.Imported {
 		in.Updates[i].ID, in.Updates[i].IncidentID = ids.Stable(in.ID+"#"+strconv.Itoa(i)), in.ID
 	}
 	im := store.Imported{Incident: &in}
-	if st := impactStatus(in.Impact); st != "" && in.ResolvedAt != nil {
+	for _, c := range x.Statuses {
+		im.Statuses = append(im.Statuses, upstate.StatusChange{ComponentID: c.Component, At: c.At, Status: c.Status, IncidentID: in.ID})
+	}
+	if st := impactStatus(in.Impact); st != "" && in.ResolvedAt != nil && len(x.Statuses) == 0 {
 		for _, c := range in.Components {
 			im.Statuses = append(im.Statuses,
 				upstate.StatusChange{ComponentID: c, At: in.StartedAt, Status: st, IncidentID: in.ID},
@@ -179,4 +183,45 @@ func impactStatus(i upstate.Impact) upstate.Status {
 		return upstate.DegradedPerformance
 	}
 	return ""
+}
+
+// ExportHistory writes the incident history of the configuration's
+// database as an import file (importer.FromIncidents): what `upstate
+// import` takes into another Upstate, telling the same report. It reads
+// beside a running server.
+func ExportHistory(ctx context.Context, cfg *config.Config) ([]byte, []importer.Warning, error) {
+	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(cfg.Server.DataDir, "upstate.db"), Now: time.Now})
+	if err != nil {
+		return nil, nil, err
+	}
+	defer db.Close()
+	ins, err := db.ListIncidents(ctx, upstate.IncidentFilter{Hidden: upstate.HiddenAny})
+	if err != nil {
+		return nil, nil, err
+	}
+	ids := make([]string, 0, len(ins))
+	for _, in := range ins {
+		ids = append(ids, in.ID)
+	}
+	pms, err := db.ListPostmortems(ctx, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	changes, err := db.ListStatusChanges(ctx, time.Unix(0, 0), time.Now().Add(time.Hour))
+	if err != nil {
+		return nil, nil, err
+	}
+	comps, err := db.ListComponents(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	cs := make([]upstate.Component, 0, len(comps))
+	for _, c := range comps {
+		cs = append(cs, c.Component)
+	}
+	// Oldest first, as a person reads a history.
+	slices.Reverse(ins)
+	doc, warns := importer.FromIncidents(ins, pms, changes, cs)
+	b, err := doc.Marshal()
+	return b, warns, err
 }

@@ -13,7 +13,11 @@ import (
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/clock"
+	"github.com/upstatehq/upstate/internal/config"
 	"github.com/upstatehq/upstate/internal/golden"
+	"github.com/upstatehq/upstate/internal/importer"
+	"github.com/upstatehq/upstate/internal/markdown"
+	"github.com/upstatehq/upstate/internal/report"
 )
 
 // monthYAML is the SaaS of the report's fixture month.
@@ -35,6 +39,55 @@ components:
 // The report in md, html and json is compared with its golden files;
 // its mean times are the ones the month had.
 func TestReportOfAMonthEnteredAfterwards(t *testing.T) {
+	a, people, base, lock := enterMonth(t)
+	q := url.Values{"from": {"2026-08-01"}, "to": {"2026-08-31"}, "also_tz": {"Pacific/Auckland"}, "title": {"Classroom Cloud — August 2026 outage report"}}
+	for _, f := range []string{"md", "html", "json"} {
+		golden.Check(t, "august-entered."+f, reportOf(t, people["Olga"], base, q, f))
+	}
+	rep := reportJSON(t, people["Olga"], "2026-08-01", "2026-08-31")
+	sum := rep["summary"].(map[string]any)
+	// Acknowledged after 97, 101, 5, 5, 5, 4, 4, 4 and 22 min: 27 min on
+	// average; detected after 1, 100, 1, 1, 1, 1, 1, 1 and 7 min: 13.
+	if sum["incidents"] != 9.0 || sum["mean_time_to_acknowledge"] != "27 min" || sum["mean_time_to_detect"] != "13 min" {
+		t.Errorf("summary = %v", sum)
+	}
+	var lockAck string
+	for _, d := range rep["days"].([]any) {
+		for _, x := range d.(map[string]any)["incidents"].([]any) {
+			if x := x.(map[string]any); x["id"] == lock {
+				lockAck = x["time_to_acknowledge"].(string)
+			}
+		}
+	}
+	if lockAck != "1 h 37 min" {
+		t.Errorf("the lock's time to acknowledge = %q, want 1 h 37 min", lockAck)
+	}
+	if st := a.engine.Statuses(); strings.Join([]string{string(st["api"]), string(st["drive"]), string(st["web"])}, ",") != "operational,operational,operational" {
+		t.Errorf("statuses now = %v", st)
+	}
+}
+
+// reportOf is the report in a format, through the API.
+func reportOf(t *testing.T, c *apiClient, base string, q url.Values, format string) []byte {
+	t.Helper()
+	q.Set("format", format)
+	resp, err := c.http.Get(base + "/api/v1/report?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("report %s: %d %s", format, resp.StatusCode, body)
+	}
+	return body
+}
+
+// enterMonth runs an app and enters the month through its API, as
+// people would, every time as it happened; it returns the app, the
+// people signed in, its address and the lock's incident id.
+func enterMonth(t *testing.T) (*App, map[string]*apiClient, string, string) {
+	t.Helper()
 	la, _ := time.LoadLocation("America/Los_Angeles")
 	clk := clock.NewFake(time.Date(2026, 9, 2, 9, 0, 0, 0, la))
 	var n atomic.Int64
@@ -125,39 +178,63 @@ func TestReportOfAMonthEnteredAfterwards(t *testing.T) {
 	do("Ann", conv, "resolve", map[string]any{"at": day(21, 10, 45), "message": "The provider restored its Office workers."})
 
 	clk.AdvanceTo(time.Date(2026, 9, 2, 9, 0, 0, 0, la).Add(time.Hour))
+	return a, people, base, lock
+}
+
+// export → import gives the same report: the month entered through one
+// Upstate's API, exported as history and imported into a fresh one, is
+// told in the same words, times and figures.
+func TestHistoryExportImportRoundTrip(t *testing.T) {
+	a, people, base, _ := enterMonth(t)
 	q := url.Values{"from": {"2026-08-01"}, "to": {"2026-08-31"}, "also_tz": {"Pacific/Auckland"}, "title": {"Classroom Cloud — August 2026 outage report"}}
-	for _, f := range []string{"md", "html", "json"} {
-		q.Set("format", f)
-		resp, err := people["Olga"].http.Get(base + "/api/v1/report?" + q.Encode())
+	ctx := context.Background()
+	text, warns, err := ExportHistory(ctx, a.cfg.Load())
+	if err != nil || len(warns) != 0 {
+		t.Fatalf("export: %v %v", warns, err)
+	}
+	fresh, err := config.Parse("upstate.yaml", []byte(monthYAML), noEnv, ConfigRules()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh.Server.DataDir = t.TempDir()
+	doc, err := importer.Parse(text, importer.Options{File: "history.yaml", Now: time.Now(), Components: ComponentIDs(ctx, fresh)})
+	if err != nil {
+		t.Fatalf("the export does not import: %v\n%s", err, text)
+	}
+	if n, err := ImportHistory(ctx, fresh, doc, "history.yaml"); err != nil || n.New != 9 {
+		t.Fatalf("import: %+v %v", n, err)
+	}
+	now := func() time.Time { return a.opts.Clock.Now() }
+	rep, err := Report(ctx, fresh, report.Params{From: "2026-08-01", To: "2026-08-31", AlsoTZ: "Pacific/Auckland", Title: q.Get("title")}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"md", "html"} {
+		got, _, err := report.Render(rep, f, markdown.New().HTML)
 		if err != nil {
 			t.Fatal(err)
 		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("report %s: %d %s", f, resp.StatusCode, body)
-		}
-		golden.Check(t, "august-entered."+f, body)
-	}
-	rep := reportJSON(t, people["Olga"], "2026-08-01", "2026-08-31")
-	sum := rep["summary"].(map[string]any)
-	// Acknowledged after 97, 101, 5, 5, 5, 4, 4, 4 and 22 min: 27 min on
-	// average; detected after 1, 100, 1, 1, 1, 1, 1, 1 and 7 min: 13.
-	if sum["incidents"] != 9.0 || sum["mean_time_to_acknowledge"] != "27 min" || sum["mean_time_to_detect"] != "13 min" {
-		t.Errorf("summary = %v", sum)
-	}
-	var lockAck string
-	for _, d := range rep["days"].([]any) {
-		for _, x := range d.(map[string]any)["incidents"].([]any) {
-			if x := x.(map[string]any); x["id"] == lock {
-				lockAck = x["time_to_acknowledge"].(string)
-			}
+		if want := reportOf(t, people["Olga"], base, q, f); string(got) != string(want) {
+			t.Errorf("the imported month's %s report differs from the original's:\n%s", f, lineDiff(string(want), string(got)))
 		}
 	}
-	if lockAck != "1 h 37 min" {
-		t.Errorf("the lock's time to acknowledge = %q, want 1 h 37 min", lockAck)
+}
+
+// lineDiff shows the first lines where two texts differ.
+func lineDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	var out []string
+	for i := 0; i < max(len(w), len(g)) && len(out) < 12; i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			out = append(out, fmt.Sprintf("line %d\n  want %q\n  got  %q", i+1, wl, gl))
+		}
 	}
-	if st := a.engine.Statuses(); strings.Join([]string{string(st["api"]), string(st["drive"]), string(st["web"])}, ",") != "operational,operational,operational" {
-		t.Errorf("statuses now = %v", st)
-	}
+	return strings.Join(out, "\n")
 }

@@ -12,8 +12,9 @@ import (
 )
 
 func exportCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("export", "[--config FILE] [-o FILE]", "Write the whole running configuration as one YAML file: the configuration file, its comments and\n${ENV} references as written, with the checks and components made in the console appended\n(each marked \"# made in the console\"). `upstate validate` accepts it, so a team can move to\nconfiguration as code at any time. Reads the database beside a running server without writing to it.", stderr)
+	fs := newFlags("export", "[--config FILE] [--history] [-o FILE]", "Write the whole running configuration as one YAML file: the configuration file, its comments and\n${ENV} references as written, with the checks and components made in the console appended\n(each marked \"# made in the console\"). `upstate validate` accepts it, so a team can move to\nconfiguration as code at any time. With --history, write the incident history instead, as an\nimport file `upstate import` takes into another Upstate. Reads the database beside a running\nserver without writing to it.", stderr)
 	file := fs.String("config", "upstate.yaml", "configuration `file`")
+	history := fs.Bool("history", false, "write the incident history (every incident that ended) as an import file")
 	out := fs.String("o", "", "write to `file` instead of standard output")
 	if code, ok := parse(fs, args); !ok {
 		return code
@@ -23,6 +24,15 @@ func exportCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return code
 	}
 	ctx := context.Background()
+	if *history {
+		text, warns, err := app.ExportHistory(ctx, cfg)
+		if err != nil {
+			fmt.Fprintf(stderr, "upstate export: %v\n", err)
+			return exitFailure
+		}
+		warn(stderr, warns)
+		return writeOut(text, *out, stdout, stderr)
+	}
 	text, err := app.ExportConfig(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "upstate export: %v\n", err)
@@ -40,18 +50,23 @@ func exportCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "upstate export: the exported configuration would not validate (see above; lines are the export's); fix or delete the console's items named there\n")
 		return exitFailure
 	}
-	if *out == "" {
+	return writeOut(text, *out, stdout, stderr)
+}
+
+// writeOut writes an export to standard output or, as the owner's alone
+// (the console's keys and internal notes may hold what is not for
+// everyone), to a file.
+func writeOut(text []byte, out string, stdout, stderr io.Writer) int {
+	if out == "" {
 		if _, err := stdout.Write(text); err != nil {
 			return exitFailure
 		}
 		return exitOK
 	}
-	// The console's keys may hold secrets written as literals: the file is
-	// the owner's alone.
-	if err := os.WriteFile(*out, text, 0o600); err != nil {
+	if err := os.WriteFile(out, text, 0o600); err != nil {
 		fmt.Fprintf(stderr, "upstate export: %v\n", err)
 		return exitFailure
 	}
-	fmt.Fprintf(stderr, "wrote %s\n", *out)
+	fmt.Fprintf(stderr, "wrote %s\n", out)
 	return exitOK
 }

@@ -87,6 +87,10 @@ func TestImportHistory(t *testing.T) {
 	if err != nil || len(entries) != 2 || !strings.Contains(entries[0].Action, "imported 1 incidents (0 new, 1 replaced) and 0 components from "+file) || entries[0].ActorKind != upstate.ActorCLI {
 		t.Errorf("audit after two imports: %+v %v", entries, err)
 	}
+	// The history comes out again as an import file.
+	if code, out, errOut := run("export", "--config", cfg, "--history"); code != 0 || !strings.Contains(out, "external_id: upstate:") || !strings.Contains(out, "statuses:") {
+		t.Errorf("export --history: %d %q %.400q", code, errOut, out)
+	}
 	// The component it made is the console's: export carries it.
 	if code, out, errOut := run("export", "--config", cfg); code != 0 || !strings.Contains(out, "sso") {
 		t.Errorf("export after import: %d %q %q", code, out, errOut)

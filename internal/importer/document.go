@@ -70,6 +70,18 @@ type Incident struct {
 	Upstream       *Upstream              `yaml:"upstream,omitempty"`
 	Updates        []Update               `yaml:"updates,omitempty"`
 	Postmortem     *Postmortem            `yaml:"postmortem,omitempty"`
+	// Statuses are the component statuses the incident set, oldest first,
+	// as Upstate's history keeps them (an export writes them); without
+	// them an import counts each component down, as the impact says,
+	// from started_at to resolved_at.
+	Statuses []StatusChange `yaml:"statuses,omitempty"`
+}
+
+// StatusChange is one component's status from a time on.
+type StatusChange struct {
+	Component string         `yaml:"component"`
+	At        time.Time      `yaml:"at"`
+	Status    upstate.Status `yaml:"status"`
 }
 
 // Scope is how much the incident hurt, beyond where.
@@ -449,6 +461,27 @@ func (v *validator) incident(i int, comps, seen map[string]int) {
 	} else {
 		for j := range in.Updates {
 			v.update(in, p, j)
+		}
+	}
+	if len(in.Statuses) > MaxUpdates {
+		v.errf(p+".statuses", "%d status changes is more than %d", len(in.Statuses), MaxUpdates)
+	} else {
+		for j, c := range in.Statuses {
+			sp := fmt.Sprintf("%s.statuses[%d]", p, j)
+			if comps[c.Component] == 0 {
+				v.errf(sp+".component", "no component has id %q: add it to the file's components or to the configuration", clip(c.Component))
+			}
+			if _, ok := v.d.lines[sp+".at"]; !ok {
+				v.errf(sp, "at is required: when the component took the status")
+			} else {
+				v.notFuture(sp+".at", &in.Statuses[j].At)
+				if j > 0 && c.At.Before(in.Statuses[j-1].At) {
+					v.errf(sp+".at", "%s is before the change above it (%s): list status changes oldest first", stamp(c.At), stamp(in.Statuses[j-1].At))
+				}
+			}
+			if !c.Status.Valid() {
+				v.errf(sp+".status", "%q is not a component status (operational, degraded_performance, partial_outage, major_outage, under_maintenance)", clip(string(c.Status)))
+			}
 		}
 	}
 	if pm := in.Postmortem; pm != nil {
