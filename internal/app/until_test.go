@@ -1,6 +1,11 @@
 package app
 
 import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -73,5 +78,75 @@ func TestEntryUntilAPI(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("the report lost the span: %v", inc["entries"])
+	}
+}
+
+// A span shows as one: the admin's update form takes until in the page's
+// zone (a bad one comes back in the form's words), the admin and public
+// pages read "10:40 to 11:03", and Statuspage's JSON keeps its shape.
+func TestEntryUntilShown(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 8, 17, 19, 0, 0, 0, time.UTC)) // noon PDT
+	a, base := startAppOn(t, clk)
+	ui := newUI(t, base)
+	ui.post("/admin/login", url.Values{"email": {"responder@example.com"}, "password": {"responder password"}}, nil)
+	_, _, landed := ui.post("/admin/incidents", url.Values{"name": {"Lock"}, "component.api": {"partial_outage"}, "message": {"Requests fail."},
+		"started_at": {"2026-08-17T10:30"}, "at": {"2026-08-17T10:35"}}, nil)
+	id := strings.TrimPrefix(landed, "/admin/incidents/")
+	if _, body := ui.get(landed); !strings.Contains(body, `name="until" type="datetime-local"`) {
+		t.Fatalf("the update form offers no until")
+	}
+	for _, tc := range []struct{ until, want string }{
+		{"soon", `Until: &#34;soon&#34; is not a date and time`},
+		{"2026-08-17T10:20", "Until: 2026-08-17T17:20:00Z is before the entry&#39;s at (2026-08-17T17:40:00Z)"},
+		{"2026-08-17T13:00", "Until: 2026-08-17T20:00:00Z is in the future"},
+	} {
+		code, body, _ := ui.post("/admin/incidents/"+id+"/updates", url.Values{"message": {"x"}, "at": {"2026-08-17T10:40"}, "until": {tc.until}}, nil)
+		if code != 400 || !strings.Contains(body, tc.want) || !strings.Contains(body, `value="`+tc.until+`"`) {
+			t.Errorf("until %q: %d, want 400 %q", tc.until, code, tc.want)
+		}
+	}
+	code, body, _ := ui.post("/admin/incidents/"+id+"/updates", url.Values{"status": {"identified"}, "message": {"25% of requests answered HTTP 500 while the lock was held."},
+		"at": {"2026-08-17T10:40"}, "until": {"2026-08-17T11:03"}}, nil)
+	if code != 200 || !strings.Contains(body, "Aug 17 10:40 to 11:03 PDT") {
+		t.Errorf("the admin page does not show the span: %d\n%s", code, body)
+	}
+	in := mustIncident(t, a, id)
+	if e := in.Updates[len(in.Updates)-1]; e.Until == nil || !e.Until.Equal(time.Date(2026, 8, 17, 18, 3, 0, 0, time.UTC)) {
+		t.Fatalf("until from the form = %v", e.Until)
+	}
+	if err := a.snaps.Rebuild(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	get := func(path string) string {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	want := `<time datetime="2026-08-17T17:40:00Z">Aug 17, 2026 10:40</time> to <time datetime="2026-08-17T18:03:00Z">11:03 PDT</time>`
+	if page := get("/incidents/" + id); !strings.Contains(page, want) {
+		t.Errorf("the public incident page does not show the span %s", want)
+	}
+	if page := get("/"); !strings.Contains(page, `>Aug 17 10:40</time> to <time datetime="2026-08-17T18:03:00Z">11:03 PDT</time>`) {
+		t.Errorf("the public page does not show the span")
+	}
+	var feed struct {
+		Incidents []struct {
+			Updates []map[string]any `json:"incident_updates"`
+		} `json:"incidents"`
+	}
+	if err := json.Unmarshal([]byte(get("/api/v2/incidents.json")), &feed); err != nil || len(feed.Incidents) != 1 {
+		t.Fatalf("incidents.json: %v %+v", err, feed)
+	}
+	for _, u := range feed.Incidents[0].Updates {
+		if _, has := u["until"]; has {
+			t.Errorf("Statuspage's JSON grew a field: %v", u)
+		}
+		if strings.HasPrefix(u["body"].(string), "25%") && !strings.HasPrefix(u["display_at"].(string), "2026-08-17T17:40:00") {
+			t.Errorf("the span's update = %v", u)
+		}
 	}
 }
