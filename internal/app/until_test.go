@@ -89,9 +89,19 @@ func TestEntryUntilShown(t *testing.T) {
 	a, base := startAppOn(t, clk)
 	ui := newUI(t, base)
 	ui.post("/admin/login", url.Values{"email": {"responder@example.com"}, "password": {"responder password"}}, nil)
+	if _, body := ui.get("/admin/incidents/new"); !strings.Contains(body, `name="until" type="datetime-local"`) {
+		t.Errorf("the declare form offers no until")
+	}
+	if code, body, _ := ui.post("/admin/incidents", url.Values{"name": {"Lock"}, "at": {"2026-08-17T10:35"}, "until": {"2026-08-17T10:30"}}, nil); code != 400 ||
+		!strings.Contains(body, "Until: 2026-08-17T17:30:00Z is before the entry&#39;s at") || !strings.Contains(body, `value="2026-08-17T10:30"`) {
+		t.Errorf("a declare whose until is before its at: %d", code)
+	}
 	_, _, landed := ui.post("/admin/incidents", url.Values{"name": {"Lock"}, "component.api": {"partial_outage"}, "message": {"Requests fail."},
-		"started_at": {"2026-08-17T10:30"}, "at": {"2026-08-17T10:35"}}, nil)
+		"started_at": {"2026-08-17T10:30"}, "at": {"2026-08-17T10:35"}, "until": {"2026-08-17T10:38"}}, nil)
 	id := strings.TrimPrefix(landed, "/admin/incidents/")
+	if first := mustIncident(t, a, id).Updates[0]; first.Until == nil || !first.Until.Equal(time.Date(2026, 8, 17, 17, 38, 0, 0, time.UTC)) {
+		t.Errorf("declared from the form: until %v", first.Until)
+	}
 	if _, body := ui.get(landed); !strings.Contains(body, `name="until" type="datetime-local"`) {
 		t.Fatalf("the update form offers no until")
 	}
