@@ -162,6 +162,15 @@ func TestAdminUIPostmortem(t *testing.T) {
 		t.Errorf("bad action item: %d", code)
 	}
 	form.Set("action", "publish")
+	form.Set("at", "next tuesday")
+	if code, body, _ := ui.post("/admin/incidents/"+id+"/postmortem", form, nil); code != 400 || !strings.Contains(body, "Published at: &#34;next tuesday&#34; is not a date and time") {
+		t.Errorf("publish at a time that is none: %d", code)
+	}
+	form.Set("at", "2099-01-01T09:00")
+	if code, body, _ := ui.post("/admin/incidents/"+id+"/postmortem", form, nil); code != 400 || !strings.Contains(body, "in the future") {
+		t.Errorf("publish in the future: %d", code)
+	}
+	form.Del("at")
 	code, body, _ = ui.post("/admin/incidents/"+id+"/postmortem", form, nil)
 	if code != 200 || !strings.Contains(body, "Postmortem published") || !strings.Contains(body, "<strong>Root cause:</strong>") {
 		t.Errorf("publish: %d", code)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -53,7 +54,7 @@ func importCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		if *from == "uptime-kuma" {
 			conv = importer.FromUptimeKuma
 		}
-		c, err := conv(strings.NewReader(string(data)), src)
+		c, err := conv(bytes.NewReader(data), src)
 		if err != nil {
 			fmt.Fprintf(stderr, "upstate import: %v\n", err)
 			return exitUsage
@@ -83,7 +84,7 @@ func importCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	var doc *importer.Document
 	if *from == "statuspage" {
 		var ws []importer.Warning
-		doc, ws, err = importer.FromStatuspage(strings.NewReader(string(data)), opts)
+		doc, ws, err = importer.FromStatuspage(bytes.NewReader(data), opts)
 		warn(stderr, ws)
 	} else {
 		doc, err = importer.Parse(data, opts)

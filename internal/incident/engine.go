@@ -30,6 +30,9 @@ type Store interface {
 	GetIncident(ctx context.Context, id string) (*upstate.Incident, error)
 	ListComponents(ctx context.Context) ([]upstate.ComponentState, error)
 	ListConditions(ctx context.Context) (map[string]upstate.Condition, error)
+	// ListTransitions are a check's confirmed changes in [from, to): a
+	// declare written up later finds there when its checks saw it.
+	ListTransitions(ctx context.Context, checkID string, from, to time.Time) ([]upstate.Transition, error)
 	SaveMaintenance(ctx context.Context, m upstate.Maintenance, owed ...upstate.Message) error
 	DeleteMaintenance(ctx context.Context, id string, owed ...upstate.Message) error
 	EnqueueMessages(ctx context.Context, ms []upstate.Message) error

@@ -156,6 +156,17 @@ func (m *memStore) EnqueueMessages(_ context.Context, ms []upstate.Message) erro
 func (m *memStore) ListConditions(context.Context) (map[string]upstate.Condition, error) {
 	return nil, nil
 }
+func (m *memStore) ListTransitions(_ context.Context, checkID string, from, to time.Time) ([]upstate.Transition, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []upstate.Transition
+	for _, t := range m.transitions {
+		if t.To.CheckID == checkID && !t.To.At.Before(from) && t.To.At.Before(to) {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
 
 func (m *memStore) all() []*upstate.Incident {
 	m.mu.Lock()

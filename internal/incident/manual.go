@@ -139,7 +139,7 @@ func (e *Engine) Declare(ctx context.Context, c Change) (*upstate.Incident, erro
 		return nil, upstate.Errorf(upstate.EINVALID, "status: a new incident must be investigating, identified or monitoring")
 	}
 	now := e.opts.Clock.Now()
-	start, detect, at, err := e.declaredTimes(c, now)
+	start, detect, at, err := e.declaredTimes(ctx, c, now)
 	if err != nil {
 		return nil, err
 	}

@@ -95,13 +95,21 @@ func news(at, now time.Time) bool { return now.Sub(at) <= RecentPast }
 // whose failure was confirmed at most DetectWindow before at and no
 // later than it, with the earliest failing result behind them (the
 // start). ok is false when none was. Must be called with e.mu held.
-func (e *Engine) detected(comps map[string]upstate.Status, at time.Time) (detect, start time.Time, ok bool) {
+//
+// A declare written up later (at in the past) may find its checks well
+// again: then the stored history says, the failure each check had
+// confirmed at at (its last change at or before at, within DetectWindow,
+// to a failing state).
+func (e *Engine) detected(ctx context.Context, comps map[string]upstate.Status, at time.Time) (detect, start time.Time, ok bool) {
 	for _, comp := range slices.Sorted(maps.Keys(comps)) {
 		if comps[comp].Severity() == 0 {
 			continue
 		}
 		for _, id := range e.checksOf[comp] {
 			c, has := e.conds[id]
+			if has && c.At.After(at) {
+				c, has = e.failingAt(ctx, id, at)
+			}
 			if !has || !c.State.Failing() || c.At.IsZero() || c.At.After(at) || c.At.Before(at.Add(-DetectWindow)) {
 				continue
 			}
@@ -121,12 +129,24 @@ func (e *Engine) detected(comps map[string]upstate.Status, at time.Time) (detect
 	return detect, start, ok
 }
 
+// failingAt is the condition a check had confirmed at at, from its stored
+// transitions within DetectWindow before it; has is false when it
+// confirmed none there (or the history cannot be read: detection is then
+// the declaration's own time, as without checks).
+func (e *Engine) failingAt(ctx context.Context, checkID string, at time.Time) (upstate.Condition, bool) {
+	ts, err := e.opts.Store.ListTransitions(ctx, checkID, at.Add(-DetectWindow), at.Add(time.Nanosecond))
+	if err != nil || len(ts) == 0 {
+		return upstate.Condition{}, false
+	}
+	return ts[len(ts)-1].To, true
+}
+
 // declaredTimes works out a declare's start, detection and declaration:
 // each as given, or else detection from the failing checks on its
 // components (else the declaration), the start from the first failing
 // result behind them (else the detection), the declaration now. They must
 // be in that order. Must be called with e.mu held.
-func (e *Engine) declaredTimes(c Change, now time.Time) (start, detect, at time.Time, err error) {
+func (e *Engine) declaredTimes(ctx context.Context, c Change, now time.Time) (start, detect, at time.Time, err error) {
 	if at, err = stamp("at", c.At, now); err != nil {
 		return
 	}
@@ -146,7 +166,7 @@ func (e *Engine) declaredTimes(c Change, now time.Time) (start, detect, at time.
 		return start, detect, at, upstate.Errorf(upstate.EINVALID, "%s", joinProbs(probs))
 	}
 	if detect.IsZero() {
-		if d, s, ok := e.detected(c.Set, at); ok && (start.IsZero() || !d.Before(start)) {
+		if d, s, ok := e.detected(ctx, c.Set, at); ok && (start.IsZero() || !d.Before(start)) {
 			detect = d
 			if start.IsZero() {
 				start = s

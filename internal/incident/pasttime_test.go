@@ -253,3 +253,32 @@ func TestEntryUntil(t *testing.T) {
 		t.Errorf("an entry without an end has one: %v", e.Until)
 	}
 }
+
+// A declare written up later, its checks well again, finds in the stored
+// history when they saw the failure it tells of.
+func TestDeclareInThePastDetectsFromHistory(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.transition("drive-api", upstate.StateUp, upstate.StateDown, false) // confirmed at t0, failing since t0-20s
+	confirmed := f.clock.Now()
+	f.clock.Advance(40 * time.Minute)
+	f.transition("drive-api", upstate.StateDown, upstate.StateUp, false) // well again
+	f.clock.Advance(3 * time.Hour)
+	in, err := f.engine.Declare(ctx, Change{Name: "Drive was down", Actor: "Ann", At: confirmed.Add(10 * time.Minute),
+		Set: map[string]upstate.Status{"drive": upstate.MajorOutage}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !in.DetectedAt.Equal(confirmed) || !in.StartedAt.Equal(confirmed.Add(-20*time.Second)) {
+		t.Errorf("detected %v started %v, want %v and 20 s before", in.DetectedAt, in.StartedAt, confirmed)
+	}
+	// Declared as of a time the check was well: detected when declared.
+	well := f.clock.Now().Add(-time.Hour)
+	after, err := f.engine.Declare(ctx, Change{Name: "Drive slow", Actor: "Ann", At: well, Set: map[string]upstate.Status{"drive": upstate.DegradedPerformance}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !after.DetectedAt.Equal(well) {
+		t.Errorf("detected %v, want the declaration's %v", after.DetectedAt, well)
+	}
+}

@@ -97,7 +97,8 @@ type Subscriptions interface {
 // Reviews writes and publishes postmortems.
 type Reviews interface {
 	Save(ctx context.Context, incidentID string, d incident.Draft) (upstate.PostmortemDoc, error)
-	Publish(ctx context.Context, incidentID, actor string) (upstate.PostmortemDoc, error)
+	// PublishAt publishes at the time a person gives (zero: now).
+	PublishAt(ctx context.Context, incidentID, actor string, at time.Time) (upstate.PostmortemDoc, error)
 }
 
 // Reads gives what the pages show.
@@ -991,10 +992,15 @@ func (s *Server) postmortem(w http.ResponseWriter, r *http.Request, p upstate.Pr
 		show(http.StatusOK, "")
 		return
 	}
-	_, err := s.opts.Reviews.Save(r.Context(), id, incident.Draft{RootCause: form.RootCause, Contributing: form.Contributing, Fix: form.Fix,
+	at, err := s.localTime("Published at", strings.TrimSpace(r.PostFormValue("at")))
+	if err != nil {
+		show(http.StatusBadRequest, upstate.ErrorMessage(err))
+		return
+	}
+	_, err = s.opts.Reviews.Save(r.Context(), id, incident.Draft{RootCause: form.RootCause, Contributing: form.Contributing, Fix: form.Fix,
 		Actions: parseActions(form.Actions), Actor: p.Actor()})
 	if err == nil && r.PostFormValue("action") == "publish" {
-		_, err = s.opts.Reviews.Publish(r.Context(), id, p.Actor())
+		_, err = s.opts.Reviews.PublishAt(r.Context(), id, p.Actor(), at)
 	}
 	switch {
 	case err == nil && r.PostFormValue("action") == "publish":
