@@ -236,7 +236,15 @@ type TimelineEntry struct {
 	// after At: a person entering what happened earlier ("8:42 am
 	// (written 9:30 am)"). Zero for an entry written as it happened.
 	WrittenAt time.Time
+	// Until, when set, makes the entry a span rather than a moment: what
+	// it tells lasted from At until then ("10:40 am to 11:03 am"). Never
+	// before At, never in the future; nil for a moment.
+	Until *time.Time
 }
+
+// Span reports whether the entry tells of a span (At to Until) rather
+// than a moment: an end after its start.
+func (e TimelineEntry) Span() bool { return e.Until != nil && e.Until.After(e.At) }
 
 // RecentPast is how old a change may be when a person tells of it and
 // still be news: told at most this long after it happened, it notifies as

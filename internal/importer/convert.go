@@ -54,7 +54,7 @@ func (in *Incident) Incident() upstate.Incident {
 		if status == upstate.Monitoring && out.MonitoringAt == nil {
 			out.MonitoringAt = copyTime(&u.At)
 		}
-		out.Updates = append(out.Updates, upstate.TimelineEntry{At: u.At, Status: status, Body: u.Body, Public: u.Public, Actor: ActorImport})
+		out.Updates = append(out.Updates, upstate.TimelineEntry{At: u.At, Until: copyTime(u.Until), Status: status, Body: u.Body, Public: u.Public, Actor: ActorImport})
 		out.UpdatedAt = later(out.UpdatedAt, u.At)
 	}
 	if in.ResolvedAt != nil {

@@ -134,6 +134,9 @@ type Update struct {
 	// Public is whether the public page shows it; an update left without
 	// it is an internal note.
 	Public bool `yaml:"public"`
+	// Until, when given, makes the update a span: what it tells of lasted
+	// from at until then. Not before at, not in the future.
+	Until *time.Time `yaml:"until,omitempty"`
 }
 
 // Postmortem is what was written after the incident.
@@ -529,6 +532,12 @@ func (v *validator) update(in *Incident, p string, j int) {
 		v.notFuture(up+".at", &u.At)
 		if prev := in.Updates[max(j-1, 0)].At; j > 0 && !u.At.IsZero() && !prev.IsZero() && u.At.Before(prev) {
 			v.errf(up+".at", "%s is before the update above it (%s): list updates oldest first", stamp(u.At), stamp(prev))
+		}
+	}
+	if u.Until != nil {
+		v.notFuture(up+".until", u.Until)
+		if !u.At.IsZero() && !u.Until.IsZero() && u.Until.Before(u.At) {
+			v.errf(up+".until", "%s is before the update's at (%s): a span ends after it begins", stamp(*u.Until), stamp(u.At))
 		}
 	}
 	switch u.Status {

@@ -171,6 +171,10 @@ func TestIncidentConversion(t *testing.T) {
 	if got, want := in.Updates[1].Status, upstate.Investigating; got != want {
 		t.Errorf("an update without a status keeps the one before: %s, want %s", got, want)
 	}
+	// An update with until is a span; the others are moments.
+	if u := in.Updates[1].Until; u == nil || !u.Equal(time.Date(2026, 9, 14, 8, 20, 0, 0, time.UTC)) || !in.Updates[1].Span() || in.Updates[0].Until != nil {
+		t.Errorf("until = %v, first %v", u, in.Updates[0].Until)
+	}
 	if !in.UpdatedAt.Equal(*in.ResolvedAt) || !in.CreatedAt.Equal(in.DetectedAt) {
 		t.Errorf("updated %v, created %v", in.UpdatedAt, in.CreatedAt)
 	}

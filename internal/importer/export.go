@@ -61,7 +61,7 @@ func FromIncidents(ins []*upstate.Incident, pms map[string]upstate.PostmortemDoc
 			if strings.TrimSpace(e.Body) == "" {
 				continue
 			}
-			x.Updates = append(x.Updates, Update{At: e.At.UTC(), Status: e.Status, Body: e.Body, Public: e.Public})
+			x.Updates = append(x.Updates, Update{At: e.At.UTC(), Until: utc(e.Until), Status: e.Status, Body: e.Body, Public: e.Public})
 		}
 		for _, c := range byIncident[in.ID] {
 			x.Statuses = append(x.Statuses, StatusChange{Component: c.ComponentID, At: c.At.UTC(), Status: c.Status})

@@ -38,6 +38,10 @@ type Change struct {
 	// the components it sets (else the declaration), the start from their
 	// first failing results (else the detection).
 	StartedAt, DetectedAt time.Time
+	// Until, when set, is when what the entry tells of ended: the entry
+	// is a span (TimelineEntry.Until). Like At, never in the future (see
+	// Skew); never before the entry's at.
+	Until time.Time
 }
 
 func (c Change) public() bool { return c.Public == nil || *c.Public }
@@ -269,6 +273,10 @@ func (e *Engine) notOpen(ctx context.Context, id string) error {
 // transaction: what happened at at, written now (the same, unless a
 // person told of the past). Must be called with e.mu held.
 func (e *Engine) apply(ctx context.Context, in *upstate.Incident, c Change, at, now time.Time, declaring bool) (*upstate.Incident, error) {
+	until, err := ending(c.Until, at, now)
+	if err != nil {
+		return nil, err
+	}
 	if c.Name != "" {
 		in.Name = strings.TrimSpace(c.Name)
 	}
@@ -349,6 +357,7 @@ func (e *Engine) apply(ctx context.Context, in *upstate.Incident, c Change, at, 
 	if !at.Equal(now) {
 		entry.WrittenAt = now
 	}
+	entry.Until = until
 	if entry.Public {
 		entry.Kind = upstate.EntryUpdate
 	}

@@ -47,6 +47,23 @@ func stamp(field string, at, now time.Time) (time.Time, error) {
 	return at, nil
 }
 
+// ending is the end a person gave an entry at at (Change.Until): nil
+// when none; like at, never in the future (a time up to Skew ahead is
+// taken as now) and never before the entry's own time.
+func ending(until, at, now time.Time) (*time.Time, error) {
+	if until.IsZero() {
+		return nil, nil
+	}
+	u, err := stamp("until", until, now)
+	if err != nil {
+		return nil, err
+	}
+	if u.Before(at) {
+		return nil, upstate.Errorf(upstate.EINVALID, "until: %s is before the entry's at (%s): a span ends after it begins", rfc(u), rfc(at))
+	}
+	return &u, nil
+}
+
 func rfc(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 // inOrder refuses an entry at at on in, unless it is no earlier than the

@@ -202,6 +202,58 @@ func TestReopenInThePast(t *testing.T) {
 	}
 }
 
+// An entry may tell of a span: its end is kept, taken as now a few
+// seconds ahead, and refused in the future or before the entry's at,
+// the field named; a refused end changes nothing.
+func TestEntryUntil(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	now := f.clock.Now()
+	in, err := f.engine.Declare(ctx, Change{Name: "Lock", Actor: "Dana", StartedAt: now.Add(-time.Hour), At: now.Add(-50 * time.Minute),
+		Until: now.Add(-45 * time.Minute), Message: "Requests failed."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := f.store.all()[0].Updates[0]; e.Until == nil || !e.Until.Equal(now.Add(-45*time.Minute)) || !e.Span() {
+		t.Errorf("declared entry until %v", e.Until)
+	}
+	for _, tc := range []struct {
+		c    Change
+		want string
+	}{
+		{Change{At: now.Add(-20 * time.Minute), Until: now.Add(time.Minute)}, "until: 2026-08-17T14:56:00Z is in the future (it is 2026-08-17T14:55:00Z now)"},
+		{Change{At: now.Add(-20 * time.Minute), Until: now.Add(-30 * time.Minute)}, "until: 2026-08-17T14:25:00Z is before the entry's at (2026-08-17T14:35:00Z)"},
+		{Change{Until: now.Add(-time.Minute)}, "until: 2026-08-17T14:54:00Z is before the entry's at (2026-08-17T14:55:00Z)"},
+	} {
+		tc.c.Message, tc.c.Actor = "25% of requests answered HTTP 500.", "Dana"
+		if _, err := f.engine.Update(ctx, in.ID, tc.c); upstate.ErrorCode(err) != upstate.EINVALID || !strings.Contains(upstate.ErrorMessage(err), tc.want) {
+			t.Errorf("update %+v: %v, want %q", tc.c, err, tc.want)
+		}
+	}
+	if n := len(f.store.all()[0].Updates); n != 1 {
+		t.Errorf("a refused end wrote %d entries", n)
+	}
+	// A few seconds ahead is a clock running fast: taken as now.
+	if _, err := f.engine.Update(ctx, in.ID, Change{Message: "Held the lock.", Actor: "Dana", At: now.Add(-20 * time.Minute), Until: now.Add(3 * time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	// A resolution may tell of a span too; an entry without one is a
+	// moment.
+	if _, err := f.engine.Update(ctx, in.ID, Change{Status: upstate.Resolved, Message: "Rolled back.", Actor: "Dana", At: now.Add(-10 * time.Minute), Until: now.Add(-5 * time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	ups := f.store.all()[0].Updates
+	if len(ups) != 3 || ups[1].Until == nil || !ups[1].Until.Equal(now) || ups[2].Until == nil || !ups[2].Until.Equal(now.Add(-5*time.Minute)) {
+		t.Fatalf("entries = %+v", ups)
+	}
+	if _, err := f.engine.Reopen(ctx, in.ID, Change{Actor: "Dana"}); err != nil {
+		t.Fatal(err)
+	}
+	if e := f.store.all()[0].Updates[3]; e.Until != nil || e.Span() {
+		t.Errorf("an entry without an end has one: %v", e.Until)
+	}
+}
+
 // A declare written up later, its checks well again, finds in the stored
 // history when they saw the failure it tells of.
 func TestDeclareInThePastDetectsFromHistory(t *testing.T) {

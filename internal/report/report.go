@@ -145,12 +145,14 @@ type Link struct {
 }
 
 // Entry is a "time — what happened" line. Status is set only where it
-// changed.
+// changed. Until is the end of an entry that tells of a span, whose Time
+// reads "10:40 am to 11:03 am".
 type Entry struct {
-	Time   string    `json:"time"`
-	At     time.Time `json:"at"`
-	Status string    `json:"status,omitempty"`
-	Body   string    `json:"body"`
+	Time   string     `json:"time"`
+	At     time.Time  `json:"at"`
+	Until  *time.Time `json:"until,omitempty"`
+	Status string     `json:"status,omitempty"`
+	Body   string     `json:"body"`
 }
 
 // UpstreamGroup is the incidents one third party caused, summarised with
@@ -600,6 +602,43 @@ func (f formatter) within(day, t time.Time) string {
 	return s
 }
 
+// span is an entry's time from t to until as a day's section says it:
+// "10:40 am to 11:03 am", the end's date only when it is on another day
+// than the start; the second zone once, "(Aug 18, 5:40 am to 6:03 am
+// NZST)", with the start's date where that differs from the first
+// zone's, the end's where it differs from the start's.
+func (f formatter) span(day, t, until time.Time) string {
+	l, lu := t.In(f.loc), until.In(f.loc)
+	var s string
+	if !day.IsZero() && sameDay(day.In(f.loc), l) {
+		s = l.Format("3:04 pm")
+	} else {
+		s = l.Format("Jan 2, 3:04 pm")
+	}
+	s += " to " + endClock(l, lu)
+	if day.IsZero() {
+		s += lu.Format(" MST")
+	}
+	if f.also != nil {
+		a, au := t.In(f.also), until.In(f.also)
+		date := ""
+		if !sameDay(a, l) {
+			date = a.Format("Jan 2, ")
+		}
+		s += " (" + date + a.Format("3:04 pm") + " to " + endClock(a, au) + au.Format(" MST") + ")"
+	}
+	return s
+}
+
+// endClock is an end as said after its start: the time alone on the start's
+// day, else with its date.
+func endClock(start, end time.Time) string {
+	if sameDay(start, end) {
+		return end.Format("3:04 pm")
+	}
+	return end.Format("Jan 2, 3:04 pm")
+}
+
 func sameDay(a, b time.Time) bool {
 	ya, ma, da := a.Date()
 	yb, mb, db := b.Date()
@@ -705,6 +744,10 @@ func (f formatter) incident(x *upstate.Incident, names map[string]string, worst 
 			continue
 		}
 		e := Entry{Time: f.within(x.StartedAt, u.At), At: u.At.UTC(), Body: strings.TrimSpace(u.Body)}
+		if u.Span() {
+			end := u.Until.UTC()
+			e.Time, e.Until = f.span(x.StartedAt, u.At, end), &end
+		}
 		if st := u.Status.Label(); st != last {
 			e.Status, last = st, st
 		}

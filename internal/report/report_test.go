@@ -63,6 +63,8 @@ func fixtureMonth() Input {
 		e(at(17, 9, 15), upstate.Resolved, "Dana", "The query was killed and a statement timeout added.", true))
 	lockAck, share := at(17, 8, 30), 25.0
 	ins[0].AcknowledgedAt, ins[0].AcknowledgedBy = &lockAck, "Dana"
+	lockHeld := at(17, 9, 5) // the 500s lasted until the query was killed: a span
+	ins[0].Updates[1].Until = &lockHeld
 	ins[0].Reach = upstate.Reach{FailingPercent: &share, Segments: []string{"teachers grading submissions"}}
 	add("Schools blocked by the firewall", false, upstate.ImpactCritical, at(18, 6, 0), at(18, 7, 40), at(18, 7, 52),
 		map[string]upstate.Status{"web": upstate.MajorOutage},
@@ -191,9 +193,12 @@ func TestReportContents(t *testing.T) {
 		t.Fatalf("internal notes reached the report: %+v", lock.Entries)
 	}
 	// The day is the section's: an entry has its time, and the second
-	// zone's date only where it differs.
-	if lock.Entries[1].Time != "8:42 am (Aug 18, 3:42 am NZST)" || lock.Start != "7:54 am (Aug 18, 2:54 am NZST)" {
-		t.Errorf("entry time = %q, start %q", lock.Entries[1].Time, lock.Start)
+	// zone's date only where it differs; a span its end too.
+	if lock.Entries[0].Time != "7:55 am (Aug 18, 2:55 am NZST)" || lock.Start != "7:54 am (Aug 18, 2:54 am NZST)" {
+		t.Errorf("entry time = %q, start %q", lock.Entries[0].Time, lock.Start)
+	}
+	if lock.Entries[1].Time != "8:42 am to 9:05 am (Aug 18, 3:42 am to 4:05 am NZST)" || lock.Entries[1].Until == nil {
+		t.Errorf("span entry time = %q, until %v", lock.Entries[1].Time, lock.Entries[1].Until)
 	}
 	fw := byID["inc02"]
 	if fw.Detect != "1 h 40 min" {
@@ -422,5 +427,53 @@ func TestDeclaringIsNotAcknowledging(t *testing.T) {
 	declared.AcknowledgedAt = &recorded
 	if a := acknowledged(declared); a == nil || !a.Equal(recorded) {
 		t.Errorf("recorded acknowledgement not used: %v", a)
+	}
+}
+
+// An entry that tells of a span reads "10:40 am to 11:03 am" within its
+// day, the end's date only when it is another day's, the second zone once
+// per entry; an end no later than the start is a moment.
+func TestEntrySpanWords(t *testing.T) {
+	day := at(17, 0, 0)
+	for _, tc := range []struct {
+		also        *time.Location
+		from, until time.Time
+		want        string
+	}{
+		{nil, at(17, 10, 40), at(17, 11, 3), "10:40 am to 11:03 am"},
+		{nz, at(17, 10, 40), at(17, 11, 3), "10:40 am to 11:03 am (Aug 18, 5:40 am to 6:03 am NZST)"},
+		{nil, at(17, 23, 30), at(18, 0, 20), "11:30 pm to Aug 18, 12:20 am"},
+		{nz, at(17, 23, 30), at(18, 0, 20), "11:30 pm to Aug 18, 12:20 am (Aug 18, 6:30 pm to 7:20 pm NZST)"},
+		{nz, at(17, 4, 30), at(17, 5, 30), "4:30 am to 5:30 am (11:30 pm to Aug 18, 12:30 am NZST)"},
+		{nil, at(18, 10, 40), at(18, 11, 3), "Aug 18, 10:40 am to 11:03 am"},
+	} {
+		if got := (formatter{loc: la, also: tc.also}).span(day, tc.from, tc.until); got != tc.want {
+			t.Errorf("span %v to %v (also %v) = %q, want %q", tc.from, tc.until, tc.also, got, tc.want)
+		}
+	}
+	held, same := at(17, 11, 3), at(17, 10, 40)
+	x := &upstate.Incident{ID: "i", Name: "Lock", Status: upstate.Resolved, StartedAt: at(17, 10, 30), DetectedAt: at(17, 10, 30), Updates: []upstate.TimelineEntry{
+		{At: at(17, 10, 40), Until: &held, Public: true, Actor: "Dana", Body: "25% of requests answered HTTP 500 while the lock was held."},
+		{At: at(17, 10, 40), Until: &same, Public: true, Actor: "Dana", Body: "A moment."},
+	}}
+	for _, also := range []*time.Location{nil, nz} {
+		r, err := Build(Input{From: at(1, 0, 0), To: at(31, 0, 0), Loc: la, Also: also, Incidents: []*upstate.Incident{x}, Generated: at(30, 0, 0)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		es := r.Days[0].Incidents[0].Entries
+		want := "10:40 am to 11:03 am"
+		if also != nil {
+			want += " (Aug 18, 5:40 am to 6:03 am NZST)"
+		}
+		if es[0].Time != want || es[0].Until == nil || !es[0].Until.Equal(held) || es[0].Until.Location() != time.UTC {
+			t.Errorf("span entry = %q until %v, want %q", es[0].Time, es[0].Until, want)
+		}
+		if es[1].Until != nil || strings.Contains(es[1].Time, " to ") {
+			t.Errorf("an end at the start made a span: %q", es[1].Time)
+		}
+		if md := string(Markdown(r)); !strings.Contains(md, "- "+want+" — ") {
+			t.Errorf("markdown lacks the span %q:\n%s", want, md)
+		}
 	}
 }

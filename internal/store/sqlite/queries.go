@@ -292,10 +292,10 @@ func applyChange(ctx context.Context, tx *sql.Tx, c store.Change) error {
 		if !e.WrittenAt.IsZero() {
 			written = &e.WrittenAt
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO incident_updates (id, incident_id, seq, at, status, body, public, actor, affected, kind, written_at)
-			VALUES (?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM incident_updates WHERE incident_id = ?), ?, ?, ?, ?, ?, ?, ?, ?)
+		_, err := tx.ExecContext(ctx, `INSERT INTO incident_updates (id, incident_id, seq, at, status, body, public, actor, affected, kind, written_at, until)
+			VALUES (?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM incident_updates WHERE incident_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO NOTHING`,
-			e.ID, e.IncidentID, e.IncidentID, ms(e.At), string(e.Status), e.Body, e.Public, e.Actor, string(affected), string(e.GuessKind()), nullMS(written))
+			e.ID, e.IncidentID, e.IncidentID, ms(e.At), string(e.Status), e.Body, e.Public, e.Actor, string(affected), string(e.GuessKind()), nullMS(written), nullMS(e.Until))
 		if err != nil {
 			return fmt.Errorf("save timeline entry of %s: %w", e.IncidentID, err)
 		}
@@ -492,7 +492,7 @@ func (db *DB) loadUpdates(ctx context.Context, ins []*upstate.Incident) error {
 		byID[in.ID] = in
 		args = append(args, in.ID)
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT id, incident_id, at, status, body, public, actor, affected, kind, edited_at, edited_by, written_at FROM incident_updates
+	rows, err := db.read.QueryContext(ctx, `SELECT id, incident_id, at, status, body, public, actor, affected, kind, edited_at, edited_by, written_at, until FROM incident_updates
 		WHERE incident_id IN (?`+strings.Repeat(",?", len(args)-1)+`) ORDER BY incident_id, at, seq`, args...)
 	if err != nil {
 		return err
@@ -502,14 +502,14 @@ func (db *DB) loadUpdates(ctx context.Context, ins []*upstate.Incident) error {
 		var e upstate.TimelineEntry
 		var at int64
 		var status, affected, kind string
-		var edited, written sql.NullInt64
-		if err := rows.Scan(&e.ID, &e.IncidentID, &at, &status, &e.Body, &e.Public, &e.Actor, &affected, &kind, &edited, &e.EditedBy, &written); err != nil {
+		var edited, written, until sql.NullInt64
+		if err := rows.Scan(&e.ID, &e.IncidentID, &at, &status, &e.Body, &e.Public, &e.Actor, &affected, &kind, &edited, &e.EditedBy, &written, &until); err != nil {
 			return err
 		}
 		if w := fromNullMS(written); w != nil {
 			e.WrittenAt = *w
 		}
-		e.At, e.Status, e.Kind, e.EditedAt = fromMS(at), upstate.IncidentStatus(status), upstate.EntryKind(kind), fromNullMS(edited)
+		e.At, e.Status, e.Kind, e.EditedAt, e.Until = fromMS(at), upstate.IncidentStatus(status), upstate.EntryKind(kind), fromNullMS(edited), fromNullMS(until)
 		e.Kind = e.GuessKind()
 		var aff []affectedJSON
 		if err := json.Unmarshal([]byte(affected), &aff); err != nil {

@@ -15,6 +15,7 @@ import (
 // for evidence.
 func testEntryKinds(t *testing.T, s store.Store) {
 	a := incident("aaaaaaaaaaaa", t0, upstate.Investigating)
+	until := t0.Add(25 * time.Minute)
 	entries := []upstate.TimelineEntry{
 		{ID: "words", IncidentID: a.ID, At: t0, Body: "The API is not responding.", Actor: upstate.ActorUpstate, Kind: upstate.EntryAutomatic},
 		{ID: "evidence", IncidentID: a.ID, At: t0, Body: "api-health: 503", Actor: upstate.ActorUpstate, Kind: upstate.EntryEvidence},
@@ -24,6 +25,8 @@ func testEntryKinds(t *testing.T, s store.Store) {
 		{ID: "update", IncidentID: a.ID, At: t0, Body: "We are on it", Actor: "Dana", Public: true},
 		// Told of a week later: both times are kept.
 		{ID: "late", IncidentID: a.ID, At: t0.Add(time.Minute), WrittenAt: t0.Add(7 * 24 * time.Hour), Body: "Paged the DBA", Actor: "Dana"},
+		// A span: its end is kept.
+		{ID: "span", IncidentID: a.ID, At: t0.Add(2 * time.Minute), Until: &until, Body: "25% of requests answered HTTP 500", Actor: "Dana", Public: true},
 	}
 	if err := s.Apply(ctx(t), store.Change{Incidents: []*upstate.Incident{a}, Entries: entries}); err != nil {
 		t.Fatal(err)
@@ -33,13 +36,16 @@ func testEntryKinds(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	want := map[string]upstate.EntryKind{"words": upstate.EntryAutomatic, "evidence": upstate.EntryEvidence, "mirrored": upstate.EntryProvider,
-		"unknown": upstate.EntryEvidence, "note": upstate.EntryNote, "update": upstate.EntryUpdate, "late": upstate.EntryNote}
+		"unknown": upstate.EntryEvidence, "note": upstate.EntryNote, "update": upstate.EntryUpdate, "late": upstate.EntryNote, "span": upstate.EntryUpdate}
 	for _, e := range got.Updates {
 		if e.Kind != want[e.ID] {
 			t.Errorf("entry %s: kind %q, want %q", e.ID, e.Kind, want[e.ID])
 		}
 		if late := e.ID == "late"; late != !e.WrittenAt.IsZero() || late && (!e.WrittenAt.Equal(t0.Add(7*24*time.Hour)) || !e.At.Equal(t0.Add(time.Minute))) {
 			t.Errorf("entry %s: at %v, written %v", e.ID, e.At, e.WrittenAt)
+		}
+		if span := e.ID == "span"; span != (e.Until != nil) || span && !e.Until.Equal(until) {
+			t.Errorf("entry %s: until %v", e.ID, e.Until)
 		}
 	}
 }

@@ -214,6 +214,19 @@ func New(opts Options) (*Server, error) {
 			}
 			return t.In(opts.Location()).Format("Jan 2 15:04 MST")
 		},
+		// between is an entry's time from at to until: "Aug 17 10:40 to
+		// 11:03 PDT", each end whole when they are on different days.
+		"between": func(at time.Time, until *time.Time) string {
+			a := at.In(opts.Location())
+			if until == nil {
+				return a.Format("Jan 2 15:04 MST")
+			}
+			u := until.In(opts.Location())
+			if a.Year() == u.Year() && a.YearDay() == u.YearDay() {
+				return a.Format("Jan 2 15:04") + " to " + u.Format("15:04 MST")
+			}
+			return a.Format("Jan 2 15:04 MST") + " to " + u.Format("Jan 2 15:04 MST")
+		},
 		"clock": func(t *time.Time) string {
 			if t == nil {
 				return ""
@@ -554,7 +567,8 @@ type formValues struct {
 	Provider, Title, URL       string
 	// At (when it happened) and Started (a declare's start), as typed:
 	// the page's local time from <input type=datetime-local>; empty for now.
-	At, Started string
+	// Until is the end of what an update tells of, empty for a moment.
+	At, Started, Until string
 }
 
 func (s *Server) render(w http.ResponseWriter, code int, name string, v view) {
@@ -725,7 +739,8 @@ func (s *Server) readForm(r *http.Request, p upstate.Principal, current map[stri
 		Status: upstate.IncidentStatus(r.PostFormValue("status")), Internal: r.PostFormValue("internal") == "on", Set: map[string]upstate.Status{},
 		Failing: strings.TrimSpace(r.PostFormValue("failing_percent")), Regions: r.PostFormValue("regions"), Segments: r.PostFormValue("segments"),
 		Provider: strings.TrimSpace(r.PostFormValue("upstream_provider")), Title: strings.TrimSpace(r.PostFormValue("upstream_title")),
-		URL: strings.TrimSpace(r.PostFormValue("upstream_url")), At: strings.TrimSpace(r.PostFormValue("at")), Started: strings.TrimSpace(r.PostFormValue("started_at"))}
+		URL: strings.TrimSpace(r.PostFormValue("upstream_url")), At: strings.TrimSpace(r.PostFormValue("at")), Started: strings.TrimSpace(r.PostFormValue("started_at")),
+		Until: strings.TrimSpace(r.PostFormValue("until"))}
 	for k, vals := range r.PostForm {
 		if id, ok := strings.CutPrefix(k, "component."); ok && len(vals) > 0 && vals[0] != "" {
 			if st := upstate.Status(vals[0]); st != current[id] {
@@ -740,6 +755,9 @@ func (s *Server) readForm(r *http.Request, p upstate.Principal, current map[stri
 		return f, c, err
 	}
 	if c.StartedAt, err = s.localTime("started_at", f.Started); err != nil {
+		return f, c, err
+	}
+	if c.Until, err = s.localTime("until", f.Until); err != nil {
 		return f, c, err
 	}
 	if len(f.Set) > 0 {

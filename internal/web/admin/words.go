@@ -87,7 +87,7 @@ func incidentLabels(comps []componentRow, message string) map[string]string {
 		"name": "Title", "message": message, "status": "Status", "impact": "Impact",
 		"reach.failing_percent": "Share of requests failing", "reach.failing_percent_max": "Share of requests failing", "reach.regions": "Regions", "reach.segments": "Customer segments",
 		"upstream.provider": "Upstream provider", "upstream.title": "Their incident title", "upstream.url": "Link to their status page",
-		"at": "Happened at", "started_at": "Started at", "detected_at": "Detected at",
+		"at": "Happened at", "started_at": "Started at", "detected_at": "Detected at", "until": "Until",
 	}
 	for _, c := range comps {
 		l["components."+c.ID] = c.Name

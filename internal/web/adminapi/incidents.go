@@ -66,6 +66,9 @@ type updateJSON struct {
 	// WrittenAt is when an entry told of the past was written (at is
 	// when it happened); null for one written as it happened.
 	WrittenAt *time.Time `json:"written_at"`
+	// Until is when what a span tells of ended (at to until); null for a
+	// moment.
+	Until *time.Time `json:"until"`
 }
 
 type affectedJSON struct {
@@ -103,6 +106,10 @@ func toJSON(in *upstate.Incident) incidentJSON {
 		if !u.WrittenAt.IsZero() {
 			w := u.WrittenAt.UTC()
 			up.WrittenAt = &w
+		}
+		if u.Until != nil {
+			e := u.Until.UTC()
+			up.Until = &e
 		}
 		out.Updates = append(out.Updates, up)
 	}
@@ -150,10 +157,12 @@ type changeBody struct {
 	Reach      *reachJSON                `json:"reach"`
 	Upstream   *upstreamJSON             `json:"upstream"`
 	// At is when it happened (RFC 3339; default now); StartedAt and
-	// DetectedAt are a declare's.
+	// DetectedAt are a declare's. Until, when given, makes the entry a
+	// span: at to until.
 	At         string `json:"at"`
 	StartedAt  string `json:"started_at"`
 	DetectedAt string `json:"detected_at"`
+	Until      string `json:"until"`
 }
 
 // timeField is a time as sent, its field's name, and where it goes once
@@ -186,7 +195,8 @@ func parseTimes(fs ...timeField) error {
 
 func (b changeBody) change(p upstate.Principal) (incident.Change, error) {
 	c := incident.Change{Name: b.Name, Status: b.Status, Impact: b.Impact, Message: b.Message, Public: b.Public, Set: b.Components, Actor: p.Actor()}
-	if err := parseTimes(timeField{"at", b.At, &c.At}, timeField{"started_at", b.StartedAt, &c.StartedAt}, timeField{"detected_at", b.DetectedAt, &c.DetectedAt}); err != nil {
+	if err := parseTimes(timeField{"at", b.At, &c.At}, timeField{"started_at", b.StartedAt, &c.StartedAt}, timeField{"detected_at", b.DetectedAt, &c.DetectedAt},
+		timeField{"until", b.Until, &c.Until}); err != nil {
 		return c, err
 	}
 	if b.Reach != nil {
@@ -255,20 +265,22 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, p upstate.Princi
 type messageBody struct {
 	Message string `json:"message"`
 	At      string `json:"at"`
+	// Until is a resolution's: the end of the span its entry tells of.
+	Until string `json:"until"`
 }
 
-// decodeMessage reads an optional {"message": ..., "at": ...} body.
-func decodeMessage(w http.ResponseWriter, r *http.Request) (string, time.Time, error) {
+// decodeMessage reads an optional {"message": ..., "at": ..., "until":
+// ...} body.
+func decodeMessage(w http.ResponseWriter, r *http.Request) (msg string, at, until time.Time, err error) {
 	var b messageBody
 	if r.ContentLength == 0 {
-		return "", time.Time{}, nil
+		return "", at, until, nil
 	}
 	if err := respond.Decode(w, r, &b); err != nil {
-		return "", time.Time{}, err
+		return "", at, until, err
 	}
-	var at time.Time
-	err := parseTimes(timeField{"at", b.At, &at})
-	return b.Message, at, err
+	err = parseTimes(timeField{"at", b.At, &at}, timeField{"until", b.Until, &until})
+	return b.Message, at, until, err
 }
 
 // decodeAt reads an optional {"at": ...} body.
@@ -288,13 +300,13 @@ func decodeAt(w http.ResponseWriter, r *http.Request) (time.Time, error) {
 }
 
 func (s *Server) resolve(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
-	msg, at, err := decodeMessage(w, r)
+	msg, at, until, err := decodeMessage(w, r)
 	if err != nil {
 		respond.Error(w, err)
 		return
 	}
 	respond.Describe(r, "tried to resolve incident %s", r.PathValue("id"))
-	in, err := s.opts.Incidents.Update(r.Context(), r.PathValue("id"), incident.Change{Status: upstate.Resolved, Message: msg, Actor: p.Actor(), At: at})
+	in, err := s.opts.Incidents.Update(r.Context(), r.PathValue("id"), incident.Change{Status: upstate.Resolved, Message: msg, Actor: p.Actor(), At: at, Until: until})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -304,7 +316,10 @@ func (s *Server) resolve(w http.ResponseWriter, r *http.Request, p upstate.Princ
 }
 
 func (s *Server) reopen(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
-	msg, at, err := decodeMessage(w, r)
+	msg, at, until, err := decodeMessage(w, r)
+	if err == nil && !until.IsZero() {
+		err = upstate.Errorf(upstate.EINVALID, "until: a reopening is a moment, not a span: give until on an update")
+	}
 	if err != nil {
 		respond.Error(w, err)
 		return

@@ -86,6 +86,29 @@ type view struct {
 	Maintenances []maintenanceView
 	Fmt          func(time.Time) string
 	Short        func(time.Time) string
+	// From and To are the ends of an entry that tells of a span, as Fmt
+	// says them (Short when short): "Aug 17, 2026 10:40" to "11:03 PDT",
+	// the end's date only when it is another day's.
+	From, To func(short bool, at time.Time, until *time.Time) string
+}
+
+// spanEnds are the words of a span's two ends in loc: the date once and
+// the zone once when both are on one day ("Aug 17 10:40" to "11:03
+// PDT"), else each whole.
+func spanEnds(loc *time.Location, short bool, at time.Time, until *time.Time) (string, string) {
+	layout := "Jan 2, 2006 15:04"
+	if short {
+		layout = "Jan 2 15:04"
+	}
+	a := at.In(loc)
+	if until == nil {
+		return a.Format(layout + " MST"), ""
+	}
+	u := until.In(loc)
+	if a.Year() == u.Year() && a.YearDay() == u.YearDay() {
+		return a.Format(layout), u.Format("15:04 MST")
+	}
+	return a.Format(layout + " MST"), u.Format(layout + " MST")
 }
 
 type maintenanceView struct {
@@ -108,6 +131,14 @@ func (r *Renderer) Render(s *snapshot.Snapshot) ([]Doc, error) {
 		ZoneName: loc.String(),
 		Fmt:      func(t time.Time) string { return t.In(loc).Format("Jan 2, 2006 15:04 MST") },
 		Short:    func(t time.Time) string { return t.In(loc).Format("Jan 2 15:04 MST") },
+		From: func(short bool, at time.Time, until *time.Time) string {
+			from, _ := spanEnds(loc, short, at, until)
+			return from
+		},
+		To: func(short bool, at time.Time, until *time.Time) string {
+			_, to := spanEnds(loc, short, at, until)
+			return to
+		},
 	}
 	for _, m := range s.Maintenances {
 		if st := m.StatusAt(s.BuiltAt); st != upstate.MaintenanceCompleted {
