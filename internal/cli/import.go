@@ -153,7 +153,8 @@ func readSource(src, from string) ([]byte, error) {
 	if err != nil || u.Host == "" {
 		return nil, fmt.Errorf("%q is not a URL", src)
 	}
-	if !strings.HasSuffix(u.Path, ".json") {
+	manage := strings.HasPrefix(u.Path, "/v1/pages/") // api.statuspage.io/v1/pages/ID/incidents.json
+	if !strings.HasSuffix(u.Path, ".json") && !manage {
 		u.Path = strings.TrimRight(u.Path, "/") + "/api/v2/incidents.json"
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -163,6 +164,16 @@ func readSource(src, from string) ([]byte, error) {
 		return nil, err
 	}
 	req.Header.Set("Accept", "application/json")
+	// The manage API (api.statuspage.io/v1/pages/ID/incidents.json) is a
+	// page's whole history, for its owner: the key comes from the
+	// environment, never the command line (where ps would show it).
+	if manage {
+		key := os.Getenv("STATUSPAGE_API_KEY")
+		if key == "" {
+			return nil, fmt.Errorf("%s is Statuspage's manage API: set STATUSPAGE_API_KEY to the page's API key", u)
+		}
+		req.Header.Set("Authorization", "OAuth "+key)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", u, err)

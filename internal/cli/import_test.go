@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -155,5 +156,31 @@ func TestImportConverters(t *testing.T) {
 	defer srv.Close()
 	if code, text, errOut := run("import", "--from", "statuspage", "--config", cfg, "--dry-run", srv.URL); code != 0 || !strings.Contains(text, "would be imported") {
 		t.Errorf("statuspage from a URL: %d %q %q", code, text, errOut)
+	}
+	// The manage API's whole history, for the page's owner: its key from
+	// the environment, sent as Statuspage asks.
+	var list []json.RawMessage
+	var page struct {
+		Incidents []json.RawMessage `json:"incidents"`
+	}
+	if err := json.Unmarshal(feed, &page); err != nil {
+		t.Fatal(err)
+	}
+	list = page.Incidents
+	manage := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/pages/kctbh9vrtdwd/incidents.json" || r.Header.Get("Authorization") != "OAuth k3y" {
+			http.Error(w, "no", http.StatusUnauthorized)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(list)
+	}))
+	defer manage.Close()
+	url := manage.URL + "/v1/pages/kctbh9vrtdwd/incidents.json"
+	if code, _, errOut := run("import", "--from", "statuspage", "--config", cfg, "--dry-run", url); code != 2 || !strings.Contains(errOut, "set STATUSPAGE_API_KEY") {
+		t.Errorf("the manage API without a key: %d %q", code, errOut)
+	}
+	t.Setenv("STATUSPAGE_API_KEY", "k3y")
+	if code, text, errOut := run("import", "--from", "statuspage", "--config", cfg, "--dry-run", url); code != 0 || !strings.Contains(text, "would be imported") {
+		t.Errorf("the manage API: %d %q %q", code, text, errOut)
 	}
 }
