@@ -297,7 +297,7 @@ func build(ctx context.Context, src Source, page Page, checksOf map[string][]str
 	// bars' window are read only when there may be some.
 	inWindow := recent
 	if len(recent) == 50 && recent[len(recent)-1].CreatedAt.After(first) {
-		if inWindow, err = src.ListIncidents(ctx, upstate.IncidentFilter{Unmerged: true, Since: first, Limit: maxBarIncidents}); err != nil {
+		if inWindow, err = src.ListIncidents(ctx, upstate.IncidentFilter{Unmerged: true, Since: first, Limit: maxBarIncidents, Hidden: upstate.HiddenExclude}); err != nil {
 			return nil, fmt.Errorf("incidents of the last %d days: %w", Days, err)
 		}
 	}
