@@ -168,6 +168,10 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("postgres: cannot reach the database %s: %w", where(cfg), err)
 	}
 	sdb := stdlib.OpenDBFromPool(pool)
+	// database/sql holds a pool connection for each of its own: bound it
+	// by the pool's size, so it waits for one rather than for pgxpool.
+	sdb.SetMaxOpenConns(int(opts.MaxConns))
+	sdb.SetMaxIdleConns(int(opts.MaxConns))
 	db := &DB{
 		opts: opts, pool: pool, sql: sdb, read: &pgread{sdb},
 		reqs:    make(chan *writeReq, 256),

@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/probe/probetest"
 	"github.com/upstatehq/upstate/internal/store"
 	"github.com/upstatehq/upstate/internal/store/storetest"
 )
@@ -193,36 +196,115 @@ func TestResultsAreBatched(t *testing.T) {
 }
 
 // A server that refuses writes (read-only) is EUNAVAILABLE with why, and
-// WriteHealth says so until it accepts them again.
+// WriteHealth says so until it accepts them again. The setting reaches
+// the store's connections when they are made again: the test ends them
+// (as a failover or a restart would), which the store also survives.
 func TestReadOnlyServerIsUnavailable(t *testing.T) {
 	dsn := freshDatabase(t)
 	db := open(t, dsn)
 	defer db.Close()
 	ctx := t.Context()
-	name := dsn[strings.LastIndex(dsn, "=")+1:]
-	if strings.Contains(dsn, "://") {
-		name = dsn[strings.LastIndex(dsn, "/")+1:]
-	}
-	if _, err := db.pool.Exec(ctx, "ALTER DATABASE "+name+" SET default_transaction_read_only = on"); err != nil {
+	admin, err := pgx.Connect(ctx, dsn)
+	if err != nil {
 		t.Fatal(err)
 	}
-	db.pool.Reset() // new connections take the setting
-	err := db.SaveHeartbeat(ctx, "x", time.Now())
-	if upstate.ErrorCode(err) != upstate.EUNAVAILABLE || !strings.Contains(err.Error(), "read-only") {
-		t.Fatalf("write to a read-only database: %v, want EUNAVAILABLE saying read-only", err)
+	defer admin.Close(context.Background())
+	readOnly := func(on bool) {
+		t.Helper()
+		set := "off"
+		if on {
+			set = "on"
+		}
+		if _, err := admin.Exec(ctx, "BEGIN READ WRITE; ALTER DATABASE "+admin.Config().Database+" SET default_transaction_read_only = "+set+"; COMMIT"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := admin.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if h := db.WriteHealth(); upstate.ErrorCode(h) != upstate.EUNAVAILABLE {
-		t.Fatalf("WriteHealth = %v, want EUNAVAILABLE", h)
+	readOnly(true)
+	var werr error
+	for range 10 { // the first writes may meet a connection the server ended
+		werr = db.SaveHeartbeat(ctx, "x", time.Now())
+		if upstate.ErrorCode(werr) != upstate.EUNAVAILABLE {
+			t.Fatalf("write to a read-only database: %v, want EUNAVAILABLE", werr)
+		}
+		if strings.Contains(werr.Error(), "read-only") {
+			break
+		}
 	}
-	if _, err := db.pool.Exec(ctx, "BEGIN READ WRITE; ALTER DATABASE "+name+" SET default_transaction_read_only = off; COMMIT"); err != nil {
-		t.Fatal(err)
+	if !strings.Contains(werr.Error(), "read-only") {
+		t.Fatalf("write to a read-only database: %v, want it to say read-only", werr)
 	}
-	db.pool.Reset()
-	if err := db.Probe(ctx); err != nil {
+	if h := db.WriteHealth(); upstate.ErrorCode(h) != upstate.EUNAVAILABLE || !strings.Contains(h.Error(), "read-only") {
+		t.Fatalf("WriteHealth = %v, want EUNAVAILABLE saying read-only", h)
+	}
+	readOnly(false)
+	for range 10 {
+		if err = db.Probe(ctx); err == nil {
+			break
+		}
+	}
+	if err != nil {
 		t.Fatalf("probe after the database accepts writes again: %v", err)
 	}
 	if h := db.WriteHealth(); h != nil {
 		t.Fatalf("WriteHealth = %v, want nil", h)
+	}
+	if err := db.SaveHeartbeat(ctx, "x", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A server that stops answering (its traffic held) fails writes within
+// WriteTimeout as EUNAVAILABLE, and WriteHealth says a write is stuck;
+// once it answers again the held write commits and health returns. A
+// server gone (its port refusing) is EUNAVAILABLE too, and Close does not
+// hang on it.
+func TestStalledAndGoneServer(t *testing.T) {
+	dsn := freshDatabase(t)
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := probetest.NewProxy(t, net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))))
+	host, port, _ := net.SplitHostPort(proxy.Addr())
+	db, err := Open(t.Context(), Options{DSN: dsn + " host=" + host + " port=" + port, WriteTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := t.Context()
+	if err := db.SaveHeartbeat(ctx, "x", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	proxy.Hold()
+	start := time.Now()
+	err = db.SaveHeartbeat(ctx, "x", time.Now())
+	if upstate.ErrorCode(err) != upstate.EUNAVAILABLE || time.Since(start) > 2*time.Second {
+		t.Fatalf("write to a stalled server: %v after %s, want EUNAVAILABLE within the write timeout", err, time.Since(start))
+	}
+	time.Sleep(400 * time.Millisecond) // the stuck commit outlasts WriteTimeout
+	if h := db.WriteHealth(); upstate.ErrorCode(h) != upstate.EUNAVAILABLE || !strings.Contains(h.Error(), "in progress") {
+		t.Fatalf("WriteHealth = %v, want a write stuck in progress", h)
+	}
+	proxy.Release()
+	probetest.Eventually(t, "writes accepted again", func(ctx context.Context) (bool, error) {
+		return db.Probe(ctx) == nil && db.WriteHealth() == nil, nil
+	})
+	proxy.Refuse()
+	if err := db.SaveHeartbeat(ctx, "x", time.Now()); upstate.ErrorCode(err) != upstate.EUNAVAILABLE {
+		t.Fatalf("write to a server gone: %v, want EUNAVAILABLE", err)
+	}
+	if err := db.AppendResults(ctx, []upstate.Result{{CheckID: "c", At: time.Now(), Outcome: upstate.OutcomeOK}}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { db.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("Close hangs on a server gone")
 	}
 }
 
