@@ -25,23 +25,6 @@ func (t *pgtx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.
 	return t.tx.QueryRowContext(ctx, rebind(q), values(args)...)
 }
 
-func (t *pgtx) PrepareContext(ctx context.Context, q string) (*pgstmt, error) {
-	st, err := t.tx.PrepareContext(ctx, rebind(q))
-	if err != nil {
-		return nil, err
-	}
-	return &pgstmt{st}, nil
-}
-
-// pgstmt is a prepared statement of a pgtx.
-type pgstmt struct{ st *sql.Stmt }
-
-func (s *pgstmt) ExecContext(ctx context.Context, args ...any) (sql.Result, error) {
-	return s.st.ExecContext(ctx, values(args)...)
-}
-
-func (s *pgstmt) Close() error { return s.st.Close() }
-
 // pgread is the pool as the readers use it, with pgtx's translation.
 type pgread struct{ db *sql.DB }
 

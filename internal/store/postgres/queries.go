@@ -121,43 +121,24 @@ func (db *DB) ListRollups(ctx context.Context, period store.Period, checkIDs []s
 	return out, rows.Err()
 }
 
-// Prune implements store.Results.
+// Prune implements store.Results. As on SQLite, raw results are pruned
+// for the checks that have daily rollups; here in one statement (the
+// checks an array the primary key is walked with), not one per check: a
+// statement per check is cheap in-process, a round trip each here.
 func (db *DB) Prune(ctx context.Context, rawBefore, hourlyBefore time.Time) (int64, error) {
 	var n int64
 	err := db.exec(ctx, func(tx *pgtx) error {
-		// Per check, so each delete walks the primary key's oldest rows.
-		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT check_id FROM rollups WHERE period = 'day'`)
-		if err != nil {
-			return err
-		}
-		var checks []string
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			checks = append(checks, id)
-		}
-		rows.Close()
-		del, err := tx.PrepareContext(ctx, `DELETE FROM results WHERE check_id = ? AND at < ?`)
-		if err != nil {
-			return err
-		}
-		defer del.Close()
-		for _, id := range checks {
-			res, err := del.ExecContext(ctx, id, ms(rawBefore))
-			if err != nil {
-				return err
-			}
-			m, _ := res.RowsAffected()
-			n += m
-		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM rollups WHERE period = 'hour' AND bucket < ?`, ms(hourlyBefore))
+		res, err := tx.ExecContext(ctx, `DELETE FROM results WHERE check_id = ANY (ARRAY(SELECT DISTINCT check_id FROM rollups WHERE period = 'day')) AND at < ?`, ms(rawBefore))
 		if err != nil {
 			return err
 		}
 		m, _ := res.RowsAffected()
+		n += m
+		res, err = tx.ExecContext(ctx, `DELETE FROM rollups WHERE period = 'hour' AND bucket < ?`, ms(hourlyBefore))
+		if err != nil {
+			return err
+		}
+		m, _ = res.RowsAffected()
 		n += m
 		return nil
 	})
