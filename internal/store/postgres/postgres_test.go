@@ -24,7 +24,7 @@ import (
 // server is the superuser DSN of the throwaway cluster .ci/run starts
 // (.ci/databases). Without it the tests are skipped, or fail when
 // UPSTATE_REAL_SERVICES=1 (as in CI).
-func server(t *testing.T) string {
+func server(t testing.TB) string {
 	t.Helper()
 	v := os.Getenv("UPSTATE_TEST_POSTGRES_DSN")
 	if v == "" {
@@ -39,7 +39,7 @@ func server(t *testing.T) string {
 
 // freshDatabase creates an empty database on the server for one test and
 // drops it when the test ends; it returns the DSN that names it.
-func freshDatabase(t *testing.T) string {
+func freshDatabase(t testing.TB) string {
 	t.Helper()
 	admin := server(t)
 	name := "upstate_test_" + strings.ToLower(rand.Text()[:16])
@@ -70,7 +70,7 @@ func freshDatabase(t *testing.T) string {
 }
 
 // withDatabase is dsn naming another database.
-func withDatabase(t *testing.T, dsn, name string) string {
+func withDatabase(t testing.TB, dsn, name string) string {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		u, err := url.Parse(dsn)
 		if err != nil {
