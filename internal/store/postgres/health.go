@@ -52,15 +52,16 @@ func (h *writeHealth) end(now time.Time, err error) {
 }
 
 // WriteHealth says whether the database is accepting writes: nil, or an
-// EUNAVAILABLE error saying why (locked, disk full, I/O error, or a write
-// stuck for longer than the write timeout) and since when.
+// EUNAVAILABLE error saying why (read-only, disk full, out of connections,
+// unreachable, or a write stuck for longer than the write timeout) and
+// since when.
 func (db *DB) WriteHealth() error {
 	h := &db.health
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !h.inFlight.IsZero() {
 		if took := time.Since(h.inFlight); took > db.opts.WriteTimeout { // the wall clock: see inFlight
-			return upstate.Later(upstate.EUNAVAILABLE, 10*time.Second, "the database is not accepting writes: a write has been in progress for %s (the disk may be stalled)",
+			return upstate.Later(upstate.EUNAVAILABLE, 10*time.Second, "the database is not accepting writes: a write has been in progress for %s (the server may be stalled or unreachable)",
 				took.Round(time.Second))
 		}
 	}
