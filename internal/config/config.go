@@ -449,6 +449,8 @@ func (v *validator) validate() {
 	}
 	if msg := databaseProblem(c.Server.Database.Reveal()); msg != "" {
 		v.errf("server.database", "%s", msg)
+	} else if databasePassword(c.Server.Database.Reveal()) && !v.fromEnv("server.database") {
+		v.warnf("server.database", "holds a password written in the file: take it from the environment (database: ${UPSTATE_DATABASE}) so the file can be shared and kept in version control")
 	}
 	if c.Retention.Raw == 0 {
 		c.Retention.Raw = Duration(DefaultRaw)
@@ -728,4 +730,27 @@ func databaseProblem(dsn string) string {
 		return "is neither a postgres:// URL nor a keyword DSN (host=db user=upstate password=${PGPASSWORD} dbname=upstate); leave it out for SQLite in data_dir"
 	}
 	return ""
+}
+
+// passwordKeyword finds a password in a keyword DSN.
+var passwordKeyword = regexp.MustCompile(`(^|\s)password\s*=`)
+
+// databasePassword reports whether a database DSN holds a password.
+func databasePassword(dsn string) bool {
+	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" {
+		_, ok := u.User.Password()
+		return ok || u.Query().Has("password")
+	}
+	return passwordKeyword.MatchString(dsn)
+}
+
+// fromEnv reports whether the value at path came through a ${ENV}
+// reference on its line of the file (or there is no file text to tell).
+func (v *validator) fromEnv(path string) bool {
+	line, ok := v.d.lines[path]
+	lines := bytes.Split(v.c.Source, []byte("\n"))
+	if !ok || line < 1 || line > len(lines) {
+		return true
+	}
+	return bytes.Contains(lines[line-1], []byte("${"))
 }

@@ -212,6 +212,17 @@ func TestServerDatabase(t *testing.T) {
 			t.Errorf("printing the server section shows the password")
 		}
 	}
+	cfg, err = parse("${DB}")
+	if err != nil || len(cfg.Warnings) != 0 {
+		t.Errorf("a DSN from the environment: %v, warnings %q", err, cfg.Warnings)
+	}
+	for _, literal := range []string{"postgres://u:s3cret@db/upstate", "host=db password=s3cret dbname=upstate"} {
+		cfg, err = parse(literal)
+		if err != nil || len(cfg.Warnings) != 1 || !strings.Contains(cfg.Warnings[0], "server.database: holds a password written in the file") ||
+			strings.Contains(cfg.Warnings[0], "s3cret") {
+			t.Errorf("%s: %v, warnings %q, want one warning of the password written in the file, without it", literal, err, cfg.Warnings)
+		}
+	}
 	for _, bad := range []string{"mysql://u:s3cret@h/db", "/var/lib/upstate.db", "postgres://u:s3cret@/db", "s3cret"} {
 		_, err := parse(bad)
 		if err == nil || !strings.Contains(err.Error(), "server.database") {
