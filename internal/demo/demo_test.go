@@ -2,8 +2,10 @@ package demo
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -11,11 +13,14 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/upstatehq/upstate"
+
 	"github.com/upstatehq/upstate/internal/app"
 	"github.com/upstatehq/upstate/internal/clock"
 	"github.com/upstatehq/upstate/internal/config"
 	"github.com/upstatehq/upstate/internal/memnet"
+	"github.com/upstatehq/upstate/internal/probe/probetest"
 )
 
 // sleepDriver moves bubble time: inside testing/synctest, time.Sleep
@@ -36,6 +41,9 @@ func (d sleepDriver) Jump(ctx context.Context, dur time.Duration) error {
 // in-memory network and checks that each outage became the incident a
 // person would expect, with sensible words, and that all of them resolved.
 func TestReplay(t *testing.T) {
+	// The replay's database outlives the bubble: the month it holds is
+	// then moved to PostgreSQL.
+	dataDir := t.TempDir()
 	synctest.Test(t, func(t *testing.T) {
 		mem := memnet.New()
 		upLn, worldLn, dbLn := mem.Listen(), mem.Listen(), mem.Listen()
@@ -51,7 +59,7 @@ func TestReplay(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg.Server.DataDir = t.TempDir()
+		cfg.Server.DataDir = dataDir
 		var n atomic.Int64
 		a, err := app.New(ctx, app.Options{Config: cfg, Listener: upLn, Dial: mem.Dial,
 			NewID: func() string { return fmt.Sprintf("id%010d", n.Add(1)) }})
@@ -171,6 +179,34 @@ func TestReplay(t *testing.T) {
 		}
 		if conv.Updates[1].Public || !strings.Contains(conv.Updates[1].Body, "Convert") {
 			t.Errorf("the conversion incident's evidence is %q (public %v)", conv.Updates[1].Body, conv.Updates[1].Public)
+		}
+	})
+	// upstate migrate on a database made by the demo: the month moves to
+	// PostgreSQL whole.
+	t.Run("MigrateToPostgres", func(t *testing.T) {
+		admin := probetest.Server(t, "UPSTATE_TEST_POSTGRES_DSN", "a PostgreSQL server")
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		name := "upstate_demo_" + strings.ToLower(rand.Text()[:16])
+		conn, err := pgx.Connect(ctx, admin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(context.Background())
+		if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
+		counts, err := app.Migrate(ctx, filepath.Join(dataDir, "upstate.db"), admin+" dbname="+name, false, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows := map[string]int64{}
+		for _, c := range counts {
+			rows[c.Table] = c.Rows
+		}
+		if rows["incidents"] != 6 || rows["results"] == 0 || rows["rollups"] == 0 || rows["incident_updates"] == 0 || rows["status_changes"] == 0 {
+			t.Errorf("the demo's month moved as %v", rows)
 		}
 	})
 }
