@@ -699,16 +699,10 @@ func (v *validator) repeat(p string, ch *Check, kind check.Kind) {
 
 // LocalRegion is the server's own region: a check naming it among its
 // regions is probed by the server too.
-const LocalRegion = "local"
+const LocalRegion = upstate.LocalRegion
 
 // MaxRegions bounds how many regions one check names.
 const MaxRegions = 16
-
-var regionName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
-
-// ValidRegion reports whether name can name a region: lower-case letters,
-// digits and dashes, at most 32.
-func ValidRegion(name string) bool { return regionName.MatchString(name) }
 
 // regions checks where a check is probed from and its quorum, and sets the
 // quorum's default: a majority.
@@ -729,7 +723,7 @@ func (v *validator) regions(p string, ch *Check, kind check.Kind) {
 	seen := map[string]bool{}
 	for j, r := range ch.Regions {
 		switch {
-		case !ValidRegion(r):
+		case !upstate.ValidRegion(r):
 			v.errf(fmt.Sprintf("%s.regions[%d]", p, j), "%q is not a region name (lower-case letters, digits and dashes, at most 32; %q is this server)", r, LocalRegion)
 		case seen[r]:
 			v.errf(fmt.Sprintf("%s.regions[%d]", p, j), "%q is named twice", r)
