@@ -23,7 +23,6 @@ import (
 	"github.com/upstatehq/upstate/internal/check"
 	"github.com/upstatehq/upstate/internal/clock"
 	"github.com/upstatehq/upstate/internal/config"
-	"github.com/upstatehq/upstate/internal/decide"
 	"github.com/upstatehq/upstate/internal/events"
 	"github.com/upstatehq/upstate/internal/ids"
 	"github.com/upstatehq/upstate/internal/incident"
@@ -41,6 +40,7 @@ import (
 	"github.com/upstatehq/upstate/internal/subscribe"
 	"github.com/upstatehq/upstate/internal/web"
 	"github.com/upstatehq/upstate/internal/web/admin"
+	"github.com/upstatehq/upstate/internal/web/agentapi"
 	"github.com/upstatehq/upstate/internal/web/adminapi"
 )
 
@@ -145,6 +145,8 @@ type App struct {
 	// events is the console's live feed; runs is run-now's state.
 	events *events.Broker
 	runs   *runNow
+	// agentSeen are the results probe agents reported lately (agents.go).
+	agentSeen *agentIDs
 
 	httpSrv  *http.Server
 	listener net.Listener
@@ -172,7 +174,10 @@ type checkState struct {
 	mu      sync.Mutex
 	spec    upstate.CheckSpec
 	kind    string
-	machine *decide.Machine
+	machine decider
+	// regions, for a check probed from several places: where, and how
+	// many must agree (the machine is then a regionalDecider).
+	regions regional
 	// last is the check's newest stored result since start (without its
 	// warnings and artifact), and certExpiry the expiry of the last
 	// certificate a probe saw: the check page's.
@@ -186,7 +191,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		return nil, err
 	}
 	cfg := opts.Config
-	a := &App{opts: opts, log: opts.Logger, metrics: metrics.New(opts.Version), beats: check.NewBeats(), runs: newRunNow(),
+	a := &App{opts: opts, log: opts.Logger, metrics: metrics.New(opts.Version), beats: check.NewBeats(), runs: newRunNow(), agentSeen: newAgentIDs(),
 		events: events.New(events.Options{Clock: opts.Clock})}
 	a.cfg.Store(cfg)
 	// Nothing runs until a browser check needs it; Stop closes it, started
@@ -332,6 +337,10 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	agents, err := agentapi.New(agentapi.Options{Auth: a.auth, Checks: a, Logger: opts.Logger})
+	if err != nil {
+		return nil, err
+	}
 	a.web, err = web.New(web.Options{Logger: opts.Logger, Metrics: a.metrics, Heartbeats: a.pings, Alerts: a.inbox, Healthy: a.healthy, Markdown: md, Now: opts.Clock.Now,
 		Inbound: func() web.Inbound {
 			in := a.cfg.Load().Inbound
@@ -341,7 +350,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 			sv := a.cfg.Load().Server
 			return web.Proxies{Trusted: sv.Proxies, Header: sv.ForwardedHeader}
 		},
-		Admin: []interface{ Register(*http.ServeMux) }{api, ui}})
+		Admin: []interface{ Register(*http.ServeMux) }{api, ui, agents}})
 	if err != nil {
 		return nil, err
 	}
@@ -385,7 +394,7 @@ func (a *App) checkSet(comp *compiled, conds map[string]upstate.Condition, old *
 	set := &checkSet{byID: map[string]*checkState{}, compiled: comp}
 	for _, spec := range comp.specs {
 		if old != nil {
-			if prev, ok := old.byID[spec.ID]; ok && prev.spec.Decide == spec.Decide {
+			if prev, ok := old.byID[spec.ID]; ok && prev.spec.Decide == spec.Decide && sameRegions(prev.regions, comp.regions[spec.ID]) {
 				prev.mu.Lock()
 				prev.spec = spec
 				prev.kind = comp.kinds[spec.ID]
@@ -404,7 +413,8 @@ func (a *App) checkSet(comp *compiled, conds map[string]upstate.Condition, old *
 				prev.mu.Unlock()
 			}
 		}
-		set.byID[spec.ID] = &checkState{spec: spec, kind: comp.kinds[spec.ID], machine: decide.New(spec.ID, spec.Decide, start), last: last, certExpiry: certExpiry}
+		rg := comp.regions[spec.ID]
+		set.byID[spec.ID] = &checkState{spec: spec, kind: comp.kinds[spec.ID], machine: newDecider(spec, rg, start), regions: rg, last: last, certExpiry: certExpiry}
 	}
 	return set
 }

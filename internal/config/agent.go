@@ -11,8 +11,10 @@ import (
 // agentDrops are the check keys a probe agent has no use for: what the
 // check affects and how its results are decided stay with the server,
 // which decides every region's results itself.
-var agentDrops = []string{"components", "depends_on", "impact", "regions", "quorum", "paused", "recheck", "burst",
-	"fast_interval", "fail_after", "recover_after", "recovery_window"}
+func agentDrops() []string {
+	return []string{"components", "depends_on", "impact", "regions", "quorum", "paused", "recheck", "burst",
+		"fast_interval", "fail_after", "recover_after", "recovery_window"}
+}
 
 // AgentYAML is a check of the file as a probe agent compiles it: its
 // mapping from the file with ${ENV} references resolved here (the agent
@@ -39,7 +41,7 @@ func (c *Config) AgentYAML(id string) ([]byte, error) {
 		}
 		out := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			if slices.Contains(agentDrops, n.Content[i].Value) {
+			if slices.Contains(agentDrops(), n.Content[i].Value) {
 				continue
 			}
 			out.Content = append(out.Content, plain(n.Content[i], nil), plain(n.Content[i+1], c.Lookup))

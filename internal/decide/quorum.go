@@ -124,6 +124,9 @@ func (q *Quorum) combine(r upstate.Result) *upstate.Transition {
 	prev := q.cond
 	sameRegions := slices.Equal(sortedCopy(failing), sortedCopy(q.failing))
 	if next.State == prev.State && next.Partial == prev.Partial && (!next.State.Failing() || sameRegions) {
+		// No change to confirm; what the regions say now is the
+		// condition's evidence all the same.
+		q.cond.Evidence = next.Evidence
 		return nil
 	}
 	if next.State == prev.State && next.State.Failing() {
