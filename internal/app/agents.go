@@ -38,7 +38,9 @@ func regionOf(r upstate.Result) string {
 	return r.Region
 }
 
-func (d regionalDecider) Observe(r upstate.Result) decide.Decision { return d.q.Observe(regionOf(r), r) }
+func (d regionalDecider) Observe(r upstate.Result) decide.Decision {
+	return d.q.Observe(regionOf(r), r)
+}
 func (d regionalDecider) ObserveBurst(rs []upstate.Result) decide.Decision {
 	if len(rs) == 0 {
 		return decide.Decision{}

@@ -40,8 +40,8 @@ import (
 	"github.com/upstatehq/upstate/internal/subscribe"
 	"github.com/upstatehq/upstate/internal/web"
 	"github.com/upstatehq/upstate/internal/web/admin"
-	"github.com/upstatehq/upstate/internal/web/agentapi"
 	"github.com/upstatehq/upstate/internal/web/adminapi"
+	"github.com/upstatehq/upstate/internal/web/agentapi"
 )
 
 // Options configure an App.
