@@ -36,6 +36,7 @@ func commands() []command {
 		{"import", "bring incident history (Upstate's format, Statuspage) or checks (Gatus, Uptime Kuma)", importCmd},
 		{"init", "write a commented example configuration to start from", initCmd},
 		{"user", "manage who signs in to the admin side (user add, list, passwd, role, remove)", user},
+		{"probe", "run a probe agent: the checks of a region, results streamed back to the server", probeCmd},
 		{"report", "write the outage report for a period (md, html or json)", reportCmd},
 		{"notify", "send a sample notification to a channel (notify test CHANNEL)", notifyCmd},
 		{"version", "print the version", version},
