@@ -159,7 +159,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		a.sched.Run(ctx, nil)
+		a.sched.Run(ctx, nil) // the jobs are the ones Update gives, whenever
 	}()
 	go func() {
 		defer wg.Done()

@@ -387,13 +387,17 @@ func (s *Scheduler) RunNow(ids ...string) {
 
 // Run schedules until ctx is done, then waits for probes in flight. One
 // goroutine owns the timer; finished probes put themselves back in the
-// heap and wake Run only when they are due before its timer.
+// heap and wake Run only when they are due before its timer. Nil jobs
+// keep what Update gave before Run began (a probe agent's list arrives
+// whenever the server answers).
 func (s *Scheduler) Run(ctx context.Context, jobs []Job) {
 	defer s.wg.Wait()
 	c := s.opts.Clock
-	s.mu.Lock()
-	s.apply(jobs)
-	s.mu.Unlock()
+	if jobs != nil {
+		s.mu.Lock()
+		s.apply(jobs)
+		s.mu.Unlock()
+	}
 
 	timer := c.NewTimer(time.Hour)
 	defer timer.Stop()
