@@ -113,6 +113,9 @@ func TestRegionsDecideByQuorum(t *testing.T) {
 	if rs := a.Regions("api"); len(rs) != 3 || rs[1].Condition.State != upstate.StateDown {
 		t.Fatalf("the regions' own conditions: %+v", rs)
 	}
+	if live, _ := a.live("api"); len(live.Regions) != 3 || live.Regions[1].Name != "eu" || live.Regions[1].Condition.State != upstate.StateDown {
+		t.Fatalf("the check page's regions: %+v", live.Regions)
+	}
 	for range 2 {
 		report(eu, "fail")
 		report(us, "fail")

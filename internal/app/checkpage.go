@@ -38,7 +38,13 @@ func (a *App) live(id string) (checkview.Live, bool) {
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	return checkview.Live{Condition: st.machine.Condition(), Last: st.last, CertExpiry: st.certExpiry}, true
+	live := checkview.Live{Condition: st.machine.Condition(), Last: st.last, CertExpiry: st.certExpiry}
+	if rd, ok := st.machine.(regionalDecider); ok {
+		for _, r := range rd.q.Regions() {
+			live.Regions = append(live.Regions, checkview.Region{Name: r.Name, Condition: r.Condition})
+		}
+	}
+	return live, true
 }
 
 // told reports whether a kind's results are told rather than measured.
