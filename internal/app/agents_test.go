@@ -161,3 +161,18 @@ func TestAgentTokenIsItsRegionsOnly(t *testing.T) {
 		t.Fatalf("an oversize report: %d %s", code, body)
 	}
 }
+
+// A check only agents probe cannot be run now here, and says why.
+func TestRunNowOfAnAgentsOnlyCheck(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC))
+	yaml := "page: {name: Regions}\ncomponents:\n  - {id: api, name: API}\n" +
+		"checks:\n  - {id: api, kind: http, url: 'http://127.0.0.1:1/', regions: [eu, us], components: [api]}\n"
+	a := newApp(t, yaml, Options{Clock: clk})
+	if len(a.checks.Load().compiled.jobs) != 0 {
+		t.Fatal("the server schedules a check only agents probe")
+	}
+	_, err := a.RunCheck(context.Background(), "api")
+	if err == nil || !strings.Contains(err.Error(), "probed by the agents of eu, us, not this server") {
+		t.Fatalf("run now: %v", err)
+	}
+}

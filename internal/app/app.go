@@ -452,7 +452,9 @@ func (a *App) onResult(ctx context.Context, r upstate.Result) schedule.Next {
 	// Warnings (a certificate expiring soon) go to operators alone and
 	// never change the condition above. A pending result carries none
 	// yet: its answer, when it comes, says.
-	if !r.Pending {
+	// An agent's result carries no warnings (they are not sent): it
+	// would clear the server's as over.
+	if !r.Pending && r.Region == "" {
 		if err := a.warnings.Observe(ctx, r); err != nil {
 			a.log.Error("warning not saved yet; the check's next result brings it again", "component", "incident", "check", r.CheckID, "err", err)
 		}
