@@ -123,15 +123,18 @@ func (c *compiled) regional(cfg *config.Config, ch config.Check, job *schedule.J
 	}
 	c.regions[ch.ID] = regional{names: ch.Regions, quorum: ch.Quorum}
 	local := false
+	var def []byte
 	for i, region := range ch.Regions {
 		slot := schedule.Slot(ch.ID, job.Interval, i, len(ch.Regions))
 		if region == upstate.LocalRegion {
 			local, job.Aligned, job.Slot = true, true, slot
 			continue
 		}
-		def, err := cfg.AgentYAML(ch.ID)
-		if err != nil {
-			return false, err
+		if def == nil {
+			var err error
+			if def, err = cfg.AgentYAML(ch.ID); err != nil {
+				return false, err
+			}
 		}
 		c.agents[region] = append(c.agents[region], upstate.AgentCheck{ID: ch.ID, Kind: ch.Kind, Interval: job.Interval, Slot: slot, Definition: string(def)})
 	}

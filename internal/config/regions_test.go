@@ -3,6 +3,8 @@ package config
 import (
 	"strings"
 	"testing"
+
+	"github.com/upstatehq/upstate"
 )
 
 func TestRegions(t *testing.T) {
@@ -72,5 +74,15 @@ func TestAgentYAMLRoundTrip(t *testing.T) {
 	}
 	if _, err := AgentChecks(nil); err != nil {
 		t.Fatalf("no checks: %v", err)
+	}
+}
+
+// A check made in the console cannot name regions yet (agents are sent
+// the file's text): refused at its own path, in words.
+func TestConsoleChecksCannotNameRegions(t *testing.T) {
+	_, err := WithConsole(baseConfig(t), []upstate.ConsoleItem{item(upstate.ConsoleCheck, "x", `{"id":"x","kind":"http","url":"http://a/","regions":["eu"],"components":["api"]}`)})
+	p, ok := err.(*Problems)
+	if !ok || len(p.Items) != 1 || p.Items[0].Item != `check "x"` || p.Items[0].Path != "regions" || !strings.Contains(p.Items[0].Message, "cannot name regions yet") {
+		t.Fatalf("got %#v", err)
 	}
 }
