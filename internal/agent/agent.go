@@ -386,7 +386,7 @@ func (a *Agent) post(ctx context.Context, b Batch) error {
 			a.log.Warn("the server no longer has these checks probed from here: their results are dropped", "checks", strings.Join(e.Refused, ", "), "dropped", len(b.Results)-len(keep))
 			return a.queue.Replace(b, keep)
 		}
-	case http.StatusBadRequest:
+	case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
 		// A batch the server can never take would block every one after it.
 		a.log.Error("the server refused a batch as malformed; it is dropped", "results", len(b.Results), "why", serverWords(out))
 		a.queue.Done(b)

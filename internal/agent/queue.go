@@ -37,6 +37,10 @@ type Queue struct {
 
 const segPrefix, segSuffix = "results-", ".jsonl"
 
+// maxSegment bounds a segment's bytes, so a report stays well within the
+// server's body limit (1 MiB) however long the results' errors are.
+const maxSegment = 512 << 10
+
 // OpenQueue opens the queue in dir (made if need be), with what an
 // earlier run left in it.
 func OpenQueue(dir string, maxBytes int64) (*Queue, error) {
@@ -98,7 +102,7 @@ func (q *Queue) Add(rs ...upstate.AgentResult) error {
 		q.curN++
 		q.sizes[q.seq] += int64(len(line))
 		q.total += int64(len(line))
-		if q.curN >= upstate.MaxAgentBatch {
+		if q.curN >= upstate.MaxAgentBatch || q.sizes[q.seq] >= maxSegment {
 			q.seal()
 		}
 	}

@@ -1,9 +1,11 @@
 package agent
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,4 +86,24 @@ func TestQueueDropsTheOldestWhenFull(t *testing.T) {
 		t.Fatal("the oldest were kept")
 	}
 	t.Logf("dropped %d, kept %d bytes", q.Dropped(), q.Len())
+}
+
+// A report stays within the server's body limit however long the errors.
+func TestQueueBatchesFitTheServersLimit(t *testing.T) {
+	q, err := OpenQueue(t.TempDir(), 64<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 400 {
+		r := result(i)
+		r.Outcome, r.Error = upstate.OutcomeFail, strings.Repeat("x", 4000)
+		if err := q.Add(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, _, _ := q.Next()
+	body, _ := json.Marshal(map[string]any{"results": b.Results})
+	if len(body) > 1<<20 || len(b.Results) == 0 {
+		t.Fatalf("a batch of %d results is %d bytes", len(b.Results), len(body))
+	}
 }

@@ -55,8 +55,9 @@ func New(opts Options) (*Server, error) {
 	return &Server{opts: opts}, nil
 }
 
-// maxBody bounds a report: MaxAgentBatch results with long errors fit.
-const maxBody = 4 << 20
+// maxBody bounds a report (the server's body limit for every route
+// without its own): agents keep a report under half of it.
+const maxBody = respond.MaxBody
 
 // Register adds the routes to mux.
 func (s *Server) Register(mux *http.ServeMux) {
