@@ -104,35 +104,32 @@ func (a *App) AgentResults(ctx context.Context, region string, rs []upstate.Agen
 	return rec, nil, nil
 }
 
-// agentIDs remembers the ids of the results agents reported lately, and
-// each check's newest result per region: a result sent again is taken
-// once. Bounded: the newest maxSeen ids per region. Kept in memory: a
+// agentIDs remembers the ids of the results agents reported lately: a
+// result sent again is taken once. By id alone, not by time: two agents
+// of one region may report the same check, their results interleaved. Bounded: the newest maxSeen ids per region. Kept in memory: a
 // report the server took but whose answer the agent lost just before the
 // server restarted is taken twice (the window between the two is the
 // time it takes to answer).
 type agentIDs struct {
-	mu     sync.Mutex
-	ids    map[string]map[string]bool // region → ids
-	order  map[string][]string        // region → ids, oldest first
-	newest map[string]time.Time       // region + check → newest At taken
+	mu    sync.Mutex
+	ids   map[string]map[string]bool // region → ids
+	order map[string][]string        // region → ids, oldest first
 }
 
 const maxSeen = 20000
 
 func newAgentIDs() *agentIDs {
-	return &agentIDs{ids: map[string]map[string]bool{}, order: map[string][]string{}, newest: map[string]time.Time{}}
+	return &agentIDs{ids: map[string]map[string]bool{}, order: map[string][]string{}}
 }
 
-// first reports whether r is news: neither its id seen, nor older than
-// what its region reported last of the check.
+// first reports whether r is news: its id not seen lately.
 func (s *agentIDs) first(region string, r upstate.AgentResult) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ids[region] == nil {
 		s.ids[region] = map[string]bool{}
 	}
-	key := region + "\x00" + r.CheckID
-	if s.ids[region][r.ID] || !r.At.After(s.newest[key]) {
+	if s.ids[region][r.ID] {
 		return false
 	}
 	s.ids[region][r.ID] = true
@@ -141,6 +138,5 @@ func (s *agentIDs) first(region string, r upstate.AgentResult) bool {
 		delete(s.ids[region], s.order[region][0])
 		s.order[region] = s.order[region][1:]
 	}
-	s.newest[key] = r.At
 	return true
 }
