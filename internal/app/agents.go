@@ -68,6 +68,10 @@ func (a *App) Regions(checkID string) []decide.Region {
 // reaches them within it.
 const agentRefresh = time.Minute
 
+// maxAgentSkew is how far ahead of the server's clock an agent's result
+// may be.
+const maxAgentSkew = 5 * time.Minute
+
 // AgentChecks are the checks region's agents run (agentapi.Checks).
 func (a *App) AgentChecks(region string) (upstate.AgentChecks, error) {
 	list := a.checks.Load().compiled.agents[region]
@@ -87,6 +91,13 @@ func (a *App) AgentResults(ctx context.Context, region string, rs []upstate.Agen
 	}
 	if len(refused) > 0 {
 		return upstate.AgentReceipt{}, refused, nil
+	}
+	ahead := a.opts.Clock.Now().Add(maxAgentSkew)
+	for _, r := range rs {
+		if r.At.After(ahead) {
+			return upstate.AgentReceipt{}, nil, upstate.Errorf(upstate.EINVALID, "a result of %s is from %s, ahead of this server's clock by more than %s: keep the agent's clock in time (NTP); the regions' turns need it too",
+				r.CheckID, r.At.UTC().Format(time.RFC3339), upstate.FormatDuration(maxAgentSkew, upstate.DurationWords))
+		}
 	}
 	// Oldest first: the machines judge results in the order they were taken.
 	rs = slices.Clone(rs)
