@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"os/user"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -14,7 +13,6 @@ import (
 	"github.com/upstatehq/upstate/internal/ids"
 	"github.com/upstatehq/upstate/internal/report"
 	"github.com/upstatehq/upstate/internal/store"
-	"github.com/upstatehq/upstate/internal/store/sqlite"
 )
 
 // NewUser is what `upstate user add` asks for.
@@ -38,7 +36,7 @@ func AddUser(ctx context.Context, cfg *config.Config, u NewUser, now func() time
 // user`); the database is closed when fn returns. now tells the time (the
 // command line passes time.Now).
 func WithPeople(ctx context.Context, cfg *config.Config, now func() time.Time, fn func(*auth.People) error) error {
-	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(cfg.Server.DataDir, "upstate.db"), Now: now})
+	db, err := openStore(ctx, cfg, storeOptions{Now: now})
 	if err != nil {
 		return err
 	}
@@ -70,7 +68,7 @@ func CommandLineActor() string {
 // whether or not `upstate serve` is running on it; now tells the time (the
 // command line passes time.Now).
 func Report(ctx context.Context, cfg *config.Config, p report.Params, now func() time.Time) (*report.Report, error) {
-	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(cfg.Server.DataDir, "upstate.db"), Now: now})
+	db, err := openStore(ctx, cfg, storeOptions{Now: now})
 	if err != nil {
 		return nil, err
 	}

@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,7 +35,6 @@ import (
 	"github.com/upstatehq/upstate/internal/schedule"
 	"github.com/upstatehq/upstate/internal/snapshot"
 	"github.com/upstatehq/upstate/internal/store"
-	"github.com/upstatehq/upstate/internal/store/sqlite"
 	"github.com/upstatehq/upstate/internal/subscribe"
 	"github.com/upstatehq/upstate/internal/web"
 	"github.com/upstatehq/upstate/internal/web/admin"
@@ -213,8 +211,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 			a.log.Warn("upstream feed unreadable; keeping the last verdict", "component", "check", "check", id, "err", err)
 		},
 	}
-	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(cfg.Server.DataDir, "upstate.db"), Logger: opts.Logger, WriteTimeout: opts.WriteTimeout,
-		Now: opts.Clock.Now})
+	db, err := openStore(ctx, cfg, storeOptions{Logger: opts.Logger, WriteTimeout: opts.WriteTimeout, Now: opts.Clock.Now})
 	if err != nil {
 		return nil, err
 	}

@@ -16,7 +16,6 @@ import (
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/check"
 	"github.com/upstatehq/upstate/internal/config"
-	"github.com/upstatehq/upstate/internal/store/sqlite"
 )
 
 // Checks and components made in the console (the admin API and UI) are
@@ -517,10 +516,11 @@ func (a *App) checkInfos() []upstate.CheckInfo {
 }
 
 // ExportConfig writes the file's configuration with the console's items
-// appended (config.Export), reading them from the data directory's
-// database without writing to it: a server may be running on it.
+// appended (config.Export), reading them from the configuration's
+// database (server.database, or SQLite in data_dir) without writing to
+// it: a server may be running on it.
 func ExportConfig(ctx context.Context, file *config.Config) ([]byte, error) {
-	items, err := sqlite.ReadConsoleItems(ctx, filepath.Join(file.Server.DataDir, "upstate.db"))
+	items, err := readConsoleItems(ctx, file)
 	if err != nil {
 		return nil, err
 	}

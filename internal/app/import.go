@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,7 +14,6 @@ import (
 	"github.com/upstatehq/upstate/internal/ids"
 	"github.com/upstatehq/upstate/internal/importer"
 	"github.com/upstatehq/upstate/internal/store"
-	"github.com/upstatehq/upstate/internal/store/sqlite"
 )
 
 // ImportCounts says what an import did.
@@ -27,7 +25,7 @@ type ImportCounts struct {
 // file's and the console's (read beside a running server).
 func ComponentIDs(ctx context.Context, cfg *config.Config) []string {
 	eff := cfg
-	if items, err := sqlite.ReadConsoleItems(ctx, filepath.Join(cfg.Server.DataDir, "upstate.db")); err == nil && len(items) > 0 && len(cfg.Source) > 0 {
+	if items, err := readConsoleItems(ctx, cfg); err == nil && len(items) > 0 && len(cfg.Source) > 0 {
 		if c, err := config.WithConsole(cfg, items, ConfigRules()...); err == nil {
 			eff = c
 		}
@@ -63,7 +61,7 @@ func ImportHistory(ctx context.Context, cfg *config.Config, doc *importer.Docume
 	if len(open) > 0 {
 		return counts, upstate.Errorf(upstate.EINVALID, "%s: import only incidents that have ended (resolved or postmortem); declare one still going on in the console", strings.Join(open, "; "))
 	}
-	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(cfg.Server.DataDir, "upstate.db"), Now: time.Now})
+	db, err := openStore(ctx, cfg, storeOptions{Now: time.Now})
 	if err != nil {
 		return counts, err
 	}
@@ -190,7 +188,7 @@ func impactStatus(i upstate.Impact) upstate.Status {
 // import` takes into another Upstate, telling the same report. It reads
 // beside a running server.
 func ExportHistory(ctx context.Context, cfg *config.Config) ([]byte, []importer.Warning, error) {
-	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(cfg.Server.DataDir, "upstate.db"), Now: time.Now})
+	db, err := openStore(ctx, cfg, storeOptions{Now: time.Now})
 	if err != nil {
 		return nil, nil, err
 	}

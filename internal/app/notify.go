@@ -86,7 +86,7 @@ func ConfigRules() []config.Rule {
 				problem(fmt.Sprintf("notifications.channels[%d].template", i), "%v", err)
 			}
 		}
-	}, checkFiles, brandFiles}
+	}, checkFiles, brandFiles, databaseRule}
 }
 
 // sendDeps are the channels' shared parts outside a running server.

@@ -211,7 +211,7 @@ func TestPastTimesAdminUI(t *testing.T) {
 		t.Errorf("the declare form offers no start time in the page's zone")
 	}
 	code, body, _ := ui.post("/admin/incidents", url.Values{"name": {"Lock"}, "component.api": {"partial_outage"}, "started_at": {"2026-08-25T07:54"}}, nil)
-	if code != 400 || !strings.Contains(body, "Started at: 2026-08-25T14:54:00Z is in the future") || !strings.Contains(body, `value="2026-08-25T07:54"`) {
+	if code != 400 || !strings.Contains(body, "Started at: Aug 25, 2026 07:54 PDT is in the future") || !strings.Contains(body, `value="2026-08-25T07:54"`) {
 		t.Errorf("a start in the future: %d", code)
 	}
 	code, body, _ = ui.post("/admin/incidents", url.Values{"name": {"Lock"}, "at": {"Monday"}}, nil)
@@ -235,7 +235,7 @@ func TestPastTimesAdminUI(t *testing.T) {
 		t.Errorf("acknowledged at %v", got.AcknowledgedAt)
 	}
 	code, body, _ = ui.post("/admin/incidents/"+id+"/updates", url.Values{"status": {"identified"}, "message": {"A lock."}, "at": {"2026-08-17T09:00"}}, nil)
-	if code != 400 || !strings.Contains(body, "Happened at: 2026-08-17T16:00:00Z is before the incident&#39;s last entry (2026-08-17T16:31:00Z)") || !strings.Contains(body, `value="2026-08-17T09:00"`) {
+	if code != 400 || !strings.Contains(body, "Happened at: Aug 17, 2026 09:00 PDT is before the incident&#39;s last entry (Aug 17, 2026 09:31 PDT)") || !strings.Contains(body, `value="2026-08-17T09:00"`) {
 		t.Errorf("an update out of order: %d %s", code, body[strings.Index(body, "<main"):][:600])
 	}
 	// The two-click update still works: no time, now.

@@ -93,7 +93,7 @@ func TestEntryUntilShown(t *testing.T) {
 		t.Errorf("the declare form offers no until")
 	}
 	if code, body, _ := ui.post("/admin/incidents", url.Values{"name": {"Lock"}, "at": {"2026-08-17T10:35"}, "until": {"2026-08-17T10:30"}}, nil); code != 400 ||
-		!strings.Contains(body, "Until: 2026-08-17T17:30:00Z is before the entry&#39;s at") || !strings.Contains(body, `value="2026-08-17T10:30"`) {
+		!strings.Contains(body, "Until: Aug 17, 2026 10:30 PDT is before the entry&#39;s at") || !strings.Contains(body, `value="2026-08-17T10:30"`) {
 		t.Errorf("a declare whose until is before its at: %d", code)
 	}
 	_, _, landed := ui.post("/admin/incidents", url.Values{"name": {"Lock"}, "component.api": {"partial_outage"}, "message": {"Requests fail."},
@@ -107,8 +107,8 @@ func TestEntryUntilShown(t *testing.T) {
 	}
 	for _, tc := range []struct{ until, want string }{
 		{"soon", `Until: &#34;soon&#34; is not a date and time`},
-		{"2026-08-17T10:20", "Until: 2026-08-17T17:20:00Z is before the entry&#39;s at (2026-08-17T17:40:00Z)"},
-		{"2026-08-17T13:00", "Until: 2026-08-17T20:00:00Z is in the future"},
+		{"2026-08-17T10:20", "Until: Aug 17, 2026 10:20 PDT is before the entry&#39;s at (Aug 17, 2026 10:40 PDT)"},
+		{"2026-08-17T13:00", "Until: Aug 17, 2026 13:00 PDT is in the future"},
 	} {
 		code, body, _ := ui.post("/admin/incidents/"+id+"/updates", url.Values{"message": {"x"}, "at": {"2026-08-17T10:40"}, "until": {tc.until}}, nil)
 		if code != 400 || !strings.Contains(body, tc.want) || !strings.Contains(body, `value="`+tc.until+`"`) {

@@ -35,6 +35,7 @@ func commands() []command {
 		{"export", "write the running configuration, with what was made in the console, as one file", exportCmd},
 		{"import", "bring incident history (Upstate's format, Statuspage) or checks (Gatus, Uptime Kuma)", importCmd},
 		{"init", "write a commented example configuration to start from", initCmd},
+		{"migrate", "copy a SQLite install's whole history into PostgreSQL (migrate --from sqlite:PATH --to postgres://…)", migrateCmd},
 		{"user", "manage who signs in to the admin side (user add, list, passwd, role, remove)", user},
 		{"probe", "run a probe agent: the checks of a region, results streamed back to the server", probeCmd},
 		{"report", "write the outage report for a period (md, html or json)", reportCmd},

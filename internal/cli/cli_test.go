@@ -34,7 +34,7 @@ func TestUsage(t *testing.T) {
 	if code, _, errOut := run("frobnicate"); code != 2 || !strings.Contains(errOut, `unknown command "frobnicate"`) {
 		t.Errorf("unknown command: %d %q", code, errOut)
 	}
-	for _, c := range []string{"serve", "demo", "validate", "export", "import", "init", "version", "user add", "user list", "user passwd", "user role", "user remove"} {
+	for _, c := range []string{"serve", "demo", "validate", "export", "import", "init", "migrate", "version", "user add", "user list", "user passwd", "user role", "user remove"} {
 		code, _, errOut := run(append(strings.Fields(c), "--help")...)
 		if code != 0 || !strings.Contains(errOut, "Usage: upstate "+c) {
 			t.Errorf("%s --help: %d %q", c, code, errOut)

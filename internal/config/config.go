@@ -79,6 +79,12 @@ type Page struct {
 type Server struct {
 	Listen  string `yaml:"listen"`
 	DataDir string `yaml:"data_dir"`
+	// Database is where the store lives: empty for SQLite, a file in
+	// DataDir (the default); a postgres:// or postgresql:// URL, or a
+	// keyword DSN ("host=… dbname=…"), for PostgreSQL. Usually a ${ENV}
+	// reference, since it may hold a password; a Secret, so it is never
+	// printed or logged.
+	Database upstate.Secret `yaml:"database"`
 	// TrustedProxies are the reverse proxies (CIDRs or addresses) whose
 	// X-Forwarded-For and Forwarded headers say who the client is.
 	TrustedProxies []string `yaml:"trusted_proxies"`
@@ -448,6 +454,11 @@ func (v *validator) validate() {
 	if !filepath.IsAbs(c.Server.DataDir) {
 		c.Server.DataDir = filepath.Join(filepath.Dir(c.File), c.Server.DataDir)
 	}
+	if msg := databaseProblem(c.Server.Database.Reveal()); msg != "" {
+		v.errf("server.database", "%s", msg)
+	} else if databasePassword(c.Server.Database.Reveal()) && !v.fromEnv("server.database") {
+		v.warnf("server.database", "holds a password written in the file: take it from the environment (database: ${UPSTATE_DATABASE}) so the file can be shared and kept in version control")
+	}
 	if c.Retention.Raw == 0 {
 		c.Retention.Raw = Duration(DefaultRaw)
 	}
@@ -736,4 +747,59 @@ func (v *validator) regions(p string, ch *Check, kind check.Kind) {
 	} else if ch.Quorum < 1 || ch.Quorum > n {
 		v.errf(p+".quorum", "%d is out of range (1 to %d, the number of regions): how many regions must see the check fail", ch.Quorum, n)
 	}
+}
+
+// keywordDSN is the shape of a libpq keyword DSN: key=value pairs, the
+// value bare or single-quoted.
+var keywordDSN = regexp.MustCompile(`^\s*[a-z_]+\s*=\s*('([^'\\]|\\.)*'|[^\s']*)(\s+[a-z_]+\s*=\s*('([^'\\]|\\.)*'|[^\s']*))*\s*$`)
+
+// databaseProblem says what is wrong with server.database, without
+// repeating it (it may hold a password); "" when it is empty (SQLite) or
+// has the shape of a PostgreSQL URL or keyword DSN. What the driver
+// thinks of it is checked when the server opens it.
+func databaseProblem(dsn string) string {
+	if dsn == "" {
+		return ""
+	}
+	lower := strings.ToLower(dsn)
+	if strings.HasPrefix(lower, "postgres://") || strings.HasPrefix(lower, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return "is not a valid URL (the value is not shown: it may hold a password); write postgres://user:password@host:5432/dbname, the password from ${ENV}"
+		}
+		if u.Host == "" && u.Query().Get("host") == "" {
+			return "names no host: write postgres://user:password@host:5432/dbname (or ?host=/run/postgresql for a socket)"
+		}
+		return ""
+	}
+	if strings.Contains(dsn, "://") {
+		return "is not a PostgreSQL database: write a postgres:// or postgresql:// URL or a keyword DSN (host=… dbname=…), or leave it out for SQLite in data_dir"
+	}
+	if !keywordDSN.MatchString(dsn) {
+		return "is neither a postgres:// URL nor a keyword DSN (host=db user=upstate password=${PGPASSWORD} dbname=upstate); leave it out for SQLite in data_dir"
+	}
+	return ""
+}
+
+// passwordKeyword finds a password in a keyword DSN.
+var passwordKeyword = regexp.MustCompile(`(^|\s)password\s*=`)
+
+// databasePassword reports whether a database DSN holds a password.
+func databasePassword(dsn string) bool {
+	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" {
+		_, ok := u.User.Password()
+		return ok || u.Query().Has("password")
+	}
+	return passwordKeyword.MatchString(dsn)
+}
+
+// fromEnv reports whether the value at path came through a ${ENV}
+// reference on its line of the file (or there is no file text to tell).
+func (v *validator) fromEnv(path string) bool {
+	line, ok := v.d.lines[path]
+	lines := bytes.Split(v.c.Source, []byte("\n"))
+	if !ok || line < 1 || line > len(lines) {
+		return true
+	}
+	return bytes.Contains(lines[line-1], []byte("${"))
 }

@@ -185,6 +185,56 @@ func TestTrustedProxies(t *testing.T) {
 	}
 }
 
+// server.database: empty is SQLite; a postgres URL or keyword DSN, often
+// from ${ENV}, is PostgreSQL; anything else is refused in words that never
+// repeat it (it may hold a password).
+func TestServerDatabase(t *testing.T) {
+	env := map[string]string{"DB": "postgres://upstate:s3cret@db.internal:5432/upstate?sslmode=require"}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	parse := func(db string) (*Config, error) {
+		return Parse("f.yaml", []byte("page: {name: X}\ncomponents: [{id: a}]\nserver: {database: '"+db+"'}\n"), lookup)
+	}
+	cfg, err := Parse("f.yaml", []byte("page: {name: X}\ncomponents: [{id: a}]\n"), noEnv)
+	if err != nil || cfg.Server.Database != "" {
+		t.Fatalf("no database: %q, %v; want SQLite (empty)", cfg.Server.Database.Reveal(), err)
+	}
+	for _, ok := range []string{"${DB}", "postgresql://u@localhost/upstate", "postgres:///upstate?host=/run/postgresql",
+		"host=db.internal port=5432 user=upstate password=s3cret dbname=upstate sslmode=disable", "host=db password=''a b'' dbname=x"} {
+		cfg, err := parse(ok)
+		if err != nil {
+			t.Errorf("%s: %v", ok, err)
+			continue
+		}
+		if ok == "${DB}" && cfg.Server.Database.Reveal() != env["DB"] {
+			t.Errorf("${DB} = %q", cfg.Server.Database.Reveal())
+		}
+		if strings.Contains(fmt.Sprintf("%v %+v", cfg.Server, cfg.Server), "s3cret") {
+			t.Errorf("printing the server section shows the password")
+		}
+	}
+	cfg, err = parse("${DB}")
+	if err != nil || len(cfg.Warnings) != 0 {
+		t.Errorf("a DSN from the environment: %v, warnings %q", err, cfg.Warnings)
+	}
+	for _, literal := range []string{"postgres://u:s3cret@db/upstate", "host=db password=s3cret dbname=upstate"} {
+		cfg, err = parse(literal)
+		if err != nil || len(cfg.Warnings) != 1 || !strings.Contains(cfg.Warnings[0], "server.database: holds a password written in the file") ||
+			strings.Contains(cfg.Warnings[0], "s3cret") {
+			t.Errorf("%s: %v, warnings %q, want one warning of the password written in the file, without it", literal, err, cfg.Warnings)
+		}
+	}
+	for _, bad := range []string{"mysql://u:s3cret@h/db", "/var/lib/upstate.db", "postgres://u:s3cret@/db", "s3cret"} {
+		_, err := parse(bad)
+		if err == nil || !strings.Contains(err.Error(), "server.database") {
+			t.Errorf("%s: %v, want a problem at server.database", bad, err)
+			continue
+		}
+		if strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%s: the problem repeats the value: %v", bad, err)
+		}
+	}
+}
+
 func TestEnvExpansion(t *testing.T) {
 	env := map[string]string{"HB": "s3cret"}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }

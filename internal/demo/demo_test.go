@@ -228,3 +228,15 @@ func checkNarration(t *testing.T, told []toldChange, recent []*upstate.Incident)
 		}
 	}
 }
+
+// The demo's own configuration draws no warning: a newcomer's first run
+// should not open on one about the demo itself.
+func TestDemoConfigHasNoWarnings(t *testing.T) {
+	cfg, err := config.Parse("demo.yaml", []byte(Config("127.0.0.1:8080", "127.0.0.1:1", "127.0.0.1:2")), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Warnings) > 0 {
+		t.Errorf("the demo's configuration warns:\n%s", strings.Join(cfg.Warnings, "\n"))
+	}
+}

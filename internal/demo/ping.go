@@ -6,6 +6,11 @@ import (
 	"net/http"
 )
 
+// HeartbeatToken is what the simulated nightly job pings with, as a
+// real one would (a heartbeat without a token can be pinged by anyone).
+// The demo runs on loopback alone, so a fixed one is no secret to keep.
+const HeartbeatToken = "demo-nightly-job-token"
+
 // HTTPPinger is the simulated SaaS's nightly job calling in: a heartbeat
 // ping to the status page at addr (host:port), through client.
 func HTTPPinger(client *http.Client, addr string) Pinger {
@@ -14,6 +19,7 @@ func HTTPPinger(client *http.Client, addr string) Pinger {
 		if err != nil {
 			return err
 		}
+		req.Header.Set("Authorization", "Bearer "+HeartbeatToken)
 		resp, err := client.Do(req)
 		if err != nil {
 			return err

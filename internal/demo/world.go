@@ -211,7 +211,7 @@ checks:
     limit: 10000
     what: classroom API quota
     components: [classroom]
-  - {id: nightly-drive-sync, name: Nightly drive sync, kind: heartbeat, period: 24h, grace: 1h, components: [drive]}
+  - {id: nightly-drive-sync, name: Nightly drive sync, kind: heartbeat, period: 24h, grace: 1h, token: `+HeartbeatToken+`, components: [drive]}
   - id: drive-google
     name: Google Workspace status
     kind: upstream

@@ -54,9 +54,9 @@ func ReadConsoleItems(ctx context.Context, path string) ([]upstate.ConsoleItem, 
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
-	r, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(4000)&_pragma=query_only(1)")
+	r, err := OpenReadOnly(path)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, err
 	}
 	defer r.Close()
 	items, err := listConsoleItems(ctx, r)
@@ -67,4 +67,15 @@ func ReadConsoleItems(ctx context.Context, path string) ([]upstate.ConsoleItem, 
 		return nil, fmt.Errorf("read console items from %s: %w", path, err)
 	}
 	return items, nil
+}
+
+// OpenReadOnly opens the database at path to read only, beside a running
+// server (WAL lets readers be): what `upstate export` and `upstate
+// migrate` read.
+func OpenReadOnly(path string) (*sql.DB, error) {
+	r, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(4000)&_pragma=query_only(1)")
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return r, nil
 }

@@ -58,7 +58,7 @@ func (s *Server) acknowledge(w http.ResponseWriter, r *http.Request, p upstate.P
 	id := r.PathValue("id")
 	at, err := s.localTime("at", strings.TrimSpace(r.PostFormValue("at")))
 	if err != nil {
-		s.fail(w, r, relabel(err, incidentLabels(nil, "Message")))
+		s.fail(w, r, s.inWords(err, incidentLabels(nil, "Message")))
 		return
 	}
 	in, err := s.opts.Incidents.AcknowledgeAt(r.Context(), id, p.Actor(), at)

@@ -830,7 +830,7 @@ func (s *Server) declare(w http.ResponseWriter, r *http.Request, p upstate.Princ
 		return
 	}
 	if ferr != nil {
-		v.Error, code = upstate.ErrorMessage(relabel(ferr, incidentLabels(comps, "What users see"))), http.StatusBadRequest
+		v.Error, code = upstate.ErrorMessage(s.inWords(ferr, incidentLabels(comps, "What users see"))), http.StatusBadRequest
 	} else if r.PostFormValue("preview") != "" {
 		v.Preview = s.opts.Markdown(f.Message)
 	} else {
@@ -842,7 +842,7 @@ func (s *Server) declare(w http.ResponseWriter, r *http.Request, p upstate.Princ
 			done(w, r, "/admin/incidents/"+in.ID, "Incident declared")
 			return
 		}
-		err = relabel(err, incidentLabels(comps, "What users see"))
+		err = s.inWords(err, incidentLabels(comps, "What users see"))
 		if upstate.ErrorCode(err) == upstate.EINTERNAL {
 			s.fail(w, r, err)
 			return
@@ -946,7 +946,7 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, p upstate.Princi
 			s.fail(w, r, verr)
 			return
 		}
-		v.Form, v.Error = f, upstate.ErrorMessage(relabel(err, incidentLabels(v.Components, "Message")))
+		v.Form, v.Error = f, upstate.ErrorMessage(s.inWords(err, incidentLabels(v.Components, "Message")))
 		respond.SetRetryAfter(w, err)
 		s.render(w, respond.HTTPStatus(err), "incident", v)
 		return
@@ -964,7 +964,7 @@ func (s *Server) reopen(w http.ResponseWriter, r *http.Request, p upstate.Princi
 	id := r.PathValue("id")
 	at, err := s.localTime("at", strings.TrimSpace(r.PostFormValue("at")))
 	if err != nil {
-		s.fail(w, r, relabel(err, incidentLabels(nil, "Message")))
+		s.fail(w, r, s.inWords(err, incidentLabels(nil, "Message")))
 		return
 	}
 	if _, err := s.opts.Incidents.Reopen(r.Context(), id, incident.Change{Message: r.PostFormValue("message"), Actor: p.Actor(), At: at}); err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -227,6 +228,28 @@ func (s *Server) incidentPage(ctx context.Context, q incidentQuery) (incidentLis
 
 // relabel is err in the form's words when the input is at fault, as it is;
 // otherwise.
+// rfc3339Re finds the times the API's messages give (RFC 3339).
+var rfc3339Re = regexp.MustCompile(`\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})`)
+
+// inWords is relabel for the forms that take times: the times the
+// message gives, in the API's RFC 3339, are said in the page's zone, as
+// the person typed them ("Aug 17, 14:56 PDT").
+func (s *Server) inWords(err error, labels map[string]string) error {
+	err = relabel(err, labels)
+	if upstate.ErrorCode(err) != upstate.EINVALID {
+		return err
+	}
+	loc := s.opts.Location()
+	msg := rfc3339Re.ReplaceAllStringFunc(upstate.ErrorMessage(err), func(x string) string {
+		t, perr := time.Parse(time.RFC3339Nano, x)
+		if perr != nil {
+			return x
+		}
+		return t.In(loc).Format("Jan 2, 2006 15:04 MST")
+	})
+	return upstate.Errorf(upstate.EINVALID, "%s", msg)
+}
+
 func relabel(err error, labels map[string]string) error {
 	if upstate.ErrorCode(err) != upstate.EINVALID {
 		return err

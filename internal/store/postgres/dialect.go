@@ -1,0 +1,88 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+	"strings"
+)
+
+// pgtx is a write transaction that takes SQLite's statements as the
+// SQLite store writes them: ? placeholders become $1, $2, … and booleans
+// 0 and 1 (the columns are integers on both). Statements that differ in
+// more than that are written in PostgreSQL's dialect where they are used.
+type pgtx struct{ tx *sql.Tx }
+
+func (t *pgtx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(ctx, rebind(q), values(args)...)
+}
+
+func (t *pgtx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(ctx, rebind(q), values(args)...)
+}
+
+func (t *pgtx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(ctx, rebind(q), values(args)...)
+}
+
+// pgread is the pool as the readers use it, with pgtx's translation.
+type pgread struct{ db *sql.DB }
+
+func (r *pgread) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return r.db.QueryContext(ctx, rebind(q), values(args)...)
+}
+
+func (r *pgread) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return r.db.QueryRowContext(ctx, rebind(q), values(args)...)
+}
+
+// rebind numbers a statement's ? placeholders $1, $2, …, leaving those in
+// quoted strings and identifiers alone.
+func rebind(q string) string {
+	if !strings.Contains(q, "?") {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	var quote byte
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '?':
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// values passes booleans as the 0 and 1 the columns hold (database/sql
+// reads them back into bool as it does from SQLite). The caller's slice
+// is not changed.
+func values(args []any) []any {
+	copied := false
+	for i, a := range args {
+		v, ok := a.(bool)
+		if !ok {
+			continue
+		}
+		if !copied {
+			args, copied = append([]any(nil), args...), true
+		}
+		args[i] = int64(0)
+		if v {
+			args[i] = int64(1)
+		}
+	}
+	return args
+}

@@ -1,0 +1,89 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/store"
+)
+
+// SavePostmortem implements store.Postmortems.
+func (db *DB) SavePostmortem(ctx context.Context, p upstate.PostmortemDoc, c store.Change) error {
+	return db.exec(ctx, func(tx *pgtx) error {
+		if err := savePostmortem(ctx, tx, p); err != nil {
+			return err
+		}
+		if c.Empty() {
+			return nil
+		}
+		return applyChange(ctx, tx, c)
+	})
+}
+
+// savePostmortem writes a postmortem inside a transaction.
+func savePostmortem(ctx context.Context, tx *pgtx, p upstate.PostmortemDoc) error {
+	actions, err := json.Marshal(p.Actions)
+	if err != nil {
+		return err
+	}
+	if p.Actions == nil {
+		actions = []byte("[]")
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO postmortems (incident_id, root_cause, contributing, fix, actions, status, author, updated_at, published_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (incident_id) DO UPDATE SET root_cause = excluded.root_cause, contributing = excluded.contributing, fix = excluded.fix,
+		actions = excluded.actions, status = excluded.status, author = excluded.author, updated_at = excluded.updated_at, published_at = excluded.published_at`,
+		p.IncidentID, p.RootCause, p.Contributing, p.Fix, string(actions), p.Status, p.Author, ms(p.UpdatedAt), nullMS(p.PublishedAt)); err != nil {
+		return fmt.Errorf("save postmortem of %s: %w", p.IncidentID, err)
+	}
+	return nil
+}
+
+const postmortemCols = `incident_id, root_cause, contributing, fix, actions, status, author, updated_at, published_at`
+
+func scanPostmortem(r interface{ Scan(...any) error }) (upstate.PostmortemDoc, error) {
+	var p upstate.PostmortemDoc
+	var actions string
+	var updated int64
+	var published sql.NullInt64
+	if err := r.Scan(&p.IncidentID, &p.RootCause, &p.Contributing, &p.Fix, &actions, &p.Status, &p.Author, &updated, &published); err != nil {
+		return p, err
+	}
+	p.UpdatedAt, p.PublishedAt = fromMS(updated), fromNullMS(published)
+	if err := json.Unmarshal([]byte(actions), &p.Actions); err != nil {
+		return p, fmt.Errorf("postmortem of %s: action items: %w", p.IncidentID, err)
+	}
+	return p, nil
+}
+
+// GetPostmortem implements store.Postmortems.
+func (db *DB) GetPostmortem(ctx context.Context, incidentID string) (upstate.PostmortemDoc, error) {
+	p, err := scanPostmortem(db.read.QueryRowContext(ctx, `SELECT `+postmortemCols+` FROM postmortems WHERE incident_id = ?`, incidentID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, upstate.Errorf(upstate.ENOTFOUND, "incident %s has no postmortem yet", incidentID)
+	}
+	return p, err
+}
+
+// ListPostmortems implements store.Postmortems.
+func (db *DB) ListPostmortems(ctx context.Context, ids []string) (map[string]upstate.PostmortemDoc, error) {
+	out := map[string]upstate.PostmortemDoc{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT `+postmortemCols+` FROM postmortems WHERE incident_id IN (?`+strings.Repeat(",?", len(ids)-1)+`)`, args...)
+	list, err := collect(rows, err, scanPostmortem)
+	for _, p := range list {
+		out[p.IncidentID] = p
+	}
+	return out, err
+}
