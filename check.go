@@ -108,6 +108,10 @@ type Result struct {
 	// (Outcome slow, Latency the bound). The final result, with the same
 	// At, follows and takes its place. Not stored.
 	Pending bool
+	// Region is where the probe ran: "" for this server (the region
+	// "local"), a probe agent's region otherwise. Not stored: the
+	// check's condition and its evidence say which regions saw what.
+	Region string
 }
 
 // OK reports whether the result was fully healthy.

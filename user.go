@@ -2,6 +2,7 @@ package upstate
 
 import (
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -37,6 +38,47 @@ const (
 	// console (the admin API and UI); checks in the file stay the file's.
 	ScopeChecks Scope = "checks:write"
 )
+
+// agentPrefix starts a probe agent's scope: "agent:eu".
+const agentPrefix = "agent:"
+
+// AgentScope is the one scope a probe agent's token carries: it may read
+// the checks of its region and report their results, and nothing else.
+// Only an owner may make one, and never with other scopes.
+func AgentScope(region string) Scope { return Scope(agentPrefix + region) }
+
+// AgentRegion is the region of an agent's scope ("agent:eu" → "eu").
+func (s Scope) AgentRegion() (string, bool) {
+	r, ok := strings.CutPrefix(string(s), agentPrefix)
+	return r, ok && ValidRegion(r)
+}
+
+// AgentRegion is the region a probe agent's principal reports for: its
+// token's one agent scope.
+func (p Principal) AgentRegion() (string, bool) {
+	if p.Token == nil || len(p.Scopes) != 1 {
+		return "", false
+	}
+	return p.Scopes[0].AgentRegion()
+}
+
+// LocalRegion is the server's own region: a check naming it among its
+// regions is probed by the server as well as by agents.
+const LocalRegion = "local"
+
+// ValidRegion reports whether name can name a region: lower-case
+// letters, digits and dashes, at most 32, starting with a letter or digit.
+func ValidRegion(name string) bool {
+	if name == "" || len(name) > 32 || name[0] == '-' {
+		return false
+	}
+	for _, c := range name {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
+}
 
 // Scopes lists every scope.
 func Scopes() []Scope {

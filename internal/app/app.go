@@ -22,7 +22,6 @@ import (
 	"github.com/upstatehq/upstate/internal/check"
 	"github.com/upstatehq/upstate/internal/clock"
 	"github.com/upstatehq/upstate/internal/config"
-	"github.com/upstatehq/upstate/internal/decide"
 	"github.com/upstatehq/upstate/internal/events"
 	"github.com/upstatehq/upstate/internal/ids"
 	"github.com/upstatehq/upstate/internal/incident"
@@ -40,6 +39,7 @@ import (
 	"github.com/upstatehq/upstate/internal/web"
 	"github.com/upstatehq/upstate/internal/web/admin"
 	"github.com/upstatehq/upstate/internal/web/adminapi"
+	"github.com/upstatehq/upstate/internal/web/agentapi"
 )
 
 // Options configure an App.
@@ -143,6 +143,8 @@ type App struct {
 	// events is the console's live feed; runs is run-now's state.
 	events *events.Broker
 	runs   *runNow
+	// agentSeen are the results probe agents reported lately (agents.go).
+	agentSeen *agentIDs
 
 	httpSrv  *http.Server
 	listener net.Listener
@@ -170,7 +172,10 @@ type checkState struct {
 	mu      sync.Mutex
 	spec    upstate.CheckSpec
 	kind    string
-	machine *decide.Machine
+	machine decider
+	// regions, for a check probed from several places: where, and how
+	// many must agree (the machine is then a regionalDecider).
+	regions regional
 	// last is the check's newest stored result since start (without its
 	// warnings and artifact), and certExpiry the expiry of the last
 	// certificate a probe saw: the check page's.
@@ -184,7 +189,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		return nil, err
 	}
 	cfg := opts.Config
-	a := &App{opts: opts, log: opts.Logger, metrics: metrics.New(opts.Version), beats: check.NewBeats(), runs: newRunNow(),
+	a := &App{opts: opts, log: opts.Logger, metrics: metrics.New(opts.Version), beats: check.NewBeats(), runs: newRunNow(), agentSeen: newAgentIDs(),
 		events: events.New(events.Options{Clock: opts.Clock})}
 	a.cfg.Store(cfg)
 	// Nothing runs until a browser check needs it; Stop closes it, started
@@ -329,6 +334,10 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	agents, err := agentapi.New(agentapi.Options{Auth: a.auth, Checks: a, Logger: opts.Logger})
+	if err != nil {
+		return nil, err
+	}
 	a.web, err = web.New(web.Options{Logger: opts.Logger, Metrics: a.metrics, Heartbeats: a.pings, Alerts: a.inbox, Healthy: a.healthy, Markdown: md, Now: opts.Clock.Now,
 		Inbound: func() web.Inbound {
 			in := a.cfg.Load().Inbound
@@ -338,7 +347,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 			sv := a.cfg.Load().Server
 			return web.Proxies{Trusted: sv.Proxies, Header: sv.ForwardedHeader}
 		},
-		Admin: []interface{ Register(*http.ServeMux) }{api, ui}})
+		Admin: []interface{ Register(*http.ServeMux) }{api, ui, agents}})
 	if err != nil {
 		return nil, err
 	}
@@ -382,7 +391,7 @@ func (a *App) checkSet(comp *compiled, conds map[string]upstate.Condition, old *
 	set := &checkSet{byID: map[string]*checkState{}, compiled: comp}
 	for _, spec := range comp.specs {
 		if old != nil {
-			if prev, ok := old.byID[spec.ID]; ok && prev.spec.Decide == spec.Decide {
+			if prev, ok := old.byID[spec.ID]; ok && prev.spec.Decide == spec.Decide && sameRegions(prev.regions, comp.regions[spec.ID]) {
 				prev.mu.Lock()
 				prev.spec = spec
 				prev.kind = comp.kinds[spec.ID]
@@ -401,7 +410,8 @@ func (a *App) checkSet(comp *compiled, conds map[string]upstate.Condition, old *
 				prev.mu.Unlock()
 			}
 		}
-		set.byID[spec.ID] = &checkState{spec: spec, kind: comp.kinds[spec.ID], machine: decide.New(spec.ID, spec.Decide, start), last: last, certExpiry: certExpiry}
+		rg := comp.regions[spec.ID]
+		set.byID[spec.ID] = &checkState{spec: spec, kind: comp.kinds[spec.ID], machine: newDecider(spec, rg, start), regions: rg, last: last, certExpiry: certExpiry}
 	}
 	return set
 }
@@ -439,7 +449,9 @@ func (a *App) onResult(ctx context.Context, r upstate.Result) schedule.Next {
 	// Warnings (a certificate expiring soon) go to operators alone and
 	// never change the condition above. A pending result carries none
 	// yet: its answer, when it comes, says.
-	if !r.Pending {
+	// An agent's result carries no warnings (they are not sent): it
+	// would clear the server's as over.
+	if !r.Pending && r.Region == "" {
 		if err := a.warnings.Observe(ctx, r); err != nil {
 			a.log.Error("warning not saved yet; the check's next result brings it again", "component", "incident", "check", r.CheckID, "err", err)
 		}

@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -38,7 +40,13 @@ func (a *App) live(id string) (checkview.Live, bool) {
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	return checkview.Live{Condition: st.machine.Condition(), Last: st.last, CertExpiry: st.certExpiry}, true
+	live := checkview.Live{Condition: st.machine.Condition(), Last: st.last, CertExpiry: st.certExpiry}
+	if rd, ok := st.machine.(regionalDecider); ok {
+		for _, r := range rd.q.Regions() {
+			live.Regions = append(live.Regions, checkview.Region{Name: r.Name, Condition: r.Condition})
+		}
+	}
+	return live, true
 }
 
 // told reports whether a kind's results are told rather than measured.
@@ -87,10 +95,13 @@ func (a *App) RunCheck(ctx context.Context, id string) (upstate.Result, error) {
 		return upstate.Result{}, upstate.Errorf(upstate.ENOTFOUND, "no check %q is configured", id)
 	}
 	st.mu.Lock()
-	spec, kind := st.spec, st.kind
+	spec, kind, regions := st.spec, st.kind, st.regions.names
 	st.mu.Unlock()
 	if told(kind) {
 		return upstate.Result{}, upstate.Errorf(upstate.EINVALID, "%s is a %s check: its results are told to Upstate, not probed, so it cannot be run now", spec.DisplayName(), kind)
+	}
+	if len(regions) > 0 && !slices.Contains(regions, upstate.LocalRegion) {
+		return upstate.Result{}, upstate.Errorf(upstate.EINVALID, "%s is probed by the agents of %s, not this server (add local to its regions to run it here)", spec.DisplayName(), strings.Join(regions, ", "))
 	}
 	rn := a.runs
 	rn.mu.Lock()

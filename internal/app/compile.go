@@ -34,11 +34,22 @@ type compiled struct {
 	// paused are the paused checks' specs: kept in the list, not run, not
 	// decided, out of the engine (so the statuses they caused clear).
 	paused []upstate.CheckSpec
+
+	// regions are the checks probed from several places (regions:), with
+	// their quorums; agents are the checks each agent's region runs.
+	regions map[string]regional
+	agents  map[string][]upstate.AgentCheck
+}
+
+// regional is where a check is probed from and how many must agree.
+type regional struct {
+	names  []string
+	quorum int
 }
 
 func compile(cfg *config.Config, env check.Env) (*compiled, error) {
 	c := &compiled{tokens: map[string]upstate.Secret{}, kinds: map[string]string{}, checksOf: map[string][]string{}, components: components(cfg),
-		pushed: map[string]bool{}, readers: map[string][]string{}}
+		pushed: map[string]bool{}, readers: map[string][]string{}, regions: map[string]regional{}, agents: map[string][]upstate.AgentCheck{}}
 	for _, ch := range cfg.Checks {
 		kind, ok := check.KindOf(ch.Kind)
 		if !ok || ch.Section == nil {
@@ -68,7 +79,11 @@ func compile(cfg *config.Config, env check.Env) (*compiled, error) {
 		}
 		spec.Decide = decide.Defaults(d, spec.Interval)
 		c.specs = append(c.specs, spec)
-		c.jobs = append(c.jobs, job)
+		if local, err := c.regional(cfg, ch, &job); err != nil {
+			return nil, err
+		} else if local {
+			c.jobs = append(c.jobs, job)
+		}
 		c.kinds[ch.ID] = ch.Kind
 		if s, ok := p.(*check.SLO); ok {
 			c.slos = append(c.slos, s)
@@ -96,6 +111,34 @@ func compile(cfg *config.Config, env check.Env) (*compiled, error) {
 		}
 	}
 	return c, nil
+}
+
+// regional notes where a check is probed from: the agents' regions get
+// its definition and their slot of its interval, and the server runs it
+// (at its own slot) only when it is one of them, as "local". It reports
+// whether the server runs it.
+func (c *compiled) regional(cfg *config.Config, ch config.Check, job *schedule.Job) (bool, error) {
+	if len(ch.Regions) == 0 {
+		return true, nil
+	}
+	c.regions[ch.ID] = regional{names: ch.Regions, quorum: ch.Quorum}
+	local := false
+	var def []byte
+	for i, region := range ch.Regions {
+		slot := schedule.Slot(ch.ID, job.Interval, i, len(ch.Regions))
+		if region == upstate.LocalRegion {
+			local, job.Aligned, job.Slot = true, true, slot
+			continue
+		}
+		if def == nil {
+			var err error
+			if def, err = cfg.AgentYAML(ch.ID); err != nil {
+				return false, err
+			}
+		}
+		c.agents[region] = append(c.agents[region], upstate.AgentCheck{ID: ch.ID, Kind: ch.Kind, Interval: job.Interval, Slot: slot, Definition: string(def)})
+	}
+	return local, nil
 }
 
 // specOf is what a check says whatever its kind, and how its results are

@@ -12,7 +12,6 @@ import (
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/config"
-	"github.com/upstatehq/upstate/internal/decide"
 )
 
 // idleListener accepts nothing: the app serves on it without a network,
@@ -110,7 +109,7 @@ func TestReloadKeepsState(t *testing.T) {
 			time.Sleep(t0.Add(d).Sub(time.Now()))
 			synctest.Wait()
 		}
-		state := func(id string) (*decide.Machine, upstate.Condition, upstate.DecideSpec) {
+		state := func(id string) (decider, upstate.Condition, upstate.DecideSpec) {
 			st := a.checks.Load().byID[id]
 			if st == nil {
 				t.Fatalf("no check %s", id)
@@ -177,7 +176,7 @@ func TestReloadKeepsState(t *testing.T) {
 		// Unchanged checks keep their machines, so their conditions.
 		for _, c := range []struct {
 			id   string
-			m    *decide.Machine
+			m    decider
 			cond upstate.Condition
 		}{{"backup", backupM, backupC}, {"queue", queueM, queueC}, {"web-ping", webM, webC}} {
 			m, cond, _ := state(c.id)

@@ -296,7 +296,9 @@ func (s *Service) FromToken(ctx context.Context, secret string) (upstate.Princip
 	}
 	var scopes []upstate.Scope
 	for _, sc := range t.Scopes {
-		if slices.Contains(u.Role.Grants(), sc) {
+		if _, agent := sc.AgentRegion(); agent && slices.Contains(u.Role.Grants(), upstate.ScopeAdmin) {
+			scopes = append(scopes, sc) // a probe agent's, while its maker may make one
+		} else if slices.Contains(u.Role.Grants(), sc) {
 			scopes = append(scopes, sc)
 		}
 	}
@@ -322,6 +324,21 @@ func (s *Service) CreateToken(ctx context.Context, p upstate.Principal, name str
 		probs = append(probs, "scopes is required (e.g. [\"read\", \"incidents:write\"])")
 	}
 	for _, sc := range scopes {
+		if region, agent := sc.AgentRegion(); agent || strings.HasPrefix(string(sc), "agent:") {
+			// A probe agent's token reports its region's results and does
+			// nothing else: one scope, made by an owner.
+			switch {
+			case !agent:
+				probs = append(probs, fmt.Sprintf("scopes: %q does not name a region (lower-case letters, digits and dashes, e.g. agent:eu-west)", sc))
+			case len(scopes) > 1:
+				probs = append(probs, fmt.Sprintf("scopes: an agent's token carries %q alone: give it no other scope", sc))
+			case region == upstate.LocalRegion:
+				probs = append(probs, fmt.Sprintf("scopes: %q is this server's own region; name the agent's region", sc))
+			case !p.Can(upstate.ScopeAdmin):
+				return "", upstate.Token{}, upstate.Errorf(upstate.EFORBIDDEN, "only an owner (scope admin) can make a probe agent's token")
+			}
+			continue
+		}
 		if !slices.Contains(upstate.Scopes(), sc) {
 			probs = append(probs, fmt.Sprintf("scopes: %q is not a scope", sc))
 		} else if !p.Can(sc) {

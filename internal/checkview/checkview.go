@@ -34,6 +34,15 @@ type Live struct {
 	// CertExpiry is when the certificate the last probe saw expires; zero
 	// for none seen.
 	CertExpiry time.Time
+	// Regions are each region's own condition, for a check probed from
+	// several (regions:); nil otherwise.
+	Regions []Region
+}
+
+// Region is one region's condition of a check probed from several.
+type Region struct {
+	Name      string
+	Condition upstate.Condition
 }
 
 // Options configure the Views.
@@ -149,6 +158,8 @@ type Report struct {
 	CertDays   *int // whole days left, negative once expired; nil for none
 	Opened     []Opened
 	Now        time.Time
+	// Regions: see Live.
+	Regions []Region
 }
 
 // LastResults is how many results a page lists.
@@ -223,7 +234,7 @@ func (v *Views) Report(ctx context.Context, id, period string) (Report, error) {
 	now := v.opts.Now()
 	rep := Report{Info: info, Told: v.opts.Told(info.Spec.Kind), Period: p, Now: now}
 	if l, ok := v.opts.Live(id); ok {
-		rep.Known, rep.Condition, rep.CertExpiry = true, l.Condition, l.CertExpiry
+		rep.Known, rep.Condition, rep.CertExpiry, rep.Regions = true, l.Condition, l.CertExpiry, l.Regions
 	}
 	if !rep.CertExpiry.IsZero() {
 		// Whole days, counted down: 29.9 days left is 29.

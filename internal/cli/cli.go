@@ -37,6 +37,7 @@ func commands() []command {
 		{"init", "write a commented example configuration to start from", initCmd},
 		{"migrate", "copy a SQLite install's whole history into PostgreSQL (migrate --from sqlite:PATH --to postgres://…)", migrateCmd},
 		{"user", "manage who signs in to the admin side (user add, list, passwd, role, remove)", user},
+		{"probe", "run a probe agent: the checks of a region, results streamed back to the server", probeCmd},
 		{"report", "write the outage report for a period (md, html or json)", reportCmd},
 		{"notify", "send a sample notification to a channel (notify test CHANNEL)", notifyCmd},
 		{"version", "print the version", version},

@@ -164,6 +164,13 @@ type Check struct {
 	// their condition stays as it was until they are resumed.
 	Paused bool `yaml:"paused"`
 
+	// Regions are where the check is probed from: probe agents' regions
+	// (upstate probe --region), and "local" for this server. None: the
+	// server alone, as before. Quorum is how many regions must agree that
+	// it fails (default a majority). Kinds Upstate probes itself only.
+	Regions []string `yaml:"regions"`
+	Quorum  int      `yaml:"quorum"`
+
 	// Console says the check was made in the console, not the file.
 	Console bool `yaml:"-"`
 
@@ -642,6 +649,7 @@ func (v *validator) check(i int, comps, checks map[string]int) {
 	}
 
 	v.repeat(p, ch, kind)
+	v.regions(p, ch, kind)
 
 	if st, ok := ch.Section.(check.Settled); ok {
 		st.ValidateSettled(sv, ch.Common())
@@ -697,6 +705,47 @@ func (v *validator) repeat(p string, ch *Check, kind check.Kind) {
 		v.errf(p+".fast_interval", "%s is too short: at least 1s", f)
 	case f > ch.Interval.D():
 		v.errf(p+".fast_interval", "%s is longer than the interval %s: it is how often the check runs while in trouble", f, ch.Interval.D())
+	}
+}
+
+// LocalRegion is the server's own region: a check naming it among its
+// regions is probed by the server too.
+const LocalRegion = upstate.LocalRegion
+
+// MaxRegions bounds how many regions one check names.
+const MaxRegions = 16
+
+// regions checks where a check is probed from and its quorum, and sets the
+// quorum's default: a majority.
+func (v *validator) regions(p string, ch *Check, kind check.Kind) {
+	if len(ch.Regions) == 0 {
+		if ch.Quorum != 0 {
+			v.errf(p+".quorum", "applies to a check that names regions: give regions too (e.g. [local, eu])")
+		}
+		return
+	}
+	if kind.Told {
+		v.errf(p+".regions", "applies to checks Upstate probes itself, not %s: a %s check is told its results, from nowhere in particular", ch.Kind, ch.Kind)
+		return
+	}
+	if len(ch.Regions) > MaxRegions {
+		v.errf(p+".regions", "%d regions is too many (at most %d)", len(ch.Regions), MaxRegions)
+	}
+	seen := map[string]bool{}
+	for j, r := range ch.Regions {
+		switch {
+		case !upstate.ValidRegion(r):
+			v.errf(fmt.Sprintf("%s.regions[%d]", p, j), "%q is not a region name (lower-case letters, digits and dashes, at most 32; %q is this server)", r, LocalRegion)
+		case seen[r]:
+			v.errf(fmt.Sprintf("%s.regions[%d]", p, j), "%q is named twice", r)
+		}
+		seen[r] = true
+	}
+	n := len(ch.Regions)
+	if ch.Quorum == 0 {
+		ch.Quorum = n/2 + 1
+	} else if ch.Quorum < 1 || ch.Quorum > n {
+		v.errf(p+".quorum", "%d is out of range (1 to %d, the number of regions): how many regions must see the check fail", ch.Quorum, n)
 	}
 }
 

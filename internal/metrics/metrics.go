@@ -24,6 +24,7 @@ type Metrics struct {
 	CheckLatency     *prometheus.HistogramVec
 	ScheduleLag      prometheus.Histogram
 	ResultsWritten   prometheus.Counter
+	AgentResults     *prometheus.CounterVec
 	Transitions      *prometheus.CounterVec
 	SnapshotRebuilds prometheus.Counter
 	SnapshotSeconds  prometheus.Histogram
@@ -76,6 +77,9 @@ func New(version string) *Metrics {
 		ResultsWritten: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "upstate_results_written_total", Help: "Results handed to the store for batched writing.",
 		}),
+		AgentResults: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "upstate_agent_results_total", Help: "Results probe agents reported and the server took, by region.",
+		}, []string{"region"}),
 		Transitions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "upstate_condition_transitions_total", Help: "Confirmed condition changes, by new state.",
 		}, []string{"state"}),
@@ -120,7 +124,7 @@ func New(version string) *Metrics {
 		gover = bi.GoVersion
 	}
 	build.WithLabelValues(version, gover).Set(1)
-	reg.MustRegister(m.ChecksRun, m.CheckLatency, m.ScheduleLag, m.ResultsWritten, m.Transitions,
+	reg.MustRegister(m.ChecksRun, m.CheckLatency, m.ScheduleLag, m.ResultsWritten, m.AgentResults, m.Transitions,
 		m.SnapshotRebuilds, m.SnapshotSeconds, m.HTTPRequests, m.HTTPDuration, m.ComponentStatus, m.IncidentsOpen, m.Notifications, m.NotificationsOwed, m.NotificationCircuits, m.FeedErrors, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -48,6 +48,38 @@ type Job struct {
 	// Result.Pending) and again with its answer; a burst sample not
 	// answered by then is stopped and counts as slow.
 	SlowAfter time.Duration
+	// Aligned fixes the job's phase to the clock rather than to when it
+	// was added: it is due whenever the time since the Unix epoch, modulo
+	// Interval, is Slot. Processes that share the time (the server and its
+	// probe agents, by NTP) so take turns at one check: region i of n at
+	// Slot(id, interval, i, n).
+	Aligned bool
+	Slot    time.Duration
+}
+
+// Slot is region i of n's place in a check's interval: the check's own
+// phase (spread by id) plus i·interval/n, so a 60 s check in three
+// regions is sampled every 20 s.
+func Slot(id string, interval time.Duration, i, n int) time.Duration {
+	if interval <= 0 || n <= 0 {
+		return 0
+	}
+	return (phase(id, interval) + interval/time.Duration(n)*time.Duration(i%n)) % interval
+}
+
+// firstDue is when a job newly added (or whose interval or slot changed)
+// first runs.
+func firstDue(j Job, now time.Time) time.Time {
+	if !j.Aligned || j.Interval <= 0 {
+		return now.Add(phase(j.ID, j.Interval))
+	}
+	iv := int64(j.Interval)
+	off := now.UnixNano() % iv
+	if off < 0 {
+		off += iv
+	}
+	wait := (int64(j.Slot)%iv - off + iv) % iv
+	return now.Add(time.Duration(wait))
 }
 
 // Burst is how many samples a burst takes and over how long: Count
@@ -261,18 +293,18 @@ func (s *Scheduler) apply(jobs []Job) {
 	for _, j := range jobs {
 		keep[j.ID] = true
 		if e, ok := s.byID[j.ID]; ok {
-			changed := e.job.Interval != j.Interval
+			changed := e.job.Interval != j.Interval || e.job.Aligned != j.Aligned || e.job.Slot != j.Slot
 			e.job = j
 			e.watched = troubleIn(j.Watch, s.statuses)
 			if changed && !e.running {
-				e.regular = now.Add(phase(j.ID, j.Interval))
+				e.regular = firstDue(j, now)
 				e.reschedule(now)
 				heap.Fix(&s.q, e.index)
 			}
 			continue
 		}
 		e := &entry{job: j, watched: troubleIn(j.Watch, s.statuses)}
-		e.regular = now.Add(phase(j.ID, j.Interval))
+		e.regular = firstDue(j, now)
 		e.due = e.regular
 		s.byID[j.ID] = e
 		heap.Push(&s.q, e)
@@ -355,13 +387,17 @@ func (s *Scheduler) RunNow(ids ...string) {
 
 // Run schedules until ctx is done, then waits for probes in flight. One
 // goroutine owns the timer; finished probes put themselves back in the
-// heap and wake Run only when they are due before its timer.
+// heap and wake Run only when they are due before its timer. Nil jobs
+// keep what Update gave before Run began (a probe agent's list arrives
+// whenever the server answers).
 func (s *Scheduler) Run(ctx context.Context, jobs []Job) {
 	defer s.wg.Wait()
 	c := s.opts.Clock
-	s.mu.Lock()
-	s.apply(jobs)
-	s.mu.Unlock()
+	if jobs != nil {
+		s.mu.Lock()
+		s.apply(jobs)
+		s.mu.Unlock()
+	}
 
 	timer := c.NewTimer(time.Hour)
 	defer timer.Stop()

@@ -89,6 +89,15 @@ type checkJSON struct {
 	CertExpiry  *time.Time            `json:"cert_expires"`
 	CertDays    *int                  `json:"cert_days_left"`
 	Incidents   []openedJSON          `json:"incidents"`
+	// Regions, for a check probed from several: each one's own state.
+	Regions []regionJSON `json:"regions,omitempty"`
+}
+
+type regionJSON struct {
+	Name     string     `json:"name"`
+	State    string     `json:"state"`
+	Since    *time.Time `json:"since"`
+	Evidence string     `json:"evidence,omitempty"`
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -125,6 +134,13 @@ func checkOf(rep checkview.Report) checkJSON {
 	}
 	if !rep.CertExpiry.IsZero() {
 		j.CertExpiry = ptr(rep.CertExpiry.UTC())
+	}
+	for _, r := range rep.Regions {
+		rj := regionJSON{Name: r.Name, State: r.Condition.State.String(), Evidence: r.Condition.Evidence}
+		if !r.Condition.Since.IsZero() {
+			rj.Since = ptr(r.Condition.Since.UTC())
+		}
+		j.Regions = append(j.Regions, rj)
 	}
 	for _, o := range rep.Opened {
 		oj := openedJSON{ID: o.ID, Name: o.Name, Status: string(o.Status), Started: o.Started.UTC()}

@@ -1,0 +1,153 @@
+package app
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/decide"
+)
+
+// decider is how a check's results are decided: one machine, or one per
+// region combined by quorum.
+type decider interface {
+	Observe(upstate.Result) decide.Decision
+	ObserveBurst([]upstate.Result) decide.Decision
+	Condition() upstate.Condition
+}
+
+func newDecider(spec upstate.CheckSpec, rg regional, start upstate.Condition) decider {
+	if len(rg.names) == 0 {
+		return decide.New(spec.ID, spec.Decide, start)
+	}
+	return regionalDecider{decide.NewQuorum(spec.ID, spec.Decide, rg.names, rg.quorum, start)}
+}
+
+func sameRegions(a, b regional) bool { return a.quorum == b.quorum && slices.Equal(a.names, b.names) }
+
+// regionalDecider feeds each result to its region's machine: the server's
+// own results are region "local".
+type regionalDecider struct{ q *decide.Quorum }
+
+func regionOf(r upstate.Result) string {
+	if r.Region == "" {
+		return upstate.LocalRegion
+	}
+	return r.Region
+}
+
+func (d regionalDecider) Observe(r upstate.Result) decide.Decision {
+	return d.q.Observe(regionOf(r), r)
+}
+func (d regionalDecider) ObserveBurst(rs []upstate.Result) decide.Decision {
+	if len(rs) == 0 {
+		return decide.Decision{}
+	}
+	return d.q.ObserveBurst(regionOf(rs[0]), rs)
+}
+func (d regionalDecider) Condition() upstate.Condition { return d.q.Condition() }
+
+// Regions are a regional check's conditions in each region, for the page;
+// nil for a check the server alone probes.
+func (a *App) Regions(checkID string) []decide.Region {
+	st := a.checks.Load().byID[checkID]
+	if st == nil {
+		return nil
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if rd, ok := st.machine.(regionalDecider); ok {
+		return rd.q.Regions()
+	}
+	return nil
+}
+
+// agentRefresh is how often agents read their checks again: a reload
+// reaches them within it.
+const agentRefresh = time.Minute
+
+// maxAgentSkew is how far ahead of the server's clock an agent's result
+// may be.
+const maxAgentSkew = 5 * time.Minute
+
+// AgentChecks are the checks region's agents run (agentapi.Checks).
+func (a *App) AgentChecks(region string) (upstate.AgentChecks, error) {
+	list := a.checks.Load().compiled.agents[region]
+	return upstate.AgentChecks{Region: region, Checks: append([]upstate.AgentCheck{}, list...), Refresh: agentRefresh}, nil
+}
+
+// AgentResults takes a report of region's results (agentapi.Checks):
+// each once, by its id, whatever the agent sends again after an answer it
+// lost; all refused when one is for a check region does not probe.
+func (a *App) AgentResults(ctx context.Context, region string, rs []upstate.AgentResult) (upstate.AgentReceipt, []string, error) {
+	set := a.checks.Load()
+	var refused []string
+	for _, r := range rs {
+		if st := set.byID[r.CheckID]; st == nil || !slices.Contains(st.regions.names, region) {
+			refused = append(refused, r.CheckID)
+		}
+	}
+	if len(refused) > 0 {
+		return upstate.AgentReceipt{}, refused, nil
+	}
+	ahead := a.opts.Clock.Now().Add(maxAgentSkew)
+	for _, r := range rs {
+		if r.At.After(ahead) {
+			return upstate.AgentReceipt{}, nil, upstate.Errorf(upstate.EINVALID, "a result of %s is from %s, ahead of this server's clock by more than %s: keep the agent's clock in time (NTP); the regions' turns need it too",
+				r.CheckID, r.At.UTC().Format(time.RFC3339), upstate.FormatDuration(maxAgentSkew, upstate.DurationWords))
+		}
+	}
+	// Oldest first: the machines judge results in the order they were taken.
+	rs = slices.Clone(rs)
+	slices.SortStableFunc(rs, func(x, y upstate.AgentResult) int { return x.At.Compare(y.At) })
+	var rec upstate.AgentReceipt
+	for _, r := range rs {
+		if !a.agentSeen.first(region, r) {
+			rec.Duplicate++
+			continue
+		}
+		a.onResult(ctx, r.Result(region))
+		rec.Accepted++
+	}
+	a.metrics.AgentResults.WithLabelValues(region).Add(float64(rec.Accepted))
+	return rec, nil, nil
+}
+
+// agentIDs remembers the ids of the results agents reported lately: a
+// result sent again is taken once. By id alone, not by time: two agents
+// of one region may report the same check, their results interleaved. Bounded: the newest maxSeen ids per region. Kept in memory: a
+// report the server took but whose answer the agent lost just before the
+// server restarted is taken twice (the window between the two is the
+// time it takes to answer).
+type agentIDs struct {
+	mu    sync.Mutex
+	ids   map[string]map[string]bool // region → ids
+	order map[string][]string        // region → ids, oldest first
+}
+
+const maxSeen = 20000
+
+func newAgentIDs() *agentIDs {
+	return &agentIDs{ids: map[string]map[string]bool{}, order: map[string][]string{}}
+}
+
+// first reports whether r is news: its id not seen lately.
+func (s *agentIDs) first(region string, r upstate.AgentResult) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ids[region] == nil {
+		s.ids[region] = map[string]bool{}
+	}
+	if s.ids[region][r.ID] {
+		return false
+	}
+	s.ids[region][r.ID] = true
+	s.order[region] = append(s.order[region], r.ID)
+	if len(s.order[region]) > maxSeen {
+		delete(s.ids[region], s.order[region][0])
+		s.order[region] = s.order[region][1:]
+	}
+	return true
+}

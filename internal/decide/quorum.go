@@ -1,0 +1,179 @@
+package decide
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/upstatehq/upstate"
+)
+
+// Quorum decides a check probed from several regions (the server's own,
+// "local", and probe agents'): each region's results go through a Machine
+// of their own, and the check is failing only when at least quorum of its
+// regions are confirmed failing. Its state is then the worst state that
+// quorum many regions share (two regions down and one slow, quorum 2: down;
+// one down and one slow: degraded), and the evidence says which regions saw
+// what: "failing in eu, us-east; up in us-west". One region's trouble (a
+// route from there, the agent's own network) is not an outage.
+//
+// Like Machine it is pure and not safe for concurrent use.
+type Quorum struct {
+	checkID  string
+	quorum   int
+	regions  []string
+	machines map[string]*Machine
+	cond     upstate.Condition
+	failing  []string // the regions failing when cond was set
+}
+
+// NewQuorum returns the decision of a check probed from regions, quorum
+// of which must agree it fails (clamped to 1..len(regions)). Every region
+// starts in start, the check's stored condition, so a restart changes
+// nothing until the regions say otherwise.
+func NewQuorum(checkID string, spec upstate.DecideSpec, regions []string, quorum int, start upstate.Condition) *Quorum {
+	quorum = max(1, min(quorum, len(regions)))
+	if start.State == "" {
+		start.State = upstate.StateUnknown
+	}
+	start.CheckID = checkID
+	q := &Quorum{checkID: checkID, quorum: quorum, regions: slices.Clone(regions), machines: map[string]*Machine{}, cond: start}
+	for _, r := range regions {
+		q.machines[r] = New(checkID, spec, start)
+	}
+	if start.State.Failing() {
+		q.failing = slices.Clone(regions)
+	}
+	return q
+}
+
+// Condition is the check's combined condition.
+func (q *Quorum) Condition() upstate.Condition { return q.cond }
+
+// Has reports whether the check is probed from region.
+func (q *Quorum) Has(region string) bool { return q.machines[region] != nil }
+
+// Region is one region's own confirmed condition.
+type Region struct {
+	Name      string
+	Condition upstate.Condition
+}
+
+// Regions are each region's conditions, in the configuration's order.
+func (q *Quorum) Regions() []Region {
+	out := make([]Region, 0, len(q.regions))
+	for _, r := range q.regions {
+		out = append(out, Region{Name: r, Condition: q.machines[r].Condition()})
+	}
+	return out
+}
+
+// Observe feeds one region's result. The re-check or burst asked for is
+// that region's; the transition, when there is one, is the check's.
+func (q *Quorum) Observe(region string, r upstate.Result) Decision {
+	m := q.machines[region]
+	if m == nil {
+		return Decision{}
+	}
+	d := m.Observe(r)
+	d.Transition = q.combine(r)
+	return d
+}
+
+// ObserveBurst feeds one region's burst.
+func (q *Quorum) ObserveBurst(region string, samples []upstate.Result) Decision {
+	m := q.machines[region]
+	if m == nil || len(samples) == 0 {
+		return Decision{}
+	}
+	d := m.ObserveBurst(samples)
+	d.Transition = q.combine(samples[len(samples)-1])
+	return d
+}
+
+// combine works out the check's condition from its regions' and returns
+// the transition when it changed: its state, or, while failing, which
+// regions fail.
+func (q *Quorum) combine(r upstate.Result) *upstate.Transition {
+	var failing, fine, unknown []string
+	byName := map[string]upstate.Condition{}
+	for _, name := range q.regions {
+		c := q.machines[name].Condition()
+		byName[name] = c
+		switch {
+		case c.State.Failing():
+			failing = append(failing, name)
+		case c.State == upstate.StateUp:
+			fine = append(fine, name)
+		default:
+			unknown = append(unknown, name)
+		}
+	}
+	// Worst first; among equals, the configuration's order.
+	slices.SortStableFunc(failing, func(a, b string) int { return byName[b].State.Rank() - byName[a].State.Rank() })
+	var next upstate.Condition
+	switch {
+	case len(failing) >= q.quorum:
+		next = byName[failing[q.quorum-1]] // the worst state quorum regions share
+		next.Evidence = q.words(failing, fine, unknown, byName)
+	case len(fine)+len(failing) == 0:
+		return nil // no region has a word yet
+	default:
+		next = upstate.Condition{State: upstate.StateUp, Since: r.At, Evidence: q.words(failing, fine, unknown, byName)}
+	}
+	next.CheckID, next.At = q.checkID, r.At
+	prev := q.cond
+	sameRegions := slices.Equal(sortedCopy(failing), sortedCopy(q.failing))
+	if next.State == prev.State && next.Partial == prev.Partial && (!next.State.Failing() || sameRegions) {
+		// No change to confirm; what the regions say now is the
+		// condition's evidence all the same.
+		q.cond.Evidence = next.Evidence
+		return nil
+	}
+	if next.State == prev.State && next.State.Failing() {
+		next.Since = prev.Since // still failing, in other regions
+	}
+	q.cond, q.failing = next, failing
+	return &upstate.Transition{From: prev, To: next}
+}
+
+// words says which regions saw what, the failing ones with their
+// evidence: "failing in eu, us-east; up in us-west (quorum 2 of 3) — eu:
+// HTTP 500; us-east: connection refused".
+func (q *Quorum) words(failing, fine, unknown []string, by map[string]upstate.Condition) string {
+	var b strings.Builder
+	part := func(label string, names []string) {
+		if len(names) == 0 {
+			return
+		}
+		if b.Len() > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(label + " in " + strings.Join(sortedCopy(names), ", "))
+	}
+	part("failing", failing)
+	part("up", fine)
+	part("no word yet", unknown)
+	b.WriteString(" (quorum " + itoa(q.quorum) + " of " + itoa(len(q.regions)) + ")")
+	for i, name := range sortedCopy(failing) {
+		if i == 0 {
+			b.WriteString(" — ")
+		} else {
+			b.WriteString("; ")
+		}
+		b.WriteString(name + ": " + by[name].Evidence)
+	}
+	return b.String()
+}
+
+func sortedCopy(s []string) []string { return slices.Sorted(slices.Values(s)) }
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var d []byte
+	for ; n > 0; n /= 10 {
+		d = append([]byte{byte('0' + n%10)}, d...)
+	}
+	return string(d)
+}

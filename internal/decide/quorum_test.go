@@ -1,0 +1,86 @@
+package decide
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/upstatehq/upstate"
+)
+
+// Three regions, quorum 2: one region failing is that region's trouble;
+// two is an outage, and the evidence names them.
+func TestQuorumNeedsTwoRegionsToAgree(t *testing.T) {
+	spec := Defaults(upstate.DecideSpec{RecheckCount: -1}, 20*time.Second)
+	q := NewQuorum("api", spec, []string{"us-west", "us-east", "eu"}, 2, upstate.Condition{})
+	at := t0
+	send := func(region string, ok bool) *upstate.Transition {
+		at = at.Add(time.Second)
+		r := upstate.Result{CheckID: "api", At: at, Outcome: upstate.OutcomeOK, Latency: 10 * time.Millisecond}
+		if !ok {
+			r.Outcome, r.StatusCode, r.Error = upstate.OutcomeFail, 500, "status 500"
+		}
+		return q.Observe(region, r).Transition
+	}
+	var last *upstate.Transition
+	keep := func(t *upstate.Transition) {
+		if t != nil {
+			last = t
+		}
+	}
+	for range 3 {
+		for _, r := range []string{"us-west", "us-east", "eu"} {
+			keep(send(r, true))
+		}
+	}
+	if got := q.Condition().State; got != upstate.StateUp {
+		t.Fatalf("all regions fine: %s", got)
+	}
+	for range 5 {
+		keep(send("eu", false))
+		keep(send("us-west", true))
+		keep(send("us-east", true))
+	}
+	if got := q.Condition(); got.State != upstate.StateUp {
+		t.Fatalf("one region failing of three, quorum 2: %s (%s)", got.State, got.Evidence)
+	}
+	if r := q.Regions()[2]; r.Name != "eu" || r.Condition.State != upstate.StateDown {
+		t.Fatalf("eu's own condition: %+v", r)
+	}
+	last = nil
+	for range 5 {
+		keep(send("eu", false))
+		keep(send("us-east", false))
+		keep(send("us-west", true))
+	}
+	got := q.Condition()
+	if got.State != upstate.StateDown || last == nil || last.To.State != upstate.StateDown {
+		t.Fatalf("two regions failing: %s, transition %+v", got.State, last)
+	}
+	if !strings.HasPrefix(got.Evidence, "failing in eu, us-east; up in us-west (quorum 2 of 3) — eu: ") {
+		t.Fatalf("evidence: %q", got.Evidence)
+	}
+	for range 5 {
+		keep(send("us-east", true))
+	}
+	if got := q.Condition(); got.State != upstate.StateUp || !strings.Contains(got.Evidence, "failing in eu; up in us-east, us-west") {
+		t.Fatalf("us-east recovered, only eu failing: %s %q", got.State, got.Evidence)
+	}
+	if d := q.Observe("mars", upstate.Result{At: at}); d.Transition != nil {
+		t.Fatal("a region the check does not name changed it")
+	}
+}
+
+// A restart starts every region in the stored condition: nothing moves
+// until the regions say otherwise.
+func TestQuorumStartsInStoredCondition(t *testing.T) {
+	spec := Defaults(upstate.DecideSpec{}, time.Minute)
+	q := NewQuorum("api", spec, []string{"local", "eu"}, 0, upstate.Condition{State: upstate.StateDown, Since: t0})
+	if q.Condition().State != upstate.StateDown || q.quorum != 1 {
+		t.Fatalf("start: %+v quorum %d", q.Condition(), q.quorum)
+	}
+	d := q.Observe("local", upstate.Result{CheckID: "api", At: t0.Add(time.Second), Outcome: upstate.OutcomeFail, Error: "refused"})
+	if d.Transition != nil {
+		t.Fatalf("a failure while down moved it: %+v", d.Transition)
+	}
+}
