@@ -172,5 +172,12 @@ func (s *sqlRows) Next() bool {
 	return true
 }
 
-func (s *sqlRows) Values() ([]any, error) { return s.vals, nil }
-func (s *sqlRows) Err() error             { return s.err }
+func (s *sqlRows) Values() ([]any, error) {
+	for i, v := range s.vals {
+		if str, ok := v.(string); ok {
+			s.vals[i] = pgText(str)
+		}
+	}
+	return s.vals, nil
+}
+func (s *sqlRows) Err() error { return s.err }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // pgtx is a write transaction that takes SQLite's statements as the
@@ -71,18 +72,52 @@ func rebind(q string) string {
 // is not changed.
 func values(args []any) []any {
 	copied := false
-	for i, a := range args {
-		v, ok := a.(bool)
-		if !ok {
-			continue
-		}
+	set := func(i int, v any) {
 		if !copied {
 			args, copied = append([]any(nil), args...), true
 		}
-		args[i] = int64(0)
-		if v {
-			args[i] = int64(1)
+		args[i] = v
+	}
+	for i, a := range args {
+		switch v := a.(type) {
+		case bool:
+			n := int64(0)
+			if v {
+				n = 1
+			}
+			set(i, n)
+		case string:
+			if t := pgText(v); t != v {
+				set(i, t)
+			}
+		case []string:
+			set(i, pgTexts(v))
 		}
 	}
 	return args
+}
+
+// pgText is s as PostgreSQL's text takes it: valid UTF-8 without NUL.
+// SQLite keeps any bytes; PostgreSQL refuses a NUL or a broken sequence,
+// and one such string (a probe's error, a body an outsider sent) would
+// fail the whole batch it is in.
+func pgText(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
+}
+
+// pgTexts is pgText of each, copying only when one changes.
+func pgTexts(ss []string) []string {
+	for i, s := range ss {
+		if t := pgText(s); t != s {
+			out := append([]string(nil), ss...)
+			for j := i; j < len(out); j++ {
+				out[j] = pgText(out[j])
+			}
+			return out
+		}
+	}
+	return ss
 }

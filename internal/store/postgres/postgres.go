@@ -636,7 +636,7 @@ func writeResults(ctx context.Context, tx *pgtx, rs []upstate.Result) error {
 			SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::text[])
 			ON CONFLICT (check_id, at) DO UPDATE SET outcome = excluded.outcome, latency_us = excluded.latency_us,
 			status_code = excluded.status_code, error = excluded.error`,
-			checks, ats, outcomes, lats, codes, errs); err != nil {
+			pgTexts(checks), ats, outcomes, lats, codes, pgTexts(errs)); err != nil {
 			return err
 		}
 	}

@@ -334,3 +334,34 @@ func TestRebind(t *testing.T) {
 		t.Errorf("rebind = %s, want %s", got, want)
 	}
 }
+
+// PostgreSQL's text takes no NUL and no broken UTF-8, where SQLite keeps
+// any bytes: a probe's error or an outsider's text with one is kept,
+// cleaned, and never fails the batch it came in with.
+func TestTextPostgresRefusesIsCleaned(t *testing.T) {
+	server(t)
+	db := open(t, freshDatabase(t))
+	defer db.Close()
+	ctx := t.Context()
+	at := time.Date(2026, 8, 17, 9, 0, 0, 0, time.UTC)
+	rs := []upstate.Result{
+		{CheckID: "api", At: at, Outcome: upstate.OutcomeFail, Error: "bad\x00bytes\xff here"},
+		{CheckID: "web", At: at, Outcome: upstate.OutcomeOK},
+	}
+	if err := db.AppendResults(ctx, rs); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.ListResults(ctx, "api", at.Add(-time.Minute), at.Add(time.Minute))
+	if err != nil || len(got) != 1 || got[0].Error != "badbytes\uFFFD here" {
+		t.Fatalf("the api result: %+v %v", got, err)
+	}
+	if web, err := db.ListResults(ctx, "web", at.Add(-time.Minute), at.Add(time.Minute)); err != nil || len(web) != 1 {
+		t.Errorf("the result beside it: %+v %v", web, err)
+	}
+	if v, err := db.Setting(ctx, "note", func() string { return "a\x00b" }); err != nil || v != "ab" {
+		t.Errorf("a setting with a NUL: %q %v", v, err)
+	}
+}
