@@ -2,7 +2,9 @@ package upstate
 
 import (
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // The probe agents' wire: what GET /api/v1/agent/checks answers and POST
@@ -45,9 +47,28 @@ type AgentResult struct {
 }
 
 // AgentResultOf is what an agent sends of a result.
+// Its words are cut to what the server takes (MaxAgentText, whole
+// characters, no NUL): a long error never gets a whole batch refused.
 func AgentResultOf(id string, r Result) AgentResult {
 	return AgentResult{ID: id, CheckID: r.CheckID, At: r.At.UTC(), Outcome: r.Outcome, LatencyNS: int64(r.Latency), StatusCode: r.StatusCode,
-		Error: r.Error, Note: r.Note, CertExpiry: r.CertExpiry}
+		Error: agentText(r.Error), Note: agentText(r.Note), CertExpiry: r.CertExpiry}
+}
+
+// MaxAgentText bounds a reported result's error and note, in bytes.
+const MaxAgentText = 4096
+
+// agentText is s as a report carries it: valid UTF-8 without NUL, cut at
+// a character boundary to MaxAgentText.
+func agentText(s string) string {
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
+	if len(s) <= MaxAgentText {
+		return s
+	}
+	cut := MaxAgentText
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
 }
 
 // Result is the result the server decides, from region.
@@ -73,8 +94,10 @@ func (a AgentResult) Check() error {
 		return fmt.Errorf("outcome %q is not ok, slow or fail", a.Outcome)
 	case a.LatencyNS < 0:
 		return fmt.Errorf("latency_ns must not be negative")
-	case len(a.Error) > 4096 || len(a.Note) > 4096:
-		return fmt.Errorf("error and note are at most 4096 characters")
+	case len(a.Error) > MaxAgentText || len(a.Note) > MaxAgentText:
+		return fmt.Errorf("error and note are at most %d bytes", MaxAgentText)
+	case !utf8.ValidString(a.Error+a.Note+a.CheckID) || strings.IndexByte(a.Error+a.Note+a.CheckID, 0) >= 0:
+		return fmt.Errorf("check_id, error and note must be UTF-8 text without NUL")
 	}
 	return nil
 }

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestWorse(t *testing.T) {
@@ -139,5 +141,23 @@ func TestSilences(t *testing.T) {
 	}
 	if x, _ := ParseMatcher(" channel != ops "); x.String() != "channel!=ops" {
 		t.Errorf("round trip = %q", x.String())
+	}
+}
+
+// An agent's own result always fits what the server takes: its words cut
+// at a character, never a NUL, so a long error cannot get a batch refused.
+func TestAgentResultOfFits(t *testing.T) {
+	long := strings.Repeat("é", MaxAgentText) // two bytes each
+	r := AgentResultOf("id1", Result{CheckID: "api", At: time.Now(), Outcome: OutcomeFail, Error: long, Note: "a\x00b\xff"})
+	if err := r.Check(); err != nil {
+		t.Fatalf("an agent's own result is refused: %v", err)
+	}
+	if len(r.Error) > MaxAgentText || !utf8.ValidString(r.Error) || r.Note != "ab\uFFFD" {
+		t.Errorf("error %d bytes, note %q", len(r.Error), r.Note)
+	}
+	bad := r
+	bad.Error = "x\x00"
+	if bad.Check() == nil {
+		t.Error("a reported result with a NUL is taken")
 	}
 }

@@ -95,7 +95,9 @@ func (a *App) AgentResults(ctx context.Context, region string, rs []upstate.Agen
 	ahead := a.opts.Clock.Now().Add(maxAgentSkew)
 	for _, r := range rs {
 		if r.At.After(ahead) {
-			return upstate.AgentReceipt{}, nil, upstate.Errorf(upstate.EINVALID, "a result of %s is from %s, ahead of this server's clock by more than %s: keep the agent's clock in time (NTP); the regions' turns need it too",
+			// A conflict, not a malformed report: the agent keeps the batch
+			// and tries again, and it goes through once the clocks agree.
+			return upstate.AgentReceipt{}, nil, upstate.Errorf(upstate.ECONFLICT, "a result of %s is from %s, ahead of this server's clock by more than %s: keep the agent's clock in time (NTP); the regions' turns need it too",
 				r.CheckID, r.At.UTC().Format(time.RFC3339), upstate.FormatDuration(maxAgentSkew, upstate.DurationWords))
 		}
 	}

@@ -177,14 +177,16 @@ func TestRunNowOfAnAgentsOnlyCheck(t *testing.T) {
 	}
 }
 
-// An agent whose clock runs ahead is told so.
+// An agent whose clock runs ahead is told so, as a conflict it retries
+// (the batch is kept until the clocks agree), not a malformed report it
+// would drop.
 func TestAgentClockAhead(t *testing.T) {
 	clk := clock.NewFake(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC))
 	a, eu, _ := agentApp(t, clk, "http://127.0.0.1:1/")
 	at := clk.Now().Add(time.Hour).Format(time.RFC3339Nano)
 	code, body := postTo(a, "/api/v1/agent/results", `{"results": [{"id": "a", "check_id": "api", "at": "`+at+`", "outcome": "ok"}]}`,
 		map[string]string{"Authorization": "Bearer " + eu})
-	if code != 400 || !strings.Contains(body, "ahead of this server's clock") {
+	if code != 409 || !strings.Contains(body, "ahead of this server's clock") {
 		t.Fatalf("%d %s", code, body)
 	}
 }
