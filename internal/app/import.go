@@ -38,8 +38,15 @@ func ComponentIDs(ctx context.Context, cfg *config.Config) []string {
 }
 
 // importedID is the id an imported incident keeps, import after import:
-// its external id's.
-func importedID(externalID string) string { return ids.Stable("import:" + externalID) }
+// its external id's. An incident an Upstate exported keeps the id it had
+// there, so a history moved away and back (or imported twice) replaces
+// rather than doubles.
+func importedID(externalID string) string {
+	if id, ok := strings.CutPrefix(externalID, importer.ExternalIDPrefix); ok && id != "" {
+		return id
+	}
+	return ids.Stable("import:" + externalID)
+}
 
 // ImportHistory writes a validated import document into the store: the
 // components it names that do not exist yet (made as the console makes

@@ -204,6 +204,10 @@ func TestHistoryExportImportRoundTrip(t *testing.T) {
 	if n, err := ImportHistory(ctx, fresh, doc, "history.yaml"); err != nil || n.New != 9 {
 		t.Fatalf("import: %+v %v", n, err)
 	}
+	// Moved back, it replaces what it came from: nothing doubles.
+	if n, err := ImportHistory(ctx, a.cfg.Load(), doc, "history.yaml"); err != nil || n.New != 0 || n.Updated != 9 {
+		t.Errorf("imported back where it came from: %+v %v", n, err)
+	}
 	now := func() time.Time { return a.opts.Clock.Now() }
 	rep, err := Report(ctx, fresh, report.Params{From: "2026-08-01", To: "2026-08-31", AlsoTZ: "Pacific/Auckland", Title: q.Get("title")}, now)
 	if err != nil {
