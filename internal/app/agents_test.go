@@ -190,3 +190,19 @@ func TestAgentClockAhead(t *testing.T) {
 		t.Fatalf("%d %s", code, body)
 	}
 }
+
+// An agent's token does nothing but its region's work: not even GET
+// /api/v1/me, which would tell who made it.
+func TestAgentTokenReadsNothingElse(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC))
+	a, eu, _ := agentApp(t, clk, "http://127.0.0.1:1/")
+	for _, path := range []string{"/api/v1/me", "/api/v1/incidents", "/api/v1/checks"} {
+		req := httptest.NewRequest("GET", path, nil)
+		req.Header.Set("Authorization", "Bearer "+eu)
+		rec := httptest.NewRecorder()
+		a.web.Handler().ServeHTTP(rec, req)
+		if rec.Code != 403 || strings.Contains(rec.Body.String(), "@") {
+			t.Errorf("GET %s with an agent's token: %d %s", path, rec.Code, rec.Body.String())
+		}
+	}
+}

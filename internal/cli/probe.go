@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -65,12 +66,24 @@ func probeCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	fmt.Fprintf(stdout, "upstate probe: region %s reporting to %s; results wait in %s\n", *region, *server, *data)
-	log.Info("probe agent started", "component", "agent", "region", *region, "server", *server)
+	shown := withoutUserinfo(*server)
+	fmt.Fprintf(stdout, "upstate probe: region %s reporting to %s; results wait in %s\n", *region, shown, *data)
+	log.Info("probe agent started", "component", "agent", "region", *region, "server", shown)
 	if err := a.Run(ctx); err != nil {
 		fmt.Fprintf(stderr, "upstate probe: %v\n", err)
 		return exitFailure
 	}
 	log.Info("probe agent stopped; what was not sent waits on disk", "component", "agent", "region", *region)
 	return exitOK
+}
+
+// withoutUserinfo is a URL as it may be shown: without a user and
+// password written into it.
+func withoutUserinfo(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	u.User = nil
+	return u.String()
 }

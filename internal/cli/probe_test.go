@@ -32,3 +32,12 @@ func TestProbeFlags(t *testing.T) {
 		t.Fatalf("help: %d", code)
 	}
 }
+
+func TestProbeShowsNoPasswordOfItsServer(t *testing.T) {
+	if got := withoutUserinfo("https://probe:s3cret@status.example.com/x"); got != "https://status.example.com/x" || strings.Contains(got, "s3cret") {
+		t.Errorf("shown as %q", got)
+	}
+	if got := withoutUserinfo("https://status.example.com"); got != "https://status.example.com" {
+		t.Errorf("shown as %q", got)
+	}
+}

@@ -350,6 +350,12 @@ func (s *Server) authed(scope upstate.Scope, h handler) http.HandlerFunc {
 			return
 		}
 		who = &p
+		// An agent's token reports its region's results and nothing else:
+		// not even who made it (GET /api/v1/me).
+		if _, agent := p.AgentRegion(); agent {
+			respond.Error(w, upstate.Errorf(upstate.EFORBIDDEN, "this token is a probe agent's: it reads its region's checks and reports their results, nothing else"))
+			return
+		}
 		if scope != "" && !p.Can(scope) {
 			what := "your role (" + string(p.User.Role) + ")"
 			if p.Token != nil {
