@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"os/signal"
@@ -34,8 +35,13 @@ func probeCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	bufferMB := fs.Int("buffer-mb", 64, "at most this many `MiB` of results wait; beyond, the oldest are dropped")
 	level := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
 	format := fs.String("log-format", "text", "log `format`: text or json")
+	insecure := fs.Bool("insecure-http", false, "allow a plain http:// server that is not on this machine (the token and the checks' secrets then cross the network in clear)")
 	if code, ok := parse(fs, args); !ok {
 		return code
+	}
+	if !*insecure && plainRemote(*server) {
+		fmt.Fprintf(stderr, "upstate probe: --server %s is plain http to another machine: the token and the checks' secrets would cross the network in clear; use https (or --insecure-http on a network you trust)\n", withoutUserinfo(*server))
+		return exitUsage
 	}
 	log, err := newLogger(stderr, *level, *format)
 	if err != nil {
@@ -86,4 +92,19 @@ func withoutUserinfo(raw string) string {
 	}
 	u.User = nil
 	return u.String()
+}
+
+// plainRemote says whether raw is an http:// URL of another machine
+// (loopback is this one).
+func plainRemote(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "http" {
+		return false
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
 }

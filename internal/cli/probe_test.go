@@ -41,3 +41,15 @@ func TestProbeShowsNoPasswordOfItsServer(t *testing.T) {
 		t.Errorf("shown as %q", got)
 	}
 }
+
+func TestProbeRefusesPlainHTTPToAnotherMachine(t *testing.T) {
+	for raw, want := range map[string]bool{"http://status.example.com": true, "http://10.0.0.5:8080": true, "http://127.0.0.1:8080": false,
+		"http://[::1]:8080": false, "http://localhost:8080": false, "https://status.example.com": false} {
+		if got := plainRemote(raw); got != want {
+			t.Errorf("plainRemote(%s) = %v", raw, got)
+		}
+	}
+	if code, _, errOut := run("probe", "--server", "http://status.example.com", "--region", "eu", "--token", "x"); code != 2 || !strings.Contains(errOut, "in clear") {
+		t.Errorf("plain http to another machine: %d %q", code, errOut)
+	}
+}
