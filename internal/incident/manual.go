@@ -219,6 +219,9 @@ func (e *Engine) Reopen(ctx context.Context, id string, c Change) (*upstate.Inci
 	if err := e.validate(c, false); err != nil {
 		return nil, err
 	}
+	if !c.Until.IsZero() {
+		return nil, upstate.Errorf(upstate.EINVALID, "until: a reopening is a moment; give at alone")
+	}
 	if e.findOpen(id) != nil {
 		return nil, upstate.Errorf(upstate.ECONFLICT, "incident %s is open already", id)
 	}

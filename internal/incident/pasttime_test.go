@@ -190,6 +190,9 @@ func TestReopenInThePast(t *testing.T) {
 	if _, err := f.engine.Update(ctx, in.ID, Change{Status: upstate.Resolved, Actor: "Dana", At: now.Add(-2 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := f.engine.Reopen(ctx, in.ID, Change{Actor: "Dana", At: now.Add(-time.Hour), Until: now.Add(-time.Minute)}); !strings.Contains(upstate.ErrorMessage(err), "a reopening is a moment") {
+		t.Errorf("reopened over a span: %v", err)
+	}
 	if _, err := f.engine.Reopen(ctx, in.ID, Change{Actor: "Dana", At: now.Add(-150 * time.Minute)}); !strings.Contains(upstate.ErrorMessage(err), "before the incident's last entry") {
 		t.Errorf("reopened before its resolution: %v", err)
 	}

@@ -83,6 +83,11 @@ func (db *DB) CopyFrom(ctx context.Context, src Source, replace bool, progress f
 		if err != nil {
 			return nil, err
 		}
+		// Every column the source keeps must have its place here: one
+		// this store lacks would be left behind without a word.
+		if err := sameColumns(ctx, src, t, cols); err != nil {
+			return nil, err
+		}
 		var want int64
 		if err := src.QueryRowContext(ctx, `SELECT COUNT(*) FROM "`+t+`"`).Scan(&want); err != nil {
 			return nil, fmt.Errorf("count %s in the source: %w", t, err)
@@ -181,3 +186,34 @@ func (s *sqlRows) Values() ([]any, error) {
 	return s.vals, nil
 }
 func (s *sqlRows) Err() error { return s.err }
+
+// sameColumns refuses a source table with a column the destination's
+// table lacks.
+func sameColumns(ctx context.Context, src Source, table string, cols []string) error {
+	rows, err := src.QueryContext(ctx, `SELECT name FROM pragma_table_info(?)`, table)
+	if err != nil {
+		return fmt.Errorf("the source's columns of %s: %w", table, err)
+	}
+	defer rows.Close()
+	have := map[string]bool{}
+	for _, c := range cols {
+		have[c] = true
+	}
+	var missing []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return err
+		}
+		if !have[name] {
+			missing = append(missing, name)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("the source's %s has columns this store lacks (%s): migrate with the Upstate that wrote it", table, strings.Join(missing, ", "))
+	}
+	return nil
+}

@@ -157,6 +157,9 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		cfg.ConnConfig.ConnectTimeout = 10 * time.Second
 	}
 	cfg.ConnConfig.RuntimeParams["application_name"] = "upstate"
+	// The LIKE patterns' ESCAPE '\' and the literals assume it; a server
+	// set otherwise would read a backslash differently.
+	cfg.ConnConfig.RuntimeParams["standard_conforming_strings"] = "on"
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
