@@ -22,7 +22,11 @@ func newDecider(spec upstate.CheckSpec, rg regional, start upstate.Condition) de
 	if len(rg.names) == 0 {
 		return decide.New(spec.ID, spec.Decide, start)
 	}
-	return regionalDecider{decide.NewQuorum(spec.ID, spec.Decide, rg.names, rg.quorum, start)}
+	q := decide.NewQuorum(spec.ID, spec.Decide, rg.names, rg.quorum, start)
+	// A region silent for three intervals (and a minute's slack for a
+	// slow report) has no word any more.
+	q.Stale(3*spec.Interval + time.Minute)
+	return regionalDecider{q}
 }
 
 func sameRegions(a, b regional) bool { return a.quorum == b.quorum && slices.Equal(a.names, b.names) }

@@ -3,6 +3,7 @@ package decide
 import (
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/upstatehq/upstate"
 )
@@ -24,7 +25,16 @@ type Quorum struct {
 	machines map[string]*Machine
 	cond     upstate.Condition
 	failing  []string // the regions failing when cond was set
+	// stale is how long a region's word lasts without another result:
+	// past it the region counts as unknown (an agent gone quiet neither
+	// holds the check down nor hides trouble). Zero: for ever.
+	stale time.Duration
+	last  map[string]time.Time // each region's latest result
 }
+
+// Stale sets how long a region's word lasts without a new result (e.g. a
+// few of the check's intervals); zero keeps it for ever.
+func (q *Quorum) Stale(d time.Duration) { q.stale = d }
 
 // NewQuorum returns the decision of a check probed from regions, quorum
 // of which must agree it fails (clamped to 1..len(regions)). Every region
@@ -36,7 +46,7 @@ func NewQuorum(checkID string, spec upstate.DecideSpec, regions []string, quorum
 		start.State = upstate.StateUnknown
 	}
 	start.CheckID = checkID
-	q := &Quorum{checkID: checkID, quorum: quorum, regions: slices.Clone(regions), machines: map[string]*Machine{}, cond: start}
+	q := &Quorum{checkID: checkID, quorum: quorum, regions: slices.Clone(regions), machines: map[string]*Machine{}, cond: start, last: map[string]time.Time{}}
 	for _, r := range regions {
 		q.machines[r] = New(checkID, spec, start)
 	}
@@ -75,8 +85,15 @@ func (q *Quorum) Observe(region string, r upstate.Result) Decision {
 		return Decision{}
 	}
 	d := m.Observe(r)
+	q.seen(region, r.At)
 	d.Transition = q.combine(r)
 	return d
+}
+
+func (q *Quorum) seen(region string, at time.Time) {
+	if at.After(q.last[region]) {
+		q.last[region] = at
+	}
 }
 
 // ObserveBurst feeds one region's burst.
@@ -86,6 +103,7 @@ func (q *Quorum) ObserveBurst(region string, samples []upstate.Result) Decision 
 		return Decision{}
 	}
 	d := m.ObserveBurst(samples)
+	q.seen(region, samples[len(samples)-1].At)
 	d.Transition = q.combine(samples[len(samples)-1])
 	return d
 }
@@ -99,7 +117,10 @@ func (q *Quorum) combine(r upstate.Result) *upstate.Transition {
 	for _, name := range q.regions {
 		c := q.machines[name].Condition()
 		byName[name] = c
+		quiet := q.stale > 0 && !q.last[name].IsZero() && r.At.Sub(q.last[name]) > q.stale
 		switch {
+		case quiet:
+			unknown = append(unknown, name)
 		case c.State.Failing():
 			failing = append(failing, name)
 		case c.State == upstate.StateUp:

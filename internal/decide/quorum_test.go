@@ -84,3 +84,37 @@ func TestQuorumStartsInStoredCondition(t *testing.T) {
 		t.Fatalf("a failure while down moved it: %+v", d.Transition)
 	}
 }
+
+// A region gone quiet has no word: two regions down, one of them silent
+// past the stale time, is no longer a quorum of two.
+func TestQuorumForgetsAQuietRegion(t *testing.T) {
+	spec := Defaults(upstate.DecideSpec{RecheckCount: -1}, 20*time.Second)
+	q := NewQuorum("api", spec, []string{"us-west", "us-east", "eu"}, 2, upstate.Condition{})
+	q.Stale(3 * time.Minute)
+	at := t0
+	send := func(region string, ok bool) {
+		at = at.Add(10 * time.Second)
+		r := upstate.Result{CheckID: "api", At: at, Outcome: upstate.OutcomeOK, Latency: 10 * time.Millisecond}
+		if !ok {
+			r.Outcome, r.StatusCode, r.Error = upstate.OutcomeFail, 500, "status 500"
+		}
+		q.Observe(region, r)
+	}
+	for range 5 {
+		send("eu", false)
+		send("us-east", false)
+		send("us-west", true)
+	}
+	if got := q.Condition().State; got != upstate.StateDown {
+		t.Fatalf("two regions failing: %s", got)
+	}
+	// eu's agent stops reporting; us-east fails on, us-west is fine.
+	for range 20 {
+		send("us-east", false)
+		send("us-west", true)
+	}
+	got := q.Condition()
+	if got.State != upstate.StateUp || !strings.Contains(got.Evidence, "eu") {
+		t.Fatalf("with eu silent for minutes: %s %q", got.State, got.Evidence)
+	}
+}
