@@ -110,7 +110,7 @@ func (a *App) AgentResults(ctx context.Context, region string, rs []upstate.Agen
 	slices.SortStableFunc(rs, func(x, y upstate.AgentResult) int { return x.At.Compare(y.At) })
 	var rec upstate.AgentReceipt
 	for _, r := range rs {
-		if !a.agentSeen.first(region, r) {
+		if !a.agentSeen.first(region, r, a.opts.Clock.Now()) {
 			rec.Duplicate++
 			continue
 		}
@@ -123,37 +123,52 @@ func (a *App) AgentResults(ctx context.Context, region string, rs []upstate.Agen
 
 // agentIDs remembers the ids of the results agents reported lately: a
 // result sent again is taken once. By id alone, not by time: two agents
-// of one region may report the same check, their results interleaved. Bounded: the newest maxSeen ids per region. Kept in memory: a
+// of one region may report the same check, their results interleaved.
+// An id is remembered for seenFor, longer than an agent waits for an
+// answer and then to send again, whatever the number of checks; and at
+// most maxSeen per region, so memory stays bounded. Kept in memory: a
 // report the server took but whose answer the agent lost just before the
-// server restarted is taken twice (the window between the two is the
-// time it takes to answer).
+// server restarted is taken twice.
 type agentIDs struct {
 	mu    sync.Mutex
 	ids   map[string]map[string]bool // region → ids
-	order map[string][]string        // region → ids, oldest first
+	order map[string][]seenID        // region → ids, oldest first
 }
 
-const maxSeen = 20000
+type seenID struct {
+	id string
+	at time.Time
+}
+
+const (
+	seenFor = 10 * time.Minute
+	maxSeen = 200000
+)
 
 func newAgentIDs() *agentIDs {
-	return &agentIDs{ids: map[string]map[string]bool{}, order: map[string][]string{}}
+	return &agentIDs{ids: map[string]map[string]bool{}, order: map[string][]seenID{}}
 }
 
-// first reports whether r is news: its id not seen lately.
-func (s *agentIDs) first(region string, r upstate.AgentResult) bool {
+// first reports whether r is news at now: its id not seen lately.
+func (s *agentIDs) first(region string, r upstate.AgentResult, now time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ids[region] == nil {
 		s.ids[region] = map[string]bool{}
 	}
+	// Those past the window (or over the bound) go first.
+	order := s.order[region]
+	drop := 0
+	for drop < len(order) && (now.Sub(order[drop].at) > seenFor || len(order)-drop >= maxSeen) {
+		delete(s.ids[region], order[drop].id)
+		drop++
+	}
+	order = order[drop:]
 	if s.ids[region][r.ID] {
+		s.order[region] = order
 		return false
 	}
 	s.ids[region][r.ID] = true
-	s.order[region] = append(s.order[region], r.ID)
-	if len(s.order[region]) > maxSeen {
-		delete(s.ids[region], s.order[region][0])
-		s.order[region] = s.order[region][1:]
-	}
+	s.order[region] = append(order, seenID{r.ID, now})
 	return true
 }

@@ -206,3 +206,30 @@ func TestAgentTokenReadsNothingElse(t *testing.T) {
 		}
 	}
 }
+
+// A result sent again is taken once for as long as an agent could resend
+// it, however many results come in between; after that window its id is
+// let go, and memory stays bounded.
+func TestAgentIDsRememberedForAWindow(t *testing.T) {
+	s := newAgentIDs()
+	t0 := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	r := upstate.AgentResult{ID: "r1"}
+	if !s.first("eu", r, t0) {
+		t.Fatal("a new id is not news")
+	}
+	for i := range 50000 { // many checks' results in between
+		s.first("eu", upstate.AgentResult{ID: fmt.Sprintf("x%d", i)}, t0.Add(time.Minute))
+	}
+	if s.first("eu", r, t0.Add(5*time.Minute)) {
+		t.Error("a result resent within the window is taken twice")
+	}
+	if !s.first("us", r, t0.Add(5*time.Minute)) {
+		t.Error("another region's id is not its own")
+	}
+	if !s.first("eu", r, t0.Add(seenFor+2*time.Minute)) {
+		t.Error("an id is remembered past the window")
+	}
+	if n := len(s.order["eu"]); n > 2 {
+		t.Errorf("%d ids kept after the window passed", n)
+	}
+}
