@@ -230,11 +230,16 @@ func (q *Queue) Replace(b Batch, keep []upstate.AgentResult) error {
 		}
 		buf = append(append(buf, line...), '\n')
 	}
+	// Written aside, synced, then put in place and the directory synced:
+	// a crash leaves the old segment or the new one, never half of one.
 	tmp := q.path(b.Seg) + ".tmp"
-	if err := os.WriteFile(tmp, buf, 0o600); err != nil {
+	if err := writeSynced(tmp, buf); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp, q.path(b.Seg)); err != nil {
+		return err
+	}
+	if err := syncDir(q.dir); err != nil {
 		return err
 	}
 	q.total += int64(len(buf)) - q.sizes[b.Seg]
@@ -261,4 +266,32 @@ func (q *Queue) Close() error {
 	q.cur = nil
 	q.closed = append(q.closed, q.seq)
 	return err
+}
+
+// writeSynced writes data to a new file at path, only its user's, and
+// syncs it before closing.
+func writeSynced(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
