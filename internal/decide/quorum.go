@@ -84,6 +84,12 @@ func (q *Quorum) Observe(region string, r upstate.Result) Decision {
 	if m == nil {
 		return Decision{}
 	}
+	// A result older than the region's latest (an agent sending what
+	// waited on its disk after newer ones went through) is history: the
+	// caller keeps it, but it no longer judges the region's state now.
+	if r.At.Before(q.last[region]) {
+		return Decision{}
+	}
 	d := m.Observe(r)
 	q.seen(region, r.At)
 	d.Transition = q.combine(r)
@@ -99,7 +105,7 @@ func (q *Quorum) seen(region string, at time.Time) {
 // ObserveBurst feeds one region's burst.
 func (q *Quorum) ObserveBurst(region string, samples []upstate.Result) Decision {
 	m := q.machines[region]
-	if m == nil || len(samples) == 0 {
+	if m == nil || len(samples) == 0 || samples[0].At.Before(q.last[region]) {
 		return Decision{}
 	}
 	d := m.ObserveBurst(samples)

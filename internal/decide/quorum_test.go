@@ -118,3 +118,28 @@ func TestQuorumForgetsAQuietRegion(t *testing.T) {
 		t.Fatalf("with eu silent for minutes: %s %q", got.State, got.Evidence)
 	}
 }
+
+// A region's result older than its latest is history, not news: it does
+// not turn the region's state back.
+func TestQuorumIgnoresARegionsOlderResults(t *testing.T) {
+	spec := Defaults(upstate.DecideSpec{RecheckCount: -1}, 20*time.Second)
+	q := NewQuorum("api", spec, []string{"local", "eu"}, 1, upstate.Condition{})
+	ok := upstate.Result{CheckID: "api", At: t0.Add(time.Hour), Outcome: upstate.OutcomeOK, Latency: time.Millisecond}
+	for i := range 3 {
+		r := ok
+		r.At = ok.At.Add(time.Duration(i) * time.Second)
+		q.Observe("eu", r)
+	}
+	if got := q.Condition().State; got != upstate.StateUp {
+		t.Fatalf("eu fine: %s", got)
+	}
+	for i := range 5 { // from the agent's queue, taken before those above
+		old := upstate.Result{CheckID: "api", At: t0.Add(time.Duration(i) * time.Second), Outcome: upstate.OutcomeFail, Error: "timeout"}
+		if d := q.Observe("eu", old); d.Transition != nil {
+			t.Fatalf("an older result changed the check: %+v", d.Transition)
+		}
+	}
+	if got := q.Condition().State; got != upstate.StateUp {
+		t.Errorf("after older failures: %s", got)
+	}
+}
