@@ -61,9 +61,6 @@ type Hidden struct {
 	At     time.Time
 }
 
-// IsHidden reports whether the public must not see the incident.
-func (i *Incident) IsHidden() bool { return i.Hidden != nil }
-
 // Open reports whether the incident is unresolved.
 func (i *Incident) Open() bool { return i.Status.Open() }
 

@@ -88,6 +88,12 @@ func Report(ctx context.Context, cfg *config.Config, p report.Params, now func()
 // (the file's alone when they no longer fit it, as serve would run).
 func withConsole(ctx context.Context, cfg *config.Config, db store.ConsoleItems) *config.Config {
 	items, err := db.ListConsoleItems(ctx)
+	return mergedOr(cfg, items, err)
+}
+
+// mergedOr is cfg with items merged, or cfg alone when they could not be
+// read or no longer fit it.
+func mergedOr(cfg *config.Config, items []upstate.ConsoleItem, err error) *config.Config {
 	if err != nil || len(items) == 0 || len(cfg.Source) == 0 {
 		return cfg
 	}

@@ -53,21 +53,6 @@ func (d regionalDecider) ObserveBurst(rs []upstate.Result) decide.Decision {
 }
 func (d regionalDecider) Condition() upstate.Condition { return d.q.Condition() }
 
-// Regions are a regional check's conditions in each region, for the page;
-// nil for a check the server alone probes.
-func (a *App) Regions(checkID string) []decide.Region {
-	st := a.checks.Load().byID[checkID]
-	if st == nil {
-		return nil
-	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if rd, ok := st.machine.(regionalDecider); ok {
-		return rd.q.Regions()
-	}
-	return nil
-}
-
 // agentRefresh is how often agents read their checks again: a reload
 // reaches them within it.
 const agentRefresh = time.Minute

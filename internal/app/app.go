@@ -657,7 +657,7 @@ func (a *App) apply(ctx context.Context, cfg *config.Config) error {
 	}
 	comp, err := compile(cfg, a.env)
 	if err != nil {
-		return err
+		return upstate.Errorf(upstate.EINVALID, "%v", err)
 	}
 	conf, err := compileChannels(cfg, a.channelDeps(cfg), a.ackKey)
 	if err != nil {

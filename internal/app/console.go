@@ -435,14 +435,15 @@ func (a *App) change(ctx context.Context, it upstate.ConsoleItem, remove bool) e
 	if err != nil {
 		return problemsOf(err, it)
 	}
-	if _, err := compile(cfg, a.env); err != nil {
-		return upstate.Errorf(upstate.EINVALID, "%v", err)
-	}
-	// Put in force first, then kept: a change that cannot run is not
+	// Put in force first, then kept: a change that cannot run (apply
+	// compiles it first, refusing what cannot be built as EINVALID) is not
 	// stored to run at the next start. A store that refuses it after puts
 	// the running configuration back.
 	prev := a.cfg.Load()
 	if err := a.apply(ctx, cfg); err != nil {
+		if upstate.ErrorCode(err) == upstate.EINVALID {
+			return err
+		}
 		return fmt.Errorf("apply the console's change: %w", err)
 	}
 	if remove {

@@ -24,14 +24,9 @@ type ImportCounts struct {
 // ComponentIDs are the components in force for the configuration: the
 // file's and the console's (read beside a running server).
 func ComponentIDs(ctx context.Context, cfg *config.Config) []string {
-	eff := cfg
-	if items, err := readConsoleItems(ctx, cfg); err == nil && len(items) > 0 && len(cfg.Source) > 0 {
-		if c, err := config.WithConsole(cfg, items, ConfigRules()...); err == nil {
-			eff = c
-		}
-	}
+	items, err := readConsoleItems(ctx, cfg)
 	var out []string
-	for _, c := range components(eff) {
+	for _, c := range components(mergedOr(cfg, items, err)) {
 		out = append(out, c.ID)
 	}
 	return out

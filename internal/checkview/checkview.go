@@ -379,12 +379,7 @@ func (v *Views) opened(ctx context.Context, spec upstate.CheckSpec, now time.Tim
 }
 
 func overlaps(in *upstate.Incident, comps []string) bool {
-	for _, c := range in.Components {
-		if slices.Contains(comps, c) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(comps, in.HasComponent)
 }
 
 // namedEarly reports whether an entry of the incident's first minute (its

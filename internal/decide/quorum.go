@@ -2,6 +2,7 @@ package decide
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -180,7 +181,7 @@ func (q *Quorum) words(failing, fine, unknown []string, by map[string]upstate.Co
 	part("failing", failing)
 	part("up", fine)
 	part("no word yet", unknown)
-	b.WriteString(" (quorum " + itoa(q.quorum) + " of " + itoa(len(q.regions)) + ")")
+	b.WriteString(" (quorum " + strconv.Itoa(q.quorum) + " of " + strconv.Itoa(len(q.regions)) + ")")
 	for i, name := range sortedCopy(failing) {
 		if i == 0 {
 			b.WriteString(" — ")
@@ -193,14 +194,3 @@ func (q *Quorum) words(failing, fine, unknown []string, by map[string]upstate.Co
 }
 
 func sortedCopy(s []string) []string { return slices.Sorted(slices.Values(s)) }
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var d []byte
-	for ; n > 0; n /= 10 {
-		d = append([]byte{byte('0' + n%10)}, d...)
-	}
-	return string(d)
-}

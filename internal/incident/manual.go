@@ -195,7 +195,7 @@ func (e *Engine) Publish(ctx context.Context, incidentID, entryID, actor string)
 		return nil, upstate.Errorf(upstate.ENOTFOUND, "incident %s has no entry %s", incidentID, entryID)
 	case in.Updates[i].Public:
 		return nil, upstate.Errorf(upstate.ECONFLICT, "entry %s of incident %s is public already", entryID, incidentID)
-	case in.Updates[i].Kind == upstate.EntryEvidence:
+	case !in.Updates[i].Kind.Publishable():
 		return nil, upstate.Errorf(upstate.ECONFLICT, "entry %s of incident %s is the evidence behind an automatic update (checks, codes, errors): it is for the team only and cannot be published; publish the plain words beside it, or post an update", entryID, incidentID)
 	case in.Updates[i].Actor != upstate.ActorUpstate:
 		return nil, upstate.Errorf(upstate.EINVALID, "entry %s of incident %s is a person's internal note: post it as an update instead", entryID, incidentID)

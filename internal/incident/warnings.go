@@ -131,6 +131,9 @@ func (w *Warnings) Observe(ctx context.Context, r upstate.Result) error {
 	if !ok {
 		return nil // removed by a reload while its probe ran
 	}
+	if len(r.Warnings) == 0 && len(w.cur[r.CheckID]) == 0 {
+		return nil // nearly every result: nothing raised, nothing to clear
+	}
 	var errs []error
 	carried := map[string]bool{}
 	for _, x := range r.Warnings {

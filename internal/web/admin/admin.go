@@ -261,15 +261,7 @@ func New(opts Options) (*Server, error) {
 	}
 	funcs["state"] = stateLabel
 	funcs["span"] = func(d time.Duration) string { return upstate.FormatDuration(d, upstate.DurationWindow) }
-	for _, name := range []string{"login", "index", "new", "incident", "maintenances", "notifications", "ack", "subscription", "error", "users", "delete", "audit", "checks", "check"} {
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templates, "templates/layout.html", "templates/"+name+".html")
-		if err != nil {
-			return nil, fmt.Errorf("parse admin templates: %w", err)
-		}
-		s.pages[name] = t
-	}
-	// The console's check editor and components page.
-	for _, name := range []string{"checkform", "components"} {
+	for _, name := range []string{"login", "index", "new", "incident", "maintenances", "notifications", "ack", "subscription", "error", "users", "delete", "audit", "checks", "check", "checkform", "components"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templates, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("parse admin templates: %w", err)

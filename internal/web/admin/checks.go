@@ -177,6 +177,5 @@ func stateLabel(known bool, c upstate.Condition) string {
 	if !known || c.State == "" || c.Since.IsZero() && c.At.IsZero() {
 		return "Not run yet"
 	}
-	d := c.Describe()
-	return string(d[0]-'a'+'A') + d[1:]
+	return capitalise(c.Describe())
 }
