@@ -21,6 +21,7 @@ import (
 	"github.com/upstatehq/upstate/internal/auth"
 	"github.com/upstatehq/upstate/internal/check"
 	"github.com/upstatehq/upstate/internal/clock"
+	"github.com/upstatehq/upstate/internal/cluster"
 	"github.com/upstatehq/upstate/internal/config"
 	"github.com/upstatehq/upstate/internal/events"
 	"github.com/upstatehq/upstate/internal/ids"
@@ -145,6 +146,11 @@ type App struct {
 	runs   *runNow
 	// agentSeen are the results probe agents reported lately (agents.go).
 	agentSeen *agentIDs
+	// cluster is this instance's part among several on one PostgreSQL
+	// database (cluster.go); nil on SQLite. lagMax is the longest start
+	// lag since the last heartbeat reported it, in nanoseconds.
+	cluster *clustered
+	lagMax  atomic.Int64
 
 	httpSrv  *http.Server
 	listener net.Listener
@@ -219,9 +225,15 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	ok := false
 	defer func() {
 		if !ok {
+			if a.cluster != nil {
+				_ = a.cluster.node.Leave(context.WithoutCancel(ctx))
+			}
 			db.Close()
 		}
 	}()
+	if err := a.openCluster(ctx, cfg); err != nil {
+		return nil, err
+	}
 	// What runs is the file's configuration with the console's items.
 	if a.items, err = db.ListConsoleItems(ctx); err != nil {
 		return nil, fmt.Errorf("read console items: %w", err)
@@ -276,12 +288,26 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	// checks run at their fast interval.
 	a.sched, err = schedule.New(schedule.Options{
 		Clock: opts.Clock, Sink: a.onReport, Logger: opts.Logger,
-		Started: func(_ string, lag time.Duration) { a.metrics.ScheduleLag.Observe(lag.Seconds()) },
+		Started: func(_ string, lag time.Duration) {
+			a.metrics.ScheduleLag.Observe(lag.Seconds())
+			for {
+				old := a.lagMax.Load()
+				if int64(lag) <= old || a.lagMax.CompareAndSwap(old, int64(lag)) {
+					break
+				}
+			}
+		},
 	})
 	if err != nil {
 		return nil, err
 	}
+	var shared incident.Shared
+	var leads func() bool
+	if a.cluster != nil {
+		shared, leads = a.cluster.node, a.leads
+	}
 	a.engine, err = incident.New(ctx, incident.Options{
+		Shared: shared, Leads: leads,
 		Store: db, Clock: opts.Clock, Components: comp.components, Checks: comp.specs, Location: cfg.Location,
 		NewID: opts.NewID, Logger: opts.Logger, Route: a.route, Renotify: cfg.Notifications.Renotify.D(),
 		HoldAutomatic: cfg.Page.AutomaticUpdates == "internal",
@@ -314,7 +340,10 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	md := markdown.New()
 	page := func() string { return a.cfg.Load().Page.Name }
 	zone := func() *time.Location { return a.cfg.Load().Location }
-	reviews := &incident.Reviews{Store: db, Clock: opts.Clock, NewID: opts.NewID, Logger: opts.Logger, Changed: a.snaps.Trigger}
+	reviews := &incident.Reviews{Store: db, Clock: opts.Clock, NewID: opts.NewID, Logger: opts.Logger, Changed: func() {
+		a.snaps.Trigger()
+		a.announce(context.Background(), cluster.TopicPage)
+	}}
 	views, err := a.checkViews()
 	if err != nil {
 		return nil, err
@@ -338,7 +367,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.web, err = web.New(web.Options{Logger: opts.Logger, Metrics: a.metrics, Heartbeats: a.pings, Alerts: a.inbox, Healthy: a.healthy, Markdown: md, Now: opts.Clock.Now,
+	a.web, err = web.New(web.Options{Logger: opts.Logger, Metrics: a.metrics, Heartbeats: a.pings, Alerts: a.inbox, Healthy: a.healthy, Role: a.role, Markdown: md, Now: opts.Clock.Now,
 		Inbound: func() web.Inbound {
 			in := a.cfg.Load().Inbound
 			return web.Inbound{Token: in.Token, HMACSecret: in.HMACSecret, TimestampHeader: in.HMACTimestampHeader}
@@ -526,10 +555,16 @@ func (a *App) Start(ctx context.Context) error {
 		a.env.Insecure.CloseIdleConnections()
 		return a.store.Close()
 	})
+	if c := a.cluster; c != nil {
+		// Left after every loop has stopped (stops run in reverse), so
+		// the others take its checks at once and none runs twice.
+		a.onStop("cluster", c.node.Leave)
+		a.goLoop("cluster-heartbeat", func() { c.node.Run(runCtx) })
+	}
 	a.goLoop("snapshot", func() { a.snaps.Run(runCtx) })
 	a.goLoop("incidents", func() { a.engine.Run(runCtx) })
 	a.goLoop("pruner", func() { a.every(runCtx, time.Minute, time.Hour, a.prune) })
-	a.goLoop("scheduler", func() { a.sched.Run(runCtx, a.checks.Load().compiled.jobs) })
+	a.goLoop("scheduler", func() { a.sched.Run(runCtx, a.jobs(a.checks.Load().compiled)) })
 	a.goLoop("outbox", func() { a.dispatcher.Run(runCtx) })
 	a.goLoop("outbox-gauges", func() { a.every(runCtx, 0, time.Minute, a.countOutbox) })
 	a.goLoop("store-probe", func() { a.every(runCtx, 0, 10*time.Second, a.probeStore) })
@@ -676,7 +711,7 @@ func (a *App) apply(ctx context.Context, cfg *config.Config) error {
 	a.setChecks(a.checkSet(comp, nil, a.checks.Load()))
 	a.cfg.Store(cfg)
 	a.reconfigureNotify(cfg, conf)
-	a.sched.Update(comp.jobs)
+	a.sched.Update(a.jobs(comp))
 	a.snaps.Reconfigure(a.page(cfg), comp.checksOf)
 	a.log.Info("configuration reloaded", "component", "app", "checks", len(cfg.Checks), "components", len(cfg.Components))
 	for _, w := range cfg.Warnings {
@@ -704,6 +739,9 @@ func (a *App) every(ctx context.Context, first, period time.Duration, fn func(co
 // prune drops results, sessions, pushed numbers and notifications past
 // retention; it runs hourly.
 func (a *App) prune(ctx context.Context) {
+	if !a.leads() {
+		return // the leader prunes for every instance
+	}
 	cfg := a.cfg.Load()
 	now := a.opts.Clock.Now()
 	n, err := a.store.Prune(ctx, now.Add(-cfg.Retention.Raw.D()), now.Add(-cfg.Retention.Hourly.D()))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/check"
+	"github.com/upstatehq/upstate/internal/cluster"
 	"github.com/upstatehq/upstate/internal/config"
 )
 
@@ -458,6 +459,7 @@ func (a *App) change(ctx context.Context, it upstate.ConsoleItem, remove bool) e
 		return err
 	}
 	a.items, a.applied = items, applied
+	a.announce(ctx, cluster.TopicConsole)
 	return nil
 }
 

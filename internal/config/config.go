@@ -102,6 +102,20 @@ type Server struct {
 	// none by default, so no one with checks:write can read the
 	// server's environment through a check.
 	ConsoleEnv []string `yaml:"console_env"`
+	// Cluster is how this instance shares a PostgreSQL database with
+	// others (docs/CLUSTER.md); ignored on SQLite.
+	Cluster Cluster `yaml:"cluster"`
+}
+
+// Cluster configures an instance among several on one database.
+type Cluster struct {
+	// Name is the instance's own, unique among the live ones and kept
+	// across restarts (checks are ranked by it); default the host name
+	// and the listening port.
+	Name string `yaml:"name"`
+	// Lease is how long an instance may go silent before the others take
+	// its checks; default 10s, from 2s to 5m.
+	Lease Duration `yaml:"lease"`
 }
 
 // Retention says how long raw results are kept before only their rollups remain.
@@ -360,6 +374,8 @@ func (v *validator) warnf(path, format string, args ...any) {
 	v.c.Warnings = append(v.c.Warnings, w.Error())
 }
 
+var clusterNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
 var colorRe = regexp.MustCompile(`^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
 
 var idRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
@@ -426,6 +442,12 @@ func (v *validator) validate() {
 	}
 	if c.Server.DataDir == "" {
 		c.Server.DataDir = DefaultDataDir
+	}
+	if n := c.Server.Cluster.Name; n != "" && !clusterNameRe.MatchString(n) {
+		v.errf("server.cluster.name", "%q is not a name of letters, digits, '.', '-' and '_', at most 64 (e.g. upstate-1)", n)
+	}
+	if l := c.Server.Cluster.Lease.D(); l != 0 && (l < 2*time.Second || l > 5*time.Minute) {
+		v.errf("server.cluster.lease", "%s is outside 2s to 5m", l)
 	}
 	c.Server.Proxies = nil
 	for i, raw := range c.Server.TrustedProxies {

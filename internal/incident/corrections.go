@@ -62,8 +62,11 @@ func (e *Engine) Edit(ctx context.Context, incidentID, entryID, body, actor stri
 	if err != nil {
 		return nil, err
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	unlock, err := e.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	in, err := e.opts.Store.GetIncident(ctx, incidentID)
 	if err != nil {
 		return nil, err
@@ -114,8 +117,11 @@ func (e *Engine) Hide(ctx context.Context, id, reason, actor string) (*upstate.I
 	if err != nil {
 		return nil, err
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	unlock, err := e.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	in, err := e.resolvedOne(ctx, id, "hide")
 	if err != nil {
 		return nil, err
@@ -138,8 +144,11 @@ func (e *Engine) Unhide(ctx context.Context, id string) (*upstate.Incident, erro
 	if err != nil {
 		return nil, err
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	unlock, err := e.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	in, err := e.opts.Store.GetIncident(ctx, id)
 	if err != nil {
 		return nil, err
@@ -191,8 +200,11 @@ func (e *Engine) Delete(ctx context.Context, id, reason string, record upstate.A
 	if err != nil {
 		return nil, err
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	unlock, err := e.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	in, err := e.resolvedOne(ctx, id, "delete")
 	if err != nil {
 		return nil, err

@@ -66,6 +66,23 @@ type Options struct {
 	// notes, for a person to publish (page.automatic_updates: internal);
 	// otherwise they are public at once. Evidence is internal either way.
 	HoldAutomatic bool
+	// Shared, when several instances share the database (cluster.Node),
+	// is the lock every engine decides under: each change is decided on
+	// the state the last one left, whoever made it.
+	Shared Shared
+	// Leads, when set, says whether this instance runs the timed work
+	// (resolving incidents whose recovery held, maintenance boundaries,
+	// reminders, held updates): one instance of several does. Nil: this
+	// one.
+	Leads func() bool
+}
+
+// Shared is a lock the engines of several instances decide under.
+type Shared interface {
+	// Lock takes it; stale says another instance held it since this one
+	// last did, so the engine re-reads its state before deciding. unlock
+	// releases it, announcing a change when there was one.
+	Lock(ctx context.Context) (stale bool, unlock func(changed bool), err error)
 }
 
 func (o *Options) validate() error {
@@ -143,6 +160,9 @@ type Engine struct {
 	measured map[string]float64
 	// hold is Options.HoldAutomatic, as the last reload set it.
 	hold bool
+	// wrote says a write went through since the shared lock was taken;
+	// refresh that another instance announced a change (Refresh).
+	wrote, refresh bool
 }
 
 // New loads the current statuses, conditions and open incidents, and
@@ -151,37 +171,173 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
+	if opts.Shared != nil {
+		opts.Store = &noting{Store: opts.Store}
+	}
 	e := &Engine{opts: opts, hold: opts.HoldAutomatic, wake: make(chan struct{}, 1), recovery: map[string]time.Duration{}, measured: map[string]float64{}, lastLook: opts.Clock.Now(),
 		reminded: map[string]time.Time{}, news: map[string]*mirrorNews{}}
-	comps, err := opts.Store.ListComponents(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load components: %w", err)
-	}
-	e.statuses = map[string]upstate.Status{}
-	e.holds = map[string]upstate.Hold{}
-	for _, c := range comps {
-		e.statuses[c.ID] = c.Status
-		if c.Hold.Status != "" {
-			e.holds[c.ID] = c.Hold
-		}
-	}
-	if e.conds, err = opts.Store.ListConditions(ctx); err != nil {
-		return nil, fmt.Errorf("load conditions: %w", err)
-	}
-	if e.conds == nil {
-		e.conds = map[string]upstate.Condition{}
-	}
-	if e.open, err = opts.Store.ListIncidents(ctx, upstate.IncidentFilter{OpenOnly: true}); err != nil {
-		return nil, fmt.Errorf("load open incidents: %w", err)
-	}
-	slices.Reverse(e.open) // oldest first
-	if e.maint, err = opts.Store.ListMaintenances(ctx, opts.Clock.Now()); err != nil {
-		return nil, fmt.Errorf("load maintenances: %w", err)
+	if err := e.load(ctx); err != nil {
+		return nil, err
 	}
 	if err := e.Reconfigure(ctx, opts.Components, opts.Checks); err != nil {
 		return nil, err
 	}
 	return e, nil
+}
+
+// load reads the statuses, holds, conditions, open incidents and
+// maintenances from the store: at start, and in a cluster whenever
+// another instance has changed them. Must be called with e.mu held (or
+// before the engine is shared).
+func (e *Engine) load(ctx context.Context) error {
+	comps, err := e.opts.Store.ListComponents(ctx)
+	if err != nil {
+		return fmt.Errorf("load components: %w", err)
+	}
+	statuses := map[string]upstate.Status{}
+	holds := map[string]upstate.Hold{}
+	for _, c := range comps {
+		statuses[c.ID] = c.Status
+		if c.Hold.Status != "" {
+			holds[c.ID] = c.Hold
+		}
+	}
+	conds, err := e.opts.Store.ListConditions(ctx)
+	if err != nil {
+		return fmt.Errorf("load conditions: %w", err)
+	}
+	if conds == nil {
+		conds = map[string]upstate.Condition{}
+	}
+	open, err := e.opts.Store.ListIncidents(ctx, upstate.IncidentFilter{OpenOnly: true})
+	if err != nil {
+		return fmt.Errorf("load open incidents: %w", err)
+	}
+	slices.Reverse(open) // oldest first
+	maint, err := e.opts.Store.ListMaintenances(ctx, e.opts.Clock.Now())
+	if err != nil {
+		return fmt.Errorf("load maintenances: %w", err)
+	}
+	if e.checks != nil {
+		for id := range conds {
+			if _, ok := e.checks[id]; !ok {
+				delete(conds, id)
+			}
+		}
+	}
+	e.statuses, e.holds, e.conds, e.open, e.maint = statuses, holds, conds, open, maint
+	return nil
+}
+
+// lock takes the engine's lock, and in a cluster the shared one, first
+// re-reading what another instance changed since this one last decided.
+// A change the store refused and that was stashed is decided again from
+// the state read (its transitions go back in the queue): another
+// instance may have moved on since. The function returned releases both.
+func (e *Engine) lock(ctx context.Context) (func(), error) {
+	e.mu.Lock()
+	if e.opts.Shared == nil {
+		return e.mu.Unlock, nil
+	}
+	stale, unlock, err := e.opts.Shared.Lock(ctx)
+	if err != nil {
+		e.mu.Unlock()
+		return nil, err
+	}
+	if stale || e.refresh {
+		if err := e.reread(ctx); err != nil {
+			unlock(false)
+			e.mu.Unlock()
+			return nil, err
+		}
+		e.opts.Changed(maps.Clone(e.statuses))
+	}
+	e.opts.Store.(*noting).wrote = false
+	return func() {
+		unlock(e.opts.Store.(*noting).wrote)
+		e.mu.Unlock()
+	}, nil
+}
+
+// reread loads the state another instance may have changed, keeping
+// what this one has not written yet. Must be called with e.mu held.
+func (e *Engine) reread(ctx context.Context) error {
+	if err := e.load(ctx); err != nil {
+		return err
+	}
+	e.refresh = false
+	if e.stashed != nil {
+		e.unsaved = append(slices.Clone(e.stashed.change.Transitions), e.unsaved...)
+		e.stashed = nil
+	}
+	for _, t := range e.unsaved {
+		if _, ok := e.checks[t.To.CheckID]; ok {
+			e.conds[t.To.CheckID] = t.To
+		}
+	}
+	open := map[string]bool{}
+	for _, in := range e.open {
+		open[in.ID] = true
+	}
+	for _, m := range []map[string]time.Duration{e.recovery} {
+		for id := range m {
+			if !open[id] {
+				delete(m, id)
+			}
+		}
+	}
+	for id := range e.measured {
+		if !open[id] {
+			delete(e.measured, id)
+		}
+	}
+	for id := range e.reminded {
+		if !open[id] {
+			delete(e.reminded, id)
+		}
+	}
+	return nil
+}
+
+// Refresh says another instance changed incidents or statuses: the
+// engine re-reads them (on its own goroutine, Run) and reports the
+// statuses through Options.Changed.
+func (e *Engine) Refresh() {
+	e.mu.Lock()
+	e.refresh = true
+	e.mu.Unlock()
+	e.poke()
+}
+
+// noting is the store as a shared engine writes to it: it remembers that
+// a write went through, so the change is announced.
+type noting struct {
+	Store
+	wrote bool
+}
+
+func (n *noting) Apply(ctx context.Context, c store.Change) error {
+	err := n.Store.Apply(ctx, c)
+	n.wrote = n.wrote || err == nil
+	return err
+}
+
+func (n *noting) SaveMaintenance(ctx context.Context, m upstate.Maintenance, owed ...upstate.Message) error {
+	err := n.Store.SaveMaintenance(ctx, m, owed...)
+	n.wrote = n.wrote || err == nil
+	return err
+}
+
+func (n *noting) DeleteMaintenance(ctx context.Context, id string, owed ...upstate.Message) error {
+	err := n.Store.DeleteMaintenance(ctx, id, owed...)
+	n.wrote = n.wrote || err == nil
+	return err
+}
+
+func (n *noting) EnqueueMessages(ctx context.Context, ms []upstate.Message) error {
+	err := n.Store.EnqueueMessages(ctx, ms)
+	n.wrote = n.wrote || err == nil
+	return err
 }
 
 // HoldAutomatic sets whether the entries Upstate writes from now on are
@@ -195,8 +351,30 @@ func (e *Engine) HoldAutomatic(hold bool) {
 // Reconfigure replaces the components and checks (a config reload) and
 // re-derives statuses, so a removed check stops holding a component down.
 func (e *Engine) Reconfigure(ctx context.Context, comps []upstate.Component, checks []upstate.CheckSpec) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	unlock, err := e.lock(ctx)
+	if err != nil {
+		// Applied without deciding: the next change or tick, once the
+		// lock can be had, derives the statuses again.
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		e.configure(comps, checks)
+		e.poke()
+		return nil
+	}
+	defer unlock()
+	e.configure(comps, checks)
+	// Re-derive everything once what the store refused before is written;
+	// if it still refuses, the next tick does both.
+	if err := e.settle(ctx); err != nil {
+		e.opts.Logger.Warn("configuration applied; the statuses it changes are written once the store accepts writes", "component", "incident", "err", err)
+		e.poke()
+	}
+	return nil
+}
+
+// configure puts components and checks in force, to be derived again.
+// Must be called with e.mu held.
+func (e *Engine) configure(comps []upstate.Component, checks []upstate.CheckSpec) {
 	e.comps = map[string]upstate.Component{}
 	e.order = e.order[:0]
 	for _, c := range comps {
@@ -216,14 +394,7 @@ func (e *Engine) Reconfigure(ctx context.Context, comps []upstate.Component, che
 			delete(e.conds, id)
 		}
 	}
-	// Re-derive everything once what the store refused before is written;
-	// if it still refuses, the next tick does both.
 	e.rederive = true
-	if err := e.settle(ctx); err != nil {
-		e.opts.Logger.Warn("configuration applied; the statuses it changes are written once the store accepts writes", "component", "incident", "err", err)
-		e.poke()
-	}
-	return nil
 }
 
 // Observe takes what one result brings the engine, in order: the
@@ -252,8 +423,26 @@ func (e *Engine) Observe(ctx context.Context, r upstate.Result, t *upstate.Trans
 // saves it (its history and the check's condition) in the same
 // transaction as the change it causes.
 func (e *Engine) Handle(ctx context.Context, t upstate.Transition) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	unlock, err := e.lock(ctx)
+	if err != nil {
+		// Kept to be decided once the lock can be had (Run retries).
+		e.mu.Lock()
+		e.queue(t)
+		e.mu.Unlock()
+		e.poke()
+		return err
+	}
+	defer unlock()
+	e.queue(t)
+	err = e.settle(ctx)
+	if err != nil {
+		e.poke() // Run retries it on its next tick
+	}
+	return err
+}
+
+// queue keeps a transition to decide. Must be called with e.mu held.
+func (e *Engine) queue(t upstate.Transition) {
 	if _, ok := e.checks[t.To.CheckID]; ok {
 		e.conds[t.To.CheckID] = t.To
 	} // else removed by a reload while its probe ran: only its history is saved
@@ -265,11 +454,6 @@ func (e *Engine) Handle(ctx context.Context, t upstate.Transition) error {
 		e.unsaved = e.unsaved[1:]
 	}
 	e.unsaved = append(e.unsaved, t)
-	err := e.settle(ctx)
-	if err != nil {
-		e.poke() // Run retries it on its next tick
-	}
-	return err
 }
 
 // maxUnsaved bounds the transitions kept for retrying.
@@ -971,8 +1155,14 @@ func (e *Engine) Run(ctx context.Context) {
 // Tick resolves every monitoring automatic incident whose recovery has
 // held long enough, and returns when the next one falls due (zero if none).
 func (e *Engine) Tick(ctx context.Context) (time.Time, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	if e.opts.Leads != nil && !e.opts.Leads() {
+		return e.follow(ctx)
+	}
+	unlock, err := e.lock(ctx)
+	if err != nil {
+		return e.opts.Clock.Now().Add(5 * time.Second), err
+	}
+	defer unlock()
 	now := e.opts.Clock.Now()
 	if err := e.settle(ctx); err != nil {
 		return now.Add(5 * time.Second), fmt.Errorf("an incident change the store refused is still not saved: %w", err)
@@ -1033,6 +1223,43 @@ func (e *Engine) Tick(ctx context.Context) (time.Time, error) {
 		next = due
 	}
 	return next, nil
+}
+
+// followEvery is how often an instance that does not lead looks again
+// whether it does.
+const followEvery = 5 * time.Second
+
+// follow is Tick on an instance that does not lead: it re-reads what
+// another instance announced, and writes what the store refused before.
+func (e *Engine) follow(ctx context.Context) (time.Time, error) {
+	now := e.opts.Clock.Now()
+	e.mu.Lock()
+	refresh, owed := e.refresh, e.stashed != nil || len(e.unsaved) > 0 || e.rederive
+	if refresh && !owed {
+		err := e.load(ctx)
+		if err == nil {
+			e.refresh = false
+			e.opts.Changed(maps.Clone(e.statuses))
+		}
+		e.mu.Unlock()
+		return now.Add(followEvery), err
+	}
+	e.mu.Unlock()
+	if !owed {
+		return now.Add(followEvery), nil
+	}
+	unlock, err := e.lock(ctx)
+	if err != nil {
+		return now.Add(5 * time.Second), err
+	}
+	defer unlock()
+	if err := e.settle(ctx); err != nil {
+		return now.Add(5 * time.Second), fmt.Errorf("an incident change the store refused is still not saved: %w", err)
+	}
+	if refresh {
+		e.opts.Changed(maps.Clone(e.statuses))
+	}
+	return now.Add(followEvery), nil
 }
 
 // inMaintenance reports whether a maintenance covers the component at now.

@@ -15,8 +15,11 @@ import (
 // the hold is cleared by holding operational. The hold and the status
 // change it causes are written in one transaction.
 func (e *Engine) HoldStatus(ctx context.Context, component string, st upstate.Status, actor string) (upstate.ComponentState, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	unlock, err := e.lock(ctx)
+	if err != nil {
+		return upstate.ComponentState{}, err
+	}
+	defer unlock()
 	// Nothing is changed on memory that lacks a change the store refused.
 	if err := e.settle(ctx); err != nil {
 		return upstate.ComponentState{}, err

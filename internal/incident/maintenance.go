@@ -24,8 +24,11 @@ type Window struct {
 // ScheduleMaintenance plans a window. While it is in progress its
 // components show under_maintenance and their checks open no incidents.
 func (e *Engine) ScheduleMaintenance(ctx context.Context, w Window) (upstate.Maintenance, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	unlock, err := e.lock(ctx)
+	if err != nil {
+		return upstate.Maintenance{}, err
+	}
+	defer unlock()
 	// Nothing is changed on memory that lacks a change the store refused.
 	if err := e.settle(ctx); err != nil {
 		return upstate.Maintenance{}, err
@@ -74,8 +77,11 @@ func (e *Engine) ScheduleMaintenance(ctx context.Context, w Window) (upstate.Mai
 // CancelMaintenance removes a window; its components return to what their
 // checks say at once.
 func (e *Engine) CancelMaintenance(ctx context.Context, id string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	unlock, err := e.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	// Nothing is changed on memory that lacks a change the store refused.
 	if err := e.settle(ctx); err != nil {
 		return err

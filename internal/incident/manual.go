@@ -123,8 +123,11 @@ func validateUpstream(u upstate.Upstream) []string {
 
 // Declare opens an incident by hand.
 func (e *Engine) Declare(ctx context.Context, c Change) (*upstate.Incident, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	unlock, err := e.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	// Nothing is changed on memory that lacks a change the store refused.
 	if err := e.settle(ctx); err != nil {
 		return nil, err
@@ -151,8 +154,11 @@ func (e *Engine) Declare(ctx context.Context, c Change) (*upstate.Incident, erro
 // Update posts an update to an open incident; a status of resolved
 // resolves it.
 func (e *Engine) Update(ctx context.Context, id string, c Change) (*upstate.Incident, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	unlock, err := e.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	// Nothing is changed on memory that lacks a change the store refused.
 	if err := e.settle(ctx); err != nil {
 		return nil, err
@@ -210,8 +216,11 @@ func (e *Engine) Publish(ctx context.Context, incidentID, entryID, actor string)
 
 // Reopen puts a resolved incident back to investigating.
 func (e *Engine) Reopen(ctx context.Context, id string, c Change) (*upstate.Incident, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	unlock, err := e.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	// Nothing is changed on memory that lacks a change the store refused.
 	if err := e.settle(ctx); err != nil {
 		return nil, err

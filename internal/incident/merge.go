@@ -24,8 +24,11 @@ func (e *Engine) Acknowledge(ctx context.Context, id, actor string) (*upstate.In
 // entry. One older than RecentPast cancels the pages still waiting but
 // tells no one.
 func (e *Engine) AcknowledgeAt(ctx context.Context, id, actor string, at time.Time) (*upstate.Incident, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	unlock, err := e.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	// Nothing is changed on memory that lacks a change the store refused.
 	if err := e.settle(ctx); err != nil {
 		return nil, err
@@ -42,7 +45,7 @@ func (e *Engine) AcknowledgeAt(ctx context.Context, id, actor string, at time.Ti
 		return &out, nil
 	}
 	now := e.opts.Clock.Now()
-	at, err := stamp("at", at, now)
+	at, err = stamp("at", at, now)
 	if err != nil {
 		return nil, err
 	}
@@ -87,8 +90,11 @@ func (e *Engine) replaceOpen(in *upstate.Incident) {
 // incident is resolved with a pointer to the target, which the public
 // page and reports then show alone. All of it is one transaction.
 func (e *Engine) Merge(ctx context.Context, into string, from []string, actor string) (*upstate.Incident, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	unlock, err := e.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	// Nothing is changed on memory that lacks a change the store refused.
 	if err := e.settle(ctx); err != nil {
 		return nil, err

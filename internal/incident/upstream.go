@@ -49,8 +49,11 @@ type mirrorNews struct {
 // feed rewrites times. Updates older than the newest one already mirrored
 // are not news and are not added. It returns how many entries it added.
 func (e *Engine) Mirror(ctx context.Context, link upstate.Upstream, updates []upstate.ProviderUpdate) (int, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	unlock, err := e.lock(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
 	// Nothing is changed on memory that lacks a change the store refused.
 	if err := e.settle(ctx); err != nil {
 		return 0, err

@@ -55,6 +55,11 @@ type Job struct {
 	// Slot(id, interval, i, n).
 	Aligned bool
 	Slot    time.Duration
+	// NotBefore, when set, is the earliest the job newly added may first
+	// run: a check taken over from another instance of a cluster waits
+	// until that one has let go (cluster.Planner), then takes its next
+	// slot. It does not move a job already scheduled.
+	NotBefore time.Time
 }
 
 // Slot is region i of n's place in a check's interval: the check's own
@@ -70,6 +75,9 @@ func Slot(id string, interval time.Duration, i, n int) time.Duration {
 // firstDue is when a job newly added (or whose interval or slot changed)
 // first runs.
 func firstDue(j Job, now time.Time) time.Time {
+	if j.NotBefore.After(now) {
+		now = j.NotBefore
+	}
 	if !j.Aligned || j.Interval <= 0 {
 		return now.Add(phase(j.ID, j.Interval))
 	}

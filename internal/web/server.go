@@ -64,6 +64,10 @@ type Options struct {
 	// Healthy reports whether the process can do its work (the store
 	// answers); /healthz shows it.
 	Healthy func(ctx context.Context) error
+	// Role, when set and not nil, is the instance's part in a cluster
+	// (its name, leader or member, how many checks it runs), shown by
+	// /healthz.
+	Role func() any
 	// Markdown renders update bodies on the page and in the feeds.
 	Markdown *markdown.Renderer
 	// Admin, when set, adds the authenticated admin routes (API and UI).
@@ -374,6 +378,11 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 			}
 			status["status"], status["error"], code = "unhealthy", msg, http.StatusServiceUnavailable
 			respond.SetRetryAfter(w, err)
+		}
+	}
+	if s.opts.Role != nil {
+		if role := s.opts.Role(); role != nil {
+			status["cluster"] = role
 		}
 	}
 	w.Header().Set("Cache-Control", "no-store")

@@ -1,0 +1,132 @@
+package incident
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/clock"
+	"github.com/upstatehq/upstate/internal/store/sqlite"
+)
+
+// sharedLock is cluster.Node's Lock within one process: it remembers
+// who held it last.
+type sharedLock struct {
+	mu        sync.Mutex
+	last      string
+	announced []string
+}
+
+type holder struct {
+	l    *sharedLock
+	name string
+}
+
+func (h holder) Lock(context.Context) (bool, func(bool), error) {
+	h.l.mu.Lock()
+	stale := h.l.last != h.name
+	h.l.last = h.name
+	return stale, func(changed bool) {
+		if changed {
+			h.l.announced = append(h.l.announced, h.name)
+		}
+		h.l.mu.Unlock()
+	}, nil
+}
+
+// Two engines on one database, each deciding for its own checks, make
+// one incident of one problem: the second re-reads what the first
+// decided before it decides, and each announces its change.
+func TestSharedEnginesDecideOnOneState(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "upstate.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	clk := clock.NewFake(t0)
+	comps := []upstate.Component{
+		{ID: "api", Name: "API", DependsOn: []string{"database"}},
+		{ID: "database", Name: "Database"},
+	}
+	checks := []upstate.CheckSpec{
+		{ID: "api-health", Name: "API health", Kind: "http", Interval: time.Minute, Components: []string{"api"}, Decide: upstate.DecideSpec{RecoveryWindow: time.Minute}},
+		{ID: "db-port", Name: "DB port", Kind: "tcp", Interval: time.Minute, Components: []string{"database"}, Decide: upstate.DecideSpec{RecoveryWindow: time.Minute}},
+	}
+	if err := db.SyncComponents(ctx, comps, clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	lock := &sharedLock{}
+	n := 0
+	var leads sync.Map
+	open := func(name string) *Engine {
+		e, err := New(ctx, Options{Store: db, Clock: clk, Components: comps, Checks: checks, NewID: func() string { n++; return fmt.Sprintf("id%d", n) },
+			Shared: holder{lock, name}, Leads: func() bool { v, _ := leads.Load(name); return v == true }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	a, b := open("a"), open("b")
+	leads.Store("a", true)
+	down := func(e *Engine, check string, to upstate.State) {
+		t.Helper()
+		now := clk.Now()
+		tr := upstate.Transition{From: upstate.Condition{CheckID: check, State: upstate.StateUp},
+			To: upstate.Condition{CheckID: check, State: to, Since: now, At: now, Evidence: "connection refused"}}
+		if to == upstate.StateUp {
+			tr.From.State = upstate.StateDown
+		}
+		if err := e.Handle(ctx, tr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	down(a, "db-port", upstate.StateDown)
+	clk.Advance(20 * time.Second)
+	down(b, "api-health", upstate.StateDown)
+	all, err := db.ListIncidents(ctx, upstate.IncidentFilter{OpenOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 1 {
+		t.Fatalf("%d open incidents, want one for one problem: %+v", len(all), all)
+	}
+	if !all[0].HasComponent("api") || !all[0].HasComponent("database") {
+		t.Fatalf("the incident covers %+v; want api joined to database's", all[0].Components)
+	}
+	if st := b.Statuses(); st["database"] == upstate.Operational || st["api"] == upstate.Operational {
+		t.Fatalf("b's statuses %v miss a's decision", st)
+	}
+	// a, which has not decided since, learns b's part by Refresh (a
+	// peer's announcement) without taking the lock.
+	a.Refresh()
+	if _, err := a.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.Statuses()["api"]; got == upstate.Operational {
+		t.Fatalf("after a refresh a still has api %s", got)
+	}
+	// Both recover on b; the leader, a, resolves once recovery held.
+	down(b, "db-port", upstate.StateUp)
+	down(b, "api-health", upstate.StateUp)
+	clk.Advance(2 * time.Minute)
+	if _, err := b.Tick(ctx); err != nil { // not the leader: resolves nothing
+		t.Fatal(err)
+	}
+	if all, _ := db.ListIncidents(ctx, upstate.IncidentFilter{OpenOnly: true}); len(all) != 1 {
+		t.Fatalf("a follower resolved the incident")
+	}
+	if _, err := a.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if all, _ := db.ListIncidents(ctx, upstate.IncidentFilter{OpenOnly: true}); len(all) != 0 {
+		t.Fatalf("the leader left %d open after recovery held", len(all))
+	}
+	if len(lock.announced) < 3 {
+		t.Fatalf("changes announced by %v", lock.announced)
+	}
+}
