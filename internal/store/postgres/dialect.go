@@ -3,15 +3,39 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// pgtx is a write transaction that takes SQLite's statements as the
-// SQLite store writes them: ? placeholders become $1, $2, … and booleans
-// 0 and 1 (the columns are integers on both). Statements that differ in
-// more than that are written in PostgreSQL's dialect where they are used.
+// dialect is PostgreSQL's side of what the shared queries (sqlcore) say
+// differently on each database.
+type dialect struct{}
+
+func (dialect) Contains(s string) string { return `strpos(` + s + `, ?) > 0` }
+
+// FoldingLike is ILIKE, as SQLite's LIKE ignores the case of ASCII
+// letters (under COLLATE "C", PostgreSQL folds only those too).
+func (dialect) FoldingLike() string { return `ILIKE` }
+
+func (dialect) Typed(t string) string { return `?::` + t }
+
+func (dialect) NoLimit() string { return `ALL` }
+
+// IsUnique reports whether err is a unique constraint's refusal.
+func (dialect) IsUnique(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// pgtx is a write transaction that takes the shared statements as
+// sqlcore writes them, in SQLite's style: ? placeholders become $1, $2, …
+// and booleans 0 and 1 (the columns are integers on both). What differs
+// in more than that is said by dialect, or written in PostgreSQL's
+// dialect in this package (the writer's upserts, Prune, SetPoints).
 type pgtx struct{ tx *sql.Tx }
 
 func (t *pgtx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {

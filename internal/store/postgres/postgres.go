@@ -5,10 +5,20 @@
 // per table, so 50,000 checks are a handful of statements a second, not
 // 50,000 transactions. Reads go straight to the pool.
 //
-// The queries are SQLite's, in PostgreSQL's dialect, over database/sql on
-// a pgxpool (stdlib.OpenDBFromPool): the statements, their arguments and
-// their scans stay line for line beside the SQLite store's, which is what
-// keeps the two answering alike, and the storetest suite judges both.
+// The queries are not here: they are shared with the SQLite store in
+// internal/store/sqlcore, written once in SQLite's style, which DB embeds
+// (sqlcore.Core) over this package's write path (pgtx, dialect.go: ?
+// placeholders numbered, booleans as 0 and 1, text made valid UTF-8) and
+// its reads (pgread), over database/sql on a pgxpool
+// (stdlib.OpenDBFromPool); dialect is PostgreSQL's side of the few
+// differences (strpos, ILIKE, typed placeholders, LIMIT ALL, unique
+// violations). One set of queries is what keeps the two answering alike,
+// and the storetest suite judges both. What stays here is PostgreSQL's
+// own: Open and its pool, the migrations under an advisory lock, the
+// writer with its group commit and its results and rollups as multi-row
+// upserts of arrays, write health from PostgreSQL's refusals, the raw
+// results' prune and a metric's history as one statement each, and
+// CopyFrom (copy.go), what `upstate migrate` does.
 package postgres
 
 import (
@@ -32,6 +42,7 @@ import (
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/store"
+	"github.com/upstatehq/upstate/internal/store/sqlcore"
 )
 
 //go:embed migrations/*.sql
@@ -60,8 +71,11 @@ type Options struct {
 	Now func() time.Time
 }
 
-// DB is the PostgreSQL store.
+// DB is the PostgreSQL store. The queries are sqlcore's, shared with the
+// SQLite store; what is PostgreSQL's own is here.
 type DB struct {
+	*sqlcore.Core // the shared queries, over exec and read
+
 	opts Options
 	pool *pgxpool.Pool
 	sql  *sql.DB // database/sql over pool: the writer's transactions
@@ -183,6 +197,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
 	}
+	db.Core = sqlcore.New(db.execShared, db.read, dialect{})
 	if err := db.migrate(ctx); err != nil {
 		sdb.Close()
 		pool.Close()
@@ -327,6 +342,11 @@ func (db *DB) exec(ctx context.Context, fn func(tx *pgtx) error) error {
 	}
 }
 
+// execShared is exec as the shared queries call it.
+func (db *DB) execShared(ctx context.Context, fn func(tx sqlcore.Tx) error) error {
+	return db.exec(ctx, func(tx *pgtx) error { return fn(tx) })
+}
+
 func (db *DB) waited(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -335,28 +355,6 @@ func (db *DB) waited(ctx context.Context) error {
 		return err
 	}
 	return upstate.Later(upstate.EUNAVAILABLE, 10*time.Second, "the database is not accepting writes: a write waited %s without being committed (the server may be stalled or unreachable)", db.opts.WriteTimeout)
-}
-
-func (db *DB) execCount(ctx context.Context, q string, args ...any) (int64, error) {
-	var n int64
-	err := db.exec(ctx, func(tx *pgtx) error {
-		res, err := tx.ExecContext(ctx, q, args...)
-		if err == nil {
-			n, _ = res.RowsAffected()
-		}
-		return err
-	})
-	return n, err
-}
-
-func one(res sql.Result, err error, kind, id string) error {
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return upstate.Errorf(upstate.ENOTFOUND, "no %s %q", kind, id)
-	}
-	return nil
 }
 
 // writer is the single goroutine that writes, as SQLite's: pending
@@ -618,11 +616,11 @@ func writeResults(ctx context.Context, tx *pgtx, rs []upstate.Result) error {
 	}
 	last := make(map[key]int, len(rs))
 	for i, r := range rs {
-		last[key{r.CheckID, ms(r.At)}] = i
+		last[key{r.CheckID, sqlcore.MS(r.At)}] = i
 	}
 	keep := make([]upstate.Result, 0, len(last))
 	for i, r := range rs {
-		if last[key{r.CheckID, ms(r.At)}] == i {
+		if last[key{r.CheckID, sqlcore.MS(r.At)}] == i {
 			keep = append(keep, r)
 		}
 	}
@@ -633,7 +631,7 @@ func writeResults(ctx context.Context, tx *pgtx, rs []upstate.Result) error {
 		checks, outcomes, errs := make([]string, n), make([]string, n), make([]string, n)
 		ats, lats, codes := make([]int64, n), make([]int64, n), make([]int64, n)
 		for i, r := range chunk {
-			checks[i], ats[i], outcomes[i], lats[i], codes[i], errs[i] = r.CheckID, ms(r.At), string(r.Outcome), r.Latency.Microseconds(), int64(r.StatusCode), r.Error
+			checks[i], ats[i], outcomes[i], lats[i], codes[i], errs[i] = r.CheckID, sqlcore.MS(r.At), string(r.Outcome), r.Latency.Microseconds(), int64(r.StatusCode), r.Error
 		}
 		if _, err := tx.tx.ExecContext(ctx, `INSERT INTO results (check_id, at, outcome, latency_us, status_code, error)
 			SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::text[])
@@ -659,7 +657,7 @@ type rollups map[rollupKey]*store.Rollup
 func (agg rollups) add(rs []upstate.Result) {
 	for _, r := range rs {
 		for _, p := range []store.Period{store.Hour, store.Day} {
-			k := rollupKey{r.CheckID, p, ms(p.Bucket(r.At))}
+			k := rollupKey{r.CheckID, p, sqlcore.MS(p.Bucket(r.At))}
 			ru := agg[k]
 			if ru == nil {
 				ru = &store.Rollup{}
@@ -773,30 +771,4 @@ func rollupUpsert() string {
 		n = rollups.n + excluded.n, ok = rollups.ok + excluded.ok, slow = rollups.slow + excluded.slow, fail = rollups.fail + excluded.fail,
 		latency_sum_us = rollups.latency_sum_us + excluded.latency_sum_us,
 		latency_max_us = GREATEST(rollups.latency_max_us, excluded.latency_max_us)` + sets.String()
-}
-
-func ms(t time.Time) int64 { return t.UnixMilli() }
-
-func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
-
-func nullMS(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return ms(*t)
-}
-
-func fromNullMS(v sql.NullInt64) *time.Time {
-	if !v.Valid {
-		return nil
-	}
-	t := fromMS(v.Int64)
-	return &t
-}
-
-func splitList(s string) []string {
-	if s == "" {
-		return nil
-	}
-	return strings.Split(s, ",")
 }

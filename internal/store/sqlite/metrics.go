@@ -6,25 +6,8 @@ import (
 	"time"
 
 	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/store/sqlcore"
 )
-
-// AddPoints implements store.Metrics.
-func (db *DB) AddPoints(ctx context.Context, series string, ps []upstate.Point) error {
-	if len(ps) == 0 {
-		return nil
-	}
-	return db.exec(ctx, func(tx *sql.Tx) error {
-		for _, p := range ps {
-			minute := p.At.UTC().Truncate(time.Minute)
-			if _, err := tx.ExecContext(ctx, `INSERT INTO metric_points (series, at, value, n) VALUES (?, ?, ?, 1)
-				ON CONFLICT (series, at) DO UPDATE SET value = (value * n + excluded.value) / (n + 1), n = n + 1`,
-				series, ms(minute), p.Value); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
 
 // SetPoints implements store.Metrics.
 func (db *DB) SetPoints(ctx context.Context, series string, ps []upstate.Point) error {
@@ -36,40 +19,10 @@ func (db *DB) SetPoints(ctx context.Context, series string, ps []upstate.Point) 
 			minute := p.At.UTC().Truncate(time.Minute)
 			if _, err := tx.ExecContext(ctx, `INSERT INTO metric_points (series, at, value, n) VALUES (?, ?, ?, 1)
 				ON CONFLICT (series, at) DO UPDATE SET value = excluded.value, n = 1`,
-				series, ms(minute), p.Value); err != nil {
+				series, sqlcore.MS(minute), p.Value); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-}
-
-// ListSeries implements store.Metrics. It skips from series to series
-// along the primary key instead of reading every point.
-func (db *DB) ListSeries(ctx context.Context) ([]string, error) {
-	rows, err := db.read.QueryContext(ctx, `WITH RECURSIVE s(x) AS (
-			SELECT MIN(series) FROM metric_points
-			UNION ALL SELECT (SELECT MIN(series) FROM metric_points WHERE series > s.x) FROM s WHERE s.x IS NOT NULL)
-		SELECT x FROM s WHERE x IS NOT NULL`)
-	return collect(rows, err, func(r interface{ Scan(...any) error }) (string, error) {
-		var k string
-		return k, r.Scan(&k)
-	})
-}
-
-// ListPoints implements store.Metrics.
-func (db *DB) ListPoints(ctx context.Context, series string, from, to time.Time) ([]upstate.Point, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT at, value FROM metric_points WHERE series = ? AND at >= ? AND at < ? ORDER BY at`, series, ms(from), ms(to))
-	return collect(rows, err, func(r interface{ Scan(...any) error }) (upstate.Point, error) {
-		var p upstate.Point
-		var at int64
-		err := r.Scan(&at, &p.Value)
-		p.At = fromMS(at)
-		return p, err
-	})
-}
-
-// PrunePoints implements store.Metrics.
-func (db *DB) PrunePoints(ctx context.Context, before time.Time) (int64, error) {
-	return db.execCount(ctx, `DELETE FROM metric_points WHERE at < ?`, ms(before))
 }

@@ -1,6 +1,16 @@
 // Package sqlite is the embedded store: one SQLite file in WAL mode,
 // written by a single goroutine that commits queued writes together (group
 // commit) and batches results, read through a separate pool.
+//
+// The queries are shared with the PostgreSQL store in
+// internal/store/sqlcore, which DB embeds (sqlcore.Core) over this
+// package's writer and read pool; dialect is SQLite's side of the few
+// differences. What stays here is SQLite's own: Open with its pragmas and
+// its two pools, the migrations, the writer with its group commit and
+// result batching, write health from SQLite's refusals (and SetFull for
+// the fault tests), the raw results' prune (a prepared delete per check)
+// and a metric's history, and the read-only opening beside a running
+// server (OpenReadOnly, ReadConsoleItems).
 package sqlite
 
 import (
@@ -23,6 +33,7 @@ import (
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/store"
+	"github.com/upstatehq/upstate/internal/store/sqlcore"
 )
 
 //go:embed migrations/*.sql
@@ -53,8 +64,11 @@ type Options struct {
 	Now func() time.Time
 }
 
-// DB is the SQLite store.
+// DB is the SQLite store. The queries are sqlcore's, shared with the
+// PostgreSQL store; what is SQLite's own is here.
 type DB struct {
+	*sqlcore.Core // the shared queries, over exec and read
+
 	opts  Options
 	write *sql.DB // exactly one connection: the writer's
 	read  *sql.DB
@@ -130,6 +144,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
 	}
+	db.Core = sqlcore.New(db.execShared, r, dialect{})
 	if err := db.migrate(ctx); err != nil {
 		w.Close()
 		r.Close()
@@ -266,6 +281,11 @@ func (db *DB) exec(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 }
 
+// execShared is exec as the shared queries call it.
+func (db *DB) execShared(ctx context.Context, fn func(tx sqlcore.Tx) error) error {
+	return db.exec(ctx, func(tx *sql.Tx) error { return fn(tx) })
+}
+
 // waited explains a write that ran out of time: the caller's own
 // cancellation, else what the writer knows of why writes are stuck.
 func (db *DB) waited(ctx context.Context) error {
@@ -276,32 +296,6 @@ func (db *DB) waited(ctx context.Context) error {
 		return err
 	}
 	return upstate.Later(upstate.EUNAVAILABLE, 10*time.Second, "the database is not accepting writes: a write waited %s without being committed (the disk may be stalled)", db.opts.WriteTimeout)
-}
-
-// execCount runs one statement as its own write and says how many rows it
-// touched; the prunes use it.
-func (db *DB) execCount(ctx context.Context, q string, args ...any) (int64, error) {
-	var n int64
-	err := db.exec(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, q, args...)
-		if err == nil {
-			n, _ = res.RowsAffected()
-		}
-		return err
-	})
-	return n, err
-}
-
-// one passes on a statement's error and turns "touched no row" into
-// ENOTFOUND for the kind of thing named and its id.
-func one(res sql.Result, err error, kind, id string) error {
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return upstate.Errorf(upstate.ENOTFOUND, "no %s %q", kind, id)
-	}
-	return nil
 }
 
 // writer is the single goroutine that writes. It commits pending results
@@ -568,7 +562,7 @@ func writeResults(ctx context.Context, tx *sql.Tx, rs []upstate.Result) error {
 	}
 	defer stmt.Close()
 	for _, r := range rs {
-		if _, err := stmt.ExecContext(ctx, r.CheckID, ms(r.At), string(r.Outcome), r.Latency.Microseconds(), r.StatusCode, r.Error); err != nil {
+		if _, err := stmt.ExecContext(ctx, r.CheckID, sqlcore.MS(r.At), string(r.Outcome), r.Latency.Microseconds(), r.StatusCode, r.Error); err != nil {
 			return err
 		}
 	}
@@ -591,7 +585,7 @@ type rollups map[rollupKey]*store.Rollup
 func (agg rollups) add(rs []upstate.Result) {
 	for _, r := range rs {
 		for _, p := range []store.Period{store.Hour, store.Day} {
-			k := rollupKey{r.CheckID, p, ms(p.Bucket(r.At))}
+			k := rollupKey{r.CheckID, p, sqlcore.MS(p.Bucket(r.At))}
 			ru := agg[k]
 			if ru == nil {
 				ru = &store.Rollup{}
@@ -702,30 +696,4 @@ func rollupUpsert(used uint32) string {
 		n = n + excluded.n, ok = ok + excluded.ok, slow = slow + excluded.slow, fail = fail + excluded.fail,
 		latency_sum_us = latency_sum_us + excluded.latency_sum_us,
 		latency_max_us = MAX(latency_max_us, excluded.latency_max_us)` + sets.String()
-}
-
-func ms(t time.Time) int64 { return t.UnixMilli() }
-
-func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
-
-func nullMS(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return ms(*t)
-}
-
-func fromNullMS(v sql.NullInt64) *time.Time {
-	if !v.Valid {
-		return nil
-	}
-	t := fromMS(v.Int64)
-	return &t
-}
-
-func splitList(s string) []string {
-	if s == "" {
-		return nil
-	}
-	return strings.Split(s, ",")
 }

@@ -1,4 +1,4 @@
-package sqlite
+package sqlcore
 
 import (
 	"context"
@@ -9,12 +9,12 @@ import (
 )
 
 // SaveWarning implements store.Warnings.
-func (db *DB) SaveWarning(ctx context.Context, w upstate.Warning, owed ...upstate.Message) error {
+func (db *Core) SaveWarning(ctx context.Context, w upstate.Warning, owed ...upstate.Message) error {
 	var due any
 	if !w.Due.IsZero() {
-		due = ms(w.Due)
+		due = MS(w.Due)
 	}
-	return db.exec(ctx, func(tx *sql.Tx) error {
+	return db.exec(ctx, func(tx Tx) error {
 		if err := enqueue(ctx, tx, owed); err != nil {
 			return err
 		}
@@ -22,14 +22,14 @@ func (db *DB) SaveWarning(ctx context.Context, w upstate.Warning, owed ...upstat
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (check_id, key) DO UPDATE SET what = excluded.what, stage = excluded.stage, due = excluded.due, since = excluded.since,
 			seen = excluded.seen, check_name = excluded.check_name, components = excluded.components`,
-			w.CheckID, w.Key, w.What, w.Stage, due, ms(w.Since), ms(w.Seen), w.CheckName, strings.Join(w.Components, ","))
+			w.CheckID, w.Key, w.What, w.Stage, due, MS(w.Since), MS(w.Seen), w.CheckName, strings.Join(w.Components, ","))
 		return err
 	})
 }
 
 // DeleteWarning implements store.Warnings.
-func (db *DB) DeleteWarning(ctx context.Context, checkID, key string, owed ...upstate.Message) error {
-	return db.exec(ctx, func(tx *sql.Tx) error {
+func (db *Core) DeleteWarning(ctx context.Context, checkID, key string, owed ...upstate.Message) error {
+	return db.exec(ctx, func(tx Tx) error {
 		if err := enqueue(ctx, tx, owed); err != nil {
 			return err
 		}
@@ -39,7 +39,7 @@ func (db *DB) DeleteWarning(ctx context.Context, checkID, key string, owed ...up
 }
 
 // ListWarnings implements store.Warnings.
-func (db *DB) ListWarnings(ctx context.Context) ([]upstate.Warning, error) {
+func (db *Core) ListWarnings(ctx context.Context) ([]upstate.Warning, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT check_id, key, what, stage, due, since, seen, check_name, components FROM warnings ORDER BY check_id, key`)
 	return collect(rows, err, func(r interface{ Scan(...any) error }) (upstate.Warning, error) {
 		var w upstate.Warning
@@ -48,9 +48,9 @@ func (db *DB) ListWarnings(ctx context.Context) ([]upstate.Warning, error) {
 		var comps string
 		err := r.Scan(&w.CheckID, &w.Key, &w.What, &w.Stage, &due, &since, &seen, &w.CheckName, &comps)
 		if due.Valid {
-			w.Due = fromMS(due.Int64)
+			w.Due = FromMS(due.Int64)
 		}
-		w.Since, w.Seen, w.Components = fromMS(since), fromMS(seen), splitList(comps)
+		w.Since, w.Seen, w.Components = FromMS(since), FromMS(seen), splitList(comps)
 		return w, err
 	})
 }

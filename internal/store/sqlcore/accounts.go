@@ -1,4 +1,4 @@
-package sqlite
+package sqlcore
 
 import (
 	"context"
@@ -13,8 +13,8 @@ import (
 func normEmail(e string) string { return strings.ToLower(strings.TrimSpace(e)) }
 
 // CreateUser implements store.Accounts.
-func (db *DB) CreateUser(ctx context.Context, u upstate.User) error {
-	return db.exec(ctx, func(tx *sql.Tx) error {
+func (db *Core) CreateUser(ctx context.Context, u upstate.User) error {
+	return db.exec(ctx, func(tx Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE email = ?`, normEmail(u.Email)).Scan(&n); err != nil {
 			return err
@@ -23,7 +23,7 @@ func (db *DB) CreateUser(ctx context.Context, u upstate.User) error {
 			return upstate.Errorf(upstate.ECONFLICT, "a user with email %s exists already", u.Email)
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			u.ID, normEmail(u.Email), u.Name, string(u.Role), u.PasswordHash, ms(u.CreatedAt))
+			u.ID, normEmail(u.Email), u.Name, string(u.Role), u.PasswordHash, MS(u.CreatedAt))
 		return err
 	})
 }
@@ -35,12 +35,12 @@ func scanUser(row interface{ Scan(...any) error }) (upstate.User, error) {
 	var role string
 	var created int64
 	err := row.Scan(&u.ID, &u.Email, &u.Name, &role, &u.PasswordHash, &created)
-	u.Role, u.CreatedAt = upstate.Role(role), fromMS(created)
+	u.Role, u.CreatedAt = upstate.Role(role), FromMS(created)
 	return u, err
 }
 
 // GetUser implements store.Accounts.
-func (db *DB) GetUser(ctx context.Context, id string) (upstate.User, error) {
+func (db *Core) GetUser(ctx context.Context, id string) (upstate.User, error) {
 	u, err := scanUser(db.read.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return u, upstate.Errorf(upstate.ENOTFOUND, "no user %q", id)
@@ -49,7 +49,7 @@ func (db *DB) GetUser(ctx context.Context, id string) (upstate.User, error) {
 }
 
 // GetUserByEmail implements store.Accounts.
-func (db *DB) GetUserByEmail(ctx context.Context, email string) (upstate.User, error) {
+func (db *Core) GetUserByEmail(ctx context.Context, email string) (upstate.User, error) {
 	u, err := scanUser(db.read.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE email = ?`, normEmail(email)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return u, upstate.Errorf(upstate.ENOTFOUND, "no user with email %s", email)
@@ -58,7 +58,7 @@ func (db *DB) GetUserByEmail(ctx context.Context, email string) (upstate.User, e
 }
 
 // ListUsers implements store.Accounts.
-func (db *DB) ListUsers(ctx context.Context) ([]upstate.User, error) {
+func (db *Core) ListUsers(ctx context.Context) ([]upstate.User, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT `+userCols+` FROM users ORDER BY created_at, email`)
 	return collect(rows, err, scanUser)
 }
@@ -81,38 +81,38 @@ func collect[T any](rows *sql.Rows, err error, scan func(interface{ Scan(...any)
 }
 
 // CreateSession implements store.Accounts.
-func (db *DB) CreateSession(ctx context.Context, s upstate.Session) error {
-	return db.exec(ctx, func(tx *sql.Tx) error {
+func (db *Core) CreateSession(ctx context.Context, s upstate.Session) error {
+	return db.exec(ctx, func(tx Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
-			s.TokenHash, s.UserID, ms(s.CreatedAt), ms(s.ExpiresAt))
+			s.TokenHash, s.UserID, MS(s.CreatedAt), MS(s.ExpiresAt))
 		return err
 	})
 }
 
 // GetSession implements store.Accounts.
-func (db *DB) GetSession(ctx context.Context, hash string, now time.Time) (upstate.Session, error) {
+func (db *Core) GetSession(ctx context.Context, hash string, now time.Time) (upstate.Session, error) {
 	s := upstate.Session{TokenHash: hash}
 	var created, expires int64
-	err := db.read.QueryRowContext(ctx, `SELECT user_id, created_at, expires_at FROM sessions WHERE token_hash = ? AND expires_at > ?`, hash, ms(now)).
+	err := db.read.QueryRowContext(ctx, `SELECT user_id, created_at, expires_at FROM sessions WHERE token_hash = ? AND expires_at > ?`, hash, MS(now)).
 		Scan(&s.UserID, &created, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, upstate.Errorf(upstate.ENOTFOUND, "no such session")
 	}
-	s.CreatedAt, s.ExpiresAt = fromMS(created), fromMS(expires)
+	s.CreatedAt, s.ExpiresAt = FromMS(created), FromMS(expires)
 	return s, err
 }
 
 // DeleteSession implements store.Accounts.
-func (db *DB) DeleteSession(ctx context.Context, hash string) error {
-	return db.exec(ctx, func(tx *sql.Tx) error {
+func (db *Core) DeleteSession(ctx context.Context, hash string) error {
+	return db.exec(ctx, func(tx Tx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, hash)
 		return err
 	})
 }
 
 // DeleteExpiredSessions implements store.Accounts.
-func (db *DB) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error) {
-	return db.execCount(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, ms(now))
+func (db *Core) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error) {
+	return db.execCount(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, MS(now))
 }
 
 func joinScopes(ss []upstate.Scope) string {
@@ -132,10 +132,10 @@ func splitScopes(s string) []upstate.Scope {
 }
 
 // CreateToken implements store.Accounts.
-func (db *DB) CreateToken(ctx context.Context, t upstate.Token) error {
-	return db.exec(ctx, func(tx *sql.Tx) error {
+func (db *Core) CreateToken(ctx context.Context, t upstate.Token) error {
+	return db.exec(ctx, func(tx Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO api_tokens (id, name, user_id, scopes, hash, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			t.ID, t.Name, t.UserID, joinScopes(t.Scopes), t.Hash, ms(t.CreatedAt))
+			t.ID, t.Name, t.UserID, joinScopes(t.Scopes), t.Hash, MS(t.CreatedAt))
 		return err
 	})
 }
@@ -148,12 +148,12 @@ func scanToken(row interface{ Scan(...any) error }) (upstate.Token, error) {
 	var created int64
 	var used sql.NullInt64
 	err := row.Scan(&t.ID, &t.Name, &t.UserID, &scopes, &t.Hash, &created, &used, &t.Revoked)
-	t.Scopes, t.CreatedAt, t.LastUsed = splitScopes(scopes), fromMS(created), fromNullMS(used)
+	t.Scopes, t.CreatedAt, t.LastUsed = splitScopes(scopes), FromMS(created), fromNullMS(used)
 	return t, err
 }
 
 // GetTokenByHash implements store.Accounts.
-func (db *DB) GetTokenByHash(ctx context.Context, hash string, now time.Time) (upstate.Token, error) {
+func (db *Core) GetTokenByHash(ctx context.Context, hash string, now time.Time) (upstate.Token, error) {
 	t, err := scanToken(db.read.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM api_tokens WHERE hash = ? AND revoked = 0`, hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, upstate.Errorf(upstate.ENOTFOUND, "no such token")
@@ -164,8 +164,8 @@ func (db *DB) GetTokenByHash(ctx context.Context, hash string, now time.Time) (u
 	// Recording use costs a write, so it is done at most once a minute;
 	// failing to record it does not fail the request.
 	if t.LastUsed == nil || now.Sub(*t.LastUsed) > time.Minute {
-		_ = db.exec(ctx, func(tx *sql.Tx) error {
-			_, err := tx.ExecContext(ctx, `UPDATE api_tokens SET last_used = ? WHERE id = ?`, ms(now), t.ID)
+		_ = db.exec(ctx, func(tx Tx) error {
+			_, err := tx.ExecContext(ctx, `UPDATE api_tokens SET last_used = ? WHERE id = ?`, MS(now), t.ID)
 			return err
 		})
 	}
@@ -173,14 +173,14 @@ func (db *DB) GetTokenByHash(ctx context.Context, hash string, now time.Time) (u
 }
 
 // ListTokens implements store.Accounts.
-func (db *DB) ListTokens(ctx context.Context) ([]upstate.Token, error) {
+func (db *Core) ListTokens(ctx context.Context) ([]upstate.Token, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT `+tokenCols+` FROM api_tokens ORDER BY created_at, id`)
 	return collect(rows, err, scanToken)
 }
 
 // RevokeToken implements store.Accounts.
-func (db *DB) RevokeToken(ctx context.Context, id string) error {
-	return db.exec(ctx, func(tx *sql.Tx) error {
+func (db *Core) RevokeToken(ctx context.Context, id string) error {
+	return db.exec(ctx, func(tx Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE api_tokens SET revoked = 1 WHERE id = ?`, id)
 		return one(res, err, "token", id)
 	})
@@ -188,7 +188,7 @@ func (db *DB) RevokeToken(ctx context.Context, id string) error {
 
 // lastOwner refuses a change that would leave no owner: id is the owner
 // about to stop being one.
-func lastOwner(ctx context.Context, tx *sql.Tx, id, what string) error {
+func lastOwner(ctx context.Context, tx Tx, id, what string) error {
 	var others int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE role = ? AND id <> ?`, string(upstate.RoleOwner), id).Scan(&others); err != nil {
 		return err
@@ -199,7 +199,7 @@ func lastOwner(ctx context.Context, tx *sql.Tx, id, what string) error {
 	return nil
 }
 
-func userRole(ctx context.Context, tx *sql.Tx, id string) (upstate.Role, error) {
+func userRole(ctx context.Context, tx Tx, id string) (upstate.Role, error) {
 	var role string
 	err := tx.QueryRowContext(ctx, `SELECT role FROM users WHERE id = ?`, id).Scan(&role)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -209,8 +209,8 @@ func userRole(ctx context.Context, tx *sql.Tx, id string) (upstate.Role, error) 
 }
 
 // UpdateUser implements store.Accounts.
-func (db *DB) UpdateUser(ctx context.Context, u upstate.User) error {
-	return db.exec(ctx, func(tx *sql.Tx) error {
+func (db *Core) UpdateUser(ctx context.Context, u upstate.User) error {
+	return db.exec(ctx, func(tx Tx) error {
 		was, err := userRole(ctx, tx, u.ID)
 		if err != nil {
 			return err
@@ -226,8 +226,8 @@ func (db *DB) UpdateUser(ctx context.Context, u upstate.User) error {
 }
 
 // DeleteUser implements store.Accounts.
-func (db *DB) DeleteUser(ctx context.Context, id string) error {
-	return db.exec(ctx, func(tx *sql.Tx) error {
+func (db *Core) DeleteUser(ctx context.Context, id string) error {
+	return db.exec(ctx, func(tx Tx) error {
 		was, err := userRole(ctx, tx, id)
 		if err != nil {
 			return err
@@ -246,8 +246,8 @@ func (db *DB) DeleteUser(ctx context.Context, id string) error {
 }
 
 // SignOutUser implements store.Accounts.
-func (db *DB) SignOutUser(ctx context.Context, id string) (sessions, tokens int64, err error) {
-	err = db.exec(ctx, func(tx *sql.Tx) error {
+func (db *Core) SignOutUser(ctx context.Context, id string) (sessions, tokens int64, err error) {
+	err = db.exec(ctx, func(tx Tx) error {
 		if _, err := userRole(ctx, tx, id); err != nil {
 			return err
 		}
@@ -258,7 +258,7 @@ func (db *DB) SignOutUser(ctx context.Context, id string) (sessions, tokens int6
 }
 
 // signOut deletes a user's sessions and revokes their tokens.
-func signOut(ctx context.Context, tx *sql.Tx, id string) (sessions, tokens int64, err error) {
+func signOut(ctx context.Context, tx Tx, id string) (sessions, tokens int64, err error) {
 	res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, id)
 	if err != nil {
 		return 0, 0, err

@@ -1,4 +1,4 @@
-package postgres
+package sqlcore
 
 import (
 	"context"
@@ -10,24 +10,24 @@ import (
 )
 
 // SaveSilence implements store.Silences.
-func (db *DB) SaveSilence(ctx context.Context, s upstate.Silence) error {
+func (db *Core) SaveSilence(ctx context.Context, s upstate.Silence) error {
 	var list []string
 	for _, m := range s.Matchers {
 		list = append(list, m.String())
 	}
 	b, _ := json.Marshal(list)
-	return db.exec(ctx, func(tx *pgtx) error {
+	return db.exec(ctx, func(tx Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO silences (id, matchers, starts_at, ends_at, created_by, comment, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET matchers = excluded.matchers, starts_at = excluded.starts_at, ends_at = excluded.ends_at, comment = excluded.comment`,
-			s.ID, string(b), ms(s.StartsAt), ms(s.EndsAt), s.CreatedBy, s.Comment, ms(s.CreatedAt))
+			s.ID, string(b), MS(s.StartsAt), MS(s.EndsAt), s.CreatedBy, s.Comment, MS(s.CreatedAt))
 		return err
 	})
 }
 
 // ListSilences implements store.Silences.
-func (db *DB) ListSilences(ctx context.Context, since time.Time) ([]upstate.Silence, error) {
+func (db *Core) ListSilences(ctx context.Context, since time.Time) ([]upstate.Silence, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT id, matchers, starts_at, ends_at, created_by, comment, created_at FROM silences
-		WHERE ends_at > ? ORDER BY starts_at, id`, ms(since))
+		WHERE ends_at > ? ORDER BY starts_at, id`, MS(since))
 	return collect(rows, err, func(r interface{ Scan(...any) error }) (upstate.Silence, error) {
 		var s upstate.Silence
 		var matchers string
@@ -46,14 +46,14 @@ func (db *DB) ListSilences(ctx context.Context, since time.Time) ([]upstate.Sile
 			}
 			s.Matchers = append(s.Matchers, m)
 		}
-		s.StartsAt, s.EndsAt, s.CreatedAt = fromMS(from), fromMS(until), fromMS(created)
+		s.StartsAt, s.EndsAt, s.CreatedAt = FromMS(from), FromMS(until), FromMS(created)
 		return s, nil
 	})
 }
 
 // DeleteSilence implements store.Silences.
-func (db *DB) DeleteSilence(ctx context.Context, id string) error {
-	return db.exec(ctx, func(tx *pgtx) error {
+func (db *Core) DeleteSilence(ctx context.Context, id string) error {
+	return db.exec(ctx, func(tx Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM silences WHERE id = ?`, id)
 		return one(res, err, "silence", id)
 	})

@@ -1,4 +1,4 @@
-package sqlite
+package sqlcore
 
 import (
 	"context"
@@ -11,11 +11,11 @@ import (
 )
 
 // CreateSubscriber implements store.Subscribers.
-func (db *DB) CreateSubscriber(ctx context.Context, s upstate.Subscriber, msgs []upstate.Message) error {
-	return db.exec(ctx, func(tx *sql.Tx) error {
+func (db *Core) CreateSubscriber(ctx context.Context, s upstate.Subscriber, msgs []upstate.Message) error {
+	return db.exec(ctx, func(tx Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO subscribers (id, kind, address, components, secret, created_at, confirmed_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			s.ID, s.Kind, s.Address, strings.Join(s.Components, ","), s.Secret.Reveal(), ms(s.CreatedAt), nullMS(s.ConfirmedAt))
-		if err != nil && strings.Contains(err.Error(), "UNIQUE") {
+			s.ID, s.Kind, s.Address, strings.Join(s.Components, ","), s.Secret.Reveal(), MS(s.CreatedAt), nullMS(s.ConfirmedAt))
+		if err != nil && db.d.IsUnique(err) {
 			return upstate.Errorf(upstate.ECONFLICT, "%s is subscribed already", s.Address)
 		}
 		if err != nil {
@@ -33,12 +33,12 @@ func scanSubscriber(r interface{ Scan(...any) error }) (upstate.Subscriber, erro
 	var created int64
 	var confirmed sql.NullInt64
 	err := r.Scan(&s.ID, &s.Kind, &s.Address, &comps, &secret, &created, &confirmed)
-	s.Components, s.Secret, s.CreatedAt, s.ConfirmedAt = splitList(comps), upstate.Secret(secret), fromMS(created), fromNullMS(confirmed)
+	s.Components, s.Secret, s.CreatedAt, s.ConfirmedAt = splitList(comps), upstate.Secret(secret), FromMS(created), fromNullMS(confirmed)
 	return s, err
 }
 
 // GetSubscriber implements store.Subscribers.
-func (db *DB) GetSubscriber(ctx context.Context, id string) (upstate.Subscriber, error) {
+func (db *Core) GetSubscriber(ctx context.Context, id string) (upstate.Subscriber, error) {
 	s, err := scanSubscriber(db.read.QueryRowContext(ctx, `SELECT `+subscriberCols+` FROM subscribers WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, upstate.Errorf(upstate.ENOTFOUND, "no subscriber %q", id)
@@ -47,16 +47,16 @@ func (db *DB) GetSubscriber(ctx context.Context, id string) (upstate.Subscriber,
 }
 
 // ConfirmSubscriber implements store.Subscribers.
-func (db *DB) ConfirmSubscriber(ctx context.Context, id string, at time.Time) error {
-	return db.exec(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE subscribers SET confirmed_at = COALESCE(confirmed_at, ?) WHERE id = ?`, ms(at), id)
+func (db *Core) ConfirmSubscriber(ctx context.Context, id string, at time.Time) error {
+	return db.exec(ctx, func(tx Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE subscribers SET confirmed_at = COALESCE(confirmed_at, ?) WHERE id = ?`, MS(at), id)
 		return one(res, err, "subscriber", id)
 	})
 }
 
 // DeleteSubscriber implements store.Subscribers.
-func (db *DB) DeleteSubscriber(ctx context.Context, id string) error {
-	return db.exec(ctx, func(tx *sql.Tx) error {
+func (db *Core) DeleteSubscriber(ctx context.Context, id string) error {
+	return db.exec(ctx, func(tx Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM subscribers WHERE id = ?`, id)
 		if err := one(res, err, "subscriber", id); err != nil {
 			return err
@@ -67,7 +67,7 @@ func (db *DB) DeleteSubscriber(ctx context.Context, id string) error {
 }
 
 // ListSubscribers implements store.Subscribers.
-func (db *DB) ListSubscribers(ctx context.Context) ([]upstate.Subscriber, error) {
+func (db *Core) ListSubscribers(ctx context.Context) ([]upstate.Subscriber, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT `+subscriberCols+` FROM subscribers ORDER BY created_at, id`)
 	return collect(rows, err, scanSubscriber)
 }

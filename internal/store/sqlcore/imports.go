@@ -1,4 +1,4 @@
-package postgres
+package sqlcore
 
 import (
 	"context"
@@ -11,9 +11,9 @@ import (
 // ImportIncidents implements store.Imports: each incident is written
 // whole through the same statements a change uses, after what an earlier
 // import wrote for it is removed.
-func (db *DB) ImportIncidents(ctx context.Context, ins []store.Imported) (int, error) {
+func (db *Core) ImportIncidents(ctx context.Context, ins []store.Imported) (int, error) {
 	created := 0
-	err := db.exec(ctx, func(tx *pgtx) error {
+	err := db.exec(ctx, func(tx Tx) error {
 		created = 0
 		for _, im := range ins {
 			in := im.Incident
@@ -29,14 +29,14 @@ func (db *DB) ImportIncidents(ctx context.Context, ins []store.Imported) (int, e
 					return fmt.Errorf("replace imported incident %s: %w", in.ID, err)
 				}
 			}
-			if err := applyChange(ctx, tx, store.Change{Incidents: []*upstate.Incident{in}, Entries: in.Updates}); err != nil {
+			if err := db.applyChange(ctx, tx, store.Change{Incidents: []*upstate.Incident{in}, Entries: in.Updates}); err != nil {
 				return err
 			}
 			// History only: the status changes are kept, and no
 			// component's current status is set from them.
 			for _, s := range im.Statuses {
 				if _, err := tx.ExecContext(ctx, `INSERT INTO status_changes (component_id, at, status, incident_id) VALUES (?, ?, ?, ?)`,
-					s.ComponentID, ms(s.At), string(s.Status), s.IncidentID); err != nil {
+					s.ComponentID, MS(s.At), string(s.Status), s.IncidentID); err != nil {
 					return fmt.Errorf("imported status history of %s: %w", in.ID, err)
 				}
 			}

@@ -1,4 +1,4 @@
-package sqlite
+package sqlcore
 
 import (
 	"context"
@@ -12,9 +12,9 @@ import (
 )
 
 // EditEntry implements store.Corrections.
-func (db *DB) EditEntry(ctx context.Context, incidentID, entryID, body, actor string, at time.Time) (upstate.EntryEdit, error) {
+func (db *Core) EditEntry(ctx context.Context, incidentID, entryID, body, actor string, at time.Time) (upstate.EntryEdit, error) {
 	ed := upstate.EntryEdit{EntryID: entryID, At: at, By: actor}
-	err := db.exec(ctx, func(tx *sql.Tx) error {
+	err := db.exec(ctx, func(tx Tx) error {
 		err := tx.QueryRowContext(ctx, `SELECT body FROM incident_updates WHERE id = ? AND incident_id = ?`, entryID, incidentID).Scan(&ed.Previous)
 		if errors.Is(err, sql.ErrNoRows) {
 			return upstate.Errorf(upstate.ENOTFOUND, "incident %s has no entry %s", incidentID, entryID)
@@ -23,17 +23,17 @@ func (db *DB) EditEntry(ctx context.Context, incidentID, entryID, body, actor st
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO incident_update_edits (update_id, incident_id, at, actor, previous) VALUES (?, ?, ?, ?, ?)`,
-			entryID, incidentID, ms(at), actor, ed.Previous); err != nil {
+			entryID, incidentID, MS(at), actor, ed.Previous); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE incident_updates SET body = ?, edited_at = ?, edited_by = ? WHERE id = ?`, body, ms(at), actor, entryID)
+		_, err = tx.ExecContext(ctx, `UPDATE incident_updates SET body = ?, edited_at = ?, edited_by = ? WHERE id = ?`, body, MS(at), actor, entryID)
 		return err
 	})
 	return ed, err
 }
 
 // ListEntryEdits implements store.Corrections.
-func (db *DB) ListEntryEdits(ctx context.Context, incidentID string) ([]upstate.EntryEdit, error) {
+func (db *Core) ListEntryEdits(ctx context.Context, incidentID string) ([]upstate.EntryEdit, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT update_id, at, actor, previous FROM incident_update_edits WHERE incident_id = ? ORDER BY id`, incidentID)
 	if err != nil {
 		return nil, err
@@ -46,29 +46,29 @@ func (db *DB) ListEntryEdits(ctx context.Context, incidentID string) ([]upstate.
 		if err := rows.Scan(&e.EntryID, &at, &e.By, &e.Previous); err != nil {
 			return nil, err
 		}
-		e.At = fromMS(at)
+		e.At = FromMS(at)
 		out = append(out, e)
 	}
 	return out, rows.Err()
 }
 
 // HideIncident implements store.Corrections.
-func (db *DB) HideIncident(ctx context.Context, id string, h *upstate.Hidden) error {
-	return db.exec(ctx, func(tx *sql.Tx) error {
+func (db *Core) HideIncident(ctx context.Context, id string, h *upstate.Hidden) error {
+	return db.exec(ctx, func(tx Tx) error {
 		var res sql.Result
 		var err error
 		if h == nil {
 			res, err = tx.ExecContext(ctx, `UPDATE incidents SET hidden_reason = '', hidden_by = '', hidden_at = NULL WHERE id = ?`, id)
 		} else {
-			res, err = tx.ExecContext(ctx, `UPDATE incidents SET hidden_reason = ?, hidden_by = ?, hidden_at = ? WHERE id = ?`, h.Reason, h.By, ms(h.At), id)
+			res, err = tx.ExecContext(ctx, `UPDATE incidents SET hidden_reason = ?, hidden_by = ?, hidden_at = ? WHERE id = ?`, h.Reason, h.By, MS(h.At), id)
 		}
 		return one(res, err, "incident", id)
 	})
 }
 
 // DeleteIncident implements store.Corrections.
-func (db *DB) DeleteIncident(ctx context.Context, id string, record upstate.AuditEntry) error {
-	return db.exec(ctx, func(tx *sql.Tx) error {
+func (db *Core) DeleteIncident(ctx context.Context, id string, record upstate.AuditEntry) error {
+	return db.exec(ctx, func(tx Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM incidents WHERE id = ?`, id).Scan(&n); err != nil {
 			return err
@@ -99,49 +99,52 @@ func (db *DB) DeleteIncident(ctx context.Context, id string, record upstate.Audi
 }
 
 // AppendAudit implements store.Audit.
-func (db *DB) AppendAudit(ctx context.Context, e upstate.AuditEntry) error {
-	return db.exec(ctx, func(tx *sql.Tx) error { return appendAudit(ctx, tx, e) })
+func (db *Core) AppendAudit(ctx context.Context, e upstate.AuditEntry) error {
+	return db.exec(ctx, func(tx Tx) error { return appendAudit(ctx, tx, e) })
 }
 
-func appendAudit(ctx context.Context, tx *sql.Tx, e upstate.AuditEntry) error {
+func appendAudit(ctx context.Context, tx Tx, e upstate.AuditEntry) error {
 	e = e.Bounded()
 	_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (at, actor, actor_kind, actor_id, token_id, action, route, targets, status, addr, user_agent, detail)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		ms(e.At), e.Actor, e.ActorKind, e.ActorID, e.TokenID, e.Action, e.Route, strings.Join(e.Targets, ","), e.Status, e.Addr, e.UserAgent, e.Detail)
+		MS(e.At), e.Actor, e.ActorKind, e.ActorID, e.TokenID, e.Action, e.Route, strings.Join(e.Targets, ","), e.Status, e.Addr, e.UserAgent, e.Detail)
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
 	return nil
 }
 
-// likeEscape makes s match itself in a LIKE … ESCAPE '\' pattern.
+// likeEscape makes s match itself in a LIKE … ESCAPE '\' pattern (the
+// dialect's FoldingLike: SQLite's LIKE ignores the case of ASCII letters,
+// and PostgreSQL's ILIKE, under COLLATE "C", folds only those too).
 func likeEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
 // ListAudit implements store.Audit.
-func (db *DB) ListAudit(ctx context.Context, f upstate.AuditFilter) ([]upstate.AuditEntry, error) {
+func (db *Core) ListAudit(ctx context.Context, f upstate.AuditFilter) ([]upstate.AuditEntry, error) {
 	q := `SELECT id, at, actor, actor_kind, actor_id, token_id, action, route, targets, status, addr, user_agent, detail FROM audit_log WHERE 1 = 1`
+	like := db.d.FoldingLike()
 	var args []any
 	if f.Actor != "" {
-		q += ` AND (actor LIKE ? ESCAPE '\' OR actor_id = ?)`
+		q += ` AND (actor ` + like + ` ? ESCAPE '\' OR actor_id = ?)`
 		args = append(args, "%"+likeEscape(f.Actor)+"%", f.Actor)
 	}
 	if f.Action != "" {
-		q += ` AND (action LIKE ? ESCAPE '\' OR route LIKE ? ESCAPE '\')`
+		q += ` AND (action ` + like + ` ? ESCAPE '\' OR route ` + like + ` ? ESCAPE '\')`
 		args = append(args, "%"+likeEscape(f.Action)+"%", "%"+likeEscape(f.Action)+"%")
 	}
 	if f.Target != "" {
-		q += ` AND (',' || targets || ',') LIKE ? ESCAPE '\'`
+		q += ` AND (',' || targets || ',') ` + like + ` ? ESCAPE '\'`
 		args = append(args, "%,"+likeEscape(f.Target)+",%")
 	}
 	if !f.From.IsZero() {
 		q += ` AND at >= ?`
-		args = append(args, ms(f.From))
+		args = append(args, MS(f.From))
 	}
 	if !f.To.IsZero() {
 		q += ` AND at < ?`
-		args = append(args, ms(f.To))
+		args = append(args, MS(f.To))
 	}
 	if f.Before > 0 {
 		q += ` AND id < ?`
@@ -171,7 +174,7 @@ func (db *DB) ListAudit(ctx context.Context, f upstate.AuditFilter) ([]upstate.A
 		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.ActorKind, &e.ActorID, &e.TokenID, &e.Action, &e.Route, &targets, &e.Status, &e.Addr, &e.UserAgent, &e.Detail); err != nil {
 			return nil, err
 		}
-		e.At = fromMS(at)
+		e.At = FromMS(at)
 		if targets != "" {
 			e.Targets = strings.Split(targets, ",")
 		}
@@ -181,6 +184,6 @@ func (db *DB) ListAudit(ctx context.Context, f upstate.AuditFilter) ([]upstate.A
 }
 
 // PruneAudit implements store.Audit.
-func (db *DB) PruneAudit(ctx context.Context, before time.Time) (int64, error) {
-	return db.execCount(ctx, `DELETE FROM audit_log WHERE at < ?`, ms(before))
+func (db *Core) PruneAudit(ctx context.Context, before time.Time) (int64, error) {
+	return db.execCount(ctx, `DELETE FROM audit_log WHERE at < ?`, MS(before))
 }

@@ -1,4 +1,4 @@
-package postgres
+package sqlcore
 
 import (
 	"context"
@@ -11,14 +11,14 @@ import (
 )
 
 // SaveArtifact implements store.Artifacts.
-func (db *DB) SaveArtifact(ctx context.Context, a upstate.Artifact, keep int) error {
+func (db *Core) SaveArtifact(ctx context.Context, a upstate.Artifact, keep int) error {
 	comps := ""
 	if len(a.Components) > 0 {
 		comps = "," + strings.Join(a.Components, ",") + ","
 	}
-	return db.exec(ctx, func(tx *pgtx) error {
+	return db.exec(ctx, func(tx Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO artifacts (id, check_id, at, content_type, note, components, data) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			a.ID, a.CheckID, ms(a.At), a.ContentType, a.Note, comps, a.Data); err != nil {
+			a.ID, a.CheckID, MS(a.At), a.ContentType, a.Note, comps, a.Data); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `DELETE FROM artifacts WHERE check_id = ? AND id NOT IN
@@ -28,7 +28,7 @@ func (db *DB) SaveArtifact(ctx context.Context, a upstate.Artifact, keep int) er
 }
 
 // GetArtifact implements store.Artifacts.
-func (db *DB) GetArtifact(ctx context.Context, id string) (upstate.Artifact, error) {
+func (db *Core) GetArtifact(ctx context.Context, id string) (upstate.Artifact, error) {
 	a, err := scanArtifact(db.read.QueryRowContext(ctx, `SELECT id, check_id, at, content_type, note, components, length(data), data FROM artifacts WHERE id = ?`, id), true)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, upstate.Errorf(upstate.ENOTFOUND, "no screenshot %q (only the last few failures of each check are kept)", id)
@@ -37,7 +37,7 @@ func (db *DB) GetArtifact(ctx context.Context, id string) (upstate.Artifact, err
 }
 
 // ListArtifacts implements store.Artifacts.
-func (db *DB) ListArtifacts(ctx context.Context, f upstate.ArtifactFilter) ([]upstate.Artifact, error) {
+func (db *Core) ListArtifacts(ctx context.Context, f upstate.ArtifactFilter) ([]upstate.Artifact, error) {
 	q := `SELECT id, check_id, at, content_type, note, components, length(data) FROM artifacts WHERE 1 = 1`
 	var args []any
 	if f.CheckID != "" {
@@ -45,18 +45,18 @@ func (db *DB) ListArtifacts(ctx context.Context, f upstate.ArtifactFilter) ([]up
 		args = append(args, f.CheckID)
 	}
 	if len(f.Components) > 0 {
-		q += ` AND (false` + strings.Repeat(` OR strpos(components, ?) > 0`, len(f.Components)) + `)`
+		q += ` AND (false` + strings.Repeat(` OR `+db.d.Contains(`components`), len(f.Components)) + `)`
 		for _, c := range f.Components {
 			args = append(args, ","+c+",")
 		}
 	}
 	if !f.Since.IsZero() {
 		q += ` AND at >= ?`
-		args = append(args, ms(f.Since))
+		args = append(args, MS(f.Since))
 	}
 	if !f.Until.IsZero() {
 		q += ` AND at < ?`
-		args = append(args, ms(f.Until))
+		args = append(args, MS(f.Until))
 	}
 	q += ` ORDER BY at DESC, id DESC`
 	if f.Limit > 0 {
@@ -70,8 +70,8 @@ func (db *DB) ListArtifacts(ctx context.Context, f upstate.ArtifactFilter) ([]up
 }
 
 // PruneArtifacts implements store.Artifacts.
-func (db *DB) PruneArtifacts(ctx context.Context, before time.Time) (int64, error) {
-	return db.execCount(ctx, `DELETE FROM artifacts WHERE at < ?`, ms(before))
+func (db *Core) PruneArtifacts(ctx context.Context, before time.Time) (int64, error) {
+	return db.execCount(ctx, `DELETE FROM artifacts WHERE at < ?`, MS(before))
 }
 
 func scanArtifact(r interface{ Scan(...any) error }, withData bool) (upstate.Artifact, error) {
@@ -85,6 +85,6 @@ func scanArtifact(r interface{ Scan(...any) error }, withData bool) (upstate.Art
 	if err := r.Scan(dest...); err != nil {
 		return a, err
 	}
-	a.At, a.Components = fromMS(at), splitList(strings.Trim(comps, ","))
+	a.At, a.Components = FromMS(at), splitList(strings.Trim(comps, ","))
 	return a, nil
 }

@@ -1,4 +1,4 @@
-package postgres
+package sqlcore
 
 import (
 	"context"
@@ -13,20 +13,20 @@ import (
 )
 
 // SavePostmortem implements store.Postmortems.
-func (db *DB) SavePostmortem(ctx context.Context, p upstate.PostmortemDoc, c store.Change) error {
-	return db.exec(ctx, func(tx *pgtx) error {
+func (db *Core) SavePostmortem(ctx context.Context, p upstate.PostmortemDoc, c store.Change) error {
+	return db.exec(ctx, func(tx Tx) error {
 		if err := savePostmortem(ctx, tx, p); err != nil {
 			return err
 		}
 		if c.Empty() {
 			return nil
 		}
-		return applyChange(ctx, tx, c)
+		return db.applyChange(ctx, tx, c)
 	})
 }
 
 // savePostmortem writes a postmortem inside a transaction.
-func savePostmortem(ctx context.Context, tx *pgtx, p upstate.PostmortemDoc) error {
+func savePostmortem(ctx context.Context, tx Tx, p upstate.PostmortemDoc) error {
 	actions, err := json.Marshal(p.Actions)
 	if err != nil {
 		return err
@@ -38,7 +38,7 @@ func savePostmortem(ctx context.Context, tx *pgtx, p upstate.PostmortemDoc) erro
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (incident_id) DO UPDATE SET root_cause = excluded.root_cause, contributing = excluded.contributing, fix = excluded.fix,
 		actions = excluded.actions, status = excluded.status, author = excluded.author, updated_at = excluded.updated_at, published_at = excluded.published_at`,
-		p.IncidentID, p.RootCause, p.Contributing, p.Fix, string(actions), p.Status, p.Author, ms(p.UpdatedAt), nullMS(p.PublishedAt)); err != nil {
+		p.IncidentID, p.RootCause, p.Contributing, p.Fix, string(actions), p.Status, p.Author, MS(p.UpdatedAt), nullMS(p.PublishedAt)); err != nil {
 		return fmt.Errorf("save postmortem of %s: %w", p.IncidentID, err)
 	}
 	return nil
@@ -54,7 +54,7 @@ func scanPostmortem(r interface{ Scan(...any) error }) (upstate.PostmortemDoc, e
 	if err := r.Scan(&p.IncidentID, &p.RootCause, &p.Contributing, &p.Fix, &actions, &p.Status, &p.Author, &updated, &published); err != nil {
 		return p, err
 	}
-	p.UpdatedAt, p.PublishedAt = fromMS(updated), fromNullMS(published)
+	p.UpdatedAt, p.PublishedAt = FromMS(updated), fromNullMS(published)
 	if err := json.Unmarshal([]byte(actions), &p.Actions); err != nil {
 		return p, fmt.Errorf("postmortem of %s: action items: %w", p.IncidentID, err)
 	}
@@ -62,7 +62,7 @@ func scanPostmortem(r interface{ Scan(...any) error }) (upstate.PostmortemDoc, e
 }
 
 // GetPostmortem implements store.Postmortems.
-func (db *DB) GetPostmortem(ctx context.Context, incidentID string) (upstate.PostmortemDoc, error) {
+func (db *Core) GetPostmortem(ctx context.Context, incidentID string) (upstate.PostmortemDoc, error) {
 	p, err := scanPostmortem(db.read.QueryRowContext(ctx, `SELECT `+postmortemCols+` FROM postmortems WHERE incident_id = ?`, incidentID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, upstate.Errorf(upstate.ENOTFOUND, "incident %s has no postmortem yet", incidentID)
@@ -71,7 +71,7 @@ func (db *DB) GetPostmortem(ctx context.Context, incidentID string) (upstate.Pos
 }
 
 // ListPostmortems implements store.Postmortems.
-func (db *DB) ListPostmortems(ctx context.Context, ids []string) (map[string]upstate.PostmortemDoc, error) {
+func (db *Core) ListPostmortems(ctx context.Context, ids []string) (map[string]upstate.PostmortemDoc, error) {
 	out := map[string]upstate.PostmortemDoc{}
 	if len(ids) == 0 {
 		return out, nil

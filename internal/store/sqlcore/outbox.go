@@ -1,4 +1,4 @@
-package postgres
+package sqlcore
 
 import (
 	"context"
@@ -13,15 +13,15 @@ import (
 )
 
 // EnqueueMessages implements store.Outbox.
-func (db *DB) EnqueueMessages(ctx context.Context, msgs []upstate.Message) error {
+func (db *Core) EnqueueMessages(ctx context.Context, msgs []upstate.Message) error {
 	if len(msgs) == 0 {
 		return nil
 	}
-	return db.exec(ctx, func(tx *pgtx) error { return enqueue(ctx, tx, msgs) })
+	return db.exec(ctx, func(tx Tx) error { return enqueue(ctx, tx, msgs) })
 }
 
 // cancel marks pending messages of the streams as cancelled.
-func cancel(ctx context.Context, tx *pgtx, prefixes []string) error {
+func cancel(ctx context.Context, tx Tx, prefixes []string) error {
 	for _, p := range prefixes {
 		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'cancelled' WHERE state = 'pending' AND substr(stream, 1, ?) = ?`, len(p), p); err != nil {
 			return fmt.Errorf("cancel %s: %w", p, err)
@@ -31,7 +31,7 @@ func cancel(ctx context.Context, tx *pgtx, prefixes []string) error {
 }
 
 // Setting implements store.Settings.
-func (db *DB) Setting(ctx context.Context, key string, make func() string) (string, error) {
+func (db *Core) Setting(ctx context.Context, key string, make func() string) (string, error) {
 	var v string
 	err := db.read.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&v)
 	if err == nil {
@@ -40,7 +40,7 @@ func (db *DB) Setting(ctx context.Context, key string, make func() string) (stri
 	if !errors.Is(err, sql.ErrNoRows) {
 		return "", err
 	}
-	err = db.exec(ctx, func(tx *pgtx) error {
+	err = db.exec(ctx, func(tx Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, key, make()); err != nil {
 			return err
 		}
@@ -50,7 +50,7 @@ func (db *DB) Setting(ctx context.Context, key string, make func() string) (stri
 }
 
 // enqueue writes messages inside a transaction.
-func enqueue(ctx context.Context, tx *pgtx, msgs []upstate.Message) error {
+func enqueue(ctx context.Context, tx Tx, msgs []upstate.Message) error {
 	for _, m := range msgs {
 		ev, err := json.Marshal(m.Event)
 		if err != nil {
@@ -62,7 +62,7 @@ func enqueue(ctx context.Context, tx *pgtx, msgs []upstate.Message) error {
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO outbox (id, channel, stream, lane, event, created_at, next_at, attempts, state, last_error, sent_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-			m.ID, m.Channel, m.Stream, string(m.Lane()), string(ev), ms(m.CreatedAt), ms(m.NextAt), m.Attempts, string(state), m.LastError, nullMS(m.SentAt))
+			m.ID, m.Channel, m.Stream, string(m.Lane()), string(ev), MS(m.CreatedAt), MS(m.NextAt), m.Attempts, string(state), m.LastError, nullMS(m.SentAt))
 		if err != nil {
 			return fmt.Errorf("enqueue message %s: %w", m.ID, err)
 		}
@@ -83,34 +83,34 @@ func scanMessage(r interface{ Scan(...any) error }) (upstate.Message, error) {
 	if err := json.Unmarshal([]byte(ev), &m.Event); err != nil {
 		return m, fmt.Errorf("message %s event: %w", m.ID, err)
 	}
-	m.CreatedAt, m.NextAt, m.State, m.SentAt = fromMS(created), fromMS(next), upstate.MessageState(state), fromNullMS(sent)
+	m.CreatedAt, m.NextAt, m.State, m.SentAt = FromMS(created), FromMS(next), upstate.MessageState(state), fromNullMS(sent)
 	return m, nil
 }
 
 // DueMessages implements store.Outbox.
-func (db *DB) DueMessages(ctx context.Context, q upstate.DueQuery) ([]upstate.Message, error) {
+func (db *Core) DueMessages(ctx context.Context, q upstate.DueQuery) ([]upstate.Message, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT `+messageCols+` FROM outbox o
 		WHERE o.state = 'pending' AND o.lane = ? AND o.seq > ? AND o.next_at <= ?
 		AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.state = 'pending' AND p.channel = o.channel AND p.stream = o.stream AND p.seq < o.seq)
-		ORDER BY o.seq LIMIT ?`, string(q.Lane), q.After, ms(q.Now), q.Limit)
+		ORDER BY o.seq LIMIT ?`, string(q.Lane), q.After, MS(q.Now), q.Limit)
 	return collect(rows, err, scanMessage)
 }
 
 // NextDue implements store.Outbox.
-func (db *DB) NextDue(ctx context.Context, lane upstate.Lane, now time.Time) (time.Time, bool, error) {
+func (db *Core) NextDue(ctx context.Context, lane upstate.Lane, now time.Time) (time.Time, bool, error) {
 	var next sql.NullInt64
-	err := db.read.QueryRowContext(ctx, `SELECT MIN(next_at) FROM outbox WHERE state = 'pending' AND lane = ? AND next_at > ?`, string(lane), ms(now)).Scan(&next)
+	err := db.read.QueryRowContext(ctx, `SELECT MIN(next_at) FROM outbox WHERE state = 'pending' AND lane = ? AND next_at > ?`, string(lane), MS(now)).Scan(&next)
 	if err != nil || !next.Valid {
 		return time.Time{}, false, err
 	}
-	return fromMS(next.Int64), true, nil
+	return FromMS(next.Int64), true, nil
 }
 
 // RecordAttempt implements store.Outbox.
-func (db *DB) RecordAttempt(ctx context.Context, m upstate.Message) error {
-	return db.exec(ctx, func(tx *pgtx) error {
+func (db *Core) RecordAttempt(ctx context.Context, m upstate.Message) error {
+	return db.exec(ctx, func(tx Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE outbox SET state = ?, attempts = ?, next_at = ?, last_error = ?, sent_at = ? WHERE id = ? AND state = 'pending'`,
-			string(m.State), m.Attempts, ms(m.NextAt), m.LastError, nullMS(m.SentAt), m.ID)
+			string(m.State), m.Attempts, MS(m.NextAt), m.LastError, nullMS(m.SentAt), m.ID)
 		if err != nil {
 			return err
 		}
@@ -126,16 +126,16 @@ func (db *DB) RecordAttempt(ctx context.Context, m upstate.Message) error {
 }
 
 // RetryMessage implements store.Outbox.
-func (db *DB) RetryMessage(ctx context.Context, id string, now time.Time, note string) error {
-	return db.exec(ctx, func(tx *pgtx) error {
+func (db *Core) RetryMessage(ctx context.Context, id string, now time.Time, note string) error {
+	return db.exec(ctx, func(tx Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'pending', next_at = ?, last_error = ? || last_error WHERE id = ? AND state = 'failed'`,
-			ms(now), note, id)
+			MS(now), note, id)
 		return one(res, err, "failed message", id)
 	})
 }
 
 // ListMessages implements store.Outbox.
-func (db *DB) ListMessages(ctx context.Context, f store.MessageFilter) ([]upstate.Message, error) {
+func (db *Core) ListMessages(ctx context.Context, f store.MessageFilter) ([]upstate.Message, error) {
 	q := `SELECT ` + messageCols + ` FROM outbox WHERE 1 = 1`
 	var args []any
 	if f.ID != "" {
@@ -159,7 +159,7 @@ func (db *DB) ListMessages(ctx context.Context, f store.MessageFilter) ([]upstat
 }
 
 // CountMessages implements store.Outbox.
-func (db *DB) CountMessages(ctx context.Context) ([]store.MessageCount, error) {
+func (db *Core) CountMessages(ctx context.Context) ([]store.MessageCount, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT channel, state, COUNT(*) FROM outbox GROUP BY channel, state ORDER BY channel, state`)
 	return collect(rows, err, func(r interface{ Scan(...any) error }) (store.MessageCount, error) {
 		var c store.MessageCount
@@ -171,6 +171,6 @@ func (db *DB) CountMessages(ctx context.Context) ([]store.MessageCount, error) {
 }
 
 // PruneMessages implements store.Outbox.
-func (db *DB) PruneMessages(ctx context.Context, before time.Time) (int64, error) {
-	return db.execCount(ctx, `DELETE FROM outbox WHERE state != 'pending' AND created_at < ?`, ms(before))
+func (db *Core) PruneMessages(ctx context.Context, before time.Time) (int64, error) {
+	return db.execCount(ctx, `DELETE FROM outbox WHERE state != 'pending' AND created_at < ?`, MS(before))
 }

@@ -1,0 +1,534 @@
+package sqlcore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/store"
+)
+
+// SyncComponents implements store.Components.
+func (db *Core) SyncComponents(ctx context.Context, cs []upstate.Component, now time.Time) error {
+	return db.exec(ctx, func(tx Tx) error {
+		keep := make([]any, 0, len(cs))
+		for i, c := range cs {
+			keep = append(keep, c.ID)
+			_, err := tx.ExecContext(ctx, `INSERT INTO components (id, name, grp, description, depends_on, position, status, created_at, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?, 'operational', ?, ?)
+				ON CONFLICT (id) DO UPDATE SET name = excluded.name, grp = excluded.grp, description = excluded.description,
+				depends_on = excluded.depends_on, position = excluded.position`,
+				c.ID, c.Name, c.Group, c.Description, strings.Join(c.DependsOn, ","), i+1, MS(now), MS(now))
+			if err != nil {
+				return fmt.Errorf("sync component %s: %w", c.ID, err)
+			}
+		}
+		q := `DELETE FROM components`
+		if len(keep) > 0 {
+			q += ` WHERE id NOT IN (?` + strings.Repeat(",?", len(keep)-1) + `)`
+		}
+		_, err := tx.ExecContext(ctx, q, keep...)
+		return err
+	})
+}
+
+// ListComponents implements store.Components.
+func (db *Core) ListComponents(ctx context.Context) ([]upstate.ComponentState, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT id, name, grp, description, depends_on, position, status, created_at, updated_at,
+		hold_status, hold_by, hold_at FROM components ORDER BY position, id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []upstate.ComponentState
+	for rows.Next() {
+		var c upstate.ComponentState
+		var deps, status, hold string
+		var created, updated, holdAt int64
+		if err := rows.Scan(&c.ID, &c.Name, &c.Group, &c.Description, &deps, &c.Position, &status, &created, &updated,
+			&hold, &c.Hold.By, &holdAt); err != nil {
+			return nil, err
+		}
+		if hold != "" {
+			c.Hold.Status, c.Hold.At = upstate.Status(hold), FromMS(holdAt)
+		}
+		c.DependsOn, c.Status, c.CreatedAt, c.UpdatedAt = splitList(deps), upstate.Status(status), FromMS(created), FromMS(updated)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// ListResults implements store.Results.
+func (db *Core) ListResults(ctx context.Context, checkID string, from, to time.Time) ([]upstate.Result, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT at, outcome, latency_us, status_code, error FROM results WHERE check_id = ? AND at >= ? AND at < ? ORDER BY at`, checkID, MS(from), MS(to))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []upstate.Result
+	for rows.Next() {
+		r := upstate.Result{CheckID: checkID}
+		var at, lat int64
+		var outcome string
+		if err := rows.Scan(&at, &outcome, &lat, &r.StatusCode, &r.Error); err != nil {
+			return nil, err
+		}
+		r.At, r.Outcome, r.Latency = FromMS(at), upstate.Outcome(outcome), time.Duration(lat)*time.Microsecond
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// ListRollups implements store.Results.
+func (db *Core) ListRollups(ctx context.Context, period store.Period, checkIDs []string, from, to time.Time) ([]store.Rollup, error) {
+	var hist strings.Builder
+	for i := range store.LatencyBins {
+		fmt.Fprintf(&hist, ", h%02d", i)
+	}
+	q := `SELECT check_id, bucket, n, ok, slow, fail, latency_sum_us, latency_max_us` + hist.String() + ` FROM rollups WHERE period = ? AND bucket >= ? AND bucket < ?`
+	args := []any{string(period), MS(from), MS(to)}
+	if len(checkIDs) > 0 {
+		q += ` AND check_id IN (?` + strings.Repeat(",?", len(checkIDs)-1) + `)`
+		for _, id := range checkIDs {
+			args = append(args, id)
+		}
+	}
+	q += ` ORDER BY bucket, check_id`
+	rows, err := db.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Rollup
+	for rows.Next() {
+		r := store.Rollup{Period: period}
+		var bucket, sum, mx int64
+		dest := []any{&r.CheckID, &bucket, &r.Count, &r.OK, &r.Slow, &r.Fail, &sum, &mx}
+		for i := range r.Latencies {
+			dest = append(dest, &r.Latencies[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		r.Start, r.LatencySum, r.LatencyMax = FromMS(bucket), time.Duration(sum)*time.Microsecond, time.Duration(mx)*time.Microsecond
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// saveTransition records a transition, unless it is recorded already,
+// and makes its target the check's current condition.
+func (db *Core) saveTransition(ctx context.Context, tx Tx, t upstate.Transition) error {
+	c := t.To
+	if _, err := tx.ExecContext(ctx, db.insertTransition,
+		c.CheckID, MS(c.At), string(t.From.State), t.From.Partial, string(c.State), c.Partial, MS(c.Since), c.Evidence, c.Failures, c.Samples,
+		c.CheckID, MS(c.At), string(c.State), c.Partial); err != nil {
+		return fmt.Errorf("save transition of %s: %w", c.CheckID, err)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO conditions (check_id, state, partial, since, at, evidence, failures, samples) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (check_id) DO UPDATE SET state = excluded.state, partial = excluded.partial, since = excluded.since,
+		at = excluded.at, evidence = excluded.evidence, failures = excluded.failures, samples = excluded.samples`,
+		c.CheckID, string(c.State), c.Partial, MS(c.Since), MS(c.At), c.Evidence, c.Failures, c.Samples)
+	if err != nil {
+		return fmt.Errorf("save condition of %s: %w", c.CheckID, err)
+	}
+	return nil
+}
+
+// ListConditions implements store.Conditions.
+func (db *Core) ListConditions(ctx context.Context) (map[string]upstate.Condition, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT check_id, state, partial, since, at, evidence, failures, samples FROM conditions`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]upstate.Condition{}
+	for rows.Next() {
+		var c upstate.Condition
+		var state string
+		var since, at int64
+		if err := rows.Scan(&c.CheckID, &state, &c.Partial, &since, &at, &c.Evidence, &c.Failures, &c.Samples); err != nil {
+			return nil, err
+		}
+		c.State, c.Since, c.At = upstate.State(state), FromMS(since), FromMS(at)
+		out[c.CheckID] = c
+	}
+	return out, rows.Err()
+}
+
+// ListTransitions implements store.Conditions.
+func (db *Core) ListTransitions(ctx context.Context, checkID string, from, to time.Time) ([]upstate.Transition, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT at, from_state, from_partial, to_state, to_partial, since, evidence, failures, samples
+		FROM transitions WHERE check_id = ? AND at >= ? AND at < ? ORDER BY at, id`, checkID, MS(from), MS(to))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []upstate.Transition
+	for rows.Next() {
+		var t upstate.Transition
+		var at, since int64
+		var fs, ts string
+		if err := rows.Scan(&at, &fs, &t.From.Partial, &ts, &t.To.Partial, &since, &t.To.Evidence, &t.To.Failures, &t.To.Samples); err != nil {
+			return nil, err
+		}
+		t.From.CheckID, t.To.CheckID = checkID, checkID
+		t.From.State, t.To.State, t.To.At, t.To.Since = upstate.State(fs), upstate.State(ts), FromMS(at), FromMS(since)
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+type affectedJSON struct {
+	Component string `json:"component"`
+	Old       string `json:"old"`
+	New       string `json:"new"`
+}
+
+// Apply implements store.Incidents.
+func (db *Core) Apply(ctx context.Context, c store.Change) error {
+	if c.Empty() {
+		return nil
+	}
+	return db.exec(ctx, func(tx Tx) error { return db.applyChange(ctx, tx, c) })
+}
+
+// applyChange writes an incident change inside a transaction.
+func (db *Core) applyChange(ctx context.Context, tx Tx, c store.Change) error {
+	for _, t := range c.Transitions {
+		if err := db.saveTransition(ctx, tx, t); err != nil {
+			return err
+		}
+	}
+	for _, in := range c.Incidents {
+		overrides, err := json.Marshal(in.Overrides)
+		if err != nil || in.Overrides == nil {
+			overrides = []byte("{}")
+		}
+		scope, err := json.Marshal(scopeJSON{in.Reach.FailingPercent, in.Reach.FailingMax, in.Reach.Regions, in.Reach.Segments})
+		if err != nil {
+			return fmt.Errorf("incident %s scope: %w", in.ID, err)
+		}
+		upstream := ""
+		if in.Upstream != nil {
+			b, _ := json.Marshal(upstreamJSON{in.Upstream.Provider, in.Upstream.Title, in.Upstream.URL})
+			upstream = string(b)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO incidents (id, name, status, impact, created_at, updated_at, started_at, detected_at, monitoring_at, resolved_at, components, auto, overrides,
+				scope, upstream, acknowledged_at, acknowledged_by, merged_into, name_fold)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET name = excluded.name, name_fold = excluded.name_fold, status = excluded.status, impact = excluded.impact,
+			updated_at = excluded.updated_at, started_at = excluded.started_at, detected_at = excluded.detected_at,
+			monitoring_at = excluded.monitoring_at, resolved_at = excluded.resolved_at, components = excluded.components, auto = excluded.auto,
+			overrides = excluded.overrides, scope = excluded.scope, upstream = excluded.upstream, acknowledged_at = excluded.acknowledged_at,
+			acknowledged_by = excluded.acknowledged_by, merged_into = excluded.merged_into`,
+			in.ID, in.Name, string(in.Status), string(in.Impact), MS(in.CreatedAt), MS(in.UpdatedAt), MS(in.StartedAt), MS(in.DetectedAt),
+			nullMS(in.MonitoringAt), nullMS(in.ResolvedAt), strings.Join(in.Components, ","), in.Auto, string(overrides),
+			string(scope), upstream, nullMS(in.AcknowledgedAt), in.AcknowledgedBy, in.MergedInto, strings.ToLower(in.Name))
+		if err != nil {
+			return fmt.Errorf("save incident %s: %w", in.ID, err)
+		}
+	}
+	for _, e := range c.Entries {
+		aff := make([]affectedJSON, len(e.Affected))
+		for i, a := range e.Affected {
+			aff[i] = affectedJSON{a.ComponentID, string(a.OldStatus), string(a.NewStatus)}
+		}
+		affected, _ := json.Marshal(aff)
+		// An entry already kept is not written again: a change written a
+		// second time (its first write committed after its writer was told
+		// it had not) changes nothing.
+		var written *time.Time
+		if !e.WrittenAt.IsZero() {
+			written = &e.WrittenAt
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO incident_updates (id, incident_id, seq, at, status, body, public, actor, affected, kind, written_at, until)
+			VALUES (?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM incident_updates WHERE incident_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO NOTHING`,
+			e.ID, e.IncidentID, e.IncidentID, MS(e.At), string(e.Status), e.Body, e.Public, e.Actor, string(affected), string(e.GuessKind()), nullMS(written), nullMS(e.Until))
+		if err != nil {
+			return fmt.Errorf("save timeline entry of %s: %w", e.IncidentID, err)
+		}
+	}
+	if err := cancel(ctx, tx, c.Cancel); err != nil {
+		return err
+	}
+	if err := enqueue(ctx, tx, c.Messages); err != nil {
+		return err
+	}
+	for _, h := range c.Holds {
+		at := int64(0)
+		if h.Hold.Status != "" {
+			at = MS(h.Hold.At)
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE components SET hold_status = ?, hold_by = ?, hold_at = ? WHERE id = ?`,
+			string(h.Hold.Status), h.Hold.By, at, h.ComponentID)
+		if err := one(res, err, "component", h.ComponentID); err != nil {
+			return fmt.Errorf("hold component %s: %w", h.ComponentID, err)
+		}
+	}
+	for _, s := range c.Statuses {
+		if _, err := tx.ExecContext(ctx, db.insertStatusChange,
+			s.ComponentID, MS(s.At), string(s.Status), s.IncidentID, s.ComponentID, MS(s.At), string(s.Status)); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE components SET status = ?, updated_at = ? WHERE id = ?`, string(s.Status), MS(s.At), s.ComponentID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const incidentCols = `id, name, status, impact, created_at, updated_at, started_at, detected_at, monitoring_at, resolved_at, components, auto, overrides,
+	scope, upstream, acknowledged_at, acknowledged_by, merged_into, hidden_reason, hidden_by, hidden_at`
+
+// scopeJSON and upstreamJSON are how an incident's scope and upstream
+// link are kept, as JSON in their columns.
+// A range's top is failing_percent_max beside failing_percent, its
+// bottom: a scope of one figure is written, and read, as before ranges.
+type scopeJSON struct {
+	FailingPercent *float64 `json:"failing_percent,omitempty"`
+	FailingMax     *float64 `json:"failing_percent_max,omitempty"`
+	Regions        []string `json:"regions,omitempty"`
+	Segments       []string `json:"segments,omitempty"`
+}
+
+type upstreamJSON struct {
+	Provider string `json:"provider"`
+	Title    string `json:"title,omitempty"`
+	URL      string `json:"url"`
+}
+
+func scanIncident(rows interface{ Scan(...any) error }) (*upstate.Incident, error) {
+	in := &upstate.Incident{}
+	var status, impact, comps string
+	var created, updated, started, detected int64
+	var monitoring, resolved, acked sql.NullInt64
+	var overrides, scope, upstream, hiddenReason, hiddenBy string
+	var hiddenAt sql.NullInt64
+	if err := rows.Scan(&in.ID, &in.Name, &status, &impact, &created, &updated, &started, &detected, &monitoring, &resolved, &comps, &in.Auto, &overrides,
+		&scope, &upstream, &acked, &in.AcknowledgedBy, &in.MergedInto, &hiddenReason, &hiddenBy, &hiddenAt); err != nil {
+		return nil, err
+	}
+	if hiddenAt.Valid {
+		in.Hidden = &upstate.Hidden{Reason: hiddenReason, By: hiddenBy, At: FromMS(hiddenAt.Int64)}
+	}
+	if err := json.Unmarshal([]byte(overrides), &in.Overrides); err != nil {
+		return nil, fmt.Errorf("incident %s overrides: %w", in.ID, err)
+	}
+	var sc scopeJSON
+	if err := json.Unmarshal([]byte(scope), &sc); err != nil {
+		return nil, fmt.Errorf("incident %s scope: %w", in.ID, err)
+	}
+	in.Reach = upstate.Reach{FailingPercent: sc.FailingPercent, FailingMax: sc.FailingMax, Regions: sc.Regions, Segments: sc.Segments}
+	if upstream != "" {
+		var u upstreamJSON
+		if err := json.Unmarshal([]byte(upstream), &u); err != nil {
+			return nil, fmt.Errorf("incident %s upstream: %w", in.ID, err)
+		}
+		in.Upstream = &upstate.Upstream{Provider: u.Provider, Title: u.Title, URL: u.URL}
+	}
+	in.AcknowledgedAt = fromNullMS(acked)
+	if len(in.Overrides) == 0 {
+		in.Overrides = nil
+	}
+	in.Status, in.Impact = upstate.IncidentStatus(status), upstate.Impact(impact)
+	in.CreatedAt, in.UpdatedAt, in.StartedAt, in.DetectedAt = FromMS(created), FromMS(updated), FromMS(started), FromMS(detected)
+	in.MonitoringAt, in.ResolvedAt, in.Components = fromNullMS(monitoring), fromNullMS(resolved), splitList(comps)
+	return in, nil
+}
+
+// GetIncident implements store.Incidents.
+func (db *Core) GetIncident(ctx context.Context, id string) (*upstate.Incident, error) {
+	in, err := scanIncident(db.read.QueryRowContext(ctx, `SELECT `+incidentCols+` FROM incidents WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, upstate.Errorf(upstate.ENOTFOUND, "no incident %q", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := db.loadUpdates(ctx, []*upstate.Incident{in}); err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+// incidentWhere is the WHERE clause of f and its arguments.
+func (db *Core) incidentWhere(f upstate.IncidentFilter) (string, []any) {
+	q := ` WHERE 1 = 1`
+	var args []any
+	if f.OpenOnly {
+		q += ` AND status IN ('investigating', 'identified', 'monitoring')`
+	}
+	if f.ResolvedOnly {
+		q += ` AND status NOT IN ('investigating', 'identified', 'monitoring')`
+	}
+	if f.Status != "" {
+		q += ` AND status = ?`
+		args = append(args, string(f.Status))
+	}
+	if f.Component != "" {
+		q += ` AND ` + db.d.Contains(`',' || components || ','`)
+		args = append(args, ","+f.Component+",")
+	}
+	for _, w := range f.Words {
+		// name_fold is the name as Go lowercases it (strings.ToLower), so
+		// the search folds case as the admin always did, beyond ASCII.
+		q += ` AND ` + db.d.Contains(`name_fold`)
+		args = append(args, strings.ToLower(w))
+	}
+	if f.Unmerged {
+		q += ` AND merged_into = ''`
+	}
+	switch f.Hidden {
+	case upstate.HiddenExclude:
+		q += ` AND hidden_at IS NULL`
+	case upstate.HiddenOnly:
+		q += ` AND hidden_at IS NOT NULL`
+	}
+	if !f.Since.IsZero() {
+		q += ` AND created_at >= ?`
+		args = append(args, MS(f.Since))
+	}
+	return q, args
+}
+
+// CountIncidents implements store.Incidents.
+func (db *Core) CountIncidents(ctx context.Context, f upstate.IncidentFilter) (int, error) {
+	where, args := db.incidentWhere(f)
+	var n int
+	err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM incidents`+where, args...).Scan(&n)
+	return n, err
+}
+
+// ListIncidents implements store.Incidents.
+func (db *Core) ListIncidents(ctx context.Context, f upstate.IncidentFilter) ([]*upstate.Incident, error) {
+	where, args := db.incidentWhere(f)
+	q := `SELECT ` + incidentCols + ` FROM incidents` + where + ` ORDER BY created_at DESC, id DESC`
+	switch {
+	case f.Limit > 0:
+		q += fmt.Sprintf(` LIMIT %d OFFSET %d`, f.Limit, max(f.Offset, 0))
+	case f.Offset > 0:
+		q += fmt.Sprintf(` LIMIT %s OFFSET %d`, db.d.NoLimit(), f.Offset)
+	}
+	rows, err := db.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	var out []*upstate.Incident
+	for rows.Next() {
+		in, err := scanIncident(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, in)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, db.loadUpdates(ctx, out)
+}
+
+func (db *Core) loadUpdates(ctx context.Context, ins []*upstate.Incident) error {
+	if len(ins) == 0 {
+		return nil
+	}
+	byID := map[string]*upstate.Incident{}
+	args := make([]any, 0, len(ins))
+	for _, in := range ins {
+		byID[in.ID] = in
+		args = append(args, in.ID)
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT id, incident_id, at, status, body, public, actor, affected, kind, edited_at, edited_by, written_at, until FROM incident_updates
+		WHERE incident_id IN (?`+strings.Repeat(",?", len(args)-1)+`) ORDER BY incident_id, at, seq`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e upstate.TimelineEntry
+		var at int64
+		var status, affected, kind string
+		var edited, written, until sql.NullInt64
+		if err := rows.Scan(&e.ID, &e.IncidentID, &at, &status, &e.Body, &e.Public, &e.Actor, &affected, &kind, &edited, &e.EditedBy, &written, &until); err != nil {
+			return err
+		}
+		if w := fromNullMS(written); w != nil {
+			e.WrittenAt = *w
+		}
+		e.At, e.Status, e.Kind, e.EditedAt, e.Until = FromMS(at), upstate.IncidentStatus(status), upstate.EntryKind(kind), fromNullMS(edited), fromNullMS(until)
+		e.Kind = e.GuessKind()
+		var aff []affectedJSON
+		if err := json.Unmarshal([]byte(affected), &aff); err != nil {
+			return fmt.Errorf("timeline entry %s: %w", e.ID, err)
+		}
+		for _, a := range aff {
+			e.Affected = append(e.Affected, upstate.AffectedComponent{ComponentID: a.Component, OldStatus: upstate.Status(a.Old), NewStatus: upstate.Status(a.New)})
+		}
+		in := byID[e.IncidentID]
+		in.Updates = append(in.Updates, e)
+	}
+	return rows.Err()
+}
+
+// ListStatusChanges implements store.History.
+func (db *Core) ListStatusChanges(ctx context.Context, from, to time.Time) ([]upstate.StatusChange, error) {
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT component_id, at, status, incident_id FROM (
+			SELECT s.component_id, s.at, s.status, s.incident_id, s.id FROM status_changes s
+			WHERE s.id IN (SELECT MAX(id) FROM status_changes WHERE at < ? GROUP BY component_id)
+			UNION ALL
+			SELECT component_id, at, status, incident_id, id FROM status_changes WHERE at >= ? AND at < ?
+		) AS history ORDER BY at, id`, MS(from), MS(from), MS(to))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []upstate.StatusChange
+	for rows.Next() {
+		var s upstate.StatusChange
+		var at int64
+		var status string
+		if err := rows.Scan(&s.ComponentID, &at, &status, &s.IncidentID); err != nil {
+			return nil, err
+		}
+		s.At, s.Status = FromMS(at), upstate.Status(status)
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// SaveHeartbeat implements store.Heartbeats.
+func (db *Core) SaveHeartbeat(ctx context.Context, checkID string, at time.Time) error {
+	return db.exec(ctx, func(tx Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO heartbeats (check_id, at) VALUES (?, ?)
+			ON CONFLICT (check_id) DO UPDATE SET at = excluded.at WHERE excluded.at > heartbeats.at`, checkID, MS(at))
+		return err
+	})
+}
+
+// ListHeartbeats implements store.Heartbeats.
+func (db *Core) ListHeartbeats(ctx context.Context) (map[string]time.Time, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT check_id, at FROM heartbeats`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var id string
+		var at int64
+		if err := rows.Scan(&id, &at); err != nil {
+			return nil, err
+		}
+		out[id] = FromMS(at)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,18 @@
+package sqlite
+
+import "strings"
+
+// dialect is SQLite's side of what the shared queries (sqlcore) say
+// differently on each database.
+type dialect struct{}
+
+func (dialect) Contains(s string) string { return `instr(` + s + `, ?) > 0` }
+
+func (dialect) FoldingLike() string { return `LIKE` }
+
+// Typed leaves the placeholder bare: SQLite's values carry their types.
+func (dialect) Typed(string) string { return `?` }
+
+func (dialect) NoLimit() string { return `-1` }
+
+func (dialect) IsUnique(err error) bool { return err != nil && strings.Contains(err.Error(), "UNIQUE") }
