@@ -202,4 +202,8 @@ type DueQuery struct {
 	// page through the due messages.
 	After int64
 	Limit int
+	// Claimant, in a cluster, is the instance asking: a message another
+	// instance has claimed (Outbox.ClaimMessage) until after Now is not
+	// due to it. Empty alone, where nothing is claimed.
+	Claimant string
 }

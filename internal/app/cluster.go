@@ -195,6 +195,15 @@ func (a *App) reloadConsole() {
 	}
 }
 
+// claimant is who claims the outbox's messages before sending them: this
+// process in a cluster; nobody alone.
+func (a *App) claimant() string {
+	if a.cluster == nil {
+		return ""
+	}
+	return a.cluster.node.ID()
+}
+
 // announce tells the other instances of a change, if there are any.
 func (a *App) announce(ctx context.Context, topic string) {
 	if a.cluster != nil {

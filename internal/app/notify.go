@@ -50,7 +50,7 @@ func (a *App) newNotify(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	a.dispatcher, err = notify.New(notify.Options{Outbox: a.store, Channel: a.board.Channel, Clock: a.opts.Clock, Logger: a.log,
-		GiveUpAfter: cfg.Notifications.GiveUpAfter.D(), Timeout: cfg.Notifications.Timeout.D(), Jitter: a.opts.NotifyJitter,
+		GiveUpAfter: cfg.Notifications.GiveUpAfter.D(), Timeout: cfg.Notifications.Timeout.D(), Jitter: a.opts.NotifyJitter, Claimant: a.claimant(),
 		Backoff: cfg.Notifications.Backoff.D(), MaxBackoff: cfg.Notifications.MaxBackoff.D(), Muted: a.silences.Muted,
 		Observe: func(m upstate.Message, outcome string) {
 			a.metrics.Notifications.WithLabelValues(metrics.ChannelLabel(m.Channel), outcome).Inc()

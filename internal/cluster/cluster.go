@@ -336,6 +336,10 @@ func interval(d time.Duration) string { return fmt.Sprintf("%d milliseconds", d.
 // Timings are the node's lease, heartbeat, fence and grace.
 func (n *Node) Timings() Timings { return n.t }
 
+// ID is this process's own id, new at each start: what it claims the
+// outbox's messages as.
+func (n *Node) ID() string { return n.id }
+
 // Name is this instance's name.
 func (n *Node) Name() string { return n.opts.Name }
 

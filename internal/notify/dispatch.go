@@ -26,6 +26,13 @@ type Outbox interface {
 	RecordAttempt(ctx context.Context, m upstate.Message) error
 }
 
+// Claimer is an outbox shared by several instances: a message is claimed
+// before its attempt, so only one instance sends it (store.Outbox's
+// ClaimMessage).
+type Claimer interface {
+	ClaimMessage(ctx context.Context, id, claimant string, now, until time.Time) (bool, error)
+}
+
 // Destined is a channel that says where it delivers, so that a receiver
 // that hangs or fails holds only its own share of the dispatcher: attempts
 // in flight and the circuit breaker are per destination host. A channel
@@ -108,6 +115,15 @@ type Options struct {
 	// shorter.
 	BreakAfter int
 	BreakFor   time.Duration
+	// Claimant, set in a cluster, is this instance: each attempt first
+	// claims its message (the Outbox must be a Claimer) for ClaimFor, so
+	// no other instance sends it meanwhile, and one that dies mid-send
+	// leaves it to another once the claim runs out (at least once, as
+	// across a restart). Empty alone: nothing is claimed.
+	Claimant string
+	// ClaimFor is how long a claim lasts; default the Timeout and a
+	// minute.
+	ClaimFor time.Duration
 	// Poll is how often each lane looks for due messages when neither
 	// woken (whoever writes messages calls Wake) nor waiting for one it
 	// knows falls due sooner: a safety net, for messages written by
@@ -147,6 +163,12 @@ func (o *Options) validate() error {
 		if *x.d <= 0 {
 			*x.d = x.v
 		}
+	}
+	if o.ClaimFor <= 0 {
+		o.ClaimFor = o.Timeout + time.Minute
+	}
+	if _, ok := o.Outbox.(Claimer); o.Claimant != "" && !ok {
+		return errors.New("notify: Options.Claimant needs an Outbox that claims messages")
 	}
 	if o.BreakFor <= 0 {
 		o.BreakFor = min(30*time.Second, o.MaxBackoff)
@@ -352,7 +374,7 @@ func (d *Dispatcher) fill(ctx context.Context, l *lane) (int, error) {
 		l.mu.Lock()
 		clear(l.done)
 		l.mu.Unlock()
-		batch, err := d.opts.Outbox.DueMessages(ctx, upstate.DueQuery{Lane: l.name, Now: now, After: l.cursor, Limit: duePage})
+		batch, err := d.opts.Outbox.DueMessages(ctx, upstate.DueQuery{Lane: l.name, Now: now, After: l.cursor, Limit: duePage, Claimant: d.opts.Claimant})
 		if err != nil {
 			keep(err)
 			return started, first
@@ -420,6 +442,7 @@ func (d *Dispatcher) consider(ctx context.Context, l *lane, m upstate.Message, n
 		return 0, nil // its turn comes when one of those finishes
 	}
 	b := l.hosts[host]
+	probe := false
 	switch b.state(now, d.opts.BreakAfter) {
 	case circuitOpen:
 		until, failures, last := b.until, b.failures, b.last
@@ -430,7 +453,7 @@ func (d *Dispatcher) consider(ctx context.Context, l *lane, m upstate.Message, n
 			l.mu.Unlock()
 			return 0, nil // one attempt tries the host; the rest wait for its answer
 		}
-		b.probing = true
+		b.probing, probe = true, true
 	}
 	l.busy++
 	l.inflight[m.ID] = true
@@ -438,16 +461,36 @@ func (d *Dispatcher) consider(ctx context.Context, l *lane, m upstate.Message, n
 	l.perHost[host]++
 	l.attempts.Add(1)
 	l.mu.Unlock()
-	go d.attempt(ctx, l, m, ch, host)
+	go d.attempt(ctx, l, m, ch, host, probe)
 	return 1, nil
+}
+
+// claim takes the message for this instance's attempt, in a cluster;
+// false when another instance has it or it is pending no more.
+func (d *Dispatcher) claim(ctx context.Context, l *lane, m upstate.Message) bool {
+	if d.opts.Claimant == "" {
+		return true
+	}
+	now := d.opts.Clock.Now()
+	ok, err := d.opts.Outbox.(Claimer).ClaimMessage(ctx, m.ID, d.opts.Claimant, now, now.Add(d.opts.ClaimFor))
+	if err != nil && ctx.Err() == nil {
+		d.opts.Logger.Warn("could not claim a message to send it; trying again later", "component", "notify", "lane", l.name, "message", m.ID, "err", err)
+	}
+	return ok && err == nil
 }
 
 // attempt sends one message, classifies and records the outcome, feeds
 // the host's breaker and frees its slot.
-func (d *Dispatcher) attempt(ctx context.Context, l *lane, m upstate.Message, ch Channel, host string) {
+func (d *Dispatcher) attempt(ctx context.Context, l *lane, m upstate.Message, ch Channel, host string, probe bool) {
 	defer l.attempts.Done()
-	err := d.stages.send.send(ctx, ch, m)
-	shutdown := err != nil && ctx.Err() != nil // the message stays pending for next time
+	claimed := d.claim(ctx, l, m)
+	var err error
+	if claimed {
+		err = d.stages.send.send(ctx, ch, m)
+	}
+	// Not sent, for now: shutting down (the message stays pending for
+	// next time), or another instance has it.
+	shutdown := !claimed || (err != nil && ctx.Err() != nil)
 	var rerr error
 	if !shutdown {
 		rerr = d.stages.record.keep(ctx, l, d.stages.classify.classify(m, err))
@@ -464,6 +507,8 @@ func (d *Dispatcher) attempt(ctx context.Context, l *lane, m upstate.Message, ch
 	}
 	if !shutdown {
 		d.observeHost(l, host, err)
+	} else if b := l.hosts[host]; probe && b != nil {
+		b.probing = false // the next attempt probes the host instead
 	}
 	if rerr != nil {
 		l.errs = append(l.errs, rerr)

@@ -400,6 +400,13 @@ type Outbox interface {
 	// another attempt settled it): the outcome is not kept. ENOTFOUND for
 	// an unknown id.
 	RecordAttempt(ctx context.Context, m upstate.Message) error
+	// ClaimMessage takes a pending message for claimant's attempt until
+	// until, so no other instance sends it meanwhile (in a cluster): true
+	// when taken (or already claimant's), false when it is pending no
+	// more or another claimant holds it past now. It does not wait for
+	// another instance's claim in progress (FOR UPDATE SKIP LOCKED).
+	// RecordAttempt ends the claim.
+	ClaimMessage(ctx context.Context, id, claimant string, now, until time.Time) (bool, error)
 	// RetryMessage puts a failed message back in the outbox, due at now,
 	// with note before its last error. ENOTFOUND unless it is failed.
 	RetryMessage(ctx context.Context, id string, now time.Time, note string) error

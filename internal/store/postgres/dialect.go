@@ -25,6 +25,9 @@ func (dialect) Typed(t string) string { return `?::` + t }
 
 func (dialect) NoLimit() string { return `ALL` }
 
+// SkipLocked: instances claiming messages at once pass over each other's.
+func (dialect) SkipLocked() string { return ` FOR UPDATE SKIP LOCKED` }
+
 // IsUnique reports whether err is a unique constraint's refusal.
 func (dialect) IsUnique(err error) bool {
 	var pe *pgconn.PgError

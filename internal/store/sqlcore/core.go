@@ -55,6 +55,11 @@ type Dialect interface {
 	NoLimit() string
 	// IsUnique reports whether err is a unique constraint's refusal.
 	IsUnique(err error) bool
+	// SkipLocked ends a subquery that locks the rows it picks without
+	// waiting for rows another transaction locked (PostgreSQL's FOR
+	// UPDATE SKIP LOCKED); empty where one writer does everything
+	// (SQLite).
+	SkipLocked() string
 }
 
 // Core holds the shared queries; a driver's DB embeds it, so its methods

@@ -90,9 +90,9 @@ func scanMessage(r interface{ Scan(...any) error }) (upstate.Message, error) {
 // DueMessages implements store.Outbox.
 func (db *Core) DueMessages(ctx context.Context, q upstate.DueQuery) ([]upstate.Message, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT `+messageCols+` FROM outbox o
-		WHERE o.state = 'pending' AND o.lane = ? AND o.seq > ? AND o.next_at <= ?
+		WHERE o.state = 'pending' AND o.lane = ? AND o.seq > ? AND o.next_at <= ? AND (o.claimed_until <= ? OR o.claimed_by = ?)
 		AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.state = 'pending' AND p.channel = o.channel AND p.stream = o.stream AND p.seq < o.seq)
-		ORDER BY o.seq LIMIT ?`, string(q.Lane), q.After, MS(q.Now), q.Limit)
+		ORDER BY o.seq LIMIT ?`, string(q.Lane), q.After, MS(q.Now), MS(q.Now), q.Claimant, q.Limit)
 	return collect(rows, err, scanMessage)
 }
 
@@ -109,7 +109,7 @@ func (db *Core) NextDue(ctx context.Context, lane upstate.Lane, now time.Time) (
 // RecordAttempt implements store.Outbox.
 func (db *Core) RecordAttempt(ctx context.Context, m upstate.Message) error {
 	return db.exec(ctx, func(tx Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE outbox SET state = ?, attempts = ?, next_at = ?, last_error = ?, sent_at = ? WHERE id = ? AND state = 'pending'`,
+		res, err := tx.ExecContext(ctx, `UPDATE outbox SET state = ?, attempts = ?, next_at = ?, last_error = ?, sent_at = ?, claimed_by = '', claimed_until = 0 WHERE id = ? AND state = 'pending'`,
 			string(m.State), m.Attempts, MS(m.NextAt), m.LastError, nullMS(m.SentAt), m.ID)
 		if err != nil {
 			return err
@@ -123,6 +123,23 @@ func (db *Core) RecordAttempt(ctx context.Context, m upstate.Message) error {
 		}
 		return upstate.Errorf(upstate.ECONFLICT, "message %s is %s already", m.ID, state)
 	})
+}
+
+// ClaimMessage implements store.Outbox.
+func (db *Core) ClaimMessage(ctx context.Context, id, claimant string, now, until time.Time) (bool, error) {
+	var taken bool
+	err := db.exec(ctx, func(tx Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE outbox SET claimed_by = ?, claimed_until = ? WHERE id IN (
+			SELECT id FROM outbox WHERE id = ? AND state = 'pending' AND (claimed_until <= ? OR claimed_by = ?)`+db.d.SkipLocked()+`)`,
+			claimant, MS(until), id, MS(now), claimant)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		taken = n == 1
+		return err
+	})
+	return taken, err
 }
 
 // RetryMessage implements store.Outbox.

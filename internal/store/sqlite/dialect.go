@@ -15,4 +15,7 @@ func (dialect) Typed(string) string { return `?` }
 
 func (dialect) NoLimit() string { return `-1` }
 
+// SkipLocked: SQLite has one writer at a time, and no row locks.
+func (dialect) SkipLocked() string { return `` }
+
 func (dialect) IsUnique(err error) bool { return err != nil && strings.Contains(err.Error(), "UNIQUE") }

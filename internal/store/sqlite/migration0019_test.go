@@ -24,8 +24,9 @@ func TestEntryKindsMigration(t *testing.T) {
 		for _, q := range []string{`DELETE FROM schema_migrations WHERE version >= 19`,
 			`DROP TABLE audit_log`, `DROP TABLE incident_update_edits`, `ALTER TABLE incident_updates DROP COLUMN kind`, `ALTER TABLE incident_updates DROP COLUMN edited_at`,
 			`ALTER TABLE incident_updates DROP COLUMN edited_by`, `ALTER TABLE incidents DROP COLUMN hidden_reason`, `ALTER TABLE incidents DROP COLUMN hidden_by`, `ALTER TABLE incidents DROP COLUMN hidden_at`, `DROP INDEX incidents_status_created`, `ALTER TABLE incidents DROP COLUMN name_fold`,
-			`ALTER TABLE incident_updates DROP COLUMN written_at`, // and 0020
-			`ALTER TABLE incident_updates DROP COLUMN until`,      // and 0021
+			`ALTER TABLE incident_updates DROP COLUMN written_at`,                                       // and 0020
+			`ALTER TABLE incident_updates DROP COLUMN until`,                                            // and 0021
+			`ALTER TABLE outbox DROP COLUMN claimed_by`, `ALTER TABLE outbox DROP COLUMN claimed_until`, // and 0022
 			`INSERT INTO incidents (id, name, status, impact, created_at, updated_at, started_at, detected_at, components, auto) VALUES ('inc', 'API down', 'resolved', 'major', 0, 0, 0, 0, 'api', 1)`,
 			`INSERT INTO incident_updates (id, incident_id, seq, at, status, body, public, actor, affected) VALUES
 				('words', 'inc', 1, 100, 'investigating', 'The API is not responding.', 1, 'upstate', '[]'),

@@ -79,8 +79,9 @@ func TestLanesMigration(t *testing.T) {
 			// and 0019
 			`DROP TABLE audit_log`, `DROP TABLE incident_update_edits`, `ALTER TABLE incident_updates DROP COLUMN kind`, `ALTER TABLE incident_updates DROP COLUMN edited_at`,
 			`ALTER TABLE incident_updates DROP COLUMN edited_by`, `ALTER TABLE incidents DROP COLUMN hidden_reason`, `ALTER TABLE incidents DROP COLUMN hidden_by`, `ALTER TABLE incidents DROP COLUMN hidden_at`, `DROP INDEX incidents_status_created`, `ALTER TABLE incidents DROP COLUMN name_fold`,
-			`ALTER TABLE incident_updates DROP COLUMN written_at`, // and 0020
-			`ALTER TABLE incident_updates DROP COLUMN until`,      // and 0021
+			`ALTER TABLE incident_updates DROP COLUMN written_at`,                                       // and 0020
+			`ALTER TABLE incident_updates DROP COLUMN until`,                                            // and 0021
+			`ALTER TABLE outbox DROP COLUMN claimed_by`, `ALTER TABLE outbox DROP COLUMN claimed_until`, // and 0022
 			`INSERT INTO outbox (id, channel, stream, event, created_at, next_at, state) VALUES
 				('pg', 'pd', 'page:inc1:1:1', '{}', 0, 0, 'pending'), ('sub', 'subscriber:7', 'inc1', '{}', 0, 0, 'pending'), ('ops', 'slack', 'inc1', '{}', 0, 0, 'pending')`} {
 			if _, err := tx.Exec(q); err != nil {

@@ -34,6 +34,7 @@ func Run(t *testing.T, open Opener) {
 		{"IncidentDetails", testIncidentDetails},
 		{"Holds", testHolds},
 		{"Outbox", testOutbox},
+		{"OutboxClaims", testOutboxClaims},
 		{"Silences", testSilences},
 		{"Subscribers", testSubscribers},
 		{"FiringAlerts", testFiringAlerts},
@@ -440,6 +441,87 @@ func testHolds(t *testing.T, s store.Store) {
 	}
 	if list, _ := s.ListComponents(ctx(t)); list[0].Hold != (upstate.Hold{}) {
 		t.Errorf("cleared hold = %+v", list[0].Hold)
+	}
+}
+
+// testOutboxClaims: a message one instance claimed is not due to another
+// until the claim runs out, nor the next in its stream; the claimant may
+// claim it again; recording its attempt ends the claim.
+func testOutboxClaims(t *testing.T, s store.Store) {
+	msg := func(id string, at time.Duration) upstate.Message {
+		return upstate.Message{ID: id, Channel: "x", Stream: "A", CreatedAt: t0.Add(at), NextAt: t0.Add(at),
+			Event: upstate.Event{ID: "ev-" + id, Type: upstate.EventIncidentCreated, Incident: upstate.Incident{ID: "A", Name: "API is down"}}}
+	}
+	if err := s.EnqueueMessages(ctx(t), []upstate.Message{msg("m1", 0), msg("m2", time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	now := t0.Add(time.Minute)
+	due := func(claimant string, at time.Time) string {
+		t.Helper()
+		ms, err := s.DueMessages(ctx(t), upstate.DueQuery{Lane: upstate.LaneOperator, Now: at, Limit: 10, Claimant: claimant})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, m := range ms {
+			out = append(out, m.ID)
+		}
+		return strings.Join(out, ",")
+	}
+	claim := func(id, claimant string, at time.Time) bool {
+		t.Helper()
+		ok, err := s.ClaimMessage(ctx(t), id, claimant, at, at.Add(30*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !claim("m1", "a", now) {
+		t.Fatal("a could not claim a pending message nobody holds")
+	}
+	if got := due("b", now); got != "" {
+		t.Fatalf("due to b while a holds m1: %q, want nothing (m2 waits behind m1)", got)
+	}
+	if got := due("a", now); got != "m1" {
+		t.Fatalf("due to a, its claimant: %q, want m1", got)
+	}
+	if claim("m1", "b", now.Add(10*time.Second)) {
+		t.Fatal("b claimed m1 while a holds it")
+	}
+	if !claim("m1", "a", now.Add(10*time.Second)) {
+		t.Fatal("a could not renew its own claim")
+	}
+	// a dies: its claim runs out and b takes the message.
+	later := now.Add(41 * time.Second)
+	if got := due("b", later); got != "m1" {
+		t.Fatalf("due to b after a's claim ran out: %q, want m1", got)
+	}
+	if !claim("m1", "b", later) {
+		t.Fatal("b could not claim m1 after a's claim ran out")
+	}
+	sent := later
+	m, _ := s.ListMessages(ctx(t), store.MessageFilter{ID: "m1"})
+	m[0].State, m[0].Attempts, m[0].SentAt = upstate.MessageSent, 1, &sent
+	if err := s.RecordAttempt(ctx(t), m[0]); err != nil {
+		t.Fatal(err)
+	}
+	if claim("m1", "b", later) {
+		t.Fatal("a sent message was claimed")
+	}
+	// m2 is next, and its claim is free to anyone.
+	if got := due("a", later); got != "m2" {
+		t.Fatalf("after m1 was sent, due: %q, want m2", got)
+	}
+	if !claim("m2", "a", later) {
+		t.Fatal("a could not claim m2")
+	}
+	m, _ = s.ListMessages(ctx(t), store.MessageFilter{ID: "m2"})
+	m[0].Attempts, m[0].NextAt = 1, later.Add(time.Second)
+	if err := s.RecordAttempt(ctx(t), m[0]); err != nil { // to retry: still pending
+		t.Fatal(err)
+	}
+	if got := due("b", later.Add(2*time.Second)); got != "m2" {
+		t.Fatalf("after a's attempt was recorded, due to b: %q, want m2 (the claim ends with the attempt)", got)
 	}
 }
 
