@@ -230,3 +230,12 @@ func (a *App) role() any {
 	a.cluster.mu.Unlock()
 	return map[string]any{"name": v.Self, "role": role, "checks": runs, "live": len(v.Live)}
 }
+
+// clusterStatus is the cluster as this instance sees it; false alone (on
+// SQLite).
+func (a *App) clusterStatus() (cluster.Status, bool) {
+	if a.cluster == nil {
+		return cluster.Status{}, false
+	}
+	return a.cluster.node.Status(jobIDs(a.checks.Load().compiled.jobs)), true
+}

@@ -695,3 +695,55 @@ func (n *Node) Leave(ctx context.Context) error {
 	n.opts.Logger.Info("left the cluster", "component", "cluster", "name", n.opts.Name)
 	return nil
 }
+
+// Status is the cluster as one instance sees it, for the cluster's API
+// and admin page.
+type Status struct {
+	// Self is the instance answering; Leader the one that leads ("" when
+	// none does right now).
+	Self   string `json:"self"`
+	Leader string `json:"leader"`
+	// At is the database's time of the heartbeat the view is from, and
+	// Fenced whether the answering instance runs nothing for want of one.
+	At     time.Time `json:"at"`
+	Fenced bool      `json:"fenced"`
+	// Lease, Beat and Grace are the timings (lease: how long an instance
+	// may be silent before the others take its checks).
+	Lease time.Duration `json:"-"`
+	Beat  time.Duration `json:"-"`
+	Grace time.Duration `json:"-"`
+	// Instances are every instance seen in the last hour, live ones
+	// first.
+	Instances []Instance `json:"instances"`
+}
+
+// Instance is one instance in Status.
+type Instance struct {
+	Member
+	// Runs are the checks it runs by this view's ranking, sorted (empty
+	// for one gone).
+	Runs []string `json:"runs"`
+	// Age is how long ago its last heartbeat was, by the database's clock.
+	Age time.Duration `json:"-"`
+}
+
+// Status ranks ids (every check in force) over the last view.
+func (n *Node) Status(ids []string) Status {
+	v := n.View()
+	st := Status{Self: v.Self, Leader: v.Leader, At: v.At, Fenced: v.Fenced, Lease: n.t.Lease, Beat: n.t.Beat, Grace: n.t.Grace}
+	runs := map[string][]string{}
+	for _, id := range ids {
+		if o := v.Owner(id); o != "" {
+			runs[o] = append(runs[o], id)
+		}
+	}
+	for _, m := range v.Members {
+		in := Instance{Member: m, Runs: runs[m.Name], Age: v.At.Sub(m.Heartbeat)}
+		slices.Sort(in.Runs)
+		if in.Runs == nil {
+			in.Runs = []string{}
+		}
+		st.Instances = append(st.Instances, in)
+	}
+	return st
+}

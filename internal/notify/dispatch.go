@@ -121,8 +121,9 @@ type Options struct {
 	// leaves it to another once the claim runs out (at least once, as
 	// across a restart). Empty alone: nothing is claimed.
 	Claimant string
-	// ClaimFor is how long a claim lasts; default the Timeout and a
-	// minute.
+	// ClaimFor is how long a claim lasts: longer than an attempt, and
+	// what a message waits after its sender died. Default twice the
+	// Timeout and 5 s.
 	ClaimFor time.Duration
 	// Poll is how often each lane looks for due messages when neither
 	// woken (whoever writes messages calls Wake) nor waiting for one it
@@ -165,7 +166,7 @@ func (o *Options) validate() error {
 		}
 	}
 	if o.ClaimFor <= 0 {
-		o.ClaimFor = o.Timeout + time.Minute
+		o.ClaimFor = 2*o.Timeout + 5*time.Second
 	}
 	if _, ok := o.Outbox.(Claimer); o.Claimant != "" && !ok {
 		return errors.New("notify: Options.Claimant needs an Outbox that claims messages")
