@@ -138,6 +138,7 @@ func (a *App) onView(v cluster.View) {
 			"live", len(v.Live), "fenced", v.Fenced)
 	}
 	c.node.Report(len(plan.Run), time.Duration(a.lagMax.Swap(0)))
+	a.readPings()
 	if leadChanged {
 		a.engine.Refresh() // its timers run, or stop, at its next tick
 	}
@@ -166,6 +167,20 @@ func (a *App) takeOver(plan cluster.Plan) {
 			st.machine = newDecider(st.spec, st.regions, cond)
 		}
 		st.mu.Unlock()
+	}
+}
+
+// readPings takes the pings other instances received: a heartbeat check
+// is judged by its owner, and the ping may have come to any instance.
+func (a *App) readPings() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	last, err := a.store.ListHeartbeats(ctx)
+	if err != nil {
+		return // the next heartbeat reads them again
+	}
+	for id, at := range last {
+		a.beats.Beat(id, at)
 	}
 }
 
