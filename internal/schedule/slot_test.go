@@ -43,3 +43,37 @@ func TestRegionsTakeTurnsWithinTheInterval(t *testing.T) {
 		}
 	})
 }
+
+// A job taken over from another instance waits until NotBefore, then
+// runs at its slot: not at once, and not at a slot before NotBefore.
+func TestNotBeforeWaitsThenTakesTheSlot(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := newRecorder()
+		const iv = 10 * time.Second
+		slot := Slot("api", iv, 0, 1)
+		time.Sleep(3 * time.Second)
+		notBefore := time.Now().Add(25 * time.Second)
+		job := Job{ID: "api", Interval: iv, Prober: prober("api"), Aligned: true, Slot: slot, NotBefore: notBefore}
+		run(t, []Job{job}, rec, Options{Coalesce: -1}, func(*Scheduler) {
+			time.Sleep(45 * time.Second)
+			synctest.Wait()
+		})
+		rec.mu.Lock()
+		ts := rec.runs["api"]
+		rec.mu.Unlock()
+		if len(ts) < 2 {
+			t.Fatalf("ran %d times", len(ts))
+		}
+		if ts[0].Before(notBefore) {
+			t.Fatalf("first run at %v, before NotBefore %v", ts[0], notBefore)
+		}
+		if ts[0].Sub(notBefore) >= iv {
+			t.Fatalf("first run %v after NotBefore; want the first slot after it", ts[0].Sub(notBefore))
+		}
+		for _, at := range ts {
+			if got := time.Duration(at.UnixNano() % int64(iv)); got != slot {
+				t.Fatalf("ran %v into the interval, not its slot %v", got, slot)
+			}
+		}
+	})
+}
