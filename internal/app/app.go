@@ -351,7 +351,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	api, err := adminapi.New(adminapi.Options{Auth: a.auth, Incidents: a.engine, Components: a.engine, Maintenances: a.engine, Outbox: a.desk, OnCall: a.roster, Silences: a.silences, Subscribers: a.subs, Samples: judgedSamples{a}, SLOs: a.slos, Reviews: reviews, Reads: db, Logger: opts.Logger,
 		Now: opts.Clock.Now, PageName: page, Location: zone, Markdown: md.HTML, SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://"),
 		Baseline: a.baseline, Warnings: a.warnings.List, Console: a.Console(), Audit: db, Corrections: a.engine,
-		CheckInfos: a.checkInfos, CheckPages: views, RunCheck: a.RunCheck, Events: a.events})
+		CheckInfos: a.checkInfos, CheckPages: views, RunCheck: a.RunCheck, Events: a.events, Cluster: a.clusterStatus})
 	if err != nil {
 		return nil, err
 	}
@@ -359,7 +359,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		Location: zone, PageName: page, Now: opts.Clock.Now, SLOs: a.slos, StoreHealth: db.WriteHealth, Warnings: a.warnings.List,
 		Artifacts: db, Baselines: a.baselines, People: auth.NewPeople(db, opts.Clock.Now, opts.NewID, opts.Logger), Console: a.Console(),
 		SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://"), Audit: db, Corrections: a.engine,
-		CheckPages: views, RunCheck: a.RunCheck})
+		CheckPages: views, RunCheck: a.RunCheck, Cluster: a.clusterStatus})
 	if err != nil {
 		return nil, err
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/upstatehq/upstate/internal/auth"
 	"github.com/upstatehq/upstate/internal/check"
 	"github.com/upstatehq/upstate/internal/checkview"
+	"github.com/upstatehq/upstate/internal/cluster"
 	"github.com/upstatehq/upstate/internal/incident"
 	"github.com/upstatehq/upstate/internal/web/respond"
 )
@@ -163,6 +164,9 @@ type Options struct {
 	// RunCheck runs a check once now and returns its result ("check
 	// now"); nil for no such button.
 	RunCheck func(ctx context.Context, id string) (upstate.Result, error)
+	// Cluster is the cluster as this instance sees it (/admin/cluster);
+	// false, or nil, for a server that runs alone.
+	Cluster func() (cluster.Status, bool)
 }
 
 // Corrections changes what was written on incidents after the fact.
@@ -261,7 +265,7 @@ func New(opts Options) (*Server, error) {
 	}
 	funcs["state"] = stateLabel
 	funcs["span"] = func(d time.Duration) string { return upstate.FormatDuration(d, upstate.DurationWindow) }
-	for _, name := range []string{"login", "index", "new", "incident", "maintenances", "notifications", "ack", "subscription", "error", "users", "delete", "audit", "checks", "check", "checkform", "components"} {
+	for _, name := range []string{"login", "index", "new", "incident", "maintenances", "notifications", "ack", "subscription", "error", "users", "delete", "audit", "checks", "check", "checkform", "components", "cluster"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templates, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("parse admin templates: %w", err)
@@ -312,6 +316,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	s.registerCorrections(mux)
 	s.registerConsole(mux)
 	s.registerChecks(mux)
+	s.registerCluster(mux)
 }
 
 // guard refuses cross-site form posts.
@@ -502,6 +507,8 @@ type view struct {
 	// CheckList is the checks page's; Check a check's page.
 	CheckList []checkview.Summary
 	Check     *checkPage
+	// Cluster is the cluster page's.
+	Cluster clusterView
 	// Live, when set, loads the console script, which follows the live
 	// feed with this query ("check=api", "types=incident").
 	Live string

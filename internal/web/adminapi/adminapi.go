@@ -19,6 +19,7 @@ import (
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/auth"
 	"github.com/upstatehq/upstate/internal/check"
+	"github.com/upstatehq/upstate/internal/cluster"
 	"github.com/upstatehq/upstate/internal/importer"
 	"github.com/upstatehq/upstate/internal/incident"
 	"github.com/upstatehq/upstate/internal/web/respond"
@@ -115,6 +116,9 @@ type Options struct {
 	RunCheck func(ctx context.Context, id string) (upstate.Result, error)
 	// Events is the live feed (GET /api/v1/events); nil for none.
 	Events Events
+	// Cluster is the cluster as this instance sees it (GET
+	// /api/v1/cluster); false, or nil, for a server that runs alone.
+	Cluster func() (cluster.Status, bool)
 }
 
 // Corrections changes what was written on incidents after the fact.
@@ -226,6 +230,10 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/incidents/{id}/unhide", s.authed(upstate.ScopeIncidents, s.unhide))
 	mux.HandleFunc("DELETE /api/v1/incidents/{id}", s.authed(upstate.ScopeAdmin, s.deleteIncident))
 	mux.HandleFunc("GET /api/v1/audit", s.authed(upstate.ScopeAdmin, s.listAudit))
+	// read, like the checks it lists: their targets say as much of the
+	// network as the instances' addresses do, and whoever is on call
+	// (viewers too) asks who runs a check that went quiet.
+	mux.HandleFunc("GET /api/v1/cluster", s.authed(upstate.ScopeRead, s.getCluster))
 	// A check's page, running it now, and the live feed: when the app
 	// gives what they need.
 	if s.opts.CheckPages != nil {
