@@ -24,7 +24,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-50000}
 MEASURE=${2:-120}
-WARMUP=60
+WARMUP=${WARMUP:-60}
 INTERVAL=30
 SERVER=${BENCH_DATABASE:-${UPSTATE_TEST_POSTGRES_DSN:?set BENCH_DATABASE (or UPSTATE_TEST_POSTGRES_DSN) to a PostgreSQL server}}
 DB=upstate_bench_$$
