@@ -418,6 +418,7 @@ func (a *App) slos(ctx context.Context) []check.SLOReport {
 // machines of checks whose decision settings did not change.
 func (a *App) checkSet(comp *compiled, conds map[string]upstate.Condition, old *checkSet) *checkSet {
 	set := &checkSet{byID: map[string]*checkState{}, compiled: comp}
+	var fresh []*checkState // new regional deciders
 	for _, spec := range comp.specs {
 		if old != nil {
 			if prev, ok := old.byID[spec.ID]; ok && prev.spec.Decide == spec.Decide && sameRegions(prev.regions, comp.regions[spec.ID]) {
@@ -441,7 +442,11 @@ func (a *App) checkSet(comp *compiled, conds map[string]upstate.Condition, old *
 		}
 		rg := comp.regions[spec.ID]
 		set.byID[spec.ID] = &checkState{spec: spec, kind: comp.kinds[spec.ID], machine: newDecider(spec, rg, start), regions: rg, last: last, certExpiry: certExpiry}
+		if len(rg.names) > 0 {
+			fresh = append(fresh, set.byID[spec.ID])
+		}
 	}
+	a.judged(fresh)
 	return set
 }
 
