@@ -8,6 +8,7 @@ import (
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/decide"
+	"github.com/upstatehq/upstate/internal/snapshot"
 )
 
 // decider is how a check's results are decided: one machine, or one per
@@ -23,10 +24,32 @@ func newDecider(spec upstate.CheckSpec, rg regional, start upstate.Condition) de
 		return decide.New(spec.ID, spec.Decide, start)
 	}
 	q := decide.NewQuorum(spec.ID, spec.Decide, rg.names, rg.quorum, start)
-	// A region silent for three intervals (and a minute's slack for a
-	// slow report) has no word any more.
-	q.Stale(3*spec.Interval + time.Minute)
+	q.Stale(regionStale(spec))
 	return regionalDecider{q}
+}
+
+// regionStale is how long a region's word lasts: a region silent for
+// three intervals (and a minute's slack for a slow report) has no word
+// any more, for the decider and on the page.
+func regionStale(spec upstate.CheckSpec) time.Duration { return 3*spec.Interval + time.Minute }
+
+// regionalOf is each component's checks probed from several regions, for
+// the page's line of regions.
+func regionalOf(c *compiled) map[string][]snapshot.RegionalCheck {
+	var out map[string][]snapshot.RegionalCheck
+	for _, spec := range c.specs {
+		rg := c.regions[spec.ID]
+		if len(rg.names) == 0 {
+			continue
+		}
+		if out == nil {
+			out = map[string][]snapshot.RegionalCheck{}
+		}
+		for _, comp := range spec.Components {
+			out[comp] = append(out[comp], snapshot.RegionalCheck{CheckID: spec.ID, Name: spec.DisplayName(), Regions: rg.names, Stale: regionStale(spec)})
+		}
+	}
+	return out
 }
 
 func sameRegions(a, b regional) bool { return a.quorum == b.quorum && slices.Equal(a.names, b.names) }

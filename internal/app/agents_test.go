@@ -301,3 +301,34 @@ func TestAgentResultSentAgainAcrossARestart(t *testing.T) {
 		t.Errorf("rollups = %+v, %v; want %d results, 4 failing, counted once", hours, err, n)
 	}
 }
+
+// The public page shows what each region of a regional check saw last,
+// from the stored results, read when the snapshot is built.
+func TestPublicPageShowsRegions(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC))
+	a, eu, _ := agentApp(t, clk, "http://127.0.0.1:1/")
+	clk.Advance(time.Second)
+	res := fmt.Sprintf(`{"results": [{"id": "r1", "check_id": "api", "at": %q, "outcome": "fail", "latency_ns": 1000000, "error": "refused"}]}`, clk.Now().Format(time.RFC3339Nano))
+	if code, body := postTo(a, "/api/v1/agent/results", res, map[string]string{"Authorization": "Bearer " + eu}); code != 200 {
+		t.Fatalf("report: %d %s", code, body)
+	}
+	ctx := context.Background()
+	if err := a.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.snaps.Rebuild(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	a.web.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	page := rec.Body.String()
+	for _, want := range []string{`<span class="rcheck">api:</span>`, `local <span class="rg-word">no recent report</span>`,
+		`<span class="rg rg-fail" title="eu: failing, last result 1 Dec 12:00:01 UTC">eu`, `title="us: no recent report"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %s", want)
+		}
+	}
+	if n := strings.Count(page, `class="regions"`); n != 1 {
+		t.Errorf("%d lines of regions, want 1", n)
+	}
+}

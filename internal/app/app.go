@@ -271,7 +271,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		return nil, err
 	}
 	a.snaps, err = snapshot.New(snapshot.Options{
-		Source: db, Clock: opts.Clock, Page: a.page(cfg), ChecksOf: comp.checksOf, Logger: opts.Logger,
+		Source: db, Clock: opts.Clock, Page: a.page(cfg), ChecksOf: comp.checksOf, Regional: regionalOf(comp), Logger: opts.Logger,
 		Published: func(s *snapshot.Snapshot) {
 			if err := a.web.Publish(s); err != nil {
 				a.log.Error("render snapshot", "component", "web", "err", err)
@@ -717,7 +717,7 @@ func (a *App) apply(ctx context.Context, cfg *config.Config) error {
 	a.cfg.Store(cfg)
 	a.reconfigureNotify(cfg, conf)
 	a.sched.Update(a.jobs(comp))
-	a.snaps.Reconfigure(a.page(cfg), comp.checksOf)
+	a.snaps.Reconfigure(a.page(cfg), comp.checksOf, regionalOf(comp))
 	a.log.Info("configuration reloaded", "component", "app", "checks", len(cfg.Checks), "components", len(cfg.Components))
 	for _, w := range cfg.Warnings {
 		a.log.Warn("configuration: "+w, "component", "config")
