@@ -8,6 +8,7 @@ import (
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/decide"
+	"github.com/upstatehq/upstate/internal/snapshot"
 )
 
 // decider is how a check's results are decided: one machine, or one per
@@ -23,10 +24,32 @@ func newDecider(spec upstate.CheckSpec, rg regional, start upstate.Condition) de
 		return decide.New(spec.ID, spec.Decide, start)
 	}
 	q := decide.NewQuorum(spec.ID, spec.Decide, rg.names, rg.quorum, start)
-	// A region silent for three intervals (and a minute's slack for a
-	// slow report) has no word any more.
-	q.Stale(3*spec.Interval + time.Minute)
+	q.Stale(regionStale(spec))
 	return regionalDecider{q}
+}
+
+// regionStale is how long a region's word lasts: a region silent for
+// three intervals (and a minute's slack for a slow report) has no word
+// any more, for the decider and on the page.
+func regionStale(spec upstate.CheckSpec) time.Duration { return 3*spec.Interval + time.Minute }
+
+// regionalOf is each component's checks probed from several regions, for
+// the page's line of regions.
+func regionalOf(c *compiled) map[string][]snapshot.RegionalCheck {
+	var out map[string][]snapshot.RegionalCheck
+	for _, spec := range c.specs {
+		rg := c.regions[spec.ID]
+		if len(rg.names) == 0 {
+			continue
+		}
+		if out == nil {
+			out = map[string][]snapshot.RegionalCheck{}
+		}
+		for _, comp := range spec.Components {
+			out[comp] = append(out[comp], snapshot.RegionalCheck{CheckID: spec.ID, Name: spec.DisplayName(), Regions: rg.names, Stale: regionStale(spec)})
+		}
+	}
+	return out
 }
 
 func sameRegions(a, b regional) bool { return a.quorum == b.quorum && slices.Equal(a.names, b.names) }
@@ -52,6 +75,44 @@ func (d regionalDecider) ObserveBurst(rs []upstate.Result) decide.Decision {
 	return d.q.ObserveBurst(regionOf(rs[0]), rs)
 }
 func (d regionalDecider) Condition() upstate.Condition { return d.q.Condition() }
+
+// judgedFor is how far back a new regional decider looks for each
+// region's latest stored result: further than an agent holds results
+// for a server that does not answer, in practice.
+const judgedFor = time.Hour
+
+// judged tells new regional deciders each region's latest stored result
+// (Quorum.Judged): after a restart, with the ids of the results agents
+// sent forgotten (agentIDs), a result an agent sends again, or an older
+// one from its queue, is history, not news. Without the store's answer
+// they start as they would have, and say so.
+func (a *App) judged(states []*checkState) {
+	if len(states) == 0 {
+		return
+	}
+	ids := make([]string, len(states))
+	for i, st := range states {
+		ids[i] = st.spec.ID
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	latest, err := a.store.LatestByRegion(ctx, ids, a.opts.Clock.Now().Add(-judgedFor))
+	if err != nil {
+		a.log.Warn("the regions' latest results could not be read: a result an agent sends again may be judged twice", "component", "decide", "err", err)
+		return
+	}
+	for _, st := range states {
+		st.mu.Lock()
+		if d, ok := st.machine.(regionalDecider); ok {
+			for _, r := range latest {
+				if r.CheckID == st.spec.ID {
+					d.q.Judged(regionOf(r), r.At)
+				}
+			}
+		}
+		st.mu.Unlock()
+	}
+}
 
 // agentRefresh is how often agents read their checks again: a reload
 // reaches them within it.
@@ -113,7 +174,9 @@ func (a *App) AgentResults(ctx context.Context, region string, rs []upstate.Agen
 // answer and then to send again, whatever the number of checks; and at
 // most maxSeen per region, so memory stays bounded. Kept in memory: a
 // report the server took but whose answer the agent lost just before the
-// server restarted is taken twice.
+// server restarted comes again as news here; the store keeps its results
+// once (by check and time) and the regional deciders, told each region's
+// latest stored result (judged), find them history.
 type agentIDs struct {
 	mu    sync.Mutex
 	ids   map[string]map[string]bool // region → ids

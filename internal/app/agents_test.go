@@ -13,6 +13,7 @@ import (
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/clock"
+	"github.com/upstatehq/upstate/internal/store"
 )
 
 // agentApp is an app with a check probed from this server and two agents'
@@ -228,5 +229,106 @@ func TestAgentIDsRememberedForAWindow(t *testing.T) {
 	}
 	if n := len(s.order["eu"]); n > 2 {
 		t.Errorf("%d ids kept after the window passed", n)
+	}
+}
+
+// A result an agent sends again after the server restarted (the ids it
+// took forgotten) is stored once and decided once: the regions' latest
+// stored results are history to the new deciders.
+func TestAgentResultSentAgainAcrossARestart(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC))
+	a, eu, us := agentApp(t, clk, "http://127.0.0.1:1/")
+	n := 0
+	result := func(outcome string) string {
+		n++
+		clk.Advance(time.Second)
+		return fmt.Sprintf(`{"id": "r%d", "check_id": "api", "at": %q, "outcome": %q, "latency_ns": 1000000, "error": "refused"}`, n, clk.Now().Format(time.RFC3339Nano), outcome)
+	}
+	send := func(a *App, token, res string) string {
+		t.Helper()
+		code, body := postTo(a, "/api/v1/agent/results", `{"results": [`+res+`]}`, map[string]string{"Authorization": "Bearer " + token})
+		if code != 200 {
+			t.Fatalf("report: %d %s", code, body)
+		}
+		return body
+	}
+	state := func(a *App) upstate.Condition {
+		st := a.checks.Load().byID["api"]
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		return st.machine.Condition()
+	}
+	send(a, eu, result("ok"))
+	send(a, us, result("ok"))
+	lost := result("fail") // taken, but the agent never heard so
+	send(a, us, lost)
+	if err := a.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	a.store.Close()
+
+	a = reopenApp(t, a.cfg.Load(), Options{Clock: clk})
+	clk.Advance(time.Second)
+	if body := send(a, us, lost); !strings.Contains(body, `"accepted": 1`) {
+		t.Fatalf("sent again after the restart: %s", body) // its id is forgotten: taken, and found to be history
+	}
+	// One new failure in us (fail_after 2) and two in eu: if the one sent
+	// again counted, us and eu would be failing, a quorum.
+	send(a, us, result("fail"))
+	send(a, eu, result("fail"))
+	send(a, eu, result("fail"))
+	if s := state(a); s.State != upstate.StateUp || !strings.HasPrefix(s.Evidence, "failing in eu; up in local, us") {
+		t.Fatalf("the result sent again was judged again: %+v", s)
+	}
+	if err := a.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	rs, err := a.store.ListResults(ctx, "api", clk.Now().Add(-time.Hour), clk.Now().Add(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != n {
+		t.Fatalf("%d results stored, want %d (the one sent again once): %+v", len(rs), n, rs)
+	}
+	if rs[2].Region != "us" || rs[2].Outcome != upstate.OutcomeFail || rs[0].Region != "eu" {
+		t.Errorf("stored without their regions: %+v", rs)
+	}
+	a.store.Close() // the rollups are written at close
+	a = reopenApp(t, a.cfg.Load(), Options{Clock: clk})
+	hours, err := a.store.ListRollups(ctx, store.Hour, []string{"api"}, clk.Now().Add(-time.Hour), clk.Now().Add(time.Hour))
+	if err != nil || len(hours) != 1 || hours[0].Count != n || hours[0].Fail != 4 {
+		t.Errorf("rollups = %+v, %v; want %d results, 4 failing, counted once", hours, err, n)
+	}
+}
+
+// The public page shows what each region of a regional check saw last,
+// from the stored results, read when the snapshot is built.
+func TestPublicPageShowsRegions(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC))
+	a, eu, _ := agentApp(t, clk, "http://127.0.0.1:1/")
+	clk.Advance(time.Second)
+	res := fmt.Sprintf(`{"results": [{"id": "r1", "check_id": "api", "at": %q, "outcome": "fail", "latency_ns": 1000000, "error": "refused"}]}`, clk.Now().Format(time.RFC3339Nano))
+	if code, body := postTo(a, "/api/v1/agent/results", res, map[string]string{"Authorization": "Bearer " + eu}); code != 200 {
+		t.Fatalf("report: %d %s", code, body)
+	}
+	ctx := context.Background()
+	if err := a.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.snaps.Rebuild(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	a.web.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	page := rec.Body.String()
+	for _, want := range []string{`<span class="rcheck">api:</span>`, `local <span class="rg-word">no recent report</span>`,
+		`<span class="rg rg-fail" title="eu: failing, last result 1 Dec 12:00:01 UTC">eu`, `title="us: no recent report"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %s", want)
+		}
+	}
+	if n := strings.Count(page, `class="regions"`); n != 1 {
+		t.Errorf("%d lines of regions, want 1", n)
 	}
 }

@@ -271,7 +271,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		return nil, err
 	}
 	a.snaps, err = snapshot.New(snapshot.Options{
-		Source: db, Clock: opts.Clock, Page: a.page(cfg), ChecksOf: comp.checksOf, Logger: opts.Logger,
+		Source: db, Clock: opts.Clock, Page: a.page(cfg), ChecksOf: comp.checksOf, Regional: regionalOf(comp), Logger: opts.Logger,
 		Published: func(s *snapshot.Snapshot) {
 			if err := a.web.Publish(s); err != nil {
 				a.log.Error("render snapshot", "component", "web", "err", err)
@@ -418,6 +418,7 @@ func (a *App) slos(ctx context.Context) []check.SLOReport {
 // machines of checks whose decision settings did not change.
 func (a *App) checkSet(comp *compiled, conds map[string]upstate.Condition, old *checkSet) *checkSet {
 	set := &checkSet{byID: map[string]*checkState{}, compiled: comp}
+	var fresh []*checkState // new regional deciders
 	for _, spec := range comp.specs {
 		if old != nil {
 			if prev, ok := old.byID[spec.ID]; ok && prev.spec.Decide == spec.Decide && sameRegions(prev.regions, comp.regions[spec.ID]) {
@@ -441,7 +442,11 @@ func (a *App) checkSet(comp *compiled, conds map[string]upstate.Condition, old *
 		}
 		rg := comp.regions[spec.ID]
 		set.byID[spec.ID] = &checkState{spec: spec, kind: comp.kinds[spec.ID], machine: newDecider(spec, rg, start), regions: rg, last: last, certExpiry: certExpiry}
+		if len(rg.names) > 0 {
+			fresh = append(fresh, set.byID[spec.ID])
+		}
 	}
+	a.judged(fresh)
 	return set
 }
 
@@ -712,7 +717,7 @@ func (a *App) apply(ctx context.Context, cfg *config.Config) error {
 	a.cfg.Store(cfg)
 	a.reconfigureNotify(cfg, conf)
 	a.sched.Update(a.jobs(comp))
-	a.snaps.Reconfigure(a.page(cfg), comp.checksOf)
+	a.snaps.Reconfigure(a.page(cfg), comp.checksOf, regionalOf(comp))
 	a.log.Info("configuration reloaded", "component", "app", "checks", len(cfg.Checks), "components", len(cfg.Components))
 	for _, w := range cfg.Warnings {
 		a.log.Warn("configuration: "+w, "component", "config")

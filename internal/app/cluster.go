@@ -156,6 +156,7 @@ func (a *App) takeOver(plan cluster.Plan) {
 		return
 	}
 	set := a.checks.Load()
+	var fresh []*checkState
 	for id := range plan.Run {
 		st := set.byID[id]
 		cond, ok := conds[id]
@@ -165,9 +166,13 @@ func (a *App) takeOver(plan cluster.Plan) {
 		st.mu.Lock()
 		if st.machine.Condition() != cond {
 			st.machine = newDecider(st.spec, st.regions, cond)
+			if len(st.regions.names) > 0 {
+				fresh = append(fresh, st)
+			}
 		}
 		st.mu.Unlock()
 	}
+	a.judged(fresh)
 }
 
 // readPings takes the pings other instances received: a heartbeat check

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -500,5 +501,43 @@ func TestConsoleLimits(t *testing.T) {
 	}
 	if code, out, _ := rui.do("POST", "/api/v1/checks", map[string]any{"id": 7, "kind": "heartbeat"}); code != 400 || !strings.Contains(errorOf(out), "id: want a string") {
 		t.Errorf("a number for an id: %d %v", code, out)
+	}
+}
+
+// A check made in the console may name regions: the file's validation,
+// and its agents are sent it with their slots.
+func TestConsoleCheckWithRegions(t *testing.T) {
+	a, p := startConsoleApp(t)
+	rui := p["responder"]
+	bad := map[string]any{"id": "edge", "kind": "http", "url": "http://127.0.0.1:1/", "regions": []string{"eu", "eu"}, "components": []string{"api"}}
+	if code, out, _ := rui.do("POST", "/api/v1/checks", bad); code != 400 || !strings.Contains(errorOf(out), `regions[1]: "eu" is named twice`) {
+		t.Fatalf("a region named twice: %d %q", code, errorOf(out))
+	}
+	edge := map[string]any{"id": "edge", "kind": "http", "url": "http://127.0.0.1:1/", "interval": "30s", "regions": []string{"eu", "us"}, "quorum": 2, "components": []string{"api"}}
+	if code, out, _ := rui.do("POST", "/api/v1/checks", edge); code != 201 {
+		t.Fatalf("made with regions: %d %v", code, out)
+	}
+	if st := a.checks.Load().byID["edge"]; st == nil || st.regions.quorum != 2 || len(st.regions.names) != 2 {
+		t.Fatalf("the check's regions: %+v", st)
+	}
+	if running(a, "edge") {
+		t.Error("the server schedules a check only agents probe")
+	}
+	ctx := context.Background()
+	owner, err := AddUser(ctx, a.cfg.Load(), NewUser{Email: "owner2@example.com", Name: "Oona", Role: upstate.RoleOwner, Password: "owner password 2"}, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, _, err := a.auth.CreateToken(ctx, upstate.Principal{User: owner, Scopes: owner.Role.Grants()}, "eu probe", []upstate.Scope{upstate.AgentScope("eu")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, body := agentGet(a, "/api/v1/agent/checks", token)
+	var list upstate.AgentChecks
+	if err := json.Unmarshal([]byte(body), &list); code != 200 || err != nil || len(list.Checks) != 1 {
+		t.Fatalf("eu's checks: %d %s", code, body)
+	}
+	if c := list.Checks[0]; c.ID != "edge" || c.Interval != 30*time.Second || !strings.Contains(c.Definition, "127.0.0.1:1") || strings.Contains(c.Definition, "regions") {
+		t.Fatalf("eu's check: %+v", c)
 	}
 }

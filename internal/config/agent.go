@@ -16,11 +16,14 @@ func agentDrops() []string {
 		"fast_interval", "fail_after", "recover_after", "recovery_window"}
 }
 
-// AgentYAML is a check of the file as a probe agent compiles it: its
-// mapping from the file with ${ENV} references resolved here (the agent
-// runs the server's check, secrets included) and without the keys only
-// the server uses. Checks made in the console are not carried yet.
+// AgentYAML is a check as a probe agent compiles it: its mapping from the
+// file (or, for a check made in the console, its item's) with ${ENV}
+// references resolved here (the agent runs the server's check, secrets
+// included) and without the keys only the server uses.
 func (c *Config) AgentYAML(id string) ([]byte, error) {
+	if n := c.consoleChecks[id]; n != nil {
+		return c.agentMapping(n)
+	}
 	if len(c.Source) == 0 {
 		return nil, fmt.Errorf("check %s: the configuration has no file text", id)
 	}
@@ -36,19 +39,27 @@ func (c *Config) AgentYAML(id string) ([]byte, error) {
 		return nil, fmt.Errorf("check %s: not found in the file", id)
 	}
 	for _, n := range checks.Content {
-		if n.Kind != yaml.MappingNode || scalar(mappingValue(n, "id")) != id {
+		if n.Kind == yaml.MappingNode && scalar(mappingValue(n, "id")) == id {
+			return c.agentMapping(n)
+		}
+	}
+	return nil, fmt.Errorf("check %s: not found in the file nor the console", id)
+}
+
+// agentMapping is a check's mapping without the server's own keys, its
+// ${ENV} references resolved.
+func (c *Config) agentMapping(n *yaml.Node) ([]byte, error) {
+	if n.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("a check's definition is not a mapping")
+	}
+	out := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if slices.Contains(agentDrops(), n.Content[i].Value) {
 			continue
 		}
-		out := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if slices.Contains(agentDrops(), n.Content[i].Value) {
-				continue
-			}
-			out.Content = append(out.Content, plain(n.Content[i], nil), plain(n.Content[i+1], c.Lookup))
-		}
-		return yaml.Marshal(out)
+		out.Content = append(out.Content, plain(n.Content[i], nil), plain(n.Content[i+1], c.Lookup))
 	}
-	return nil, fmt.Errorf("check %s: not found in the file (checks made in the console cannot name regions yet)", id)
+	return yaml.Marshal(out)
 }
 
 // AgentChecks compiles the checks a probe agent was sent (AgentYAML's

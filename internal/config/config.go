@@ -50,6 +50,9 @@ type Config struct {
 	// Shadowed are console items whose id the file also defines: the
 	// file's wins, and they are kept, unused, until one is changed.
 	Shadowed []upstate.ConsoleItem `yaml:"-"`
+	// consoleChecks are the mappings of console checks that name regions,
+	// by id: what AgentYAML sends their agents.
+	consoleChecks map[string]*yaml.Node
 	// Warnings are what is allowed but probably unwise, one a line as
 	// file:line: path: what (validate prints them; serve logs them).
 	Warnings []string `yaml:"-"`

@@ -70,17 +70,21 @@ func WithConsole(base *Config, items []upstate.ConsoleItem, rules ...Rule) (*Con
 	if err != nil {
 		return nil, err
 	}
-	var regional []Problem
 	for i := range c.Checks {
-		_, c.Checks[i].Console = at[fmt.Sprintf("checks[%d]", i)]
+		var it upstate.ConsoleItem
+		it, c.Checks[i].Console = at[fmt.Sprintf("checks[%d]", i)]
 		if c.Checks[i].Console && len(c.Checks[i].Regions) > 0 {
-			// Probe agents are sent a check's text from the file.
-			regional = append(regional, at.locate(Problem{Path: fmt.Sprintf("checks[%d].regions", i),
-				Message: "checks made in the console cannot name regions yet: put the check in the configuration file"}))
+			// Probe agents are sent a check's keys (AgentYAML): a console
+			// check's are its item's, as it was validated above.
+			n, err := ItemNode(it.Keys)
+			if err != nil {
+				return nil, err
+			}
+			if c.consoleChecks == nil {
+				c.consoleChecks = map[string]*yaml.Node{}
+			}
+			c.consoleChecks[c.Checks[i].ID] = n
 		}
-	}
-	if len(regional) > 0 {
-		return nil, &Problems{File: base.File, Items: regional}
 	}
 	for i := range c.Components {
 		_, c.Components[i].Console = at[fmt.Sprintf("components[%d]", i)]

@@ -77,12 +77,43 @@ func TestAgentYAMLRoundTrip(t *testing.T) {
 	}
 }
 
-// A check made in the console cannot name regions yet (agents are sent
-// the file's text): refused at its own path, in words.
-func TestConsoleChecksCannotNameRegions(t *testing.T) {
-	_, err := WithConsole(baseConfig(t), []upstate.ConsoleItem{item(upstate.ConsoleCheck, "x", `{"id":"x","kind":"http","url":"http://a/","regions":["eu"],"components":["api"]}`)})
-	p, ok := err.(*Problems)
-	if !ok || len(p.Items) != 1 || p.Items[0].Item != `check "x"` || p.Items[0].Path != "regions" || !strings.Contains(p.Items[0].Message, "cannot name regions yet") {
-		t.Fatalf("got %#v", err)
+// A check made in the console may name regions, judged as the file's
+// are (at its own paths), and its agents are sent its keys.
+func TestConsoleChecksNameRegions(t *testing.T) {
+	c, err := WithConsole(baseConfig(t), []upstate.ConsoleItem{item(upstate.ConsoleCheck, "x", `{"id":"x","kind":"http","url":"http://a/","interval":"30s","regions":["local","eu","us"],"quorum":2,"fail_after":2,"components":["api"]}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var x *Check
+	for i := range c.Checks {
+		if c.Checks[i].ID == "x" {
+			x = &c.Checks[i]
+		}
+	}
+	if x == nil || !x.Console || len(x.Regions) != 3 || x.Quorum != 2 {
+		t.Fatalf("the console's check: %+v", x)
+	}
+	def, err := c.AgentYAML("x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, gone := range []string{"regions", "quorum", "fail_after", "components"} {
+		if strings.Contains(string(def), gone) {
+			t.Fatalf("the agent's copy has %q:\n%s", gone, def)
+		}
+	}
+	if ac, err := AgentChecks([][]byte{def}); err != nil || len(ac.Checks) != 1 || ac.Checks[0].ID != "x" || ac.Checks[0].Interval.D().String() != "30s" {
+		t.Fatalf("the agent's compile of %s: %+v %v", def, ac, err)
+	}
+	for _, tc := range []struct{ keys, path, want string }{
+		{`{"id":"y","kind":"http","url":"http://a/","regions":["EU"],"components":["api"]}`, "regions[0]", "is not a region name"},
+		{`{"id":"y","kind":"http","url":"http://a/","regions":["eu","us"],"quorum":3,"components":["api"]}`, "quorum", "out of range"},
+		{`{"id":"y","kind":"http","url":"http://a/","quorum":1,"components":["api"]}`, "quorum", "give regions too"},
+	} {
+		_, err := WithConsole(baseConfig(t), []upstate.ConsoleItem{item(upstate.ConsoleCheck, "y", tc.keys)})
+		p, ok := err.(*Problems)
+		if !ok || len(p.Items) != 1 || p.Items[0].Item != `check "y"` || p.Items[0].Path != tc.path || !strings.Contains(p.Items[0].Message, tc.want) {
+			t.Errorf("%s: got %#v, want %s: %s", tc.keys, err, tc.path, tc.want)
+		}
 	}
 }

@@ -31,6 +31,30 @@ type Quorum struct {
 	// holds the check down nor hides trouble). Zero: for ever.
 	stale time.Duration
 	last  map[string]time.Time // each region's latest result
+	// judged is each region's latest result judged before this Quorum
+	// was made (Judged): one at or before it is not news.
+	judged map[string]time.Time
+}
+
+// Judged tells q the time of region's latest result already judged
+// before q was made (the latest stored, at a restart): a result at or
+// before it, an agent sending again what the server took before it
+// restarted, is history and judges nothing; and the region counts as gone
+// quiet once nothing newer comes for the stale time.
+func (q *Quorum) Judged(region string, at time.Time) {
+	if q.machines[region] == nil || at.IsZero() {
+		return
+	}
+	if at.After(q.judged[region]) {
+		q.judged[region] = at
+	}
+	q.seen(region, at)
+}
+
+// old reports whether a result at at is history for region.
+func (q *Quorum) old(region string, at time.Time) bool {
+	j, ok := q.judged[region]
+	return at.Before(q.last[region]) || (ok && !at.After(j))
 }
 
 // Stale sets how long a region's word lasts without a new result (e.g. a
@@ -47,7 +71,7 @@ func NewQuorum(checkID string, spec upstate.DecideSpec, regions []string, quorum
 		start.State = upstate.StateUnknown
 	}
 	start.CheckID = checkID
-	q := &Quorum{checkID: checkID, quorum: quorum, regions: slices.Clone(regions), machines: map[string]*Machine{}, cond: start, last: map[string]time.Time{}}
+	q := &Quorum{checkID: checkID, quorum: quorum, regions: slices.Clone(regions), machines: map[string]*Machine{}, cond: start, last: map[string]time.Time{}, judged: map[string]time.Time{}}
 	for _, r := range regions {
 		q.machines[r] = New(checkID, spec, start)
 	}
@@ -88,7 +112,7 @@ func (q *Quorum) Observe(region string, r upstate.Result) Decision {
 	// A result older than the region's latest (an agent sending what
 	// waited on its disk after newer ones went through) is history: the
 	// caller keeps it, but it no longer judges the region's state now.
-	if r.At.Before(q.last[region]) {
+	if q.old(region, r.At) {
 		return Decision{}
 	}
 	d := m.Observe(r)
@@ -106,7 +130,7 @@ func (q *Quorum) seen(region string, at time.Time) {
 // ObserveBurst feeds one region's burst.
 func (q *Quorum) ObserveBurst(region string, samples []upstate.Result) Decision {
 	m := q.machines[region]
-	if m == nil || len(samples) == 0 || samples[0].At.Before(q.last[region]) {
+	if m == nil || len(samples) == 0 || q.old(region, samples[0].At) {
 		return Decision{}
 	}
 	d := m.ObserveBurst(samples)

@@ -143,3 +143,44 @@ func TestQuorumIgnoresARegionsOlderResults(t *testing.T) {
 		t.Errorf("after older failures: %s", got)
 	}
 }
+
+// After a restart, the regions' latest results already judged (read from
+// the store) are history: an agent sending one of them again, or an older
+// one, changes nothing; a newer one is news. A region silent since then
+// goes quiet after the stale time.
+func TestQuorumJudgedBeforeARestart(t *testing.T) {
+	spec := Defaults(upstate.DecideSpec{RecheckCount: -1, FailAfter: 1}, 20*time.Second)
+	up := upstate.Condition{State: upstate.StateUp, Since: t0}
+	q := NewQuorum("api", spec, []string{"local", "eu", "us"}, 2, up)
+	q.Stale(time.Minute)
+	last := t0.Add(10 * time.Minute)
+	q.Judged("eu", last)
+	q.Judged("us", last)
+	q.Judged("mars", last) // not one of its regions: ignored
+	for _, at := range []time.Time{last, last.Add(-time.Second)} {
+		for _, region := range []string{"eu", "us"} {
+			r := upstate.Result{CheckID: "api", At: at, Outcome: upstate.OutcomeFail, Error: "timeout"}
+			if d := q.Observe(region, r); d.Transition != nil || d.Recheck || d.Burst {
+				t.Fatalf("%s's result of %s, judged before the restart, decided again: %+v", region, at, d)
+			}
+			if d := q.ObserveBurst(region, []upstate.Result{r}); d.Transition != nil {
+				t.Fatalf("%s's burst of %s decided again: %+v", region, at, d)
+			}
+		}
+	}
+	if got := q.Condition(); got.State != upstate.StateUp {
+		t.Fatalf("after results sent again: %+v", got)
+	}
+	for _, region := range []string{"eu", "us"} {
+		q.Observe(region, upstate.Result{CheckID: "api", At: last.Add(time.Second), Outcome: upstate.OutcomeFail, Error: "timeout"})
+	}
+	if got := q.Condition(); got.State != upstate.StateDown || !strings.HasPrefix(got.Evidence, "failing in eu, us") {
+		t.Fatalf("newer failures in two regions: %+v", got)
+	}
+	// us falls silent; eu and local report on: us's word runs out.
+	q.Observe("eu", upstate.Result{CheckID: "api", At: last.Add(2 * time.Minute), Outcome: upstate.OutcomeOK, Latency: time.Millisecond})
+	q.Observe("local", upstate.Result{CheckID: "api", At: last.Add(2 * time.Minute), Outcome: upstate.OutcomeOK, Latency: time.Millisecond})
+	if got := q.Condition(); got.State != upstate.StateUp || !strings.Contains(got.Evidence, "no word yet in us") {
+		t.Fatalf("us quiet since the restart: %+v", got)
+	}
+}

@@ -76,6 +76,34 @@ type Component struct {
 	// LatencySince is the start of the first of the day's 24 hours, so
 	// hours without data show as the gaps they are.
 	LatencySince time.Time
+	// Regional are its checks probed from several regions, each region's
+	// latest result; none for a component without such checks.
+	Regional []Regional
+}
+
+// RegionalCheck is a check probed from several regions (Options.Regional).
+type RegionalCheck struct {
+	CheckID string
+	Name    string   // as people see it
+	Regions []string // in the configuration's order; "local" is this server
+	// Stale is how long a region's result stands: past it the region has
+	// no recent report (the check's decider's own window).
+	Stale time.Duration
+}
+
+// Regional is what each region of a check saw last.
+type Regional struct {
+	CheckID string
+	Name    string
+	Regions []RegionReport
+}
+
+// RegionReport is one region's latest result within its check's stale
+// window: Outcome "" (and At zero) when it has no recent report.
+type RegionReport struct {
+	Region  string
+	Outcome upstate.Outcome
+	At      time.Time
 }
 
 // Group gathers components under a heading; a component without a group
@@ -114,6 +142,9 @@ type Source interface {
 	ListStatusChanges(ctx context.Context, from, to time.Time) ([]upstate.StatusChange, error)
 	ListRollups(ctx context.Context, period store.Period, checkIDs []string, from, to time.Time) ([]store.Rollup, error)
 	ListMaintenances(ctx context.Context, since time.Time) ([]upstate.Maintenance, error)
+	// LatestByRegion is each region's latest result of the checks (Region
+	// "" for this server's own), read only for checks with regions.
+	LatestByRegion(ctx context.Context, checkIDs []string, since time.Time) ([]upstate.Result, error)
 }
 
 // Options configure a Holder.
@@ -123,6 +154,9 @@ type Options struct {
 	Page   Page
 	// ChecksOf maps a component id to the checks whose latency it shows.
 	ChecksOf map[string][]string
+	// Regional maps a component id to its checks probed from several
+	// regions, whose regions the page shows.
+	Regional map[string][]RegionalCheck
 	Logger   *slog.Logger
 	// Published is called with each new snapshot, before readers see it,
 	// to render what is served from it (JSON, HTML, feeds).
@@ -146,6 +180,7 @@ type Holder struct {
 type configured struct {
 	page     Page
 	checksOf map[string][]string
+	regional map[string][]RegionalCheck
 }
 
 // New returns a holder; Build or Run publishes the first snapshot.
@@ -166,20 +201,20 @@ func New(opts Options) (*Holder, error) {
 		opts.Published = func(*Snapshot) {}
 	}
 	h := &Holder{opts: opts, trigger: make(chan struct{}, 1)}
-	h.config.Store(&configured{page: opts.Page, checksOf: opts.ChecksOf})
+	h.config.Store(&configured{page: opts.Page, checksOf: opts.ChecksOf, regional: opts.Regional})
 	return h, nil
 }
 
 // Current returns the last published snapshot (nil before the first).
 func (h *Holder) Current() *Snapshot { return h.cur.Load() }
 
-// Reconfigure changes the page settings and check mapping (a config
+// Reconfigure changes the page settings and check mappings (a config
 // reload); the next build uses them.
-func (h *Holder) Reconfigure(p Page, checksOf map[string][]string) {
+func (h *Holder) Reconfigure(p Page, checksOf map[string][]string, regional map[string][]RegionalCheck) {
 	if p.Location == nil {
 		p.Location = time.UTC
 	}
-	h.config.Store(&configured{page: p, checksOf: checksOf})
+	h.config.Store(&configured{page: p, checksOf: checksOf, regional: regional})
 	h.Trigger()
 }
 
@@ -217,7 +252,7 @@ func (h *Holder) Rebuild(ctx context.Context) error {
 	h.building.Lock()
 	defer h.building.Unlock()
 	cfg := h.config.Load()
-	s, err := build(ctx, h.opts.Source, cfg.page, cfg.checksOf, h.opts.Clock.Now())
+	s, err := build(ctx, h.opts.Source, cfg, h.opts.Clock.Now())
 	if err != nil {
 		return err
 	}
@@ -227,7 +262,8 @@ func (h *Holder) Rebuild(ctx context.Context) error {
 	return nil
 }
 
-func build(ctx context.Context, src Source, page Page, checksOf map[string][]string, now time.Time) (*Snapshot, error) {
+func build(ctx context.Context, src Source, cfg *configured, now time.Time) (*Snapshot, error) {
+	page, checksOf := cfg.page, cfg.checksOf
 	comps, err := src.ListComponents(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("components: %w", err)
@@ -274,6 +310,11 @@ func build(ctx context.Context, src Source, page Page, checksOf map[string][]str
 		}
 	}
 
+	regional, err := regionReports(ctx, src, cfg.regional, now)
+	if err != nil {
+		return nil, fmt.Errorf("regions' latest results: %w", err)
+	}
+
 	// Windows ended in the last week stay listed (completed), as Statuspage does.
 	maint, err := src.ListMaintenances(ctx, now.Add(-7*24*time.Hour))
 	if err != nil {
@@ -311,6 +352,7 @@ func build(ctx context.Context, src Source, page Page, checksOf map[string][]str
 			}
 		}
 		c.Latency, c.LatencySince = sparkline(checksOf[cs.ID], byCheck, hourStart), hourStart
+		c.Regional = regional[cs.ID]
 		if cs.Group != "" {
 			g := groups[cs.Group]
 			if g == nil {
@@ -354,6 +396,57 @@ func build(ctx context.Context, src Source, page Page, checksOf map[string][]str
 		s.UpdatedAt = now
 	}
 	return s, nil
+}
+
+// regionReports reads each regional check's regions' latest results, in
+// one query by the results' key, and says for each component what its
+// checks' regions saw last: a region whose latest is older than the
+// check's stale window has no recent report.
+func regionReports(ctx context.Context, src Source, byComp map[string][]RegionalCheck, now time.Time) (map[string][]Regional, error) {
+	if len(byComp) == 0 {
+		return nil, nil
+	}
+	var ids []string
+	var window time.Duration
+	for _, checks := range byComp {
+		for _, c := range checks {
+			ids = append(ids, c.CheckID)
+			window = max(window, c.Stale)
+		}
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	if window <= 0 {
+		window = 24 * time.Hour // Stale zero: a result stands for ever; read a day's
+	}
+	latest, err := src.LatestByRegion(ctx, ids, now.Add(-window))
+	if err != nil {
+		return nil, err
+	}
+	type key struct{ check, region string }
+	last := make(map[key]upstate.Result, len(latest))
+	for _, r := range latest {
+		region := r.Region
+		if region == "" {
+			region = upstate.LocalRegion
+		}
+		last[key{r.CheckID, region}] = r
+	}
+	out := make(map[string][]Regional, len(byComp))
+	for comp, checks := range byComp {
+		for _, c := range checks {
+			rg := Regional{CheckID: c.CheckID, Name: c.Name, Regions: make([]RegionReport, 0, len(c.Regions))}
+			for _, region := range c.Regions {
+				rep := RegionReport{Region: region}
+				if r, ok := last[key{c.CheckID, region}]; ok && (c.Stale <= 0 || now.Sub(r.At) <= c.Stale) {
+					rep.Outcome, rep.At = r.Outcome, r.At
+				}
+				rg.Regions = append(rg.Regions, rep)
+			}
+			out[comp] = append(out[comp], rg)
+		}
+	}
+	return out, nil
 }
 
 // maxBarIncidents bounds the incidents the bars' tooltips name.

@@ -123,6 +123,10 @@ func (s *stallingSource) ListMaintenances(context.Context, time.Time) ([]upstate
 	return nil, s.err()
 }
 
+func (s *stallingSource) LatestByRegion(context.Context, []string, time.Time) ([]upstate.Result, error) {
+	return nil, s.err()
+}
+
 func TestStalledSourceKeepsTheLastSnapshot(t *testing.T) {
 	src := &stallingSource{}
 	published := 0
@@ -185,5 +189,63 @@ func TestDayIncidents(t *testing.T) {
 	}
 	if n := len(got["classroom"]); n != Days {
 		t.Errorf("an incident open all window long is on %d bars, want %d", n, Days)
+	}
+}
+
+// regionSource answers LatestByRegion with the results it holds, newest
+// per region, from since on.
+type regionSource struct {
+	stallingSource
+	results []upstate.Result
+	asked   []string
+}
+
+func (s *regionSource) LatestByRegion(_ context.Context, ids []string, since time.Time) ([]upstate.Result, error) {
+	s.asked = ids
+	var out []upstate.Result
+	for _, r := range s.results {
+		if slices.Contains(ids, r.CheckID) && !r.At.Before(since) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// Each region's latest result within its check's stale window is on the
+// snapshot; a region quiet for longer, or never heard, has no recent
+// report; the server's own results are region local; components without
+// regional checks get nothing.
+func TestRegionalReports(t *testing.T) {
+	now := time.Date(2026, 8, 20, 12, 0, 0, 0, time.UTC)
+	src := &regionSource{results: []upstate.Result{
+		{CheckID: "api", Region: "", At: now.Add(-30 * time.Second), Outcome: upstate.OutcomeOK},
+		{CheckID: "api", Region: "eu", At: now.Add(-time.Minute), Outcome: upstate.OutcomeFail},
+		{CheckID: "api", Region: "us", At: now.Add(-10 * time.Minute), Outcome: upstate.OutcomeOK}, // gone quiet
+	}}
+	h, err := New(Options{Source: src, Clock: clock.NewFake(now), Page: Page{Name: "X"},
+		Regional: map[string][]RegionalCheck{"api": {{CheckID: "api", Name: "API health", Regions: []string{"local", "eu", "us", "asia"}, Stale: 4 * time.Minute}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Rebuild(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c := h.Current().Components[0]
+	if len(c.Regional) != 1 || c.Regional[0].Name != "API health" || len(c.Regional[0].Regions) != 4 {
+		t.Fatalf("regional = %+v", c.Regional)
+	}
+	got := c.Regional[0].Regions
+	if got[0] != (RegionReport{Region: "local", Outcome: upstate.OutcomeOK, At: now.Add(-30 * time.Second)}) ||
+		got[1] != (RegionReport{Region: "eu", Outcome: upstate.OutcomeFail, At: now.Add(-time.Minute)}) ||
+		got[2] != (RegionReport{Region: "us"}) || got[3] != (RegionReport{Region: "asia"}) {
+		t.Errorf("regions = %+v", got)
+	}
+	h.Reconfigure(Page{Name: "X"}, nil, nil)
+	src.asked = nil
+	if err := h.Rebuild(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if c := h.Current().Components[0]; c.Regional != nil || src.asked != nil {
+		t.Errorf("without regional checks: %+v, asked for %v", c.Regional, src.asked)
 	}
 }

@@ -65,6 +65,10 @@ type Results interface {
 	AppendResults(ctx context.Context, rs []upstate.Result) error
 	// ListResults returns a check's raw results in [from, to), oldest first.
 	ListResults(ctx context.Context, checkID string, from, to time.Time) ([]upstate.Result, error)
+	// LatestByRegion returns, of each of the checks, the latest result
+	// of each region that reported since since (Region "" for this
+	// server's own), ordered by check and region.
+	LatestByRegion(ctx context.Context, checkIDs []string, since time.Time) ([]upstate.Result, error)
 	// ListRollups returns rollups of the checks for buckets in [from, to).
 	ListRollups(ctx context.Context, period Period, checkIDs []string, from, to time.Time) ([]Rollup, error)
 	// Prune drops raw results older than rawBefore and hourly rollups

@@ -374,13 +374,9 @@ func (db *DB) writer() {
 	failing := false
 	commit := func(reqs []*writeReq, withRollups bool) error {
 		results := db.takePending()
-		fresh := rollups{}
-		fresh.add(results)
-		var roll rollups
-		if withRollups {
-			roll = agg.plus(fresh)
-		}
-		kept, err := db.commit(results, roll, reqs)
+		// The batch's own rollups count only the results it inserted: an
+		// agent's result sent again is not counted twice.
+		fresh, kept, err := db.commit(results, agg, withRollups, reqs)
 		switch {
 		case kept && withRollups:
 			agg = rollups{}
@@ -462,7 +458,7 @@ func (db *DB) drainReqs(reqs []*writeReq) []*writeReq {
 // commit writes results and requests in one transaction, each request in
 // its own savepoint (PostgreSQL aborts a transaction at a statement's
 // error until it is rolled back to one), as SQLite's writer does.
-func (db *DB) commit(results []upstate.Result, roll rollups, reqs []*writeReq) (bool, error) {
+func (db *DB) commit(results []upstate.Result, agg rollups, withRollups bool, reqs []*writeReq) (rollups, bool, error) {
 	live := reqs[:0]
 	for _, r := range reqs {
 		if err := r.ctx.Err(); err != nil {
@@ -472,16 +468,16 @@ func (db *DB) commit(results []upstate.Result, roll rollups, reqs []*writeReq) (
 		live = append(live, r)
 	}
 	reqs = live
-	if len(results) == 0 && len(roll) == 0 && len(reqs) == 0 {
-		return true, nil
+	if len(results) == 0 && (!withRollups || len(agg) == 0) && len(reqs) == 0 {
+		return nil, true, nil
 	}
 	db.health.begin()
-	errs, kept, err := db.commitTx(results, roll, reqs)
+	errs, fresh, kept, err := db.commitTx(results, agg, withRollups, reqs)
 	db.health.end(db.opts.Now(), err)
 	for i, r := range reqs {
 		r.done <- errs[i]
 	}
-	return kept, err
+	return fresh, kept, err
 }
 
 // commitDeadline bounds one commit on the server: a server that stops
@@ -489,18 +485,18 @@ func (db *DB) commit(results []upstate.Result, roll rollups, reqs []*writeReq) (
 // stop waiting after WriteTimeout, and WriteHealth says why).
 func (db *DB) commitDeadline() time.Duration { return max(30*time.Second, 4*db.opts.WriteTimeout) }
 
-func (db *DB) commitTx(results []upstate.Result, roll rollups, reqs []*writeReq) ([]error, bool, error) {
+func (db *DB) commitTx(results []upstate.Result, agg rollups, withRollups bool, reqs []*writeReq) ([]error, rollups, bool, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), db.commitDeadline())
 	defer cancel()
 	errs := make([]error, len(reqs))
-	refuse := func(tx *pgtx, err error) ([]error, bool, error) {
+	refuse := func(tx *pgtx, err error) ([]error, rollups, bool, error) {
 		if tx != nil {
 			_ = tx.tx.Rollback()
 		}
 		for i := range errs {
 			errs[i] = err
 		}
-		return errs, false, err
+		return errs, nil, false, err
 	}
 	stx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
@@ -508,13 +504,16 @@ func (db *DB) commitTx(results []upstate.Result, roll rollups, reqs []*writeReq)
 	}
 	tx := &pgtx{stx}
 	var resErr error
-	if len(results) > 0 || len(roll) > 0 {
+	fresh := rollups{}
+	if len(results) > 0 || (withRollups && len(agg) > 0) {
 		if _, err := tx.ExecContext(ctx, "SAVEPOINT results"); err != nil {
 			return refuse(tx, notAccepting(err))
 		}
-		resErr = writeResults(ctx, tx, results)
-		if resErr == nil {
-			resErr = roll.write(ctx, tx)
+		var written []upstate.Result
+		written, resErr = writeResults(ctx, tx, results)
+		fresh.add(written)
+		if resErr == nil && withRollups {
+			resErr = agg.plus(fresh).write(ctx, tx)
 		}
 		if resErr = unavailable(resErr); upstate.ErrorCode(resErr) == upstate.EUNAVAILABLE {
 			return refuse(tx, resErr)
@@ -548,7 +547,7 @@ func (db *DB) commitTx(results []upstate.Result, roll rollups, reqs []*writeReq)
 	if err := stx.Commit(); err != nil {
 		return refuse(nil, notAccepting(err))
 	}
-	return errs, resErr == nil, resErr
+	return errs, fresh, resErr == nil, resErr
 }
 
 // maxPending bounds the results waiting for a commit (see SQLite's).
@@ -603,45 +602,94 @@ const rowsPerStatement = 5000
 
 // writeResults writes a batch as multi-row upserts, one statement per
 // rowsPerStatement results, their columns sent as arrays (unnest): one
-// round trip for thousands of results. Two results of one check in the
-// same millisecond keep the later one, as on SQLite (INSERT OR REPLACE);
-// a statement may not touch a row twice, so the earlier is dropped first.
-func writeResults(ctx context.Context, tx *pgtx, rs []upstate.Result) error {
+// round trip for thousands of results. It returns the results written,
+// the ones the rollups count. Two results of this server's own of one
+// check in the same millisecond keep the later one, as on SQLite (INSERT
+// OR REPLACE); a statement may not touch a row twice, so the earlier is
+// dropped first. A probe agent's result (Region set) is never written
+// over: one already stored at its check and time is the same result sent
+// again (the agent's queue resent after this server restarted and forgot
+// the ids it had taken), neither stored nor counted twice.
+func writeResults(ctx context.Context, tx *pgtx, rs []upstate.Result) ([]upstate.Result, error) {
 	if len(rs) == 0 {
-		return nil
+		return nil, nil
 	}
 	type key struct {
 		check string
 		at    int64
 	}
+	var own, agents []upstate.Result
 	last := make(map[key]int, len(rs))
 	for i, r := range rs {
-		last[key{r.CheckID, sqlcore.MS(r.At)}] = i
-	}
-	keep := make([]upstate.Result, 0, len(last))
-	for i, r := range rs {
-		if last[key{r.CheckID, sqlcore.MS(r.At)}] == i {
-			keep = append(keep, r)
+		if r.Region == "" {
+			last[key{r.CheckID, sqlcore.MS(r.At)}] = i
 		}
 	}
-	for len(keep) > 0 {
-		n := min(len(keep), rowsPerStatement)
-		chunk := keep[:n]
-		keep = keep[n:]
-		checks, outcomes, errs := make([]string, n), make([]string, n), make([]string, n)
+	written := make([]upstate.Result, 0, len(rs))
+	for i, r := range rs {
+		switch {
+		case r.Region != "":
+			agents = append(agents, r)
+		case last[key{r.CheckID, sqlcore.MS(r.At)}] == i:
+			own = append(own, r)
+			written = append(written, r)
+		default:
+			written = append(written, r) // counted, as on SQLite, though written over
+		}
+	}
+	columns := func(chunk []upstate.Result) []any {
+		n := len(chunk)
+		checks, outcomes, errs, regions := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		ats, lats, codes := make([]int64, n), make([]int64, n), make([]int64, n)
 		for i, r := range chunk {
-			checks[i], ats[i], outcomes[i], lats[i], codes[i], errs[i] = r.CheckID, sqlcore.MS(r.At), string(r.Outcome), r.Latency.Microseconds(), int64(r.StatusCode), r.Error
+			checks[i], ats[i], outcomes[i], lats[i], codes[i], errs[i], regions[i] = r.CheckID, sqlcore.MS(r.At), string(r.Outcome), r.Latency.Microseconds(), int64(r.StatusCode), r.Error, r.Region
 		}
-		if _, err := tx.tx.ExecContext(ctx, `INSERT INTO results (check_id, at, outcome, latency_us, status_code, error)
-			SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::text[])
+		return []any{pgTexts(checks), ats, outcomes, lats, codes, pgTexts(errs), pgTexts(regions)}
+	}
+	for len(own) > 0 {
+		n := min(len(own), rowsPerStatement)
+		chunk := own[:n]
+		own = own[n:]
+		if _, err := tx.tx.ExecContext(ctx, `INSERT INTO results (check_id, at, outcome, latency_us, status_code, error, region)
+			SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::text[])
 			ON CONFLICT (check_id, at) DO UPDATE SET outcome = excluded.outcome, latency_us = excluded.latency_us,
-			status_code = excluded.status_code, error = excluded.error`,
-			pgTexts(checks), ats, outcomes, lats, codes, pgTexts(errs)); err != nil {
-			return err
+			status_code = excluded.status_code, error = excluded.error, region = excluded.region`,
+			columns(chunk)...); err != nil {
+			return nil, err
 		}
 	}
-	return nil
+	for len(agents) > 0 {
+		n := min(len(agents), rowsPerStatement)
+		chunk := agents[:n]
+		agents = agents[n:]
+		rows, err := tx.tx.QueryContext(ctx, `INSERT INTO results (check_id, at, outcome, latency_us, status_code, error, region)
+			SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::text[])
+			ON CONFLICT (check_id, at) DO NOTHING RETURNING check_id, at`,
+			columns(chunk)...)
+		if err != nil {
+			return nil, err
+		}
+		inserted := map[key]bool{}
+		for rows.Next() {
+			var k key
+			if err := rows.Scan(&k.check, &k.at); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			inserted[k] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		for _, r := range chunk {
+			if k := (key{r.CheckID, sqlcore.MS(r.At)}); inserted[k] {
+				written = append(written, r)
+				delete(inserted, k) // one row, counted once
+			}
+		}
+	}
+	return written, nil
 }
 
 type rollupKey struct {

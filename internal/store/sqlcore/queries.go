@@ -65,7 +65,7 @@ func (db *Core) ListComponents(ctx context.Context) ([]upstate.ComponentState, e
 
 // ListResults implements store.Results.
 func (db *Core) ListResults(ctx context.Context, checkID string, from, to time.Time) ([]upstate.Result, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT at, outcome, latency_us, status_code, error FROM results WHERE check_id = ? AND at >= ? AND at < ? ORDER BY at`, checkID, MS(from), MS(to))
+	rows, err := db.read.QueryContext(ctx, `SELECT at, outcome, latency_us, status_code, error, region FROM results WHERE check_id = ? AND at >= ? AND at < ? ORDER BY at`, checkID, MS(from), MS(to))
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +75,39 @@ func (db *Core) ListResults(ctx context.Context, checkID string, from, to time.T
 		r := upstate.Result{CheckID: checkID}
 		var at, lat int64
 		var outcome string
-		if err := rows.Scan(&at, &outcome, &lat, &r.StatusCode, &r.Error); err != nil {
+		if err := rows.Scan(&at, &outcome, &lat, &r.StatusCode, &r.Error, &r.Region); err != nil {
+			return nil, err
+		}
+		r.At, r.Outcome, r.Latency = FromMS(at), upstate.Outcome(outcome), time.Duration(lat)*time.Microsecond
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// LatestByRegion implements store.Results: each check's rows from since
+// on, read by the key (check, time), the newest per region.
+func (db *Core) LatestByRegion(ctx context.Context, checkIDs []string, since time.Time) ([]upstate.Result, error) {
+	if len(checkIDs) == 0 {
+		return nil, nil
+	}
+	args := make([]any, 0, len(checkIDs)+1)
+	for _, id := range checkIDs {
+		args = append(args, id)
+	}
+	args = append(args, MS(since))
+	rows, err := db.read.QueryContext(ctx, `SELECT r.check_id, r.region, r.at, r.outcome, r.latency_us, r.status_code, r.error FROM results r
+		JOIN (SELECT check_id, region, MAX(at) AS at FROM results WHERE check_id IN (?`+strings.Repeat(",?", len(checkIDs)-1)+`) AND at >= ? GROUP BY check_id, region) m
+		ON r.check_id = m.check_id AND r.at = m.at ORDER BY r.check_id, r.region`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []upstate.Result
+	for rows.Next() {
+		var r upstate.Result
+		var at, lat int64
+		var outcome string
+		if err := rows.Scan(&r.CheckID, &r.Region, &at, &outcome, &lat, &r.StatusCode, &r.Error); err != nil {
 			return nil, err
 		}
 		r.At, r.Outcome, r.Latency = FromMS(at), upstate.Outcome(outcome), time.Duration(lat)*time.Microsecond

@@ -27,6 +27,7 @@ func TestEntryKindsMigration(t *testing.T) {
 			`ALTER TABLE incident_updates DROP COLUMN written_at`,                                       // and 0020
 			`ALTER TABLE incident_updates DROP COLUMN until`,                                            // and 0021
 			`ALTER TABLE outbox DROP COLUMN claimed_by`, `ALTER TABLE outbox DROP COLUMN claimed_until`, // and 0022
+			`ALTER TABLE results DROP COLUMN region`, // and 0023
 			`INSERT INTO incidents (id, name, status, impact, created_at, updated_at, started_at, detected_at, components, auto) VALUES ('inc', 'API down', 'resolved', 'major', 0, 0, 0, 0, 'api', 1)`,
 			`INSERT INTO incident_updates (id, incident_id, seq, at, status, body, public, actor, affected) VALUES
 				('words', 'inc', 1, 100, 'investigating', 'The API is not responding.', 1, 'upstate', '[]'),

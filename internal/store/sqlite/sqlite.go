@@ -320,13 +320,9 @@ func (db *DB) writer() {
 	failing := false
 	commit := func(reqs []*writeReq, withRollups bool) error {
 		results := db.takePending()
-		fresh := rollups{}
-		fresh.add(results)
-		var roll rollups
-		if withRollups {
-			roll = agg.plus(fresh)
-		}
-		kept, err := db.commit(results, roll, reqs)
+		// The batch's own rollups count only the results it inserted: an
+		// agent's result sent again is not counted twice.
+		fresh, kept, err := db.commit(results, agg, withRollups, reqs)
 		switch {
 		case kept && withRollups:
 			agg = rollups{}
@@ -420,7 +416,7 @@ func (db *DB) drainReqs(reqs []*writeReq) []*writeReq {
 // Requests whose callers stopped waiting are skipped. It reports whether
 // the results (and rollups) were committed, and the commit's refusal, if
 // any, which WriteHealth keeps.
-func (db *DB) commit(results []upstate.Result, roll rollups, reqs []*writeReq) (bool, error) {
+func (db *DB) commit(results []upstate.Result, agg rollups, withRollups bool, reqs []*writeReq) (rollups, bool, error) {
 	live := reqs[:0]
 	for _, r := range reqs {
 		if err := r.ctx.Err(); err != nil {
@@ -430,44 +426,47 @@ func (db *DB) commit(results []upstate.Result, roll rollups, reqs []*writeReq) (
 		live = append(live, r)
 	}
 	reqs = live
-	if len(results) == 0 && len(roll) == 0 && len(reqs) == 0 {
-		return true, nil
+	if len(results) == 0 && (!withRollups || len(agg) == 0) && len(reqs) == 0 {
+		return nil, true, nil
 	}
 	db.health.begin()
-	errs, kept, err := db.commitTx(results, roll, reqs)
+	errs, fresh, kept, err := db.commitTx(results, agg, withRollups, reqs)
 	// Health first, so a caller told its write went through finds the
 	// store healthy.
 	db.health.end(db.opts.Now(), err)
 	for i, r := range reqs {
 		r.done <- errs[i]
 	}
-	return kept, err
+	return fresh, kept, err
 }
 
 // commitTx runs the transaction and returns each request's outcome,
 // whether the results were committed, and the database's refusal, if any.
-func (db *DB) commitTx(results []upstate.Result, roll rollups, reqs []*writeReq) ([]error, bool, error) {
+func (db *DB) commitTx(results []upstate.Result, agg rollups, withRollups bool, reqs []*writeReq) ([]error, rollups, bool, error) {
 	ctx := context.Background()
 	errs := make([]error, len(reqs))
-	refuse := func(tx *sql.Tx, err error) ([]error, bool, error) {
+	refuse := func(tx *sql.Tx, err error) ([]error, rollups, bool, error) {
 		if tx != nil {
 			_ = tx.Rollback()
 		}
 		for i := range errs {
 			errs[i] = err
 		}
-		return errs, false, err
+		return errs, nil, false, err
 	}
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return refuse(nil, notAccepting(err))
 	}
 	var resErr error
-	if len(results) > 0 || len(roll) > 0 {
+	fresh := rollups{}
+	if len(results) > 0 || (withRollups && len(agg) > 0) {
 		_, _ = tx.ExecContext(ctx, "SAVEPOINT results")
-		resErr = writeResults(ctx, tx, results)
-		if resErr == nil {
-			resErr = roll.write(ctx, tx)
+		var written []upstate.Result
+		written, resErr = writeResults(ctx, tx, results)
+		fresh.add(written)
+		if resErr == nil && withRollups {
+			resErr = agg.plus(fresh).write(ctx, tx)
 		}
 		if resErr = unavailable(resErr); upstate.ErrorCode(resErr) == upstate.EUNAVAILABLE {
 			return refuse(tx, resErr)
@@ -497,7 +496,7 @@ func (db *DB) commitTx(results []upstate.Result, roll rollups, reqs []*writeReq)
 	if err := tx.Commit(); err != nil {
 		return refuse(nil, notAccepting(err))
 	}
-	return errs, resErr == nil, resErr
+	return errs, fresh, resErr == nil, resErr
 }
 
 // maxPending bounds the results waiting for a commit. Beyond it (the disk
@@ -554,19 +553,45 @@ func (db *DB) trimPending() {
 	}
 }
 
-func writeResults(ctx context.Context, tx *sql.Tx, rs []upstate.Result) error {
-	// Two results of one check in the same millisecond keep the later one.
-	stmt, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO results (check_id, at, outcome, latency_us, status_code, error) VALUES (?, ?, ?, ?, ?, ?)`)
+// writeResults writes a batch of results and returns those written, the
+// ones the rollups count. Two results of one check in the same millisecond
+// keep the later one. A probe agent's result (Region set) is never written
+// over: one already stored at its check and time is the same result sent
+// again (the agent's queue resent after this server restarted and forgot
+// the ids it had taken), and it is neither stored nor counted twice.
+func writeResults(ctx context.Context, tx *sql.Tx, rs []upstate.Result) ([]upstate.Result, error) {
+	own, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO results (check_id, at, outcome, latency_us, status_code, error, region) VALUES (?, ?, ?, ?, ?, ?, '')`)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer stmt.Close()
+	defer own.Close()
+	var agents *sql.Stmt
+	written := rs[:0:0]
 	for _, r := range rs {
-		if _, err := stmt.ExecContext(ctx, r.CheckID, sqlcore.MS(r.At), string(r.Outcome), r.Latency.Microseconds(), r.StatusCode, r.Error); err != nil {
-			return err
+		if r.Region == "" {
+			if _, err := own.ExecContext(ctx, r.CheckID, sqlcore.MS(r.At), string(r.Outcome), r.Latency.Microseconds(), r.StatusCode, r.Error); err != nil {
+				return nil, err
+			}
+			written = append(written, r)
+			continue
+		}
+		if agents == nil {
+			if agents, err = tx.PrepareContext(ctx, `INSERT INTO results (check_id, at, outcome, latency_us, status_code, error, region) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (check_id, at) DO NOTHING`); err != nil {
+				return nil, err
+			}
+			defer agents.Close()
+		}
+		res, err := agents.ExecContext(ctx, r.CheckID, sqlcore.MS(r.At), string(r.Outcome), r.Latency.Microseconds(), r.StatusCode, r.Error, r.Region)
+		if err != nil {
+			return nil, err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return nil, err
+		} else if n > 0 {
+			written = append(written, r)
 		}
 	}
-	return nil
+	return written, nil
 }
 
 type rollupKey struct {

@@ -82,6 +82,7 @@ func TestLanesMigration(t *testing.T) {
 			`ALTER TABLE incident_updates DROP COLUMN written_at`,                                       // and 0020
 			`ALTER TABLE incident_updates DROP COLUMN until`,                                            // and 0021
 			`ALTER TABLE outbox DROP COLUMN claimed_by`, `ALTER TABLE outbox DROP COLUMN claimed_until`, // and 0022
+			`ALTER TABLE results DROP COLUMN region`, // and 0023
 			`INSERT INTO outbox (id, channel, stream, event, created_at, next_at, state) VALUES
 				('pg', 'pd', 'page:inc1:1:1', '{}', 0, 0, 'pending'), ('sub', 'subscriber:7', 'inc1', '{}', 0, 0, 'pending'), ('ops', 'slack', 'inc1', '{}', 0, 0, 'pending')`} {
 			if _, err := tx.Exec(q); err != nil {

@@ -27,6 +27,7 @@ func Run(t *testing.T, open Opener) {
 	}{
 		{"Components", testComponents},
 		{"ResultsAndRollups", testResults},
+		{"ResultRegions", testResultRegions},
 		{"Prune", testPrune},
 		{"Conditions", testConditions},
 		{"DecisionInOneTransaction", testDecisionInOneTransaction},
@@ -160,6 +161,60 @@ func testResults(t *testing.T, s store.Store) {
 	}
 	if len(days) != 2 || days[0].CheckID != "api" || days[0].Count != 120 || days[1].CheckID != "web" || days[1].Slow != 1 {
 		t.Errorf("days = %+v", days)
+	}
+}
+
+// testResultRegions: a result keeps its region; an agent's result sent
+// again (after a restart, its id forgotten) is stored and counted once;
+// LatestByRegion reads each region's newest.
+func testResultRegions(t *testing.T, s store.Store) {
+	own := upstate.Result{CheckID: "api", At: t0, Outcome: upstate.OutcomeOK, Latency: 10 * time.Millisecond}
+	west := upstate.Result{CheckID: "api", At: t0.Add(10 * time.Second), Outcome: upstate.OutcomeFail, Error: "refused", Region: "us-west"}
+	west2 := upstate.Result{CheckID: "api", At: t0.Add(70 * time.Second), Outcome: upstate.OutcomeOK, Latency: 30 * time.Millisecond, Region: "us-west"}
+	eu := upstate.Result{CheckID: "api", At: t0.Add(20 * time.Second), Outcome: upstate.OutcomeOK, Region: "eu"}
+	other := upstate.Result{CheckID: "web", At: t0.Add(20 * time.Second), Outcome: upstate.OutcomeOK, Region: "eu"}
+	if err := s.AppendResults(ctx(t), []upstate.Result{own, west, eu, west2, other}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	// Sent again, in a later batch, and once more in one batch.
+	again := west
+	again.Outcome, again.Error = upstate.OutcomeOK, "" // not written over either
+	if err := s.AppendResults(ctx(t), []upstate.Result{again, eu}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ListResults(ctx(t), "api", t0, t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 4 || got[0].Region != "" || got[1].Region != "us-west" || got[1].Outcome != upstate.OutcomeFail || got[2].Region != "eu" || got[3].Region != "us-west" {
+		t.Fatalf("results = %+v, want own, us-west (failing), eu, us-west", got)
+	}
+	hours, err := s.ListRollups(ctx(t), store.Hour, []string{"api"}, t0, t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hours) != 1 || hours[0].Count != 4 || hours[0].Fail != 1 {
+		t.Errorf("rollups = %+v, want one hour of 4 results, 1 failing (the ones sent again not counted)", hours)
+	}
+	latest, err := s.LatestByRegion(ctx(t), []string{"api", "nothing"}, t0.Add(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(latest) != 2 || latest[0].Region != "eu" || !latest[0].At.Equal(eu.At) ||
+		latest[1].Region != "us-west" || !latest[1].At.Equal(west2.At) || latest[1].Outcome != upstate.OutcomeOK || latest[1].Latency != 30*time.Millisecond || latest[1].CheckID != "api" {
+		t.Errorf("latest since t0+5s = %+v, want eu's and us-west's newest (the server's own is older)", latest)
+	}
+	if latest, err := s.LatestByRegion(ctx(t), []string{"api", "web"}, t0); err != nil || len(latest) != 4 || latest[0].Region != "" || latest[3].CheckID != "web" {
+		t.Errorf("latest since t0 = %+v, %v; want api's own, eu, us-west and web's eu", latest, err)
+	}
+	if latest, err := s.LatestByRegion(ctx(t), nil, t0); err != nil || len(latest) != 0 {
+		t.Errorf("latest of no checks = %+v, %v", latest, err)
 	}
 }
 

@@ -31,10 +31,13 @@ type resultJSON struct {
 	StatusCode int       `json:"status_code,omitempty"`
 	Error      string    `json:"error,omitempty"`
 	Evidence   string    `json:"evidence"`
+	// Region is the probe agent's region that took it; none for this
+	// server's own.
+	Region string `json:"region,omitempty"`
 }
 
 func resultOf(r upstate.Result) resultJSON {
-	return resultJSON{At: r.At.UTC(), Outcome: string(r.Outcome), LatencyMS: ms(r.Latency), StatusCode: r.StatusCode, Error: r.Error, Evidence: r.Evidence()}
+	return resultJSON{At: r.At.UTC(), Outcome: string(r.Outcome), LatencyMS: ms(r.Latency), StatusCode: r.StatusCode, Error: r.Error, Evidence: r.Evidence(), Region: r.Region}
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

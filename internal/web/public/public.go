@@ -53,6 +53,8 @@ func New(md func(string) template.HTML) (*Renderer, error) {
 		"deref":       func(t *time.Time) time.Time { return *t },
 		"lastPublic":  lastPublic,
 		"compName":    func(s *snapshot.Snapshot, id string) string { return compName(s, id) },
+		"regionMark":  regionMark,
+		"regionWord":  regionWord,
 		"duration": func(in *upstate.Incident, now time.Time) string {
 			return upstate.FormatDuration(in.Duration(now), upstate.DurationShort)
 		},
@@ -331,4 +333,32 @@ func lastPublic(in *upstate.Incident) *upstate.TimelineEntry {
 		}
 	}
 	return nil
+}
+
+// regionMark is a region's latest result as a mark; regionWord says it
+// in words, for screen readers and the tooltip (never colour alone).
+func regionMark(o upstate.Outcome) string {
+	switch o {
+	case upstate.OutcomeOK:
+		return "✓"
+	case upstate.OutcomeSlow:
+		return "◐"
+	case "":
+		return ""
+	default:
+		return "✗"
+	}
+}
+
+func regionWord(o upstate.Outcome) string {
+	switch o {
+	case upstate.OutcomeOK:
+		return "up"
+	case upstate.OutcomeSlow:
+		return "slow"
+	case "":
+		return "no recent report"
+	default:
+		return "failing"
+	}
 }

@@ -142,3 +142,36 @@ func sameRGB(c interface{ RGBA() (r, g, b, a uint32) }, r, g, b uint8) bool {
 	cr, cg, cb, _ := c.RGBA()
 	return uint8(cr>>8) == r && uint8(cg>>8) == g && uint8(cb>>8) == b
 }
+
+// A component whose check is probed from several regions shows what each
+// region saw last, in words as well as marks; one without shows nothing.
+func TestRegionsLine(t *testing.T) {
+	r, err := New(func(s string) template.HTML { return template.HTML(template.HTMLEscapeString(s)) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	built := time.Date(2026, 9, 1, 12, 0, 0, 0, time.UTC)
+	api := &snapshot.Component{ComponentState: upstate.ComponentState{Component: upstate.Component{ID: "api", Name: "API"}, Status: upstate.Operational},
+		Regional: []snapshot.Regional{{CheckID: "api-health", Name: "API health", Regions: []snapshot.RegionReport{
+			{Region: "us-west", Outcome: upstate.OutcomeOK, At: built.Add(-10 * time.Second)},
+			{Region: "us-east", Outcome: upstate.OutcomeFail, At: built.Add(-20 * time.Second)},
+			{Region: "eu"},
+		}}}}
+	web := &snapshot.Component{ComponentState: upstate.ComponentState{Component: upstate.Component{ID: "web", Name: "Web"}, Status: upstate.Operational}}
+	snap := &snapshot.Snapshot{BuiltAt: built, Page: snapshot.Page{Name: "Acme", Location: time.UTC}, Indicator: "none", Components: []*snapshot.Component{api, web},
+		Groups: []*snapshot.Group{{ID: "api", Name: "API", Components: []*snapshot.Component{api}, Single: true}, {ID: "web", Name: "Web", Components: []*snapshot.Component{web}, Single: true}}}
+	index := string(byPath(t, r, snap)["/"].Body)
+	for _, want := range []string{
+		`<span class="rcheck">API health:</span>`,
+		`<span class="rg rg-ok" title="us-west: up, last result 1 Sep 11:59:50 UTC">us-west <span aria-hidden="true">✓</span><span class="vh">up</span></span>`,
+		` · <span class="rg rg-fail" title="us-east: failing, last result 1 Sep 11:59:40 UTC">us-east <span aria-hidden="true">✗</span><span class="vh">failing</span></span>`,
+		`<span class="rg rg-none" title="eu: no recent report">eu <span class="rg-word">no recent report</span></span>`,
+	} {
+		if !strings.Contains(index, want) {
+			t.Errorf("the page lacks %s", want)
+		}
+	}
+	if n := strings.Count(index, `class="regions"`); n != 1 {
+		t.Errorf("%d lines of regions, want one (the web component has no regional check)", n)
+	}
+}
