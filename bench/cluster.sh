@@ -8,6 +8,8 @@
 # upstate_schedule_lag_seconds), how many checks each runs, and the
 # database server's CPU (every `postgres` process).
 #
+# A CPU profile of n1 over the window is left in bench/out/cluster/n1.cpu.
+#
 # Fail-over: instance 1 is killed with SIGKILL; the script polls the
 # survivors' /healthz until they run every check between them, polls their
 # pages meanwhile, and then reads the stored results: how many checks missed
@@ -39,12 +41,12 @@ psql "$SERVER dbname=postgres" -qc "CREATE DATABASE $DB" > /dev/null
 for n in 1 2 3; do
   {
     echo "page: {name: Bench, url: http://127.0.0.1:1908$n, time_zone: UTC}"
-    echo "server: {listen: 127.0.0.1:1908$n, data_dir: ./data$n, database: \${BENCH_DSN}, cluster: {name: n$n}}"
+    printf 'server:\n  listen: 127.0.0.1:1908%s\n  data_dir: ./data%s\n  database: ${BENCH_DSN}\n  cluster: {name: n%s}\n' "$n" "$n" "$n"
     echo "components:"
-    for ((c = 0; c < 500; c++)); do echo "  - {id: c$c, name: Component $c, group: G$((c / 10))}"; done
+    for ((c = 0; c < 100; c++)); do echo "  - {id: c$c, name: Component $c, group: G$((c / 10))}"; done
     echo "checks:"
     for ((i = 0; i < N; i++)); do
-      echo "  - {id: k$i, kind: http, url: 'http://127.0.0.1:19000/k$i', interval: ${INTERVAL}s, timeout: 5s, components: [c$((i % 500))]}"
+      echo "  - {id: k$i, kind: http, url: 'http://127.0.0.1:19000/k$i', interval: ${INTERVAL}s, timeout: 5s, components: [c$((i % 100))]}"
     done
   } > "$OUT/n$n.yaml"
 done
@@ -52,7 +54,7 @@ done
 "$OUT/target" -listen 127.0.0.1:19000 & TARGET=$!
 declare -A UP
 for n in 1 2 3; do
-  BENCH_DSN="$DSN" "$OUT/upstate" serve --config "$OUT/n$n.yaml" --log-level info > "$OUT/n$n.out" 2> "$OUT/n$n.log" & UP[$n]=$!
+  BENCH_DSN="$DSN" UPSTATE_PPROF=127.0.0.1:1909$n "$OUT/upstate" serve --config "$OUT/n$n.yaml" --log-level info > "$OUT/n$n.out" 2> "$OUT/n$n.log" & UP[$n]=$!
 done
 cleanup() {
   kill "${UP[@]}" $TARGET 2>/dev/null || true
@@ -65,16 +67,24 @@ HZ=$(getconf CLK_TCK)
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 pgticks() { local s=0 p; for p in $(pgrep -x postgres); do s=$((s + $(awk '{print $14 + $15}' "/proc/$p/stat" 2> /dev/null || echo 0))); done; echo $s; }
 hist() { curl -s "http://127.0.0.1:1908$1/metrics" | grep '^upstate_schedule_lag_seconds_bucket' | sed 's/.*le="\([^"]*\)"} \(.*\)/\1 \2/'; }
-runs() { local v; v=$(curl -s "http://127.0.0.1:1908$1/healthz" | sed -n 's/.*"checks":\([0-9]*\).*/\1/p'); echo "${v:-0}"; }
-role() { curl -s "http://127.0.0.1:1908$1/healthz" | sed -n 's/.*"role":"\([a-z]*\)".*/\1/p'; }
+runs() { local v; v=$(curl -s "http://127.0.0.1:1908$1/healthz" | sed -n 's/.*"checks": *\([0-9]*\).*/\1/p'); echo "${v:-0}"; }
+role() { curl -s "http://127.0.0.1:1908$1/healthz" | sed -n 's/.*"role": *"\([a-z]*\)".*/\1/p'; }
 ms() { date +%s%3N; }
 
-for n in 1 2 3; do until curl -sf "http://127.0.0.1:1908$n/healthz" > /dev/null; do sleep 0.5; done; done
+for n in 1 2 3; do
+  for ((w = 0; w < 240; w++)); do
+    curl -sf "http://127.0.0.1:1908$n/healthz" > /dev/null && break
+    kill -0 "${UP[$n]}" 2> /dev/null || { echo "n$n exited:" >&2; tail -5 "$OUT/n$n.log" >&2; exit 1; }
+    sleep 0.5
+  done
+done
 STARTED=$(ms)
 sleep "$WARMUP"
 declare -A T0 H0
 for n in 1 2 3; do T0[$n]=$(ticks "${UP[$n]}"); H0[$n]=$(hist $n); done
 P0=$(pgticks)
+# A CPU profile of n1 over the window: go tool pprof bench/out/cluster/upstate bench/out/cluster/n1.cpu
+curl -s -o "$OUT/n1.cpu" "http://127.0.0.1:19091/debug/pprof/profile?seconds=$((MEASURE - 2))" &
 sleep "$MEASURE"
 P1=$(pgticks)
 printf 'checks                      %d at a %ds interval, on 3 instances sharing one PostgreSQL\n' "$N" "$INTERVAL"

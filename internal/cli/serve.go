@@ -30,6 +30,12 @@ func serve(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if cfg == nil {
 		return code
 	}
+	if addr := os.Getenv(profileEnv); addr != "" {
+		if err := serveProfiles(addr, log); err != nil {
+			fmt.Fprintf(stderr, "upstate serve: %v\n", err)
+			return exitUsage
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	a, err := app.New(ctx, app.Options{Config: cfg, Logger: log, Version: Version})

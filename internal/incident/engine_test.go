@@ -156,6 +156,9 @@ func (m *memStore) EnqueueMessages(_ context.Context, ms []upstate.Message) erro
 func (m *memStore) ListConditions(context.Context) (map[string]upstate.Condition, error) {
 	return nil, nil
 }
+func (m *memStore) ConditionsSince(context.Context, int64) (map[string]upstate.Condition, int64, error) {
+	return map[string]upstate.Condition{}, 0, nil
+}
 func (m *memStore) ListTransitions(_ context.Context, checkID string, from, to time.Time) ([]upstate.Transition, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

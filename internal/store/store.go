@@ -211,6 +211,15 @@ func (r Rollup) MeanLatency() time.Duration {
 // they are written with the incident change they cause (Change.Transitions).
 type Conditions interface {
 	ListConditions(ctx context.Context) (map[string]upstate.Condition, error)
+	// ConditionsSince are the conditions recorded after transition
+	// number after (each check's latest), and the number of the last
+	// transition: read with after = 0 first (then it is only the number,
+	// and conditions is empty), then with the number it gave, it tells an
+	// instance of a cluster what the others changed without reading every
+	// check's condition again. Transitions are numbered in the order they
+	// are written; in a cluster they are written under the engine's lock,
+	// so in the order they commit.
+	ConditionsSince(ctx context.Context, after int64) (map[string]upstate.Condition, int64, error)
 	ListTransitions(ctx context.Context, checkID string, from, to time.Time) ([]upstate.Transition, error)
 }
 

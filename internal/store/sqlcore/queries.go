@@ -193,6 +193,34 @@ func (db *Core) ListConditions(ctx context.Context) (map[string]upstate.Conditio
 	return out, rows.Err()
 }
 
+// ConditionsSince implements store.Conditions.
+func (db *Core) ConditionsSince(ctx context.Context, after int64) (map[string]upstate.Condition, int64, error) {
+	out := map[string]upstate.Condition{}
+	if after <= 0 {
+		var last int64
+		err := db.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM transitions`).Scan(&last)
+		return out, last, err
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT id, check_id, to_state, to_partial, since, at, evidence, failures, samples
+		FROM transitions WHERE id > ? ORDER BY id`, after)
+	if err != nil {
+		return nil, after, err
+	}
+	defer rows.Close()
+	last := after
+	for rows.Next() {
+		var c upstate.Condition
+		var state string
+		var since, at int64
+		if err := rows.Scan(&last, &c.CheckID, &state, &c.Partial, &since, &at, &c.Evidence, &c.Failures, &c.Samples); err != nil {
+			return nil, after, err
+		}
+		c.State, c.Since, c.At = upstate.State(state), FromMS(since), FromMS(at)
+		out[c.CheckID] = c
+	}
+	return out, last, rows.Err()
+}
+
 // ListTransitions implements store.Conditions.
 func (db *Core) ListTransitions(ctx context.Context, checkID string, from, to time.Time) ([]upstate.Transition, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT at, from_state, from_partial, to_state, to_partial, since, evidence, failures, samples

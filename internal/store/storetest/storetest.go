@@ -267,6 +267,28 @@ func testConditions(t *testing.T, s store.Store) {
 	if len(ts) != 2 || ts[0].To.State != upstate.StateDown || ts[0].To.Evidence != "HTTP 500 after 20 ms" || ts[0].To.Failures != 3 || ts[1].From.State != upstate.StateDown {
 		t.Errorf("transitions = %+v", ts)
 	}
+	// What changed since: only the number at first, then each check's
+	// latest condition recorded after it.
+	none, last, err := s.ConditionsSince(ctx(t), 0)
+	if err != nil || len(none) != 0 || last == 0 {
+		t.Fatalf("ConditionsSince(0) = %v, %d, %v; want no conditions and the last transition's number", none, last, err)
+	}
+	again := upstate.Condition{CheckID: "api", State: upstate.StateUp, Since: t0.Add(3 * time.Minute), At: t0.Add(3 * time.Minute), Evidence: "ok"}
+	other := upstate.Condition{CheckID: "db", State: upstate.StateDown, Since: t0.Add(3 * time.Minute), At: t0.Add(4 * time.Minute), Evidence: "refused", Failures: 3}
+	late := upstate.Condition{CheckID: "db", State: upstate.StateUp, Since: t0.Add(5 * time.Minute), At: t0.Add(5 * time.Minute), Evidence: "ok"}
+	if err := s.Apply(ctx(t), store.Change{Transitions: []upstate.Transition{{From: up, To: again}, {From: upstate.Condition{CheckID: "db", State: upstate.StateUp}, To: other}, {From: other, To: late}}}); err != nil {
+		t.Fatal(err)
+	}
+	changed, next, err := s.ConditionsSince(ctx(t), last)
+	if err != nil || next <= last {
+		t.Fatalf("ConditionsSince(%d) = %v, %d, %v", last, changed, next, err)
+	}
+	if len(changed) != 2 || changed["api"].State != upstate.StateUp || changed["db"].State != upstate.StateUp || changed["db"].Evidence != "ok" || !changed["db"].Since.Equal(late.Since) {
+		t.Errorf("changed since %d = %+v; want api up and db's latest, up", last, changed)
+	}
+	if changed, same, _ := s.ConditionsSince(ctx(t), next); len(changed) != 0 || same != next {
+		t.Errorf("nothing changed since %d, got %+v, %d", next, changed, same)
+	}
 }
 
 // testDecisionInOneTransaction: a transition is written with the incident
