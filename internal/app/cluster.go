@@ -85,7 +85,7 @@ func (a *App) jobs(comp *compiled) []schedule.Job {
 	c := a.cluster
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.plan = c.planner.Next(c.view, jobIDs(comp.jobs), time.Now())
+	c.plan = c.planner.Next(c.view, jobIDs(comp.jobs), a.opts.Clock.Now())
 	return owned(comp.jobs, c.plan)
 }
 
@@ -123,7 +123,7 @@ func (a *App) onView(v cluster.View) {
 	}
 	c.mu.Lock()
 	c.view = v
-	plan := c.planner.Next(v, jobIDs(set.compiled.jobs), time.Now())
+	plan := c.planner.Next(v, jobIDs(set.compiled.jobs), a.opts.Clock.Now())
 	c.plan = plan
 	leader := v.Leader == v.Self && !v.Fenced
 	leadChanged := leader != c.leader

@@ -169,6 +169,13 @@ type Engine struct {
 	// condSeq is the number of the last transition the conditions were
 	// read up to, in a cluster (conditions).
 	condSeq int64
+	// inbox are the transitions waiting for the caller that holds the
+	// shared lock to decide them too; settling says one does
+	// (handleShared). Guarded by inboxMu, which is taken after mu when
+	// both are.
+	inboxMu  sync.Mutex
+	inbox    []upstate.Transition
+	settling bool
 }
 
 // New loads the current statuses, conditions and open incidents, and
@@ -318,23 +325,10 @@ func (e *Engine) reread(ctx context.Context) error {
 	for _, in := range e.open {
 		open[in.ID] = true
 	}
-	for _, m := range []map[string]time.Duration{e.recovery} {
-		for id := range m {
-			if !open[id] {
-				delete(m, id)
-			}
-		}
-	}
-	for id := range e.measured {
-		if !open[id] {
-			delete(e.measured, id)
-		}
-	}
-	for id := range e.reminded {
-		if !open[id] {
-			delete(e.reminded, id)
-		}
-	}
+	gone := func(id string) bool { return !open[id] }
+	maps.DeleteFunc(e.recovery, func(id string, _ time.Duration) bool { return gone(id) })
+	maps.DeleteFunc(e.measured, func(id string, _ float64) bool { return gone(id) })
+	maps.DeleteFunc(e.reminded, func(id string, _ time.Time) bool { return gone(id) })
 	return nil
 }
 
@@ -462,14 +456,19 @@ func (e *Engine) Observe(ctx context.Context, r upstate.Result, t *upstate.Trans
 // saves it (its history and the check's condition) in the same
 // transaction as the change it causes.
 func (e *Engine) Handle(ctx context.Context, t upstate.Transition) error {
+	if e.firstWord(t) {
+		// Recorded without the shared lock: nothing else changes.
+		if err := e.opts.Store.Apply(ctx, store.Change{Transitions: []upstate.Transition{t}}); err == nil {
+			return nil
+		}
+		// Decided the usual way, which keeps what the store refuses.
+	}
+	if e.opts.Shared != nil {
+		return e.handleShared(ctx, t)
+	}
 	unlock, err := e.lock(ctx)
 	if err != nil {
-		// Kept to be decided once the lock can be had (Run retries).
-		e.mu.Lock()
-		e.queue(t)
-		e.mu.Unlock()
-		e.poke()
-		return err
+		return err // alone the lock cannot fail
 	}
 	defer unlock()
 	e.queue(t)
@@ -478,6 +477,86 @@ func (e *Engine) Handle(ctx context.Context, t upstate.Transition) error {
 		e.poke() // Run retries it on its next tick
 	}
 	return err
+}
+
+// handleShared is Handle in a cluster: the transitions that arrive while
+// one caller holds the shared lock wait in the inbox, and that caller
+// decides them too before it lets go, so a thousand checks failing at
+// once take the lock (and re-read what other instances changed) a few
+// times, not a thousand. A caller whose transition another decides is
+// answered nil: what the store refuses is kept and written again (Run).
+func (e *Engine) handleShared(ctx context.Context, t upstate.Transition) error {
+	e.inboxMu.Lock()
+	e.inbox = append(e.inbox, t)
+	if e.settling {
+		e.inboxMu.Unlock()
+		return nil
+	}
+	e.settling = true
+	e.inboxMu.Unlock()
+	var first error
+	for {
+		unlock, err := e.lock(ctx)
+		if err != nil {
+			// Kept to be decided once the lock can be had (Run retries).
+			e.mu.Lock()
+			e.takeInbox(true)
+			e.mu.Unlock()
+			e.poke()
+			return err
+		}
+		e.takeInbox(false)
+		if err := e.settle(ctx); err != nil && first == nil {
+			first = err
+			e.poke() // Run retries it on its next tick
+		}
+		unlock()
+		e.inboxMu.Lock()
+		if len(e.inbox) == 0 || first != nil {
+			e.settling = false
+			e.inboxMu.Unlock()
+			return first
+		}
+		e.inboxMu.Unlock()
+	}
+}
+
+// takeInbox queues the transitions waiting in the inbox, in order, and,
+// when the caller is giving up, ends its settling in the same breath, so
+// none is left in the inbox with nobody to decide it. Must be called with
+// e.mu held.
+func (e *Engine) takeInbox(giveUp bool) {
+	e.inboxMu.Lock()
+	defer e.inboxMu.Unlock()
+	for _, t := range e.inbox {
+		e.queue(t)
+	}
+	e.inbox = e.inbox[:0]
+	if giveUp {
+		e.settling = false
+	}
+}
+
+// firstWord reports whether, in a cluster, t is a check's first word
+// that it is fine (from unknown: a new check, or the first start of an
+// install), and takes it into the conditions: it changes no status (an
+// unknown check counts as operational) and so no incident, and is only
+// recorded. Fifty thousand new checks then do not queue one by one for
+// the lock every instance decides under. Another instance that misses it
+// in its incremental read (it may commit out of the lock's order) still
+// derives the same statuses from unknown.
+func (e *Engine) firstWord(t upstate.Transition) bool {
+	if e.opts.Shared == nil || t.From.State != upstate.StateUnknown || t.To.State.Failing() {
+		return false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	spec, ok := e.checks[t.To.CheckID]
+	if !ok || spec.StatusFor(t.To) != upstate.Operational || len(e.unsaved) > 0 || e.stashed != nil {
+		return false // removed, or not neutral, or behind changes not written yet
+	}
+	e.conds[t.To.CheckID] = t.To
+	return true
 }
 
 // queue keeps a transition to decide. Must be called with e.mu held.

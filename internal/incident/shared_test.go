@@ -19,6 +19,7 @@ type sharedLock struct {
 	mu        sync.Mutex
 	last      string
 	announced []string
+	taken     int
 }
 
 type holder struct {
@@ -30,6 +31,7 @@ func (h holder) Lock(context.Context) (bool, func(bool), error) {
 	h.l.mu.Lock()
 	stale := h.l.last != h.name
 	h.l.last = h.name
+	h.l.taken++
 	return stale, func(changed bool) {
 		if changed {
 			h.l.announced = append(h.l.announced, h.name)
@@ -73,6 +75,20 @@ func TestSharedEnginesDecideOnOneState(t *testing.T) {
 	}
 	a, b := open("a"), open("b")
 	leads.Store("a", true)
+	// A check's first word that it is up is recorded without the lock:
+	// it changes nothing else.
+	taken := lock.taken
+	now := clk.Now()
+	if err := b.Handle(ctx, upstate.Transition{From: upstate.Condition{CheckID: "api-health", State: upstate.StateUnknown},
+		To: upstate.Condition{CheckID: "api-health", State: upstate.StateUp, Since: now, At: now, Evidence: "HTTP 200"}}); err != nil {
+		t.Fatal(err)
+	}
+	if lock.taken != taken {
+		t.Fatal("a first word of up took the shared lock")
+	}
+	if conds, _ := db.ListConditions(ctx); conds["api-health"].State != upstate.StateUp {
+		t.Fatalf("the first word was not recorded: %+v", conds["api-health"])
+	}
 	down := func(e *Engine, check string, to upstate.State) {
 		t.Helper()
 		now := clk.Now()
@@ -129,4 +145,66 @@ func TestSharedEnginesDecideOnOneState(t *testing.T) {
 	if len(lock.announced) < 3 {
 		t.Fatalf("changes announced by %v", lock.announced)
 	}
+}
+
+// Many checks failing at once on two instances: every transition is
+// decided and recorded, whoever held the lock when it came, and they make
+// one incident.
+func TestSharedEnginesTakeAStorm(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "upstate.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	clk := clock.NewFake(t0)
+	comps := []upstate.Component{{ID: "api", Name: "API"}}
+	var checks []upstate.CheckSpec
+	for i := range 40 {
+		checks = append(checks, upstate.CheckSpec{ID: fmt.Sprintf("c%02d", i), Name: fmt.Sprintf("Check %d", i), Kind: "http", Interval: time.Minute,
+			Components: []string{"api"}, Decide: upstate.DecideSpec{RecoveryWindow: time.Minute}})
+	}
+	if err := db.SyncComponents(ctx, comps, clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	lock := &sharedLock{}
+	var mu sync.Mutex
+	n := 0
+	var engines []*Engine
+	for _, name := range []string{"a", "b"} {
+		e, err := New(ctx, Options{Store: db, Clock: clk, Components: comps, Checks: checks, Shared: holder{lock, name},
+			NewID: func() string { mu.Lock(); defer mu.Unlock(); n++; return fmt.Sprintf("id%d", n) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		engines = append(engines, e)
+	}
+	taken := lock.taken
+	var wg sync.WaitGroup
+	now := clk.Now()
+	for i, c := range checks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tr := upstate.Transition{From: upstate.Condition{CheckID: c.ID, State: upstate.StateUp},
+				To: upstate.Condition{CheckID: c.ID, State: upstate.StateDown, Since: now, At: now, Evidence: "refused"}}
+			if err := engines[i%2].Handle(ctx, tr); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	// Whatever is left in an inbox is decided by the caller holding the
+	// lock before it returns; nothing waits for a tick.
+	conds, _ := db.ListConditions(ctx)
+	for _, c := range checks {
+		if conds[c.ID].State != upstate.StateDown {
+			t.Fatalf("%s is %q in the store; every transition must be recorded", c.ID, conds[c.ID].State)
+		}
+	}
+	open, _ := db.ListIncidents(ctx, upstate.IncidentFilter{OpenOnly: true})
+	if len(open) != 1 {
+		t.Fatalf("%d open incidents for one component's outage", len(open))
+	}
+	t.Logf("40 transitions took the lock %d times", lock.taken-taken)
 }
