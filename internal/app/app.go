@@ -716,7 +716,7 @@ func (a *App) apply(ctx context.Context, cfg *config.Config) error {
 	a.setChecks(a.checkSet(comp, nil, a.checks.Load()))
 	a.cfg.Store(cfg)
 	a.reconfigureNotify(cfg, conf)
-	a.sched.Update(a.jobs(comp))
+	a.schedule(comp)
 	a.snaps.Reconfigure(a.page(cfg), comp.checksOf, regionalOf(comp))
 	a.log.Info("configuration reloaded", "component", "app", "checks", len(cfg.Checks), "components", len(cfg.Components))
 	for _, w := range cfg.Warnings {

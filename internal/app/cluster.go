@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/upstatehq/upstate/internal/cluster"
@@ -19,13 +20,17 @@ import (
 type clustered struct {
 	node *cluster.Node
 
+	// mu serialises planning and handing the plan to the scheduler (a
+	// heartbeat's view and a reload's new checks), so an older plan never
+	// replaces a newer one.
 	mu      sync.Mutex
 	planner *cluster.Planner
 	view    cluster.View
-	plan    cluster.Plan
 	// leader is what the last view said, to tell the engine when it
 	// changes.
 	leader bool
+	// runs is how many checks the last plan gave this instance.
+	runs atomic.Int64
 }
 
 // instanceName is server.cluster.name, else the host's name and the
@@ -75,9 +80,24 @@ func (a *App) openCluster(ctx context.Context, cfg *config.Config) error {
 // alone, the leader in a cluster.
 func (a *App) leads() bool { return a.cluster == nil || a.cluster.node.Leader() }
 
-// jobs are the compiled checks this instance runs: all of them alone; in
-// a cluster, those the last view gives it, each slotted on the wall clock
-// so an instance taking one over runs the slot after its last owner's.
+// schedule hands the scheduler the compiled checks this instance runs:
+// all of them alone; in a cluster, those the last view gives it, each
+// slotted on the wall clock so an instance taking one over runs the slot
+// after its last owner's. Nil before the scheduler runs: start is its
+// first list (see jobs).
+func (a *App) schedule(comp *compiled) {
+	if a.cluster == nil {
+		a.sched.Update(comp.jobs)
+		return
+	}
+	c := a.cluster
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	jobs, _ := a.planLocked(comp, c.view)
+	a.sched.Update(jobs)
+}
+
+// jobs is the scheduler's first list (Run's).
 func (a *App) jobs(comp *compiled) []schedule.Job {
 	if a.cluster == nil {
 		return comp.jobs
@@ -85,8 +105,24 @@ func (a *App) jobs(comp *compiled) []schedule.Job {
 	c := a.cluster
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.plan = c.planner.Next(c.view, jobIDs(comp.jobs), a.opts.Clock.Now())
-	return owned(comp.jobs, c.plan)
+	jobs, _ := a.planLocked(comp, c.view)
+	return jobs
+}
+
+// planLocked plans comp's checks on the view: the jobs this instance
+// runs, and whether they moved. Must be called with cluster.mu held.
+func (a *App) planLocked(comp *compiled, v cluster.View) ([]schedule.Job, bool) {
+	c := a.cluster
+	plan := c.planner.Next(v, jobIDs(comp.jobs), a.opts.Clock.Now())
+	c.runs.Store(int64(len(plan.Run)))
+	if plan.Gained > 0 {
+		a.takeOver(plan)
+	}
+	if plan.Changed {
+		a.log.Info("checks moved", "component", "cluster", "runs", len(plan.Run), "gained", plan.Gained, "lost", plan.Lost,
+			"live", len(v.Live), "fenced", v.Fenced)
+	}
+	return owned(comp.jobs, plan), plan.Changed
 }
 
 func jobIDs(jobs []schedule.Job) []string {
@@ -123,21 +159,14 @@ func (a *App) onView(v cluster.View) {
 	}
 	c.mu.Lock()
 	c.view = v
-	plan := c.planner.Next(v, jobIDs(set.compiled.jobs), a.opts.Clock.Now())
-	c.plan = plan
+	if jobs, moved := a.planLocked(set.compiled, v); moved {
+		a.sched.Update(jobs)
+	}
 	leader := v.Leader == v.Self && !v.Fenced
 	leadChanged := leader != c.leader
 	c.leader = leader
 	c.mu.Unlock()
-	if plan.Changed {
-		if plan.Gained > 0 {
-			a.takeOver(plan)
-		}
-		a.sched.Update(owned(set.compiled.jobs, plan))
-		a.log.Info("checks moved", "component", "cluster", "runs", len(plan.Run), "gained", plan.Gained, "lost", plan.Lost,
-			"live", len(v.Live), "fenced", v.Fenced)
-	}
-	c.node.Report(len(plan.Run), time.Duration(a.lagMax.Swap(0)))
+	c.node.Report(int(c.runs.Load()), time.Duration(a.lagMax.Swap(0)))
 	a.readPings()
 	if leadChanged {
 		a.engine.Refresh() // its timers run, or stop, at its next tick
@@ -157,7 +186,7 @@ func (a *App) takeOver(plan cluster.Plan) {
 	}
 	set := a.checks.Load()
 	var fresh []*checkState
-	for id := range plan.Run {
+	for _, id := range plan.Taken {
 		st := set.byID[id]
 		cond, ok := conds[id]
 		if st == nil || !ok {
@@ -245,10 +274,7 @@ func (a *App) role() any {
 	case v.Leader == v.Self:
 		role = "leader"
 	}
-	a.cluster.mu.Lock()
-	runs := len(a.cluster.plan.Run)
-	a.cluster.mu.Unlock()
-	return map[string]any{"name": v.Self, "role": role, "checks": runs, "live": len(v.Live)}
+	return map[string]any{"name": v.Self, "role": role, "checks": a.cluster.runs.Load(), "live": len(v.Live)}
 }
 
 // clusterStatus is the cluster as this instance sees it; false alone (on

@@ -34,8 +34,10 @@ type Plan struct {
 	// Run are the checks this instance runs, each with when it may first
 	// run (zero: at its next slot).
 	Run map[string]time.Time
-	// Gained and Lost count the checks that moved with this view.
+	// Gained and Lost count the checks that moved with this view; Taken
+	// are the gained ones.
 	Gained, Lost int
+	Taken        []string
 	// Changed says the set differs from the last plan's.
 	Changed bool
 }
@@ -64,6 +66,7 @@ func (p *Planner) Next(v View, ids []string, now time.Time) Plan {
 		notBefore, had := p.owned[id]
 		if !had {
 			out.Gained++
+			out.Taken = append(out.Taken, id)
 			if last := owner(prev, id); last != "" && last != v.Self && slices.Contains(v.Live, last) {
 				notBefore = now.Add(p.grace)
 			}
