@@ -209,6 +209,10 @@ type Node struct {
 	held bool
 
 	kick chan struct{}
+	// listening is the listener's connection, LISTENing since Open, so
+	// nothing announced after Open returns is missed; Run takes it (under
+	// mu), and Leave closes it if Run never did.
+	listening *pgxpool.Conn
 }
 
 // Open connects, makes the cluster's tables if they are missing and joins:
@@ -252,11 +256,29 @@ func Open(ctx context.Context, opts Options) (*Node, error) {
 		pool.Close()
 		return nil, err
 	}
+	if n.listening, err = n.listenConn(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("cluster: listen: %w", err)
+	}
 	if err := n.join(ctx); err != nil {
+		_ = n.listening.Hijack().Close(context.Background())
 		pool.Close()
 		return nil, err
 	}
 	return n, nil
+}
+
+// listenConn is a connection of its own LISTENing on the channel.
+func (n *Node) listenConn(ctx context.Context) (*pgxpool.Conn, error) {
+	conn, err := n.pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.Exec(ctx, `LISTEN `+channel); err != nil {
+		_ = conn.Hijack().Close(context.Background())
+		return nil, err
+	}
+	return conn, nil
 }
 
 func newID() string {
@@ -566,17 +588,20 @@ func (n *Node) listen(ctx context.Context) {
 }
 
 func (n *Node) listenOnce(ctx context.Context, first *bool) error {
-	conn, err := n.pool.Acquire(ctx)
-	if err != nil {
-		return err
+	n.mu.Lock()
+	conn := n.listening
+	n.listening = nil
+	n.mu.Unlock()
+	if conn == nil {
+		var err error
+		if conn, err = n.listenConn(ctx); err != nil {
+			return err
+		}
 	}
 	defer func() {
 		// A connection that listened is not handed back to the pool.
 		_ = conn.Hijack().Close(context.Background())
 	}()
-	if _, err := conn.Exec(ctx, `LISTEN `+channel); err != nil {
-		return err
-	}
 	if !*first {
 		n.opts.Notified(TopicAll)
 	}
@@ -677,6 +702,10 @@ func (n *Node) Leave(ctx context.Context) error {
 	n.mu.Lock()
 	n.stopped = true
 	n.leader = false
+	if n.listening != nil {
+		_ = n.listening.Hijack().Close(context.Background())
+		n.listening = nil
+	}
 	n.mu.Unlock()
 	n.lockMu.Lock()
 	n.dropLockConn()
