@@ -2,14 +2,11 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/clock"
@@ -22,20 +19,9 @@ import (
 // beside it (user, report, export): all of them read and write the one
 // database it names, and nothing is kept in data_dir.
 func TestServerDatabaseSelectsPostgres(t *testing.T) {
-	admin := probetest.Server(t, "UPSTATE_TEST_POSTGRES_DSN", "a PostgreSQL server")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	name := "upstate_app_" + strings.ToLower(rand.Text()[:16])
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
-	dsn := admin + " dbname=" + name
+	dsn := probetest.FreshPostgres(t, "upstate_app_")
 
 	yaml := "page: {name: PG}\nserver: {database: '${UPSTATE_DATABASE}'}\ncomponents: [{id: api, name: API}]\n"
 	cfg, err := config.Parse("t.yaml", []byte(yaml), func(k string) (string, bool) { return dsn, k == "UPSTATE_DATABASE" }, ConfigRules()...)
