@@ -189,7 +189,9 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	e := &Engine{opts: opts, hold: opts.HoldAutomatic, wake: make(chan struct{}, 1), recovery: map[string]time.Duration{}, measured: map[string]float64{}, lastLook: opts.Clock.Now(),
 		reminded: map[string]time.Time{}, news: map[string]*mirrorNews{}}
-	if err := e.load(ctx); err != nil {
+	// Not under the shared lock yet: the first decision reads the
+	// conditions again, whole, under it.
+	if err := e.load(ctx, false); err != nil {
 		return nil, err
 	}
 	if err := e.Reconfigure(ctx, opts.Components, opts.Checks); err != nil {
@@ -200,9 +202,10 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 
 // load reads the statuses, holds, conditions, open incidents and
 // maintenances from the store: at start, and in a cluster whenever
-// another instance has changed them. Must be called with e.mu held (or
-// before the engine is shared).
-func (e *Engine) load(ctx context.Context) error {
+// another instance has changed them. locked says the shared lock is held:
+// see conditions. Must be called with e.mu held (or before the engine is
+// used).
+func (e *Engine) load(ctx context.Context, locked bool) error {
 	comps, err := e.opts.Store.ListComponents(ctx)
 	if err != nil {
 		return fmt.Errorf("load components: %w", err)
@@ -215,7 +218,7 @@ func (e *Engine) load(ctx context.Context) error {
 			holds[c.ID] = c.Hold
 		}
 	}
-	conds, err := e.conditions(ctx)
+	conds, err := e.conditions(ctx, locked)
 	if err != nil {
 		return err
 	}
@@ -242,9 +245,13 @@ func (e *Engine) load(ctx context.Context) error {
 // conditions are every check's condition as stored: all of them read at
 // start; in a cluster, afterwards, only those recorded since the last
 // read merged into what the engine knows (a thousand transitions a second
-// among 50,000 checks would otherwise read 50,000 rows for each). Must be
-// called with e.mu held.
-func (e *Engine) conditions(ctx context.Context) (map[string]upstate.Condition, error) {
+// among 50,000 checks would otherwise read 50,000 rows for each). The
+// read moves on from where it got to only under the shared lock: no
+// decision is being written then, so every number below the last one is
+// committed; read without the lock (a follower's refresh), a decision
+// still being written could have a lower number than one committed, and
+// would be skipped for good. Must be called with e.mu held.
+func (e *Engine) conditions(ctx context.Context, locked bool) (map[string]upstate.Condition, error) {
 	if e.opts.Shared != nil && e.condSeq > 0 {
 		changed, last, err := e.opts.Store.ConditionsSince(ctx, e.condSeq)
 		if err != nil {
@@ -252,7 +259,9 @@ func (e *Engine) conditions(ctx context.Context) (map[string]upstate.Condition, 
 		}
 		conds := maps.Clone(e.conds)
 		maps.Copy(conds, changed)
-		e.condSeq = last
+		if locked {
+			e.condSeq = last
+		}
 		return conds, nil
 	}
 	var seq int64
@@ -271,7 +280,9 @@ func (e *Engine) conditions(ctx context.Context) (map[string]upstate.Condition, 
 	if conds == nil {
 		conds = map[string]upstate.Condition{}
 	}
-	e.condSeq = seq
+	if locked {
+		e.condSeq = seq
+	}
 	return conds, nil
 }
 
@@ -308,7 +319,7 @@ func (e *Engine) lock(ctx context.Context) (func(), error) {
 // reread loads the state another instance may have changed, keeping
 // what this one has not written yet. Must be called with e.mu held.
 func (e *Engine) reread(ctx context.Context) error {
-	if err := e.load(ctx); err != nil {
+	if err := e.load(ctx, true); err != nil {
 		return err
 	}
 	e.refresh = false
@@ -512,12 +523,20 @@ func (e *Engine) handleShared(ctx context.Context, t upstate.Transition) error {
 		}
 		unlock()
 		e.inboxMu.Lock()
-		if len(e.inbox) == 0 || first != nil {
+		if len(e.inbox) == 0 {
 			e.settling = false
 			e.inboxMu.Unlock()
 			return first
 		}
 		e.inboxMu.Unlock()
+		if first != nil {
+			// The store refuses: what came meanwhile waits with the
+			// stashed change for Run's retry.
+			e.mu.Lock()
+			e.takeInbox(true)
+			e.mu.Unlock()
+			return first
+		}
 	}
 }
 
@@ -1354,7 +1373,7 @@ func (e *Engine) follow(ctx context.Context) (time.Time, error) {
 	e.mu.Lock()
 	refresh, owed := e.refresh, e.stashed != nil || len(e.unsaved) > 0 || e.rederive
 	if refresh && !owed {
-		err := e.load(ctx)
+		err := e.load(ctx, false)
 		if err == nil {
 			e.refresh = false
 			e.opts.Changed(maps.Clone(e.statuses))
