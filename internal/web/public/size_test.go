@@ -107,6 +107,9 @@ func newRenderer(tb testing.TB) *Renderer {
 func TestPageOf1000Light(t *testing.T) {
 	page := renderIndex(t, newRenderer(t), bigPage(1000))
 	t.Logf("a page of 1,000 components: %d bytes plain, %d gzip", len(page), gzipSize(page))
+	if len(page) >= 1_000_000 {
+		t.Errorf("a page of 1,000 components is %d bytes, want under 1 MB", len(page))
+	}
 }
 
 // BenchmarkRenderPage1000 renders the page of 1,000 components (done once
