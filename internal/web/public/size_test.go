@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"fmt"
 	"html/template"
+	"regexp"
 	"testing"
 	"time"
 
@@ -109,6 +110,15 @@ func TestPageOf1000Light(t *testing.T) {
 	t.Logf("a page of 1,000 components: %d bytes plain, %d gzip", len(page), gzipSize(page))
 	if len(page) >= 1_000_000 {
 		t.Errorf("a page of 1,000 components is %d bytes, want under 1 MB", len(page))
+	}
+	// The bars' parts are drawn once, and every part a bar uses is there.
+	if n := bytes.Count(page, []byte(`<svg class="defs"`)); n != 1 {
+		t.Errorf("the bars' parts are drawn %d times", n)
+	}
+	for _, ref := range regexp.MustCompile(`(?:href="|url\()#(\w+)`).FindAllSubmatch(page, -1) {
+		if !bytes.Contains(page, []byte(` id="`+string(ref[1])+`"`)) {
+			t.Fatalf("a bar uses #%s, which the page does not draw", ref[1])
+		}
 	}
 }
 
