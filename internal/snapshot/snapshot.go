@@ -127,6 +127,13 @@ type Day struct {
 	Incidents []string
 }
 
+// Clean is a day with data that was up all of it with nothing to tell: no
+// worse status than operational, no downtime, no incident. The page draws
+// a run of them as one and tells of it once.
+func (d Day) Clean() bool {
+	return !d.NoData && d.Worst == upstate.Operational && d.Outage == 0 && d.Uptime >= 1 && len(d.Incidents) == 0
+}
+
 // Latency is one point of a latency sparkline.
 type Latency struct {
 	Start time.Time

@@ -249,3 +249,25 @@ func TestRegionalReports(t *testing.T) {
 		t.Errorf("without regional checks: %+v, asked for %v", c.Regional, src.asked)
 	}
 }
+
+// A clean day is one the page can draw with its neighbours and tell of
+// once: anything worth a word of its own makes a day not clean.
+func TestDayClean(t *testing.T) {
+	up := Day{Worst: upstate.Operational, Uptime: 1}
+	for _, tc := range []struct {
+		name string
+		day  Day
+		want bool
+	}{
+		{"up all day", up, true},
+		{"no data", Day{NoData: true, Uptime: -1}, false},
+		{"degraded", Day{Worst: upstate.DegradedPerformance, Uptime: 1}, false},
+		{"maintenance", Day{Worst: upstate.UnderMaintenance, Uptime: 1}, false},
+		{"an outage", Day{Worst: upstate.MajorOutage, Uptime: 0.99, Outage: time.Minute}, false},
+		{"an incident that changed no status", Day{Worst: upstate.Operational, Uptime: 1, Incidents: []string{"Notice"}}, false},
+	} {
+		if got := tc.day.Clean(); got != tc.want {
+			t.Errorf("%s: Clean() = %v", tc.name, got)
+		}
+	}
+}

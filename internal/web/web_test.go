@@ -325,7 +325,8 @@ func TestStatusPage(t *testing.T) {
 		"Aug 17 07:55 PDT",                     // times in the page's zone
 		"All times are in America/Los_Angeles", // and the zone named
 		"99.95% uptime",
-		`class="bar nodata"`,
+		`fill="url(#pn)"><title>`, // days before the component existed
+		`: no data</title></rect>`,
 		`<svg class="spark"`,
 		"Google Drive &amp; OneDrive &lt;sync&gt;",
 		"Major outage of Cloud drive sync",

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"html/template"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -197,27 +198,107 @@ func pct(f float64) string {
 	return fmt.Sprintf("%.2f%%", math.Floor(p*100)/100)
 }
 
-// bars renders a component's daily uptime bars in one go: ninety small
-// elements per component are the bulk of the page, too many for a
-// template call each.
-func bars(days []snapshot.Day) template.HTML {
+// bars draws a component's daily uptime as one small SVG: the bulk of a
+// page of many components, so it is drawn in one go and kept short. A day
+// is one unit wide. A run of days with data is one rect under all of
+// them, filled with a pattern of one green bar a day (#po, drawn once in
+// the page), its title telling of the clean days (up all day, no
+// incident) once; each day that was not clean is a bar of its own on
+// top (a <use> of the bar of its colour, also drawn once), its title saying the day's uptime, worst status, downtime and
+// incidents. A run of days without data is one rect of grey bars (#pn).
+// Every day's detail is in a title, and titles are what screen readers
+// read for each rect and use.
+func bars(name string, uptime float64, days []snapshot.Day) template.HTML {
 	var b strings.Builder
-	b.Grow(len(days) * 110)
-	for _, d := range days {
-		b.WriteString(`<span class="bar `)
-		b.WriteString(dayClass(d))
-		b.WriteString(`" title="`)
-		b.WriteString(template.HTMLEscapeString(dayTitle(d)))
-		b.WriteString(`"></span>`)
+	b.Grow(256)
+	b.WriteString(`<svg viewBox="0 0 `)
+	b.WriteString(strconv.Itoa(len(days)))
+	b.WriteString(` 1" preserveAspectRatio="none" role="group" aria-label="`)
+	b.WriteString(template.HTMLEscapeString(fmt.Sprintf("%s: %s uptime over %d days", name, pct(uptime), len(days))))
+	b.WriteString(`">`)
+	rect := func(x int, width, attr, title string) {
+		b.WriteString(`<rect x="`)
+		b.WriteString(strconv.Itoa(x))
+		b.WriteString(`" width="`)
+		b.WriteString(width)
+		b.WriteString(`" height="1" `)
+		b.WriteString(attr)
+		b.WriteString(`><title>`)
+		b.WriteString(template.HTMLEscapeString(title))
+		b.WriteString(`</title></rect>`)
 	}
-	return template.HTML(b.String()) //nolint:gosec // class names are fixed words; titles are escaped
+	for i := 0; i < len(days); {
+		j := i + 1
+		for j < len(days) && days[j].NoData == days[i].NoData {
+			j++
+		}
+		run := days[i:j]
+		dates := spanDates(run[0].Date, run[len(run)-1].Date)
+		if run[0].NoData {
+			rect(i, strconv.Itoa(len(run)), `fill="url(#pn)"`, dates+": no data")
+			i = j
+			continue
+		}
+		clean := 0
+		for _, d := range run {
+			if d.Clean() {
+				clean++
+			}
+		}
+		switch {
+		case clean == len(run) && len(run) > 1:
+			rect(i, strconv.Itoa(len(run)), `fill="url(#po)"`, dates+": 100.00% uptime each day")
+		case clean == len(run):
+			rect(i, "1", `fill="url(#po)"`, dates+": 100.00% uptime")
+		case clean > 0:
+			rect(i, strconv.Itoa(len(run)), `fill="url(#po)"`, "Other days of "+dates+": 100.00% uptime")
+		}
+		for k, d := range run {
+			if !d.Clean() {
+				// A bar of the day's colour drawn once in the page (.defs).
+				b.WriteString(`<use href="#b`)
+				b.WriteString(dayClass(d))
+				b.WriteString(`" x="`)
+				b.WriteString(strconv.Itoa(i + k))
+				b.WriteString(`"><title>`)
+				b.WriteString(template.HTMLEscapeString(dayTitle(d)))
+				b.WriteString(`</title></use>`)
+			}
+		}
+		i = j
+	}
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String()) //nolint:gosec // numbers and fixed words; names and titles are escaped
 }
 
-func dayClass(d snapshot.Day) string {
-	if d.NoData {
-		return "nodata"
+// spanDates names a run of days: one day as its bar does ("Mon Jan 2,
+// 2006"), a run by its first and last ("Jan 2 – Mar 4, 2006").
+func spanDates(from, to time.Time) string {
+	switch {
+	case from.Equal(to):
+		return from.Format("Mon Jan 2, 2006")
+	case from.Year() == to.Year():
+		return from.Format("Jan 2") + " – " + to.Format("Jan 2, 2006")
+	default:
+		return from.Format("Jan 2, 2006") + " – " + to.Format("Jan 2, 2006")
 	}
-	return string(d.Worst)
+}
+
+// dayClass is a day's colour, as a class style.css defines under .bars.
+func dayClass(d snapshot.Day) string {
+	switch {
+	case d.NoData:
+		return "n"
+	case d.Worst == upstate.DegradedPerformance:
+		return "d"
+	case d.Worst == upstate.PartialOutage:
+		return "p"
+	case d.Worst == upstate.MajorOutage:
+		return "m"
+	case d.Worst == upstate.UnderMaintenance:
+		return "u"
+	}
+	return "o"
 }
 
 func dayTitle(d snapshot.Day) string {
@@ -312,8 +393,8 @@ func sparkline(pts []snapshot.Latency, start time.Time) template.HTML {
 	}
 	lastMean := pts[len(pts)-1].Mean
 	title := fmt.Sprintf("Mean response time per hour, last 24 hours (%d with data); latest %s, highest %s", len(pts), upstate.FormatLatency(lastMean), upstate.FormatLatency(top))
-	svg := fmt.Sprintf(`<svg class="spark" viewBox="0 0 %.0f %.0f" width="%.0f" height="%.0f" role="img" aria-label="%s"><title>%s</title>%s</svg><span class="spark-val">%s</span>`,
-		w, h, w, h, template.HTMLEscapeString(title), template.HTMLEscapeString(title), b.String(), upstate.FormatLatency(lastMean))
+	svg := fmt.Sprintf(`<svg class="spark" viewBox="0 0 %.0f %.0f" width="%.0f" height="%.0f" role="img"><title>%s</title>%s</svg><span class="spark-val">%s</span>`,
+		w, h, w, h, template.HTMLEscapeString(title), b.String(), upstate.FormatLatency(lastMean))
 	return template.HTML(svg) //nolint:gosec // numbers and escaped text only
 }
 

@@ -45,19 +45,57 @@ func TestSparklineFewPoints(t *testing.T) {
 
 func TestBarTooltipsNameIncidents(t *testing.T) {
 	day := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
-	html := string(bars([]snapshot.Day{
+	html := string(bars("API", 0.995, []snapshot.Day{
+		{Date: day.AddDate(0, 0, -3), NoData: true, Uptime: -1},
+		{Date: day.AddDate(0, 0, -2), NoData: true, Uptime: -1},
+		{Date: day.AddDate(0, 0, -1), Worst: upstate.Operational, Uptime: 1},
 		{Date: day, Worst: upstate.MajorOutage, Uptime: 0.9, Outage: time.Hour, Incidents: []string{"Drive <sync> down"}},
 		{Date: day.AddDate(0, 0, 1), Worst: upstate.PartialOutage, Uptime: 0.99, Incidents: []string{"a", "b", "c", "d", "e"}},
 		{Date: day.AddDate(0, 0, 2), Worst: upstate.Operational, Uptime: 1},
+		{Date: day.AddDate(0, 0, 3), Worst: upstate.Operational, Uptime: 1},
+		{Date: day.AddDate(0, 0, 4), Worst: upstate.Operational, Uptime: 1},
 	}))
-	if !strings.Contains(html, `Incident: Drive &lt;sync&gt; down"`) {
-		t.Errorf("the day's incident is not named (escaped): %s", html)
-	}
-	if !strings.Contains(html, `Incidents: a; b; c; and 2 more"`) {
-		t.Errorf("a busy day does not name three and count the rest: %s", html)
+	for _, want := range []string{
+		`<svg viewBox="0 0 8 1" preserveAspectRatio="none" role="group" aria-label="API: 99.50% uptime over 8 days">`,
+		`<rect x="0" width="2" height="1" fill="url(#pn)"><title>Aug 29 – Aug 30, 2026: no data</title></rect>`,
+		// The days with data are one rect of green bars, telling of the
+		// clean ones once; each other day is drawn on top with its words.
+		`<rect x="2" width="6" height="1" fill="url(#po)"><title>Other days of Aug 31 – Sep 5, 2026: 100.00% uptime</title></rect>`,
+		`<use href="#bm" x="3"><title>Tue Sep 1, 2026: 90.00% uptime, worst: major outage, 1 h of downtime. Incident: Drive &lt;sync&gt; down</title></use>`,
+		`<use href="#bp" x="4"><title>Wed Sep 2, 2026: 99.00% uptime, worst: partial outage. Incidents: a; b; c; and 2 more</title></use></svg>`,
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("the bars lack %s:\n%s", want, html)
+		}
 	}
 	if strings.Count(html, "Incident") != 2 {
 		t.Errorf("a clean day names incidents: %s", html)
+	}
+	if n := strings.Count(html, "<rect") + strings.Count(html, "<use"); n != 4 {
+		t.Errorf("%d rects for 8 days: want one without data, one with, two days not clean", n)
+	}
+	clean := string(bars("Web", 1, []snapshot.Day{{Date: day, Worst: upstate.Operational, Uptime: 1}, {Date: day.AddDate(0, 0, 1), Worst: upstate.Operational, Uptime: 1}}))
+	if want := `<rect x="0" width="2" height="1" fill="url(#po)"><title>Sep 1 – Sep 2, 2026: 100.00% uptime each day</title></rect></svg>`; !strings.Contains(clean, want) || strings.Count(clean, "<rect") != 1 {
+		t.Errorf("clean days are not one rect %s:\n%s", want, clean)
+	}
+}
+
+// An operational day with an incident (a notice, or one that changed no
+// status) is not clean: its bar is green but of its own, naming it.
+func TestBarOfAnOperationalDayWithAnIncident(t *testing.T) {
+	day := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
+	html := string(bars("API", 1, []snapshot.Day{
+		{Date: day, Worst: upstate.Operational, Uptime: 1},
+		{Date: day.AddDate(0, 0, 1), Worst: upstate.Operational, Uptime: 1, Incidents: []string{"Planned notice"}},
+		{Date: day.AddDate(0, 0, 2), Worst: upstate.DegradedPerformance, Uptime: 1},
+	}))
+	for _, want := range []string{
+		`<use href="#bo" x="1"><title>Wed Sep 2, 2026: 100.00% uptime. Incident: Planned notice</title></use>`,
+		`<use href="#bd" x="2"><title>Thu Sep 3, 2026: 100.00% uptime, worst: degraded performance</title></use>`,
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("the bars lack %s:\n%s", want, html)
+		}
 	}
 }
 
