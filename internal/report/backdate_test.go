@@ -67,10 +67,29 @@ func TestBackdateMatchesTheWalk(t *testing.T) {
 			changes = append(changes, c)
 		}
 		slices.SortStableFunc(changes, func(a, b upstate.StatusChange) int { return a.At.Compare(b.At) })
-		want := backdateByWalk(changes, ins)
-		got := backdate(slices.Clone(changes), ins)
-		if !reflect.DeepEqual(got, want) {
-			t.Fatalf("seed %d: backdate differs from the walk\n got %v\nwant %v", seed, got, want)
+		// In order of time (ties between components as they come, as the
+		// store gives them), of time and component, and of nothing.
+		for _, order := range []string{"time", "time and component", "nothing"} {
+			switch order {
+			case "nothing":
+				rng.Shuffle(len(changes), func(i, j int) { changes[i], changes[j] = changes[j], changes[i] })
+			case "time and component":
+				slices.SortStableFunc(changes, func(a, b upstate.StatusChange) int {
+					if c := a.At.Compare(b.At); c != 0 {
+						return c
+					}
+					return strings.Compare(a.ComponentID, b.ComponentID)
+				})
+			}
+			want := backdateByWalk(changes, ins)
+			before := slices.Clone(changes)
+			got := backdate(changes, ins)
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("seed %d, in order of %s: backdate differs from the walk\n got %v\nwant %v", seed, order, got, want)
+			}
+			if !reflect.DeepEqual(changes, before) {
+				t.Fatalf("seed %d: backdate changed its input", seed)
+			}
 		}
 	}
 }
