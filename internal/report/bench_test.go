@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
+	"runtime/metrics"
 	"slices"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -139,6 +142,7 @@ func BenchmarkReportYear(b *testing.B) {
 		for _, f := range append([]string{"build"}, Formats()...) {
 			b.Run(fmt.Sprintf("%d/%s", n, f), func(b *testing.B) {
 				b.ReportAllocs()
+				defer peakHeap(b)()
 				for b.Loop() {
 					r, err := Gather(context.Background(), src, Params{From: "2026-01-01", To: "2026-12-31"}, "Acme", la, now)
 					if err != nil {
@@ -156,5 +160,35 @@ func BenchmarkReportYear(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// peakHeap reports, as peak-heap-MiB, the most the heap held while the
+// benchmark ran beyond what it held before (the year read from the
+// store): B/op counts every byte allocated, this what the process needed
+// at once. It samples the heap every millisecond until the function it
+// returns is called.
+func peakHeap(b *testing.B) func() {
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	read := func() uint64 { metrics.Read(sample); return sample[0].Value.Uint64() }
+	runtime.GC()
+	base, peak := read(), uint64(0)
+	stop, done := make(chan struct{}), sync.WaitGroup{}
+	done.Go(func() {
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			peak = max(peak, read())
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	})
+	return func() {
+		close(stop)
+		done.Wait()
+		b.ReportMetric(float64(peak-min(base, peak))/(1<<20), "peak-heap-MiB")
 	}
 }
