@@ -117,7 +117,11 @@ func Markdown(r *Report) []byte {
 				p("\n")
 			}
 			for _, a := range in.Actions {
-				p("- [%s] %s", map[bool]string{true: "x", false: " "}[a.State == "done"], indent(a.Text))
+				box := " "
+				if a.State == "done" {
+					box = "x"
+				}
+				p("- [%s] %s", box, indent(a.Text))
 				if a.Owner != "" {
 					p(" (%s)", text(a.Owner))
 				}
