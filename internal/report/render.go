@@ -23,7 +23,8 @@ var htmlTemplate string
 func Formats() []string { return []string{"md", "html", "json"} }
 
 // Render writes the report in a format: md, html (print-ready) or json.
-// md renders Markdown bodies for the HTML format.
+// md renders Markdown bodies for the HTML format, from several goroutines
+// at once (markdown.Renderer.HTML is safe for that).
 func Render(r *Report, format string, md func(string) template.HTML) (body []byte, contentType string, err error) {
 	switch format {
 	case "md", "":
