@@ -232,12 +232,13 @@ func Build(in Input) (*Report, error) {
 	// component was down, overlaps counted once.
 	in.Changes = backdate(in.Changes, in.Incidents)
 	worst := 2.0
+	times, span := componentTimes(in.Changes, in.From, in.To, in.Generated)
 	for _, c := range in.Components {
-		down, span := downtime(in.Changes, c.ID, in.From, in.To, in.Generated)
+		down := times[c.ID].Down
 		cd := ComponentDowntime{ID: c.ID, Name: c.Name, DowntimeSecs: down.Seconds(), Downtime: upstate.FormatDuration(down, upstate.DurationReport)}
 		cd.UptimeRatio = 1
 		if span > 0 {
-			cd.UptimeRatio = 1 - weighted(in.Changes, c.ID, in.From, in.To, in.Generated).Seconds()/span.Seconds()
+			cd.UptimeRatio = 1 - times[c.ID].Weighted.Seconds()/span.Seconds()
 		}
 		cd.Uptime = pct(cd.UptimeRatio)
 		if cd.UptimeRatio < worst {
@@ -255,17 +256,23 @@ func Build(in Input) (*Report, error) {
 	ins := slices.DeleteFunc(slices.Clone(in.Incidents), func(x *upstate.Incident) bool { return x.MergedInto != "" })
 	slices.SortStableFunc(ins, func(a, b *upstate.Incident) int { return b.StartedAt.Compare(a.StartedAt) })
 	kinds := map[string][]*upstate.Incident{}
+	kindOf := make([]string, len(ins)) // by index in ins, for incidents of ours
 	providers := map[string][]*upstate.Incident{}
-	for _, x := range ins {
+	for i, x := range ins {
 		if x.Upstream != nil {
 			providers[x.Upstream.Provider] = append(providers[x.Upstream.Provider], x)
 			continue
 		}
-		kinds[kind(x.Name)] = append(kinds[kind(x.Name)], x)
+		kindOf[i] = kind(x.Name)
+		kinds[kindOf[i]] = append(kinds[kindOf[i]], x)
 	}
 	severity := worstStatus(in.Changes)
-	var detect, resolve, ack []time.Duration
-	for _, x := range ins {
+	dates := make([]string, len(ins))
+	for i, x := range ins {
+		dates[i] = x.StartedAt.In(in.Loc).Format("Monday, January 2, 2006")
+	}
+	detect, resolve, ack := make([]time.Duration, 0, len(ins)), make([]time.Duration, 0, len(ins)), make([]time.Duration, 0, len(ins))
+	for i, x := range ins {
 		if d := x.DetectedAt.Sub(x.StartedAt); d >= 0 {
 			detect = append(detect, d)
 		}
@@ -275,21 +282,29 @@ func Build(in Input) (*Report, error) {
 		if a := acknowledged(x); a != nil {
 			ack = append(ack, a.Sub(x.StartedAt))
 		}
-		date := x.StartedAt.In(in.Loc).Format("Monday, January 2, 2006")
-		if n := len(r.Days); n == 0 || r.Days[n-1].Date != date {
-			r.Days = append(r.Days, Day{Date: date})
+		if n := len(r.Days); n == 0 || r.Days[n-1].Date != dates[i] {
+			// ins are in order of start, so a day's are side by side.
+			j := i + 1
+			for j < len(ins) && dates[j] == dates[i] {
+				j++
+			}
+			r.Days = append(r.Days, Day{Date: dates[i], Incidents: make([]Incident, 0, j-i)})
 		}
 		ir := f.incident(x, names, severity[x.ID], in.Generated)
-		if x.Upstream == nil && len(kinds[kind(x.Name)]) > 1 {
-			ir.Recurring = kinds[kind(x.Name)][len(kinds[kind(x.Name)])-1].Name
+		if xs := kinds[kindOf[i]]; x.Upstream == nil && len(xs) > 1 {
+			ir.Recurring = xs[len(xs)-1].Name
 		}
 		if pm, ok := in.Postmortems[x.ID]; ok {
 			ir.RootCause, ir.Fix, ir.Actions, ir.Contributing = strings.TrimSpace(pm.RootCause), strings.TrimSpace(pm.Fix), pm.Actions, strings.TrimSpace(pm.Contributing)
 			ir.Draft = pm.Status != upstate.PostmortemPublished
 		}
 		day := &r.Days[len(r.Days)-1]
-		// Within a day, in the order they began.
-		day.Incidents = slices.Insert(day.Incidents, 0, ir)
+		day.Incidents = append(day.Incidents, ir)
+	}
+	// Within a day, in the order they began: each day's were added newest
+	// first, and are turned round once (not each put in front of the rest).
+	for i := range r.Days {
+		slices.Reverse(r.Days[i].Incidents)
 	}
 	r.Upstream = upstreamGroups(f, providers, in.Generated)
 	for _, g := range r.Upstream {
@@ -306,15 +321,17 @@ func Build(in Input) (*Report, error) {
 		xs := kinds[k] // newest first
 		g := Recurring{Name: xs[len(xs)-1].Name, Count: len(xs)}
 		var sum time.Duration
-		var causes, fixes []string
+		var causes, fixes distinct
+		g.Occurrences = make([]Occurrence, 0, len(xs))
 		for _, x := range xs {
 			sum += x.Duration(in.Generated)
 			g.Occurrences = append(g.Occurrences, Occurrence{ID: x.ID, Start: f.at(x.StartedAt), End: f.end(x), Duration: upstate.FormatDuration(x.Duration(in.Generated), upstate.DurationReport)})
 			if pm, ok := in.Postmortems[x.ID]; ok {
-				causes, fixes = appendNew(causes, pm.RootCause), appendNew(fixes, pm.Fix)
+				causes.add(pm.RootCause)
+				fixes.add(pm.Fix)
 			}
 		}
-		g.RootCause, g.Fix = strings.Join(causes, "\n\n"), strings.Join(fixes, "\n\n")
+		g.RootCause, g.Fix = strings.Join(causes.list, "\n\n"), strings.Join(fixes.list, "\n\n")
 		g.Total = upstate.FormatDuration(sum, upstate.DurationReport)
 		r.Recurring = append(r.Recurring, g)
 	}
@@ -323,14 +340,25 @@ func Build(in Input) (*Report, error) {
 	return r, nil
 }
 
-// appendNew adds s unless it is empty or already there: what several
-// postmortems of one kind share is told once.
-func appendNew(list []string, s string) []string {
+// distinct is words in the order first written, each once: what several
+// postmortems of one kind share is told once. A set beside the list keeps
+// a kind with a thousand postmortems from comparing each with all before.
+type distinct struct {
+	list []string
+	seen map[string]bool
+}
+
+// add adds s unless it is empty or already there.
+func (d *distinct) add(s string) {
 	s = strings.TrimSpace(s)
-	if s == "" || slices.Contains(list, s) {
-		return list
+	if s == "" || d.seen[s] {
+		return
 	}
-	return append(list, s)
+	if d.seen == nil {
+		d.seen = map[string]bool{}
+	}
+	d.seen[s] = true
+	d.list = append(d.list, s)
 }
 
 // months names the months a period covers: "August 2026",
@@ -378,27 +406,37 @@ func upstreamGroups(f formatter, providers map[string][]*upstate.Incident, now t
 
 // backdate adds, for each incident that began before its first status
 // change on a component, the same status from the incident's start. One
-// pass over the changes: the first change of each incident on each
-// component is all it needs.
+// pass over the changes finds each incident's first change on each
+// component (an incident touches a few components, so a short list per
+// incident, not a map of every pair), one over the incidents adds what
+// they began with, and the result is allocated once and sorted once.
 func backdate(changes []upstate.StatusChange, ins []*upstate.Incident) []upstate.StatusChange {
-	type key struct{ incident, component string }
-	first := map[key]upstate.StatusChange{}
-	for _, c := range changes {
+	if changes == nil {
+		return nil
+	}
+	first := map[string][]int{} // incident: indexes of its first change on each component, in order
+	for i, c := range changes {
 		if c.IncidentID == "" {
 			continue
 		}
-		if _, seen := first[key{c.IncidentID, c.ComponentID}]; !seen {
-			first[key{c.IncidentID, c.ComponentID}] = c
+		fs := first[c.IncidentID]
+		if !slices.ContainsFunc(fs, func(j int) bool { return changes[j].ComponentID == c.ComponentID }) {
+			first[c.IncidentID] = append(fs, i)
 		}
 	}
-	byComp := map[string][]upstate.StatusChange{}
-	for k, c := range first {
-		byComp[k.incident] = append(byComp[k.incident], c)
-	}
-	out := slices.Clone(changes)
+	added := 0
 	for _, x := range ins {
-		for _, c := range byComp[x.ID] {
-			if x.StartedAt.Before(c.At) && c.Status.Severity() > 0 {
+		for _, j := range first[x.ID] {
+			if c := changes[j]; x.StartedAt.Before(c.At) && c.Status.Severity() > 0 {
+				added++
+			}
+		}
+	}
+	out := make([]upstate.StatusChange, len(changes), len(changes)+added)
+	copy(out, changes)
+	for _, x := range ins {
+		for _, j := range first[x.ID] {
+			if c := changes[j]; x.StartedAt.Before(c.At) && c.Status.Severity() > 0 {
 				out = append(out, upstate.StatusChange{ComponentID: c.ComponentID, At: x.StartedAt, Status: c.Status, IncidentID: x.ID})
 			}
 		}
@@ -465,44 +503,62 @@ func down(s upstate.Status) float64 {
 	return 0
 }
 
-// downtime is the time the component spent in partial or major outage
-// within [from, to), and the span it existed in.
-func downtime(changes []upstate.StatusChange, comp string, from, to, now time.Time) (time.Duration, time.Duration) {
-	return integrate(changes, comp, from, to, now, down)
+// componentTime is a component's time within a period in partial or
+// major outage (Down), and counted the way uptime is (Weighted: partial
+// outages at 30%). A component with no change is operational throughout:
+// the zero value.
+type componentTime struct{ Down, Weighted time.Duration }
+
+// sweep is a component's state as componentTimes passes its changes: its
+// status since cur, and the seconds summed so far.
+type sweep struct {
+	status             upstate.Status
+	cur                time.Time
+	downSecs, weighted float64
+	past               bool // a change at or after the period's end was seen
 }
 
-// weighted is downtime counted the way uptime is (partial outages at 30%).
-func weighted(changes []upstate.StatusChange, comp string, from, to, now time.Time) time.Duration {
-	d, _ := integrate(changes, comp, from, to, now, upstate.Status.OutageWeight)
-	return d
-}
-
-func integrate(changes []upstate.StatusChange, comp string, from, to, now time.Time, weight func(upstate.Status) float64) (time.Duration, time.Duration) {
+// componentTimes is every component's times within [from, to), and the
+// span they existed in, in one sweep of the changes (in order of time):
+// each component's sums are added in the order of its own changes, as a
+// walk of its changes alone would add them.
+func componentTimes(changes []upstate.StatusChange, from, to, now time.Time) (map[string]componentTime, time.Duration) {
+	out := map[string]componentTime{}
 	if now.Before(to) {
 		to = now
 	}
 	if !to.After(from) {
-		return 0, 0
+		return out, 0
 	}
-	status := upstate.Operational
-	cur := from
-	var sum float64
+	state := map[string]*sweep{}
 	for _, c := range changes {
-		if c.ComponentID != comp {
+		t := state[c.ComponentID]
+		if t == nil {
+			t = &sweep{status: upstate.Operational, cur: from}
+			state[c.ComponentID] = t
+		}
+		if t.past {
 			continue
 		}
 		if !c.At.After(from) {
-			status = c.Status
+			t.status = c.Status
 			continue
 		}
 		if !c.At.Before(to) {
-			break
+			t.past = true
+			continue
 		}
-		sum += weight(status) * c.At.Sub(cur).Seconds()
-		cur, status = c.At, c.Status
+		d := c.At.Sub(t.cur).Seconds()
+		t.downSecs += down(t.status) * d
+		t.weighted += t.status.OutageWeight() * d
+		t.cur, t.status = c.At, c.Status
 	}
-	sum += weight(status) * to.Sub(cur).Seconds()
-	return time.Duration(sum * float64(time.Second)), to.Sub(from)
+	for id, t := range state {
+		d := to.Sub(t.cur).Seconds()
+		out[id] = componentTime{Down: time.Duration((t.downSecs + down(t.status)*d) * float64(time.Second)),
+			Weighted: time.Duration((t.weighted + t.status.OutageWeight()*d) * float64(time.Second))}
+	}
+	return out, to.Sub(from)
 }
 
 // serviceDowntime is the time within [from, to) that at least one
@@ -705,7 +761,7 @@ func (f formatter) incident(x *upstate.Incident, names map[string]string, worst 
 	out := Incident{ID: x.ID, Name: x.Name, Impact: string(x.Impact), Severity: string(worst), ImpactWords: impactWords(worst, x.Impact, x.Reach), Status: string(x.Status),
 		Start: f.within(x.StartedAt, x.StartedAt), End: "ongoing", StartedAt: x.StartedAt.UTC(),
 		Duration: upstate.FormatDuration(x.Duration(now), upstate.DurationReport), Detect: upstate.FormatDuration(max(x.DetectedAt.Sub(x.StartedAt), 0), upstate.DurationReport), Ack: "n/a", Resolve: "ongoing", Automatic: x.Auto,
-		Entries: []Entry{}}
+		Entries: make([]Entry, 0, len(x.Updates))}
 	if worst.Severity() == 0 {
 		out.Severity = ""
 	}
@@ -728,6 +784,9 @@ func (f formatter) incident(x *upstate.Incident, names map[string]string, worst 
 	}
 	if u := x.Upstream; u != nil {
 		out.Upstream = &Link{Provider: u.Provider, Title: u.Title, URL: u.URL}
+	}
+	if len(x.Components) > 0 {
+		out.Components = make([]string, 0, len(x.Components))
 	}
 	for _, c := range x.Components {
 		n := names[c]
