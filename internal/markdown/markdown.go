@@ -21,6 +21,11 @@ import (
 type Renderer struct {
 	md     goldmark.Markdown
 	policy *bluemonday.Policy
+	// buffers are goldmark's buffered writers and what they write into,
+	// kept between bodies: goldmark makes a 4 KiB writer for every body
+	// it is not handed one for, which was a quarter of what a year's
+	// printed report allocated (issue 16).
+	buffers sync.Pool
 }
 
 // New returns a renderer.
@@ -33,17 +38,13 @@ func New() *Renderer {
 	p.RequireNoFollowOnLinks(true)
 	p.AddTargetBlankToFullyQualifiedLinks(true)
 	p.RequireNoReferrerOnFullyQualifiedLinks(true)
-	return &Renderer{md: md, policy: p}
+	r := &Renderer{md: md, policy: p}
+	r.buffers.New = func() any {
+		b := new(bytes.Buffer)
+		return &buffered{b: b, w: bufio.NewWriter(b)}
+	}
+	return r
 }
-
-// buffers are goldmark's buffered writers and what they write into,
-// kept between bodies: goldmark makes a 4 KiB writer for every body it is
-// not handed one for, which was a quarter of what a year's printed report
-// allocated (issue 16).
-var buffers = sync.Pool{New: func() any {
-	b := new(bytes.Buffer)
-	return &buffered{b: b, w: bufio.NewWriter(b)}
-}}
 
 type buffered struct {
 	b *bytes.Buffer
@@ -52,10 +53,10 @@ type buffered struct {
 
 // HTML renders src as sanitised HTML.
 func (r *Renderer) HTML(src string) template.HTML {
-	buf := buffers.Get().(*buffered)
+	buf := r.buffers.Get().(*buffered)
 	defer func() {
 		if buf.b.Cap() <= 64<<10 { // a long postmortem's buffer is not kept
-			buffers.Put(buf)
+			r.buffers.Put(buf)
 		}
 	}()
 	buf.b.Reset()
