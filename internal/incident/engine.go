@@ -468,7 +468,7 @@ func (e *Engine) Observe(ctx context.Context, r upstate.Result, t *upstate.Trans
 // transaction as the change it causes.
 func (e *Engine) Handle(ctx context.Context, t upstate.Transition) error {
 	if e.firstWord(t) {
-		// Recorded without the shared lock: nothing else changes.
+		// Recorded beside the lock: nothing else changes.
 		if err := e.opts.Store.Apply(ctx, store.Change{Transitions: []upstate.Transition{t}}); err == nil {
 			return nil
 		}
@@ -556,16 +556,18 @@ func (e *Engine) takeInbox(giveUp bool) {
 	}
 }
 
-// firstWord reports whether, in a cluster, t is a check's first word
-// that it is fine (from unknown: a new check, or the first start of an
-// install), and takes it into the conditions: it changes no status (an
-// unknown check counts as operational) and so no incident, and is only
-// recorded. Fifty thousand new checks then do not queue one by one for
-// the lock every instance decides under. Another instance that misses it
-// in its incremental read (it may commit out of the lock's order) still
-// derives the same statuses from unknown.
+// firstWord reports whether t is a check's first word that it is fine
+// (from unknown: a new check, or the first start of an install), and
+// takes it into the conditions: it changes no status (an unknown check
+// counts as operational) and so no incident, and is only recorded, beside
+// the engine's lock rather than under it (the store's writer commits such
+// records together). Fifty thousand new checks then do not queue one by
+// one for the engine, their probes holding the scheduler's slots while
+// they wait. In a cluster, another instance that misses it in its
+// incremental read (it may commit out of the lock's order) still derives
+// the same statuses from unknown.
 func (e *Engine) firstWord(t upstate.Transition) bool {
-	if e.opts.Shared == nil || t.From.State != upstate.StateUnknown || t.To.State.Failing() {
+	if t.From.State != upstate.StateUnknown || t.To.State.Failing() {
 		return false
 	}
 	e.mu.Lock()
