@@ -111,6 +111,17 @@ type Rollup struct {
 	Latencies Latencies
 }
 
+// Add counts o's results in r (two parts of one bucket).
+func (r *Rollup) Add(o *Rollup) {
+	r.Count += o.Count
+	r.OK += o.OK
+	r.Slow += o.Slow
+	r.Fail += o.Fail
+	r.LatencySum += o.LatencySum
+	r.LatencyMax = max(r.LatencyMax, o.LatencyMax)
+	r.Latencies.Plus(o.Latencies)
+}
+
 // LatencyBounds are the upper bounds of a Latencies histogram's bins, in
 // milliseconds, roughly log-spaced from 1 ms to 60 s (each about 1.6× the
 // last): a quantile read from them is within a bin's width, a few tens of

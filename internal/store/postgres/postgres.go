@@ -381,7 +381,7 @@ func (db *DB) writer() {
 		case kept && withRollups:
 			agg = rollups{}
 		case kept:
-			agg = agg.plus(fresh)
+			agg.merge(fresh)
 		case upstate.ErrorCode(err) == upstate.EUNAVAILABLE:
 			db.requeue(results)
 		default:
@@ -729,25 +729,25 @@ func (agg rollups) add(rs []upstate.Result) {
 	}
 }
 
+// plus returns the sum of two sets of rollups, leaving both as they are
+// (the batch writes it, and keeps agg if the write fails).
 func (agg rollups) plus(more rollups) rollups {
 	out := make(rollups, len(agg)+len(more))
-	for _, m := range []rollups{agg, more} {
-		for k, r := range m {
-			sum := out[k]
-			if sum == nil {
-				sum = &store.Rollup{}
-				out[k] = sum
-			}
-			sum.Count += r.Count
-			sum.OK += r.OK
-			sum.Slow += r.Slow
-			sum.Fail += r.Fail
-			sum.LatencySum += r.LatencySum
-			sum.LatencyMax = max(sum.LatencyMax, r.LatencyMax)
-			sum.Latencies.Plus(r.Latencies)
-		}
-	}
+	out.merge(agg)
+	out.merge(more)
 	return out
+}
+
+// merge adds more's buckets into agg, in place (as SQLite's writer does).
+func (agg rollups) merge(more rollups) {
+	for k, r := range more {
+		sum := agg[k]
+		if sum == nil {
+			sum = &store.Rollup{}
+			agg[k] = sum
+		}
+		sum.Add(r)
+	}
 }
 
 // write adds the buckets to the stored rollups, rowsPerStatement buckets
