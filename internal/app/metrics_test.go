@@ -54,7 +54,10 @@ func TestFirewallSpike(t *testing.T) {
 	spike := series.Incidents[0].From
 	yaml := firewallYAML
 	clk := clock.NewFake(spike.Add(-2 * time.Minute))
-	a := newApp(t, yaml, Options{Clock: clk})
+	// A week of history is one large write; on a machine busy with other
+	// tests it may take longer than the default 5 s the store allows a
+	// write before calling the disk stalled.
+	a := newApp(t, yaml, Options{Clock: clk, WriteTimeout: time.Minute})
 	cfg := a.cfg.Load()
 	ctx := context.Background()
 	var hist []upstate.Point
