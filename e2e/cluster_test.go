@@ -1,17 +1,14 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -166,11 +163,7 @@ checks:
 	for _, n := range names {
 		cfgs[n] = config(n)
 	}
-	add := exec.Command(bin, "user", "add", "--config", cfgs["n1"], "--email", "ops@example.com", "--name", "Ops", "--role", "responder")
-	add.Stdin = strings.NewReader("cluster test password\n")
-	if out, err := add.CombinedOutput(); err != nil {
-		t.Fatalf("user add: %v\n%s", err, out)
-	}
+	addUser(t, bin, cfgs["n1"], "ops@example.com", "Ops", "responder", "cluster test password")
 	procs := map[string]*proc{}
 	for _, n := range names {
 		procs[n] = start(t, bin, cfgs[n])
@@ -234,24 +227,7 @@ checks:
 	// Notifications: incidents declared and updated through n1; every
 	// instance's dispatcher competes for the messages.
 	base := "http://" + procs["n1"].addr
-	jar, _ := cookiejar.New(nil)
-	client := &http.Client{Jar: jar}
-	post := func(path string, body any) map[string]any {
-		t.Helper()
-		b, _ := json.Marshal(body)
-		resp, err := client.Post(base+path, "application/json", bytes.NewReader(b))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		json.NewDecoder(resp.Body).Decode(&out)
-		if resp.StatusCode >= 300 {
-			t.Fatalf("POST %s: %d %v", path, resp.StatusCode, out)
-		}
-		return out
-	}
-	post("/api/v1/login", map[string]string{"email": "ops@example.com", "password": "cluster test password"})
+	post := signIn(t, base, "ops@example.com", "cluster test password")
 	const incidents, updates = 3, 12
 	const total = incidents * (updates + 1)
 	want := map[string][]string{}

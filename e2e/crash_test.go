@@ -1,15 +1,12 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -178,30 +175,10 @@ notifications:
 		t.Fatal(err)
 	}
 	bin := build(t)
-	add := exec.Command(bin, "user", "add", "--config", cfgPath, "--email", "ops@example.com", "--name", "Ops", "--role", "responder")
-	add.Stdin = strings.NewReader("crash test password\n")
-	if out, err := add.CombinedOutput(); err != nil {
-		t.Fatalf("user add: %v\n%s", err, out)
-	}
+	addUser(t, bin, cfgPath, "ops@example.com", "Ops", "responder", "crash test password")
 	p := start(t, bin, cfgPath)
 	base := "http://" + p.addr
-	jar, _ := cookiejar.New(nil)
-	client := &http.Client{Jar: jar}
-	post := func(path string, body any) map[string]any {
-		b, _ := json.Marshal(body)
-		resp, err := client.Post(base+path, "application/json", bytes.NewReader(b))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		json.NewDecoder(resp.Body).Decode(&out)
-		if resp.StatusCode >= 300 {
-			t.Fatalf("POST %s: %d %v", path, resp.StatusCode, out)
-		}
-		return out
-	}
-	post("/api/v1/login", map[string]string{"email": "ops@example.com", "password": "crash test password"})
+	post := signIn(t, base, "ops@example.com", "crash test password")
 
 	want := map[string][]string{}
 	var ids []string

@@ -2,13 +2,10 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -50,32 +47,12 @@ func TestProbeAgentSurvivesServerRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	bin := build(t)
-	add := exec.Command(bin, "user", "add", "--config", cfgPath, "--email", "owner@example.com", "--name", "Olga", "--role", "owner")
-	add.Stdin = strings.NewReader("probe test password\n")
-	if out, err := add.CombinedOutput(); err != nil {
-		t.Fatalf("user add: %v\n%s", err, out)
-	}
+	addUser(t, bin, cfgPath, "owner@example.com", "Olga", "owner", "probe test password")
 	server := start(t, bin, cfgPath)
 	base := "http://" + server.addr
 
 	// An owner makes the agent's token.
-	jar, _ := cookiejar.New(nil)
-	client := &http.Client{Jar: jar}
-	post := func(path string, body any) map[string]any {
-		b, _ := json.Marshal(body)
-		resp, err := client.Post(base+path, "application/json", bytes.NewReader(b))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		json.NewDecoder(resp.Body).Decode(&out)
-		if resp.StatusCode >= 300 {
-			t.Fatalf("POST %s: %d %v", path, resp.StatusCode, out)
-		}
-		return out
-	}
-	post("/api/v1/login", map[string]string{"email": "owner@example.com", "password": "probe test password"})
+	post := signIn(t, base, "owner@example.com", "probe test password")
 	tok := post("/api/v1/tokens", map[string]any{"name": "eu probe", "scopes": []string{"agent:eu"}})["token"].(map[string]any)["token"].(string)
 	tokenFile := filepath.Join(dir, "eu.token")
 	if err := os.WriteFile(tokenFile, []byte(tok+"\n"), 0o600); err != nil {

@@ -4,10 +4,12 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -326,4 +328,41 @@ func logsOf(*testing.T) string {
 		return ""
 	}
 	return currentLogs()
+}
+
+// addUser runs `upstate user add` beside the configuration, the password
+// on its standard input.
+func addUser(t *testing.T, bin, cfgPath, email, name, role, password string) {
+	t.Helper()
+	add := exec.Command(bin, "user", "add", "--config", cfgPath, "--email", email, "--name", name, "--role", role)
+	add.Stdin = strings.NewReader(password + "\n")
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("user add: %v\n%s", err, out)
+	}
+}
+
+// signIn signs in at base and returns a poster of JSON with that session:
+// it fails the test on an answer of 300 or more, and returns the answer's
+// JSON.
+func signIn(t *testing.T, base, email, password string) func(path string, body any) map[string]any {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	post := func(path string, body any) map[string]any {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		resp, err := client.Post(base+path, "application/json", bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		if resp.StatusCode >= 300 {
+			t.Fatalf("POST %s: %d %v", path, resp.StatusCode, out)
+		}
+		return out
+	}
+	post("/api/v1/login", map[string]string{"email": email, "password": password})
+	return post
 }

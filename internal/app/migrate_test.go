@@ -2,13 +2,10 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/clock"
@@ -23,20 +20,9 @@ import (
 // serves: the same people sign in, the same incidents are there, and the
 // ids go on where they stopped.
 func TestMigrateSQLiteToPostgres(t *testing.T) {
-	admin := probetest.Server(t, "UPSTATE_TEST_POSTGRES_DSN", "a PostgreSQL server")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	name := "upstate_migrate_" + strings.ToLower(rand.Text()[:16])
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
-	dsn := admin + " dbname=" + name
+	dsn := probetest.FreshPostgres(t, "upstate_migrate_")
 
 	// A SQLite install with history: people, an incident with its
 	// timeline, results, the audit log.

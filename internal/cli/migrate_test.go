@@ -1,15 +1,10 @@
 package cli
 
 import (
-	"context"
-	"crypto/rand"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/upstatehq/upstate/internal/probe/probetest"
 )
@@ -26,25 +21,13 @@ func TestMigrateNeedsADestination(t *testing.T) {
 
 // As the issue writes it: --from sqlite:PATH --to a PostgreSQL database.
 func TestMigrateCommand(t *testing.T) {
-	admin := probetest.Server(t, "UPSTATE_TEST_POSTGRES_DSN", "a PostgreSQL server")
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	name := "upstate_cli_" + strings.ToLower(rand.Text()[:16])
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
+	dsn := probetest.FreshPostgres(t, "upstate_cli_")
 	file := people(t)
 	src := filepath.Join(filepath.Dir(file), "data", "upstate.db")
 	if _, err := os.Stat(src); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("UPSTATE_MIGRATE_TO", admin+" dbname="+name)
+	t.Setenv("UPSTATE_MIGRATE_TO", dsn)
 	code, out, errOut := run("migrate", "--from", "sqlite:"+src, "--to-env", "UPSTATE_MIGRATE_TO")
 	if code != 0 || !strings.Contains(out, "every count verified") || !strings.Contains(errOut, "copied users: 2 rows") {
 		t.Fatalf("migrate: %d %q %q", code, out, errOut)

@@ -5,7 +5,6 @@ import (
 	"database/sql/driver"
 	"errors"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -13,71 +12,19 @@ import (
 	"github.com/upstatehq/upstate"
 )
 
-// writeHealth is what the writer knows of its last commits: whether the
-// database accepts writes, and if not, why and since when. Guarded by mu:
-// the writer sets it, requests read it.
-type writeHealth struct {
-	mu    sync.Mutex
-	err   error     // the last commit's failure, classified; nil when it succeeded
-	since time.Time // when writes began failing
-	// inFlight is when the commit in progress began, zero when none, on
-	// the wall clock (with its monotonic reading), not Options.Now: it is
-	// held against WriteTimeout, which exec enforces as a real deadline,
-	// and an injected clock may stand still (tests) or run fast and jump
-	// days (the demo) while a commit takes milliseconds.
-	inFlight time.Time
-	lastOK   time.Time // when a commit last went through
-}
-
-func (h *writeHealth) begin() {
-	h.mu.Lock()
-	h.inFlight = time.Now() // the wall clock: see inFlight
-	h.mu.Unlock()
-}
-
-func (h *writeHealth) end(now time.Time, err error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.inFlight = time.Time{}
-	if upstate.ErrorCode(err) != upstate.EUNAVAILABLE {
-		// Committed (a request's own mistake, such as a constraint, says
-		// nothing of the database).
-		h.err, h.lastOK = nil, now
-		return
-	}
-	if h.err == nil {
-		h.since = now
-	}
-	h.err = err
-}
-
 // WriteHealth says whether the database is accepting writes: nil, or an
 // EUNAVAILABLE error saying why (read-only, disk full, out of connections,
 // unreachable, or a write stuck for longer than the write timeout) and
 // since when.
 func (db *DB) WriteHealth() error {
-	h := &db.health
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if !h.inFlight.IsZero() {
-		if took := time.Since(h.inFlight); took > db.opts.WriteTimeout { // the wall clock: see inFlight
-			return upstate.Later(upstate.EUNAVAILABLE, 10*time.Second, "the database is not accepting writes: a write has been in progress for %s (the server may be stalled or unreachable)",
-				took.Round(time.Second))
-		}
-	}
-	if h.err != nil {
-		return upstate.Later(upstate.ErrorCode(h.err), upstate.RetryAfterOf(h.err), "%s (since %s)", upstate.ErrorMessage(h.err), h.since.UTC().Format(time.RFC3339))
-	}
-	return nil
+	return db.health.Err(db.opts.WriteTimeout, "the server may be stalled or unreachable")
 }
 
 // Probe writes one small row, so WriteHealth is current even when nothing
 // else is being written; when a commit went through within the last
 // probeEvery, that is news enough and nothing is written.
 func (db *DB) Probe(ctx context.Context) error {
-	db.health.mu.Lock()
-	recent := db.health.err == nil && !db.health.lastOK.IsZero() && db.opts.Now().Sub(db.health.lastOK) < probeEvery
-	db.health.mu.Unlock()
+	recent := db.health.Recent(db.opts.Now(), probeEvery)
 	if recent {
 		return nil
 	}

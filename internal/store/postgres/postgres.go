@@ -90,7 +90,7 @@ type DB struct {
 	stop    chan struct{}
 	stopped chan struct{}
 
-	health  writeHealth
+	health  sqlcore.Health
 	dropped int // under pmu
 }
 
@@ -471,9 +471,9 @@ func (db *DB) commit(results []upstate.Result, agg rollups, withRollups bool, re
 	if len(results) == 0 && (!withRollups || len(agg) == 0) && len(reqs) == 0 {
 		return nil, true, nil
 	}
-	db.health.begin()
+	db.health.Begin()
 	errs, fresh, kept, err := db.commitTx(results, agg, withRollups, reqs)
-	db.health.end(db.opts.Now(), err)
+	db.health.End(db.opts.Now(), err)
 	for i, r := range reqs {
 		r.done <- errs[i]
 	}

@@ -84,7 +84,7 @@ type DB struct {
 	stop    chan struct{}
 	stopped chan struct{}
 
-	health  writeHealth
+	health  sqlcore.Health
 	dropped int // results dropped because the writer could not keep up; writer's and appenders' (under pmu)
 }
 
@@ -429,11 +429,11 @@ func (db *DB) commit(results []upstate.Result, agg rollups, withRollups bool, re
 	if len(results) == 0 && (!withRollups || len(agg) == 0) && len(reqs) == 0 {
 		return nil, true, nil
 	}
-	db.health.begin()
+	db.health.Begin()
 	errs, fresh, kept, err := db.commitTx(results, agg, withRollups, reqs)
 	// Health first, so a caller told its write went through finds the
 	// store healthy.
-	db.health.end(db.opts.Now(), err)
+	db.health.End(db.opts.Now(), err)
 	for i, r := range reqs {
 		r.done <- errs[i]
 	}
