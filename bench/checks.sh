@@ -7,6 +7,8 @@
 #
 #   bench/checks.sh [N=10000] [MEASURE_SECONDS=120]
 #
+# PPROF=127.0.0.1:6060 serves Go's profiles of the running server on loopback.
+#
 # Loopback only; bounded in time; cleans up after itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,15 +34,16 @@ go build -o "$OUT/target" ./bench/target
 } > "$OUT/upstate.yaml"
 
 "$OUT/target" -listen 127.0.0.1:19000 & TARGET=$!
-"$OUT/upstate" serve --config "$OUT/upstate.yaml" --log-level warn > "$OUT/serve.out" 2> "$OUT/serve.log" & UP=$!
-trap 'kill $UP $TARGET 2>/dev/null; wait $UP $TARGET 2>/dev/null || true' EXIT
 START=$(date +%s.%N)
+UPSTATE_PPROF=${PPROF:-} "$OUT/upstate" serve --config "$OUT/upstate.yaml" --log-level warn > "$OUT/serve.out" 2> "$OUT/serve.log" & UP=$!
+trap 'kill $UP $TARGET 2>/dev/null; wait $UP $TARGET 2>/dev/null || true' EXIT
 
 ticks() { awk '{print $14 + $15}' "/proc/${1:-$UP}/stat"; }
 metric() { curl -s http://127.0.0.1:19080/metrics | { grep -F "$1 " || true; } | awk '{print $2}'; }
 hist() { curl -s http://127.0.0.1:19080/metrics | grep '^upstate_schedule_lag_seconds_bucket' | sed 's/.*le="\([^"]*\)"} \(.*\)/\1 \2/'; }
 
-until curl -sf http://127.0.0.1:19080/healthz > /dev/null; do sleep 0.2; done
+until curl -sf -o /dev/null http://127.0.0.1:19080/; do sleep 0.05; done
+PAGE=$(echo "$(date +%s.%N) - $START" | bc -l)
 sleep "$WARMUP"
 TT0=$(ticks $TARGET); T0=$(ticks); H0=$(hist); R0=$(metric 'upstate_checks_total{kind="http",outcome="ok"}')
 sleep "$MEASURE"
@@ -62,4 +65,7 @@ printf 'probes in window            %.0f (%.1f/s, expected %.1f/s), failures: %s
 printf 'CPU (share of one core)     %.1f%% (the target answering them: %.1f%%)\n' "$CPU" "$TCPU"
 printf 'RSS at end / peak           %.0f MiB / %.0f MiB\n' "$(echo "$RSS / 1024" | bc -l)" "$(echo "$HWM / 1024" | bc -l)"
 printf 'start lag p99               <= %s s\n' "$P99"
+printf 'start-up to first page      %.2f s\n' "$PAGE"
+DB=$(du -k "$OUT/data" | tail -1 | cut -f1)
+printf 'database after the run      %.0f MiB\n' "$(echo "$DB / 1024" | bc -l)"
 printf 'every check run once after  %.1f s (%d of %d checks ran)\n' "$FIRST_ALL" "$RAN" "$N"

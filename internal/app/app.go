@@ -176,7 +176,7 @@ type checkSet struct {
 // probes and heartbeat pings may arrive at once.
 type checkState struct {
 	mu      sync.Mutex
-	spec    upstate.CheckSpec
+	spec    *upstate.CheckSpec // into the compiled set's specs
 	kind    string
 	machine decider
 	// regions, for a check probed from several places: where, and how
@@ -419,7 +419,8 @@ func (a *App) slos(ctx context.Context) []check.SLOReport {
 func (a *App) checkSet(comp *compiled, conds map[string]upstate.Condition, old *checkSet) *checkSet {
 	set := &checkSet{byID: map[string]*checkState{}, compiled: comp}
 	var fresh []*checkState // new regional deciders
-	for _, spec := range comp.specs {
+	for i := range comp.specs {
+		spec := &comp.specs[i]
 		if old != nil {
 			if prev, ok := old.byID[spec.ID]; ok && prev.spec.Decide == spec.Decide && sameRegions(prev.regions, comp.regions[spec.ID]) {
 				prev.mu.Lock()
@@ -441,7 +442,7 @@ func (a *App) checkSet(comp *compiled, conds map[string]upstate.Condition, old *
 			}
 		}
 		rg := comp.regions[spec.ID]
-		set.byID[spec.ID] = &checkState{spec: spec, kind: comp.kinds[spec.ID], machine: newDecider(spec, rg, start), regions: rg, last: last, certExpiry: certExpiry}
+		set.byID[spec.ID] = &checkState{spec: spec, kind: comp.kinds[spec.ID], machine: newDecider(*spec, rg, start), regions: rg, last: last, certExpiry: certExpiry}
 		if len(rg.names) > 0 {
 			fresh = append(fresh, set.byID[spec.ID])
 		}

@@ -22,6 +22,7 @@ import (
 type Source interface {
 	ListResults(ctx context.Context, checkID string, from, to time.Time) ([]upstate.Result, error)
 	ListRollups(ctx context.Context, period store.Period, checkIDs []string, from, to time.Time) ([]store.Rollup, error)
+	SumRollups(ctx context.Context, period store.Period, checkIDs []string, from, to time.Time, by store.SumBy) ([]store.Rollup, error)
 	ListIncidents(ctx context.Context, f upstate.IncidentFilter) ([]*upstate.Incident, error)
 }
 
@@ -182,19 +183,14 @@ type Summary struct {
 func (v *Views) List(ctx context.Context) ([]Summary, error) {
 	now := v.opts.Now()
 	from := store.Hour.Bucket(now).Add(-23 * time.Hour)
-	rolls, err := v.opts.Source.ListRollups(ctx, store.Hour, nil, from, now.Add(time.Hour))
+	// The database adds each check's hours up: a row per check.
+	rolls, err := v.opts.Source.SumRollups(ctx, store.Hour, nil, from, now.Add(time.Hour), store.ByCheck)
 	if err != nil {
 		return nil, err
 	}
-	up := map[string]*Uptime{}
+	up := make(map[string]*Uptime, len(rolls))
 	for _, r := range rolls {
-		u := up[r.CheckID]
-		if u == nil {
-			u = &Uptime{Period: "24h"}
-			up[r.CheckID] = u
-		}
-		u.Count += r.Count
-		u.Up += r.OK + r.Slow
+		up[r.CheckID] = &Uptime{Period: "24h", Count: r.Count, Up: r.OK + r.Slow}
 	}
 	var out []Summary
 	for _, info := range v.opts.Checks() {

@@ -47,7 +47,7 @@ type Options struct {
 	Store      Store
 	Clock      clock.Clock
 	Components []upstate.Component
-	Checks     []upstate.CheckSpec
+	Checks     []upstate.CheckSpec // kept, not copied: see Reconfigure
 	Location   *time.Location // times in timeline entries are written in this zone
 	NewID      func() string
 	Logger     *slog.Logger
@@ -124,7 +124,7 @@ type Engine struct {
 	mu       sync.Mutex
 	comps    map[string]upstate.Component
 	order    []string
-	checks   map[string]upstate.CheckSpec
+	checks   map[string]*upstate.CheckSpec // into the slice Configure was given
 	checksOf map[string][]string // component → the checks that affect it
 	// unsaved are transitions not decided yet because the store refused
 	// an earlier change (a full disk); stashed is that change, with what
@@ -394,6 +394,8 @@ func (e *Engine) HoldAutomatic(hold bool) {
 
 // Reconfigure replaces the components and checks (a config reload) and
 // re-derives statuses, so a removed check stops holding a component down.
+// The engine keeps checks, not a copy (one copy of 100,000 checks'
+// definitions is enough): nothing may write to it afterwards.
 func (e *Engine) Reconfigure(ctx context.Context, comps []upstate.Component, checks []upstate.CheckSpec) error {
 	unlock, err := e.lock(ctx)
 	if err != nil {
@@ -425,9 +427,10 @@ func (e *Engine) configure(comps []upstate.Component, checks []upstate.CheckSpec
 		e.comps[c.ID] = c
 		e.order = append(e.order, c.ID)
 	}
-	e.checks = map[string]upstate.CheckSpec{}
+	e.checks = make(map[string]*upstate.CheckSpec, len(checks))
 	e.checksOf = map[string][]string{}
-	for _, c := range checks {
+	for i := range checks {
+		c := &checks[i]
 		e.checks[c.ID] = c
 		for _, comp := range c.Components {
 			e.checksOf[comp] = append(e.checksOf[comp], c.ID)
@@ -704,7 +707,7 @@ func (e *Engine) derive(only []string) map[string]upstate.Status {
 		} else {
 			for _, checkID := range e.checksOf[id] {
 				if cond, ok := e.conds[checkID]; ok {
-					st = upstate.Worse(st, e.checks[checkID].StatusFor(cond))
+					st = upstate.Worse(st, e.spec(checkID).StatusFor(cond))
 				}
 			}
 		}
@@ -742,7 +745,7 @@ func (e *Engine) decide(ctx context.Context, t *upstate.Transition) error {
 		if same && !(t.To.Burst && t.To.State.Failing()) {
 			return e.record(ctx, t) // nothing a component could see changed
 		} // a burst's new share may change an incident's scope
-		only = slices.Clone(e.checks[t.To.CheckID].Components)
+		only = slices.Clone(e.spec(t.To.CheckID).Components)
 	}
 	next := e.derive(only)
 	var change store.Change
@@ -813,7 +816,7 @@ func (e *Engine) decide(ctx context.Context, t *upstate.Transition) error {
 	measured := map[string]float64{}
 	if t != nil && t.To.Burst && t.To.State.Failing() {
 		for _, in := range open {
-			if !slices.ContainsFunc(e.checks[t.To.CheckID].Components, in.HasComponent) {
+			if !slices.ContainsFunc(e.spec(t.To.CheckID).Components, in.HasComponent) {
 				continue
 			}
 			share, ok := e.share(in)
@@ -830,7 +833,7 @@ func (e *Engine) decide(ctx context.Context, t *upstate.Transition) error {
 	if t != nil && t.To.State.Failing() {
 		if up := upstreamOf(t); up != nil {
 			for _, in := range open {
-				if in.Upstream != nil || !slices.ContainsFunc(e.checks[t.To.CheckID].Components, in.HasComponent) {
+				if in.Upstream != nil || !slices.ContainsFunc(e.spec(t.To.CheckID).Components, in.HasComponent) {
 					continue
 				}
 				p := touch(in)
@@ -962,7 +965,7 @@ func (e *Engine) findIncident(open []*upstate.Incident, id string, next map[stri
 	}
 	var deps []string
 	if t != nil {
-		deps = e.checks[t.To.CheckID].DependsOn
+		deps = e.spec(t.To.CheckID).DependsOn
 	}
 	for _, in := range open {
 		for _, c := range in.Components {
@@ -1134,7 +1137,7 @@ func (e *Engine) worsen(p *pending, comp string, old, cur upstate.Status, now ti
 	}
 	if t != nil {
 		// Recovery must hold as long as the checks that failed ask for.
-		if w := e.checks[t.To.CheckID].Decide.RecoveryWindow; w > e.recovery[in.ID] {
+		if w := e.spec(t.To.CheckID).Decide.RecoveryWindow; w > e.recovery[in.ID] {
 			e.recovery[in.ID] = w
 		}
 	}
@@ -1221,6 +1224,15 @@ func (e *Engine) relation(in *upstate.Incident, comp string) string {
 }
 
 // checkName is how entries name a check, as Markdown-safe text.
+// spec is the check's definition; an empty one for a check a reload
+// removed. Must be called with e.mu held.
+func (e *Engine) spec(id string) *upstate.CheckSpec {
+	if s := e.checks[id]; s != nil {
+		return s
+	}
+	return &upstate.CheckSpec{}
+}
+
 func (e *Engine) checkName(id string) string {
 	spec, ok := e.checks[id]
 	name := "Check " + id

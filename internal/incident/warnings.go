@@ -50,7 +50,7 @@ type Warnings struct {
 
 	mu     sync.Mutex
 	cur    map[string]map[string]upstate.Warning // check → key → warning
-	checks map[string]upstate.CheckSpec
+	checks map[string]*upstate.CheckSpec
 	names  map[string]string // component names
 }
 
@@ -92,13 +92,13 @@ func (w *Warnings) put(x upstate.Warning) {
 
 // Configure replaces the checks and components (a reload): the warnings
 // of checks that are gone are dropped without a word, as their checks
-// were.
+// were. Like the engine's Reconfigure it keeps checks, not a copy.
 func (w *Warnings) Configure(ctx context.Context, comps []upstate.Component, checks []upstate.CheckSpec) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.checks = map[string]upstate.CheckSpec{}
-	for _, c := range checks {
-		w.checks[c.ID] = c
+	w.checks = make(map[string]*upstate.CheckSpec, len(checks))
+	for i := range checks {
+		w.checks[checks[i].ID] = &checks[i] // the slice is the configuration's, never written
 	}
 	w.names = map[string]string{}
 	for _, c := range comps {
@@ -139,7 +139,7 @@ func (w *Warnings) Observe(ctx context.Context, r upstate.Result) error {
 	for _, x := range r.Warnings {
 		x.CheckID = r.CheckID
 		carried[x.Key] = true
-		if err := w.raise(ctx, spec, x, r.At); err != nil {
+		if err := w.raise(ctx, *spec, x, r.At); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -147,7 +147,7 @@ type Source interface {
 	ListComponents(ctx context.Context) ([]upstate.ComponentState, error)
 	ListIncidents(ctx context.Context, f upstate.IncidentFilter) ([]*upstate.Incident, error)
 	ListStatusChanges(ctx context.Context, from, to time.Time) ([]upstate.StatusChange, error)
-	ListRollups(ctx context.Context, period store.Period, checkIDs []string, from, to time.Time) ([]store.Rollup, error)
+	SumRollups(ctx context.Context, period store.Period, checkIDs []string, from, to time.Time, by store.SumBy) ([]store.Rollup, error)
 	ListMaintenances(ctx context.Context, since time.Time) ([]upstate.Maintenance, error)
 	// LatestByRegion is each region's latest result of the checks (Region
 	// "" for this server's own), read only for checks with regions.
@@ -303,20 +303,7 @@ func build(ctx context.Context, src Source, cfg *configured, now time.Time) (*Sn
 		}
 		changes = slices.DeleteFunc(changes, func(c upstate.StatusChange) bool { return c.IncidentID != "" && ids[c.IncidentID] })
 	}
-	var checkIDs []string
-	for _, ids := range checksOf {
-		checkIDs = append(checkIDs, ids...)
-	}
-	slices.Sort(checkIDs)
-	checkIDs = slices.Compact(checkIDs)
 	hourStart := now.UTC().Truncate(time.Hour).Add(-23 * time.Hour)
-	var rollups []store.Rollup
-	if len(checkIDs) > 0 {
-		if rollups, err = src.ListRollups(ctx, store.Hour, checkIDs, hourStart, now.Add(time.Hour)); err != nil {
-			return nil, fmt.Errorf("latency rollups: %w", err)
-		}
-	}
-
 	regional, err := regionReports(ctx, src, cfg.regional, now)
 	if err != nil {
 		return nil, fmt.Errorf("regions' latest results: %w", err)
@@ -334,10 +321,6 @@ func build(ctx context.Context, src Source, cfg *configured, now time.Time) (*Sn
 	byComp := map[string][]upstate.StatusChange{}
 	for _, c := range changes {
 		byComp[c.ComponentID] = append(byComp[c.ComponentID], c)
-	}
-	byCheck := map[string][]store.Rollup{}
-	for _, r := range rollups {
-		byCheck[r.CheckID] = append(byCheck[r.CheckID], r)
 	}
 	groups := map[string]*Group{}
 	worst := upstate.Operational
@@ -358,7 +341,16 @@ func build(ctx context.Context, src Source, cfg *configured, now time.Time) (*Sn
 				c.Days[d].Incidents = names
 			}
 		}
-		c.Latency, c.LatencySince = sparkline(checksOf[cs.ID], byCheck, hourStart), hourStart
+		if ids := checksOf[cs.ID]; len(ids) > 0 {
+			// The database adds up the component's checks' hours: one row
+			// an hour, whatever the number of checks.
+			hours, err := src.SumRollups(ctx, store.Hour, ids, hourStart, now.Add(time.Hour), store.ByBucket)
+			if err != nil {
+				return nil, fmt.Errorf("latency of %s: %w", cs.ID, err)
+			}
+			c.Latency = sparkline(hours, hourStart)
+		}
+		c.LatencySince = hourStart
 		c.Regional = regional[cs.ID]
 		if cs.Group != "" {
 			g := groups[cs.Group]
@@ -584,32 +576,13 @@ func uptimeDays(changes []upstate.StatusChange, created, first, now time.Time, l
 
 // sparkline averages the hourly latency of a component's checks over the
 // last 24 hours; hours without results are left out.
-func sparkline(checks []string, byCheck map[string][]store.Rollup, start time.Time) []Latency {
-	if len(checks) == 0 {
-		return nil
-	}
-	pts := make([]Latency, 24)
-	for i := range pts {
-		pts[i].Start = start.Add(time.Duration(i) * time.Hour)
-	}
-	var sums [24]time.Duration
-	for _, id := range checks {
-		for _, r := range byCheck[id] {
-			i := int(r.Start.Sub(start) / time.Hour)
-			if i < 0 || i >= 24 {
-				continue
-			}
-			sums[i] += r.LatencySum
-			pts[i].Count += r.Count
-			pts[i].Max = max(pts[i].Max, r.LatencyMax)
+func sparkline(hours []store.Rollup, start time.Time) []Latency {
+	out := make([]Latency, 0, len(hours))
+	for _, r := range hours {
+		if i := r.Start.Sub(start) / time.Hour; i < 0 || i >= 24 || r.Count == 0 {
+			continue
 		}
-	}
-	out := pts[:0]
-	for i, p := range pts {
-		if p.Count > 0 {
-			p.Mean = sums[i] / time.Duration(p.Count)
-			out = append(out, p)
-		}
+		out = append(out, Latency{Start: r.Start, Count: r.Count, Max: r.LatencyMax, Mean: r.LatencySum / time.Duration(r.Count)})
 	}
 	return out
 }

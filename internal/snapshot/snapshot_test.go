@@ -71,20 +71,24 @@ func TestUptimeDaysCarriesStatusFromBeforeTheRange(t *testing.T) {
 
 func TestSparkline(t *testing.T) {
 	start := time.Date(2026, 8, 20, 0, 0, 0, 0, time.UTC)
-	by := map[string][]store.Rollup{
-		"a": {{CheckID: "a", Start: start, Count: 2, LatencySum: 200 * time.Millisecond, LatencyMax: 150 * time.Millisecond},
-			{CheckID: "a", Start: start.Add(2 * time.Hour), Count: 1, LatencySum: 50 * time.Millisecond, LatencyMax: 50 * time.Millisecond}},
-		"b": {{CheckID: "b", Start: start, Count: 2, LatencySum: 600 * time.Millisecond, LatencyMax: 400 * time.Millisecond}},
+	// The store has added the component's checks' hours up.
+	hours := []store.Rollup{
+		{Start: start.Add(-time.Hour), Count: 5, LatencySum: time.Second},
+		{Start: start, Count: 4, LatencySum: 800 * time.Millisecond, LatencyMax: 400 * time.Millisecond},
+		{Start: start.Add(time.Hour)},
+		{Start: start.Add(2 * time.Hour), Count: 1, LatencySum: 50 * time.Millisecond, LatencyMax: 50 * time.Millisecond},
+		{Start: start.Add(24 * time.Hour), Count: 1, LatencySum: time.Second},
 	}
-	pts := sparkline([]string{"a", "b"}, by, start)
+	pts := sparkline(hours, start)
 	if len(pts) != 2 {
 		t.Fatalf("points = %+v", pts)
 	}
-	if pts[0].Mean != 200*time.Millisecond || pts[0].Max != 400*time.Millisecond || pts[0].Count != 4 || pts[1].Mean != 50*time.Millisecond {
+	if pts[0].Mean != 200*time.Millisecond || pts[0].Max != 400*time.Millisecond || pts[0].Count != 4 || !pts[0].Start.Equal(start) ||
+		pts[1].Mean != 50*time.Millisecond || !pts[1].Start.Equal(start.Add(2*time.Hour)) {
 		t.Errorf("points = %+v", pts)
 	}
-	if sparkline(nil, by, start) != nil {
-		t.Error("a component without checks has a sparkline")
+	if pts := sparkline(nil, start); pts == nil || len(pts) != 0 {
+		t.Errorf("a component whose checks have no hours yet = %#v, want an empty line", pts)
 	}
 }
 
@@ -115,7 +119,7 @@ func (s *stallingSource) ListIncidents(context.Context, upstate.IncidentFilter) 
 func (s *stallingSource) ListStatusChanges(context.Context, time.Time, time.Time) ([]upstate.StatusChange, error) {
 	return nil, s.err()
 }
-func (s *stallingSource) ListRollups(context.Context, store.Period, []string, time.Time, time.Time) ([]store.Rollup, error) {
+func (s *stallingSource) SumRollups(context.Context, store.Period, []string, time.Time, time.Time, store.SumBy) ([]store.Rollup, error) {
 	return nil, s.err()
 }
 

@@ -71,6 +71,11 @@ type Results interface {
 	LatestByRegion(ctx context.Context, checkIDs []string, since time.Time) ([]upstate.Result, error)
 	// ListRollups returns rollups of the checks for buckets in [from, to).
 	ListRollups(ctx context.Context, period Period, checkIDs []string, from, to time.Time) ([]Rollup, error)
+	// SumRollups returns the checks' rollups for buckets in [from, to)
+	// added up in the database: ByBucket one per bucket, over the checks
+	// (CheckID empty), in time order; ByCheck one per check, over the
+	// buckets (Start is from), in id order. No checks is every check.
+	SumRollups(ctx context.Context, period Period, checkIDs []string, from, to time.Time, by SumBy) ([]Rollup, error)
 	// Prune drops raw results older than rawBefore and hourly rollups
 	// older than hourlyBefore; daily rollups are kept.
 	Prune(ctx context.Context, rawBefore, hourlyBefore time.Time) (int64, error)
@@ -110,6 +115,16 @@ type Rollup struct {
 	// than Count, zero for a whole bucket of them).
 	Latencies Latencies
 }
+
+// SumBy is what SumRollups adds up across.
+type SumBy int
+
+const (
+	// ByBucket adds the checks' rollups of each bucket.
+	ByBucket SumBy = iota
+	// ByCheck adds each check's rollups of every bucket.
+	ByCheck
+)
 
 // Add counts o's results in r (two parts of one bucket).
 func (r *Rollup) Add(o *Rollup) {

@@ -368,7 +368,7 @@ func (db *DB) writer() {
 	defer tick.Stop()
 	rollTick := time.NewTicker(time.Minute)
 	defer rollTick.Stop()
-	agg := rollups{}
+	agg := sqlcore.NewPending()
 	var backoff time.Duration
 	var retryAt, loggedAt time.Time
 	failing := false
@@ -379,9 +379,9 @@ func (db *DB) writer() {
 		fresh, kept, err := db.commit(results, agg, withRollups, reqs)
 		switch {
 		case kept && withRollups:
-			agg = rollups{}
+			agg = sqlcore.NewPending()
 		case kept:
-			agg.merge(fresh)
+			agg.Merge(fresh)
 		case upstate.ErrorCode(err) == upstate.EUNAVAILABLE:
 			db.requeue(results)
 		default:
@@ -458,7 +458,7 @@ func (db *DB) drainReqs(reqs []*writeReq) []*writeReq {
 // commit writes results and requests in one transaction, each request in
 // its own savepoint (PostgreSQL aborts a transaction at a statement's
 // error until it is rolled back to one), as SQLite's writer does.
-func (db *DB) commit(results []upstate.Result, agg rollups, withRollups bool, reqs []*writeReq) (rollups, bool, error) {
+func (db *DB) commit(results []upstate.Result, agg *sqlcore.Pending, withRollups bool, reqs []*writeReq) (*sqlcore.Pending, bool, error) {
 	live := reqs[:0]
 	for _, r := range reqs {
 		if err := r.ctx.Err(); err != nil {
@@ -468,7 +468,7 @@ func (db *DB) commit(results []upstate.Result, agg rollups, withRollups bool, re
 		live = append(live, r)
 	}
 	reqs = live
-	if len(results) == 0 && (!withRollups || len(agg) == 0) && len(reqs) == 0 {
+	if len(results) == 0 && (!withRollups || agg.Len() == 0) && len(reqs) == 0 {
 		return nil, true, nil
 	}
 	db.health.Begin()
@@ -485,11 +485,11 @@ func (db *DB) commit(results []upstate.Result, agg rollups, withRollups bool, re
 // stop waiting after WriteTimeout, and WriteHealth says why).
 func (db *DB) commitDeadline() time.Duration { return max(30*time.Second, 4*db.opts.WriteTimeout) }
 
-func (db *DB) commitTx(results []upstate.Result, agg rollups, withRollups bool, reqs []*writeReq) ([]error, rollups, bool, error) {
+func (db *DB) commitTx(results []upstate.Result, agg *sqlcore.Pending, withRollups bool, reqs []*writeReq) ([]error, *sqlcore.Pending, bool, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), db.commitDeadline())
 	defer cancel()
 	errs := make([]error, len(reqs))
-	refuse := func(tx *pgtx, err error) ([]error, rollups, bool, error) {
+	refuse := func(tx *pgtx, err error) ([]error, *sqlcore.Pending, bool, error) {
 		if tx != nil {
 			_ = tx.tx.Rollback()
 		}
@@ -504,16 +504,16 @@ func (db *DB) commitTx(results []upstate.Result, agg rollups, withRollups bool, 
 	}
 	tx := &pgtx{stx}
 	var resErr error
-	fresh := rollups{}
-	if len(results) > 0 || (withRollups && len(agg) > 0) {
+	fresh := sqlcore.NewPending()
+	if len(results) > 0 || (withRollups && agg.Len() > 0) {
 		if _, err := tx.ExecContext(ctx, "SAVEPOINT results"); err != nil {
 			return refuse(tx, notAccepting(err))
 		}
 		var written []upstate.Result
 		written, resErr = writeResults(ctx, tx, results)
-		fresh.add(written)
+		fresh.Add(written)
 		if resErr == nil && withRollups {
-			resErr = agg.plus(fresh).write(ctx, tx)
+			resErr = writeRollups(ctx, tx, agg, fresh)
 		}
 		if resErr = unavailable(resErr); upstate.ErrorCode(resErr) == upstate.EUNAVAILABLE {
 			return refuse(tx, resErr)
@@ -692,113 +692,50 @@ func writeResults(ctx context.Context, tx *pgtx, rs []upstate.Result) ([]upstate
 	return written, nil
 }
 
-type rollupKey struct {
-	check  string
-	period store.Period
-	bucket int64
-}
-
-// rollups accumulates results into hourly and daily buckets in memory, as
-// SQLite's writer does; only the writer touches it.
-type rollups map[rollupKey]*store.Rollup
-
-func (agg rollups) add(rs []upstate.Result) {
-	for _, r := range rs {
-		for _, p := range []store.Period{store.Hour, store.Day} {
-			k := rollupKey{r.CheckID, p, sqlcore.MS(p.Bucket(r.At))}
-			ru := agg[k]
-			if ru == nil {
-				ru = &store.Rollup{}
-				agg[k] = ru
-			}
-			ru.Count++
-			switch r.Outcome {
-			case upstate.OutcomeOK:
-				ru.OK++
-			case upstate.OutcomeSlow:
-				ru.Slow++
-			default:
-				ru.Fail++
-			}
-			ru.LatencySum += r.Latency
-			ru.LatencyMax = max(ru.LatencyMax, r.Latency)
-			if p == store.Hour {
-				ru.Latencies.Add(r.Latency)
-			}
-		}
-	}
-}
-
-// plus returns the sum of two sets of rollups, leaving both as they are
-// (the batch writes it, and keeps agg if the write fails).
-func (agg rollups) plus(more rollups) rollups {
-	out := make(rollups, len(agg)+len(more))
-	out.merge(agg)
-	out.merge(more)
-	return out
-}
-
-// merge adds more's buckets into agg, in place (as SQLite's writer does).
-func (agg rollups) merge(more rollups) {
-	for k, r := range more {
-		sum := agg[k]
-		if sum == nil {
-			sum = &store.Rollup{}
-			agg[k] = sum
-		}
-		sum.Add(r)
-	}
-}
-
-// write adds the buckets to the stored rollups, rowsPerStatement buckets
-// a statement, in SQL (counts and histogram bins added, the maximum kept)
-// without reading the rows first. Each bucket is once in agg, so no
-// statement touches a row twice.
-func (agg rollups) write(ctx context.Context, tx *pgtx) error {
-	if len(agg) == 0 {
-		return nil
-	}
-	keys := make([]rollupKey, 0, len(agg))
-	for k := range agg {
-		keys = append(keys, k)
-	}
-	// A stable order: two writers' statements (there is one, but a
-	// second server on the database is possible) take row locks alike.
-	sort.Slice(keys, func(i, j int) bool {
-		a, b := keys[i], keys[j]
-		if a.check != b.check {
-			return a.check < b.check
-		}
-		if a.period != b.period {
-			return a.period < b.period
-		}
-		return a.bucket < b.bucket
-	})
+// writeRollups adds the waiting rollups (those of the results committed
+// before and the batch's own) to the stored ones, rowsPerStatement
+// buckets a statement, in SQL (counts and histogram bins added, the
+// maximum kept) without reading the rows first. A bucket is once in each
+// set, and the sets go in statements of their own, so no statement
+// touches a row twice; Each's stable order has two writers take row
+// locks alike.
+func writeRollups(ctx context.Context, tx *pgtx, sets ...*sqlcore.Pending) error {
 	q := rollupUpsert()
-	for len(keys) > 0 {
-		n := min(len(keys), rowsPerStatement)
-		chunk := keys[:n]
-		keys = keys[n:]
-		checks, periods := make([]string, n), make([]string, n)
-		buckets, counts, oks, slows, fails, sums, maxes := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
-		var bins [store.LatencyBins][]int64
-		for b := range bins {
-			bins[b] = make([]int64, n)
-		}
-		for i, k := range chunk {
-			r := agg[k]
-			checks[i], periods[i], buckets[i] = k.check, string(k.period), k.bucket
-			counts[i], oks[i], slows[i], fails[i] = int64(r.Count), int64(r.OK), int64(r.Slow), int64(r.Fail)
-			sums[i], maxes[i] = r.LatencySum.Microseconds(), r.LatencyMax.Microseconds()
-			for b, c := range r.Latencies {
-				bins[b][i] = int64(c)
-			}
+	var checks, periods []string
+	var buckets, counts, oks, slows, fails, sums, maxes []int64
+	var bins [store.LatencyBins][]int64
+	send := func() error {
+		if len(checks) == 0 {
+			return nil
 		}
 		args := []any{checks, periods, buckets, counts, oks, slows, fails, sums, maxes}
 		for b := range bins {
 			args = append(args, bins[b])
 		}
-		if _, err := tx.tx.ExecContext(ctx, q, args...); err != nil {
+		_, err := tx.tx.ExecContext(ctx, q, args...)
+		checks, periods, buckets, counts, oks, slows, fails, sums, maxes = checks[:0], periods[:0], buckets[:0], counts[:0], oks[:0], slows[:0], fails[:0], sums[:0], maxes[:0]
+		for b := range bins {
+			bins[b] = bins[b][:0]
+		}
+		return err
+	}
+	for _, set := range sets {
+		err := set.Each(func(r *store.Rollup) error {
+			checks, periods, buckets = append(checks, r.CheckID), append(periods, string(r.Period)), append(buckets, sqlcore.MS(r.Start))
+			counts, oks, slows, fails = append(counts, int64(r.Count)), append(oks, int64(r.OK)), append(slows, int64(r.Slow)), append(fails, int64(r.Fail))
+			sums, maxes = append(sums, r.LatencySum.Microseconds()), append(maxes, r.LatencyMax.Microseconds())
+			for b, c := range r.Latencies {
+				bins[b] = append(bins[b], int64(c))
+			}
+			if len(checks) == rowsPerStatement {
+				return send()
+			}
+			return nil
+		})
+		if err == nil {
+			err = send()
+		}
+		if err != nil {
 			return err
 		}
 	}

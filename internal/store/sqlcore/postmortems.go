@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/store"
@@ -73,17 +72,13 @@ func (db *Core) GetPostmortem(ctx context.Context, incidentID string) (upstate.P
 // ListPostmortems implements store.Postmortems.
 func (db *Core) ListPostmortems(ctx context.Context, ids []string) (map[string]upstate.PostmortemDoc, error) {
 	out := map[string]upstate.PostmortemDoc{}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
-	rows, err := db.read.QueryContext(ctx, `SELECT `+postmortemCols+` FROM postmortems WHERE incident_id IN (?`+strings.Repeat(",?", len(ids)-1)+`)`, args...)
-	list, err := collect(rows, err, scanPostmortem)
-	for _, p := range list {
-		out[p.IncidentID] = p
-	}
+	err := inParts(ids, func(list string, args []any) error {
+		rows, err := db.read.QueryContext(ctx, `SELECT `+postmortemCols+` FROM postmortems WHERE incident_id IN `+list, args...)
+		part, err := collect(rows, err, scanPostmortem)
+		for _, p := range part {
+			out[p.IncidentID] = p
+		}
+		return err
+	})
 	return out, err
 }

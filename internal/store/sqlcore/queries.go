@@ -1,11 +1,13 @@
 package sqlcore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,9 +18,9 @@ import (
 // SyncComponents implements store.Components.
 func (db *Core) SyncComponents(ctx context.Context, cs []upstate.Component, now time.Time) error {
 	return db.exec(ctx, func(tx Tx) error {
-		keep := make([]any, 0, len(cs))
+		kept := make(map[string]bool, len(cs))
 		for i, c := range cs {
-			keep = append(keep, c.ID)
+			kept[c.ID] = true
 			_, err := tx.ExecContext(ctx, `INSERT INTO components (id, name, grp, description, depends_on, position, status, created_at, updated_at)
 				VALUES (?, ?, ?, ?, ?, ?, 'operational', ?, ?)
 				ON CONFLICT (id) DO UPDATE SET name = excluded.name, grp = excluded.grp, description = excluded.description,
@@ -28,12 +30,24 @@ func (db *Core) SyncComponents(ctx context.Context, cs []upstate.Component, now 
 				return fmt.Errorf("sync component %s: %w", c.ID, err)
 			}
 		}
-		q := `DELETE FROM components`
-		if len(keep) > 0 {
-			q += ` WHERE id NOT IN (?` + strings.Repeat(",?", len(keep)-1) + `)`
+		// Components no longer configured: the ids stored less those kept,
+		// deleted in parts (an IN list of every kept id could pass the
+		// databases' limit on variables).
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM components`)
+		var gone []string
+		stored, err := collect(rows, err, func(r interface{ Scan(...any) error }) (id string, err error) { return id, r.Scan(&id) })
+		if err != nil {
+			return err
 		}
-		_, err := tx.ExecContext(ctx, q, keep...)
-		return err
+		for _, id := range stored {
+			if !kept[id] {
+				gone = append(gone, id)
+			}
+		}
+		return inParts(gone, func(list string, args []any) error {
+			_, err := tx.ExecContext(ctx, `DELETE FROM components WHERE id IN `+list, args...)
+			return err
+		})
 	})
 }
 
@@ -87,70 +101,129 @@ func (db *Core) ListResults(ctx context.Context, checkID string, from, to time.T
 // LatestByRegion implements store.Results: each check's rows from since
 // on, read by the key (check, time), the newest per region.
 func (db *Core) LatestByRegion(ctx context.Context, checkIDs []string, since time.Time) ([]upstate.Result, error) {
-	if len(checkIDs) == 0 {
-		return nil, nil
-	}
-	args := make([]any, 0, len(checkIDs)+1)
-	for _, id := range checkIDs {
-		args = append(args, id)
-	}
-	args = append(args, MS(since))
-	rows, err := db.read.QueryContext(ctx, `SELECT r.check_id, r.region, r.at, r.outcome, r.latency_us, r.status_code, r.error FROM results r
-		JOIN (SELECT check_id, region, MAX(at) AS at FROM results WHERE check_id IN (?`+strings.Repeat(",?", len(checkIDs)-1)+`) AND at >= ? GROUP BY check_id, region) m
-		ON r.check_id = m.check_id AND r.at = m.at ORDER BY r.check_id, r.region`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	var out []upstate.Result
-	for rows.Next() {
-		var r upstate.Result
-		var at, lat int64
-		var outcome string
-		if err := rows.Scan(&r.CheckID, &r.Region, &at, &outcome, &lat, &r.StatusCode, &r.Error); err != nil {
-			return nil, err
+	err := inParts(checkIDs, func(list string, args []any) error {
+		rows, err := db.read.QueryContext(ctx, `SELECT r.check_id, r.region, r.at, r.outcome, r.latency_us, r.status_code, r.error FROM results r
+		JOIN (SELECT check_id, region, MAX(at) AS at FROM results WHERE check_id IN `+list+` AND at >= ? GROUP BY check_id, region) m
+		ON r.check_id = m.check_id AND r.at = m.at ORDER BY r.check_id, r.region`, append(args, MS(since))...)
+		if err != nil {
+			return err
 		}
-		r.At, r.Outcome, r.Latency = FromMS(at), upstate.Outcome(outcome), time.Duration(lat)*time.Microsecond
-		out = append(out, r)
+		defer rows.Close()
+		for rows.Next() {
+			var r upstate.Result
+			var at, lat int64
+			var outcome string
+			if err := rows.Scan(&r.CheckID, &r.Region, &at, &outcome, &lat, &r.StatusCode, &r.Error); err != nil {
+				return err
+			}
+			r.At, r.Outcome, r.Latency = FromMS(at), upstate.Outcome(outcome), time.Duration(lat)*time.Microsecond
+			out = append(out, r)
+		}
+		return rows.Err()
+	})
+	// Parts are in the order of checkIDs, each sorted: sort the whole.
+	slices.SortStableFunc(out, func(a, b upstate.Result) int {
+		return cmp.Or(strings.Compare(a.CheckID, b.CheckID), strings.Compare(a.Region, b.Region))
+	})
+	return out, err
+}
+
+// rollupCols are a rollup's counted columns, as ListRollups and
+// SumRollups read them (sums and a maximum in the second).
+func rollupCols(summed bool) string {
+	var b strings.Builder
+	col := func(agg, c string) {
+		if summed {
+			fmt.Fprintf(&b, ", %s(%s)", agg, c)
+		} else {
+			fmt.Fprintf(&b, ", %s", c)
+		}
 	}
-	return out, rows.Err()
+	for _, c := range []string{"n", "ok", "slow", "fail", "latency_sum_us"} {
+		col("SUM", c)
+	}
+	col("MAX", "latency_max_us")
+	for i := range store.LatencyBins {
+		col("SUM", fmt.Sprintf("h%02d", i))
+	}
+	return b.String()
+}
+
+// readRollups reads rollups of the period in [from, to), of the checks
+// (every check when there are none), in parts of the checks: sel is the
+// statement's columns (a check, a bucket, then rollupCols) and tail what
+// follows its conditions (GROUP BY, ORDER BY).
+func (db *Core) readRollups(ctx context.Context, sel, tail string, period store.Period, checkIDs []string, from, to time.Time, add func(store.Rollup)) error {
+	one := func(in string, ids []any) error {
+		q := `SELECT ` + sel + ` FROM rollups WHERE period = ? AND bucket >= ? AND bucket < ?` + in + tail
+		rows, err := db.read.QueryContext(ctx, q, append([]any{string(period), MS(from), MS(to)}, ids...)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			r := store.Rollup{Period: period}
+			var bucket, sum, mx int64
+			dest := []any{&r.CheckID, &bucket, &r.Count, &r.OK, &r.Slow, &r.Fail, &sum, &mx}
+			for i := range r.Latencies {
+				dest = append(dest, &r.Latencies[i])
+			}
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			r.Start, r.LatencySum, r.LatencyMax = FromMS(bucket), time.Duration(sum)*time.Microsecond, time.Duration(mx)*time.Microsecond
+			add(r)
+		}
+		return rows.Err()
+	}
+	if len(checkIDs) == 0 {
+		return one("", nil)
+	}
+	return inParts(checkIDs, func(list string, args []any) error { return one(" AND check_id IN "+list, args) })
 }
 
 // ListRollups implements store.Results.
 func (db *Core) ListRollups(ctx context.Context, period store.Period, checkIDs []string, from, to time.Time) ([]store.Rollup, error) {
-	var hist strings.Builder
-	for i := range store.LatencyBins {
-		fmt.Fprintf(&hist, ", h%02d", i)
-	}
-	q := `SELECT check_id, bucket, n, ok, slow, fail, latency_sum_us, latency_max_us` + hist.String() + ` FROM rollups WHERE period = ? AND bucket >= ? AND bucket < ?`
-	args := []any{string(period), MS(from), MS(to)}
-	if len(checkIDs) > 0 {
-		q += ` AND check_id IN (?` + strings.Repeat(",?", len(checkIDs)-1) + `)`
-		for _, id := range checkIDs {
-			args = append(args, id)
-		}
-	}
-	q += ` ORDER BY bucket, check_id`
-	rows, err := db.read.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	var out []store.Rollup
-	for rows.Next() {
-		r := store.Rollup{Period: period}
-		var bucket, sum, mx int64
-		dest := []any{&r.CheckID, &bucket, &r.Count, &r.OK, &r.Slow, &r.Fail, &sum, &mx}
-		for i := range r.Latencies {
-			dest = append(dest, &r.Latencies[i])
-		}
-		if err := rows.Scan(dest...); err != nil {
-			return nil, err
-		}
-		r.Start, r.LatencySum, r.LatencyMax = FromMS(bucket), time.Duration(sum)*time.Microsecond, time.Duration(mx)*time.Microsecond
-		out = append(out, r)
+	err := db.readRollups(ctx, `check_id, bucket`+rollupCols(false), ` ORDER BY bucket, check_id`, period, checkIDs, from, to,
+		func(r store.Rollup) { out = append(out, r) })
+	if len(checkIDs) > maxIn {
+		slices.SortFunc(out, func(a, b store.Rollup) int {
+			return cmp.Or(a.Start.Compare(b.Start), strings.Compare(a.CheckID, b.CheckID))
+		})
 	}
-	return out, rows.Err()
+	return out, err
+}
+
+// SumRollups implements store.Results: the database adds the rows up,
+// so a page over 100,000 checks reads a row per hour, not per check and
+// hour.
+func (db *Core) SumRollups(ctx context.Context, period store.Period, checkIDs []string, from, to time.Time, by store.SumBy) ([]store.Rollup, error) {
+	if by == store.ByCheck {
+		var out []store.Rollup
+		err := db.readRollups(ctx, `check_id, MIN(bucket)`+rollupCols(true), ` GROUP BY check_id ORDER BY check_id`, period, checkIDs, from, to,
+			func(r store.Rollup) { r.Start = from; out = append(out, r) })
+		if len(checkIDs) > maxIn {
+			slices.SortFunc(out, func(a, b store.Rollup) int { return strings.Compare(a.CheckID, b.CheckID) })
+		}
+		return out, err
+	}
+	byStart := map[int64]*store.Rollup{}
+	err := db.readRollups(ctx, `'', bucket`+rollupCols(true), ` GROUP BY bucket`, period, checkIDs, from, to,
+		func(r store.Rollup) {
+			if have := byStart[MS(r.Start)]; have != nil {
+				have.Add(&r)
+			} else {
+				byStart[MS(r.Start)] = &r
+			}
+		})
+	out := make([]store.Rollup, 0, len(byStart))
+	for _, r := range byStart {
+		out = append(out, *r)
+	}
+	slices.SortFunc(out, func(a, b store.Rollup) int { return a.Start.Compare(b.Start) })
+	return out, err
 }
 
 // saveTransition records a transition, unless it is recorded already,
@@ -497,45 +570,44 @@ func (db *Core) ListIncidents(ctx context.Context, f upstate.IncidentFilter) ([]
 }
 
 func (db *Core) loadUpdates(ctx context.Context, ins []*upstate.Incident) error {
-	if len(ins) == 0 {
-		return nil
-	}
-	byID := map[string]*upstate.Incident{}
-	args := make([]any, 0, len(ins))
+	byID := make(map[string]*upstate.Incident, len(ins))
+	ids := make([]string, 0, len(ins))
 	for _, in := range ins {
 		byID[in.ID] = in
-		args = append(args, in.ID)
+		ids = append(ids, in.ID)
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT id, incident_id, at, status, body, public, actor, affected, kind, edited_at, edited_by, written_at, until FROM incident_updates
-		WHERE incident_id IN (?`+strings.Repeat(",?", len(args)-1)+`) ORDER BY incident_id, at, seq`, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var e upstate.TimelineEntry
-		var at int64
-		var status, affected, kind string
-		var edited, written, until sql.NullInt64
-		if err := rows.Scan(&e.ID, &e.IncidentID, &at, &status, &e.Body, &e.Public, &e.Actor, &affected, &kind, &edited, &e.EditedBy, &written, &until); err != nil {
+	return inParts(ids, func(list string, args []any) error {
+		rows, err := db.read.QueryContext(ctx, `SELECT id, incident_id, at, status, body, public, actor, affected, kind, edited_at, edited_by, written_at, until FROM incident_updates
+		WHERE incident_id IN `+list+` ORDER BY incident_id, at, seq`, args...)
+		if err != nil {
 			return err
 		}
-		if w := fromNullMS(written); w != nil {
-			e.WrittenAt = *w
+		defer rows.Close()
+		for rows.Next() {
+			var e upstate.TimelineEntry
+			var at int64
+			var status, affected, kind string
+			var edited, written, until sql.NullInt64
+			if err := rows.Scan(&e.ID, &e.IncidentID, &at, &status, &e.Body, &e.Public, &e.Actor, &affected, &kind, &edited, &e.EditedBy, &written, &until); err != nil {
+				return err
+			}
+			if w := fromNullMS(written); w != nil {
+				e.WrittenAt = *w
+			}
+			e.At, e.Status, e.Kind, e.EditedAt, e.Until = FromMS(at), upstate.IncidentStatus(status), upstate.EntryKind(kind), fromNullMS(edited), fromNullMS(until)
+			e.Kind = e.GuessKind()
+			var aff []affectedJSON
+			if err := json.Unmarshal([]byte(affected), &aff); err != nil {
+				return fmt.Errorf("timeline entry %s: %w", e.ID, err)
+			}
+			for _, a := range aff {
+				e.Affected = append(e.Affected, upstate.AffectedComponent{ComponentID: a.Component, OldStatus: upstate.Status(a.Old), NewStatus: upstate.Status(a.New)})
+			}
+			in := byID[e.IncidentID]
+			in.Updates = append(in.Updates, e)
 		}
-		e.At, e.Status, e.Kind, e.EditedAt, e.Until = FromMS(at), upstate.IncidentStatus(status), upstate.EntryKind(kind), fromNullMS(edited), fromNullMS(until)
-		e.Kind = e.GuessKind()
-		var aff []affectedJSON
-		if err := json.Unmarshal([]byte(affected), &aff); err != nil {
-			return fmt.Errorf("timeline entry %s: %w", e.ID, err)
-		}
-		for _, a := range aff {
-			e.Affected = append(e.Affected, upstate.AffectedComponent{ComponentID: a.Component, OldStatus: upstate.Status(a.Old), NewStatus: upstate.Status(a.New)})
-		}
-		in := byID[e.IncidentID]
-		in.Updates = append(in.Updates, e)
-	}
-	return rows.Err()
+		return rows.Err()
+	})
 }
 
 // ListStatusChanges implements store.History.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/store/sqlcore"
 )
 
 // BenchmarkAppendResults measures the result write path: batches of
@@ -51,21 +52,21 @@ func BenchmarkRollupWrite(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	agg := rollups{}
+	agg := sqlcore.NewPending()
 	for i := range 1000 {
 		rs := make([]upstate.Result, 0, 3)
 		for _, ms := range []int{40, 90, 250} {
 			rs = append(rs, upstate.Result{CheckID: fmt.Sprintf("check-%04d", i), At: storetestT0, Outcome: upstate.OutcomeOK, Latency: time.Duration(ms) * time.Millisecond})
 		}
-		agg.add(rs)
+		agg.Add(rs)
 	}
 	b.ResetTimer()
-	for n := 0; n < b.N; n += len(agg) {
+	for n := 0; n < b.N; n += agg.Len() {
 		tx, err := db.write.BeginTx(b.Context(), nil)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := agg.write(b.Context(), tx); err != nil {
+		if err := writeRollups(b.Context(), tx, agg); err != nil {
 			b.Fatal(err)
 		}
 		if err := tx.Commit(); err != nil {

@@ -314,7 +314,7 @@ func (db *DB) writer() {
 	// agg holds the rollups of results already committed, to be written
 	// once a minute; a batch's own are added only once it is committed,
 	// so a batch written again is never counted twice.
-	agg := rollups{}
+	agg := sqlcore.NewPending()
 	var backoff time.Duration
 	var retryAt, loggedAt time.Time
 	failing := false
@@ -325,9 +325,9 @@ func (db *DB) writer() {
 		fresh, kept, err := db.commit(results, agg, withRollups, reqs)
 		switch {
 		case kept && withRollups:
-			agg = rollups{}
+			agg = sqlcore.NewPending()
 		case kept:
-			agg.merge(fresh)
+			agg.Merge(fresh)
 		case upstate.ErrorCode(err) == upstate.EUNAVAILABLE:
 			db.requeue(results) // the database refused them: they wait for it
 		default:
@@ -416,7 +416,7 @@ func (db *DB) drainReqs(reqs []*writeReq) []*writeReq {
 // Requests whose callers stopped waiting are skipped. It reports whether
 // the results (and rollups) were committed, and the commit's refusal, if
 // any, which WriteHealth keeps.
-func (db *DB) commit(results []upstate.Result, agg rollups, withRollups bool, reqs []*writeReq) (rollups, bool, error) {
+func (db *DB) commit(results []upstate.Result, agg *sqlcore.Pending, withRollups bool, reqs []*writeReq) (*sqlcore.Pending, bool, error) {
 	live := reqs[:0]
 	for _, r := range reqs {
 		if err := r.ctx.Err(); err != nil {
@@ -426,7 +426,7 @@ func (db *DB) commit(results []upstate.Result, agg rollups, withRollups bool, re
 		live = append(live, r)
 	}
 	reqs = live
-	if len(results) == 0 && (!withRollups || len(agg) == 0) && len(reqs) == 0 {
+	if len(results) == 0 && (!withRollups || agg.Len() == 0) && len(reqs) == 0 {
 		return nil, true, nil
 	}
 	db.health.Begin()
@@ -442,10 +442,10 @@ func (db *DB) commit(results []upstate.Result, agg rollups, withRollups bool, re
 
 // commitTx runs the transaction and returns each request's outcome,
 // whether the results were committed, and the database's refusal, if any.
-func (db *DB) commitTx(results []upstate.Result, agg rollups, withRollups bool, reqs []*writeReq) ([]error, rollups, bool, error) {
+func (db *DB) commitTx(results []upstate.Result, agg *sqlcore.Pending, withRollups bool, reqs []*writeReq) ([]error, *sqlcore.Pending, bool, error) {
 	ctx := context.Background()
 	errs := make([]error, len(reqs))
-	refuse := func(tx *sql.Tx, err error) ([]error, rollups, bool, error) {
+	refuse := func(tx *sql.Tx, err error) ([]error, *sqlcore.Pending, bool, error) {
 		if tx != nil {
 			_ = tx.Rollback()
 		}
@@ -459,14 +459,14 @@ func (db *DB) commitTx(results []upstate.Result, agg rollups, withRollups bool, 
 		return refuse(nil, notAccepting(err))
 	}
 	var resErr error
-	fresh := rollups{}
-	if len(results) > 0 || (withRollups && len(agg) > 0) {
+	fresh := sqlcore.NewPending()
+	if len(results) > 0 || (withRollups && agg.Len() > 0) {
 		_, _ = tx.ExecContext(ctx, "SAVEPOINT results")
 		var written []upstate.Result
 		written, resErr = writeResults(ctx, tx, results)
-		fresh.add(written)
+		fresh.Add(written)
 		if resErr == nil && withRollups {
-			resErr = agg.plus(fresh).write(ctx, tx)
+			resErr = writeRollups(ctx, tx, agg, fresh)
 		}
 		if resErr = unavailable(resErr); upstate.ErrorCode(resErr) == upstate.EUNAVAILABLE {
 			return refuse(tx, resErr)
@@ -594,81 +594,14 @@ func writeResults(ctx context.Context, tx *sql.Tx, rs []upstate.Result) ([]upsta
 	return written, nil
 }
 
-type rollupKey struct {
-	check  string
-	period store.Period
-	bucket int64
-}
-
-// rollups accumulates results into hourly and daily buckets in memory; the
-// writer adds them to the stored rollups once a minute and on every Flush
-// and Close, one upsert per bucket instead of two per result. Only the
-// writer goroutine touches it. A crash loses at most a minute of rollup
-// counts; the raw results themselves are committed with every batch.
-type rollups map[rollupKey]*store.Rollup
-
-func (agg rollups) add(rs []upstate.Result) {
-	for _, r := range rs {
-		for _, p := range []store.Period{store.Hour, store.Day} {
-			k := rollupKey{r.CheckID, p, sqlcore.MS(p.Bucket(r.At))}
-			ru := agg[k]
-			if ru == nil {
-				ru = &store.Rollup{}
-				agg[k] = ru
-			}
-			ru.Count++
-			switch r.Outcome {
-			case upstate.OutcomeOK:
-				ru.OK++
-			case upstate.OutcomeSlow:
-				ru.Slow++
-			default:
-				ru.Fail++
-			}
-			ru.LatencySum += r.Latency
-			ru.LatencyMax = max(ru.LatencyMax, r.Latency)
-			// Only hourly rollups keep the histogram: they are kept 90
-			// days by default, enough for a 30-day chart, and a daily
-			// upsert without it costs what it did before.
-			if p == store.Hour {
-				ru.Latencies.Add(r.Latency)
-			}
-		}
-	}
-}
-
-// plus returns the sum of two sets of rollups, leaving both as they are
-// (the batch writes it, and keeps agg if the write fails).
-func (agg rollups) plus(more rollups) rollups {
-	out := make(rollups, len(agg)+len(more))
-	out.merge(agg)
-	out.merge(more)
-	return out
-}
-
-// merge adds more's buckets into agg, in place: after each batch, the
-// batch's own rollups join those waiting for the next write. (Summing
-// into a copy, as plus does, copied every waiting bucket of every check
-// each second: at 20,000 checks 48 MB of a 130 MB heap.)
-func (agg rollups) merge(more rollups) {
-	for k, r := range more {
-		sum := agg[k]
-		if sum == nil {
-			sum = &store.Rollup{}
-			agg[k] = sum
-		}
-		sum.Add(r)
-	}
-}
-
-func (agg rollups) write(ctx context.Context, tx *sql.Tx) error {
-	if len(agg) == 0 {
-		return nil
-	}
-	// One statement per set of histogram bins in use: the results of a
-	// bucket since the last write mostly fall in one to three bins, and
-	// binding and adding only those keeps the upsert about as cheap as it
-	// was without a histogram (binding all 25 doubled its cost).
+// writeRollups adds the waiting rollups (those of the results committed
+// before and the batch's own) to the stored ones. A bucket in both sets
+// is added twice, which sums it. One statement per set of histogram bins
+// in use: the results of a bucket since the last write mostly fall in one
+// to three bins, and binding and adding only those keeps the upsert about
+// as cheap as it was without a histogram (binding all 25 doubled its
+// cost).
+func writeRollups(ctx context.Context, tx *sql.Tx, sets ...*sqlcore.Pending) error {
 	stmts := map[uint32]*sql.Stmt{}
 	defer func() {
 		for _, st := range stmts {
@@ -676,28 +609,32 @@ func (agg rollups) write(ctx context.Context, tx *sql.Tx) error {
 		}
 	}()
 	args := make([]any, 0, 9+store.LatencyBins)
-	for k, r := range agg {
-		var used uint32
-		for i, c := range r.Latencies {
-			if c != 0 {
-				used |= 1 << i
+	for _, set := range sets {
+		err := set.Each(func(r *store.Rollup) error {
+			var used uint32
+			for i, c := range r.Latencies {
+				if c != 0 {
+					used |= 1 << i
+				}
 			}
-		}
-		up := stmts[used]
-		if up == nil {
-			var err error
-			if up, err = tx.PrepareContext(ctx, rollupUpsert(used)); err != nil {
-				return err
+			up := stmts[used]
+			if up == nil {
+				var err error
+				if up, err = tx.PrepareContext(ctx, rollupUpsert(used)); err != nil {
+					return err
+				}
+				stmts[used] = up
 			}
-			stmts[used] = up
-		}
-		args = append(args[:0], k.check, string(k.period), k.bucket, r.Count, r.OK, r.Slow, r.Fail, r.LatencySum.Microseconds(), r.LatencyMax.Microseconds())
-		for i, c := range r.Latencies {
-			if used&(1<<i) != 0 {
-				args = append(args, c)
+			args = append(args[:0], r.CheckID, string(r.Period), sqlcore.MS(r.Start), r.Count, r.OK, r.Slow, r.Fail, r.LatencySum.Microseconds(), r.LatencyMax.Microseconds())
+			for i, c := range r.Latencies {
+				if used&(1<<i) != 0 {
+					args = append(args, c)
+				}
 			}
-		}
-		if _, err := up.ExecContext(ctx, args...); err != nil {
+			_, err := up.ExecContext(ctx, args...)
+			return err
+		})
+		if err != nil {
 			return err
 		}
 	}

@@ -6,6 +6,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -28,6 +29,8 @@ func Run(t *testing.T, open Opener) {
 		{"Components", testComponents},
 		{"ResultsAndRollups", testResults},
 		{"ResultRegions", testResultRegions},
+		{"SumRollups", testSumRollups},
+		{"ManyIDs", testManyIDs},
 		{"Prune", testPrune},
 		{"Conditions", testConditions},
 		{"DecisionInOneTransaction", testDecisionInOneTransaction},
@@ -215,6 +218,106 @@ func testResultRegions(t *testing.T, s store.Store) {
 	}
 	if latest, err := s.LatestByRegion(ctx(t), nil, t0); err != nil || len(latest) != 0 {
 		t.Errorf("latest of no checks = %+v, %v", latest, err)
+	}
+}
+
+// testSumRollups: the database adds rollups up per bucket over the
+// checks, or per check over the buckets.
+func testSumRollups(t *testing.T, s store.Store) {
+	var rs []upstate.Result
+	for i, c := range []string{"a", "b", "c"} {
+		for m := range 4 { // two results in each of two hours
+			r := upstate.Result{CheckID: c, At: t0.Add(time.Duration(m) * 30 * time.Minute), Outcome: upstate.OutcomeOK, Latency: time.Duration(10*(i+1)) * time.Millisecond}
+			if c == "b" && m == 3 {
+				r.Outcome, r.Latency = upstate.OutcomeFail, time.Second
+			}
+			rs = append(rs, r)
+		}
+	}
+	if err := s.AppendResults(ctx(t), rs); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	hours, err := s.SumRollups(ctx(t), store.Hour, []string{"a", "b"}, t0, t0.Add(3*time.Hour), store.ByBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hours) != 2 || !hours[0].Start.Equal(t0) || !hours[1].Start.Equal(t0.Add(time.Hour)) || hours[0].CheckID != "" {
+		t.Fatalf("hours = %+v, want t0 and the hour after, over no one check", hours)
+	}
+	if h := hours[0]; h.Count != 4 || h.OK != 4 || h.LatencySum != 60*time.Millisecond || h.LatencyMax != 20*time.Millisecond || h.Latencies.Total() != 4 {
+		t.Errorf("first hour = %+v, want a's and b's four results", h)
+	}
+	if h := hours[1]; h.Count != 4 || h.Fail != 1 || h.LatencyMax != time.Second || h.LatencySum != 1040*time.Millisecond {
+		t.Errorf("second hour = %+v, want b's failure counted", h)
+	}
+	every, err := s.SumRollups(ctx(t), store.Hour, nil, t0, t0.Add(3*time.Hour), store.ByBucket)
+	if err != nil || len(every) != 2 || every[0].Count != 6 || every[1].Count != 6 {
+		t.Errorf("every check's hours = %+v, %v; want 6 results an hour", every, err)
+	}
+	checks, err := s.SumRollups(ctx(t), store.Hour, nil, t0, t0.Add(3*time.Hour), store.ByCheck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(checks) != 3 || checks[0].CheckID != "a" || checks[1].CheckID != "b" || checks[2].CheckID != "c" ||
+		checks[1].Count != 4 || checks[1].OK != 3 || checks[1].Fail != 1 || checks[2].LatencySum != 120*time.Millisecond || !checks[0].Start.Equal(t0) {
+		t.Errorf("per check = %+v, want a, b (one failure) and c over both hours", checks)
+	}
+	if none, err := s.SumRollups(ctx(t), store.Hour, []string{"nothing"}, t0, t0.Add(3*time.Hour), store.ByBucket); err != nil || len(none) != 0 {
+		t.Errorf("an unknown check's hours = %+v, %v", none, err)
+	}
+}
+
+// testManyIDs: reads and writes that name many checks or components at
+// once answer past the databases' limits on a statement's variables
+// (SQLite's 32,766): an installation of 100,000 checks asks for all of
+// them.
+func testManyIDs(t *testing.T, s store.Store) {
+	const n = 33_000
+	ids := make([]string, n)
+	var rs []upstate.Result
+	for i := range ids {
+		ids[i] = fmt.Sprintf("k%05d", i)
+		if i%1000 == 7 { // a few with results, in parts far apart
+			rs = append(rs, upstate.Result{CheckID: ids[i], At: t0, Outcome: upstate.OutcomeOK, Latency: time.Millisecond, Region: "eu"})
+		}
+	}
+	if err := s.AppendResults(ctx(t), rs); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	hours, err := s.ListRollups(ctx(t), store.Hour, ids, t0, t0.Add(time.Hour))
+	if err != nil || len(hours) != len(rs) || !slices.IsSortedFunc(hours, func(a, b store.Rollup) int { return strings.Compare(a.CheckID, b.CheckID) }) {
+		t.Fatalf("rollups of %d checks = %d, %v; want %d in order", n, len(hours), err, len(rs))
+	}
+	sum, err := s.SumRollups(ctx(t), store.Hour, ids, t0, t0.Add(time.Hour), store.ByBucket)
+	if err != nil || len(sum) != 1 || sum[0].Count != len(rs) {
+		t.Errorf("the hour summed over %d checks = %+v, %v; want %d results", n, sum, err, len(rs))
+	}
+	per, err := s.SumRollups(ctx(t), store.Hour, ids, t0, t0.Add(time.Hour), store.ByCheck)
+	if err != nil || len(per) != len(rs) || per[0].CheckID != rs[0].CheckID || per[len(per)-1].CheckID != rs[len(rs)-1].CheckID {
+		t.Errorf("per check over %d checks = %d, %v", n, len(per), err)
+	}
+	latest, err := s.LatestByRegion(ctx(t), ids, t0)
+	if err != nil || len(latest) != len(rs) || latest[len(latest)-1].CheckID != rs[len(rs)-1].CheckID {
+		t.Errorf("latest of %d checks = %d, %v; want %d", n, len(latest), err, len(rs))
+	}
+	cs := make([]upstate.Component, n)
+	for i := range cs {
+		cs[i] = upstate.Component{ID: ids[i], Name: ids[i]}
+	}
+	if err := s.SyncComponents(ctx(t), cs, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SyncComponents(ctx(t), cs[:n-2], t0); err != nil {
+		t.Fatalf("sync of %d components: %v", n-2, err)
+	}
+	if got, err := s.ListComponents(ctx(t)); err != nil || len(got) != n-2 {
+		t.Errorf("components = %d, %v; want %d", len(got), err, n-2)
 	}
 }
 

@@ -1,0 +1,145 @@
+package sqlcore
+
+import (
+	"cmp"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/store"
+)
+
+// Pending holds the rollups of results committed but not yet added to
+// the stored ones. Both drivers' writers keep them in memory and add them
+// to the table once a minute and on every Flush and Close: one upsert per
+// bucket instead of two per result. A crash loses at most a minute of
+// rollup counts; the raw results are committed with every batch. Only the
+// writer goroutine touches one.
+//
+// Every check has an hour and a day waiting, so the form is compact: at
+// 100,000 checks, a map of *store.Rollup by (check, period, bucket) held
+// 71 MB; values in place, 32-bit counts and the histogram only on hours
+// hold a third of that.
+type Pending struct {
+	hours map[pendingKey]hourCounts
+	days  map[pendingKey]counts
+}
+
+type pendingKey struct {
+	check  string
+	bucket int64 // its start, Unix ms
+}
+
+type counts struct {
+	n, ok, slow, fail uint32
+	sum, max          time.Duration
+}
+
+// hourCounts are an hour's counts and its latency histogram; daily rows
+// have none (a day's histogram is the sum of its hours).
+type hourCounts struct {
+	counts
+	bins [store.LatencyBins]uint32
+}
+
+// NewPending is an empty set.
+func NewPending() *Pending {
+	return &Pending{hours: map[pendingKey]hourCounts{}, days: map[pendingKey]counts{}}
+}
+
+// Len is how many buckets wait.
+func (p *Pending) Len() int { return len(p.hours) + len(p.days) }
+
+func (c *counts) count(r upstate.Result) {
+	c.n++
+	switch r.Outcome {
+	case upstate.OutcomeOK:
+		c.ok++
+	case upstate.OutcomeSlow:
+		c.slow++
+	default:
+		c.fail++
+	}
+	c.sum += r.Latency
+	c.max = max(c.max, r.Latency)
+}
+
+func (c *counts) plus(o counts) {
+	c.n, c.ok, c.slow, c.fail = c.n+o.n, c.ok+o.ok, c.slow+o.slow, c.fail+o.fail
+	c.sum += o.sum
+	c.max = max(c.max, o.max)
+}
+
+// Add counts results in their hours and days.
+func (p *Pending) Add(rs []upstate.Result) {
+	for _, r := range rs {
+		hk := pendingKey{r.CheckID, MS(store.Hour.Bucket(r.At))}
+		h := p.hours[hk]
+		h.count(r)
+		h.bins[store.BinOf(r.Latency)]++
+		p.hours[hk] = h
+		dk := pendingKey{r.CheckID, MS(store.Day.Bucket(r.At))}
+		d := p.days[dk]
+		d.count(r)
+		p.days[dk] = d
+	}
+}
+
+// Merge adds more's buckets into p, in place: after each batch, the
+// batch's own rollups join those waiting for the next write. (Summing
+// into a copy each second copied every waiting bucket of every check: at
+// 20,000 checks 48 MB of a 130 MB heap.)
+func (p *Pending) Merge(more *Pending) {
+	if more == nil {
+		return
+	}
+	for k, o := range more.hours {
+		h := p.hours[k]
+		h.plus(o.counts)
+		for i, c := range o.bins {
+			h.bins[i] += c
+		}
+		p.hours[k] = h
+	}
+	for k, o := range more.days {
+		d := p.days[k]
+		d.plus(o)
+		p.days[k] = d
+	}
+}
+
+// Each calls fn with every waiting bucket, as a rollup (one value,
+// filled afresh for each call), in a stable order: by check, period and
+// start, so two writers' statements take row locks alike.
+func (p *Pending) Each(fn func(r *store.Rollup) error) error {
+	var r store.Rollup
+	fill := func(k pendingKey, period store.Period, c counts) {
+		r = store.Rollup{CheckID: k.check, Period: period, Start: FromMS(k.bucket), Count: int(c.n), OK: int(c.ok), Slow: int(c.slow), Fail: int(c.fail),
+			LatencySum: c.sum, LatencyMax: c.max}
+	}
+	byKey := func(a, b pendingKey) int { return cmp.Or(strings.Compare(a.check, b.check), cmp.Compare(a.bucket, b.bucket)) }
+	// Day sorts before hour, as the periods' names do.
+	days := slices.SortedFunc(maps.Keys(p.days), byKey)
+	hours := slices.SortedFunc(maps.Keys(p.hours), byKey)
+	for len(days) > 0 || len(hours) > 0 {
+		if len(hours) == 0 || len(days) > 0 && days[0].check <= hours[0].check {
+			k := days[0]
+			days = days[1:]
+			fill(k, store.Day, p.days[k])
+		} else {
+			k := hours[0]
+			hours = hours[1:]
+			h := p.hours[k]
+			fill(k, store.Hour, h.counts)
+			for i, c := range h.bins {
+				r.Latencies[i] = int(c)
+			}
+		}
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
