@@ -95,8 +95,8 @@ type Machine struct {
 	checkID  string
 	cond     upstate.Condition
 	window   []sample    // most recent last, at most spec.Window
-	flips    []time.Time      // recent confirmed transitions, for flap damping
-	rechecks int              // quick re-checks asked for since the last regular result
+	flips    []time.Time // recent confirmed transitions, for flap damping
+	rechecks int         // quick re-checks asked for since the last regular result
 	// burstDue is set while a burst asked for has not been judged: the
 	// suspect result that asked waits for it. A regular result coming
 	// first means none came (a probe run by hand, say), and the window

@@ -48,7 +48,7 @@ type Options struct {
 	Clock      clock.Clock
 	Components []upstate.Component
 	Checks     []upstate.CheckSpec // kept, not copied: see Reconfigure
-	Location   *time.Location // times in timeline entries are written in this zone
+	Location   *time.Location      // times in timeline entries are written in this zone
 	NewID      func() string
 	Logger     *slog.Logger
 	// Changed is called after every committed change with the components'
@@ -125,7 +125,7 @@ type Engine struct {
 	comps    map[string]upstate.Component
 	order    []string
 	checks   map[string]*upstate.CheckSpec // into the slice Configure was given
-	checksOf map[string][]string // component → the checks that affect it
+	checksOf map[string][]string           // component → the checks that affect it
 	// unsaved are transitions not decided yet because the store refused
 	// an earlier change (a full disk); stashed is that change, with what
 	// it does to memory. Before anything else, and on every tick, the

@@ -230,7 +230,7 @@ func New(opts Options) (*Scheduler, error) {
 }
 
 type entry struct {
-	job     *Job // into the slice Run or Update was given
+	job     *Job      // into the slice Run or Update was given
 	due     time.Time // next start
 	regular time.Time // next regular (phase-keeping) start
 	// soon is an earlier run asked for (a re-check, RunNow); zero when none.

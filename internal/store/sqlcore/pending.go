@@ -119,7 +119,9 @@ func (p *Pending) Each(fn func(r *store.Rollup) error) error {
 		r = store.Rollup{CheckID: k.check, Period: period, Start: FromMS(k.bucket), Count: int(c.n), OK: int(c.ok), Slow: int(c.slow), Fail: int(c.fail),
 			LatencySum: c.sum, LatencyMax: c.max}
 	}
-	byKey := func(a, b pendingKey) int { return cmp.Or(strings.Compare(a.check, b.check), cmp.Compare(a.bucket, b.bucket)) }
+	byKey := func(a, b pendingKey) int {
+		return cmp.Or(strings.Compare(a.check, b.check), cmp.Compare(a.bucket, b.bucket))
+	}
 	// Day sorts before hour, as the periods' names do.
 	days := slices.SortedFunc(maps.Keys(p.days), byKey)
 	hours := slices.SortedFunc(maps.Keys(p.hours), byKey)
