@@ -69,13 +69,13 @@ func writeReport(r *report.Report, format, out string, stdout io.Writer) error {
 		return err
 	}
 	if out == "" {
-		return report.Write(stdout, r, format, markdown.New().HTML)
+		return report.Write(stdout, r, format, markdown.New())
 	}
 	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err
 	}
-	err = report.Write(f, r, format, markdown.New().HTML)
+	err = report.Write(f, r, format, markdown.New())
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

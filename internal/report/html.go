@@ -17,7 +17,7 @@ var htmlTemplate string
 
 // HTML renders the report as a print-ready page; md must be safe for
 // concurrent use.
-func HTML(r *Report, md func(string) template.HTML) ([]byte, error) {
+func HTML(r *Report, md Renderer) ([]byte, error) {
 	var b bytes.Buffer
 	w := bufio.NewWriter(&b)
 	if err := writeHTML(w, r, md); err != nil {
@@ -45,16 +45,16 @@ func HTML(r *Report, md func(string) template.HTML) ([]byte, error) {
 // time is Markdown turned into HTML), and the sections are written out in
 // order as they are done, a few cores' worth ahead at most, so the page
 // is never held whole.
-func writeHTML(w *bufio.Writer, r *Report, md func(string) template.HTML) error {
-	once := onceEach(r.Days, md)
-	t, err := template.New("report").Funcs(template.FuncMap{"md": once}).Parse(htmlTemplate)
+func writeHTML(w *bufio.Writer, r *Report, md Renderer) error {
+	b := newBodies(r.Days, md)
+	t, err := template.New("report").Funcs(template.FuncMap{"md": b.one}).Parse(htmlTemplate)
 	if err != nil {
 		return fmt.Errorf("report template: %w", err)
 	}
 	if err := t.Execute(w, r); err != nil {
 		return fmt.Errorf("render report: %w", err)
 	}
-	if err := writeDays(w, r.Days, once); err != nil {
+	if err := writeDays(w, r.Days, b); err != nil {
 		return err
 	}
 	if err := t.ExecuteTemplate(w, "tail", r); err != nil {
@@ -63,55 +63,136 @@ func writeHTML(w *bufio.Writer, r *Report, md func(string) template.HTML) error 
 	return nil
 }
 
-// onceEach is md for the page: a body the days tell more than once is
-// rendered once and kept (a recurring kind's root cause and fix, and the
-// words Upstate writes itself, "Every check has passed for 2 minutes.",
-// come back hundreds of times in a year), and any other rendered where it
-// is written and not kept: keeping every body's HTML until the page was
-// done was some 20 MB of a year's heap. It is safe for concurrent use.
-func onceEach(days []Day, md func(string) template.HTML) func(string) template.HTML {
+// Renderer turns the Markdown people wrote into safe HTML, for the html
+// format, from several goroutines at once. *markdown.Renderer is one (and
+// renders a day's bodies together, more cheaply); RenderFunc makes one of
+// a function.
+type Renderer interface {
+	HTML(src string) template.HTML
+}
+
+// RenderFunc is a function as a Renderer.
+type RenderFunc func(string) template.HTML
+
+// HTML is f(src).
+func (f RenderFunc) HTML(src string) template.HTML { return f(src) }
+
+// manyRenderer renders many bodies at once, each as HTML would alone
+// (markdown.Renderer.HTMLs).
+type manyRenderer interface {
+	HTMLs(srcs []string) []template.HTML
+}
+
+// bodies renders the page's Markdown: a body the days tell more than once
+// is rendered once and kept (a recurring kind's root cause and fix, and
+// the words Upstate writes itself, "Every check has passed for 2
+// minutes.", come back hundreds of times in a year), any other rendered
+// where it is written and not kept: keeping every body's HTML until the
+// page was done was some 20 MB of a year's heap. A day's bodies are
+// rendered together where the renderer can. It is safe for concurrent use.
+type bodies struct {
+	md   Renderer
+	many manyRenderer // md, if it renders many at once; else nil
+	mu   sync.Mutex
+	kept map[string]template.HTML // told more than once: "" until rendered
+}
+
+func newBodies(days []Day, md Renderer) *bodies {
 	seen := map[string]bool{} // body: told more than once
-	add := func(s string) {
-		if s == "" {
-			return
-		}
-		_, again := seen[s]
-		seen[s] = again
-	}
 	for i := range days {
-		for j := range days[i].Incidents {
-			in := &days[i].Incidents[j]
-			for k := range in.Entries {
-				add(in.Entries[k].Body)
-			}
-			add(in.RootCause)
-			add(in.Contributing)
-			add(in.Fix)
-		}
+		dayBodies(&days[i], func(s string) {
+			_, again := seen[s]
+			seen[s] = again
+		})
 	}
-	var mu sync.Mutex
-	kept := map[string]template.HTML{}
+	b := &bodies{md: md, kept: map[string]template.HTML{}}
+	b.many, _ = md.(manyRenderer)
 	for s, again := range seen {
 		if again {
-			kept[s] = ""
+			b.kept[s] = ""
 		}
 	}
-	seen = nil
-	return func(s string) template.HTML {
-		mu.Lock()
-		h, keep := kept[s]
-		mu.Unlock()
-		if h != "" || !keep {
-			if h == "" {
-				h = md(s)
-			}
-			return h
-		}
-		h = md(s)
-		mu.Lock()
-		kept[s] = h
-		mu.Unlock()
+	return b
+}
+
+// one renders a body.
+func (b *bodies) one(s string) template.HTML {
+	b.mu.Lock()
+	h, keep := b.kept[s]
+	b.mu.Unlock()
+	if h != "" {
 		return h
+	}
+	h = b.md.HTML(s)
+	if keep {
+		b.mu.Lock()
+		b.kept[s] = h
+		b.mu.Unlock()
+	}
+	return h
+}
+
+// day renders a day's bodies (those not kept already) together, and
+// returns what writeDay asks for them with: each in the order dayBodies
+// tells them, and any it did not foresee rendered alone.
+func (b *bodies) day(d *Day) func(string) template.HTML {
+	if b.many == nil {
+		return b.one
+	}
+	var srcs []string
+	var html []template.HTML
+	var todo []int // indexes in srcs of those to render
+	b.mu.Lock()
+	dayBodies(d, func(s string) {
+		if h := b.kept[s]; h == "" {
+			todo = append(todo, len(srcs))
+		}
+		srcs = append(srcs, s)
+	})
+	for _, s := range srcs {
+		html = append(html, b.kept[s])
+	}
+	b.mu.Unlock()
+	if len(todo) > 0 {
+		need := make([]string, len(todo))
+		for i, j := range todo {
+			need[i] = srcs[j]
+		}
+		got := b.many.HTMLs(need)
+		b.mu.Lock()
+		for i, j := range todo {
+			html[j] = got[i]
+			if _, keep := b.kept[srcs[j]]; keep {
+				b.kept[srcs[j]] = got[i]
+			}
+		}
+		b.mu.Unlock()
+	}
+	next := 0
+	return func(s string) template.HTML {
+		if next < len(srcs) && srcs[next] == s {
+			next++
+			return html[next-1]
+		}
+		return b.one(s)
+	}
+}
+
+// dayBodies calls f with each body writeDay renders, in its order.
+func dayBodies(d *Day, f func(string)) {
+	for i := range d.Incidents {
+		in := &d.Incidents[i]
+		for j := range in.Entries {
+			f(in.Entries[j].Body)
+		}
+		if in.Recurring != "" {
+			continue
+		}
+		for _, s := range []string{in.RootCause, in.Contributing, in.Fix} {
+			if s != "" {
+				f(s)
+			}
+		}
 	}
 }
 
@@ -119,7 +200,7 @@ func onceEach(days []Day, md func(string) template.HTML) func(string) template.H
 // core: a worker takes the next day, renders it into a buffer of its own
 // and hands it on; the days are written out in order, and no more than
 // ahead days are rendered before the writer has taken the first of them.
-func writeDays(w *bufio.Writer, days []Day, md func(string) template.HTML) error {
+func writeDays(w *bufio.Writer, days []Day, md *bodies) error {
 	workers := min(runtime.GOMAXPROCS(0), len(days))
 	if workers == 0 {
 		return nil
@@ -150,7 +231,7 @@ func writeDays(w *bufio.Writer, days []Day, md func(string) template.HTML) error
 				if !stop.Load() {
 					s.b = free.Get().(*bytes.Buffer)
 					s.b.Reset()
-					writeDay(s.b, &days[s.day], md)
+					writeDay(s.b, &days[s.day], md.day(&days[s.day]))
 				}
 				close(s.done)
 			}

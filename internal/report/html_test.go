@@ -155,7 +155,7 @@ func TestWriteStopsWhenTheWriterFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	md := markdown.New().HTML
+	md := markdown.New()
 	for _, f := range Formats() {
 		for _, n := range []int{0, 100 << 10, 2 << 20} {
 			if err := Write(&failAfter{n: n}, r, f, md); !errors.Is(err, errFull) {

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"html/template"
 	"io"
 	"net/url"
 	"strings"
@@ -35,9 +34,9 @@ func ContentType(format string) (string, error) {
 // json. It streams: what it holds at once is the report and a day or so
 // of output, never the whole body (a year of 64 incidents a day is 20 to
 // 50 MB in each format, issue 16). md renders Markdown bodies for the HTML
-// format, from several goroutines at once (markdown.Renderer.HTML is safe
-// for that). An error from w stops it; what was written stays written.
-func Write(w io.Writer, r *Report, format string, md func(string) template.HTML) error {
+// format, from several goroutines at once; the other formats need none.
+// An error from w stops it; what was written stays written.
+func Write(w io.Writer, r *Report, format string, md Renderer) error {
 	if _, err := ContentType(format); err != nil {
 		return err
 	}
@@ -59,7 +58,7 @@ func Write(w io.Writer, r *Report, format string, md func(string) template.HTML)
 
 // Render is the report in a format as one body, with its content type:
 // Write into memory, for tests and callers that want the bytes.
-func Render(r *Report, format string, md func(string) template.HTML) (body []byte, contentType string, err error) {
+func Render(r *Report, format string, md Renderer) (body []byte, contentType string, err error) {
 	ct, err := ContentType(format)
 	if err != nil {
 		return nil, "", err
