@@ -165,6 +165,37 @@ func BenchmarkReportYear(b *testing.B) {
 	}
 }
 
+// BenchmarkReportWrite is writing alone, a year of 23,360 incidents in
+// each format: the year is made and the report built before the measured
+// loop, and the year let go before writing, as `upstate report` lets go of
+// the store's reads once the report is built. So peak-heap-MiB here is what
+// writing needs beyond the report (and the strings it shares with the
+// year): in BenchmarkReportYear the year stays live beside the report, and
+// the collector, which lets the heap grow to twice what is live, gives the
+// writing its headroom too.
+func BenchmarkReportWrite(b *testing.B) {
+	md := markdown.New()
+	for _, f := range Formats() {
+		b.Run("23360/"+f, func(b *testing.B) {
+			r := func() *Report {
+				r, err := Gather(context.Background(), yearOf(23360), Params{From: "2026-01-01", To: "2026-12-31"}, "Acme", la, time.Date(2027, 1, 2, 0, 0, 0, 0, time.UTC))
+				if err != nil {
+					b.Fatal(err)
+				}
+				return r
+			}()
+			b.ReportAllocs()
+			defer peakHeap(b)()
+			for b.Loop() {
+				var out counter
+				if err := Write(&out, r, f, md); err != nil || out == 0 {
+					b.Fatal(out, err)
+				}
+			}
+		})
+	}
+}
+
 // counter is where the benchmark writes a report: it counts the bytes and
 // keeps none, as a file or a connection would, so peak-heap-MiB is what
 // rendering holds, not the output.
