@@ -349,7 +349,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		return nil, err
 	}
 	api, err := adminapi.New(adminapi.Options{Auth: a.auth, Incidents: a.engine, Components: a.engine, Maintenances: a.engine, Outbox: a.desk, OnCall: a.roster, Silences: a.silences, Subscribers: a.subs, Samples: judgedSamples{a}, SLOs: a.slos, Reviews: reviews, Reads: db, Logger: opts.Logger,
-		Now: opts.Clock.Now, PageName: page, Location: zone, Markdown: md.HTML, SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://"),
+		Now: opts.Clock.Now, PageName: page, Location: zone, Markdown: md, SecureCookies: strings.HasPrefix(cfg.Page.URL, "https://"),
 		Baseline: a.baseline, Warnings: a.warnings.List, Console: a.Console(), Audit: db, Corrections: a.engine,
 		CheckInfos: a.checkInfos, CheckPages: views, RunCheck: a.RunCheck, Events: a.events, Cluster: a.clusterStatus})
 	if err != nil {

@@ -214,7 +214,7 @@ func TestHistoryExportImportRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, f := range []string{"md", "html"} {
-		got, _, err := report.Render(rep, f, markdown.New().HTML)
+		got, _, err := report.Render(rep, f, markdown.New())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -48,15 +48,7 @@ func reportCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	r, err := app.Report(context.Background(), cfg, report.Params{From: *from, To: *to, TZ: *tz, AlsoTZ: *also, Title: *title,
 		Intro: words["intro"], Closing: words["closing"]}, time.Now)
 	if err == nil {
-		var body []byte
-		body, _, err = report.Render(r, *format, markdown.New().HTML)
-		if err == nil {
-			if *out == "" {
-				_, err = stdout.Write(body)
-			} else {
-				err = os.WriteFile(*out, body, 0o644)
-			}
-		}
+		err = writeReport(r, *format, *out, stdout)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "upstate report: %s\n", upstate.ErrorMessage(err))
@@ -67,6 +59,30 @@ func reportCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	return exitOK
+}
+
+// writeReport streams the report to the file (made only once the format
+// is known good, and removed again if the report is not written whole) or
+// to stdout: a year's report is tens of MB, never held whole (issue 16).
+func writeReport(r *report.Report, format, out string, stdout io.Writer) error {
+	if _, err := report.ContentType(format); err != nil {
+		return err
+	}
+	if out == "" {
+		return report.Write(stdout, r, format, markdown.New())
+	}
+	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	err = report.Write(f, r, format, markdown.New())
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(out)
+	}
+	return err
 }
 
 // readSmall reads a file a person names, refusing one larger than limit.

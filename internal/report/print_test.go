@@ -41,7 +41,7 @@ func TestPrintedReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	page, err := HTML(r, markdown.New().HTML)
+	page, err := HTML(r, markdown.New())
 	if err != nil {
 		t.Fatal(err)
 	}

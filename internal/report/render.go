@@ -1,42 +1,146 @@
 package report
 
 import (
+	"bufio"
 	"bytes"
-	_ "embed"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"html/template"
+	"io"
 	"net/url"
-	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/upstatehq/upstate"
 )
 
-//go:embed report.html
-var htmlTemplate string
-
 // Formats are the report formats.
 func Formats() []string { return []string{"md", "html", "json"} }
 
-// Render writes the report in a format: md, html (print-ready) or json.
-// md renders Markdown bodies for the HTML format, from several goroutines
-// at once (markdown.Renderer.HTML is safe for that).
-func Render(r *Report, format string, md func(string) template.HTML) (body []byte, contentType string, err error) {
+// ContentType is a format's media type, or an error naming the formats
+// when it is none of them: asked before Write, so a caller can refuse a
+// bad format before it writes anything.
+func ContentType(format string) (string, error) {
 	switch format {
 	case "md", "":
-		return Markdown(r), "text/markdown; charset=utf-8", nil
+		return "text/markdown; charset=utf-8", nil
 	case "html":
-		b, err := HTML(r, md)
-		return b, "text/html; charset=utf-8", err
+		return "text/html; charset=utf-8", nil
 	case "json":
-		b, err := json.MarshalIndent(r, "", "  ")
-		return append(b, '\n'), "application/json; charset=utf-8", err
+		return "application/json; charset=utf-8", nil
 	}
-	return nil, "", upstate.Errorf(upstate.EINVALID, "format %q is not one of md, html, json", format)
+	return "", upstate.Errorf(upstate.EINVALID, "format %q is not one of md, html, json", format)
+}
+
+// Write writes the report in a format to w: md, html (print-ready) or
+// json. It streams: what it holds at once is the report and a day or so
+// of output, never the whole body (a year of 64 incidents a day is 20 to
+// 50 MB in each format, issue 16). md renders Markdown bodies for the HTML
+// format, from several goroutines at once; the other formats need none.
+// An error from w stops it; what was written stays written.
+func Write(w io.Writer, r *Report, format string, md Renderer) error {
+	if _, err := ContentType(format); err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	var err error
+	switch format {
+	case "md", "":
+		writeMarkdown(bw, r)
+	case "html":
+		err = writeHTML(bw, r, md)
+	case "json":
+		err = writeJSON(bw, r)
+	}
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+// Render is the report in a format as one body, with its content type:
+// Write into memory, for tests and callers that want the bytes.
+func Render(r *Report, format string, md Renderer) (body []byte, contentType string, err error) {
+	ct, err := ContentType(format)
+	if err != nil {
+		return nil, "", err
+	}
+	var b bytes.Buffer
+	if err := Write(&b, r, format, md); err != nil {
+		return nil, "", err
+	}
+	return b.Bytes(), ct, nil
+}
+
+// writeJSON writes the report as json.MarshalIndent(r, "", "  ") would,
+// and a newline, without holding it: the report without its days,
+// providers' incidents and recurring kinds is encoded whole (it is small),
+// and each of those arrays is written into its place an element at a
+// time, each indented as it would be at that depth. MarshalIndent held
+// the compact encoding and its indented copy at once (50 MB each for a
+// year of 23,360 incidents).
+func writeJSON(w *bufio.Writer, r *Report) error {
+	top := *r
+	arrays := []struct {
+		key string // as the key is written at the top level, before its elements
+		n   int
+		enc func(e *json.Encoder, i int) error
+	}{
+		{"\n  \"days\": [", len(r.Days), func(e *json.Encoder, i int) error { return e.Encode(&r.Days[i]) }},
+		{"\n  \"upstream\": [", len(r.Upstream), func(e *json.Encoder, i int) error { return e.Encode(&r.Upstream[i]) }},
+		{"\n  \"recurring\": [", len(r.Recurring), func(e *json.Encoder, i int) error { return e.Encode(&r.Recurring[i]) }},
+	}
+	// An array with elements is left empty ("[]") in the skeleton, and its
+	// elements written between the brackets; an empty or nil one is left
+	// as MarshalIndent writes it.
+	if len(r.Days) > 0 {
+		top.Days = []Day{}
+	}
+	if len(r.Upstream) > 0 {
+		top.Upstream = []UpstreamGroup{}
+	}
+	if len(r.Recurring) > 0 {
+		top.Recurring = []Recurring{}
+	}
+	rest, err := json.MarshalIndent(&top, "", "  ")
+	if err != nil {
+		return err
+	}
+	var elem bytes.Buffer
+	e := json.NewEncoder(&elem)
+	e.SetIndent("    ", "  ")
+	for _, a := range arrays {
+		if a.n == 0 {
+			continue
+		}
+		// Keys at the top level are the only ones two spaces in, and a
+		// string never holds a newline or a bare quote: the key is found
+		// once, where it is.
+		at := bytes.Index(rest, []byte(a.key+"]"))
+		if at < 0 {
+			return fmt.Errorf("report json: no %s in the skeleton", a.key)
+		}
+		at += len(a.key)
+		if _, err := w.Write(rest[:at]); err != nil {
+			return err
+		}
+		rest = rest[at:]
+		for i := range a.n {
+			elem.Reset()
+			if err := a.enc(e, i); err != nil {
+				return err
+			}
+			if i > 0 {
+				w.WriteByte(',')
+			}
+			w.WriteString("\n    ")
+			if _, err := w.Write(bytes.TrimSuffix(elem.Bytes(), []byte("\n"))); err != nil {
+				return err
+			}
+		}
+		w.WriteString("\n  ")
+	}
+	w.Write(rest)
+	_, err = w.WriteString("\n")
+	return err
 }
 
 // Markdown renders the report as Markdown. Names, titles and links are
@@ -44,7 +148,14 @@ func Render(r *Report, format string, md func(string) template.HTML) (body []byt
 // with raw HTML kept as text.
 func Markdown(r *Report) []byte {
 	var b bytes.Buffer
-	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	w := bufio.NewWriter(&b)
+	writeMarkdown(w, r)
+	_ = w.Flush() // a bytes.Buffer does not fail
+	return b.Bytes()
+}
+
+func writeMarkdown(b *bufio.Writer, r *Report) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	p("# %s\n\n", text(r.Title))
 	p("%s. All times %s", r.Period, r.TimeZone)
 	if r.AlsoZone != "" {
@@ -165,7 +276,6 @@ func Markdown(r *Report) []byte {
 	if r.Closing != "" {
 		p("\n---\n\n%s\n", body(r.Closing))
 	}
-	return b.Bytes()
 }
 
 // AckWords says when a person took the incident on, or that no one did.
@@ -230,59 +340,3 @@ func body(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "<"
 
 // indent fits a Markdown body into a list item.
 func indent(s string) string { return strings.ReplaceAll(body(s), "\n", "\n  ") }
-
-// HTML renders the report as a print-ready page; md must be safe for
-// concurrent use. Each day's section is rendered on its own, on every
-// core, and set in its place: a year's page spent half its time turning
-// Markdown into HTML and most of the rest in the template, day after day.
-// Each distinct body is rendered once (a recurring kind's root cause and
-// fix, and the words Upstate writes itself, "Every check has passed for 2
-// minutes.", come back hundreds of times in a year).
-func HTML(r *Report, md func(string) template.HTML) ([]byte, error) {
-	var mu sync.Mutex
-	done := map[string]template.HTML{}
-	once := func(s string) template.HTML {
-		mu.Lock()
-		h, ok := done[s]
-		mu.Unlock()
-		if !ok {
-			h = md(s)
-			mu.Lock()
-			done[s] = h
-			mu.Unlock()
-		}
-		return h
-	}
-	days := make([]template.HTML, len(r.Days))
-	t, err := template.New("report").Funcs(template.FuncMap{"md": once, "dayHTML": func(i int) template.HTML { return days[i] }}).Parse(htmlTemplate)
-	if err != nil {
-		return nil, fmt.Errorf("report template: %w", err)
-	}
-	errs := make([]error, len(r.Days))
-	size := 0
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(r.Days)) {
-		wg.Go(func() {
-			var b bytes.Buffer
-			for i := int(next.Add(1)) - 1; i < len(r.Days); i = int(next.Add(1)) - 1 {
-				b.Reset()
-				errs[i] = t.ExecuteTemplate(&b, "day", r.Days[i])
-				days[i] = template.HTML(b.String()) //nolint:gosec // the template's own output, escaped by it
-			}
-		})
-	}
-	wg.Wait()
-	for _, d := range days {
-		size += len(d)
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("render report: %w", err)
-	}
-	var b bytes.Buffer
-	b.Grow(size + 64<<10)
-	if err := t.Execute(&b, r); err != nil {
-		return nil, fmt.Errorf("render report: %w", err)
-	}
-	return b.Bytes(), nil
-}

@@ -113,7 +113,7 @@ func TestGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	md := markdown.New().HTML
+	md := markdown.New()
 	for _, f := range Formats() {
 		body, _, err := Render(r, f, md)
 		if err != nil {
@@ -213,7 +213,7 @@ func TestReportContents(t *testing.T) {
 	if web.Downtime != "1 h 50 min" { // from 6:00, when schools were first blocked, not 7:40, when it was noticed
 		t.Errorf("web downtime = %s", web.Downtime)
 	}
-	html, _, _ := Render(r, "html", markdown.New().HTML)
+	html, _, _ := Render(r, "html", markdown.New())
 	if bytes.Contains(html, []byte("<script")) || !bytes.Contains(html, []byte("<strong>PDF works</strong>")) {
 		t.Error("the HTML report does not sanitise Markdown bodies")
 	}

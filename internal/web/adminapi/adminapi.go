@@ -9,7 +9,7 @@ import (
 	"context"
 	_ "embed"
 	"errors"
-	"html/template"
+	"github.com/upstatehq/upstate/internal/report"
 	"io"
 	"log/slog"
 	"net/http"
@@ -84,8 +84,9 @@ type Options struct {
 	// PageName and Location are the page's, which may change on reload.
 	PageName func() string
 	Location func() *time.Location
-	// Markdown renders bodies in HTML reports.
-	Markdown func(string) template.HTML
+	// Markdown renders bodies in HTML reports (a *markdown.Renderer, which
+	// renders a day's bodies together).
+	Markdown report.Renderer
 	// SecureCookies marks the session cookie Secure even on plain HTTP
 	// requests (set when the page's public URL is https behind a proxy).
 	SecureCookies bool

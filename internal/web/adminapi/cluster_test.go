@@ -14,6 +14,7 @@ import (
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/check"
 	"github.com/upstatehq/upstate/internal/cluster"
+	"github.com/upstatehq/upstate/internal/report"
 )
 
 // tokenAuth knows two tokens: "read" (a viewer's) and "metrics" (one
@@ -36,7 +37,7 @@ func clusterAPI(t *testing.T, status func() (cluster.Status, bool)) http.Handler
 		Outbox: struct{ Outbox }{}, OnCall: struct{ OnCall }{}, Silences: struct{ Silences }{}, Subscribers: struct{ Subscribers }{}, Samples: struct{ Samples }{},
 		SLOs: func(context.Context) []check.SLOReport { return nil }, Reviews: struct{ Reviews }{}, Reads: struct{ Reads }{},
 		Baseline: func(context.Context, string) (check.BaselineReport, error) { return check.BaselineReport{}, nil },
-		PageName: func() string { return "Acme" }, Location: func() *time.Location { return time.UTC }, Markdown: func(s string) template.HTML { return template.HTML(s) },
+		PageName: func() string { return "Acme" }, Location: func() *time.Location { return time.UTC }, Markdown: report.RenderFunc(func(s string) template.HTML { return template.HTML(s) }),
 		Cluster: status})
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/report"
+	"github.com/upstatehq/upstate/internal/web/respond"
 )
 
 // report answers GET /api/v1/report?from=&to=&tz=&also_tz=&format=&title=&intro=&closing=
@@ -23,7 +24,7 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, _ upstate.Princi
 	if format == "" {
 		format = "html"
 	}
-	body, ct, err := report.Render(rep, format, s.opts.Markdown)
+	ct, err := report.ContentType(format)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -33,5 +34,10 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, _ upstate.Princi
 	if q.Get("download") != "" {
 		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="outage-report-%s-to-%s.%s"`, p.From, p.To, format))
 	}
-	_, _ = w.Write(body)
+	// Streamed: a year's report is tens of MB, written as it is rendered
+	// rather than held whole first (issue 16). Past the first byte the
+	// status is sent; a failure then (the reader gone, mostly) is logged.
+	if err := report.Write(w, rep, format, s.opts.Markdown); err != nil {
+		s.opts.Logger.Warn("report not written whole", "component", "adminapi", "request_id", respond.RequestID(w), "err", err)
+	}
 }
