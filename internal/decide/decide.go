@@ -94,9 +94,10 @@ type Machine struct {
 	spec     upstate.DecideSpec
 	checkID  string
 	cond     upstate.Condition
-	window   []sample    // most recent last, at most spec.Window
-	flips    []time.Time // recent confirmed transitions, for flap damping
-	rechecks int         // quick re-checks asked for since the last regular result
+	window   []sample       // most recent last, at most spec.Window
+	loc      *time.Location // the zone of the window's times
+	flips    []time.Time    // recent confirmed transitions, for flap damping
+	rechecks int            // quick re-checks asked for since the last regular result
 	// burstDue is set while a burst asked for has not been judged: the
 	// suspect result that asked waits for it. A regular result coming
 	// first means none came (a probe run by hand, say), and the window
@@ -134,27 +135,86 @@ func New(checkID string, spec upstate.DecideSpec, start upstate.Condition) *Mach
 }
 
 // sample is what the window keeps of a result: what judging and the
-// evidence read, in 104 bytes rather than a Result's 192. The windows
-// are most of what checks hold: ten results each, 190 MB of Results
-// at 100,000 checks.
+// evidence read, in 32 bytes rather than a Result's 192. The windows are
+// most of what checks hold: ten results each, 190 MB of Results at
+// 100,000 checks. A result's time is kept as Unix nanoseconds (its zone
+// is the machine's loc); what a clean result has none of (an error, a
+// note, a provider's word, an outcome not one of the three) is kept
+// apart, so most samples point to nothing.
 type sample struct {
-	at       time.Time
-	latency  time.Duration
-	err      string
-	note     string
-	provider *upstate.ProviderReport
-	status   int32
-	outcome  upstate.Outcome
-	pending  bool
+	at      int64 // At, Unix ns; noTime for a zero At
+	latency time.Duration
+	more    *sampleMore
+	status  int32
+	outcome uint8 // an index in outcomes; other for one beside them
+	pending bool
 }
 
-func sampleOf(r upstate.Result) sample {
-	return sample{at: r.At, latency: r.Latency, err: r.Error, note: r.Note, provider: r.Provider, status: int32(r.StatusCode), outcome: r.Outcome, pending: r.Pending}
+type sampleMore struct {
+	err, note string
+	provider  *upstate.ProviderReport
+	outcome   upstate.Outcome // when the sample's is other
+}
+
+const noTime = math.MinInt64
+
+var outcomes = [...]upstate.Outcome{upstate.OutcomeOK, upstate.OutcomeSlow, upstate.OutcomeFail}
+
+const other = uint8(len(outcomes))
+
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return noTime
+	}
+	return t.UnixNano()
+}
+
+func (m *Machine) sampleOf(r upstate.Result) sample {
+	if !r.At.IsZero() {
+		m.loc = r.At.Location()
+	}
+	s := sample{at: nanos(r.At), latency: r.Latency, status: int32(r.StatusCode), outcome: other, pending: r.Pending}
+	if i := slices.Index(outcomes[:], r.Outcome); i >= 0 {
+		s.outcome = uint8(i)
+	}
+	if r.Error != "" || r.Note != "" || r.Provider != nil || s.outcome == other {
+		s.more = &sampleMore{err: r.Error, note: r.Note, provider: r.Provider, outcome: r.Outcome}
+	}
+	return s
+}
+
+func (s sample) is(o upstate.Outcome) bool { return s.Outcome() == o }
+
+// Outcome is the result's outcome.
+func (s sample) Outcome() upstate.Outcome {
+	if s.outcome == other {
+		return s.more.outcome
+	}
+	return outcomes[s.outcome]
+}
+
+func (s sample) provider() *upstate.ProviderReport {
+	if s.more == nil {
+		return nil
+	}
+	return s.more.provider
+}
+
+// time is the sample's At, in the zone its result had.
+func (m *Machine) time(s sample) time.Time {
+	if s.at == noTime {
+		return time.Time{}
+	}
+	return time.Unix(0, s.at).In(m.loc)
 }
 
 // result is the sample as the result it was, for its evidence.
-func (s sample) result(checkID string) upstate.Result {
-	return upstate.Result{CheckID: checkID, At: s.at, Latency: s.latency, Error: s.err, Note: s.note, Provider: s.provider, StatusCode: int(s.status), Outcome: s.outcome, Pending: s.pending}
+func (m *Machine) result(s sample) upstate.Result {
+	r := upstate.Result{CheckID: m.checkID, At: m.time(s), Latency: s.latency, StatusCode: int(s.status), Outcome: s.Outcome(), Pending: s.pending}
+	if s.more != nil {
+		r.Error, r.Note, r.Provider = s.more.err, s.more.note, s.more.provider
+	}
+	return r
 }
 
 // Condition returns the current confirmed condition.
@@ -254,7 +314,7 @@ func (m *Machine) push(rs ...upstate.Result) {
 		m.window = make([]sample, 0, m.spec.Window+1)
 	}
 	for _, r := range rs {
-		m.window = append(m.window, sampleOf(r))
+		m.window = append(m.window, m.sampleOf(r))
 	}
 	if len(m.window) > m.spec.Window {
 		cut := len(m.window) - m.spec.Window
@@ -275,8 +335,8 @@ func (m *Machine) push(rs ...upstate.Result) {
 // follows, and reports whether there was one.
 func (m *Machine) replacePending(r upstate.Result) bool {
 	for i := len(m.window) - 1; i >= 0; i-- {
-		if w := m.window[i]; w.pending && w.at.Equal(r.At) {
-			m.window[i] = sampleOf(r)
+		if w := m.window[i]; w.pending && w.at == nanos(r.At) {
+			m.window[i] = m.sampleOf(r)
 			return true
 		}
 	}
@@ -472,8 +532,8 @@ func (m *Machine) failedInARow() int {
 // (nil while it is pending, or gone).
 func (m *Machine) answer(at time.Time) *upstate.Result {
 	for i := len(m.window) - 1; i >= 0; i-- {
-		if r := m.window[i]; r.at.Equal(at) && !r.pending {
-			res := r.result(m.checkID)
+		if r := m.window[i]; r.at == nanos(at) && !r.pending {
+			res := m.result(r)
 			return &res
 		}
 	}
@@ -495,7 +555,7 @@ func (m *Machine) resetWindow(samples []upstate.Result, target upstate.State) {
 	if target != upstate.StateUp {
 		room := min(len(samples), max(0, m.spec.Window-keep))
 		for _, r := range samples[len(samples)-room:] {
-			m.window = append(m.window, sampleOf(r))
+			m.window = append(m.window, m.sampleOf(r))
 		}
 	}
 }
@@ -509,8 +569,8 @@ func (m *Machine) burstSince(samples []upstate.Result, target upstate.State) tim
 		return samples[0].At
 	}
 	for _, r := range m.window {
-		if r.outcome != upstate.OutcomeOK {
-			return r.at
+		if !isOK(r) {
+			return m.time(r)
 		}
 	}
 	for _, r := range samples {
@@ -651,9 +711,9 @@ func how(r upstate.Result) string {
 
 func percent(p float64) string { return strconv.FormatFloat(math.Round(p*100), 'f', -1, 64) + "%" }
 
-func failed(r sample) bool { return r.outcome == upstate.OutcomeFail }
-func notOK(r sample) bool  { return r.outcome != upstate.OutcomeOK }
-func isOK(r sample) bool   { return r.outcome == upstate.OutcomeOK }
+func failed(r sample) bool { return r.is(upstate.OutcomeFail) }
+func notOK(r sample) bool  { return !r.is(upstate.OutcomeOK) }
+func isOK(r sample) bool   { return r.is(upstate.OutcomeOK) }
 func (m *Machine) tailAll(n int, pred func(sample) bool) bool {
 	if n <= 0 || len(m.window) < n {
 		return false
@@ -714,7 +774,7 @@ func (m *Machine) count(pred func(sample) bool) int {
 // target computes the state the window supports, with hysteresis
 // relative to the current condition.
 func (m *Machine) target() (upstate.State, bool) {
-	if last := m.window[len(m.window)-1]; last.provider != nil {
+	if last := m.window[len(m.window)-1]; last.provider() != nil {
 		return m.told(last)
 	}
 	cur := m.cond
@@ -774,11 +834,11 @@ func (m *Machine) told(last sample) (upstate.State, bool) {
 		for _, r := range m.window[len(m.window)-n:] {
 			level := 0
 			switch {
-			case r.outcome == upstate.OutcomeFail:
+			case r.is(upstate.OutcomeFail):
 				level = 3
-			case r.outcome == upstate.OutcomeSlow && r.provider != nil && r.provider.Partial:
+			case r.is(upstate.OutcomeSlow) && r.provider() != nil && r.provider().Partial:
 				level = 2
-			case r.outcome == upstate.OutcomeSlow:
+			case r.is(upstate.OutcomeSlow):
 				level = 1
 			}
 			least = min(least, level)
@@ -832,7 +892,7 @@ func (m *Machine) since(target upstate.State) time.Time {
 	if i < 0 {
 		return time.Time{}
 	}
-	return m.window[i].at
+	return m.time(m.window[i])
 }
 
 func (m *Machine) expireFlips(now time.Time) {
