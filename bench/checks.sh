@@ -39,7 +39,8 @@ UPSTATE_PPROF=${PPROF:-} "$OUT/upstate" serve --config "$OUT/upstate.yaml" --log
 trap 'kill $UP $TARGET 2>/dev/null; wait $UP $TARGET 2>/dev/null || true' EXIT
 
 ticks() { awk '{print $14 + $15}' "/proc/${1:-$UP}/stat"; }
-metric() { curl -s http://127.0.0.1:19080/metrics | { grep -F "$1 " || true; } | awk '{print $2}'; }
+# Counters past a million are written 1.236072e+06: printed as integers for bc.
+metric() { curl -s http://127.0.0.1:19080/metrics | { grep -F "$1 " || true; } | awk '{printf "%d\n", $2}'; }
 hist() { curl -s http://127.0.0.1:19080/metrics | grep '^upstate_schedule_lag_seconds_bucket' | sed 's/.*le="\([^"]*\)"} \(.*\)/\1 \2/'; }
 
 until curl -sf -o /dev/null http://127.0.0.1:19080/; do sleep 0.05; done

@@ -119,7 +119,7 @@ func latencyUnder(v Validator, d, timeout time.Duration) {
 // Prober implements Section.
 func (s *HTTPSection) Prober(c Common, env Env) (Prober, error) {
 	h := &HTTP{
-		ID: c.ID, Method: s.Method, URL: s.URL, Header: http.Header{}, Timeout: c.Timeout,
+		ID: c.ID, Method: s.Method, URL: s.URL, Timeout: c.Timeout,
 		FollowRedirects: s.FollowRedirects == nil || *s.FollowRedirects,
 		Client:          env.Client, Clock: env.Clock,
 		Expect: HTTPExpect{Status: s.Expect.Status, LatencyUnder: s.Expect.LatencyUnder,
@@ -127,6 +127,9 @@ func (s *HTTPSection) Prober(c Common, env Env) (Prober, error) {
 	}
 	if s.InsecureSkipVerify {
 		h.Client = env.Insecure
+	}
+	if len(s.Headers) > 0 { // most checks have none: no map each
+		h.Header = make(http.Header, len(s.Headers))
 	}
 	for k, v := range s.Headers {
 		h.Header.Set(k, v)
