@@ -203,7 +203,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	a.chromium = check.NewChromium(check.ChromiumOptions{Path: cfg.Server.Chromium, Logger: opts.Logger})
 	a.onStop("browser", a.chromium.Close)
 	a.env = check.Env{
-		Clock: opts.Clock, Client: check.NewHTTPClient(false, 32, opts.Dial), Insecure: check.NewHTTPClient(true, 32, opts.Dial),
+		Clock: opts.Clock, Client: check.NewHTTPClient(false, 256, opts.Dial), Insecure: check.NewHTTPClient(true, 256, opts.Dial),
 		Beats: a.beats, Alerts: check.NewAlertBook(), Started: opts.Clock.Now(), Resolver: opts.Resolver, Dial: opts.Dial,
 		Location: cfg.Location,
 		Postgres: postgres.Dialer{}, MySQL: mysql.Dialer{}, Redis: redis.Dialer{},

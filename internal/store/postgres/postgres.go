@@ -368,7 +368,7 @@ func (db *DB) writer() {
 	defer tick.Stop()
 	rollTick := time.NewTicker(time.Minute)
 	defer rollTick.Stop()
-	agg := sqlcore.NewPending()
+	agg := sqlcore.NewPending(0)
 	var backoff time.Duration
 	var retryAt, loggedAt time.Time
 	failing := false
@@ -379,7 +379,7 @@ func (db *DB) writer() {
 		fresh, kept, err := db.commit(results, agg, withRollups, reqs)
 		switch {
 		case kept && withRollups:
-			agg = sqlcore.NewPending()
+			agg = sqlcore.NewPending(0)
 		case kept:
 			agg.Merge(fresh)
 		case upstate.ErrorCode(err) == upstate.EUNAVAILABLE:
@@ -504,7 +504,7 @@ func (db *DB) commitTx(results []upstate.Result, agg *sqlcore.Pending, withRollu
 	}
 	tx := &pgtx{stx}
 	var resErr error
-	fresh := sqlcore.NewPending()
+	fresh := sqlcore.NewPending(len(results))
 	if len(results) > 0 || (withRollups && agg.Len() > 0) {
 		if _, err := tx.ExecContext(ctx, "SAVEPOINT results"); err != nil {
 			return refuse(tx, notAccepting(err))

@@ -44,9 +44,10 @@ type hourCounts struct {
 	bins [store.LatencyBins]uint32
 }
 
-// NewPending is an empty set.
-func NewPending() *Pending {
-	return &Pending{hours: map[pendingKey]hourCounts{}, days: map[pendingKey]counts{}}
+// NewPending is an empty set with room for the buckets of n checks (a
+// batch's own, made every second, are not grown step by step).
+func NewPending(n int) *Pending {
+	return &Pending{hours: make(map[pendingKey]hourCounts, n), days: make(map[pendingKey]counts, n)}
 }
 
 // Len is how many buckets wait.

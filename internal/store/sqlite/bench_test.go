@@ -52,7 +52,7 @@ func BenchmarkRollupWrite(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	agg := sqlcore.NewPending()
+	agg := sqlcore.NewPending(1000)
 	for i := range 1000 {
 		rs := make([]upstate.Result, 0, 3)
 		for _, ms := range []int{40, 90, 250} {

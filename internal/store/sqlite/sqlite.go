@@ -314,7 +314,7 @@ func (db *DB) writer() {
 	// agg holds the rollups of results already committed, to be written
 	// once a minute; a batch's own are added only once it is committed,
 	// so a batch written again is never counted twice.
-	agg := sqlcore.NewPending()
+	agg := sqlcore.NewPending(0)
 	var backoff time.Duration
 	var retryAt, loggedAt time.Time
 	failing := false
@@ -325,7 +325,7 @@ func (db *DB) writer() {
 		fresh, kept, err := db.commit(results, agg, withRollups, reqs)
 		switch {
 		case kept && withRollups:
-			agg = sqlcore.NewPending()
+			agg = sqlcore.NewPending(0)
 		case kept:
 			agg.Merge(fresh)
 		case upstate.ErrorCode(err) == upstate.EUNAVAILABLE:
@@ -459,7 +459,7 @@ func (db *DB) commitTx(results []upstate.Result, agg *sqlcore.Pending, withRollu
 		return refuse(nil, notAccepting(err))
 	}
 	var resErr error
-	fresh := sqlcore.NewPending()
+	fresh := sqlcore.NewPending(len(results))
 	if len(results) > 0 || (withRollups && agg.Len() > 0) {
 		_, _ = tx.ExecContext(ctx, "SAVEPOINT results")
 		var written []upstate.Result
