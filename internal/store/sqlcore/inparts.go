@@ -24,3 +24,9 @@ func inParts(ids []string, fn func(list string, args []any) error) error {
 	}
 	return nil
 }
+
+// valuesOf is a table of n rows of one column (column1, in SQLite and
+// PostgreSQL alike), each bound to a placeholder: "(VALUES (?),(?),…)".
+func valuesOf(n int) string {
+	return "(VALUES (?)" + strings.Repeat(",(?)", n-1) + ")"
+}

@@ -155,9 +155,17 @@ func rollupCols(summed bool) string {
 // statement's columns (a check, a bucket, then rollupCols) and tail what
 // follows its conditions (GROUP BY, ORDER BY).
 func (db *Core) readRollups(ctx context.Context, sel, tail string, period store.Period, checkIDs []string, from, to time.Time, add func(store.Rollup)) error {
-	one := func(in string, ids []any) error {
-		q := `SELECT ` + sel + ` FROM rollups WHERE period = ? AND bucket >= ? AND bucket < ?` + in + tail
-		rows, err := db.read.QueryContext(ctx, q, append([]any{string(period), MS(from), MS(to)}, ids...)...)
+	one := func(ids string, args []any) error {
+		q := `SELECT ` + sel + ` FROM rollups WHERE period = ? AND bucket >= ? AND bucket < ?` + tail
+		if ids != "" {
+			// The checks as a table the rows are sought from, by the key
+			// (check, period, bucket): SQLite took the (period, bucket)
+			// index for an IN list and read every check's rows of the
+			// hours asked for once per part, 8 s a minute at 100,000
+			// checks. A CROSS JOIN keeps its order in SQLite.
+			q = `SELECT ` + sel + ` FROM ` + ids + ` AS ids CROSS JOIN rollups WHERE rollups.check_id = ids.column1 AND period = ? AND bucket >= ? AND bucket < ?` + tail
+		}
+		rows, err := db.read.QueryContext(ctx, q, append(args, string(period), MS(from), MS(to))...)
 		if err != nil {
 			return err
 		}
@@ -180,7 +188,7 @@ func (db *Core) readRollups(ctx context.Context, sel, tail string, period store.
 	if len(checkIDs) == 0 {
 		return one("", nil)
 	}
-	return inParts(checkIDs, func(list string, args []any) error { return one(" AND check_id IN "+list, args) })
+	return inParts(checkIDs, func(list string, args []any) error { return one(valuesOf(len(args)), args) })
 }
 
 // ListRollups implements store.Results.
