@@ -34,11 +34,11 @@ func (db *Core) SyncComponents(ctx context.Context, cs []upstate.Component, now 
 		// deleted in parts (an IN list of every kept id could pass the
 		// databases' limit on variables).
 		rows, err := tx.QueryContext(ctx, `SELECT id FROM components`)
-		var gone []string
 		stored, err := collect(rows, err, func(r interface{ Scan(...any) error }) (id string, err error) { return id, r.Scan(&id) })
 		if err != nil {
 			return err
 		}
+		var gone []string
 		for _, id := range stored {
 			if !kept[id] {
 				gone = append(gone, id)
