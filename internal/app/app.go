@@ -177,7 +177,6 @@ type checkSet struct {
 type checkState struct {
 	mu      sync.Mutex
 	spec    *upstate.CheckSpec // into the compiled set's specs
-	kind    string
 	machine decider
 	// regions, for a check probed from several places: where, and how
 	// many must agree (the machine is then a regionalDecider).
@@ -425,7 +424,6 @@ func (a *App) checkSet(comp *compiled, conds map[string]upstate.Condition, old *
 			if prev, ok := old.byID[spec.ID]; ok && prev.spec.Decide == spec.Decide && sameRegions(prev.regions, comp.regions[spec.ID]) {
 				prev.mu.Lock()
 				prev.spec = spec
-				prev.kind = comp.kinds[spec.ID]
 				prev.mu.Unlock()
 				set.byID[spec.ID] = prev
 				continue
@@ -442,7 +440,7 @@ func (a *App) checkSet(comp *compiled, conds map[string]upstate.Condition, old *
 			}
 		}
 		rg := comp.regions[spec.ID]
-		set.byID[spec.ID] = &checkState{spec: spec, kind: comp.kinds[spec.ID], machine: newDecider(*spec, rg, start), regions: rg, last: last, certExpiry: certExpiry}
+		set.byID[spec.ID] = &checkState{spec: spec, machine: newDecider(*spec, rg, start), regions: rg, last: last, certExpiry: certExpiry}
 		if len(rg.names) > 0 {
 			fresh = append(fresh, set.byID[spec.ID])
 		}

@@ -95,7 +95,7 @@ func (a *App) RunCheck(ctx context.Context, id string) (upstate.Result, error) {
 		return upstate.Result{}, upstate.Errorf(upstate.ENOTFOUND, "no check %q is configured", id)
 	}
 	st.mu.Lock()
-	spec, kind, regions := st.spec, st.kind, st.regions.names
+	spec, kind, regions := st.spec, st.spec.Kind, st.regions.names
 	st.mu.Unlock()
 	if told(kind) {
 		return upstate.Result{}, upstate.Errorf(upstate.EINVALID, "%s is a %s check: its results are told to Upstate, not probed, so it cannot be run now", spec.DisplayName(), kind)

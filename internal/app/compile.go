@@ -18,8 +18,7 @@ type compiled struct {
 	specs      []upstate.CheckSpec
 	jobs       []schedule.Job
 	tokens     map[string]upstate.Secret // the tokens of pinged (heartbeat) checks, by check id
-	kinds      map[string]string
-	checksOf   map[string][]string // component → checks, for sparklines
+	checksOf   map[string][]string       // component → checks, for sparklines
 	// alerts are the alert checks' label matchers, in configuration order.
 	alerts []check.AlertCheck
 	// slos are the SLO checks, in configuration order, for the budget page.
@@ -49,9 +48,11 @@ type regional struct {
 }
 
 func compile(cfg *config.Config, env check.Env) (*compiled, error) {
-	c := &compiled{tokens: map[string]upstate.Secret{}, kinds: map[string]string{}, checksOf: map[string][]string{}, components: components(cfg),
+	c := &compiled{tokens: map[string]upstate.Secret{}, checksOf: map[string][]string{}, components: components(cfg),
 		pushed: map[string]bool{}, readers: map[string][]string{}, regions: map[string]regional{}, agents: map[string][]upstate.AgentCheck{}}
 	watch := newWatchSets(cfg)
+	c.specs = make([]upstate.CheckSpec, 0, len(cfg.Checks)) // exactly: 100,000 are 21 MB
+	c.jobs = make([]schedule.Job, 0, len(cfg.Checks))
 	for _, ch := range cfg.Checks {
 		kind, ok := check.KindOf(ch.Kind)
 		if !ok || ch.Section == nil {
@@ -86,7 +87,6 @@ func compile(cfg *config.Config, env check.Env) (*compiled, error) {
 		} else if local {
 			c.jobs = append(c.jobs, job)
 		}
-		c.kinds[ch.ID] = ch.Kind
 		if s, ok := p.(*check.SLO); ok {
 			c.slos = append(c.slos, s)
 		}
@@ -148,7 +148,10 @@ func (c *compiled) regional(cfg *config.Config, ch config.Check, job *schedule.J
 func specOf(ch config.Check) (upstate.CheckSpec, upstate.DecideSpec) {
 	spec := upstate.CheckSpec{
 		ID: ch.ID, Name: ch.Name, Kind: ch.Kind, Interval: ch.Interval.D(), Timeout: ch.Timeout.D(),
-		Components: ch.Components, DependsOn: ch.DependsOn, Impact: map[upstate.ImpactKey]upstate.Status{},
+		Components: ch.Components, DependsOn: ch.DependsOn,
+	}
+	if len(ch.Impact) > 0 { // most checks keep the defaults: no map each
+		spec.Impact = make(map[upstate.ImpactKey]upstate.Status, len(ch.Impact))
 	}
 	for k, v := range ch.Impact {
 		spec.Impact[upstate.ImpactKey(k)] = upstate.Status(v)

@@ -21,7 +21,7 @@ func (a *App) onReport(ctx context.Context, rep schedule.Report) schedule.Next {
 // keep counts a result and queues it for storage.
 func (a *App) keep(ctx context.Context, st *checkState, rs ...upstate.Result) {
 	st.mu.Lock()
-	kind := st.kind // a reload may change it
+	kind := st.spec.Kind // a reload may change it
 	st.mu.Unlock()
 	for _, r := range rs {
 		a.metrics.ObserveResult(kind, r)
