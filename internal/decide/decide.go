@@ -107,15 +107,15 @@ type Machine struct {
 	// At), and condBurst when the one the condition came from did: the
 	// same burst judged again, with the answers its pending samples were
 	// waiting for, completes the condition's evidence.
-	burstAt, condBurst time.Time
+	burstAt, condBurst int64 // Unix ns (noTime for none), as every time below
 	// pendingAt is the At of the pending result whose evidence the
-	// condition carries (zero when none): its final answer completes it.
-	pendingAt time.Time
+	// condition carries (noTime when none): its final answer completes it.
+	pendingAt int64
 	// askedAt is the At of the result that asked for the last burst;
 	// condAsked that of the one whose burst the condition came from, and
 	// condSamples that burst: when that result's answer comes after the
 	// burst was judged, it completes the evidence.
-	askedAt, condAsked time.Time
+	askedAt, condAsked int64
 	condSamples        []upstate.Result
 	// cleanBursts counts the bursts in a row that were all fine while the
 	// check was failing: up needs RecoverAfter of them (twice that while
@@ -131,7 +131,7 @@ func New(checkID string, spec upstate.DecideSpec, start upstate.Condition) *Mach
 		start.State = upstate.StateUnknown
 	}
 	start.CheckID = checkID
-	return &Machine{spec: spec, checkID: checkID, cond: start}
+	return &Machine{spec: spec, checkID: checkID, cond: start, burstAt: noTime, condBurst: noTime, pendingAt: noTime, askedAt: noTime, condAsked: noTime}
 }
 
 // sample is what the window keeps of a result: what judging and the
@@ -255,7 +255,7 @@ func (m *Machine) Observe(r upstate.Result) Decision {
 	if m.spec.Burst > 0 {
 		suspect := m.suspect(r)
 		if suspect && !m.burstDue {
-			m.burstDue, m.askedAt = true, r.At
+			m.burstDue, m.askedAt = true, nanos(r.At)
 			return Decision{Burst: true}
 		}
 		// Not suspect, or the burst asked for never came: the window
@@ -349,8 +349,8 @@ func (m *Machine) final(r upstate.Result) Decision {
 	if m.burstDue {
 		return Decision{} // the burst the pending result asked for decides
 	}
-	wasPending := m.pendingAt.Equal(r.At)
-	askedBurst := m.cond.Burst && m.condAsked.Equal(r.At)
+	wasPending := m.pendingAt == nanos(r.At)
+	askedBurst := m.cond.Burst && m.condAsked == nanos(r.At)
 	d := m.judge(r)
 	if d.Transition != nil {
 		return d
@@ -369,7 +369,7 @@ func (m *Machine) final(r upstate.Result) Decision {
 		m.cond = next
 	}
 	if wasPending || askedBurst {
-		m.pendingAt, m.condAsked = time.Time{}, time.Time{}
+		m.pendingAt, m.condAsked = noTime, noTime
 	}
 	return d
 }
@@ -401,9 +401,9 @@ func (m *Machine) judge(r upstate.Result) Decision {
 			m.flips = append(m.flips, r.At)
 		}
 		m.cond = next
-		m.pendingAt = time.Time{}
+		m.pendingAt = noTime
 		if r.Pending {
-			m.pendingAt = r.At
+			m.pendingAt = nanos(r.At)
 		}
 		if target == upstate.StateUp {
 			clear(m.window)
@@ -441,8 +441,8 @@ func (m *Machine) ObserveBurst(samples []upstate.Result) Decision {
 	if n == 0 {
 		return Decision{}
 	}
-	again := m.burstAt.Equal(samples[0].At)
-	m.burstAt = samples[0].At
+	again := m.burstAt == nanos(samples[0].At)
+	m.burstAt = nanos(samples[0].At)
 	at := samples[0].At
 	fails, slows := 0, 0
 	for _, r := range samples {
@@ -497,7 +497,7 @@ func (m *Machine) ObserveBurst(samples []upstate.Result) Decision {
 	m.cleanBursts = 0
 	changed := target != cur.State || (target == upstate.StateDegraded && partial != cur.Partial)
 	moved := !changed && partial && cur.Burst && shareMoved(cur, fails, n)
-	completes := !changed && again && m.condBurst.Equal(samples[0].At)
+	completes := !changed && again && m.condBurst == nanos(samples[0].At)
 	if !changed && !moved && !completes {
 		m.resetWindow(samples, target)
 		return Decision{}
@@ -513,7 +513,7 @@ func (m *Machine) ObserveBurst(samples []upstate.Result) Decision {
 		}
 	}
 	d := Decision{Transition: &upstate.Transition{From: cur, To: next}}
-	m.cond, m.condBurst, m.pendingAt = next, samples[0].At, time.Time{}
+	m.cond, m.condBurst, m.pendingAt = next, nanos(samples[0].At), noTime
 	m.condAsked, m.condSamples = m.askedAt, slices.Clone(samples)
 	m.resetWindow(samples, target)
 	return d
@@ -528,11 +528,11 @@ func (m *Machine) failedInARow() int {
 	return n
 }
 
-// answer is the result in the window taken at at, once it has answered
-// (nil while it is pending, or gone).
-func (m *Machine) answer(at time.Time) *upstate.Result {
+// answer is the result in the window taken at at (Unix ns), once it has
+// answered (nil while it is pending, or gone).
+func (m *Machine) answer(at int64) *upstate.Result {
 	for i := len(m.window) - 1; i >= 0; i-- {
-		if r := m.window[i]; r.at == nanos(at) && !r.pending {
+		if r := m.window[i]; r.at == at && !r.pending {
 			res := m.result(r)
 			return &res
 		}
