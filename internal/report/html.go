@@ -339,28 +339,24 @@ func writeDay(b *bytes.Buffer, d *Day, md func(string) template.HTML) {
 			escapeText(b, in.Recurring)
 			b.WriteString("” under Recurring incidents.</p>\n  ")
 		} else {
-			b.WriteString("\n  ")
-			if in.RootCause != "" {
-				b.WriteString("<div class=\"pm\"><span class=\"label\">Root cause")
-				if in.Draft {
-					b.WriteString(" (draft)")
+			// A postmortem's part: its label (words of ours) and its body.
+			part := func(label, body string) {
+				b.WriteString("\n  ")
+				if body != "" {
+					b.WriteString("<div class=\"pm\"><span class=\"label\">")
+					b.WriteString(label)
+					b.WriteString(":</span> ")
+					b.WriteString(string(md(body)))
+					b.WriteString("</div>")
 				}
-				b.WriteString(":</span> ")
-				b.WriteString(string(md(in.RootCause)))
-				b.WriteString("</div>")
 			}
-			b.WriteString("\n  ")
-			if in.Contributing != "" {
-				b.WriteString("<div class=\"pm\"><span class=\"label\">Contributing factors:</span> ")
-				b.WriteString(string(md(in.Contributing)))
-				b.WriteString("</div>")
+			root := "Root cause"
+			if in.Draft {
+				root += " (draft)"
 			}
-			b.WriteString("\n  ")
-			if in.Fix != "" {
-				b.WriteString("<div class=\"pm\"><span class=\"label\">Fix and prevention:</span> ")
-				b.WriteString(string(md(in.Fix)))
-				b.WriteString("</div>")
-			}
+			part(root, in.RootCause)
+			part("Contributing factors", in.Contributing)
+			part("Fix and prevention", in.Fix)
 			b.WriteString("\n  ")
 			if len(in.Actions) > 0 {
 				b.WriteString("<ul>")
