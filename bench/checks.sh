@@ -5,7 +5,9 @@
 # upstate_schedule_lag_seconds), and how long after start-up every check
 # had run once.
 #
-#   bench/checks.sh [N=10000] [MEASURE_SECONDS=120]
+#   [PPROF=127.0.0.1:6060] bench/checks.sh [N=10000] [MEASURE_SECONDS=120]
+#
+# PPROF makes Upstate serve Go's profiles there (bench/profile.sh checks).
 #
 # Loopback only; bounded in time; cleans up after itself.
 set -euo pipefail
@@ -32,7 +34,7 @@ go build -o "$OUT/target" ./bench/target
 } > "$OUT/upstate.yaml"
 
 "$OUT/target" -listen 127.0.0.1:19000 & TARGET=$!
-"$OUT/upstate" serve --config "$OUT/upstate.yaml" --log-level warn > "$OUT/serve.out" 2> "$OUT/serve.log" & UP=$!
+UPSTATE_PPROF=${PPROF:-} "$OUT/upstate" serve --config "$OUT/upstate.yaml" --log-level warn > "$OUT/serve.out" 2> "$OUT/serve.log" & UP=$!
 trap 'kill $UP $TARGET 2>/dev/null; wait $UP $TARGET 2>/dev/null || true' EXIT
 START=$(date +%s.%N)
 
