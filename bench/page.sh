@@ -10,7 +10,7 @@
 # SETTLE seconds later.
 #
 #   [THREADS=1] [FLOOR=1] [PACE_MS=0] [SETTLE=30] [PPROF=127.0.0.1:6060] \
-#   [CASES='json-plain json-gzip page-plain page-gzip'] \
+#   [CASES='json-plain json-gzip page-plain page-gzip'] [REPEAT=1] [UPSTATE=binary] \
 #     bench/page.sh [SECONDS=20] [CONNECTIONS=1000]
 #
 # PACE_MS=N makes each connection wait a random 0 to 2N ms (N on average)
@@ -18,8 +18,11 @@
 # CONNECTIONS connections stay open at a rate below saturation: without
 # it wrk is a closed loop, and by Little's law the latency is then about
 # CONNECTIONS / throughput whatever the server does.
-# FLOOR=0 skips the floor. PPROF serves Upstate's profiles there (see
-# bench/profile.sh page).
+# REPEAT=n runs the cases n times over (Upstate and floor side by side each
+# time): on a shared machine, read the spread, not one figure.
+# UPSTATE=path serves with that binary instead of building one (to compare
+# two builds in one session). FLOOR=0 skips the floor. PPROF serves
+# Upstate's profiles there (see bench/profile.sh page). CASES picks cases.
 #
 # File descriptors: wrk and Upstate each hold one per connection, so the
 # script raises its soft limit (ulimit -n) to the hard one (ulimit -Hn),
@@ -38,6 +41,7 @@ FLOOR=${FLOOR:-1}
 PACE_MS=${PACE_MS:-0}
 SETTLE=${SETTLE:-30}
 CASES=${CASES:-json-plain json-gzip page-plain page-gzip}
+REPEAT=${REPEAT:-1}
 OUT=bench/out/page
 rm -rf "$OUT" && mkdir -p "$OUT/data"
 command -v wrk > /dev/null || { echo "wrk is not installed (apt-get install wrk)"; exit 1; }
@@ -50,7 +54,7 @@ if [[ $HARD != unlimited && $HARD -lt $NEED ]]; then
 fi
 ulimit -n "$HARD"
 
-go build -o "$OUT/upstate" ./cmd/upstate
+if [[ -n ${UPSTATE:-} ]]; then cp "$UPSTATE" "$OUT/upstate"; else go build -o "$OUT/upstate" ./cmd/upstate; fi
 go build -o "$OUT/target" ./bench/target
 go build -o "$OUT/floor" ./bench/floor
 {
@@ -115,17 +119,29 @@ printf 'sizes: summary.json %s B plain, %s B gzip; / %s B plain, %s B gzip\n' \
   "$(size /api/v2/summary.json identity)" "$(size /api/v2/summary.json gzip)" "$(size / identity)" "$(size / gzip)"
 printf '%d connections, %d wrk thread(s), %d s a case%s\n' "$CONNS" "$THREADS" "$SECS" "$( ((PACE_MS > 0)) && echo ", each connection pausing ${PACE_MS} ms on average between requests")"
 printf '%-27s %-7s %8s %9s %9s %11s %8s  %s\n' request server req/s p50 p99 throughput 'µs CPU' errors
+row() { # label, server, figures
+  local label=$1 server=$2; shift 2
+  local v=("$@")
+  printf '%-27s %-7s %8s %9s %9s %9s/s %8s  %s\n' "$label" "$server" "${v[0]}" "${v[1]}" "${v[2]}" "${v[3]}" "${v[4]}" "${v[*]:5}"
+}
 run() { # path, label, extra wrk args
   local path=$1 label=$2; shift 2
   local u f
-  u=($(load 19081 "$path" "$UP" "$@"))
-  printf '%-27s %-7s %8s %9s %9s %9s/s %8s  %s\n' "$path $label" upstate "${u[0]}" "${u[1]}" "${u[2]}" "${u[3]}" "${u[4]}" "${u[*]:5}"
+  if ((FLOOR && rep % 2)); then
+    # Every other time the floor goes first, so that neither is always
+    # the one loaded just after the other.
+    f=($(load 19082 "$path" "$FL" "$@"))
+    u=($(load 19081 "$path" "$UP" "$@"))
+  else
+    u=($(load 19081 "$path" "$UP" "$@"))
+    ((FLOOR)) && f=($(load 19082 "$path" "$FL" "$@"))
+  fi
+  row "$path $label" upstate "${u[@]}"
   ((FLOOR)) || return 0
-  f=($(load 19082 "$path" "$FL" "$@"))
-  printf '%-27s %-7s %8s %9s %9s %9s/s %8s  %s\n' '' floor "${f[0]}" "${f[1]}" "${f[2]}" "${f[3]}" "${f[4]}" "${f[*]:5}"
+  row '' floor "${f[@]}"
   printf '%-27s %-7s %7.0f%% %20s %12s %7.2fx\n' '' share "$(echo "${u[0]} * 100 / ${f[0]}" | bc -l)" '' '' "$(echo "${u[4]} / ${f[4]}" | bc -l)"
 }
-for c in $CASES; do
+for ((rep = 0; rep < REPEAT; rep++)); do for c in $CASES; do
   case $c in
     json-plain) run /api/v2/summary.json plain ;;
     json-gzip) run /api/v2/summary.json gzip -H "Accept-Encoding: gzip" ;;
@@ -133,7 +149,7 @@ for c in $CASES; do
     page-gzip) run / gzip -H "Accept-Encoding: gzip" ;;
     *) echo "unknown case $c (json-plain json-gzip page-plain page-gzip)"; exit 1 ;;
   esac
-done
+done; done
 printf 'RSS after the load: %s MiB at once, ' "$(rss "$UP")"
 sleep "$SETTLE"
 printf '%s MiB %d s later (peak %.0f MiB)%s\n' "$(rss "$UP")" "$SETTLE" "$(awk '/VmHWM/ {print $2 / 1024}' "/proc/$UP/status")" \
