@@ -3,11 +3,13 @@
 # every result persisted in SQLite. Reports Upstate's CPU (share of one
 # core) and RSS over the measurement window, how late probes start (p99 of
 # upstate_schedule_lag_seconds), and how long after start-up every check
-# had run once.
+# had run once, the start-up to the first page, and the data directory's
+# size at the end.
 #
-#   bench/checks.sh [N=10000] [MEASURE_SECONDS=120]
+#   [PPROF=127.0.0.1:6060] bench/checks.sh [N=10000] [MEASURE_SECONDS=120]
 #
-# PPROF=127.0.0.1:6060 serves Go's profiles of the running server on loopback.
+# PPROF makes Upstate serve Go's profiles there, on loopback
+# (bench/profile.sh checks).
 #
 # Loopback only; bounded in time; cleans up after itself.
 set -euo pipefail

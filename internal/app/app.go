@@ -573,8 +573,13 @@ func (a *App) Start(ctx context.Context) error {
 	a.goLoop("outbox-gauges", func() { a.every(runCtx, 0, time.Minute, a.countOutbox) })
 	a.goLoop("store-probe", func() { a.every(runCtx, 0, 10*time.Second, a.probeStore) })
 
+	// A burst of readers' connections leaves its buffers and stacks
+	// behind when it is over: hand them back (connmem.go).
+	conns := newConnMemory()
+	a.goLoop("connection-memory", func() { conns.run(runCtx) })
 	a.httpSrv = &http.Server{Handler: a.web.Handler(), ReadHeaderTimeout: min(10*time.Second, a.opts.ReadTimeout), ReadTimeout: a.opts.ReadTimeout,
-		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+		ConnState: conns.state}
 	served := make(chan struct{})
 	go func() {
 		defer close(served)

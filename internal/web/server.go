@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -86,6 +87,10 @@ type Server struct {
 	md      *markdown.Renderer
 	assets  atomic.Pointer[assetSet]
 	handler http.Handler
+	// assetRoutes are the mux's patterns that serveAsset answers; a
+	// published document under one of them is answered by the middleware
+	// at once, without routing twice (see middleware).
+	assetRoutes map[string]bool
 
 	ids       *requestIDs
 	replays   *auth.Replays // signed alert webhooks seen
@@ -104,6 +109,9 @@ type asset struct {
 	etagHdr     []string
 	public      bool     // API, feeds, badges and the widget: CORS
 	cache       []string // the Cache-Control value
+	// route is the mux's pattern for the document's path when serveAsset
+	// answers it there (the metrics' route label), else "".
+	route string
 }
 
 type assetSet struct {
@@ -136,7 +144,8 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, mux: http.NewServeMux(), page: page, md: md, ids: newRequestIDs(), replays: auth.NewReplays(SignatureWindow)}
+	s := &Server{opts: opts, mux: http.NewServeMux(), page: page, md: md, ids: newRequestIDs(), replays: auth.NewReplays(SignatureWindow),
+		assetRoutes: map[string]bool{}}
 	s.routes()
 	s.handler = s.middleware(s.mux)
 	return s, nil
@@ -147,14 +156,18 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 func (s *Server) routes() {
 	m := s.mux
-	m.HandleFunc("GET /{$}", s.serveAsset)
-	m.HandleFunc("GET /incidents/{id}", s.serveAsset)
+	asset := func(pattern string) {
+		m.HandleFunc(pattern, s.serveAsset)
+		s.assetRoutes[pattern] = true
+	}
+	asset("GET /{$}")
+	asset("GET /incidents/{id}")
 	for _, p := range []string{"GET /badges/", "GET /embed", "GET /widget.js", "GET /widget.css", "GET /favicon.ico", "GET /favicon.svg", "GET /logo", "GET /theme.css"} {
-		m.HandleFunc(p, s.serveAsset)
+		asset(p)
 	}
 	for _, p := range []string{statusapi.PathSummary, statusapi.PathStatus, statusapi.PathComponents, statusapi.PathIncidents,
 		statusapi.PathUnresolved, statusapi.PathMaintenances, statusapi.PathUpcoming, statusapi.PathActive, statusapi.PathAtom, statusapi.PathRSS} {
-		m.HandleFunc("GET "+p, s.serveAsset)
+		asset("GET " + p)
 		m.HandleFunc("OPTIONS "+p, s.preflight)
 	}
 	static, _ := fs.Sub(public.Static, "static")
@@ -239,7 +252,7 @@ func etagOf(body []byte) string {
 // (it reuses one gzip writer).
 func (s *Server) newAsset(path, ct string, body []byte, etag string) *asset {
 	a := &asset{contentType: []string{ct}, body: body, etag: etag, etagHdr: []string{etag},
-		bodyLen: []string{strconv.Itoa(len(body))}, cache: hdrPageCache}
+		bodyLen: []string{strconv.Itoa(len(body))}, cache: hdrPageCache, route: s.assetRoute(path)}
 	switch {
 	case strings.HasPrefix(path, "/widget."):
 		// Apps include the widget on every page: cache it a day, and let
@@ -263,6 +276,17 @@ func (s *Server) newAsset(path, ct string, body []byte, etag string) *asset {
 	return a
 }
 
+// assetRoute is the mux's pattern for a GET of path when serveAsset
+// answers it there, else "" (the mux would answer otherwise: the request
+// goes through it).
+func (s *Server) assetRoute(path string) string {
+	_, pattern := s.mux.Handler(&http.Request{Method: http.MethodGet, URL: &url.URL{Path: path}, Host: "localhost"})
+	if !s.assetRoutes[pattern] {
+		return ""
+	}
+	return pattern
+}
+
 // Header values shared by every response; net/http only reads them.
 var (
 	hdrVary        = []string{"Accept-Encoding"}
@@ -283,8 +307,9 @@ var (
 	hdrEmbedCSP = []string{"default-src 'self'; style-src 'self'; img-src 'self' data:; script-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors *"}
 )
 
-// serveAsset is the hot path: every public read lands here and only
-// copies pre-rendered bytes, with no allocation beyond net/http's own.
+// serveAsset answers a public read through the mux: the middleware
+// answers the published ones before routing (writeAsset), so this is for
+// what is not published, or not yet.
 func (s *Server) serveAsset(w http.ResponseWriter, r *http.Request) {
 	set := s.assets.Load()
 	if set == nil {
@@ -296,6 +321,13 @@ func (s *Server) serveAsset(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
+	writeAsset(w, r, a)
+}
+
+// writeAsset is the hot path: every public read lands here and only
+// copies pre-rendered bytes, with no allocation beyond net/http's own. It
+// returns the status it answered.
+func writeAsset(w http.ResponseWriter, r *http.Request, a *asset) int {
 	h := w.Header()
 	h["Content-Type"] = a.contentType
 	h["Etag"] = a.etagHdr
@@ -306,7 +338,7 @@ func (s *Server) serveAsset(w http.ResponseWriter, r *http.Request) {
 	h["Cache-Control"] = a.cache
 	if match := r.Header.Get("If-None-Match"); match != "" && etagMatches(match, a.etag) {
 		w.WriteHeader(http.StatusNotModified)
-		return
+		return http.StatusNotModified
 	}
 	body, length := a.body, a.bodyLen
 	if a.gz != nil && acceptsGzip(r) {
@@ -315,13 +347,16 @@ func (s *Server) serveAsset(w http.ResponseWriter, r *http.Request) {
 	}
 	h["Content-Length"] = length
 	if r.Method == http.MethodHead {
-		return
+		return http.StatusOK
 	}
 	_, _ = w.Write(body)
+	return http.StatusOK
 }
 
 func etagMatches(header, etag string) bool {
-	for _, t := range strings.Split(header, ",") {
+	for rest := header; rest != ""; {
+		var t string
+		t, rest, _ = strings.Cut(rest, ",")
 		t = strings.TrimSpace(t)
 		if t == "*" || strings.TrimPrefix(t, "W/") == etag {
 			return true
@@ -330,8 +365,12 @@ func etagMatches(header, etag string) bool {
 	return false
 }
 
+// acceptsGzip reads Accept-Encoding without allocating (it is on every
+// public read).
 func acceptsGzip(r *http.Request) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+	for rest := r.Header.Get("Accept-Encoding"); rest != ""; {
+		var part string
+		part, rest, _ = strings.Cut(rest, ",")
 		enc, q, _ := strings.Cut(strings.TrimSpace(part), ";")
 		if strings.EqualFold(strings.TrimSpace(enc), "gzip") {
 			return !strings.Contains(strings.ReplaceAll(q, " ", ""), "q=0") || strings.Contains(q, "q=0.")
@@ -431,7 +470,8 @@ func newRequestIDs() *requestIDs {
 }
 
 func (g *requestIDs) next() []string {
-	return []string{g.prefix + strconv.FormatUint(g.n.Add(1), 36)}
+	var b [32]byte
+	return []string{string(strconv.AppendUint(append(b[:0], g.prefix...), g.n.Add(1), 36))}
 }
 
 func (s *Server) middleware(next http.Handler) http.Handler {
@@ -449,8 +489,19 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		} else if strings.HasPrefix(r.URL.Path, "/admin/") {
 			h["Content-Security-Policy"] = hdrAdminCSP
 		}
+		get := r.Method == http.MethodGet || r.Method == http.MethodHead
+		if get && (r.Body == nil || r.Body == http.NoBody) {
+			// A published document: answered at once, without a
+			// status writer or routing twice (the bulk of all requests).
+			if set := s.assets.Load(); set != nil {
+				if a := set.byPath[r.URL.Path]; a != nil && a.route != "" {
+					s.opts.Metrics.ObserveHTTP(a.route, writeAsset(w, r, a), time.Since(start))
+					return
+				}
+			}
+		}
 		sw := &respond.StatusWriter{ResponseWriter: w}
-		if r.Method != http.MethodGet && r.Method != http.MethodHead && s.opts.Proxies != nil {
+		if !get && s.opts.Proxies != nil {
 			// Sign-ins are throttled by the client's address: work it out
 			// once, trusting a forwarding header only from trusted proxies.
 			r = respond.WithClientAddr(r, clientAddr(r, s.opts.Proxies()))

@@ -386,11 +386,21 @@ func TestHeartbeatEndpoint(t *testing.T) {
 func TestMetricsAndHealth(t *testing.T) {
 	s, _ := newServer(t)
 	_ = s.Publish(fixture())
-	do(s, "GET", "/api/v2/summary.json", nil)
+	etag := do(s, "GET", "/api/v2/summary.json", nil).Header().Get("ETag")
+	do(s, "GET", "/api/v2/summary.json", map[string]string{"If-None-Match": etag})
+	do(s, "HEAD", "/", nil)
+	do(s, "GET", "/incidents/p31zjtct2jer", nil)
+	do(s, "GET", "/incidents/none-such", nil)
 	do(s, "GET", "/nope", nil)
 	body := do(s, "GET", "/metrics", nil).Body.String()
+	// Published documents are answered before routing, under the route
+	// the mux would have named.
 	for _, want := range []string{
 		`upstate_http_requests_total{code="200",route="GET /api/v2/summary.json"} 1`,
+		`upstate_http_requests_total{code="304",route="GET /api/v2/summary.json"} 1`,
+		`upstate_http_requests_total{code="200",route="GET /{$}"} 1`,
+		`upstate_http_requests_total{code="200",route="GET /incidents/{id}"} 1`,
+		`upstate_http_requests_total{code="404",route="GET /incidents/{id}"} 1`,
 		`upstate_http_requests_total{code="404",route="unmatched"} 1`,
 		`upstate_snapshot_rebuilds_total 1`,
 		`upstate_incidents_open 1`,
