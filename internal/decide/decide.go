@@ -146,7 +146,7 @@ type sample struct {
 	latency time.Duration
 	more    *sampleMore
 	status  int32
-	outcome uint8 // an index in outcomes; other for one beside them
+	outcome uint8 // codeOK, codeSlow, codeFail, or codeOther
 	pending bool
 }
 
@@ -158,9 +158,14 @@ type sampleMore struct {
 
 const noTime = math.MinInt64
 
-var outcomes = [...]upstate.Outcome{upstate.OutcomeOK, upstate.OutcomeSlow, upstate.OutcomeFail}
-
-const other = uint8(len(outcomes))
+// The outcomes a sample's code stands for; codeOther is one beside them,
+// kept in its sampleMore.
+const (
+	codeOK uint8 = iota
+	codeSlow
+	codeFail
+	codeOther
+)
 
 func nanos(t time.Time) int64 {
 	if t.IsZero() {
@@ -173,11 +178,16 @@ func (m *Machine) sampleOf(r upstate.Result) sample {
 	if !r.At.IsZero() {
 		m.loc = r.At.Location()
 	}
-	s := sample{at: nanos(r.At), latency: r.Latency, status: int32(r.StatusCode), outcome: other, pending: r.Pending}
-	if i := slices.Index(outcomes[:], r.Outcome); i >= 0 {
-		s.outcome = uint8(i)
+	s := sample{at: nanos(r.At), latency: r.Latency, status: int32(r.StatusCode), outcome: codeOther, pending: r.Pending}
+	switch r.Outcome {
+	case upstate.OutcomeOK:
+		s.outcome = codeOK
+	case upstate.OutcomeSlow:
+		s.outcome = codeSlow
+	case upstate.OutcomeFail:
+		s.outcome = codeFail
 	}
-	if r.Error != "" || r.Note != "" || r.Provider != nil || s.outcome == other {
+	if r.Error != "" || r.Note != "" || r.Provider != nil || s.outcome == codeOther {
 		s.more = &sampleMore{err: r.Error, note: r.Note, provider: r.Provider, outcome: r.Outcome}
 	}
 	return s
@@ -187,10 +197,15 @@ func (s sample) is(o upstate.Outcome) bool { return s.Outcome() == o }
 
 // Outcome is the result's outcome.
 func (s sample) Outcome() upstate.Outcome {
-	if s.outcome == other {
-		return s.more.outcome
+	switch s.outcome {
+	case codeOK:
+		return upstate.OutcomeOK
+	case codeSlow:
+		return upstate.OutcomeSlow
+	case codeFail:
+		return upstate.OutcomeFail
 	}
-	return outcomes[s.outcome]
+	return s.more.outcome
 }
 
 func (s sample) provider() *upstate.ProviderReport {
