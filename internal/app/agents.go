@@ -92,7 +92,9 @@ func (a *App) judged(states []*checkState) {
 	}
 	ids := make([]string, len(states))
 	for i, st := range states {
+		st.mu.Lock() // a reload may point it at another spec
 		ids[i] = st.spec.ID
+		st.mu.Unlock()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -101,13 +103,17 @@ func (a *App) judged(states []*checkState) {
 		a.log.Warn("the regions' latest results could not be read: a result an agent sends again may be judged twice", "component", "decide", "err", err)
 		return
 	}
-	for _, st := range states {
+	// Each check's results, grouped once: 100,000 regional checks
+	// looked through every result for each check.
+	byCheck := make(map[string][]upstate.Result, len(states))
+	for _, r := range latest {
+		byCheck[r.CheckID] = append(byCheck[r.CheckID], r)
+	}
+	for i, st := range states {
 		st.mu.Lock()
 		if d, ok := st.machine.(regionalDecider); ok {
-			for _, r := range latest {
-				if r.CheckID == st.spec.ID {
-					d.q.Judged(regionOf(r), r.At)
-				}
+			for _, r := range byCheck[ids[i]] {
+				d.q.Judged(regionOf(r), r.At)
 			}
 		}
 		st.mu.Unlock()

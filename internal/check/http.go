@@ -202,7 +202,10 @@ const maxIdle = 1024
 // that start together, or each start dials again (at 100,000 checks on a
 // few hosts, 32 made half the probes dial: a third of all the memory the
 // server allocated). Idle connections are bounded in all (maxIdle), so
-// 100,000 checks of as many hosts do not keep 100,000 open.
+// 100,000 checks of as many hosts do not keep 100,000 open; past that
+// many hosts the least recently used is closed, and a probe of its host
+// connects afresh (its latency then counts the connecting, as it does for
+// any host probed less often than the idle timeout).
 func NewHTTPClient(insecure bool, idlePerHost int, dial DialFunc) *http.Client {
 	tr := &http.Transport{
 		DialContext:         dial,

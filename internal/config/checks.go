@@ -99,22 +99,22 @@ func yamlFields(t reflect.Type) []yamlField {
 	return out
 }
 
-// fieldIndexes caches fieldIndex: a configuration of 100,000 checks
-// asked for the same few types' fields 200,000 times (a fifth of
-// loading it).
-var fieldIndexes sync.Map // reflect.Type → map[string]int
-
-// fieldIndex maps a struct type's YAML keys to its fields' indexes. The
-// map is shared: never written.
-func fieldIndex(t reflect.Type) map[string]int {
-	if m, ok := fieldIndexes.Load(t); ok {
-		return m.(map[string]int)
+// fieldIndex maps a struct type's YAML keys to its fields' indexes, made
+// once a load for each type (100,000 checks asked for the same few types'
+// fields 200,000 times: a fifth of loading them). The map is shared:
+// never written.
+func (d *decoder) fieldIndex(t reflect.Type) map[string]int {
+	if m, ok := d.fields[t]; ok {
+		return m
 	}
 	m := map[string]int{}
 	for _, f := range yamlFields(t) {
 		m[f.name] = f.index
 	}
-	fieldIndexes.Store(t, m)
+	if d.fields == nil {
+		d.fields = map[reflect.Type]map[string]int{}
+	}
+	d.fields[t] = m
 	return m
 }
 
@@ -172,7 +172,7 @@ func (d *decoder) decodeCheck(n *yaml.Node, v reflect.Value, path string) {
 		own = reflect.ValueOf(ch.Section).Elem()
 		cx.kind = k.Name
 	}
-	common := fieldIndex(checkType)
+	common := d.fieldIndex(checkType)
 	d.sectionMapping(n, path, "", own, func(key string) (reflect.Value, bool) {
 		i, ok := common[key]
 		if !ok {
@@ -211,7 +211,7 @@ func (d *decoder) sectionMapping(n *yaml.Node, path, sp string, own reflect.Valu
 	ix := checkKeys()
 	var fields map[string]int
 	if own.IsValid() {
-		fields = fieldIndex(own.Type())
+		fields = d.fieldIndex(own.Type())
 	}
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {

@@ -100,7 +100,9 @@ func parseDuration(s string) (time.Duration, bool) {
 type decoder struct {
 	probs *Problems
 	lines map[string]int
-	keys  map[string][]string // path of a mapping → the keys it set
+	// fields are fieldIndex's maps, by struct type.
+	fields map[reflect.Type]map[string]int
+	keys   map[string][]string // path of a mapping → the keys it set
 	// foreign are the keys of each check (by its path) that only other
 	// kinds take, for the validation to report once the kind is known.
 	foreign map[string][]foreignKey

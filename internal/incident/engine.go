@@ -1223,7 +1223,6 @@ func (e *Engine) relation(in *upstate.Incident, comp string) string {
 	return ""
 }
 
-// checkName is how entries name a check, as Markdown-safe text.
 // spec is the check's definition; an empty one for a check a reload
 // removed. Must be called with e.mu held.
 func (e *Engine) spec(id string) *upstate.CheckSpec {
@@ -1233,6 +1232,7 @@ func (e *Engine) spec(id string) *upstate.CheckSpec {
 	return &upstate.CheckSpec{}
 }
 
+// checkName is how entries name a check, as Markdown-safe text.
 func (e *Engine) checkName(id string) string {
 	spec, ok := e.checks[id]
 	name := "Check " + id

@@ -695,10 +695,9 @@ func writeResults(ctx context.Context, tx *pgtx, rs []upstate.Result) ([]upstate
 // writeRollups adds the waiting rollups (those of the results committed
 // before and the batch's own) to the stored ones, rowsPerStatement
 // buckets a statement, in SQL (counts and histogram bins added, the
-// maximum kept) without reading the rows first. A bucket is once in each
-// set, and the sets go in statements of their own, so no statement
-// touches a row twice; Each's stable order has two writers take row
-// locks alike.
+// maximum kept) without reading the rows first. Each adds up a bucket
+// found in both sets, so no statement touches a row twice, and hands
+// them over in one order over both, so two writers take row locks alike.
 func writeRollups(ctx context.Context, tx *pgtx, sets ...*sqlcore.Pending) error {
 	q := rollupUpsert()
 	var checks, periods []string
@@ -719,27 +718,22 @@ func writeRollups(ctx context.Context, tx *pgtx, sets ...*sqlcore.Pending) error
 		}
 		return err
 	}
-	for _, set := range sets {
-		err := set.Each(func(r *store.Rollup) error {
-			checks, periods, buckets = append(checks, r.CheckID), append(periods, string(r.Period)), append(buckets, sqlcore.MS(r.Start))
-			counts, oks, slows, fails = append(counts, int64(r.Count)), append(oks, int64(r.OK)), append(slows, int64(r.Slow)), append(fails, int64(r.Fail))
-			sums, maxes = append(sums, r.LatencySum.Microseconds()), append(maxes, r.LatencyMax.Microseconds())
-			for b, c := range r.Latencies {
-				bins[b] = append(bins[b], int64(c))
-			}
-			if len(checks) == rowsPerStatement {
-				return send()
-			}
-			return nil
-		})
-		if err == nil {
-			err = send()
+	err := sqlcore.Each(func(r *store.Rollup) error {
+		checks, periods, buckets = append(checks, r.CheckID), append(periods, string(r.Period)), append(buckets, sqlcore.MS(r.Start))
+		counts, oks, slows, fails = append(counts, int64(r.Count)), append(oks, int64(r.OK)), append(slows, int64(r.Slow)), append(fails, int64(r.Fail))
+		sums, maxes = append(sums, r.LatencySum.Microseconds()), append(maxes, r.LatencyMax.Microseconds())
+		for b, c := range r.Latencies {
+			bins[b] = append(bins[b], int64(c))
 		}
-		if err != nil {
-			return err
+		if len(checks) == rowsPerStatement {
+			return send()
 		}
+		return nil
+	}, sets...)
+	if err != nil {
+		return err
 	}
-	return nil
+	return send()
 }
 
 // rollupUpsert is the multi-row statement rollups.write sends.

@@ -1,6 +1,9 @@
 package sqlcore
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // maxIn bounds the values one IN list binds. SQLite refuses a statement
 // with more than 32,766 variables and PostgreSQL one with more than
@@ -9,8 +12,10 @@ import "strings"
 const maxIn = 500
 
 // inParts calls fn with successive parts of ids, at most maxIn each: the
-// IN list that binds the part, "(?,?,…)", and the part as arguments.
+// IN list that binds the part, "(?,?,…)", and the part as arguments. Each
+// id is asked once, in order (an id in two parts would answer twice).
 func inParts(ids []string, fn func(list string, args []any) error) error {
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
 	for len(ids) > 0 {
 		n := min(len(ids), maxIn)
 		args := make([]any, n)

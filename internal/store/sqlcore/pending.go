@@ -111,32 +111,51 @@ func (p *Pending) Merge(more *Pending) {
 	}
 }
 
-// Each calls fn with every waiting bucket, as a rollup (one value,
-// filled afresh for each call), in a stable order: by check, period and
-// start, so two writers' statements take row locks alike.
-func (p *Pending) Each(fn func(r *store.Rollup) error) error {
+// Each calls fn with every bucket waiting in the sets, the sets' counts
+// of it added up, as a rollup (one value, filled afresh for each call), in
+// one order over all of them: by check, period and start, so two writers'
+// statements take row locks alike (the batch's own rollups written after
+// the waiting ones, each set in its order, could lock out of it).
+func Each(fn func(r *store.Rollup) error, sets ...*Pending) error {
+	byKey := func(a, b pendingKey) int {
+		return cmp.Or(strings.Compare(a.check, b.check), cmp.Compare(a.bucket, b.bucket))
+	}
+	var days, hours []pendingKey
+	for _, p := range sets {
+		days = slices.AppendSeq(days, maps.Keys(p.days))
+		hours = slices.AppendSeq(hours, maps.Keys(p.hours))
+	}
+	slices.SortFunc(days, byKey)
+	slices.SortFunc(hours, byKey)
+	days, hours = slices.Compact(days), slices.Compact(hours)
 	var r store.Rollup
 	fill := func(k pendingKey, period store.Period, c counts) {
 		r = store.Rollup{CheckID: k.check, Period: period, Start: FromMS(k.bucket), Count: int(c.n), OK: int(c.ok), Slow: int(c.slow), Fail: int(c.fail),
 			LatencySum: c.sum, LatencyMax: c.max}
 	}
-	byKey := func(a, b pendingKey) int {
-		return cmp.Or(strings.Compare(a.check, b.check), cmp.Compare(a.bucket, b.bucket))
-	}
 	// Day sorts before hour, as the periods' names do.
-	days := slices.SortedFunc(maps.Keys(p.days), byKey)
-	hours := slices.SortedFunc(maps.Keys(p.hours), byKey)
 	for len(days) > 0 || len(hours) > 0 {
 		if len(hours) == 0 || len(days) > 0 && days[0].check <= hours[0].check {
 			k := days[0]
 			days = days[1:]
-			fill(k, store.Day, p.days[k])
+			var sum counts
+			for _, p := range sets {
+				sum.plus(p.days[k])
+			}
+			fill(k, store.Day, sum)
 		} else {
 			k := hours[0]
 			hours = hours[1:]
-			h := p.hours[k]
-			fill(k, store.Hour, h.counts)
-			for i, c := range h.bins {
+			var sum hourCounts
+			for _, p := range sets {
+				h := p.hours[k]
+				sum.plus(h.counts)
+				for i, c := range h.bins {
+					sum.bins[i] += c
+				}
+			}
+			fill(k, store.Hour, sum.counts)
+			for i, c := range sum.bins {
 				r.Latencies[i] = int(c)
 			}
 		}

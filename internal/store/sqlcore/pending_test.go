@@ -1,6 +1,7 @@
 package sqlcore
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -23,14 +24,23 @@ func TestPending(t *testing.T) {
 		{CheckID: "a", At: t0.Add(10 * time.Minute), Outcome: upstate.OutcomeFail, Latency: 20 * time.Millisecond},
 		{CheckID: "a", At: t0.Add(40 * time.Minute), Outcome: upstate.OutcomeOK, Latency: time.Millisecond}, // the next hour and day
 	})
+	// Each adds up the sets it is given, in one order over them all: a
+	// writer hands it the waiting rollups and its batch's own.
+	var split []store.Rollup
+	if err := Each(func(r *store.Rollup) error { split = append(split, *r); return nil }, p, more); err != nil {
+		t.Fatal(err)
+	}
 	p.Merge(more)
 	p.Merge(nil)
 	if p.Len() != 6 {
 		t.Fatalf("Len = %d, want a's two hours and two days, b's hour and day", p.Len())
 	}
 	var got []store.Rollup
-	if err := p.Each(func(r *store.Rollup) error { got = append(got, *r); return nil }); err != nil {
+	if err := Each(func(r *store.Rollup) error { got = append(got, *r); return nil }, p); err != nil {
 		t.Fatal(err)
+	}
+	if !slices.EqualFunc(got, split, func(a, b store.Rollup) bool { return a == b }) {
+		t.Errorf("the two sets written together = %+v, want as merged: %+v", split, got)
 	}
 	want := []struct {
 		check  string

@@ -595,9 +595,8 @@ func writeResults(ctx context.Context, tx *sql.Tx, rs []upstate.Result) ([]upsta
 }
 
 // writeRollups adds the waiting rollups (those of the results committed
-// before and the batch's own) to the stored ones. A bucket in both sets
-// is added twice, which sums it. One statement per set of histogram bins
-// in use: the results of a bucket since the last write mostly fall in one
+// before and the batch's own, a bucket in both added up by Each) to the
+// stored ones. One statement per set of histogram bins in use: the results of a bucket since the last write mostly fall in one
 // to three bins, and binding and adding only those keeps the upsert about
 // as cheap as it was without a histogram (binding all 25 doubled its
 // cost).
@@ -609,36 +608,30 @@ func writeRollups(ctx context.Context, tx *sql.Tx, sets ...*sqlcore.Pending) err
 		}
 	}()
 	args := make([]any, 0, 9+store.LatencyBins)
-	for _, set := range sets {
-		err := set.Each(func(r *store.Rollup) error {
-			var used uint32
-			for i, c := range r.Latencies {
-				if c != 0 {
-					used |= 1 << i
-				}
+	return sqlcore.Each(func(r *store.Rollup) error {
+		var used uint32
+		for i, c := range r.Latencies {
+			if c != 0 {
+				used |= 1 << i
 			}
-			up := stmts[used]
-			if up == nil {
-				var err error
-				if up, err = tx.PrepareContext(ctx, rollupUpsert(used)); err != nil {
-					return err
-				}
-				stmts[used] = up
-			}
-			args = append(args[:0], r.CheckID, string(r.Period), sqlcore.MS(r.Start), r.Count, r.OK, r.Slow, r.Fail, r.LatencySum.Microseconds(), r.LatencyMax.Microseconds())
-			for i, c := range r.Latencies {
-				if used&(1<<i) != 0 {
-					args = append(args, c)
-				}
-			}
-			_, err := up.ExecContext(ctx, args...)
-			return err
-		})
-		if err != nil {
-			return err
 		}
-	}
-	return nil
+		up := stmts[used]
+		if up == nil {
+			var err error
+			if up, err = tx.PrepareContext(ctx, rollupUpsert(used)); err != nil {
+				return err
+			}
+			stmts[used] = up
+		}
+		args = append(args[:0], r.CheckID, string(r.Period), sqlcore.MS(r.Start), r.Count, r.OK, r.Slow, r.Fail, r.LatencySum.Microseconds(), r.LatencyMax.Microseconds())
+		for i, c := range r.Latencies {
+			if used&(1<<i) != 0 {
+				args = append(args, c)
+			}
+		}
+		_, err := up.ExecContext(ctx, args...)
+		return err
+	}, sets...)
 }
 
 // rollupUpsert adds a bucket's counts to the stored ones, and the latency
