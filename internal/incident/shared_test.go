@@ -40,17 +40,24 @@ func (h holder) Lock(context.Context) (bool, func(bool), error) {
 	}, nil
 }
 
+// sharedStore is the one database two engines share in these tests, and
+// their clock.
+func sharedStore(t *testing.T) (*sqlite.DB, *clock.Fake) {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), sqlite.Options{Path: filepath.Join(t.TempDir(), "upstate.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, clock.NewFake(t0)
+}
+
 // Two engines on one database, each deciding for its own checks, make
 // one incident of one problem: the second re-reads what the first
 // decided before it decides, and each announces its change.
 func TestSharedEnginesDecideOnOneState(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "upstate.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	clk := clock.NewFake(t0)
+	db, clk := sharedStore(t)
 	comps := []upstate.Component{
 		{ID: "api", Name: "API", DependsOn: []string{"database"}},
 		{ID: "database", Name: "Database"},
@@ -152,12 +159,7 @@ func TestSharedEnginesDecideOnOneState(t *testing.T) {
 // one incident.
 func TestSharedEnginesTakeAStorm(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "upstate.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	clk := clock.NewFake(t0)
+	db, clk := sharedStore(t)
 	comps := []upstate.Component{{ID: "api", Name: "API"}}
 	var checks []upstate.CheckSpec
 	for i := range 40 {

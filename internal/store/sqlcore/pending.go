@@ -73,6 +73,14 @@ func (c *counts) plus(o counts) {
 	c.max = max(c.max, o.max)
 }
 
+// plus adds another part of the hour, its histogram too.
+func (h *hourCounts) plus(o hourCounts) {
+	h.counts.plus(o.counts)
+	for i, c := range o.bins {
+		h.bins[i] += c
+	}
+}
+
 // Add counts results in their hours and days.
 func (p *Pending) Add(rs []upstate.Result) {
 	for _, r := range rs {
@@ -98,10 +106,7 @@ func (p *Pending) Merge(more *Pending) {
 	}
 	for k, o := range more.hours {
 		h := p.hours[k]
-		h.plus(o.counts)
-		for i, c := range o.bins {
-			h.bins[i] += c
-		}
+		h.plus(o)
 		p.hours[k] = h
 	}
 	for k, o := range more.days {
@@ -148,11 +153,7 @@ func Each(fn func(r *store.Rollup) error, sets ...*Pending) error {
 			hours = hours[1:]
 			var sum hourCounts
 			for _, p := range sets {
-				h := p.hours[k]
-				sum.plus(h.counts)
-				for i, c := range h.bins {
-					sum.bins[i] += c
-				}
+				sum.plus(p.hours[k])
 			}
 			fill(k, store.Hour, sum.counts)
 			for i, c := range sum.bins {

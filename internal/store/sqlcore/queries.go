@@ -210,6 +210,7 @@ func (db *Core) ListRollups(ctx context.Context, period store.Period, checkIDs [
 func (db *Core) SumRollups(ctx context.Context, period store.Period, checkIDs []string, from, to time.Time, by store.SumBy) ([]store.Rollup, error) {
 	if by == store.ByCheck {
 		var out []store.Rollup
+		// MIN(bucket) fills readRollups' bucket column; the sum's Start is from.
 		err := db.readRollups(ctx, `check_id, MIN(bucket)`+rollupCols(true), ` GROUP BY check_id ORDER BY check_id`, period, checkIDs, from, to,
 			func(r store.Rollup) { r.Start = from; out = append(out, r) })
 		if len(checkIDs) > maxIn {
