@@ -336,3 +336,15 @@ func TestExportThenValidate(t *testing.T) {
 		t.Errorf("validate the export: %d %q %q", code, out, errOut)
 	}
 }
+
+// serve applies server.gogc unless GOGC is set, which Go has read already
+// and which wins.
+func TestGCPercent(t *testing.T) {
+	cfg := &config.Config{Server: config.Server{GOGC: 70}}
+	if p, ok := gcPercent(cfg, func(string) string { return "" }); !ok || p != 70 {
+		t.Errorf("no GOGC: %d, %v; want server.gogc's 70", p, ok)
+	}
+	if _, ok := gcPercent(cfg, func(k string) string { return map[string]string{"GOGC": "200"}[k] }); ok {
+		t.Error("GOGC=200 set: server.gogc applied over it")
+	}
+}

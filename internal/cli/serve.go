@@ -36,6 +36,7 @@ func serve(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
+	setGC(cfg, log) // before the checks are built: at 100,000 they are most of the heap
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	a, err := app.New(ctx, app.Options{Config: cfg, Logger: log, Version: Version})
@@ -63,7 +64,9 @@ func serve(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			}
 			if err := a.Reload(ctx, next); err != nil {
 				log.Error("reload failed; still running the old configuration", "component", "cli", "err", err)
+				continue
 			}
+			setGC(next, log)
 		case <-ctx.Done():
 			log.Info("shutting down", "component", "cli")
 			sctx, cancel := context.WithTimeout(context.Background(), *grace)

@@ -108,7 +108,18 @@ type Server struct {
 	// Cluster is how this instance shares a PostgreSQL database with
 	// others (docs/CLUSTER.md); ignored on SQLite.
 	Cluster Cluster `yaml:"cluster"`
+	// GOGC is how far the heap may grow past what is live before Go's
+	// collector runs, in percent, as the GOGC environment variable says
+	// it (which wins when set): DefaultGOGC when not given, -1 for off.
+	// Most of what a server holds lives as long as its checks, and little
+	// is made per probe, so collecting twice as often as Go's default
+	// (100) costs little CPU and keeps a third less memory resident
+	// (BENCHMARKS.md, 100,000 checks).
+	GOGC int `yaml:"gogc"`
 }
+
+// DefaultGOGC is server.gogc when not given.
+const DefaultGOGC = 50
 
 // Cluster configures an instance among several on one database.
 type Cluster struct {
@@ -454,6 +465,14 @@ func (v *validator) validate() {
 	}
 	if l := c.Server.Cluster.Lease.D(); l != 0 && (l < 2*time.Second || l > 5*time.Minute) {
 		v.errf("server.cluster.lease", "%s is outside 2s to 5m", l)
+	}
+	switch g := c.Server.GOGC; {
+	case g == 0:
+		c.Server.GOGC = DefaultGOGC
+	case g < -1 || g > 1000 || g > 0 && g < 10:
+		v.errf("server.gogc", "%d is outside 10 to 1000 (percent; -1 turns the collector off)", g)
+	case g == -1:
+		v.warnf("server.gogc", "-1 turns Go's collector off: memory grows until GOMEMLIMIT (or the machine's) stops it")
 	}
 	c.Server.Proxies = nil
 	for i, raw := range c.Server.TrustedProxies {

@@ -185,6 +185,29 @@ func TestTrustedProxies(t *testing.T) {
 	}
 }
 
+// server.gogc: the collector's target, 50 unless given; outside 10 to 1000
+// refused by its key, -1 (off) warned about.
+func TestServerGOGC(t *testing.T) {
+	parse := func(server string) (*Config, error) {
+		return Parse("f.yaml", []byte("page: {name: X}\ncomponents: [{id: a}]\nserver: {"+server+"}\n"), noEnv)
+	}
+	for server, want := range map[string]int{"": DefaultGOGC, "gogc: 0": DefaultGOGC, "gogc: 200": 200, "gogc: 10": 10, "gogc: -1": -1} {
+		cfg, err := parse(server)
+		if err != nil || cfg.Server.GOGC != want {
+			t.Errorf("%q: gogc %d, %v; want %d", server, cfg.Server.GOGC, err, want)
+			continue
+		}
+		if off := len(cfg.Warnings) == 1 && strings.Contains(cfg.Warnings[0], "server.gogc: -1 turns Go's collector off"); off != (want == -1) {
+			t.Errorf("%q: warnings %q", server, cfg.Warnings)
+		}
+	}
+	for _, bad := range []string{"gogc: 5", "gogc: -2", "gogc: 5000"} {
+		if _, err := parse(bad); err == nil || !strings.Contains(err.Error(), "server.gogc: ") || !strings.Contains(err.Error(), "is outside 10 to 1000") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
+
 // server.database: empty is SQLite; a postgres URL or keyword DSN, often
 // from ${ENV}, is PostgreSQL; anything else is refused in words that never
 // repeat it (it may hold a password).
