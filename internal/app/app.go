@@ -181,10 +181,10 @@ type checkState struct {
 	// regions, for a check probed from several places: where, and how
 	// many must agree (the machine is then a regionalDecider).
 	regions regional
-	// last is the check's newest stored result since start (without its
-	// warnings and artifact), and certExpiry the expiry of the last
-	// certificate a probe saw: the check page's.
-	last       upstate.Result
+	// last is the check's newest stored result since start, and
+	// certExpiry the expiry of the last certificate a probe saw: the
+	// check page's.
+	last       lastResult
 	certExpiry time.Time
 }
 
@@ -430,7 +430,7 @@ func (a *App) checkSet(comp *compiled, conds map[string]upstate.Condition, old *
 			}
 		}
 		start := conds[spec.ID]
-		var last upstate.Result
+		var last lastResult
 		var certExpiry time.Time
 		if old != nil {
 			if prev, ok := old.byID[spec.ID]; ok {

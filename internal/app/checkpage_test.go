@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -333,5 +334,30 @@ func TestCheckPagesFitAPhone(t *testing.T) {
 	}
 	if rows == 0 {
 		t.Error("the live result was not added to the page")
+	}
+}
+
+// A check's last result is kept compact, and given back as the page reads
+// it: the same time in the same zone, and everything but the warnings,
+// the artifact and the provider's word.
+func TestLastResultKeepsWhatThePageShows(t *testing.T) {
+	zone := time.FixedZone("UTC+2", 2*60*60)
+	r := upstate.Result{CheckID: "api", At: time.Date(2026, 9, 1, 3, 42, 0, 123, zone), Outcome: upstate.OutcomeFail, Latency: 1234567 * time.Nanosecond,
+		StatusCode: 500, Error: "status 500", Note: "n", Region: "eu", Warnings: []upstate.Warning{{Key: "certificate"}}, Provider: &upstate.ProviderReport{}}
+	got := lastOf(r).result("api")
+	want := r
+	want.Warnings, want.Provider = nil, nil
+	if !got.At.Equal(want.At) || got.At.Location() != zone || got.At.String() != want.At.String() {
+		t.Errorf("at %v, want %v", got.At, want.At)
+	}
+	got.At = want.At
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v\nwant %+v", got, want)
+	}
+	if z := (lastResult{}).result("api"); !z.At.IsZero() || z.CheckID != "" {
+		t.Errorf("none: %+v", z)
+	}
+	if !lastOf(r).newer(upstate.Result{At: r.At.Add(-time.Nanosecond)}) || lastOf(r).newer(r) || (lastResult{}).newer(r) {
+		t.Error("newer")
 	}
 }

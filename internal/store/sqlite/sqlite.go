@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -80,7 +81,8 @@ type DB struct {
 	// takes a lock rather than a hand-off, so a result costs no wake-up.
 	pmu     sync.Mutex
 	pending []upstate.Result
-	full    chan struct{} // signalled when pending reaches BatchSize
+	spare   []upstate.Result // the last batch written, emptied, to take the next (recycle)
+	full    chan struct{}    // signalled when pending reaches BatchSize
 	stop    chan struct{}
 	stopped chan struct{}
 
@@ -330,9 +332,11 @@ func (db *DB) writer() {
 			agg.Merge(fresh)
 		case upstate.ErrorCode(err) == upstate.EUNAVAILABLE:
 			db.requeue(results) // the database refused them: they wait for it
+			results = nil
 		default:
 			db.opts.Logger.Error("results not written, and dropped", "component", "store", "results", len(results), "err", err)
 		}
+		db.recycle(results)
 		// The back-off is real time, as the writer's tickers are: a disk
 		// that refuses writes recovers on its own schedule, whatever a
 		// test's clock says (time.Now is monotonic here).
@@ -391,8 +395,25 @@ func (db *DB) takePending() []upstate.Result {
 	db.pmu.Lock()
 	defer db.pmu.Unlock()
 	rs := db.pending
-	db.pending = nil
+	db.pending, db.spare = db.spare, nil
 	return rs
+}
+
+// recycle gives back a batch the writer is done with, emptied, for the
+// next results to fill: the queue is not grown afresh from nothing each
+// second (at 100,000 checks that was 0.5 GB allocated every five
+// minutes). A batch far larger than a second's (after a long refusal) is
+// let go.
+func (db *DB) recycle(rs []upstate.Result) {
+	if cap(rs) == 0 || cap(rs) > 4*max(db.opts.BatchSize, 1024) {
+		return
+	}
+	clear(rs[:cap(rs)])
+	db.pmu.Lock()
+	defer db.pmu.Unlock()
+	if db.spare == nil {
+		db.spare = rs[:0]
+	}
 }
 
 func (db *DB) drainReqs(reqs []*writeReq) []*writeReq {
@@ -553,29 +574,28 @@ func (db *DB) trimPending() {
 	}
 }
 
-// writeResults writes a batch of results and returns those written, the
-// ones the rollups count. Two results of one check in the same millisecond
+// writeResults writes a batch of results and returns those written (rs
+// itself when it holds none of an agent's), the ones the rollups count. Two results of one check in the same millisecond
 // keep the later one. A probe agent's result (Region set) is never written
 // over: one already stored at its check and time is the same result sent
 // again (the agent's queue resent after this server restarted and forgot
 // the ids it had taken), and it is neither stored nor counted twice.
 func writeResults(ctx context.Context, tx *sql.Tx, rs []upstate.Result) ([]upstate.Result, error) {
-	own, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO results (check_id, at, outcome, latency_us, status_code, error, region) VALUES (?, ?, ?, ?, ?, ?, '')`)
-	if err != nil {
+	if err := insertOwn(ctx, tx, rs); err != nil {
 		return nil, err
 	}
-	defer own.Close()
+	if !slices.ContainsFunc(rs, func(r upstate.Result) bool { return r.Region != "" }) {
+		return rs, nil // the server's own alone, as nearly always: all written, no copy
+	}
+	written := make([]upstate.Result, 0, len(rs))
 	var agents *sql.Stmt
-	written := rs[:0:0]
 	for _, r := range rs {
 		if r.Region == "" {
-			if _, err := own.ExecContext(ctx, r.CheckID, sqlcore.MS(r.At), string(r.Outcome), r.Latency.Microseconds(), r.StatusCode, r.Error); err != nil {
-				return nil, err
-			}
 			written = append(written, r)
 			continue
 		}
 		if agents == nil {
+			var err error
 			if agents, err = tx.PrepareContext(ctx, `INSERT INTO results (check_id, at, outcome, latency_us, status_code, error, region) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (check_id, at) DO NOTHING`); err != nil {
 				return nil, err
 			}
@@ -592,6 +612,71 @@ func writeResults(ctx context.Context, tx *sql.Tx, rs []upstate.Result) ([]upsta
 		}
 	}
 	return written, nil
+}
+
+// resultsPerInsert is how many of the server's own results one INSERT
+// writes. A statement a result went through database/sql and the driver
+// for each: some 3 KB allocated per result, a third of what 100,000
+// checks allocate (BENCHMARKS.md). Six values a row, well under SQLite's
+// 32,766 variables.
+const resultsPerInsert = 100
+
+// insertOwn writes the server's own results among rs (Region empty),
+// resultsPerInsert a statement, before any agent's: a later result at the
+// same (check, at) replaces an earlier, in one statement as in two.
+func insertOwn(ctx context.Context, tx *sql.Tx, rs []upstate.Result) error {
+	var full *sql.Stmt
+	args := make([]any, 0, 6*min(len(rs), resultsPerInsert))
+	flush := func() error {
+		n := len(args) / 6
+		if n == 0 {
+			return nil
+		}
+		defer func() { args = args[:0] }()
+		if n < resultsPerInsert {
+			_, err := tx.ExecContext(ctx, insertResults(n), args...)
+			return err
+		}
+		if full == nil {
+			var err error
+			if full, err = tx.PrepareContext(ctx, insertResults(n)); err != nil {
+				return err
+			}
+		}
+		_, err := full.ExecContext(ctx, args...)
+		return err
+	}
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
+	for _, r := range rs {
+		if r.Region != "" {
+			continue
+		}
+		args = append(args, r.CheckID, sqlcore.MS(r.At), string(r.Outcome), r.Latency.Microseconds(), r.StatusCode, r.Error)
+		if len(args) == 6*resultsPerInsert {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
+}
+
+// insertResults is the INSERT of n of the server's own results.
+func insertResults(n int) string {
+	var b strings.Builder
+	b.Grow(96 + 18*n)
+	b.WriteString(`INSERT OR REPLACE INTO results (check_id, at, outcome, latency_us, status_code, error, region) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`(?,?,?,?,?,?,'')`)
+	}
+	return b.String()
 }
 
 // writeRollups adds the waiting rollups (those of the results committed

@@ -29,6 +29,7 @@ func Run(t *testing.T, open Opener) {
 		{"Components", testComponents},
 		{"ResultsAndRollups", testResults},
 		{"ResultRegions", testResultRegions},
+		{"ManyResultsAtOnce", testManyResults},
 		{"SumRollups", testSumRollups},
 		{"ManyIDs", testManyIDs},
 		{"Prune", testPrune},
@@ -111,6 +112,42 @@ func testComponents(t *testing.T, s store.Store) {
 	}
 	if got[0].Status != upstate.Operational || got[0].Group != "Platform" {
 		t.Errorf("web = %+v", got[0])
+	}
+}
+
+// testManyResults appends more results at once than a driver may write in
+// one statement: every one is stored, and of two at one check and time
+// the later in the batch is kept, in the same statement or another.
+func testManyResults(t *testing.T, s store.Store) {
+	var rs []upstate.Result
+	for i := range 150 {
+		rs = append(rs, upstate.Result{CheckID: "a", At: t0.Add(time.Duration(i) * time.Minute), Outcome: upstate.OutcomeOK, Latency: time.Millisecond, StatusCode: 200})
+	}
+	rs = append(rs,
+		upstate.Result{CheckID: "a", At: t0.Add(5 * time.Minute), Outcome: upstate.OutcomeFail, Error: "again, failing"},
+		upstate.Result{CheckID: "a", At: t0.Add(149 * time.Minute), Outcome: upstate.OutcomeSlow, Latency: 3 * time.Second})
+	for i := range 100 {
+		rs = append(rs, upstate.Result{CheckID: "b", At: t0.Add(time.Duration(i) * time.Second), Outcome: upstate.OutcomeOK, Latency: time.Duration(i+1) * time.Millisecond})
+	}
+	if err := s.AppendResults(ctx(t), rs); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.ListResults(ctx(t), "a", t0, t0.Add(3*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a) != 150 || a[5].Outcome != upstate.OutcomeFail || a[5].Error != "again, failing" || a[149].Outcome != upstate.OutcomeSlow || a[148].Outcome != upstate.OutcomeOK {
+		t.Fatalf("a: %d results (want 150), 5th %+v, 149th %+v", len(a), a[min(5, len(a)-1)], a[len(a)-1])
+	}
+	b, err := s.ListResults(ctx(t), "b", t0, t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) != 100 || b[99].Latency != 100*time.Millisecond {
+		t.Fatalf("b: %d results (want 100), last %+v", len(b), b[len(b)-1])
 	}
 }
 
