@@ -58,6 +58,10 @@ RSS=$(awk '/VmRSS/ {print $2}' "/proc/$UP/status")
 HWM=$(awk '/VmHWM/ {print $2}' "/proc/$UP/status")
 P99=$(paste <(echo "$H0") <(echo "$H1") | awk '{le[NR] = $1; c[NR] = $4 - $2} END {total = c[NR]; for (i = 1; i <= NR; i++) if (c[i] >= 0.99 * total) {print le[i]; exit}}')
 FAILS=$(metric 'upstate_checks_total{kind="http",outcome="fail"}')
+# With PPROF, what is live: the heap just after a collection (gc=1), exact
+# where a heap profile's figures are sampled.
+LIVE=
+[[ -n ${PPROF:-} ]] && LIVE=$(curl -s "http://$PPROF/debug/pprof/heap?gc=1&debug=1" | awk '/^# HeapAlloc/ {print $4}')
 kill $UP; wait $UP 2>/dev/null || true
 # When had every check run once? From the stored results.
 FIRST_ALL=$(sqlite3 "$OUT/data/upstate.db" "SELECT (MAX(first) - (SELECT MIN(at) FROM results)) / 1000.0 FROM (SELECT MIN(at) AS first FROM results GROUP BY check_id);")
@@ -67,6 +71,7 @@ printf 'checks                      %d at a %ds interval\n' "$N" "$INTERVAL"
 printf 'probes in window            %.0f (%.1f/s, expected %.1f/s), failures: %s\n' "$(echo "$R1 - $R0" | bc)" "$(echo "($R1 - $R0) / $MEASURE" | bc -l)" "$(echo "$N / $INTERVAL" | bc -l)" "${FAILS:-0}"
 printf 'CPU (share of one core)     %.1f%% (the target answering them: %.1f%%)\n' "$CPU" "$TCPU"
 printf 'RSS at end / peak           %.0f MiB / %.0f MiB\n' "$(echo "$RSS / 1024" | bc -l)" "$(echo "$HWM / 1024" | bc -l)"
+[[ -n $LIVE ]] && printf 'live heap at end            %.0f MiB (%.0f bytes a check)\n' "$(echo "$LIVE / 1048576" | bc -l)" "$(echo "$LIVE / $N" | bc -l)"
 printf 'start lag p99               <= %s s\n' "$P99"
 printf 'start-up to first page      %.2f s\n' "$PAGE"
 DB=$(du -k "$OUT/data" | tail -1 | cut -f1)

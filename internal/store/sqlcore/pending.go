@@ -18,13 +18,15 @@ import (
 // rollup counts; the raw results are committed with every batch. Only the
 // writer goroutine touches one.
 //
-// Every check has an hour and a day waiting, so the form is compact: at
-// 100,000 checks, a map of *store.Rollup by (check, period, bucket) held
-// 71 MB; values in place, 32-bit counts and the histogram only on hours
-// hold a third of that.
+// Every check has an hour waiting, so the form is compact: at 100,000
+// checks, a map of *store.Rollup by (check, period, bucket) held 71 MB;
+// values in place, 32-bit counts and the histogram only on hours hold a
+// third of that. Days are not kept at all: an hour lies in one day (both
+// are UTC buckets), so a day's counts are those of its hours waiting,
+// added up as they are written (a map of days beside the hours was
+// another 7 MB).
 type Pending struct {
 	hours map[pendingKey]hourCounts
-	days  map[pendingKey]counts
 }
 
 type pendingKey struct {
@@ -47,11 +49,11 @@ type hourCounts struct {
 // NewPending is an empty set with room for the buckets of n checks (a
 // batch's own, made every second, are not grown step by step).
 func NewPending(n int) *Pending {
-	return &Pending{hours: make(map[pendingKey]hourCounts, n), days: make(map[pendingKey]counts, n)}
+	return &Pending{hours: make(map[pendingKey]hourCounts, n)}
 }
 
-// Len is how many buckets wait.
-func (p *Pending) Len() int { return len(p.hours) + len(p.days) }
+// Len is how many hours wait, each with its day.
+func (p *Pending) Len() int { return len(p.hours) }
 
 func (c *counts) count(r upstate.Result) {
 	c.n++
@@ -81,7 +83,7 @@ func (h *hourCounts) plus(o hourCounts) {
 	}
 }
 
-// Add counts results in their hours and days.
+// Add counts results in their hours (and so their days).
 func (p *Pending) Add(rs []upstate.Result) {
 	for _, r := range rs {
 		hk := pendingKey{r.CheckID, MS(store.Hour.Bucket(r.At))}
@@ -89,10 +91,6 @@ func (p *Pending) Add(rs []upstate.Result) {
 		h.count(r)
 		h.bins[store.BinOf(r.Latency)]++
 		p.hours[hk] = h
-		dk := pendingKey{r.CheckID, MS(store.Day.Bucket(r.At))}
-		d := p.days[dk]
-		d.count(r)
-		p.days[dk] = d
 	}
 }
 
@@ -109,60 +107,74 @@ func (p *Pending) Merge(more *Pending) {
 		h.plus(o)
 		p.hours[k] = h
 	}
-	for k, o := range more.days {
-		d := p.days[k]
-		d.plus(o)
-		p.days[k] = d
-	}
 }
 
 // Each calls fn with every bucket waiting in the sets, the sets' counts
 // of it added up, as a rollup (one value, filled afresh for each call), in
 // one order over all of them: by check, period and start, so two writers'
 // statements take row locks alike (the batch's own rollups written after
-// the waiting ones, each set in its order, could lock out of it).
+// the waiting ones, each set in its order, could lock out of it). A
+// check's days come before its hours, as the periods' names sort, each
+// the sum of its hours waiting.
 func Each(fn func(r *store.Rollup) error, sets ...*Pending) error {
-	byKey := func(a, b pendingKey) int {
-		return cmp.Or(strings.Compare(a.check, b.check), cmp.Compare(a.bucket, b.bucket))
-	}
-	var days, hours []pendingKey
+	var hours []pendingKey
 	for _, p := range sets {
-		days = slices.AppendSeq(days, maps.Keys(p.days))
 		hours = slices.AppendSeq(hours, maps.Keys(p.hours))
 	}
-	slices.SortFunc(days, byKey)
-	slices.SortFunc(hours, byKey)
-	days, hours = slices.Compact(days), slices.Compact(hours)
+	slices.SortFunc(hours, func(a, b pendingKey) int {
+		return cmp.Or(strings.Compare(a.check, b.check), cmp.Compare(a.bucket, b.bucket))
+	})
+	hours = slices.Compact(hours)
+	sum := func(k pendingKey) hourCounts {
+		var h hourCounts
+		for _, p := range sets {
+			h.plus(p.hours[k])
+		}
+		return h
+	}
 	var r store.Rollup
-	fill := func(k pendingKey, period store.Period, c counts) {
-		r = store.Rollup{CheckID: k.check, Period: period, Start: FromMS(k.bucket), Count: int(c.n), OK: int(c.ok), Slow: int(c.slow), Fail: int(c.fail),
+	fill := func(check string, period store.Period, start int64, c counts) {
+		r = store.Rollup{CheckID: check, Period: period, Start: FromMS(start), Count: int(c.n), OK: int(c.ok), Slow: int(c.slow), Fail: int(c.fail),
 			LatencySum: c.sum, LatencyMax: c.max}
 	}
-	// Day sorts before hour, as the periods' names do.
-	for len(days) > 0 || len(hours) > 0 {
-		if len(hours) == 0 || len(days) > 0 && days[0].check <= hours[0].check {
-			k := days[0]
-			days = days[1:]
-			var sum counts
-			for _, p := range sets {
-				sum.plus(p.days[k])
+	for len(hours) > 0 {
+		n := 1
+		for n < len(hours) && hours[n].check == hours[0].check {
+			n++
+		}
+		mine := hours[:n]
+		hours = hours[n:]
+		for i := 0; i < len(mine); {
+			day := dayOf(mine[i].bucket)
+			var c counts
+			for ; i < len(mine) && dayOf(mine[i].bucket) == day; i++ {
+				c.plus(sum(mine[i]).counts)
 			}
-			fill(k, store.Day, sum)
-		} else {
-			k := hours[0]
-			hours = hours[1:]
-			var sum hourCounts
-			for _, p := range sets {
-				sum.plus(p.hours[k])
-			}
-			fill(k, store.Hour, sum.counts)
-			for i, c := range sum.bins {
-				r.Latencies[i] = int(c)
+			fill(mine[0].check, store.Day, day, c)
+			if err := fn(&r); err != nil {
+				return err
 			}
 		}
-		if err := fn(&r); err != nil {
-			return err
+		for _, k := range mine {
+			h := sum(k)
+			fill(k.check, store.Hour, k.bucket, h.counts)
+			for i, c := range h.bins {
+				r.Latencies[i] = int(c)
+			}
+			if err := fn(&r); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// dayOf is the start of the UTC day an hour's start (Unix ms) lies in, as
+// store.Day.Bucket has it.
+func dayOf(hour int64) int64 {
+	const day = 24 * 60 * 60 * 1000
+	if hour < 0 {
+		return (hour - day + 1) / day * day
+	}
+	return hour / day * day
 }

@@ -9,8 +9,8 @@ import (
 	"github.com/upstatehq/upstate/internal/store"
 )
 
-// TestPending: results count in their hour (with the histogram) and their
-// day (without), merged sets add in place, and Each hands every bucket
+// TestPending: results count in their hour (with the histogram) and so
+// their day (without one), merged sets add in place, and Each hands every bucket
 // over in the order the writers' statements take row locks in.
 func TestPending(t *testing.T) {
 	t0 := time.Date(2026, 8, 17, 23, 30, 0, 0, time.UTC)
@@ -23,6 +23,8 @@ func TestPending(t *testing.T) {
 	more.Add([]upstate.Result{
 		{CheckID: "a", At: t0.Add(10 * time.Minute), Outcome: upstate.OutcomeFail, Latency: 20 * time.Millisecond},
 		{CheckID: "a", At: t0.Add(40 * time.Minute), Outcome: upstate.OutcomeOK, Latency: time.Millisecond}, // the next hour and day
+		{CheckID: "c", At: t0.Add(-time.Hour), Outcome: upstate.OutcomeFail, Latency: 7 * time.Millisecond}, // two hours of one day
+		{CheckID: "c", At: t0, Outcome: upstate.OutcomeOK, Latency: 9 * time.Millisecond},
 	})
 	// Each adds up the sets it is given, in one order over them all: a
 	// writer hands it the waiting rollups and its batch's own.
@@ -32,8 +34,8 @@ func TestPending(t *testing.T) {
 	}
 	p.Merge(more)
 	p.Merge(nil)
-	if p.Len() != 6 {
-		t.Fatalf("Len = %d, want a's two hours and two days, b's hour and day", p.Len())
+	if p.Len() != 5 {
+		t.Fatalf("Len = %d, want a's two hours (in two days), b's hour and c's two (in one)", p.Len())
 	}
 	var got []store.Rollup
 	if err := Each(func(r *store.Rollup) error { got = append(got, *r); return nil }, p); err != nil {
@@ -54,6 +56,9 @@ func TestPending(t *testing.T) {
 		{"a", store.Hour, t0.Truncate(time.Hour).Add(time.Hour), 1},
 		{"b", store.Day, t0.Truncate(24 * time.Hour), 1},
 		{"b", store.Hour, t0.Truncate(time.Hour), 1},
+		{"c", store.Day, t0.Truncate(24 * time.Hour), 2},
+		{"c", store.Hour, t0.Truncate(time.Hour).Add(-time.Hour), 1},
+		{"c", store.Hour, t0.Truncate(time.Hour), 1},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("Each gave %d buckets, want %d: %+v", len(got), len(want), got)
@@ -68,6 +73,9 @@ func TestPending(t *testing.T) {
 	}
 	if d := got[0]; d.Latencies.Total() != 0 || d.Count != 2 || d.Fail != 1 {
 		t.Errorf("a's first day = %+v, want its counts and no histogram", d)
+	}
+	if d := got[6]; d.Fail != 1 || d.OK != 1 || d.LatencySum != 16*time.Millisecond || d.LatencyMax != 9*time.Millisecond {
+		t.Errorf("c's day = %+v, want its two hours added up", d)
 	}
 	// Each's value is filled afresh: no histogram carried from an hour to
 	// the day after it.
