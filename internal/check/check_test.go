@@ -33,7 +33,7 @@ func (s *stepClock) Now() time.Time {
 }
 
 func newHTTP(url string, e HTTPExpect) *HTTP {
-	return &HTTP{ID: "h", Method: "GET", URL: url, Timeout: 2 * time.Second, FollowRedirects: true, Expect: e,
+	return &HTTP{ID: "h", Method: "GET", URL: url, Timeout: 2 * time.Second, FollowRedirects: true, Expect: &e,
 		Client: NewHTTPClient(false, 2, nil), Clock: clock.Real{}}
 }
 
