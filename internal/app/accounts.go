@@ -94,7 +94,7 @@ func withConsole(ctx context.Context, cfg *config.Config, db store.ConsoleItems)
 // mergedOr is cfg with items merged, or cfg alone when they could not be
 // read or no longer fit it.
 func mergedOr(cfg *config.Config, items []upstate.ConsoleItem, err error) *config.Config {
-	if err != nil || len(items) == 0 || len(cfg.Source) == 0 {
+	if err != nil || len(items) == 0 || !cfg.FromFile() {
 		return cfg
 	}
 	c, err := config.WithConsole(cfg, items, ConfigRules()...)

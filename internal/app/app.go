@@ -665,7 +665,7 @@ func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
 	if err != nil {
 		return fmt.Errorf("read the console's checks and components: %w", err)
 	}
-	if len(items) > 0 && len(cfg.Source) > 0 {
+	if len(items) > 0 && cfg.FromFile() {
 		// An item the new file refuses is left out, shown with why; a
 		// problem the items cause as a whole (not within one) would leave
 		// them all out, and their components' rows with them: that

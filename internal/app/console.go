@@ -41,7 +41,7 @@ func (a *App) effective(file *config.Config, items []upstate.ConsoleItem) (*conf
 	if len(items) == 0 {
 		return file, nil
 	}
-	if len(file.Source) == 0 {
+	if !file.FromFile() {
 		a.log.Warn("the configuration was not read from a file: the console's checks and components are not applied", "component", "app", "items", len(items))
 		return file, nil
 	}
@@ -424,7 +424,7 @@ func (a *App) componentInUse(ctx context.Context, id string) error {
 // called with consoleMu held.
 func (a *App) change(ctx context.Context, it upstate.ConsoleItem, remove bool) error {
 	file := a.file.Load()
-	if len(file.Source) == 0 {
+	if !file.FromFile() {
 		return upstate.Errorf(upstate.EUNAVAILABLE, "the configuration was not read from a file, so the console cannot add to it")
 	}
 	same := func(x upstate.ConsoleItem) bool { return x.Kind == it.Kind && x.ID == it.ID }

@@ -102,7 +102,7 @@ func ImportHistory(ctx context.Context, cfg *config.Config, doc *importer.Docume
 	// written below must keep the console's, not the file's alone.
 	eff := withConsole(ctx, cfg, db)
 	if len(added) > 0 {
-		if len(cfg.Source) == 0 {
+		if !cfg.FromFile() {
 			return counts, upstate.Errorf(upstate.EINVALID, "the import names components the configuration lacks, and the configuration was not read from a file")
 		}
 		if eff, err = config.WithConsole(cfg, append(items, added...), ConfigRules()...); err != nil {

@@ -24,11 +24,11 @@ func (c *Config) AgentYAML(id string) ([]byte, error) {
 	if n := c.consoleChecks[id]; n != nil {
 		return c.agentMapping(n)
 	}
-	if len(c.Source) == 0 {
+	if !c.FromFile() {
 		return nil, fmt.Errorf("check %s: the configuration has no file text", id)
 	}
 	var root yaml.Node
-	if err := yaml.Unmarshal(c.Source, &root); err != nil {
+	if err := yaml.Unmarshal(c.Source(), &root); err != nil {
 		return nil, err
 	}
 	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 {

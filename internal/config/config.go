@@ -41,10 +41,8 @@ type Config struct {
 
 	// File is where the configuration was read from.
 	File string `yaml:"-"`
-	// Source is the file's text as it was read: what the console's items
-	// are merged into (WithConsole) and exported with (Export), without
-	// reading the file again.
-	Source []byte `yaml:"-"`
+	// source is the file's text (Source).
+	source source
 	// Lookup resolves ${ENV} references, the file's and the console's.
 	Lookup func(string) (string, bool) `yaml:"-"`
 	// Shadowed are console items whose id the file also defines: the
@@ -301,7 +299,7 @@ func Parse(file string, data []byte, lookup func(string) (string, bool), rules .
 	if probs != nil {
 		return nil, probs
 	}
-	return decodeRoot(file, data, root, lookup, rules)
+	return decodeRoot(file, data, nil, root, lookup, rules)
 }
 
 // parseNode reads the file's text as YAML, keeping comments.
@@ -322,15 +320,16 @@ func parseNode(file string, data []byte) (*yaml.Node, *Problems) {
 
 // decodeRoot decodes and validates a configuration's YAML, read from
 // file's data, and applies the rules.
-func decodeRoot(file string, data []byte, root *yaml.Node, lookup func(string) (string, bool), rules []Rule) (*Config, error) {
+// packed, when not nil, is data already packed (a merge keeps the file's).
+func decodeRoot(file string, data []byte, packed *source, root *yaml.Node, lookup func(string) (string, bool), rules []Rule) (*Config, error) {
 	probs := &Problems{File: file}
-	c := &Config{File: file, Source: data, Lookup: lookup}
+	c := &Config{File: file, Lookup: lookup}
 	// A line for each key, and a key for each colon, about: sized once,
 	// the map is not grown step by step through 800,000 keys for 100,000
 	// checks.
 	d := &decoder{probs: probs, lines: make(map[string]int, bytes.Count(data, []byte(":"))), keys: map[string][]string{}, foreign: map[string][]foreignKey{}, lookup: lookup}
 	d.decode(root, reflect.ValueOf(c).Elem(), "")
-	v := validator{c: c, d: d, p: probs}
+	v := validator{c: c, d: d, p: probs, text: data}
 	v.validate()
 	for _, rule := range rules {
 		rule(c, v.errf)
@@ -338,6 +337,11 @@ func decodeRoot(file string, data []byte, root *yaml.Node, lookup func(string) (
 	if len(probs.Items) > 0 {
 		probs.sort()
 		return nil, probs
+	}
+	if packed == nil {
+		c.source = packSource(data)
+	} else {
+		c.source = *packed
 	}
 	return c, nil
 }
@@ -361,9 +365,10 @@ func yamlMessage(err error) string { return yamlLineRe.ReplaceAllString(err.Erro
 // validator checks what types alone cannot: required fields, references,
 // ranges, and which fields fit which kind of check.
 type validator struct {
-	c *Config
-	d *decoder
-	p *Problems
+	c    *Config
+	d    *decoder
+	p    *Problems
+	text []byte // the file's
 }
 
 func (v *validator) line(path string) int {
@@ -844,7 +849,7 @@ func databasePassword(dsn string) bool {
 // reference on its line of the file (or there is no file text to tell).
 func (v *validator) fromEnv(path string) bool {
 	line, ok := v.d.lines[path]
-	lines := bytes.Split(v.c.Source, []byte("\n"))
+	lines := bytes.Split(v.text, []byte("\n"))
 	if !ok || line < 1 || line > len(lines) {
 		return true
 	}

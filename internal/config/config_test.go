@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"testing"
@@ -282,5 +283,28 @@ func TestPageBrandPaths(t *testing.T) {
 	}
 	if c.Page.Logo != "/etc/upstate/img/logo.svg" || c.Page.Favicon != "/srv/icon.png" || c.Page.AccentColor != "#0b5fff" {
 		t.Errorf("page = %+v: a relative image is the config file's neighbour, an absolute one is kept, the colour is lower case", c.Page)
+	}
+}
+
+// The file's text is kept compressed and given back whole, as read.
+func TestSourceKeptCompressed(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("page: {name: X}\ncomponents: [{id: a}]\nchecks:\n")
+	for i := range 2000 {
+		fmt.Fprintf(&b, "  - {id: k%d, kind: http, url: 'http://127.0.0.1:19000/k%d', components: [a]}\n", i, i)
+	}
+	text := []byte(b.String())
+	cfg, err := Parse("f.yaml", text, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.FromFile() || !bytes.Equal(cfg.Source(), text) {
+		t.Fatalf("Source gives %d bytes back, want the %d read", len(cfg.Source()), len(text))
+	}
+	if len(cfg.source.packed)*5 > len(text) {
+		t.Errorf("kept %d bytes of a %d-byte file: want a fifth or less", len(cfg.source.packed), len(text))
+	}
+	if (&Config{}).FromFile() || (&Config{}).Source() != nil {
+		t.Error("a configuration not read from a file has text")
 	}
 }

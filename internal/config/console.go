@@ -39,7 +39,8 @@ func seqKey(k upstate.ConsoleKind) string {
 // also has is left out (the file wins) and listed in Shadowed. Problems in
 // an item name it (Problem.Item) with paths within it.
 func WithConsole(base *Config, items []upstate.ConsoleItem, rules ...Rule) (*Config, error) {
-	root, probs := parseNode(base.File, base.Source)
+	text := base.Source()
+	root, probs := parseNode(base.File, text)
 	if probs != nil {
 		return nil, probs
 	}
@@ -59,7 +60,7 @@ func WithConsole(base *Config, items []upstate.ConsoleItem, rules ...Rule) (*Con
 	if lookup == nil {
 		lookup = envLookup
 	}
-	c, err := decodeRoot(base.File, base.Source, root, lookup, rules)
+	c, err := decodeRoot(base.File, text, &base.source, root, lookup, rules)
 	if ps, ok := err.(*Problems); ok {
 		for i, p := range ps.Items {
 			ps.Items[i] = at.locate(p)
@@ -276,7 +277,7 @@ func block(n *yaml.Node) {
 // file's comments and ${ENV} references are kept as written; items the
 // file shadows are left out.
 func Export(base *Config, items []upstate.ConsoleItem) ([]byte, error) {
-	root, probs := parseNode(base.File, base.Source)
+	root, probs := parseNode(base.File, base.Source())
 	if probs != nil {
 		return nil, probs
 	}
@@ -450,7 +451,7 @@ func plural(n int, one, many string) string {
 // FileKeys are the keys of the file's checks or components as written
 // (${ENV} references unresolved), in the file's order.
 func FileKeys(base *Config, kind upstate.ConsoleKind) []map[string]any {
-	root, probs := parseNode(base.File, base.Source)
+	root, probs := parseNode(base.File, base.Source())
 	if probs != nil {
 		return nil
 	}
