@@ -138,8 +138,8 @@ type Engine struct {
 	// condition stored never disagrees with the incidents.
 	unsaved  []upstate.Transition
 	stashed  *plan
-	rederive bool // a reload changed components or checks: derive them all
-	conds    map[string]upstate.Condition
+	rederive bool            // a reload changed components or checks: derive them all
+	conds    map[string]cond // see cond
 	statuses map[string]upstate.Status
 	// holds are statuses people set on components outside incidents.
 	holds map[string]upstate.Hold
@@ -251,14 +251,16 @@ func (e *Engine) load(ctx context.Context, locked bool) error {
 // committed; read without the lock (a follower's refresh), a decision
 // still being written could have a lower number than one committed, and
 // would be skipped for good. Must be called with e.mu held.
-func (e *Engine) conditions(ctx context.Context, locked bool) (map[string]upstate.Condition, error) {
+func (e *Engine) conditions(ctx context.Context, locked bool) (map[string]cond, error) {
 	if e.opts.Shared != nil && e.condSeq > 0 {
 		changed, last, err := e.opts.Store.ConditionsSince(ctx, e.condSeq)
 		if err != nil {
 			return nil, fmt.Errorf("load conditions: %w", err)
 		}
 		conds := maps.Clone(e.conds)
-		maps.Copy(conds, changed)
+		for id, c := range changed {
+			conds[id] = compact(c)
+		}
 		if locked {
 			e.condSeq = last
 		}
@@ -277,13 +279,10 @@ func (e *Engine) conditions(ctx context.Context, locked bool) (map[string]upstat
 	if err != nil {
 		return nil, fmt.Errorf("load conditions: %w", err)
 	}
-	if conds == nil {
-		conds = map[string]upstate.Condition{}
-	}
 	if locked {
 		e.condSeq = seq
 	}
-	return conds, nil
+	return compactAll(conds), nil
 }
 
 // lock takes the engine's lock, and in a cluster the shared one, first
@@ -329,7 +328,7 @@ func (e *Engine) reread(ctx context.Context) error {
 	}
 	for _, t := range e.unsaved {
 		if _, ok := e.checks[t.To.CheckID]; ok {
-			e.conds[t.To.CheckID] = t.To
+			e.conds[t.To.CheckID] = compact(t.To)
 		}
 	}
 	open := map[string]bool{}
@@ -579,14 +578,14 @@ func (e *Engine) firstWord(t upstate.Transition) bool {
 	if !ok || spec.StatusFor(t.To) != upstate.Operational || len(e.unsaved) > 0 || e.stashed != nil {
 		return false // removed, or not neutral, or behind changes not written yet
 	}
-	e.conds[t.To.CheckID] = t.To
+	e.conds[t.To.CheckID] = compact(t.To)
 	return true
 }
 
 // queue keeps a transition to decide. Must be called with e.mu held.
 func (e *Engine) queue(t upstate.Transition) {
 	if _, ok := e.checks[t.To.CheckID]; ok {
-		e.conds[t.To.CheckID] = t.To
+		e.conds[t.To.CheckID] = compact(t.To)
 	} // else removed by a reload while its probe ran: only its history is saved
 	if len(e.unsaved) >= maxUnsaved {
 		// The disk has been full for long: keep the latest; the
@@ -706,8 +705,8 @@ func (e *Engine) derive(only []string) map[string]upstate.Status {
 			st = upstate.UnderMaintenance
 		} else {
 			for _, checkID := range e.checksOf[id] {
-				if cond, ok := e.conds[checkID]; ok {
-					st = upstate.Worse(st, e.spec(checkID).StatusFor(cond))
+				if c, ok := e.conds[checkID]; ok {
+					st = upstate.Worse(st, e.spec(checkID).StatusFor(c.condition(checkID)))
 				}
 			}
 		}
@@ -918,7 +917,8 @@ func (e *Engine) decide(ctx context.Context, t *upstate.Transition) error {
 func (e *Engine) share(in *upstate.Incident) (float64, bool) {
 	best, ok := 0.0, false
 	for id, spec := range e.checks {
-		c, has := e.conds[id]
+		k, has := e.conds[id]
+		c := k.condition(id)
 		if !has || !c.Burst || !c.State.Failing() || c.Samples == 0 || !slices.ContainsFunc(spec.Components, in.HasComponent) {
 			continue
 		}

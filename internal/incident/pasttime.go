@@ -106,7 +106,8 @@ func (e *Engine) detected(ctx context.Context, comps map[string]upstate.Status, 
 			continue
 		}
 		for _, id := range e.checksOf[comp] {
-			c, has := e.conds[id]
+			k, has := e.conds[id]
+			c := k.condition(id)
 			if has && c.At.After(at) {
 				c, has = e.failingAt(ctx, id, at)
 			}

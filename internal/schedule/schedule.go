@@ -15,6 +15,7 @@ import (
 	"errors"
 	"hash/fnv"
 	"log/slog"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -208,10 +209,14 @@ type Scheduler struct {
 	// wake tells Run that the earliest due time may have moved earlier.
 	wake chan struct{}
 
+	// base is the scheduler's origin of time: an entry keeps its times
+	// as offsets from it (see entry).
+	base time.Time
+
 	mu       sync.Mutex // guards q, byID, next and statuses
 	q        queue
 	byID     map[string]*entry
-	next     time.Time // when Run's timer fires; zero while Run is busy
+	next     int64 // when Run's timer fires (an offset from base); never before Run
 	statuses map[string]upstate.Status
 }
 
@@ -225,47 +230,113 @@ func New(opts Options) (*Scheduler, error) {
 		sem:   make(chan struct{}, opts.Concurrency),
 		hosts: &hosts{limit: opts.PerHost, gap: opts.HostGap, m: map[string]*host{}},
 		wake:  make(chan struct{}, 1),
+		base:  opts.Clock.Now(),
 		byID:  map[string]*entry{},
+		next:  never,
 	}, nil
 }
 
+// never is the offset of a time before any other, as the zero time.Time
+// was: the last run of a check that has not run (a fast run after it is
+// at once), Run's timer before Run sets it (nothing is sooner).
+const never = math.MinInt64
+
+// none is the offset of a time after any other: no earlier run asked
+// for (soon), so it is never the sooner one.
+const none = math.MaxInt64
+
+// at is t as an offset from the scheduler's base. Read from the real
+// clock, both carry a monotonic reading and the difference is the
+// monotonic one, so an entry's times follow the monotonic clock as the
+// time.Time they stand for did (a wall clock stepped by NTP moves no
+// check). With a fake clock, or a NotBefore from elsewhere (no monotonic
+// reading), it is the wall difference; such a time is then held on the
+// scheduler's one timeline from when it was applied, where before it
+// was compared by wall with each now — the same but across a wall
+// step, and one order for the heap. Like time.Time.Sub, at saturates.
+func (s *Scheduler) at(t time.Time) int64 { return int64(t.Sub(s.base)) }
+
+// add is t+d, saturating (a Recheck or NotBefore far off must not wrap
+// round to the past).
+func add(t int64, d time.Duration) int64 {
+	if d > 0 && t > math.MaxInt64-int64(d) {
+		return math.MaxInt64
+	}
+	if d < 0 && t < math.MinInt64-int64(d) {
+		return math.MinInt64
+	}
+	return t + int64(d)
+}
+
+// sub is a-b as a duration, saturating as time.Time.Sub does.
+func sub(a, b int64) time.Duration {
+	d := a - b
+	switch {
+	case b < 0 && d < a: // overflowed upwards
+		return math.MaxInt64
+	case b > 0 && d > a: // overflowed downwards
+		return math.MinInt64
+	}
+	return time.Duration(d)
+}
+
+// entry is one check's place in the schedule, one per check: at 100,000
+// checks every byte here is 100 kB (issue 16), so its times are int64
+// offsets from Scheduler.base (Scheduler.at) rather than time.Time (24
+// bytes each), its flags are bits, and its heap index is an int32:
+// 48 bytes where four time.Time made it 128.
 type entry struct {
-	job     *Job      // into the slice Run or Update was given
-	due     time.Time // next start
-	regular time.Time // next regular (phase-keeping) start
-	// soon is an earlier run asked for (a re-check, RunNow); zero when none.
-	soon time.Time
-	last time.Time // when the last run was due
+	job     *Job  // into the slice Run or Update was given
+	due     int64 // next start
+	regular int64 // next regular (phase-keeping) start
+	// soon is an earlier run asked for (a re-check, RunNow); none when none.
+	soon  int64
+	last  int64 // when the last run was due; never before the first
+	index int32 // in the heap; -1 when out of it (running)
+	flags flags
+}
+
+type flags uint8
+
+const (
 	// troubled is what the sink last said of the check; watched is set
 	// while a component in job.Watch is not operational.
-	troubled, watched bool
-	again             bool // RunNow while running: run once more at once
-	index             int
-	running           bool
-	removed           bool
+	troubled flags = 1 << iota
+	watched
+	again // RunNow while running: run once more at once
+	running
+	removed
+	seen // in the jobs apply is applying
+)
+
+func (e *entry) is(f flags) bool { return e.flags&f != 0 }
+
+func (e *entry) set(f flags, on bool) {
+	if on {
+		e.flags |= f
+	} else {
+		e.flags &^= f
+	}
 }
 
 // fast reports whether the job runs at its fast interval now.
 func (e *entry) fast() bool {
-	return e.job.Fast > 0 && e.job.Fast < e.job.Interval && (e.troubled || e.watched)
+	return e.job.Fast > 0 && e.job.Fast < e.job.Interval && e.is(troubled|watched)
 }
 
 // reschedule sets when the job is due: its regular slot, or sooner for a
 // run asked for or while it runs fast. A fast run is at once when the
 // trouble is news, Fast after the last run otherwise; one that would come
 // within Fast/2 of the regular slot waits for it instead.
-func (e *entry) reschedule(now time.Time) {
+func (e *entry) reschedule(now int64) {
 	e.due = e.regular
 	if e.fast() {
-		f := e.last.Add(e.job.Fast)
-		if f.Before(now) {
-			f = now
-		}
-		if e.regular.Sub(f) >= e.job.Fast/2 {
+		f := max(add(e.last, e.job.Fast), now)
+		if sub(e.regular, f) >= e.job.Fast/2 {
 			e.due = f
 		}
 	}
-	if !e.soon.IsZero() && e.soon.Before(e.due) {
+	if e.soon < e.due { // none is never sooner
 		e.due = e.soon
 	}
 }
@@ -297,37 +368,43 @@ func phase(id string, interval time.Duration) time.Duration {
 }
 
 // apply must be called with s.mu held.
+// Entries of jobs no longer there are found by the seen flag, which
+// costs nothing, not by a set of the ids kept (at 100,000 checks, 4 MB
+// made at every reload).
 func (s *Scheduler) apply(jobs []Job) {
-	now := s.opts.Clock.Now()
-	keep := map[string]bool{}
+	clk := s.opts.Clock.Now()
+	now := s.at(clk)
 	for i := range jobs {
 		j := &jobs[i]
-		keep[j.ID] = true
 		if e, ok := s.byID[j.ID]; ok {
 			changed := e.job.Interval != j.Interval || e.job.Aligned != j.Aligned || e.job.Slot != j.Slot
 			e.job = j
-			e.watched = troubleIn(j.Watch, s.statuses)
-			if changed && !e.running {
-				e.regular = firstDue(*j, now)
+			e.set(seen, true)
+			e.set(watched, troubleIn(j.Watch, s.statuses))
+			if changed && !e.is(running) {
+				e.regular = s.at(firstDue(*j, clk))
 				e.reschedule(now)
-				heap.Fix(&s.q, e.index)
+				heap.Fix(&s.q, int(e.index))
 			}
 			continue
 		}
-		e := &entry{job: j, watched: troubleIn(j.Watch, s.statuses)}
-		e.regular = firstDue(*j, now)
+		e := &entry{job: j, soon: none, last: never, flags: seen}
+		e.set(watched, troubleIn(j.Watch, s.statuses))
+		e.regular = s.at(firstDue(*j, clk))
 		e.due = e.regular
 		s.byID[j.ID] = e
 		heap.Push(&s.q, e)
 	}
 	for id, e := range s.byID {
-		if !keep[id] {
-			e.removed = true
+		if !e.is(seen) {
+			e.set(removed, true)
 			if e.index >= 0 {
-				heap.Remove(&s.q, e.index)
+				heap.Remove(&s.q, int(e.index))
 			}
 			delete(s.byID, id)
+			continue
 		}
+		e.set(seen, false)
 	}
 }
 
@@ -348,20 +425,20 @@ func troubleIn(components []string, st map[string]upstate.Status) bool {
 func (s *Scheduler) SetStatuses(st map[string]upstate.Status) {
 	s.mu.Lock()
 	s.statuses = st
-	now := s.opts.Clock.Now()
+	now := s.at(s.opts.Clock.Now())
 	sooner := false
 	for _, e := range s.byID {
 		w := troubleIn(e.job.Watch, st)
-		if w == e.watched {
+		if w == e.is(watched) {
 			continue
 		}
-		e.watched = w
-		if e.running || e.index < 0 {
+		e.set(watched, w)
+		if e.is(running) || e.index < 0 {
 			continue // finish reschedules it
 		}
 		e.reschedule(now)
-		heap.Fix(&s.q, e.index)
-		sooner = sooner || e.due.Before(s.next)
+		heap.Fix(&s.q, int(e.index))
+		sooner = sooner || e.due < s.next
 	}
 	s.mu.Unlock()
 	if sooner {
@@ -374,20 +451,20 @@ func (s *Scheduler) SetStatuses(st map[string]upstate.Status) {
 // check running now runs again when it finishes.
 func (s *Scheduler) RunNow(ids ...string) {
 	s.mu.Lock()
-	now := s.opts.Clock.Now()
+	now := s.at(s.opts.Clock.Now())
 	sooner := false
 	for _, id := range ids {
 		e := s.byID[id]
 		if e == nil {
 			continue
 		}
-		if e.running || e.index < 0 {
-			e.again = true
+		if e.is(running) || e.index < 0 {
+			e.set(again, true)
 			continue
 		}
 		e.soon = now
 		e.reschedule(now)
-		heap.Fix(&s.q, e.index)
+		heap.Fix(&s.q, int(e.index))
 		sooner = true
 	}
 	s.mu.Unlock()
@@ -414,16 +491,16 @@ func (s *Scheduler) Run(ctx context.Context, jobs []Job) {
 	defer timer.Stop()
 	for {
 		s.mu.Lock()
-		now := c.Now()
-		for len(s.q) > 0 && !s.q[0].due.After(now.Add(s.opts.Coalesce)) {
+		now := s.at(c.Now())
+		for len(s.q) > 0 && s.q[0].due <= add(now, s.opts.Coalesce) {
 			e := heap.Pop(&s.q).(*entry)
 			s.start(ctx, e, now)
 		}
 		wait := time.Hour
 		if len(s.q) > 0 {
-			wait = s.q[0].due.Sub(now)
+			wait = sub(s.q[0].due, now)
 		}
-		s.next = now.Add(wait)
+		s.next = add(now, wait)
 		s.mu.Unlock()
 		timer.Reset(wait)
 		select {
@@ -439,40 +516,41 @@ func (s *Scheduler) Run(ctx context.Context, jobs []Job) {
 func (s *Scheduler) finish(e *entry, next Next) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e.running = false
-	if e.removed {
+	e.set(running, false)
+	if e.is(removed) {
 		return
 	}
-	now := s.opts.Clock.Now()
-	for !e.regular.After(now) {
-		e.regular = e.regular.Add(e.job.Interval)
+	now := s.at(s.opts.Clock.Now())
+	for e.regular <= now {
+		e.regular = add(e.regular, e.job.Interval)
 	}
-	e.troubled = next.Troubled
-	e.soon = time.Time{}
+	e.set(troubled, next.Troubled)
+	e.soon = none
 	if next.Recheck > 0 {
-		e.soon = now.Add(next.Recheck)
+		e.soon = add(now, next.Recheck)
 	}
-	if e.again {
-		e.again, e.soon = false, now
+	if e.is(again) {
+		e.set(again, false)
+		e.soon = now
 	}
 	e.reschedule(now)
 	heap.Push(&s.q, e)
-	if e.due.Before(s.next) {
+	if e.due < s.next {
 		s.poke()
 	}
 }
 
 // start must be called with s.mu held.
-func (s *Scheduler) start(ctx context.Context, e *entry, now time.Time) {
-	e.running = true
-	if !e.due.Before(e.regular) {
+func (s *Scheduler) start(ctx context.Context, e *entry, now int64) {
+	e.set(running, true)
+	if e.due >= e.regular {
 		// This run takes the regular slot (a re-check does not); a
 		// coalesced run may start before it, so move on explicitly.
-		e.regular = e.regular.Add(e.job.Interval)
+		e.regular = add(e.regular, e.job.Interval)
 	}
 	e.last = e.due
 	job := *e.job
-	lag := max(now.Sub(e.due), 0) // coalesced probes start a little early
+	lag := max(sub(now, e.due), 0) // coalesced probes start a little early
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -708,15 +786,15 @@ func (h *hosts) done(key string) {
 type queue []*entry
 
 func (q queue) Len() int           { return len(q) }
-func (q queue) Less(i, j int) bool { return q[i].due.Before(q[j].due) }
+func (q queue) Less(i, j int) bool { return q[i].due < q[j].due }
 func (q queue) Swap(i, j int) {
 	q[i], q[j] = q[j], q[i]
-	q[i].index = i
-	q[j].index = j
+	q[i].index = int32(i)
+	q[j].index = int32(j)
 }
 func (q *queue) Push(x any) {
 	e := x.(*entry)
-	e.index = len(*q)
+	e.index = int32(len(*q))
 	*q = append(*q, e)
 }
 func (q *queue) Pop() any {
