@@ -18,7 +18,17 @@ type CheckSpec struct {
 	// missing keys use DefaultImpact.
 	Impact    map[ImpactKey]Status
 	DependsOn []string // components this check needs beyond its own
-	Decide    DecideSpec
+	// Decide is how its results are decided: shared between checks that
+	// decide alike (read it with Deciding, which a nil one reads as zero).
+	Decide *DecideSpec
+}
+
+// Deciding is the check's DecideSpec, the zero one when none is set.
+func (c CheckSpec) Deciding() DecideSpec {
+	if c.Decide == nil {
+		return DecideSpec{}
+	}
+	return *c.Decide
 }
 
 // StatusFor returns the component status this check causes in the state.

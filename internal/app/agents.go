@@ -21,9 +21,9 @@ type decider interface {
 
 func newDecider(spec upstate.CheckSpec, rg regional, start upstate.Condition) decider {
 	if len(rg.names) == 0 {
-		return decide.New(spec.ID, spec.Decide, start)
+		return decide.NewShared(spec.ID, spec.Decide, start)
 	}
-	q := decide.NewQuorum(spec.ID, spec.Decide, rg.names, rg.quorum, start)
+	q := decide.NewQuorum(spec.ID, spec.Deciding(), rg.names, rg.quorum, start)
 	q.Stale(regionStale(spec))
 	return regionalDecider{q}
 }

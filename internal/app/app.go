@@ -421,7 +421,7 @@ func (a *App) checkSet(comp *compiled, conds map[string]upstate.Condition, old *
 	for i := range comp.specs {
 		spec := &comp.specs[i]
 		if old != nil {
-			if prev, ok := old.byID[spec.ID]; ok && prev.spec.Decide == spec.Decide && sameRegions(prev.regions, comp.regions[spec.ID]) {
+			if prev, ok := old.byID[spec.ID]; ok && prev.spec.Deciding() == spec.Deciding() && sameRegions(prev.regions, comp.regions[spec.ID]) {
 				prev.mu.Lock()
 				prev.spec = spec
 				prev.mu.Unlock()
@@ -491,7 +491,7 @@ func (a *App) onResult(ctx context.Context, r upstate.Result) schedule.Next {
 	}
 	next := schedule.Next{Burst: d.Burst, Troubled: st.machine.Condition().State.Failing()}
 	if d.Recheck {
-		next.Recheck = st.spec.Decide.RecheckEvery
+		next.Recheck = st.spec.Deciding().RecheckEvery
 	}
 	return next
 }

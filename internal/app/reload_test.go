@@ -116,7 +116,7 @@ func TestReloadKeepsState(t *testing.T) {
 			}
 			st.mu.Lock()
 			defer st.mu.Unlock()
-			return st.machine, st.machine.Condition(), st.spec.Decide
+			return st.machine, st.machine.Condition(), st.spec.Deciding()
 		}
 		openIDs := func() []string {
 			t.Helper()

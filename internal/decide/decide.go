@@ -91,13 +91,21 @@ func Defaults(s upstate.DecideSpec, interval time.Duration) upstate.DecideSpec {
 // Machine decides one check's condition. It is not safe for concurrent
 // use; the caller serialises results per check.
 type Machine struct {
-	spec     upstate.DecideSpec
-	checkID  string
+	// spec is shared, read only: every check deciding alike points to one
+	// (NewShared); 88 bytes a machine at 100,000 checks.
+	spec *upstate.DecideSpec
+	// cond is the confirmed condition; its CheckID is the machine's check
+	// (checkID), always.
 	cond     upstate.Condition
 	window   []sample       // most recent last, at most spec.Window
 	loc      *time.Location // the zone of the window's times
 	flips    []time.Time    // recent confirmed transitions, for flap damping
-	rechecks int            // quick re-checks asked for since the last regular result
+	rechecks int32          // quick re-checks asked for since the last regular result
+	// cleanBursts counts the bursts in a row that were all fine while the
+	// check was failing: up needs RecoverAfter of them (twice that while
+	// flapping), as it needs RecoverAfter good results without bursts.
+	// One clean burst of ten proves little against a quarter failing.
+	cleanBursts int32
 	// burstDue is set while a burst asked for has not been judged: the
 	// suspect result that asked waits for it. A regular result coming
 	// first means none came (a probe run by hand, say), and the window
@@ -117,43 +125,59 @@ type Machine struct {
 	// burst was judged, it completes the evidence.
 	askedAt, condAsked int64
 	condSamples        []upstate.Result
-	// cleanBursts counts the bursts in a row that were all fine while the
-	// check was failing: up needs RecoverAfter of them (twice that while
-	// flapping), as it needs RecoverAfter good results without bursts.
-	// One clean burst of ten proves little against a quarter failing.
-	cleanBursts int
 }
+
+// checkID is the machine's check.
+func (m *Machine) checkID() string { return m.cond.CheckID }
 
 // New returns a machine for the check, starting in the given condition
 // (StateUnknown for a new check; the stored one after a restart).
 func New(checkID string, spec upstate.DecideSpec, start upstate.Condition) *Machine {
+	return NewShared(checkID, &spec, start)
+}
+
+// NewShared is New with a spec the caller shares between machines and
+// never changes (the compiled checks' own).
+func NewShared(checkID string, spec *upstate.DecideSpec, start upstate.Condition) *Machine {
 	if start.State == "" {
 		start.State = upstate.StateUnknown
 	}
 	start.CheckID = checkID
-	return &Machine{spec: spec, checkID: checkID, cond: start, burstAt: noTime, condBurst: noTime, pendingAt: noTime, askedAt: noTime, condAsked: noTime}
+	return &Machine{spec: spec, cond: start, burstAt: noTime, condBurst: noTime, pendingAt: noTime, askedAt: noTime, condAsked: noTime}
 }
 
 // sample is what the window keeps of a result: what judging and the
-// evidence read, in 32 bytes rather than a Result's 192. The windows are
+// evidence read, in 24 bytes rather than a Result's 192. The windows are
 // most of what checks hold: ten results each, 190 MB of Results at
 // 100,000 checks. A result's time is kept as Unix nanoseconds (its zone
-// is the machine's loc); what a clean result has none of (an error, a
-// note, a provider's word, an outcome not one of the three) is kept
-// apart, so most samples point to nothing.
+// is the machine's loc); its latency, status, outcome and whether it is
+// pending share one word (word); what a clean result has none of (an
+// error, a note, a provider's word, an outcome not one of the three, a
+// latency of 18 minutes or more, a status past 65,535) is kept apart,
+// exactly, so most samples point to nothing.
 type sample struct {
-	at      int64 // At, Unix ns; noTime for a zero At
-	latency time.Duration
-	more    *sampleMore
-	status  int32
-	outcome uint8 // codeOK, codeSlow, codeFail, or codeOther
-	pending bool
+	at   int64 // At, Unix ns; noTime for a zero At
+	word uint64
+	more *sampleMore
 }
+
+// The parts of a sample's word: the latency in nanoseconds, the status,
+// the outcome's code, and two flags.
+const (
+	latencyBits  = 40 // up to 2^40 ns, 18.3 minutes
+	latencyMask  = 1<<latencyBits - 1
+	statusShift  = latencyBits
+	outcomeShift = statusShift + 16
+	pendingFlag  = 1 << (outcomeShift + 2)
+	apartFlag    = 1 << (outcomeShift + 3) // the latency and status are in more
+)
 
 type sampleMore struct {
 	err, note string
 	provider  *upstate.ProviderReport
 	outcome   upstate.Outcome // when the sample's is other
+	latency   time.Duration   // with apartFlag
+	status    int             // with apartFlag
 }
 
 const noTime = math.MinInt64
@@ -178,26 +202,53 @@ func (m *Machine) sampleOf(r upstate.Result) sample {
 	if !r.At.IsZero() {
 		m.loc = r.At.Location()
 	}
-	s := sample{at: nanos(r.At), latency: r.Latency, status: int32(r.StatusCode), outcome: codeOther, pending: r.Pending}
+	code := codeOther
 	switch r.Outcome {
 	case upstate.OutcomeOK:
-		s.outcome = codeOK
+		code = codeOK
 	case upstate.OutcomeSlow:
-		s.outcome = codeSlow
+		code = codeSlow
 	case upstate.OutcomeFail:
-		s.outcome = codeFail
+		code = codeFail
 	}
-	if r.Error != "" || r.Note != "" || r.Provider != nil || s.outcome == codeOther {
-		s.more = &sampleMore{err: r.Error, note: r.Note, provider: r.Provider, outcome: r.Outcome}
+	s := sample{at: nanos(r.At), word: uint64(code) << outcomeShift}
+	if r.Pending {
+		s.word |= pendingFlag
+	}
+	apart := r.Latency < 0 || r.Latency > latencyMask || r.StatusCode < 0 || r.StatusCode > 0xffff
+	if apart {
+		s.word |= apartFlag
+	} else {
+		s.word |= uint64(r.Latency) | uint64(r.StatusCode)<<statusShift
+	}
+	if r.Error != "" || r.Note != "" || r.Provider != nil || code == codeOther || apart {
+		s.more = &sampleMore{err: r.Error, note: r.Note, provider: r.Provider, outcome: r.Outcome, latency: r.Latency, status: r.StatusCode}
 	}
 	return s
+}
+
+func (s sample) code() uint8   { return uint8(s.word >> outcomeShift & 3) }
+func (s sample) pending() bool { return s.word&pendingFlag != 0 }
+
+func (s sample) latency() time.Duration {
+	if s.word&apartFlag != 0 {
+		return s.more.latency
+	}
+	return time.Duration(s.word & latencyMask)
+}
+
+func (s sample) status() int {
+	if s.word&apartFlag != 0 {
+		return s.more.status
+	}
+	return int(s.word >> statusShift & 0xffff)
 }
 
 func (s sample) is(o upstate.Outcome) bool { return s.Outcome() == o }
 
 // Outcome is the result's outcome.
 func (s sample) Outcome() upstate.Outcome {
-	switch s.outcome {
+	switch s.code() {
 	case codeOK:
 		return upstate.OutcomeOK
 	case codeSlow:
@@ -225,7 +276,7 @@ func (m *Machine) time(s sample) time.Time {
 
 // result is the sample as the result it was, for its evidence.
 func (m *Machine) result(s sample) upstate.Result {
-	r := upstate.Result{CheckID: m.checkID, At: m.time(s), Latency: s.latency, StatusCode: int(s.status), Outcome: s.Outcome(), Pending: s.pending}
+	r := upstate.Result{CheckID: m.checkID(), At: m.time(s), Latency: s.latency(), StatusCode: s.status(), Outcome: s.Outcome(), Pending: s.pending()}
 	if s.more != nil {
 		r.Error, r.Note, r.Provider = s.more.err, s.more.note, s.more.provider
 	}
@@ -284,7 +335,7 @@ func (m *Machine) Observe(r upstate.Result) Decision {
 	// A result that disagrees with the confirmed state is suspect: look
 	// again soon rather than a whole interval later.
 	suspect := m.suspect(r)
-	if suspect && m.rechecks < m.spec.RecheckCount {
+	if suspect && int(m.rechecks) < m.spec.RecheckCount {
 		m.rechecks++
 		d.Recheck = true
 	} else if !suspect || d.Transition != nil {
@@ -335,7 +386,7 @@ func (m *Machine) push(rs ...upstate.Result) {
 		cut := len(m.window) - m.spec.Window
 		keep := 0
 		for _, r := range m.window[:cut] {
-			if r.pending {
+			if r.pending() {
 				m.window[keep] = r
 				keep++
 			}
@@ -350,7 +401,7 @@ func (m *Machine) push(rs ...upstate.Result) {
 // follows, and reports whether there was one.
 func (m *Machine) replacePending(r upstate.Result) bool {
 	for i := len(m.window) - 1; i >= 0; i-- {
-		if w := m.window[i]; w.pending && w.at == nanos(r.At) {
+		if w := m.window[i]; w.pending() && w.at == nanos(r.At) {
 			m.window[i] = m.sampleOf(r)
 			return true
 		}
@@ -395,7 +446,7 @@ func (m *Machine) judge(r upstate.Result) Decision {
 	var d Decision
 	if target != m.cond.State || (target == upstate.StateDegraded && partial != m.cond.Partial) {
 		next := upstate.Condition{
-			CheckID:  m.checkID,
+			CheckID:  m.checkID(),
 			State:    target,
 			Partial:  partial,
 			Since:    m.since(target),
@@ -503,7 +554,7 @@ func (m *Machine) ObserveBurst(samples []upstate.Result) Decision {
 		if m.Flapping() {
 			need *= 2
 		}
-		if m.cleanBursts++; m.cleanBursts < need {
+		if m.cleanBursts++; int(m.cleanBursts) < need {
 			// Fine this time; the next probe's burst must say so too. The
 			// window keeps the condition's evidence meanwhile.
 			return Decision{}
@@ -518,7 +569,7 @@ func (m *Machine) ObserveBurst(samples []upstate.Result) Decision {
 		return Decision{}
 	}
 	next := upstate.Condition{
-		CheckID: m.checkID, State: target, Partial: partial, Since: cur.Since, At: at,
+		CheckID: m.checkID(), State: target, Partial: partial, Since: cur.Since, At: at,
 		Evidence: burstEvidence(samples, target, m.answer(m.askedAt)), Failures: fails, Samples: n, Burst: true,
 	}
 	if changed {
@@ -547,7 +598,7 @@ func (m *Machine) failedInARow() int {
 // answered (nil while it is pending, or gone).
 func (m *Machine) answer(at int64) *upstate.Result {
 	for i := len(m.window) - 1; i >= 0; i-- {
-		if r := m.window[i]; r.at == at && !r.pending {
+		if r := m.window[i]; r.at == at && !r.pending() {
 			res := m.result(r)
 			return &res
 		}
@@ -560,7 +611,7 @@ func (m *Machine) answer(at int64) *upstate.Result {
 func (m *Machine) resetWindow(samples []upstate.Result, target upstate.State) {
 	keep := 0
 	for _, r := range m.window {
-		if r.pending {
+		if r.pending() {
 			m.window[keep] = r
 			keep++
 		}

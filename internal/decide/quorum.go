@@ -72,8 +72,9 @@ func NewQuorum(checkID string, spec upstate.DecideSpec, regions []string, quorum
 	}
 	start.CheckID = checkID
 	q := &Quorum{checkID: checkID, quorum: quorum, regions: slices.Clone(regions), machines: map[string]*Machine{}, cond: start, last: map[string]time.Time{}, judged: map[string]time.Time{}}
+	shared := &spec
 	for _, r := range regions {
-		q.machines[r] = New(checkID, spec, start)
+		q.machines[r] = NewShared(checkID, shared, start)
 	}
 	if start.State.Failing() {
 		q.failing = slices.Clone(regions)

@@ -1137,7 +1137,7 @@ func (e *Engine) worsen(p *pending, comp string, old, cur upstate.Status, now ti
 	}
 	if t != nil {
 		// Recovery must hold as long as the checks that failed ask for.
-		if w := e.spec(t.To.CheckID).Decide.RecoveryWindow; w > e.recovery[in.ID] {
+		if w := e.spec(t.To.CheckID).Deciding().RecoveryWindow; w > e.recovery[in.ID] {
 			e.recovery[in.ID] = w
 		}
 	}
@@ -1260,8 +1260,8 @@ func (e *Engine) recoveryFor(in *upstate.Incident) time.Duration {
 	d := time.Duration(0)
 	for _, spec := range e.checks {
 		for _, c := range spec.Components {
-			if in.HasComponent(c) && spec.Decide.RecoveryWindow > d {
-				d = spec.Decide.RecoveryWindow
+			if in.HasComponent(c) && spec.Deciding().RecoveryWindow > d {
+				d = spec.Deciding().RecoveryWindow
 			}
 		}
 	}

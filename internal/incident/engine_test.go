@@ -202,7 +202,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	spec := func(id string, comps []string, impact map[upstate.ImpactKey]upstate.Status) upstate.CheckSpec {
 		return upstate.CheckSpec{ID: id, Name: strings.ToUpper(id[:1]) + id[1:], Kind: "http", Interval: time.Minute, Components: comps, Impact: impact,
-			Decide: upstate.DecideSpec{RecoveryWindow: 2 * time.Minute}}
+			Decide: &upstate.DecideSpec{RecoveryWindow: 2 * time.Minute}}
 	}
 	checks := []upstate.CheckSpec{
 		spec("web-home", []string{"web"}, nil),

@@ -63,8 +63,8 @@ func TestSharedEnginesDecideOnOneState(t *testing.T) {
 		{ID: "database", Name: "Database"},
 	}
 	checks := []upstate.CheckSpec{
-		{ID: "api-health", Name: "API health", Kind: "http", Interval: time.Minute, Components: []string{"api"}, Decide: upstate.DecideSpec{RecoveryWindow: time.Minute}},
-		{ID: "db-port", Name: "DB port", Kind: "tcp", Interval: time.Minute, Components: []string{"database"}, Decide: upstate.DecideSpec{RecoveryWindow: time.Minute}},
+		{ID: "api-health", Name: "API health", Kind: "http", Interval: time.Minute, Components: []string{"api"}, Decide: &upstate.DecideSpec{RecoveryWindow: time.Minute}},
+		{ID: "db-port", Name: "DB port", Kind: "tcp", Interval: time.Minute, Components: []string{"database"}, Decide: &upstate.DecideSpec{RecoveryWindow: time.Minute}},
 	}
 	if err := db.SyncComponents(ctx, comps, clk.Now()); err != nil {
 		t.Fatal(err)
@@ -164,7 +164,7 @@ func TestSharedEnginesTakeAStorm(t *testing.T) {
 	var checks []upstate.CheckSpec
 	for i := range 40 {
 		checks = append(checks, upstate.CheckSpec{ID: fmt.Sprintf("c%02d", i), Name: fmt.Sprintf("Check %d", i), Kind: "http", Interval: time.Minute,
-			Components: []string{"api"}, Decide: upstate.DecideSpec{RecoveryWindow: time.Minute}})
+			Components: []string{"api"}, Decide: &upstate.DecideSpec{RecoveryWindow: time.Minute}})
 	}
 	if err := db.SyncComponents(ctx, comps, clk.Now()); err != nil {
 		t.Fatal(err)
