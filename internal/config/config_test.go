@@ -186,7 +186,7 @@ func TestTrustedProxies(t *testing.T) {
 	}
 }
 
-// server.gogc: the collector's target, 50 unless given; outside 10 to 1000
+// server.gogc: the collector's target, 30 unless given; outside 10 to 1000
 // refused by its key, -1 (off) warned about.
 func TestServerGOGC(t *testing.T) {
 	parse := func(server string) (*Config, error) {
