@@ -19,11 +19,14 @@ type decider interface {
 	Condition() upstate.Condition
 }
 
-func newDecider(spec upstate.CheckSpec, rg regional, start upstate.Condition) decider {
+// newDecider makes a check's decider, its spec shared through specs with
+// the other checks decided alike.
+func newDecider(specs *decide.Specs, spec upstate.CheckSpec, rg regional, start upstate.Condition) decider {
+	shared := specs.Of(spec.Decide)
 	if len(rg.names) == 0 {
-		return decide.New(spec.ID, spec.Decide, start)
+		return decide.NewShared(spec.ID, shared, start)
 	}
-	q := decide.NewQuorum(spec.ID, spec.Decide, rg.names, rg.quorum, start)
+	q := decide.NewQuorumShared(spec.ID, shared, rg.names, rg.quorum, start)
 	q.Stale(regionStale(spec))
 	return regionalDecider{q}
 }

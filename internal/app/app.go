@@ -440,7 +440,7 @@ func (a *App) checkSet(comp *compiled, conds map[string]upstate.Condition, old *
 			}
 		}
 		rg := comp.regions[spec.ID]
-		set.byID[spec.ID] = &checkState{spec: spec, machine: newDecider(*spec, rg, start), regions: rg, last: last, certExpiry: certExpiry}
+		set.byID[spec.ID] = &checkState{spec: spec, machine: newDecider(comp.decides, *spec, rg, start), regions: rg, last: last, certExpiry: certExpiry}
 		if len(rg.names) > 0 {
 			fresh = append(fresh, set.byID[spec.ID])
 		}

@@ -194,7 +194,7 @@ func (a *App) takeOver(plan cluster.Plan) {
 		}
 		st.mu.Lock()
 		if st.machine.Condition() != cond {
-			st.machine = newDecider(*st.spec, st.regions, cond)
+			st.machine = newDecider(set.compiled.decides, *st.spec, st.regions, cond)
 			if len(st.regions.names) > 0 {
 				fresh = append(fresh, st)
 			}
