@@ -19,11 +19,17 @@ type decider interface {
 	Condition() upstate.Condition
 }
 
+// newDecider makes a check's decider, sharing its spec's DecideSpec (one
+// copy for the checks decided alike, compile's).
 func newDecider(spec upstate.CheckSpec, rg regional, start upstate.Condition) decider {
-	if len(rg.names) == 0 {
-		return decide.NewShared(spec.ID, spec.Decide, start)
+	d := spec.Decide
+	if d == nil { // not compiled: decided as the zero spec says
+		d = &upstate.DecideSpec{}
 	}
-	q := decide.NewQuorum(spec.ID, spec.Deciding(), rg.names, rg.quorum, start)
+	if len(rg.names) == 0 {
+		return decide.NewShared(spec.ID, d, start)
+	}
+	q := decide.NewQuorumShared(spec.ID, d, rg.names, rg.quorum, start)
 	q.Stale(regionStale(spec))
 	return regionalDecider{q}
 }

@@ -51,7 +51,10 @@ func compile(cfg *config.Config, env check.Env) (*compiled, error) {
 	c := &compiled{tokens: map[string]upstate.Secret{}, checksOf: map[string][]string{}, components: components(cfg),
 		pushed: map[string]bool{}, readers: map[string][]string{}, regions: map[string]regional{}, agents: map[string][]upstate.AgentCheck{}}
 	watch := newWatchSets(cfg)
-	decides := decideSet{}
+	// One copy of each DecideSpec the checks use, for their specs and
+	// machines to share: 100,000 checks decide in a handful of ways, and a
+	// copy each was 8.8 MB.
+	decides := &decide.Specs{}
 	c.specs = make([]upstate.CheckSpec, 0, len(cfg.Checks)) // exactly: 100,000 are 21 MB
 	c.jobs = make([]schedule.Job, 0, len(cfg.Checks))
 	for _, ch := range cfg.Checks {
@@ -81,7 +84,7 @@ func compile(cfg *config.Config, env check.Env) (*compiled, error) {
 		if kind.Repeat {
 			bursts(&job, &d, ch)
 		}
-		spec.Decide = decides.of(decide.Defaults(d, spec.Interval))
+		spec.Decide = decides.Of(decide.Defaults(d, spec.Interval))
 		c.specs = append(c.specs, spec)
 		if local, err := c.regional(cfg, ch, &job); err != nil {
 			return nil, err
@@ -168,29 +171,14 @@ func specOf(ch config.Check) (upstate.CheckSpec, upstate.DecideSpec) {
 }
 
 // pausedSpec is a paused check's spec, decided as it would be if it ran.
-func pausedSpec(ch config.Check, kind check.Kind, decides decideSet) upstate.CheckSpec {
+func pausedSpec(ch config.Check, kind check.Kind, decides *decide.Specs) upstate.CheckSpec {
 	spec, d := specOf(ch)
 	job := schedule.Job{ID: ch.ID, Interval: spec.Interval}
 	if kind.Repeat {
 		bursts(&job, &d, ch)
 	}
-	spec.Decide = decides.of(decide.Defaults(d, spec.Interval))
+	spec.Decide = decides.Of(decide.Defaults(d, spec.Interval))
 	return spec
-}
-
-// decideSet is one copy of each DecideSpec the checks use, for their specs
-// (and machines) to share: 100,000 checks decide in a handful of ways, and
-// a copy each was 8.8 MB. Each is its own allocation, so a machine kept
-// across a reload keeps its 88 bytes alive, not the old compiled set.
-type decideSet map[upstate.DecideSpec]*upstate.DecideSpec
-
-func (s decideSet) of(d upstate.DecideSpec) *upstate.DecideSpec {
-	if p, ok := s[d]; ok {
-		return p
-	}
-	p := &d
-	s[d] = p
-	return p
 }
 
 // components are the configured components as the domain knows them, in

@@ -39,6 +39,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/upstatehq/upstate"
@@ -90,22 +91,30 @@ func Defaults(s upstate.DecideSpec, interval time.Duration) upstate.DecideSpec {
 
 // Machine decides one check's condition. It is not safe for concurrent
 // use; the caller serialises results per check.
+//
+// A server holds one per check, 100,000 of them on one box, so it carries
+// only what a healthy check needs: its spec is shared with the checks
+// decided alike (NewShared), its check's id is its condition's, and what
+// only a check in trouble needs — a burst asked for or judged, evidence
+// waiting for an answer, recent transitions, re-checks asked for — is in
+// its trouble, made the first time it is needed.
 type Machine struct {
-	// spec is shared, read only: every check deciding alike points to one
-	// (NewShared); 88 bytes a machine at 100,000 checks.
-	spec *upstate.DecideSpec
-	// cond is the confirmed condition; its CheckID is the machine's check
-	// (checkID), always.
-	cond     upstate.Condition
-	window   []sample       // most recent last, at most spec.Window
-	loc      *time.Location // the zone of the window's times
-	flips    []time.Time    // recent confirmed transitions, for flap damping
-	rechecks int32          // quick re-checks asked for since the last regular result
-	// cleanBursts counts the bursts in a row that were all fine while the
-	// check was failing: up needs RecoverAfter of them (twice that while
-	// flapping), as it needs RecoverAfter good results without bursts.
-	// One clean burst of ten proves little against a quarter failing.
-	cleanBursts int32
+	spec   *upstate.DecideSpec // shared with other machines: never written
+	cond   upstate.Condition   // its CheckID is the machine's check's, always
+	window []sample            // most recent last, at most spec.Window
+	loc    *time.Location      // the zone of the window's times
+	// t is nil while everything in it is at its starting value (times
+	// noTime, counts zero, nothing due, no flips): a check that has never
+	// been in trouble carries none of it.
+	t *troubleState
+}
+
+// troubleState is what a Machine only needs once its check has been in
+// trouble. It is never dropped once made: a machine that needed it is
+// likely to again.
+type troubleState struct {
+	flips    []time.Time // recent confirmed transitions, for flap damping
+	rechecks int         // quick re-checks asked for since the last regular result
 	// burstDue is set while a burst asked for has not been judged: the
 	// suspect result that asked waits for it. A regular result coming
 	// first means none came (a probe run by hand, say), and the window
@@ -125,65 +134,154 @@ type Machine struct {
 	// burst was judged, it completes the evidence.
 	askedAt, condAsked int64
 	condSamples        []upstate.Result
+	// cleanBursts counts the bursts in a row that were all fine while the
+	// check was failing: up needs RecoverAfter of them (twice that while
+	// flapping), as it needs RecoverAfter good results without bursts.
+	// One clean burst of ten proves little against a quarter failing.
+	cleanBursts int
 }
 
-// checkID is the machine's check.
-func (m *Machine) checkID() string { return m.cond.CheckID }
+// trouble returns m's trouble, made at its starting values when it has
+// none: for writing. Reads of a machine that may have none go through the
+// accessors below, which give the starting values without making it.
+func (m *Machine) trouble() *troubleState {
+	if m.t == nil {
+		m.t = &troubleState{burstAt: noTime, condBurst: noTime, pendingAt: noTime, askedAt: noTime, condAsked: noTime}
+	}
+	return m.t
+}
+
+func (m *Machine) flips() []time.Time {
+	if m.t == nil {
+		return nil
+	}
+	return m.t.flips
+}
+
+func (m *Machine) rechecks() int {
+	if m.t == nil {
+		return 0
+	}
+	return m.t.rechecks
+}
+
+func (m *Machine) burstDue() bool {
+	return m.t != nil && m.t.burstDue
+}
+
+func (m *Machine) pendingAt() int64 {
+	if m.t == nil {
+		return noTime
+	}
+	return m.t.pendingAt
+}
+
+func (m *Machine) condAsked() int64 {
+	if m.t == nil {
+		return noTime
+	}
+	return m.t.condAsked
+}
+
+func (m *Machine) condSamples() []upstate.Result {
+	if m.t == nil {
+		return nil
+	}
+	return m.t.condSamples
+}
 
 // New returns a machine for the check, starting in the given condition
-// (StateUnknown for a new check; the stored one after a restart).
+// (StateUnknown for a new check; the stored one after a restart). The
+// machine keeps a copy of spec of its own; NewShared shares one.
 func New(checkID string, spec upstate.DecideSpec, start upstate.Condition) *Machine {
 	return NewShared(checkID, &spec, start)
 }
 
-// NewShared is New with a spec the caller shares between machines and
-// never changes (the compiled checks' own).
+// NewShared is New with a spec the machine shares with others decided
+// alike (one from Specs): neither the caller nor the machine may change
+// it afterwards.
 func NewShared(checkID string, spec *upstate.DecideSpec, start upstate.Condition) *Machine {
 	if start.State == "" {
 		start.State = upstate.StateUnknown
 	}
 	start.CheckID = checkID
-	return &Machine{spec: spec, cond: start, burstAt: noTime, condBurst: noTime, pendingAt: noTime, askedAt: noTime, condAsked: noTime}
+	return &Machine{spec: spec, cond: start}
+}
+
+// Specs hands out one shared copy of each distinct DecideSpec, for the
+// machines of the checks decided alike: nearly all of a server's checks
+// share a few specs, and a machine holding its own would be 88 bytes more
+// of each. Each copy is an allocation of its own, so a machine kept across
+// a reload holds only its spec, not the set it was made from. The zero
+// Specs is ready to use; a nil one hands out a fresh copy each time. It is
+// safe for concurrent use.
+type Specs struct {
+	mu     sync.Mutex
+	shared map[upstate.DecideSpec]*upstate.DecideSpec
+}
+
+// Of returns the shared copy of spec. It must not be written through.
+func (s *Specs) Of(spec upstate.DecideSpec) *upstate.DecideSpec {
+	if s == nil {
+		return &spec
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p, ok := s.shared[spec]; ok {
+		return p
+	}
+	if s.shared == nil {
+		s.shared = map[upstate.DecideSpec]*upstate.DecideSpec{}
+	}
+	p := &spec
+	s.shared[spec] = p
+	return p
 }
 
 // sample is what the window keeps of a result: what judging and the
 // evidence read, in 24 bytes rather than a Result's 192. The windows are
-// most of what checks hold: ten results each, 190 MB of Results at
-// 100,000 checks. A result's time is kept as Unix nanoseconds (its zone
-// is the machine's loc); its latency, status, outcome and whether it is
-// pending share one word (word); what a clean result has none of (an
-// error, a note, a provider's word, an outcome not one of the three, a
-// latency of 18 minutes or more, a status past 65,535) is kept apart,
-// exactly, so most samples point to nothing.
+// most of what checks hold: ten results each, in eleven slots, would be
+// 190 MB of Results at 100,000 checks; at 32 bytes a sample they were
+// 35 MB, at 24 they are 29 (the allocator's 288-byte class). A result's
+// time is kept as Unix nanoseconds (its zone is the machine's loc); what a
+// clean result has none of (an error, a note, a provider's word, an
+// outcome not one of the three) is kept apart, so most samples point to
+// nothing.
+//
+// Nothing is rounded: the evidence prints latency to the microsecond (and
+// a latency of zero as none), so latency stays in exact nanoseconds, in 32
+// bits: up to 4.29 s, which nearly every answer is; a longer (or negative)
+// one is kept in the sampleMore, with the errors the slow and failed
+// results that take that long mostly have anyway. The status, an HTTP
+// status or DNS rcode, fits 16 bits; one that does not is kept in full
+// apart too, with an outcome not one of the three, both rarer still
+// (sampleOdd), so that a failed result's sampleMore stays 64 bytes.
 type sample struct {
-	at   int64 // At, Unix ns; noTime for a zero At
-	word uint64
-	more *sampleMore
+	at      int64 // At, Unix ns; noTime for a zero At
+	more    *sampleMore
+	latency uint32 // Latency in ns, when more is nil (else more.latency)
+	status  uint16 // StatusCode, unless more.odd is set (then odd.status)
+	outcome uint8  // codeOK, codeSlow, codeFail, or codeOther
+	pending bool
 }
-
-// The parts of a sample's word: the latency in nanoseconds, the status,
-// the outcome's code, and two flags.
-const (
-	latencyBits  = 40 // up to 2^40 ns, 18.3 minutes
-	latencyMask  = 1<<latencyBits - 1
-	statusShift  = latencyBits
-	outcomeShift = statusShift + 16
-	pendingFlag  = 1 << (outcomeShift + 2)
-	apartFlag    = 1 << (outcomeShift + 3) // the latency and status are in more
-)
 
 type sampleMore struct {
 	err, note string
 	provider  *upstate.ProviderReport
-	outcome   upstate.Outcome // when the sample's is other
-	latency   time.Duration   // with apartFlag
-	status    int             // with apartFlag
+	latency   time.Duration // the sample's, whatever it is
+	odd       *sampleOdd
+}
+
+// sampleOdd is what hardly any result has.
+type sampleOdd struct {
+	outcome upstate.Outcome // when the sample's code is codeOther
+	status  int             // the sample's, whatever it is
 }
 
 const noTime = math.MinInt64
 
 // The outcomes a sample's code stands for; codeOther is one beside them,
-// kept in its sampleMore.
+// kept in its sampleOdd.
 const (
 	codeOK uint8 = iota
 	codeSlow
@@ -202,53 +300,51 @@ func (m *Machine) sampleOf(r upstate.Result) sample {
 	if !r.At.IsZero() {
 		m.loc = r.At.Location()
 	}
-	code := codeOther
+	s := sample{at: nanos(r.At), outcome: codeOther, pending: r.Pending}
 	switch r.Outcome {
 	case upstate.OutcomeOK:
-		code = codeOK
+		s.outcome = codeOK
 	case upstate.OutcomeSlow:
-		code = codeSlow
+		s.outcome = codeSlow
 	case upstate.OutcomeFail:
-		code = codeFail
+		s.outcome = codeFail
 	}
-	s := sample{at: nanos(r.At), word: uint64(code) << outcomeShift}
-	if r.Pending {
-		s.word |= pendingFlag
+	odd := s.outcome == codeOther || r.StatusCode < 0 || r.StatusCode > math.MaxUint16
+	if !odd {
+		s.status = uint16(r.StatusCode)
 	}
-	apart := r.Latency < 0 || r.Latency > latencyMask || r.StatusCode < 0 || r.StatusCode > 0xffff
-	if apart {
-		s.word |= apartFlag
+	if r.Error != "" || r.Note != "" || r.Provider != nil || odd || r.Latency < 0 || r.Latency > math.MaxUint32 {
+		s.more = &sampleMore{err: r.Error, note: r.Note, provider: r.Provider, latency: r.Latency}
+		if odd {
+			s.more.odd = &sampleOdd{outcome: r.Outcome, status: r.StatusCode}
+		}
 	} else {
-		s.word |= uint64(r.Latency) | uint64(r.StatusCode)<<statusShift
-	}
-	if r.Error != "" || r.Note != "" || r.Provider != nil || code == codeOther || apart {
-		s.more = &sampleMore{err: r.Error, note: r.Note, provider: r.Provider, outcome: r.Outcome, latency: r.Latency, status: r.StatusCode}
+		s.latency = uint32(r.Latency)
 	}
 	return s
 }
 
-func (s sample) code() uint8   { return uint8(s.word >> outcomeShift & 3) }
-func (s sample) pending() bool { return s.word&pendingFlag != 0 }
-
-func (s sample) latency() time.Duration {
-	if s.word&apartFlag != 0 {
+// Latency is the result's latency.
+func (s sample) Latency() time.Duration {
+	if s.more != nil {
 		return s.more.latency
 	}
-	return time.Duration(s.word & latencyMask)
+	return time.Duration(s.latency)
 }
 
-func (s sample) status() int {
-	if s.word&apartFlag != 0 {
-		return s.more.status
+// StatusCode is the result's status code.
+func (s sample) StatusCode() int {
+	if s.more != nil && s.more.odd != nil {
+		return s.more.odd.status
 	}
-	return int(s.word >> statusShift & 0xffff)
+	return int(s.status)
 }
 
 func (s sample) is(o upstate.Outcome) bool { return s.Outcome() == o }
 
 // Outcome is the result's outcome.
 func (s sample) Outcome() upstate.Outcome {
-	switch s.code() {
+	switch s.outcome {
 	case codeOK:
 		return upstate.OutcomeOK
 	case codeSlow:
@@ -256,7 +352,7 @@ func (s sample) Outcome() upstate.Outcome {
 	case codeFail:
 		return upstate.OutcomeFail
 	}
-	return s.more.outcome
+	return s.more.odd.outcome
 }
 
 func (s sample) provider() *upstate.ProviderReport {
@@ -276,7 +372,7 @@ func (m *Machine) time(s sample) time.Time {
 
 // result is the sample as the result it was, for its evidence.
 func (m *Machine) result(s sample) upstate.Result {
-	r := upstate.Result{CheckID: m.checkID(), At: m.time(s), Latency: s.latency(), StatusCode: s.status(), Outcome: s.Outcome(), Pending: s.pending()}
+	r := upstate.Result{CheckID: m.cond.CheckID, At: m.time(s), Latency: s.Latency(), StatusCode: s.StatusCode(), Outcome: s.Outcome(), Pending: s.pending}
 	if s.more != nil {
 		r.Error, r.Note, r.Provider = s.more.err, s.more.note, s.more.provider
 	}
@@ -287,7 +383,7 @@ func (m *Machine) result(s sample) upstate.Result {
 func (m *Machine) Condition() upstate.Condition { return m.cond }
 
 // Flapping reports whether the check changed state too often lately.
-func (m *Machine) Flapping() bool { return len(m.flips) >= m.spec.FlapThreshold }
+func (m *Machine) Flapping() bool { return len(m.flips()) >= m.spec.FlapThreshold }
 
 // Decision is what one result led to.
 type Decision struct {
@@ -315,18 +411,22 @@ func (m *Machine) Observe(r upstate.Result) Decision {
 	}
 	m.push(r)
 	m.expireFlips(r.At)
-	if !r.OK() {
-		m.cleanBursts = 0 // up needs clean bursts with nothing bad between
+	if !r.OK() && m.t != nil {
+		m.t.cleanBursts = 0 // up needs clean bursts with nothing bad between
 	}
 	if m.spec.Burst > 0 {
 		suspect := m.suspect(r)
-		if suspect && !m.burstDue {
-			m.burstDue, m.askedAt = true, nanos(r.At)
+		if suspect && !m.burstDue() {
+			t := m.trouble()
+			t.burstDue, t.askedAt = true, nanos(r.At)
 			return Decision{Burst: true}
 		}
 		// Not suspect, or the burst asked for never came: the window
-		// judges, and a suspect result asks again.
-		m.burstDue = suspect
+		// judges, and a suspect result asks again. (Suspect here, a burst
+		// was due: m.t is made.)
+		if m.t != nil {
+			m.t.burstDue = suspect
+		}
 		d := m.judge(r)
 		d.Burst = suspect
 		return d
@@ -335,11 +435,11 @@ func (m *Machine) Observe(r upstate.Result) Decision {
 	// A result that disagrees with the confirmed state is suspect: look
 	// again soon rather than a whole interval later.
 	suspect := m.suspect(r)
-	if suspect && int(m.rechecks) < m.spec.RecheckCount {
-		m.rechecks++
+	if suspect && m.rechecks() < m.spec.RecheckCount {
+		m.trouble().rechecks++
 		d.Recheck = true
-	} else if !suspect || d.Transition != nil {
-		m.rechecks = 0
+	} else if (!suspect || d.Transition != nil) && m.t != nil {
+		m.t.rechecks = 0
 	}
 	return d
 }
@@ -386,7 +486,7 @@ func (m *Machine) push(rs ...upstate.Result) {
 		cut := len(m.window) - m.spec.Window
 		keep := 0
 		for _, r := range m.window[:cut] {
-			if r.pending() {
+			if r.pending {
 				m.window[keep] = r
 				keep++
 			}
@@ -401,7 +501,7 @@ func (m *Machine) push(rs ...upstate.Result) {
 // follows, and reports whether there was one.
 func (m *Machine) replacePending(r upstate.Result) bool {
 	for i := len(m.window) - 1; i >= 0; i-- {
-		if w := m.window[i]; w.pending() && w.at == nanos(r.At) {
+		if w := m.window[i]; w.pending && w.at == nanos(r.At) {
 			m.window[i] = m.sampleOf(r)
 			return true
 		}
@@ -412,11 +512,11 @@ func (m *Machine) replacePending(r upstate.Result) bool {
 // final judges the answer a pending result was waiting for, now in its
 // place in the window.
 func (m *Machine) final(r upstate.Result) Decision {
-	if m.burstDue {
+	if m.burstDue() {
 		return Decision{} // the burst the pending result asked for decides
 	}
-	wasPending := m.pendingAt == nanos(r.At)
-	askedBurst := m.cond.Burst && m.condAsked == nanos(r.At)
+	wasPending := m.pendingAt() == nanos(r.At)
+	askedBurst := m.cond.Burst && m.condAsked() == nanos(r.At)
 	d := m.judge(r)
 	if d.Transition != nil {
 		return d
@@ -428,14 +528,14 @@ func (m *Machine) final(r upstate.Result) Decision {
 	case wasPending:
 		next.Evidence = r.Evidence()
 	case askedBurst:
-		next.Evidence = burstEvidence(m.condSamples, next.State, &r)
+		next.Evidence = burstEvidence(m.condSamples(), next.State, &r)
 	}
 	if next.Evidence != m.cond.Evidence {
 		d.Transition = &upstate.Transition{From: m.cond, To: next}
 		m.cond = next
 	}
-	if wasPending || askedBurst {
-		m.pendingAt, m.condAsked = noTime, noTime
+	if (wasPending || askedBurst) && m.t != nil { // without m.t, both are noTime
+		m.t.pendingAt, m.t.condAsked = noTime, noTime
 	}
 	return d
 }
@@ -446,7 +546,7 @@ func (m *Machine) judge(r upstate.Result) Decision {
 	var d Decision
 	if target != m.cond.State || (target == upstate.StateDegraded && partial != m.cond.Partial) {
 		next := upstate.Condition{
-			CheckID:  m.checkID(),
+			CheckID:  m.cond.CheckID,
 			State:    target,
 			Partial:  partial,
 			Since:    m.since(target),
@@ -464,12 +564,14 @@ func (m *Machine) judge(r upstate.Result) Decision {
 		}
 		d.Transition = &upstate.Transition{From: m.cond, To: next}
 		if m.cond.State != upstate.StateUnknown {
-			m.flips = append(m.flips, r.At)
+			t := m.trouble()
+			t.flips = append(t.flips, r.At)
 		}
 		m.cond = next
-		m.pendingAt = noTime
 		if r.Pending {
-			m.pendingAt = nanos(r.At)
+			m.trouble().pendingAt = nanos(r.At)
+		} else if m.t != nil { // without m.t, it is noTime
+			m.t.pendingAt = noTime
 		}
 		if target == upstate.StateUp {
 			clear(m.window)
@@ -502,13 +604,16 @@ func (m *Machine) judge(r upstate.Result) Decision {
 // the evidence of the condition it confirmed, or moves it when the
 // answers say otherwise.
 func (m *Machine) ObserveBurst(samples []upstate.Result) Decision {
-	m.burstDue = false
+	if m.t != nil {
+		m.t.burstDue = false
+	}
 	n := len(samples)
 	if n == 0 {
 		return Decision{}
 	}
-	again := m.burstAt == nanos(samples[0].At)
-	m.burstAt = nanos(samples[0].At)
+	t := m.trouble() // a burst judged: what follows needs it
+	again := t.burstAt == nanos(samples[0].At)
+	t.burstAt = nanos(samples[0].At)
 	at := samples[0].At
 	fails, slows := 0, 0
 	for _, r := range samples {
@@ -530,7 +635,7 @@ func (m *Machine) ObserveBurst(samples []upstate.Result) Decision {
 	case fails == n && m.failedInARow()+n < m.spec.FailAfter:
 		// Not yet as many failures in a row as fail_after asks: they
 		// wait in the window for the next probe.
-		m.cleanBursts = 0
+		t.cleanBursts = 0
 		m.push(samples...)
 		return Decision{}
 	case fails == n:
@@ -554,33 +659,33 @@ func (m *Machine) ObserveBurst(samples []upstate.Result) Decision {
 		if m.Flapping() {
 			need *= 2
 		}
-		if m.cleanBursts++; int(m.cleanBursts) < need {
+		if t.cleanBursts++; t.cleanBursts < need {
 			// Fine this time; the next probe's burst must say so too. The
 			// window keeps the condition's evidence meanwhile.
 			return Decision{}
 		}
 	}
-	m.cleanBursts = 0
+	t.cleanBursts = 0
 	changed := target != cur.State || (target == upstate.StateDegraded && partial != cur.Partial)
 	moved := !changed && partial && cur.Burst && shareMoved(cur, fails, n)
-	completes := !changed && again && m.condBurst == nanos(samples[0].At)
+	completes := !changed && again && t.condBurst == nanos(samples[0].At)
 	if !changed && !moved && !completes {
 		m.resetWindow(samples, target)
 		return Decision{}
 	}
 	next := upstate.Condition{
-		CheckID: m.checkID(), State: target, Partial: partial, Since: cur.Since, At: at,
-		Evidence: burstEvidence(samples, target, m.answer(m.askedAt)), Failures: fails, Samples: n, Burst: true,
+		CheckID: m.cond.CheckID, State: target, Partial: partial, Since: cur.Since, At: at,
+		Evidence: burstEvidence(samples, target, m.answer(t.askedAt)), Failures: fails, Samples: n, Burst: true,
 	}
 	if changed {
 		next.Since = m.burstSince(samples, target)
 		if cur.State != upstate.StateUnknown {
-			m.flips = append(m.flips, at)
+			t.flips = append(t.flips, at)
 		}
 	}
 	d := Decision{Transition: &upstate.Transition{From: cur, To: next}}
-	m.cond, m.condBurst, m.pendingAt = next, nanos(samples[0].At), noTime
-	m.condAsked, m.condSamples = m.askedAt, slices.Clone(samples)
+	m.cond, t.condBurst, t.pendingAt = next, nanos(samples[0].At), noTime
+	t.condAsked, t.condSamples = t.askedAt, slices.Clone(samples)
 	m.resetWindow(samples, target)
 	return d
 }
@@ -598,7 +703,7 @@ func (m *Machine) failedInARow() int {
 // answered (nil while it is pending, or gone).
 func (m *Machine) answer(at int64) *upstate.Result {
 	for i := len(m.window) - 1; i >= 0; i-- {
-		if r := m.window[i]; r.at == at && !r.pending() {
+		if r := m.window[i]; r.at == at && !r.pending {
 			res := m.result(r)
 			return &res
 		}
@@ -611,7 +716,7 @@ func (m *Machine) answer(at int64) *upstate.Result {
 func (m *Machine) resetWindow(samples []upstate.Result, target upstate.State) {
 	keep := 0
 	for _, r := range m.window {
-		if r.pending() {
+		if r.pending {
 			m.window[keep] = r
 			keep++
 		}
@@ -962,10 +1067,13 @@ func (m *Machine) since(target upstate.State) time.Time {
 }
 
 func (m *Machine) expireFlips(now time.Time) {
+	if m.t == nil {
+		return // no flips
+	}
 	cut := now.Add(-m.spec.FlapWindow)
 	i := 0
-	for i < len(m.flips) && m.flips[i].Before(cut) {
+	for i < len(m.t.flips) && m.t.flips[i].Before(cut) {
 		i++
 	}
-	m.flips = m.flips[i:]
+	m.t.flips = m.t.flips[i:]
 }

@@ -2,11 +2,9 @@ package decide
 
 import (
 	"math"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/upstatehq/upstate"
 )
@@ -420,40 +418,5 @@ func TestAPendingResultOutlastsABurst(t *testing.T) {
 	// Its answer, slow as it said: the burst has judged it already.
 	if d := m.Observe(upstate.Result{CheckID: "c", At: t0, Outcome: upstate.OutcomeSlow, Latency: 5 * time.Second}); d.Burst || d.Transition != nil {
 		t.Errorf("the pending result's answer: %+v, want it to take its place quietly", d)
-	}
-}
-
-// A machine and its window stay small: every check has one, ten samples
-// deep (at 100,000 checks each byte here is 100 kB, ten in the window).
-func TestSampleStaysSmall(t *testing.T) {
-	if n := unsafe.Sizeof(sample{}); n > 24 {
-		t.Errorf("a sample is %d bytes, want at most 24", n)
-	}
-	if n := unsafe.Sizeof(Machine{}); n > 280 {
-		t.Errorf("a machine is %d bytes, want at most 280 (a 288-byte size class)", n)
-	}
-}
-
-// A sample gives back the result it was, exactly, however long its
-// latency or odd its status: what does not fit its word is kept apart.
-func TestSampleKeepsTheResult(t *testing.T) {
-	m := New("api", upstate.DecideSpec{}, upstate.Condition{})
-	at := time.Date(2026, 9, 1, 3, 42, 0, 7, time.FixedZone("X", 3600))
-	for _, r := range []upstate.Result{
-		{At: at, Outcome: upstate.OutcomeOK, Latency: 1234567, StatusCode: 200},
-		{At: at, Outcome: upstate.OutcomeSlow, Latency: latencyMask, StatusCode: 0xffff, Pending: true},
-		{At: at, Outcome: upstate.OutcomeFail, Latency: 20 * time.Minute, StatusCode: 500, Error: "status 500"},
-		{At: at, Outcome: "skipped", Latency: -time.Millisecond, StatusCode: 70000, Note: "n"},
-		{Outcome: upstate.OutcomeFail, Error: "told"},
-	} {
-		r.CheckID = "api"
-		got := m.result(m.sampleOf(r))
-		if !got.At.Equal(r.At) || got.At.IsZero() != r.At.IsZero() {
-			t.Errorf("%+v: at %v", r, got.At)
-		}
-		got.At = r.At
-		if !reflect.DeepEqual(got, r) {
-			t.Errorf("got  %+v\nwant %+v", got, r)
-		}
 	}
 }

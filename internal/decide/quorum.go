@@ -64,17 +64,24 @@ func (q *Quorum) Stale(d time.Duration) { q.stale = d }
 // NewQuorum returns the decision of a check probed from regions, quorum
 // of which must agree it fails (clamped to 1..len(regions)). Every region
 // starts in start, the check's stored condition, so a restart changes
-// nothing until the regions say otherwise.
+// nothing until the regions say otherwise. The regions' machines share
+// one copy of spec; NewQuorumShared shares one with other checks too.
 func NewQuorum(checkID string, spec upstate.DecideSpec, regions []string, quorum int, start upstate.Condition) *Quorum {
+	return NewQuorumShared(checkID, &spec, regions, quorum, start)
+}
+
+// NewQuorumShared is NewQuorum with a spec shared with other checks
+// decided alike (one from Specs), as NewShared is New: neither the caller
+// nor the machines may change it afterwards.
+func NewQuorumShared(checkID string, spec *upstate.DecideSpec, regions []string, quorum int, start upstate.Condition) *Quorum {
 	quorum = max(1, min(quorum, len(regions)))
 	if start.State == "" {
 		start.State = upstate.StateUnknown
 	}
 	start.CheckID = checkID
 	q := &Quorum{checkID: checkID, quorum: quorum, regions: slices.Clone(regions), machines: map[string]*Machine{}, cond: start, last: map[string]time.Time{}, judged: map[string]time.Time{}}
-	shared := &spec
 	for _, r := range regions {
-		q.machines[r] = NewShared(checkID, shared, start)
+		q.machines[r] = NewShared(checkID, spec, start)
 	}
 	if start.State.Failing() {
 		q.failing = slices.Clone(regions)
