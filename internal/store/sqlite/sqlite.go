@@ -575,11 +575,12 @@ func (db *DB) trimPending() {
 }
 
 // writeResults writes a batch of results and returns those written (rs
-// itself when it holds none of an agent's), the ones the rollups count. Two results of one check in the same millisecond
-// keep the later one. A probe agent's result (Region set) is never written
-// over: one already stored at its check and time is the same result sent
-// again (the agent's queue resent after this server restarted and forgot
-// the ids it had taken), and it is neither stored nor counted twice.
+// itself when it holds none of an agent's), the ones the rollups count.
+// Two results of one check in the same millisecond keep the later one. A
+// probe agent's result (Region set) is never written over: one already
+// stored at its check and time is the same result sent again (the agent's
+// queue resent after this server restarted and forgot the ids it had
+// taken), and it is neither stored nor counted twice.
 func writeResults(ctx context.Context, tx *sql.Tx, rs []upstate.Result) ([]upstate.Result, error) {
 	if err := insertOwn(ctx, tx, rs); err != nil {
 		return nil, err
