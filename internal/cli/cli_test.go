@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -346,5 +348,23 @@ func TestGCPercent(t *testing.T) {
 	}
 	if _, ok := gcPercent(cfg, func(k string) string { return map[string]string{"GOGC": "200"}[k] }); ok {
 		t.Error("GOGC=200 set: server.gogc applied over it")
+	}
+}
+
+// setGC puts server.gogc in force, and leaves the collector alone when
+// GOGC is set.
+func TestSetGC(t *testing.T) {
+	was := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(was)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	t.Setenv("GOGC", "")
+	setGC(&config.Config{Server: config.Server{GOGC: 70}}, log)
+	if got := debug.SetGCPercent(100); got != 70 {
+		t.Errorf("after server.gogc 70 the collector's target is %d", got)
+	}
+	t.Setenv("GOGC", "200")
+	setGC(&config.Config{Server: config.Server{GOGC: 70}}, log)
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("with GOGC set, server.gogc changed the target to %d", got)
 	}
 }
