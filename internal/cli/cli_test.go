@@ -342,11 +342,10 @@ func TestExportThenValidate(t *testing.T) {
 // serve applies server.gogc unless GOGC is set, which Go has read already
 // and which wins.
 func TestGCPercent(t *testing.T) {
-	cfg := &config.Config{Server: config.Server{GOGC: 70}}
-	if p, ok := gcPercent(cfg, func(string) string { return "" }); !ok || p != 70 {
+	if p, ok := gcPercent(70, func(string) string { return "" }); !ok || p != 70 {
 		t.Errorf("no GOGC: %d, %v; want server.gogc's 70", p, ok)
 	}
-	if _, ok := gcPercent(cfg, func(k string) string { return map[string]string{"GOGC": "200"}[k] }); ok {
+	if _, ok := gcPercent(70, func(k string) string { return map[string]string{"GOGC": "200"}[k] }); ok {
 		t.Error("GOGC=200 set: server.gogc applied over it")
 	}
 }
@@ -358,12 +357,12 @@ func TestSetGC(t *testing.T) {
 	defer debug.SetGCPercent(was)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	t.Setenv("GOGC", "")
-	setGC(&config.Config{Server: config.Server{GOGC: 70}}, log)
+	setGC(70, log)
 	if got := debug.SetGCPercent(100); got != 70 {
 		t.Errorf("after server.gogc 70 the collector's target is %d", got)
 	}
 	t.Setenv("GOGC", "200")
-	setGC(&config.Config{Server: config.Server{GOGC: 70}}, log)
+	setGC(70, log)
 	if got := debug.SetGCPercent(100); got != 100 {
 		t.Errorf("with GOGC set, server.gogc changed the target to %d", got)
 	}

@@ -295,11 +295,34 @@ func Load(file string, rules ...Rule) (*Config, error) {
 // file names it in errors and anchors relative paths; lookup resolves
 // ${ENV} references.
 func Parse(file string, data []byte, lookup func(string) (string, bool), rules ...Rule) (*Config, error) {
+	c, err := parsePieces(file, data, lookup, rules)
+	if errors.Is(err, errWhole) {
+		return parseWhole(file, data, lookup, rules)
+	}
+	return c, err
+}
+
+// parsePieces parses the file with its checks list a run at a time
+// (pieces.go); errWhole when it has to be parsed whole.
+func parsePieces(file string, data []byte, lookup func(string) (string, bool), rules []Rule) (*Config, error) {
+	rest, pieces := cutChecks(data)
+	if pieces == nil {
+		return nil, errWhole
+	}
+	root, probs := parseNode(file, rest)
+	if probs != nil || !pieces.fits(root) {
+		return nil, errWhole
+	}
+	return decodeRoot(file, data, nil, root, pieces, lookup, rules)
+}
+
+// parseWhole parses the file as one tree of YAML nodes.
+func parseWhole(file string, data []byte, lookup func(string) (string, bool), rules []Rule) (*Config, error) {
 	root, probs := parseNode(file, data)
 	if probs != nil {
 		return nil, probs
 	}
-	return decodeRoot(file, data, nil, root, lookup, rules)
+	return decodeRoot(file, data, nil, root, nil, lookup, rules)
 }
 
 // parseNode reads the file's text as YAML, keeping comments.
@@ -321,7 +344,9 @@ func parseNode(file string, data []byte) (*yaml.Node, *Problems) {
 // decodeRoot decodes and validates a configuration's YAML, read from
 // file's data, and applies the rules.
 // packed, when not nil, is data already packed (a merge keeps the file's).
-func decodeRoot(file string, data []byte, packed *source, root *yaml.Node, lookup func(string) (string, bool), rules []Rule) (*Config, error) {
+// pieces, when not nil, are the checks list cut out of root (Parse);
+// errWhole then says the file has to be parsed whole.
+func decodeRoot(file string, data []byte, packed *source, root *yaml.Node, pieces *checkPieces, lookup func(string) (string, bool), rules []Rule) (*Config, error) {
 	probs := &Problems{File: file}
 	c := &Config{File: file, Lookup: lookup}
 	// A line for each key, and a key for each colon, about: sized once,
@@ -329,6 +354,11 @@ func decodeRoot(file string, data []byte, packed *source, root *yaml.Node, looku
 	// checks.
 	d := &decoder{probs: probs, lines: make(map[string]int, bytes.Count(data, []byte(":"))), keys: map[string][]string{}, foreign: map[string][]foreignKey{}, lookup: lookup}
 	d.decode(root, reflect.ValueOf(c).Elem(), "")
+	if pieces != nil {
+		if err := d.decodePieces(pieces, reflect.ValueOf(&c.Checks).Elem()); err != nil {
+			return nil, err
+		}
+	}
 	v := validator{c: c, d: d, p: probs, text: data}
 	v.validate()
 	for _, rule := range rules {

@@ -60,7 +60,7 @@ func WithConsole(base *Config, items []upstate.ConsoleItem, rules ...Rule) (*Con
 	if lookup == nil {
 		lookup = envLookup
 	}
-	c, err := decodeRoot(base.File, text, &base.source, root, lookup, rules)
+	c, err := decodeRoot(base.File, text, &base.source, root, nil, lookup, rules)
 	if ps, ok := err.(*Problems); ok {
 		for i, p := range ps.Items {
 			ps.Items[i] = at.locate(p)

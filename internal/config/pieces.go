@@ -1,0 +1,229 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"reflect"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// A file's YAML parsed whole is a tree of nodes, some 2.4 KB of them for
+// each check: 240 MB for 100,000 checks, whose decoded form takes 36, and
+// the tree is all there before the first check is decoded. So Parse cuts
+// the top-level checks list out of the file, when it is written in block
+// style, and parses it a run of items at a time, each run's nodes
+// decoded and dropped before the next is read. Everything else is parsed
+// as before, from the file's text with the list's lines left empty, so
+// that every line keeps its number.
+//
+// The cut is made only where it cannot change what the file says: any
+// run or the rest failing to parse alone (an anchor in one piece used in
+// another, a quoted scalar across a cut), a different number of items
+// than was cut, or anything unusual in the layout (directives, several
+// documents, a tab where indentation is read) and the file is parsed
+// whole, as it always was, with its errors as YAML gives them.
+
+// runItems is how many checks a run holds: some 600 KB of nodes. A
+// variable for the fuzz test, which cuts every few items.
+var runItems = 256
+
+// checkPieces is a file's top-level checks list cut into runs.
+type checkPieces struct {
+	text    []byte
+	keyLine int // the checks key's
+	line    int // the list's first item's
+	count   int // items
+	runs    []pieceRun
+	// anchors are the names of the anchors in the rest of the file: one
+	// defined again in a run would be the one an alias after the list
+	// means, in the whole file.
+	anchors map[string]bool
+}
+
+// pieceRun is whole lines of text holding whole items.
+type pieceRun struct {
+	from, to int // byte offsets
+	line     int // the line from starts
+	items    int
+}
+
+// errWhole says a file cut into pieces has to be parsed whole after all.
+var errWhole = errors.New("config: parse the file whole")
+
+// cutChecks returns the file's text with the items of its top-level
+// checks list blanked, and the list's pieces; nil pieces when the file
+// is not laid out for a safe cut.
+func cutChecks(data []byte) ([]byte, *checkPieces) {
+	const (
+		before = iota // the checks key not seen yet
+		key           // seen, no item yet
+		items         // within the items
+		after         // past the list
+	)
+	state, indent := before, 0
+	p := &checkPieces{text: data}
+	from, end := 0, len(data) // the list's items' bytes
+	var run *pieceRun
+	lineNo := 0
+	for off := 0; off < len(data); {
+		eol := bytes.IndexByte(data[off:], '\n')
+		next := len(data)
+		if eol >= 0 {
+			next = off + eol + 1
+			eol += off
+		} else {
+			eol = len(data)
+		}
+		lineNo++
+		s := bytes.TrimSuffix(data[off:eol], []byte("\r"))
+		start := off
+		off = next
+		if bytes.HasPrefix(s, []byte("%")) || (bytes.HasPrefix(s, []byte("---")) && lineNo > 1) || bytes.HasPrefix(s, []byte("...")) {
+			return nil, nil // directives or documents: parse it whole
+		}
+		text := bytes.TrimLeft(s, " ")
+		if len(text) > 0 && text[0] == '\t' && (state == key || state == items) {
+			return nil, nil // a tab where indentation is read
+		}
+		blank := len(text) == 0 || text[0] == '#'
+		col := len(s) - len(text)
+		if isChecksKey(s) {
+			if state != before {
+				return nil, nil // twice: the decoder says so, from the whole
+			}
+			state, p.keyLine = key, lineNo
+			continue
+		}
+		if blank {
+			continue
+		}
+		dash := text[0] == '-' && (len(text) == 1 || text[1] == ' ')
+		switch state {
+		case key:
+			if !dash {
+				return nil, nil
+			}
+			state, indent, from = items, col, start
+			p.line = lineNo
+		case items:
+			switch {
+			case dash && col == indent:
+			case col == 0:
+				state, end = after, start
+				continue
+			case col <= indent:
+				return nil, nil
+			default:
+				continue // within an item
+			}
+		default:
+			continue
+		}
+		// An item starts here.
+		if run == nil || run.items == runItems {
+			if run != nil {
+				run.to = start
+			}
+			p.runs = append(p.runs, pieceRun{from: start, line: lineNo})
+			run = &p.runs[len(p.runs)-1]
+		}
+		run.items++
+		p.count++
+	}
+	if state == before || state == key {
+		return nil, nil
+	}
+	run.to = end
+	skeleton := make([]byte, 0, len(data)-(end-from)+bytes.Count(data[from:end], []byte("\n")))
+	skeleton = append(skeleton, data[:from]...)
+	skeleton = append(skeleton, bytes.Repeat([]byte("\n"), bytes.Count(data[from:end], []byte("\n")))...)
+	skeleton = append(skeleton, data[end:]...)
+	return skeleton, p
+}
+
+// isChecksKey reports whether line is the top-level key checks with its
+// value below it: "checks:", maybe with a comment.
+func isChecksKey(line []byte) bool {
+	rest, ok := bytes.CutPrefix(line, []byte("checks:"))
+	if !ok {
+		return false
+	}
+	t := bytes.TrimLeft(rest, " ")
+	return len(t) == 0 || (t[0] == '#' && len(t) < len(rest))
+}
+
+// fits reports whether the rest of the file, parsed, has the checks key
+// where it was cut, at the top level and with nothing under it, and
+// notes the anchors it defines.
+func (p *checkPieces) fits(root *yaml.Node) bool {
+	doc, err := document(root)
+	if err != nil {
+		return false
+	}
+	found := false
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		k, v := doc.Content[i], doc.Content[i+1]
+		if k.Value == "checks" {
+			if found || k.Line != p.keyLine || k.Column != 1 || k.Kind != yaml.ScalarNode || v.Kind != yaml.ScalarNode || v.Tag != "!!null" || v.Value != "" {
+				return false
+			}
+			found = true
+		}
+	}
+	p.anchors = map[string]bool{}
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if n.Anchor != "" {
+			p.anchors[n.Anchor] = true
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(root)
+	return found
+}
+
+// decodePieces decodes the cut list into list (a []Check), a run at a
+// time; errWhole when a run does not parse alone as the items cut.
+func (d *decoder) decodePieces(p *checkPieces, list reflect.Value) error {
+	s := reflect.MakeSlice(list.Type(), p.count, p.count)
+	d.lines["checks"] = p.line
+	i := 0
+	for _, r := range p.runs {
+		var root yaml.Node
+		if err := yaml.Unmarshal(p.text[r.from:r.to], &root); err != nil {
+			return errWhole
+		}
+		if len(root.Content) != 1 || root.Content[0].Kind != yaml.SequenceNode || len(root.Content[0].Content) != r.items {
+			return errWhole
+		}
+		if !p.shift(&root, r.line-1) {
+			return errWhole
+		}
+		for _, n := range root.Content[0].Content {
+			d.decode(n, s.Index(i), fmt.Sprintf("checks[%d]", i))
+			i++
+		}
+	}
+	list.Set(s)
+	return nil
+}
+
+// shift moves n and the nodes within it by by lines: a run's lines are
+// its own from 1. False when one defines an anchor the rest of the file
+// does too.
+func (p *checkPieces) shift(n *yaml.Node, by int) bool {
+	if n.Anchor != "" && p.anchors[n.Anchor] {
+		return false
+	}
+	n.Line += by
+	for _, c := range n.Content {
+		if !p.shift(c, by) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,164 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"runtime"
+	"runtime/metrics"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+const piecesHead = "page: {name: P, url: https://status.example.com}\ncomponents:\n  - {id: api, name: API}\n"
+
+// items is n checks in flow style, one a line, each indented by indent.
+func pieceItems(n int, indent string) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "%s- {id: c%d, kind: http, url: 'https://a.example.com/%d', components: [api]}\n", indent, i, i)
+	}
+	return b.String()
+}
+
+// Parse reads the checks list a run at a time where it can: whatever the
+// layout, it gives exactly what the file parsed whole gives (the same
+// configuration, or the same problems at the same lines), and where the
+// cut could change that it parses the file whole.
+func TestPiecesAsWhole(t *testing.T) {
+	many := pieceItems(3*runItems+7, "  ")
+	for _, tc := range []struct {
+		name   string
+		text   string
+		pieces bool // read in pieces, not whole
+	}{
+		{"the example", Example, true},
+		{"the example, every check", uncommentChecks(Example), true},
+		{"runs", piecesHead + "checks:\n" + many, true},
+		{"runs, then more keys", piecesHead + "checks:\n" + many + "# after\nnotifications: {}\n", true},
+		{"a list at column 0", piecesHead + "checks:\n" + pieceItems(runItems+1, ""), true},
+		{"a comment on the key and between items", piecesHead + "checks: # all of them\n  # first\n" + pieceItems(2, "  ") + "\n# between\n\n" + pieceItems(1, "    "[:2]), true},
+		{"no newline at the end", piecesHead + "checks:\n" + strings.TrimSuffix(pieceItems(3, "  "), "\n"), true},
+		{"a document marker first", "---\n" + piecesHead + "checks:\n" + pieceItems(2, "  "), true},
+		{"CRLF", strings.ReplaceAll(piecesHead+"checks:\n"+pieceItems(runItems+2, "  "), "\n", "\r\n"), true},
+		{"block style items", piecesHead + "checks:\n  - id: a\n    kind: http\n    url: https://a.example.com\n    components: [api]\n    expect:\n      status: [200]\n  - id: b\n    kind: tcp\n    address: a.example.com:443\n    components: [api]\n", true},
+		{"a block scalar", piecesHead + "checks:\n  - id: a\n    kind: http\n    name: |\n      two\n      lines\n    url: https://a.example.com\n    components: [api]\n", true},
+		{"an anchor within a run", piecesHead + "checks:\n  - &one {id: a, kind: http, url: 'https://a.example.com', components: [api]}\n  - {id: b, kind: http, url: 'https://b.example.com', components: &c [api]}\n  - {id: d, kind: http, url: 'https://d.example.com', components: *c}\n", true},
+		{"problems in later runs", piecesHead + "checks:\n" + many + "  - {id: c7, kind: http, url: 'https://a.example.com', components: [nope], tiemout: 5s}\n  - {id: x, kind: htp}\n", true},
+		{"an unknown key, with its line", piecesHead + "checks:\n" + pieceItems(runItems, "  ") + "  - id: late\n    kind: http\n    url: https://a.example.com\n    componets: [api]\n", true},
+
+		{"an alias to an anchor above the list", piecesHead + "x-api: &api [api]\nchecks:\n  - {id: a, kind: http, url: 'https://a.example.com', components: *api}\n", false},
+		{"an alias across runs", piecesHead + "checks:\n  - {id: a, kind: http, url: 'https://a.example.com', components: &c [api]}\n" + pieceItems(runItems, "  ") + "  - {id: z, kind: http, url: 'https://z.example.com', components: *c}\n", false},
+		{"an anchor the rest defines too", piecesHead + "x: &c [api]\nchecks:\n  - {id: a, kind: http, url: 'https://a.example.com', components: &c [api]}\ny: *c\n", false},
+		{"a quoted scalar across a cut", piecesHead + "checks:\n" + pieceItems(runItems-1, "  ") + "  - {id: q, kind: http, url: 'https://a.example.com', name: \"two\n  - lines\", components: [api]}\n", false},
+		{"a quoted scalar that hides the key", piecesHead + "x: \"one\nchecks:\n  - {id: a}\n\"\n", false},
+		{"the key twice", piecesHead + "checks:\n" + pieceItems(1, "  ") + "checks:\n" + pieceItems(1, "  "), false},
+		{"the key quoted, then plain", piecesHead + "\"checks\": []\nchecks:\n" + pieceItems(1, "  "), false},
+		{"an empty list, then a key", piecesHead + "checks:\nnotifications: {}\n", false},
+		{"a flow list", piecesHead + "checks: [{id: a, kind: http, url: 'https://a.example.com', components: [api]}]\n", false},
+		{"a tab for indentation", piecesHead + "checks:\n\t- {id: a}\n", false},
+		{"a directive", "%YAML 1.2\n---\n" + piecesHead + "checks:\n" + pieceItems(1, "  "), false},
+		{"two documents", piecesHead + "checks:\n" + pieceItems(1, "  ") + "---\nchecks:\n" + pieceItems(1, "  "), false},
+		{"an item less indented", piecesHead + "checks:\n    - {id: a}\n  - {id: b}\n", false},
+		{"broken YAML in an item", piecesHead + "checks:\n  - {id: a\n", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := []byte(tc.text)
+			_, pieceErr := parsePieces("f.yaml", data, pieceEnv, nil)
+			if got := !errors.Is(pieceErr, errWhole); got != tc.pieces {
+				t.Errorf("read in pieces: %v, want %v", got, tc.pieces)
+			}
+			sameAsWhole(t, data)
+		})
+	}
+}
+
+func pieceEnv(string) (string, bool) { return "x", true }
+
+// sameAsWhole fails t unless Parse gives for data what parsing it whole
+// gives.
+func sameAsWhole(t *testing.T, data []byte) {
+	t.Helper()
+	want, wantErr := parseWhole("f.yaml", data, pieceEnv, nil)
+	got, gotErr := Parse("f.yaml", data, pieceEnv)
+	if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+		t.Fatalf("problems:\n%v\nparsed whole:\n%v", gotErr, wantErr)
+	}
+	if got == nil || want == nil {
+		return
+	}
+	got.Lookup, want.Lookup = nil, nil
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("the configuration differs from the file's parsed whole")
+	}
+}
+
+// Whatever the text, reading it in pieces changes nothing.
+func FuzzPiecesAsWhole(f *testing.F) {
+	was := runItems
+	runItems = 2 // cuts in small inputs
+	f.Cleanup(func() { runItems = was })
+	f.Add(piecesHead + "checks:\n" + pieceItems(3, "  "))
+	f.Add(piecesHead + "checks:\n  - id: a\n    kind: http\n    name: |\n      x\n    url: https://a.example.com\n    components: [api]\n# c\nnotifications: {}\n")
+	f.Add(piecesHead + "x: &c [api]\nchecks:\n  - {id: a, kind: http, url: 'https://a.example.com', components: &c [api]}\ny: *c\n")
+	f.Add(piecesHead + "checks:\n- {id: a, kind: tcp, address: 'a:1', components: [api], name: \"q\n  - r\"}\n- {id: b}\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		sameAsWhole(t, []byte(text))
+	})
+}
+
+// BenchmarkParseChecks reads a file of 100,000 checks (bench/checks.sh's)
+// whole and in pieces; peak-heap-MiB is the most the heap held beyond
+// what it held before, sampled every millisecond.
+//
+//	go test -run '^$' -bench ParseChecks -benchtime 3x -benchmem ./internal/config
+func BenchmarkParseChecks(b *testing.B) {
+	var text strings.Builder
+	text.WriteString("page: {name: Bench, url: http://127.0.0.1:19080, time_zone: UTC}\nserver: {listen: 127.0.0.1:19080, data_dir: ./data}\ncomponents:\n")
+	for c := range 100 {
+		fmt.Fprintf(&text, "  - {id: c%d, name: Component %d, group: G%d}\n", c, c, c/10)
+	}
+	text.WriteString("checks:\n")
+	for i := range 100000 {
+		fmt.Fprintf(&text, "  - {id: k%d, kind: http, url: 'http://127.0.0.1:19000/k%d', interval: 30s, timeout: 5s, components: [c%d]}\n", i, i, i%100)
+	}
+	data := []byte(text.String())
+	for _, tc := range []struct {
+		name  string
+		parse func() (*Config, error)
+	}{
+		{"whole", func() (*Config, error) { return parseWhole("upstate.yaml", data, noEnv, nil) }},
+		{"pieces", func() (*Config, error) { return Parse("upstate.yaml", data, noEnv) }},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+			read := func() uint64 { metrics.Read(sample); return sample[0].Value.Uint64() }
+			runtime.GC()
+			base, peak := read(), uint64(0)
+			stop := make(chan struct{})
+			var done sync.WaitGroup
+			done.Go(func() {
+				t := time.NewTicker(time.Millisecond)
+				defer t.Stop()
+				for {
+					peak = max(peak, read())
+					select {
+					case <-stop:
+						return
+					case <-t.C:
+					}
+				}
+			})
+			for b.Loop() {
+				if c, err := tc.parse(); err != nil || len(c.Checks) != 100000 {
+					b.Fatal(err)
+				}
+			}
+			close(stop)
+			done.Wait()
+			b.ReportMetric(float64(peak-min(base, peak))/(1<<20), "peak-heap-MiB")
+		})
+	}
+}
