@@ -57,6 +57,10 @@ func compile(cfg *config.Config, env check.Env) (*compiled, error) {
 	decides := &decide.Specs{}
 	c.specs = make([]upstate.CheckSpec, 0, len(cfg.Checks)) // exactly: 100,000 are 21 MB
 	c.jobs = make([]schedule.Job, 0, len(cfg.Checks))
+	defs, err := agentDefinitions(cfg)
+	if err != nil {
+		return nil, err
+	}
 	for _, ch := range cfg.Checks {
 		kind, ok := check.KindOf(ch.Kind)
 		if !ok || ch.Section == nil {
@@ -86,9 +90,7 @@ func compile(cfg *config.Config, env check.Env) (*compiled, error) {
 		}
 		spec.Decide = decides.Of(decide.Defaults(d, spec.Interval))
 		c.specs = append(c.specs, spec)
-		if local, err := c.regional(cfg, ch, &job); err != nil {
-			return nil, err
-		} else if local {
+		if c.regional(ch, defs[ch.ID], &job) {
 			c.jobs = append(c.jobs, job)
 		}
 		if s, ok := p.(*check.SLO); ok {
@@ -119,32 +121,40 @@ func compile(cfg *config.Config, env check.Env) (*compiled, error) {
 	return c, nil
 }
 
+// agentDefinitions are what the probe agents are sent of each check
+// probed from a region other than local, read from the file at once.
+func agentDefinitions(cfg *config.Config) (map[string][]byte, error) {
+	var ids []string
+	for _, ch := range cfg.Checks {
+		if !ch.Paused && slices.ContainsFunc(ch.Regions, func(r string) bool { return r != upstate.LocalRegion }) {
+			ids = append(ids, ch.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return cfg.AgentYAMLs(ids)
+}
+
 // regional notes where a check is probed from: the agents' regions get
-// its definition and their slot of its interval, and the server runs it
-// (at its own slot) only when it is one of them, as "local". It reports
-// whether the server runs it.
-func (c *compiled) regional(cfg *config.Config, ch config.Check, job *schedule.Job) (bool, error) {
+// its definition (def) and their slot of its interval, and the server
+// runs it (at its own slot) only when it is one of them, as "local". It
+// reports whether the server runs it.
+func (c *compiled) regional(ch config.Check, def []byte, job *schedule.Job) bool {
 	if len(ch.Regions) == 0 {
-		return true, nil
+		return true
 	}
 	c.regions[ch.ID] = regional{names: ch.Regions, quorum: ch.Quorum}
 	local := false
-	var def []byte
 	for i, region := range ch.Regions {
 		slot := schedule.Slot(ch.ID, job.Interval, i, len(ch.Regions))
 		if region == upstate.LocalRegion {
 			local, job.Aligned, job.Slot = true, true, slot
 			continue
 		}
-		if def == nil {
-			var err error
-			if def, err = cfg.AgentYAML(ch.ID); err != nil {
-				return false, err
-			}
-		}
 		c.agents[region] = append(c.agents[region], upstate.AgentCheck{ID: ch.ID, Kind: ch.Kind, Interval: job.Interval, Slot: slot, Definition: string(def)})
 	}
-	return local, nil
+	return local
 }
 
 // specOf is what a check says whatever its kind, and how its results are

@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"slices"
 
 	"go.yaml.in/yaml/v3"
@@ -21,29 +22,68 @@ func agentDrops() []string {
 // references resolved here (the agent runs the server's check, secrets
 // included) and without the keys only the server uses.
 func (c *Config) AgentYAML(id string) ([]byte, error) {
-	if n := c.consoleChecks[id]; n != nil {
-		return c.agentMapping(n)
-	}
-	if !c.FromFile() {
-		return nil, fmt.Errorf("check %s: the configuration has no file text", id)
-	}
-	var root yaml.Node
-	if err := yaml.Unmarshal(c.Source(), &root); err != nil {
+	defs, err := c.AgentYAMLs([]string{id})
+	if err != nil {
 		return nil, err
 	}
-	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 {
-		return nil, fmt.Errorf("check %s: not found in the file", id)
-	}
-	checks := mappingValue(root.Content[0], "checks")
-	if checks == nil || checks.Kind != yaml.SequenceNode {
-		return nil, fmt.Errorf("check %s: not found in the file", id)
-	}
-	for _, n := range checks.Content {
-		if n.Kind == yaml.MappingNode && scalar(mappingValue(n, "id")) == id {
-			return c.agentMapping(n)
+	return defs[id], nil
+}
+
+// AgentYAMLs is AgentYAML for each of ids, reading the file's checks once
+// (a run at a time where it can, as Parse does) however many there are.
+func (c *Config) AgentYAMLs(ids []string) (map[string][]byte, error) {
+	defs := make(map[string][]byte, len(ids))
+	want := map[string]bool{}
+	for _, id := range ids {
+		if n := c.consoleChecks[id]; n != nil {
+			def, err := c.agentMapping(n)
+			if err != nil {
+				return nil, fmt.Errorf("check %s: %w", id, err)
+			}
+			defs[id] = def
+			continue
 		}
+		want[id] = true
 	}
-	return nil, fmt.Errorf("check %s: not found in the file nor the console", id)
+	if len(want) == 0 {
+		return defs, nil
+	}
+	if !c.FromFile() {
+		return nil, fmt.Errorf("check %s: the configuration has no file text", slices.Sorted(maps.Keys(want))[0])
+	}
+	var bad error
+	var found []string // in the file
+	err := fileChecks(c.File, c.Source(), func(i int, n *yaml.Node) {
+		if i == 0 {
+			// From the first again (fileChecks): what was given is given
+			// again.
+			for _, id := range found {
+				want[id] = true
+			}
+			found, bad = found[:0], nil
+		}
+		id := scalar(mappingValue(n, "id"))
+		if n.Kind != yaml.MappingNode || !want[id] {
+			return
+		}
+		delete(want, id) // the first with the id, as the whole list was searched
+		found = append(found, id)
+		def, err := c.agentMapping(n)
+		if err != nil && bad == nil {
+			bad = fmt.Errorf("check %s: %w", id, err)
+		}
+		defs[id] = def
+	})
+	if err != nil {
+		return nil, err
+	}
+	if bad != nil {
+		return nil, bad
+	}
+	if len(want) > 0 {
+		return nil, fmt.Errorf("check %s: not found in the file nor the console", slices.Sorted(maps.Keys(want))[0])
+	}
+	return defs, nil
 }
 
 // agentMapping is a check's mapping without the server's own keys, its

@@ -295,25 +295,16 @@ func Load(file string, rules ...Rule) (*Config, error) {
 // file names it in errors and anchors relative paths; lookup resolves
 // ${ENV} references.
 func Parse(file string, data []byte, lookup func(string) (string, bool), rules ...Rule) (*Config, error) {
-	c, err := parsePieces(file, data, lookup, rules)
+	// The checks list a run at a time when it can be (pieces.go).
+	root, pieces, probs := parseCut(file, data)
+	if probs != nil {
+		return nil, probs
+	}
+	c, err := decodeRoot(file, data, nil, root, pieces, lookup, rules)
 	if errors.Is(err, errWhole) {
 		return parseWhole(file, data, lookup, rules)
 	}
 	return c, err
-}
-
-// parsePieces parses the file with its checks list a run at a time
-// (pieces.go); errWhole when it has to be parsed whole.
-func parsePieces(file string, data []byte, lookup func(string) (string, bool), rules []Rule) (*Config, error) {
-	rest, pieces := cutChecks(data)
-	if pieces == nil {
-		return nil, errWhole
-	}
-	root, probs := parseNode(file, rest)
-	if probs != nil || !pieces.fits(root) {
-		return nil, errWhole
-	}
-	return decodeRoot(file, data, nil, root, pieces, lookup, rules)
 }
 
 // parseWhole parses the file as one tree of YAML nodes.

@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -39,16 +40,41 @@ func seqKey(k upstate.ConsoleKind) string {
 // also has is left out (the file wins) and listed in Shadowed. Problems in
 // an item name it (Problem.Item) with paths within it.
 func WithConsole(base *Config, items []upstate.ConsoleItem, rules ...Rule) (*Config, error) {
+	c, err := withConsole(base, items, true, rules)
+	if errors.Is(err, errWhole) {
+		return withConsole(base, items, false, rules)
+	}
+	return c, err
+}
+
+// withConsole is WithConsole, reading the file's checks list a run at a
+// time when cut and it can be, as Parse does (pieces.go): the console's
+// checks then go after them. errWhole when it has to be read whole.
+func withConsole(base *Config, items []upstate.ConsoleItem, cut bool, rules []Rule) (*Config, error) {
 	text := base.Source()
-	root, probs := parseNode(base.File, text)
+	var root *yaml.Node
+	var pieces *checkPieces
+	var probs *Problems
+	if cut {
+		root, pieces, probs = parseCut(base.File, text)
+	} else {
+		root, probs = parseNode(base.File, text)
+	}
 	if probs != nil {
 		return nil, probs
+	}
+	if pieces != nil && slices.ContainsFunc(items, func(it upstate.ConsoleItem) bool { return seqKey(it.Kind) == "checks" }) {
+		// Which the file has, for the file to win.
+		pieces.ids = map[string]bool{}
+		if err := pieces.each(func(_ int, n *yaml.Node) { pieces.ids[scalarOf(n, "id")] = true }); err != nil {
+			return nil, err
+		}
 	}
 	doc, err := document(root)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", base.File, err)
 	}
-	shadowed, at, bad := appendItems(doc, items, false)
+	shadowed, at, bad := appendItems(doc, items, false, pieces)
 	for _, it := range items {
 		bad.Items = append(bad.Items, consoleLimits(it, base.Server.ConsoleEnv)...)
 	}
@@ -60,7 +86,7 @@ func WithConsole(base *Config, items []upstate.ConsoleItem, rules ...Rule) (*Con
 	if lookup == nil {
 		lookup = envLookup
 	}
-	c, err := decodeRoot(base.File, text, &base.source, root, nil, lookup, rules)
+	c, err := decodeRoot(base.File, text, &base.source, root, pieces, lookup, rules)
 	if ps, ok := err.(*Problems); ok {
 		for i, p := range ps.Items {
 			ps.Items[i] = at.locate(p)
@@ -138,15 +164,23 @@ func document(root *yaml.Node) (*yaml.Node, error) {
 // appendItems appends each item's node to its list in doc, making the
 // list if the file has none; those whose id the file's list has are
 // left out and returned. export marks each with a comment and lays it
-// out as YAML's block style.
-func appendItems(doc *yaml.Node, items []upstate.ConsoleItem, export bool) ([]upstate.ConsoleItem, placed, *Problems) {
+// out as YAML's block style. cut, when not nil, is the file's checks
+// list cut out of doc: the checks go after its items (cut.extra).
+func appendItems(doc *yaml.Node, items []upstate.ConsoleItem, export bool, cut *checkPieces) ([]upstate.ConsoleItem, placed, *Problems) {
 	var shadowed []upstate.ConsoleItem
 	at := placed{}
 	bad := &Problems{}
 	fileIDs := map[string]map[string]bool{}
 	for _, it := range items {
 		key := seqKey(it.Kind)
-		seq := listNode(doc, key)
+		var seq *yaml.Node
+		before := 0 // items in the list before seq's
+		if cut != nil && key == "checks" {
+			seq, before = &cut.extra, cut.count
+			fileIDs[key] = cut.ids
+		} else {
+			seq = listNode(doc, key)
+		}
 		if fileIDs[key] == nil {
 			fileIDs[key] = map[string]bool{}
 			for _, n := range seq.Content {
@@ -169,7 +203,7 @@ func appendItems(doc *yaml.Node, items []upstate.ConsoleItem, export bool) ([]up
 			n.HeadComment = consoleComment
 			seq.Style = 0
 		}
-		at[fmt.Sprintf("%s[%d]", key, len(seq.Content))] = it
+		at[fmt.Sprintf("%s[%d]", key, before+len(seq.Content))] = it
 		seq.Content = append(seq.Content, n)
 	}
 	return shadowed, at, bad
@@ -285,7 +319,7 @@ func Export(base *Config, items []upstate.ConsoleItem) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", base.File, err)
 	}
-	if _, _, bad := appendItems(doc, items, true); len(bad.Items) > 0 {
+	if _, _, bad := appendItems(doc, items, true, nil); len(bad.Items) > 0 {
 		bad.File = base.File
 		return nil, bad
 	}
@@ -451,7 +485,26 @@ func plural(n int, one, many string) string {
 // FileKeys are the keys of the file's checks or components as written
 // (${ENV} references unresolved), in the file's order.
 func FileKeys(base *Config, kind upstate.ConsoleKind) []map[string]any {
-	root, probs := parseNode(base.File, base.Source())
+	var out []map[string]any
+	keys := func(i int, n *yaml.Node) {
+		var x any
+		m, ok := map[string]any(nil), false
+		if err := n.Decode(&x); err == nil {
+			m, ok = stringKeys(x).(map[string]any)
+		}
+		if !ok {
+			m = map[string]any{}
+		}
+		out = append(out[:i], m) // from the first again, should fileChecks start over
+	}
+	if seqKey(kind) == "checks" {
+		if fileChecks(base.File, base.Source(), keys) != nil {
+			return nil
+		}
+		return out
+	}
+	// The checks list need not be read at all for the components.
+	root, _, probs := parseCut(base.File, base.Source())
 	if probs != nil {
 		return nil
 	}
@@ -459,21 +512,9 @@ func FileKeys(base *Config, kind upstate.ConsoleKind) []map[string]any {
 	if err != nil {
 		return nil
 	}
-	var out []map[string]any
-	for i := 0; i+1 < len(doc.Content); i += 2 {
-		if doc.Content[i].Value != seqKey(kind) || doc.Content[i+1].Kind != yaml.SequenceNode {
-			continue
-		}
-		for _, n := range doc.Content[i+1].Content {
-			var x any
-			m, ok := map[string]any(nil), false
-			if err := n.Decode(&x); err == nil {
-				m, ok = stringKeys(x).(map[string]any)
-			}
-			if !ok {
-				m = map[string]any{}
-			}
-			out = append(out, m)
+	if list := mappingValue(doc, seqKey(kind)); list != nil && list.Kind == yaml.SequenceNode {
+		for i, n := range list.Content {
+			keys(i, n)
 		}
 	}
 	return out

@@ -40,6 +40,10 @@ type checkPieces struct {
 	// defined again in a run would be the one an alias after the list
 	// means, in the whole file.
 	anchors map[string]bool
+	// extra are the console's checks, merged after the file's
+	// (WithConsole), and ids the file's checks' ids as written.
+	extra yaml.Node
+	ids   map[string]bool
 }
 
 // pieceRun is whole lines of text holding whole items.
@@ -186,11 +190,23 @@ func (p *checkPieces) fits(root *yaml.Node) bool {
 	return found
 }
 
-// decodePieces decodes the cut list into list (a []Check), a run at a
-// time; errWhole when a run does not parse alone as the items cut.
-func (d *decoder) decodePieces(p *checkPieces, list reflect.Value) error {
-	s := reflect.MakeSlice(list.Type(), p.count, p.count)
-	d.lines["checks"] = p.line
+// parseCut parses text with its checks list cut out when it can be
+// (pieces not nil), else whole.
+func parseCut(file string, text []byte) (*yaml.Node, *checkPieces, *Problems) {
+	if rest, p := cutChecks(text); p != nil {
+		if root, probs := parseNode(file, rest); probs == nil && p.fits(root) {
+			return root, p, nil
+		}
+	}
+	root, probs := parseNode(file, text)
+	return root, nil, probs
+}
+
+// each calls fn with each item of the cut list in order, a run at a
+// time, its lines the file's; errWhole when a run does not parse alone
+// as the items cut (fn has then been given the items before it, which
+// are right: a run is judged before any of its items is given).
+func (p *checkPieces) each(fn func(i int, n *yaml.Node)) error {
 	i := 0
 	for _, r := range p.runs {
 		var root yaml.Node
@@ -204,9 +220,53 @@ func (d *decoder) decodePieces(p *checkPieces, list reflect.Value) error {
 			return errWhole
 		}
 		for _, n := range root.Content[0].Content {
-			d.decode(n, s.Index(i), fmt.Sprintf("checks[%d]", i))
+			fn(i, n)
 			i++
 		}
+	}
+	return nil
+}
+
+// fileChecks calls fn with each item of text's top-level checks list, in
+// order: a run at a time where the list can be cut, else from the whole
+// tree. When a cut list needs the whole tree after all, fn is called
+// again from the first item (i 0).
+func fileChecks(file string, text []byte, fn func(i int, n *yaml.Node)) error {
+	root, p, probs := parseCut(file, text)
+	if probs != nil {
+		return probs
+	}
+	if p != nil {
+		if err := p.each(fn); !errors.Is(err, errWhole) {
+			return err
+		}
+		if root, probs = parseNode(file, text); probs != nil {
+			return probs
+		}
+	}
+	doc, err := document(root)
+	if err != nil {
+		return err
+	}
+	if list := mappingValue(doc, "checks"); list != nil && list.Kind == yaml.SequenceNode {
+		for i, n := range list.Content {
+			fn(i, n)
+		}
+	}
+	return nil
+}
+
+// decodePieces decodes the cut list into list (a []Check), then the
+// console's checks after it (p.extra); errWhole when a run does not
+// parse alone as the items cut.
+func (d *decoder) decodePieces(p *checkPieces, list reflect.Value) error {
+	s := reflect.MakeSlice(list.Type(), p.count+len(p.extra.Content), p.count+len(p.extra.Content))
+	d.lines["checks"] = p.line
+	if err := p.each(func(i int, n *yaml.Node) { d.decode(n, s.Index(i), fmt.Sprintf("checks[%d]", i)) }); err != nil {
+		return err
+	}
+	for j, n := range p.extra.Content {
+		d.decode(n, s.Index(p.count+j), fmt.Sprintf("checks[%d]", p.count+j))
 	}
 	list.Set(s)
 	return nil

@@ -6,10 +6,13 @@ import (
 	"reflect"
 	"runtime"
 	"runtime/metrics"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/upstatehq/upstate"
 )
 
 const piecesHead = "page: {name: P, url: https://status.example.com}\ncomponents:\n  - {id: api, name: API}\n"
@@ -66,13 +69,22 @@ func TestPiecesAsWhole(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			data := []byte(tc.text)
-			_, pieceErr := parsePieces("f.yaml", data, pieceEnv, nil)
-			if got := !errors.Is(pieceErr, errWhole); got != tc.pieces {
+			if got := readInPieces(data); got != tc.pieces {
 				t.Errorf("read in pieces: %v, want %v", got, tc.pieces)
 			}
 			sameAsWhole(t, data)
 		})
 	}
+}
+
+// readInPieces reports whether Parse reads data's checks list in pieces.
+func readInPieces(data []byte) bool {
+	root, p, _ := parseCut("f.yaml", data)
+	if p == nil {
+		return false
+	}
+	_, err := decodeRoot("f.yaml", data, nil, root, p, pieceEnv, nil)
+	return !errors.Is(err, errWhole)
 }
 
 func pieceEnv(string) (string, bool) { return "x", true }
@@ -160,5 +172,113 @@ func BenchmarkParseChecks(b *testing.B) {
 			done.Wait()
 			b.ReportMetric(float64(peak-min(base, peak))/(1<<20), "peak-heap-MiB")
 		})
+	}
+}
+
+// WithConsole reads the file's checks list in pieces as Parse does, the
+// console's checks after them: the merged configuration, what is
+// shadowed and every problem (the file's at their lines, an item's at
+// its paths) are what merging into the whole tree gives.
+func TestConsoleInPiecesAsWhole(t *testing.T) {
+	long := piecesHead + "checks:\n" + pieceItems(runItems+3, "  ")
+	for _, tc := range []struct {
+		name  string
+		file  string
+		items []upstate.ConsoleItem
+	}{
+		{"checks and a component", long, []upstate.ConsoleItem{
+			item(upstate.ConsoleComponent, "drive", `{"id":"drive","name":"Drive"}`),
+			item(upstate.ConsoleCheck, "drive-up", `{"id":"drive-up","kind":"tcp","address":"127.0.0.1:9","components":["drive","api"]}`),
+			item(upstate.ConsoleCheck, "drive-dns", `{"id":"drive-dns","kind":"dns","host":"drive.example.com","components":["drive"],"regions":["local"]}`),
+		}},
+		{"one the file has, past a run", long, []upstate.ConsoleItem{
+			item(upstate.ConsoleCheck, "c258", `{"id":"c258","kind":"tcp","address":"a:1","components":["api"]}`),
+			item(upstate.ConsoleCheck, "new", `{"id":"new","kind":"tcp","address":"a:1","components":["api"]}`),
+		}},
+		{"an item's problem", long, []upstate.ConsoleItem{
+			item(upstate.ConsoleCheck, "bad", `{"id":"bad","kind":"tcp","components":["nope"],"tiemout":"5s"}`),
+		}},
+		{"the file's problem past a run", long + "  - {id: c1, kind: http, url: 'https://a.example.com', components: [api]}\n", []upstate.ConsoleItem{
+			item(upstate.ConsoleCheck, "new", `{"id":"new","kind":"tcp","address":"a:1","components":["api"]}`),
+		}},
+		{"components only", long, []upstate.ConsoleItem{item(upstate.ConsoleComponent, "drive", `{"id":"drive","name":"Drive"}`)}},
+		{"a file read whole", "page: {name: P, url: https://status.example.com}\ncomponents:\n  - {id: &c api, name: API}\nchecks:\n  - {id: a, kind: http, url: 'https://a.example.com', components: [*c]}\n", []upstate.ConsoleItem{
+			item(upstate.ConsoleCheck, "new", `{"id":"new","kind":"tcp","address":"a:1","components":["api"]}`),
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// The base is taken as it stands (problems and all): what is
+			// compared is the merge.
+			base := &Config{File: "f.yaml", Lookup: pieceEnv, source: packSource([]byte(tc.file))}
+			want, wantErr := withConsole(base, tc.items, false, nil)
+			got, gotErr := WithConsole(base, tc.items)
+			if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+				t.Fatalf("problems:\n%v\nmerged whole:\n%v", gotErr, wantErr)
+			}
+			if got == nil || want == nil {
+				return
+			}
+			got.Lookup, want.Lookup = nil, nil
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("the merged configuration differs from the whole tree's")
+			}
+		})
+	}
+}
+
+// What reads the file's checks again (an agent's definitions, the
+// console's view of the file's keys) reads them in pieces too, and finds
+// what the whole tree holds.
+func TestFileReadsInPiecesAsWhole(t *testing.T) {
+	text := piecesHead + "checks:\n" + pieceItems(2*runItems+5, "  ") +
+		"  - {id: far, kind: http, url: 'https://far.example.com', headers: {X: '${T}'}, regions: [local, eu], components: [api]}\n"
+	c, err := Parse("f.yaml", []byte(text), pieceEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !readInPieces([]byte(text)) {
+		t.Fatal("the file was not read in pieces")
+	}
+	root, probs := parseNode("f.yaml", []byte(text))
+	if probs != nil {
+		t.Fatal(probs)
+	}
+	doc, _ := document(root)
+	whole := mappingValue(doc, "checks").Content
+
+	ids := []string{"far", "c0", fmt.Sprint("c", runItems), fmt.Sprint("c", 2*runItems+4)}
+	defs, err := c.AgentYAMLs(ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range whole {
+		id := scalar(mappingValue(n, "id"))
+		if !slices.Contains(ids, id) {
+			continue
+		}
+		want, _ := c.agentMapping(n)
+		if string(defs[id]) != string(want) {
+			t.Errorf("%s's definition:\n%s\nfrom the whole tree:\n%s", id, defs[id], want)
+		}
+	}
+	if _, err := c.AgentYAMLs([]string{"far", "nope"}); err == nil || !strings.Contains(err.Error(), "check nope: not found") {
+		t.Errorf("an unknown check: %v", err)
+	}
+
+	keys := FileKeys(c, upstate.ConsoleCheck)
+	if len(keys) != len(whole) {
+		t.Fatalf("%d checks' keys, the file has %d", len(keys), len(whole))
+	}
+	for i, n := range whole {
+		var want map[string]any
+		if err := n.Decode(&want); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(keys[i], stringKeys(want)) {
+			t.Fatalf("check %d's keys %v, the whole tree's %v", i, keys[i], want)
+		}
+	}
+	if comps := FileKeys(c, upstate.ConsoleComponent); len(comps) != 1 || comps[0]["id"] != "api" {
+		t.Errorf("the components' keys: %v", comps)
 	}
 }
