@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"bytes"
 	"html/template"
+	"strings"
 	"sync"
 
 	"github.com/microcosm-cc/bluemonday"
@@ -49,6 +50,8 @@ func New() *Renderer {
 type buffered struct {
 	b *bytes.Buffer
 	w *bufio.Writer
+	// doc and html are HTMLs' bodies as one document and its HTML.
+	doc, html bytes.Buffer
 }
 
 // HTML renders src as sanitised HTML.
@@ -74,10 +77,23 @@ func (r *Renderer) HTML(src string) template.HTML {
 // type is the text "&lt;wbr&gt;").
 var wbr = []byte("<wbr>")
 
-// HTMLs renders each of srcs as HTML does, sanitising them in one pass:
+// HTMLs renders each of srcs as HTML does, in one goldmark document and
+// one sanitiser pass (a year's printed report renders 117,000 bodies).
+//
+// goldmark makes a parse context, a reader and a document for every
+// Convert, which was a third of what it allocated for a year's bodies, so
+// the bodies go to it as one document, each after a paragraph of
+// bodyBreak, and its HTML is cut at those paragraphs. A body is a block of
+// its own there (blank lines before and after it), and what goldmark reads
+// across blocks is only link reference definitions, so a body with one
+// ("]:"), one holding the break's text, and one starting with a byte
+// order mark are rendered alone; should a body leave something open that
+// swallows the next (a fence, a comment, a raw-text element), the cut does
+// not give one piece per body and each is rendered alone.
+//
 // bluemonday makes a tokenizer with a 4 KiB buffer for every call, which
 // was half of what a year's printed report allocated (issue 16). What
-// goldmark writes of each is whole HTML of its own elements, none of
+// goldmark writes of each body is whole HTML of its own elements, none of
 // which changes how the sanitiser or its tokenizer read what follows (no
 // script, style or other raw-text element, no tag left open by a body's
 // end), so each is sanitised as it would be alone; they are joined by
@@ -90,15 +106,20 @@ func (r *Renderer) HTMLs(srcs []string) []template.HTML {
 	}
 	buf := r.buffers.Get().(*buffered)
 	defer func() {
-		if buf.b.Cap() <= 1<<20 {
+		if buf.b.Cap() <= 1<<20 && buf.doc.Cap() <= 1<<20 && buf.html.Cap() <= 1<<20 {
 			r.buffers.Put(buf)
 		}
 	}()
 	buf.b.Reset()
 	buf.w.Reset(buf.b)
+	pieces := r.together(srcs, buf)
 	for i, src := range srcs {
 		if i > 0 {
 			_, _ = buf.w.Write(wbr)
+		}
+		if pieces != nil && !apart(src) {
+			_, _ = buf.w.Write(pieces[i])
+			continue
 		}
 		if err := r.md.Convert([]byte(src), buf.w); err != nil {
 			return r.each(srcs, out)
@@ -114,6 +135,53 @@ func (r *Renderer) HTMLs(srcs []string) []template.HTML {
 	for i := range out {
 		piece, rest, _ := bytes.Cut(clean, wbr)
 		out[i], clean = template.HTML(piece), rest //nolint:gosec // sanitised by the UGC policy
+	}
+	return out
+}
+
+// bodyBreak is the paragraph HTMLs puts between bodies it gives goldmark
+// as one document, and breakHTML what goldmark makes of it.
+const bodyBreak = "upstate\u2063body\u2063break"
+
+var breakHTML = []byte("<p>" + bodyBreak + "</p>\n")
+
+// apart reports whether src is rendered alone, not in one goldmark
+// document with others: goldmark would read its link reference
+// definitions ("]:") across bodies, its text of bodyBreak would cut it,
+// and a byte order mark is read only at a document's start.
+func apart(src string) bool {
+	return strings.Contains(src, "]:") || strings.Contains(src, bodyBreak) || strings.HasPrefix(src, "\uFEFF")
+}
+
+// together renders the srcs that are not apart in one goldmark document:
+// the HTML of each, slices of buf.html (none for those apart); nil when
+// fewer than two can share it or it does not cut into one piece each.
+func (r *Renderer) together(srcs []string, buf *buffered) [][]byte {
+	buf.doc.Reset()
+	n := 0
+	for _, src := range srcs {
+		if apart(src) {
+			continue
+		}
+		if n > 0 {
+			buf.doc.WriteString("\n\n" + bodyBreak + "\n\n")
+		}
+		buf.doc.WriteString(src)
+		n++
+	}
+	if n < 2 {
+		return nil
+	}
+	buf.html.Reset()
+	if err := r.md.Convert(buf.doc.Bytes(), &buf.html); err != nil || bytes.Count(buf.html.Bytes(), breakHTML) != n-1 {
+		return nil
+	}
+	out := make([][]byte, len(srcs))
+	rest := buf.html.Bytes()
+	for i, src := range srcs {
+		if !apart(src) {
+			out[i], rest, _ = bytes.Cut(rest, breakHTML)
+		}
 	}
 	return out
 }

@@ -71,6 +71,11 @@ func TestHTMLsAsEachAlone(t *testing.T) {
 		"line one\nline two\r\nline three", "nul \x00 byte", "bad \xff utf-8", "[link](https://example.com/a?b=1&c=2 \"t\")", "![img](https://example.com/i.png)",
 		"<a href=\"https://example.com\">raw</a>", "<p>raw para", "> quote\n>\n> more", "# Heading\n\n## Two", "   indented code", "*unclosed emphasis",
 		"<svg><style>", "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>", "<scr<script>ipt>alert(1)</script>",
+		// What one goldmark document could carry from body to body.
+		"see [the runbook]", "[the runbook]: https://example.com/rb", "[x]:\n  https://example.com/x", "ends in a backslash\\", "ends in two spaces  ",
+		"- a\n- b", "- a\n\n- b", "1. one\n2. two", "3) three", "\uFEFFa byte order mark", "upstate\u2063body\u2063break", "===", "---", "title\n===",
+		"    indented code\n\n    more", "<div>\nan html block", "a\rcarriage return", "\r", "   ", "\n\n", "> lazy\ncontinued", "* [ ] task",
+		"a | b\n--- | ---", "~~~\nfenced\n~~~", "```go\nunclosed at the end",
 	}
 	srcs = append(srcs, xssPayloads...)
 	r := New()
@@ -94,4 +99,22 @@ func TestHTMLsAsEachAlone(t *testing.T) {
 	if len(r.HTMLs(nil)) != 0 || len(got) == 0 {
 		t.Error("no bodies")
 	}
+}
+
+// Whatever two bodies hold, each renders together with the other as it
+// renders alone.
+func FuzzHTMLsAsEachAlone(f *testing.F) {
+	f.Add("see [x]", "[x]: https://example.com")
+	f.Add("- a\n- b", "plain")
+	f.Add("```\nopen", "**bold**")
+	f.Add("a\\", "<div>\nb")
+	r := New()
+	f.Fuzz(func(t *testing.T, a, b string) {
+		srcs := []string{a, b, a}
+		for i, h := range r.HTMLs(srcs) {
+			if want := r.HTML(srcs[i]); h != want {
+				t.Fatalf("%q with %q: %q together, %q alone", srcs[i], srcs[1-i%2], h, want)
+			}
+		}
+	})
 }
