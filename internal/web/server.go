@@ -96,6 +96,11 @@ type Server struct {
 	replays   *auth.Replays // signed alert webhooks seen
 	publishMu sync.Mutex    // serialises Publish
 	gz        *gzip.Writer  // reused across documents; guarded by publishMu
+	// pageMu serialises rendering the pages rendered when first asked for
+	// (componentPage), apart from Publish: an outsider asking never holds
+	// up a snapshot's publishing. pageGz is theirs as gz is Publish's.
+	pageMu sync.Mutex
+	pageGz *gzip.Writer
 }
 
 // asset is one pre-rendered document, with its header values built once.
@@ -117,6 +122,13 @@ type asset struct {
 type assetSet struct {
 	version uint64
 	byPath  map[string]*asset
+	// snap is what the set was rendered from, and comps its components
+	// by id, for the pages rendered when first asked for (componentPage);
+	// those are kept in later, at most one a component.
+	snap  *snapshot.Snapshot
+	comps map[string]*snapshot.Component
+	mu    sync.Mutex
+	later map[string]*asset
 }
 
 // New builds the server; templates are parsed here, so a broken one fails start-up.
@@ -162,6 +174,7 @@ func (s *Server) routes() {
 	}
 	asset("GET /{$}")
 	asset("GET /incidents/{id}")
+	m.HandleFunc("GET /components/{id}", s.componentPage)
 	for _, p := range []string{"GET /badges/", "GET /embed", "GET /widget.js", "GET /widget.css", "GET /favicon.ico", "GET /favicon.svg", "GET /logo", "GET /theme.css"} {
 		asset(p)
 	}
@@ -223,7 +236,11 @@ func (s *Server) Publish(snap *snapshot.Snapshot) error {
 	s.publishMu.Lock()
 	defer s.publishMu.Unlock()
 	prev := s.assets.Load()
-	set := &assetSet{version: snap.Version, byPath: make(map[string]*asset, len(docs)+len(pages))}
+	set := &assetSet{version: snap.Version, byPath: make(map[string]*asset, len(docs)+len(pages)),
+		snap: snap, comps: make(map[string]*snapshot.Component, len(snap.Components)), later: map[string]*asset{}}
+	for _, c := range snap.Components {
+		set.comps[c.ID] = c
+	}
 	for _, d := range append(docs, pages...) {
 		etag := etagOf(d.Body)
 		// Most documents do not change between snapshots (resolved
@@ -234,7 +251,7 @@ func (s *Server) Publish(snap *snapshot.Snapshot) error {
 				continue
 			}
 		}
-		set.byPath[d.Path] = s.newAsset(d.Path, d.ContentType, d.Body, etag)
+		set.byPath[d.Path] = s.newAsset(&s.gz, d.Path, d.ContentType, d.Body, etag)
 	}
 	s.assets.Store(set)
 	s.opts.Metrics.SnapshotRebuilds.Inc()
@@ -248,9 +265,10 @@ func etagOf(body []byte) string {
 	return `"` + hex.EncodeToString(sum[:12]) + `"`
 }
 
-// newAsset compresses a document once. Must be called with s.publishMu held
-// (it reuses one gzip writer).
-func (s *Server) newAsset(path, ct string, body []byte, etag string) *asset {
+// newAsset compresses a document once, with the gzip writer at gz (made
+// there when nil): Publish's (s.gz, with s.publishMu held) or the later
+// pages' (s.pageGz, with s.pageMu held).
+func (s *Server) newAsset(gz **gzip.Writer, path, ct string, body []byte, etag string) *asset {
 	a := &asset{contentType: []string{ct}, body: body, etag: etag, etagHdr: []string{etag},
 		bodyLen: []string{strconv.Itoa(len(body))}, cache: hdrPageCache, route: s.assetRoute(path)}
 	switch {
@@ -262,13 +280,13 @@ func (s *Server) newAsset(path, ct string, body []byte, etag string) *asset {
 		a.public, a.cache = true, hdrAPICache
 	}
 	var b bytes.Buffer
-	if s.gz == nil {
-		s.gz, _ = gzip.NewWriterLevel(&b, gzip.BestCompression)
+	if *gz == nil {
+		*gz, _ = gzip.NewWriterLevel(&b, gzip.BestCompression)
 	} else {
-		s.gz.Reset(&b)
+		(*gz).Reset(&b)
 	}
-	_, _ = s.gz.Write(body)
-	_ = s.gz.Close()
+	_, _ = (*gz).Write(body)
+	_ = (*gz).Close()
 	if b.Len() < len(body) {
 		a.gz = b.Bytes()
 		a.gzLen = []string{strconv.Itoa(b.Len())}
@@ -320,6 +338,46 @@ func (s *Server) serveAsset(w http.ResponseWriter, r *http.Request) {
 	if a == nil {
 		s.notFound(w, r)
 		return
+	}
+	writeAsset(w, r, a)
+}
+
+// componentPage answers a component's page (/components/{id}, which its
+// bars on the page link to), rendered from the published snapshot the
+// first time it is asked for and kept with it: rendering a page for each
+// of 1,000 components on every snapshot would be most of publishing, and
+// most are never read. Only the snapshot's components have one, so what
+// is kept is bounded by them.
+func (s *Server) componentPage(w http.ResponseWriter, r *http.Request) {
+	set := s.assets.Load()
+	if set == nil {
+		writeError(w, r, upstate.Errorf(upstate.EUNAVAILABLE, "starting up: the status page is not ready yet"))
+		return
+	}
+	c := set.comps[r.PathValue("id")]
+	if c == nil {
+		s.notFound(w, r)
+		return
+	}
+	set.mu.Lock()
+	a := set.later[c.ID]
+	set.mu.Unlock()
+	if a == nil {
+		doc, err := s.page.RenderComponent(set.snap, c)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		s.pageMu.Lock()
+		a = s.newAsset(&s.pageGz, doc.Path, doc.ContentType, doc.Body, etagOf(doc.Body))
+		s.pageMu.Unlock()
+		set.mu.Lock()
+		if kept := set.later[c.ID]; kept != nil {
+			a = kept // another request rendered it meanwhile: one answer for all
+		} else {
+			set.later[c.ID] = a
+		}
+		set.mu.Unlock()
 	}
 	writeAsset(w, r, a)
 }

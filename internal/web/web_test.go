@@ -312,6 +312,50 @@ func TestServingPublishedDocuments(t *testing.T) {
 	}
 }
 
+// A component's page is rendered the first time it is asked for, kept
+// with the snapshot (one answer, with its ETag and gzip, for every reader)
+// and rendered again from the next snapshot; only the snapshot's
+// components have one.
+func TestComponentPages(t *testing.T) {
+	s, _ := newServer(t)
+	if w := do(s, "GET", "/components/api", nil); w.Code != http.StatusServiceUnavailable {
+		t.Errorf("before the first snapshot: %d", w.Code)
+	}
+	if err := s.Publish(fixture()); err != nil {
+		t.Fatal(err)
+	}
+	if page := do(s, "GET", "/", nil).Body.String(); !strings.Contains(page, `<a class="bars" href="/components/api">`) {
+		t.Error("the page's bars do not link to the component's page")
+	}
+	w := do(s, "GET", "/components/api", nil)
+	if w.Code != 200 || w.Header().Get("Content-Type") != "text/html; charset=utf-8" || w.Header().Get("Cache-Control") != "public, max-age=15" ||
+		w.Header().Get("Content-Security-Policy") == "" || !strings.Contains(w.Body.String(), "<h1>API</h1>") || !strings.Contains(w.Body.String(), `<table class="days">`) {
+		t.Fatalf("the component's page: %d %v\n%s", w.Code, w.Header(), w.Body)
+	}
+	etag := w.Header().Get("ETag")
+	if w := do(s, "GET", "/components/api", map[string]string{"If-None-Match": etag}); w.Code != http.StatusNotModified {
+		t.Errorf("If-None-Match: %d", w.Code)
+	}
+	if w := do(s, "GET", "/components/api", map[string]string{"Accept-Encoding": "gzip"}); w.Header().Get("Content-Encoding") != "gzip" {
+		t.Errorf("not compressed: %v", w.Header())
+	}
+	for _, p := range []string{"/components/nope", "/components/", "/components/api/x"} {
+		if w := do(s, "GET", p, nil); w.Code != 404 {
+			t.Errorf("GET %s: %d", p, w.Code)
+		}
+	}
+	next := fixture()
+	next.Version++
+	next.BuiltAt = next.BuiltAt.Add(time.Minute)
+	_ = s.Publish(next)
+	if w := do(s, "GET", "/components/api", map[string]string{"If-None-Match": etag}); w.Code != 200 {
+		t.Errorf("the last snapshot's page is still served: %d", w.Code)
+	}
+	if n := len(s.assets.Load().later); n != 1 {
+		t.Errorf("%d pages kept for one asked for", n)
+	}
+}
+
 func TestStatusPage(t *testing.T) {
 	s, _ := newServer(t)
 	if err := s.Publish(fixture()); err != nil {

@@ -33,9 +33,10 @@ const ContentTypeHTML = "text/html; charset=utf-8"
 // Renderer renders pages from snapshots. Templates are parsed once, in
 // New, so a broken template fails start-up, not the first request.
 type Renderer struct {
-	index    *template.Template
-	incident *template.Template
-	icons    icons
+	index     *template.Template
+	incident  *template.Template
+	component *template.Template
+	icons     icons
 }
 
 // New parses the templates; md renders update bodies.
@@ -71,11 +72,15 @@ func New(md func(string) template.HTML) (*Renderer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse page templates: %w", err)
 	}
+	comp, err := parse("component.html")
+	if err != nil {
+		return nil, fmt.Errorf("parse page templates: %w", err)
+	}
 	ic, err := drawIcons()
 	if err != nil {
 		return nil, fmt.Errorf("draw the page's icons: %w", err)
 	}
-	return &Renderer{index: idx, incident: inc, icons: ic}, nil
+	return &Renderer{index: idx, incident: inc, component: comp, icons: ic}, nil
 }
 
 type view struct {
@@ -84,7 +89,10 @@ type view struct {
 	Zone     string
 	ZoneName string
 	Incident *upstate.Incident
-	History  []dayIncidents
+	// Component and Days are a component's page: its days, newest first.
+	Component *snapshot.Component
+	Days      []dayRow
+	History   []dayIncidents
 	// Maintenances are the windows in progress or to come.
 	Maintenances []maintenanceView
 	Fmt          func(time.Time) string
@@ -124,10 +132,10 @@ type dayIncidents struct {
 	Incidents []*upstate.Incident
 }
 
-// Render produces the index page and one page per recent incident.
-func (r *Renderer) Render(s *snapshot.Snapshot) ([]Doc, error) {
+// newView is what every page of s shows.
+func newView(s *snapshot.Snapshot) view {
 	loc := s.Page.Location
-	v := view{
+	return view{
 		S:        s,
 		Title:    s.Page.Name,
 		Zone:     s.BuiltAt.In(loc).Format("MST"),
@@ -143,6 +151,13 @@ func (r *Renderer) Render(s *snapshot.Snapshot) ([]Doc, error) {
 			return to
 		},
 	}
+}
+
+// Render produces the index page and one page per recent incident. A
+// component's page (RenderComponent) is rendered when asked for.
+func (r *Renderer) Render(s *snapshot.Snapshot) ([]Doc, error) {
+	loc := s.Page.Location
+	v := newView(s)
 	for _, m := range s.Maintenances {
 		if st := m.StatusAt(s.BuiltAt); st != upstate.MaintenanceCompleted {
 			v.Maintenances = append(v.Maintenances, maintenanceView{Maintenance: m, Status: st})
@@ -178,6 +193,49 @@ func (r *Renderer) Render(s *snapshot.Snapshot) ([]Doc, error) {
 	return docs, nil
 }
 
+// ComponentPath is the path of a component's page.
+func ComponentPath(id string) string { return "/components/" + id }
+
+// dayRow is a day of a component's page, in words.
+type dayRow struct {
+	Date      string // "Mon Jan 2, 2006"
+	Class     string // dayClass
+	Uptime    string // "99.95%", "no data"
+	Worst     string // "" for operational
+	Downtime  string // "" for none
+	Incidents []string
+}
+
+// RenderComponent produces c's page: its status and every day the bars
+// draw, newest first, as a table. The bars tell a day only in a tooltip,
+// which a finger or a keyboard cannot open; each links here.
+func (r *Renderer) RenderComponent(s *snapshot.Snapshot, c *snapshot.Component) (Doc, error) {
+	v := newView(s)
+	v.Title = c.Name + " · " + s.Page.Name
+	v.Component = c
+	v.Days = make([]dayRow, 0, len(c.Days))
+	for i := len(c.Days) - 1; i >= 0; i-- {
+		d := c.Days[i]
+		row := dayRow{Date: d.Date.Format("Mon Jan 2, 2006"), Class: dayClass(d), Uptime: pct(d.Uptime), Incidents: d.Incidents}
+		if d.NoData {
+			row.Uptime = "no data"
+		} else {
+			if d.Worst != upstate.Operational {
+				row.Worst = d.Worst.Label()
+			}
+			if d.Outage > 0 {
+				row.Downtime = upstate.FormatDuration(d.Outage, upstate.DurationShort)
+			}
+		}
+		v.Days = append(v.Days, row)
+	}
+	var b bytes.Buffer
+	if err := r.component.Execute(&b, v); err != nil {
+		return Doc{}, fmt.Errorf("render component %s: %w", c.ID, err)
+	}
+	return Doc{Path: ComponentPath(c.ID), ContentType: ContentTypeHTML, Body: b.Bytes()}, nil
+}
+
 func compName(s *snapshot.Snapshot, id string) string {
 	for _, c := range s.Components {
 		if c.ID == id {
@@ -207,7 +265,9 @@ func pct(f float64) string {
 // top (a <use> of the bar of its colour, also drawn once), its title saying the day's uptime, worst status, downtime and
 // incidents. A run of days without data is one rect of grey bars (#pn).
 // Every day's detail is in a title, and titles are what screen readers
-// read for each rect and use.
+// read for each rect and use; a title needs a mouse to be seen, so the
+// page links the bars to the component's page (RenderComponent), where
+// each day is a row of words.
 func bars(name string, uptime float64, days []snapshot.Day) template.HTML {
 	var b strings.Builder
 	b.Grow(256)

@@ -213,3 +213,46 @@ func TestRegionsLine(t *testing.T) {
 		t.Errorf("%d lines of regions, want one (the web component has no regional check)", n)
 	}
 }
+
+// A component's bars link to its page, where every day they draw is a row
+// of words: what a tooltip tells a mouse, a finger or a keyboard reads
+// there.
+func TestComponentPageTellsEachDay(t *testing.T) {
+	r := newRenderer(t)
+	day := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
+	c := &snapshot.Component{ComponentState: upstate.ComponentState{Component: upstate.Component{ID: "api", Name: "API <v2>", Description: "The public API"},
+		Status: upstate.PartialOutage}, Uptime: 0.995, Days: []snapshot.Day{
+		{Date: day.AddDate(0, 0, -2), NoData: true, Uptime: -1},
+		{Date: day.AddDate(0, 0, -1), Worst: upstate.Operational, Uptime: 1},
+		{Date: day, Worst: upstate.MajorOutage, Uptime: 0.9, Outage: time.Hour, Incidents: []string{"Drive <sync> down", "Quota"}},
+	}}
+	s := &snapshot.Snapshot{BuiltAt: day.Add(12 * time.Hour), Page: snapshot.Page{Name: "Acme", Location: time.UTC}, Components: []*snapshot.Component{c},
+		Groups: []*snapshot.Group{{ID: "api", Name: "API", Single: true, Components: []*snapshot.Component{c}}}}
+	doc, err := r.RenderComponent(s, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(doc.Body)
+	if doc.Path != "/components/api" || doc.ContentType != ContentTypeHTML {
+		t.Errorf("path %q, type %q", doc.Path, doc.ContentType)
+	}
+	for _, want := range []string{
+		`<title>API &lt;v2&gt; · Acme</title>`, `<h1>API &lt;v2&gt;</h1>`, `Partial outage</span> · 99.50% uptime over 3 days`, `The public API`,
+		`<svg viewBox="0 0 3 1"`, `<svg class="defs"`,
+		// Newest first, each with its words.
+		`<tr class="day-m"><th scope="row">Tue Sep 1, 2026</th><td>90.00%</td><td>Major outage</td><td>1 h</td><td>Drive &lt;sync&gt; down; Quota</td></tr>`,
+		`<tr class="day-o"><th scope="row">Mon Aug 31, 2026</th><td>100.00%</td><td></td><td></td><td></td></tr>`,
+		`<tr class="day-n"><th scope="row">Sun Aug 30, 2026</th><td>no data</td><td></td><td></td><td></td></tr>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the component's page lacks %s:\n%s", want, page)
+		}
+	}
+	if strings.Index(page, "Sep 1") > strings.Index(page, "Aug 30, 2026</th>") {
+		t.Error("the days are not newest first")
+	}
+	index := string(renderIndex(t, r, s))
+	if !strings.Contains(index, `<a class="bars" href="/components/api"><svg`) {
+		t.Errorf("the page's bars do not link to the component's page:\n%s", index)
+	}
+}
