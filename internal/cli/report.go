@@ -10,7 +10,6 @@ import (
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/app"
-	"github.com/upstatehq/upstate/internal/config"
 	"github.com/upstatehq/upstate/internal/markdown"
 	"github.com/upstatehq/upstate/internal/report"
 )
@@ -31,16 +30,14 @@ func reportCmd(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
-	// server.gogc, as serve runs at: a year's report holds the year and
-	// the report for all of its run, and at Go's 100 the html's heap grew
-	// to twice that (issue 16).
-	quiet := slog.New(slog.DiscardHandler)
-	setGC(config.DefaultGOGC, quiet)
 	cfg, code := loadConfig(*file, stderr)
 	if cfg == nil {
 		return code
 	}
-	setGC(cfg.Server.GOGC, quiet)
+	// server.gogc, as serve runs at: a year's report holds the year and
+	// the report for all of its run, and at Go's 100 the html's heap grew
+	// to twice that (issue 16).
+	setGC(cfg.Server.GOGC, slog.New(slog.DiscardHandler))
 	words := map[string]string{}
 	for flag, path := range map[string]string{"intro": *intro, "closing": *closing} {
 		if path == "" {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/upstatehq/upstate/internal/app"
-	"github.com/upstatehq/upstate/internal/config"
 )
 
 func serve(args []string, _ io.Reader, stdout, stderr io.Writer) int {
@@ -27,10 +26,6 @@ func serve(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "upstate serve: %v\n", err)
 		return exitUsage
 	}
-	// The default target while the file is read: at 100,000 checks its
-	// YAML is most of what start-up allocates, and at Go's 100 the heap
-	// grew to half a gigabyte before the first collection past it.
-	setGC(config.DefaultGOGC, log)
 	cfg, code := loadConfig(*file, stderr)
 	if cfg == nil {
 		return code
