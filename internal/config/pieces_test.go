@@ -4,15 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"runtime"
-	"runtime/metrics"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/benchheap"
 )
 
 const piecesHead = "page: {name: P, url: https://status.example.com}\ncomponents:\n  - {id: api, name: API}\n"
@@ -95,15 +92,22 @@ func sameAsWhole(t *testing.T, data []byte) {
 	t.Helper()
 	want, wantErr := parseWhole("f.yaml", data, pieceEnv, nil)
 	got, gotErr := Parse("f.yaml", data, pieceEnv)
+	sameConfig(t, got, gotErr, want, wantErr)
+}
+
+// sameConfig fails t unless got and gotErr, read in pieces, are want and
+// wantErr, read whole: the same problems, or the same configuration.
+func sameConfig(t *testing.T, got *Config, gotErr error, want *Config, wantErr error) {
+	t.Helper()
 	if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
-		t.Fatalf("problems:\n%v\nparsed whole:\n%v", gotErr, wantErr)
+		t.Fatalf("problems:\n%v\nread whole:\n%v", gotErr, wantErr)
 	}
 	if got == nil || want == nil {
 		return
 	}
 	got.Lookup, want.Lookup = nil, nil
 	if !reflect.DeepEqual(got, want) {
-		t.Errorf("the configuration differs from the file's parsed whole")
+		t.Errorf("the configuration differs from the file's read whole")
 	}
 }
 
@@ -145,32 +149,12 @@ func BenchmarkParseChecks(b *testing.B) {
 		{"pieces", func() (*Config, error) { return Parse("upstate.yaml", data, noEnv) }},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-			read := func() uint64 { metrics.Read(sample); return sample[0].Value.Uint64() }
-			runtime.GC()
-			base, peak := read(), uint64(0)
-			stop := make(chan struct{})
-			var done sync.WaitGroup
-			done.Go(func() {
-				t := time.NewTicker(time.Millisecond)
-				defer t.Stop()
-				for {
-					peak = max(peak, read())
-					select {
-					case <-stop:
-						return
-					case <-t.C:
-					}
-				}
-			})
+			defer benchheap.Peak(b)()
 			for b.Loop() {
 				if c, err := tc.parse(); err != nil || len(c.Checks) != 100000 {
 					b.Fatal(err)
 				}
 			}
-			close(stop)
-			done.Wait()
-			b.ReportMetric(float64(peak-min(base, peak))/(1<<20), "peak-heap-MiB")
 		})
 	}
 }
@@ -212,16 +196,7 @@ func TestConsoleInPiecesAsWhole(t *testing.T) {
 			base := &Config{File: "f.yaml", Lookup: pieceEnv, source: packSource([]byte(tc.file))}
 			want, wantErr := withConsole(base, tc.items, false, nil)
 			got, gotErr := WithConsole(base, tc.items)
-			if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
-				t.Fatalf("problems:\n%v\nmerged whole:\n%v", gotErr, wantErr)
-			}
-			if got == nil || want == nil {
-				return
-			}
-			got.Lookup, want.Lookup = nil, nil
-			if !reflect.DeepEqual(got, want) {
-				t.Errorf("the merged configuration differs from the whole tree's")
-			}
+			sameConfig(t, got, gotErr, want, wantErr)
 		})
 	}
 }

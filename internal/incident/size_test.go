@@ -9,6 +9,7 @@ import (
 	"unsafe"
 
 	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/benchheap"
 	"github.com/upstatehq/upstate/internal/clock"
 )
 
@@ -30,14 +31,6 @@ func (s rowStore) ListConditions(context.Context) (map[string]upstate.Condition,
 	return out, nil
 }
 
-func liveHeap() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
-}
-
 // BenchmarkConditions100k measures what an engine keeps for 100,000
 // checks with a condition each, read from the store at start (issue 16:
 // 100,000 checks under 400 MiB): its conditions, and its index of the
@@ -54,13 +47,13 @@ func BenchmarkConditions100k(b *testing.B) {
 	}
 	var kept uint64
 	for range b.N {
-		before := liveHeap()
+		before := benchheap.Live()
 		e, err := New(context.Background(), Options{Store: rowStore{newMemStore(), n}, Clock: clock.NewFake(t0), Components: comps, Checks: checks,
 			NewID: func() string { return "x" }})
 		if err != nil {
 			b.Fatal(err)
 		}
-		kept += liveHeap() - before
+		kept += benchheap.Live() - before
 		runtime.KeepAlive(e)
 	}
 	b.ReportMetric(float64(kept)/float64(b.N)/n, "kept-B/check")

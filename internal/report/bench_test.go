@@ -5,16 +5,14 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"runtime"
 	"runtime/debug"
-	"runtime/metrics"
 	"slices"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/benchheap"
 	"github.com/upstatehq/upstate/internal/config"
 	"github.com/upstatehq/upstate/internal/markdown"
 )
@@ -219,26 +217,5 @@ func peakHeap(b *testing.B) func() {
 		was := debug.SetGCPercent(config.DefaultGOGC)
 		b.Cleanup(func() { debug.SetGCPercent(was) })
 	}
-	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	read := func() uint64 { metrics.Read(sample); return sample[0].Value.Uint64() }
-	runtime.GC()
-	base, peak := read(), uint64(0)
-	stop, done := make(chan struct{}), sync.WaitGroup{}
-	done.Go(func() {
-		t := time.NewTicker(time.Millisecond)
-		defer t.Stop()
-		for {
-			peak = max(peak, read())
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-			}
-		}
-	})
-	return func() {
-		close(stop)
-		done.Wait()
-		b.ReportMetric(float64(peak-min(base, peak))/(1<<20), "peak-heap-MiB")
-	}
+	return benchheap.Peak(b)
 }
