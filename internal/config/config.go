@@ -344,11 +344,10 @@ func decodeRoot(file string, data []byte, packed *source, root *yaml.Node, piece
 	// the map is not grown step by step through 800,000 keys for 100,000
 	// checks.
 	d := &decoder{probs: probs, lines: make(map[string]int, bytes.Count(data, []byte(":"))), keys: map[string][]string{}, foreign: map[string][]foreignKey{}, lookup: lookup}
+	d.pieces = pieces
 	d.decode(root, reflect.ValueOf(c).Elem(), "")
-	if pieces != nil {
-		if err := d.decodePieces(pieces, reflect.ValueOf(&c.Checks).Elem()); err != nil {
-			return nil, err
-		}
+	if d.piecesErr != nil {
+		return nil, d.piecesErr
 	}
 	v := validator{c: c, d: d, p: probs, text: data}
 	v.validate()

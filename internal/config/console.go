@@ -66,7 +66,12 @@ func withConsole(base *Config, items []upstate.ConsoleItem, cut bool, rules []Ru
 	if pieces != nil && slices.ContainsFunc(items, func(it upstate.ConsoleItem) bool { return seqKey(it.Kind) == "checks" }) {
 		// Which the file has, for the file to win.
 		pieces.ids = map[string]bool{}
-		if err := pieces.each(func(_ int, n *yaml.Node) { pieces.ids[scalarOf(n, "id")] = true }); err != nil {
+		err := pieces.each(func(_ int, n *yaml.Node) {
+			if id := scalarOf(n, "id"); id != "" {
+				pieces.ids[id] = true
+			}
+		})
+		if err != nil {
 			return nil, err
 		}
 	}

@@ -107,6 +107,10 @@ type decoder struct {
 	// kinds take, for the validation to report once the kind is known.
 	foreign map[string][]foreignKey
 	lookup  func(string) (string, bool)
+	// pieces is the checks list cut out of the file, decoded in place of
+	// the rest's empty checks key; piecesErr what that gave (errWhole).
+	pieces    *checkPieces
+	piecesErr error
 }
 
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
@@ -278,6 +282,12 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 			continue
 		}
 		if !d.first(k, path, seen) {
+			continue
+		}
+		if path == "" && key == "checks" && d.pieces != nil {
+			// The list cut out of the file (pieces.go), decoded where the
+			// whole file's would be, so problems come in the same order.
+			d.piecesErr = d.decodePieces(d.pieces, v.Field(idx))
 			continue
 		}
 		d.decode(val, v.Field(idx), sub)

@@ -21,9 +21,13 @@ import (
 // The cut is made only where it cannot change what the file says: any
 // run or the rest failing to parse alone (an anchor in one piece used in
 // another, a quoted scalar across a cut), a different number of items
-// than was cut, or anything unusual in the layout (directives, several
-// documents, a tab where indentation is read) and the file is parsed
-// whole, as it always was, with its errors as YAML gives them.
+// than was cut, the rest not a block mapping with the key at its place,
+// or anything unusual in the layout (directives, several documents, a
+// tab where indentation is read, a line break other than "\n" and
+// "\r\n") and the file is parsed whole, as it always was, with its errors
+// as YAML gives them. The list's items are decoded where the whole
+// file's would be (decodeStruct), so even problems without a line come
+// in the same order.
 
 // runItems is how many checks a run holds: some 600 KB of nodes. A
 // variable for the fuzz test, which cuts every few items.
@@ -60,6 +64,9 @@ var errWhole = errors.New("config: parse the file whole")
 // checks list blanked, and the list's pieces; nil pieces when the file
 // is not laid out for a safe cut.
 func cutChecks(data []byte) ([]byte, *checkPieces) {
+	if otherBreaks(data) {
+		return nil, nil
+	}
 	const (
 		before = iota // the checks key not seen yet
 		key           // seen, no item yet
@@ -147,6 +154,19 @@ func cutChecks(data []byte) ([]byte, *checkPieces) {
 	return skeleton, p
 }
 
+// otherBreaks reports whether text holds a line break YAML counts and
+// the cut does not: a carriage return alone, NEL, LS or PS. The cut's
+// line numbers count "\n" alone.
+func otherBreaks(text []byte) bool {
+	for i := bytes.IndexByte(text, '\r'); i >= 0; i = bytes.IndexByte(text, '\r') {
+		if i+1 == len(text) || text[i+1] != '\n' {
+			return true
+		}
+		text = text[i+1:]
+	}
+	return bytes.Contains(text, []byte("\u0085")) || bytes.Contains(text, []byte("\u2028")) || bytes.Contains(text, []byte("\u2029"))
+}
+
 // isChecksKey reports whether line is the top-level key checks with its
 // value below it: "checks:", maybe with a comment.
 func isChecksKey(line []byte) bool {
@@ -163,8 +183,8 @@ func isChecksKey(line []byte) bool {
 // notes the anchors it defines.
 func (p *checkPieces) fits(root *yaml.Node) bool {
 	doc, err := document(root)
-	if err != nil {
-		return false
+	if err != nil || doc.Style&yaml.FlowStyle != 0 {
+		return false // a flow mapping: the list's "- " lines are not items there
 	}
 	found := false
 	for i := 0; i+1 < len(doc.Content); i += 2 {
@@ -208,18 +228,27 @@ func parseCut(file string, text []byte) (*yaml.Node, *checkPieces, *Problems) {
 // are right: a run is judged before any of its items is given).
 func (p *checkPieces) each(fn func(i int, n *yaml.Node)) error {
 	i := 0
+	// Each run under a key of its own, as the list is under its key in
+	// the file, so that its items are as deep as there (yaml.v3 refuses
+	// what is nested too deep).
+	var buf []byte
 	for _, r := range p.runs {
+		buf = append(append(buf[:0], "checks:\n"...), p.text[r.from:r.to]...)
 		var root yaml.Node
-		if err := yaml.Unmarshal(p.text[r.from:r.to], &root); err != nil {
+		if err := yaml.Unmarshal(buf, &root); err != nil {
 			return errWhole
 		}
-		if len(root.Content) != 1 || root.Content[0].Kind != yaml.SequenceNode || len(root.Content[0].Content) != r.items {
+		if len(root.Content) != 1 || len(root.Content[0].Content) != 2 {
 			return errWhole
 		}
-		if !p.shift(&root, r.line-1) {
+		list := root.Content[0].Content[1]
+		if list.Kind != yaml.SequenceNode || len(list.Content) != r.items {
 			return errWhole
 		}
-		for _, n := range root.Content[0].Content {
+		if !p.shift(list, r.line-2) {
+			return errWhole
+		}
+		for _, n := range list.Content {
 			fn(i, n)
 			i++
 		}

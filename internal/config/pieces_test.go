@@ -63,6 +63,14 @@ func TestPiecesAsWhole(t *testing.T) {
 		{"two documents", piecesHead + "checks:\n" + pieceItems(1, "  ") + "---\nchecks:\n" + pieceItems(1, "  "), false},
 		{"an item less indented", piecesHead + "checks:\n    - {id: a}\n  - {id: b}\n", false},
 		{"broken YAML in an item", piecesHead + "checks:\n  - {id: a\n", false},
+		// Found by a reviewer's fresh read.
+		{"a flow mapping around it all", "{\nchecks:\n  - a\n}\n", false},
+		{"a flow mapping around a whole file", "{\npage: {name: P, url: https://status.example.com},\ncomponents: [{id: api, name: API}],\nchecks:\n" + pieceItems(1, "  ") + "}\n", false},
+		{"a carriage return alone", piecesHead + "checks:\n" + strings.TrimSuffix(pieceItems(1, "  "), "\n") + "\r\r\n  - {id: b, kind: htp}\nbogus: 1\n", false},
+		{"a line separator in a comment", piecesHead + "checks:\n" + strings.TrimSuffix(pieceItems(1, "  "), "\n") + " # x\u2028\n  - {id: b, kind: htp}\nbogus: 1\n", false},
+		{"a next line in a comment", piecesHead + "checks:\n" + strings.TrimSuffix(pieceItems(1, "  "), "\n") + " # x\u0085\n  - {id: b, kind: htp}\nbogus: 1\n", false},
+		{"nested past yaml's depth", "checks:\n  " + strings.Repeat("- ", 10000) + "a\n", false},
+		{"nested to yaml's depth", piecesHead + "checks:\n  - " + strings.Repeat("- ", 9990) + "a\n", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			data := []byte(tc.text)
@@ -186,6 +194,13 @@ func TestConsoleInPiecesAsWhole(t *testing.T) {
 			item(upstate.ConsoleCheck, "new", `{"id":"new","kind":"tcp","address":"a:1","components":["api"]}`),
 		}},
 		{"components only", long, []upstate.ConsoleItem{item(upstate.ConsoleComponent, "drive", `{"id":"drive","name":"Drive"}`)}},
+		{"problems without lines, in the file's order", "page: {name: P, url: https://status.example.com}\nchecks:\n" + pieceItems(1, "  ") + "components:\n  - {id: api, name: API}\n", []upstate.ConsoleItem{
+			item(upstate.ConsoleComponent, "drive", `{"id":"drive","name":"Drive","nmae":"x"}`),
+			item(upstate.ConsoleCheck, "new", `{"id":"new","kind":"tcp","address":"a:1","components":["api"],"tiemout":"5s"}`),
+		}},
+		{"a console check without an id, a file's check without one", piecesHead + "checks:\n  - {kind: http, url: 'https://a.example.com', components: [api]}\n", []upstate.ConsoleItem{
+			item(upstate.ConsoleCheck, "", `{"kind":"tcp","address":"a:1","components":["api"]}`),
+		}},
 		{"a file read whole", "page: {name: P, url: https://status.example.com}\ncomponents:\n  - {id: &c api, name: API}\nchecks:\n  - {id: a, kind: http, url: 'https://a.example.com', components: [*c]}\n", []upstate.ConsoleItem{
 			item(upstate.ConsoleCheck, "new", `{"id":"new","kind":"tcp","address":"a:1","components":["api"]}`),
 		}},
