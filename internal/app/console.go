@@ -188,12 +188,7 @@ func keysOf(it upstate.ConsoleItem) map[string]any {
 
 // inFile reports whether the file defines the item.
 func (a *App) inFile(kind upstate.ConsoleKind, id string) bool {
-	for _, k := range config.FileKeys(a.file.Load(), kind) {
-		if s, _ := k["id"].(string); s == id {
-			return true
-		}
-	}
-	return false
+	return config.FileHas(a.file.Load(), kind, id)
 }
 
 func (a *App) stored(kind upstate.ConsoleKind, id string) (upstate.ConsoleItem, bool) {

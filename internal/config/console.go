@@ -491,38 +491,70 @@ func plural(n int, one, many string) string {
 // (${ENV} references unresolved), in the file's order.
 func FileKeys(base *Config, kind upstate.ConsoleKind) []map[string]any {
 	var out []map[string]any
-	keys := func(i int, n *yaml.Node) {
-		var x any
-		m, ok := map[string]any(nil), false
-		if err := n.Decode(&x); err == nil {
-			m, ok = stringKeys(x).(map[string]any)
-		}
-		if !ok {
-			m = map[string]any{}
-		}
-		out = append(out[:i], m) // from the first again, should fileChecks start over
+	err := fileItems(base, kind, func(i int, n *yaml.Node) {
+		out = append(out[:i], itemKeys(n)) // from the first again, should fileChecks start over
+	})
+	if err != nil {
+		return nil
 	}
-	if seqKey(kind) == "checks" {
-		if fileChecks(base.File, base.Source(), keys) != nil {
-			return nil
+	return out
+}
+
+// FileHas reports whether the file's checks or components hold one whose
+// id, as FileKeys gives it, is id (the empty id is no item's), without
+// making every item's keys: a console change asks, and a file may hold
+// 100,000 checks.
+func FileHas(base *Config, kind upstate.ConsoleKind, id string) bool {
+	if id == "" {
+		return false
+	}
+	found := false
+	_ = fileItems(base, kind, func(_ int, n *yaml.Node) {
+		v := mappingValue(n, "id")
+		if v != nil && v.Kind == yaml.AliasNode {
+			v = v.Alias
 		}
-		return out
+		if found || v == nil || v.Kind != yaml.ScalarNode || v.Value != id {
+			return // its id, if a string, is not id
+		}
+		s, _ := itemKeys(n)["id"].(string)
+		found = s == id
+	})
+	return found
+}
+
+// fileItems calls fn with each item of the file's checks (fileChecks) or
+// components list, in order.
+func fileItems(base *Config, kind upstate.ConsoleKind, fn func(i int, n *yaml.Node)) error {
+	if seqKey(kind) == "checks" {
+		return fileChecks(base.File, base.Source(), fn)
 	}
 	// The checks list need not be read at all for the components.
 	root, _, probs := parseCut(base.File, base.Source())
 	if probs != nil {
-		return nil
+		return probs
 	}
 	doc, err := document(root)
 	if err != nil {
-		return nil
+		return err
 	}
 	if list := mappingValue(doc, seqKey(kind)); list != nil && list.Kind == yaml.SequenceNode {
 		for i, n := range list.Content {
-			keys(i, n)
+			fn(i, n)
 		}
 	}
-	return out
+	return nil
+}
+
+// itemKeys is an item's keys as written, empty when it is not a mapping.
+func itemKeys(n *yaml.Node) map[string]any {
+	var x any
+	if err := n.Decode(&x); err == nil {
+		if m, ok := stringKeys(x).(map[string]any); ok {
+			return m
+		}
+	}
+	return map[string]any{}
 }
 
 // stringKeys is a decoded YAML value with every mapping's keys as

@@ -272,3 +272,43 @@ func TestFileReadsInPiecesAsWhole(t *testing.T) {
 		t.Errorf("the components' keys: %v", comps)
 	}
 }
+
+// FileHas finds what a search of FileKeys finds, without making every
+// item's keys.
+func TestFileHasAsFileKeys(t *testing.T) {
+	text := piecesHead + "checks:\n" + pieceItems(runItems+2, "  ") +
+		"  - {id: &n named, kind: http, url: 'https://a.example.com', components: [api]}\n" +
+		"  - {id: *n, kind: http, url: 'https://b.example.com', components: [api]}\n" +
+		"  - {id: '123', kind: http, url: 'https://c.example.com', components: [api]}\n" +
+		"  - {id: 456, kind: http, url: 'https://d.example.com', components: [api]}\n" +
+		"  - just a string\n"
+	base := &Config{File: "f.yaml", source: packSource([]byte(text))}
+	search := func(kind upstate.ConsoleKind, id string) bool {
+		for _, k := range FileKeys(base, kind) {
+			if s, _ := k["id"].(string); s == id {
+				return true
+			}
+		}
+		return false
+	}
+	for _, tc := range []struct {
+		kind upstate.ConsoleKind
+		id   string
+	}{
+		{upstate.ConsoleCheck, "c0"}, {upstate.ConsoleCheck, fmt.Sprint("c", runItems+1)}, {upstate.ConsoleCheck, "named"},
+		{upstate.ConsoleCheck, "123"}, {upstate.ConsoleCheck, "456"}, {upstate.ConsoleCheck, "nope"},
+		{upstate.ConsoleComponent, "api"}, {upstate.ConsoleComponent, "c0"},
+	} {
+		if got, want := FileHas(base, tc.kind, tc.id), search(tc.kind, tc.id); got != want {
+			t.Errorf("FileHas(%s %q) = %v, a search of FileKeys %v", tc.kind, tc.id, got, want)
+		}
+	}
+	if !FileHas(base, upstate.ConsoleCheck, "c0") || FileHas(base, upstate.ConsoleCheck, "456") {
+		t.Error("FileHas misses a check, or finds an id that is a number")
+	}
+	// The empty id is no item's, though the file has one without an id
+	// (a search of FileKeys found it).
+	if FileHas(base, upstate.ConsoleCheck, "") {
+		t.Error(`FileHas found the id ""`)
+	}
+}
