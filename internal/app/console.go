@@ -107,7 +107,7 @@ func (c *Console) Definitions(_ context.Context, kind upstate.ConsoleKind) ([]up
 	a := c.a
 	a.consoleMu.Lock()
 	defer a.consoleMu.Unlock()
-	return a.definitions(kind), nil
+	return a.definitions(kind, ""), nil
 }
 
 // Definition is one check or component; ENOTFOUND if there is none.
@@ -115,18 +115,33 @@ func (c *Console) Definition(_ context.Context, kind upstate.ConsoleKind, id str
 	a := c.a
 	a.consoleMu.Lock()
 	defer a.consoleMu.Unlock()
-	for _, d := range a.definitions(kind) {
-		if d.ID == id && d.ShadowedBy == "" {
+	for _, d := range a.definitions(kind, id) {
+		if d.ShadowedBy == "" {
 			return d, nil
 		}
 	}
 	return upstate.Definition{}, upstate.Errorf(upstate.ENOTFOUND, "no %s %q", kind, id)
 }
 
-// definitions must be called with consoleMu held.
-func (a *App) definitions(kind upstate.ConsoleKind) []upstate.Definition {
+// definitions must be called with consoleMu held. only, when not "",
+// keeps those with that id alone, and reads only its keys of the file (a
+// file may hold 100,000 checks).
+func (a *App) definitions(kind upstate.ConsoleKind, only string) []upstate.Definition {
 	cfg, file := a.cfg.Load(), a.file.Load()
-	fileKeys := config.FileKeys(file, kind)
+	want := func(id string) bool { return only == "" || id == only }
+	var fileKeys []map[string]any
+	if only == "" {
+		fileKeys = config.FileKeys(file, kind)
+	}
+	keysAt := func(i int) map[string]any {
+		if only != "" {
+			return config.FileKeysAt(file, kind, i)
+		}
+		if i < len(fileKeys) {
+			return fileKeys[i]
+		}
+		return nil
+	}
 	stored := map[string]upstate.ConsoleItem{}
 	for _, it := range a.items {
 		if it.Kind == kind {
@@ -135,21 +150,25 @@ func (a *App) definitions(kind upstate.ConsoleKind) []upstate.Definition {
 	}
 	var out []upstate.Definition
 	shown := map[string]bool{}
+	pos := 0 // the item's place in force: the file's come first
 	add := func(id string, console, paused bool) {
+		i := pos
+		pos++
+		if console {
+			shown[id] = true
+		}
+		if !want(id) {
+			return
+		}
 		d := upstate.Definition{Kind: kind, ID: id, Paused: paused, Provisioned: !console}
 		if console {
 			d.Keys = keysOf(stored[id])
 		} else {
 			d.File = a.fileName()
-			if i := len(out); i < len(fileKeys) {
-				d.Keys = fileKeys[i]
-			}
+			d.Keys = keysAt(i)
 		}
 		d.Keys = config.RedactSecrets(d.Keys)
 		out = append(out, d)
-		if console {
-			shown[id] = true
-		}
 	}
 	if kind == upstate.ConsoleCheck {
 		for _, ch := range cfg.Checks {
@@ -162,12 +181,14 @@ func (a *App) definitions(kind upstate.ConsoleKind) []upstate.Definition {
 	}
 	for _, it := range cfg.Shadowed {
 		if it.Kind == kind {
-			out = append(out, upstate.Definition{Kind: kind, ID: it.ID, Keys: config.RedactSecrets(keysOf(it)), ShadowedBy: a.fileName()})
 			shown[it.ID] = true
+			if want(it.ID) {
+				out = append(out, upstate.Definition{Kind: kind, ID: it.ID, Keys: config.RedactSecrets(keysOf(it)), ShadowedBy: a.fileName()})
+			}
 		}
 	}
 	for _, it := range a.items {
-		if it.Kind == kind && !shown[it.ID] {
+		if it.Kind == kind && !shown[it.ID] && want(it.ID) {
 			out = append(out, upstate.Definition{Kind: kind, ID: it.ID, Keys: config.RedactSecrets(keysOf(it)),
 				Problem: "not in force: the configuration refuses it now (see the log); fix or delete it"})
 		}
@@ -251,10 +272,8 @@ func item(kind upstate.ConsoleKind, id string, keys map[string]any, created, upd
 
 // definitionOf must be called with consoleMu held.
 func (a *App) definitionOf(kind upstate.ConsoleKind, id string) upstate.Definition {
-	for _, d := range a.definitions(kind) {
-		if d.ID == id {
-			return d
-		}
+	if ds := a.definitions(kind, id); len(ds) > 0 {
+		return ds[0]
 	}
 	return upstate.Definition{Kind: kind, ID: id}
 }

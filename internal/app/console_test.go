@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -371,7 +372,7 @@ func TestConsoleItemsOutliveRestartsAndReloads(t *testing.T) {
 	if _, ok := b.checks.Load().byID["backup"]; ok {
 		t.Error("a check the configuration refuses is in force")
 	}
-	defs := b.definitions(upstate.ConsoleCheck)
+	defs := b.definitions(upstate.ConsoleCheck, "")
 	if len(defs) != 1 || defs[0].ID != "backup" || defs[0].Problem == "" {
 		t.Errorf("definitions = %+v", defs)
 	}
@@ -437,6 +438,53 @@ func TestDeletingAShadowedCopyKeepsTheFiles(t *testing.T) {
 	}
 	if code, out, _ := rui.do("DELETE", "/api/v1/checks/backup", nil); code != 409 {
 		t.Errorf("deleting the file's: %d %v", code, out)
+	}
+}
+
+// One definition, asked for by id, is the one the whole list has: the
+// file's (with its keys, read alone), the console's in force, and the
+// console's shadowed by the file's.
+func TestDefinitionIsTheListsOne(t *testing.T) {
+	a, p := startConsoleApp(t)
+	rui := p["responder"]
+	for _, id := range []string{"backup", "extra"} {
+		if code, out, _ := rui.do("POST", "/api/v1/checks", map[string]any{"id": id, "kind": "heartbeat", "period": "1h", "components": []string{"drive"}}); code != 201 {
+			t.Fatalf("create %s: %d %v", id, code, out)
+		}
+	}
+	file := a.file.Load()
+	next, err := config.Parse(file.File, []byte(consoleYAML+"  - {id: backup, kind: heartbeat, period: 12h, components: [api]}\n"), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next.Server.DataDir = file.Server.DataDir
+	if err := a.Reload(context.Background(), next); err != nil {
+		t.Fatal(err)
+	}
+	a.consoleMu.Lock()
+	defer a.consoleMu.Unlock()
+	for _, kind := range []upstate.ConsoleKind{upstate.ConsoleCheck, upstate.ConsoleComponent} {
+		all := a.definitions(kind, "")
+		seen := map[string]bool{}
+		for _, d := range all {
+			if seen[d.ID] {
+				continue
+			}
+			seen[d.ID] = true
+			one := a.definitions(kind, d.ID)
+			var want []upstate.Definition
+			for _, e := range all {
+				if e.ID == d.ID {
+					want = append(want, e)
+				}
+			}
+			if !reflect.DeepEqual(one, want) {
+				t.Errorf("%s %s alone: %+v; in the list: %+v", kind, d.ID, one, want)
+			}
+		}
+		if kind == upstate.ConsoleCheck && (len(seen) != 3 || len(all) != 4) {
+			t.Errorf("the checks' definitions: %+v", all)
+		}
 	}
 }
 

@@ -500,6 +500,21 @@ func FileKeys(base *Config, kind upstate.ConsoleKind) []map[string]any {
 	return out
 }
 
+// FileKeysAt is FileKeys(base, kind)[i], without making the others'
+// keys; nil when there is no such item.
+func FileKeysAt(base *Config, kind upstate.ConsoleKind, i int) map[string]any {
+	var keys map[string]any
+	err := fileItems(base, kind, func(j int, n *yaml.Node) {
+		if j == i {
+			keys = itemKeys(n)
+		}
+	})
+	if err != nil {
+		return nil
+	}
+	return keys
+}
+
 // FileHas reports whether the file's checks or components hold one whose
 // id, as FileKeys gives it, is id (the empty id is no item's), without
 // making every item's keys: a console change asks, and a file may hold

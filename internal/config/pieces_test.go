@@ -268,6 +268,14 @@ func TestFileReadsInPiecesAsWhole(t *testing.T) {
 			t.Fatalf("check %d's keys %v, the whole tree's %v", i, keys[i], want)
 		}
 	}
+	for _, i := range []int{0, runItems, len(whole) - 1} {
+		if got := FileKeysAt(c, upstate.ConsoleCheck, i); !reflect.DeepEqual(got, keys[i]) {
+			t.Errorf("FileKeysAt %d: %v, FileKeys' %v", i, got, keys[i])
+		}
+	}
+	if got := FileKeysAt(c, upstate.ConsoleCheck, len(whole)); got != nil {
+		t.Errorf("FileKeysAt past the last: %v", got)
+	}
 	if comps := FileKeys(c, upstate.ConsoleComponent); len(comps) != 1 || comps[0]["id"] != "api" {
 		t.Errorf("the components' keys: %v", comps)
 	}
