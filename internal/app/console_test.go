@@ -415,11 +415,15 @@ func TestExportIsTheRunningConfiguration(t *testing.T) {
 	}
 }
 
-func TestDeletingAShadowedCopyKeepsTheFiles(t *testing.T) {
-	a, p := startConsoleApp(t)
-	rui := p["responder"]
-	if code, out, _ := rui.do("POST", "/api/v1/checks", map[string]any{"id": "backup", "kind": "heartbeat", "period": "1h", "components": []string{"drive"}}); code != 201 {
-		t.Fatalf("create: %d %v", code, out)
+// shadowBackup makes console checks of ids (backup among them), then
+// reloads the file with a check backup of its own, which shadows the
+// console's.
+func shadowBackup(t *testing.T, a *App, rui *apiClient, ids ...string) {
+	t.Helper()
+	for _, id := range ids {
+		if code, out, _ := rui.do("POST", "/api/v1/checks", map[string]any{"id": id, "kind": "heartbeat", "period": "1h", "components": []string{"drive"}}); code != 201 {
+			t.Fatalf("create %s: %d %v", id, code, out)
+		}
 	}
 	file := a.file.Load()
 	next, err := config.Parse(file.File, []byte(consoleYAML+"  - {id: backup, kind: heartbeat, period: 12h, components: [api]}\n"), noEnv)
@@ -430,6 +434,12 @@ func TestDeletingAShadowedCopyKeepsTheFiles(t *testing.T) {
 	if err := a.Reload(context.Background(), next); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestDeletingAShadowedCopyKeepsTheFiles(t *testing.T) {
+	a, p := startConsoleApp(t)
+	rui := p["responder"]
+	shadowBackup(t, a, rui, "backup")
 	if code, out, _ := rui.do("DELETE", "/api/v1/checks/backup", nil); code != 204 {
 		t.Fatalf("deleting the shadowed copy: %d %v", code, out)
 	}
@@ -446,21 +456,7 @@ func TestDeletingAShadowedCopyKeepsTheFiles(t *testing.T) {
 // console's shadowed by the file's.
 func TestDefinitionIsTheListsOne(t *testing.T) {
 	a, p := startConsoleApp(t)
-	rui := p["responder"]
-	for _, id := range []string{"backup", "extra"} {
-		if code, out, _ := rui.do("POST", "/api/v1/checks", map[string]any{"id": id, "kind": "heartbeat", "period": "1h", "components": []string{"drive"}}); code != 201 {
-			t.Fatalf("create %s: %d %v", id, code, out)
-		}
-	}
-	file := a.file.Load()
-	next, err := config.Parse(file.File, []byte(consoleYAML+"  - {id: backup, kind: heartbeat, period: 12h, components: [api]}\n"), noEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	next.Server.DataDir = file.Server.DataDir
-	if err := a.Reload(context.Background(), next); err != nil {
-		t.Fatal(err)
-	}
+	shadowBackup(t, a, p["responder"], "backup", "extra")
 	a.consoleMu.Lock()
 	defer a.consoleMu.Unlock()
 	for _, kind := range []upstate.ConsoleKind{upstate.ConsoleCheck, upstate.ConsoleComponent} {
