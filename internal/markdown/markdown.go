@@ -86,8 +86,9 @@ var wbr = []byte("<wbr>")
 // bodyBreak, and its HTML is cut at those paragraphs. A body is a block of
 // its own there (blank lines before and after it), and what goldmark reads
 // across blocks is only link reference definitions, so a body with one
-// ("]:"), one holding the break's text, and one starting with a byte
-// order mark are rendered alone; should a body leave something open that
+// ("]:"), one that could write the break's text (its U+2063, or a
+// character reference) and one starting with a byte order mark are
+// rendered alone; should a body leave something open that
 // swallows the next (a fence, a comment, a raw-text element), the cut does
 // not give one piece per body and each is rendered alone.
 //
@@ -147,10 +148,13 @@ var breakHTML = []byte("<p>" + bodyBreak + "</p>\n")
 
 // apart reports whether src is rendered alone, not in one goldmark
 // document with others: goldmark would read its link reference
-// definitions ("]:") across bodies, its text of bodyBreak would cut it,
-// and a byte order mark is read only at a document's start.
+// definitions ("]:") across bodies; a byte order mark is read only at a
+// document's start; and no body may write the break's paragraph, which
+// needs its U+2063, written as itself or as a character reference ("&"):
+// beside a body that swallows a break, the count of breaks would come out
+// right and the cut wrong.
 func apart(src string) bool {
-	return strings.Contains(src, "]:") || strings.Contains(src, bodyBreak) || strings.HasPrefix(src, "\uFEFF")
+	return strings.Contains(src, "]:") || strings.ContainsAny(src, "&\u2063") || strings.HasPrefix(src, "\uFEFF")
 }
 
 // together renders the srcs that are not apart in one goldmark document:

@@ -76,6 +76,9 @@ func TestHTMLsAsEachAlone(t *testing.T) {
 		"- a\n- b", "- a\n\n- b", "1. one\n2. two", "3) three", "\uFEFFa byte order mark", "upstate\u2063body\u2063break", "===", "---", "title\n===",
 		"    indented code\n\n    more", "<div>\nan html block", "a\rcarriage return", "\r", "   ", "\n\n", "> lazy\ncontinued", "* [ ] task",
 		"a | b\n--- | ---", "~~~\nfenced\n~~~", "```go\nunclosed at the end",
+		// The break's paragraph written with entities, beside a body that
+		// swallows a break: the count of breaks would come out right.
+		"upstate&#x2063;body&#x2063;break", "upstate&InvisibleComma;body&ic;break",
 	}
 	srcs = append(srcs, xssPayloads...)
 	r := New()
@@ -108,6 +111,7 @@ func FuzzHTMLsAsEachAlone(f *testing.F) {
 	f.Add("- a\n- b", "plain")
 	f.Add("```\nopen", "**bold**")
 	f.Add("a\\", "<div>\nb")
+	f.Add("upstate&#x2063;body&#x2063;break", "```\nopen")
 	r := New()
 	f.Fuzz(func(t *testing.T, a, b string) {
 		srcs := []string{a, b, a}
