@@ -549,16 +549,7 @@ func fileItems(base *Config, kind upstate.ConsoleKind, fn func(i int, n *yaml.No
 	if probs != nil {
 		return probs
 	}
-	doc, err := document(root)
-	if err != nil {
-		return err
-	}
-	if list := mappingValue(doc, seqKey(kind)); list != nil && list.Kind == yaml.SequenceNode {
-		for i, n := range list.Content {
-			fn(i, n)
-		}
-	}
-	return nil
+	return eachListed(root, seqKey(kind), fn)
 }
 
 // itemKeys is an item's keys as written, empty when it is not a mapping.

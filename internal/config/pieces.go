@@ -147,9 +147,10 @@ func cutChecks(data []byte) ([]byte, *checkPieces) {
 		return nil, nil
 	}
 	run.to = end
-	skeleton := make([]byte, 0, len(data)-(end-from)+bytes.Count(data[from:end], []byte("\n")))
+	lines := bytes.Count(data[from:end], []byte("\n"))
+	skeleton := make([]byte, 0, len(data)-(end-from)+lines)
 	skeleton = append(skeleton, data[:from]...)
-	skeleton = append(skeleton, bytes.Repeat([]byte("\n"), bytes.Count(data[from:end], []byte("\n")))...)
+	skeleton = append(skeleton, bytes.Repeat([]byte("\n"), lines)...)
 	skeleton = append(skeleton, data[end:]...)
 	return skeleton, p
 }
@@ -273,11 +274,17 @@ func fileChecks(file string, text []byte, fn func(i int, n *yaml.Node)) error {
 			return probs
 		}
 	}
+	return eachListed(root, "checks", fn)
+}
+
+// eachListed calls fn with each item of the top-level list under key in
+// root, a whole file's tree (or the rest of a cut one, for another key).
+func eachListed(root *yaml.Node, key string, fn func(i int, n *yaml.Node)) error {
 	doc, err := document(root)
 	if err != nil {
 		return err
 	}
-	if list := mappingValue(doc, "checks"); list != nil && list.Kind == yaml.SequenceNode {
+	if list := mappingValue(doc, key); list != nil && list.Kind == yaml.SequenceNode {
 		for i, n := range list.Content {
 			fn(i, n)
 		}

@@ -325,13 +325,16 @@ var (
 	hdrEmbedCSP = []string{"default-src 'self'; style-src 'self'; img-src 'self' data:; script-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors *"}
 )
 
+// errNotReady answers a public read before the first snapshot.
+var errNotReady = upstate.Errorf(upstate.EUNAVAILABLE, "starting up: the status page is not ready yet")
+
 // serveAsset answers a public read through the mux: the middleware
 // answers the published ones before routing (writeAsset), so this is for
 // what is not published, or not yet.
 func (s *Server) serveAsset(w http.ResponseWriter, r *http.Request) {
 	set := s.assets.Load()
 	if set == nil {
-		writeError(w, r, upstate.Errorf(upstate.EUNAVAILABLE, "starting up: the status page is not ready yet"))
+		writeError(w, r, errNotReady)
 		return
 	}
 	a := set.byPath[r.URL.Path]
@@ -351,7 +354,7 @@ func (s *Server) serveAsset(w http.ResponseWriter, r *http.Request) {
 func (s *Server) componentPage(w http.ResponseWriter, r *http.Request) {
 	set := s.assets.Load()
 	if set == nil {
-		writeError(w, r, upstate.Errorf(upstate.EUNAVAILABLE, "starting up: the status page is not ready yet"))
+		writeError(w, r, errNotReady)
 		return
 	}
 	c := set.comps[r.PathValue("id")]

@@ -193,9 +193,6 @@ func (r *Renderer) Render(s *snapshot.Snapshot) ([]Doc, error) {
 	return docs, nil
 }
 
-// ComponentPath is the path of a component's page.
-func ComponentPath(id string) string { return "/components/" + id }
-
 // dayRow is a day of a component's page, in words.
 type dayRow struct {
 	Date      string // "Mon Jan 2, 2006"
@@ -233,7 +230,7 @@ func (r *Renderer) RenderComponent(s *snapshot.Snapshot, c *snapshot.Component) 
 	if err := r.component.Execute(&b, v); err != nil {
 		return Doc{}, fmt.Errorf("render component %s: %w", c.ID, err)
 	}
-	return Doc{Path: ComponentPath(c.ID), ContentType: ContentTypeHTML, Body: b.Bytes()}, nil
+	return Doc{Path: "/components/" + c.ID, ContentType: ContentTypeHTML, Body: b.Bytes()}, nil
 }
 
 func compName(s *snapshot.Snapshot, id string) string {
