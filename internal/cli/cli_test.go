@@ -350,6 +350,22 @@ func TestGCPercent(t *testing.T) {
 	}
 }
 
+// upstate report runs at server.gogc, as serve does: it holds a year of
+// history while it writes.
+func TestReportRunsAtServerGOGC(t *testing.T) {
+	was := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(was)
+	t.Setenv("GOGC", "")
+	file := filepath.Join(t.TempDir(), "upstate.yaml")
+	os.WriteFile(file, []byte("page: {name: Acme}\nserver: {gogc: 70}\ncomponents: [{id: a, name: API}]\n"), 0o600)
+	if code, _, errOut := run("report", "--config", file, "--from", "2026-08-01", "--to", "2026-08-31"); code != 0 {
+		t.Fatalf("report: %d %s", code, errOut)
+	}
+	if got := debug.SetGCPercent(100); got != 70 {
+		t.Errorf("after upstate report the collector's target is %d, want server.gogc's 70", got)
+	}
+}
+
 // setGC puts server.gogc in force, and leaves the collector alone when
 // GOGC is set.
 func TestSetGC(t *testing.T) {
