@@ -237,6 +237,12 @@ type TimelineEntry struct {
 	// it tells lasted from At until then ("10:40 am to 11:03 am"). Never
 	// before At, never in the future; nil for a moment.
 	Until *time.Time
+	// BodyHTML is Body as the markdown package renders it, when the store
+	// read the HTML it rendered as it wrote the entry with the renderer
+	// this binary runs (markdown.Version); empty otherwise, when readers
+	// render Body themselves. Only a store sets it: what is written is
+	// rendered from Body, whatever a caller puts here.
+	BodyHTML string
 }
 
 // Span reports whether the entry tells of a span (At to Until) rather

@@ -14,6 +14,11 @@ type PostmortemDoc struct {
 	Author       string
 	UpdatedAt    time.Time
 	PublishedAt  *time.Time
+	// RootCauseHTML, ContributingHTML and FixHTML are the three as the
+	// markdown package renders them, set as TimelineEntry.BodyHTML is: by
+	// a store that kept them rendered by the renderer this binary runs;
+	// empty otherwise.
+	RootCauseHTML, ContributingHTML, FixHTML string
 }
 
 // The postmortem statuses.

@@ -532,6 +532,21 @@ func (a *App) healthy(ctx context.Context) error {
 // through).
 func (a *App) probeStore(ctx context.Context) { _ = a.store.Probe(ctx) }
 
+// renderStale has the store render the Markdown it kept from another
+// renderer version (an upgrade of this binary or its Markdown libraries),
+// once at start, so reports and pages after it render none; until it is
+// done, and should it fail, readers render those rows themselves.
+func (a *App) renderStale(ctx context.Context) {
+	start := time.Now()
+	n, err := a.store.RenderStale(ctx)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		a.log.Warn("stored Markdown not rendered again; readers render it as they read it", "component", "store", "rendered", n, "err", err)
+	case n > 0:
+		a.log.Info("stored Markdown rendered again for this version", "component", "store", "rows", n, "took", time.Since(start).Round(time.Millisecond))
+	}
+}
+
 // Start builds the first snapshot, starts listening and runs every loop.
 func (a *App) Start(ctx context.Context) error {
 	a.mu.Lock()
@@ -572,6 +587,7 @@ func (a *App) Start(ctx context.Context) error {
 	a.goLoop("outbox", func() { a.dispatcher.Run(runCtx) })
 	a.goLoop("outbox-gauges", func() { a.every(runCtx, 0, time.Minute, a.countOutbox) })
 	a.goLoop("store-probe", func() { a.every(runCtx, 0, 10*time.Second, a.probeStore) })
+	a.goLoop("markdown", func() { a.renderStale(runCtx) })
 
 	// A burst of readers' connections leaves its buffers and stacks
 	// behind when it is over: hand them back (connmem.go).

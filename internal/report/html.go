@@ -178,22 +178,37 @@ func (b *bodies) day(d *Day) func(string) template.HTML {
 	}
 }
 
-// dayBodies calls f with each body writeDay renders, in its order.
+// dayBodies calls f with each body writeDay renders, in its order: those
+// the store did not keep rendered (told).
 func dayBodies(d *Day, f func(string)) {
 	for i := range d.Incidents {
 		in := &d.Incidents[i]
 		for j := range in.Entries {
-			f(in.Entries[j].Body)
+			if e := &in.Entries[j]; e.HTML == "" {
+				f(e.Body)
+			}
 		}
 		if in.Recurring != "" {
 			continue
 		}
-		for _, s := range []string{in.RootCause, in.Contributing, in.Fix} {
-			if s != "" {
-				f(s)
+		for _, p := range []struct {
+			s string
+			h template.HTML
+		}{{in.RootCause, in.RootCauseHTML}, {in.Contributing, in.ContributingHTML}, {in.Fix, in.FixHTML}} {
+			if p.s != "" && p.h == "" {
+				f(p.s)
 			}
 		}
 	}
+}
+
+// told is a body's HTML on the page: as the store kept it rendered, or
+// rendered by md.
+func told(md func(string) template.HTML, body string, kept template.HTML) template.HTML {
+	if kept != "" {
+		return kept
+	}
+	return md(body)
 }
 
 // writeDays writes each day's section in order, rendering them on every
@@ -330,7 +345,7 @@ func writeDay(b *bytes.Buffer, d *Day, md func(string) template.HTML) {
 				escapeText(b, e.Status)
 				b.WriteString(":</strong> ")
 			}
-			b.WriteString(string(md(e.Body)))
+			b.WriteString(string(told(md, e.Body, e.HTML)))
 			b.WriteString("</td></tr>")
 		}
 		b.WriteString("</table>\n  ")
@@ -340,13 +355,13 @@ func writeDay(b *bytes.Buffer, d *Day, md func(string) template.HTML) {
 			b.WriteString("” under Recurring incidents.</p>\n  ")
 		} else {
 			// A postmortem's part: its label (words of ours) and its body.
-			part := func(label, body string) {
+			part := func(label, body string, html template.HTML) {
 				b.WriteString("\n  ")
 				if body != "" {
 					b.WriteString("<div class=\"pm\"><span class=\"label\">")
 					b.WriteString(label)
 					b.WriteString(":</span> ")
-					b.WriteString(string(md(body)))
+					b.WriteString(string(told(md, body, html)))
 					b.WriteString("</div>")
 				}
 			}
@@ -354,9 +369,9 @@ func writeDay(b *bytes.Buffer, d *Day, md func(string) template.HTML) {
 			if in.Draft {
 				root += " (draft)"
 			}
-			part(root, in.RootCause)
-			part("Contributing factors", in.Contributing)
-			part("Fix and prevention", in.Fix)
+			part(root, in.RootCause, in.RootCauseHTML)
+			part("Contributing factors", in.Contributing, in.ContributingHTML)
+			part("Fix and prevention", in.Fix, in.FixHTML)
 			b.WriteString("\n  ")
 			if len(in.Actions) > 0 {
 				b.WriteString("<ul>")

@@ -3,13 +3,16 @@ package report
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"html"
 	"html/template"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/markdown"
 )
 
 // dayTemplate is a day's section as report.html wrote it before writeDay
@@ -53,7 +56,7 @@ func TestDaysAsTheTemplateWroteThem(t *testing.T) {
 		t.Fatal(err)
 	}
 	days = append(days, month.Days...)
-	year, err := Gather(context.Background(), yearOf(300), Params{From: "2026-01-01", To: "2026-12-31", AlsoTZ: "Pacific/Auckland"}, "Acme", la, time.Date(2027, 1, 2, 0, 0, 0, 0, time.UTC))
+	year, err := Gather(context.Background(), yearOf(300).unkept(), Params{From: "2026-01-01", To: "2026-12-31", AlsoTZ: "Pacific/Auckland"}, "Acme", la, time.Date(2027, 1, 2, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,5 +99,59 @@ func TestDaysAsTheTemplateWroteThem(t *testing.T) {
 	}
 	if !strings.Contains(dayTemplate, "{{md .Body}}") {
 		t.Fatal("the reference template lost its bodies")
+	}
+}
+
+// The html format takes the HTML the store kept for a body, when it is of
+// the words the report tells: a year written from the kept HTML is the
+// year rendered body by body, byte for byte; a body the report trims (so
+// the kept HTML is of other words) is rendered, and every other is not.
+func TestKeptHTMLAsRendered(t *testing.T) {
+	md := markdown.New()
+	now := time.Date(2027, 1, 2, 0, 0, 0, 0, time.UTC)
+	p := Params{From: "2026-01-01", To: "2026-12-31", AlsoTZ: "Pacific/Auckland"}
+	page := func(src Source, md Renderer) string {
+		r, err := Gather(context.Background(), src, p, "Acme", la, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		if err := Write(&b, r, "html", md); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	year := yearOf(300)
+	if kept, rendered := page(year, md), page(year.unkept(), md); kept != rendered {
+		t.Fatalf("the page from kept HTML (%d bytes) is not the page rendered (%d bytes)", len(kept), len(rendered))
+	}
+
+	year = yearOf(3)
+	in := year.ins[0]
+	pm := upstate.PostmortemDoc{IncidentID: in.ID, Status: upstate.PostmortemPublished, RootCause: "cause", RootCauseHTML: "<p>kept cause</p>",
+		Fix: "  indented fix", FixHTML: "<p>kept fix of other words</p>"}
+	year.pms = map[string]upstate.PostmortemDoc{in.ID: pm}
+	for j := range in.Updates {
+		in.Updates[j].Public = true
+		in.Updates[j].BodyHTML = fmt.Sprintf("<p>kept %d</p>", j)
+	}
+	in.Updates[1].Body = "\n" + in.Updates[1].Body + "  "
+	var asked []string
+	got := page(year, RenderFunc(func(s string) template.HTML {
+		asked = append(asked, s)
+		return template.HTML("<p>rendered " + html.EscapeString(s) + "</p>") //nolint:gosec // escaped
+	}))
+	for j := range in.Updates {
+		if on := strings.Contains(got, fmt.Sprintf("<p>kept %d</p>", j)); on != (j != 1) {
+			t.Errorf("entry %d: kept HTML on the page = %v, want %v", j, on, j != 1)
+		}
+	}
+	if !strings.Contains(got, "<p>kept cause</p>") || strings.Contains(got, "kept fix of other words") || !strings.Contains(got, "<p>rendered indented fix</p>") {
+		t.Errorf("the postmortem's parts: kept cause %v, kept fix %v, fix rendered %v", strings.Contains(got, "<p>kept cause</p>"),
+			strings.Contains(got, "kept fix of other words"), strings.Contains(got, "<p>rendered indented fix</p>"))
+	}
+	want := []string{strings.TrimSpace(in.Updates[1].Body), "indented fix"}
+	if !slices.Equal(asked, want) {
+		t.Errorf("rendered %q; want only %q", asked, want)
 	}
 }

@@ -12,6 +12,7 @@ package report
 
 import (
 	"fmt"
+	"html/template"
 	"maps"
 	"slices"
 	"strings"
@@ -135,6 +136,9 @@ type Incident struct {
 	Actions      []upstate.ActionItem `json:"action_items,omitempty"`
 	// Draft is set when the postmortem is not published yet.
 	Draft bool `json:"postmortem_draft,omitempty"`
+	// RootCauseHTML, ContributingHTML and FixHTML are the three parts as
+	// the store kept them rendered (see Entry.HTML).
+	RootCauseHTML, ContributingHTML, FixHTML template.HTML `json:"-"`
 }
 
 // Link is a third party's incident: who, their name for it, their page.
@@ -153,6 +157,21 @@ type Entry struct {
 	Until  *time.Time `json:"until,omitempty"`
 	Status string     `json:"status,omitempty"`
 	Body   string     `json:"body"`
+	// HTML is Body as the store kept it rendered, when it kept it with
+	// the renderer this binary runs (TimelineEntry.BodyHTML) and Body is
+	// the words it rendered; empty when the html format renders Body
+	// itself.
+	HTML template.HTML `json:"-"`
+}
+
+// kept is the HTML a store kept for src, for a report that tells
+// trimmed: the same only when trimming took nothing away (leading spaces
+// can make a code block, and an unclosed fence keeps trailing lines).
+func kept(src, trimmed, html string) template.HTML {
+	if src != trimmed {
+		return ""
+	}
+	return template.HTML(html) //nolint:gosec // the store's rendering by the markdown package: sanitised
 }
 
 // UpstreamGroup is the incidents one third party caused, summarised with
@@ -296,6 +315,8 @@ func Build(in Input) (*Report, error) {
 		}
 		if pm, ok := in.Postmortems[x.ID]; ok {
 			ir.RootCause, ir.Fix, ir.Actions, ir.Contributing = strings.TrimSpace(pm.RootCause), strings.TrimSpace(pm.Fix), pm.Actions, strings.TrimSpace(pm.Contributing)
+			ir.RootCauseHTML, ir.ContributingHTML, ir.FixHTML = kept(pm.RootCause, ir.RootCause, pm.RootCauseHTML),
+				kept(pm.Contributing, ir.Contributing, pm.ContributingHTML), kept(pm.Fix, ir.Fix, pm.FixHTML)
 			ir.Draft = pm.Status != upstate.PostmortemPublished
 		}
 		day := &r.Days[len(r.Days)-1]
@@ -803,6 +824,7 @@ func (f formatter) incident(x *upstate.Incident, names map[string]string, worst 
 			continue
 		}
 		e := Entry{Time: f.within(x.StartedAt, u.At), At: u.At.UTC(), Body: strings.TrimSpace(u.Body)}
+		e.HTML = kept(u.Body, e.Body, u.BodyHTML)
 		if u.Span() {
 			end := u.Until.UTC()
 			e.Time, e.Until = f.span(x.StartedAt, u.At, end), &end

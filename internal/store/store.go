@@ -36,6 +36,7 @@ type Store interface {
 	Audit
 	ConsoleItems
 	Imports
+	Rendered
 	// Flush waits until every write accepted so far is durable.
 	Flush(ctx context.Context) error
 	// WriteHealth says whether the store is accepting writes: nil, or an
@@ -408,6 +409,18 @@ type Maintenances interface {
 	DeleteMaintenance(ctx context.Context, id string, owed ...upstate.Message) error
 	// ListMaintenances returns those ending at or after since, soonest first.
 	ListMaintenances(ctx context.Context, since time.Time) ([]upstate.Maintenance, error)
+}
+
+// Rendered is the HTML a store keeps beside the Markdown people and
+// Upstate write (entries' bodies, postmortems' parts): rendered as each
+// is written, with the renderer's version (markdown.Version), and given
+// to readers of that version as TimelineEntry.BodyHTML and the
+// PostmortemDoc's *HTML fields.
+type Rendered interface {
+	// RenderStale renders again what another renderer version made (or
+	// what was written before HTML was kept), in short transactions, and
+	// says how many rows it rendered.
+	RenderStale(ctx context.Context) (int, error)
 }
 
 // Postmortems keeps what people write after incidents.

@@ -53,6 +53,13 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return open(t, freshDatabase(t)) })
 }
 
+func TestRenderStale(t *testing.T) {
+	server(t)
+	db := open(t, freshDatabase(t))
+	defer db.Close()
+	storetest.RenderStale(t, db, func(q string) error { _, err := db.pool.Exec(t.Context(), q); return err })
+}
+
 // Two servers starting on one new database at once: the advisory lock
 // lets one migrate while the other waits, and both open.
 func TestMigrationsUnderAdvisoryLock(t *testing.T) {

@@ -26,7 +26,8 @@ func (db *Core) EditEntry(ctx context.Context, incidentID, entryID, body, actor 
 			entryID, incidentID, MS(at), actor, ed.Previous); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE incident_updates SET body = ?, edited_at = ?, edited_by = ? WHERE id = ?`, body, MS(at), actor, entryID)
+		_, err = tx.ExecContext(ctx, `UPDATE incident_updates SET body = ?, edited_at = ?, edited_by = ?, body_html = ?, html_v = ? WHERE id = ?`,
+			body, MS(at), actor, db.render(body), db.mdv, entryID)
 		return err
 	})
 	return ed, err

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/markdown"
 )
 
 // Tx is a write transaction as the shared queries use it: *sql.Tx
@@ -72,6 +73,11 @@ type Core struct {
 	// The INSERT … SELECT … WHERE NOT EXISTS statements, their
 	// placeholders typed as the dialect needs.
 	insertTransition, insertStatusChange string
+
+	// md renders the Markdown of entries and postmortems as they are
+	// written, kept beside it with mdv, md's version (rendered.go).
+	md  *markdown.Renderer
+	mdv string
 }
 
 // New is the shared queries over a driver's write path, reader and
@@ -79,7 +85,7 @@ type Core struct {
 func New(exec Exec, read Reader, d Dialect) *Core {
 	text, bigint := d.Typed("text"), d.Typed("bigint")
 	return &Core{
-		exec: exec, read: read, d: d,
+		exec: exec, read: read, d: d, md: markdown.New(), mdv: markdown.Version(),
 		insertTransition: `INSERT INTO transitions (check_id, at, from_state, from_partial, to_state, to_partial, since, evidence, failures, samples)
 		SELECT ` + strings.Join([]string{text, bigint, text, bigint, text, bigint, bigint, text, bigint, bigint}, ", ") + `
 		WHERE NOT EXISTS (SELECT 1 FROM transitions WHERE check_id = ? AND at = ? AND to_state = ? AND to_partial = ?)`,

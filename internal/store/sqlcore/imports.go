@@ -41,7 +41,7 @@ func (db *Core) ImportIncidents(ctx context.Context, ins []store.Imported) (int,
 				}
 			}
 			if p := im.Postmortem; p != nil {
-				if err := savePostmortem(ctx, tx, *p); err != nil {
+				if err := db.savePostmortem(ctx, tx, *p); err != nil {
 					return err
 				}
 			}

@@ -389,10 +389,11 @@ func (db *Core) applyChange(ctx context.Context, tx Tx, c store.Change) error {
 		if !e.WrittenAt.IsZero() {
 			written = &e.WrittenAt
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO incident_updates (id, incident_id, seq, at, status, body, public, actor, affected, kind, written_at, until)
-			VALUES (?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM incident_updates WHERE incident_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		_, err := tx.ExecContext(ctx, `INSERT INTO incident_updates (id, incident_id, seq, at, status, body, public, actor, affected, kind, written_at, until, body_html, html_v)
+			VALUES (?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM incident_updates WHERE incident_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO NOTHING`,
-			e.ID, e.IncidentID, e.IncidentID, MS(e.At), string(e.Status), e.Body, e.Public, e.Actor, string(affected), string(e.GuessKind()), nullMS(written), nullMS(e.Until))
+			e.ID, e.IncidentID, e.IncidentID, MS(e.At), string(e.Status), e.Body, e.Public, e.Actor, string(affected), string(e.GuessKind()), nullMS(written), nullMS(e.Until),
+			db.render(e.Body), db.mdv)
 		if err != nil {
 			return fmt.Errorf("save timeline entry of %s: %w", e.IncidentID, err)
 		}
@@ -586,8 +587,8 @@ func (db *Core) loadUpdates(ctx context.Context, ins []*upstate.Incident) error 
 		ids = append(ids, in.ID)
 	}
 	return inParts(ids, func(list string, args []any) error {
-		rows, err := db.read.QueryContext(ctx, `SELECT id, incident_id, at, status, body, public, actor, affected, kind, edited_at, edited_by, written_at, until FROM incident_updates
-		WHERE incident_id IN `+list+` ORDER BY incident_id, at, seq`, args...)
+		rows, err := db.read.QueryContext(ctx, `SELECT id, incident_id, at, status, body, public, actor, affected, kind, edited_at, edited_by, written_at, until, body_html, html_v
+		FROM incident_updates WHERE incident_id IN `+list+` ORDER BY incident_id, at, seq`, args...)
 		if err != nil {
 			return err
 		}
@@ -595,10 +596,13 @@ func (db *Core) loadUpdates(ctx context.Context, ins []*upstate.Incident) error 
 		for rows.Next() {
 			var e upstate.TimelineEntry
 			var at int64
-			var status, affected, kind string
+			var status, affected, kind, htmlV string
 			var edited, written, until sql.NullInt64
-			if err := rows.Scan(&e.ID, &e.IncidentID, &at, &status, &e.Body, &e.Public, &e.Actor, &affected, &kind, &edited, &e.EditedBy, &written, &until); err != nil {
+			if err := rows.Scan(&e.ID, &e.IncidentID, &at, &status, &e.Body, &e.Public, &e.Actor, &affected, &kind, &edited, &e.EditedBy, &written, &until, &e.BodyHTML, &htmlV); err != nil {
 				return err
+			}
+			if htmlV != db.mdv {
+				e.BodyHTML = ""
 			}
 			if w := fromNullMS(written); w != nil {
 				e.WrittenAt = *w

@@ -27,7 +27,10 @@ func TestEntryKindsMigration(t *testing.T) {
 			`ALTER TABLE incident_updates DROP COLUMN written_at`,                                       // and 0020
 			`ALTER TABLE incident_updates DROP COLUMN until`,                                            // and 0021
 			`ALTER TABLE outbox DROP COLUMN claimed_by`, `ALTER TABLE outbox DROP COLUMN claimed_until`, // and 0022
-			`ALTER TABLE results DROP COLUMN region`, // and 0023
+			`ALTER TABLE results DROP COLUMN region`,                                                                // and 0023
+			`ALTER TABLE incident_updates DROP COLUMN body_html`, `ALTER TABLE incident_updates DROP COLUMN html_v`, // and 0024
+			`ALTER TABLE postmortems DROP COLUMN root_cause_html`, `ALTER TABLE postmortems DROP COLUMN contributing_html`,
+			`ALTER TABLE postmortems DROP COLUMN fix_html`, `ALTER TABLE postmortems DROP COLUMN html_v`,
 			`INSERT INTO incidents (id, name, status, impact, created_at, updated_at, started_at, detected_at, components, auto) VALUES ('inc', 'API down', 'resolved', 'major', 0, 0, 0, 0, 'api', 1)`,
 			`INSERT INTO incident_updates (id, incident_id, seq, at, status, body, public, actor, affected) VALUES
 				('words', 'inc', 1, 100, 'investigating', 'The API is not responding.', 1, 'upstate', '[]'),

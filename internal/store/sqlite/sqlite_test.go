@@ -26,6 +26,17 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+func TestRenderStale(t *testing.T) {
+	db, err := Open(t.Context(), Options{Path: filepath.Join(t.TempDir(), "upstate.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	storetest.RenderStale(t, db, func(q string) error {
+		return db.exec(t.Context(), func(tx *sqlTx) error { _, err := tx.Exec(q); return err })
+	})
+}
+
 func TestRefusesNewerSchema(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "upstate.db")
 	db, err := Open(context.Background(), Options{Path: path})
@@ -82,7 +93,10 @@ func TestLanesMigration(t *testing.T) {
 			`ALTER TABLE incident_updates DROP COLUMN written_at`,                                       // and 0020
 			`ALTER TABLE incident_updates DROP COLUMN until`,                                            // and 0021
 			`ALTER TABLE outbox DROP COLUMN claimed_by`, `ALTER TABLE outbox DROP COLUMN claimed_until`, // and 0022
-			`ALTER TABLE results DROP COLUMN region`, // and 0023
+			`ALTER TABLE results DROP COLUMN region`,                                                                // and 0023
+			`ALTER TABLE incident_updates DROP COLUMN body_html`, `ALTER TABLE incident_updates DROP COLUMN html_v`, // and 0024
+			`ALTER TABLE postmortems DROP COLUMN root_cause_html`, `ALTER TABLE postmortems DROP COLUMN contributing_html`,
+			`ALTER TABLE postmortems DROP COLUMN fix_html`, `ALTER TABLE postmortems DROP COLUMN html_v`,
 			`INSERT INTO outbox (id, channel, stream, event, created_at, next_at, state) VALUES
 				('pg', 'pd', 'page:inc1:1:1', '{}', 0, 0, 'pending'), ('sub', 'subscriber:7', 'inc1', '{}', 0, 0, 'pending'), ('ops', 'slack', 'inc1', '{}', 0, 0, 'pending')`} {
 			if _, err := tx.Exec(q); err != nil {

@@ -65,6 +65,7 @@ func Run(t *testing.T, open Opener) {
 		{"IncidentFilters", testIncidentFilters},
 		{"ConsoleItems", testConsoleItems},
 		{"ImportIncidents", testImportIncidents},
+		{"RenderedMarkdown", testRenderedMarkdown},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
