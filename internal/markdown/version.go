@@ -3,8 +3,11 @@ package markdown
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"html/template"
 	"runtime/debug"
 	"sync"
+
+	"github.com/upstatehq/upstate"
 )
 
 // policyVersion counts changes to what New configures (goldmark's
@@ -47,3 +50,19 @@ var version = sync.OnceValue(func() string {
 	}
 	return v
 })
+
+// KeptOr is a body's HTML: kept, when a store kept the body rendered by
+// this version (TimelineEntry.BodyHTML, a PostmortemDoc's *HTML fields,
+// set only at Version), else md's rendering of body.
+func KeptOr(kept string, md func(string) template.HTML, body string) template.HTML {
+	if kept != "" {
+		return template.HTML(kept) //nolint:gosec // rendered and sanitised by this package when the store wrote it
+	}
+	return md(body)
+}
+
+// EntryHTML is an entry's body as HTML, by KeptOr: what templates show
+// for a timeline entry.
+func EntryHTML(md func(string) template.HTML) func(upstate.TimelineEntry) template.HTML {
+	return func(e upstate.TimelineEntry) template.HTML { return KeptOr(e.BodyHTML, md, e.Body) }
+}

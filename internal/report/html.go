@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/upstatehq/upstate/internal/markdown"
 )
 
 //go:embed report.html
@@ -205,10 +207,7 @@ func dayBodies(d *Day, f func(string)) {
 // told is a body's HTML on the page: as the store kept it rendered, or
 // rendered by md.
 func told(md func(string) template.HTML, body string, kept template.HTML) template.HTML {
-	if kept != "" {
-		return kept
-	}
-	return md(body)
+	return markdown.KeptOr(string(kept), md, body)
 }
 
 // writeDays writes each day's section in order, rendering them on every

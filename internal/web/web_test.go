@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"html/template"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -127,6 +128,36 @@ func TestStatusAPIGolden(t *testing.T) {
 			}
 		}
 		golden.Check(t, name, body)
+	}
+}
+
+// The feeds take the HTML the store kept for an entry's body, and render
+// a body it kept none for.
+func TestFeedsTakeKeptHTML(t *testing.T) {
+	snap := fixture()
+	u := &snap.Open[0].Updates[0]
+	u.BodyHTML = "<p>kept <em>words</em></p>"
+	docs, err := statusapi.Render(snap, func(s string) template.HTML {
+		if s == u.Body {
+			t.Errorf("a body the store kept HTML for was rendered")
+		}
+		return markdown.New().HTML(s)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	feeds := 0
+	for _, d := range docs {
+		if d.Path != statusapi.PathAtom && d.Path != statusapi.PathRSS {
+			continue
+		}
+		feeds++
+		if body := string(d.Body); !strings.Contains(body, "kept &lt;em&gt;words&lt;/em&gt;") || !strings.Contains(body, "partial outage.") {
+			t.Errorf("%s: kept HTML shown %v, the other body rendered %v", d.Path, strings.Contains(body, "kept &lt;em&gt;words&lt;/em&gt;"), strings.Contains(body, "partial outage."))
+		}
+	}
+	if feeds != 2 {
+		t.Errorf("%d feeds; want the Atom and the RSS", feeds)
 	}
 }
 

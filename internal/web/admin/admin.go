@@ -27,6 +27,7 @@ import (
 	"github.com/upstatehq/upstate/internal/checkview"
 	"github.com/upstatehq/upstate/internal/cluster"
 	"github.com/upstatehq/upstate/internal/incident"
+	"github.com/upstatehq/upstate/internal/markdown"
 	"github.com/upstatehq/upstate/internal/web/respond"
 )
 
@@ -207,6 +208,7 @@ func New(opts Options) (*Server, error) {
 		audit: respond.Auditor{Log: opts.Audit, Now: opts.Now, Logger: opts.Logger, Words: auditWords()}}
 	funcs := template.FuncMap{
 		"md":          opts.Markdown,
+		"entryHTML":   markdown.EntryHTML(opts.Markdown),
 		"label":       func(st upstate.Status) string { return st.Label() },
 		"statusLabel": func(st upstate.IncidentStatus) string { return st.Label() },
 		"when": func(t time.Time) string {

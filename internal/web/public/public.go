@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/markdown"
 	"github.com/upstatehq/upstate/internal/snapshot"
 	"github.com/upstatehq/upstate/internal/web/statusapi"
 )
@@ -50,6 +51,7 @@ func New(md func(string) template.HTML) (*Renderer, error) {
 		"bars":        bars,
 		"nl2br":       nl2br,
 		"md":          md,
+		"entryHTML":   markdown.EntryHTML(md),
 		"impactClass": func(i upstate.Impact) string { return "impact-" + string(i) },
 		"rev":         rev,
 		"deref":       func(t *time.Time) time.Time { return *t },

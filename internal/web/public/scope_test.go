@@ -50,3 +50,39 @@ func TestThePageSaysTheScope(t *testing.T) {
 		}
 	}
 }
+
+// The page and an incident's page show the HTML the store kept for an
+// entry's body (rendered as it was written) and render only bodies it
+// kept none for.
+func TestPagesTakeKeptHTML(t *testing.T) {
+	var asked []string
+	r, err := New(func(s string) template.HTML {
+		asked = append(asked, s)
+		return template.HTML("rendered:" + template.HTMLEscapeString(s)) //nolint:gosec // escaped
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	built := time.Date(2026, 9, 1, 12, 0, 0, 0, time.UTC)
+	in := &upstate.Incident{ID: "open1", Name: "Uploads failing", Status: upstate.Identified, Impact: upstate.ImpactMajor, CreatedAt: built.Add(-time.Hour),
+		UpdatedAt: built, StartedAt: built.Add(-time.Hour), Components: []string{"api"},
+		Updates: []upstate.TimelineEntry{
+			{ID: "e1", At: built.Add(-time.Hour), Status: upstate.Investigating, Body: "Uploads fail.", BodyHTML: "<p>kept words</p>", Public: true, Kind: upstate.EntryUpdate},
+			{ID: "e2", At: built.Add(-time.Minute), Status: upstate.Identified, Body: "Found it.", Public: true, Kind: upstate.EntryUpdate}}}
+	api := &snapshot.Component{ComponentState: upstate.ComponentState{Component: upstate.Component{ID: "api", Name: "API"}, Status: upstate.PartialOutage}}
+	snap := &snapshot.Snapshot{BuiltAt: built, Page: snapshot.Page{Name: "Acme", Location: time.UTC}, Indicator: "major", Components: []*snapshot.Component{api},
+		Groups: []*snapshot.Group{{ID: "api", Name: "API", Status: upstate.PartialOutage, Components: []*snapshot.Component{api}, Single: true}},
+		Open:   []*upstate.Incident{in}, Recent: []*upstate.Incident{in}}
+	docs := byPath(t, r, snap)
+	for _, path := range []string{"/", "/incidents/open1"} {
+		body := string(docs[path].Body)
+		if !strings.Contains(body, "<p>kept words</p>") || !strings.Contains(body, "rendered:Found it.") {
+			t.Errorf("%s: kept HTML shown %v, the other body rendered %v", path, strings.Contains(body, "<p>kept words</p>"), strings.Contains(body, "rendered:Found it."))
+		}
+	}
+	for _, s := range asked {
+		if s == "Uploads fail." {
+			t.Errorf("a body the store kept HTML for was rendered")
+		}
+	}
+}

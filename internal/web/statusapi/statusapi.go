@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/upstatehq/upstate"
+	"github.com/upstatehq/upstate/internal/markdown"
 	"github.com/upstatehq/upstate/internal/snapshot"
 )
 
@@ -413,15 +414,15 @@ func (r *renderer) feedContent(in *upstate.Incident) string {
 		}
 		t := u.At.In(loc)
 		fmt.Fprintf(&b, "<p><small>%s <var data-var='date'>%d</var>, <var data-var='time'>%s</var> %s</small><br><strong>%s</strong> - %s</p>",
-			t.Format("Jan"), t.Day(), t.Format("15:04"), t.Format("MST"), labels[i], r.inline(u.Body))
+			t.Format("Jan"), t.Day(), t.Format("15:04"), t.Format("MST"), labels[i], r.inline(u))
 	}
 	return b.String()
 }
 
 // inline renders a body for a feed entry's <p>: the Markdown's HTML
 // without its own outer paragraph, which would nest.
-func (r *renderer) inline(body string) string {
-	h := strings.TrimSpace(string(r.md(body)))
+func (r *renderer) inline(u upstate.TimelineEntry) string {
+	h := strings.TrimSpace(string(markdown.KeptOr(u.BodyHTML, r.md, u.Body)))
 	if strings.HasPrefix(h, "<p>") && strings.HasSuffix(h, "</p>") && strings.Count(h, "<p>") == 1 {
 		h = h[3 : len(h)-4]
 	}
