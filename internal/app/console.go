@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -102,12 +103,23 @@ func (a *App) managed(kind upstate.ConsoleKind, id string) error {
 
 // Definitions lists the checks or components in force, the file's first,
 // then the console's; then the console's not in force (shadowed by the
-// file's, or refused).
-func (c *Console) Definitions(_ context.Context, kind upstate.ConsoleKind) ([]upstate.Definition, error) {
+// file's, or refused): limit of them (0 for all) from offset in that
+// order, and how many there are in all. Only the page's keys are made,
+// and of the file only the pieces holding them read (a file may hold
+// 100,000 checks).
+func (c *Console) Definitions(_ context.Context, kind upstate.ConsoleKind, offset, limit int) ([]upstate.Definition, int, error) {
+	if offset < 0 || limit < 0 {
+		return nil, 0, upstate.Errorf(upstate.EINVALID, "offset and limit are counts: %d, %d", offset, limit)
+	}
+	hi := math.MaxInt
+	if limit > 0 && offset <= math.MaxInt-limit {
+		hi = offset + limit
+	}
 	a := c.a
 	a.consoleMu.Lock()
 	defer a.consoleMu.Unlock()
-	return a.definitions(kind, ""), nil
+	out, total := a.definitions(kind, "", offset, hi)
+	return out, total, nil
 }
 
 // Definition is one check or component; ENOTFOUND if there is none.
@@ -115,7 +127,8 @@ func (c *Console) Definition(_ context.Context, kind upstate.ConsoleKind, id str
 	a := c.a
 	a.consoleMu.Lock()
 	defer a.consoleMu.Unlock()
-	for _, d := range a.definitions(kind, id) {
+	ds, _ := a.definitions(kind, id, 0, math.MaxInt)
+	for _, d := range ds {
 		if d.ShadowedBy == "" {
 			return d, nil
 		}
@@ -123,22 +136,24 @@ func (c *Console) Definition(_ context.Context, kind upstate.ConsoleKind, id str
 	return upstate.Definition{}, upstate.Errorf(upstate.ENOTFOUND, "no %s %q", kind, id)
 }
 
-// definitions must be called with consoleMu held. only, when not "",
-// keeps those with that id alone, and reads only its keys of the file (a
-// file may hold 100,000 checks).
-func (a *App) definitions(kind upstate.ConsoleKind, only string) []upstate.Definition {
+// definitions must be called with consoleMu held. It makes those at
+// places lo to hi-1 of the list Definitions tells, and says how many it
+// tells in all; only, when not "", keeps those with that id alone. Only
+// the file items made have their keys read.
+func (a *App) definitions(kind upstate.ConsoleKind, only string, lo, hi int) ([]upstate.Definition, int) {
 	cfg, file := a.cfg.Load(), a.file.Load()
-	want := func(id string) bool { return only == "" || id == only }
-	var fileKeys []map[string]any
-	if only == "" {
-		fileKeys = config.FileKeys(file, kind)
-	}
+	want := func(pos int, id string) bool { return pos >= lo && pos < hi && (only == "" || id == only) }
+	var fileKeys []map[string]any // of the file's items lo to hi-1, read when the first is made
+	read := false
 	keysAt := func(i int) map[string]any {
 		if only != "" {
 			return config.FileKeysAt(file, kind, i)
 		}
-		if i < len(fileKeys) {
-			return fileKeys[i]
+		if !read {
+			fileKeys, read = config.FileKeysIn(file, kind, lo, hi), true
+		}
+		if j := i - lo; j >= 0 && j < len(fileKeys) {
+			return fileKeys[j]
 		}
 		return nil
 	}
@@ -150,14 +165,14 @@ func (a *App) definitions(kind upstate.ConsoleKind, only string) []upstate.Defin
 	}
 	var out []upstate.Definition
 	shown := map[string]bool{}
-	pos := 0 // the item's place in force: the file's come first
+	pos := 0 // the item's place in the list: the file's in force come first
 	add := func(id string, console, paused bool) {
 		i := pos
 		pos++
 		if console {
 			shown[id] = true
 		}
-		if !want(id) {
+		if !want(i, id) {
 			return
 		}
 		d := upstate.Definition{Kind: kind, ID: id, Paused: paused, Provisioned: !console}
@@ -182,18 +197,22 @@ func (a *App) definitions(kind upstate.ConsoleKind, only string) []upstate.Defin
 	for _, it := range cfg.Shadowed {
 		if it.Kind == kind {
 			shown[it.ID] = true
-			if want(it.ID) {
+			if want(pos, it.ID) {
 				out = append(out, upstate.Definition{Kind: kind, ID: it.ID, Keys: config.RedactSecrets(keysOf(it)), ShadowedBy: a.fileName()})
 			}
+			pos++
 		}
 	}
 	for _, it := range a.items {
-		if it.Kind == kind && !shown[it.ID] && want(it.ID) {
-			out = append(out, upstate.Definition{Kind: kind, ID: it.ID, Keys: config.RedactSecrets(keysOf(it)),
-				Problem: "not in force: the configuration refuses it now (see the log); fix or delete it"})
+		if it.Kind == kind && !shown[it.ID] {
+			if want(pos, it.ID) {
+				out = append(out, upstate.Definition{Kind: kind, ID: it.ID, Keys: config.RedactSecrets(keysOf(it)),
+					Problem: "not in force: the configuration refuses it now (see the log); fix or delete it"})
+			}
+			pos++
 		}
 	}
-	return out
+	return out, pos
 }
 
 // keysOf is an item's keys as a map, numbers as written.
@@ -272,7 +291,7 @@ func item(kind upstate.ConsoleKind, id string, keys map[string]any, created, upd
 
 // definitionOf must be called with consoleMu held.
 func (a *App) definitionOf(kind upstate.ConsoleKind, id string) upstate.Definition {
-	if ds := a.definitions(kind, id); len(ds) > 0 {
+	if ds, _ := a.definitions(kind, id, 0, math.MaxInt); len(ds) > 0 {
 		return ds[0]
 	}
 	return upstate.Definition{Kind: kind, ID: id}

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -160,6 +161,30 @@ func TestConsoleChecksAPI(t *testing.T) {
 	}
 	if made["id"] != "backup" || made["provisioned"] != false || made["kind"] != "heartbeat" || made["name"] != "Backups" {
 		t.Errorf("made = %v", made)
+	}
+	// A page at a time: limit, offset, the total and where the next
+	// page starts; a bad count is refused, naming it.
+	if out["total"] != 2.0 || out["next_offset"] != nil {
+		t.Errorf("the whole list's total and next: %v, %v", out["total"], out["next_offset"])
+	}
+	for _, pg := range []struct {
+		q    string
+		ids  []string
+		next any
+	}{{"limit=1", []string{"nightly"}, 1.0}, {"limit=1&offset=1", []string{"backup"}, nil}, {"limit=5&offset=2", nil, nil}, {"limit=2", []string{"nightly", "backup"}, nil}} {
+		code, out, _ := rui.do("GET", "/api/v1/checks?"+pg.q, nil)
+		var ids []string
+		for _, x := range out["checks"].([]any) {
+			ids = append(ids, x.(map[string]any)["id"].(string))
+		}
+		if code != 200 || !slices.Equal(ids, pg.ids) || out["total"] != 2.0 || out["next_offset"] != pg.next {
+			t.Errorf("?%s: %d %v", pg.q, code, out)
+		}
+	}
+	for q, want := range map[string]string{"limit=0": "limit", "limit=5001": "limit", "limit=x": "limit", "limit=1&offset=-1": "offset", "offset=1": "offset"} {
+		if code, out, _ := rui.do("GET", "/api/v1/checks?"+q, nil); code != 400 || !strings.HasPrefix(errorOf(out), want+":") {
+			t.Errorf("?%s: %d %v; want 400 naming %s", q, code, out, want)
+		}
 	}
 
 	// Edited: the keys given replace, a secret sent back as shown is kept.
@@ -372,7 +397,7 @@ func TestConsoleItemsOutliveRestartsAndReloads(t *testing.T) {
 	if _, ok := b.checks.Load().byID["backup"]; ok {
 		t.Error("a check the configuration refuses is in force")
 	}
-	defs := b.definitions(upstate.ConsoleCheck, "")
+	defs, _ := b.definitions(upstate.ConsoleCheck, "", 0, math.MaxInt)
 	if len(defs) != 1 || defs[0].ID != "backup" || defs[0].Problem == "" {
 		t.Errorf("definitions = %+v", defs)
 	}
@@ -460,14 +485,27 @@ func TestDefinitionIsTheListsOne(t *testing.T) {
 	a.consoleMu.Lock()
 	defer a.consoleMu.Unlock()
 	for _, kind := range []upstate.ConsoleKind{upstate.ConsoleCheck, upstate.ConsoleComponent} {
-		all := a.definitions(kind, "")
+		all, total := a.definitions(kind, "", 0, math.MaxInt)
+		if total != len(all) {
+			t.Errorf("%s: total %d, %d listed", kind, total, len(all))
+		}
+		// Every page is its part of the whole list, and says the total.
+		for lo := 0; lo <= len(all)+1; lo++ {
+			for hi := lo; hi <= len(all)+2; hi++ {
+				page, n := a.definitions(kind, "", lo, hi)
+				want := all[min(lo, len(all)):min(hi, len(all))]
+				if n != total || len(page) != len(want) || (len(want) > 0 && !reflect.DeepEqual(page, want)) {
+					t.Errorf("%s %d to %d: %+v (of %d); the list's %+v", kind, lo, hi, page, n, want)
+				}
+			}
+		}
 		seen := map[string]bool{}
 		for _, d := range all {
 			if seen[d.ID] {
 				continue
 			}
 			seen[d.ID] = true
-			one := a.definitions(kind, d.ID)
+			one, _ := a.definitions(kind, d.ID, 0, math.MaxInt)
 			var want []upstate.Definition
 			for _, e := range all {
 				if e.ID == d.ID {

@@ -43,6 +43,10 @@ type Config struct {
 	File string `yaml:"-"`
 	// source is the file's text (Source).
 	source source
+	// cut says Parse read source's checks list in pieces, every run
+	// parsing alone as the items the cut counted: FileKeysIn may then
+	// parse only the runs it needs.
+	cut bool
 	// Lookup resolves ${ENV} references, the file's and the console's.
 	Lookup func(string) (string, bool) `yaml:"-"`
 	// Shadowed are console items whose id the file also defines: the
@@ -303,6 +307,9 @@ func Parse(file string, data []byte, lookup func(string) (string, bool), rules .
 	c, err := decodeRoot(file, data, nil, root, pieces, lookup, rules)
 	if errors.Is(err, errWhole) {
 		return parseWhole(file, data, lookup, rules)
+	}
+	if c != nil && pieces != nil {
+		c.cut = true // every run parsed alone as the items cut
 	}
 	return c, err
 }

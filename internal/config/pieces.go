@@ -228,12 +228,27 @@ func parseCut(file string, text []byte) (*yaml.Node, *checkPieces, *Problems) {
 // as the items cut (fn has then been given the items before it, which
 // are right: a run is judged before any of its items is given).
 func (p *checkPieces) each(fn func(i int, n *yaml.Node)) error {
+	return p.eachIn(0, p.count, fn)
+}
+
+// eachIn is each for the items lo to hi-1 alone: a run wholly outside
+// them is not parsed, its items counted as the cut counted them (which
+// only a Parse of the same text that read every run, Config.cut, has
+// confirmed), and no run past hi is.
+func (p *checkPieces) eachIn(lo, hi int, fn func(i int, n *yaml.Node)) error {
 	i := 0
 	// Each run under a key of its own, as the list is under its key in
 	// the file, so that its items are as deep as there (yaml.v3 refuses
 	// what is nested too deep).
 	var buf []byte
 	for _, r := range p.runs {
+		if i >= hi {
+			break
+		}
+		if i+r.items <= lo {
+			i += r.items
+			continue
+		}
 		buf = append(append(buf[:0], "checks:\n"...), p.text[r.from:r.to]...)
 		var root yaml.Node
 		if err := yaml.Unmarshal(buf, &root); err != nil {
@@ -250,7 +265,9 @@ func (p *checkPieces) each(fn func(i int, n *yaml.Node)) error {
 			return errWhole
 		}
 		for _, n := range list.Content {
-			fn(i, n)
+			if i >= lo && i < hi {
+				fn(i, n)
+			}
 			i++
 		}
 	}

@@ -77,6 +77,9 @@ func TestPiecesAsWhole(t *testing.T) {
 			if got := readInPieces(data); got != tc.pieces {
 				t.Errorf("read in pieces: %v, want %v", got, tc.pieces)
 			}
+			if c, err := Parse("f.yaml", data, pieceEnv); err == nil && c.cut != tc.pieces {
+				t.Errorf("Config.cut %v, want %v", c.cut, tc.pieces)
+			}
 			sameAsWhole(t, data)
 		})
 	}
@@ -114,6 +117,7 @@ func sameConfig(t *testing.T, got *Config, gotErr error, want *Config, wantErr e
 		return
 	}
 	got.Lookup, want.Lookup = nil, nil
+	got.cut = false // how it was read, not what
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("the configuration differs from the file's read whole")
 	}
@@ -139,16 +143,7 @@ func FuzzPiecesAsWhole(f *testing.F) {
 //
 //	go test -run '^$' -bench ParseChecks -benchtime 3x -benchmem ./internal/config
 func BenchmarkParseChecks(b *testing.B) {
-	var text strings.Builder
-	text.WriteString("page: {name: Bench, url: http://127.0.0.1:19080, time_zone: UTC}\nserver: {listen: 127.0.0.1:19080, data_dir: ./data}\ncomponents:\n")
-	for c := range 100 {
-		fmt.Fprintf(&text, "  - {id: c%d, name: Component %d, group: G%d}\n", c, c, c/10)
-	}
-	text.WriteString("checks:\n")
-	for i := range 100000 {
-		fmt.Fprintf(&text, "  - {id: k%d, kind: http, url: 'http://127.0.0.1:19000/k%d', interval: 30s, timeout: 5s, components: [c%d]}\n", i, i, i%100)
-	}
-	data := []byte(text.String())
+	data := benchChecks()
 	for _, tc := range []struct {
 		name  string
 		parse func() (*Config, error)
@@ -161,6 +156,45 @@ func BenchmarkParseChecks(b *testing.B) {
 			for b.Loop() {
 				if c, err := tc.parse(); err != nil || len(c.Checks) != 100000 {
 					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// benchChecks is bench/checks.sh's file of 100,000 checks.
+func benchChecks() []byte {
+	var text strings.Builder
+	text.WriteString("page: {name: Bench, url: http://127.0.0.1:19080, time_zone: UTC}\nserver: {listen: 127.0.0.1:19080, data_dir: ./data}\ncomponents:\n")
+	for c := range 100 {
+		fmt.Fprintf(&text, "  - {id: c%d, name: Component %d, group: G%d}\n", c, c, c/10)
+	}
+	text.WriteString("checks:\n")
+	for i := range 100000 {
+		fmt.Fprintf(&text, "  - {id: k%d, kind: http, url: 'http://127.0.0.1:19000/k%d', interval: 30s, timeout: 5s, components: [c%d]}\n", i, i, i%100)
+	}
+	return []byte(text.String())
+}
+
+// BenchmarkFileKeys is what the console's list of checks reads of a file
+// of 100,000: every check's keys (GET /api/v1/checks), a page of 500 from
+// the middle (?limit=500&offset=50000) and one (GET /api/v1/checks/{id}).
+//
+//	go test -run '^$' -bench FileKeys -benchtime 3x -benchmem ./internal/config
+func BenchmarkFileKeys(b *testing.B) {
+	c, err := Parse("upstate.yaml", benchChecks(), noEnv)
+	if err != nil || !c.cut {
+		b.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		lo, hi int
+	}{{"all", 0, 100000}, {"page", 50000, 50500}, {"one", 99999, 100000}} {
+		b.Run(tc.name, func(b *testing.B) {
+			defer benchheap.Peak(b)()
+			for b.Loop() {
+				if keys := FileKeysIn(c, upstate.ConsoleCheck, tc.lo, tc.hi); len(keys) != tc.hi-tc.lo {
+					b.Fatal(len(keys))
 				}
 			}
 		})
@@ -275,6 +309,22 @@ func TestFileReadsInPiecesAsWhole(t *testing.T) {
 	}
 	if got := FileKeysAt(c, upstate.ConsoleCheck, len(whole)); got != nil {
 		t.Errorf("FileKeysAt past the last: %v", got)
+	}
+	// A window parses only the runs that hold it (c.cut), and gives what
+	// FileKeys gives there; so does a file parsed whole.
+	whole2, err := parseWhole("f.yaml", []byte(text), pieceEnv, nil)
+	if err != nil || !c.cut || whole2.cut {
+		t.Fatalf("read in pieces %v, whole %v, %v", c.cut, whole2.cut, err)
+	}
+	n := len(whole)
+	for _, w := range [][2]int{{0, 1}, {0, n}, {1, runItems + 2}, {runItems, runItems + 1}, {runItems - 1, 2*runItems + 1}, {n - 1, n + 5}, {-3, 2}, {n, n + 1}, {5, 5}, {7, 3}} {
+		want := keys[min(max(w[0], 0), n):min(max(w[1], max(w[0], 0)), n)]
+		for _, base := range []*Config{c, whole2} {
+			got := FileKeysIn(base, upstate.ConsoleCheck, w[0], w[1])
+			if len(got) != len(want) || (len(want) > 0 && !reflect.DeepEqual(got, want)) {
+				t.Errorf("FileKeysIn %v (cut %v): %d keys %v; FileKeys' %d %v", w, base.cut, len(got), got, len(want), want)
+			}
+		}
 	}
 	if comps := FileKeys(c, upstate.ConsoleComponent); len(comps) != 1 || comps[0]["id"] != "api" {
 		t.Errorf("the components' keys: %v", comps)

@@ -18,7 +18,9 @@ import (
 // Console manages the checks and components made in the console (the
 // app's Console); the file's are shown read-only.
 type Console interface {
-	Definitions(ctx context.Context, kind upstate.ConsoleKind) ([]upstate.Definition, error)
+	// Definitions lists limit of them (0 for all) from offset, and how
+	// many there are.
+	Definitions(ctx context.Context, kind upstate.ConsoleKind, offset, limit int) ([]upstate.Definition, int, error)
 	Definition(ctx context.Context, kind upstate.ConsoleKind, id string) (upstate.Definition, error)
 	Create(ctx context.Context, kind upstate.ConsoleKind, keys []byte, actor string) (upstate.Definition, error)
 	Update(ctx context.Context, kind upstate.ConsoleKind, id string, patch []byte, actor string) (upstate.Definition, error)
@@ -322,7 +324,7 @@ type componentForm struct {
 
 func (s *Server) showComponents(w http.ResponseWriter, r *http.Request, p upstate.Principal, code int, problem string, f componentForm) {
 	v := s.base(p, "Components")
-	ds, err := s.opts.Console.Definitions(r.Context(), upstate.ConsoleComponent)
+	ds, _, err := s.opts.Console.Definitions(r.Context(), upstate.ConsoleComponent, 0, 0)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -61,7 +61,7 @@ func (s *Server) listComponents(w http.ResponseWriter, r *http.Request, _ upstat
 	defs := map[string]upstate.Definition{}
 	var others []upstate.Definition // console items not in force: no status
 	if s.opts.Console != nil {
-		ds, err := s.opts.Console.Definitions(r.Context(), upstate.ConsoleComponent)
+		ds, _, err := s.opts.Console.Definitions(r.Context(), upstate.ConsoleComponent, 0, 0)
 		if err != nil {
 			s.fail(w, r, err)
 			return

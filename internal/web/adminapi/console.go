@@ -3,7 +3,9 @@ package adminapi
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/web/respond"
@@ -12,7 +14,9 @@ import (
 // Console manages the checks and components made in the console (the
 // app's Console): their keys are YAML's, as JSON, validated as the file is.
 type Console interface {
-	Definitions(ctx context.Context, kind upstate.ConsoleKind) ([]upstate.Definition, error)
+	// Definitions lists limit of them (0 for all) from offset, and how
+	// many there are.
+	Definitions(ctx context.Context, kind upstate.ConsoleKind, offset, limit int) ([]upstate.Definition, int, error)
 	Definition(ctx context.Context, kind upstate.ConsoleKind, id string) (upstate.Definition, error)
 	Create(ctx context.Context, kind upstate.ConsoleKind, keys []byte, actor string) (upstate.Definition, error)
 	Update(ctx context.Context, kind upstate.ConsoleKind, id string, patch []byte, actor string) (upstate.Definition, error)
@@ -72,20 +76,62 @@ func body(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	return raw, nil
 }
 
+// checksPageMax is the most checks one page of GET /api/v1/checks holds.
+const checksPageMax = 5000
+
+// listChecks answers every check, or with limit= (and offset=) a page of
+// them: total says how many there are, next_offset where the next page
+// starts while one follows. A file of 100,000 checks answers a page at
+// the cost of a page.
 func (s *Server) listChecks(w http.ResponseWriter, r *http.Request, p upstate.Principal) {
 	c, ok := s.console(w)
 	if !ok {
 		return
 	}
-	list(s, w, r, "checks", func(ctx context.Context) ([]upstate.Definition, error) {
-		return c.Definitions(ctx, upstate.ConsoleCheck)
-	}, func(d upstate.Definition) definitionJSON {
+	q := r.URL.Query()
+	count := func(name string, lo, hi int) (int, error) {
+		if !q.Has(name) {
+			return 0, nil
+		}
+		v := q.Get(name)
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			return 0, upstate.Errorf(upstate.EINVALID, "%s: %q is not a number from %d to %d", name, v, lo, hi)
+		}
+		return n, nil
+	}
+	limit, err := count("limit", 1, checksPageMax)
+	if err != nil {
+		respond.Error(w, err)
+		return
+	}
+	offset, err := count("offset", 0, math.MaxInt32)
+	if err != nil {
+		respond.Error(w, err)
+		return
+	}
+	if q.Has("offset") && !q.Has("limit") {
+		respond.Error(w, upstate.Errorf(upstate.EINVALID, "offset: pages the checks, so it goes with limit=N (at most %d)", checksPageMax))
+		return
+	}
+	ds, total, err := c.Definitions(r.Context(), upstate.ConsoleCheck, offset, limit)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	js := make([]definitionJSON, 0, len(ds))
+	for _, d := range ds {
 		out := definitionOut(d)
 		if !p.Can(upstate.ScopeChecks) {
 			out.Keys = nil
 		}
-		return out
-	})
+		js = append(js, out)
+	}
+	out := map[string]any{"checks": js, "total": total}
+	if limit > 0 && offset+len(ds) < total {
+		out["next_offset"] = offset + len(ds)
+	}
+	respond.JSON(w, http.StatusOK, out)
 }
 
 // create makes a check or component from the body's keys.
