@@ -241,8 +241,9 @@ type TimelineEntry struct {
 	// read the HTML it rendered as it wrote the entry with the renderer
 	// this binary runs (markdown.Version); empty otherwise, when readers
 	// render Body themselves. Only a store sets it: what is written is
-	// rendered from Body, whatever a caller puts here.
-	BodyHTML string
+	// rendered from Body, whatever a caller puts here. Never encoded (an
+	// event's entries are kept as JSON in the outbox).
+	BodyHTML string `json:"-"`
 }
 
 // Span reports whether the entry tells of a span (At to Until) rather

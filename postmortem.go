@@ -18,7 +18,7 @@ type PostmortemDoc struct {
 	// markdown package renders them, set as TimelineEntry.BodyHTML is: by
 	// a store that kept them rendered by the renderer this binary runs;
 	// empty otherwise.
-	RootCauseHTML, ContributingHTML, FixHTML string
+	RootCauseHTML, ContributingHTML, FixHTML string `json:"-"`
 }
 
 // The postmortem statuses.

@@ -11,6 +11,7 @@ import (
 	"github.com/upstatehq/upstate/internal/clock"
 	"github.com/upstatehq/upstate/internal/config"
 	"github.com/upstatehq/upstate/internal/incident"
+	"github.com/upstatehq/upstate/internal/markdown"
 	"github.com/upstatehq/upstate/internal/probe/probetest"
 )
 
@@ -80,8 +81,20 @@ func TestMigrateSQLiteToPostgres(t *testing.T) {
 	}
 	pgCfg.Server.DataDir = t.TempDir()
 	b := reopenApp(t, pgCfg, Options{Clock: clk})
-	if got, err := b.store.GetIncident(ctx, in.ID); err != nil || got.Name != "API errors" || len(got.Updates) == 0 {
+	got, err := b.store.GetIncident(ctx, in.ID)
+	if err != nil || got.Name != "API errors" || len(got.Updates) == 0 {
 		t.Fatalf("the incident on PostgreSQL: %+v %v", got, err)
+	}
+	// The copy keeps no HTML it did not render: the server's start
+	// renders the copied Markdown again.
+	if got.Updates[0].BodyHTML != "" {
+		t.Errorf("a copied entry's HTML is served: %q", got.Updates[0].BodyHTML)
+	}
+	if n, err := b.store.RenderStale(ctx); n < len(got.Updates) || err != nil {
+		t.Errorf("rendered %d of the copied entries again, %v", n, err)
+	}
+	if got, _ := b.store.GetIncident(ctx, in.ID); got.Updates[0].BodyHTML == "" || got.Updates[0].BodyHTML != string(markdown.New().HTML(got.Updates[0].Body)) {
+		t.Errorf("after RenderStale: %+v", got.Updates[0])
 	}
 	if u, err := b.store.GetUserByEmail(ctx, "dana@example.com"); err != nil || u.Name != "Dana" {
 		t.Errorf("the person on PostgreSQL: %+v %v", u, err)

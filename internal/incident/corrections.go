@@ -82,7 +82,9 @@ func (e *Engine) Edit(ctx context.Context, incidentID, entryID, body, actor stri
 	if _, err := cs.EditEntry(ctx, incidentID, entryID, body, actor, now); err != nil {
 		return nil, fmt.Errorf("edit entry %s of incident %s: %w", entryID, incidentID, err)
 	}
-	in.Updates[i].Body, in.Updates[i].EditedAt, in.Updates[i].EditedBy = body, &now, actor
+	// The HTML the store kept was of the words before; it renders the
+	// new ones as it writes them, and a reader of these renders them.
+	in.Updates[i].Body, in.Updates[i].BodyHTML, in.Updates[i].EditedAt, in.Updates[i].EditedBy = body, "", &now, actor
 	if o := e.findOpen(incidentID); o != nil && i < len(o.Updates) && o.Updates[i].ID == entryID {
 		ups := slices.Clone(o.Updates)
 		ups[i] = in.Updates[i]

@@ -80,12 +80,13 @@ func TestEditAutomaticWords(t *testing.T) {
 	}
 	f.clock.Advance(3 * time.Minute)
 	o, c := *owed, *changed
+	in.Updates[0].BodyHTML = "<p>the words before</p>" // as a store that kept them rendered reads them
 	got, err := f.engine.Edit(ctx, in.ID, words.ID, "  The API is down for EU customers.  ", "Ann")
 	if err != nil {
 		t.Fatal(err)
 	}
 	e := got.Updates[0]
-	if e.Body != "The API is down for EU customers." || e.EditedBy != "Ann" || e.EditedAt == nil || !e.EditedAt.Equal(f.clock.Now()) || !e.Public {
+	if e.Body != "The API is down for EU customers." || e.EditedBy != "Ann" || e.EditedAt == nil || !e.EditedAt.Equal(f.clock.Now()) || !e.Public || e.BodyHTML != "" {
 		t.Errorf("edited = %+v", e)
 	}
 	if stored := f.store.all()[0].Updates[0]; stored.Body != e.Body {

@@ -77,6 +77,7 @@ func (r *Reviews) Save(ctx context.Context, incidentID string, d Draft) (upstate
 		p = upstate.PostmortemDoc{IncidentID: incidentID, Status: upstate.PostmortemDraft}
 	}
 	p.RootCause, p.Contributing, p.Fix = strings.TrimSpace(d.RootCause), strings.TrimSpace(d.Contributing), strings.TrimSpace(d.Fix)
+	p.RootCauseHTML, p.ContributingHTML, p.FixHTML = "", "", "" // of the words before: the store renders these
 	p.Actions, p.Author, p.UpdatedAt = d.Actions, d.Actor, r.Clock.Now()
 	if err := r.Store.SavePostmortem(ctx, p, store.Change{}); err != nil {
 		return upstate.PostmortemDoc{}, err

@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/clock"
+	"github.com/upstatehq/upstate/internal/store"
 	"github.com/upstatehq/upstate/internal/store/sqlite"
 )
 
@@ -209,4 +211,29 @@ func TestSharedEnginesTakeAStorm(t *testing.T) {
 		t.Fatalf("%d open incidents for one component's outage", len(open))
 	}
 	t.Logf("40 transitions took the lock %d times", lock.taken-taken)
+}
+
+// Saving a postmortem gives back no HTML of the words it replaced: the
+// store renders the new ones, and reads give them back.
+func TestSavedPostmortemCarriesNoOldHTML(t *testing.T) {
+	ctx := context.Background()
+	db, clk := sharedStore(t)
+	in := &upstate.Incident{ID: "pmpmpmpmpmpm", Name: "API down", Status: upstate.Resolved, Impact: upstate.ImpactMajor, CreatedAt: t0, UpdatedAt: t0, StartedAt: t0, DetectedAt: t0}
+	if err := db.Apply(ctx, store.Change{Incidents: []*upstate.Incident{in}}); err != nil {
+		t.Fatal(err)
+	}
+	r := &Reviews{Store: db, Clock: clk}
+	if _, err := r.Save(ctx, in.ID, Draft{RootCause: "A *lock*.", Fix: "Timeouts.", Actor: "Dana"}); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := db.GetPostmortem(ctx, in.ID); err != nil || p.RootCauseHTML == "" {
+		t.Fatalf("the store kept no HTML: %+v, %v", p, err)
+	}
+	got, err := r.Save(ctx, in.ID, Draft{RootCause: "A long *query*.", Fix: "Statement timeouts.", Actor: "Dana"})
+	if err != nil || got.RootCauseHTML != "" || got.FixHTML != "" || got.ContributingHTML != "" {
+		t.Errorf("saved = %+v, %v; want no HTML of the words before", got, err)
+	}
+	if p, _ := db.GetPostmortem(ctx, in.ID); !strings.Contains(p.RootCauseHTML, "<em>query</em>") {
+		t.Errorf("the store's HTML after the save: %q", p.RootCauseHTML)
+	}
 }

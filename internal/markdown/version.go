@@ -25,8 +25,9 @@ const probe = "# T\n\n*a* **b** ~~c~~ `d` <b>raw</b> <script>x</script>\nline  \
 	"> q\n\n```go\ncode\n```\n\n1. one\n\n---\n"
 
 // Version names what a Renderer writes: this package's configuration,
-// the versions of goldmark and bluemonday the binary was built with
-// (when its build says), and a digest of what they make of probe. HTML
+// the versions of goldmark, bluemonday and what bluemonday reads HTML and
+// CSS with that the binary was built with (when its build says), and a
+// digest of what they make of probe. HTML
 // rendered by one version is what any renderer of the same version
 // writes, so a store may keep a body's HTML with the version that made it
 // and serve it to readers of that version (issue 16: a year's printed
@@ -39,7 +40,9 @@ var version = sync.OnceValue(func() string {
 	if info, ok := debug.ReadBuildInfo(); ok {
 		for _, dep := range info.Deps {
 			switch dep.Path {
-			case "github.com/yuin/goldmark", "github.com/microcosm-cc/bluemonday":
+			// goldmark and bluemonday, and what bluemonday reads HTML
+			// and CSS with.
+			case "github.com/yuin/goldmark", "github.com/microcosm-cc/bluemonday", "golang.org/x/net", "github.com/aymerick/douceur":
 				at := dep.Version
 				if dep.Replace != nil { // a fork or a local copy: its own version, or its sum
 					at = dep.Replace.Path + "@" + dep.Replace.Version + dep.Replace.Sum

@@ -130,6 +130,15 @@ func (db *DB) CopyFrom(ctx context.Context, src Source, replace bool, progress f
 			progress(t, got)
 		}
 	}
+	// The HTML kept beside the Markdown is the store's own rendering,
+	// never another's: the copied rows are rendered again by the server
+	// at its start (RenderStale), and read without it until then.
+	for _, q := range []string{`UPDATE incident_updates SET body_html = '', html_v = ''`,
+		`UPDATE postmortems SET root_cause_html = '', contributing_html = '', fix_html = '', html_v = ''`} {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			return nil, fmt.Errorf("leave the copied Markdown to be rendered again: %w", err)
+		}
+	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, err
 	}

@@ -28,6 +28,9 @@ func (dialect) NoLimit() string { return `ALL` }
 // SkipLocked: instances claiming messages at once pass over each other's.
 func (dialect) SkipLocked() string { return ` FOR UPDATE SKIP LOCKED` }
 
+// Text is what PostgreSQL keeps of a text bound as s (pgText).
+func (dialect) Text(s string) string { return pgText(s) }
+
 // IsUnique reports whether err is a unique constraint's refusal.
 func (dialect) IsUnique(err error) bool {
 	var pe *pgconn.PgError

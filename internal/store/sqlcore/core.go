@@ -61,6 +61,10 @@ type Dialect interface {
 	// UPDATE SKIP LOCKED); empty where one writer does everything
 	// (SQLite).
 	SkipLocked() string
+	// Text is what the database keeps of a text value bound as s
+	// (PostgreSQL's text takes no NUL and no broken UTF-8), so the
+	// Markdown the store renders is the Markdown it keeps.
+	Text(s string) string
 }
 
 // Core holds the shared queries; a driver's DB embeds it, so its methods

@@ -18,4 +18,7 @@ func (dialect) NoLimit() string { return `-1` }
 // SkipLocked: SQLite has one writer at a time, and no row locks.
 func (dialect) SkipLocked() string { return `` }
 
+// Text: SQLite keeps a text's bytes as they are.
+func (dialect) Text(s string) string { return s }
+
 func (dialect) IsUnique(err error) bool { return err != nil && strings.Contains(err.Error(), "UNIQUE") }

@@ -32,9 +32,27 @@ func TestRenderStale(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	storetest.RenderStale(t, db, func(q string) error {
+	run := func(q string) error {
 		return db.exec(t.Context(), func(tx *sqlTx) error { _, err := tx.Exec(q); return err })
-	})
+	}
+	storetest.RenderStale(t, db, run)
+	// A row its update can never match (a body kept as a blob, which no
+	// text equals) is passed over, once: RenderStale ends, and says it
+	// rendered only the others.
+	var rows int
+	if err := db.read.QueryRow(`SELECT COUNT(*) FROM incident_updates`).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`UPDATE incident_updates SET html_v = 'older'`, `UPDATE incident_updates SET body = CAST(body AS BLOB) WHERE id = (SELECT MIN(id) FROM incident_updates)`} {
+		if err := run(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, want := range []int{rows - 1, 0} {
+		if n, err := db.RenderStale(t.Context()); n != want || err != nil {
+			t.Fatalf("RenderStale with a row it cannot write, run %d: %d, %v; want %d", i+1, n, err, want)
+		}
+	}
 }
 
 func TestRefusesNewerSchema(t *testing.T) {

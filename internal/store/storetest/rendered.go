@@ -27,6 +27,10 @@ func testRenderedMarkdown(t *testing.T, s store.Store) {
 		{ID: "md1", IncidentID: in.ID, At: t0, Status: upstate.Investigating, Body: "**Down**: see <script>alert(1)</script> [x](javascript:alert(1))",
 			Public: true, Actor: "Dana", BodyHTML: "<script>alert('kept')</script>"},
 		{ID: "md2", IncidentID: in.ID, At: t0.Add(time.Minute), Status: upstate.Resolved, Public: true, Actor: "upstate"},
+		// What a database may not keep as sent (PostgreSQL's text takes
+		// no NUL and no broken UTF-8): the HTML is of the words kept.
+		{ID: "md3", IncidentID: in.ID, At: t0.Add(2 * time.Minute), Status: upstate.Resolved, Public: true, Actor: "upstate",
+			Body: "[docs](https://a\x00.example/) `x\xffy`"},
 	}
 	if err := s.Apply(ctx(t), store.Change{Incidents: []*upstate.Incident{in}, Entries: entries}); err != nil {
 		t.Fatal(err)
@@ -38,16 +42,16 @@ func testRenderedMarkdown(t *testing.T, s store.Store) {
 			t.Fatalf("%s: %+v, %v", when, got, err)
 		}
 		for i, u := range got.Updates {
-			if u.BodyHTML != rendered(want[i]) {
-				t.Errorf("%s: entry %s's HTML = %q; want %q", when, u.ID, u.BodyHTML, rendered(want[i]))
+			if u.BodyHTML != rendered(u.Body) || (i < 2 && u.Body != want[i]) {
+				t.Errorf("%s: entry %s: %q, its HTML %q; want %q, %q", when, u.ID, u.Body, u.BodyHTML, want[min(i, 1)], rendered(u.Body))
 			}
 		}
 	}
-	check("written", entries[0].Body, "")
+	check("written", entries[0].Body, "", entries[2].Body)
 	if _, err := s.EditEntry(ctx(t), in.ID, "md2", "Back since _14:05_.", "Olga", t0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	check("edited", entries[0].Body, "Back since _14:05_.")
+	check("edited", entries[0].Body, "Back since _14:05_.", entries[2].Body)
 
 	p := upstate.PostmortemDoc{IncidentID: in.ID, RootCause: "A `lock` held <b>too</b> long.", Fix: "1. Timeouts\n2. Alerts", Status: upstate.PostmortemDraft,
 		Author: "Dana", UpdatedAt: t0, RootCauseHTML: "<script>kept</script>", ContributingHTML: "<p>none</p>"}
