@@ -27,11 +27,11 @@ const probe = "# T\n\n*a* **b** ~~c~~ `d` <b>raw</b> <script>x</script>\nline  \
 // Version names what a Renderer writes: this package's configuration,
 // the versions of goldmark, bluemonday and what bluemonday reads HTML and
 // CSS with that the binary was built with (when its build says), and a
-// digest of what they make of probe. HTML
-// rendered by one version is what any renderer of the same version
-// writes, so a store may keep a body's HTML with the version that made it
-// and serve it to readers of that version (issue 16: a year's printed
-// report then renders no Markdown); a different version renders again.
+// digest of what they make of probe. HTML rendered by one version is what
+// any renderer of the same version writes, so a store may keep a body's
+// HTML with the version that made it and serve it to readers of that
+// version (issue 16: a year's printed report then renders no Markdown); a
+// different version renders again.
 func Version() string { return version() }
 
 var version = sync.OnceValue(func() string {
