@@ -257,7 +257,7 @@ func (d *decoder) sectionValue(n *yaml.Node, v reflect.Value, path, kp string, m
 	if n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
-	d.lines[path] = n.Line
+	defer d.leave(d.enter(path, n.Line))
 	null := n.Kind == yaml.ScalarNode && n.Tag == "!!null"
 	switch v.Kind() {
 	case reflect.Pointer:

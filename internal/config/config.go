@@ -347,10 +347,10 @@ func parseNode(file string, data []byte) (*yaml.Node, *Problems) {
 func decodeRoot(file string, data []byte, packed *source, root *yaml.Node, pieces *checkPieces, lookup func(string) (string, bool), rules []Rule) (*Config, error) {
 	probs := &Problems{File: file}
 	c := &Config{File: file, Lookup: lookup}
-	// A line for each key, and a key for each colon, about: sized once,
-	// the map is not grown step by step through 800,000 keys for 100,000
-	// checks.
-	d := &decoder{probs: probs, lines: make(map[string]int, bytes.Count(data, []byte(":"))), keys: map[string][]string{}, foreign: map[string][]foreignKey{}, lookup: lookup}
+	// A line recorded for about each line of the file (enter records a
+	// value's only where it is not its parent's): sized once, the map is
+	// not grown step by step through 100,000 checks' lines.
+	d := &decoder{probs: probs, lines: make(map[string]int, bytes.Count(data, []byte("\n"))+1), keys: map[string][]string{}, foreign: map[string][]foreignKey{}, lookup: lookup}
 	d.pieces = pieces
 	d.decode(root, reflect.ValueOf(c).Elem(), "")
 	if d.piecesErr != nil {
@@ -875,9 +875,9 @@ func databasePassword(dsn string) bool {
 // fromEnv reports whether the value at path came through a ${ENV}
 // reference on its line of the file (or there is no file text to tell).
 func (v *validator) fromEnv(path string) bool {
-	line, ok := v.d.lines[path]
+	line := v.line(path)
 	lines := bytes.Split(v.text, []byte("\n"))
-	if !ok || line < 1 || line > len(lines) {
+	if line < 1 || line > len(lines) {
 		return true
 	}
 	return bytes.Contains(lines[line-1], []byte("${"))

@@ -99,7 +99,11 @@ func parseDuration(s string) (time.Duration, bool) {
 // path for the validation that follows.
 type decoder struct {
 	probs *Problems
+	// lines are the lines of the values at paths, where each differs
+	// from its parent's (enter); at is the line of the value being
+	// decoded, its children's parent.
 	lines map[string]int
+	at    int
 	// fields are fieldIndex's maps, by struct type.
 	fields map[reflect.Type]map[string]int
 	keys   map[string][]string // path of a mapping → the keys it set
@@ -113,6 +117,25 @@ type decoder struct {
 	piecesErr error
 }
 
+// enter records the line of the value at path where it differs from its
+// parent's, and makes it the parent's line for what is decoded within it
+// until leave is given what enter returned. A value on its parent's line
+// (each key of a check written as one flow mapping on its line) is told
+// by the parent's (validator.line looks up the nearest path recorded),
+// so 100,000 such checks record 100,000 lines, not 800,000: at that size
+// the map of lines was a quarter of reading the file.
+func (d *decoder) enter(path string, line int) int {
+	was := d.at
+	if path == "" || line != was {
+		d.lines[path] = line
+	}
+	d.at = line
+	return was
+}
+
+// leave puts back the parent's line enter returned.
+func (d *decoder) leave(was int) { d.at = was }
+
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind == yaml.DocumentNode {
 		if len(n.Content) == 0 {
@@ -123,7 +146,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
-	d.lines[path] = n.Line
+	defer d.leave(d.enter(path, n.Line))
 	if v.Kind() == reflect.Pointer {
 		if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 			return

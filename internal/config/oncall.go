@@ -226,7 +226,7 @@ func (v *validator) layer(path string, l *Layer, loc *time.Location, person func
 	wd, ok := weekdays[strings.ToLower(l.Weekday)]
 	if !ok {
 		v.errf(path+".weekday", "%q is not a day of the week", l.Weekday)
-	} else if l.Rotation == "daily" && v.d.lines[path+".weekday"] != 0 {
+	} else if l.Rotation == "daily" && slices.Contains(v.d.keys[path], "weekday") {
 		v.errf(path+".weekday", "applies to weekly rotations only")
 	}
 	l.WeekdayValue = wd

@@ -314,7 +314,7 @@ func eachListed(root *yaml.Node, key string, fn func(i int, n *yaml.Node)) error
 // parse alone as the items cut.
 func (d *decoder) decodePieces(p *checkPieces, list reflect.Value) error {
 	s := reflect.MakeSlice(list.Type(), p.count+len(p.extra.Content), p.count+len(p.extra.Content))
-	d.lines["checks"] = p.line
+	defer d.leave(d.enter("checks", p.line))
 	if err := p.each(func(i int, n *yaml.Node) { d.decode(n, s.Index(i), fmt.Sprintf("checks[%d]", i)) }); err != nil {
 		return err
 	}
