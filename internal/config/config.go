@@ -403,11 +403,7 @@ func (v *validator) line(path string) int {
 		if l, ok := v.d.lines[path]; ok {
 			return l
 		}
-		i := strings.LastIndexAny(path, ".[")
-		if i < 0 {
-			break
-		}
-		path = path[:i]
+		path = cutPath(path)
 	}
 	return v.d.lines[""]
 }

@@ -100,10 +100,10 @@ func parseDuration(s string) (time.Duration, bool) {
 type decoder struct {
 	probs *Problems
 	// lines are the lines of the values at paths, where each differs
-	// from its parent's (enter); at is the line of the value being
-	// decoded, its children's parent.
+	// from its parent's (enter); at is the value being decoded, its
+	// children's parent.
 	lines map[string]int
-	at    int
+	at    parentLine
 	// fields are fieldIndex's maps, by struct type.
 	fields map[reflect.Type]map[string]int
 	keys   map[string][]string // path of a mapping → the keys it set
@@ -117,24 +117,43 @@ type decoder struct {
 	piecesErr error
 }
 
-// enter records the line of the value at path where it differs from its
-// parent's, and makes it the parent's line for what is decoded within it
-// until leave is given what enter returned. A value on its parent's line
-// (each key of a check written as one flow mapping on its line) is told
-// by the parent's (validator.line looks up the nearest path recorded),
-// so 100,000 such checks record 100,000 lines, not 800,000: at that size
-// the map of lines was a quarter of reading the file.
-func (d *decoder) enter(path string, line int) int {
+// parentLine is a value being decoded: its path and line.
+type parentLine struct {
+	path string
+	line int
+}
+
+// enter records the line of the value at path where the line
+// validator.line would tell for it otherwise differs, and makes it the
+// parent of what is decoded within it until leave is given what enter
+// returned. validator.line tells an unrecorded path by the nearest
+// shorter path recorded, cutting at the last '.' or '['; so a value on
+// its parent's line (each key of a check written as one flow mapping on
+// its line) need not be recorded where that cut is its parent's path. A
+// map key holding a '.' or '[' ("down.x" under impact) is not cut to its
+// parent, and is recorded. 100,000 such checks record 100,000 lines, not
+// 800,000: at that size the map of lines was a quarter of reading the
+// file.
+func (d *decoder) enter(path string, line int) parentLine {
 	was := d.at
-	if path == "" || line != was {
+	if path == "" || line != was.line || cutPath(path) != was.path {
 		d.lines[path] = line
 	}
-	d.at = line
+	d.at = parentLine{path, line}
 	return was
 }
 
-// leave puts back the parent's line enter returned.
-func (d *decoder) leave(was int) { d.at = was }
+// leave puts back the parent enter returned.
+func (d *decoder) leave(was parentLine) { d.at = was }
+
+// cutPath is path without its last key or index, as validator.line cuts
+// it: "" when there is none to cut.
+func cutPath(path string) string {
+	if i := strings.LastIndexAny(path, ".["); i >= 0 {
+		return path[:i]
+	}
+	return ""
+}
 
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind == yaml.DocumentNode {

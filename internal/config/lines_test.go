@@ -28,6 +28,14 @@ func TestProblemsAtTheirLines(t *testing.T) {
 			"  - {id: b, kind: http, url: 'https://b.example.com', interval: soon, components: [api]}\n", "f.yaml:6: checks[1].interval:"},
 		{"a check's bad key, block", "page: {name: X}\ncomponents:\n  - {id: api, name: API}\nchecks:\n  - id: b\n    kind: http\n    url: 'https://b.example.com'\n" +
 			"    interval: soon\n    components: [api]\n", "f.yaml:8: checks[0].interval:"},
+		// Found by a reviewer: a map key holding '.' or '[' is not cut to
+		// its mapping's path but to a sibling's.
+		{"a key with a dot, above its sibling", "page: {name: X}\ncomponents:\n  - {id: api, name: API}\nchecks:\n  - id: a\n    kind: http\n    url: 'https://a.example.com'\n" +
+			"    components: [api]\n    impact:\n      down.x: major_outage\n      down: major_outage\n", "f.yaml:10: checks[0].impact.down.x:"},
+		{"a key with a dot, a flow mapping over two lines", "page: {name: X}\ncomponents:\n  - {id: api, name: API}\nchecks:\n  - id: a\n    kind: http\n    url: 'https://a.example.com'\n" +
+			"    components: [api]\n    impact: {down.x: major_outage,\n      down: major_outage}\n", "f.yaml:9: checks[0].impact.down.x:"},
+		{"a key with a bracket", "page: {name: X}\ncomponents:\n  - {id: api, name: API}\nchecks:\n  - id: a\n    kind: http\n    url: 'https://a.example.com'\n" +
+			"    components: [api]\n    impact:\n      down[1]: major_outage\n      down: major_outage\n", "f.yaml:10: checks[0].impact.down[1]:"},
 		{"a missing key, at its mapping", "page: {name: X}\ncomponents:\n  - {id: api, name: API}\nchecks:\n  - {id: a, kind: http, url: 'https://a.example.com', components: [api]}\n" +
 			"  - {id: b, kind: http, components: [api]}\n", "f.yaml:6: checks[1]"},
 	} {
