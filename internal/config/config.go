@@ -47,6 +47,8 @@ type Config struct {
 	// parsing alone as the items the cut counted: FileKeysIn may then
 	// parse only the runs it needs.
 	cut bool
+	// fileIDs are FileHas's answers, made the first time it asks.
+	fileIDs *fileIDs
 	// Lookup resolves ${ENV} references, the file's and the console's.
 	Lookup func(string) (string, bool) `yaml:"-"`
 	// Shadowed are console items whose id the file also defines: the
@@ -346,7 +348,7 @@ func parseNode(file string, data []byte) (*yaml.Node, *Problems) {
 // errWhole then says the file has to be parsed whole.
 func decodeRoot(file string, data []byte, packed *source, root *yaml.Node, pieces *checkPieces, lookup func(string) (string, bool), rules []Rule) (*Config, error) {
 	probs := &Problems{File: file}
-	c := &Config{File: file, Lookup: lookup}
+	c := &Config{File: file, Lookup: lookup, fileIDs: &fileIDs{}}
 	// A line recorded for about each line of the file (enter records a
 	// value's only where it is not its parent's): sized once, the map is
 	// not grown step by step through 100,000 checks' lines.

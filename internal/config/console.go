@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 
@@ -544,25 +545,60 @@ func FileKeysIn(base *Config, kind upstate.ConsoleKind, lo, hi int) []map[string
 
 // FileHas reports whether the file's checks or components hold one whose
 // id, as FileKeys gives it, is id (the empty id is no item's), without
-// making every item's keys: a console change asks, and a file may hold
-// 100,000 checks.
+// making every item's keys. A console change asks, and a file may hold
+// 100,000 checks, whose walk takes a second: a Config read by Parse walks
+// them once, the first time it is asked, and keeps their ids.
 func FileHas(base *Config, kind upstate.ConsoleKind, id string) bool {
 	if id == "" {
 		return false
 	}
+	if c := base.fileIDs; c != nil {
+		k := 0
+		if seqKey(kind) == "checks" {
+			k = 1
+		}
+		c.once[k].Do(func() {
+			c.ids[k] = map[string]bool{}
+			_ = fileItems(base, kind, func(_ int, n *yaml.Node) {
+				if s, ok := fileID(n); ok {
+					c.ids[k][s] = true
+				}
+			})
+		})
+		return c.ids[k][id]
+	}
 	found := false
 	_ = fileItems(base, kind, func(_ int, n *yaml.Node) {
-		v := mappingValue(n, "id")
-		if v != nil && v.Kind == yaml.AliasNode {
-			v = v.Alias
+		if s, ok := fileID(n); ok && s == id {
+			found = true
 		}
-		if found || v == nil || v.Kind != yaml.ScalarNode || v.Value != id {
-			return // its id, if a string, is not id
-		}
-		s, _ := itemKeys(n)["id"].(string)
-		found = s == id
 	})
 	return found
+}
+
+// fileIDs are the ids of a file's components (0) and checks (1), as
+// FileKeys gives them, each made once.
+type fileIDs struct {
+	once [2]sync.Once
+	ids  [2]map[string]bool
+}
+
+// fileID is an item's id as FileKeys gives it, when that is a string
+// (not a number, a mapping, or missing).
+func fileID(n *yaml.Node) (string, bool) {
+	v := mappingValue(n, "id")
+	if v != nil && v.Kind == yaml.AliasNode {
+		v = v.Alias
+	}
+	if v == nil || v.Kind != yaml.ScalarNode {
+		return "", false
+	}
+	var x any
+	if err := v.Decode(&x); err != nil {
+		return "", false
+	}
+	s, ok := x.(string)
+	return s, ok && s != ""
 }
 
 // fileItems calls fn with each item of the file's checks (fileChecks) or

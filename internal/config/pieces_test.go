@@ -178,7 +178,8 @@ func benchChecks() []byte {
 
 // BenchmarkFileKeys is what the console's list of checks reads of a file
 // of 100,000: every check's keys (GET /api/v1/checks), a page of 500 from
-// the middle (?limit=500&offset=50000) and one (GET /api/v1/checks/{id}).
+// the middle (?limit=500&offset=50000) and one (GET /api/v1/checks/{id});
+// and whether it has an id, as a console change asks.
 //
 //	go test -run '^$' -bench FileKeys -benchtime 3x -benchmem ./internal/config
 func BenchmarkFileKeys(b *testing.B) {
@@ -195,6 +196,23 @@ func BenchmarkFileKeys(b *testing.B) {
 			for b.Loop() {
 				if keys := FileKeysIn(c, upstate.ConsoleCheck, tc.lo, tc.hi); len(keys) != tc.hi-tc.lo {
 					b.Fatal(len(keys))
+				}
+			}
+		})
+	}
+	// FileHas, what a console change asks: the first time for a file
+	// read (its ids walked and kept), and after.
+	for _, tc := range []struct {
+		name  string
+		fresh bool
+	}{{"has-first", true}, {"has-again", false}} {
+		b.Run(tc.name, func(b *testing.B) {
+			for b.Loop() {
+				if tc.fresh {
+					c.fileIDs = &fileIDs{}
+				}
+				if !FileHas(c, upstate.ConsoleCheck, "k77777") || FileHas(c, upstate.ConsoleCheck, "nope") {
+					b.Fatal("FileHas")
 				}
 			}
 		})
@@ -341,6 +359,7 @@ func TestFileHasAsFileKeys(t *testing.T) {
 		"  - {id: 456, kind: http, url: 'https://d.example.com', components: [api]}\n" +
 		"  - just a string\n"
 	base := &Config{File: "f.yaml", source: packSource([]byte(text))}
+	cached := &Config{File: "f.yaml", source: packSource([]byte(text)), fileIDs: &fileIDs{}}
 	search := func(kind upstate.ConsoleKind, id string) bool {
 		for _, k := range FileKeys(base, kind) {
 			if s, _ := k["id"].(string); s == id {
@@ -359,6 +378,10 @@ func TestFileHasAsFileKeys(t *testing.T) {
 	} {
 		if got, want := FileHas(base, tc.kind, tc.id), search(tc.kind, tc.id); got != want {
 			t.Errorf("FileHas(%s %q) = %v, a search of FileKeys %v", tc.kind, tc.id, got, want)
+		}
+		// A Config read by Parse keeps the ids of its first walk.
+		if got, want := FileHas(cached, tc.kind, tc.id), search(tc.kind, tc.id); got != want {
+			t.Errorf("FileHas(%s %q), ids kept, = %v, a search of FileKeys %v", tc.kind, tc.id, got, want)
 		}
 	}
 	if !FileHas(base, upstate.ConsoleCheck, "c0") || FileHas(base, upstate.ConsoleCheck, "456") {
