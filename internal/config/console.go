@@ -547,33 +547,29 @@ func FileKeysIn(base *Config, kind upstate.ConsoleKind, lo, hi int) []map[string
 // id, as FileKeys gives it, is id (the empty id is no item's), without
 // making every item's keys. A console change asks, and a file may hold
 // 100,000 checks, whose walk takes a second: a Config read by Parse walks
-// them once, the first time it is asked, and keeps their ids.
+// them once, the first time it is asked, and keeps their ids (a Config
+// made otherwise walks them each time).
 func FileHas(base *Config, kind upstate.ConsoleKind, id string) bool {
 	if id == "" {
 		return false
 	}
-	if c := base.fileIDs; c != nil {
-		k := 0
-		if seqKey(kind) == "checks" {
-			k = 1
-		}
-		c.once[k].Do(func() {
-			c.ids[k] = map[string]bool{}
-			_ = fileItems(base, kind, func(_ int, n *yaml.Node) {
-				if s, ok := fileID(n); ok {
-					c.ids[k][s] = true
-				}
-			})
-		})
-		return c.ids[k][id]
+	c := base.fileIDs
+	if c == nil {
+		c = &fileIDs{}
 	}
-	found := false
-	_ = fileItems(base, kind, func(_ int, n *yaml.Node) {
-		if s, ok := fileID(n); ok && s == id {
-			found = true
-		}
+	k := 0
+	if seqKey(kind) == "checks" {
+		k = 1
+	}
+	c.once[k].Do(func() {
+		c.ids[k] = map[string]bool{}
+		_ = fileItems(base, kind, func(_ int, n *yaml.Node) {
+			if s, ok := fileID(n); ok {
+				c.ids[k][s] = true
+			}
+		})
 	})
-	return found
+	return c.ids[k][id]
 }
 
 // fileIDs are the ids of a file's components (0) and checks (1), as

@@ -9,10 +9,10 @@ import (
 	"context"
 	_ "embed"
 	"errors"
-	"github.com/upstatehq/upstate/internal/report"
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,6 +22,7 @@ import (
 	"github.com/upstatehq/upstate/internal/cluster"
 	"github.com/upstatehq/upstate/internal/importer"
 	"github.com/upstatehq/upstate/internal/incident"
+	"github.com/upstatehq/upstate/internal/report"
 	"github.com/upstatehq/upstate/internal/web/respond"
 )
 
@@ -296,6 +297,17 @@ func list[T, J any](s *Server, w http.ResponseWriter, r *http.Request, key strin
 		js = append(js, out(x))
 	}
 	respond.JSON(w, http.StatusOK, map[string]any{key: js})
+}
+
+// count is a query parameter's value v read as a count from lo to hi, or
+// an EINVALID naming the parameter: the one reading of limit= and its
+// kin.
+func count(name, v string, lo, hi int) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, upstate.Errorf(upstate.EINVALID, "%s: %q is not a number from %d to %d", name, v, lo, hi)
+	}
+	return n, nil
 }
 
 // onID acts on the {id} in the path and answers 204.

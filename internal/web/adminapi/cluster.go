@@ -3,7 +3,6 @@ package adminapi
 import (
 	"net/http"
 	"sort"
-	"strconv"
 	"time"
 
 	"github.com/upstatehq/upstate"
@@ -86,9 +85,9 @@ func readClusterQuery(q map[string][]string) (clusterQuery, error) {
 		if len(v) > 0 {
 			s = v[0]
 		}
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > clusterRunsMax {
-			return c, upstate.Errorf(upstate.EINVALID, "limit: %q is not a number from 1 to %d", s, clusterRunsMax)
+		n, err := count("limit", s, 1, clusterRunsMax)
+		if err != nil {
+			return c, err
 		}
 		c.limit = n
 	}

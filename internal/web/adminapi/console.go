@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"math"
 	"net/http"
-	"strconv"
 
 	"github.com/upstatehq/upstate"
 	"github.com/upstatehq/upstate/internal/web/respond"
@@ -89,23 +88,18 @@ func (s *Server) listChecks(w http.ResponseWriter, r *http.Request, p upstate.Pr
 		return
 	}
 	q := r.URL.Query()
-	count := func(name string, lo, hi int) (int, error) {
+	given := func(name string, lo, hi int) (int, error) {
 		if !q.Has(name) {
 			return 0, nil
 		}
-		v := q.Get(name)
-		n, err := strconv.Atoi(v)
-		if err != nil || n < lo || n > hi {
-			return 0, upstate.Errorf(upstate.EINVALID, "%s: %q is not a number from %d to %d", name, v, lo, hi)
-		}
-		return n, nil
+		return count(name, q.Get(name), lo, hi)
 	}
-	limit, err := count("limit", 1, checksPageMax)
+	limit, err := given("limit", 1, checksPageMax)
 	if err != nil {
 		respond.Error(w, err)
 		return
 	}
-	offset, err := count("offset", 0, math.MaxInt32)
+	offset, err := given("offset", 0, math.MaxInt32)
 	if err != nil {
 		respond.Error(w, err)
 		return

@@ -150,9 +150,9 @@ func ReadAuditFilter(q map[string][]string) (upstate.AuditFilter, error) {
 		f.Before = n
 	}
 	if v := get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return f, upstate.Errorf(upstate.EINVALID, "limit: %q is not a number from 1 to 1000", v)
+		n, err := count("limit", v, 1, 1000)
+		if err != nil {
+			return f, err
 		}
 		f.Limit = n
 	}
